@@ -1,0 +1,104 @@
+"""The ``latentcheck`` command line (typer + rich).
+
+Exit codes: 0 success (or, for ``prove``, every verdict as expected), 1 a
+finding (``falsify`` found a certified counterexample, ``prove`` a verdict
+other than expected), 2 bad input (one line on stderr naming the problem and
+the fix).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from theorems.errors import LatentcheckError
+
+app = typer.Typer(
+    name="latentcheck",
+    help="Machine-checked theorems, certified counterexamples and experiments for latent activations "
+    "in autoencoder recommenders (arXiv:2411.04315).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class UsageFailure(Exception):
+    """Raised inside commands to exit 2 with a one-line message."""
+
+
+def fail(message: str) -> "typer.Exit":
+    """Print ``error: message`` on one line to stderr and exit with code 2."""
+    err_console.print(f"error: {message}", highlight=False, markup=False, soft_wrap=True)
+    raise typer.Exit(code=2)
+
+
+@app.command()
+def classify(
+    expression: str = typer.Argument(..., help="A catalog name (relu, tanh, sigmoid, ...) or a formula in t, e.g. 'Max(0, t - 1)'."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    timeout: float = typer.Option(10.0, "--timeout", help="Seconds for the symbolic decision before answering 'unknown'."),
+) -> None:
+    """Classify an activation (relu-like, tanh-like, non-vanishing) with a certificate and float thresholds."""
+    from checkers.float_vanishing import float_vanishing_thresholds
+    from theorems.activations import get_activation
+    from theorems.classify import classify as _classify
+
+    act = get_activation(expression)
+    result = _classify(act, timeout=timeout)
+    thresholds = float_vanishing_thresholds(act)
+    payload = result.to_json()
+    payload["expression"] = str(act.expr)
+    payload["float_vanishing"] = thresholds
+    if as_json:
+        typer.echo(json.dumps(payload, indent=2))
+        return
+    from rich.table import Table
+
+    table = Table(title=f"activation {act.name}", show_header=False)
+    table.add_row("expression", str(act.expr))
+    table.add_row("class", result.cls)
+    table.add_row("method", result.method)
+    table.add_row("certificate", result.certificate)
+    for dtype, thr in thresholds.items():
+        table.add_row(f"exactly 0 in {dtype} for t <=", "never" if thr is None else repr(thr))
+    console.print(table)
+
+
+def _register_commands() -> None:
+    """Attach the commands that live in their own modules."""
+    from checkers import cli_prove
+
+    cli_prove.register(app)
+    for module in ("checkers.cli_falsify", "checkers.autoencoder.cli"):
+        try:
+            mod = __import__(module, fromlist=["register"])
+        except ModuleNotFoundError as exc:
+            if exc.name == module:
+                continue
+            raise
+        mod.register(app)
+
+
+_register_commands()
+
+
+def main(argv: Optional[list[str]] = None) -> None:
+    """Entry point of the ``latentcheck`` console script."""
+    try:
+        app(args=argv, standalone_mode=True)
+    except LatentcheckError as exc:
+        err_console.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+"""latentcheck.theorems: the mathematics as data.
+
+Activations (sympy expressions parsed safely), the encoder object the theorems
+quantify over, properties P1-P3 and the theorem catalog. Imports no JAX and
+no solver runtime at import time.
+"""
+
+from theorems.activations import CATALOG, Activation, catalog_names, get_activation
+from theorems.classify import (
+    NON_VANISHING,
+    RELU_LIKE,
+    TANH_LIKE,
+    UNKNOWN,
+    VANISHING,
+    Classification,
+    classify,
+)
+from theorems.encoder import Encoder, Layer, exact_affine, interval_affine
+from theorems.errors import (
+    DataError,
+    ExpressionSyntaxError,
+    InvalidArgument,
+    InvalidWeights,
+    LatentcheckError,
+    NonFiniteWeights,
+    NotExact,
+    ShapeMismatch,
+    UnknownActivation,
+    UnsafeExpression,
+)
+from theorems.expr import T, parse_expression
+from theorems.properties import P1, P2, P3, PROPERTIES, PointCheck, Property, check_flip, check_zero, p1_holds
+
+__all__ = [
+    "Activation",
+    "CATALOG",
+    "catalog_names",
+    "get_activation",
+    "Classification",
+    "classify",
+    "RELU_LIKE",
+    "TANH_LIKE",
+    "VANISHING",
+    "NON_VANISHING",
+    "UNKNOWN",
+    "Encoder",
+    "Layer",
+    "exact_affine",
+    "interval_affine",
+    "LatentcheckError",
+    "InvalidArgument",
+    "ExpressionSyntaxError",
+    "UnsafeExpression",
+    "UnknownActivation",
+    "InvalidWeights",
+    "ShapeMismatch",
+    "NonFiniteWeights",
+    "DataError",
+    "NotExact",
+    "T",
+    "parse_expression",
+    "Property",
+    "P1",
+    "P2",
+    "P3",
+    "PROPERTIES",
+    "PointCheck",
+    "check_zero",
+    "check_flip",
+    "p1_holds",
+]

@@ -1,0 +1,176 @@
+"""A restricted parser from user text to a sympy expression in one variable ``t``.
+
+Nothing the user writes is ever executed: the text is parsed by Python's
+``ast`` module (parsing runs no code), every node is checked against a small
+whitelist, and the sympy expression is built node by node with sympy's
+constructors. ``sympify``/``eval`` are never called on user text.
+
+Allowed: numbers, ``t``, ``pi``, ``E``, the operators ``+ - * / **``, unary
+``+ -``, and calls to ``exp log sqrt tanh sinh cosh sin cos erf Abs Max Min``
+(``abs``, ``max``, ``min`` are accepted as spellings of the last three).
+"""
+
+from __future__ import annotations
+
+import ast
+
+import sympy as sp
+
+from theorems.errors import ExpressionSyntaxError, UnsafeExpression
+
+__all__ = ["T", "parse_expression", "MAX_EXPRESSION_LENGTH", "MAX_EXPONENT"]
+
+#: The one real variable of every activation.
+T = sp.Symbol("t", real=True)
+
+MAX_EXPRESSION_LENGTH = 400
+MAX_EXPONENT = 64
+MAX_DEPTH = 40
+_MAX_LITERAL = 10**12
+
+_FUNCTIONS = {
+    "exp": sp.exp,
+    "log": sp.log,
+    "sqrt": sp.sqrt,
+    "tanh": sp.tanh,
+    "sinh": sp.sinh,
+    "cosh": sp.cosh,
+    "sin": sp.sin,
+    "cos": sp.cos,
+    "erf": sp.erf,
+    "Abs": sp.Abs,
+    "abs": sp.Abs,
+    "Max": sp.Max,
+    "max": sp.Max,
+    "Min": sp.Min,
+    "min": sp.Min,
+}
+_ARITY = {"Max": None, "max": None, "Min": None, "min": None}
+_CONSTANTS = {"pi": sp.pi, "E": sp.E, "t": T}
+_BINOPS = {
+    ast.Add: lambda a, b: sp.Add(a, b),
+    ast.Sub: lambda a, b: sp.Add(a, sp.Mul(-1, b)),
+    ast.Mult: lambda a, b: sp.Mul(a, b),
+    ast.Div: lambda a, b: sp.Mul(a, sp.Pow(b, -1)),
+}
+
+
+def _refuse(text: str, what: str) -> UnsafeExpression:
+    return UnsafeExpression(
+        f"expression {text!r} uses {what}, which is not allowed; write a formula in t "
+        "with numbers, + - * / **, and exp log sqrt tanh sinh cosh sin cos erf Abs Max Min"
+    )
+
+
+def _number(node: ast.Constant, text: str) -> sp.Expr:
+    value = node.value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _refuse(text, f"the literal {value!r}")
+    if abs(value) > _MAX_LITERAL:
+        raise _refuse(text, f"the number {value!r} (larger than 1e12)")
+    if isinstance(value, float):
+        # The decimal the user wrote, as an exact rational (0.1 -> 1/10).
+        return sp.Rational(repr(value))
+    return sp.Integer(value)
+
+
+def _exponent_value(node: ast.AST) -> float | None:
+    """The value of a literal (possibly negated) exponent, else None."""
+    sign = 1
+    while isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        sign = -sign if isinstance(node.op, ast.USub) else sign
+        node = node.operand
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
+        return sign * node.value
+    return None
+
+
+def _build(node: ast.AST, text: str, depth: int) -> sp.Expr:
+    if depth > MAX_DEPTH:
+        raise _refuse(text, f"nesting deeper than {MAX_DEPTH}")
+    if isinstance(node, ast.Constant):
+        return _number(node, text)
+    if isinstance(node, ast.Name):
+        if node.id.startswith("_"):
+            raise _refuse(text, f"the name {node.id!r}")
+        if node.id in _CONSTANTS:
+            return _CONSTANTS[node.id]
+        raise _refuse(text, f"the unknown name {node.id!r} (the variable is t)")
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        inner = _build(node.operand, text, depth + 1)
+        return sp.Mul(-1, inner) if isinstance(node.op, ast.USub) else inner
+    if isinstance(node, ast.BinOp):
+        if isinstance(node.op, ast.Pow):
+            base = _build(node.left, text, depth + 1)
+            exponent_literal = _exponent_value(node.right)
+            exponent = _build(node.right, text, depth + 1)
+            if exponent_literal is not None and abs(exponent_literal) > MAX_EXPONENT:
+                raise _refuse(text, f"the exponent {exponent_literal!r} (at most {MAX_EXPONENT} in size)")
+            if exponent_literal is None and not exponent.has(T):
+                raise _refuse(text, "an exponent that is a computed constant (write it as a number)")
+            if exponent_literal is None and not base.is_number:
+                raise _refuse(text, "a power whose base and exponent both depend on t")
+            if isinstance(base, sp.Rational) and exponent_literal is not None:
+                bits = max(abs(base.p), base.q).bit_length() * abs(exponent_literal)
+                if bits > 4000:
+                    raise _refuse(text, "a constant with more than 4000 bits")
+            return sp.Pow(base, exponent)
+        if type(node.op) in _BINOPS:
+            left = _build(node.left, text, depth + 1)
+            right = _build(node.right, text, depth + 1)
+            return _BINOPS[type(node.op)](left, right)
+        raise _refuse(text, f"the operator {type(node.op).__name__}")
+    if isinstance(node, ast.Call):
+        if not isinstance(node.func, ast.Name):
+            raise _refuse(text, "a call of something that is not a plain function name (attribute access?)")
+        name = node.func.id
+        if name not in _FUNCTIONS:
+            raise _refuse(text, f"the function {name!r}")
+        if node.keywords:
+            raise _refuse(text, "keyword arguments")
+        args = [_build(a, text, depth + 1) for a in node.args]
+        if name in _ARITY:
+            if len(args) < 2:
+                raise ExpressionSyntaxError(f"expression {text!r}: {name} needs at least two arguments")
+        elif len(args) != 1:
+            raise ExpressionSyntaxError(f"expression {text!r}: {name} takes exactly one argument, got {len(args)}")
+        return _FUNCTIONS[name](*args)
+    if isinstance(node, ast.Attribute):
+        raise _refuse(text, "attribute access")
+    if isinstance(node, ast.Lambda):
+        raise _refuse(text, "lambda")
+    raise _refuse(text, f"a {type(node).__name__} construct")
+
+
+def parse_expression(text: str) -> sp.Expr:
+    """Parse ``text`` (a formula in ``t``) into a sympy expression, executing nothing.
+
+    Example:
+        >>> parse_expression("1/(1+exp(-t))")
+        1/(1 + exp(-t))
+
+    Raises:
+        UnsafeExpression: the text uses anything outside the whitelist
+            (attribute access, imports, dunder names, lambdas, huge exponents...).
+        ExpressionSyntaxError: the text is not a formula.
+    """
+    if not isinstance(text, str):
+        raise ExpressionSyntaxError(f"expression must be a string, got {type(text).__name__}")
+    stripped = text.strip()
+    if not stripped:
+        raise ExpressionSyntaxError("expression is empty; give a formula in t such as 'tanh(t)'")
+    if len(stripped) > MAX_EXPRESSION_LENGTH:
+        raise _refuse(text[:40] + "...", f"more than {MAX_EXPRESSION_LENGTH} characters")
+    if "__" in stripped:
+        raise _refuse(text, "a dunder name")
+    try:
+        tree = ast.parse(stripped.replace("^", "**"), mode="eval")
+    except SyntaxError as exc:
+        raise ExpressionSyntaxError(
+            f"expression {text!r} is not a formula ({exc.msg}); write e.g. 'Max(0, t - 1)'"
+        ) from None
+    result = _build(tree.body, text, 0)
+    huge = [a for a in sp.preorder_traversal(result) if isinstance(a, sp.Rational) and max(abs(a.p), a.q).bit_length() > 4000]
+    if huge:
+        raise _refuse(text, "a constant with more than 4000 bits")
+    return result

@@ -1,0 +1,142 @@
+"""Properties P1-P3 and their exact / interval decision at a point.
+
+A float search proposes a point; these functions decide, outside floating
+point, whether it really violates the property:
+
+* :func:`check_zero` decides whether ``enc(x) = 0`` for a nonzero rational ``x`` (P3).
+* :func:`check_flip` decides whether ``(x, u, v)`` is an ordering flip (P2):
+  ``<x,u> <= <x,v>`` exactly and ``<enc x, enc u> > <enc x, enc v>``.
+
+Each returns a :class:`PointCheck` whose ``violates`` is ``True`` (certified
+violation), ``False`` (certified non-violation) or ``None`` (undecided: the
+interval enclosure was too wide).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, Sequence
+
+from mpmath import iv
+
+from theorems.encoder import Encoder
+from theorems.errors import NotExact
+from theorems.lower import INTERVAL_PREC, to_interval
+
+__all__ = ["Property", "P1", "P2", "P3", "PROPERTIES", "PointCheck", "check_zero", "check_flip", "p1_holds", "dot"]
+
+
+@dataclass(frozen=True)
+class Property:
+    """A property of encoders, as stated in THEORY.md."""
+
+    id: str
+    name: str
+    statement: str
+
+
+P1 = Property("P1", "dimensionality reduction", "m < n")
+P2 = Property(
+    "P2",
+    "similarity-ordering preservation",
+    "for all x, u, v in D: <x,u> <= <x,v> implies <enc x, enc u> <= <enc x, enc v>",
+)
+P3 = Property("P3", "non-zero preservation", "for all x != 0 in D: enc(x) != 0")
+PROPERTIES = {p.id: p for p in (P1, P2, P3)}
+
+
+def p1_holds(encoder: Encoder) -> bool:
+    """P1: the latent dimension is smaller than the input dimension."""
+    return encoder.m < encoder.n
+
+
+@dataclass(frozen=True)
+class PointCheck:
+    """Outcome of an exact or interval check at one point.
+
+    Attributes:
+        violates: True (certified violation), False (certified non-violation), None (undecided).
+        certified: ``"exact"`` or ``"interval"`` (how it was decided), or ``"none"``.
+        detail: one sentence for people.
+        margin: the violation's size as a string (exact rational, or an interval's lower bound).
+    """
+
+    violates: bool | None
+    certified: str
+    detail: str
+    margin: str | None = None
+
+
+def dot(a: Sequence[Any], b: Sequence[Any]) -> Any:
+    """Exact (or interval) inner product."""
+    acc: Any = 0
+    for p, q in zip(a, b):
+        acc = acc + p * q
+    return acc
+
+
+def _as_fractions(x: Sequence[Any]) -> list[Fraction]:
+    return [Fraction(v) if not isinstance(v, str) else Fraction(v) for v in x]
+
+
+def check_zero(encoder: Encoder, x: Sequence[Any]) -> PointCheck:
+    """Decide, outside floating point, whether ``x != 0`` and ``enc(x) = 0``."""
+    xs = _as_fractions(x)
+    if all(v == 0 for v in xs):
+        return PointCheck(False, "exact", "x is the zero vector, which P3 does not constrain")
+    act = encoder.activation
+    if encoder.body_is_exact():
+        pre = encoder.exact_pre_activations(xs)
+        nonzero = []
+        undecided = []
+        for i, p in enumerate(pre):
+            try:
+                if act.exact(p) != 0:
+                    nonzero.append(i)
+                continue
+            except NotExact:
+                pass
+            val = act.interval(to_interval(p))
+            if val.a > 0 or val.b < 0:
+                nonzero.append(i)
+            else:
+                undecided.append(i)
+        if not nonzero and not undecided:
+            return PointCheck(True, "exact", f"every latent coordinate is exactly 0 (pre-activations computed in rationals, s evaluated exactly)", "0")
+        if nonzero:
+            how = "exact" if act.is_exact else "interval"
+            return PointCheck(False, how, f"latent coordinate {nonzero[0]} is nonzero")
+        return PointCheck(None, "none", f"latent coordinates {undecided[:5]} could not be decided exactly")
+    outs = encoder.interval(xs)
+    if any(o.a > 0 or o.b < 0 for o in outs):
+        return PointCheck(False, "interval", "a latent coordinate is certified nonzero by interval arithmetic")
+    if all(o.a == 0 and o.b == 0 for o in outs):
+        return PointCheck(True, "interval", "every latent coordinate's enclosure is exactly [0, 0]", "0")
+    return PointCheck(None, "none", "interval enclosures contain 0 but are not exactly 0")
+
+
+def check_flip(encoder: Encoder, x: Sequence[Any], u: Sequence[Any], v: Sequence[Any]) -> PointCheck:
+    """Decide, outside floating point, whether ``(x, u, v)`` is an ordering flip."""
+    xs, us, vs = _as_fractions(x), _as_fractions(u), _as_fractions(v)
+    lhs, rhs = dot(xs, us), dot(xs, vs)
+    if lhs > rhs:
+        return PointCheck(False, "exact", f"premise fails: <x,u> = {lhs} > <x,v> = {rhs}")
+    if encoder.is_exact:
+        ex, eu, ev = encoder.exact(xs), encoder.exact(us), encoder.exact(vs)
+        diff = dot(ex, eu) - dot(ex, ev)
+        if diff > 0:
+            return PointCheck(True, "exact", f"<x,u> - <x,v> = {lhs - rhs} <= 0 but <enc x,enc u> - <enc x,enc v> = {diff} > 0 (exact rationals)", str(diff))
+        return PointCheck(False, "exact", f"<enc x,enc u> - <enc x,enc v> = {diff} <= 0")
+    old = iv.prec
+    iv.prec = INTERVAL_PREC
+    try:
+        ex, eu, ev = encoder.interval(xs), encoder.interval(us), encoder.interval(vs)
+        diff = dot(ex, eu) - dot(ex, ev)
+    finally:
+        iv.prec = old
+    if diff.a > 0:
+        return PointCheck(True, "interval", f"<x,u> - <x,v> = {lhs - rhs} <= 0 (exact) but <enc x,enc u> - <enc x,enc v> lies in [{diff.a}, {diff.b}] > 0 (interval arithmetic)", str(diff.a))
+    if diff.b <= 0:
+        return PointCheck(False, "interval", "the latent difference is certified <= 0")
+    return PointCheck(None, "none", f"the latent difference's enclosure [{diff.a}, {diff.b}] contains 0")
