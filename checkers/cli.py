@@ -27,6 +27,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+@app.callback()
+def _root() -> None:
+    """latentcheck: prove, falsify, classify, study and audit."""
+
+
 console = Console()
 err_console = Console(stderr=True)
 
