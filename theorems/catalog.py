@@ -1,0 +1,111 @@
+"""The theorem catalog: every theorem of THEORY.md and every claim of the paper, as data.
+
+Each :class:`Claim` names the statement, where it comes from, the verdict the
+mathematics predicts (``proved`` or ``refuted``) and the check that decides
+it (a key of the engine registry in :mod:`checkers.prove`). The engines never
+look at ``expected``: ``latentcheck prove`` compares afterwards, and exits
+non-zero when a verdict differs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Claim", "CLAIMS", "claim_ids", "get_claim"]
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One checkable statement.
+
+    Attributes:
+        id: short stable identifier (``--only`` takes it).
+        claim: the statement, in words.
+        source: ``paper``, ``T1``..``T5`` or ``beyond`` (THEORY.md goes beyond the paper).
+        expected: ``proved`` or ``refuted``: what the mathematics predicts.
+        check: the engine check that decides it.
+        params: keyword arguments for the check.
+    """
+
+    id: str
+    claim: str
+    source: str
+    expected: str
+    check: str
+    params: tuple[tuple[str, Any], ...] = field(default=())
+
+    @property
+    def kwargs(self) -> dict[str, Any]:
+        return dict(self.params)
+
+
+CLAIMS: tuple[Claim, ...] = (
+    # ---------------------------------------------------------- theorems
+    Claim("T1", "Vanishing latent activation breaks P3: if s(t0) = 0, h = id, W has full row rank and m < n, "
+          "then x = W^+(t0*1 - b) + k (k != 0 in ker W) is nonzero and enc(x) = 0.",
+          "T1", "proved", "t1_symbolic", (("max_m", 3),)),
+    Claim("T1-relu-interior", "For ReLU-like s (zero on (-inf, a]) and full-row-rank W, the zero set "
+          "{x : W x + b <= a*1} has non-empty interior: a whole ball maps to the zero vector.",
+          "T1", "proved", "t1_interior", (("max_m", 3),)),
+    Claim("T2", "Non-vanishing latent activation gives P3 for any architecture: s(t) != 0 for all real t "
+          "implies enc(x) != 0 for every x (real arithmetic), for every non-vanishing catalog activation.",
+          "T2", "proved", "t2_catalog"),
+    Claim("T3", "A linear bottleneck cannot preserve ordering: for A != 0 in R^{m x n}, m < n, "
+          "x = r + k, v = k, u = e x (0 < e < |k|^2/|x|^2) is a strict ordering flip.",
+          "T3", "proved", "t3_symbolic", (("max_m", 3),)),
+    Claim("T4", "P1 and P2 force a constant encoder: every map enc: R^n -> R^m (no continuity assumed) that "
+          "satisfies P2 on nonzero inputs is constant on R^n \\ {0}.",
+          "T4", "proved", "t4_smt", (("dims", ((2, 1),)),)),
+    Claim("T4-strict", "Strict P2 (<x,u> < <x,v> implies <enc x,enc u> < <enc x,enc v>) holds for no map "
+          "R^n \\ {0} -> R^m.",
+          "T4", "proved", "t4_strict", (("dims", ((2, 1),)),)),
+    Claim("T4-binary", "T4 carried to implicit feedback: every map on {0,1}^n \\ {0} that satisfies P2 is constant.",
+          "beyond", "refuted", "t4_binary", (("dims", ((2, 1),)), ("with_p3", False))),
+    Claim("T4-binary-P3-m1", "T4 with P3 on implicit feedback, one latent dimension: every map {0,1}^n \\ {0} -> R "
+          "with nonzero values that satisfies P2 is constant.",
+          "beyond", "proved", "t4_binary", (("dims", ((2, 1), (3, 1), (4, 1))), ("with_p3", True))),
+    Claim("T4-binary-P3-m2", "T4 with P3 on implicit feedback, two latent dimensions: every map {0,1}^3 \\ {0} -> R^2 "
+          "with nonzero values that satisfies P2 is constant.",
+          "beyond", "refuted", "t4_binary", (("dims", ((3, 2),)), ("with_p3", True))),
+    Claim("T5-as-stated", "T5 as stated: for every one-layer sigmoid encoder with W != 0, the zero user x = 0 "
+          "gives an ordering flip (<enc 0, enc u> is not the same for every u).",
+          "T5", "refuted", "t5_as_stated"),
+    Claim("T5-corrected", "T5 corrected: for a one-layer sigmoid encoder with d = sigmoid(b)*sigmoid'(b) and "
+          "W^T d != 0, the zero user gives an ordering flip (u = tau W^T d for two values of tau).",
+          "beyond", "proved", "t5_corrected", (("max_m", 2),)),
+    # ---------------------------------------------------------- the paper's claims
+    Claim("P3-relu", "A ReLU latent layer satisfies P3 (one layer, full-row-rank W, m < n).",
+          "paper", "refuted", "p3_instance", (("activation", "relu"),)),
+    Claim("P3-tanh", "A tanh latent layer satisfies P3 (one layer, full-row-rank W, m < n).",
+          "paper", "refuted", "p3_instance", (("activation", "tanh"),)),
+    Claim("P3-sigmoid-reals", "A sigmoid latent layer satisfies P3 over the reals (any W, b, body, n, m).",
+          "paper", "proved", "p3_nonvanishing", (("activation", "sigmoid"),)),
+    Claim("P3-sigmoid-float16", "A sigmoid latent layer satisfies P3 when evaluated in float16.",
+          "paper", "refuted", "p3_float", (("activation", "sigmoid"), ("dtype", "float16"))),
+    Claim("P2-linear", "A linear bottleneck enc(x) = A x (A != 0, m < n) satisfies P2.",
+          "paper", "refuted", "p2_linear"),
+    Claim("P2-sigmoid", "A one-layer sigmoid encoder with W != 0 satisfies P2.",
+          "paper", "refuted", "p2_sigmoid"),
+    Claim("P1-P3-constant-relu", "A constant ReLU encoder (W = 0, b > 0) satisfies P1, P2 and P3 "
+          "(the degenerate case that the paper's 'generalizable' excludes).",
+          "paper", "proved", "constant_relu"),
+    Claim("paper-relu-never", "The paper read without 'generalizable': no ReLU bottleneck encoder satisfies P1-P3.",
+          "paper", "refuted", "constant_relu_refutes"),
+    Claim("paper-sigmoid-viable", "Sigmoid remains viable: some sigmoid bottleneck encoder satisfies P1, P2 and P3 "
+          "(true, but only by a constant encoder, W = 0; see T4).",
+          "paper", "proved", "constant_sigmoid"),
+)
+
+
+def claim_ids() -> list[str]:
+    return [c.id for c in CLAIMS]
+
+
+def get_claim(claim_id: str) -> Claim:
+    from theorems.errors import InvalidArgument
+
+    for c in CLAIMS:
+        if c.id.lower() == claim_id.lower():
+            return c
+    raise InvalidArgument(f"claim {claim_id!r} is not in the catalog; choose one of {', '.join(claim_ids())}")
