@@ -146,6 +146,10 @@ class Encoder:
         path = os.fspath(path)
         if not os.path.exists(path):
             raise InvalidWeights(f"weight file {path!r} does not exist; pass the path of an .npz with keys W0, b0, W1, b1, ...")
+        with open(path, "rb") as fh:
+            magic = fh.read(4)
+        if magic != b"PK\x03\x04":
+            raise InvalidWeights(f"weight file {path!r} is not a readable .npz (not a zip archive); save it with np.savez(path, W0=..., b0=...)")
         try:
             with np.load(path, allow_pickle=False) as data:
                 arrays = {k: data[k] for k in data.files}
