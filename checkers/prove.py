@@ -206,7 +206,7 @@ def _t4_smt(dims: Sequence[tuple[int, int]] = ((2, 1),), timeout: float = 20.0) 
         reasons.append(f"n={n}: {r.reason}")
     scope = ", ".join(f"n={n}, m={m}" for n, m in dims)
     return _Outcome(PROVED, "SMT proof (z3, P2 instantiated at the proof's points)",
-                    f"every map R^n \\ {{0}} -> R^m, {scope}; m >= 2 and larger n: paper-style proof in docs/T4.md only",
+                    f"every map R^n \\ {{0}} -> R^m, {scope}; m >= 2 and larger n: paper-style proof in docs/theorems/T4.md only",
                     certificate="; ".join(reasons))
 
 
