@@ -1,0 +1,23 @@
+"""The falsifier's engine (private modules; the public API is :mod:`checkers.falsify`)."""
+
+from checkers.falsifier._model import ZeroTarget, jax_pre_activations, zero_target
+from checkers.falsifier._pipeline import DTYPES, SCHEMA, FalsifyResult, SearchStats, environment, falsify
+from checkers.falsifier._search import Search, SearchState, p2_search, p3_search, pool_inversion, run_round
+
+__all__ = [
+    "falsify",
+    "FalsifyResult",
+    "SearchStats",
+    "SCHEMA",
+    "DTYPES",
+    "environment",
+    "Search",
+    "SearchState",
+    "p3_search",
+    "p2_search",
+    "pool_inversion",
+    "run_round",
+    "ZeroTarget",
+    "zero_target",
+    "jax_pre_activations",
+]

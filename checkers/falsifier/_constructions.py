@@ -1,0 +1,230 @@
+"""Constructions from the theorems: candidates before any random search.
+
+* P3, one layer (T1): a basic solution of ``W x + b = aim`` on ``m`` pivot
+  columns, by linear programming for a half-line (HiGHS; integer
+  programming for binary inputs) and by an exact rational solve for an
+  isolated zero; the least-norm ``W^+ (aim - b)`` as a fallback.
+* P3, deep: layer-wise inversion. From the latent target backwards, pick
+  hidden values inside each hidden activation's range by bounded least
+  squares, invert the activation numerically, and solve the first layer.
+* P2 (T5): ``x = 0`` with unit vectors ``u, v`` of different scores
+  ``<enc 0, enc e_j>``; (T3) ``x = r + k``, ``v = k``, ``u = e x`` with ``k``
+  in the (float) kernel of ``W`` and ``r`` in its row space.
+
+Every candidate is only a proposal: the pipeline certifies it.
+"""
+
+from __future__ import annotations
+
+import functools
+from fractions import Fraction
+from typing import Any, Iterator
+
+import numpy as np
+
+from checkers.domains import Domain
+from checkers.falsifier._exact import exact_repair, pivot_columns
+from checkers.falsifier._model import ZeroTarget
+from theorems.activations import Activation
+from theorems.encoder import Encoder
+
+__all__ = ["Candidate", "p3_constructions", "p2_constructions", "jacobian"]
+
+
+class Candidate:
+    """A proposal: vectors (float arrays or exact Fraction lists) and where it came from."""
+
+    __slots__ = ("vectors", "origin", "exact")
+
+    def __init__(self, vectors: list[Any], origin: str, exact: bool = False) -> None:
+        self.vectors = vectors
+        self.origin = origin
+        self.exact = exact
+
+
+# ------------------------------------------------------------------ P3
+def _lp(W: np.ndarray, b: np.ndarray, target: ZeroTarget, domain: Domain, time_limit: float) -> np.ndarray | None:
+    from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+
+    m, n = W.shape
+    if target.kind in ("left", "float-left"):
+        A, ub = W, target.aim - b
+    else:
+        A, ub = -W, -(target.aim - b)
+    if domain.name == "binary":
+        cons = [LinearConstraint(A, -np.inf, ub), LinearConstraint(np.ones((1, n)), 1, np.inf)]
+        res = milp(np.ones(n), constraints=cons, integrality=np.ones(n), bounds=Bounds(0, 1),
+                   options={"time_limit": max(time_limit, 0.05), "disp": False})
+        return None if res.x is None else np.round(res.x)
+    bounds = (0, None) if domain.name == "nonneg" else (None, None)
+    c = np.zeros(n)
+    if domain.name == "nonneg":
+        c = np.ones(n)  # keep the solution bounded and sparse
+        A = np.vstack([A, -np.ones((1, n))])
+        ub = np.concatenate([ub, [-1.0]])
+    res = linprog(c, A_ub=A, b_ub=ub, bounds=bounds, method="highs", options={"time_limit": max(time_limit, 0.05)})
+    return res.x if res.status == 0 else None
+
+
+def jacobian(encoder: Encoder, x: np.ndarray) -> np.ndarray:
+    """Float64 Jacobian of the latent pre-activations at ``x`` (``m x n``)."""
+    J = encoder.layers[0].W
+    h = np.asarray(x, dtype=np.float64)
+    for i, layer in enumerate(encoder.layers[:-1]):
+        pre = layer.W @ h + layer.b
+        eps = 1e-6 * np.maximum(1.0, np.abs(pre))
+        slope = (layer.activation.numpy(pre + eps) - layer.activation.numpy(pre - eps)) / (2 * eps)
+        h = layer.activation.numpy(pre)
+        J = encoder.layers[i + 1].W @ (slope[:, None] * J)
+    return J
+
+
+@functools.lru_cache(maxsize=64)
+def _inverse_table(act: Activation) -> tuple[np.ndarray, np.ndarray, float | None]:
+    """Strictly increasing stretch ``(t, s(t))`` of ``s`` on a grid, and a flat-left point if any."""
+    t = np.linspace(-30.0, 30.0, 60001)
+    s = act.numpy(t)
+    ok = np.isfinite(s)
+    inc = np.concatenate([[False], (np.diff(s) > 0) & ok[1:] & ok[:-1]])
+    best, start, run_start = (0, 0, 0), None, None
+    for i, v in enumerate(inc):
+        if v and run_start is None:
+            run_start = i - 1
+        if (not v or i == len(inc) - 1) and run_start is not None:
+            end = i if v else i - 1
+            if end - run_start > best[0]:
+                best = (end - run_start, run_start, end)
+            run_start = None
+    _, lo, hi = best
+    flat = None
+    if lo > 0 and s[lo] == s[lo - 1] and np.all(s[:lo] == s[lo]):
+        flat = float(t[lo]) - 1.0
+    return t[lo:hi + 1], s[lo:hi + 1], flat
+
+
+def _layerwise(encoder: Encoder, aim: float, domain: Domain) -> np.ndarray | None:
+    from scipy.optimize import lsq_linear, nnls
+
+    target = np.full(encoder.m, aim)
+    for i in range(len(encoder.layers) - 1, 0, -1):
+        layer, below = encoder.layers[i], encoder.layers[i - 1]
+        ts, ss, flat = _inverse_table(below.activation)
+        if len(ts) < 2:
+            return None
+        lo, hi = float(ss[0]), float(ss[-1])
+        span = hi - lo
+        if flat is not None:
+            lo_b = lo
+        else:
+            lo_b = lo + 0.02 * span
+        hi_b = hi - 0.02 * span
+        rhs = target - layer.b
+        if np.isinf(hi_b) or hi_b > 1e6:
+            hi_b = 1e6
+        if flat is not None and lo_b == 0.0 and hi_b >= 1e6:
+            h, _ = nnls(layer.W, rhs, maxiter=20 * layer.W.shape[1])
+        else:
+            h = lsq_linear(layer.W, rhs, bounds=(lo_b, hi_b), method="bvls", max_iter=200).x
+        pre = np.interp(h, ss, ts)
+        if flat is not None:
+            pre = np.where(h <= lo + 1e-12 * max(1.0, abs(lo)), flat, pre)
+        target = pre
+    first = encoder.layers[0]
+    rhs = target - first.b
+    if domain.name == "nonneg":
+        x, _ = nnls(first.W, rhs, maxiter=20 * first.W.shape[1])
+        return x
+    return np.linalg.lstsq(first.W, rhs, rcond=None)[0]
+
+
+def p3_constructions(encoder: Encoder, target: ZeroTarget, domain: Domain, time_limit: float = 0.5) -> list[Candidate]:
+    """Candidates for a zero counterexample from T1 and layer-wise inversion."""
+    out: list[Candidate] = []
+    n, m = encoder.n, encoder.m
+    if domain.name == "data":
+        return out
+    if target.kind == "all":
+        x = [Fraction(0)] * n
+        x[0] = Fraction(1)
+        out.append(Candidate([x], "s is identically 0: any nonzero x", exact=True))
+        return out
+    if target.kind == "none":
+        return out
+    one_layer = len(encoder.layers) == 1
+    W, b = encoder.layers[-1].W, encoder.layers[-1].b
+    if one_layer and domain.name == "reals" and target.kind != "point":
+        S = pivot_columns(W, m)
+        if S is not None:
+            x = np.zeros(n)
+            x[S] = np.linalg.solve(W[:, S], np.full(m, target.aim) - b)
+            out.append(Candidate([x], f"T1 basic solution on {m} pivot columns"))
+    if one_layer and domain.name in ("nonneg", "binary") and target.kind != "point":
+        try:
+            x = _lp(W, b, target, domain, time_limit)
+        except Exception:  # a solver failure is not a finding
+            x = None
+        if x is not None:
+            label = "T1 basic feasible solution (integer program)" if domain.name == "binary" else "T1 basic feasible solution (linear program)"
+            out.append(Candidate([x], label))
+    if one_layer and target.kind == "point" and target.exact is not None and domain.name in ("reals", "nonneg"):
+        if domain.name == "reals":
+            S = pivot_columns(W, m)
+        else:
+            from scipy.optimize import nnls
+
+            xs, _ = nnls(W, target.aim - b, maxiter=20 * n)
+            support = np.nonzero(xs > 0)[0]
+            S = pivot_columns(W, m, support) if len(support) >= m else None
+        if S is not None:
+            sol = exact_repair(encoder, [Fraction(0)] * n, S, target.exact, iterations=1)
+            if sol is not None:
+                out.append(Candidate([sol], f"T1 basic solution on {m} pivot columns (exact rational solve)", exact=True))
+    if one_layer and domain.name in ("reals", "sphere") and not any(c.exact for c in out):
+        x = np.linalg.lstsq(W, np.full(m, target.aim) - b, rcond=None)[0]
+        if domain.name == "sphere":
+            x = x / max(np.linalg.norm(x), 1e-300)
+        out.append(Candidate([x], "T1 least-norm solution W^+(aim - b)" + (" (normalised)" if domain.name == "sphere" else "")))
+    if not one_layer and domain.name in ("reals", "nonneg", "sphere"):
+        try:
+            x = _layerwise(encoder, target.aim, domain)
+        except Exception:
+            x = None
+        if x is not None and np.all(np.isfinite(x)):
+            if domain.name == "sphere":
+                x = x / max(np.linalg.norm(x), 1e-300)
+            out.append(Candidate([x], "layer-wise inversion (bounded least squares per layer)"))
+    return out
+
+
+# ------------------------------------------------------------------ P2
+def p2_constructions(encoder: Encoder, domain: Domain, seed: int = 0) -> Iterator[Candidate]:
+    """T5 (zero user, unit vectors) and T3 (kernel) flip candidates (lazily: cheapest first)."""
+    n = encoder.n
+    if domain.name in ("reals", "nonneg", "binary"):
+        z0 = encoder(np.zeros(n))
+        if np.any(z0 != 0):
+            eye = np.eye(n)
+            scores = encoder(eye) @ z0
+            signs = [1.0]
+            if domain.name == "reals":
+                scores = np.concatenate([scores, encoder(-eye) @ z0])
+                signs.append(-1.0)
+            iu, iv = int(np.argmax(scores)), int(np.argmin(scores))
+            if scores[iu] > scores[iv]:
+                u, v = np.zeros(n), np.zeros(n)
+                u[iu % n] = signs[iu // n]
+                v[iv % n] = signs[iv // n]
+                yield Candidate([np.zeros(n), u, v], "T5 zero user: x = 0, u and v unit vectors with different <enc 0, enc .>")
+    if domain.name == "reals" and len(encoder.layers) == 1 and encoder.m < n:
+        W = encoder.layers[0].W
+        rng = np.random.default_rng([int(seed), 0x7A3])  # a stream unrelated to Encoder.random(seed)
+        gram = W @ W.T
+        for t in (1.0, 4.0):
+            g = rng.normal(size=n)
+            k = g - W.T @ np.linalg.solve(gram, W @ g)
+            r = W.T @ np.linalg.solve(gram, np.full(encoder.m, t))
+            k *= 4.0 * max(np.linalg.norm(r), 1.0) / max(np.linalg.norm(k), 1e-300)
+            x = r + k
+            e = 0.5 * float(x @ k) / float(x @ x)
+            if e > 0:
+                yield Candidate([x, e * x, k], f"T3 kernel construction: x = r + k, v = k, u = e x (e = {e:.3g})")

@@ -1,0 +1,574 @@
+"""The pipeline: constructions -> JAX search rounds -> refine -> certify -> shrink.
+
+Rounds are deterministic: round 0 runs the constructions of the theorems,
+round ``r >= 1`` a jitted search from ``jax.random.fold_in(PRNGKey(seed), r)``.
+The run stops after the first round that yields a certified counterexample
+(or, when none can exist over the reals, a float-only one), or when the
+budget is spent between rounds. The same seed therefore gives the same
+result whenever the search finishes within its budget; only timings differ.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from checkers.domains import Domain, parse_domain
+from checkers.falsifier._constructions import Candidate, jacobian, p2_constructions, p3_constructions
+from checkers.falsifier._exact import exact_repair, pivot_columns
+from checkers.falsifier._model import ZeroTarget, zero_target
+from checkers.falsifier._search import HIST_EDGES_P2, HIST_EDGES_P3, p2_search, p3_search, run_round
+from counterexamples.certify import Certification, certify_flip, certify_zero, float_encode, to_counterexample
+from counterexamples.types import Counterexample
+from theorems.encoder import Encoder
+from theorems.errors import InvalidArgument
+
+__all__ = ["falsify", "FalsifyResult", "SearchStats", "SCHEMA", "DTYPES", "environment"]
+
+#: Version tag of the JSON report.
+SCHEMA = "latentcheck.falsify/1"
+DTYPES = ("float16", "bfloat16", "float32", "float64")
+_PROPS = {"p2": "P2", "p3": "P3"}
+
+
+@dataclass
+class SearchStats:
+    """Search statistics. ``seconds`` and its companions are timings (vary run to run); the rest is deterministic."""
+
+    evaluations: int = 0
+    restarts: int = 0
+    rounds: int = 0
+    steps_per_round: int = 0
+    candidates_checked: int = 0
+    certified: int = 0
+    float_only: int = 0
+    rejected: int = 0
+    budget_exhausted: bool = False
+    shrink_checks: int = 0
+    seconds: float = 0.0
+    search_seconds: float = 0.0
+    certify_seconds: float = 0.0
+    shrink_seconds: float = 0.0
+    first_certified_seconds: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        timing = {
+            "seconds": round(self.seconds, 4),
+            "search_seconds": round(self.search_seconds, 4),
+            "certify_seconds": round(self.certify_seconds, 4),
+            "shrink_seconds": round(self.shrink_seconds, 4),
+            "first_certified_seconds": None if self.first_certified_seconds is None else round(self.first_certified_seconds, 4),
+            "evaluations_per_second": round(self.evaluations / self.search_seconds, 1) if self.search_seconds > 0 else None,
+        }
+        return {
+            "evaluations": self.evaluations,
+            "restarts": self.restarts,
+            "rounds": self.rounds,
+            "steps_per_round": self.steps_per_round,
+            "candidates_checked": self.candidates_checked,
+            "certified": self.certified,
+            "float_only": self.float_only,
+            "rejected": self.rejected,
+            "budget_exhausted": self.budget_exhausted,
+            "shrink_checks": self.shrink_checks,
+            "timing": timing,
+        }
+
+
+@dataclass(frozen=True)
+class FalsifyResult:
+    """What :func:`falsify` found.
+
+    Attributes:
+        property: ``"P3"`` or ``"P2"``.
+        status: ``"counterexample"`` (at least one certified), ``"float-only"``
+            (only rounding hazards of ``dtype``), ``"none-found"`` (nothing within
+            the budget: evidence, not proof) or ``"none-exists"`` (a theorem
+            rules out a real counterexample, e.g. T2, and ``dtype`` never rounds to 0).
+        counterexamples: certified counterexamples only (``exact`` / ``interval``).
+        float_only: float-only hazards (never counterexamples to the real property).
+        stats: :class:`SearchStats`.
+        info: everything else the report needs (encoder, domain, dtype, seed, theory notes, histograms).
+    """
+
+    property: str
+    status: str
+    counterexamples: tuple[Counterexample, ...]
+    float_only: tuple[Counterexample, ...]
+    stats: SearchStats
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def found(self) -> bool:
+        """True when a certified counterexample was found."""
+        return bool(self.counterexamples)
+
+    def to_json(self) -> dict[str, Any]:
+        """The report as a JSON-ready dict (schema :data:`SCHEMA`)."""
+        out = {"schema": SCHEMA, "property": self.property, "status": self.status}
+        out.update({k: v for k, v in self.info.items()})
+        out["stats"] = self.stats.to_json()
+        out["counterexamples"] = [c.to_json() for c in self.counterexamples]
+        out["float_only"] = [c.to_json() for c in self.float_only]
+        return out
+
+
+def environment() -> dict[str, Any]:
+    """Versions and device, for the report."""
+    import importlib.metadata as md
+
+    import jax
+    import numpy
+    import sympy
+
+    def ver(name: str) -> str:
+        try:
+            return md.version(name)
+        except md.PackageNotFoundError:
+            return "unknown"
+
+    dev = jax.devices()[0]
+    return {
+        "versions": {"latentcheck": ver("latentcheck"), "jax": jax.__version__, "numpy": numpy.__version__,
+                     "sympy": sympy.__version__, "python": platform.python_version()},
+        "device": {"platform": dev.platform, "kind": getattr(dev, "device_kind", str(dev)), "count": len(jax.devices())},
+    }
+
+
+# ------------------------------------------------------------------ helpers
+class _Black:
+    """A black-box callable with a dimension (no exact arithmetic available)."""
+
+    def __init__(self, fn: Callable, n: int) -> None:
+        self.fn, self.n = fn, int(n)
+
+
+def _exact_vec(v: Any, domain: Domain) -> list[Fraction]:
+    if isinstance(v, list) and v and isinstance(v[0], Fraction):
+        return v
+    return domain.to_exact(np.asarray(v, dtype=np.float64))
+
+
+def _dtype_round(x: np.ndarray, dtype: str) -> np.ndarray:
+    from counterexamples.certify import _np_dtype
+
+    return np.asarray(x, dtype=np.float64).astype(_np_dtype(dtype)).astype(np.float64)
+
+
+def _theory_note(prop: str, encoder: Any, cls: Any, target: ZeroTarget | None, domain: Domain) -> str:
+    if not isinstance(encoder, Encoder):
+        return "black-box callable: only float search is possible; any finding is float-only"
+    one = len(encoder.layers) == 1
+    if prop == "P3":
+        if cls is None:
+            return ""
+        if cls.vanishing:
+            if one and domain.name == "reals":
+                return (f"T1: the latent activation is {cls.cls}, so a one-layer encoder with full-row-rank W and m < n "
+                        "has an affine subspace of zero counterexamples")
+            return f"the latent activation is {cls.cls}; T1 covers one-layer encoders on R^n, elsewhere the search decides"
+        if cls.cls == "non-vanishing":
+            return "T2: the latent activation never vanishes, so no real zero counterexample exists for any architecture; only float-only hazards can appear"
+        return f"the latent activation's class is {cls.cls}"
+    if domain.name == "reals":
+        return ("T4: on R^n with m < n every non-constant encoder has an ordering flip (T3 for linear encoders, "
+                "T5 with the zero user when enc(0) != 0)")
+    return "T4 is proved on R^n; whether it holds on this domain is open, the search decides case by case"
+
+
+# ------------------------------------------------------------------ falsify
+def falsify(
+    encoder: "Encoder | Callable[[Any], Any]",
+    property: str = "p3",
+    *,
+    domain: "str | Domain" = "reals",
+    dtype: str = "float32",
+    budget: float = 2.0,
+    seed: int = 0,
+    restarts: int = 64,
+    steps: int | None = None,
+    max_counterexamples: int = 3,
+    shrink: bool = True,
+    max_shrink_checks: int = 60,
+    n: int | None = None,
+    max_rounds: int = 1000,
+    progress: Callable[[float, str], None] | None = None,
+) -> FalsifyResult:
+    """Search for certified counterexamples to P3 (zero vectors) or P2 (ordering flips).
+
+    Pipeline: the theorems' constructions (T1 basic solutions, layer-wise
+    inversion, T3/T5 flips), then rounds of a jitted, vmapped JAX search
+    (:func:`checkers.falsifier.p3_search` / :func:`p2_search`), then an exact
+    repair (rational rounding, or an exact linear solve onto an isolated zero),
+    certification in exact rationals or intervals
+    (:func:`counterexamples.certify_zero` / :func:`certify_flip`), and
+    Hypothesis-style shrinking that keeps the certificate.
+
+    Args:
+        encoder: an :class:`theorems.Encoder`; or a plain callable ``f(x[n]) -> z[m]``
+            (JAX-traceable for gradient search, or NumPy; give ``n``). A callable
+            cannot be re-checked outside floating point: its findings are
+            ``float-only`` and land in :attr:`FalsifyResult.float_only`. Pass an
+            ``Encoder`` to get certified counterexamples.
+        property: ``"p3"`` or ``"p2"``.
+        domain: ``reals``, ``nonneg``, ``binary``, ``sphere``, ``data:PATH`` or a :class:`checkers.domains.Domain`.
+        dtype: float dtype for the float re-evaluation (``float16``, ``bfloat16``, ``float32``, ``float64``);
+            the search itself runs in float32.
+        budget: seconds for the search rounds (checked between rounds).
+        seed: PRNG seed; the same seed gives the same result within the budget.
+        restarts: parallel restarts per round.
+        steps: Adam steps per round (default: sized to the encoder).
+        max_counterexamples: how many certified counterexamples to keep.
+        shrink: shrink each kept counterexample while it stays certified.
+        max_shrink_checks: certification calls the shrinker may spend per counterexample.
+        n: input dimension, required for a plain callable.
+        max_rounds: cap on search rounds.
+        progress: called as ``progress(fraction_of_budget, message)``.
+
+    Returns:
+        A :class:`FalsifyResult`; ``.counterexamples`` holds certified ones only.
+
+    Example:
+        >>> from theorems import Encoder
+        >>> res = falsify(Encoder.random([12, 3], "relu", seed=0), "p3", budget=5, seed=0)
+        >>> res.status, res.counterexamples[0].certified
+        ('counterexample', 'exact')
+    """
+    t_start = time.perf_counter()
+    prop = _PROPS.get(str(property).lower())
+    if prop is None:
+        raise InvalidArgument(f"property={property!r} must be 'p2' or 'p3'")
+    if dtype not in DTYPES:
+        raise InvalidArgument(f"dtype={dtype!r} must be one of {', '.join(DTYPES)}")
+    if not (budget > 0):
+        raise InvalidArgument(f"budget={budget!r} must be a positive number of seconds")
+    if int(restarts) < 1:
+        raise InvalidArgument(f"restarts={restarts!r} must be at least 1")
+    dom = parse_domain(domain)
+    black = not isinstance(encoder, Encoder)
+    if black:
+        if not callable(encoder):
+            raise InvalidArgument(f"encoder={encoder!r} must be a theorems.Encoder or a callable x[n] -> z[m]")
+        if n is None:
+            raise InvalidArgument("n=None: a plain callable encoder needs its input dimension, e.g. falsify(fn, n=1682)")
+        dim = int(n)
+    else:
+        dim = encoder.n
+    dom.check_dimension(dim)
+    if dom.name == "data" and prop == "P2" and dom.rows.shape[0] < 2:
+        raise InvalidArgument(f"domain {dom.label!r} has fewer than 2 rows; P2 needs triples")
+
+    stats = SearchStats(restarts=int(restarts))
+    deadline = t_start + float(budget)
+    cls = target = None
+    if not black:
+        from theorems.classify import classify
+
+        cls = classify(encoder.activation)
+        if prop == "P3":
+            target = zero_target(cls, encoder.activation, dtype)
+    else:
+        target = ZeroTarget("point", 0.0, 0.0, None, "black box: the search minimises |f(x)|^2")
+    info: dict[str, Any] = {
+        "encoder": encoder.summary() if not black else {"callable": getattr(encoder, "__name__", type(encoder).__name__), "n": dim},
+        "activation": cls.to_json() if cls is not None else None,
+        "target": None if target is None else {"kind": target.kind, "boundary": target.boundary, "aim": target.aim, "reason": target.reason},
+        "domain": dom.describe(),
+        "dtype": dtype,
+        "search_dtype": "float32",
+        "seed": int(seed),
+        "budget_seconds": float(budget),
+        "theory": _theory_note(prop, encoder, cls, target, dom),
+    }
+    info.update(environment())
+
+    certified: list[Counterexample] = []
+    floats: list[Counterexample] = []
+    hist_counts = np.zeros(len(HIST_EDGES_P3 if prop == "P3" else HIST_EDGES_P2) - 1, dtype=np.int64)
+    seen: set = set()
+    want_float = target is not None and (target.kind in ("float-left", "float-right") or black)
+
+    def note(frac: float, msg: str) -> None:
+        if progress is not None:
+            progress(min(1.0, max(0.0, frac)), msg)
+
+    def record(cert: Certification, vectors: Sequence[Sequence[Fraction]], origin: str, notes: Sequence[str] = ()) -> None:
+        stats.candidates_checked += 1
+        key = tuple(tuple(v) for v in vectors)
+        if key in seen:
+            return
+        seen.add(key)
+        cx = to_counterexample(cert, prop, vectors, dtype=dtype, domain=dom.label, origin=origin, notes=notes)
+        if cx is None:
+            stats.rejected += 1
+            return
+        if cx.is_certified:
+            stats.certified += 1
+            if stats.first_certified_seconds is None:
+                stats.first_certified_seconds = time.perf_counter() - t_start
+            certified.append(cx)
+        else:
+            stats.float_only += 1
+            floats.append(cx)
+
+    enc_obj = encoder if not black else encoder
+
+    def check(vectors: list[list[Fraction]]) -> Certification:
+        if prop == "P3":
+            return certify_zero(enc_obj, vectors[0], domain=dom, dtype=dtype)
+        return certify_flip(enc_obj, *vectors, domain=dom, dtype=dtype)
+
+    def enough() -> bool:
+        if len(certified) >= 1:
+            return True
+        return want_float and len(floats) >= 1
+
+    # ---------------------------------------------------------- round 0: constructions and data rows
+    note(0.0, "constructions")
+    t0 = time.perf_counter()
+    if prop == "P3" and target is not None and target.kind == "none":
+        status = "none-exists" if (cls is not None and cls.cls == "non-vanishing") else "none-found"
+        stats.seconds = time.perf_counter() - t_start
+        info["message"] = target.reason
+        info["histograms"] = None
+        return FalsifyResult(prop, status, (), (), stats, info)
+    source: Any = iter(())
+    if not black:
+        if prop == "P3":
+            source = iter(p3_constructions(encoder, target, dom, time_limit=max(0.05, 0.25 * budget)))
+        else:
+            source = p2_constructions(encoder, dom, seed)
+    if dom.name == "data":
+        source = iter(_data_candidates(encoder, prop, dom, target, dtype, black))
+    cands: list[Candidate] = []
+    for cand in source:
+        cands.append(cand)
+        vecs = [_exact_vec(v, dom) for v in cand.vectors]
+        if prop == "P3" and target is not None and target.kind == "point" and not cand.exact and not black:
+            rep = _repair_point(encoder, vecs[0], target, dom)
+            if rep is not None:
+                vecs = [rep]
+        record(check(vecs), vecs, cand.origin)
+        if len(certified) >= max_counterexamples:
+            break
+    stats.search_seconds += time.perf_counter() - t0
+    stats.evaluations += len(cands)
+
+    # ---------------------------------------------------------- rounds of JAX search
+    if not enough() and dom.name != "data":
+        import jax
+        import jax.numpy as jnp
+
+        B = int(restarts)
+        if black:
+            fn = encoder
+
+            def enc_fn(X: Any) -> Any:
+                return jax.vmap(fn)(X)
+
+            if prop == "P3":
+                search = p3_search(dim, target, dom, restarts=B, pre_fn=enc_fn, act_fn=lambda z: z)
+            else:
+                search = p2_search(None, dom, restarts=B, enc_fn=enc_fn, n=dim)
+            flops = 2.0 * dim * 64
+        else:
+            search = p3_search(encoder, target, dom, restarts=B) if prop == "P3" else p2_search(encoder, dom, restarts=B)
+            flops = 2.0 * sum(layer.W.size for layer in encoder.layers)
+        if steps is None:
+            steps = int(np.clip(4e8 / (B * flops * (3 if prop == "P2" else 1)), 10, 200))
+        stats.steps_per_round = int(steps)
+        rnd = run_round(search, int(steps))
+        shape = (B, dim) if prop == "P3" else (B, 3, dim)
+        seeds = np.zeros(shape, dtype=np.float32)
+        mask = np.zeros(B, dtype=bool)
+        k = 0
+        for cand in cands[:B]:
+            if cand.exact or prop != "P3":
+                vec = [np.array([float(q) for q in v]) if isinstance(v, list) else np.asarray(v) for v in cand.vectors]
+            else:
+                vec = [np.asarray(v) for v in cand.vectors]
+            seeds[k] = vec[0] if prop == "P3" else np.stack(vec)
+            mask[k] = True
+            k += 1
+        base = jax.random.PRNGKey(int(seed))
+        r = 0
+        while r < max_rounds:
+            r += 1
+            if time.perf_counter() >= deadline:
+                stats.budget_exhausted = True
+                break
+            note((time.perf_counter() - t_start) / budget, f"round {r}")
+            t0 = time.perf_counter()
+            state = rnd(jax.random.fold_in(base, r), jnp.asarray(seeds), jnp.asarray(mask))
+            best_loss = np.asarray(state.best_loss)
+            best = np.asarray(state.best_params, dtype=np.float64)
+            stats.evaluations += int(state.evaluations)
+            hist_counts += np.asarray(state.hist, dtype=np.int64)
+            stats.rounds = r
+            stats.search_seconds += time.perf_counter() - t0
+            mask[:] = False  # seeds only in the first round
+            t0 = time.perf_counter()
+            _process_round(prop, encoder, black, dom, target, dtype, best, best_loss, check, record, deadline)
+            stats.certify_seconds += time.perf_counter() - t0
+            if enough():
+                break
+    note(1.0, "shrinking")
+
+    # ---------------------------------------------------------- shrink
+    certified = _select(certified, max_counterexamples)
+    floats = _select(floats, max_counterexamples)
+    if shrink and not black:
+        from counterexamples.shrink import shrink as _shrink
+
+        t0 = time.perf_counter()
+        out = []
+        for cx in certified:
+            small, used = _shrink(cx, encoder, domain=dom, dtype=dtype, max_checks=max_shrink_checks)
+            stats.shrink_checks += used
+            out.append(small)
+        certified = out
+        stats.shrink_seconds = time.perf_counter() - t0
+    stats.seconds = time.perf_counter() - t_start
+    if certified:
+        status = "counterexample"
+    elif floats:
+        status = "float-only"
+    else:
+        status = "none-found"
+    edges = HIST_EDGES_P3 if prop == "P3" else HIST_EDGES_P2
+    info["histograms"] = {
+        "latent_norm_log10" if prop == "P3" else "flip_margin_signed_log10": {"edges": [float(e) for e in edges], "counts": [int(c) for c in hist_counts]},
+    }
+    info["message"] = _message(prop, status, certified, floats, stats, dtype, budget)
+    return FalsifyResult(prop, status, tuple(certified), tuple(floats), stats, info)
+
+
+def _select(items: list[Counterexample], k: int) -> list[Counterexample]:
+    """Keep up to ``k``: first found first, distinct origins preferred, then the simplest."""
+    chosen: list[Counterexample] = []
+    origins: set = set()
+    for cx in items:
+        if cx.origin not in origins:
+            chosen.append(cx)
+            origins.add(cx.origin)
+        if len(chosen) >= k:
+            return chosen
+    for cx in items:
+        if cx not in chosen and len(chosen) < k:
+            chosen.append(cx)
+    return chosen
+
+
+def _message(prop: str, status: str, certified: list, floats: list, stats: SearchStats, dtype: str, budget: float) -> str:
+    what = "zero counterexample" if prop == "P3" else "ordering flip"
+    if status == "counterexample":
+        return f"{len(certified)} certified {what}(s) found"
+    if status == "float-only":
+        return (f"no real {what} found; {len(floats)} float-only hazard(s) in {dtype}: the float computation violates "
+                f"{prop} but the real value does not. Not a counterexample to {prop}; a rounding risk of {dtype}")
+    return (f"no {what} found within the budget ({budget:g} s, {stats.evaluations} evaluations): "
+            f"this is evidence, not a proof that {prop} holds")
+
+
+def _repair_point(encoder: Encoder, x: list[Fraction], target: ZeroTarget, dom: Domain) -> list[Fraction] | None:
+    """Exact repair onto an isolated rational zero (exact bodies only)."""
+    if target.exact is None or not encoder.body_is_exact() or dom.name not in ("reals", "nonneg"):
+        return None
+    xf = np.array([float(v) for v in x])
+    J = jacobian(encoder, xf)
+    allowed = None
+    if dom.name == "nonneg":
+        allowed = np.nonzero(xf > 0)[0]
+    S = pivot_columns(J, encoder.m, allowed)
+    if S is None:
+        return None
+    try:
+        return exact_repair(encoder, x, S, target.exact)
+    except ZeroDivisionError:
+        return None
+
+
+def _process_round(prop: str, encoder: Any, black: bool, dom: Domain, target: ZeroTarget | None, dtype: str,
+                   best: np.ndarray, best_loss: np.ndarray, check: Callable, record: Callable, deadline: float) -> None:
+    order = np.argsort(best_loss, kind="stable")
+    finite = [int(i) for i in order if np.isfinite(best_loss[i])]
+    if prop == "P3":
+        top = finite[:8]
+        if not top:
+            return
+        X = best[top]
+        Xd = _dtype_round(X, dtype)
+        fz = np.all(float_encode(encoder, Xd, dtype) == 0, axis=1)
+        repaired = 0
+        for j, i in enumerate(top):
+            x = X[j]
+            if not black:
+                pre = encoder.pre_activations(x[None, :])
+                in_set = bool(target.satisfied(pre, 0.0)[0]) if target.kind != "point" else bool(
+                    np.max(np.abs(pre - target.boundary)) < 1e-2 * max(1.0, float(np.max(np.abs(pre)))))
+                if in_set:
+                    vec = dom.to_exact(x)
+                    if target.kind == "point":
+                        if repaired >= 2:
+                            continue
+                        repaired += 1
+                        rep = _repair_point(encoder, vec, target, dom)
+                        if rep is not None:
+                            record(check([rep]), [rep], "gradient search + exact repair")
+                            continue
+                    record(check([vec]), [vec], "gradient search")
+                    continue
+            if fz[j]:
+                vec = dom.to_exact(Xd[j])
+                record(check([vec]), [vec], f"gradient search (float zero in {dtype})")
+        return
+    top = finite[:8]
+    for i in top:
+        trip = best[i]
+        vecs = [dom.to_exact(v) for v in trip]
+        record(check(vecs), vecs, "pool inversion + gradient search")
+
+
+def _data_candidates(encoder: Any, prop: str, dom: Domain, target: ZeroTarget | None, dtype: str, black: bool) -> list[Candidate]:
+    rows = dom.rows
+    out: list[Candidate] = []
+    if prop == "P3":
+        nz = np.nonzero(np.any(rows != 0, axis=1))[0]
+        zf = float_encode(encoder, rows[nz], dtype)
+        hit = set(int(i) for i in nz[np.all(zf == 0, axis=1)])
+        if not black and target is not None:
+            pre = encoder.pre_activations(rows[nz])
+            hit |= set(int(i) for i in nz[target.satisfied(pre, 0.0)])
+        for i in sorted(hit)[:16]:
+            out.append(Candidate([rows[i]], f"data row {i}"))
+        return out
+    import jax.numpy as jnp
+
+    from checkers.falsifier._search import pool_inversion
+
+    if black:
+        import jax
+
+        enc_fn = jax.vmap(encoder)
+    else:
+        from checkers.falsifier._model import jax_pre_activations
+
+        pre_fn, act_fn = jax_pre_activations(encoder, "float32")
+
+        def enc_fn(X: Any) -> Any:
+            return act_fn(pre_fn(X))
+
+    P = jnp.asarray(rows, dtype=jnp.float32)
+    X = P[: min(256, rows.shape[0])]
+    ui, vi, margin = pool_inversion(enc_fn, X, P)
+    margin = np.asarray(margin)
+    for i in np.argsort(-margin, kind="stable")[:8]:
+        if margin[i] > 0:
+            u, v = int(ui[i]), int(vi[i])
+            out.append(Candidate([rows[int(i)], rows[u], rows[v]], f"data rows x={int(i)}, u={u}, v={v}"))
+    return out

@@ -1,0 +1,171 @@
+"""The counterexample record: an exact witness, how it was certified, and why.
+
+A :class:`Counterexample` is immutable data. Its witness is stored as exact
+rational strings (``"3/8"``, ``"-2"``), one tuple per vector: ``("x",)`` for
+P3 (a nonzero ``x`` with ``enc(x) = 0``) and ``("x", "u", "v")`` for P2 (an
+ordering flip). ``certified`` says how much to trust it:
+
+* ``"exact"``: re-checked in exact rational arithmetic (piecewise-linear and
+  polynomial activations);
+* ``"interval"``: re-checked in interval arithmetic (transcendental
+  activations); the enclosure excludes every non-violating value;
+* ``"float-only"``: the float computation in ``dtype`` shows the violation
+  but the real value does not (or could not be decided). It is a rounding
+  hazard of that dtype, not a counterexample to the mathematical property,
+  and is never presented as one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
+from typing import Any, Mapping, Sequence
+
+__all__ = ["Counterexample", "CERTIFIED", "EXACT", "INTERVAL", "FLOAT_ONLY", "format_fraction", "parse_fraction"]
+
+EXACT = "exact"
+INTERVAL = "interval"
+FLOAT_ONLY = "float-only"
+#: Labels of a counterexample that holds in real arithmetic.
+CERTIFIED = (EXACT, INTERVAL)
+
+_NAMES = {"P3": ("x",), "P2": ("x", "u", "v")}
+
+
+def format_fraction(value: Any) -> str:
+    """An exact rational as a short string: ``"0"``, ``"-3"``, ``"5/8"``."""
+    q = Fraction(value)
+    return str(q.numerator) if q.denominator == 1 else f"{q.numerator}/{q.denominator}"
+
+
+def parse_fraction(text: str) -> Fraction:
+    """Parse ``"p/q"`` or an integer / decimal string exactly (no ``eval``)."""
+    return Fraction(str(text).strip())
+
+
+@dataclass(frozen=True)
+class Counterexample:
+    """A counterexample to P3 or P2 with an exact witness.
+
+    Attributes:
+        property: ``"P3"`` (zero vector) or ``"P2"`` (ordering flip).
+        witness: one tuple of exact rational strings per vector, in the order
+            of :attr:`names` (``x`` for P3; ``x, u, v`` for P2).
+        margin: the size of the violation as an exact string (``"0"`` for a
+            P3 zero; ``<enc x,enc u> - <enc x,enc v>`` for P2, exact or the
+            lower end of its enclosure), or ``None``.
+        certified: ``"exact"``, ``"interval"`` or ``"float-only"``.
+        dtype: the float dtype the search ran in (``float-only`` ones hold only there).
+        domain: the input domain (``reals``, ``nonneg``, ``binary``, ``sphere``, ``data:...``).
+        detail: one sentence from the exact / interval re-check.
+        origin: which construction or search produced it (``"T1 basic solution"``, ``"gradient"``, ...).
+        notes: further remarks (shrinking, float behaviour, row index for data).
+
+    Example:
+        >>> cx = Counterexample("P3", (("0", "2", "-1"),), "0", "exact", "float32", "reals")
+        >>> cx.nonzeros, cx.vector("x")
+        (2, [Fraction(0, 1), Fraction(2, 1), Fraction(-1, 1)])
+    """
+
+    property: str
+    witness: tuple[tuple[str, ...], ...]
+    margin: str | None
+    certified: str
+    dtype: str | None
+    domain: str
+    detail: str = ""
+    origin: str = ""
+    notes: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if self.property not in _NAMES:
+            raise ValueError(f"property={self.property!r} must be 'P3' or 'P2'")
+        if len(self.witness) != len(_NAMES[self.property]):
+            raise ValueError(f"a {self.property} witness has {len(_NAMES[self.property])} vector(s), got {len(self.witness)}")
+        if self.certified not in (EXACT, INTERVAL, FLOAT_ONLY):
+            raise ValueError(f"certified={self.certified!r} must be one of 'exact', 'interval', 'float-only'")
+        object.__setattr__(self, "witness", tuple(tuple(str(v) for v in vec) for vec in self.witness))
+        object.__setattr__(self, "notes", tuple(self.notes))
+
+    # ------------------------------------------------------------- views
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Names of the witness vectors: ``("x",)`` or ``("x", "u", "v")``."""
+        return _NAMES[self.property]
+
+    @property
+    def is_certified(self) -> bool:
+        """True when the violation holds in real arithmetic (``exact`` or ``interval``)."""
+        return self.certified in CERTIFIED
+
+    def vector(self, name: str) -> list[Fraction]:
+        """One witness vector as exact :class:`~fractions.Fraction` s."""
+        return [parse_fraction(v) for v in self.witness[self.names.index(name)]]
+
+    def vectors(self) -> dict[str, list[Fraction]]:
+        """Every witness vector as exact fractions, by name."""
+        return {name: self.vector(name) for name in self.names}
+
+    @property
+    def nonzeros(self) -> int:
+        """Number of nonzero entries over all witness vectors."""
+        return sum(1 for vec in self.witness for v in vec if parse_fraction(v) != 0)
+
+    @property
+    def size(self) -> int:
+        """Total bit length of numerators and denominators (the shrinker's measure)."""
+        total = 0
+        for vec in self.witness:
+            for v in vec:
+                q = parse_fraction(v)
+                if q:
+                    total += abs(q.numerator).bit_length() + q.denominator.bit_length()
+        return total
+
+    def sparse(self, name: str, limit: int | None = None) -> list[tuple[int, str]]:
+        """``(index, value)`` pairs of the nonzero entries of one vector."""
+        vec = self.witness[self.names.index(name)]
+        out = [(i, v) for i, v in enumerate(vec) if parse_fraction(v) != 0]
+        return out if limit is None else out[:limit]
+
+    def with_notes(self, *notes: str) -> "Counterexample":
+        return replace(self, notes=self.notes + tuple(notes))
+
+    # ------------------------------------------------------------- JSON
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict; the witness is dense (every entry, as an exact string)."""
+        return {
+            "property": self.property,
+            "certified": self.certified,
+            "real": self.is_certified,
+            "margin": self.margin,
+            "dtype": self.dtype,
+            "domain": self.domain,
+            "origin": self.origin,
+            "detail": self.detail,
+            "notes": list(self.notes),
+            "nonzeros": self.nonzeros,
+            "witness": {name: list(vec) for name, vec in zip(self.names, self.witness)},
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "Counterexample":
+        prop = data["property"]
+        names = _NAMES[prop]
+        wit = data["witness"]
+        return cls(
+            property=prop,
+            witness=tuple(tuple(wit[n]) for n in names),
+            margin=data.get("margin"),
+            certified=data["certified"],
+            dtype=data.get("dtype"),
+            domain=data.get("domain", "reals"),
+            detail=data.get("detail", ""),
+            origin=data.get("origin", ""),
+            notes=tuple(data.get("notes", ())),
+        )
+
+    @classmethod
+    def from_vectors(cls, property: str, vectors: Sequence[Sequence[Any]], **kwargs: Any) -> "Counterexample":
+        """Build from vectors of rationals (``Fraction``, ``int`` or exact strings)."""
+        return cls(property, tuple(tuple(format_fraction(v) for v in vec) for vec in vectors), **kwargs)
