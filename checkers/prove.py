@@ -193,21 +193,18 @@ def _t3_symbolic(max_m: int = 3) -> _Outcome:
         "With 0 < e < |k|^2/|x|^2: <x,u> < <x,v> but <Ax,Au> = e|Ar|^2 > 0 = <Ax,Av>.")
 
 
-def _t4_smt(dims: Sequence[tuple[int, int]] = ((2, 1),), timeout: float = 20.0) -> _Outcome:
-    from checkers.smt import t4_instantiation_check
+def _t4_smt(timeout: float = 20.0) -> _Outcome:
+    from checkers.smt import t4_concrete_r2, t4_m1_all_n
 
-    reasons = []
-    for n, m in dims:
-        if m != 1:
-            return _Outcome(UNKNOWN, "SMT (z3)", f"n={n}, m={m}", reason="the SMT encoding covers m = 1 only")
-        r = t4_instantiation_check(n, timeout_s=timeout)
-        if r.status != PROVED:
-            return _Outcome(UNKNOWN, "SMT (z3)", f"n={n}, m=1", reason=r.reason)
-        reasons.append(f"n={n}: {r.reason}")
-    scope = ", ".join(f"n={n}, m={m}" for n, m in dims)
-    return _Outcome(PROVED, "SMT proof (z3, P2 instantiated at the proof's points)",
-                    f"every map R^n \\ {{0}} -> R^m, {scope}; m >= 2 and larger n: paper-style proof in docs/theorems/T4.md only",
-                    certificate="; ".join(reasons))
+    general = t4_m1_all_n(timeout_s=timeout)
+    if general.status != PROVED:
+        return _Outcome(UNKNOWN, "symbolic (sympy) + SMT (z3)", "m = 1", reason=general.reason)
+    concrete = t4_concrete_r2(timeout_s=timeout)
+    if concrete.status != PROVED:
+        return _Outcome(UNKNOWN, "SMT (z3)", "n = 2, m = 1", reason=concrete.reason)
+    return _Outcome(PROVED, "symbolic (sympy) geometry + SMT (z3) logic, P2 instantiated at the proof's points",
+                    "every map R^n \\ {0} -> R, every n >= 2 (m = 1); m >= 2: paper-style proof in docs/theorems/T4.md only",
+                    certificate=f"{general.reason}; cross-check with concrete coordinates: {concrete.reason}")
 
 
 def _t4_strict(dims: Sequence[tuple[int, int]] = ((2, 1),), timeout: float = 20.0) -> _Outcome:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Sequence
 
-__all__ = ["SmtResult", "grid_domain", "binary_domain", "p2_constant_check", "p2_table_violations", "t4_instantiation_check"]
+__all__ = ["SmtResult", "grid_domain", "binary_domain", "p2_constant_check", "p2_table_violations", "t4_concrete_r2", "t4_m1_all_n"]
 
 
 @dataclass(frozen=True)
@@ -126,52 +126,97 @@ def p2_constant_check(domain: Sequence[tuple[int, ...]], m: int, *, strict: bool
     return SmtResult("unknown", f"z3: {solver.reason_unknown() or 'unknown'}", seconds)
 
 
-def t4_instantiation_check(n: int, timeout_s: float = 20.0) -> SmtResult:
-    """T4 for ``m = 1`` on all of ``R^n``, for every map (no continuity), by z3.
+def t4_concrete_r2(timeout_s: float = 20.0) -> SmtResult:
+    """T4 for ``n = 2, m = 1`` in one z3 query over concrete coordinates.
 
-    Negation, for symbolic ``p, q != 0`` in ``R^n`` and a map ``f``: ``f(p) != f(q)``.
-    P2 is instantiated at the points of the proof, for ``A`` = ``p`` (and, symmetrically, ``q``):
-    ``y`` with ``<A,y> = <A,A>``; ``w`` with ``<A,w> = <A,A>`` and ``<y,w> = <y,B>``. Such
-    ``y, w`` exist for every ``p, q`` (n >= 2: take ``y`` independent of ``A``), so an unsat
-    answer proves ``f(p) = f(q)`` for every P2 map: a counterexample map would give a model.
+    Symbolic ``p, q != 0`` in ``R^2``, ``f(p) != f(q)``, the proof's points
+    ``y = A + A_perp`` (``A_perp = (-A_2, A_1)``) and ``w`` with ``<A,w> = <A,A>``,
+    ``<y,w> = <y,B>`` (for ``A, B`` = ``p, q`` and ``q, p``), and 12 instances of P2
+    whose premises z3 must evaluate itself. Unsat: no map ``R^2 -> R`` is a counterexample.
     """
     import z3
 
     start = time.perf_counter()
-    p = z3.RealVector("p", n)
-    q = z3.RealVector("q", n)
 
     def ip(a: Sequence[Any], b: Sequence[Any]) -> Any:
-        return z3.Sum([x * y for x, y in zip(a, b)])
+        return a[0] * b[0] + a[1] * b[1]
 
+    p, q = z3.RealVector("p", 2), z3.RealVector("q", 2)
     pts: dict[str, Sequence[Any]] = {"p": p, "q": q}
     side: list[Any] = []
     triples: list[tuple[str, str, str]] = []
     for tag, (A, B, a, b) in {"": (p, q, "p", "q"), "r": (q, p, "q", "p")}.items():
-        if n == 2:
-            # The explicit choice y = A + A_perp is independent of A and keeps z3 fast.
-            y = [A[0] - A[1], A[1] + A[0]]
-        else:
-            y = z3.RealVector(f"y{tag}", n)
-        w = z3.RealVector(f"w{tag}", n)
+        y = [A[0] - A[1], A[1] + A[0]]
+        w = z3.RealVector(f"w{tag}", 2)
         pts["y" + tag], pts["w" + tag] = y, w
-        # Independence of y and A is what guarantees that w exists; it is not needed
-        # as a constraint (dropping it only gives z3 more freedom, so unsat stays sound).
-        side += ([] if n == 2 else [ip(A, y) == ip(A, A)]) + [ip(A, w) == ip(A, A), ip(y, w) == ip(y, B)]
+        side += [ip(A, w) == ip(A, A), ip(y, w) == ip(y, B)]
         for x, u, v in [(a, "y" + tag, a), (a, "w" + tag, a), ("y" + tag, "w" + tag, b)]:
             triples += [(x, u, v), (x, v, u)]
     f = {k: z3.Real(f"f_{k}") for k in pts}
     solver = z3.SolverFor("QF_NRA")
     solver.set("timeout", int(timeout_s * 1000))
     solver.add(side)
-    solver.add(z3.Or([c != 0 for c in p]), z3.Or([c != 0 for c in q]))
+    solver.add(z3.Or(p[0] != 0, p[1] != 0), z3.Or(q[0] != 0, q[1] != 0))
     for x, u, v in triples:
         solver.add(z3.Implies(ip(pts[x], pts[u]) <= ip(pts[x], pts[v]), f[x] * f[u] <= f[x] * f[v]))
     solver.add(f["p"] != f["q"])
     answer = solver.check()
     seconds = time.perf_counter() - start
     if answer == z3.unsat:
-        return SmtResult("proved", f"z3: unsat with {len(triples)} instances of P2 (n={n}, m=1)", seconds)
+        return SmtResult("proved", f"z3: unsat with {len(triples)} instances of P2 (n=2, m=1, concrete coordinates)", seconds)
     if answer == z3.sat:
-        return SmtResult("unknown", "z3: sat; the instantiation is too weak to decide (not a counterexample to T4)", seconds)
+        return SmtResult("unknown", "z3: sat; the instantiation is too weak (not a counterexample to T4)", seconds)
     return SmtResult("unknown", f"z3: {solver.reason_unknown() or 'unknown'}", seconds)
+
+
+def t4_m1_all_n(timeout_s: float = 20.0) -> SmtResult:
+    """T4 for ``m = 1`` and every ``n >= 2``, in two machine-checked steps.
+
+    Geometry (sympy, dimension-free): for nonzero ``A`` and any ``B`` in ``R^n``, with
+    ``A_perp = -A_{j+1} e_j + A_j e_{j+1}`` (nonzero, orthogonal to ``A``, for a ``j`` with
+    ``(A_j, A_{j+1}) != 0``), ``y = A + A_perp`` and ``w = alpha A + beta y`` with
+    ``beta = (<A,B> + <A_perp,B> - |A|^2) / |A_perp|^2``, ``alpha = 1 - beta``, the identities
+    ``<A,y> = <A,A>``, ``<A,w> = <A,A>`` and ``<y,w> = <y,B>`` hold in terms of the inner products
+    alone (so in every dimension), and ``w != 0`` since ``<A,w> = |A|^2 > 0``.
+
+    Logic (z3): at those points the premises of six P2 instances (and their mirrors) are
+    equalities, so P2 gives ``f(A)(f(y)-f(A)) = 0``, ``f(A)(f(w)-f(A)) = 0`` and
+    ``f(y)(f(w)-f(B)) = 0`` for ``(A, B) = (p, q)`` and ``(q, p)``; with ``f(p) != f(q)`` this is unsat.
+    """
+    import sympy as sp
+    import z3
+
+    start = time.perf_counter()
+    a, c = sp.symbols("normA2 normAperp2", positive=True)
+    sAB, tPB = sp.symbols("ipAB ipAperpB", real=True)
+    # Inner products of A, A_perp, B with <A, A_perp> = 0.
+    ip_A_y, ip_y_y, ip_y_B = a, a + c, sAB + tPB
+    beta = (sAB + tPB - a) / c
+    alpha = 1 - beta
+    ip_A_w = alpha * a + beta * ip_A_y
+    ip_y_w = alpha * ip_A_y + beta * ip_y_y
+    geometry = [
+        ("<A,y> = <A,A>", sp.simplify(ip_A_y - a) == 0),
+        ("<A,w> = <A,A>", sp.simplify(ip_A_w - a) == 0),
+        ("<y,w> = <y,B>", sp.simplify(ip_y_w - ip_y_B) == 0),
+    ]
+    j = 0
+    vec = sp.symbols("A0:3", real=True)
+    perp = [-vec[j + 1], vec[j], 0]
+    geometry.append(("<A,A_perp> = 0", sp.expand(sum(x * y for x, y in zip(vec, perp))) == 0))
+    if not all(ok for _, ok in geometry):
+        bad = [name for name, ok in geometry if not ok]
+        return SmtResult("unknown", f"sympy did not verify {bad}", time.perf_counter() - start)
+
+    f = {k: z3.Real(f"f_{k}") for k in ("p", "q", "y", "w", "yr", "wr")}
+    solver = z3.Solver()
+    solver.set("timeout", int(timeout_s * 1000))
+    for A, B, y, w in (("p", "q", "y", "w"), ("q", "p", "yr", "wr")):
+        solver.add(f[A] * (f[y] - f[A]) == 0, f[A] * (f[w] - f[A]) == 0, f[y] * (f[w] - f[B]) == 0)
+    solver.add(f["p"] != f["q"])
+    answer = solver.check()
+    seconds = time.perf_counter() - start
+    if answer == z3.unsat:
+        return SmtResult("proved", "sympy: the points' inner-product identities hold in every dimension; "
+                         "z3: the P2 instances at those points force f(p) = f(q) (unsat)", seconds)
+    return SmtResult("unknown", f"z3: {answer} ({solver.reason_unknown() if answer != z3.sat else 'logic step failed'})", seconds)

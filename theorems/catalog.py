@@ -56,7 +56,7 @@ CLAIMS: tuple[Claim, ...] = (
           "T3", "proved", "t3_symbolic", (("max_m", 3),)),
     Claim("T4", "P1 and P2 force a constant encoder: every map enc: R^n -> R^m (no continuity assumed) that "
           "satisfies P2 on nonzero inputs is constant on R^n \\ {0}.",
-          "T4", "proved", "t4_smt", (("dims", ((2, 1),)),)),
+          "T4", "proved", "t4_smt"),
     Claim("T4-strict", "Strict P2 (<x,u> < <x,v> implies <enc x,enc u> < <enc x,enc v>) holds for no map "
           "R^n \\ {0} -> R^m.",
           "T4", "proved", "t4_strict", (("dims", ((2, 1),)),)),
