@@ -84,11 +84,10 @@ def float_encode(encoder: "Encoder | Callable[[Any], Any]", points: np.ndarray, 
     x64 = dtype == "float64"
     if isinstance(encoder, Encoder):
         cache = _JITTED.setdefault(encoder, {})
-        if dtype not in cache:
-            cache[dtype] = jax.jit(jax.vmap(encoder.jax_fn(dtype)))
-        fn = cache[dtype]
         with jax.enable_x64(x64):
-            out = fn(jnp.asarray(pts, dtype=dtype))
+            if dtype not in cache:
+                cache[dtype] = jax.jit(jax.vmap(encoder.jax_fn(dtype)))
+            out = cache[dtype](jnp.asarray(pts, dtype=dtype))
             return np.asarray(out).astype(np.float64)
     with jax.enable_x64(x64):
         try:

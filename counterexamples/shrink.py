@@ -46,12 +46,20 @@ def _round_vec(v: list[Fraction], k: int, scale: Fraction = Fraction(1)) -> list
 
 
 def shrink(cx: Counterexample, encoder: Any, *, domain: Any, dtype: str | None = None,
-           max_checks: int = 60) -> tuple[Counterexample, int]:
+           max_checks: int = 60, deadline: float | None = None) -> tuple[Counterexample, int]:
     """Shrink a certified counterexample; returns ``(smaller, certification calls used)``.
 
     The result is certified with the same or a stronger label; if nothing
-    simpler certifies, ``cx`` comes back unchanged.
+    simpler certifies, ``cx`` comes back unchanged. ``deadline`` (a
+    ``time.perf_counter()`` value) stops early; a stop by deadline is noted
+    on the result because it makes the outcome depend on the machine's speed.
     """
+    import time
+
+    if isinstance(domain, str):
+        from checkers.domains import parse_domain
+
+        domain = parse_domain(domain)
     if not cx.is_certified:
         return cx, 0
     prop = cx.property
@@ -60,8 +68,6 @@ def shrink(cx: Counterexample, encoder: Any, *, domain: Any, dtype: str | None =
     need = _RANK[cx.certified]
     checks = 0
     last = {"cert": None}
-
-    W = [(layer.W, layer.b) for layer in encoder.layers]
 
     def float_ok(cand: list[list[Fraction]]) -> bool:
         arrs = [np.array([float(q) for q in v]) for v in cand]
@@ -80,8 +86,14 @@ def shrink(cx: Counterexample, encoder: Any, *, domain: Any, dtype: str | None =
         z = encoder(np.stack(arrs))
         return bool(z[0] @ z[1] - z[0] @ z[2] > 1e-12 * (1 + abs(z[0] @ z[1])))
 
+    timed_out = {"hit": False}
+
     def try_accept(cand: list[list[Fraction]]) -> bool:
         nonlocal checks, vecs
+        if deadline is not None and time.perf_counter() > deadline:
+            timed_out["hit"] = True
+            checks = max_checks
+            return False
         if checks >= max_checks or _key(cand) >= _key(vecs) or not float_ok(cand):
             return False
         checks += 1
@@ -136,5 +148,7 @@ def shrink(cx: Counterexample, encoder: Any, *, domain: Any, dtype: str | None =
         return cx, checks
     cert = last["cert"]
     notes = cx.notes + (f"shrunk from {start_key[0]} nonzeros / {start_key[1]} bits to {_key(vecs)[0]} / {_key(vecs)[1]}",)
+    if timed_out["hit"]:
+        notes += ("shrinking stopped at its time limit",)
     return replace(cx, witness=tuple(tuple(format_fraction(q) for q in v) for v in vecs), certified=cert.status,
                    margin=cert.margin, detail=cert.detail, notes=notes), checks

@@ -66,6 +66,14 @@ def _lp(W: np.ndarray, b: np.ndarray, target: ZeroTarget, domain: Domain, time_l
     return res.x if res.status == 0 else None
 
 
+def least_norm(W: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``W^+ y`` for a wide ``W`` through the Gram matrix (much faster than an SVD), lstsq if singular."""
+    try:
+        return W.T @ np.linalg.solve(W @ W.T, y)
+    except np.linalg.LinAlgError:
+        return np.linalg.lstsq(W, y, rcond=None)[0]
+
+
 def jacobian(encoder: Encoder, x: np.ndarray) -> np.ndarray:
     """Float64 Jacobian of the latent pre-activations at ``x`` (``m x n``)."""
     J = encoder.layers[0].W
@@ -134,7 +142,7 @@ def _layerwise(encoder: Encoder, aim: float, domain: Domain) -> np.ndarray | Non
     if domain.name == "nonneg":
         x, _ = nnls(first.W, rhs, maxiter=20 * first.W.shape[1])
         return x
-    return np.linalg.lstsq(first.W, rhs, rcond=None)[0]
+    return least_norm(first.W, rhs)
 
 
 def p3_constructions(encoder: Encoder, target: ZeroTarget, domain: Domain, time_limit: float = 0.5) -> list[Candidate]:
@@ -180,7 +188,7 @@ def p3_constructions(encoder: Encoder, target: ZeroTarget, domain: Domain, time_
             if sol is not None:
                 out.append(Candidate([sol], f"T1 basic solution on {m} pivot columns (exact rational solve)", exact=True))
     if one_layer and domain.name in ("reals", "sphere") and not any(c.exact for c in out):
-        x = np.linalg.lstsq(W, np.full(m, target.aim) - b, rcond=None)[0]
+        x = least_norm(W, np.full(m, target.aim) - b)
         if domain.name == "sphere":
             x = x / max(np.linalg.norm(x), 1e-300)
         out.append(Candidate([x], "T1 least-norm solution W^+(aim - b)" + (" (normalised)" if domain.name == "sphere" else "")))
@@ -219,6 +227,8 @@ def p2_constructions(encoder: Encoder, domain: Domain, seed: int = 0) -> Iterato
         W = encoder.layers[0].W
         rng = np.random.default_rng([int(seed), 0x7A3])  # a stream unrelated to Encoder.random(seed)
         gram = W @ W.T
+        if np.linalg.matrix_rank(gram) < encoder.m:
+            return
         for t in (1.0, 4.0):
             g = rng.normal(size=n)
             k = g - W.T @ np.linalg.solve(gram, W @ g)

@@ -192,11 +192,13 @@ def falsify(
     seed: int = 0,
     restarts: int = 64,
     steps: int | None = None,
-    max_counterexamples: int = 3,
+    max_counterexamples: int = 2,
     shrink: bool = True,
-    max_shrink_checks: int = 60,
+    max_shrink_checks: int = 40,
+    shrink_budget: float | None = None,
     n: int | None = None,
     max_rounds: int = 1000,
+    min_rounds: int = 0,
     progress: Callable[[float, str], None] | None = None,
 ) -> FalsifyResult:
     """Search for certified counterexamples to P3 (zero vectors) or P2 (ordering flips).
@@ -226,8 +228,12 @@ def falsify(
         max_counterexamples: how many certified counterexamples to keep.
         shrink: shrink each kept counterexample while it stays certified.
         max_shrink_checks: certification calls the shrinker may spend per counterexample.
+        shrink_budget: seconds for shrinking all kept counterexamples (default: ``budget``); a
+            stop by time is noted on the counterexample.
         n: input dimension, required for a plain callable.
         max_rounds: cap on search rounds.
+        min_rounds: search rounds to run even when the constructions already succeeded
+            (reports use 1, so their histograms show the search).
         progress: called as ``progress(fraction_of_budget, message)``.
 
     Returns:
@@ -360,7 +366,7 @@ def falsify(
     stats.evaluations += len(cands)
 
     # ---------------------------------------------------------- rounds of JAX search
-    if not enough() and dom.name != "data":
+    if (not enough() or min_rounds > 0) and dom.name != "data" and max_rounds > 0:
         import jax
         import jax.numpy as jnp
 
@@ -415,7 +421,7 @@ def falsify(
             t0 = time.perf_counter()
             _process_round(prop, encoder, black, dom, target, dtype, best, best_loss, check, record, deadline)
             stats.certify_seconds += time.perf_counter() - t0
-            if enough():
+            if enough() and r >= min_rounds:
                 break
     note(1.0, "shrinking")
 
@@ -427,8 +433,9 @@ def falsify(
 
         t0 = time.perf_counter()
         out = []
+        sdeadline = t0 + (float(budget) if shrink_budget is None else float(shrink_budget))
         for cx in certified:
-            small, used = _shrink(cx, encoder, domain=dom, dtype=dtype, max_checks=max_shrink_checks)
+            small, used = _shrink(cx, encoder, domain=dom, dtype=dtype, max_checks=max_shrink_checks, deadline=sdeadline)
             stats.shrink_checks += used
             out.append(small)
         certified = out

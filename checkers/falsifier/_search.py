@@ -73,9 +73,12 @@ class Search(NamedTuple):
 
 
 def _bincount(values: Any, edges: np.ndarray) -> Any:
+    """Counts of ``values`` in the uniform bins ``edges`` (outliers go to the end bins)."""
     import jax.numpy as jnp
 
-    idx = jnp.clip(jnp.searchsorted(jnp.asarray(edges[1:-1], dtype=values.dtype), values), 0, len(edges) - 2)
+    width = float(edges[1] - edges[0])
+    idx = jnp.floor((values - float(edges[0])) / width)
+    idx = jnp.clip(jnp.nan_to_num(idx, nan=0.0), 0, len(edges) - 2).astype(jnp.int32)
     return jnp.bincount(idx.ravel(), length=len(edges) - 1).astype(jnp.int32)
 
 
@@ -212,18 +215,14 @@ def pool_inversion(enc_fn: Callable, X: Any, P: Any, slack_rel: float = 1e-5) ->
         order = jnp.argsort(a)
         a_s, s_s = a[order], s[order]
         idx = jnp.arange(a.shape[0])
-
-        def comb(p: Any, q: Any) -> Any:
-            take_q = q[0] >= p[0]
-            return jnp.where(take_q, q[0], p[0]), jnp.where(take_q, q[1], p[1])
-
-        pm, pmi = jax.lax.associative_scan(comb, (s_s, idx))
+        pm = jax.lax.cummax(s_s)
         lim = jnp.searchsorted(a_s, a_s - sl, side="right") - 1
         ok = lim >= 0
         limc = jnp.maximum(lim, 0)
         margin = jnp.where(ok, pm[limc] - s_s, -jnp.inf)
         j = jnp.argmax(margin)
-        return order[pmi[limc[j]]], order[j], margin[j]
+        u = jnp.argmax(jnp.where(idx <= limc[j], s_s, -jnp.inf))
+        return order[u], order[j], margin[j]
 
     return jax.vmap(one)(A, Sc, slack[:, 0])
 
@@ -254,7 +253,7 @@ def p2_search(encoder: Any, domain: Domain, *, restarts: int = 64, pool: int = 1
         lr = learning_rate if learning_rate is not None else 0.01
     opt = optax.adam(lr)
     B = int(restarts)
-    with_units = n <= 4096 and domain.name != "data"
+    with_units = n <= 256 and domain.name != "data"
 
     def parts(T: Any) -> tuple[Any, Any, Any]:
         x, u, v = T[:, 0], T[:, 1], T[:, 2]

@@ -1,0 +1,133 @@
+"""``latentcheck falsify`` and ``latentcheck report``.
+
+Exit codes: 1 when a certified counterexample is found (like a failing
+test), 0 when none is found within the budget (the report says this is not a
+proof) or only float-only hazards are found, 2 on bad input.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+__all__ = ["register", "build_encoder"]
+
+
+def build_encoder(weights: Optional[str], layers: Optional[str], activation: Optional[str],
+                  hidden_activation: Optional[str], seed: int):
+    """The encoder from ``--weights`` or ``--layers`` (random, seeded)."""
+    from theorems.encoder import Encoder
+    from theorems.errors import InvalidArgument
+
+    if (weights is None) == (layers is None):
+        raise InvalidArgument("give exactly one of --weights FILE.npz or --layers N,H,...,M (with --activation)")
+    if weights is not None:
+        return Encoder.load(weights, activation=activation)
+    if activation is None:
+        raise InvalidArgument(f"--layers {layers} needs --activation NAME|EXPR (e.g. relu, tanh, sigmoid, 'Max(0, t - 1)')")
+    try:
+        sizes = [int(s) for s in layers.replace(" ", "").split(",") if s]
+    except ValueError:
+        raise InvalidArgument(f"--layers {layers!r} must be comma-separated positive integers, e.g. 1682,600,64") from None
+    if len(sizes) < 2 or any(s <= 0 for s in sizes):
+        raise InvalidArgument(f"--layers {layers!r} must list at least two positive sizes, e.g. 1682,64")
+    if any(s > 100_000 for s in sizes):
+        raise InvalidArgument(f"--layers {layers!r}: sizes above 100000 are refused; use --weights for large models")
+    return Encoder.random(sizes, activation, hidden_activation, seed=seed)
+
+
+def register(app: typer.Typer) -> None:
+    """Attach ``falsify`` and ``report`` to the command line."""
+
+    @app.command()
+    def falsify(
+        property: str = typer.Option(..., "--property", "-p", help="p3 (zero vectors) or p2 (ordering flips)."),
+        weights: Optional[str] = typer.Option(None, "--weights", help="Encoder weights (.npz with W0, b0, ...)."),
+        layers: Optional[str] = typer.Option(None, "--layers", help="Random encoder sizes, e.g. 1682,600,64."),
+        activation: Optional[str] = typer.Option(None, "--activation", help="Latent activation: catalog name or formula in t."),
+        hidden_activation: Optional[str] = typer.Option(None, "--hidden-activation", help="Hidden activation (default: --activation)."),
+        domain: str = typer.Option("reals", "--domain", help="reals, nonneg, binary, sphere or data:PATH[#KEY]."),
+        dtype: str = typer.Option("float32", "--dtype", help="float16, bfloat16, float32 or float64."),
+        budget: float = typer.Option(10.0, "--budget", help="Seconds for the search."),
+        seed: int = typer.Option(0, "--seed", help="Seed of the search (and of --layers weights)."),
+        restarts: int = typer.Option(64, "--restarts", help="Parallel restarts per round."),
+        max_counterexamples: int = typer.Option(2, "--max-counterexamples", help="Certified counterexamples to keep."),
+        no_shrink: bool = typer.Option(False, "--no-shrink", help="Keep witnesses as found."),
+        out: Optional[Path] = typer.Option(None, "--out", help="Write report.json, report.md and plots here."),
+        no_plots: bool = typer.Option(False, "--no-plots", help="Skip the PNG plots."),
+        as_json: bool = typer.Option(False, "--json", help="Print the JSON report on stdout."),
+    ) -> None:
+        """Search for certified counterexamples to P3 (zero vectors) or P2 (ordering flips)."""
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        from checkers.falsify import falsify as _falsify
+        from counterexamples.report import render_markdown, write_report
+        from theorems.errors import InvalidArgument
+
+        if property.lower() not in ("p2", "p3"):
+            raise InvalidArgument(f"--property {property!r} must be p2 or p3")
+        if not (budget > 0):
+            raise InvalidArgument(f"--budget {budget!r} must be a positive number of seconds")
+        encoder = build_encoder(weights, layers, activation, hidden_activation, seed)
+        err = Console(stderr=True)
+        command = "latentcheck " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else None
+        with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), TimeElapsedColumn(),
+                      console=err, transient=True, disable=not err.is_terminal) as bar:
+            task = bar.add_task(f"falsify {property.upper()}", total=1.0)
+
+            def progress(frac: float, msg: str) -> None:
+                bar.update(task, completed=frac, description=f"falsify {property.upper()}: {msg}")
+
+            result = _falsify(encoder, property.lower(), domain=domain, dtype=dtype, budget=budget, seed=seed,
+                              restarts=restarts, max_counterexamples=max_counterexamples, shrink=not no_shrink,
+                              progress=progress, min_rounds=0 if (out is None or no_plots) else 1)
+        data = result.to_json()
+        if command:
+            data["command"] = command
+        if out is not None:
+            paths = write_report(data, out, plots=not no_plots)
+            if not as_json:
+                err.print(f"report: {paths['markdown']} and {paths['json']}", highlight=False)
+        if as_json:
+            typer.echo(json.dumps(data, indent=2))
+        else:
+            _print_summary(data)
+        raise typer.Exit(code=1 if result.found else 0)
+
+    @app.command()
+    def report(
+        path: Path = typer.Argument(..., help="A report.json written by latentcheck falsify --out DIR."),
+        output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the Markdown here instead of stdout."),
+    ) -> None:
+        """Re-render report.md from a report.json."""
+        from counterexamples.report import load_report, render_markdown
+
+        data = load_report(path)
+        text = render_markdown(data)
+        if output is not None:
+            output.write_text(text)
+        else:
+            typer.echo(text)
+
+
+def _print_summary(data: dict) -> None:
+    from rich.console import Console
+
+    con = Console()
+    status = data["status"]
+    prop = data["property"]
+    style = {"counterexample": "bold red", "float-only": "bold yellow"}.get(status, "bold green")
+    con.print(f"[{style}]{prop}: {status}[/] - {data.get('message', '')}", highlight=False)
+    for c in data.get("counterexamples", []):
+        nz = {name: sum(1 for v in vec if v != "0") for name, vec in c["witness"].items()}
+        con.print(f"  certified {c['certified']}: {c['origin']}; nonzeros {nz}; margin {str(c['margin'])[:40]}", highlight=False, markup=False)
+    for c in data.get("float_only", []):
+        con.print(f"  float-only in {c['dtype']} (NOT a real counterexample): {c['origin']}", highlight=False, markup=False)
+    st = data["stats"]
+    con.print(f"  {st['evaluations']} evaluations, {st['rounds']} search rounds, {st['timing']['seconds']} s", highlight=False)

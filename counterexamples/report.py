@@ -1,0 +1,195 @@
+"""Reports: ``report.json`` (versioned schema), ``report.md`` for people, PNG plots.
+
+The JSON is the record; Markdown is rendered from it (``latentcheck report
+report.json`` re-renders it), so the two never disagree. A counterexample is
+called real only when its ``certified`` label is ``exact`` or ``interval``;
+float-only findings get their own section that says they are not
+counterexamples to the property.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+from theorems.errors import DataError, InvalidArgument
+
+__all__ = ["write_report", "render_markdown", "load_report", "strip_timings", "SCHEMA"]
+
+SCHEMA = "latentcheck.falsify/1"
+
+_STATEMENT = {
+    "P3": "for all x != 0 in D: enc(x) != 0",
+    "P2": "for all x, u, v in D: <x,u> <= <x,v> implies <enc x, enc u> <= <enc x, enc v>",
+}
+
+
+def strip_timings(report: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy without the fields that vary between identical runs (timings).
+
+    Example:
+        >>> strip_timings({"stats": {"evaluations": 3, "timing": {"seconds": 1.0}}})
+        {'stats': {'evaluations': 3}}
+    """
+    out = json.loads(json.dumps(report))
+    stats = out.get("stats")
+    if isinstance(stats, dict):
+        stats.pop("timing", None)
+    return out
+
+
+def load_report(path: "str | os.PathLike[str]") -> dict[str, Any]:
+    """Read a ``report.json`` and check its schema."""
+    p = Path(path)
+    if not p.exists():
+        raise DataError(f"report {str(p)!r} does not exist; pass the report.json written by latentcheck falsify --out DIR")
+    try:
+        data = json.loads(p.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise DataError(f"report {str(p)!r} is not valid JSON ({exc})") from None
+    if not isinstance(data, dict) or not str(data.get("schema", "")).startswith("latentcheck.falsify/"):
+        raise InvalidArgument(f"report {str(p)!r} has schema {data.get('schema') if isinstance(data, dict) else None!r}; expected {SCHEMA!r}")
+    return data
+
+
+def _sparse(values: list[str], limit: int = 12) -> str:
+    nz = [(i, v) for i, v in enumerate(values) if v not in ("0", "0/1")]
+    if not nz:
+        return "0 (the zero vector)"
+    shown = []
+    for i, v in nz[:limit]:
+        if len(v) > 40:
+            v = f"{v[:18]}...{v[-12:]} ({len(v)} chars)"
+        shown.append(f"x[{i}] = {v}")
+    more = f", ... ({len(nz) - limit} more)" if len(nz) > limit else ""
+    return f"{len(nz)} nonzero of {len(values)}: " + ", ".join(shown) + more
+
+
+def _short(text: Any, limit: int = 60) -> str:
+    s = str(text)
+    if len(s) <= limit:
+        return s
+    try:
+        from fractions import Fraction
+
+        return f"{float(Fraction(s)):.6g} (exact: {len(s)} chars)"
+    except (ValueError, ZeroDivisionError, OverflowError):
+        return s[:limit] + "..."
+
+
+def render_markdown(report: Mapping[str, Any]) -> str:
+    """The Markdown report for people, rendered from the JSON dict."""
+    prop = report.get("property", "?")
+    status = report.get("status", "?")
+    enc = report.get("encoder") or {}
+    stats = report.get("stats") or {}
+    timing = stats.get("timing") or {}
+    lines = [f"# latentcheck falsify: {prop}", ""]
+    lines.append(f"**Property {prop}:** {_STATEMENT.get(prop, '')}")
+    lines.append("")
+    headline = {
+        "counterexample": f"**Refuted.** {len(report.get('counterexamples', []))} certified counterexample(s) to {prop}.",
+        "float-only": f"**No real counterexample found.** Only float-only hazards in {report.get('dtype')}: the float "
+                      f"computation violates {prop} where the real value does not. They are not counterexamples to {prop}.",
+        "none-found": f"**None found within the budget.** This is evidence, not a proof that {prop} holds.",
+        "none-exists": f"**No real counterexample exists** by theorem, and the activation never rounds to 0 in {report.get('dtype')}.",
+    }.get(status, status)
+    lines += [headline, ""]
+    if report.get("message"):
+        lines += [str(report["message"]), ""]
+    if report.get("theory"):
+        lines += [f"Theory: {report['theory']}.", ""]
+    lines += ["## Setting", "", "| | |", "|---|---|"]
+    if "sizes" in enc:
+        lines.append(f"| encoder | sizes {enc.get('sizes')}, activations {enc.get('activations')} |")
+    else:
+        lines.append(f"| encoder | {enc} |")
+    act = report.get("activation")
+    if act:
+        lines.append(f"| latent activation | {act.get('activation')}: {act.get('class')} ({act.get('certificate')}) |")
+    tgt = report.get("target")
+    if tgt:
+        lines.append(f"| search target | {tgt.get('reason')} |")
+    dom = report.get("domain") or {}
+    lines.append(f"| domain | {dom.get('label', dom)} |")
+    lines.append(f"| dtype | {report.get('dtype')} (search in {report.get('search_dtype', 'float32')}) |")
+    lines.append(f"| seed | {report.get('seed')} |")
+    lines.append(f"| budget | {report.get('budget_seconds')} s |")
+    dev = report.get("device") or {}
+    lines.append(f"| device | {dev.get('platform')} ({dev.get('kind')}) |")
+    vers = report.get("versions") or {}
+    lines.append("| versions | " + ", ".join(f"{k} {v}" for k, v in vers.items()) + " |")
+    lines += ["", "## Search", "", "| | |", "|---|---|"]
+    for key in ("evaluations", "restarts", "rounds", "steps_per_round", "candidates_checked", "certified", "float_only",
+                "rejected", "shrink_checks", "budget_exhausted"):
+        if key in stats:
+            lines.append(f"| {key.replace('_', ' ')} | {stats[key]} |")
+    for key in ("seconds", "first_certified_seconds", "evaluations_per_second"):
+        if timing.get(key) is not None:
+            lines.append(f"| {key.replace('_', ' ')} | {timing[key]} |")
+    cxs = report.get("counterexamples") or []
+    if cxs:
+        lines += ["", "## Certified counterexamples", ""]
+        for k, c in enumerate(cxs, 1):
+            lines += _render_cx(k, c)
+    floats = report.get("float_only") or []
+    if floats:
+        lines += ["", f"## Float-only hazards in {report.get('dtype')} (not counterexamples to {prop})", ""]
+        for k, c in enumerate(floats, 1):
+            lines += _render_cx(k, c)
+    plots = report.get("plots") or []
+    if plots:
+        lines += ["", "## Plots", ""] + [f"![{Path(p).stem}]({p})" for p in plots]
+    lines += ["", "## Replay", "", "```", str(report.get("command") or "(API call; see seed and settings above)"), "```", ""]
+    return "\n".join(lines)
+
+
+def _render_cx(k: int, c: Mapping[str, Any]) -> list[str]:
+    label = c.get("certified")
+    real = "real counterexample" if label in ("exact", "interval") else "float-only: NOT a counterexample over the reals"
+    out = [f"### {k}. {label} ({real})", ""]
+    if c.get("origin"):
+        out.append(f"- origin: {c['origin']}")
+    if c.get("margin") is not None:
+        out.append(f"- margin: {_short(c['margin'])}")
+    out.append(f"- check: {_short(c.get('detail', ''), 300)}")
+    for note in c.get("notes", []):
+        out.append(f"- note: {note}")
+    for name, vec in (c.get("witness") or {}).items():
+        out.append(f"- {name}: {_sparse(list(vec)).replace('x[', name + '[')}")
+    out.append("")
+    return out
+
+
+def write_report(result: Any, out_dir: "str | os.PathLike[str]", *, command: str | None = None,
+                 plots: bool = True) -> dict[str, Path]:
+    """Write ``report.json``, ``report.md`` and (optionally) PNG plots into ``out_dir``.
+
+    Args:
+        result: a :class:`checkers.falsify.FalsifyResult` or its ``to_json()`` dict.
+        out_dir: folder to create or reuse.
+        command: the command line to print under "Replay".
+        plots: also write ``latent_norms.png`` / ``flip_margins.png``.
+
+    Returns:
+        Paths by name: ``json``, ``markdown`` and each plot.
+    """
+    data = result.to_json() if hasattr(result, "to_json") else dict(result)
+    if command is not None:
+        data["command"] = command
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths: dict[str, Path] = {}
+    if plots:
+        from counterexamples.plots import write_plots
+
+        written = write_plots(data, out)
+        data["plots"] = [p.name for p in written.values()]
+        paths.update(written)
+    paths["json"] = out / "report.json"
+    paths["json"].write_text(json.dumps(data, indent=2) + "\n")
+    paths["markdown"] = out / "report.md"
+    paths["markdown"].write_text(render_markdown(data))
+    return paths

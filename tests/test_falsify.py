@@ -1,0 +1,243 @@
+"""The falsifier agrees with THEORY.md and never reports an uncertified counterexample.
+
+Fast tier: small encoders (n <= 40). Heavier cases are marked slow.
+"""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from checkers.domains import parse_domain, stereographic_point
+from checkers.falsify import falsify, p3_search, run_round, zero_target
+from counterexamples import strip_timings
+from theorems import Encoder, check_flip, check_zero, classify
+from theorems.errors import InvalidArgument
+
+
+def _assert_real_zero(enc: Encoder, cx) -> None:
+    chk = check_zero(enc, cx.vector("x"))
+    assert chk.violates is True, chk.detail
+    assert cx.certified == chk.certified
+
+
+def _assert_real_flip(enc: Encoder, cx) -> None:
+    v = cx.vectors()
+    chk = check_flip(enc, v["x"], v["u"], v["v"])
+    assert chk.violates is True, chk.detail
+
+
+# ---------------------------------------------------------------- P3 over the reals (T1, T2)
+@pytest.mark.parametrize("act", ["relu", "tanh", "identity", "hard_sigmoid", "leaky_relu"])
+def test_vanishing_full_rank_gives_certified_zero(act: str) -> None:
+    enc = Encoder.random([24, 6], act, seed=1)
+    res = falsify(enc, "p3", budget=5, seed=0)
+    assert res.status == "counterexample"
+    assert res.counterexamples and all(c.certified == "exact" for c in res.counterexamples)
+    for cx in res.counterexamples:
+        _assert_real_zero(enc, cx)
+
+
+def test_sigmoid_has_no_real_zero_but_a_float16_one_labelled_float_only() -> None:
+    enc = Encoder.random([24, 6], "sigmoid", seed=2)
+    res = falsify(enc, "p3", dtype="float16", budget=5, seed=0)
+    assert res.status == "float-only"
+    assert res.counterexamples == ()
+    assert res.float_only
+    for cx in res.float_only:
+        assert cx.certified == "float-only" and cx.dtype == "float16" and not cx.is_certified
+        assert check_zero(enc, cx.vector("x")).violates is False  # the real value is nonzero (T2)
+    assert all(c["real"] is False for c in res.to_json()["float_only"])
+
+
+def test_sigmoid_in_float64_none_exists_or_none_found() -> None:
+    enc = Encoder.random([12, 3], "sigmoid", seed=0)
+    res = falsify(enc, "p3", dtype="float64", budget=1, seed=0, max_rounds=1)
+    assert res.counterexamples == ()
+
+
+def test_relu_zero_weights_positive_bias_has_no_counterexample() -> None:
+    enc = Encoder.from_arrays([np.zeros((3, 10))], [np.array([0.5, 1.0, 2.0])], ["relu"])
+    res = falsify(enc, "p3", budget=0.5, seed=0, max_rounds=2)
+    assert res.status == "none-found" and not res.counterexamples and not res.float_only
+    assert "not a proof" in res.info["message"]
+    res2 = falsify(enc, "p2", budget=0.5, seed=0, max_rounds=2)
+    assert res2.status == "none-found" and not res2.counterexamples
+
+
+# ---------------------------------------------------------------- rounding artefacts must never be certified
+def test_underflowing_bias_is_float_only_in_float16() -> None:
+    # enc(x) = relu(0 x + 1e-30): float16 rounds the bias to 0, so every float output is 0; the real output is 1e-30 > 0.
+    enc = Encoder.from_arrays([np.zeros((2, 8))], [np.array([1e-30, 1e-30])], ["relu"])
+    res = falsify(enc, "p3", dtype="float16", budget=0.5, seed=0, max_rounds=1)
+    assert res.counterexamples == ()
+    assert res.status == "float-only" and res.float_only
+    assert all(c.certified == "float-only" for c in res.float_only)
+
+
+def test_cancelling_biases_with_rank_one_weights_are_not_certified() -> None:
+    # pre = (s + e, s - e) with s = x0 + x1: never both 0 over the reals; float16 flushes e = 1e-20 to 0.
+    W = np.array([[1.0, 1.0, 0.0, 0.0], [1.0, 1.0, 0.0, 0.0]])
+    enc = Encoder.from_arrays([W], [np.array([1e-20, -1e-20])], ["tanh"])
+    res = falsify(enc, "p3", dtype="float16", budget=1.0, seed=0, max_rounds=2)
+    assert res.counterexamples == ()
+    for cx in res.float_only:
+        assert check_zero(enc, cx.vector("x")).violates is False
+
+
+def test_float32_subnormal_bias_is_float_only() -> None:
+    enc = Encoder.from_arrays([np.zeros((2, 6))], [np.array([1e-50, 1e-50])], ["tanh"])
+    res = falsify(enc, "p3", dtype="float32", budget=0.5, seed=0, max_rounds=1)
+    assert res.counterexamples == ()
+    assert res.status == "float-only"
+
+
+# ---------------------------------------------------------------- P2 (T3, T4, T5)
+@pytest.mark.parametrize("act", ["relu", "tanh", "sigmoid", "softplus", "identity"])
+def test_non_constant_bottleneck_encoders_have_certified_flips(act: str) -> None:
+    enc = Encoder.random([20, 5], act, seed=3)
+    res = falsify(enc, "p2", budget=5, seed=0)
+    assert res.status == "counterexample"
+    for cx in res.counterexamples:
+        _assert_real_flip(enc, cx)
+
+
+def test_p2_flip_with_nonzero_user_when_zero_user_is_useless() -> None:
+    # enc(0) = relu(b) = 0 when b < 0: T5 fails, the search (or T3) must find a flip with x != 0.
+    rng = np.random.default_rng(5)
+    enc = Encoder.from_arrays([rng.normal(size=(4, 16))], [-np.ones(4)], ["relu"])
+    res = falsify(enc, "p2", budget=10, seed=0)
+    assert res.status == "counterexample"
+    for cx in res.counterexamples:
+        assert any(q != 0 for q in cx.vector("x"))
+        _assert_real_flip(enc, cx)
+
+
+def test_deep_mixed_encoder_p2_and_p3() -> None:
+    enc = Encoder.random([16, 10, 4], "tanh", "relu", seed=4)
+    res = falsify(enc, "p3", budget=10, seed=0)
+    assert res.status == "counterexample"
+    _assert_real_zero(enc, res.counterexamples[0])
+    res2 = falsify(enc, "p2", budget=5, seed=0)
+    assert res2.status == "counterexample"
+    _assert_real_flip(enc, res2.counterexamples[0])
+
+
+# ---------------------------------------------------------------- domains
+def test_nonneg_and_binary_relu_zero() -> None:
+    rng = np.random.default_rng(0)
+    W = rng.normal(size=(4, 20))
+    enc = Encoder.from_arrays([W], [np.full(4, 0.1)], ["relu"])
+    for dom in ("nonneg", "binary"):
+        res = falsify(enc, "p3", domain=dom, budget=5, seed=0)
+        assert res.status == "counterexample", dom
+        x = res.counterexamples[0].vector("x")
+        assert all(v >= 0 for v in x) and any(v != 0 for v in x)
+        if dom == "binary":
+            assert set(x) <= {0, 1}
+        _assert_real_zero(enc, res.counterexamples[0])
+
+
+def test_sphere_relu_zero_is_exactly_on_the_sphere() -> None:
+    enc = Encoder.random([12, 3], "relu", seed=6)
+    res = falsify(enc, "p3", domain="sphere", budget=10, seed=0)
+    assert res.status == "counterexample"
+    x = res.counterexamples[0].vector("x")
+    assert sum(v * v for v in x) == 1
+    _assert_real_zero(enc, res.counterexamples[0])
+
+
+def test_stereographic_points_are_rational_points_of_the_sphere() -> None:
+    for seed in range(5):
+        p = stereographic_point(np.random.default_rng(seed).normal(size=7), bits=20)
+        assert sum(v * v for v in p) == 1
+
+
+def test_data_rows_domain(tmp_path) -> None:
+    rng = np.random.default_rng(1)
+    W = rng.normal(size=(3, 8))
+    enc = Encoder.from_arrays([W], [np.zeros(3)], ["relu"])
+    rows = np.abs(rng.integers(0, 3, size=(30, 8))).astype(float)
+    rows[7] = 0.0
+    # Make row 11 a certified zero: a nonneg row in the cone {x >= 0 : W x <= 0}, if one exists among random rows.
+    path = tmp_path / "rows.npz"
+    np.savez(path, X=rows)
+    res = falsify(enc, "p3", domain=f"data:{path}", budget=2, seed=0)
+    pre = rows @ W.T
+    expect = bool(np.any(np.all(pre <= 0, axis=1) & np.any(rows != 0, axis=1)))
+    assert (res.status == "counterexample") == expect
+    res2 = falsify(enc, "p2", domain=f"data:{path}", budget=2, seed=0)
+    for cx in res2.counterexamples:
+        for name in ("x", "u", "v"):
+            vec = np.array([float(q) for q in cx.vector(name)])
+            assert np.any(np.all(rows == vec, axis=1))
+
+
+def test_bad_arguments_raise_invalid_argument() -> None:
+    enc = Encoder.random([6, 2], "relu", seed=0)
+    with pytest.raises(InvalidArgument):
+        falsify(enc, "p4")
+    with pytest.raises(InvalidArgument):
+        falsify(enc, "p3", dtype="int8")
+    with pytest.raises(InvalidArgument):
+        falsify(enc, "p3", domain="torus")
+    with pytest.raises(InvalidArgument):
+        falsify(lambda x: x, "p3")  # a callable needs n
+    with pytest.raises(InvalidArgument):
+        falsify(enc, "p3", budget=0)
+
+
+# ---------------------------------------------------------------- black-box callables
+def test_black_box_callable_gives_float_only_never_certified() -> None:
+    import jax
+    import jax.numpy as jnp
+
+    W = jnp.asarray(np.random.default_rng(0).normal(size=(3, 10)), dtype=jnp.float32)
+
+    def fn(x):
+        return jax.nn.relu(W @ x - 0.5)
+
+    res = falsify(fn, "p3", n=10, budget=5, seed=0)
+    assert res.counterexamples == ()
+    assert res.status == "float-only"
+    assert all(c.certified == "float-only" for c in res.float_only)
+
+
+# ---------------------------------------------------------------- reproducibility and the engine
+def test_same_seed_same_json_apart_from_timings() -> None:
+    enc = Encoder.random([16, 10, 4], "relu", "tanh", seed=8)
+    a = falsify(enc, "p3", budget=20, seed=3, min_rounds=1)
+    b = falsify(enc, "p3", budget=20, seed=3, min_rounds=1)
+    assert json.dumps(strip_timings(a.to_json()), sort_keys=True) == json.dumps(strip_timings(b.to_json()), sort_keys=True)
+    c = falsify(Encoder.random([20, 5], "sigmoid", seed=1), "p2", budget=20, seed=3, min_rounds=1)
+    d = falsify(Encoder.random([20, 5], "sigmoid", seed=1), "p2", budget=20, seed=3, min_rounds=1)
+    assert strip_timings(c.to_json()) == strip_timings(d.to_json())
+
+
+def test_search_init_step_are_pure_and_deterministic() -> None:
+    import jax
+    import jax.numpy as jnp
+
+    enc = Encoder.random([12, 3], "relu", seed=0)
+    search = p3_search(enc, zero_target(classify("relu"), enc.activation, "float32"), parse_domain("reals"), restarts=8)
+    rnd = run_round(search, 20)
+    args = (jax.random.PRNGKey(1), jnp.zeros((8, 12)), jnp.zeros(8, bool))
+    s1, s2 = rnd(*args), rnd(*args)
+    assert np.array_equal(np.asarray(s1.best_params), np.asarray(s2.best_params))
+    assert int(s1.step) == 20 and int(s1.evaluations) == 8 * 21
+    assert float(jnp.min(s1.best_loss)) <= float(jnp.min(search.init(args[0]).loss))
+
+
+@pytest.mark.slow
+def test_paper_sized_encoders() -> None:
+    for act in ("relu", "tanh"):
+        enc = Encoder.random([1682, 64], act, seed=0)
+        res = falsify(enc, "p3", budget=10, seed=0, shrink=False, max_counterexamples=1)
+        assert res.status == "counterexample"
+        _assert_real_zero(enc, res.counterexamples[0])
+    enc = Encoder.random([1682, 600, 64], "relu", seed=0)
+    res = falsify(enc, "p3", budget=20, seed=0, shrink=False, max_counterexamples=1)
+    assert res.status == "counterexample"
