@@ -219,6 +219,10 @@ def _falsify(target: Target, dom: DomainSpec, seed: int, budget: float) -> "tupl
     cx = min(chosen, key=lambda c: (c.nonzeros, c.size))
     x = cx.witness[0]
     floats = np.array([float(Fraction(v)) for v in x])
+    if not cx.is_certified:
+        # A rounding hazard needs no exact witness: shrink it in floats to something readable.
+        search["engine"] += " + float shrinking"
+        return _shrink_and_certify_zero(target, dom, floats), search
     codes = {"enc(x)": target(floats[None])[0].tolist()}
     return Witness("P3", {"x": list(x)}, cx.certified, cx.detail, cx.margin, codes), search
 
@@ -297,6 +301,12 @@ def assert_order_preserving(
         raise InvalidArgument(f"confidence={confidence!r} must lie in [0.5, 1), e.g. confidence=0.95")
     if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 1:
         raise InvalidArgument(f"samples={samples!r} must be a positive int, e.g. samples=4096")
+    floor = clopper_pearson_upper(0, int(samples), float(confidence))
+    if tol < floor:
+        raise InvalidArgument(
+            f"tolerance={tolerance!r} cannot be met with samples={samples!r}: even with no flip the {float(confidence):.0%} upper bound "
+            f"is {floor:.2g}; raise samples (about {math.ceil(3 / max(tol, 1e-9))} for this tolerance) or tolerance"
+        )
     used_seed, seed_given, b = _resolve(seed, budget)
     t0 = time.perf_counter()
     target = Target(encoder_fn, n, dtype, batched=batched)
@@ -432,6 +442,8 @@ def _fail(prop: str, target: Target, dom: DomainSpec, witness: Witness | None, s
         else:
             lines.append(f"    enc(x) = {_fmt_code(witness.codes['enc(x)'])} in {target.dtype}")
         lines.append(f"    {witness.detail}")
+        if not witness.is_certified:
+            lines.append(f"    float-only: the encoder's {target.dtype} arithmetic returns 0 here; allow_float_only=True accepts such rounding hazards")
     else:
         r = extra["rate"]
         lines.append(f"latentcheck: {_PROPERTY['P2']} (domain {dom.label}, dtype {target.dtype}).")

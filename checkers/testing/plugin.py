@@ -26,7 +26,8 @@ import pytest
 
 from checkers.testing import _session
 
-_saved: list[dict] = []
+_saved: list[tuple[dict, set[str]]] = []
+_failed: set[str] = set()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -65,14 +66,18 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"--latentcheck-seed={seed!r} must be a nonnegative int")
     report_dir = config.getoption("latentcheck_report_dir", default=None)
     # Keep the outer session's state when pytest runs inside pytest (pytester).
-    _saved.append(dict(_session._state, findings=list(_session._state["findings"])))
+    _saved.append((dict(_session._state, findings=list(_session._state["findings"])), set(_failed)))
     _session.reset()
+    _failed.clear()
     _session.configure(seed=seed, budget=budget, report_dir=report_dir or (config.rootpath / _session.DEFAULT_REPORT_DIR))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     if _saved:
-        _session._state.update(_saved.pop())
+        state, failed = _saved.pop()
+        _session._state.update(state)
+        _failed.clear()
+        _failed.update(failed)
 
 
 @pytest.fixture
@@ -87,18 +92,21 @@ def latentcheck_budget() -> float:
     return _session.budget()
 
 
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.failed:
+        _failed.add(report.nodeid)
+
+
 def pytest_terminal_summary(terminalreporter: "pytest.TerminalReporter", exitstatus: int, config: pytest.Config) -> None:
-    found = _session.findings()
-    if not found and _session.calls() == 0:
+    # Only counterexamples that failed a test (one caught by pytest.raises is the test's business).
+    found = [f for f in _session.findings() if f.nodeid is None or f.nodeid in _failed]
+    if not found:
         return
     tr = terminalreporter
     tr.section("latentcheck")
     seed = _session.session_seed()
     how = "given" if _session.seed_was_given() else ("deterministic" if _session.deterministic() else "random")
     tr.write_line(f"{_session.calls()} assertion(s), session seed {seed} ({how}), budget {_session.budget():g} s each")
-    if not found:
-        tr.write_line("no counterexample found")
-        return
     tr.write_line(f"{len(found)} counterexample(s):")
     for f in found:
         where = f.report or "(report not written)"

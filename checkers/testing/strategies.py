@@ -292,8 +292,21 @@ def encoders(
             raise InvalidArgument(f"{name} drew {value!r}; the strategy given as {name} must draw ints between 1 and {high}")
         return int(value)
 
+    # The largest shape any layer can take, when n and m are bounded: every
+    # layer is drawn on a D x D grid and cut to size, and each layer (its
+    # width, weights and bias) is one span. Lowering n, m or the depth while
+    # shrinking then keeps every other entry where it was.
+    D = max(n_max, m_max) if (n_max is not None and m_max is not None) else 0
+
     @st.composite
-    def _shape(draw: Callable) -> list[int]:
+    def _layer(draw: Callable, n_in: int, n_out: int | None, lo: int, hi: int, kind: str) -> tuple[list, list]:
+        out = draw(st.integers(lo, hi)) if n_out is None else n_out
+        W = draw(_matrix(out, n_in, kind, max_weight, (D, D)))
+        b = (draw(_array((max(out, D),), _elements(max_weight)))[:out] + 0.0).tolist() if bias else [0.0] * out
+        return W, b
+
+    @st.composite
+    def _arrays(draw: Callable) -> tuple[list, list, list]:
         nn = _drawn("n", draw(n) if isinstance(n, st.SearchStrategy) else n, _MAX_DIM)
         if m is None:
             mm = draw(st.integers(1, max(1, nn - 1)))
@@ -301,38 +314,23 @@ def encoders(
             mm = _drawn("m", draw(m) if isinstance(m, st.SearchStrategy) else m, _MAX_DIM)
         d = _drawn("depth", draw(depth_s), 16)
         lo, hi = min(mm, nn), max(nn, mm)
-        hidden = [draw(st.integers(lo, hi)) for _ in range(d - 1)]
-        return [nn, *hidden, mm]
+        ws, bs, width = [], [], nn
+        for i in range(d):
+            last = i == d - 1
+            kind = ("degenerate" if last else "any") if weights == "degenerate" else weights
+            W, b = draw(_layer(width, mm if last else None, lo, hi, kind))
+            ws.append(W)
+            bs.append(b)
+            width = len(b)
+        latent = draw(act_s)
+        hidden = draw(hidden_s) if (hidden_s is not None and d > 1) else latent
+        return ws, bs, [hidden] * (d - 1) + [latent]
 
-    def _build(sizes: list[int]) -> st.SearchStrategy[Encoder]:
-        L = len(sizes) - 1
-        kinds = ["any"] * (L - 1) + ["degenerate"] if weights == "degenerate" else [weights] * L
-        # The largest shape each layer can take (when n and m are bounded), so
-        # that shrinking a dimension keeps the other entries in place.
-        h_max = max(n_max, m_max) if (n_max is not None and m_max is not None) else 0
-        grid_in = [n_max or 0] + [h_max] * (L - 1)
-        grid_out = [h_max] * (L - 1) + [m_max or 0]
-        ws = st.tuples(*[
-            _matrix(o, i, k, max_weight, (go, gi))
-            for i, o, k, gi, go in zip(sizes[:-1], sizes[1:], kinds, grid_in, grid_out)
-        ]).map(list)
-        if bias:
-            bs = st.tuples(*[
-                _array((max(o, go),), _elements(max_weight)).map(lambda a, o=o: (a[:o] + 0.0).tolist())
-                for o, go in zip(sizes[1:], grid_out)
-            ]).map(list)
-        else:
-            bs = st.just([[0.0] * o for o in sizes[1:]])
+    def _build(parts: tuple[list, list, list]) -> st.SearchStrategy[Encoder]:
+        ws, bs, acts = parts
+        return st.builds(_from_arrays, weights=st.just(ws), biases=st.just(bs), activations=st.just(acts))
 
-        @st.composite
-        def _acts(draw: Callable) -> list[str]:
-            latent = draw(act_s)
-            hidden = draw(hidden_s) if (hidden_s is not None and L > 1) else latent
-            return [hidden] * (L - 1) + [latent]
-
-        return st.builds(_from_arrays, weights=ws, biases=bs, activations=_acts())
-
-    return _shape().flatmap(_build)
+    return _arrays().flatmap(_build)
 
 
 # --------------------------------------------------------------------- domains
