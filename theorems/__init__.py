@@ -6,6 +6,7 @@ no solver runtime at import time.
 """
 
 from theorems.activations import CATALOG, Activation, catalog_names, get_activation
+from theorems.catalog import CLAIMS, Claim, claim_ids, get_claim
 from theorems.classify import (
     NON_VANISHING,
     RELU_LIKE,
@@ -15,6 +16,7 @@ from theorems.classify import (
     Classification,
     classify,
 )
+from theorems.constructions import t1_witness, t3_witness
 from theorems.encoder import Encoder, Layer, exact_affine, interval_affine
 from theorems.errors import (
     DataError,
@@ -32,6 +34,12 @@ from theorems.expr import T, parse_expression
 from theorems.properties import P1, P2, P3, PROPERTIES, PointCheck, Property, check_flip, check_zero, p1_holds
 
 __all__ = [
+    "CLAIMS",
+    "Claim",
+    "claim_ids",
+    "get_claim",
+    "t1_witness",
+    "t3_witness",
     "Activation",
     "CATALOG",
     "catalog_names",
