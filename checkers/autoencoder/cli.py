@@ -1,0 +1,212 @@
+"""``latentcheck study`` and ``latentcheck audit`` (attached by :func:`register`)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Optional
+
+import typer
+
+__all__ = ["register"]
+
+
+def _progress_hooks(console: Any) -> Any:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from checkers.autoencoder.study import StudyProgress
+
+    class RichProgress(StudyProgress):
+        def __init__(self) -> None:
+            self.progress = Progress(
+                TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
+                TextColumn("{task.fields[info]}"), console=console, transient=False,
+            )
+            self.total = None
+            self.run_task = None
+
+        def __enter__(self) -> "RichProgress":
+            self.progress.__enter__()
+            return self
+
+        def __exit__(self, *exc: Any) -> None:
+            self.progress.__exit__(*exc)
+
+        def start(self, total_runs: int, description: str) -> None:
+            self.total = self.progress.add_task(description, total=total_runs, info="")
+
+        def run_start(self, label: str, epochs: int) -> None:
+            if self.run_task is not None:
+                self.progress.remove_task(self.run_task)
+            self.run_task = self.progress.add_task(f"  {label}", total=epochs, info="")
+
+        def epoch(self, epoch: int, info: dict) -> None:
+            extra = ""
+            for k in ("val_NDCG@100", "val_RMSE"):
+                if k in info:
+                    extra = f"{k[4:]} {info[k]:.4f}"
+            self.progress.update(self.run_task, completed=epoch, info=extra)
+
+        def run_end(self, label: str, result: dict) -> None:
+            test = result.get("test", {})
+            msg = ", ".join(f"{k} {v:.4f}" for k, v in test.items() if k in ("NDCG@100", "Recall@20", "RMSE"))
+            if self.total is not None:
+                self.progress.update(self.total, advance=1, info=f"last: {label} {msg}")
+
+        def message(self, text: str) -> None:
+            self.progress.console.print(text, highlight=False, markup=False)
+
+    return RichProgress()
+
+
+def register(app: typer.Typer) -> None:
+    """Attach ``study`` and ``audit`` to the ``latentcheck`` command line."""
+
+    @app.command()
+    def study(
+        data: Optional[str] = typer.Option(None, "--data", help="MovieLens directory or ratings file (u.data, ratings.dat, ratings.csv). Default: a small SYNTHETIC set."),
+        model: str = typer.Option("multdae", "--model", help="multdae (implicit feedback, ranking) or autorec (I-AutoRec, explicit ratings, RMSE)."),
+        activations: Optional[str] = typer.Option(None, "--activations", help="Comma-separated latent activations (catalog names or formulas in t). "
+                                                  "Default tanh,sigmoid,relu,identity,softplus; for autorec g/f pairs, default identity/identity,identity/sigmoid,sigmoid/identity,sigmoid/sigmoid."),
+        seeds: int = typer.Option(5, "--seeds", help="Number of seeds per activation (seeds seed..seed+N-1)."),
+        seed: int = typer.Option(0, "--seed", help="First seed."),
+        epochs: Optional[int] = typer.Option(None, "--epochs", help="Training epochs (default 400 for multdae, 250 for autorec)."),
+        hidden: Optional[str] = typer.Option(None, "--hidden", help="Mult-DAE encoder sizes, e.g. 200 (I-200-I) or 600,200 (I-600-200-600-I); AutoRec hidden size."),
+        batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Rows per step (default 500 for multdae, full batch up to 2048 for autorec)."),
+        lr: Optional[float] = typer.Option(None, "--lr", help="Adam learning rate (default 1e-3 multdae, 1e-2 autorec)."),
+        lam: Optional[float] = typer.Option(None, "--lam", help="Weight decay (multdae default 0.01; autorec: fixed lambda instead of the validation grid 3,10,30)."),
+        eval_every: int = typer.Option(5, "--eval-every", help="Validate every N epochs; the best validation epoch is kept."),
+        triples: int = typer.Option(20000, "--triples", help="Triples of users sampled for the ordering audit."),
+        certify: int = typer.Option(1, "--certify", help="Zero rows and flips per run to certify in exact/interval arithmetic."),
+        falsify_budget: float = typer.Option(2.0, "--falsify-budget", help="Seconds per property for the falsifier on the data domain (first seed only; 0 skips)."),
+        no_ease: bool = typer.Option(False, "--no-ease", help="Skip the EASE and popularity rows."),
+        out: str = typer.Option("runs/study", "--out", help="Output directory for report.json, report.md, PNG plots and encoders."),
+        as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON instead of tables."),
+    ) -> None:
+        """Train autoencoder recommenders with each latent activation and seed; report accuracy and latent properties."""
+        from rich.console import Console
+
+        from checkers.autoencoder.study import StudyConfig, run_study, split_activation_list
+        from theorems.errors import InvalidArgument
+
+        hid: tuple[int, ...] = ()
+        if hidden:
+            try:
+                hid = tuple(int(h) for h in hidden.split(",") if h.strip())
+            except ValueError:
+                raise InvalidArgument(f"--hidden {hidden!r} must be comma-separated positive sizes such as 600,200") from None
+        cfg = StudyConfig(
+            data=data, model=model.lower(), activations=split_activation_list(activations) if activations else (), seeds=seeds, seed=seed,
+            epochs=epochs, hidden=hid, batch_size=batch_size, lr=lr, lam=lam, eval_every=eval_every, triples=triples, certify=certify,
+            falsify_budget=falsify_budget, ease=not no_ease, out=out,
+        )
+        console = Console(stderr=as_json)
+        with _progress_hooks(console) as prog:
+            report, paths = run_study(cfg, prog)
+        if as_json:
+            typer.echo(json.dumps({"summary": _json_safe(report["summary"]), "files": paths, "synthetic": report["meta"]["synthetic"]}, indent=2))
+            return
+        _print_summary(console, report, paths)
+
+    @app.command()
+    def audit(
+        weights: str = typer.Option(..., "--weights", help="Encoder .npz (keys W0, b0, W1, b1, ... with W_i shaped (out, in); optional 'activations')."),
+        data: Optional[str] = typer.Option(None, "--data", help="MovieLens directory or ratings file whose users (or items) are audited. Default: SYNTHETIC data."),
+        activation: Optional[str] = typer.Option(None, "--activation", help="Latent activation, when the file stores none (or to override it)."),
+        seed: int = typer.Option(0, "--seed", help="Seed of the triple sampling and row subsample."),
+        normalise: Optional[str] = typer.Option(None, "--normalise", help="Input preprocessing: l2 (Mult-DAE), none, divide:K. Default: stored in the file, else l2."),
+        rows: Optional[str] = typer.Option(None, "--rows", help="users (a row per user over items) or items (a row per item over users, I-AutoRec). Default: stored, else users."),
+        values: Optional[str] = typer.Option(None, "--values", help="binary (ratings above --threshold become 1) or ratings. Default: stored, else binary."),
+        threshold: Optional[float] = typer.Option(None, "--threshold", help="Ratings above this are 1s for --values binary (default 3.5)."),
+        triples: int = typer.Option(20000, "--triples", help="Triples sampled for the ordering figures."),
+        certify: int = typer.Option(3, "--certify", help="Zero rows and flips to certify in exact/interval arithmetic."),
+        falsify_budget: float = typer.Option(3.0, "--falsify-budget", help="Seconds per property for the falsifier on the data domain (0 skips)."),
+        as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    ) -> None:
+        """Audit an exported encoder on real users: zero latents, dead units, ordering concordance, certified counterexamples."""
+        from checkers.autoencoder.audit import audit_encoder, read_input_meta, rows_for_encoder
+        from checkers.autoencoder.data import load_or_synthetic
+        from theorems.encoder import Encoder
+
+        enc = Encoder.load(weights, activation=activation)
+        meta = read_input_meta(weights)
+        ratings = load_or_synthetic(data)
+        csr, how = rows_for_encoder(ratings, enc, meta, rows=rows, values=values, threshold=threshold)
+        norm = normalise or meta.get("normalise", "l2")
+        res = audit_encoder(enc, csr, normalise=norm, seed=seed, n_triples=triples, certify=certify, falsify_budget=falsify_budget)
+        payload = {"weights": weights, "data": ratings.describe(), "inputs": how, **res.to_json()}
+        if as_json:
+            typer.echo(json.dumps(_json_safe(payload), indent=2))
+            return
+        _print_audit(payload)
+
+
+def _json_safe(obj: Any) -> Any:
+    from checkers.autoencoder.report import _json_clean
+
+    return _json_clean(obj)
+
+
+def _print_summary(console: Any, report: dict, paths: dict) -> None:
+    from rich.table import Table
+
+    from checkers.autoencoder.report import _ci
+
+    meta = report["meta"]
+    if meta["synthetic"]:
+        console.print("[bold yellow]SYNTHETIC DATA[/]: no --data given; numbers are from latentcheck's generated set.")
+    if meta["model"] == "multdae":
+        t = Table(title="Mult-DAE test metrics by latent activation: mean [95% interval over seeds]")
+        t.add_column("activation")
+        t.add_column("class")
+        for m in meta["metrics"]:
+            t.add_column(m)
+        t.add_column("exact-zero rate")
+        t.add_column("concordance")
+        for a, st in report["summary"]["per_activation"].items():
+            t.add_row(a, st["class"], *[_ci(st["metrics"][m]) for m in meta["metrics"]], _ci(st["audit"]["zero_rate"]), _ci(st["audit"]["concordance"]))
+        for name, b in report.get("baselines", {}).items():
+            t.add_row(name, "-", *[f"{b['test'][m]:.4f}" for m in meta["metrics"]], "-", "-")
+        console.print(t)
+    else:
+        t = Table(title="I-AutoRec test RMSE: mean [95% interval over seeds]; published ML-1M constants beside")
+        for c in ("g (latent)", "f (output)", "RMSE here", "lam", "published ML-1M"):
+            t.add_column(c)
+        for k, st in report["summary"]["per_config"].items():
+            pub = st.get("published_ml1m")
+            t.add_row(st["g"], st["f"], _ci(st["RMSE"]), f"{st['lam']:g}", f"{pub:.3f} (published)" if pub is not None else "-")
+        for name, b in report.get("baselines", {}).items():
+            t.add_row(name, "-", _ci(b["RMSE"]), "-", "-")
+        console.print(t)
+    console.print(f"wall time {report['timing']['total_seconds']:.1f} s; report: {paths.get('md')} and {paths.get('json')}")
+
+
+def _print_audit(p: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    if p["data"].get("synthetic"):
+        console.print("[bold yellow]SYNTHETIC DATA[/]: no --data given.")
+    t = Table(title=f"latent audit of {p['weights']} ({p['activation']}, n={p['n']}, m={p['m']})", show_header=False)
+    rows = [
+        ("rows audited", f"{p['rows']} ({p['inputs']['rows']}, {p['inputs']['values']}, preprocessing {p['normalisation']})"),
+        ("P1 (m < n)", str(p["p1"])),
+        ("exact-zero latent rate (float32)", f"{p['zero_rate']:.4f} ({p['zero_rows']} rows)"),
+        ("near-zero norms", ", ".join(f"{k}: {v:.4f}" for k, v in p["near_zero"].items())),
+        ("latent norm quantiles", ", ".join(f"{k} {v:.4g}" for k, v in p["norm_quantiles"].items())),
+        ("dead units (0 for every row)", str(p["dead_units"])),
+        ("constant units", str(p["constant_units"])),
+        ("triples (seed)", f"{p['triples']} (seed {p['seed']})"),
+        ("ordering concordance", f"{p['concordance']:.4f}"),
+        ("Kendall tau-b", f"{p['kendall_tau_b']:.4f}"),
+        ("P2 violation rate", f"{p['p2_violation_rate']:.4f} (strict flips {p['strict_flip_rate']:.4f}, input ties {p['input_tie_rate']:.4f})"),
+    ]
+    for k, v in rows:
+        t.add_row(k, v)
+    console.print(t)
+    for c in p["certified"]:
+        where = c.get("row", c.get("rows"))
+        console.print(f"certified {c['property']} counterexample ({c['certified']}) at data rows {where}", highlight=False)
+    for prop, r in (p.get("falsifier") or {}).items():
+        if isinstance(r, dict):
+            console.print(f"falsifier {prop}: {r.get('status')} {r.get('reason', '')} certified={len(r.get('certified', []))}", highlight=False)

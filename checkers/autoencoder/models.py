@@ -1,0 +1,268 @@
+"""Autoencoder recommenders as pure JAX functions: Mult-DAE and I-AutoRec.
+
+A model is a frozen, hashable spec (sizes and activations: static data) and
+its parameters are a pytree (a tuple of ``(W, b)`` pairs with ``W`` shaped
+``(in, out)`` so a batch is ``x @ W + b``). The spec's ``init(key)`` builds
+the parameters and ``apply(params, x)`` runs one batch; nothing is stored
+on the spec, so every function can be jitted with the spec static.
+
+**Mult-DAE** (Liang et al. 2018): ``x -> l2-normalise -> dropout(0.5) ->
+[tanh hidden layers] -> s(latent) -> [tanh hidden layers] -> logits``, loss
+the multinomial log-likelihood ``-sum_i x_i log softmax(logits)_i`` averaged
+over the batch, plus ``lam * sum ||W||^2`` (the reference code adds
+``2 * l2_regularizer(lam)``, i.e. ``lam * sum W^2``; biases are not
+penalised). The published model has one hidden layer of 200 units with
+``s = tanh``; here ``s`` is any activation.
+
+**I-AutoRec** (Sedhain et al. 2015): an item's vector of ratings ``r``
+(one entry per user, 0 where unobserved) maps to ``f(W g(V r + mu) + b)``;
+the loss is the squared error on observed entries plus
+``lam/2 (||W||^2 + ||V||^2)``. ``g`` (latent) and ``f`` (output) are
+parameters, as in the paper's Table 1.
+
+References:
+    D. Liang et al. Variational Autoencoders for Collaborative Filtering. WWW 2018.
+    S. Sedhain et al. AutoRec: Autoencoders Meet Collaborative Filtering. WWW 2015.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from theorems.activations import Activation, get_activation
+from theorems.encoder import Encoder
+from theorems.errors import InvalidArgument
+
+__all__ = ["MultDAE", "AutoRec", "Params", "glorot_uniform"]
+
+#: Parameters: a tuple of (W (in, out), b (out,)) pairs.
+Params = tuple
+
+
+def glorot_uniform(key: Any, n_in: int, n_out: int, dtype: Any = "float32") -> Any:
+    """Xavier/Glorot uniform ``U(-a, a)``, ``a = sqrt(6 / (n_in + n_out))`` (the reference init)."""
+    import jax
+
+    lim = float(np.sqrt(6.0 / (n_in + n_out)))
+    return jax.random.uniform(key, (n_in, n_out), dtype=dtype, minval=-lim, maxval=lim)
+
+
+def _init_layers(key: Any, dims: Sequence[int], bias_std: float, dtype: Any) -> Params:
+    import jax
+
+    params = []
+    for a, b in zip(dims[:-1], dims[1:]):
+        key, kw, kb = jax.random.split(key, 3)
+        W = glorot_uniform(kw, a, b, dtype)
+        bias = bias_std * jax.random.truncated_normal(kb, -2.0, 2.0, (b,), dtype=dtype)
+        params.append((W, bias))
+    return tuple(params)
+
+
+def _check_sizes(name: str, sizes: Sequence[int]) -> tuple[int, ...]:
+    try:
+        out = tuple(int(s) for s in sizes)
+    except (TypeError, ValueError):
+        raise InvalidArgument(f"{name}={sizes!r} must be a list of positive layer sizes such as 600,200") from None
+    if not out or any(s <= 0 for s in out):
+        raise InvalidArgument(f"{name}={sizes!r} must be a list of positive layer sizes such as 600,200")
+    return out
+
+
+@dataclass(frozen=True)
+class MultDAE:
+    """Mult-DAE spec: ``n_items -> *hidden -> n_items`` mirrored.
+
+    ``hidden=(200,)`` gives the published ``I -> 200 -> I``; ``hidden=(600, 200)``
+    gives ``I -> 600 -> 200 -> 600 -> I``. The last entry is the latent
+    (bottleneck) layer with activation ``latent``; the other hidden layers use
+    ``hidden_activation`` (tanh in the paper); the output layer is linear
+    (logits of the multinomial).
+
+    Example:
+        >>> import jax
+        >>> m = MultDAE(n_items=50, hidden=(8,), latent="sigmoid")
+        >>> params = m.init(jax.random.PRNGKey(0))
+        >>> m.apply(params, jax.numpy.ones((2, 50))).shape
+        (2, 50)
+    """
+
+    n_items: int
+    hidden: tuple[int, ...] = (200,)
+    latent: Any = "tanh"
+    hidden_activation: Any = "tanh"
+    dropout: float = 0.5
+    lam: float = 0.01
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "hidden", _check_sizes("hidden", self.hidden))
+        object.__setattr__(self, "latent", get_activation(self.latent))
+        object.__setattr__(self, "hidden_activation", get_activation(self.hidden_activation))
+        if not 0.0 <= self.dropout < 1.0:
+            raise InvalidArgument(f"dropout={self.dropout!r} must lie in [0, 1), e.g. 0.5")
+        if self.lam < 0:
+            raise InvalidArgument(f"lam={self.lam!r} (weight decay) must be >= 0, e.g. 0.01")
+        if int(self.n_items) < 2:
+            raise InvalidArgument(f"n_items={self.n_items!r} must be at least 2")
+
+    @property
+    def dims(self) -> tuple[int, ...]:
+        return (int(self.n_items), *self.hidden, *reversed(self.hidden[:-1]), int(self.n_items))
+
+    @property
+    def n_encoder_layers(self) -> int:
+        return len(self.hidden)
+
+    def init(self, key: Any, dtype: Any = "float32") -> Params:
+        """Glorot-uniform weights and N(0, 0.001^2) biases, as in the reference code."""
+        return _init_layers(key, self.dims, 0.001, dtype)
+
+    def _activations(self) -> list[Callable[[Any], Any]]:
+        hidden = self.hidden_activation.jax_fn()
+        acts = [hidden] * (len(self.dims) - 2)
+        acts[self.n_encoder_layers - 1] = self.latent.jax_fn()
+        return acts
+
+    def encode(self, params: Params, x: Any) -> Any:
+        """Latent codes of already-normalised inputs ``x`` (batch, n_items)."""
+        acts = self._activations()
+        h = x
+        for i in range(self.n_encoder_layers):
+            W, b = params[i]
+            h = acts[i](h @ W + b)
+        return h
+
+    def apply(self, params: Params, x: Any, *, key: Any = None) -> Any:
+        """Logits for a batch of raw rows ``x``; with ``key``, dropout is applied (training)."""
+        import jax
+        import jax.numpy as jnp
+
+        h = normalise_l2(x)
+        if key is not None and self.dropout > 0:
+            keep = 1.0 - self.dropout
+            mask = jax.random.bernoulli(key, keep, h.shape)
+            h = jnp.where(mask, h / keep, jnp.zeros_like(h))
+        acts = self._activations()
+        for i, (W, b) in enumerate(params):
+            h = h @ W + b
+            if i < len(params) - 1:
+                h = acts[i](h)
+        return h
+
+    def loss(self, params: Params, x: Any, n_real: Any, key: Any) -> Any:
+        """Multinomial negative log-likelihood averaged over the ``n_real`` real rows, plus weight decay."""
+        import jax
+        import jax.numpy as jnp
+
+        logits = self.apply(params, x, key=key)
+        nll = -jnp.sum(jax.nn.log_softmax(logits, axis=-1) * x) / n_real
+        reg = sum(jnp.sum(W * W) for W, _ in params)
+        return nll + self.lam * reg
+
+    def encoder(self, params: Params) -> Encoder:
+        """The trained encoder (layers up to the bottleneck) as a :class:`theorems.Encoder`.
+
+        The Encoder has no input normalisation: feed it L2-normalised rows,
+        as the model does (:func:`normalise_l2`).
+        """
+        layers = [(np.asarray(W, dtype=np.float64).T, np.asarray(b, dtype=np.float64)) for W, b in params[: self.n_encoder_layers]]
+        acts: list[Activation] = [self.hidden_activation] * (self.n_encoder_layers - 1) + [self.latent]
+        return Encoder.from_arrays([w for w, _ in layers], [b for _, b in layers], acts)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "model": "multdae",
+            "dims": list(self.dims),
+            "latent_activation": self.latent.name,
+            "hidden_activation": self.hidden_activation.name,
+            "dropout": self.dropout,
+            "weight_decay_lam": self.lam,
+            "input": "L2-normalised binary rows",
+            "loss": "multinomial log-likelihood",
+        }
+
+
+def normalise_l2(x: Any) -> Any:
+    """Rows divided by their Euclidean norm (zero rows stay zero), as tf.nn.l2_normalize."""
+    import jax.numpy as jnp
+
+    sq = jnp.sum(x * x, axis=-1, keepdims=True)
+    return x * jnp.reciprocal(jnp.sqrt(jnp.maximum(sq, 1e-12)))
+
+
+@dataclass(frozen=True)
+class AutoRec:
+    """I-AutoRec spec: an item's ratings over ``n_users`` -> ``hidden`` -> ``n_users``.
+
+    ``latent`` is ``g`` (hidden layer) and ``output`` is ``f``. Ratings enter
+    divided by ``scale`` (5 on a 5-star scale, so a sigmoid output can reach
+    every rating) and predictions are multiplied back and clipped to
+    ``[r_min, r_max]``.
+
+    Example:
+        >>> import jax
+        >>> m = AutoRec(n_users=30, hidden=4, latent="sigmoid", output="identity")
+        >>> p = m.init(jax.random.PRNGKey(0))
+        >>> m.apply(p, jax.numpy.zeros((3, 30))).shape
+        (3, 30)
+    """
+
+    n_users: int
+    hidden: int = 500
+    latent: Any = "sigmoid"
+    output: Any = "identity"
+    lam: float = 1.0
+    scale: float = 5.0
+    r_min: float = 1.0
+    r_max: float = 5.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "latent", get_activation(self.latent))
+        object.__setattr__(self, "output", get_activation(self.output))
+        if int(self.hidden) <= 0:
+            raise InvalidArgument(f"hidden={self.hidden!r} must be a positive size, e.g. 500")
+        if self.lam < 0:
+            raise InvalidArgument(f"lam={self.lam!r} must be >= 0")
+
+    @property
+    def dims(self) -> tuple[int, int, int]:
+        return (int(self.n_users), int(self.hidden), int(self.n_users))
+
+    def init(self, key: Any, dtype: Any = "float32") -> Params:
+        return _init_layers(key, self.dims, 0.0, dtype)
+
+    def apply(self, params: Params, x: Any) -> Any:
+        """Reconstruction (in scaled units) of a batch of scaled item vectors."""
+        (V, mu), (W, b) = params
+        g, f = self.latent.jax_fn(), self.output.jax_fn()
+        return f(g(x @ V + mu) @ W + b)
+
+    def loss(self, params: Params, x: Any, n_rows_total: Any, n_real: Any) -> Any:
+        """Observed squared error (scaled units) per real row, plus ``lam/2 (|W|^2 + |V|^2) / n_rows_total``."""
+        import jax.numpy as jnp
+
+        pred = self.apply(params, x)
+        observed = x != 0
+        sse = jnp.sum(jnp.where(observed, (pred - x) ** 2, 0.0)) / n_real
+        (V, _), (W, _) = params
+        return sse + 0.5 * self.lam * (jnp.sum(V * V) + jnp.sum(W * W)) / n_rows_total
+
+    def encoder(self, params: Params) -> Encoder:
+        """The latent map ``r -> g(V r + mu)`` as a :class:`theorems.Encoder` (inputs divided by ``scale``)."""
+        V, mu = params[0]
+        return Encoder.from_arrays([np.asarray(V, dtype=np.float64).T], [np.asarray(mu, dtype=np.float64)], [self.latent])
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "model": "autorec",
+            "variant": "I-AutoRec",
+            "dims": list(self.dims),
+            "latent_activation_g": self.latent.name,
+            "output_activation_f": self.output.name,
+            "lam": self.lam,
+            "input": f"item rating vectors divided by {self.scale}",
+            "loss": "squared error on observed ratings",
+        }
