@@ -77,3 +77,38 @@ def test_loading_the_plugin_imports_no_heavy_library() -> None:
     code = "import sys, checkers.testing.plugin; print(sorted(m for m in ('jax', 'sympy', 'numpy', 'theorems') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_hypothesis_ci_profile_makes_the_session_deterministic(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hypothesis import settings
+
+    from checkers.testing import _session
+
+    monkeypatch.delenv("CI", raising=False)
+    saved = dict(_session._state)
+    settings.register_profile("_latentcheck_restore", settings.default)
+    try:
+        settings.register_profile("_latentcheck_random", derandomize=False)
+        settings.load_profile("_latentcheck_random")
+        assert not _session.deterministic()
+        settings.load_profile("ci")  # registered by tests/conftest.py: derandomize=True
+        _session.reset()
+        assert _session.deterministic() and _session.session_seed() == 0
+        assert _session.seed_for("t.py::a") == _session.seed_for("t.py::a") != _session.seed_for("t.py::b")
+    finally:
+        settings.load_profile("_latentcheck_restore")
+        _session._state.update(saved)
+
+
+def test_an_unwritable_report_dir_still_fails_with_the_counterexample(tmp_path: Path) -> None:
+    import numpy as np
+
+    from checkers.testing import assert_nonvanishing
+    from theorems import Encoder
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    enc = Encoder.from_arrays([np.array([[1.0, -1.0, 0.5]])], [np.array([0.5])], ["relu"])
+    with pytest.raises(AssertionError) as info:
+        assert_nonvanishing(enc, domain="binary", budget=1, seed=0, report_dir=blocker)
+    assert "Report: not written" in str(info.value) and "certified exact" in str(info.value)

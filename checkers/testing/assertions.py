@@ -376,11 +376,11 @@ def _slug(text: str) -> str:
     return s[-120:] or "assertion"
 
 
-def _command(nodeid: str | None, seed: int, seed_given: bool, report: Path | None, target: Target) -> str:
+def _command(nodeid: str | None, seed: int, seed_given: bool, report: Path, target: Target) -> str:
     if nodeid:
         flag = "" if seed_given else f" --latentcheck-seed={_session.session_seed()}"
         return f"pytest '{nodeid}'{flag}"
-    if report is not None and target.encoder is not None:
+    if target.encoder is not None:
         return f"python -m checkers.testing {_shown(report)}"
     return f"call the assertion again with seed={seed}"
 
@@ -405,21 +405,20 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def _write_report(directory: Path, payload: dict, target: Target, message: str) -> Path | None:
+def _write_report(directory: Path, payload: dict, target: Target, message: str) -> str | None:
+    """Write report.json, report.md and (for an Encoder) encoder.npz; the reason when it cannot."""
     try:
         directory.mkdir(parents=True, exist_ok=True)
         if target.encoder is not None:
             target.encoder.save(directory / "encoder.npz")
-            payload["encoder"]["weights"] = "encoder.npz"
-        path = directory / "report.json"
-        path.write_text(json.dumps(payload, indent=2) + "\n")
+        (directory / "report.json").write_text(json.dumps(payload, indent=2) + "\n")
         (directory / "report.md").write_text(
             f"# latentcheck: {payload['title']}\n\n```\n{message}\n```\n\nMachine-readable: `report.json`"
             + ("; weights: `encoder.npz`" if target.encoder is not None else "") + ".\n"
         )
-        return path
-    except OSError:
         return None
+    except OSError as exc:
+        return f"{type(exc).__name__}: {exc}"
 
 
 def _fail(prop: str, target: Target, dom: DomainSpec, witness: Witness | None, search: dict, seed: int, seed_given: bool,
@@ -482,17 +481,20 @@ def _fail(prop: str, target: Target, dom: DomainSpec, witness: Witness | None, s
         **extra,
         "versions": _versions(),
     }
-    provisional = "\n".join(lines)
-    path = _write_report(directory, payload, target, provisional)
+    path = directory / "report.json"
+    if target.encoder is not None:
+        payload["encoder"]["weights"] = "encoder.npz"
     command = _command(nodeid, seed, seed_given, path, target)
     payload["command"] = command
-    if path is not None:
-        path.write_text(json.dumps(payload, indent=2) + "\n")
-        lines.append(f"Report: {_shown(path)}")
+    lines.append(f"Report: {_shown(path)}")
     lines.append(f"Reproduce: {command}")
+    problem = _write_report(directory, payload, target, "\n".join(lines))
+    if problem is not None:
+        lines[-2] = f"Report: not written to {_shown(path)} ({problem}); pass report_dir= or --latentcheck-report-dir"
+        path = None  # type: ignore[assignment]
+        if not nodeid:
+            lines[-1] = f"Reproduce: call the assertion again with seed={seed}"
     message = "\n".join(lines)
-    if path is not None:
-        (directory / "report.md").write_text(f"# latentcheck: {payload['title']}\n\n```\n{message}\n```\n")
     summary = (f"{prop} {'certified ' + witness.certified if witness and witness.is_certified else 'float-only' if witness else 'rate'}"
                + (f": rate {extra['rate']['rate']:.4f} > {extra['rate']['tolerance']:g}" if prop == "P2" else ""))
     _session.record(_session.Finding(nodeid, prop, witness.certified if witness else "none", summary, _shown(path) if path else None))
