@@ -42,6 +42,7 @@ __all__ = ["activations", "encoders", "reals", "nonneg", "binary", "sphere", "ro
 WEIGHT_KINDS = ("full-rank", "degenerate", "any")
 
 _MAX_DIM = 4096
+_MAX_GRID = 8
 
 
 # --------------------------------------------------------------------- helpers
@@ -256,6 +257,10 @@ def encoders(
         bias: draw biases (False: every bias is zero).
         max_weight: bound on the magnitude of every weight and bias.
 
+    Keep dimensions small (tens, not thousands): Hypothesis draws every
+    weight, and small examples are the point. To check a full-size trained
+    model, use :func:`checkers.testing.assert_nonvanishing` on it instead.
+
     Returns:
         A strategy of :class:`theorems.Encoder`. A falsifying example prints as
         ``Encoder.from_arrays(weights=..., biases=..., activations=...)``, a
@@ -297,6 +302,8 @@ def encoders(
     # width, weights and bias) is one span. Lowering n, m or the depth while
     # shrinking then keeps every other entry where it was.
     D = max(n_max, m_max) if (n_max is not None and m_max is not None) else 0
+    if D > _MAX_GRID:  # large fixed shapes: draw exactly what is used
+        D = 0
 
     @st.composite
     def _layer(draw: Callable, n_in: int, n_out: int | None, lo: int, hi: int, kind: str) -> tuple[list, list]:
