@@ -29,6 +29,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from counterexamples._fast import QVec, as_qvec, check_flip_fast, check_zero_fast, domain_contains
 from counterexamples.types import EXACT, FLOAT_ONLY, INTERVAL, Counterexample
 from theorems.encoder import Encoder
 from theorems.properties import PointCheck, check_flip, check_zero
@@ -64,16 +65,48 @@ class Certification:
         return self.status in (EXACT, INTERVAL, FLOAT_ONLY)
 
 
-_JITTED: "weakref.WeakKeyDictionary[Any, dict[str, Callable]]" = weakref.WeakKeyDictionary()
+_PARAMS: "weakref.WeakKeyDictionary[Any, dict[str, Any]]" = weakref.WeakKeyDictionary()
+_COMPILED: dict[tuple, Callable] = {}
+
+
+def _forward_fn(encoder: Encoder, dtype: str) -> tuple[Callable, Any]:
+    """A jitted ``f(params, X)`` shared by every encoder of the same architecture and dtype, and this encoder's params.
+
+    The same operations as ``jax.vmap(encoder.jax_fn(dtype))`` (weights cast to
+    ``dtype`` on the host, ``s(W @ h + b).astype(dtype)`` per layer), with the
+    weights passed as arguments so that a new encoder of a known shape needs no
+    new compilation.
+    """
+    import jax
+    import jax.numpy as jnp
+
+    key = (dtype,) + tuple((layer.W.shape, layer.activation.name, layer.activation.expr, layer.activation.jax_name,
+                            layer.activation.jax_kwargs) for layer in encoder.layers)
+    fn = _COMPILED.get(key)
+    if fn is None:
+        fns = [layer.activation.jax_fn() for layer in encoder.layers]
+
+        def forward(params: Any, x: Any) -> Any:
+            h = jnp.asarray(x, dtype=dtype)
+            for (W, b), f in zip(params, fns):
+                h = f(W @ h + b).astype(dtype)
+            return h
+
+        fn = _COMPILED[key] = jax.jit(jax.vmap(forward, in_axes=(None, 0)))
+    per = _PARAMS.setdefault(encoder, {})
+    if dtype not in per:
+        per[dtype] = [(jnp.asarray(layer.W, dtype=dtype), jnp.asarray(layer.b, dtype=dtype)) for layer in encoder.layers]
+    return fn, per[dtype]
 
 
 def float_encode(encoder: "Encoder | Callable[[Any], Any]", points: np.ndarray, dtype: str) -> np.ndarray:
     """Evaluate the encoder in ``dtype`` on a batch ``(N, n)`` as the user's JAX code would.
 
     For an :class:`~theorems.Encoder` this is ``jax.vmap(encoder.jax_fn(dtype))``
-    (jitted, cached); for a plain callable it is the callable applied to a
-    ``dtype`` array (batched through ``jax.vmap`` when it is JAX-traceable,
-    row by row otherwise). Returns a float64 copy of the ``dtype`` results.
+    (jitted once per architecture and dtype, the weights passed as arguments);
+    for a plain callable it is the callable applied to a ``dtype`` array
+    (batched through ``jax.vmap`` when it is JAX-traceable, row by row
+    otherwise). Returns a float64 copy of the ``dtype`` results.
     """
     import jax
     import jax.numpy as jnp
@@ -83,11 +116,9 @@ def float_encode(encoder: "Encoder | Callable[[Any], Any]", points: np.ndarray, 
         pts = pts[None, :]
     x64 = dtype == "float64"
     if isinstance(encoder, Encoder):
-        cache = _JITTED.setdefault(encoder, {})
         with jax.enable_x64(x64):
-            if dtype not in cache:
-                cache[dtype] = jax.jit(jax.vmap(encoder.jax_fn(dtype)))
-            out = cache[dtype](jnp.asarray(pts, dtype=dtype))
+            fn, params = _forward_fn(encoder, dtype)
+            out = fn(params, jnp.asarray(pts, dtype=dtype))
             return np.asarray(out).astype(np.float64)
     with jax.enable_x64(x64):
         try:
@@ -115,7 +146,7 @@ def float_is_zero(encoder: Any, x: Sequence[Any], dtype: str) -> bool:
 def float_flip_margin(encoder: Any, x: Sequence[Any], u: Sequence[Any], v: Sequence[Any], dtype: str) -> tuple[float, float]:
     """``(<x,u> - <x,v>, <enc x,enc u> - <enc x,enc v>)`` computed in ``dtype``."""
     np_dtype = _np_dtype(dtype)
-    pts = np.array([[float(a) for a in vec] for vec in (x, u, v)])
+    pts = np.array([vec if isinstance(vec, np.ndarray) else [float(a) for a in vec] for vec in (x, u, v)], dtype=np.float64)
     z = float_encode(encoder, pts, dtype).astype(np_dtype)
     p = pts.astype(np_dtype)
     prem = float(np.dot(p[0], p[1]) - np.dot(p[0], p[2]))
@@ -126,28 +157,37 @@ def float_flip_margin(encoder: Any, x: Sequence[Any], u: Sequence[Any], v: Seque
 def certify_zero(encoder: Any, x: Sequence[Any], *, domain: Any = None, dtype: str | None = "float32") -> Certification:
     """Certify a P3 candidate: ``x != 0`` in the domain and ``enc(x) = 0``.
 
+    ``x`` is a sequence of rationals (``Fraction``, ``int``, exact strings), a
+    float array (taken at its exact value) or a :class:`counterexamples._fast.QVec`.
     ``encoder`` may be a plain callable: then no exact re-check exists and a
     float zero is at best ``float-only``.
     """
-    xs = [Fraction(v) for v in x]
-    if all(v == 0 for v in xs):
+    q = as_qvec(x)
+    if q.is_zero:
         return Certification("outside", None, None, "x is the zero vector, which P3 does not constrain")
-    if domain is not None and not domain.contains(xs):
+    if domain is not None and not domain_contains(domain, q):
         return Certification("outside", None, None, f"x is not in the domain {domain.label}")
     if not isinstance(encoder, Encoder):
-        fz = float_is_zero(encoder, xs, dtype) if dtype is not None else None
+        fz = _float_is_zero_q(encoder, q, dtype) if dtype is not None else None
         if fz:
             return Certification(FLOAT_ONLY, None, True, f"enc(x) is exactly 0 in {dtype}; a plain callable cannot be re-checked outside floating point")
         return Certification("refuted", None, fz, f"enc(x) is nonzero in {dtype}")
-    chk = check_zero(encoder, xs)
+    chk = check_zero_fast(encoder, q)
+    if chk is None:  # outside the vectorised path (e.g. a transcendental hidden activation): the reference check
+        chk = check_zero(encoder, q.fractions())
     if chk.violates is True:
         return Certification(chk.certified, chk, None, chk.detail, _margin(chk.margin))
-    fz = float_is_zero(encoder, xs, dtype) if dtype is not None else None
+    fz = _float_is_zero_q(encoder, q, dtype) if dtype is not None else None
     if fz:
         real = ("the real value is certified nonzero (" + chk.certified + ": " + chk.detail + ")") if chk.violates is False \
             else "the real value could not be decided"
         return Certification(FLOAT_ONLY, chk, True, f"enc(x) rounds to exactly 0 in {dtype} but {real}")
     return Certification("refuted" if chk.violates is False else "undecided", chk, fz, chk.detail)
+
+
+def _float_is_zero_q(encoder: Any, q: QVec, dtype: str) -> bool:
+    z = float_encode(encoder, q.floats()[None, :], dtype)[0]
+    return bool(np.all(z == 0))
 
 
 def _margin(text: str | None) -> str | None:
@@ -162,25 +202,30 @@ def _margin(text: str | None) -> str | None:
 
 def certify_flip(encoder: Any, x: Sequence[Any], u: Sequence[Any], v: Sequence[Any], *, domain: Any = None,
                  dtype: str | None = "float32") -> Certification:
-    """Certify a P2 candidate ``(x, u, v)``: ``<x,u> <= <x,v>`` and ``<enc x,enc u> > <enc x,enc v>``."""
-    vecs = [[Fraction(a) for a in vec] for vec in (x, u, v)]
-    if domain is not None and not all(domain.contains(vec) for vec in vecs):
+    """Certify a P2 candidate ``(x, u, v)``: ``<x,u> <= <x,v>`` and ``<enc x,enc u> > <enc x,enc v>``.
+
+    Vectors as in :func:`certify_zero` (rationals, float arrays or ``QVec``).
+    """
+    qs = [as_qvec(vec) for vec in (x, u, v)]
+    if domain is not None and not all(domain_contains(domain, q) for q in qs):
         return Certification("outside", None, None, f"a vector of the triple is not in the domain {domain.label}")
     if not isinstance(encoder, Encoder):
         fv = None
         if dtype is not None:
-            prem, flip = float_flip_margin(encoder, *vecs, dtype)
+            prem, flip = float_flip_margin(encoder, *(q.floats() for q in qs), dtype)
             fv = bool(prem <= 0 and flip > 0)
-        exact_prem = sum((a * b for a, b in zip(vecs[0], vecs[1])), Fraction(0)) - sum((a * b for a, b in zip(vecs[0], vecs[2])), Fraction(0))
+        exact_prem = qs[0].dot(qs[1]) - qs[0].dot(qs[2])
         if fv and exact_prem <= 0:
             return Certification(FLOAT_ONLY, None, True, f"an ordering flip in {dtype} (premise exact); a plain callable cannot be re-checked outside floating point")
         return Certification("refuted", None, fv, "no flip")
-    chk = check_flip(encoder, *vecs)
+    chk = check_flip_fast(encoder, *qs)
+    if chk is None:  # outside the vectorised path: the reference check
+        chk = check_flip(encoder, *(q.fractions() for q in qs))
     if chk.violates is True:
         return Certification(chk.certified, chk, None, chk.detail, _margin(chk.margin))
     fv = None
     if dtype is not None:
-        prem, flip = float_flip_margin(encoder, *vecs, dtype)
+        prem, flip = float_flip_margin(encoder, *(q.floats() for q in qs), dtype)
         fv = bool(prem <= 0 and flip > 0)
     if fv:
         real = ("the real values show no flip (" + chk.detail + ")") if chk.violates is False else "the real values could not be decided"

@@ -84,7 +84,7 @@ class Counterexample:
             raise ValueError(f"a {self.property} witness has {len(_NAMES[self.property])} vector(s), got {len(self.witness)}")
         if self.certified not in (EXACT, INTERVAL, FLOAT_ONLY):
             raise ValueError(f"certified={self.certified!r} must be one of 'exact', 'interval', 'float-only'")
-        object.__setattr__(self, "witness", tuple(tuple(str(v) for v in vec) for vec in self.witness))
+        object.__setattr__(self, "witness", tuple(tuple(map(str, vec)) for vec in self.witness))
         object.__setattr__(self, "notes", tuple(self.notes))
 
     # ------------------------------------------------------------- views
@@ -167,5 +167,6 @@ class Counterexample:
 
     @classmethod
     def from_vectors(cls, property: str, vectors: Sequence[Sequence[Any]], **kwargs: Any) -> "Counterexample":
-        """Build from vectors of rationals (``Fraction``, ``int`` or exact strings)."""
-        return cls(property, tuple(tuple(format_fraction(v) for v in vec) for vec in vectors), **kwargs)
+        """Build from vectors of rationals (``Fraction``, ``int`` or exact strings) or :class:`counterexamples._fast.QVec` s."""
+        return cls(property, tuple(vec.strings() if hasattr(vec, "strings") else tuple(format_fraction(v) for v in vec)
+                                   for vec in vectors), **kwargs)

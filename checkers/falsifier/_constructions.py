@@ -28,7 +28,7 @@ from checkers.falsifier._model import ZeroTarget
 from theorems.activations import Activation
 from theorems.encoder import Encoder
 
-__all__ = ["Candidate", "p3_constructions", "p2_constructions", "jacobian"]
+__all__ = ["Candidate", "p3_constructions", "p2_constructions", "jacobian", "unit_images"]
 
 
 class Candidate:
@@ -129,9 +129,13 @@ def _layerwise(encoder: Encoder, aim: float, domain: Domain) -> np.ndarray | Non
         rhs = target - layer.b
         if np.isinf(hi_b) or hi_b > 1e6:
             hi_b = 1e6
-        if flat is not None and lo_b == 0.0 and hi_b >= 1e6:
-            h, _ = nnls(layer.W, rhs, maxiter=20 * layer.W.shape[1])
-        else:
+        h = None
+        if flat is not None:
+            # relu-like: h = lo_b + h', h' >= 0; NNLS gives a basic solution (at most m active units), cheaply.
+            hp, _ = nnls(layer.W, rhs - layer.W.sum(axis=1) * lo_b, maxiter=20 * layer.W.shape[1])
+            if np.max(lo_b + hp) <= hi_b:
+                h = lo_b + hp
+        if h is None:
             h = lsq_linear(layer.W, rhs, bounds=(lo_b, hi_b), method="bvls", max_iter=200).x
         pre = np.interp(h, ss, ts)
         if flat is not None:
@@ -142,22 +146,41 @@ def _layerwise(encoder: Encoder, aim: float, domain: Domain) -> np.ndarray | Non
     if domain.name == "nonneg":
         x, _ = nnls(first.W, rhs, maxiter=20 * first.W.shape[1])
         return x
-    return least_norm(first.W, rhs)
+    return square_solution(first.W, rhs)
 
 
-def p3_constructions(encoder: Encoder, target: ZeroTarget, domain: Domain, time_limit: float = 0.5) -> list[Candidate]:
-    """Candidates for a zero counterexample from T1 and layer-wise inversion."""
-    out: list[Candidate] = []
+def square_solution(W: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """A solution of ``W x = y`` (wide ``W``) supported on the ``k`` columns of largest norm (one ``k x k`` LU, a
+    quarter of the work of the least-norm solution's Gram matrix), kept when its residual is small; else ``W^+ y``."""
+    k, n = W.shape
+    if n > k:
+        cols = np.sort(np.argsort(-np.einsum("ij,ij->j", W, W), kind="stable")[:k])
+        try:
+            xs = np.linalg.solve(W[:, cols], y)
+            if np.all(np.isfinite(xs)) and np.max(np.abs(W[:, cols] @ xs - y)) <= 1e-9 * max(1.0, float(np.max(np.abs(y)))):
+                x = np.zeros(n)
+                x[cols] = xs
+                return x
+        except np.linalg.LinAlgError:
+            pass
+    return least_norm(W, y)
+
+
+def p3_constructions(encoder: Encoder, target: ZeroTarget, domain: Domain, time_limit: float = 0.5) -> Iterator[Candidate]:
+    """Candidates for a zero counterexample from T1 and layer-wise inversion (lazily: the pipeline stops at the
+    first certified one, so a fallback is only computed when the candidates before it failed)."""
+    out: list[Candidate] = []  # what was yielded so far
     n, m = encoder.n, encoder.m
     if domain.name == "data":
-        return out
+        return
     if target.kind == "all":
         x = [Fraction(0)] * n
         x[0] = Fraction(1)
         out.append(Candidate([x], "s is identically 0: any nonzero x", exact=True))
-        return out
+        yield out[-1]
+        return
     if target.kind == "none":
-        return out
+        return
     one_layer = len(encoder.layers) == 1
     W, b = encoder.layers[-1].W, encoder.layers[-1].b
     if one_layer and domain.name == "reals" and target.kind != "point":
@@ -166,6 +189,7 @@ def p3_constructions(encoder: Encoder, target: ZeroTarget, domain: Domain, time_
             x = np.zeros(n)
             x[S] = np.linalg.solve(W[:, S], np.full(m, target.aim) - b)
             out.append(Candidate([x], f"T1 basic solution on {m} pivot columns"))
+            yield out[-1]
     if one_layer and domain.name in ("nonneg", "binary") and target.kind != "point":
         try:
             x = _lp(W, b, target, domain, time_limit)
@@ -174,6 +198,7 @@ def p3_constructions(encoder: Encoder, target: ZeroTarget, domain: Domain, time_
         if x is not None:
             label = "T1 basic feasible solution (integer program)" if domain.name == "binary" else "T1 basic feasible solution (linear program)"
             out.append(Candidate([x], label))
+            yield out[-1]
     if one_layer and target.kind == "point" and target.exact is not None and domain.name in ("reals", "nonneg"):
         if domain.name == "reals":
             S = pivot_columns(W, m)
@@ -187,11 +212,13 @@ def p3_constructions(encoder: Encoder, target: ZeroTarget, domain: Domain, time_
             sol = exact_repair(encoder, [Fraction(0)] * n, S, target.exact, iterations=1)
             if sol is not None:
                 out.append(Candidate([sol], f"T1 basic solution on {m} pivot columns (exact rational solve)", exact=True))
+                yield out[-1]
     if one_layer and domain.name in ("reals", "sphere") and not any(c.exact for c in out):
         x = least_norm(W, np.full(m, target.aim) - b)
         if domain.name == "sphere":
             x = x / max(np.linalg.norm(x), 1e-300)
         out.append(Candidate([x], "T1 least-norm solution W^+(aim - b)" + (" (normalised)" if domain.name == "sphere" else "")))
+        yield out[-1]
     if not one_layer and domain.name in ("reals", "nonneg", "sphere"):
         try:
             x = _layerwise(encoder, target.aim, domain)
@@ -200,24 +227,75 @@ def p3_constructions(encoder: Encoder, target: ZeroTarget, domain: Domain, time_
         if x is not None and np.all(np.isfinite(x)):
             if domain.name == "sphere":
                 x = x / max(np.linalg.norm(x), 1e-300)
-            out.append(Candidate([x], "layer-wise inversion (bounded least squares per layer)"))
-    return out
+            out.append(Candidate([x], "layer-wise inversion (nonnegative / bounded least squares per layer)"))
+            yield out[-1]
 
 
 # ------------------------------------------------------------------ P2
+def unit_images(encoder: Encoder, sign: Any = 1.0, cols: np.ndarray | None = None) -> np.ndarray:
+    """``enc(sign * e_j)`` for the unit vectors ``j`` in ``cols`` (default: all), ``(len(cols), m)`` float64,
+    without forming an identity-matrix product. ``sign`` is a scalar or one sign per column."""
+    first = encoder.layers[0]
+    Wt = first.W.T if cols is None else first.W[:, cols].T
+    sg = np.asarray(sign, dtype=np.float64)
+    h = first.activation.numpy((sg[:, None] if sg.ndim else sg) * Wt + first.b)
+    for layer in encoder.layers[1:]:
+        h = layer.activation.numpy(h @ layer.W.T + layer.b)
+    return np.asarray(h, dtype=np.float64)
+
+
+def _zero_user_gradient(encoder: Encoder, z0: np.ndarray) -> np.ndarray:
+    """``d/dt <enc 0, enc(t e_j)>`` at ``t = 0`` for every ``j`` (float64): ``(z0 * s'(pre)) @ J(0)``."""
+    x = np.zeros(encoder.n)
+    J = jacobian(encoder, x)
+    pre = encoder.pre_activations(x[None, :])[0]
+    eps = 1e-6 * np.maximum(1.0, np.abs(pre))
+    act = encoder.activation
+    slope = (act.numpy(pre + eps) - act.numpy(pre - eps)) / (2 * eps)
+    return (z0 * slope) @ J
+
+
 def p2_constructions(encoder: Encoder, domain: Domain, seed: int = 0) -> Iterator[Candidate]:
-    """T5 (zero user, unit vectors) and T3 (kernel) flip candidates (lazily: cheapest first)."""
+    """T5 (zero user, unit vectors) and T3 (kernel) flip candidates (lazily: cheapest first).
+
+    T5 first in its sparsest form: ``x = 0``, ``v = 0`` and ``u = +-e_j`` with
+    ``<enc 0, enc u> > <enc 0, enc 0>`` (one nonzero in the whole triple, and
+    only ``2m`` distinct latent values to certify). ``j`` comes from the
+    first-order change of the score (a gradient at 0: a few unit vectors are
+    then scored, not all ``n``); when none of those gains, every unit vector is
+    scored. Then ``u, v`` two unit vectors with different scores; then T3.
+    """
     n = encoder.n
     if domain.name in ("reals", "nonneg", "binary"):
         z0 = encoder(np.zeros(n))
         if np.any(z0 != 0):
-            eye = np.eye(n)
-            scores = encoder(eye) @ z0
-            signs = [1.0]
-            if domain.name == "reals":
-                scores = np.concatenate([scores, encoder(-eye) @ z0])
-                signs.append(-1.0)
+            base = float(z0 @ z0)
+            gain = base * (1 + 1e-9) + 1e-300
+            g = _zero_user_gradient(encoder, z0)
+            if domain.name != "reals":
+                g = np.maximum(g, 0.0)
+            top = np.argsort(-np.abs(g), kind="stable")[:8]
+            top = top[g[top] != 0]
+            found = False
+            if top.size:
+                sg = np.where(g[top] > 0, 1.0, -1.0)
+                imgs = unit_images(encoder, sg, top)
+                sc = imgs @ z0
+                k = int(np.argmax(sc))
+                if sc[k] > gain:
+                    u = np.zeros(n)
+                    u[int(top[k])] = sg[k]
+                    found = True
+                    yield Candidate([np.zeros(n), u, np.zeros(n)],
+                                    "T5 zero user: x = 0, v = 0, u a unit vector with <enc 0, enc u> > <enc 0, enc 0>")
+            signs = [1.0, -1.0] if domain.name == "reals" else [1.0]
+            scores = np.concatenate([unit_images(encoder, s) @ z0 for s in signs])
             iu, iv = int(np.argmax(scores)), int(np.argmin(scores))
+            if not found and scores[iu] > gain:
+                u = np.zeros(n)
+                u[iu % n] = signs[iu // n]
+                yield Candidate([np.zeros(n), u, np.zeros(n)],
+                                "T5 zero user: x = 0, v = 0, u a unit vector with <enc 0, enc u> > <enc 0, enc 0>")
             if scores[iu] > scores[iv]:
                 u, v = np.zeros(n), np.zeros(n)
                 u[iu % n] = signs[iu // n]

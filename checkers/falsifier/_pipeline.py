@@ -10,10 +10,10 @@ result whenever the search finishes within its budget; only timings differ.
 
 from __future__ import annotations
 
+import functools
 import platform
 import time
 from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -23,6 +23,7 @@ from checkers.falsifier._constructions import Candidate, jacobian, p2_constructi
 from checkers.falsifier._exact import exact_repair, pivot_columns
 from checkers.falsifier._model import ZeroTarget, zero_target
 from checkers.falsifier._search import HIST_EDGES_P2, HIST_EDGES_P3, p2_search, p3_search, run_round
+from counterexamples._fast import QVec
 from counterexamples.certify import Certification, certify_flip, certify_zero, float_encode, to_counterexample
 from counterexamples.types import Counterexample
 from theorems.encoder import Encoder
@@ -120,6 +121,13 @@ class FalsifyResult:
 
 def environment() -> dict[str, Any]:
     """Versions and device, for the report."""
+    import copy
+
+    return copy.deepcopy(_environment())
+
+
+@functools.lru_cache(maxsize=1)
+def _environment() -> dict[str, Any]:
     import importlib.metadata as md
 
     import jax
@@ -141,17 +149,33 @@ def environment() -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------ helpers
-class _Black:
-    """A black-box callable with a dimension (no exact arithmetic available)."""
+@functools.lru_cache(maxsize=64)
+def _classification(act: Any) -> Any:
+    """``theorems.classify`` of an activation (a pure function of its expression: computed once per process)."""
+    from theorems.classify import classify
 
-    def __init__(self, fn: Callable, n: int) -> None:
-        self.fn, self.n = fn, int(n)
+    return classify(act)
 
 
-def _exact_vec(v: Any, domain: Domain) -> list[Fraction]:
-    if isinstance(v, list) and v and isinstance(v[0], Fraction):
+@functools.lru_cache(maxsize=64)
+def _zero_target(act: Any, dtype: str) -> ZeroTarget:
+    return zero_target(_classification(act), act, dtype)
+
+
+def _exact_vec(v: Any, domain: Domain) -> QVec:
+    """The exact rational point of the domain that a candidate stands for (a :class:`QVec`)."""
+    if isinstance(v, QVec):
         return v
-    return domain.to_exact(np.asarray(v, dtype=np.float64))
+    if isinstance(v, list) and (not v or not isinstance(v[0], (float, np.floating))):
+        return QVec.from_fractions(v)
+    x = np.asarray(v, dtype=np.float64)
+    if domain.name in ("reals", "data"):
+        return QVec.from_float(x)
+    if domain.name == "nonneg":
+        return QVec.from_float(np.where(x > 0, x, 0.0))
+    if domain.name == "binary":
+        return QVec.from_float((x >= 0.5).astype(np.float64))
+    return QVec.from_fractions(domain.to_exact(x))
 
 
 def _dtype_round(x: np.ndarray, dtype: str) -> np.ndarray:
@@ -273,11 +297,9 @@ def falsify(
     deadline = t_start + float(budget)
     cls = target = None
     if not black:
-        from theorems.classify import classify
-
-        cls = classify(encoder.activation)
+        cls = _classification(encoder.activation)
         if prop == "P3":
-            target = zero_target(cls, encoder.activation, dtype)
+            target = _zero_target(encoder.activation, dtype)
     else:
         target = ZeroTarget("point", 0.0, 0.0, None, "black box: the search minimises |f(x)|^2")
     info: dict[str, Any] = {
@@ -303,9 +325,11 @@ def falsify(
         if progress is not None:
             progress(min(1.0, max(0.0, frac)), msg)
 
-    def record(cert: Certification, vectors: Sequence[Sequence[Fraction]], origin: str, notes: Sequence[str] = ()) -> None:
+    def record(cert: Certification, vectors: Sequence[QVec], origin: str, notes: Sequence[str] = ()) -> None:
+        if cert.certified and stats.first_certified_seconds is None:
+            stats.first_certified_seconds = time.perf_counter() - t_start  # the certificate is in hand
         stats.candidates_checked += 1
-        key = tuple(tuple(v) for v in vectors)
+        key = tuple(v.key() for v in vectors)
         if key in seen:
             return
         seen.add(key)
@@ -315,8 +339,6 @@ def falsify(
             return
         if cx.is_certified:
             stats.certified += 1
-            if stats.first_certified_seconds is None:
-                stats.first_certified_seconds = time.perf_counter() - t_start
             certified.append(cx)
         else:
             stats.float_only += 1
@@ -324,7 +346,7 @@ def falsify(
 
     enc_obj = encoder if not black else encoder
 
-    def check(vectors: list[list[Fraction]]) -> Certification:
+    def check(vectors: list[QVec]) -> Certification:
         if prop == "P3":
             return certify_zero(enc_obj, vectors[0], domain=dom, dtype=dtype)
         return certify_flip(enc_obj, *vectors, domain=dom, dtype=dtype)
@@ -394,10 +416,8 @@ def falsify(
         mask = np.zeros(B, dtype=bool)
         k = 0
         for cand in cands[:B]:
-            if cand.exact or prop != "P3":
-                vec = [np.array([float(q) for q in v]) if isinstance(v, list) else np.asarray(v) for v in cand.vectors]
-            else:
-                vec = [np.asarray(v) for v in cand.vectors]
+            vec = [v.floats() if isinstance(v, QVec) else np.array([float(q) for q in v]) if isinstance(v, list)
+                   else np.asarray(v, dtype=np.float64) for v in cand.vectors]
             seeds[k] = vec[0] if prop == "P3" else np.stack(vec)
             mask[k] = True
             k += 1
@@ -482,11 +502,12 @@ def _message(prop: str, status: str, certified: list, floats: list, stats: Searc
             f"this is evidence, not a proof that {prop} holds")
 
 
-def _repair_point(encoder: Encoder, x: list[Fraction], target: ZeroTarget, dom: Domain) -> list[Fraction] | None:
+def _repair_point(encoder: Encoder, q: QVec, target: ZeroTarget, dom: Domain) -> QVec | None:
     """Exact repair onto an isolated rational zero (exact bodies only)."""
     if target.exact is None or not encoder.body_is_exact() or dom.name not in ("reals", "nonneg"):
         return None
-    xf = np.array([float(v) for v in x])
+    x = q.fractions()
+    xf = q.floats()
     J = jacobian(encoder, xf)
     allowed = None
     if dom.name == "nonneg":
@@ -495,9 +516,10 @@ def _repair_point(encoder: Encoder, x: list[Fraction], target: ZeroTarget, dom: 
     if S is None:
         return None
     try:
-        return exact_repair(encoder, x, S, target.exact)
+        rep = exact_repair(encoder, x, S, target.exact)
     except ZeroDivisionError:
         return None
+    return None if rep is None else QVec.from_fractions(rep)
 
 
 def _process_round(prop: str, encoder: Any, black: bool, dom: Domain, target: ZeroTarget | None, dtype: str,
@@ -519,7 +541,7 @@ def _process_round(prop: str, encoder: Any, black: bool, dom: Domain, target: Ze
                 in_set = bool(target.satisfied(pre, 0.0)[0]) if target.kind != "point" else bool(
                     np.max(np.abs(pre - target.boundary)) < 1e-2 * max(1.0, float(np.max(np.abs(pre)))))
                 if in_set:
-                    vec = dom.to_exact(x)
+                    vec = _exact_vec(x, dom)
                     if target.kind == "point":
                         if repaired >= 2:
                             continue
@@ -531,13 +553,13 @@ def _process_round(prop: str, encoder: Any, black: bool, dom: Domain, target: Ze
                     record(check([vec]), [vec], "gradient search")
                     continue
             if fz[j]:
-                vec = dom.to_exact(Xd[j])
+                vec = _exact_vec(Xd[j], dom)
                 record(check([vec]), [vec], f"gradient search (float zero in {dtype})")
         return
     top = finite[:8]
     for i in top:
         trip = best[i]
-        vecs = [dom.to_exact(v) for v in trip]
+        vecs = [_exact_vec(v, dom) for v in trip]
         record(check(vecs), vecs, "pool inversion + gradient search")
 
 
