@@ -170,3 +170,147 @@ def test_cli_weights_file_and_same_seed_same_json(tmp_path) -> None:
     a, b = runner.invoke(app, argv), runner.invoke(app, argv)
     assert a.exit_code == b.exit_code == 1
     assert strip_timings(json.loads(a.output)) == strip_timings(json.loads(b.output))
+
+
+# ---------------------------------------------------------------- the vectorised re-checks equal theorems' decisions
+def _random_vectors(rng: np.random.Generator, n: int) -> list[list[Fraction]]:
+    import random
+
+    R = random.Random(int(rng.integers(1 << 30)))
+    out = [
+        [Fraction(float(v)) for v in rng.normal(size=n) * np.exp(rng.normal(size=n) * 4)],  # floats, wide exponents
+        [Fraction(R.randint(-10**25, 10**25), R.randint(1, 10**12)) for _ in range(n)],  # odd denominators
+        [Fraction(0)] * n,
+    ]
+    sparse = [Fraction(0)] * n
+    sparse[int(rng.integers(n))] = Fraction(int(rng.integers(1, 5)), 3)
+    out.append(sparse)
+    return out
+
+
+@pytest.mark.parametrize("sizes,act,hidden", [([9, 3], "relu", None), ([9, 3], "tanh", None), ([9, 3], "sigmoid", None),
+                                              ([9, 3], "leaky_relu", None), ([9, 3], "softplus", None),
+                                              ([9, 3], "identity", None), ([9, 6, 3], "tanh", "relu"),
+                                              ([9, 6, 3], "sigmoid", "relu"), ([9, 6, 3], "relu", "tanh")])
+def test_fast_checks_equal_theorems(sizes, act, hidden) -> None:
+    from counterexamples._fast import QVec, check_flip_fast, check_zero_fast
+
+    rng = np.random.default_rng(len(sizes) * 7 + len(act))
+    enc = Encoder.random(sizes, act, hidden, seed=5)
+    for _ in range(3):
+        vecs = _random_vectors(rng, enc.n)
+        # a point with exactly-zero pre-activations where the body is linear enough to build one
+        for x in vecs:
+            fast = check_zero_fast(enc, QVec.from_fractions(x))
+            if fast is not None:
+                assert fast == check_zero(enc, x)
+            else:
+                assert not enc.body_is_exact()
+        for x, u, v in [(vecs[0], vecs[1], vecs[3]), (vecs[2], vecs[3], vecs[2]), (vecs[1], vecs[0], vecs[0])]:
+            fast = check_flip_fast(enc, *(QVec.from_fractions(w) for w in (x, u, v)))
+            if fast is not None:
+                assert fast == check_flip(enc, x, u, v)
+
+
+def test_fast_zero_check_on_real_zeros_and_certify_inputs() -> None:
+    # relu(x0 - x1) and tanh(x0 - x1): x = (1, 1, 5) is an exact zero; as Fractions, strings, a float array.
+    for act in ("relu", "tanh"):
+        enc = Encoder.from_arrays([[[1.0, -1.0, 0.0], [0.5, -0.5, 0.0]]], [[0.0, 0.0]], [act])
+        for x in ([1, 1, 5], ["1", "1", "5"], np.array([1.0, 1.0, 5.0])):
+            c = certify_zero(enc, x)
+            assert c.status == "exact" and c.check == check_zero(enc, [1, 1, 5])
+
+
+def test_exact_affine_fast_equals_exact_affine() -> None:
+    import random
+
+    from counterexamples._fast import QVec, exact_affine_fast
+    from theorems.encoder import exact_affine
+
+    rng = np.random.default_rng(0)
+    R = random.Random(0)
+    fell_back = 0
+    for trial in range(40):
+        m, n = int(rng.integers(1, 7)), int(rng.integers(1, 25))
+        W = rng.normal(size=(m, n)) * np.exp(rng.normal(size=(m, n)) * 6)
+        W[rng.random((m, n)) < 0.25] = 0.0
+        if trial % 7 == 0:
+            W[0, 0] = 1e-300  # exponents spanning ~1000 bits: the limb scheme declines
+        b = rng.normal(size=m)
+        enc = Encoder.from_arrays([W], [b], ["relu"])
+        if trial % 2:
+            xs = [Fraction(R.randint(-10**30, 10**30), R.randint(1, 10**20)) if R.random() < 0.7 else Fraction(0) for _ in range(n)]
+        else:
+            xs = [Fraction(float(v)) for v in rng.normal(size=n) * np.exp(rng.normal(size=n) * 10)]
+        out = exact_affine_fast(enc.layers[0], QVec.from_fractions(xs))
+        if out is None:
+            fell_back += 1
+            continue
+        assert out == exact_affine(W, b, xs)
+    assert 0 < fell_back < 40
+
+
+def test_qvec_canonical_and_strings() -> None:
+    from counterexamples._fast import QVec
+    from counterexamples.types import format_fraction
+
+    x = np.array([0.0, -0.75, 3.0, 1e-20, -0.0, 2.0**60])
+    a, b = QVec.from_float(x), QVec.from_fractions([Fraction(float(v)) for v in x])
+    assert a.key() == b.key() and a.fractions() == [Fraction(float(v)) for v in x]
+    assert a.strings() == tuple(format_fraction(Fraction(float(v))) for v in x)
+    assert np.array_equal(a.floats(), x)
+    q = QVec.from_fractions([Fraction(1, 3), 0, Fraction(-5, 6)])
+    assert q.strings() == ("1/3", "0", "-5/6") and q.den == 6
+    assert q.dot(QVec.from_fractions([3, 7, 6])) == Fraction(1) - 5
+
+
+def test_compiled_interval_activations_are_bit_identical() -> None:
+    from counterexamples._fast import interval_fn, to_interval_q
+    from theorems.activations import get_activation
+    from theorems.lower import to_interval
+
+    rng = np.random.default_rng(1)
+    for name in ("sigmoid", "silu", "identity", "exp", "softsign", "tanh"):
+        act = get_activation(name)
+        f = interval_fn(act)
+        for v in list(rng.normal(size=25) * 8) + [0.0, 700.0, -700.0]:
+            p = Fraction(float(v)) + Fraction(1, 3)
+            xi = to_interval(p)
+            assert (to_interval_q(p).a, to_interval_q(p).b) == (xi.a, xi.b)
+            got, want = f(xi), act.interval(xi)
+            assert (got.a, got.b) == (want.a, want.b), name
+
+
+def test_float_encode_shares_compilation_and_matches_jax_fn() -> None:
+    import jax
+    import jax.numpy as jnp
+
+    from counterexamples.certify import float_encode
+
+    X = np.random.default_rng(0).normal(size=(5, 12)) * 30
+    for act, dtype in (("sigmoid", "float16"), ("relu", "float32"), ("tanh", "bfloat16")):
+        for seed in (0, 1):  # a second encoder of the same shape reuses the compiled function
+            enc = Encoder.random([12, 7, 3], act, seed=seed)
+            want = np.asarray(jax.jit(jax.vmap(enc.jax_fn(dtype)))(jnp.asarray(X, dtype=dtype))).astype(np.float64)
+            assert np.array_equal(float_encode(enc, X, dtype), want)
+
+
+def test_paper_sized_flip_and_zero_certify_fast() -> None:
+    import time
+
+    for sizes, act, prop in (([1682, 64], "sigmoid", "p2"), ([1682, 64], "relu", "p3")):
+        enc = Encoder.random(sizes, act, seed=0)
+        falsify(enc, prop, budget=10, seed=0, shrink=False, max_counterexamples=1)  # first call: caches
+        t = time.perf_counter()
+        res = falsify(Encoder.random(sizes, act, seed=0), prop, budget=10, seed=0, shrink=False, max_counterexamples=1)
+        took = time.perf_counter() - t
+        assert res.status == "counterexample" and res.stats.rounds == 0
+        cx = res.counterexamples[0]
+        if prop == "p2":
+            v = cx.vectors()
+            assert cx.certified == "interval" and check_flip(enc, v["x"], v["u"], v["v"]).violates is True
+            assert cx.nonzeros == 1  # x = 0, v = 0, u a unit vector
+        else:
+            assert cx.certified == "exact" and check_zero(enc, cx.vector("x")).violates is True
+        assert res.stats.first_certified_seconds <= res.stats.seconds
+        assert took < 5.0  # milliseconds in practice; generous for loaded CI machines

@@ -241,3 +241,73 @@ def test_paper_sized_encoders() -> None:
     enc = Encoder.random([1682, 600, 64], "relu", seed=0)
     res = falsify(enc, "p3", budget=20, seed=0, shrink=False, max_counterexamples=1)
     assert res.status == "counterexample"
+
+
+# ---------------------------------------------------------------- exact linear algebra
+def test_integer_solves_dixon_and_bareiss_agree() -> None:
+    import random
+
+    from checkers.falsifier._exact import _bareiss, _dixon, solve_exact, solve_int
+
+    R = random.Random(0)
+    for n in (1, 2, 5, 8, 12, 20):
+        for t in range(4):
+            A = [[R.randint(-2**62, 2**62) for _ in range(n)] for _ in range(n)]
+            if t == 1 and n > 1:
+                A[-1] = [2 * v for v in A[0]]  # singular
+            c = [R.randint(-2**70, 2**70) for _ in range(n)]
+            ref = _bareiss([row[:] for row in A], c[:])
+            got = solve_int(A, c)
+            if ref is None:
+                assert got is None
+                continue
+            N, d = got
+            assert d > 0 and all(sum(a * y for a, y in zip(row, N)) == d * ci for row, ci in zip(A, c))
+            assert [Fraction(v, d) for v in N] == [Fraction(v, ref[1]) for v in ref[0]]
+            if n >= 8:
+                dix = _dixon([row[:] for row in A], c[:])
+                assert dix is None or [Fraction(v, dix[1]) for v in dix[0]] == [Fraction(v, d) for v in N]
+    assert solve_exact([[Fraction(2), Fraction(1)], [Fraction(1), Fraction(3)]], [Fraction(3), Fraction(5)]) == [Fraction(4, 5), Fraction(7, 5)]
+    assert solve_int([[1, 2], [2, 4]], [1, 2]) is None
+
+
+def test_pivot_columns_subset_full_and_rank_deficient() -> None:
+    from checkers.falsifier._exact import pivot_columns
+
+    rng = np.random.default_rng(0)
+    W = rng.normal(size=(4, 40))
+    W[:, ::2] = 0.0  # half the columns are zero: never picked
+    S = pivot_columns(W, 4)
+    assert S is not None and len(S) == 4 and all(s % 2 == 1 for s in S)
+    assert abs(np.linalg.det(W[:, S])) > 1e-6
+    low = rng.normal(size=(4, 2)) @ rng.normal(size=(2, 40))  # rank 2
+    assert pivot_columns(low, 4) is None
+    assert pivot_columns(W, 4, allowed=np.array([1, 3, 5])) is None
+
+
+def test_serial_blas_keeps_results() -> None:
+    from checkers.falsifier._blas import serial_blas
+
+    rng = np.random.default_rng(0)
+    A, y = rng.normal(size=(50, 50)), rng.normal(size=50)
+    want = np.linalg.solve(A, y)
+    with serial_blas():
+        with serial_blas():
+            got = np.linalg.solve(A, y)
+    assert np.allclose(got, want)
+    assert np.allclose(np.linalg.solve(A, y), want)
+
+
+def test_p2_zero_user_flip_is_one_unit_vector() -> None:
+    enc = Encoder.random([30, 5], "sigmoid", seed=2)
+    res = falsify(enc, "p2", budget=5, seed=0, shrink=False, max_counterexamples=1)
+    cx = res.counterexamples[0]
+    assert cx.origin.startswith("T5 zero user: x = 0, v = 0")
+    v = cx.vectors()
+    assert not any(v["x"]) and not any(v["v"]) and sum(1 for q in v["u"] if q) == 1
+    _assert_real_flip(enc, cx)
+    # nonneg / binary domains: u = +e_j only
+    for dom in ("nonneg", "binary"):
+        r = falsify(enc, "p2", domain=dom, budget=5, seed=0, shrink=False, max_counterexamples=1)
+        assert r.status == "counterexample"
+        assert all(q >= 0 for q in r.counterexamples[0].vector("u"))

@@ -44,6 +44,15 @@ class Candidate:
 
 # ------------------------------------------------------------------ P3
 def _lp(W: np.ndarray, b: np.ndarray, target: ZeroTarget, domain: Domain, time_limit: float) -> np.ndarray | None:
+    from scipy.optimize import linprog  # noqa: F401  (loads SciPy's BLAS before serial_blas looks for it)
+
+    from checkers.falsifier._blas import serial_blas
+
+    with serial_blas():
+        return _lp_body(W, b, target, domain, time_limit)
+
+
+def _lp_body(W: np.ndarray, b: np.ndarray, target: ZeroTarget, domain: Domain, time_limit: float) -> np.ndarray | None:
     from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
     m, n = W.shape
@@ -111,7 +120,16 @@ def _inverse_table(act: Activation) -> tuple[np.ndarray, np.ndarray, float | Non
 
 
 def _layerwise(encoder: Encoder, aim: float, domain: Domain) -> np.ndarray | None:
-    from scipy.optimize import lsq_linear, nnls
+    from scipy.optimize import nnls
+
+    from checkers.falsifier._blas import serial_blas
+
+    with serial_blas():
+        return _layerwise_body(encoder, aim, domain, nnls)
+
+
+def _layerwise_body(encoder: Encoder, aim: float, domain: Domain, nnls) -> np.ndarray | None:
+    from scipy.optimize import lsq_linear
 
     target = np.full(encoder.m, aim)
     for i in range(len(encoder.layers) - 1, 0, -1):

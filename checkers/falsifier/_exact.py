@@ -234,7 +234,10 @@ def _dixon(A: list[list[int]], c: list[int]) -> tuple[list[int], int] | None:
 def _qr_pick(sub: np.ndarray, k: int, rel: float) -> np.ndarray | None:
     from scipy.linalg import qr
 
-    _, R, piv = qr(sub, mode="economic", pivoting=True)
+    from checkers.falsifier._blas import serial_blas
+
+    with serial_blas():
+        _, R, piv = qr(sub, mode="economic", pivoting=True)
     diag = np.abs(np.diag(R))
     if diag.size < k or not diag[k - 1] > rel * max(diag[0], 1e-300):
         return None

@@ -19,6 +19,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from checkers.domains import Domain, parse_domain
+from checkers.falsifier._blas import serial_blas
 from checkers.falsifier._constructions import Candidate, jacobian, p2_constructions, p3_constructions
 from checkers.falsifier._exact import exact_repair, pivot_columns
 from checkers.falsifier._model import ZeroTarget, zero_target
@@ -374,16 +375,17 @@ def falsify(
     if dom.name == "data":
         source = iter(_data_candidates(encoder, prop, dom, target, dtype, black))
     cands: list[Candidate] = []
-    for cand in source:
-        cands.append(cand)
-        vecs = [_exact_vec(v, dom) for v in cand.vectors]
-        if prop == "P3" and target is not None and target.kind == "point" and not cand.exact and not black:
-            rep = _repair_point(encoder, vecs[0], target, dom)
-            if rep is not None:
-                vecs = [rep]
-        record(check(vecs), vecs, cand.origin)
-        if len(certified) >= max_counterexamples:
-            break
+    with serial_blas():  # small dense solves: one BLAS thread is faster and steadier
+        for cand in source:
+            cands.append(cand)
+            vecs = [_exact_vec(v, dom) for v in cand.vectors]
+            if prop == "P3" and target is not None and target.kind == "point" and not cand.exact and not black:
+                rep = _repair_point(encoder, vecs[0], target, dom)
+                if rep is not None:
+                    vecs = [rep]
+            record(check(vecs), vecs, cand.origin)
+            if len(certified) >= max_counterexamples or (not certified and want_float and len(floats) >= max_counterexamples):
+                break
     stats.search_seconds += time.perf_counter() - t0
     stats.evaluations += len(cands)
 
