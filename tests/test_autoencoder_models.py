@@ -46,6 +46,18 @@ def test_multdae_loss_by_hand():
     assert float(m.loss(p, x, 1.0, None)) == pytest.approx(expected, rel=1e-5)
 
 
+def test_coo_loss_equals_dense_loss():
+    m = MultDAE(n_items=7, hidden=(5, 3), latent="sigmoid", lam=0.1)
+    p = m.init(jax.random.PRNGKey(2))
+    rows = np.array([0, 0, 1, 2, 2, 2, 3, 3], dtype=np.int32)  # 3 = padding for batch_size 3
+    cols = np.array([1, 4, 0, 2, 3, 6, 5, 0], dtype=np.int32)
+    vals = np.array([1, 1, 1, 1, 1, 1, 7, 7], dtype=np.float32)
+    x = densify(jnp.asarray(rows), jnp.asarray(cols), jnp.asarray(vals), 3, 7)
+    dense = float(m.loss(p, x, 3.0, None))
+    coo = float(m.loss_coo(p, jnp.asarray(rows), jnp.asarray(cols), jnp.asarray(vals), 3.0, None, 3))
+    assert coo == pytest.approx(dense, rel=1e-5)
+
+
 def test_bad_specs_are_invalid_arguments():
     with pytest.raises(InvalidArgument):
         MultDAE(n_items=10, hidden=(0,))

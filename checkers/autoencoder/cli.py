@@ -100,6 +100,8 @@ def register(app: typer.Typer) -> None:
             falsify_budget=falsify_budget, ease=not no_ease, out=out,
         )
         console = Console(stderr=as_json)
+        if not console.is_terminal:  # logs: wide enough for the tables
+            console = Console(stderr=as_json, width=160)
         with _progress_hooks(console) as prog:
             report, paths = run_study(cfg, prog)
         if as_json:

@@ -6,9 +6,11 @@ index arrays; the jitted step scatters them into a dense ``(batch, n)``
 matrix on the device, so the full dense matrix never exists. The last,
 smaller batch is padded with empty rows that do not count in the loss
 (the loss divides by the number of real rows), so one compiled step serves
-the whole run; the padded index length is rounded up to a power of two to
-bound recompilation. The step is one jitted function (forward, backward,
-Adam) with its parameter and optimiser buffers donated.
+the whole run; the padded index length is fixed per run so the step should
+compile once (:class:`BatchFeeder`). The step is one jitted function
+(forward, backward, Adam) with its parameter and optimiser buffers donated;
+for Mult-DAE the loss is computed from the COO entries
+(:meth:`MultDAE.loss_coo`), so only the network input is densified.
 
 Model selection follows Liang et al.: evaluate on the validation users after
 every ``eval_every`` epochs and keep the parameters with the best
@@ -101,8 +103,12 @@ class TrainResult:
 
 
 def _bucket(n: int) -> int:
-    """Next power of two >= n (at least 256): few distinct shapes, little padding."""
+    """Next power of two >= n (at least 256)."""
     return max(256, 1 << max(0, int(n - 1).bit_length()))
+
+
+def _round_up(n: int, m: int = 1024) -> int:
+    return max(m, -(-int(n) // m) * m)
 
 
 class BatchFeeder:
@@ -110,16 +116,27 @@ class BatchFeeder:
 
     ``batch(idx)`` returns ``(rows, cols, vals, n_real)`` with ``rows`` equal
     to ``batch_size`` (out of range, dropped by the scatter) in padded slots.
+    Every batch is padded to one length, ``pad_to``: 5% above the largest of
+    256 simulated random batches (seeded, so deterministic), rounded up to a
+    multiple of 1024; a rare larger batch takes the next power of two. So a
+    run compiles its step once (twice at worst), not once per new length.
     """
 
     def __init__(self, csr: CSR, batch_size: int, scale: float = 1.0) -> None:
         self.csr = csr
         self.batch_size = int(batch_size)
         self.scale = float(scale)
+        lengths = csr.row_lengths()
+        if csr.n_rows <= self.batch_size:
+            top = int(lengths.sum())
+        else:
+            sim = np.random.default_rng(0).choice(lengths, size=(256, self.batch_size), replace=True).sum(axis=1)
+            top = int(sim.max() * 1.05)
+        self.pad_to = _round_up(top)
 
     def batch(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.float32]:
         local, cols, vals = self.csr.batch_coo(idx)
-        size = _bucket(local.size)
+        size = self.pad_to if local.size <= self.pad_to else _bucket(local.size)
         rows = np.full(size, self.batch_size, dtype=np.int32)
         c = np.zeros(size, dtype=np.int32)
         v = np.zeros(size, dtype=np.float32)
@@ -144,15 +161,16 @@ def densify(rows: Any, cols: Any, vals: Any, n_rows: int, n_cols: int, dtype: An
 
 
 def make_multdae_step(model: MultDAE, optimizer: Any, batch_size: int) -> Callable:
-    """The jitted training step ``(params, opt_state, rows, cols, vals, n_real, key) -> (params, opt_state, loss)``."""
+    """The jitted training step ``(params, opt_state, rows, cols, vals, n_real, key, step_no) -> (params, opt_state, loss)``.
+
+    The dropout key of a step is ``fold_in(key, step_no)``, computed inside the step.
+    """
     import jax
     import optax
 
-    n = int(model.n_items)
-
-    def step(params, opt_state, rows, cols, vals, n_real, key):
-        x = densify(rows, cols, vals, batch_size, n)
-        loss, grads = jax.value_and_grad(model.loss)(params, x, n_real, key)
+    def step(params, opt_state, rows, cols, vals, n_real, key, step_no):
+        key = jax.random.fold_in(key, step_no)
+        loss, grads = jax.value_and_grad(model.loss_coo)(params, rows, cols, vals, n_real, key, batch_size)
         updates, opt_state = optimizer.update(grads, opt_state, params)
         return optax.apply_updates(params, updates), opt_state, loss
 
@@ -242,10 +260,10 @@ def train_multdae(
         losses = []
         for idx in feeder.epoch(rng):
             rows, cols, vals, n_real = feeder.batch(idx)
-            params, opt_state, loss = step(params, opt_state, rows, cols, vals, n_real, jax.random.fold_in(drop_key, step_no))
+            params, opt_state, loss = step(params, opt_state, rows, cols, vals, n_real, drop_key, np.uint32(step_no))
             losses.append(loss)
             step_no += 1
-        mean_loss = float(np.mean([float(v) for v in losses]))  # blocks until the epoch is done
+        mean_loss = float(np.mean(np.asarray(jnp.stack(losses), dtype=np.float64)))  # blocks until the epoch is done
         epoch_seconds.append(time.perf_counter() - t0)
         info: dict[str, Any] = {"epoch": epoch, "loss": mean_loss, "seconds": epoch_seconds[-1]}
         if epoch % config.eval_every == 0 or epoch == config.epochs:
@@ -361,7 +379,7 @@ def train_autorec(
             rows, cols, vals, n_real = feeder.batch(idx)
             params, opt_state, loss = step(params, opt_state, rows, cols, vals, n_real)
             losses.append(loss)
-        mean_loss = float(np.mean([float(v) for v in losses]))
+        mean_loss = float(np.mean(np.asarray(jnp.stack(losses), dtype=np.float64)))
         epoch_seconds.append(time.perf_counter() - t0)
         info: dict[str, Any] = {"epoch": epoch, "loss": mean_loss, "seconds": epoch_seconds[-1]}
         if has_val and (epoch % config.eval_every == 0 or epoch == config.epochs):

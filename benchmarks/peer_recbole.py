@@ -1,0 +1,323 @@
+"""latentcheck's Mult-DAE beside RecBole's MultiDAE on the same split and CPU.
+
+Usage (from the repository root, with the project's virtualenv)::
+
+    python benchmarks/peer_recbole.py [--data ../shared/data/ml-100k] [--batch-size 64] [--epochs 20] [--seeds 3]
+
+RecBole (PyPI ``recbole`` 1.2.1) is not a project dependency: the script
+creates its own virtualenv under ``benchmarks/.venv-recbole/`` (gitignored)
+the first time, with ``torch==2.13.0`` (the CPU build), ``recbole==1.2.1``
+and the pins it needs on current Python (numpy 1.26.4, pandas<2.3,
+scipy<1.14, scikit-learn<1.6, setuptools<81), and runs RecBole there as a
+subprocess with ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1``.
+
+The split: latentcheck's Liang et al. protocol (ratings > 3.5, users with
+>= 5 items, 10% validation and 10% test users, their items split 80/20).
+RecBole trains on atomic files of it (under the dataset name ``ml100k``:
+RecBole maps ``ml-100k`` to a copy bundled in its package): ``train`` =
+training users' rows plus the held-out users' 80% fold-in rows, ``valid`` /
+``test`` = the held-out 20% of validation / test users. Both models train
+on exactly those rows (RecBole's MultiDAE reads a user's training items as
+its input, so held-out users must be in its training set), with the same
+sizes ``I -> 600 -> 64 -> 600 -> I`` (tanh throughout, as RecBole builds
+it), dropout 0.5, no weight decay, Adam 1e-3, the same batch size and
+epochs, validation every epoch on NDCG@100 and the best epoch kept. Both
+models' top-100 lists for the test users are scored by latentcheck's metric
+code; RecBole's own figures are printed too (its Recall@k divides by the
+number of held-out items, not by ``min(k, n)``).
+
+Seconds per training epoch exclude validation and the first epoch (JIT
+compilation for latentcheck; warm-up for both): the median of the rest per
+seed (robust to other work sharing the CPU), then the mean over seeds.
+Writes ``benchmarks/results/peer_recbole.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+VENV = os.path.join(HERE, ".venv-recbole")
+VPY = os.path.join(VENV, "bin", "python")
+PINS = ["numpy==1.26.4", "pandas<2.3", "scipy<1.14", "scikit-learn<1.6", "setuptools<81"]
+
+
+# --------------------------------------------------------------------------- RecBole side (runs in its venv)
+
+
+def recbole_worker(cfg_path: str) -> None:
+    """Train RecBole's MultiDAE, time its epochs, dump test metrics and top-100 lists (JSON on stdout)."""
+    import logging
+
+    import numpy as np
+    import torch
+    from recbole.config import Config
+    from recbole.data import create_dataset, data_preparation
+    from recbole.data.interaction import Interaction
+    from recbole.model.general_recommender import MultiDAE
+    from recbole.trainer import Trainer
+    from recbole.utils import init_seed
+
+    logging.disable(logging.CRITICAL)
+    with open(cfg_path) as fh:
+        job = json.load(fh)
+    if job.get("threads"):
+        torch.set_num_threads(int(job["threads"]))
+    config = Config(model="MultiDAE", dataset="ml100k", config_dict=job["config"])
+    init_seed(config["seed"], config["reproducibility"])
+    dataset = create_dataset(config)
+    train_data, valid_data, test_data = data_preparation(config, dataset)
+    init_seed(config["seed"], config["reproducibility"])
+    model = MultiDAE(config, train_data.dataset).to(config["device"])
+    trainer = Trainer(config, model)
+    times: list[float] = []
+    original = trainer._train_epoch
+
+    def timed(*args, **kwargs):
+        t0 = time.perf_counter()
+        out = original(*args, **kwargs)
+        times.append(time.perf_counter() - t0)
+        return out
+
+    trainer._train_epoch = timed
+    t_fit = time.perf_counter()
+    trainer.fit(train_data, valid_data, saved=True, show_progress=False, verbose=False)
+    fit_seconds = time.perf_counter() - t_fit
+    test_result = trainer.evaluate(test_data, load_best_model=True, show_progress=False)
+    model.eval()
+    # Top-100 of every test user, history (training rows) masked, as raw tokens.
+    uid_field, iid_field = dataset.uid_field, dataset.iid_field
+    test_users = np.unique(test_data._dataset.inter_feat[uid_field].numpy())
+    hist_items, _, hist_len = train_data._dataset.history_item_matrix()
+    tops = {}
+    with torch.no_grad():
+        for start in range(0, len(test_users), 256):
+            uids = torch.as_tensor(test_users[start : start + 256])
+            scores = model.full_sort_predict(Interaction({uid_field: uids})).view(len(uids), -1).clone()
+            scores[:, 0] = -float("inf")
+            for row, u in enumerate(uids.tolist()):
+                h = hist_items[u][: hist_len[u]]
+                scores[row, h] = -float("inf")
+            top = torch.topk(scores, 100, dim=1).indices.numpy()
+            for row, u in enumerate(uids.tolist()):
+                tops[str(dataset.id2token(uid_field, u))] = [str(t) for t in dataset.id2token(iid_field, top[row])]
+    print(json.dumps({
+        "epoch_seconds": times,
+        "fit_seconds": fit_seconds,
+        "test_result": {k: float(v) for k, v in dict(test_result).items()},
+        "top100": tops,
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+    }))
+
+
+# --------------------------------------------------------------------------- orchestration (project venv)
+
+
+def ensure_venv() -> None:
+    """Create benchmarks/.venv-recbole with torch 2.13.0 (CPU), recbole 1.2.1 and pins, once."""
+    if os.path.exists(VPY):
+        ok = subprocess.run([VPY, "-c", "import recbole, torch"], capture_output=True).returncode == 0
+        if ok:
+            return
+    print(f"creating {VENV} (torch 2.13.0 CPU, recbole 1.2.1); this takes a few minutes", flush=True)
+    subprocess.run([sys.executable, "-m", "venv", VENV], check=True)
+    pip = [VPY, "-m", "pip", "install", "-q"]
+    subprocess.run(pip + ["torch==2.13.0"], check=True)
+    subprocess.run(pip + ["recbole==1.2.1"], check=True)
+    subprocess.run(pip + PINS, check=True)
+
+
+def write_atomic(split, directory: str) -> None:
+    """RecBole atomic files ``ml100k.{train,valid,test}.inter`` (user/item tokens = latentcheck row/column ids)."""
+    import numpy as np
+
+    os.makedirs(directory, exist_ok=True)
+    n_tr, n_va = split.train.n_rows, split.val_fold_in.n_rows
+
+    def lines(csr, offset):
+        rows = np.repeat(np.arange(csr.n_rows), csr.row_lengths()) + offset
+        return [f"u{r}\ti{c}\n" for r, c in zip(rows.tolist(), csr.indices.tolist())]
+
+    parts = {
+        "train": lines(split.train, 0) + lines(split.val_fold_in, n_tr) + lines(split.test_fold_in, n_tr + n_va),
+        "valid": lines(split.val_holdout, n_tr),
+        "test": lines(split.test_holdout, n_tr + n_va),
+    }
+    for name, body in parts.items():
+        with open(os.path.join(directory, f"ml100k.{name}.inter"), "w") as fh:
+            fh.write("user_id:token\titem_id:token\n")
+            fh.writelines(body)
+
+
+def weak_split(split):
+    """The same rows as the RecBole files: held-out users' fold-in rows join training."""
+    from checkers.autoencoder.data import ImplicitSplit, _vstack
+
+    train = _vstack([split.train, split.val_fold_in, split.test_fold_in])
+    return ImplicitSplit(train, split.val_fold_in, split.val_holdout, split.test_fold_in, split.test_holdout,
+                         split.item_ids, split.train_users, split.val_users, split.test_users, dict(split.meta))
+
+
+def recbole_recall(top, heldout, k):
+    """RecBole's Recall@k: hits / number of held-out items (no truncation)."""
+    import numpy as np
+
+    out = []
+    for u in range(heldout.n_rows):
+        h = set(heldout.row(u)[0].tolist())
+        if h:
+            out.append(len(h & set(top[u][:k].tolist())) / len(h))
+    return float(np.mean(out))
+
+
+def run_latentcheck(split, args, seed):
+    import numpy as np
+
+    from checkers.autoencoder.models import MultDAE
+    from checkers.autoencoder.train import TrainConfig, _make_topk, evaluate_multdae, train_multdae
+
+    model = MultDAE(n_items=split.n_items, hidden=(600, 64), latent="tanh", hidden_activation="tanh", dropout=0.5, lam=0.0)
+    t0 = time.perf_counter()
+    res = train_multdae(model, split, TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=1e-3, seed=seed, eval_every=1))
+    fit = time.perf_counter() - t0
+    bs = split.test_fold_in.n_rows
+    topk = _make_topk(model, bs, 100)
+    from checkers.autoencoder.train import BatchFeeder
+
+    rows, cols, vals, _ = BatchFeeder(split.test_fold_in, bs).batch(np.arange(bs))
+    top = np.asarray(topk(res.params, rows, cols, vals))
+    return {"epoch_seconds": res.epoch_seconds, "fit_seconds": fit, "best_epoch": res.best_epoch, "top": top}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", default=os.path.join(ROOT, "..", "shared", "data", "ml-100k"))
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--torch-threads", default="1,2", help="torch thread counts to try; the fastest is compared (favours RecBole)")
+    parser.add_argument("--out", default=os.path.join(HERE, "results", "peer_recbole.json"))
+    parser.add_argument("--recbole-worker", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.recbole_worker:
+        recbole_worker(args.recbole_worker)
+        return
+
+    import numpy as np
+
+    from checkers.autoencoder.data import liang_split, load_ratings
+    from checkers.autoencoder.metrics import ranking_metrics
+    from checkers.autoencoder.report import mean_ci
+    from checkers.autoencoder.study import environment
+
+    ensure_venv()
+    split = liang_split(load_ratings(args.data))
+    weak = weak_split(split)
+    n_tr, n_va = split.train.n_rows, split.val_fold_in.n_rows
+    col_of = {f"i{c}": c for c in range(split.n_items)}
+    work = tempfile.mkdtemp(prefix="latentcheck-recbole-")
+    write_atomic(split, os.path.join(work, "ml100k"))
+    metrics = (("recall", 20), ("recall", 50), ("ndcg", 10), ("ndcg", 100))
+    threads = [int(t) for t in args.torch_threads.split(",") if t.strip()]
+    results = {"latentcheck": [], "recbole": []}
+    by_threads: dict[int, list] = {t: [] for t in threads}
+    load_before = os.getloadavg()
+    for seed in range(args.seeds):
+        # latentcheck
+        lc = run_latentcheck(weak, args, seed)
+        m = {k: float(np.nanmean(v)) for k, v in ranking_metrics(lc["top"], split.test_holdout, metrics).items()}
+        m["Recall@20 (RecBole def.)"] = recbole_recall(lc["top"], split.test_holdout, 20)
+        results["latentcheck"].append({"seed": seed, "epoch_seconds": lc["epoch_seconds"], "fit_seconds": lc["fit_seconds"],
+                                       "best_epoch": lc["best_epoch"], "metrics": m})
+        # RecBole
+        job: dict = {"config": {
+            "data_path": work, "benchmark_filename": ["train", "valid", "test"], "load_col": {"inter": ["user_id", "item_id"]},
+            "USER_ID_FIELD": "user_id", "ITEM_ID_FIELD": "item_id", "train_batch_size": args.batch_size, "eval_batch_size": 4096,
+            "epochs": args.epochs, "learning_rate": 1e-3, "weight_decay": 0.0, "mlp_hidden_size": [600], "latent_dimension": 64,
+            "dropout_prob": 0.5, "eval_args": {"group_by": "user", "order": "RO", "mode": "full"}, "metrics": ["Recall", "NDCG"],
+            "topk": [10, 20, 50, 100], "valid_metric": "NDCG@100", "stopping_step": 10_000, "eval_step": 1, "seed": seed,
+            "reproducibility": True, "device": "cpu", "use_gpu": False, "show_progress": False, "checkpoint_dir": os.path.join(work, "ckpt"),
+            "save_dataset": False, "save_dataloaders": False, "train_neg_sample_args": None, "log_wandb": False,
+        }}
+        for th in threads:
+            job["threads"] = th
+            cfg_path = os.path.join(work, f"job{seed}-{th}.json")
+            with open(cfg_path, "w") as fh:
+                json.dump(job, fh)
+            env = dict(os.environ, TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD="1")
+            proc = subprocess.run([VPY, os.path.abspath(__file__), "--recbole-worker", cfg_path], capture_output=True, text=True, env=env, cwd=work)
+            if proc.returncode != 0:
+                sys.stderr.write(proc.stderr[-4000:])
+                raise SystemExit(f"RecBole run failed (exit {proc.returncode}); see the error above")
+            rb = json.loads(proc.stdout.strip().splitlines()[-1])
+            test_users = [f"u{n_tr + n_va + r}" for r in range(split.test_holdout.n_rows)]
+            top = np.array([[col_of[t] for t in rb["top100"][u]] if u in rb["top100"] else [-1] * 100 for u in test_users])
+            m = {k: float(np.nanmean(v)) for k, v in ranking_metrics(top, split.test_holdout, metrics).items()}
+            m["Recall@20 (RecBole def.)"] = recbole_recall(top, split.test_holdout, 20)
+            by_threads[th].append({"seed": seed, "epoch_seconds": rb["epoch_seconds"], "fit_seconds": rb["fit_seconds"], "metrics": m,
+                                   "recbole_reported": rb["test_result"], "torch": rb["torch"], "torch_threads": rb["threads"]})
+            print(f"seed {seed}: latentcheck {np.median(lc['epoch_seconds'][1:]):.4f} s/epoch, RecBole ({th} torch threads) "
+                  f"{np.median(rb['epoch_seconds'][1:]):.4f} s/epoch (medians)", flush=True)
+    load_after = os.getloadavg()
+    best_threads = min(threads, key=lambda t: float(np.mean([np.median(r["epoch_seconds"][1:]) for r in by_threads[t]])))
+    results["recbole"] = by_threads[best_threads]
+
+    def per_epoch(runs):
+        # Median of epochs 2..N per run (robust to other work sharing the CPU), then mean over seeds.
+        return mean_ci([float(np.median(r["epoch_seconds"][1:])) for r in runs])
+
+    summary = {"seconds_per_epoch": {k: per_epoch(v) for k, v in results.items()}}
+    names = list(results["latentcheck"][0]["metrics"])
+    summary["metrics"] = {k: {n: mean_ci([r["metrics"][n] for r in v]) for n in names} for k, v in results.items()}
+    speedup = summary["seconds_per_epoch"]["recbole"]["mean"] / summary["seconds_per_epoch"]["latentcheck"]["mean"]
+    summary["speedup"] = speedup
+    med = {k: float(np.median([np.median(r["epoch_seconds"][1:]) for r in v])) for k, v in results.items()}
+    summary["speedup_median_over_seeds"] = med["recbole"] / med["latentcheck"]
+    summary["speedup_per_seed"] = [float(np.median(b["epoch_seconds"][1:]) / np.median(a["epoch_seconds"][1:]))
+                                   for a, b in zip(results["latentcheck"], results["recbole"])]
+    env = environment()
+    out = {
+        "benchmark": "Mult-DAE I-600-64-600-I (tanh), latentcheck (JAX) vs RecBole 1.2.1 MultiDAE (PyTorch)",
+        "data": split.meta | {"note": "RecBole trains on train users + held-out users' fold-in rows; both score the same test users"},
+        "settings": {"batch_size": args.batch_size, "epochs": args.epochs, "seeds": args.seeds, "lr": 1e-3, "dropout": 0.5, "weight_decay": 0.0,
+                     "selection": "best validation NDCG@100 over epochs", "seconds_per_epoch": "median of epochs 2..N (training only) per seed, mean over seeds"},
+        "machine": env["machine"], "device": env["device"], "versions": env["versions"] | {"torch": results["recbole"][0]["torch"]},
+        "summary": summary | {"recbole_torch_threads_compared": best_threads,
+                              "recbole_seconds_per_epoch_by_threads": {str(t): per_epoch(v) for t, v in by_threads.items()}},
+        "load_average": {"before": load_before, "after": load_after,
+                         "note": "other work shared this 2-core machine; RecBole is compared at its fastest thread setting"},
+        "runs": results | {"recbole_all_threads": {str(t): v for t, v in by_threads.items()}},
+    }
+    os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    with open(args.out, "w") as fh:
+        json.dump(out, fh, indent=2)
+    # Table
+    sp = summary["seconds_per_epoch"]
+    print()
+    print(f"machine: {env['machine']}; load average before/after {load_before[0]:.2f}/{load_after[0]:.2f}; latentcheck on {env['device']} "
+          f"(JAX {env['versions']['jax']}); RecBole on torch {results['recbole'][0]['torch']} ({best_threads} threads, its fastest of {threads})")
+    for t, v in by_threads.items():
+        print(f"  RecBole with {t} torch thread(s): {per_epoch(v)['mean']:.4f} s/epoch")
+    print(f"{'':28s} {'latentcheck':>22s} {'RecBole':>22s} {'ratio':>8s}")
+    fmt = lambda s: f"{s['mean']:.4f} +- {(s['hi'] - s['mean']) if s['n'] > 1 else 0:.4f}"  # noqa: E731
+    print(f"{'seconds / training epoch':28s} {fmt(sp['latentcheck']):>22s} {fmt(sp['recbole']):>22s} {speedup:7.2f}x")
+    for n in names:
+        a, b = summary["metrics"]["latentcheck"][n], summary["metrics"]["recbole"][n]
+        print(f"{n:28s} {fmt(a):>22s} {fmt(b):>22s} {a['mean'] / b['mean']:7.3f}")
+    print(f"speed-up per seed: {', '.join(f'{x:.2f}x' for x in summary['speedup_per_seed'])}; "
+          f"ratio of the medians over seeds {summary['speedup_median_over_seeds']:.2f}x")
+    rep = results["recbole"][0]["recbole_reported"]
+    print(f"RecBole's own test figures (seed 0): " + ", ".join(f"{k} {v:.4f}" for k, v in rep.items() if k in ("recall@20", "ndcg@10", "ndcg@100", "recall@50")))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
