@@ -314,3 +314,12 @@ def test_paper_sized_flip_and_zero_certify_fast() -> None:
             assert cx.certified == "exact" and check_zero(enc, cx.vector("x")).violates is True
         assert res.stats.first_certified_seconds <= res.stats.seconds
         assert took < 5.0  # milliseconds in practice; generous for loaded CI machines
+
+
+def test_shrink_deep_encoder_incremental_screen_keeps_certificate() -> None:
+    enc = Encoder.random([40, 12, 3], "relu", seed=4)
+    res = falsify(enc, "p3", budget=5, seed=0, shrink=False, max_counterexamples=1)
+    cx = res.counterexamples[0]
+    small, used = shrink(cx, enc, domain=parse_domain("reals"), max_checks=40)
+    assert used >= 1 and (small.nonzeros, small.size) <= (cx.nonzeros, cx.size)
+    assert check_zero(enc, small.vector("x")).violates is True and small.certified == "exact"
