@@ -207,6 +207,43 @@ def _theory_note(prop: str, encoder: Any, cls: Any, target: ZeroTarget | None, d
 
 
 # ------------------------------------------------------------------ falsify
+def _jax_traceable(fn: Callable[[Any], Any], dim: int, dtype: str) -> Callable[[Any], Any]:
+    """``fn`` itself when JAX can trace it; else ``fn`` behind ``jax.pure_callback`` (NumPy, PyTorch...).
+
+    Such a host function is searched without gradients (random restarts only).
+    """
+    import jax
+    import jax.numpy as jnp
+
+    try:
+        jax.eval_shape(fn, jax.ShapeDtypeStruct((dim,), jnp.dtype(dtype)))
+        return fn
+    except Exception:
+        pass
+    probe = np.asarray(fn(np.zeros(dim, dtype=dtype)))
+    if probe.ndim != 1:
+        raise InvalidArgument(f"the encoder callable returned shape {probe.shape} for one input of shape ({dim},); it must return a vector z[m]")
+    out = jax.ShapeDtypeStruct(probe.shape, jnp.dtype(dtype))
+
+    def host(x: Any) -> np.ndarray:
+        return np.asarray(fn(np.asarray(x)), dtype=dtype)
+
+    @jax.custom_jvp
+    def wrapped(x: Any) -> Any:
+        return jax.pure_callback(host, out, x, vmap_method="sequential")
+
+    @wrapped.defjvp
+    def _no_gradient(primals: Any, tangents: Any) -> Any:
+        # An opaque host function has no derivative JAX can see: the search
+        # degrades to gradient-free sampling for it (zero tangent).
+        (x,) = primals
+        y = wrapped(x)
+        return y, jnp.zeros_like(y)
+
+    wrapped.__name__ = getattr(fn, "__name__", type(fn).__name__)
+    return wrapped
+
+
 def falsify(
     encoder: "Encoder | Callable[[Any], Any]",
     property: str = "p3",
@@ -288,6 +325,7 @@ def falsify(
         if n is None:
             raise InvalidArgument("n=None: a plain callable encoder needs its input dimension, e.g. falsify(fn, n=1682)")
         dim = int(n)
+        encoder = _jax_traceable(encoder, dim, dtype)
     else:
         dim = encoder.n
     dom.check_dimension(dim)
