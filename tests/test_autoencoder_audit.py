@@ -27,6 +27,7 @@ def test_relu_with_negative_bias_zeroes_every_user():
     a = audit_encoder(enc, rows, normalise="l2", seed=0, n_triples=500, certify=2)
     assert a.zero_rate == 1.0 and a.zero_rows == rows.n_rows
     assert a.dead_units == 4 and a.near_zero["abs<1e-6"] == 1.0
+    assert a.zero_unit_fraction == 1.0 and a.fewest_nonzero_units == 0
     # Every latent is 0, so every latent dot ties: strictly ordered inputs all disagree.
     assert a.concordance == 0.0 and a.p2_violation_rate == 0.0
     p3 = [c for c in a.certified if c["property"] == "P3"]
@@ -41,6 +42,7 @@ def test_identity_encoder_preserves_every_order():
     assert a.concordance == 1.0 and a.kendall_tau_b == 1.0
     assert a.p2_violation_rate == 0.0 and a.strict_flip_rate == 0.0
     assert a.zero_rate == 0.0 and a.dead_units == 0
+    assert a.fewest_nonzero_units >= 1  # every row has an item: identity keeps it
     assert [c for c in a.certified if c["property"] == "P2"] == []
 
 

@@ -12,6 +12,7 @@ from checkers.autoencoder.data import liang_split, rating_split, synthetic_ratin
 from checkers.autoencoder.ease import popularity_baseline
 from checkers.autoencoder.metrics import ndcg_at_k
 from checkers.autoencoder.models import AutoRec, MultDAE, normalise_l2
+from checkers.autoencoder.study import mean_baselines
 from checkers.autoencoder.train import TrainConfig, densify, evaluate_multdae, train_autorec, train_multdae
 from theorems import Encoder
 from theorems.errors import InvalidArgument
@@ -119,10 +120,20 @@ def test_autorec_trains_and_beats_item_mean():
     s = rating_split(r, seed=0)
     model = AutoRec(n_users=s.train.n_cols, hidden=64, latent="sigmoid", output="identity", lam=1.0)
     res = train_autorec(model, s, TrainConfig(epochs=150, batch_size=256, lr=1e-2, eval_every=5))
-    cnt = s.train.row_lengths()
-    item_mean = np.add.reduceat(s.train.data.astype(float), s.train.indptr[:-1]) / np.maximum(cnt, 1)
-    rows = np.repeat(np.arange(s.test.n_rows), s.test.row_lengths())
-    base = float(np.sqrt(np.mean((s.test.data - item_mean[rows]) ** 2)))
+    _, base = mean_baselines(s)
     assert res.test["RMSE"] < base - 0.1
     enc = model.encoder(res.params)
     assert (enc.n, enc.m) == (s.train.n_cols, 64) and enc.activation.name == "sigmoid"
+
+
+def test_mean_baselines_by_hand():
+    from checkers.autoencoder.data import RatingSplit, csr_from_coo
+
+    # Items 0 and 1 have training ratings; item 2 (the last row) has none.
+    train = csr_from_coo(np.array([0, 0, 1]), np.array([0, 1, 0]), np.array([4.0, 2.0, 5.0]), (3, 2))
+    test = csr_from_coo(np.array([0, 2]), np.array([0, 1]), np.array([3.0, 1.0]), (3, 2))
+    split = RatingSplit(train, train, test, np.arange(3), np.arange(2))
+    mu = (4 + 2 + 5) / 3
+    g, i = mean_baselines(split)
+    assert g == pytest.approx(np.sqrt(((3 - mu) ** 2 + (1 - mu) ** 2) / 2))
+    assert i == pytest.approx(np.sqrt(((3 - 3.0) ** 2 + (1 - mu) ** 2) / 2))  # item 0 mean 3, item 2 unseen -> mu

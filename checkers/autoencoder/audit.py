@@ -7,7 +7,9 @@ model's own input preprocessing: L2 normalisation for Mult-DAE, division by
 * **P1**: ``m < n``.
 * **P3 on data**: the exact-zero latent rate (rows whose float32 latent
   vector is exactly the zero vector), near-zero norms, and the number of
-  dead latent units (exactly 0 for every row) and constant units.
+  dead latent units (exactly 0 for every row) and constant units; how
+  close users come to the zero vector: the mean fraction of a user's latent
+  units that are exactly 0, and the fewest nonzero units of any user.
 * **P2 on data**: on ``n_triples`` triples ``(x, u, v)`` of distinct rows
   drawn with an explicit seed: the concordance (fraction of triples with a
   strict input order ``<x,u> != <x,v>`` whose latent order
@@ -116,6 +118,8 @@ class AuditResult:
     norm_quantiles: dict
     dead_units: int
     constant_units: int
+    zero_unit_fraction: float
+    fewest_nonzero_units: int
     triples: int
     concordance: float
     kendall_tau_b: float
@@ -139,6 +143,8 @@ class AuditResult:
             "near_zero_1e-3": self.near_zero.get("abs<1e-3", float("nan")),
             "dead_units": self.dead_units,
             "constant_units": self.constant_units,
+            "zero_unit_fraction": self.zero_unit_fraction,
+            "fewest_nonzero_units": self.fewest_nonzero_units,
             "concordance": self.concordance,
             "kendall_tau_b": self.kendall_tau_b,
             "p2_violation_rate": self.p2_violation_rate,
@@ -236,16 +242,19 @@ def audit_encoder(
     d_in = np.zeros(tri.shape[0])
     d_lat = np.zeros(tri.shape[0])
     if tri.shape[0]:
-        need = np.unique(tri)
-        pos = {int(r): i for i, r in enumerate(need)}
-        X = _exact_preprocess(data.take_rows(need).to_dense(np.float64), normalise)
-        Z = z64[need]
-        ix = np.array([[pos[int(v)] for v in t] for t in tri])
-        xi, ui, vi = ix[:, 0], ix[:, 1], ix[:, 2]
-        d_in = np.einsum("ij,ij->i", X[xi], X[ui]) - np.einsum("ij,ij->i", X[xi], X[vi])
-        scale = np.einsum("ij,ij->i", X[xi], X[xi]) + 1e-300
-        d_in = np.where(np.abs(d_in) <= 1e-12 * scale, 0.0, d_in)
-        d_lat = np.einsum("ij,ij->i", Z[xi], Z[ui]) - np.einsum("ij,ij->i", Z[xi], Z[vi])
+        # Chunks of triples, so only a few thousand rows are dense at a time (large item sets).
+        chunk = max(64, min(4096, int(2e7 // max(1, rows.n_cols))))
+        for a in range(0, tri.shape[0], chunk):
+            t = tri[a : a + chunk]
+            need, inv = np.unique(t, return_inverse=True)
+            inv = inv.reshape(t.shape)
+            X = _exact_preprocess(data.take_rows(need).to_dense(np.float64), normalise)
+            Z = z64[need]
+            xi, ui, vi = inv[:, 0], inv[:, 1], inv[:, 2]
+            di = np.einsum("ij,ij->i", X[xi], X[ui]) - np.einsum("ij,ij->i", X[xi], X[vi])
+            scale = np.einsum("ij,ij->i", X[xi], X[xi]) + 1e-300
+            d_in[a : a + chunk] = np.where(np.abs(di) <= 1e-12 * scale, 0.0, di)
+            d_lat[a : a + chunk] = np.einsum("ij,ij->i", Z[xi], Z[ui]) - np.einsum("ij,ij->i", Z[xi], Z[vi])
     strict = d_in != 0
     agree = np.sign(d_in) == np.sign(d_lat)
     concordance = float(np.mean(agree[strict])) if np.any(strict) else float("nan")
@@ -283,6 +292,8 @@ def audit_encoder(
         norm_quantiles=quant,
         dead_units=dead,
         constant_units=constant,
+        zero_unit_fraction=float(np.mean(z == 0)),
+        fewest_nonzero_units=int(np.min(np.sum(z != 0, axis=1))),
         triples=int(tri.shape[0]),
         concordance=concordance,
         kendall_tau_b=tau,
@@ -333,7 +344,8 @@ def _run_falsifier(encoder: Encoder, data: CSR, spec: str, seed: int, budget: fl
     except ImportError as exc:
         gone = {"status": "unavailable", "reason": f"checkers.falsify could not be imported ({exc})", "certified": []}
         return {"P3": dict(gone), "P2": dict(gone)}
-    sub = data if data.n_rows <= 5000 else data.take_rows(np.arange(5000))
+    cap = max(100, min(5000, int(5e7 // max(1, data.n_cols))))  # at most ~400 MB of float64 rows
+    sub = data if data.n_rows <= cap else data.take_rows(np.arange(cap))
     rows = normalise_rows(sub.to_dense(np.float32), spec).astype(np.float64)
     rows.setflags(write=False)
     dom = Domain("data", rows, f"audit rows 0..{sub.n_rows - 1} (preprocessed float32)")
@@ -472,4 +484,4 @@ def rows_for_encoder(ratings: "Any", encoder: Encoder, meta: dict[str, Any], *, 
         matched = int(uniq_cols.size)
     csr = csr_from_coo(row_idx, cols, r, (int(uniq_rows.size), encoder.n))
     return csr, {"rows": rows, "values": values, "threshold": thr if values == "binary" else None, "columns": how,
-                 "matched_columns": matched, "n_rows": int(uniq_rows.size)}
+                 "matched_columns": matched, "matched_fraction": matched / encoder.n, "n_rows": int(uniq_rows.size)}

@@ -133,6 +133,9 @@ def register(app: typer.Typer) -> None:
         meta = read_input_meta(weights)
         ratings = load_or_synthetic(data)
         csr, how = rows_for_encoder(ratings, enc, meta, rows=rows, values=values, threshold=threshold)
+        if how["matched_fraction"] < 0.5:
+            typer.echo(f"warning: only {how['matched_columns']} of the encoder's {enc.n} input ids occur in {ratings.source}; "
+                       "is this the data the encoder was trained on?", err=True)
         norm = normalise or meta.get("normalise", "l2")
         res = audit_encoder(enc, csr, normalise=norm, seed=seed, n_triples=triples, certify=certify, falsify_budget=falsify_budget)
         payload = {"weights": weights, "data": ratings.describe(), "inputs": how, **res.to_json()}
@@ -198,6 +201,8 @@ def _print_audit(p: dict) -> None:
         ("latent norm quantiles", ", ".join(f"{k} {v:.4g}" for k, v in p["norm_quantiles"].items())),
         ("dead units (0 for every row)", str(p["dead_units"])),
         ("constant units", str(p["constant_units"])),
+        ("latent units exactly 0 per user (mean)", f"{p['zero_unit_fraction']:.4f}"),
+        ("fewest nonzero latent units of any user", str(p["fewest_nonzero_units"])),
         ("triples (seed)", f"{p['triples']} (seed {p['seed']})"),
         ("ordering concordance", f"{p['concordance']:.4f}"),
         ("Kendall tau-b", f"{p['kendall_tau_b']:.4f}"),

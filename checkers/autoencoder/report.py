@@ -347,16 +347,18 @@ def _md_multdae(report: dict) -> list[str]:
     L.append("## Latent audit (P1-P3 measured on all users of the data, preprocessed as the model does)")
     L.append("")
     header = ["latent activation", "P1 (m<n)", "exact-zero rate", "near-zero (norm < 1e-3)", "dead units", "constant units",
-              "concordance", "Kendall tau-b", "P2 violation rate", "certified P3 / P2"]
+              "units exactly 0 per user", "fewest nonzero units", "concordance", "Kendall tau-b", "P2 violation rate", "certified P3 / P2"]
     rows = []
     for act, st in s["per_activation"].items():
         a = st["audit"]
         rows.append([f"`{act}`", "yes" if a["p1"] else "no", _ci(a["zero_rate"]), _ci(a["near_zero_1e-3"]), _ci(a["dead_units"], 1),
-                     _ci(a["constant_units"], 1), _ci(a["concordance"]), _ci(a["kendall_tau_b"]), _ci(a["p2_violation_rate"]),
+                     _ci(a["constant_units"], 1), _ci(a["zero_unit_fraction"], 3), _ci(a["fewest_nonzero_units"], 1),
+                     _ci(a["concordance"]), _ci(a["kendall_tau_b"]), _ci(a["p2_violation_rate"]),
                      f"{a['certified_p3']} / {a['certified_p2']}"])
     L.append(_table(header, rows))
     L.append("")
-    L.append("Exact-zero: the float32 latent vector is exactly 0. Concordance: among sampled triples (x,u,v) of distinct users "
+    L.append("Exact-zero: the float32 latent vector is exactly 0. Units exactly 0 per user: the mean fraction of a user's latent "
+             "units that are exactly 0; fewest nonzero units: the minimum over users (0 would be a P3 counterexample). Concordance: among sampled triples (x,u,v) of distinct users "
              "with <x,u> != <x,v>, the fraction whose latent order agrees. P2 violation: <x,u> <= <x,v> but "
              "<z_x,z_u> > <z_x,z_v> (input ties included). Certified: counterexamples re-checked in exact rationals or "
              "interval arithmetic at the float32 inputs, summed over seeds.")
@@ -376,10 +378,13 @@ def _md_multdae(report: dict) -> list[str]:
     L.append("")
     rows = []
     for key, c in s["correlations"].items():
-        rows.append([c["property"], c["metric"], _fmt(c["pearson"], 3), _p(c["pearson_p"]), _fmt(c["spearman"], 3), str(c["n"]), c.get("note", "")])
-    L.append(_table(["property", "metric", "Pearson r", "p", "Spearman rho", "runs", "note"], rows))
+        rows.append([c["property"], c["metric"], _fmt(c["pearson"], 3), _p(c["pearson_p"]), _fmt(c["spearman"], 3),
+                     _fmt(c.get("within_activation_pearson"), 3), _p(c.get("within_activation_p")), str(c["n"]), c.get("note", "")])
+    L.append(_table(["property", "metric", "Pearson r", "p", "Spearman rho", "within-activation r", "p", "runs", "note"], rows))
     L.append("")
-    L.append("Across activations a correlation mixes the activation's effect with the property's; it is descriptive, not causal.")
+    L.append("Across activations a correlation mixes the activation's effect with the property's; it is descriptive, not causal. "
+             "The within-activation r subtracts each activation's mean from property and metric first, so it asks whether, "
+             "for a fixed activation, seeds with a higher property value also rank better.")
     L.append("")
     L.append("## Plots")
     L.append("")

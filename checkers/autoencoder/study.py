@@ -51,6 +51,7 @@ __all__ = [
     "DEFAULT_AUTOREC_PAIRS",
     "DEFAULT_EPOCHS",
     "environment",
+    "mean_baselines",
 ]
 
 #: Latent activations compared by default (Mult-DAE).
@@ -306,7 +307,8 @@ def _study_multdae(cfg: StudyConfig, ratings: Ratings, progress: StudyProgress) 
 
 def _summarise_multdae(runs: list[dict], per_user: dict, acts: list[str], seeds: list[int], metrics: list[str], ref: str) -> dict:
     per_act: dict[str, Any] = {}
-    audit_keys = ["zero_rate", "near_zero_1e-3", "dead_units", "constant_units", "concordance", "kendall_tau_b", "p2_violation_rate"]
+    audit_keys = ["zero_rate", "near_zero_1e-3", "dead_units", "constant_units", "zero_unit_fraction", "fewest_nonzero_units",
+                  "concordance", "kendall_tau_b", "p2_violation_rate"]
     for a in acts:
         rs = [r for r in runs if r["activation"] == a]
         per_act[a] = {
@@ -341,17 +343,40 @@ def _summarise_multdae(runs: list[dict], per_user: dict, acts: list[str], seeds:
         for m in ("NDCG@100", "Recall@20"):
             if m not in metrics:
                 continue
-            x = [r["audit"][prop] for r in runs]
-            y = [r["test"][m] for r in runs]
+            x = np.asarray([r["audit"][prop] for r in runs], dtype=np.float64)
+            y = np.asarray([r["test"][m] for r in runs], dtype=np.float64)
             r_p = pearson(x, y)
-            note = "property constant across runs: correlation undefined" if np.ptp(np.asarray(x, dtype=float)) == 0 else ""
+            note = "property constant across runs: correlation undefined" if np.ptp(x) == 0 else ""
+            # Within activation: subtract each activation's mean from both sides (removes the activation's own effect).
+            groups = [r["activation"] for r in runs]
+            xw, yw = x.copy(), y.copy()
+            for g in set(groups):
+                sel = np.array([gg == g for gg in groups])
+                xw[sel] -= x[sel].mean()
+                yw[sel] -= y[sel].mean()
+            r_w = pearson(xw, yw) if np.ptp(xw) > 1e-15 else float("nan")
+            n_eff = len(x) - len(set(groups)) + 1  # correlation_p uses n_eff - 2 = n - k - 1 degrees of freedom
             correlations[f"{prop}~{m}"] = {"property": prop, "metric": m, "pearson": r_p, "pearson_p": correlation_p(r_p, len(x)),
-                                          "spearman": spearman(x, y), "n": len(x), "note": note}
+                                          "spearman": spearman(x, y), "n": len(x), "note": note,
+                                          "within_activation_pearson": r_w, "within_activation_p": correlation_p(r_w, n_eff)}
     falsifier = {r["activation"]: r["falsifier"] for r in runs if r["falsifier"]}
     return {"per_activation": per_act, "paired_vs_reference": paired, "correlations": correlations, "falsifier": falsifier}
 
 
 # --------------------------------------------------------------------------- I-AutoRec study
+
+
+def mean_baselines(split: Any) -> tuple[float, float]:
+    """Test RMSE of the global mean rating and of each item's mean training rating (global mean for unseen items)."""
+    train, test = split.train, split.test
+    mu = float(np.mean(train.data)) if train.nnz else 0.0
+    truth = test.data.astype(np.float64)
+    rows_tr = np.repeat(np.arange(train.n_rows), train.row_lengths())
+    sums = np.bincount(rows_tr, weights=train.data.astype(np.float64), minlength=train.n_rows)
+    cnt = train.row_lengths()
+    item_mean = np.where(cnt > 0, sums / np.maximum(cnt, 1), mu)
+    rows_te = np.repeat(np.arange(test.n_rows), test.row_lengths())
+    return float(np.sqrt(np.mean((truth - mu) ** 2))), float(np.sqrt(np.mean((truth - item_mean[rows_te]) ** 2)))
 
 
 def _study_autorec(cfg: StudyConfig, ratings: Ratings, progress: StudyProgress) -> dict:
@@ -406,18 +431,11 @@ def _study_autorec(cfg: StudyConfig, ratings: Ratings, progress: StudyProgress) 
             epoch_med[label] = float(np.median(res.epoch_seconds))
             progress.run_end(label, run)
     # Baselines: global mean and item mean, per seed.
-    base = {"global mean": [], "item mean": []}
+    base: dict[str, list[float]] = {"global mean": [], "item mean": []}
     for s in seeds:
-        sp = splits[s]
-        mu = float(np.mean(sp.train.data))
-        truth = sp.test.data.astype(np.float64)
-        base["global mean"].append(float(np.sqrt(np.mean((truth - mu) ** 2))))
-        sums = np.add.reduceat(sp.train.data.astype(np.float64), sp.train.indptr[:-1]) if sp.train.nnz else np.zeros(sp.train.n_rows)
-        cnt = sp.train.row_lengths()
-        sums = np.where(cnt > 0, sums, 0.0)
-        item_mean = np.where(cnt > 0, sums / np.maximum(cnt, 1), mu)
-        rows = np.repeat(np.arange(sp.test.n_rows), sp.test.row_lengths())
-        base["item mean"].append(float(np.sqrt(np.mean((truth - item_mean[rows]) ** 2))))
+        g_rmse, i_rmse = mean_baselines(splits[s])
+        base["global mean"].append(g_rmse)
+        base["item mean"].append(i_rmse)
     baselines = {k: {"RMSE": mean_ci(v), "per_seed": v} for k, v in base.items()}
     keys = [f"{g}/{f}" for g, f in pairs]
     ref = "sigmoid/identity" if "sigmoid/identity" in keys else keys[0]
