@@ -73,7 +73,7 @@ def register(app: typer.Typer) -> None:
         hidden: Optional[str] = typer.Option(None, "--hidden", help="Mult-DAE encoder sizes, e.g. 200 (I-200-I) or 600,200 (I-600-200-600-I); AutoRec hidden size."),
         batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Rows per step (default 500 for multdae, full batch up to 2048 for autorec)."),
         lr: Optional[float] = typer.Option(None, "--lr", help="Adam learning rate (default 1e-3 multdae, 1e-2 autorec)."),
-        lam: Optional[float] = typer.Option(None, "--lam", help="Weight decay (multdae default 0.01; autorec: fixed lambda instead of the validation grid 3,10,30)."),
+        lam: Optional[float] = typer.Option(None, "--lam", help="Weight decay (multdae default 0.01; autorec: fixed lambda instead of the validation grid 3,10,30,100,300)."),
         eval_every: int = typer.Option(5, "--eval-every", help="Validate every N epochs; the best validation epoch is kept."),
         triples: int = typer.Option(20000, "--triples", help="Triples of users sampled for the ordering audit."),
         certify: int = typer.Option(1, "--certify", help="Zero rows and flips per run to certify in exact/interval arithmetic."),

@@ -82,7 +82,7 @@ class StudyConfig:
     batch_size: Optional[int] = None
     lr: Optional[float] = None
     lam: Optional[float] = None
-    autorec_lambdas: tuple[float, ...] = (3.0, 10.0, 30.0)
+    autorec_lambdas: tuple[float, ...] = (3.0, 10.0, 30.0, 100.0, 300.0)
     eval_every: int = 5
     triples: int = 20_000
     certify: int = 1
