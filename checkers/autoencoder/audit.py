@@ -484,4 +484,5 @@ def rows_for_encoder(ratings: "Any", encoder: Encoder, meta: dict[str, Any], *, 
         matched = int(uniq_cols.size)
     csr = csr_from_coo(row_idx, cols, r, (int(uniq_rows.size), encoder.n))
     return csr, {"rows": rows, "values": values, "threshold": thr if values == "binary" else None, "columns": how,
-                 "matched_columns": matched, "matched_fraction": matched / encoder.n, "n_rows": int(uniq_rows.size)}
+                 "matched_columns": matched, "matched_fraction": matched / encoder.n, "n_rows": int(uniq_rows.size),
+                 "row_ids": uniq_rows}

@@ -138,7 +138,14 @@ def register(app: typer.Typer) -> None:
                        "is this the data the encoder was trained on?", err=True)
         norm = normalise or meta.get("normalise", "l2")
         res = audit_encoder(enc, csr, normalise=norm, seed=seed, n_triples=triples, certify=certify, falsify_budget=falsify_budget)
+        row_ids = how.pop("row_ids")
         payload = {"weights": weights, "data": ratings.describe(), "inputs": how, **res.to_json()}
+        kind = "user" if how["rows"] == "users" else "item"
+        for c in payload["certified"]:  # raw MovieLens ids beside the row indices
+            if "row" in c:
+                c[f"{kind}_id"] = int(row_ids[c["row"]])
+            if "rows" in c:
+                c[f"{kind}_ids"] = {k: int(row_ids[v]) for k, v in c["rows"].items()}
         if as_json:
             typer.echo(json.dumps(_json_safe(payload), indent=2))
             return
@@ -212,8 +219,8 @@ def _print_audit(p: dict) -> None:
         t.add_row(k, v)
     console.print(t)
     for c in p["certified"]:
-        where = c.get("row", c.get("rows"))
-        console.print(f"certified {c['property']} counterexample ({c['certified']}) at data rows {where}", highlight=False)
+        where = c.get("user_id", c.get("user_ids", c.get("item_id", c.get("item_ids", c.get("row", c.get("rows"))))))
+        console.print(f"certified {c['property']} counterexample ({c['certified']}) at raw ids {where}", highlight=False)
     for prop, r in (p.get("falsifier") or {}).items():
         if isinstance(r, dict):
             console.print(f"falsifier {prop}: {r.get('status')} {r.get('reason', '')} certified={len(r.get('certified', []))}", highlight=False)

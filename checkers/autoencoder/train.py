@@ -8,7 +8,8 @@ smaller batch is padded with empty rows that do not count in the loss
 (the loss divides by the number of real rows), so one compiled step serves
 the whole run; the padded index length is fixed per run so the step should
 compile once (:class:`BatchFeeder`). The step is one jitted function
-(forward, backward, Adam) with its parameter and optimiser buffers donated;
+(forward, backward, Adam) with its parameter and optimiser buffers donated,
+and a whole epoch runs as one jitted ``lax.scan`` over the stacked batches;
 for Mult-DAE the loss is computed from the COO entries
 (:meth:`MultDAE.loss_coo`), so only the network input is densified.
 
@@ -37,6 +38,8 @@ __all__ = [
     "train_autorec",
     "evaluate_multdae",
     "make_multdae_step",
+    "make_multdae_epoch",
+    "run_epoch",
     "densify",
     "BatchFeeder",
 ]
@@ -177,6 +180,53 @@ def make_multdae_step(model: MultDAE, optimizer: Any, batch_size: int) -> Callab
     return jax.jit(step, donate_argnums=(0, 1))
 
 
+def make_multdae_epoch(model: MultDAE, optimizer: Any, batch_size: int) -> Callable:
+    """A whole epoch as one jitted ``lax.scan`` over stacked batches (no per-step dispatch).
+
+    ``(params, opt_state, rows[nb, P], cols[nb, P], vals[nb, P], n_real[nb], key, step_nos[nb]) -> (params, opt_state, losses[nb])``;
+    step ``i`` is exactly the step of :func:`make_multdae_step` with ``step_no = step_nos[i]``.
+    """
+    import jax
+    import optax
+
+    def epoch(params, opt_state, rows, cols, vals, n_real, key, step_nos):
+        def body(carry, xs):
+            p, st = carry
+            r, c, v, n, k = xs
+            loss, grads = jax.value_and_grad(model.loss_coo)(p, r, c, v, n, jax.random.fold_in(key, k), batch_size)
+            updates, st = optimizer.update(grads, st, p)
+            return (optax.apply_updates(p, updates), st), loss
+
+        (params, opt_state), losses = jax.lax.scan(body, (params, opt_state), (rows, cols, vals, n_real, step_nos))
+        return params, opt_state, losses
+
+    return jax.jit(epoch, donate_argnums=(0, 1))
+
+
+def run_epoch(params: Any, opt_state: Any, feeder: "BatchFeeder", rng: np.random.Generator, step: Callable, epoch_fn: Callable,
+              key: Any, step_no: int) -> tuple[Any, Any, np.ndarray, int]:
+    """One epoch: the scanned epoch when every batch has the run's padded length, else step by step.
+
+    Returns ``(params, opt_state, losses, next_step_no)``; the losses are on the host (the epoch is finished).
+    """
+    import jax.numpy as jnp
+
+    batches = [feeder.batch(idx) for idx in feeder.epoch(rng)]
+    nos = np.arange(step_no, step_no + len(batches), dtype=np.uint32)
+    if len({b[0].size for b in batches}) == 1:
+        rows = np.stack([b[0] for b in batches])
+        cols = np.stack([b[1] for b in batches])
+        vals = np.stack([b[2] for b in batches])
+        n_real = np.array([b[3] for b in batches], dtype=np.float32)
+        params, opt_state, losses = epoch_fn(params, opt_state, rows, cols, vals, n_real, key, nos)
+        return params, opt_state, np.asarray(losses, dtype=np.float64), step_no + len(batches)
+    out = []
+    for b, no in zip(batches, nos):
+        params, opt_state, loss = step(params, opt_state, *b, key, no)
+        out.append(loss)
+    return params, opt_state, np.asarray(jnp.stack(out), dtype=np.float64), step_no + len(batches)
+
+
 def _make_topk(model: MultDAE, batch_size: int, kmax: int) -> Callable:
     import jax
     import jax.numpy as jnp
@@ -246,6 +296,7 @@ def train_multdae(
     opt_state = optimizer.init(params)
     bs = min(config.batch_size, split.train.n_rows)
     step = make_multdae_step(model, optimizer, bs)
+    epoch_fn = make_multdae_epoch(model, optimizer, bs)
     feeder = BatchFeeder(split.train, bs)
     kmax = max(k for _, k in DEFAULT_METRICS)
     eval_bs = max(1, min(config.batch_size, max(split.val_fold_in.n_rows, split.test_fold_in.n_rows)))
@@ -257,13 +308,8 @@ def train_multdae(
     step_no = 0
     for epoch in range(1, config.epochs + 1):
         t0 = time.perf_counter()
-        losses = []
-        for idx in feeder.epoch(rng):
-            rows, cols, vals, n_real = feeder.batch(idx)
-            params, opt_state, loss = step(params, opt_state, rows, cols, vals, n_real, drop_key, np.uint32(step_no))
-            losses.append(loss)
-            step_no += 1
-        mean_loss = float(np.mean(np.asarray(jnp.stack(losses), dtype=np.float64)))  # blocks until the epoch is done
+        params, opt_state, losses, step_no = run_epoch(params, opt_state, feeder, rng, step, epoch_fn, drop_key, step_no)
+        mean_loss = float(np.mean(losses))
         epoch_seconds.append(time.perf_counter() - t0)
         info: dict[str, Any] = {"epoch": epoch, "loss": mean_loss, "seconds": epoch_seconds[-1]}
         if epoch % config.eval_every == 0 or epoch == config.epochs:
