@@ -392,7 +392,13 @@ def sphere(n: int) -> st.SearchStrategy[np.ndarray]:
     """
     n = _check_dim("n", n)
     raw = _array((n,), elements=st.integers(-4, 4).map(float) | _floats(-1.0, 1.0))
-    return raw.filter(lambda a: bool(np.any(a != 0)) and np.isfinite(np.linalg.norm(a))).map(lambda a: a / np.linalg.norm(a))
+    return raw.filter(lambda a: bool(np.any(a != 0))).map(_unit)
+
+
+def _unit(a: np.ndarray) -> np.ndarray:
+    # Scale by the largest entry first: the norm of subnormal entries underflows to 0.
+    scaled = a / np.max(np.abs(a))
+    return scaled / np.linalg.norm(scaled)
 
 
 def rows_of(matrix: Any) -> st.SearchStrategy[np.ndarray]:
