@@ -29,9 +29,8 @@ def test_example_test_file_is_about_a_dozen_lines() -> None:
 
 @pytest.mark.parametrize("activation", ["sigmoid", "relu"])
 def test_example_passes_with_sigmoid_and_fails_certified_with_relu(activation: str, tmp_path: Path) -> None:
-    out, seconds = _run(activation, tmp_path)
+    out, _ = _run(activation, tmp_path)  # its wall time is reported by benchmarks, not asserted
     text = out.stdout + out.stderr
-    assert seconds < 60, f"the example took {seconds:.1f} s"
     if activation == "sigmoid":
         assert out.returncode == 0, text
         assert "2 passed" in text
