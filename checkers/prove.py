@@ -10,13 +10,10 @@ by the checks.
 
 from __future__ import annotations
 
-import contextlib
-import signal
-import threading
 import time
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -27,6 +24,7 @@ from theorems.constructions import check_t1, t1_witness, t3_witness
 from theorems.encoder import Encoder
 from theorems.linalg import rank
 from theorems.properties import check_flip, check_zero
+from theorems.timeouts import Timeout, time_limit
 
 __all__ = ["Verdict", "CHECKS", "prove_claim", "prove_all", "PROVED", "REFUTED", "UNKNOWN"]
 
@@ -76,28 +74,6 @@ class _Outcome:
     certified: str | None = None
     dtype: str | None = None
     reason: str | None = None
-
-
-class _Timeout(Exception):
-    pass
-
-
-@contextlib.contextmanager
-def _deadline(seconds: float) -> Iterator[None]:
-    if threading.current_thread() is not threading.main_thread() or seconds <= 0:
-        yield
-        return
-
-    def handler(signum: int, frame: Any) -> None:
-        raise _Timeout()
-
-    old = signal.signal(signal.SIGALRM, handler)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
 
 
 # ------------------------------------------------------------------ helpers
@@ -419,9 +395,9 @@ def prove_claim(claim: Claim, timeout: float = 30.0) -> Verdict:
     if claim.check.startswith("t4"):
         kwargs = {**kwargs, "timeout": min(timeout, 20.0)}
     try:
-        with _deadline(timeout):
+        with time_limit(timeout):
             out = check(**kwargs)
-    except _Timeout:
+    except Timeout:
         out = _Outcome(UNKNOWN, claim.check, "", reason=f"timeout after {timeout:g} s")
     except Exception as exc:  # an engine failure is never a proof
         out = _Outcome(UNKNOWN, claim.check, "", reason=f"{type(exc).__name__}: {exc}")

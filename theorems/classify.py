@@ -19,12 +19,9 @@ Classes (THEORY.md):
 
 from __future__ import annotations
 
-import contextlib
-import signal
-import threading
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import sympy as sp
@@ -34,6 +31,8 @@ from theorems.activations import Activation, get_activation
 from theorems.errors import NotExact
 from theorems.expr import T
 from theorems.lower import interval_value
+from theorems.timeouts import Timeout as _Timeout
+from theorems.timeouts import time_limit as _time_limit
 
 __all__ = ["Classification", "classify", "RELU_LIKE", "TANH_LIKE", "NON_VANISHING", "VANISHING", "UNKNOWN"]
 
@@ -84,29 +83,6 @@ class Classification:
             "zero_bracket": None if self.zero_bracket is None else [str(v) for v in self.zero_bracket],
             "half_line": None if self.half_line is None else [self.half_line[0], str(self.half_line[1])],
         }
-
-
-class _Timeout(Exception):
-    pass
-
-
-@contextlib.contextmanager
-def _time_limit(seconds: float) -> Iterator[None]:
-    """Raise _Timeout after ``seconds`` (main thread only; elsewhere no limit)."""
-    if threading.current_thread() is not threading.main_thread() or seconds <= 0:
-        yield
-        return
-
-    def handler(signum: int, frame: Any) -> None:
-        raise _Timeout()
-
-    old = signal.signal(signal.SIGALRM, handler)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
 
 
 def _grid() -> np.ndarray:
