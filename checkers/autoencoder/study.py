@@ -186,17 +186,12 @@ def _slug(name: str) -> str:
 
 def environment() -> dict[str, Any]:
     """Versions, device and machine for the report."""
-    import importlib.metadata as md
-
     import jax
 
-    def ver(name: str) -> str:
-        try:
-            return md.version(name)
-        except md.PackageNotFoundError:
-            return "unknown"
+    from checkers._env import jax_device
+    from checkers._env import package_version as ver
 
-    dev = jax.devices()[0]
+    platform_name, kind, count = jax_device()
     cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo") as fh:
@@ -209,7 +204,7 @@ def environment() -> dict[str, Any]:
     return {
         "versions": {"latentcheck": ver("latentcheck"), "jax": jax.__version__, "jaxlib": ver("jaxlib"), "optax": ver("optax"),
                      "numpy": np.__version__, "python": platform.python_version()},
-        "device": f"{dev.platform}:{getattr(dev, 'device_kind', str(dev))} x{len(jax.devices())}",
+        "device": f"{platform_name}:{kind} x{count}",
         "machine": f"{cpu}, {os.cpu_count()} logical cores",
     }
 

@@ -129,23 +129,18 @@ def environment() -> dict[str, Any]:
 
 @functools.lru_cache(maxsize=1)
 def _environment() -> dict[str, Any]:
-    import importlib.metadata as md
-
     import jax
     import numpy
     import sympy
 
-    def ver(name: str) -> str:
-        try:
-            return md.version(name)
-        except md.PackageNotFoundError:
-            return "unknown"
+    from checkers._env import jax_device
+    from checkers._env import package_version as ver
 
-    dev = jax.devices()[0]
+    platform_name, kind, count = jax_device()
     return {
         "versions": {"latentcheck": ver("latentcheck"), "jax": jax.__version__, "numpy": numpy.__version__,
                      "sympy": sympy.__version__, "python": platform.python_version()},
-        "device": {"platform": dev.platform, "kind": getattr(dev, "device_kind", str(dev)), "count": len(jax.devices())},
+        "device": {"platform": platform_name, "kind": kind, "count": count},
     }
 
 
