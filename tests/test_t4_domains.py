@@ -1,0 +1,158 @@
+"""T4 on {0,1}^n and R>=0^n: the index-class proofs, the m >= 2 family, and planted wrong variants.
+
+The independent checks below use plain Python ints and Fractions; they share no code
+with checkers.t4_domains.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from checkers.prove import PROVED, REFUTED, prove_claim
+from checkers.t4_domains import (
+    binary_family_proof,
+    binary_family_table,
+    binary_family_violations,
+    binary_m1_proof,
+    check_skeleton,
+    nonneg_m1_proof,
+    tie_closure_classes,
+)
+from theorems.catalog import get_claim
+
+
+# ------------------------------------------------------------------ independent re-checkers
+def _cube(n: int, with_zero: bool = True) -> list[tuple[int, ...]]:
+    return [p for p in itertools.product((0, 1), repeat=n) if with_zero or any(p)]
+
+
+def _dot(a, b) -> int | Fraction:
+    return sum(x * y for x, y in zip(a, b))
+
+
+def _p2_violations(points, enc) -> int:
+    """Plain-Python count of triples with <x,u> <= <x,v> but <enc x,enc u> > <enc x,enc v>."""
+    bad = 0
+    for x in points:
+        for u in points:
+            for v in points:
+                if _dot(x, u) <= _dot(x, v) and _dot(enc[x], enc[u]) > _dot(enc[x], enc[v]):
+                    bad += 1
+    return bad
+
+
+def _family(n: int, m: int, top=None) -> dict:
+    one = (1,) * n
+    a = [1] + [0] * (m - 1)
+    t = list(top) if top is not None else [1, 1] + [0] * (m - 2)
+    return {p: (t if p == one else a) for p in _cube(n)}
+
+
+# ------------------------------------------------------------------ the family (m >= 2)
+@pytest.mark.parametrize("n,m", [(3, 2), (4, 2), (4, 3)])
+def test_family_independent_check(n: int, m: int) -> None:
+    enc = _family(n, m)
+    pts = _cube(n)
+    assert _p2_violations(pts, enc) == 0                       # P2 on all of {0,1}^n, zero included
+    assert all(any(c != 0 for c in enc[p]) for p in pts if any(p))  # P3
+    assert len({tuple(v) for v in enc.values()}) == 2 and m < n     # not constant, P1
+
+
+@pytest.mark.parametrize("top", [(2, 0), (-1, 0), (0, 1)])
+def test_planted_bad_family_fails_everywhere(top) -> None:
+    """enc(1) = 2e_1, -e_1 or e_2 (<e_1, enc 1> != 1): the independent checker and the engine both find violations,
+    and the symbolic proof does not come out proved."""
+    n = 3
+    bad_plain = _p2_violations(_cube(n), _family(n, 2, top))
+    bad_engine = binary_family_violations(n, binary_family_table(n, 2, top))
+    assert bad_plain > 0 and bad_engine == bad_plain
+    a, t = np.array([1, 0]), np.array(top)
+    assert binary_family_proof((int(a @ t), int(t @ t))).status != PROVED
+
+
+def test_family_engine_agrees_with_plain_python() -> None:
+    for n in (3, 4):
+        assert binary_family_violations(n) == _p2_violations(_cube(n), _family(n, 2)) == 0
+
+
+def test_family_symbolic_proof() -> None:
+    r = binary_family_proof()
+    assert r.status == PROVED and sum("z3: case" in s for s in r.steps) == 8
+
+
+# ------------------------------------------------------------------ m = 1 proofs
+def test_index_class_proofs_prove() -> None:
+    assert check_skeleton(binary_m1_proof()).status == PROVED
+    assert check_skeleton(nonneg_m1_proof()).status == PROVED
+
+
+@pytest.mark.parametrize("make", [binary_m1_proof, nonneg_m1_proof])
+@pytest.mark.parametrize("variant", [{"m": 2}, {"with_p3": False}])
+def test_planted_false_variants_never_proved(make, variant) -> None:
+    """m = 2 (false on {0,1}^n by the family) and dropping P3 (false on {0,1}^2) must not be proved."""
+    assert check_skeleton(make(**variant)).status != PROVED
+
+
+def test_nonneg_n1_not_proved_and_false() -> None:
+    """n = 1: f(u) = u satisfies P2 and P3 on R>0 and is not constant; the engine must refuse n >= 1."""
+    assert check_skeleton(nonneg_m1_proof(n_min=1)).status != PROVED
+    pts = [(Fraction(k, 3),) for k in range(1, 10)]
+    enc = {p: p for p in pts}  # f = id on R>0, m = n = 1
+    assert _p2_violations(pts, enc) == 0 and len(set(enc.values())) > 1
+
+
+def test_wrong_tie_is_caught() -> None:
+    """A proof whose instance is not a tie (x = e_j outside supp(u)) fails at the sympy step."""
+    good = binary_m1_proof()
+    model = good.models[0]
+    pts = dict(model.points)
+    pts["e_z"] = ("const", {"I": 0, "A": 0, "Z": 1})
+    bad = dataclasses.replace(good, models=(dataclasses.replace(model, points=pts),),
+                              instances=(("supp(u)", "e_z", "u", "one"),))
+    r = check_skeleton(bad)
+    assert r.status != PROVED and "sympy" in r.reason
+
+
+def test_binary_m1_exhaustive_small_n() -> None:
+    """Independent: every map {0,1}^n \\ {0} -> {-2,-1,1,2} (n = 2) or {-1,1,2} (n = 3) with P2 is constant."""
+    for n, values in ((2, (-2, -1, 1, 2)), (3, (-1, 1, 2))):
+        pts = _cube(n, with_zero=False)
+        for vals in itertools.product(values, repeat=len(pts)):
+            enc = {p: (v,) for p, v in zip(pts, vals)}
+            if len(set(vals)) > 1:
+                assert _p2_violations(pts, enc) > 0
+
+
+def test_tie_closure_counts_overlap_levels() -> None:
+    """Ties and symmetry merge Gram entries into exactly one class per overlap value 0..n."""
+    for n in (2, 3, 4):
+        assert tie_closure_classes(n) == n + 1
+
+
+# ------------------------------------------------------------------ the catalog rows
+@pytest.mark.parametrize("cid,verdict", [("T4-binary-P3-m1", PROVED), ("T4-nonneg-P3-m1", PROVED),
+                                         ("T4-binary-family", PROVED), ("T4-binary-P3-m2", REFUTED)])
+def test_catalog_rows(cid: str, verdict: str) -> None:
+    v = prove_claim(get_claim(cid), timeout=60)
+    assert v.verdict == verdict, v.reason
+    assert "machine-checked" in v.scope and "written argument" in v.scope
+    if verdict == REFUTED:
+        table = {tuple(int(c) for c in k): [int(x) for x in val] for k, val in v.counterexample["encoder_table"].items()}
+        pts = sorted(table)
+        assert _p2_violations(pts, table) == 0 and len({tuple(x) for x in table.values()}) > 1
+
+
+def test_claim_text_matches_scope() -> None:
+    """Issue 8, item 10: the claim says the scope its check covers."""
+    t4 = get_claim("T4").claim
+    assert "R^n -> R" in t4 and "n >= 2" in t4
+    assert "n = 2, m = 1" in get_claim("T4-strict").claim
+    assert "every n >= 2" in get_claim("T4-binary-P3-m1").claim
+    for cid in ("T1", "T3"):
+        assert "m <= 3" in get_claim(cid).claim
+    assert "m <= 2" in get_claim("T5-corrected").claim
