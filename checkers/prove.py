@@ -390,6 +390,8 @@ CHECKS: dict[str, Callable[..., _Outcome]] = {
     "t4_nonneg_m1": lambda timeout=20.0: _t4_domain("nonneg_m1_outcome", timeout),
     "t4_binary_family": lambda timeout=20.0: _t4_domain("binary_family_outcome", timeout),
     "t4_binary_family_refutes": lambda timeout=20.0: _t4_domain("binary_family_refutes", timeout),
+    "t4_nonneg_general": lambda timeout=20.0: _t4_domain("nonneg_general_outcome", timeout),
+    "t4_binary_gram": lambda timeout=20.0: _t4_domain("binary_gram_outcome", timeout),
     "t5_as_stated": _t5_as_stated,
     "t5_corrected": _t5_corrected,
     "p3_instance": _p3_instance,

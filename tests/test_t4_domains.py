@@ -156,3 +156,44 @@ def test_claim_text_matches_scope() -> None:
     for cid in ("T1", "T3"):
         assert "m <= 3" in get_claim(cid).claim
     assert "m <= 2" in get_claim("T5-corrected").claim
+
+
+# ------------------------------------------------------------------ the binary Gram theorem and T4-nonneg
+def test_gram_step1_cases_prove_and_wrong_goal_does_not() -> None:
+    from checkers.t4_domains import binary_gram_step1_cases
+
+    cases = binary_gram_step1_cases()
+    assert len(cases) == 10 and all(check_skeleton(c).status == PROVED for c in cases)
+    planted = dataclasses.replace(cases[0], goal=("x", "u", "x", "x"))  # <fx,fu> = |fx|^2: false in general
+    assert check_skeleton(planted).status != PROVED
+
+
+def test_gram_form_independent() -> None:
+    """Plain Python: the family's Gram on {0,1}^3 \\ {0} is exactly c0 + cn [x = u = 1] (c0 = cn = 1), and P2 holds."""
+    n = 3
+    pts = _cube(n, with_zero=False)
+    one = (1,) * n
+    enc = {p: ((1, 1) if p == one else (1, 0)) for p in pts}
+    gram = {(x, u): _dot(enc[x], enc[u]) for x in pts for u in pts}
+    assert all(gram[(x, u)] == 1 + (x == u == one) for x in pts for u in pts)
+    assert _p2_violations(pts, enc) == 0
+
+
+@pytest.mark.parametrize("cid", ["T4-binary-gram", "T4-nonneg"])
+def test_written_parts_named(cid: str) -> None:
+    v = prove_claim(get_claim(cid), timeout=60)
+    assert v.verdict == PROVED, v.reason
+    assert "machine-checked" in v.scope and "written argument" in v.scope
+
+
+def test_mobius_identities_exact() -> None:
+    from checkers.t4_domains import mobius_identities
+
+    assert all(ok for _, ok in mobius_identities(4))
+    import math
+
+    # Independent plain-Python check of the inclusion-exclusion identity behind step 2, n = 4.
+    for x in range(1, 16):
+        subsets = [s for s in range(1, 16) if s & x == s]
+        assert sum((-1) ** (bin(s).count("1") + 1) for s in subsets) == 1
+    assert math.comb(4, 1) >= 4 and all(math.comb(6, j) >= 6 for j in range(1, 6))

@@ -77,6 +77,13 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("T4-nonneg-P3-m1", "T4 with P3 on ratings, one latent dimension: for every n >= 2, every map "
           "R>=0^n \\ {0} -> R with nonzero values that satisfies P2 is constant.",
           "beyond", "proved", "t4_nonneg_m1"),
+    Claim("T4-nonneg", "T4 on ratings: for every n > m >= 1, every map R>=0^n \\ {0} -> R^m that satisfies P2 "
+          "is constant (P3 not needed).",
+          "beyond", "proved", "t4_nonneg_general"),
+    Claim("T4-binary-gram", "How far from constant on implicit feedback: for every n > m >= 1, every map "
+          "f: {0,1}^n \\ {0} -> R^m that satisfies P2 is f(u) = a for every u != 1 and f(1) = a + b with <a,b> = 0 "
+          "(1 the all-ones user): at most two distinct latent vectors, an image of rank at most 2.",
+          "beyond", "proved", "t4_binary_gram"),
     Claim("T5-as-stated", "T5 as stated: for every one-layer sigmoid encoder with W != 0, the zero user x = 0 "
           "gives an ordering flip (<enc 0, enc u> is not the same for every u).",
           "T5", "refuted", "t5_as_stated"),
