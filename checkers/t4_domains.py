@@ -520,7 +520,8 @@ def binary_family_outcome(timeout: float = 20.0) -> dict[str, Any]:
     method = "z3 case split for symbolic n + exhaustive exact check"
     scope = ("every n >= 3, 2 <= m < n, P2 on all of {0,1}^n (zero included): machine-checked for symbolic n "
              "(z3, 8 cases; sympy <1,u> = |u| on index classes) and exhaustively for n = 3..8; "
-             "written argument: the case facts <1,u> = |u| <= n - 1 for u != 1 (index-class reduction)")
+             "written argument: the case facts <1,u> = |u| <= n - 1 for u != 1 (index-class reduction), and padding "
+             "e_1, e_2 with zero coordinates for 2 < m < n (inner products unchanged)")
     r = binary_family_proof(timeout_s=timeout)
     if r.status != "proved":
         return {"verdict": "unknown", "method": method, "scope": scope, "reason": r.reason}

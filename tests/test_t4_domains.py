@@ -197,3 +197,16 @@ def test_mobius_identities_exact() -> None:
         subsets = [s for s in range(1, 16) if s & x == s]
         assert sum((-1) ** (bin(s).count("1") + 1) for s in subsets) == 1
     assert math.comb(4, 1) >= 4 and all(math.comb(6, j) >= 6 for j in range(1, 6))
+
+
+def test_grid_exploration_independent() -> None:
+    """The family on {0,1,2}^2 (top point (2,2)) has no P2 violation, by plain Python and by the engine;
+    moving the extra coordinate to a non-top point breaks it."""
+    from checkers.t4_domains import grid_points
+
+    pts = [tuple(p) for p in grid_points(2, 2).tolist()]
+    good = {p: ((1, 1) if p == (2, 2) else (1, 0)) for p in pts}
+    bad = {p: ((1, 1) if p == (1, 2) else (1, 0)) for p in pts}
+    assert _p2_violations(pts, good) == 0 == binary_family_violations(2, g=2)
+    enc_bad = np.array([bad[p] for p in pts])
+    assert _p2_violations(pts, bad) == binary_family_violations(2, enc_bad, g=2) > 0
