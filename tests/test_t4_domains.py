@@ -210,3 +210,53 @@ def test_grid_exploration_independent() -> None:
     assert _p2_violations(pts, good) == 0 == binary_family_violations(2, g=2)
     enc_bad = np.array([bad[p] for p in pts])
     assert _p2_violations(pts, bad) == binary_family_violations(2, enc_bad, g=2) > 0
+
+
+def _concretize(model, values: dict) -> dict:
+    """Lay the classes out consecutively with concrete sizes; return name -> concrete vector (Fractions)."""
+    import sympy as sp
+
+    sizes = [int(sp.sympify(size).subs(values)) for _, size in model.classes]
+    out = {}
+    for name, (kind, vals) in model.points.items():
+        vec: list = []
+        for (cls, _), size in zip(model.classes, sizes):
+            v = Fraction(str(sp.sympify(vals[cls]).subs(values)))
+            vec += [v] * size if kind == "const" else ([v / size] * size if size else [])
+        out[name] = vec
+    return out
+
+
+@pytest.mark.parametrize("make,values", [
+    (binary_m1_proof, [{"n": 4, "k": k} for k in (1, 2, 4)]),
+    (nonneg_m1_proof, [{"n": 3, "c": Fraction(1, 2), "d": 3, "s": 2, "t": Fraction(1, 3)}]),
+])
+def test_class_model_matches_concrete_vectors(make, values) -> None:
+    """The written step 'inner products on index classes' against plain dot products on concrete vectors."""
+    import sympy as sp
+
+    for vals in values:
+        subs = {sp.Symbol(k, integer=True) if k in ("n", "k") else sp.Symbol(k, real=True): v for k, v in vals.items()}
+        for model in make().models:
+            vecs = _concretize(model, subs)
+            for x, (kind, _) in model.points.items():
+                if kind != "const":
+                    continue
+                for y in model.points:
+                    assert Fraction(str(model.ip(x, y).subs(subs))) == _dot(vecs[x], vecs[y])
+
+
+def test_gram_case_models_match_concrete_vectors() -> None:
+    import sympy as sp
+
+    from checkers.t4_domains import binary_gram_step1_cases
+
+    for case in binary_gram_step1_cases():
+        model = case.models[0]
+        syms = {s.name: s for c, size in model.classes for s in sp.sympify(size).free_symbols}
+        subs = {syms[k]: v for k, v in {"n": 7, "a": 1, "b": 2, "c": 1}.items() if k in syms}
+        vecs = _concretize(model, subs)
+        assert all(v in (0, 1) for vec in vecs.values() for v in vec) and all(any(vec) for vec in vecs.values())
+        for x in model.points:
+            for y in model.points:
+                assert Fraction(str(model.ip(x, y).subs(subs))) == _dot(vecs[x], vecs[y])
