@@ -260,3 +260,38 @@ def test_gram_case_models_match_concrete_vectors() -> None:
         for x in model.points:
             for y in model.points:
                 assert Fraction(str(model.ip(x, y).subs(subs))) == _dot(vecs[x], vecs[y])
+
+
+def _frac_det(rows: list[list[Fraction]]) -> Fraction:
+    """Plain Gaussian elimination over Fractions (independent of python-flint)."""
+    a = [r[:] for r in rows]
+    det = Fraction(1)
+    for c in range(len(a)):
+        p = next((r for r in range(c, len(a)) if a[r][c] != 0), None)
+        if p is None:
+            return Fraction(0)
+        if p != c:
+            a[c], a[p] = a[p], a[c]
+            det = -det
+        det *= a[c][c]
+        for r in range(c + 1, len(a)):
+            f = a[r][c] / a[c][c]
+            a[r] = [x - f * y for x, y in zip(a[r], a[c])]
+    return det
+
+
+def test_step2_minors_independent() -> None:
+    """n = 4, j = 2 (N = 6): rebuild the T_j block of D + c0 mu mu^T with Fractions and compare the minors."""
+    from checkers.t4_domains import step2_rank_certificate
+
+    assert all(ok for n in (2, 3, 4) for _, ok in step2_rank_certificate(n))
+    n, j = 4, 2
+    tj = [s for s in range(1, 16) if bin(s).count("1") == j]
+    for cj, c0 in ((Fraction(3), Fraction(-1, 2)), (Fraction(1), Fraction(-1, 6)), (Fraction(2), Fraction(0))):
+        def e(r, c):
+            sign = (1 if bin(r).count("1") % 2 else -1) * (1 if bin(c).count("1") % 2 else -1)
+            return (cj if r == c else 0) + c0 * sign
+        m1 = _frac_det([[e(r, c) for c in tj] for r in tj])
+        m2 = _frac_det([[e(r, c) for c in tj] for r in tj[1:] + [15]])
+        assert m1 == cj ** 5 * (cj + 6 * c0) and abs(m2) == abs(c0) * cj ** 5
+        assert m1 != 0 or m2 != 0  # c_j != 0: the block keeps rank >= 6 >= n
