@@ -504,8 +504,18 @@ def binary_m1_outcome(cross_check_ns: Sequence[int] = (2, 3, 4), timeout: float 
 
 def nonneg_m1_outcome(timeout: float = 20.0) -> dict[str, Any]:
     """T4-nonneg-P3-m1: every map R>=0^n \\ {0} -> R \\ {0} with P2 is constant, every n >= 2."""
-    _, row = _skeleton_row(nonneg_m1_proof(), "index-class proof: sympy ties + z3 membership and logic",
+    from checkers.smt import p2_constant_check
+
+    _, row = _skeleton_row(nonneg_m1_proof(), "index-class proof: sympy ties + z3 membership and logic; "
+                           "SMT instance as cross-check",
                            "every n >= 2 (symbolic n, c, d > 0; class models {i} + rest and {1}, {2}, rest)", timeout)
+    if row["verdict"] != "proved":
+        return row
+    grid = [tuple(p) for p in grid_points(2, 2).tolist() if any(p)]
+    r = p2_constant_check(grid, 1, nonzero=True, timeout_s=timeout)
+    if r.status != "proved":
+        return {**row, "verdict": "unknown", "reason": f"cross-check on {{0,1,2}}^2 disagrees: {r.status} ({r.reason})"}
+    row["certificate"] += "; cross-check, z3 over every map on {0,1,2}^2 \\ {0} with P3: unsat"
     return row
 
 
