@@ -707,14 +707,29 @@ def binary_gram_outcome(timeout: float = 20.0, exact_ns: Sequence[int] = (2, 3, 
 # ------------------------------------------------------------------ binary Gram theorem, step 2 (exact, per n)
 
 
+def _int_det(rows: list[list[int]]) -> int:
+    """Exact determinant of an integer matrix (Bareiss: every division is exact)."""
+    a = [list(r) for r in rows]
+    size, sign, prev = len(a), 1, 1
+    for k in range(size - 1):
+        if a[k][k] == 0:
+            swap = next((r for r in range(k + 1, size) if a[r][k] != 0), None)
+            if swap is None:
+                return 0
+            a[k], a[swap], sign = a[swap], a[k], -sign
+        for i in range(k + 1, size):
+            for j in range(k + 1, size):
+                a[i][j] = (a[i][j] * a[k][k] - a[i][k] * a[k][j]) // prev
+        prev = a[k][k]
+    return sign * a[-1][-1] if size else 1
+
+
 def _block_minors(n: int, j: int, cj: int, c0: int) -> tuple[int, int, int]:
     """The two minors of ``M = D + c0 mu mu^T`` on ``T_j + {[n]}`` at integers ``(c_j, c_0)``, and ``|T_j|``.
 
     ``m1``: rows and columns ``T_j``; ``m2``: rows ``T_j`` minus its first set, plus ``[n]``; columns ``T_j``.
-    (``c_n`` does not enter either minor.) Exact integer determinants (python-flint).
+    (``c_n`` does not enter either minor.) Exact integer determinants (fraction-free Bareiss).
     """
-    import flint
-
     full = 2 ** n - 1
     tj = [s for s in range(1, 2 ** n) if bin(s).count("1") == j]
     mu = {s: 1 if bin(s).count("1") % 2 else -1 for s in tj + [full]}
@@ -722,9 +737,9 @@ def _block_minors(n: int, j: int, cj: int, c0: int) -> tuple[int, int, int]:
     def entry(r: int, c: int) -> int:
         return (cj if r == c else 0) + c0 * mu[r] * mu[c]
 
-    m1 = int(flint.fmpz_mat([[entry(r, c) for c in tj] for r in tj]).det())
+    m1 = _int_det([[entry(r, c) for c in tj] for r in tj])
     rows2 = tj[1:] + [full]
-    m2 = int(flint.fmpz_mat([[entry(r, c) for c in tj] for r in rows2]).det())
+    m2 = _int_det([[entry(r, c) for c in tj] for r in rows2])
     return m1, m2, len(tj)
 
 
