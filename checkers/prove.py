@@ -269,7 +269,7 @@ def _p3_instance(activation: str) -> _Outcome:
     if pc.violates is not True:
         return _Outcome(UNKNOWN, "T1 witness", "one-layer n=5, m=3", reason=f"witness not certified: {pc.detail}")
     return _Outcome(REFUTED, "T1 witness x = W^+(t0*1 - b) + k, re-checked in exact rationals",
-                    "instance n = 5, m = 3 (T1 gives a witness for every full-row-rank W)",
+                    "instance n = 5, m = 3 (T1 gives a witness for every full-row-rank W; machine-checked for m <= 3)",
                     certificate=f"{c.cls}: {c.certificate}; {pc.detail}",
                     counterexample={"activation": act.name, "W": _matrix_strings(W), "b": _strings(b.tolist()),
                                     "x": _strings(x), "enc_x": _strings(enc.exact(x))},
@@ -324,7 +324,7 @@ def _p2_linear() -> _Outcome:
     pc = check_flip(enc, x, u, v)
     if pc.violates is not True:
         return _Outcome(UNKNOWN, "T3 witness", "instance", reason=pc.detail)
-    return _Outcome(REFUTED, "T3 witness, re-checked in exact rationals", "instance n = 5, m = 3 (T3 gives a flip for every A != 0, m < n)",
+    return _Outcome(REFUTED, "T3 witness, re-checked in exact rationals", "instance n = 5, m = 3 (T3 gives a flip for every A != 0, m < n; machine-checked for m <= 3)",
                     certificate=pc.detail,
                     counterexample={"A": _matrix_strings(A), "x": _strings(x), "u": _strings(u), "v": _strings(v),
                                     "margin": pc.margin},
