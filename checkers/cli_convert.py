@@ -29,7 +29,7 @@ def model_from_options(model: Optional[str], activation: Optional[str], activati
     if model is None:
         stray = [f for f, v in (("--activations", activations), ("--layers-from", layers_from), ("--output", output)) if v is not None]
         if stray:
-            raise InvalidArgument(f"{' and '.join(stray)} apply to --model FILE only; pass --model or drop them")
+            raise InvalidArgument(f"{' and '.join(stray)} only work with --model FILE; pass --model or drop them")
         return None
     given = [flag for flag, value in others.items() if value is not None]
     if given:
