@@ -274,3 +274,22 @@ def test_docs_models_example_runs(tmp_path, capsys, monkeypatch, title: str, cod
     out = capsys.readouterr()
     assert exc.value.code in (0, 1), out.err
     assert "P3:" in out.out
+
+
+def test_full_recbole_checkpoint_refused_with_recipe(tmp_path, capsys, monkeypatch) -> None:
+    """A pickle naming a recbole class (as RecBole's saved config does) is refused by a byte scan, never loaded."""
+    torch = pytest.importorskip("torch", reason="PyTorch not installed (optional extra latentcheck[torch])")
+    import types
+
+    fake = types.ModuleType("recbole.config.configurator")
+
+    class Config:  # stands in for RecBole's Config object
+        pass
+
+    Config.__module__ = "recbole.config.configurator"
+    fake.Config = Config
+    monkeypatch.setitem(sys.modules, "recbole.config.configurator", fake)
+    torch.save({"config": Config(), "state_dict": {"encoder.0.weight": torch.ones(2, 3)}}, tmp_path / "MultiDAE-x.pth")
+    monkeypatch.delitem(sys.modules, "recbole.config.configurator")
+    code, err = _cli(capsys, "audit", "--model", str(tmp_path / "MultiDAE-x.pth"))
+    assert code == 2 and "full RecBole checkpoint" in _one_error_line(err)

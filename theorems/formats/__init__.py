@@ -159,7 +159,8 @@ def _named_model(tensors: dict[str, Any], extra: dict[str, Any], fmt: str, where
     acts = _acts_from(extra.get("activations"), where) or _recbole_acts(tensors, extra, len(layers))
     meta = _meta_from(extra, "")
     if extra.get("model") in _RECBOLE or any(k.startswith("encoder.mlp_layers.") for k in tensors):
-        meta.setdefault("normalise", "l2")
+        meta.setdefault("normalise", "l2")  # F.normalize(rating_matrix)
+        meta.setdefault("threshold", 0.0)  # RecBole counts every interaction as positive unless its config sets a threshold
     return ModelFile(tuple(layers), tuple(acts) if acts else (None,) * len(layers), fmt, meta)
 
 

@@ -77,9 +77,21 @@ def _unwrap_checkpoint(obj: Any, where: str) -> tuple[dict[str, Any], dict[str, 
     return obj, {}
 
 
+def _mentions_recbole(path: str) -> bool:
+    """Whether the pickle bytes name a RecBole class (a byte scan: nothing is unpickled)."""
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as zf:
+                names = [n for n in zf.namelist() if n.endswith("data.pkl")]
+                return bool(names) and b"recbole." in zf.read(names[0])
+        with open(path, "rb") as fh:
+            return b"recbole." in fh.read(1 << 22)
+    except (OSError, zipfile.BadZipFile):
+        return False
+
+
 def _refusal(path: str, exc: Exception) -> InvalidWeights:
-    text = str(exc)
-    if "recbole" in text.lower():
+    if "recbole" in str(exc).lower() or _mentions_recbole(path):
         return InvalidWeights(f"{path!r} is a full RecBole checkpoint whose config is a Python object, which latentcheck never unpickles; "
                               "re-save its weights once where you trust the file (docs/models.md, section RecBole)")
     return InvalidWeights(f"{path!r} holds Python objects beyond tensors, which latentcheck never unpickles "
@@ -92,8 +104,12 @@ def read_torch(path: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         import torch
     except ImportError:
         raise InvalidWeights(TORCH_MISSING) from None
+    import warnings
+
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about pickle protocols on stderr; the error line says what matters
+            warnings.simplefilter("ignore")
+            obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         raise _refusal(path, exc) from None
     except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile) as exc:
