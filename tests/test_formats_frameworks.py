@@ -287,9 +287,13 @@ def test_full_recbole_checkpoint_refused_with_recipe(tmp_path, capsys, monkeypat
         pass
 
     Config.__module__ = "recbole.config.configurator"
+    Config.__qualname__ = "Config"
     fake.Config = Config
+    for name in ("recbole", "recbole.config"):
+        monkeypatch.setitem(sys.modules, name, types.ModuleType(name))
     monkeypatch.setitem(sys.modules, "recbole.config.configurator", fake)
     torch.save({"config": Config(), "state_dict": {"encoder.0.weight": torch.ones(2, 3)}}, tmp_path / "MultiDAE-x.pth")
-    monkeypatch.delitem(sys.modules, "recbole.config.configurator")
+    for name in ("recbole", "recbole.config", "recbole.config.configurator"):
+        monkeypatch.delitem(sys.modules, name)
     code, err = _cli(capsys, "audit", "--model", str(tmp_path / "MultiDAE-x.pth"))
     assert code == 2 and "full RecBole checkpoint" in _one_error_line(err)
