@@ -340,3 +340,14 @@ def test_nothing_heavy_imported_by_theorems_formats() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout.strip().replace("'", '"')) == []
+
+
+def test_garbage_files_exit_2_one_line(tmp_path, capsys) -> None:
+    pytest.importorskip("onnx")
+    for name in ("bad.onnx", "bad.msgpack", "bad.npz", "bad.eqx"):
+        (tmp_path / name).write_bytes(b"\x08\x07 this is not a model \xff\xfe" * 3)
+        code, _, err = _cli(capsys, "falsify", "-p", "p3", "--model", str(tmp_path / name), "--activation", "relu")
+        assert code == 2, name
+        assert name in _one_error_line(err)
+    code, _, err = _cli(capsys, "falsify", "-p", "p3", "--model", str(tmp_path / "missing.pt"))
+    assert code == 2 and "does not exist" in _one_error_line(err)
