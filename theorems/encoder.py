@@ -16,7 +16,7 @@ import re
 import zipfile
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
@@ -25,6 +25,9 @@ from theorems.errors import InvalidArgument, InvalidWeights, NonFiniteWeights, N
 from theorems.lower import INTERVAL_PREC, to_interval
 
 __all__ = ["Layer", "Encoder", "exact_affine", "interval_affine"]
+
+# Extensions :meth:`Encoder.load` hands to :mod:`theorems.formats`.
+_OTHER_FORMATS = (".safetensors", ".pt", ".pth", ".ckpt", ".bin", ".onnx", ".msgpack", ".flax", ".eqx")
 
 
 @dataclass(frozen=True, eq=False)
@@ -77,6 +80,8 @@ class Encoder:
     """
 
     layers: tuple[Layer, ...]
+    #: dtype the weights were stored in (float16, bfloat16, float32, float64), when read from a file; W and b are exact widenings.
+    stored_dtype: Optional[str] = None
 
     # ------------------------------------------------------------- building
     @classmethod
@@ -137,13 +142,20 @@ class Encoder:
 
     # ------------------------------------------------------------- files
     @classmethod
-    def load(cls, path: "str | os.PathLike[str]", activation: "str | Activation | None" = None) -> "Encoder":
+    def load(cls, path: "str | os.PathLike[str]", activation: "str | Activation | None" = None, **options: Any) -> "Encoder":
         """Load an encoder from ``.npz`` (keys ``W0, b0, ...``, optional ``activations``).
 
         ``activation`` overrides or supplies the latent activation; hidden layers
-        without a stored activation default to it as well.
+        without a stored activation default to it as well. Other formats
+        (safetensors, PyTorch, ONNX, Flax, Equinox, ``.npz`` of named arrays) and
+        ``options`` (``activations``, ``layers_from``, ``output``) go to
+        :func:`theorems.formats.load_encoder` (docs/models.md).
         """
         path = os.fspath(path)
+        if options or os.path.splitext(path)[1].lower() in _OTHER_FORMATS:
+            from theorems.formats import load_encoder
+
+            return load_encoder(path, activation, **options)
         if not os.path.exists(path):
             raise InvalidWeights(f"weight file {path!r} does not exist; pass the path of an .npz with keys W0, b0, W1, b1, ...")
         with open(path, "rb") as fh:
@@ -160,6 +172,10 @@ class Encoder:
         except (OSError, zipfile.BadZipFile, EOFError) as exc:
             raise InvalidWeights(f"weight file {path!r} is not a readable .npz ({type(exc).__name__}); save it with np.savez(path, W0=..., b0=...)") from None
         layer_keys = sorted((int(m.group(1)) for k in arrays if (m := re.fullmatch(r"W(\d+)", k))))
+        if not layer_keys and any("." in k or "/" in k for k in arrays):
+            from theorems.formats import load_encoder  # named arrays (encoder.0.weight, params/Dense_0/kernel, ...)
+
+            return load_encoder(path, activation)
         if not layer_keys:
             raise InvalidWeights(f"weight file {path!r} has keys {sorted(arrays)} but no W0; name layers W0, b0, W1, b1, ... with W_i shaped (out, in)")
         if layer_keys != list(range(len(layer_keys))):
@@ -188,7 +204,11 @@ class Encoder:
         return cls.from_arrays(weights, biases, acts)
 
     def save(self, path: "str | os.PathLike[str]") -> None:
-        """Save as ``.npz`` (``W0, b0, ...`` and a unicode ``activations`` array)."""
+        """Save as ``.npz`` (``W0, b0, ...`` and a unicode ``activations`` array) or ``.safetensors``."""
+        if os.path.splitext(os.fspath(path))[1].lower() == ".safetensors":
+            from theorems.formats import save_encoder
+
+            return save_encoder(self, path)
         arrays: dict[str, np.ndarray] = {}
         for i, layer in enumerate(self.layers):
             arrays[f"W{i}"] = np.asarray(layer.W)

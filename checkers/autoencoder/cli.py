@@ -7,6 +7,8 @@ from typing import Any, Optional
 
 import typer
 
+from checkers import cli_convert
+
 __all__ = ["register"]
 
 
@@ -111,7 +113,11 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def audit(
-        weights: str = typer.Option(..., "--weights", help="Encoder .npz (keys W0, b0, W1, b1, ... with W_i shaped (out, in); optional 'activations')."),
+        weights: Optional[str] = typer.Option(None, "--weights", help="Encoder .npz (keys W0, b0, W1, b1, ... with W_i shaped (out, in); optional 'activations')."),
+        model: Optional[str] = typer.Option(None, "--model", help=cli_convert.MODEL_HELP),
+        layers_from: Optional[str] = typer.Option(None, "--layers-from", help=cli_convert.LAYERS_FROM_HELP),
+        activations: Optional[str] = typer.Option(None, "--activations", help=cli_convert.ACTIVATIONS_HELP),
+        output: Optional[str] = typer.Option(None, "--output", help=cli_convert.OUTPUT_HELP),
         data: Optional[str] = typer.Option(None, "--data", help="MovieLens directory or ratings file whose users (or items) are audited. Default: SYNTHETIC data."),
         activation: Optional[str] = typer.Option(None, "--activation", help="Latent activation, when the file stores none (or to override it)."),
         seed: int = typer.Option(0, "--seed", help="Seed of the triple sampling and row subsample."),
@@ -129,8 +135,13 @@ def register(app: typer.Typer) -> None:
         from checkers.autoencoder.data import load_or_synthetic
         from theorems.encoder import Encoder
 
-        enc = Encoder.load(weights, activation=activation)
-        meta = read_input_meta(weights)
+        loaded = cli_convert.model_from_options(model, activation, activations, layers_from, output, others={"--weights": weights})
+        if loaded is not None:
+            enc, meta = loaded
+        elif weights is None:
+            raise InvalidArgument("give --weights FILE.npz or --model FILE (any format in docs/models.md)")
+        else:
+            enc, meta = Encoder.load(weights, activation=activation), read_input_meta(weights)
         ratings = load_or_synthetic(data)
         csr, how = rows_for_encoder(ratings, enc, meta, rows=rows, values=values, threshold=threshold)
         if how["matched_fraction"] < 0.5:
@@ -139,7 +150,7 @@ def register(app: typer.Typer) -> None:
         norm = normalise or meta.get("normalise", "l2")
         res = audit_encoder(enc, csr, normalise=norm, seed=seed, n_triples=triples, certify=certify, falsify_budget=falsify_budget)
         row_ids = how.pop("row_ids")
-        payload = {"weights": weights, "data": ratings.describe(), "inputs": how, **res.to_json()}
+        payload = {"weights": weights or model, "data": ratings.describe(), "inputs": how, **res.to_json()}
         kind = "user" if how["rows"] == "users" else "item"
         for c in payload["certified"]:  # raw MovieLens ids beside the row indices
             if "row" in c:
