@@ -78,9 +78,9 @@ CLAIMS: tuple[Claim, ...] = (
           "R>=0^n \\ {0} -> R with nonzero values that satisfies P2 is constant.",
           "beyond", "proved", "t4_nonneg_m1"),
     Claim("T4-nonneg", "T4 on ratings: for every n > m >= 1, every map R>=0^n \\ {0} -> R^m that satisfies P2 "
-          "is constant (P3 not needed).",
-          "beyond", "proved", "t4_nonneg_general"),
-    Claim("T4-binary-gram", "How far from constant on implicit feedback: for every n > m >= 1, every map "
+          "is constant (P3 not needed). Open to the machine: a written proof exists, only its Gram identities are checked.",
+          "beyond", "unknown", "t4_nonneg_general"),
+    Claim("T4-binary-gram", "How far from constant on implicit feedback: for 2 <= n <= 6 and every m < n, every map "
           "f: {0,1}^n \\ {0} -> R^m that satisfies P2 is f(u) = a for every u != 1 and f(1) = a + b with <a,b> = 0 "
           "(1 the all-ones user): at most two distinct latent vectors, an image of rank at most 2.",
           "beyond", "proved", "t4_binary_gram"),
