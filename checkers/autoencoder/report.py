@@ -1,16 +1,15 @@
 """Statistics and the study report (JSON, Markdown, PNG).
 
-The statistics are written here (scipy is not a dependency): the Student t
-distribution through mpmath's regularised incomplete beta function, the
-paired t-test, an exact or Monte-Carlo sign-flip permutation test, and
-Pearson / Spearman correlations. The printers are thin wrappers over the
+The statistics come from ``scipy.stats`` (t quantiles, ``ttest_rel``,
+``wilcoxon``, ``permutation_test`` for sign flips, ``pearsonr`` /
+``spearmanr``); Holm's step-down correction is the few lines of
+:func:`holm`. The printers are thin wrappers over the
 study's JSON-ready dict: every number in the Markdown and the plots comes
 from ``report.json``.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 import os
@@ -23,6 +22,8 @@ __all__ = [
     "t_quantile",
     "mean_ci",
     "paired_t_test",
+    "wilcoxon_test",
+    "holm",
     "sign_flip_test",
     "pearson",
     "spearman",
@@ -45,47 +46,21 @@ PUBLISHED_AUTOREC_ML1M: dict[tuple[str, str], float] = {
 
 
 def t_cdf(t: float, df: float) -> float:
-    """CDF of Student's t with ``df`` degrees of freedom.
-
-    ``P(T <= t) = 1 - I_x(df/2, 1/2) / 2`` for ``t >= 0`` with ``x = df / (df + t^2)``.
-
-    Example:
-        >>> round(t_cdf(2.776445105, 4), 4)
-        0.975
-    """
-    import mpmath
+    """CDF of Student's t with ``df`` degrees of freedom (``scipy.stats.t``)."""
+    from scipy import stats
 
     if not df > 0:
         raise ValueError(f"df={df!r} must be positive")
-    if math.isnan(t):
-        return float("nan")
-    if math.isinf(t):
-        return 1.0 if t > 0 else 0.0
-    x = df / (df + t * t)
-    tail = 0.5 * float(mpmath.betainc(df / 2.0, 0.5, 0, x, regularized=True))
-    return 1.0 - tail if t >= 0 else tail
+    return float(stats.t.cdf(t, df))
 
 
 def t_quantile(p: float, df: float) -> float:
-    """The ``p`` quantile of Student's t (bisection on :func:`t_cdf`)."""
+    """The ``p`` quantile of Student's t (``scipy.stats.t.ppf``)."""
+    from scipy import stats
+
     if not 0.0 < p < 1.0:
         raise ValueError(f"p={p!r} must lie in (0, 1)")
-    if p == 0.5:
-        return 0.0
-    sign = 1.0 if p > 0.5 else -1.0
-    target = p if p > 0.5 else 1.0 - p
-    lo, hi = 0.0, 1.0
-    while t_cdf(hi, df) < target:
-        hi *= 2.0
-    for _ in range(200):
-        mid = 0.5 * (lo + hi)
-        if t_cdf(mid, df) < target:
-            lo = mid
-        else:
-            hi = mid
-        if hi - lo < 1e-12 * max(1.0, hi):
-            break
-    return sign * 0.5 * (lo + hi)
+    return float(stats.t.ppf(p, df))
 
 
 def mean_ci(values: Sequence[float], level: float = 0.95) -> dict[str, float]:
@@ -103,93 +78,110 @@ def mean_ci(values: Sequence[float], level: float = 0.95) -> dict[str, float]:
 
 
 def paired_t_test(a: Sequence[float], b: Sequence[float], level: float = 0.95) -> dict[str, float]:
-    """Paired t-test of ``a - b`` (two-sided) with the interval of the mean difference."""
+    """Paired t-test of ``a - b`` (two-sided, ``scipy.stats.ttest_rel``) with the t interval of the mean difference."""
+    from scipy import stats
+
+    x, y = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    ok = np.isfinite(x) & np.isfinite(y)
+    x, y = x[ok], y[ok]
+    ci = mean_ci(x - y, level)
+    n = int(x.size)
+    if n < 2:
+        return {"diff": ci["mean"], "lo": float("nan"), "hi": float("nan"), "t": float("nan"), "p": float("nan"), "n": n}
+    d = x - y
+    if np.all(d == d[0]):  # zero variance: scipy gives NaN; the sign is certain when every difference is the same nonzero value
+        t, p = (0.0, 1.0) if d[0] == 0 else (math.copysign(math.inf, d[0]), 0.0)
+    else:
+        res = stats.ttest_rel(x, y)
+        t, p = float(res.statistic), float(res.pvalue)
+    return {"diff": ci["mean"], "lo": ci["lo"], "hi": ci["hi"], "t": float(t), "p": float(p), "n": n}
+
+
+def wilcoxon_test(a: Sequence[float], b: Sequence[float]) -> dict[str, Any]:
+    """Wilcoxon signed-rank test of ``a - b`` (two-sided, ``scipy.stats.wilcoxon``; exact for small n without ties)."""
+    from scipy import stats
+
     d = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
     d = d[np.isfinite(d)]
-    n = d.size
-    ci = mean_ci(d, level)
-    if n < 2:
-        return {"diff": ci["mean"], "lo": float("nan"), "hi": float("nan"), "t": float("nan"), "p": float("nan"), "n": int(n)}
-    sd = float(d.std(ddof=1))
-    if sd == 0.0:
-        t = 0.0 if ci["mean"] == 0 else math.copysign(math.inf, ci["mean"])
-        p = 1.0 if ci["mean"] == 0 else 0.0
-    else:
-        t = ci["mean"] / (sd / math.sqrt(n))
-        p = 2.0 * (1.0 - t_cdf(abs(t), n - 1))
-    return {"diff": ci["mean"], "lo": ci["lo"], "hi": ci["hi"], "t": float(t), "p": float(min(1.0, p)), "n": int(n)}
+    if d.size == 0 or np.all(d == 0):
+        return {"p": float("nan") if d.size == 0 else 1.0, "n": int(d.size), "statistic": float("nan")}
+    res = stats.wilcoxon(d)
+    return {"p": float(res.pvalue), "n": int(d.size), "statistic": float(res.statistic)}
 
 
 def sign_flip_test(d: Sequence[float], *, n_perm: int = 20_000, seed: int = 0, exact_max: int = 16) -> dict[str, float]:
-    """Two-sided sign-flip permutation test of ``mean(d) = 0`` for paired differences ``d``.
+    """Two-sided sign-flip permutation test of ``mean(d) = 0`` (``scipy.stats.permutation_test``, paired samples).
 
     Exact (all ``2^n`` sign patterns) when ``n <= exact_max``, else ``n_perm``
-    random patterns from ``default_rng(seed)`` with the ``(1 + hits) / (1 + n_perm)``
-    correction. ``p = P(|mean(s * d)| >= |mean(d)|)``.
+    random patterns drawn from ``default_rng(seed)``.
     """
+    from scipy import stats
+
     x = np.asarray(d, dtype=np.float64)
     x = x[np.isfinite(x)]
-    n = x.size
+    n = int(x.size)
     if n == 0:
         return {"p": float("nan"), "n": 0, "method": "none"}
-    obs = abs(x.mean())
-    tol = 1e-12 * max(1.0, float(np.abs(x).max()))
-    if n <= exact_max:
-        signs = np.array(list(itertools.product((1.0, -1.0), repeat=n)))
-        stats = np.abs(signs @ x) / n
-        p = float(np.mean(stats >= obs - tol))
-        return {"p": p, "n": int(n), "method": f"exact ({2 ** n} sign patterns)"}
-    rng = np.random.default_rng(seed)
-    hits = 0
-    done = 0
-    while done < n_perm:
-        k = min(2000, n_perm - done)
-        s = rng.choice((-1.0, 1.0), size=(k, n))
-        hits += int(np.sum(np.abs(s @ x) / n >= obs - tol))
-        done += k
-    return {"p": float((1 + hits) / (1 + n_perm)), "n": int(n), "method": f"Monte Carlo ({n_perm} sign patterns, seed {seed})"}
+    exact = n <= exact_max
+    res = stats.permutation_test((x,), np.mean, permutation_type="samples", alternative="two-sided",
+                                 n_resamples=np.inf if exact else n_perm, rng=np.random.default_rng(seed))
+    method = f"exact ({2 ** n} sign patterns)" if exact else f"Monte Carlo ({n_perm} sign patterns, seed {seed})"
+    return {"p": float(min(1.0, res.pvalue)), "n": n, "method": method}
+
+
+def holm(pvalues: Sequence[float]) -> list[float]:
+    """Holm's step-down adjusted p-values (family-wise error), in the input order; NaN stays NaN.
+
+    Sorted ascending, ``p_(i)`` becomes ``max_{j<=i} min(1, (m - j + 1) p_(j))``
+    with ``m`` the number of finite p-values.
+    """
+    p = np.asarray(pvalues, dtype=np.float64)
+    out = np.full(p.shape, np.nan)
+    idx = np.flatnonzero(np.isfinite(p))
+    m = idx.size
+    running = 0.0
+    for rank, i in enumerate(idx[np.argsort(p[idx], kind="stable")]):
+        running = max(running, min(1.0, (m - rank) * p[i]))
+        out[i] = running
+    return out.tolist()
 
 
 def pearson(x: Sequence[float], y: Sequence[float]) -> float:
-    """Pearson correlation; NaN when either side is constant."""
-    a, b = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
-    ok = np.isfinite(a) & np.isfinite(b)
-    a, b = a[ok], b[ok]
+    """Pearson correlation (``scipy.stats.pearsonr``); NaN when either side is constant or n < 3."""
+    from scipy import stats
+
+    a, b = _finite_pairs(x, y)
     if a.size < 3 or np.ptp(a) == 0 or np.ptp(b) == 0:
         return float("nan")
-    a, b = a - a.mean(), b - b.mean()
-    return float((a @ b) / math.sqrt((a @ a) * (b @ b)))
-
-
-def _ranks(x: np.ndarray) -> np.ndarray:
-    order = np.argsort(x, kind="stable")
-    ranks = np.empty(x.size, dtype=np.float64)
-    sx = x[order]
-    i = 0
-    while i < x.size:
-        j = i
-        while j + 1 < x.size and sx[j + 1] == sx[i]:
-            j += 1
-        ranks[order[i : j + 1]] = 0.5 * (i + j) + 1.0
-        i = j + 1
-    return ranks
+    return float(stats.pearsonr(a, b).statistic)
 
 
 def spearman(x: Sequence[float], y: Sequence[float]) -> float:
-    """Spearman's rho (Pearson on average ranks); NaN when either side is constant."""
+    """Spearman's rho (``scipy.stats.spearmanr``); NaN when either side is constant or n < 3."""
+    from scipy import stats
+
+    a, b = _finite_pairs(x, y)
+    if a.size < 3 or np.ptp(a) == 0 or np.ptp(b) == 0:
+        return float("nan")
+    return float(stats.spearmanr(a, b).statistic)
+
+
+def _finite_pairs(x: Sequence[float], y: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
     a, b = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     ok = np.isfinite(a) & np.isfinite(b)
-    return pearson(_ranks(a[ok]), _ranks(b[ok]))
+    return a[ok], b[ok]
 
 
 def correlation_p(r: float, n: int) -> float:
-    """Two-sided p of ``r = 0`` from ``t = r sqrt((n-2)/(1-r^2))`` with ``n - 2`` df."""
+    """Two-sided p of ``r = 0`` from ``t = r sqrt((n-2)/(1-r^2))`` with ``n - 2`` df (``scipy.stats.t.sf``)."""
+    from scipy import stats
+
     if not np.isfinite(r) or n < 3:
         return float("nan")
     if abs(r) >= 1.0:
         return 0.0
     t = r * math.sqrt((n - 2) / (1.0 - r * r))
-    return float(2.0 * (1.0 - t_cdf(abs(t), n - 2)))
+    return float(2.0 * stats.t.sf(abs(t), n - 2))
 
 
 # --------------------------------------------------------------------------- output
