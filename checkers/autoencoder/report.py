@@ -267,13 +267,17 @@ def render_markdown(report: dict) -> str:
     model = meta["model"]
     lines: list[str] = []
     data = meta["data"]
-    title = "Mult-DAE latent-activation study" if model == "multdae" else "I-AutoRec activation table"
+    title = {"multdae": "Mult-DAE latent-activation study", "multvae": "Mult-VAE latent-activation study"}.get(model, "I-AutoRec activation table")
     lines.append(f"# latentcheck study: {title}")
     lines.append("")
     if data.get("synthetic"):
         lines.append("> **SYNTHETIC DATA**: these numbers come from latentcheck's generated low-rank data set, "
                      "not from MovieLens. Pass `--data PATH` for real data.")
         lines.append("")
+    if "conclusion" in report.get("summary", {}):
+        lines += _md_conclusion(report)
+    lines.append("## Setup")
+    lines.append("")
     lines.append(f"Command: `{meta['command']}`")
     lines.append("")
     lines.append(f"- data: {data['source']} ({data['ratings']} ratings, {data['users']} users, {data['items']} items)")
@@ -283,8 +287,8 @@ def render_markdown(report: dict) -> str:
     lines.append(f"- seeds: {meta['seeds']}; dtype {meta['dtype']}; device {meta['device']}; machine {meta['machine']}")
     lines.append(f"- versions: " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()))
     lines.append("")
-    if model == "multdae":
-        lines += _md_multdae(report)
+    if model in ("multdae", "multvae"):
+        lines += _md_implicit(report)
     else:
         lines += _md_autorec(report)
     t = report.get("timing", {})
@@ -298,43 +302,70 @@ def render_markdown(report: dict) -> str:
     return "\n".join(lines)
 
 
-def _md_multdae(report: dict) -> list[str]:
-    s = report["summary"]
-    metrics = report["meta"]["metrics"]
-    ref = report["meta"]["reference_activation"]
-    L: list[str] = []
-    L.append("## Accuracy on held-out test users (mean over seeds, [95% t-interval over seeds])")
+def _md_conclusion(report: dict) -> list[str]:
+    c = report["summary"]["conclusion"]
+    L = ["## Conclusion", "", f"Mean test NDCG@100, best first: {c['ranking']}.", ""]
+    L.append("**What the data support:**")
     L.append("")
-    header = ["latent activation", "class"] + metrics + ["best epoch (median)"]
+    L += [f"- {x}" for x in c["supported"]] or ["- no difference between activations passes the Holm-corrected tests."]
+    L.append("")
+    L.append("**What they do not support:**")
+    L.append("")
+    L += [f"- {x}" for x in c["not_supported"]] or ["- (nothing listed)"]
+    L.append("")
+    L.append("**Caveats:**")
+    L.append("")
+    L += [f"- {x}" for x in c["caveats"]]
+    L.append("")
+    return L
+
+
+def _md_implicit(report: dict) -> list[str]:
+    s = report["summary"]
+    meta = report["meta"]
+    metrics = meta["metrics"]
+    ref = meta["reference_activation"]
+    name = "Mult-VAE" if meta["model"] == "multvae" else "Mult-DAE"
+    n_sp = len(meta.get("split_seeds", [0]))
+    L: list[str] = []
+    L.append(f"## {name} accuracy on held-out test users (mean over {n_sp} splits x {len(meta['seeds'])} seeds, [95% t-interval over runs])")
+    L.append("")
+    header = ["latent activation", "class", "chosen lr / lam / dropout"] + metrics + ["best step (median)", "stopped by cap"]
     rows = []
     for act, st in s["per_activation"].items():
-        rows.append([f"`{act}`", st["class"]] + [_ci(st["metrics"][m]) for m in metrics] + [_fmt(st["best_epoch_median"], 0)])
-    for name in ("ease", "popularity"):
-        if name in report.get("baselines", {}):
-            b = report["baselines"][name]
-            label = f"EASE (lam={_fmt(b['lam'], 0)}), linear reference" if name == "ease" else "popularity"
-            rows.append([label, "-"] + [_fmt(b["test"][m]) for m in metrics] + ["-"])
+        h = st["hyper"]
+        capped = f"**{st['capped_runs']} of {st['runs']}**" if st["capped_runs"] else f"0 of {st['runs']}"
+        rows.append([f"`{act}`", st["class"], f"{h['lr']:g} / {h['lam']:g} / {h['dropout']:g}"] + [_ci(st["metrics"][m]) for m in metrics]
+                    + [_fmt(st["best_step_median"], 0), capped])
+    for bname in ("ease", "popularity"):
+        if bname in report.get("baselines", {}):
+            b = report["baselines"][bname]
+            label = f"EASE (lam={', '.join(_fmt(v, 0) for v in b['lam'])}), linear reference" if bname == "ease" else "popularity"
+            rows.append([label, "-", "-"] + [_fmt(b["test"][m]) for m in metrics] + ["-", "-"])
     L.append(_table(header, rows))
     L.append("")
-    L.append("The interval reflects training randomness (initialisation, dropout, batch order) over the seeds; "
-             "the split is fixed (Liang et al.'s protocol), so it does not include the sampling of the test users. "
-             "The per-user sign-flip test below does.")
+    L.append("The interval is over all runs (split seeds x training seeds), so it includes the sampling of the test users "
+             "(the split changes) and training randomness. Baselines are averaged over the splits.")
     L.append("")
-    L.append(f"## Paired comparison with the published choice (`{ref}`)")
+    L += _md_tuning(report)
+    L.append(f"## Paired comparison with `{ref}` (Holm-corrected across the {len(s['paired_vs_reference'])} activations compared)")
     L.append("")
-    header = ["latent activation", "metric", "difference [95% CI]", "paired t p (seeds)", "sign-flip p (seeds)", "sign-flip p (test users)"]
+    header = ["latent activation", "metric", "difference [95% CI] (runs)", "paired t p (Holm)", "Wilcoxon p (Holm)", "split means t p (Holm)",
+              "test users t p (Holm)"]
     rows = []
     for act, comp in s["paired_vs_reference"].items():
         for m in metrics:
             c = comp[m]
-            rows.append([f"`{act}`", m, _ci({"mean": c["t_test"]["diff"], "lo": c["t_test"]["lo"], "hi": c["t_test"]["hi"], "n": c["t_test"]["n"]}),
-                         _p(c["t_test"]["p"]), _p(c["sign_flip_seeds"]["p"]), _p(c["sign_flip_users"]["p"])])
+            t = c["runs_t"]
+            hp = lambda k: f"{_p(c[k]['p'])} ({_p(c[k].get('p_holm'))})"  # noqa: E731
+            rows.append([f"`{act}`", m, _ci({"mean": t["diff"], "lo": t["lo"], "hi": t["hi"], "n": t["n"]}), hp("runs_t"), hp("runs_wilcoxon"),
+                         hp("splits_t"), hp("users_t")])
     L.append(_table(header, rows) if rows else "(no other activation)")
     L.append("")
-    n_seeds = len(report["meta"]["seeds"])
-    L.append("Seeds pair runs with the same seed (same initial key, dropout masks and batch order); the per-user test pairs "
-             f"each test user's metric averaged over seeds. With {n_seeds} seeds the exact sign-flip test cannot go below "
-             f"p = {2.0 / 2 ** n_seeds:.4g}.")
+    L.append("Runs pair the same split seed and training seed (same test users, initial key, dropout masks and batch order). "
+             "Split means average the training seeds within a split; test users pair each user's metric averaged over the "
+             "training seeds, pooled over the splits. Holm's step-down correction is applied per metric and per test across the "
+             "activations compared with the reference.")
     L.append("")
     L.append("## Latent audit (P1-P3 measured on all users of the data, preprocessed as the model does)")
     L.append("")
@@ -386,6 +417,36 @@ def _md_multdae(report: dict) -> list[str]:
     return L
 
 
+def _md_tuning(report: dict) -> list[str]:
+    meta, s = report["meta"], report["summary"]
+    tuning = meta.get("tuning", {})
+    L = ["## Tuning (validation users only; the test users are evaluated once, after selection)", ""]
+    g = tuning.get("grid", {})
+    L.append(f"Search `{tuning.get('search')}` over lr {g.get('lr')}, weight decay lam {g.get('lam')}, dropout {g.get('dropout')}: "
+             f"{len(tuning.get('trials', []))} trials per activation, on {tuning.get('on')}; early stopping after "
+             f"{meta['train_config'].get('patience_steps')} optimiser steps without a better validation NDCG@100, cap {meta['train_config'].get('max_steps')} steps.")
+    L.append("")
+    sel = s.get("tuning", {})
+    trials = tuning.get("trials", [])
+    if trials and any(v.get("trials") for v in sel.values()):
+        header = ["latent activation"] + [f"lr {t['lr']:g}, lam {t['lam']:g}, drop {t['dropout']:g}" for t in trials]
+        rows = []
+        for act, v in sel.items():
+            cells = []
+            for i, t in enumerate(v["trials"]):
+                cell = _fmt(t["val"].get("NDCG@100"))
+                cell += " (cap)" if t["stop_reason"] == "cap" else ""
+                cells.append(f"**{cell}**" if i == v["chosen_index"] else cell)
+            rows.append([f"`{act}`"] + cells)
+        L.append("Validation NDCG@100 of each trial (chosen in bold; `(cap)`: stopped by the cap):")
+        L.append("")
+        L.append(_table(header, rows))
+    else:
+        L.append("One trial only (fixed values): no selection.")
+    L.append("")
+    return L
+
+
 def _md_autorec(report: dict) -> list[str]:
     s = report["summary"]
     L: list[str] = []
@@ -433,6 +494,51 @@ def _md_autorec(report: dict) -> list[str]:
 # --------------------------------------------------------------------------- plots
 
 
+def _plot_curves(report: dict, out: str, tag: str, main: str) -> dict[str, str]:
+    """Validation curves against optimiser steps: one panel per activation (final runs, stop marked), and the tuning trials."""
+    import matplotlib.pyplot as plt
+
+    acts = list(report["summary"]["per_activation"])
+    key = f"val_{main}"
+    fig, axes = plt.subplots(1, len(acts), figsize=(3.4 * len(acts), 3.2), sharey=True, squeeze=False)
+    for ax, a in zip(axes[0], acts):
+        for r in (r for r in report["runs"] if r["activation"] == a):
+            h = r["history"]
+            if not h:
+                continue
+            ax.plot([x["step"] for x in h], [x.get(key) for x in h], lw=0.8, alpha=0.7)
+            best = next((x for x in h if x["step"] == r["best_step"]), None)
+            if best is not None:
+                ax.plot([best["step"]], [best.get(key)], "o", ms=3, color="k")
+            ax.plot([h[-1]["step"]], [h[-1].get(key)], "x", ms=6, color="C3" if r["stop_reason"] == "cap" else "0.4")
+        ax.set_title(f"{a}", fontsize=9)
+        ax.set_xlabel("optimiser step")
+    axes[0][0].set_ylabel(f"validation {main}")
+    fig.suptitle(f"Validation curves of the final runs (dot: kept point; x: stop, red if stopped by the cap){tag}", fontsize=9)
+    fig.tight_layout()
+    paths = {"curves_png": os.path.join(out, "curves.png")}
+    fig.savefig(paths["curves_png"], dpi=110)
+    plt.close(fig)
+    tuning = report["summary"].get("tuning", {})
+    if any(v.get("trials") for v in tuning.values()):
+        fig, axes = plt.subplots(1, len(acts), figsize=(3.4 * len(acts), 3.2), sharey=True, squeeze=False)
+        for ax, a in zip(axes[0], acts):
+            for i, t in enumerate(tuning[a]["trials"]):
+                h = t["hyper"]
+                lw = 2.0 if i == tuning[a]["chosen_index"] else 0.8
+                ax.plot([c[0] for c in t["curve"]], [c[1] for c in t["curve"]], lw=lw, label=f"lr {h['lr']:g} lam {h['lam']:g} d {h['dropout']:g}")
+            ax.set_title(a, fontsize=9)
+            ax.set_xlabel("optimiser step")
+        axes[0][0].set_ylabel(f"validation {main}")
+        axes[0][0].legend(fontsize=6)
+        fig.suptitle(f"Tuning trials (thick: chosen){tag}", fontsize=9)
+        fig.tight_layout()
+        paths["tuning_png"] = os.path.join(out, "tuning.png")
+        fig.savefig(paths["tuning_png"], dpi=110)
+        plt.close(fig)
+    return paths
+
+
 def _plots(report: dict, out: str) -> dict[str, str]:
     import matplotlib
 
@@ -442,7 +548,7 @@ def _plots(report: dict, out: str) -> dict[str, str]:
     paths: dict[str, str] = {}
     synthetic = report["meta"]["data"].get("synthetic")
     tag = " (SYNTHETIC DATA)" if synthetic else ""
-    if report["meta"]["model"] == "multdae":
+    if report["meta"]["model"] in ("multdae", "multvae"):
         s = report["summary"]["per_activation"]
         acts = list(s)
         metrics = report["meta"]["metrics"]
@@ -505,23 +611,7 @@ def _plots(report: dict, out: str) -> dict[str, str]:
         fig.savefig(paths["correlation_png"], dpi=110)
         plt.close(fig)
 
-        fig, ax = plt.subplots(figsize=(6, 3.8))
-        for i, a in enumerate(acts):
-            curves = [r["history"] for r in runs if r["activation"] == a]
-            if not curves or not curves[0]:
-                continue
-            ep = [h["epoch"] for h in curves[0]]
-            key = f"val_{main}"
-            vals = np.array([[h.get(key, np.nan) for h in c[: len(ep)]] for c in curves], dtype=np.float64)
-            ax.plot(ep, np.nanmean(vals, axis=0), color=f"C{i % 10}", label=a)
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(f"validation {main} (mean over seeds)")
-        ax.legend(fontsize=7)
-        ax.set_title("Training curves" + tag, fontsize=10)
-        fig.tight_layout()
-        paths["curves_png"] = os.path.join(out, "curves.png")
-        fig.savefig(paths["curves_png"], dpi=110)
-        plt.close(fig)
+        paths.update(_plot_curves(report, out, tag, main))
     else:
         s = report["summary"]["per_config"]
         keys = list(s)
