@@ -92,3 +92,64 @@ def test_multvae_trains_and_beats_popularity(split):
     res = train_multdae(vae, split, TrainConfig(epochs=40, batch_size=64, lr=3e-3, eval_every=5))
     pop = {k: float(np.nanmean(v)) for k, v in popularity_baseline(split).items()}
     assert res.test["NDCG@100"] > pop["NDCG@100"] + 0.03
+
+
+def test_trials_are_the_same_for_every_activation_and_seeded():
+    from checkers.autoencoder.study_implicit import make_trials
+
+    grid = make_trials((1e-3, 3e-3), (0.0, 0.01), (0.5,), "grid", 0)
+    assert grid == [{"lr": 1e-3, "lam": 0.0, "dropout": 0.5}, {"lr": 1e-3, "lam": 0.01, "dropout": 0.5},
+                    {"lr": 3e-3, "lam": 0.0, "dropout": 0.5}, {"lr": 3e-3, "lam": 0.01, "dropout": 0.5}]
+    a = make_trials((1e-4, 1e-2), (0.0, 1e-4, 1e-2), (0.2, 0.6), "random:20", 7)
+    assert a == make_trials((1e-4, 1e-2), (0.0, 1e-4, 1e-2), (0.2, 0.6), "random:20", 7) and len(a) == 20
+    assert a != make_trials((1e-4, 1e-2), (0.0, 1e-4, 1e-2), (0.2, 0.6), "random:20", 8)
+    assert all(1e-4 <= t["lr"] <= 1e-2 and (t["lam"] == 0 or 1e-4 <= t["lam"] <= 1e-2) and 0.2 <= t["dropout"] <= 0.6 for t in a)
+    assert any(t["lam"] == 0 for t in a) and any(t["lam"] > 0 for t in a)
+    for bad in ("random:0", "random:x", "bayes"):
+        with pytest.raises(InvalidArgument):
+            make_trials((1e-3,), (0.0,), (0.5,), bad, 0)
+
+
+def test_split_cache_never_serves_another_dataset():
+    from checkers.autoencoder.study_implicit import task_split
+
+    sp = {"threshold": 3.5, "min_user_items": 5, "heldout": 0.1, "seed": 1}
+    for seed in range(3):  # fresh objects, possibly at a freed object's address
+        r = synthetic_ratings(n_users=100 + 10 * seed, n_items=40, seed=seed)
+        assert task_split(r, sp).meta["users_after_filter"] == liang_split(r, seed=1).meta["users_after_filter"]
+
+
+def _fake_report(shift_sigmoid: float, capped: bool = False):
+    """Runs of tanh/relu/sigmoid on 2 splits x 3 seeds with hand-set accuracies (no training)."""
+    from checkers.autoencoder.study_implicit import AUDIT_KEYS, conclusion, summarise
+
+    rng = np.random.default_rng(0)
+    runs, per_user = [], {}
+    for a, base in (("tanh", 0.47), ("relu", 0.47), ("sigmoid", 0.47 + shift_sigmoid)):
+        for sp in (1, 2):
+            for seed in (0, 1, 2):
+                users = base + rng.normal(0, 0.05, 50)
+                per_user[(a, sp, seed)] = {"NDCG@100": users}
+                runs.append({"activation": a, "split_seed": sp, "seed": seed, "hyper": {"lr": 1e-3, "lam": 0.0, "dropout": 0.5},
+                             "best_epoch": 5, "best_step": 10, "steps": 20, "stop_reason": "cap" if capped and a == "relu" else "patience",
+                             "test": {"NDCG@100": float(users.mean())}, "val": {"NDCG@100": 0.4},
+                             "audit": {k: 0.0 for k in AUDIT_KEYS} | {"p1": True, "certified_p3": 0, "certified_p2": 0}})
+    summary = summarise(runs, per_user, ["tanh", "relu", "sigmoid"], ["NDCG@100"], "tanh", {a: "x" for a in ("tanh", "relu", "sigmoid")})
+    summary["capped"] = {"tuning": [], "final": [r for r in runs if r["stop_reason"] == "cap"], "n_tuning_runs": 0, "n_final_runs": len(runs)}
+    meta = {"reference_activation": "tanh", "split_seeds": [1, 2], "train_config": {"patience_steps": 100},
+            "protocol": {"source": "hand-made", "test_users": 50}, "tuning": {"trials": [{}], "search": "grid"}}
+    report = {"summary": summary, "meta": meta, "runs": runs}
+    return conclusion(report, synthetic=False)
+
+
+def test_conclusion_supports_only_what_the_tests_show():
+    big = _fake_report(-0.10)
+    assert any(s.startswith("`sigmoid` is less accurate than `tanh`") for s in big["supported"])
+    assert any("`sigmoid` is the least accurate" in s for s in big["supported"])
+    assert not any("`relu` is" in s for s in big["supported"])  # relu equals tanh by construction
+    assert any("`relu` and `tanh`" in s for s in big["not_supported"])
+    none = _fake_report(0.0)  # no real differences: nothing supported, the old headline not supported
+    assert none["supported"] == [] and any("least accurate" in s for s in none["not_supported"])
+    capped = _fake_report(-0.10, capped=True)
+    assert any("6 of 18 final runs" in c and "cap" in c for c in capped["caveats"])
+    assert any("No run stopped at the cap" in c for c in big["caveats"])

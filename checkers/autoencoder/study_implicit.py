@@ -109,17 +109,23 @@ def build_model(model: str, n_items: int, hidden: Sequence[int], activation: str
     return MultDAE(n_items=n_items, hidden=tuple(hidden), latent=activation, lam=hyper["lam"], dropout=hyper["dropout"])
 
 
-_SPLITS: dict[tuple, ImplicitSplit] = {}
+_SPLITS: dict[tuple, tuple[Ratings, ImplicitSplit]] = {}
 
 
 def task_split(ratings: Ratings, sp: dict) -> ImplicitSplit:
-    """The split a task names (cached per process: the tasks of one split share it)."""
+    """The split a task names (cached per process: the tasks of one split share it).
+
+    The cache holds the ratings object itself and checks identity, so a new
+    data set that happens to reuse a freed object's id never gets a stale split.
+    """
     key = (id(ratings), sp["threshold"], sp["min_user_items"], sp["heldout"], sp["seed"])
-    if key not in _SPLITS:
+    hit = _SPLITS.get(key)
+    if hit is None or hit[0] is not ratings:
         if len(_SPLITS) > 8:
             _SPLITS.clear()
-        _SPLITS[key] = liang_split(ratings, threshold=sp["threshold"], min_user_items=sp["min_user_items"], heldout=sp["heldout"], seed=sp["seed"])
-    return _SPLITS[key]
+        split = liang_split(ratings, threshold=sp["threshold"], min_user_items=sp["min_user_items"], heldout=sp["heldout"], seed=sp["seed"])
+        hit = _SPLITS[key] = (ratings, split)
+    return hit[1]
 
 
 # --------------------------------------------------------------------------- one task
@@ -419,9 +425,9 @@ def conclusion(report: dict, synthetic: bool) -> dict:
         else:
             unsupported.append(f"a difference between `{a}` and `{ref}`: {rt['diff']:+.4f} [{rt['lo']:+.4f}, {rt['hi']:+.4f}] "
                                f"(Holm p = {rt['p_holm']:.2g} over runs, {ut['p_holm']:.2g} over test users); this does not show they are equal.")
-    least = _least_claim(report["runs"], per_act)
+    least = _least_claim(report["runs"], per_act) if len(per_act) > 1 else {"least": order[0], "supported": False, "against": {}}
     claim = f"`{least['least']}` is the least accurate latent activation"
-    (supported if least["supported"] else unsupported).append(
+    (supported if least["supported"] else unsupported if least["against"] else []).append(
         claim + (" (below every other activation, Holm-adjusted paired t over runs)." if least["supported"] else
                  f" (lowest mean, but not significantly below every other activation after Holm: adjusted p "
                  + ", ".join(f"{b} {v['p_holm']:.2g}" for b, v in least["against"].items()) + ")."))
