@@ -86,7 +86,7 @@ def register(app: typer.Typer) -> None:
         min_user_items: int = typer.Option(5, "--min-user-items", help="Drop users with fewer kept interactions."),
         split_seeds: int = typer.Option(3, "--split-seeds", help="multdae/multvae: user splits (seeds 98765..), each with --seeds training seeds."),
         patience: Optional[int] = typer.Option(None, "--patience", help="multdae/multvae: stop after this many optimiser steps without a better validation NDCG@100 (default 1000; 0: no early stopping)."),
-        max_steps: Optional[int] = typer.Option(None, "--max-steps", help="multdae/multvae: cap on optimiser steps (default 20000); runs stopped by it are flagged."),
+        max_steps: Optional[int] = typer.Option(None, "--max-steps", help="multdae/multvae: cap on optimiser steps (default 50000); runs stopped by it are flagged."),
         lr_grid: Optional[str] = typer.Option(None, "--lr-grid", help="multdae/multvae: learning rates tuned per activation (default 1e-3,3e-3; --lr fixes one)."),
         lam_grid: Optional[str] = typer.Option(None, "--lam-grid", help="multdae/multvae: weight decays tuned per activation (default 0,1e-3,1e-2; --lam fixes one)."),
         dropout_grid: Optional[str] = typer.Option(None, "--dropout-grid", help="multdae/multvae: input dropout rates tuned per activation (default 0.5)."),

@@ -52,7 +52,7 @@ __all__ = ["DEFAULT_GRID", "DEFAULT_PATIENCE", "DEFAULT_MAX_STEPS", "make_trials
 DEFAULT_GRID: dict[str, tuple[float, ...]] = {"lr": (1e-3, 3e-3), "lam": (0.0, 1e-3, 1e-2), "dropout": (0.5,)}
 #: Early-stopping patience and the cap, in optimiser steps.
 DEFAULT_PATIENCE = 1000
-DEFAULT_MAX_STEPS = 20_000
+DEFAULT_MAX_STEPS = 50_000
 PRIMARY = "NDCG@100"
 ALPHA = 0.05
 AUDIT_KEYS = ["zero_rate", "near_zero_1e-3", "dead_units", "constant_units", "zero_unit_fraction", "fewest_nonzero_units",
@@ -153,7 +153,11 @@ def study_task(task: dict, payload: dict, progress: Any = None) -> dict:
     final = task["kind"] == "final"
     if progress is not None:
         progress.run_start(task["label"], cap)
-    results = train_multdae_seeds(model, split, tc, task["seeds"], test=final, on_epoch=progress.epoch if progress is not None else None)
+    on_epoch = progress.epoch if progress is not None else None
+    if seeds_vmapped():
+        results = train_multdae_seeds(model, split, tc, task["seeds"], test=final, on_epoch=on_epoch)
+    else:  # on a CPU the seeds share the same cores: one after another is faster (benchmarks/train_speed.py --vmap-seeds)
+        results = [train_multdae_seeds(model, split, tc, [s], test=final, on_epoch=on_epoch)[0] for s in task["seeds"]]
     runs = []
     for seed, res in zip(task["seeds"], results):
         run = {"activation": task["activation"], "split_seed": task["split"]["seed"], "seed": seed, "hyper": task["hyper"],
@@ -164,6 +168,13 @@ def study_task(task: dict, payload: dict, progress: Any = None) -> dict:
             run |= _audit_run(task, split, model, res.params, seed)
         runs.append(run)
     return {"runs": runs, "seconds": time.perf_counter() - t0, "median_epoch_seconds": float(np.median(results[0].epoch_seconds))}
+
+
+def seeds_vmapped() -> bool:
+    """Whether a task trains its seeds as one vmapped program: on an accelerator yes, on a CPU no (one seed after another)."""
+    import jax
+
+    return jax.default_backend() != "cpu"
 
 
 def _audit_run(task: dict, split: ImplicitSplit, model: Any, params: Any, seed: int) -> dict:
@@ -272,7 +283,7 @@ def study_implicit(cfg: Any, ratings: Ratings, progress: Any) -> dict:
                          "max_steps": cfg.max_steps, "epoch_cap": cfg.epochs, "select": f"validation {PRIMARY}", "optimizer": "Adam"},
         "tuning": {"search": cfg.search, "grid": {"lr": list(cfg.lr_grid), "lam": list(cfg.lam_grid), "dropout": list(cfg.dropout_grid)},
                    "trials": trials, "on": f"validation users of split {split_seeds[0]}, training seed {seeds[0]}"},
-        "metrics": metrics, "reference_activation": ref, "split_seeds": split_seeds,
+        "metrics": metrics, "reference_activation": ref, "split_seeds": split_seeds, "seeds_vmapped": seeds_vmapped(),
         "audit": {"rows": "every user's complete row of the run's split, L2-normalised in float32", "triples": cfg.triples,
                   "certify": cfg.certify, "falsify_budget_seconds": cfg.falsify_budget},
     }
