@@ -571,8 +571,9 @@ def _plots(report: dict, out: str) -> dict[str, str]:
             ax.set_xticks(range(len(acts)))
             ax.set_xticklabels(acts, rotation=30, ha="right", fontsize=8)
             ax.set_title(m)
-        np.atleast_1d(axes)[0].legend(fontsize=7)
-        fig.suptitle("Mult-DAE test metrics by latent activation, mean and 95% interval over seeds" + tag, fontsize=10)
+        if report.get("baselines"):
+            np.atleast_1d(axes)[0].legend(fontsize=7)
+        fig.suptitle(f"{'Mult-VAE' if report['meta']['model'] == 'multvae' else 'Mult-DAE'} test metrics by latent activation, mean and 95% interval over seeds" + tag, fontsize=10)
         fig.tight_layout()
         paths["metrics_png"] = os.path.join(out, "metrics.png")
         fig.savefig(paths["metrics_png"], dpi=110)
