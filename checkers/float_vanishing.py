@@ -31,7 +31,6 @@ from __future__ import annotations
 import functools
 import struct
 import time
-from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
@@ -348,9 +347,8 @@ def float_zero_sets(activation: "str | Activation", dtype: str) -> dict[str, lis
 
 def _decimal(q: Fraction) -> str:
     """The exact decimal expansion of a dyadic rational (every float has one)."""
-    value = Decimal(q.numerator) / Decimal(q.denominator) if q.denominator == 1 else None
-    if value is not None:
-        return str(value)
+    if q.denominator == 1:
+        return str(q.numerator)
     k = q.denominator.bit_length() - 1  # denominator is 2**k
     digits = q.numerator * 5**k
     sign = "-" if digits < 0 else ""
