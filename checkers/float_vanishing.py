@@ -49,6 +49,7 @@ __all__ = [
     "float_zero_sets_json",
     "zero_set_empty",
     "zero_set_sentence",
+    "zero_set_phrase",
     "none_exists",
 ]
 
@@ -395,6 +396,17 @@ def zero_set_sentence(intervals: list[list[str]] | None, dtype: str = "float64")
     elif len(intervals) == 1 and last == top and first != bottom:
         note = f" (that is, every finite float t >= {_short(intervals[0][0])})"
     return "exactly 0 at " + " and ".join(parts) + note + "; nonzero at every other finite float"
+
+
+def zero_set_phrase(activation: "str | Activation", dtype: str, runtime: str = "xla") -> str:
+    """A true sentence on where ``runtime`` rounds the activation to 0 in ``dtype`` (for reports)."""
+    act = get_activation(activation)
+    _check_dtype(dtype)
+    keys = _zero_keys(act, dtype, runtime)
+    if keys is None:
+        return f"its {dtype} zero set under {runtime} is undecided"
+    intervals = [[_decimal(lo), _decimal(hi)] for lo, hi in _to_values(list(keys), dtype)]
+    return f"under {runtime} in {dtype} it is " + zero_set_sentence(intervals, dtype)
 
 
 def zero_set_empty(activation: "str | Activation", dtype: str, runtime: str = "xla") -> bool:
