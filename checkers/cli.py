@@ -52,7 +52,7 @@ def classify(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
     timeout: float = typer.Option(10.0, "--timeout", help="Seconds for the symbolic decision before answering 'unknown'."),
 ) -> None:
-    """Classify an activation (relu-like, tanh-like, non-vanishing) with a certificate and float thresholds."""
+    """Classify an activation (relu-like, tanh-like, non-vanishing) with a certificate and its float zero sets (IEEE in NumPy, XLA in JAX)."""
     from checkers.float_vanishing import float_vanishing_thresholds, float_zero_sets_json, zero_set_sentence
     from theorems.activations import get_activation
     from theorems.classify import classify as _classify

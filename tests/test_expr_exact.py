@@ -98,3 +98,26 @@ def test_cli_refuses_complex_branch_with_exit_2() -> None:
 
     res = CliRunner().invoke(app, ["classify", "cosh(sqrt(t))"])
     assert "leave the real numbers" in str(res.exception) or "leave the real numbers" in res.output
+
+
+def test_classify_keeps_every_digit_of_the_shift() -> None:
+    from theorems.classify import classify
+
+    c = classify("tanh(t - 0.1000000000000000000001)")
+    assert c.cls == "tanh-like"
+    assert c.zero == sp.Rational(1000000000000000000001, 10**22)
+
+
+def test_tiny_literal_activation_has_no_exact_p3_counterexample() -> None:
+    import numpy as np
+
+    from checkers.falsify import falsify
+    from theorems.classify import classify
+    from theorems.encoder import Encoder
+
+    assert classify("Max(0, t) + 1e-400").cls == "non-vanishing"  # T2: s >= 10**-400 > 0
+    enc = Encoder.from_arrays([np.array([[1.0, -2.0, 0.5, 0.0, 1.0], [0.0, 1.0, -1.0, 2.0, 0.0]])],
+                              [np.zeros(2)], ["Max(0, t) + 1e-400"])
+    res = falsify(enc, "p3", dtype="float32", budget=1, seed=0, max_rounds=1)
+    assert res.counterexamples == ()  # the two false "exact" witnesses
+    assert all(not cx.is_certified for cx in res.float_only)
