@@ -121,3 +121,17 @@ def test_tiny_literal_activation_has_no_exact_p3_counterexample() -> None:
     res = falsify(enc, "p3", dtype="float32", budget=1, seed=0, max_rounds=1)
     assert res.counterexamples == ()  # the two false "exact" witnesses
     assert all(not cx.is_certified for cx in res.float_only)
+
+
+def test_sympy_floats_are_read_at_their_exact_binary_value_never_nsimplified() -> None:
+    from mpmath import iv
+
+    from theorems.lower import exact_value, interval_value
+
+    f = sp.Max(sp.Float(0.1), T)  # a caller-built expression holding a binary float
+    assert exact_value(f, Fraction(0)) == Fraction(0.1) != Fraction(1, 10)
+    import mpmath
+
+    box = interval_value(f, iv.mpf(0))
+    lo, hi = (Fraction(m) * Fraction(2) ** e for m, e in (mpmath.mpf(v).man_exp for v in box._mpi_))
+    assert lo <= Fraction(0.1) <= hi and not (lo <= Fraction(1, 10) <= hi)
