@@ -46,7 +46,7 @@ from mpmath import iv
 
 from theorems.expr import T
 
-__all__ = ["FloatFormat", "FORMATS", "Undecided", "enclose", "round_nearest", "Expm1", "Log1p", "Erfc", "FDiv",
+__all__ = ["FloatFormat", "FORMATS", "Undecided", "NoModel", "enclose", "round_nearest", "Expm1", "Log1p", "Erfc", "FDiv",
            "ULPS"]
 
 #: Relative error (in ulps, before the final rounding) allowed to each elementary function.
@@ -82,6 +82,10 @@ FORMATS = {
 
 class Undecided(Exception):
     """The enclosure cannot decide this range (possible NaN, unsupported node)."""
+
+
+class NoModel(Undecided):
+    """The expression has a node with no float model: no range can ever be decided."""
 
 
 class Expm1(sp.Function):
@@ -315,7 +319,7 @@ def _unary(name: str, v: Any) -> tuple[Any, int]:
         if not finite or max(abs(_lo(v)), abs(_hi(v))) > 2**20:
             raise Undecided(f"{name} of a huge or infinite argument")
         return getattr(iv, name)(v), ULPS
-    raise Undecided(f"no float model for {name}")
+    raise NoModel(f"no float model for {name}")
 
 
 _UNARY = {sp.exp: "exp", sp.log: "log", sp.tanh: "tanh", sp.sinh: "sinh", sp.cosh: "cosh", sp.sin: "sin",
@@ -358,7 +362,7 @@ class _Evaluator:
             arg = self.ev(node.args[0])
             exact, ulps = _unary(_UNARY[node.func], arg.wide)
             return self.r.box(exact, ulps, (arg,))
-        raise Undecided(f"no float model for {type(node).__name__}")
+        raise NoModel(f"no float model for {type(node).__name__}")
 
     def _pow(self, node: sp.Expr) -> _Box:
         base, e = node.args

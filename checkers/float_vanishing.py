@@ -214,11 +214,13 @@ def _model_tree(act: Activation, runtime: str) -> sp.Expr | None:
 
 
 def _verdict(tree: sp.Expr, a: int, b: int, name: str, flush: bool) -> str | None:
-    from checkers.float_model import FORMATS, Undecided, enclose
+    from checkers.float_model import FORMATS, NoModel, enclose
 
     try:
         lo, hi = enclose(tree, _ordered_to_float(a, name), _ordered_to_float(b, name), FORMATS[name], flush)
-    except (Undecided, ZeroDivisionError, ValueError, OverflowError):
+    except NoModel:
+        return "no-model"
+    except Exception:  # any failure of the enclosure leaves the range undecided, never guessed
         return None
     if lo == 0 and hi == 0:
         return "zero"
@@ -255,6 +257,8 @@ def _bisect(tree: sp.Expr, name: str, flush: bool) -> tuple[list[tuple[int, int]
         if nodes > _NODE_BUDGET or time.monotonic() > deadline:
             return None
         verdict = _verdict(tree, a, b, name, flush)
+        if verdict == "no-model":
+            return None
         if verdict == "zero":
             zeros.append((a, b))
         elif verdict is None:
