@@ -227,3 +227,43 @@ def test_classify_tanh_prints_no_false_half_line() -> None:
     out = _classify_cli("tanh")
     assert out.returncode == 0, out.stderr
     assert "t <=" not in out.stdout and "t = 0" in out.stdout
+
+
+def _float32_window(lo: float, hi: float) -> np.ndarray:
+    a = np.array(lo, dtype=np.float32).view(np.int32)
+    b = np.array(hi, dtype=np.float32).view(np.int32)
+    return np.arange(int(a), int(b) + 1, dtype=np.int32).view(np.float32)  # positive floats: bits are ordered
+
+
+@pytest.mark.parametrize(
+    "expr, numpy_fn, lo, hi",
+    [
+        ("1/(1+exp(t))", lambda x: np.float32(1) / (np.float32(1) + np.exp(x)), 80.0, 112.0),
+        ("exp(-t**2)", lambda x: np.exp(np.float32(-1) * x**2), 9.0, 11.0),
+        ("t*exp(-t)", lambda x: x * np.exp(np.float32(-1) * x), 95.0, 112.0),
+    ],
+)
+def test_float32_ieee_zero_set_against_every_float_in_a_window(expr: str, numpy_fn, lo: float, hi: float) -> None:
+    """Every float32 in a window holding the boundary, evaluated independently, agrees with the certificate."""
+    x = _float32_window(lo, hi)
+    with np.errstate(all="ignore"):
+        zero = numpy_fn(x) == 0
+    assert zero.any() and not zero.all()  # the window really holds a boundary
+    sets = float_zero_sets(expr, "float32")["ieee"]
+    assert sets is not None
+    edges = np.array([[float(a), float(b)] for a, b in sets])
+    inside = np.zeros(x.shape, dtype=bool)
+    for a, b in edges:
+        inside |= (x.astype(np.float64) >= a) & (x.astype(np.float64) <= b)
+    assert np.array_equal(inside, zero)
+
+
+def test_float32_xla_zero_set_against_every_float_in_a_window() -> None:
+    import jax.numpy as jnp
+
+    x = _float32_window(80.0, 112.0)
+    zero = _jax(lambda v: 1 / (1 + jnp.exp(v)), x) == 0
+    assert zero.any() and not zero.all()
+    (a, b), = float_zero_sets("1/(1+exp(t))", "float32")["xla"]
+    inside = (x.astype(np.float64) >= float(a)) & (x.astype(np.float64) <= float(b))
+    assert np.array_equal(inside, zero)
