@@ -38,6 +38,7 @@ import numpy as np
 import sympy as sp
 
 from theorems.activations import Activation, get_activation
+from theorems.errors import NotExact
 from theorems.expr import T
 
 __all__ = [
@@ -323,9 +324,12 @@ def _certified(act: Activation, name: str, runtime: str) -> list[tuple[int, int]
 
 @functools.lru_cache(maxsize=128)
 def _zero_keys(act: Activation, name: str, runtime: str) -> tuple[tuple[int, int], ...] | None:
-    if name in ("float16", "bfloat16"):
-        return tuple(_exhaustive(act, name, runtime))
-    ranges = _certified(act, name, runtime)
+    try:
+        if name in ("float16", "bfloat16"):
+            return tuple(_exhaustive(act, name, runtime))
+        ranges = _certified(act, name, runtime)
+    except (NotExact, ArithmeticError, TypeError, ValueError):
+        return None  # the runtime cannot evaluate this expression: undecided, never a guess
     return None if ranges is None else tuple(ranges)
 
 
@@ -414,9 +418,20 @@ def zero_set_phrase(activation: "str | Activation", dtype: str, runtime: str = "
 
 
 def zero_set_empty(activation: "str | Activation", dtype: str, runtime: str = "xla") -> bool:
-    """True only when the sound zero set of ``runtime`` in ``dtype`` is decided and empty."""
+    """True only when the sound zero set of ``runtime`` in ``dtype`` is decided and empty.
+
+    An overflowing pre-activation reaches ``s`` as ``+-inf``, so both
+    infinities are evaluated in the runtime too and must not give 0.
+    """
     _check_dtype(dtype)
-    return float_zero_sets(activation, dtype).get(runtime) == []
+    act = get_activation(activation)
+    if float_zero_sets(act, dtype).get(runtime) != []:
+        return False
+    try:
+        ends = _run(act, np.array([-np.inf, np.inf]), dtype, runtime)
+    except (NotExact, ArithmeticError, TypeError, ValueError):
+        return False
+    return not bool(np.any(_zero_mask(ends)))
 
 
 def none_exists(classification: Any, activation: "str | Activation", dtype: str, runtime: str = "xla") -> bool:

@@ -267,3 +267,12 @@ def test_float32_xla_zero_set_against_every_float_in_a_window() -> None:
     (a, b), = float_zero_sets("1/(1+exp(t))", "float32")["xla"]
     inside = (x.astype(np.float64) >= float(a)) & (x.astype(np.float64) <= float(b))
     assert np.array_equal(inside, zero)
+
+
+def test_empty_finite_zero_set_but_zero_at_infinity_is_not_none_exists() -> None:
+    expr = "1/(1 + Abs(t))"  # IEEE float64: 1/(1+|t|) >= 5.6e-309 at every finite float, but 0 at t = +-inf
+    assert float_zero_sets(expr, "float64")["ieee"] == []
+    with np.errstate(all="ignore"):
+        assert 1 / (1 + np.abs(np.float64(-np.inf))) == 0
+    assert not zero_set_empty(expr, "float64", "ieee")
+    assert zero_set_empty("tanh(t) + 2", "float64", "ieee")
