@@ -182,20 +182,35 @@ def _short(node: sp.Expr) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def _provably(arg: sp.Expr, strict: bool) -> bool:
+    """``arg > 0`` (strict) or ``arg >= 0`` for every real t: sympy's assumptions, else interval arithmetic on R."""
+    known = arg.is_positive if strict else arg.is_nonnegative
+    if known is not None:
+        return bool(known)
+    from mpmath import iv
+
+    from theorems.lower import interval_value  # lower imports this module: import at call time
+
+    try:
+        box = interval_value(arg, iv.mpf(["-inf", "inf"]))
+    except Exception:  # no enclosure over the whole line: not proved
+        return False
+    low = box.a
+    return bool(low > 0) if strict else bool(low >= 0)
+
+
 def _leaves_reals(node: sp.Expr) -> str | None:
     """Why ``node`` may be non-real for some real ``t`` (its own step only), else None."""
     if node.is_Pow:
         base, exponent = node.args
         if exponent.is_Integer:
             return None
-        if exponent.has(T) or exponent.is_negative:
-            ok, need = base.is_positive, "> 0"
-        else:
-            ok, need = base.is_nonnegative, ">= 0"
+        strict = bool(exponent.has(T) or exponent.is_negative)
+        ok, need = _provably(base, strict), ("> 0" if strict else ">= 0")
         return None if ok else f"the power {_short(node)} (its base {_short(base)} is not provably {need} for every real t)"
     if isinstance(node, sp.log):
         arg = node.args[0]
-        return None if arg.is_positive else f"{_short(node)} (its argument {_short(arg)} is not provably > 0 for every real t)"
+        return None if _provably(arg, True) else f"{_short(node)} (its argument {_short(arg)} is not provably > 0 for every real t)"
     if node.is_number and (node.has(sp.I) or node.has(sp.zoo, sp.nan)):
         return f"the non-real constant {_short(node)}"
     return None
