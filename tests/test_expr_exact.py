@@ -135,3 +135,14 @@ def test_sympy_floats_are_read_at_their_exact_binary_value_never_nsimplified() -
     box = interval_value(f, iv.mpf(0))
     lo, hi = (Fraction(m) * Fraction(2) ** e for m, e in (mpmath.mpf(v).man_exp for v in box._mpi_))
     assert lo <= Fraction(0.1) <= hi and not (lo <= Fraction(1, 10) <= hi)
+
+
+@pytest.mark.parametrize("text", ["Max(0, t)**-1", "1/t", "1/(t - 1)", "t**-2", "1/tanh(t)"])
+def test_division_by_a_possibly_zero_expression_is_refused(text: str) -> None:
+    with pytest.raises(UnsafeExpression, match="division by"):
+        parse_expression(text)
+
+
+@pytest.mark.parametrize("text", ["1/(t**2 + 1)", "1/(2 + sin(t))", "t/(1 + Abs(t))", "1/(Abs(t) + 1e-400)"])
+def test_division_by_a_provably_nonzero_expression_is_accepted(text: str) -> None:
+    assert parse_expression(text).has(T)

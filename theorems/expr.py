@@ -204,6 +204,8 @@ def _leaves_reals(node: sp.Expr) -> str | None:
     if node.is_Pow:
         base, exponent = node.args
         if exponent.is_Integer:
+            if exponent.is_negative and not (base.is_nonzero or _provably(base, True) or _provably(-base, True)):
+                return f"the division by {_short(base)} (not provably nonzero for every real t)"
             return None
         strict = bool(exponent.has(T) or exponent.is_negative)
         ok, need = _provably(base, strict), ("> 0" if strict else ">= 0")
