@@ -65,7 +65,6 @@ _SECONDS = 8.0
 _CROSS_CHECK = 4096
 
 _INT = {"float16": np.uint16, "bfloat16": np.uint16, "float32": np.uint32, "float64": np.uint64}
-ZeroSet = "list[tuple[Fraction, Fraction]] | None"
 
 
 def _np_dtype(name: str) -> Any:
