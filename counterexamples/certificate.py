@@ -5,8 +5,7 @@ certificate (JSON, schema :data:`SCHEMA`): a branch-and-bound tree over the
 input box and the pre-activations, whose every leaf is closed either by
 interval arithmetic or by a Farkas certificate (rational multipliers of the
 leaf's linear constraints). This module re-checks one in exact rational
-arithmetic (python-flint ``fmpq_mat`` for the matrix-vector products,
-:class:`fractions.Fraction` elsewhere). It shares no code with the search
+arithmetic (python-flint ``fmpq`` and ``fmpq_mat`` throughout). It shares no code with the search
 engine (``checkers.verifier``): it recomputes every bound itself, checks every
 relaxation line against the activation's knots, and trusts nothing but the
 weights and the multipliers. ``docs/recheck_certificate.py`` is a second,
@@ -47,8 +46,20 @@ SCHEMA = "latentcheck.verify-certificate/1"
 Bound = "Fraction | None"
 
 
-def _fr(v: Any) -> Fraction:
-    return Fraction(str(v)) if isinstance(v, str) else Fraction(v)
+def Q(v: Any) -> Any:
+    """An exact rational as a python-flint ``fmpq`` (from int, str, Fraction or an exact float)."""
+    import flint
+
+    if isinstance(v, flint.fmpq):
+        return v
+    if isinstance(v, int):
+        return flint.fmpq(v)
+    q = Fraction(v) if not isinstance(v, Fraction) else v
+    return flint.fmpq(q.numerator, q.denominator)
+
+
+def _fr(v: Any) -> Any:
+    return Q(v)
 
 
 @dataclass(frozen=True)
@@ -93,7 +104,7 @@ class _PL:
             pts.append(lo)
         if hi is not None:
             pts.append(hi)
-        return pts or [Fraction(0)]
+        return pts or [Q(0)]
 
     def line_valid(self, a: Fraction, c: Fraction, sense: str, lo: Fraction | None, hi: Fraction | None) -> bool:
         sign = 1 if sense == "ge" else -1
@@ -121,7 +132,7 @@ class _PL:
     def homogeneous(self) -> bool:
         if not self.knots:
             return self.offset == 0
-        return self.knots == (Fraction(0),) and self.values == (Fraction(0),)
+        return self.knots == (Q(0),) and self.values == (Q(0),)
 
 
 # ------------------------------------------------------------------ the network, exactly
@@ -149,7 +160,7 @@ class ExactNet:
             Ws.append(M)
             WTs.append(M.transpose())
             Wf.append(W)
-            bs.append([Fraction(float(v)) for v in np.asarray(b, dtype=np.float64).tolist()])
+            bs.append([Q(float(v)) for v in np.asarray(b, dtype=np.float64).tolist()])
         return cls(Ws, WTs, Wf, bs, [_PL.from_json(a) for a in activations])
 
     @property
@@ -157,7 +168,7 @@ class ExactNet:
         return len(self.W)
 
     def exact_forward(self, x: Sequence[Fraction]) -> list[Fraction]:
-        h = [Fraction(v) for v in x]
+        h = [Q(v) for v in x]
         for k in range(self.depth):
             z = _matvec(self.W[k], h)
             h = [self.pl[k](zi + bi) for zi, bi in zip(z, self.b[k])]
@@ -167,23 +178,22 @@ class ExactNet:
 def _to_fmpq(v: float) -> Any:
     import flint
 
-    q = Fraction(v)
-    return flint.fmpq(q.numerator, q.denominator)
+    return Q(float(v))
 
 
 def _matvec(M: Any, v: Sequence[Fraction]) -> list[Fraction]:
     import flint
 
-    col = flint.fmpq_mat(len(v), 1, [flint.fmpq(q.numerator, q.denominator) for q in v])
+    col = flint.fmpq_mat(len(v), 1, [Q(q) for q in v])
     out = M * col
-    return [Fraction(int(out[i, 0].p), int(out[i, 0].q)) for i in range(out.nrows())]
+    return [out[i, 0] for i in range(out.nrows())]
 
 
 def _interval_affine(net: ExactNet, k: int, lo: list, hi: list) -> tuple[list, list]:
     """Exact bounds of ``W_k h + b_k`` for ``h`` in the box ``[lo, hi]`` (``None`` = infinite)."""
     Wf = net.Wf[k]
-    lo_f = [Fraction(0) if v is None else v for v in lo]
-    hi_f = [Fraction(0) if v is None else v for v in hi]
+    lo_f = [Q(0) if v is None else v for v in lo]
+    hi_f = [Q(0) if v is None else v for v in hi]
     mid = [(a + b) / 2 for a, b in zip(lo_f, hi_f)]
     rad = [(b - a) / 2 for a, b in zip(lo_f, hi_f)]
     import flint
@@ -238,7 +248,9 @@ def leaf_box(net: ExactNet, xlo: list, xhi: list, path: dict) -> LeafBox:
 
     ``path`` maps ``("x", i)`` or ``("z", k, j)`` to ``[lo, hi]`` (``None`` = no bound).
     """
-    xlo, xhi = list(xlo), list(xhi)
+    xlo = [None if v is None else Q(v) for v in xlo]
+    xhi = [None if v is None else Q(v) for v in xhi]
+    path = {key: (None if lo is None else Q(lo), None if hi is None else Q(hi)) for key, (lo, hi) in path.items()}
     for key, (lo, hi) in path.items():
         if key[0] == "x":
             xlo[key[1]] = _meet(xlo[key[1]], lo, True)
@@ -270,13 +282,13 @@ def leaf_box(net: ExactNet, xlo: list, xhi: list, path: dict) -> LeafBox:
                     box.empty = f"latent unit {j}: its values lie in [{lo}, {hi}], which excludes 0"
                     box.h.append((hlo, hhi))
                     return box
-            hlo, hhi = [Fraction(0)] * len(hlo), [Fraction(0)] * len(hhi)
+            hlo, hhi = [Q(0)] * len(hlo), [Q(0)] * len(hhi)
         box.h.append((hlo, hhi))
     return box
 
 
 def _min_dot(r: list[Fraction], lo: list, hi: list) -> Fraction | None:
-    total = Fraction(0)
+    total = Q(0)
     for ri, a, b in zip(r, lo, hi):
         if ri > 0:
             if a is None:
@@ -291,11 +303,11 @@ def _min_dot(r: list[Fraction], lo: list, hi: list) -> Fraction | None:
 
 def combine(net: ExactNet, box: LeafBox, rows: Sequence[Sequence[Any]], n: int, sizes: Sequence[int]) -> tuple[list, list, list, Fraction] | str:
     """``(rx, rz, rh, d)`` with ``r . v <= d`` on the leaf, or the reason a row is refused."""
-    rx = [Fraction(0)] * n
-    rz = [[Fraction(0)] * m for m in sizes]
-    rh = [[Fraction(0)] * m for m in sizes]
-    mus = [[Fraction(0)] * m for m in sizes]
-    d = Fraction(0)
+    rx = [Q(0)] * n
+    rz = [[Q(0)] * m for m in sizes]
+    rh = [[Q(0)] * m for m in sizes]
+    mus = [[Q(0)] * m for m in sizes]
+    d = Q(0)
     for row in rows:
         kind = row[0]
         if kind == "aff":
@@ -369,7 +381,7 @@ def implied_bound(net: ExactNet, box: LeafBox, rows: Sequence[Sequence[Any]], n:
     if (sense == "le" and rho <= 0) or (sense == "ge" and rho >= 0):
         return None
     rz = [list(v) for v in rz]
-    rz[k][j] = Fraction(0)
+    rz[k][j] = Q(0)
     rest = _min_all(box, rx, rz, rh)
     if rest is None:
         return None
@@ -400,9 +412,9 @@ def _domain_box(dom: dict, n: int) -> tuple[list, list]:
     if kind == "box":
         return [_fr(dom["lo"])] * n, [_fr(dom["hi"])] * n
     if kind == "binary":
-        return [Fraction(0)] * n, [Fraction(1)] * n
+        return [Q(0)] * n, [Q(1)] * n
     if kind == "nonneg":
-        return [Fraction(0)] * n, [None] * n
+        return [Q(0)] * n, [None] * n
     if kind == "reals":
         return [None] * n, [None] * n
     raise ValueError(f"unknown domain kind {kind!r}")
@@ -423,7 +435,7 @@ def _cases(cert: dict, net: ExactNet, n: int) -> tuple[list[tuple[list, list, bo
     if kind == "enc0-nonzero":
         if not zero_in:
             return [(lo, hi, False)], None
-        out = net.exact_forward([Fraction(0)] * n)
+        out = net.exact_forward([Q(0)] * n)
         if all(v == 0 for v in out):
             return [], "enc(0) = 0, so the trees must not cover 0"
         return [(lo, hi, False)], None
@@ -439,9 +451,9 @@ def _cases(cert: dict, net: ExactNet, n: int) -> tuple[list[tuple[list, list, bo
             return [], "the cone cases do not cover every coordinate and sign the domain allows"
         boxes = []
         for i, s in given:
-            clo = [Fraction(-1) if (a is None or a < 0) else Fraction(0) for a in lo]
-            chi = [Fraction(1) if (b is None or b > 0) else Fraction(0) for b in hi]
-            clo[i] = chi[i] = Fraction(s)
+            clo = [Q(-1) if (a is None or a < 0) else Q(0) for a in lo]
+            chi = [Q(1) if (b is None or b > 0) else Q(0) for b in hi]
+            clo[i] = chi[i] = Q(s)
             boxes.append((clo, chi, False))
         return boxes, None
     return [], f"unknown nonzero argument {kind!r}"
@@ -458,7 +470,7 @@ def _walk(tree: dict, start: dict) -> Any:
         var = node["split"]
         if var[0] == "x":
             key = ("x", int(var[1]))
-            cuts = ((None, Fraction(0)), (Fraction(1), None))  # binary inputs: x <= 0 or x >= 1
+            cuts = ((None, Q(0)), (Q(1), None))  # binary inputs: x <= 0 or x >= 1
         elif var[0] == "z":
             key = ("z", int(var[1]), int(var[2]))
             beta = _fr(var[3])

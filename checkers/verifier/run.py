@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from checkers.verifier.api import VerifyResult, _in_domain, _is_counterexample, _label, _x_bounds
-from checkers.verifier.bab import BabStats, Problem, solve_tree
+from checkers.verifier.bab import BabStats, Problem, solve_tree, tighten
 from checkers.verifier.pl import PLFunction
 from counterexamples.certificate import SCHEMA, ExactNet, check_certificate
 
@@ -82,7 +82,46 @@ def _cases(dom: dict, n: int, mode: str) -> list[tuple[list, list, Any]]:
     return out
 
 
-def run_p3(encoder: Any, pls: list[PLFunction], dom: dict, homogeneous: bool, deadline: float, t0: float) -> VerifyResult:
+def _full_point(P: Problem, x: np.ndarray) -> np.ndarray:
+    """The LP variable vector (x, z_k, h_k, s) of the network at ``x`` (float64)."""
+    v = np.zeros(P.nv)
+    v[:P.n] = x
+    h = x
+    for k, (W, b) in enumerate(zip(P.Ws, P.bs)):
+        z = W @ h + b
+        h = P.pls[k].numpy(z)
+        zo, ho = P.offs[k]
+        v[zo:zo + len(z)], v[ho:ho + len(z)] = z, h
+    return v
+
+
+def _milp_probe(P: Problem, start: dict, deadline: float, try_point: Any, stats: BabStats) -> Any:
+    """Search a zero-mapped input with a float MILP; certify it exactly (after an interior refinement)."""
+    from checkers.verifier.bab import _x_box, _zclamp, interior_point
+    from checkers.verifier.bounds import node_bounds
+    from checkers.verifier.milp_search import milp_candidate
+
+    xlo, xhi = _x_box(P, start)
+    nb = node_bounds(P.Ws, P.absWs, P.bs, P.pls, xlo, xhi, _zclamp(start))
+    if nb.empty is not None:
+        return None
+    t = time.perf_counter()
+    status, x = milp_candidate(P, nb, min(0.3 * (deadline - t), 60.0))
+    stats.milp_seconds += time.perf_counter() - t
+    stats.milp_status = status
+    if x is None:
+        return None
+    if P.binary:
+        x = np.round(x)
+    found = try_point(x)
+    if found is None:
+        xi = interior_point(P, _full_point(P, x), P.binary)
+        found = None if xi is None else try_point(xi)
+    return found
+
+
+def run_p3(encoder: Any, pls: list[PLFunction], dom: dict, homogeneous: bool, deadline: float, t0: float,
+           tighten_seconds: float = 30.0) -> VerifyResult:
     n = encoder.n
     label = _label(dom)
     Ws = [np.asarray(layer.W, dtype=np.float64) for layer in encoder.layers]
@@ -134,13 +173,21 @@ def run_p3(encoder: Any, pls: list[PLFunction], dom: dict, homogeneous: bool, de
         case_box = (clo, chi)
         P = Problem(Ws, bs, pls, np.array([_f(a, -np.inf) for a in clo]), np.array([_f(b, np.inf) for b in chi]),
                     clo, chi, dom["kind"] == "binary", net)
-        status, out = solve_tree(P, deadline, try_point, stats)
+        entries, start = [], {}
+        if tighten_seconds > 0:
+            entries, start = tighten(P, deadline, stats, tighten_seconds)
+        stats.derived_bounds += len(entries)
+        found = _milp_probe(P, start, deadline, try_point, stats)
+        if found is not None:
+            return done("refuted", "an exact rational input in the domain is encoded as exactly 0 (found by the MILP "
+                        "search, certified in rationals)", "milp-search+exact", counterexample=[str(v) for v in found])
+        status, out = solve_tree(P, deadline, try_point, stats, start)
         if status == "found":
             return done("refuted", "an exact rational input in the domain is encoded as exactly 0", "branch-and-bound",
                         counterexample=[str(v) for v in out])
         if status == "open":
             return done("unknown", out + (f" (case x_{case[0]} = {case[1]})" if case else ""), "branch-and-bound")
-        trees.append({"bounds": [], "root": out})
+        trees.append({"bounds": entries, "root": out})
         cases.append(case)
     cert = {"schema": SCHEMA, "property": "p3", "domain": dom, "normalise": "none",
             "activations": [p.to_json() for p in pls],
