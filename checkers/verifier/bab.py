@@ -369,6 +369,14 @@ def interior_point(P: Problem, v: np.ndarray, xfix: bool) -> np.ndarray | None:
         for j in range(P.sizes[k]):
             lo, hi = _piece(P.pls[k], float(v[zo + j]))
             a, c = _line_on(P.pls[k], lo, hi)
+            if k == L - 1 and (a != 0 or c != 0):  # prefer an adjacent piece that is identically 0
+                zf = float(v[zo + j])
+                for q in P.pls[k].knots:
+                    if abs(float(q) - zf) <= 1e-6 * (1 + abs(zf)):
+                        for nlo, nhi in (_piece(P.pls[k], float(q) - 1e-9 * (1 + abs(float(q)))), _piece(P.pls[k], float(q))):
+                            na, nc = _line_on(P.pls[k], nlo, nhi)
+                            if na == 0 and nc == 0:
+                                lo, hi, a, c = nlo, nhi, na, nc
             r = len(erhs)
             erows += [r, r]
             ecols += [ho + j, zo + j]

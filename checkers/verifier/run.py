@@ -95,7 +95,7 @@ def _full_point(P: Problem, x: np.ndarray) -> np.ndarray:
     return v
 
 
-def _milp_probe(P: Problem, start: dict, deadline: float, try_point: Any, stats: BabStats) -> Any:
+def _milp_probe(P: Problem, start: dict, deadline: float, try_point: Any, stats: BabStats, share: float) -> Any:
     """Search a zero-mapped input with a float MILP; certify it exactly (after an interior refinement)."""
     from checkers.verifier.bab import _x_box, _zclamp, interior_point
     from checkers.verifier.bounds import node_bounds
@@ -106,7 +106,7 @@ def _milp_probe(P: Problem, start: dict, deadline: float, try_point: Any, stats:
     if nb.empty is not None:
         return None
     t = time.perf_counter()
-    status, x = milp_candidate(P, nb, min(0.3 * (deadline - t), 60.0))
+    status, x = milp_candidate(P, nb, min(share * (deadline - t), 60.0))
     stats.milp_seconds += time.perf_counter() - t
     stats.milp_status = status
     if x is None:
@@ -174,10 +174,13 @@ def run_p3(encoder: Any, pls: list[PLFunction], dom: dict, homogeneous: bool, de
         P = Problem(Ws, bs, pls, np.array([_f(a, -np.inf) for a in clo]), np.array([_f(b, np.inf) for b in chi]),
                     clo, chi, dom["kind"] == "binary", net)
         entries, start = [], {}
-        if tighten_seconds > 0:
+        found = _milp_probe(P, start, deadline, try_point, stats, 0.15)
+        if found is None and stats.milp_status != "infeasible" and tighten_seconds > 0:
+            entries, start = tighten(P, deadline, stats, tighten_seconds)
+            found = _milp_probe(P, start, deadline, try_point, stats, 0.3)
+        elif tighten_seconds > 0:
             entries, start = tighten(P, deadline, stats, tighten_seconds)
         stats.derived_bounds += len(entries)
-        found = _milp_probe(P, start, deadline, try_point, stats)
         if found is not None:
             return done("refuted", "an exact rational input in the domain is encoded as exactly 0 (found by the MILP "
                         "search, certified in rationals)", "milp-search+exact", counterexample=[str(v) for v in found])
