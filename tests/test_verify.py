@@ -274,3 +274,15 @@ def test_cli_exit_codes_and_certificate_file(tmp_path):
     assert _cli("--layers", "5,3", "--activation", "tanh", "--domain", "binary").returncode == 3
     bad = _cli("--layers", "5,3", "--activation", "relu", "--domain", "box:2,1")
     assert bad.returncode == 2 and bad.stderr.startswith("error:")
+
+
+# ------------------------------------------------------------------ falsify uses verify
+def test_falsify_none_exists_only_when_verify_proves():
+    """W >= 0, b > 0 on nonneg: no search can find a zero; verify proves it, so falsify says none-exists."""
+    from checkers.falsify import falsify
+
+    W = np.abs(np.random.default_rng(0).normal(size=(3, 5)))
+    enc = Encoder.from_arrays([W], [np.ones(3)], ["relu"])
+    res = falsify(enc, "p3", domain="nonneg", budget=1.0, seed=0)
+    assert res.status == "none-exists"
+    assert res.info["verify"]["verdict"] == "proved"
