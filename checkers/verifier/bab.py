@@ -30,6 +30,7 @@ from counterexamples.certificate import ExactNet, check_leaf, leaf_box
 __all__ = ["Problem", "BabStats", "solve_tree"]
 
 _FEAS_TOL = 1e-9
+_LP_OPTS: dict = {}
 
 
 @dataclass
@@ -181,7 +182,7 @@ def _solve(P: Problem, nb: NodeBounds, hulls: list, stats: BabStats) -> tuple[fl
     c = np.zeros(P.nv)
     c[-1] = 1.0
     t0 = time.perf_counter()
-    res = linprog(c, A_ub=A, b_ub=rhs, A_eq=P.A_eq, b_eq=P.b_eq, bounds=bounds, method="highs")
+    res = linprog(c, A_ub=A, b_ub=rhs, A_eq=P.A_eq, b_eq=P.b_eq, bounds=bounds, method="highs", options=_LP_OPTS)
     stats.lp_seconds += time.perf_counter() - t0
     stats.lps += 1
     if res.status != 0:
@@ -202,30 +203,39 @@ def _cert_rows(rows: list) -> list:
     out = []
     for r in rows:
         if r[0] == "hull":
-            out.append(["hull", r[1], r[2], str(r[3]), str(r[4]), r[5], str(Fraction(float(r[6])))])
+            out.append(["hull", r[1], r[2], str(r[3]), str(r[4]), r[5], str(Fraction(max(0.0, float(r[6]))))])
         elif r[0] == "sum":
-            out.append(["sum", str(Fraction(float(r[1])))])
+            out.append(["sum", str(Fraction(max(0.0, float(r[1]))))])
         else:
             out.append(["aff", r[1], r[2], str(Fraction(float(r[3])))])
     return out
 
 
+_TOPK = 16
+
+
+def _score(viol: float, lo: float, hi: float, beta: float, k: int) -> float:
+    """Branching score: the LP's violation of the activation, earlier layers first."""
+    return viol / (1 + k) ** 2
+
+
 def _branch(P: Problem, nb: NodeBounds, v: np.ndarray) -> tuple | None:
     """The split to make: the unstable unit whose LP value is farthest from its activation, else a fractional input."""
-    best, best_key = 1e-7, None
+    best, best_key = 0.0, None
     for k in range(len(P.sizes)):
         zo, ho = P.offs[k]
         zlo, zhi = nb.z[k]
         zs, hs = v[zo:zo + P.sizes[k]], v[ho:ho + P.sizes[k]]
         viol = np.abs(hs - P.pls[k].numpy(zs))
         knots = P.pls[k].knots
-        for j in np.argsort(-viol)[:8].tolist():
+        for j in np.argsort(-viol)[:_TOPK].tolist():
             inside = [q for q in knots if zlo[j] < float(q) < zhi[j]]
-            if not inside:
+            if not inside or viol[j] <= 1e-7:
                 continue
-            if viol[j] > best:
-                beta = min(inside, key=lambda q: abs(float(q) - zs[j]))
-                best, best_key = viol[j], ("z", k, j, beta)
+            beta = min(inside, key=lambda q: abs(float(q) - zs[j]))
+            score = _score(viol[j], float(zlo[j]), float(zhi[j]), float(beta), k)
+            if score > best:
+                best, best_key = score, ("z", k, j, beta)
     if best_key is not None:
         return best_key
     if P.binary:

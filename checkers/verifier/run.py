@@ -121,7 +121,7 @@ def _milp_probe(P: Problem, start: dict, deadline: float, try_point: Any, stats:
 
 
 def run_p3(encoder: Any, pls: list[PLFunction], dom: dict, homogeneous: bool, deadline: float, t0: float,
-           tighten_seconds: float = 30.0) -> VerifyResult:
+           tighten_seconds: float | None = None) -> VerifyResult:
     n = encoder.n
     label = _label(dom)
     Ws = [np.asarray(layer.W, dtype=np.float64) for layer in encoder.layers]
@@ -129,6 +129,8 @@ def run_p3(encoder: Any, pls: list[PLFunction], dom: dict, homogeneous: bool, de
     lo, hi = _x_bounds(dom, n)
     zero_in = all((a is None or a <= 0) and (b is None or b >= 0) for a, b in zip(lo, hi))
     stats = BabStats()
+    if tighten_seconds is None:
+        tighten_seconds = min(30.0, 0.25 * (deadline - t0))
 
     def done(verdict: str, reason: str, method: str, **kw: Any) -> VerifyResult:
         st = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in vars(stats).items()}
