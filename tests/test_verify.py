@@ -286,3 +286,17 @@ def test_falsify_none_exists_only_when_verify_proves():
     res = falsify(enc, "p3", domain="nonneg", budget=1.0, seed=0)
     assert res.status == "none-exists"
     assert res.info["verify"]["verdict"] == "proved"
+
+
+def test_cone_argument_when_zero_maps_to_zero(tmp_path):
+    """relu(x1), relu(x2), relu(-x1 - x2) all 0 iff x1 <= 0, x2 <= 0, x1 + x2 >= 0 iff x = 0: P3 holds
+    although enc(0) = 0 (zero biases: the zero set is a cone, one tree per coordinate and sign)."""
+    W = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]])
+    enc = Encoder.from_arrays([W], [np.zeros(3)], ["relu"])
+    for dom, cases in (("reals", 4), ("box:-1,2", 4), ("nonneg", 2)):
+        res = verify(enc, "p3", domain=dom, timeout=30)
+        cert = _recheck(res, enc, tmp_path)
+        assert cert["nonzero"]["kind"] == "cone" and len(cert["trees"]) == cases
+    # drop the third unit: x = (-1, -1) maps to 0
+    W2, b2 = W[:2], np.zeros(2)
+    _assert_refuted(verify(Encoder.from_arrays([W2], [b2], ["relu"]), "p3", domain="reals", timeout=30), [W2], [b2], ["relu"])
