@@ -555,6 +555,7 @@ def write_certificate(cert: dict, path: "str | os.PathLike[str]") -> None:
     try:
         with os.fdopen(fd, "w") as fh:
             json.dump(cert, fh, indent=1)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
