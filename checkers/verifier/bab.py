@@ -490,8 +490,8 @@ def tighten(P: Problem, deadline: float, stats: BabStats, max_seconds: float) ->
                     continue
                 old = path.get(("z", k, j), (None, None))
                 cur = zlo[j] if sense == "ge" else zhi[j]
-                if (sense == "ge" and float(val) <= cur + 1e-9 * (1 + abs(cur))) or \
-                   (sense == "le" and float(val) >= cur - 1e-9 * (1 + abs(cur))):
+                if math.isfinite(cur) and ((sense == "ge" and float(val) <= cur + 1e-9 * (1 + abs(cur))) or
+                                           (sense == "le" and float(val) >= cur - 1e-9 * (1 + abs(cur)))):
                     continue
                 val = Fraction(str(val))
                 entries.append([k, j, sense, str(val), crows])
