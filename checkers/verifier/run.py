@@ -120,6 +120,24 @@ def _milp_probe(P: Problem, start: dict, deadline: float, try_point: Any, stats:
     return found
 
 
+def _nonzero_mode(encoder: Any, dom: dict, n: int, zero_in: bool, homogeneous: bool) -> tuple[str | None, Any, str]:
+    """How "x != 0" is handled: ``(mode, counterexample, reason)``; ``mode`` is None when undecided."""
+    if dom["kind"] == "binary":
+        x = _binary_singletons(encoder, dom, n)
+        return "binary-sum", x, "a user with a single item is encoded as exactly 0"
+    if not zero_in:
+        return "zero-outside-domain", None, ""
+    if any(v != 0 for v in encoder.exact([Fraction(0)] * n)):
+        return "enc0-nonzero", None, ""
+    x = _probes(encoder, dom, n)
+    if x is not None:
+        return "cone", x, "enc(0) = 0 and a small exact probe is also encoded as 0"
+    if not homogeneous:
+        return None, None, ("enc(0) = 0 exactly and the encoder is not positively homogeneous: the exact test "
+                            "for a nonzero zero-mapped input near 0 is not implemented")
+    return "cone", None, ""
+
+
 def run_p3(encoder: Any, pls: list[PLFunction], dom: dict, homogeneous: bool, deadline: float, t0: float,
            tighten_seconds: float | None = None) -> VerifyResult:
     n = encoder.n
@@ -137,26 +155,11 @@ def run_p3(encoder: Any, pls: list[PLFunction], dom: dict, homogeneous: bool, de
         st["seconds"] = round(time.perf_counter() - t0, 4)
         return VerifyResult(verdict, reason, method, label, stats=st, **kw)
 
-    if dom["kind"] == "binary":
-        mode = "binary-sum"
-    elif not zero_in:
-        mode = "zero-outside-domain"
-    elif any(v != 0 for v in encoder.exact([Fraction(0)] * n)):
-        mode = "enc0-nonzero"
-    else:
-        x = _probes(encoder, dom, n)
-        if x is not None:
-            return done("refuted", "enc(0) = 0 and a small exact probe is also encoded as 0", "exact-point",
-                        counterexample=[str(v) for v in x])
-        if not homogeneous:
-            return done("unknown", "enc(0) = 0 exactly and the encoder is not positively homogeneous: the exact test "
-                        "for a nonzero zero-mapped input near 0 is not implemented", "none")
-        mode = "cone"
-    if dom["kind"] == "binary":
-        x = _binary_singletons(encoder, dom, n)
-        if x is not None:
-            return done("refuted", "a user with a single item is encoded as exactly 0", "exact-point",
-                        counterexample=[str(v) for v in x])
+    mode, x, why = _nonzero_mode(encoder, dom, n, zero_in, homogeneous)
+    if x is not None:
+        return done("refuted", why, "exact-point", counterexample=[str(v) for v in x])
+    if mode is None:
+        return done("unknown", why, "none")
     net = ExactNet.build(Ws, bs, [p.to_json() for p in pls])
     found: list = []
 
