@@ -37,6 +37,21 @@ def _write_outputs(out: Path, encoder, result) -> dict:
     return paths
 
 
+def _recorded_normalisation(weights: Optional[str]) -> str:
+    """The input normalisation a weight file exported by ``study`` records (``none`` otherwise)."""
+    if weights is None or not os.path.exists(weights):
+        return "none"
+    import numpy as np
+
+    try:
+        with np.load(weights, allow_pickle=False) as data:
+            if "latentcheck_normalise" in data.files:
+                return str(data["latentcheck_normalise"])
+    except (ValueError, OSError):
+        return "none"  # Encoder.load reports the problem with the file
+    return "none"
+
+
 def register(app: typer.Typer) -> None:
     """Attach ``verify`` to the command line."""
 
@@ -49,7 +64,7 @@ def register(app: typer.Typer) -> None:
         hidden_activation: Optional[str] = typer.Option(None, "--hidden-activation", help="Hidden activation (default: --activation)."),
         seed: int = typer.Option(0, "--seed", help="Seed of the --layers weights."),
         domain: str = typer.Option("reals", "--domain", help="reals, nonneg, binary or box:LO,HI."),
-        input_normalise: str = typer.Option("none", "--input-normalise", help="none, or l2 (the encoder sees x/|x|_2)."),
+        input_normalise: Optional[str] = typer.Option(None, "--input-normalise", help="none, or l2 (the encoder sees x/|x|_2); default: what the weight file records (study exports), else none."),
         timeout: float = typer.Option(60.0, "--timeout", help="Seconds for the search before answering 'unknown'."),
         out: Optional[Path] = typer.Option(None, "--out", help="Write verdict.json (and certificate.json + encoder.npz) here."),
         as_json: bool = typer.Option(False, "--json", help="Print the JSON verdict on stdout."),
@@ -62,6 +77,8 @@ def register(app: typer.Typer) -> None:
 
         if property.lower() != "p3":
             raise InvalidArgument(f"--property {property!r}: verify decides p3 only")
+        if input_normalise is None:
+            input_normalise = _recorded_normalisation(weights)
         if input_normalise not in ("none", "l2"):
             raise InvalidArgument(f"--input-normalise {input_normalise!r} must be none or l2")
         if not (timeout > 0):

@@ -300,3 +300,15 @@ def test_cone_argument_when_zero_maps_to_zero(tmp_path):
     # drop the third unit: x = (-1, -1) maps to 0
     W2, b2 = W[:2], np.zeros(2)
     _assert_refuted(verify(Encoder.from_arrays([W2], [b2], ["relu"]), "p3", domain="reals", timeout=30), [W2], [b2], ["relu"])
+
+
+def test_cli_reads_recorded_normalisation(tmp_path):
+    """A weight file that records l2 input normalisation is verified as such: zero biases and relu make the
+    answer the un-normalised one (here refuted: x = (1, 0) gives relu(-1) = 0); with a bias it is unknown."""
+    W = np.array([[-1.0, 1.0]])
+    np.savez(tmp_path / "h.npz", W0=W, b0=np.zeros(1), activations=np.array(["relu"]), latentcheck_normalise=np.array("l2"))
+    r = _cli("--weights", str(tmp_path / "h.npz"), "--domain", "binary", "--json")
+    assert r.returncode == 1 and "l2 normalisation does not change" in json.loads(r.stdout)["reason"]
+    np.savez(tmp_path / "b.npz", W0=W, b0=np.ones(1), activations=np.array(["relu"]), latentcheck_normalise=np.array("l2"))
+    r = _cli("--weights", str(tmp_path / "b.npz"), "--domain", "binary", "--json")
+    assert r.returncode == 3 and json.loads(r.stdout)["verdict"] == "unknown"
