@@ -312,3 +312,19 @@ def test_cli_reads_recorded_normalisation(tmp_path):
     np.savez(tmp_path / "b.npz", W0=W, b0=np.ones(1), activations=np.array(["relu"]), latentcheck_normalise=np.array("l2"))
     r = _cli("--weights", str(tmp_path / "b.npz"), "--domain", "binary", "--json")
     assert r.returncode == 3 and json.loads(r.stdout)["verdict"] == "unknown"
+
+
+def test_recheck_rejects_overclaimed_derived_bound(tmp_path):
+    """A derived bound tighter than its multipliers imply is refused by both exact checkers."""
+    from counterexamples.certificate import check_certificate
+
+    cert, enc_path = _farkas_cert(tmp_path)
+    entries = cert["trees"][0]["bounds"]
+    assert entries, "the construction needs derived bounds"
+    bad = copy.deepcopy(cert)
+    e = bad["trees"][0]["bounds"][0]
+    e[3] = str(Fraction(e[3]) + (1 if e[2] == "ge" else -1) * Fraction(1, 2))  # claim more than follows
+    with pytest.raises(RECHECK.Rejected):
+        RECHECK.recheck(bad, enc_path)
+    enc = Encoder.load(enc_path)
+    assert not check_certificate(bad, [l.W for l in enc.layers], [l.b for l in enc.layers]).ok
