@@ -28,6 +28,8 @@ _HOMES = {
     "t4_m1_all_n": "checkers.smt",
     "t1_identities": "checkers.symbolic",
     "t3_identities": "checkers.symbolic",
+    "verify": "checkers.verify",
+    "VerifyResult": "checkers.verify",
 }
 
 __all__ = sorted(_HOMES)

@@ -88,7 +88,7 @@ def _register_commands() -> None:
     from checkers import cli_prove
 
     cli_prove.register(app)
-    for module in ("checkers.cli_falsify", "checkers.autoencoder.cli", "checkers.cli_convert"):
+    for module in ("checkers.cli_falsify", "checkers.autoencoder.cli", "checkers.cli_convert", "checkers.cli_verify"):
         try:
             mod = __import__(module, fromlist=["register"])
         except ModuleNotFoundError as exc:

@@ -10,6 +10,7 @@ label: ``exact`` or ``interval`` (a real counterexample) or ``float-only``
 (a rounding hazard of one dtype, never a counterexample to the property).
 """
 
+from counterexamples.certificate import check_certificate
 from counterexamples.certify import Certification, certify_flip, certify_zero, float_encode, to_counterexample
 from counterexamples.report import SCHEMA, load_report, render_markdown, strip_timings, write_report
 from counterexamples.shrink import shrink
@@ -34,4 +35,5 @@ __all__ = [
     "render_markdown",
     "load_report",
     "strip_timings",
+    "check_certificate",
 ]

@@ -1,0 +1,256 @@
+"""latentcheck verify beside Marabou (maraboupy 2.0.0) and a plain MILP on the same P3 queries.
+
+Usage (from the repository root, with the project's virtualenv)::
+
+    python benchmarks/verify_vs_marabou.py [--limit 100] [--cases NAME,NAME]
+
+The query: is there an input ``x`` in the domain, ``x != 0``, with
+``enc(x) = 0``? For the box cases below ``enc(0) != 0``, so every solver
+answers the plain feasibility question ``exists x in box: enc(x) = 0`` (the
+latent ReLU outputs fixed to 0); on ``binary`` the nonzero users are
+``x in {0,1}^n, sum(x) >= 1``.
+
+* latentcheck: ``checkers.verify`` (bounds, certified LP bound tightening,
+  branch and bound with Farkas leaves, exact re-check); "certified" means a
+  certificate re-checked in rationals (proved) or an exact rational input
+  (refuted).
+* plain MILP: HiGHS through ``scipy.optimize.milp``, big-M from interval
+  bounds, answers in floating point with tolerances (never certified).
+* Marabou: maraboupy 2.0.0 in its own virtualenv
+  (``benchmarks/.venv-marabou``, gitignored; created on first use with
+  ``pip install maraboupy==2.0.0 numpy``), one worker, run as a subprocess;
+  binary inputs as disjunctions ``x_i = 0 or x_i = 1``. Floating point, not
+  certified.
+
+Each tool gets ``--limit`` seconds per case (a timeout counts as the limit).
+Writes ``benchmarks/results/verify_vs_marabou.json``. Machine: whatever runs
+it (the committed figures: a shared 2-core x86_64 CPU, no GPU).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+VENV = os.path.join(HERE, ".venv-marabou")
+VPY = os.path.join(VENV, "bin", "python")
+
+# name -> (sizes, domain, latent bias shift, seed); the shift added to the latent bias makes P3 hold (unsat)
+CASES = {
+    "relu-64-32-8-unsat": ([64, 32, 8], "box:-1,1", 4.0, 0),
+    "relu-64-64-32-8-unsat": ([64, 64, 32, 8], "box:-1,1", 6.0, 0),
+    "relu-256-128-32-unsat": ([256, 128, 32], "box:-1,1", 6.0, 0),
+    "relu-64-32-8-sat": ([64, 32, 8], "box:-1,1", 1.5, 0),
+    "relu-1682-64-binary": ([1682, 64], "binary", 0.0, 0),
+    "relu-1682-64-32-binary": ([1682, 64, 32], "binary", 0.0, 0),
+}
+
+
+def build(sizes, shift, seed):
+    sys.path.insert(0, ROOT)
+    from theorems.encoder import Encoder
+
+    e = Encoder.random(sizes, "relu", seed=seed)
+    Ws = [l.W for l in e.layers]
+    bs = [l.b.copy() for l in e.layers]
+    bs[-1] = bs[-1] + shift
+    return Encoder.from_arrays(Ws, bs, "relu")
+
+
+# --------------------------------------------------------------------------- Marabou side (runs in its venv)
+def marabou_worker(cfg_path: str) -> None:
+    from maraboupy import Marabou, MarabouCore
+
+    with open(cfg_path) as fh:
+        cfg = json.load(fh)
+    data = np.load(cfg["weights"], allow_pickle=False)
+    L = len([k for k in data.files if k.startswith("W")])
+    Ws = [data[f"W{i}"] for i in range(L)]
+    bs = [data[f"b{i}"] for i in range(L)]
+    n = Ws[0].shape[1]
+    nv = n + sum(2 * W.shape[0] for W in Ws)
+    ipq = MarabouCore.InputQuery()
+    ipq.setNumberOfVariables(nv)
+    lo, hi = cfg["lo"], cfg["hi"]
+    for i in range(n):
+        ipq.setLowerBound(i, lo)
+        ipq.setUpperBound(i, hi)
+    prev, nxt = list(range(n)), n
+    for k, (W, b) in enumerate(zip(Ws, bs)):
+        zs = list(range(nxt, nxt + W.shape[0]))
+        hs = list(range(nxt + W.shape[0], nxt + 2 * W.shape[0]))
+        nxt += 2 * W.shape[0]
+        for j in range(W.shape[0]):
+            eq = MarabouCore.Equation()
+            eq.addAddend(1.0, zs[j])
+            for i, w in enumerate(W[j].tolist()):
+                if w != 0.0:
+                    eq.addAddend(-w, prev[i])
+            eq.setScalar(float(b[j]))
+            ipq.addEquation(eq)
+            MarabouCore.addReluConstraint(ipq, zs[j], hs[j])
+            ipq.setLowerBound(hs[j], 0.0)
+            if k == L - 1:
+                ipq.setUpperBound(hs[j], 0.0)
+        prev = hs
+    if cfg["binary"]:
+        for i in range(n):
+            d0, d1 = MarabouCore.Equation(), MarabouCore.Equation()
+            d0.addAddend(1.0, i)
+            d0.setScalar(0.0)
+            d1.addAddend(1.0, i)
+            d1.setScalar(1.0)
+            MarabouCore.addDisjunctionConstraint(ipq, [[d0], [d1]])
+        s = MarabouCore.Equation(MarabouCore.Equation.GE)
+        for i in range(n):
+            s.addAddend(1.0, i)
+        s.setScalar(1.0)
+        ipq.addEquation(s)
+    opts = Marabou.createOptions(timeoutInSeconds=int(cfg["limit"]), verbosity=0, numWorkers=1)
+    t = time.perf_counter()
+    code, vals, stats = MarabouCore.solve(ipq, opts, "")
+    secs = time.perf_counter() - t
+    print(json.dumps({"verdict": code, "seconds": secs, "timed_out": bool(stats.hasTimedOut())}))
+
+
+def run_marabou(enc, dom: str, limit: float) -> dict:
+    if not os.path.exists(VPY):
+        try:
+            subprocess.run([sys.executable, "-m", "venv", VENV], check=True)
+            subprocess.run([VPY, "-m", "pip", "install", "-q", "maraboupy==2.0.0", "numpy"], check=True)
+        except (subprocess.CalledProcessError, OSError) as exc:
+            return {"verdict": "not-run", "reason": f"maraboupy 2.0.0 could not be installed: {exc}"}
+    with tempfile.TemporaryDirectory() as tmp:
+        w = os.path.join(tmp, "w.npz")
+        enc.save(w)
+        lo, hi = (0.0, 1.0) if dom == "binary" else tuple(float(v) for v in dom[4:].split(","))
+        cfg = {"weights": w, "lo": lo, "hi": hi, "binary": dom == "binary", "limit": limit}
+        with open(os.path.join(tmp, "cfg.json"), "w") as fh:
+            json.dump(cfg, fh)
+        t = time.perf_counter()
+        try:
+            out = subprocess.run([VPY, os.path.abspath(__file__), "--marabou-worker", os.path.join(tmp, "cfg.json")],
+                                 capture_output=True, text=True, timeout=limit + 60)
+        except subprocess.TimeoutExpired:
+            return {"verdict": "TIMEOUT", "seconds": limit, "timed_out": True}
+        lines = [l for l in out.stdout.splitlines() if l.startswith("{")]
+        if not lines:
+            return {"verdict": "ERROR", "seconds": time.perf_counter() - t, "reason": (out.stderr or out.stdout)[-400:]}
+        res = json.loads(lines[-1])
+        if res.get("timed_out"):
+            res["verdict"], res["seconds"] = "TIMEOUT", float(limit)
+        return res
+
+
+# --------------------------------------------------------------------------- plain MILP (big-M from interval bounds)
+def plain_milp(enc, dom: str, limit: float) -> dict:
+    import scipy.sparse as sps
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    Ws = [np.asarray(l.W) for l in enc.layers]
+    bs = [np.asarray(l.b) for l in enc.layers]
+    n = Ws[0].shape[1]
+    binary = dom == "binary"
+    lo, hi = (0.0, 1.0) if binary else tuple(float(v) for v in dom[4:].split(","))
+    nv, offs = n, []
+    for W in Ws:
+        m = W.shape[0]
+        offs.append((nv, nv + m, nv + 2 * m))
+        nv += 3 * m
+    vlo, vhi, integ = np.full(nv, -np.inf), np.full(nv, np.inf), np.zeros(nv)
+    vlo[:n], vhi[:n] = lo, hi
+    if binary:
+        integ[:n] = 1
+    blocks, lbs, ubs = [], [], []
+    hl, hu = np.full(n, lo), np.full(n, hi)
+    for k, (W, b) in enumerate(zip(Ws, bs)):
+        zo, ho, do = offs[k]
+        m = W.shape[0]
+        zl = np.maximum(W, 0) @ hl + np.minimum(W, 0) @ hu + b
+        zu = np.maximum(W, 0) @ hu + np.minimum(W, 0) @ hl + b
+        prev = 0 if k == 0 else offs[k - 1][1]
+        i = np.arange(m)
+        E = sps.lil_matrix((m, nv))
+        E[:, prev:prev + W.shape[1]] = -W
+        E[i, zo + i] = 1
+        blocks.append(E.tocsr()); lbs.append(b); ubs.append(b)
+        R = sps.lil_matrix((3 * m, nv))
+        R[i, ho + i] = 1; R[i, zo + i] = -1
+        R[m + i, ho + i] = 1; R[m + i, zo + i] = -1; R[m + i, do + i] = -np.minimum(zl, 0)
+        R[2 * m + i, ho + i] = 1; R[2 * m + i, do + i] = -np.maximum(zu, 0)
+        blocks.append(R.tocsr())
+        lbs.append(np.concatenate([np.zeros(m), np.full(2 * m, -np.inf)]))
+        ubs.append(np.concatenate([np.full(m, np.inf), -np.minimum(zl, 0), np.zeros(m)]))
+        vlo[zo:zo + m], vhi[zo:zo + m] = zl, zu
+        vlo[ho:ho + m], vhi[ho:ho + m] = 0, np.maximum(zu, 0) if k < len(Ws) - 1 else 0
+        vlo[do:do + m], vhi[do:do + m], integ[do:do + m] = 0, 1, 1
+        hl, hu = np.maximum(zl, 0), np.maximum(zu, 0)
+    if binary:
+        blocks.append(sps.csr_matrix((np.ones(n), (np.zeros(n, int), np.arange(n))), shape=(1, nv)))
+        lbs.append([1.0]); ubs.append([np.inf])
+    A = sps.vstack(blocks).tocsr()
+    t = time.perf_counter()
+    res = milp(np.zeros(nv), constraints=LinearConstraint(A, np.concatenate(lbs), np.concatenate(ubs)),
+               integrality=integ, bounds=Bounds(vlo, vhi), options={"time_limit": float(limit)})
+    secs = time.perf_counter() - t
+    verdict = {0: "sat", 2: "unsat"}.get(res.status, "TIMEOUT" if res.status == 1 else f"status-{res.status}")
+    return {"verdict": verdict, "seconds": float(limit) if verdict == "TIMEOUT" else secs}
+
+
+def run_latentcheck(enc, dom: str, limit: float) -> dict:
+    sys.path.insert(0, ROOT)
+    from checkers.verify import verify
+
+    t = time.perf_counter()
+    res = verify(enc, "p3", domain=dom, timeout=limit)
+    secs = time.perf_counter() - t
+    return {"verdict": res.verdict, "seconds": secs, "certified": res.verdict in ("proved", "refuted"),
+            "stats": res.stats, "reason": res.reason}
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--limit", type=float, default=100.0)
+    ap.add_argument("--cases", default=",".join(CASES))
+    ap.add_argument("--marabou-worker", default=None)
+    ap.add_argument("--out", default=os.path.join(HERE, "results", "verify_vs_marabou.json"))
+    args = ap.parse_args(argv)
+    if args.marabou_worker:
+        marabou_worker(args.marabou_worker)
+        return
+    rows = []
+    for name in args.cases.split(","):
+        sizes, dom, shift, seed = CASES[name]
+        enc = build(sizes, shift, seed)
+        row = {"case": name, "sizes": sizes, "domain": dom, "latent_bias_shift": shift, "seed": seed}
+        row["latentcheck"] = run_latentcheck(enc, dom, args.limit)
+        row["plain_milp"] = plain_milp(enc, dom, args.limit)
+        row["marabou"] = run_marabou(enc, dom, args.limit)
+        rows.append(row)
+        print(f"{name:26s} latentcheck {row['latentcheck']['verdict']:>9s} {row['latentcheck']['seconds']:7.1f}s | "
+              f"plain MILP {row['plain_milp']['verdict']:>7s} {row['plain_milp']['seconds']:7.1f}s | "
+              f"Marabou {row['marabou']['verdict']:>7s} {row['marabou'].get('seconds', float('nan')):7.1f}s", flush=True)
+    out = {"benchmark": "verify_vs_marabou", "limit_seconds": args.limit, "machine": platform.machine(),
+           "cpus": os.cpu_count(), "python": platform.python_version(),
+           "note": "latentcheck answers are certified (exact certificate or exact input); plain MILP and Marabou answer in floating point",
+           "rows": rows}
+    os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    tmp = args.out + ".tmp"
+    with open(tmp, "w") as fh:
+        json.dump(out, fh, indent=1)
+    os.replace(tmp, args.out)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+"""``latentcheck verify``: decide P3 exactly for a piecewise-linear encoder.
+
+Exit codes: 0 proved, 1 refuted, 3 unknown or proved-float, 2 bad input.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+__all__ = ["register"]
+
+
+def _write_outputs(out: Path, encoder, result) -> dict:
+    from counterexamples.certificate import sha256_file, write_certificate
+
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    data = result.to_json()
+    if result.certificate is not None:
+        enc_path = out / "encoder.npz"
+        tmp = out / "encoder.tmp.npz"
+        encoder.save(tmp)
+        os.replace(tmp, enc_path)
+        cert = dict(result.certificate)
+        cert["encoder_file"] = "encoder.npz"
+        cert["encoder_sha256"] = sha256_file(enc_path)
+        write_certificate(cert, out / "certificate.json")
+        paths["certificate"] = str(out / "certificate.json")
+        data["certificate_file"] = "certificate.json"
+    write_certificate(data, out / "verdict.json")
+    paths["verdict"] = str(out / "verdict.json")
+    return paths
+
+
+def _recorded_normalisation(weights: Optional[str]) -> str:
+    """The input normalisation a weight file exported by ``study`` records (``none`` otherwise)."""
+    if weights is None or not os.path.exists(weights):
+        return "none"
+    import numpy as np
+
+    try:
+        with np.load(weights, allow_pickle=False) as data:
+            if "latentcheck_normalise" in data.files:
+                return str(data["latentcheck_normalise"])
+    except (ValueError, OSError):
+        return "none"  # Encoder.load reports the problem with the file
+    return "none"
+
+
+def register(app: typer.Typer) -> None:
+    """Attach ``verify`` to the command line."""
+
+    @app.command()
+    def verify(
+        property: str = typer.Option("p3", "--property", "-p", help="p3 (no nonzero input is encoded as 0)."),
+        weights: Optional[str] = typer.Option(None, "--weights", help="Encoder weights (.npz with W0, b0, ...)."),
+        layers: Optional[str] = typer.Option(None, "--layers", help="Random encoder sizes, e.g. 64,32,8."),
+        activation: Optional[str] = typer.Option(None, "--activation", help="Latent activation: catalog name or formula in t."),
+        hidden_activation: Optional[str] = typer.Option(None, "--hidden-activation", help="Hidden activation (default: --activation)."),
+        seed: int = typer.Option(0, "--seed", help="Seed of the --layers weights."),
+        domain: str = typer.Option("reals", "--domain", help="reals, nonneg, binary or box:LO,HI."),
+        input_normalise: Optional[str] = typer.Option(None, "--input-normalise", help="none, or l2 (the encoder sees x/|x|_2); default: what the weight file records (study exports), else none."),
+        timeout: float = typer.Option(60.0, "--timeout", help="Seconds for the search before answering 'unknown'."),
+        out: Optional[Path] = typer.Option(None, "--out", help="Write verdict.json (and certificate.json + encoder.npz) here."),
+        as_json: bool = typer.Option(False, "--json", help="Print the JSON verdict on stdout."),
+    ) -> None:
+        """Decide P3 exactly for a piecewise-linear encoder: proved (certificate), refuted (exact input) or unknown."""
+        from checkers.cli_falsify import build_encoder
+        from checkers.verify import parse_verify_domain
+        from checkers.verify import verify as _verify
+        from theorems.errors import InvalidArgument
+
+        if property.lower() != "p3":
+            raise InvalidArgument(f"--property {property!r}: verify decides p3 only")
+        if input_normalise is None:
+            input_normalise = _recorded_normalisation(weights)
+        if input_normalise not in ("none", "l2"):
+            raise InvalidArgument(f"--input-normalise {input_normalise!r} must be none or l2")
+        if not (timeout > 0):
+            raise InvalidArgument(f"--timeout {timeout!r} must be a positive number of seconds")
+        dom = parse_verify_domain(domain)
+        encoder = build_encoder(weights, layers, activation, hidden_activation, seed)
+        result = _verify(encoder, "p3", domain=dom, input_normalise=input_normalise, timeout=timeout)
+        data = result.to_json()
+        if out is not None:
+            data["files"] = _write_outputs(out, encoder, result)
+        if as_json:
+            typer.echo(json.dumps(data, indent=2))
+        else:
+            _print(data)
+        raise typer.Exit(code=result.exit_code)
+
+
+def _print(data: dict) -> None:
+    from rich.console import Console
+
+    con = Console()
+    style = {"proved": "bold green", "refuted": "bold red"}.get(data["verdict"], "bold yellow")
+    con.print(f"[{style}]p3 on {data['domain']}: {data['verdict']}[/] - {data['reason']}", highlight=False)
+    if data.get("counterexample"):
+        nz = sum(1 for v in data["counterexample"] if v != "0")
+        con.print(f"  counterexample: {nz} nonzero coordinate(s), enc(x) = 0 exactly", highlight=False)
+    st = data.get("stats", {})
+    con.print(f"  {st.get('nodes', 0)} nodes, {st.get('lps', 0)} LPs, {st.get('seconds', 0)} s", highlight=False)
+    if data.get("files"):
+        con.print("  " + ", ".join(f"{k}: {v}" for k, v in data["files"].items()), highlight=False, markup=False)

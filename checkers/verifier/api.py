@@ -1,0 +1,165 @@
+"""``checkers.verify``: decide P3 for a piecewise-linear encoder, with an exact certificate.
+
+Verdicts:
+
+* ``proved``: no nonzero ``x`` in the domain has ``enc(x) = 0``; the
+  certificate (a branch-and-bound tree with interval and Farkas leaves) was
+  re-checked in exact rational arithmetic, or T2 applies (the latent
+  activation never vanishes);
+* ``refuted``: a nonzero rational ``x`` in the domain with ``enc(x) = 0``
+  exactly;
+* ``proved-float``: the LPs say no such ``x`` exists but some leaf's exact
+  re-check failed: not a proof;
+* ``unknown``: out of scope (with the reason) or out of time (with how far
+  the search got).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from theorems.encoder import Encoder
+from theorems.errors import InvalidArgument
+
+__all__ = ["verify", "VerifyResult", "parse_verify_domain", "VERDICTS", "CERT_SCHEMA_NOTE"]
+
+VERDICTS = ("proved", "refuted", "proved-float", "unknown")
+CERT_SCHEMA_NOTE = "see docs/verify.md"
+
+
+@dataclass
+class VerifyResult:
+    """The verdict and its evidence.
+
+    Attributes:
+        verdict: ``proved``, ``refuted``, ``proved-float`` or ``unknown``.
+        reason: one sentence: why this verdict.
+        method: ``interval``, ``branch-and-bound``, ``T2``, ``exact-point`` or ``none``.
+        counterexample: for ``refuted``: ``x`` as exact rational strings.
+        certificate: for ``proved`` by branch and bound: the certificate (JSON-ready).
+        stats: nodes, LPs, leaves, seconds.
+    """
+
+    verdict: str
+    reason: str
+    method: str
+    domain: str
+    counterexample: list[str] | None = None
+    certificate: dict | None = None
+    stats: dict = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int:
+        return {"proved": 0, "refuted": 1}.get(self.verdict, 3)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"schema": "latentcheck.verify/1", "property": "p3", "verdict": self.verdict, "reason": self.reason,
+                "method": self.method, "domain": self.domain, "counterexample": self.counterexample,
+                "certified": self.verdict in ("proved", "refuted"), "stats": self.stats}
+
+
+def parse_verify_domain(spec: str) -> dict:
+    """``reals``, ``nonneg``, ``binary`` or ``box:LO,HI`` (exact rationals from the text)."""
+    text = str(spec).strip().lower()
+    if text in ("reals", "nonneg", "binary"):
+        return {"kind": text}
+    if text.startswith("box:"):
+        parts = text[4:].split(",")
+        try:
+            lo, hi = (Fraction(p.strip()) for p in parts)
+        except (ValueError, ZeroDivisionError):
+            raise InvalidArgument(f"domain {spec!r} must read box:LO,HI with two numbers, e.g. box:-1,1") from None
+        if lo > hi:
+            raise InvalidArgument(f"domain {spec!r} has LO > HI; write box:LO,HI with LO <= HI")
+        return {"kind": "box", "lo": str(lo), "hi": str(hi)}
+    raise InvalidArgument(f"domain {spec!r} is not supported by verify; use reals, nonneg, binary or box:LO,HI")
+
+
+def _label(dom: dict) -> str:
+    return f"box:{dom['lo']},{dom['hi']}" if dom["kind"] == "box" else dom["kind"]
+
+
+def _x_bounds(dom: dict, n: int) -> tuple[list, list]:
+    kind = dom["kind"]
+    if kind == "box":
+        return [Fraction(dom["lo"])] * n, [Fraction(dom["hi"])] * n
+    if kind == "binary":
+        return [Fraction(0)] * n, [Fraction(1)] * n
+    if kind == "nonneg":
+        return [Fraction(0)] * n, [None] * n
+    return [None] * n, [None] * n
+
+
+def _in_domain(dom: dict, x: list[Fraction]) -> bool:
+    lo, hi = _x_bounds(dom, len(x))
+    if dom["kind"] == "binary" and any(v not in (0, 1) for v in x):
+        return False
+    return all((a is None or v >= a) and (b is None or v <= b) for v, a, b in zip(x, lo, hi))
+
+
+def _is_counterexample(encoder: Encoder, dom: dict, x: list[Fraction]) -> bool:
+    if not any(x) or not _in_domain(dom, x):
+        return False
+    return all(v == 0 for v in encoder.exact(x))
+
+
+def _t2_or_unknown(encoder: Encoder, dom: dict, why: str, t0: float) -> VerifyResult:
+    from theorems.classify import classify
+
+    cls = classify(encoder.activation)
+    stats = {"seconds": round(time.perf_counter() - t0, 4)}
+    if cls.cls == "non-vanishing":
+        return VerifyResult("proved", f"T2: the latent activation {encoder.activation.name} never vanishes ({cls.certificate}), "
+                            "so no input at all is encoded as 0", "T2", _label(dom), stats=stats)
+    return VerifyResult("unknown", why, "none", _label(dom), stats=stats)
+
+
+def verify(encoder: Encoder, property: str = "p3", *, domain: "str | dict" = "reals", input_normalise: str = "none",
+           timeout: float = 60.0) -> VerifyResult:
+    """Decide P3 (no nonzero input in the domain is encoded as 0) exactly.
+
+    Args:
+        encoder: a :class:`theorems.Encoder`.
+        property: ``"p3"``.
+        domain: ``reals``, ``nonneg``, ``binary`` or ``box:LO,HI``.
+        input_normalise: ``none``, or ``l2`` (the encoder sees ``x / |x|_2``; decided
+            exactly for positively homogeneous encoders, else ``unknown``).
+        timeout: seconds for the search.
+
+    Example:
+        >>> enc = Encoder.from_arrays([[[1.0, 1.0]]], [[1.0]], ["relu"])
+        >>> verify(enc, "p3", domain="box:0,1").verdict
+        'proved'
+    """
+    from checkers.verifier.pl import NotPiecewiseLinear, piecewise_linear
+
+    t0 = time.perf_counter()
+    if str(property).lower() != "p3":
+        raise InvalidArgument(f"property={property!r}: verify decides p3 only")
+    if not isinstance(encoder, Encoder):
+        raise InvalidArgument("verify needs a theorems.Encoder (weights and activations), not a plain callable")
+    if input_normalise not in ("none", "l2"):
+        raise InvalidArgument(f"input_normalise={input_normalise!r} must be none or l2")
+    if not (timeout > 0):
+        raise InvalidArgument(f"timeout={timeout!r} must be a positive number of seconds")
+    dom = parse_verify_domain(domain) if isinstance(domain, str) else dict(domain)
+    try:
+        pls = [piecewise_linear(layer.activation) for layer in encoder.layers]
+    except NotPiecewiseLinear as exc:
+        return _t2_or_unknown(encoder, dom, f"not piecewise linear ({exc}); verify decides piecewise-linear encoders only", t0)
+    homogeneous = all(p.positively_homogeneous for p in pls) and all(not np.any(layer.b) for layer in encoder.layers)
+    if input_normalise == "l2" and not homogeneous:
+        return VerifyResult("unknown", "--input-normalise l2 is decided exactly only for positively homogeneous encoders "
+                            "(zero biases, activations like relu); this one is not", "none", _label(dom),
+                            stats={"seconds": round(time.perf_counter() - t0, 4)})
+    from checkers.verifier.run import run_p3
+
+    res = run_p3(encoder, pls, dom, homogeneous, t0 + float(timeout), t0)
+    if input_normalise == "l2" and res.verdict in ("proved", "refuted"):
+        res.reason += "; with zero biases and positively homogeneous activations enc(x/|x|) = enc(x)/|x|, so l2 normalisation does not change the answer"
+    return res

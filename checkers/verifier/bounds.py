@@ -1,0 +1,93 @@
+"""Float interval bounds for the search, widened outward so they enclose the exact ones.
+
+The exact re-check (:mod:`counterexamples.certificate`) recomputes the bounds
+in rationals; these float bounds only steer the search and size the
+relaxation lines, which are then valid on the (narrower) exact intervals.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Sequence
+
+import numpy as np
+
+from checkers.verifier.pl import PLFunction
+
+__all__ = ["NodeBounds", "node_bounds", "REL_WIDEN"]
+
+#: Relative outward widening of every float bound (covers the rounding of an n-term dot product for n << 1e6).
+REL_WIDEN = 1e-9
+
+
+@dataclass
+class NodeBounds:
+    """Per-layer float bounds ``z[k] = (lo, hi)``, ``h[k] = (lo, hi)`` (``+-inf`` allowed); ``empty`` says why none."""
+
+    x: tuple[np.ndarray, np.ndarray]
+    z: list[tuple[np.ndarray, np.ndarray]]
+    h: list[tuple[np.ndarray, np.ndarray]]
+    empty: str | None = None
+
+
+def _affine(W: np.ndarray, absW: np.ndarray, b: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    lo_f = np.where(np.isfinite(lo), lo, 0.0)
+    hi_f = np.where(np.isfinite(hi), hi, 0.0)
+    mid, rad = (lo_f + hi_f) / 2, (hi_f - lo_f) / 2
+    c, r = W @ mid + b, absW @ rad
+    scale = absW @ np.maximum(np.abs(lo_f), np.abs(hi_f)) + np.abs(b)
+    pad = REL_WIDEN * scale + 1e-300
+    zlo, zhi = c - r - pad, c + r + pad
+    lo_inf, hi_inf = ~np.isfinite(lo), ~np.isfinite(hi)
+    down = ((W > 0) & lo_inf[None, :]).any(axis=1) | ((W < 0) & hi_inf[None, :]).any(axis=1)
+    up = ((W > 0) & hi_inf[None, :]).any(axis=1) | ((W < 0) & lo_inf[None, :]).any(axis=1)
+    return np.where(down, -np.inf, zlo), np.where(up, np.inf, zhi)
+
+
+def _to_q(v: float) -> Fraction | None:
+    return Fraction(float(v)) if np.isfinite(v) else None
+
+
+@functools.lru_cache(maxsize=200_000)
+def _range_cached(pl: PLFunction, a: float, b: float) -> tuple[float, float]:
+    rl, rh = pl.range_on(_to_q(a), _to_q(b))
+    return (-math.inf if rl is None else math.nextafter(float(rl), -math.inf),
+            math.inf if rh is None else math.nextafter(float(rh), math.inf))
+
+
+def _value_range(pl: PLFunction, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    pairs = [_range_cached(pl, a, b) for a, b in zip(lo.tolist(), hi.tolist())]
+    return np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
+
+
+def node_bounds(Ws: Sequence[np.ndarray], absWs: Sequence[np.ndarray], bs: Sequence[np.ndarray],
+                pls: Sequence[PLFunction], xlo: np.ndarray, xhi: np.ndarray,
+                zclamp: dict[tuple[int, int], tuple[float, float]]) -> NodeBounds:
+    """Interval propagation from the ``x`` box, meeting ``z`` with the path's clamps ``(k, j) -> (lo, hi)``."""
+    nb = NodeBounds((xlo, xhi), [], [])
+    if np.any(xlo > xhi):
+        nb.empty = "x box"
+        return nb
+    lo, hi = xlo, xhi
+    L = len(Ws)
+    for k in range(L):
+        zlo, zhi = _affine(Ws[k], absWs[k], bs[k], lo, hi)
+        for (kk, j), (a, b) in zclamp.items():
+            if kk == k:
+                zlo[j], zhi[j] = max(zlo[j], a), min(zhi[j], b)
+        nb.z.append((zlo, zhi))
+        if np.any(zlo > zhi):
+            nb.empty = f"z[{k}]"
+            return nb
+        lo, hi = _value_range(pls[k], zlo, zhi)
+        if k == L - 1:
+            if np.any(lo > 0) or np.any(hi < 0):
+                nb.empty = "latent excludes 0"
+                nb.h.append((lo, hi))
+                return nb
+            lo, hi = np.zeros_like(lo), np.zeros_like(hi)
+        nb.h.append((lo, hi))
+    return nb

@@ -1,0 +1,330 @@
+"""``latentcheck verify``: encoders whose P3 answer is known by construction.
+
+Each encoder is built so that its answer follows from a short argument in the
+test's docstring, not from the program. Refutations are re-checked with a
+Fraction forward pass written here; proofs are re-checked with the
+standalone ``docs/recheck_certificate.py`` (no latentcheck import), and a
+planted corruption of a certificate must be rejected by it.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import json
+import subprocess
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from checkers.verifier.pl import NotPiecewiseLinear, piecewise_linear
+from checkers.verify import verify
+from theorems.encoder import Encoder
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _recheck_module():
+    spec = importlib.util.spec_from_file_location("recheck_certificate", ROOT / "docs" / "recheck_certificate.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+RECHECK = _recheck_module()
+
+
+# ------------------------------------------------------------------ an independent forward pass
+def _act(name: str, t: Fraction) -> Fraction:
+    return {"relu": max(t, Fraction(0)), "identity": t, "leaky_relu": max(t, t / 100),
+            "hard_tanh": max(Fraction(-1), min(Fraction(1), t))}[name]
+
+
+def _enc_exact(Ws, bs, acts, x):
+    h = [Fraction(v) for v in x]
+    for W, b, a in zip(Ws, bs, acts):
+        h = [_act(a, sum((Fraction(float(w)) * v for w, v in zip(row, h)), Fraction(0)) + Fraction(float(bi)))
+             for row, bi in zip(np.asarray(W).tolist(), np.asarray(b).tolist())]
+    return h
+
+
+def _assert_refuted(res, Ws, bs, acts, lo=None, hi=None, binary=False):
+    assert res.verdict == "refuted", res.reason
+    x = [Fraction(v) for v in res.counterexample]
+    assert any(v != 0 for v in x)
+    if lo is not None:
+        assert all(lo <= v <= hi for v in x)
+    if binary:
+        assert all(v in (0, 1) for v in x)
+    assert all(v == 0 for v in _enc_exact(Ws, bs, acts, x))
+
+
+def _recheck(res, enc, tmp_path):
+    assert res.verdict == "proved", res.reason
+    enc.save(tmp_path / "encoder.npz")
+    cert = dict(res.certificate)
+    leaves, _ = RECHECK.recheck(cert, tmp_path / "encoder.npz")
+    assert leaves >= 1
+    return cert
+
+
+# ------------------------------------------------------------------ piecewise-linear detection
+def test_pl_knots_by_hand():
+    assert piecewise_linear("relu").knots == (0,)
+    h = piecewise_linear("hard_sigmoid")
+    assert h.knots == (-3, 3) and h.values == (0, 1)
+    assert piecewise_linear("Abs(t) - 1")(Fraction(-3)) == 2
+    assert piecewise_linear("leaky_relu").slope_left == Fraction(1, 100)
+    for name in ("tanh", "t**2", "sigmoid"):
+        with pytest.raises(NotPiecewiseLinear):
+            piecewise_linear(name)
+
+
+# ------------------------------------------------------------------ unsatisfiable by construction
+def test_positive_weights_positive_bias_proved_on_nonneg_and_binary(tmp_path):
+    """W >= 0, b > 0: W x + b >= b > 0 for x >= 0, so relu(Wx + b) > 0: P3 holds on nonneg and binary."""
+    W = np.abs(np.random.default_rng(0).normal(size=(4, 6)))
+    enc = Encoder.from_arrays([W], [np.ones(4)], ["relu"])
+    for dom in ("nonneg", "binary", "box:0,3"):
+        _recheck(verify(enc, "p3", domain=dom, timeout=30), enc, tmp_path)
+
+
+def test_positive_weights_refuted_on_reals():
+    """Same encoder on the reals: x = -c (1, ..., 1) with c large makes every unit negative."""
+    W = np.abs(np.random.default_rng(0).normal(size=(4, 6)))
+    enc = Encoder.from_arrays([W], [np.ones(4)], ["relu"])
+    _assert_refuted(verify(enc, "p3", domain="reals", timeout=30), [W], [np.ones(4)], ["relu"])
+
+
+def test_cancelling_units_need_branching(tmp_path):
+    """h1 = h2 = relu(x1 - x2); latent = relu(h1 - h2 + 1/2) = 1/2 for every x: P3 holds.
+
+    Intervals alone give h1 - h2 + 1/2 in [-3/2, 5/2]; only the branch on x1 - x2 closes it.
+    """
+    W1 = np.array([[1.0, -1.0], [1.0, -1.0]])
+    W2 = np.array([[1.0, -1.0]])
+    enc = Encoder.from_arrays([W1, W2], [np.zeros(2), np.array([0.5])], ["relu", "relu"])
+    res = verify(enc, "p3", domain="box:-1,1", timeout=30)
+    cert = _recheck(res, enc, tmp_path)
+    assert res.stats["leaves_farkas"] >= 1 or res.stats["nodes"] >= 2
+    assert cert["nonzero"]["kind"] == "enc0-nonzero"
+
+
+def test_binary_sum_row(tmp_path):
+    """relu(x1 + x2 - 1/2) = 0 iff x1 + x2 <= 1/2: only the zero user on {0,1}^2, so P3 holds (the sum row)."""
+    enc = Encoder.from_arrays([np.array([[1.0, 1.0]])], [np.array([-0.5])], ["relu"])
+    res = verify(enc, "p3", domain="binary", timeout=30)
+    cert = _recheck(res, enc, tmp_path)
+    assert cert["nonzero"]["kind"] == "binary-sum"
+    # on the box [-1, 1]^2 the same encoder maps (-1, 0) to 0
+    _assert_refuted(verify(enc, "p3", domain="box:-1,1", timeout=30), [np.array([[1.0, 1.0]])], [np.array([-0.5])],
+                    ["relu"], Fraction(-1), Fraction(1))
+
+
+def test_two_layer_binary_unsat(tmp_path):
+    """Hidden h = relu(x1 + x2 + x3) >= 1 for a nonzero user; latent relu(h - 1/2) >= 1/2 > 0: P3 holds."""
+    enc = Encoder.from_arrays([np.ones((1, 3)), np.ones((1, 1))], [np.zeros(1), np.array([-0.5])], ["relu", "relu"])
+    _recheck(verify(enc, "p3", domain="binary", timeout=30), enc, tmp_path)
+
+
+# ------------------------------------------------------------------ satisfiable by construction
+def test_kernel_vector_refuted():
+    """Zero biases and W1 (1, 1, 1) = 0: x = c (1, 1, 1) maps to enc(0) = 0."""
+    W1 = np.array([[1.0, -1.0, 0.0], [0.0, 1.0, -1.0]])
+    W2 = np.array([[1.0, 2.0], [-1.0, 1.0]])
+    Ws, bs = [W1, W2], [np.zeros(2), np.zeros(2)]
+    enc = Encoder.from_arrays(Ws, bs, ["relu", "relu"])
+    _assert_refuted(verify(enc, "p3", domain="box:-1,1", timeout=30), Ws, bs, ["relu", "relu"], Fraction(-1), Fraction(1))
+
+
+def test_identity_latent_with_kernel_refuted():
+    """identity latent, W (1, 1, 1) = 0, no bias: an equality zero set, reached exactly."""
+    W = np.array([[1.0, -1.0, 0.0], [0.0, 1.0, -1.0]])
+    enc = Encoder.from_arrays([W], [np.zeros(2)], ["identity"])
+    _assert_refuted(verify(enc, "p3", domain="box:-1,1", timeout=30), [W], [np.zeros(2)], ["identity"])
+
+
+def test_binary_single_item_refuted():
+    """Column 2 is <= -1 in every row and b = 1/2: the user {item 2} gives W e_2 + b < 0, so relu(...) = 0."""
+    W = np.array([[1.0, 2.0, -1.0, 0.5], [0.5, 1.0, -2.0, 1.0]])
+    b = np.array([0.5, 0.5])
+    enc = Encoder.from_arrays([W], [b], ["relu"])
+    _assert_refuted(verify(enc, "p3", domain="binary", timeout=30), [W], [b], ["relu"], binary=True)
+
+
+def test_binary_pair_needed():
+    """relu(-x0 - x1 + 3/2) = 0 iff x0 = x1 = 1; relu(x2 - 1/2) = 0 iff x2 = 0: only (1, 1, 0) (no singleton)."""
+    W = np.array([[-1.0, -1.0, 0.0], [0.0, 0.0, 1.0]])
+    b = np.array([1.5, -0.5])
+    enc = Encoder.from_arrays([W], [b], ["relu"])
+    res = verify(enc, "p3", domain="binary", timeout=30)
+    _assert_refuted(res, [W], [b], ["relu"], binary=True)
+    assert [Fraction(v) for v in res.counterexample] == [1, 1, 0]
+
+
+def test_binary_three_constraints_unsat(tmp_path):
+    """x0 + x1 + 3 x2 <= 3/2, -3 x0 + x1 + x2 <= -1/2, x0 - 3 x1 + x2 <= -1/2 force x0 = x1 = 1, then 2 <= 3/2: P3 holds."""
+    W = np.array([[1.0, 1.0, 3.0], [-3.0, 1.0, 1.0], [1.0, -3.0, 1.0]])
+    enc = Encoder.from_arrays([W], [np.array([-1.5, 0.5, 0.5])], ["relu"])
+    _recheck(verify(enc, "p3", domain="binary", timeout=30), enc, tmp_path)
+
+
+def test_random_deep_box_answers_agree_with_recheck(tmp_path):
+    """Random 2-layer encoders: whatever the verdict, a proof re-checks and a refutation evaluates to 0."""
+    for seed in range(3):
+        enc = Encoder.random([6, 5, 3], "relu", seed=seed)
+        res = verify(enc, "p3", domain="box:1,2", timeout=30)
+        Ws, bs = [l.W for l in enc.layers], [l.b for l in enc.layers]
+        if res.verdict == "proved":
+            _recheck(res, enc, tmp_path)
+        else:
+            _assert_refuted(res, Ws, bs, ["relu", "relu"], Fraction(1), Fraction(2))
+
+
+# ------------------------------------------------------------------ outside the piecewise-linear scope
+def test_t2_and_unknown():
+    enc = Encoder.random([5, 3], "sigmoid", seed=0)
+    res = verify(enc, "p3", domain="binary", timeout=10)
+    assert res.verdict == "proved" and res.method == "T2"
+    enc = Encoder.random([5, 3], "tanh", seed=0)
+    res = verify(enc, "p3", domain="binary", timeout=10)
+    assert res.verdict == "unknown" and "piecewise linear" in res.reason
+
+
+# ------------------------------------------------------------------ planted bugs: the re-checker must refuse
+def _farkas_cert(tmp_path):
+    W1 = np.array([[1.0, -1.0], [1.0, -1.0]])
+    W2 = np.array([[1.0, -1.0]])
+    enc = Encoder.from_arrays([W1, W2], [np.zeros(2), np.array([0.5])], ["relu", "relu"])
+    res = verify(enc, "p3", domain="box:-1,1", timeout=30)
+    cert = _recheck(res, enc, tmp_path)
+    return cert, tmp_path / "encoder.npz"
+
+
+def _leaves(node):
+    if "leaf" in node:
+        return [node]
+    return _leaves(node["le"]) + _leaves(node["ge"])
+
+
+def test_recheck_rejects_corrupted_multiplier(tmp_path):
+    cert, enc_path = _farkas_cert(tmp_path)
+    bad = copy.deepcopy(cert)
+    farkas = [lf for t in bad["trees"] for lf in _leaves(t["root"]) if lf["leaf"] == "farkas"]
+    assert farkas, "the construction needs a Farkas leaf"
+    row = next(r for r in farkas[0]["rows"] if r[0] == "aff")
+    row[3] = str(Fraction(row[3]) * 3 + 1)
+    with pytest.raises(RECHECK.Rejected):
+        RECHECK.recheck(bad, enc_path)
+
+
+def test_recheck_rejects_invalid_line_and_false_interval_leaf(tmp_path):
+    cert, enc_path = _farkas_cert(tmp_path)
+    bad = copy.deepcopy(cert)
+    farkas = [lf for t in bad["trees"] for lf in _leaves(t["root"]) if lf["leaf"] == "farkas"]
+    hull = next(r for lf in farkas for r in lf["rows"] if r[0] == "hull")
+    hull[4] = str(Fraction(hull[4]) + (1 if hull[5] == "ge" else -1))  # move the line past the graph
+    with pytest.raises(RECHECK.Rejected):
+        RECHECK.recheck(bad, enc_path)
+    bad = copy.deepcopy(cert)
+    bad["trees"][0]["root"] = {"leaf": "interval"}
+    with pytest.raises(RECHECK.Rejected):
+        RECHECK.recheck(bad, enc_path)
+    bad = copy.deepcopy(cert)
+    bad["activations"][0]["knots"] = ["1"]
+    with pytest.raises(RECHECK.Rejected):
+        RECHECK.recheck(bad, enc_path)
+
+
+def test_engine_check_rejects_corruption(tmp_path):
+    """The engine's own exact check (counterexamples.certificate) refuses the same corruption."""
+    from counterexamples.certificate import check_certificate
+
+    cert, enc_path = _farkas_cert(tmp_path)
+    enc = Encoder.load(enc_path)
+    Ws, bs = [l.W for l in enc.layers], [l.b for l in enc.layers]
+    assert check_certificate(cert, Ws, bs).ok
+    bad = copy.deepcopy(cert)
+    farkas = [lf for t in bad["trees"] for lf in _leaves(t["root"]) if lf["leaf"] == "farkas"]
+    row = next(r for r in farkas[0]["rows"] if r[0] == "aff")
+    row[3] = str(Fraction(row[3]) * 3 + 1)
+    assert not check_certificate(bad, Ws, bs).ok
+
+
+# ------------------------------------------------------------------ command line
+def _cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "checkers.cli", "verify", *args], capture_output=True, text=True,
+                          cwd=cwd or ROOT, timeout=120)
+
+
+def test_cli_exit_codes_and_certificate_file(tmp_path):
+    W = np.abs(np.random.default_rng(0).normal(size=(3, 4)))
+    enc = Encoder.from_arrays([W], [np.ones(3)], ["relu"])
+    enc.save(tmp_path / "w.npz")
+    r = _cli("--weights", str(tmp_path / "w.npz"), "--domain", "nonneg", "--out", str(tmp_path / "out"), "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["verdict"] == "proved"
+    chk = subprocess.run([sys.executable, str(ROOT / "docs" / "recheck_certificate.py"), str(tmp_path / "out" / "certificate.json")],
+                         capture_output=True, text=True, timeout=120)
+    assert chk.returncode == 0 and chk.stdout.startswith("OK"), chk.stdout
+    assert _cli("--weights", str(tmp_path / "w.npz"), "--domain", "reals").returncode == 1
+    assert _cli("--layers", "5,3", "--activation", "tanh", "--domain", "binary").returncode == 3
+    bad = _cli("--layers", "5,3", "--activation", "relu", "--domain", "box:2,1")
+    assert bad.returncode == 2 and bad.stderr.startswith("error:")
+
+
+# ------------------------------------------------------------------ falsify uses verify
+def test_falsify_none_exists_only_when_verify_proves():
+    """W >= 0, b > 0 on nonneg: no search can find a zero; verify proves it, so falsify says none-exists."""
+    from checkers.falsify import falsify
+
+    W = np.abs(np.random.default_rng(0).normal(size=(3, 5)))
+    enc = Encoder.from_arrays([W], [np.ones(3)], ["relu"])
+    res = falsify(enc, "p3", domain="nonneg", budget=1.0, seed=0)
+    assert res.status == "none-exists"
+    assert res.info["verify"]["verdict"] == "proved"
+
+
+def test_cone_argument_when_zero_maps_to_zero(tmp_path):
+    """relu(x1), relu(x2), relu(-x1 - x2) all 0 iff x1 <= 0, x2 <= 0, x1 + x2 >= 0 iff x = 0: P3 holds
+    although enc(0) = 0 (zero biases: the zero set is a cone, one tree per coordinate and sign)."""
+    W = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]])
+    enc = Encoder.from_arrays([W], [np.zeros(3)], ["relu"])
+    for dom, cases in (("reals", 4), ("box:-1,2", 4), ("nonneg", 2)):
+        res = verify(enc, "p3", domain=dom, timeout=30)
+        cert = _recheck(res, enc, tmp_path)
+        assert cert["nonzero"]["kind"] == "cone" and len(cert["trees"]) == cases
+    # drop the third unit: x = (-1, -1) maps to 0
+    W2, b2 = W[:2], np.zeros(2)
+    _assert_refuted(verify(Encoder.from_arrays([W2], [b2], ["relu"]), "p3", domain="reals", timeout=30), [W2], [b2], ["relu"])
+
+
+def test_cli_reads_recorded_normalisation(tmp_path):
+    """A weight file that records l2 input normalisation is verified as such: zero biases and relu make the
+    answer the un-normalised one (here refuted: x = (1, 0) gives relu(-1) = 0); with a bias it is unknown."""
+    W = np.array([[-1.0, 1.0]])
+    np.savez(tmp_path / "h.npz", W0=W, b0=np.zeros(1), activations=np.array(["relu"]), latentcheck_normalise=np.array("l2"))
+    r = _cli("--weights", str(tmp_path / "h.npz"), "--domain", "binary", "--json")
+    assert r.returncode == 1 and "l2 normalisation does not change" in json.loads(r.stdout)["reason"]
+    np.savez(tmp_path / "b.npz", W0=W, b0=np.ones(1), activations=np.array(["relu"]), latentcheck_normalise=np.array("l2"))
+    r = _cli("--weights", str(tmp_path / "b.npz"), "--domain", "binary", "--json")
+    assert r.returncode == 3 and json.loads(r.stdout)["verdict"] == "unknown"
+
+
+def test_recheck_rejects_overclaimed_derived_bound(tmp_path):
+    """A derived bound tighter than its multipliers imply is refused by both exact checkers."""
+    from counterexamples.certificate import check_certificate
+
+    cert, enc_path = _farkas_cert(tmp_path)
+    entries = cert["trees"][0]["bounds"]
+    assert entries, "the construction needs derived bounds"
+    bad = copy.deepcopy(cert)
+    e = bad["trees"][0]["bounds"][0]
+    e[3] = str(Fraction(e[3]) + (1 if e[2] == "ge" else -1) * Fraction(1, 2))  # claim more than follows
+    with pytest.raises(RECHECK.Rejected):
+        RECHECK.recheck(bad, enc_path)
+    enc = Encoder.load(enc_path)
+    assert not check_certificate(bad, [l.W for l in enc.layers], [l.b for l in enc.layers]).ok
