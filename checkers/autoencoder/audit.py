@@ -408,10 +408,17 @@ def save_encoder(
         arrays["latentcheck_input_ids"] = ids
     if threshold is not None:
         arrays["latentcheck_threshold"] = np.array(float(threshold))
+    from checkers._io import atomic_write_with
+
     d = os.path.dirname(os.fspath(path))
     if d:
         os.makedirs(d, exist_ok=True)
-    np.savez(path, **arrays)
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as fh:  # a file object: np.savez adds no suffix
+            np.savez(fh, **arrays)
+
+    atomic_write_with(path, write)
 
 
 def read_input_meta(path: "str | os.PathLike[str]") -> dict[str, Any]:

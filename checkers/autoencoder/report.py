@@ -258,13 +258,12 @@ def write_report(report: dict, out_dir: "str | os.PathLike[str]") -> dict[str, s
     plots = _plots(report, out)
     report.setdefault("files", {})["plots"] = sorted(os.path.basename(p) for p in plots.values())
     clean = _json_clean(report)
+    from checkers._io import atomic_write_text
+
     paths["json"] = os.path.join(out, "report.json")
-    with open(paths["json"], "w") as fh:
-        json.dump(clean, fh, indent=2, sort_keys=True)
-        fh.write("\n")
+    atomic_write_text(paths["json"], json.dumps(clean, indent=2, sort_keys=True) + "\n")
     paths["md"] = os.path.join(out, "report.md")
-    with open(paths["md"], "w") as fh:
-        fh.write(render_markdown(clean))
+    atomic_write_text(paths["md"], render_markdown(clean))
     paths.update(plots)
     return paths
 
@@ -442,6 +441,7 @@ def _md_autorec(report: dict) -> list[str]:
 
 
 def _plots(report: dict, out: str) -> dict[str, str]:
+    from checkers._io import atomic_savefig
     import matplotlib
 
     matplotlib.use("Agg")
@@ -477,7 +477,7 @@ def _plots(report: dict, out: str) -> dict[str, str]:
         fig.suptitle("Mult-DAE test metrics by latent activation, mean and 95% interval over seeds" + tag, fontsize=10)
         fig.tight_layout()
         paths["metrics_png"] = os.path.join(out, "metrics.png")
-        fig.savefig(paths["metrics_png"], dpi=110)
+        atomic_savefig(fig, paths["metrics_png"], dpi=110)
         plt.close(fig)
 
         props = [("zero_rate", "exact-zero rate"), ("dead_units", "dead units"), ("concordance", "concordance"),
@@ -493,7 +493,7 @@ def _plots(report: dict, out: str) -> dict[str, str]:
         fig.suptitle("Latent audit of the trained encoders (one dot per seed)" + tag, fontsize=10)
         fig.tight_layout()
         paths["audit_png"] = os.path.join(out, "audit.png")
-        fig.savefig(paths["audit_png"], dpi=110)
+        atomic_savefig(fig, paths["audit_png"], dpi=110)
         plt.close(fig)
 
         main = "NDCG@100" if "NDCG@100" in metrics else metrics[0]
@@ -510,7 +510,7 @@ def _plots(report: dict, out: str) -> dict[str, str]:
         fig.suptitle("Properties against accuracy, one dot per run" + tag, fontsize=10)
         fig.tight_layout()
         paths["correlation_png"] = os.path.join(out, "correlation.png")
-        fig.savefig(paths["correlation_png"], dpi=110)
+        atomic_savefig(fig, paths["correlation_png"], dpi=110)
         plt.close(fig)
 
         fig, ax = plt.subplots(figsize=(6, 3.8))
@@ -528,7 +528,7 @@ def _plots(report: dict, out: str) -> dict[str, str]:
         ax.set_title("Training curves" + tag, fontsize=10)
         fig.tight_layout()
         paths["curves_png"] = os.path.join(out, "curves.png")
-        fig.savefig(paths["curves_png"], dpi=110)
+        atomic_savefig(fig, paths["curves_png"], dpi=110)
         plt.close(fig)
     else:
         s = report["summary"]["per_config"]
@@ -551,6 +551,6 @@ def _plots(report: dict, out: str) -> dict[str, str]:
         ax.set_title("I-AutoRec by (latent g, output f)" + tag, fontsize=10)
         fig.tight_layout()
         paths["rmse_png"] = os.path.join(out, "rmse.png")
-        fig.savefig(paths["rmse_png"], dpi=110)
+        atomic_savefig(fig, paths["rmse_png"], dpi=110)
         plt.close(fig)
     return paths

@@ -402,7 +402,7 @@ def falsify(
     source: Any = iter(())
     if not black:
         if prop == "P3":
-            source = iter(p3_constructions(encoder, target, dom, time_limit=max(0.05, 0.25 * budget)))
+            source = iter(p3_constructions(encoder, target, dom, time_limit=max(0.05, min(0.25 * budget, deadline - time.perf_counter()))))
         else:
             source = p2_constructions(encoder, dom, seed)
     if dom.name == "data":
@@ -410,6 +410,9 @@ def falsify(
     cands: list[Candidate] = []
     with serial_blas():  # small dense solves: one BLAS thread is faster and steadier
         for cand in source:
+            if time.perf_counter() >= deadline:  # constructions count against the budget too
+                stats.budget_exhausted = True
+                break
             cands.append(cand)
             vecs = [_exact_vec(v, dom) for v in cand.vectors]
             if prop == "P3" and target is not None and target.kind == "point" and not cand.exact and not black:
@@ -488,7 +491,7 @@ def falsify(
 
         t0 = time.perf_counter()
         out = []
-        sdeadline = t0 + (float(budget) if shrink_budget is None else float(shrink_budget))
+        sdeadline = deadline if shrink_budget is None else t0 + float(shrink_budget)  # within --budget by default
         for cx in certified:
             small, used = _shrink(cx, encoder, domain=dom, dtype=dtype, max_checks=max_shrink_checks, deadline=sdeadline)
             stats.shrink_checks += used
