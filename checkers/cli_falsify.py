@@ -58,7 +58,7 @@ def register(app: typer.Typer) -> None:
         restarts: int = typer.Option(64, "--restarts", help="Parallel restarts per round."),
         max_counterexamples: int = typer.Option(2, "--max-counterexamples", help="Certified counterexamples to keep."),
         no_shrink: bool = typer.Option(False, "--no-shrink", help="Keep witnesses as found."),
-        out: Optional[Path] = typer.Option(None, "--out", help="Write report.json, report.md and plots here."),
+        out: Optional[str] = typer.Option(None, "--out", help="Write report.json, report.md and plots here."),
         no_plots: bool = typer.Option(False, "--no-plots", help="Skip the PNG plots."),
         as_json: bool = typer.Option(False, "--json", help="Print the JSON report on stdout."),
     ) -> None:
@@ -120,7 +120,7 @@ def register(app: typer.Typer) -> None:
 
 def _check_falsify_options(property: str, weights: Optional[str], layers: Optional[str], activation: Optional[str],
                            hidden_activation: Optional[str], domain: str, dtype: str, budget: float, seed: int,
-                           restarts: int, max_counterexamples: int, out: Optional[Path]) -> Any:
+                           restarts: int, max_counterexamples: int, out: Optional[str]) -> Any:
     """Every ``falsify`` option checked before the encoder is built or any search starts; returns the domain."""
     from checkers._cli_args import nonempty, nonneg_int, positive_int, positive_seconds
     from checkers._io import check_input_file, check_output_dir
