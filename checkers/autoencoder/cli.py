@@ -266,7 +266,9 @@ def _print_audit(p: dict) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    from checkers._cli_args import make_console
+
+    console = make_console()
     if p["data"].get("synthetic"):
         console.print("[bold yellow]SYNTHETIC DATA[/]: no --data given.")
     t = Table(title=f"latent audit of {p['weights']} ({p['activation']}, n={p['n']}, m={p['m']})", show_header=False)
@@ -284,6 +286,7 @@ def _print_audit(p: dict) -> None:
         ("ordering concordance", f"{p['concordance']:.4f}"),
         ("Kendall tau-b", f"{p['kendall_tau_b']:.4f}"),
         ("P2 violation rate", f"{p['p2_violation_rate']:.4f} (strict flips {p['strict_flip_rate']:.4f}, input ties {p['input_tie_rate']:.4f})"),
+        ("input ties / tie violations", f"{p.get('input_ties', 0)} tied triples, {p.get('tie_violations', 0)} with unequal latent scores"),
     ]
     for k, v in rows:
         t.add_row(k, v)

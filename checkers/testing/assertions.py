@@ -62,9 +62,10 @@ class OrderResult:
     """The measured ordering-flip rate.
 
     Attributes:
-        flips: flipped triples.
-        triples: triples with a strict input order (ties are not counted).
-        ties: triples with ``<x,u> = <x,v>``.
+        flips: triples that violate P2: strict flips, plus ties
+            (``<x,u> = <x,v>`` exactly) whose latent scores differ.
+        triples: every sampled triple, ties included (P2's ``<=`` covers ties).
+        ties: triples with ``<x,u> = <x,v>`` exactly.
         rate: ``flips / triples``.
         upper: one-sided Clopper-Pearson upper bound at ``confidence``.
         tolerance: the largest acceptable rate.
@@ -82,6 +83,8 @@ class OrderResult:
     confidence: float
     seed: int
     seconds: float
+    tie_violations: int = 0
+    """Ties whose latent scores differ beyond rounding (counted in ``flips`` too)."""
 
 
 # --------------------------------------------------------------------- arguments
@@ -261,8 +264,10 @@ def assert_order_preserving(
     T4 (THEORY.md) shows that exact order preservation (P2) fails for every
     non-constant bottleneck encoder, so this measures a rate: it samples
     ``samples`` triples ``(x, u, v)`` of the domain, orders each so that
-    ``<x,u> < <x,v>`` (ties have no order and are skipped), counts flips
-    ``<enc x, enc u> > <enc x, enc v>`` beyond the dtype's rounding, and
+    ``<x,u> <= <x,v>``, counts flips ``<enc x, enc u> > <enc x, enc v>``
+    beyond the dtype's rounding (a tie ``<x,u> = <x,v>``, decided exactly,
+    demands equal latent scores: P2's ``<=`` holds both ways; tied triples
+    and their violations are also counted apart), and
     passes when the one-sided Clopper-Pearson upper bound on the flip rate, at
     ``confidence``, is at most ``tolerance``. On failure the message holds the
     rate, the bound and the worst flip found, shrunk and (for an Encoder)
@@ -314,7 +319,8 @@ def assert_order_preserving(
     fs = flip_rate(target, dom, samples=int(samples), seed=used_seed, budget=b)
     rate = fs.flips / fs.triples if fs.triples else 0.0
     upper = clopper_pearson_upper(fs.flips, fs.triples, float(confidence))
-    result = OrderResult(fs.flips, fs.triples, fs.ties, rate, upper, tol, float(confidence), used_seed, time.perf_counter() - t0)
+    result = OrderResult(fs.flips, fs.triples, fs.ties, rate, upper, tol, float(confidence), used_seed, time.perf_counter() - t0,
+                         fs.tie_violations)
     if upper <= tol:
         return result
     witness = None
