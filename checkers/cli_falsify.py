@@ -73,6 +73,9 @@ def register(app: typer.Typer) -> None:
         dom = _check_falsify_options(property, weights, layers, activation, hidden_activation, domain, dtype, budget, seed,
                                restarts, max_counterexamples, out)
         encoder = build_encoder(weights, layers, activation, hidden_activation, seed)
+        from checkers.falsifier._pipeline import environment
+
+        environment()  # start-up (JAX import, device): before the --budget clock starts
         err = Console(stderr=True)
         command = "latentcheck " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else None
         with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), TimeElapsedColumn(),

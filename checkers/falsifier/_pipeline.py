@@ -20,6 +20,7 @@ import numpy as np
 
 from checkers.domains import Domain, parse_domain
 from checkers.falsifier._blas import serial_blas
+from checkers.falsifier._budget import Budget, OutOfTime
 from checkers.falsifier._constructions import Candidate, jacobian, p2_constructions, p3_constructions
 from checkers.falsifier._exact import exact_repair, pivot_columns
 from checkers.falsifier._model import ZeroTarget, zero_target
@@ -348,6 +349,7 @@ def falsify(
         "theory": _theory_note(prop, encoder, cls, target, dom),
     }
     info.update(environment())
+    deadline = time.perf_counter() + float(budget)  # start-up (JAX, classification) done: the budget starts here
 
     certified: list[Counterexample] = []
     floats: list[Counterexample] = []
@@ -380,10 +382,14 @@ def falsify(
 
     enc_obj = encoder if not black else encoder
 
-    def check(vectors: list[QVec]) -> Certification:
+    # Exact checks cost about a millisecond per thousand weights: limit them only where one can be slow.
+    costly = not black and sum(layer.W.size for layer in encoder.layers) > 50_000
+    timer = Budget(deadline, grace=min(2.0, max(0.5, 0.1 * float(budget))), enforce=costly)
+
+    def check(vectors: list[QVec]) -> Certification:  # OutOfTime when --budget is spent
         if prop == "P3":
-            return certify_zero(enc_obj, vectors[0], domain=dom, dtype=dtype)
-        return certify_flip(enc_obj, *vectors, domain=dom, dtype=dtype)
+            return timer.run(certify_zero, enc_obj, vectors[0], domain=dom, dtype=dtype)
+        return timer.run(certify_flip, enc_obj, *vectors, domain=dom, dtype=dtype)
 
     def enough() -> bool:
         if len(certified) >= 1:
@@ -409,19 +415,21 @@ def falsify(
         source = iter(_data_candidates(encoder, prop, dom, target, dtype, black))
     cands: list[Candidate] = []
     with serial_blas():  # small dense solves: one BLAS thread is faster and steadier
-        for cand in source:
-            if time.perf_counter() >= deadline:  # constructions count against the budget too
-                stats.budget_exhausted = True
-                break
-            cands.append(cand)
-            vecs = [_exact_vec(v, dom) for v in cand.vectors]
-            if prop == "P3" and target is not None and target.kind == "point" and not cand.exact and not black:
-                rep = _repair_point(encoder, vecs[0], target, dom)
-                if rep is not None:
-                    vecs = [rep]
-            record(check(vecs), vecs, cand.origin)
-            if len(certified) >= max_counterexamples or (not certified and want_float and len(floats) >= max_counterexamples):
-                break
+        try:
+            for cand in source:
+                if cands and time.perf_counter() >= deadline:  # constructions count against the budget too
+                    raise OutOfTime()
+                cands.append(cand)
+                vecs = [_exact_vec(v, dom) for v in cand.vectors]
+                if prop == "P3" and target is not None and target.kind == "point" and not cand.exact and not black:
+                    rep = _repair_point(encoder, vecs[0], target, dom)
+                    if rep is not None:
+                        vecs = [rep]
+                record(check(vecs), vecs, cand.origin)
+                if len(certified) >= max_counterexamples or (not certified and want_float and len(floats) >= max_counterexamples):
+                    break
+        except OutOfTime:
+            stats.budget_exhausted = True
     stats.search_seconds += time.perf_counter() - t0
     stats.evaluations += len(cands)
 
@@ -463,7 +471,7 @@ def falsify(
         r = 0
         while r < max_rounds:
             r += 1
-            if time.perf_counter() >= deadline:
+            if time.perf_counter() >= deadline and (r > 1 or enough()):  # one round at least (its compilation is start-up)
                 stats.budget_exhausted = True
                 break
             note((time.perf_counter() - t_start) / budget, f"round {r}")
@@ -477,7 +485,13 @@ def falsify(
             stats.search_seconds += time.perf_counter() - t0
             mask[:] = False  # seeds only in the first round
             t0 = time.perf_counter()
-            _process_round(prop, encoder, black, dom, target, dtype, best, best_loss, check, record, deadline)
+            timer.new_stage()  # this round's candidates may still be checked in the grace
+            try:
+                _process_round(prop, encoder, black, dom, target, dtype, best, best_loss, check, record, deadline)
+            except OutOfTime:
+                stats.budget_exhausted = True
+                stats.certify_seconds += time.perf_counter() - t0
+                break
             stats.certify_seconds += time.perf_counter() - t0
             if enough() and r >= min_rounds:
                 break
@@ -493,7 +507,11 @@ def falsify(
         out = []
         sdeadline = deadline if shrink_budget is None else t0 + float(shrink_budget)  # within --budget by default
         for cx in certified:
-            small, used = _shrink(cx, encoder, domain=dom, dtype=dtype, max_checks=max_shrink_checks, deadline=sdeadline)
+            try:
+                small, used = Budget(sdeadline, grace=0.001).run(_shrink, cx, encoder, domain=dom, dtype=dtype,
+                                                                 max_checks=max_shrink_checks, deadline=sdeadline)
+            except OutOfTime:  # the witness as found stands
+                small, used = cx, 0
             stats.shrink_checks += used
             out.append(small)
         certified = out
