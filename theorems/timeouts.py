@@ -96,11 +96,19 @@ def check() -> None:
             raise Timeout(lim)
 
 
+#: Functions where Python ignores a raised exception (it prints "Exception ignored"): wait until they return.
+_IGNORING = ("__del__", "callback", "_remove", "__exit__")
+
+
 def _handler(signum: int, frame: Any) -> None:
     now = time.monotonic()
     expired = [lim for lim in _stack if lim.deadline <= now + 1e-4]
     if not expired:  # early or stale signal: re-arm for the earliest deadline
         _arm()
+        return
+    name = getattr(getattr(frame, "f_code", None), "co_name", "")
+    if name.endswith(_IGNORING):
+        signal.setitimer(signal.ITIMER_REAL, 0.005)  # a finaliser or GC callback: raise just after it
         return
     signal.setitimer(signal.ITIMER_REAL, _REFIRE_S)  # fires again if this one is swallowed
     raise Timeout(expired[0])
