@@ -417,10 +417,13 @@ def _write_report(directory: Path, payload: dict, target: Target, message: str) 
         directory.mkdir(parents=True, exist_ok=True)
         if target.encoder is not None:
             target.encoder.save(directory / "encoder.npz")
-        (directory / "report.json").write_text(json.dumps(payload, indent=2) + "\n")
-        (directory / "report.md").write_text(
+        from checkers._io import atomic_write_text
+
+        atomic_write_text(directory / "report.json", json.dumps(payload, indent=2) + "\n")
+        atomic_write_text(
+            directory / "report.md",
             f"# latentcheck: {payload['title']}\n\n```\n{message}\n```\n\nMachine-readable: `report.json`"
-            + ("; weights: `encoder.npz`" if target.encoder is not None else "") + ".\n"
+            + ("; weights: `encoder.npz`" if target.encoder is not None else "") + ".\n",
         )
         return None
     except OSError as exc:
@@ -454,7 +457,8 @@ def _fail(prop: str, target: Target, dom: DomainSpec, witness: Witness | None, s
         lines.append(f"latentcheck: {_PROPERTY['P2']} (domain {dom.label}, dtype {target.dtype}).")
         lines.append(
             f"Flip rate {r['flips']}/{r['triples']} = {r['rate']:.4f}; upper bound {r['upper']:.4f} at {r['confidence']:.0%} confidence "
-            f"> tolerance {r['tolerance']:g} ({r['ties']} ties skipped)."
+            f"> tolerance {r['tolerance']:g} (input ties {r['ties']}, of which {r.get('tie_violations', 0)} have unequal latent scores: "
+            "P2's <= demands equal scores on a tie, so these count as flips)."
         )
         if witness is not None:
             kind = "certified " + witness.certified if witness.is_certified else "float-only, not certified"
