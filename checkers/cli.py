@@ -16,6 +16,7 @@ from typing import Optional
 import typer
 from rich.console import Console
 
+from checkers._cli_args import make_console
 from theorems.errors import LatentcheckError
 
 app = typer.Typer(
@@ -32,7 +33,7 @@ def _root() -> None:
     """latentcheck: prove, falsify, classify, study and audit."""
 
 
-console = Console()
+console = make_console()
 err_console = Console(stderr=True)
 
 
@@ -57,6 +58,9 @@ def classify(
     from theorems.activations import get_activation
     from theorems.classify import classify as _classify
 
+    from checkers._cli_args import positive_seconds
+
+    positive_seconds(timeout, "--timeout")
     act = get_activation(expression)
     result = _classify(act, timeout=timeout)
     zero_sets = float_zero_sets_json(act)
@@ -101,13 +105,46 @@ def _register_commands() -> None:
 _register_commands()
 
 
+def _one_line(text: str) -> str:
+    return " ".join(part.strip() for part in str(text).splitlines() if part.strip())
+
+
+def _click_errors() -> tuple[type, type, type]:
+    try:  # typer >= 0.16 vendors click
+        from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+    except ImportError:  # pragma: no cover - older typer on click
+        from click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+    return ClickException, NoArgsIsHelpError, UsageError
+
+
 def main(argv: Optional[list[str]] = None) -> None:
-    """Entry point of the ``latentcheck`` console script."""
+    """Entry point of the ``latentcheck`` console script.
+
+    Every bad option value, path or input ends as one ``error: ...`` line on
+    stderr and exit code 2 (no traceback): usage errors of the parser as well
+    as latentcheck's own :class:`LatentcheckError`.
+    """
+    ClickException, NoArgsIsHelpError, UsageError = _click_errors()
     try:
-        app(args=argv, standalone_mode=True)
-    except LatentcheckError as exc:
-        err_console.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
+        code = app(args=argv, standalone_mode=False, prog_name="latentcheck")
+    except NoArgsIsHelpError as exc:
+        exc.show()
         sys.exit(2)
+    except UsageError as exc:
+        cmd = exc.ctx.command_path if getattr(exc, "ctx", None) is not None else "latentcheck"
+        _error(f"{_one_line(exc.format_message())} (see {cmd} --help)")
+    except ClickException as exc:
+        _error(_one_line(exc.format_message()))
+    except LatentcheckError as exc:
+        _error(_one_line(str(exc)))
+    except KeyboardInterrupt:
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _error(message: str) -> None:
+    err_console.print(f"error: {message}", highlight=False, markup=False, soft_wrap=True)
+    sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import json
 import shlex
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
@@ -64,7 +64,7 @@ def register(app: typer.Typer) -> None:
         restarts: int = typer.Option(64, "--restarts", help="Parallel restarts per round."),
         max_counterexamples: int = typer.Option(2, "--max-counterexamples", help="Certified counterexamples to keep."),
         no_shrink: bool = typer.Option(False, "--no-shrink", help="Keep witnesses as found."),
-        out: Optional[Path] = typer.Option(None, "--out", help="Write report.json, report.md and plots here."),
+        out: Optional[str] = typer.Option(None, "--out", help="Write report.json, report.md and plots here."),
         no_plots: bool = typer.Option(False, "--no-plots", help="Skip the PNG plots."),
         as_json: bool = typer.Option(False, "--json", help="Print the JSON report on stdout."),
     ) -> None:
@@ -76,13 +76,14 @@ def register(app: typer.Typer) -> None:
         from counterexamples.report import render_markdown, write_report
         from theorems.errors import InvalidArgument
 
-        if property.lower() not in ("p2", "p3"):
-            raise InvalidArgument(f"--property {property!r} must be p2 or p3")
-        if not (budget > 0):
-            raise InvalidArgument(f"--budget {budget!r} must be a positive number of seconds")
+        dom = _check_falsify_options(property, weights, layers, activation, hidden_activation, domain, dtype, budget, seed,
+                               restarts, max_counterexamples, out)
         loaded = cli_convert.model_from_options(model, activation, activations, layers_from, output,
                                                 others={"--weights": weights, "--layers": layers, "--hidden-activation": hidden_activation})
         encoder = loaded[0] if loaded else build_encoder(weights, layers, activation, hidden_activation, seed)
+        from checkers.falsifier._pipeline import environment
+
+        environment()  # start-up (JAX import, device): before the --budget clock starts
         err = Console(stderr=True)
         command = "latentcheck " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else None
         with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), TimeElapsedColumn(),
@@ -92,7 +93,7 @@ def register(app: typer.Typer) -> None:
             def progress(frac: float, msg: str) -> None:
                 bar.update(task, completed=frac, description=f"falsify {property.upper()}: {msg}")
 
-            result = _falsify(encoder, property.lower(), domain=domain, dtype=dtype, budget=budget, seed=seed,
+            result = _falsify(encoder, property.lower(), domain=dom, dtype=dtype, budget=budget, seed=seed,
                               restarts=restarts, max_counterexamples=max_counterexamples, shrink=not no_shrink,
                               progress=progress, min_rounds=0 if (out is None or no_plots) else 1)
         data = result.to_json()
@@ -114,14 +115,49 @@ def register(app: typer.Typer) -> None:
         output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the Markdown here instead of stdout."),
     ) -> None:
         """Re-render report.md from a report.json."""
+        from checkers._io import atomic_write_text, check_input_file, check_output_file
         from counterexamples.report import load_report, render_markdown
 
+        check_input_file(path, "PATH")
+        if output is not None:
+            check_output_file(output, "--output")
         data = load_report(path)
         text = render_markdown(data)
         if output is not None:
-            output.write_text(text)
+            atomic_write_text(output, text)
         else:
             typer.echo(text)
+
+
+def _check_falsify_options(property: str, weights: Optional[str], layers: Optional[str], activation: Optional[str],
+                           hidden_activation: Optional[str], domain: str, dtype: str, budget: float, seed: int,
+                           restarts: int, max_counterexamples: int, out: Optional[str]) -> Any:
+    """Every ``falsify`` option checked before the encoder is built or any search starts; returns the domain."""
+    from checkers._cli_args import nonempty, nonneg_int, positive_int, positive_seconds
+    from checkers._io import check_input_file, check_output_dir
+    from checkers.domains import parse_domain
+    from theorems.errors import InvalidArgument, LatentcheckError
+
+    if property.lower() not in ("p2", "p3"):
+        raise InvalidArgument(f"--property {property!r} must be p2 or p3")
+    positive_seconds(budget, "--budget", "10")
+    nonneg_int(seed, "--seed")
+    positive_int(restarts, "--restarts", "64")
+    positive_int(max_counterexamples, "--max-counterexamples", "2")
+    nonempty(layers, "--layers", "1682,600,64")
+    nonempty(activation, "--activation", "relu")
+    nonempty(hidden_activation, "--hidden-activation", "tanh")
+    nonempty(domain, "--domain", "reals")
+    if weights is not None:
+        check_input_file(weights, "--weights")
+    if dtype not in ("float16", "bfloat16", "float32", "float64"):
+        raise InvalidArgument(f"--dtype {dtype!r} must be float16, bfloat16, float32 or float64")
+    if out is not None:
+        check_output_dir(out, "--out")
+    try:
+        return parse_domain(domain)
+    except LatentcheckError as exc:
+        raise InvalidArgument(f"--domain {domain!r}: {exc}") from None
 
 
 def _print_summary(data: dict) -> None:

@@ -41,13 +41,20 @@ def register(app: typer.Typer) -> None:
         timeout: float = typer.Option(30.0, "--timeout", help="Seconds per claim before its verdict is 'unknown'."),
     ) -> None:
         """Check every theorem and claim of the paper; exit 0 exactly when each verdict is the expected one."""
-        from rich.console import Console
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
         from rich.table import Table
 
+        from checkers._cli_args import make_console, nonempty, positive_seconds
+        from checkers._io import atomic_write_text, check_output_file
         from theorems.catalog import CLAIMS, get_claim
 
-        console = Console(stderr=json_path is not None and str(json_path) == "-")
+        nonempty(only, "--only", "T1,P3-relu")
+        positive_seconds(timeout, "--timeout", "30")
+        if json_path is not None:
+            check_output_file(json_path, "--json", allow_dash=True)
+        if markdown_path is not None:
+            check_output_file(markdown_path, "--markdown")
+        console = make_console(stderr=json_path is not None and str(json_path) == "-")
         ids = [s.strip() for s in only.split(",") if s.strip()] if only else None
         claims = [get_claim(i) for i in ids] if ids else list(CLAIMS)
         start = time.perf_counter()
@@ -84,9 +91,9 @@ def register(app: typer.Typer) -> None:
             if str(json_path) == "-":
                 typer.echo(text)
             else:
-                json_path.write_text(text + "\n")
+                atomic_write_text(json_path, text + "\n")
         if markdown_path is not None:
-            markdown_path.write_text(verdicts_markdown(verdicts))
+            atomic_write_text(markdown_path, verdicts_markdown(verdicts))
         unexpected = [v.id for v in verdicts if not v.as_expected]
         if unexpected:
             console.print(f"[bold red]{len(unexpected)} verdict(s) differ from the catalog: {', '.join(unexpected)}[/]")

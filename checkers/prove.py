@@ -24,7 +24,7 @@ from theorems.constructions import check_t1, t1_witness, t3_witness
 from theorems.encoder import Encoder
 from theorems.linalg import rank
 from theorems.properties import check_flip, check_zero
-from theorems.timeouts import Timeout, time_limit
+from theorems.timeouts import Timeout, check as check_deadline, seconds_left, time_limit, validate_seconds
 
 __all__ = ["Verdict", "CHECKS", "prove_claim", "prove_all", "PROVED", "REFUTED", "UNKNOWN"]
 
@@ -175,10 +175,10 @@ def _t3_symbolic(max_m: int = 3) -> _Outcome:
 def _t4_smt(timeout: float = 20.0) -> _Outcome:
     from checkers.smt import t4_concrete_r2, t4_m1_all_n
 
-    general = t4_m1_all_n(timeout_s=timeout)
+    general = t4_m1_all_n(timeout_s=seconds_left(timeout))
     if general.status != PROVED:
         return _Outcome(UNKNOWN, "symbolic (sympy) + SMT (z3)", "m = 1", reason=general.reason)
-    concrete = t4_concrete_r2(timeout_s=timeout)
+    concrete = t4_concrete_r2(timeout_s=seconds_left(timeout))
     if concrete.status != PROVED:
         return _Outcome(UNKNOWN, "SMT (z3)", "n = 2, m = 1", reason=concrete.reason)
     return _Outcome(PROVED, "symbolic (sympy) geometry + SMT (z3) logic, P2 instantiated at the proof's points",
@@ -192,7 +192,7 @@ def _t4_strict(dims: Sequence[tuple[int, int]] = ((2, 1),), timeout: float = 20.
 
     notes = []
     for n, m in dims:
-        r = p2_constant_check(grid_domain(n), m, strict=True, timeout_s=timeout)
+        r = p2_constant_check(grid_domain(n), m, strict=True, timeout_s=seconds_left(timeout))
         if r.status != PROVED:
             return _Outcome(UNKNOWN, "SMT (z3)", f"n={n}, m={m}", reason=r.reason)
         notes.append(f"n={n}, m={m}: {r.reason} on {{-1,0,1}}^{n} \\ {{0}}")
@@ -207,7 +207,7 @@ def _t4_binary(dims: Sequence[tuple[int, int]], with_p3: bool, timeout: float = 
 
     proved_dims = []
     for n, m in dims:
-        r = p2_constant_check(binary_domain(n), m, nonzero=with_p3, timeout_s=timeout)
+        r = p2_constant_check(binary_domain(n), m, nonzero=with_p3, timeout_s=seconds_left(timeout))
         if r.status == "refuted":
             table = {"".join(map(str, p)): _strings(v) for p, v in r.table.items()}
             return _Outcome(REFUTED, "SMT (z3) model, re-checked exactly on every triple",
@@ -406,7 +406,12 @@ CHECKS: dict[str, Callable[..., _Outcome]] = {
 
 
 def prove_claim(claim: Claim, timeout: float = 30.0) -> Verdict:
-    """Decide one claim; a check that runs out of time or fails is ``unknown``."""
+    """Decide one claim; a check that runs out of time or fails is ``unknown``.
+
+    ``timeout`` (positive, finite) bounds the claim's wall time, also inside
+    nested limits (classify) and solver calls (z3 gets what is left).
+    """
+    timeout = validate_seconds(timeout)
     start = time.perf_counter()
     check = CHECKS[claim.check]
     kwargs = claim.kwargs
@@ -416,6 +421,7 @@ def prove_claim(claim: Claim, timeout: float = 30.0) -> Verdict:
         with time_limit(timeout):
             out = check(**kwargs)
     except Timeout:
+        check_deadline()  # an enclosing deadline (not this claim's) that has passed goes on up
         out = _Outcome(UNKNOWN, claim.check, "", reason=f"timeout after {timeout:g} s")
     except Exception as exc:  # an engine failure is never a proof
         out = _Outcome(UNKNOWN, claim.check, "", reason=f"{type(exc).__name__}: {exc}")

@@ -30,6 +30,8 @@ def write_plots(report: Mapping[str, Any], out_dir: Path) -> dict[str, Path]:
     """Write the plots a report's histograms allow; returns ``{name: path}``."""
     import matplotlib
 
+    from checkers._io import atomic_savefig
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -57,7 +59,7 @@ def write_plots(report: Mapping[str, Any], out_dir: Path) -> dict[str, Path]:
             name = "flip_margins"
         fig.tight_layout()
         path = Path(out_dir) / f"{name}.png"
-        fig.savefig(path)
+        atomic_savefig(fig, path)
         plt.close(fig)
         written[name] = path
     return written

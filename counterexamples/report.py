@@ -188,8 +188,10 @@ def write_report(result: Any, out_dir: "str | os.PathLike[str]", *, command: str
         written = write_plots(data, out)
         data["plots"] = [p.name for p in written.values()]
         paths.update(written)
+    from checkers._io import atomic_write_text
+
     paths["json"] = out / "report.json"
-    paths["json"].write_text(json.dumps(data, indent=2) + "\n")
+    atomic_write_text(paths["json"], json.dumps(data, indent=2) + "\n")
     paths["markdown"] = out / "report.md"
-    paths["markdown"].write_text(render_markdown(data))
+    atomic_write_text(paths["markdown"], render_markdown(data))
     return paths

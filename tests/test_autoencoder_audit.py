@@ -105,3 +105,31 @@ def test_rows_for_encoder_uses_stored_ids(tmp_path):
     assert {int(items[::-1][j]) for j in csr.row(0)[0]} == liked
     with pytest.raises(InvalidArgument, match="stores no latentcheck_input_ids"):
         rows_for_encoder(r, Encoder.random([items.size + 1, 2], "relu", seed=0), {})
+
+
+def test_input_ties_demand_equal_latent_scores():
+    """Rows e_0..e_11: any triple of distinct rows ties (<x,u> = 0 = <x,v>). With z = x_0 + x_1 a tie
+    violates P2 exactly when x is e_0 or e_1 and one of u, v is the other: 40 of the 1320 ordered triples
+    (counted here by hand). The audit counts ties and tie violations apart and as violations."""
+    X = np.eye(12, dtype=np.float32)
+    r, c = np.nonzero(X)
+    rows = csr_from_coo(r, c, np.ones(r.size), X.shape)
+    w = np.zeros((1, 12))
+    w[0, :2] = 1.0
+    enc = Encoder.from_arrays([w], [np.zeros(1)], ["identity"])
+    n = 4000
+    a = audit_encoder(enc, rows, normalise="none", seed=0, n_triples=n, certify=1)
+    assert a.input_ties == a.triples == n
+    assert a.tie_violations == round(a.p2_violation_rate * n) and a.strict_flip_rate == 0.0
+    p = 40 / 1320
+    assert abs(a.tie_violations - n * p) <= 5 * np.sqrt(n * p * (1 - p))
+    # A certified violation: a tie with unequal latent scores, checked exactly.
+    certs = [c for c in a.certified if c["property"] == "P2"]
+    assert a.to_json()["tie_violations"] == a.tie_violations and a.to_json()["input_ties"] == n
+    assert len(certs) == 1 and certs[0]["certified"] == "exact"
+    # Independent re-check with integers: the certified rows tie in the input, not in the latent.
+    ids = certs[0]["rows"]
+    x, u, v = (X[ids[k]].astype(int) for k in ("x", "u", "v"))
+    assert int(x @ u) == int(x @ v)
+    zx, zu, zv = (int(w[0] @ r) for r in (x, u, v))
+    assert zx * zu > zx * zv

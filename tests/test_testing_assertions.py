@@ -95,7 +95,7 @@ def test_order_preservation_measures_a_rate_with_a_bound(tmp_path) -> None:
     enc = Encoder.from_arrays([W], [B], ["sigmoid"])
     ok = assert_order_preserving(enc, domain="binary", tolerance=0.9, seed=0, samples=2000)
     assert isinstance(ok, OrderResult) and 0 < ok.rate <= ok.upper <= 0.9
-    assert ok.triples + ok.ties == 2000
+    assert ok.triples == 2000 and 0 <= ok.tie_violations <= ok.ties <= ok.triples
     with pytest.raises(AssertionError) as info:
         assert_order_preserving(enc, domain="binary", tolerance=0.01, seed=0, samples=2000, report_dir=tmp_path)
     msg = str(info.value)
@@ -146,3 +146,57 @@ def test_clopper_pearson_bounds() -> None:
 def test_bad_arguments_name_the_value_and_the_fix(call, match: str) -> None:
     with pytest.raises(InvalidArgument, match=match):
         call()
+
+
+def test_p2_ties_demand_equal_latent_scores() -> None:
+    """P2's <= covers ties: <x,u> = <x,v> exactly with unequal latent scores is a violation.
+
+    Domain: the three unit rows of R^3 (sampled uniformly); encoder z = x0 + x1.
+    The tie and tie-violation probabilities are enumerated here over all 27
+    triples with integers (no engine code); the sampled counts must match them.
+    """
+    rows = np.eye(3)
+    enc = Encoder.from_arrays([np.array([[1.0, 1.0, 0.0]])], [np.zeros(1)], ["identity"])
+    z = [1, 1, 0]
+    p_tie = p_viol = p_tie_viol = 0
+    for x in range(3):
+        for u in range(3):
+            for v in range(3):
+                du, dv = int(x == u), int(x == v)
+                su, sv = z[x] * z[u], z[x] * z[v]
+                if du == dv:
+                    p_tie += 1
+                    p_tie_viol += su != sv
+                    p_viol += su != sv
+                else:
+                    p_viol += (su > sv) if du < dv else (sv > su)
+    n = 6000
+    res = assert_order_preserving(enc, domain=rows, tolerance=1.0, seed=3, samples=n)
+    assert res.triples == n  # ties are part of the sample, not dropped
+
+    def close(count: int, k: int) -> bool:
+        p = k / 27
+        return abs(count - n * p) <= 5 * np.sqrt(n * p * (1 - p)) + 1
+
+    assert p_tie_viol > 0 and res.tie_violations > 0
+    assert close(res.ties, p_tie) and close(res.tie_violations, p_tie_viol) and close(res.flips, p_viol)
+    assert res.rate == res.flips / res.triples
+
+
+def test_exact_gap_signs_decide_near_ties_exactly() -> None:
+    from fractions import Fraction
+
+    from checkers.testing._engine import exact_gap_signs
+
+    x = np.array([[0.1, 0.2, 0.3]])
+    u = np.array([[0.3, 0.1, 0.2]])
+    v = np.array([[0.2, 0.3, 0.1]])
+    exact = sum(Fraction(a) * (Fraction(c) - Fraction(b)) for a, b, c in zip(x[0], u[0], v[0]))
+    assert exact_gap_signs(x, u, v)[0] == (exact > 0) - (exact < 0)
+    assert exact_gap_signs(x, u, u)[0] == 0  # identical u and v: an exact tie
+
+
+def test_an_injective_order_keeping_encoder_has_no_tie_violations() -> None:
+    enc = Encoder.from_arrays([np.eye(4)], [np.zeros(4)], ["identity"])  # z = x: <z_x,z_u> = <x,u>
+    res = assert_order_preserving(enc, domain="binary", tolerance=0.01, seed=1, samples=2000)
+    assert res.flips == 0 and res.tie_violations == 0 and res.ties > 0

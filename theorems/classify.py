@@ -32,6 +32,7 @@ from theorems.errors import NotExact
 from theorems.expr import T
 from theorems.lower import interval_value
 from theorems.timeouts import Timeout as _Timeout
+from theorems.timeouts import check as _check_deadline
 from theorems.timeouts import time_limit as _time_limit
 
 __all__ = ["Classification", "classify", "RELU_LIKE", "TANH_LIKE", "NON_VANISHING", "VANISHING", "UNKNOWN"]
@@ -222,6 +223,7 @@ def classify(activation: "str | Activation", timeout: float = 10.0) -> Classific
         with _time_limit(timeout):
             return _classify(act, expr, name)
     except _Timeout:
+        _check_deadline()  # an enclosing deadline that has passed goes on up
         return Classification(name, UNKNOWN, f"no decision within {timeout:g} s", "timeout")
 
 

@@ -16,7 +16,8 @@ model's own input preprocessing: L2 normalisation for Mult-DAE, division by
   ``<z_x,z_u>`` vs ``<z_x,z_v>`` agrees), Kendall's tau-b between input
   and latent differences, and the P2 violation rate (triples where
   ``<x,u> <= <x,v>`` but ``<z_x,z_u> > <z_x,z_v>``, ties included: a tie in
-  the input demands a tie in the latent).
+  the input demands a tie in the latent); the input ties and the tie
+  violations are also counted apart (``input_ties``, ``tie_violations``).
 * **Certified counterexamples on the data domain**: the found zero rows and
   the largest flips are re-checked outside floating point
   (:func:`theorems.check_zero`, :func:`theorems.check_flip`) at the exact
@@ -126,6 +127,8 @@ class AuditResult:
     p2_violation_rate: float
     strict_flip_rate: float
     input_tie_rate: float
+    input_ties: int = 0
+    tie_violations: int = 0
     certified: tuple = ()
     falsifier: dict = field(default_factory=dict)
     seconds: float = 0.0
@@ -274,7 +277,10 @@ def audit_encoder(
             margin = np.where(strict_flip, oriented * np.abs(d_in), -np.inf)
             order = np.argsort(-margin, kind="stable")[:certify]
             order = [int(i) for i in order if np.isfinite(margin[i])]
-            certified += _certify_flips(encoder, data, nonempty, tri, order, d_in, normalise)
+            if len(order) < certify:  # then tie violations, largest latent gap first
+                tie_gap = np.where(tie_viol, np.abs(d_lat), -np.inf)
+                order += [int(i) for i in np.argsort(-tie_gap, kind="stable")[: certify - len(order)] if np.isfinite(tie_gap[i])]
+            certified += _certify_flips(encoder, data, nonempty, tri, order, d_in, normalise, d_lat)
     falsifier: dict = {}
     if falsify_budget > 0:
         falsifier = _run_falsifier(encoder, data, normalise, seed, falsify_budget)
@@ -300,6 +306,8 @@ def audit_encoder(
         p2_violation_rate=float(np.sum(viol) / n_tri),
         strict_flip_rate=float(np.sum(strict_flip) / n_tri),
         input_tie_rate=float(np.sum(~strict) / n_tri) if tri.shape[0] else float("nan"),
+        input_ties=int(np.sum(~strict)) if tri.shape[0] else 0,
+        tie_violations=int(np.sum(tie_viol)),
         certified=tuple(certified),
         falsifier=falsifier,
         seconds=time.perf_counter() - t0,
@@ -319,13 +327,15 @@ def _certify_zeros(encoder: Encoder, data: CSR, original: np.ndarray, local: np.
     return out
 
 
-def _certify_flips(encoder: Encoder, data: CSR, original: np.ndarray, tri: np.ndarray, order: list[int], d_in: np.ndarray, spec: str) -> list[dict]:
+def _certify_flips(encoder: Encoder, data: CSR, original: np.ndarray, tri: np.ndarray, order: list[int], d_in: np.ndarray, spec: str,
+                   d_lat: Optional[np.ndarray] = None) -> list[dict]:
     from theorems.properties import check_flip
 
     out = []
     for t in order:
         x, u, v = (int(r) for r in tri[t])
-        if d_in[t] > 0:  # orient: <x,u> <= <x,v>
+        tie_flip = d_in[t] == 0 and d_lat is not None and d_lat[t] < 0
+        if d_in[t] > 0 or tie_flip:  # orient: <x,u> <= <x,v> (a tie: u has the larger latent score)
             u, v = v, u
         X = _dense_rows(data, [x, u, v], spec)
         res = check_flip(encoder, _exact(X[0]), _exact(X[1]), _exact(X[2]))
@@ -408,10 +418,17 @@ def save_encoder(
         arrays["latentcheck_input_ids"] = ids
     if threshold is not None:
         arrays["latentcheck_threshold"] = np.array(float(threshold))
+    from checkers._io import atomic_write_with
+
     d = os.path.dirname(os.fspath(path))
     if d:
         os.makedirs(d, exist_ok=True)
-    np.savez(path, **arrays)
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as fh:  # a file object: np.savez adds no suffix
+            np.savez(fh, **arrays)
+
+    atomic_write_with(path, write)
 
 
 def read_input_meta(path: "str | os.PathLike[str]") -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Optional
 
 import typer
@@ -103,12 +104,18 @@ def register(app: typer.Typer) -> None:
         from checkers.autoencoder.study import StudyConfig, run_study, split_activation_list
         from theorems.errors import InvalidArgument
 
+        _check_study_options(data, model, activations, seeds, seed, epochs, hidden, batch_size, lr, lam, eval_every,
+                             triples, certify, falsify_budget, out)
+        _check_study_extra_options(columns, threshold, min_user_items, split_seeds, patience, max_steps, search,
+                                   anneal_steps, executor)
         hid: tuple[int, ...] = ()
         if hidden:
             try:
                 hid = tuple(int(h) for h in hidden.split(",") if h.strip())
             except ValueError:
                 raise InvalidArgument(f"--hidden {hidden!r} must be comma-separated positive sizes such as 600,200") from None
+            if not hid or any(h < 1 for h in hid):
+                raise InvalidArgument(f"--hidden {hidden!r} must be comma-separated positive sizes such as 600,200")
         cfg = StudyConfig(
             data=data, model=model.lower(), activations=split_activation_list(activations) if activations else (), seeds=seeds, seed=seed,
             epochs=epochs, hidden=hid, batch_size=batch_size, lr=lr, lam=lam, eval_every=eval_every, triples=triples, certify=certify,
@@ -117,9 +124,9 @@ def register(app: typer.Typer) -> None:
             lam_grid=_floats("--lam-grid", lam_grid), dropout_grid=_floats("--dropout-grid", dropout_grid), search=search,
             anneal_steps=anneal_steps, executor=executor, resume=resume,
         )
-        console = Console(stderr=as_json)
-        if not console.is_terminal:  # logs: wide enough for the tables
-            console = Console(stderr=as_json, width=160)
+        from checkers._cli_args import make_console
+
+        console = make_console(stderr=as_json)  # logs: wide enough for the tables
         with _progress_hooks(console) as prog:
             report, paths = run_study(cfg, prog)
         if as_json:
@@ -144,13 +151,17 @@ def register(app: typer.Typer) -> None:
         triples: int = typer.Option(20000, "--triples", help="Triples sampled for the ordering figures."),
         certify: int = typer.Option(3, "--certify", help="Zero rows and flips to certify in exact/interval arithmetic."),
         falsify_budget: float = typer.Option(3.0, "--falsify-budget", help="Seconds per property for the falsifier on the data domain (0 skips)."),
+        min_match: float = typer.Option(0.99, "--min-match", help="Smallest fraction, in (0, 1], of the encoder's input ids that must occur in the data (else exit 2: foreign data)."),
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     ) -> None:
         """Audit an exported encoder on real users: zero latents, dead units, ordering concordance, certified counterexamples."""
         from checkers.autoencoder.audit import audit_encoder, read_input_meta, rows_for_encoder
         from checkers.autoencoder.data import load_or_synthetic
         from theorems.encoder import Encoder
+        from theorems.errors import InvalidArgument
 
+        _check_audit_options(weights, data, activation, seed, normalise, rows, values, threshold, triples, certify,
+                             falsify_budget, min_match)
         loaded = cli_convert.model_from_options(model, activation, activations, layers_from, output, others={"--weights": weights})
         if loaded is not None:
             enc, meta = loaded
@@ -160,9 +171,11 @@ def register(app: typer.Typer) -> None:
             enc, meta = Encoder.load(weights, activation=activation), read_input_meta(weights)
         ratings = load_or_synthetic(data)
         csr, how = rows_for_encoder(ratings, enc, meta, rows=rows, values=values, threshold=threshold)
-        if how["matched_fraction"] < 0.5:
-            typer.echo(f"warning: only {how['matched_columns']} of the encoder's {enc.n} input ids occur in {ratings.source}; "
-                       "is this the data the encoder was trained on?", err=True)
+        if how["matched_fraction"] < min_match:
+            raise InvalidArgument(
+                f"only {how['matched_fraction']:.2%} ({how['matched_columns']} of {enc.n}) of the encoder's input ids occur in "
+                f"{ratings.source}, below --min-match {min_match:g}; audit with the data the encoder was trained on, "
+                f"or lower --min-match (e.g. --min-match {max(0.01, round(how['matched_fraction'], 2) or 0.01):g}) to audit it anyway")
         norm = normalise or meta.get("normalise", "l2")
         res = audit_encoder(enc, csr, normalise=norm, seed=seed, n_triples=triples, certify=certify, falsify_budget=falsify_budget)
         row_ids = how.pop("row_ids")
@@ -188,6 +201,86 @@ def _floats(option: str, text: Optional[str]) -> tuple[float, ...]:
         return tuple(float(v) for v in text.split(",") if v.strip())
     except ValueError:
         raise InvalidArgument(f"{option} {text!r} must be comma-separated numbers such as 1e-3,3e-3") from None
+
+
+def _check_study_options(data: Optional[str], model: str, activations: Optional[str], seeds: int, seed: int,
+                         epochs: Optional[int], hidden: Optional[str], batch_size: Optional[int], lr: Optional[float],
+                         lam: Optional[float], eval_every: int, triples: int, certify: int, falsify_budget: float,
+                         out: str) -> None:
+    """Every ``study`` option checked before any data is read or any training starts."""
+    from checkers._cli_args import nonempty, nonneg_finite, nonneg_int, positive_finite, positive_int
+    from checkers._io import check_output_dir
+    from theorems.errors import InvalidArgument
+
+    nonempty(data, "--data", "../shared/data/ml-100k")
+    if data is not None and not __import__("os").path.exists(data):
+        raise InvalidArgument(f"--data {data!r} does not exist; give a MovieLens folder or ratings file")
+    if model.lower() not in ("multdae", "multvae", "autorec"):
+        raise InvalidArgument(f"--model {model!r} must be multdae, multvae or autorec")
+    nonempty(activations, "--activations", "tanh,relu")
+    positive_int(seeds, "--seeds", "5")
+    nonneg_int(seed, "--seed")
+    positive_int(epochs, "--epochs", "400")
+    nonempty(hidden, "--hidden", "600,200")
+    positive_int(batch_size, "--batch-size", "500")
+    positive_finite(lr, "--lr", "0.001")
+    nonneg_finite(lam, "--lam", "0.01")
+    positive_int(eval_every, "--eval-every", "5")
+    positive_int(triples, "--triples", "20000")
+    nonneg_int(certify, "--certify", "1")
+    nonneg_finite(falsify_budget, "--falsify-budget", "2")
+    check_output_dir(out, "--out")
+
+
+def _check_study_extra_options(columns: Optional[str], threshold: Optional[float], min_user_items: int, split_seeds: int,
+                               patience: Optional[int], max_steps: Optional[int], search: str, anneal_steps: int,
+                               executor: Optional[str]) -> None:
+    """The study's data, tuning and executor options, checked before any data is read."""
+    from checkers._cli_args import finite, nonempty, nonneg_int, positive_int
+    from theorems.errors import InvalidArgument
+
+    nonempty(columns, "--columns", "user,item,rating")
+    finite(threshold, "--threshold", "3.5")
+    positive_int(min_user_items, "--min-user-items", "5")
+    positive_int(split_seeds, "--split-seeds", "3")
+    nonneg_int(patience, "--patience")
+    positive_int(max_steps, "--max-steps", "50000")
+    positive_int(anneal_steps, "--anneal-steps", "200000")
+    nonempty(executor, "--executor", "inprocess")
+    if search != "grid" and not re.fullmatch(r"random:[1-9][0-9]*", search):
+        raise InvalidArgument(f"--search {search!r} must be grid or random:N with N >= 1, e.g. random:6")
+
+
+def _check_audit_options(weights: Optional[str], data: Optional[str], activation: Optional[str], seed: int,
+                         normalise: Optional[str], rows: Optional[str], values: Optional[str], threshold: Optional[float],
+                         triples: int, certify: int, falsify_budget: float, min_match: float) -> None:
+    """Every ``audit`` option checked before the weights or data are read."""
+    from checkers._cli_args import finite, fraction, nonempty, nonneg_finite, nonneg_int, positive_int
+    from checkers._io import check_input_file
+    from checkers.autoencoder.audit import _parse_normalisation
+    from theorems.errors import InvalidArgument
+
+    if weights is not None:
+        check_input_file(weights, "--weights")
+    nonempty(data, "--data", "../shared/data/ml-100k")
+    if data is not None and not __import__("os").path.exists(data):
+        raise InvalidArgument(f"--data {data!r} does not exist; give a MovieLens folder or ratings file")
+    nonempty(activation, "--activation", "tanh")
+    nonneg_int(seed, "--seed")
+    if normalise is not None:
+        try:
+            _parse_normalisation(normalise)
+        except InvalidArgument as exc:
+            raise InvalidArgument(f"--normalise: {exc}") from None
+    if rows is not None and rows not in ("users", "items"):
+        raise InvalidArgument(f"--rows {rows!r} must be users or items")
+    if values is not None and values not in ("binary", "ratings"):
+        raise InvalidArgument(f"--values {values!r} must be binary or ratings")
+    finite(threshold, "--threshold", "3.5")
+    positive_int(triples, "--triples", "20000")
+    nonneg_int(certify, "--certify", "3")
+    nonneg_finite(falsify_budget, "--falsify-budget", "3")
+    fraction(min_match, "--min-match", "0.9")
 
 
 def _json_safe(obj: Any) -> Any:
@@ -237,7 +330,9 @@ def _print_audit(p: dict) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    from checkers._cli_args import make_console
+
+    console = make_console()
     if p["data"].get("synthetic"):
         console.print("[bold yellow]SYNTHETIC DATA[/]: no --data given.")
     t = Table(title=f"latent audit of {p['weights']} ({p['activation']}, n={p['n']}, m={p['m']})", show_header=False)
@@ -255,6 +350,7 @@ def _print_audit(p: dict) -> None:
         ("ordering concordance", f"{p['concordance']:.4f}"),
         ("Kendall tau-b", f"{p['kendall_tau_b']:.4f}"),
         ("P2 violation rate", f"{p['p2_violation_rate']:.4f} (strict flips {p['strict_flip_rate']:.4f}, input ties {p['input_tie_rate']:.4f})"),
+        ("input ties / tie violations", f"{p.get('input_ties', 0)} tied triples, {p.get('tie_violations', 0)} with unequal latent scores"),
     ]
     for k, v in rows:
         t.add_row(k, v)

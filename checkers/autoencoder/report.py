@@ -250,13 +250,12 @@ def write_report(report: dict, out_dir: "str | os.PathLike[str]") -> dict[str, s
     plots = _plots(report, out)
     report.setdefault("files", {})["plots"] = sorted(os.path.basename(p) for p in plots.values())
     clean = _json_clean(report)
+    from checkers._io import atomic_write_text
+
     paths["json"] = os.path.join(out, "report.json")
-    with open(paths["json"], "w") as fh:
-        json.dump(clean, fh, indent=2, sort_keys=True)
-        fh.write("\n")
+    atomic_write_text(paths["json"], json.dumps(clean, indent=2, sort_keys=True) + "\n")
     paths["md"] = os.path.join(out, "report.md")
-    with open(paths["md"], "w") as fh:
-        fh.write(render_markdown(clean))
+    atomic_write_text(paths["md"], render_markdown(clean))
     paths.update(plots)
     return paths
 
@@ -498,6 +497,8 @@ def _plot_curves(report: dict, out: str, tag: str, main: str) -> dict[str, str]:
     """Validation curves against optimiser steps: one panel per activation (final runs, stop marked), and the tuning trials."""
     import matplotlib.pyplot as plt
 
+    from checkers._io import atomic_savefig
+
     acts = list(report["summary"]["per_activation"])
     key = f"val_{main}"
     fig, axes = plt.subplots(1, len(acts), figsize=(3.4 * len(acts), 3.2), sharey=True, squeeze=False)
@@ -517,7 +518,7 @@ def _plot_curves(report: dict, out: str, tag: str, main: str) -> dict[str, str]:
     fig.suptitle(f"Validation curves of the final runs (dot: kept point; x: stop, red if stopped by the cap){tag}", fontsize=9)
     fig.tight_layout()
     paths = {"curves_png": os.path.join(out, "curves.png")}
-    fig.savefig(paths["curves_png"], dpi=110)
+    atomic_savefig(fig, paths["curves_png"], dpi=110)
     plt.close(fig)
     tuning = report["summary"].get("tuning", {})
     if any(v.get("trials") for v in tuning.values()):
@@ -534,12 +535,13 @@ def _plot_curves(report: dict, out: str, tag: str, main: str) -> dict[str, str]:
         fig.suptitle(f"Tuning trials (thick: chosen){tag}", fontsize=9)
         fig.tight_layout()
         paths["tuning_png"] = os.path.join(out, "tuning.png")
-        fig.savefig(paths["tuning_png"], dpi=110)
+        atomic_savefig(fig, paths["tuning_png"], dpi=110)
         plt.close(fig)
     return paths
 
 
 def _plots(report: dict, out: str) -> dict[str, str]:
+    from checkers._io import atomic_savefig
     import matplotlib
 
     matplotlib.use("Agg")
@@ -576,7 +578,7 @@ def _plots(report: dict, out: str) -> dict[str, str]:
         fig.suptitle(f"{'Mult-VAE' if report['meta']['model'] == 'multvae' else 'Mult-DAE'} test metrics by latent activation, mean and 95% interval over seeds" + tag, fontsize=10)
         fig.tight_layout()
         paths["metrics_png"] = os.path.join(out, "metrics.png")
-        fig.savefig(paths["metrics_png"], dpi=110)
+        atomic_savefig(fig, paths["metrics_png"], dpi=110)
         plt.close(fig)
 
         props = [("zero_rate", "exact-zero rate"), ("dead_units", "dead units"), ("concordance", "concordance"),
@@ -592,7 +594,7 @@ def _plots(report: dict, out: str) -> dict[str, str]:
         fig.suptitle("Latent audit of the trained encoders (one dot per seed)" + tag, fontsize=10)
         fig.tight_layout()
         paths["audit_png"] = os.path.join(out, "audit.png")
-        fig.savefig(paths["audit_png"], dpi=110)
+        atomic_savefig(fig, paths["audit_png"], dpi=110)
         plt.close(fig)
 
         main = "NDCG@100" if "NDCG@100" in metrics else metrics[0]
@@ -609,7 +611,7 @@ def _plots(report: dict, out: str) -> dict[str, str]:
         fig.suptitle("Properties against accuracy, one dot per run" + tag, fontsize=10)
         fig.tight_layout()
         paths["correlation_png"] = os.path.join(out, "correlation.png")
-        fig.savefig(paths["correlation_png"], dpi=110)
+        atomic_savefig(fig, paths["correlation_png"], dpi=110)
         plt.close(fig)
 
         paths.update(_plot_curves(report, out, tag, main))
@@ -634,6 +636,6 @@ def _plots(report: dict, out: str) -> dict[str, str]:
         ax.set_title("I-AutoRec by (latent g, output f)" + tag, fontsize=10)
         fig.tight_layout()
         paths["rmse_png"] = os.path.join(out, "rmse.png")
-        fig.savefig(paths["rmse_png"], dpi=110)
+        atomic_savefig(fig, paths["rmse_png"], dpi=110)
         plt.close(fig)
     return paths

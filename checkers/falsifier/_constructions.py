@@ -28,7 +28,16 @@ from checkers.falsifier._model import ZeroTarget
 from theorems.activations import Activation
 from theorems.encoder import Encoder
 
-__all__ = ["Candidate", "p3_constructions", "p2_constructions", "jacobian", "unit_images"]
+__all__ = ["Candidate", "p3_constructions", "p2_constructions", "jacobian", "unit_images", "MEMORY_CAP_BYTES", "fits_in_memory"]
+
+#: The largest dense matrix (bytes) a construction may build; past it a stage
+#: takes an iterative route (LSQR) or is skipped (a construction is only a proposal).
+MEMORY_CAP_BYTES = 256 * 2**20
+
+
+def fits_in_memory(rows: int, cols: int, itemsize: int = 8) -> bool:
+    """Whether a dense ``rows x cols`` array of ``itemsize``-byte entries stays under :data:`MEMORY_CAP_BYTES`."""
+    return int(rows) * int(cols) * int(itemsize) <= MEMORY_CAP_BYTES
 
 
 class Candidate:
@@ -76,11 +85,21 @@ def _lp_body(W: np.ndarray, b: np.ndarray, target: ZeroTarget, domain: Domain, t
 
 
 def least_norm(W: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """``W^+ y`` for a wide ``W`` through the Gram matrix (much faster than an SVD), lstsq if singular."""
-    try:
-        return W.T @ np.linalg.solve(W @ W.T, y)
-    except np.linalg.LinAlgError:
+    """``W^+ y`` (``W`` of shape ``(m, n)``): through the ``m x m`` Gram matrix for a wide ``W`` (much faster
+    than an SVD) when it fits :data:`MEMORY_CAP_BYTES`; a tall ``W`` by ``lstsq`` (its work arrays are
+    ``O(m n)``); a wide ``W`` whose Gram matrix is too large by LSQR (iterative, ``O(m n)`` memory)."""
+    m, n = W.shape
+    if m >= n and fits_in_memory(m, n, 8 * 4):
         return np.linalg.lstsq(W, y, rcond=None)[0]
+    if m < n and fits_in_memory(m, m):
+        try:
+            return W.T @ np.linalg.solve(W @ W.T, y)
+        except np.linalg.LinAlgError:
+            if fits_in_memory(m, n, 8 * 4):
+                return np.linalg.lstsq(W, y, rcond=None)[0]
+    from scipy.sparse.linalg import lsqr
+
+    return lsqr(W, y, atol=1e-12, btol=1e-12, iter_lim=max(100, 4 * min(m, n)))[0]
 
 
 def jacobian(encoder: Encoder, x: np.ndarray) -> np.ndarray:
@@ -171,7 +190,7 @@ def square_solution(W: np.ndarray, y: np.ndarray) -> np.ndarray:
     """A solution of ``W x = y`` (wide ``W``) supported on the ``k`` columns of largest norm (one ``k x k`` LU, a
     quarter of the work of the least-norm solution's Gram matrix), kept when its residual is small; else ``W^+ y``."""
     k, n = W.shape
-    if n > k:
+    if n > k and fits_in_memory(k, k):
         cols = np.sort(np.argsort(-np.einsum("ij,ij->j", W, W), kind="stable")[:k])
         try:
             xs = np.linalg.solve(W[:, cols], y)
@@ -182,6 +201,10 @@ def square_solution(W: np.ndarray, y: np.ndarray) -> np.ndarray:
         except np.linalg.LinAlgError:
             pass
     return least_norm(W, y)
+
+
+#: The largest ``m`` for the exact rational ``m x m`` solve of a construction (its cost grows like ``m^3``).
+_EXACT_SOLVE_MAX = 512
 
 
 def p3_constructions(encoder: Encoder, target: ZeroTarget, domain: Domain, time_limit: float = 0.5) -> Iterator[Candidate]:
@@ -201,7 +224,8 @@ def p3_constructions(encoder: Encoder, target: ZeroTarget, domain: Domain, time_
         return
     one_layer = len(encoder.layers) == 1
     W, b = encoder.layers[-1].W, encoder.layers[-1].b
-    if one_layer and domain.name == "reals" and target.kind != "point":
+    square_ok = fits_in_memory(m, 2 * m)  # a pivoted QR of m x 2m and an m x m solve
+    if one_layer and domain.name == "reals" and target.kind != "point" and square_ok:
         S = pivot_columns(W, m)
         if S is not None:
             x = np.zeros(n)
@@ -217,7 +241,7 @@ def p3_constructions(encoder: Encoder, target: ZeroTarget, domain: Domain, time_
             label = "T1 basic feasible solution (integer program)" if domain.name == "binary" else "T1 basic feasible solution (linear program)"
             out.append(Candidate([x], label))
             yield out[-1]
-    if one_layer and target.kind == "point" and target.exact is not None and domain.name in ("reals", "nonneg"):
+    if one_layer and target.kind == "point" and target.exact is not None and domain.name in ("reals", "nonneg") and m <= _EXACT_SOLVE_MAX:
         if domain.name == "reals":
             S = pivot_columns(W, m)
         else:
@@ -321,6 +345,8 @@ def p2_constructions(encoder: Encoder, domain: Domain, seed: int = 0) -> Iterato
                 yield Candidate([np.zeros(n), u, v], "T5 zero user: x = 0, u and v unit vectors with different <enc 0, enc .>")
     if domain.name == "reals" and len(encoder.layers) == 1 and encoder.m < n:
         W = encoder.layers[0].W
+        if not fits_in_memory(encoder.m, encoder.m):
+            return  # the m x m Gram matrix of T3 is past the memory cap
         rng = np.random.default_rng([int(seed), 0x7A3])  # a stream unrelated to Encoder.random(seed)
         gram = W @ W.T
         if np.linalg.matrix_rank(gram) < encoder.m:

@@ -20,6 +20,7 @@ import numpy as np
 
 from checkers.domains import Domain, parse_domain
 from checkers.falsifier._blas import serial_blas
+from checkers.falsifier._budget import Budget, OutOfTime
 from checkers.falsifier._constructions import Candidate, jacobian, p2_constructions, p3_constructions
 from checkers.falsifier._exact import exact_repair, pivot_columns
 from checkers.falsifier._model import ZeroTarget, zero_target
@@ -57,6 +58,7 @@ class SearchStats:
     certify_seconds: float = 0.0
     shrink_seconds: float = 0.0
     first_certified_seconds: float | None = None
+    compile_seconds: float = 0.0  # XLA compilation of the search round: start-up, outside the budget
 
     def to_json(self) -> dict[str, Any]:
         timing = {
@@ -64,6 +66,7 @@ class SearchStats:
             "search_seconds": round(self.search_seconds, 4),
             "certify_seconds": round(self.certify_seconds, 4),
             "shrink_seconds": round(self.shrink_seconds, 4),
+            "compile_seconds": round(self.compile_seconds, 4),
             "first_certified_seconds": None if self.first_certified_seconds is None else round(self.first_certified_seconds, 4),
             "evaluations_per_second": round(self.evaluations / self.search_seconds, 1) if self.search_seconds > 0 else None,
         }
@@ -348,6 +351,7 @@ def falsify(
         "theory": _theory_note(prop, encoder, cls, target, dom),
     }
     info.update(environment())
+    deadline = time.perf_counter() + float(budget)  # start-up (JAX, classification) done: the budget starts here
 
     certified: list[Counterexample] = []
     floats: list[Counterexample] = []
@@ -380,10 +384,14 @@ def falsify(
 
     enc_obj = encoder if not black else encoder
 
-    def check(vectors: list[QVec]) -> Certification:
+    # Exact checks cost about a millisecond per thousand weights: limit them only where one can be slow.
+    costly = not black and sum(layer.W.size for layer in encoder.layers) > 50_000
+    timer = Budget(deadline, grace=min(2.0, max(0.5, 0.1 * float(budget))), enforce=costly)
+
+    def check(vectors: list[QVec]) -> Certification:  # OutOfTime when --budget is spent
         if prop == "P3":
-            return certify_zero(enc_obj, vectors[0], domain=dom, dtype=dtype)
-        return certify_flip(enc_obj, *vectors, domain=dom, dtype=dtype)
+            return timer.run(certify_zero, enc_obj, vectors[0], domain=dom, dtype=dtype)
+        return timer.run(certify_flip, enc_obj, *vectors, domain=dom, dtype=dtype)
 
     def enough() -> bool:
         if len(certified) >= 1:
@@ -404,23 +412,28 @@ def falsify(
     source: Any = iter(())
     if not black:
         if prop == "P3":
-            source = iter(p3_constructions(encoder, target, dom, time_limit=max(0.05, 0.25 * budget)))
+            source = iter(p3_constructions(encoder, target, dom, time_limit=max(0.05, min(0.25 * budget, deadline - time.perf_counter()))))
         else:
             source = p2_constructions(encoder, dom, seed)
     if dom.name == "data":
         source = iter(_data_candidates(encoder, prop, dom, target, dtype, black))
     cands: list[Candidate] = []
     with serial_blas():  # small dense solves: one BLAS thread is faster and steadier
-        for cand in source:
-            cands.append(cand)
-            vecs = [_exact_vec(v, dom) for v in cand.vectors]
-            if prop == "P3" and target is not None and target.kind == "point" and not cand.exact and not black:
-                rep = _repair_point(encoder, vecs[0], target, dom)
-                if rep is not None:
-                    vecs = [rep]
-            record(check(vecs), vecs, cand.origin)
-            if len(certified) >= max_counterexamples or (not certified and want_float and len(floats) >= max_counterexamples):
-                break
+        try:
+            for cand in source:
+                if cands and time.perf_counter() >= deadline:  # constructions count against the budget too
+                    raise OutOfTime()
+                cands.append(cand)
+                vecs = [_exact_vec(v, dom) for v in cand.vectors]
+                if prop == "P3" and target is not None and target.kind == "point" and not cand.exact and not black:
+                    rep = _repair_point(encoder, vecs[0], target, dom)
+                    if rep is not None:
+                        vecs = [rep]
+                record(check(vecs), vecs, cand.origin)
+                if len(certified) >= max_counterexamples or (not certified and want_float and len(floats) >= max_counterexamples):
+                    break
+        except OutOfTime:
+            stats.budget_exhausted = True
     stats.search_seconds += time.perf_counter() - t0
     stats.evaluations += len(cands)
 
@@ -459,10 +472,15 @@ def falsify(
             mask[k] = True
             k += 1
         base = jax.random.PRNGKey(int(seed))
+        t_compile = time.perf_counter()  # XLA compilation is start-up, not search: the budget waits for it
+        rnd = rnd.lower(jax.random.fold_in(base, 1), jnp.asarray(seeds), jnp.asarray(mask)).compile()
+        stats.compile_seconds = time.perf_counter() - t_compile
+        deadline += stats.compile_seconds
+        timer.deadline = deadline
         r = 0
         while r < max_rounds:
             r += 1
-            if time.perf_counter() >= deadline:
+            if time.perf_counter() >= deadline and (r > 1 or enough() or costly):  # a cheap first round always runs
                 stats.budget_exhausted = True
                 break
             note((time.perf_counter() - t_start) / budget, f"round {r}")
@@ -476,7 +494,13 @@ def falsify(
             stats.search_seconds += time.perf_counter() - t0
             mask[:] = False  # seeds only in the first round
             t0 = time.perf_counter()
-            _process_round(prop, encoder, black, dom, target, dtype, best, best_loss, check, record, deadline)
+            timer.new_stage()  # this round's candidates may still be checked in the grace
+            try:
+                _process_round(prop, encoder, black, dom, target, dtype, best, best_loss, check, record, deadline)
+            except OutOfTime:
+                stats.budget_exhausted = True
+                stats.certify_seconds += time.perf_counter() - t0
+                break
             stats.certify_seconds += time.perf_counter() - t0
             if enough() and r >= min_rounds:
                 break
@@ -490,9 +514,13 @@ def falsify(
 
         t0 = time.perf_counter()
         out = []
-        sdeadline = t0 + (float(budget) if shrink_budget is None else float(shrink_budget))
+        sdeadline = deadline if shrink_budget is None else t0 + float(shrink_budget)  # within --budget by default
         for cx in certified:
-            small, used = _shrink(cx, encoder, domain=dom, dtype=dtype, max_checks=max_shrink_checks, deadline=sdeadline)
+            try:
+                small, used = Budget(sdeadline, grace=0.001).run(_shrink, cx, encoder, domain=dom, dtype=dtype,
+                                                                 max_checks=max_shrink_checks, deadline=sdeadline)
+            except OutOfTime:  # the witness as found stands
+                small, used = cx, 0
             stats.shrink_checks += used
             out.append(small)
         certified = out

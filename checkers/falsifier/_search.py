@@ -175,6 +175,12 @@ def p3_search(encoder: Any, target: ZeroTarget, domain: Domain, *, restarts: int
     return Search(init, step)
 
 
+#: Largest pool latent matrix of the P2 search (bytes): with its pre-activations, within the 256 MB cap.
+_POOL_BYTES = 128 * 2**20
+#: Largest pool size times latent width: the scores <enc x, enc p> cost restarts x this many multiply-adds.
+_POOL_ENTRIES = 2 * 10**7
+
+
 def _pool(domain: Domain, key: Any, n: int, size: int, with_units: bool) -> Any:
     import jax
     import jax.numpy as jnp
@@ -254,6 +260,13 @@ def p2_search(encoder: Any, domain: Domain, *, restarts: int = 64, pool: int = 1
     opt = optax.adam(lr)
     B = int(restarts)
     with_units = n <= 256 and domain.name != "data"
+    # The pool's latent matrix is (pool, m) float32: keep it under the memory cap (a smaller pool, same search).
+    width = n + (encoder.m if encoder is not None else n)
+    pool = int(max(16, min(int(pool), _POOL_BYTES // (4 * width) - (2 * n + 1 if with_units else 1),
+                           _POOL_ENTRIES // width)))  # and the pool scores (restarts x pool x m) stay cheap
+    data_pool = None
+    if domain.name == "data" and domain.rows.shape[0] * width * 4 > _POOL_BYTES:
+        data_pool = max(16, _POOL_BYTES // (4 * width))  # a random subset of the rows per round
 
     def parts(T: Any) -> tuple[Any, Any, Any]:
         x, u, v = T[:, 0], T[:, 1], T[:, 2]
@@ -281,7 +294,7 @@ def p2_search(encoder: Any, domain: Domain, *, restarts: int = 64, pool: int = 1
             rows = jnp.asarray(domain.rows, dtype=jnp.float32)
             pick = jax.random.choice(k_x, rows.shape[0], (B,), replace=rows.shape[0] < B)
             X = rows[pick]
-            P = rows
+            P = rows if data_pool is None else rows[jax.random.choice(k_pool, rows.shape[0], (data_pool,), replace=False)]
         else:
             scales = jnp.asarray(np.logspace(-1, 1, B), dtype=jnp.float32)[:, None]
             X = domain.sample(k_x, (B, n), scales).astype(jnp.float32)

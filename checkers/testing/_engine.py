@@ -380,13 +380,14 @@ def _make_descent(fn: Callable, name: str, steps: int) -> Callable:
 # --------------------------------------------------------------------- P2 rate
 @dataclass
 class FlipSample:
-    triples: int
-    ties: int
-    flips: int
+    triples: int  # every sampled triple, ties included (P2 covers them all)
+    ties: int  # triples with <x,u> = <x,v> exactly
+    flips: int  # P2 violations: strict flips plus tie violations
     worst: tuple[np.ndarray, np.ndarray, np.ndarray] | None
     worst_margin: float
     seconds: float
     evaluations: int
+    tie_violations: int = 0  # ties whose latent scores differ beyond rounding
 
 
 def _flip_slack(dtype: str) -> float:
@@ -404,19 +405,46 @@ def flip_margins(target: Target, X: np.ndarray, U: np.ndarray, V: np.ndarray) ->
     return gap_in, gap_out, scale
 
 
-def flip_rate(target: Target, dom: DomainSpec, *, samples: int, seed: int, budget: float) -> FlipSample:
-    """Sample triples ``(x, u, v)``, order each so that ``<x,u> < <x,v>``, count latent flips.
+def exact_gap_signs(X: np.ndarray, U: np.ndarray, V: np.ndarray) -> np.ndarray:
+    """Sign of ``<x,v> - <x,u>`` per row, exactly (the float inputs read as rationals).
 
-    Ties in the input order (``<x,u> = <x,v>``) have no order to preserve and
-    are counted apart. A flip must exceed the dtype's rounding slack
-    (relative to ``|enc x| (|enc u| + |enc v|)``).
+    Integer-valued rows whose products and sums stay below ``2**53`` are exact
+    in float64; other rows are summed as :class:`fractions.Fraction` over the
+    support of ``x``.
+    """
+    X, U, V = (np.asarray(a, dtype=np.float64) for a in (X, U, V))
+    out = np.zeros(X.shape[0], dtype=np.int64)
+    if X.shape[0] == 0:
+        return out
+    integral = np.all(X == np.round(X), axis=1) & np.all(U == np.round(U), axis=1) & np.all(V == np.round(V), axis=1)
+    bound = np.sum(np.abs(X) * np.maximum(np.abs(U), np.abs(V)), axis=1)
+    fast = integral & (bound < 2.0 ** 52)
+    if np.any(fast):
+        g = np.einsum("ij,ij->i", X[fast], V[fast] - U[fast])
+        out[fast] = np.sign(g).astype(np.int64)
+    for i in np.nonzero(~fast)[0]:
+        sup = np.nonzero(X[i])[0]
+        g = sum((Fraction(float(X[i, j])) * (Fraction(float(V[i, j])) - Fraction(float(U[i, j]))) for j in sup), Fraction(0))
+        out[i] = (g > 0) - (g < 0)
+    return out
+
+
+def flip_rate(target: Target, dom: DomainSpec, *, samples: int, seed: int, budget: float) -> FlipSample:
+    """Sample triples ``(x, u, v)``, order each so that ``<x,u> <= <x,v>``, count P2 violations.
+
+    P2's ``<=`` covers ties: when ``<x,u> = <x,v>`` exactly, both orders hold,
+    so the latent scores must be equal; a tie whose latent scores differ is a
+    violation (counted in ``flips`` and apart in ``tie_violations``). Near-ties
+    in float64 are decided exactly (:func:`exact_gap_signs`). A latent
+    difference must exceed the dtype's rounding slack (relative to
+    ``|enc x| (|enc u| + |enc v|)``) to count.
     """
     t0 = time.perf_counter()
     rng = np.random.default_rng(seed)
     n = target.n
     start_evals = target.evaluations
     slack = _flip_slack(target.dtype)
-    triples = ties = flips = 0
+    triples = ties = flips = tie_viol = 0
     worst: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
     worst_margin = 0.0
     chunk = 2048
@@ -425,23 +453,28 @@ def flip_rate(target: Target, dom: DomainSpec, *, samples: int, seed: int, budge
         k = min(chunk, samples - done)
         X, U, V = (representable(dom.sample(rng, k, n), target.dtype) for _ in range(3))
         gap_in, gap_out, scale = flip_margins(target, X, U, V)
-        swap = gap_in < 0
+        sign = np.sign(gap_in).astype(np.int64)
+        near = np.abs(gap_in) <= 1e-9 * (1.0 + np.abs(np.einsum("ij,ij->i", X, V)) + np.abs(np.einsum("ij,ij->i", X, U)))
+        if np.any(near):
+            sign[near] = exact_gap_signs(X[near], U[near], V[near])
+        tie = sign == 0
+        # Orient: u is the one with the smaller input score; for a tie, the one with the larger latent score.
+        swap = (sign < 0) | (tie & (gap_out < 0))
         U2 = np.where(swap[:, None], V, U)
         V2 = np.where(swap[:, None], U, V)
-        gap_in = np.abs(gap_in)
         gap_out = np.where(swap, -gap_out, gap_out)
-        tie = gap_in <= 1e-12 * (1.0 + np.abs(np.einsum("ij,ij->i", X, V2)))
-        flipped = (~tie) & (gap_out > slack * scale)
+        bad = gap_out > slack * scale
         ties += int(np.sum(tie))
-        triples += int(np.sum(~tie))
-        flips += int(np.sum(flipped))
-        if np.any(flipped):
-            rel = np.where(flipped, gap_out / scale, -np.inf)
+        tie_viol += int(np.sum(tie & bad))
+        triples += k
+        flips += int(np.sum(bad))
+        if np.any(bad):
+            rel = np.where(bad, gap_out / scale, -np.inf)
             i = int(np.argmax(rel))
             if worst is None or rel[i] > worst_margin:
                 worst, worst_margin = (X[i], U2[i], V2[i]), float(rel[i])
         done += k
-    return FlipSample(triples, ties, flips, worst, worst_margin, time.perf_counter() - t0, target.evaluations - start_evals)
+    return FlipSample(triples, ties, flips, worst, worst_margin, time.perf_counter() - t0, target.evaluations - start_evals, tie_viol)
 
 
 # --------------------------------------------------------------------- shrinking

@@ -1,4 +1,4 @@
-"""Confidence bounds for a measured rate (Clopper-Pearson, with mpmath; no scipy)."""
+"""Confidence bounds for a measured rate (Clopper-Pearson, with mpmath; SciPy where mpmath does not converge)."""
 
 from __future__ import annotations
 
@@ -6,14 +6,23 @@ __all__ = ["clopper_pearson_upper", "clopper_pearson_lower"]
 
 
 def _cdf(k: int, n: int, p: float) -> float:
-    """P(X <= k) for X ~ Binomial(n, p), via the regularized incomplete beta function."""
+    """P(X <= k) for X ~ Binomial(n, p), via the regularized incomplete beta function.
+
+    mpmath's series does not converge for large ``k`` and ``n`` (thousands of
+    flips); SciPy's ``binom.cdf`` (the same function, in double precision) then answers.
+    """
     import mpmath
 
     if p <= 0.0:
         return 1.0
     if p >= 1.0:
         return 1.0 if k >= n else 0.0
-    return float(mpmath.betainc(n - k, k + 1, 0, 1 - p, regularized=True))
+    try:
+        return float(mpmath.betainc(n - k, k + 1, 0, 1 - p, regularized=True))
+    except (ValueError, ZeroDivisionError):
+        from scipy.stats import binom
+
+        return float(binom.cdf(k, n, p))
 
 
 def clopper_pearson_upper(k: int, n: int, confidence: float = 0.95) -> float:

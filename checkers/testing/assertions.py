@@ -62,9 +62,10 @@ class OrderResult:
     """The measured ordering-flip rate.
 
     Attributes:
-        flips: flipped triples.
-        triples: triples with a strict input order (ties are not counted).
-        ties: triples with ``<x,u> = <x,v>``.
+        flips: triples that violate P2: strict flips, plus ties
+            (``<x,u> = <x,v>`` exactly) whose latent scores differ.
+        triples: every sampled triple, ties included (P2's ``<=`` covers ties).
+        ties: triples with ``<x,u> = <x,v>`` exactly.
         rate: ``flips / triples``.
         upper: one-sided Clopper-Pearson upper bound at ``confidence``.
         tolerance: the largest acceptable rate.
@@ -82,6 +83,8 @@ class OrderResult:
     confidence: float
     seed: int
     seconds: float
+    tie_violations: int = 0
+    """Ties whose latent scores differ beyond rounding (counted in ``flips`` too)."""
 
 
 # --------------------------------------------------------------------- arguments
@@ -261,8 +264,10 @@ def assert_order_preserving(
     T4 (THEORY.md) shows that exact order preservation (P2) fails for every
     non-constant bottleneck encoder, so this measures a rate: it samples
     ``samples`` triples ``(x, u, v)`` of the domain, orders each so that
-    ``<x,u> < <x,v>`` (ties have no order and are skipped), counts flips
-    ``<enc x, enc u> > <enc x, enc v>`` beyond the dtype's rounding, and
+    ``<x,u> <= <x,v>``, counts flips ``<enc x, enc u> > <enc x, enc v>``
+    beyond the dtype's rounding (a tie ``<x,u> = <x,v>``, decided exactly,
+    demands equal latent scores: P2's ``<=`` holds both ways; tied triples
+    and their violations are also counted apart), and
     passes when the one-sided Clopper-Pearson upper bound on the flip rate, at
     ``confidence``, is at most ``tolerance``. On failure the message holds the
     rate, the bound and the worst flip found, shrunk and (for an Encoder)
@@ -314,7 +319,8 @@ def assert_order_preserving(
     fs = flip_rate(target, dom, samples=int(samples), seed=used_seed, budget=b)
     rate = fs.flips / fs.triples if fs.triples else 0.0
     upper = clopper_pearson_upper(fs.flips, fs.triples, float(confidence))
-    result = OrderResult(fs.flips, fs.triples, fs.ties, rate, upper, tol, float(confidence), used_seed, time.perf_counter() - t0)
+    result = OrderResult(fs.flips, fs.triples, fs.ties, rate, upper, tol, float(confidence), used_seed, time.perf_counter() - t0,
+                         fs.tie_violations)
     if upper <= tol:
         return result
     witness = None
@@ -411,10 +417,13 @@ def _write_report(directory: Path, payload: dict, target: Target, message: str) 
         directory.mkdir(parents=True, exist_ok=True)
         if target.encoder is not None:
             target.encoder.save(directory / "encoder.npz")
-        (directory / "report.json").write_text(json.dumps(payload, indent=2) + "\n")
-        (directory / "report.md").write_text(
+        from checkers._io import atomic_write_text
+
+        atomic_write_text(directory / "report.json", json.dumps(payload, indent=2) + "\n")
+        atomic_write_text(
+            directory / "report.md",
             f"# latentcheck: {payload['title']}\n\n```\n{message}\n```\n\nMachine-readable: `report.json`"
-            + ("; weights: `encoder.npz`" if target.encoder is not None else "") + ".\n"
+            + ("; weights: `encoder.npz`" if target.encoder is not None else "") + ".\n",
         )
         return None
     except OSError as exc:
@@ -448,7 +457,8 @@ def _fail(prop: str, target: Target, dom: DomainSpec, witness: Witness | None, s
         lines.append(f"latentcheck: {_PROPERTY['P2']} (domain {dom.label}, dtype {target.dtype}).")
         lines.append(
             f"Flip rate {r['flips']}/{r['triples']} = {r['rate']:.4f}; upper bound {r['upper']:.4f} at {r['confidence']:.0%} confidence "
-            f"> tolerance {r['tolerance']:g} ({r['ties']} ties skipped)."
+            f"> tolerance {r['tolerance']:g} (input ties {r['ties']}, of which {r.get('tie_violations', 0)} have unequal latent scores: "
+            "P2's <= demands equal scores on a tie, so these count as flips)."
         )
         if witness is not None:
             kind = "certified " + witness.certified if witness.is_certified else "float-only, not certified"

@@ -1,0 +1,120 @@
+"""Output files written atomically, and output paths checked before any work.
+
+A report is written to a temporary file in its own directory and moved into
+place with ``os.replace``: a reader sees the old file or the new one, never
+half of one, and a crash leaves the old report intact.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+from theorems.errors import InvalidArgument
+
+__all__ = ["atomic_write_text", "atomic_write_with", "atomic_savefig", "check_output_dir", "check_output_file", "check_input_file"]
+
+
+def atomic_write_with(path: "str | os.PathLike[str]", write: Callable[[str], None], suffix: str = "") -> None:
+    """Call ``write(tmp_path)`` on a temporary file beside ``path``, then move it onto ``path``."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=suffix + ".tmp", dir=folder)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def atomic_write_text(path: "str | os.PathLike[str]", text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` atomically."""
+
+    def write(tmp: str) -> None:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    atomic_write_with(path, write)
+
+
+def atomic_savefig(fig: Any, path: "str | os.PathLike[str]", **kwargs: Any) -> None:
+    """``fig.savefig(path, **kwargs)`` atomically (the format follows ``path``'s suffix)."""
+    fmt = kwargs.pop("format", None) or (Path(path).suffix.lstrip(".") or "png")
+    atomic_write_with(path, lambda tmp: fig.savefig(tmp, format=fmt, **kwargs))
+
+
+def _nearest_existing(p: Path) -> Path:
+    q = p
+    while not q.exists():
+        if q.parent == q:
+            break
+        q = q.parent
+    return q
+
+
+def _probe_writable(folder: Path, option: str, shown: str) -> None:
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".latentcheck-probe-", dir=folder)
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as exc:
+        raise InvalidArgument(f"{option} {shown}: cannot write in {folder} ({exc.strerror or exc}); choose a writable place") from None
+
+
+def check_output_dir(path: "str | os.PathLike[str]", option: str) -> Path:
+    """A folder that exists or can be created, and can be written: else :class:`InvalidArgument`."""
+    shown = repr(os.fspath(path))
+    if not os.fspath(path).strip():
+        raise InvalidArgument(f"{option} is empty; give a folder, e.g. {option} runs/out")
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise InvalidArgument(f"{option} {shown} is a file, not a folder; give a folder (it is created if missing)")
+    base = _nearest_existing(p)
+    if not base.is_dir():
+        raise InvalidArgument(f"{option} {shown}: {base} is a file, so no folder can be made under it; choose another place")
+    _probe_writable(base, option, shown)
+    return p
+
+
+def check_output_file(path: "str | os.PathLike[str]", option: str, allow_dash: bool = False) -> Path:
+    """A file path whose folder exists (or can be created) and is writable, and that is not a folder."""
+    text = os.fspath(path)
+    if allow_dash and text == "-":
+        return Path(text)
+    if not text.strip():
+        raise InvalidArgument(f"{option} is empty; give a file name, e.g. {option} out.json")
+    p = Path(path)
+    if p.is_dir():
+        raise InvalidArgument(f"{option} {text!r} is a folder; give a file name inside it, e.g. {p / 'out.json'}")
+    if text.endswith(os.sep):
+        raise InvalidArgument(f"{option} {text!r} names a folder; give a file name")
+    base = _nearest_existing(p.parent if str(p.parent) else Path("."))
+    if not base.is_dir():
+        raise InvalidArgument(f"{option} {text!r}: {base} is a file, not a folder; choose another place")
+    _probe_writable(base, option, repr(text))
+    return p
+
+
+def check_input_file(path: "str | os.PathLike[str]", option: str) -> Path:
+    """An existing, readable file (not a folder)."""
+    text = os.fspath(path)
+    if not text.strip():
+        raise InvalidArgument(f"{option} is empty; give a file")
+    p = Path(path)
+    if not p.exists():
+        raise InvalidArgument(f"{option} {text!r} does not exist; check the path")
+    if p.is_dir():
+        raise InvalidArgument(f"{option} {text!r} is a folder; give a file")
+    if not os.access(p, os.R_OK):
+        raise InvalidArgument(f"{option} {text!r} cannot be read; check its permissions")
+    return p
