@@ -60,7 +60,12 @@ def register(app: typer.Typer) -> None:
         output: Optional[str] = typer.Option(None, "--output", help=OUTPUT_HELP),
     ) -> None:
         """Convert an encoder between formats, exactly (writes .npz or .safetensors in the stored dtype)."""
+        from checkers._cli_args import nonempty
         from theorems.formats import convert as _convert
+
+        for value, option, example in ((activation, "--activation", "relu"), (activations, "--activations", "tanh,relu"),
+                                       (layers_from, "--layers-from", "'encoder.*'"), (output, "--output", "latent")):
+            nonempty(value, option, example)
 
         enc = _convert(src, dst, activation=activation, activations=_split(activations), layers_from=layers_from, output=output)
         acts = ",".join(layer.activation.name for layer in enc.layers)

@@ -75,8 +75,21 @@ def register(app: typer.Typer) -> None:
         from checkers.verify import verify as _verify
         from theorems.errors import InvalidArgument
 
+        from checkers._cli_args import nonempty, nonneg_int, positive_seconds
+        from checkers._io import check_input_file, check_output_dir
+
         if property.lower() != "p3":
             raise InvalidArgument(f"--property {property!r}: verify decides p3 only")
+        if weights is not None:
+            check_input_file(weights, "--weights")
+        nonempty(layers, "--layers", "64,32,8")
+        nonempty(activation, "--activation", "relu")
+        nonempty(hidden_activation, "--hidden-activation", "relu")
+        nonempty(domain, "--domain", "binary")
+        nonneg_int(seed, "--seed")
+        positive_seconds(timeout, "--timeout", "60")
+        if out is not None:
+            check_output_dir(out, "--out")
         if input_normalise is None:
             input_normalise = _recorded_normalisation(weights)
         if input_normalise not in ("none", "l2"):

@@ -22,15 +22,15 @@ ROOT = Path(__file__).resolve().parents[1]
 
 #: Options whose value is a folder to write, a file to write, or a file to read.
 OUT_DIRS = {"out"}
-OUT_FILES = {"json_path", "markdown_path", "output"}
-IN_FILES = {"weights", "path"}
+OUT_FILES = {"json_path", "markdown_path", "output", "dst"}
+IN_FILES = {"weights", "path", "model", "src"}
 #: Counts (>= 1) and durations (> 0) where 0 is also bad.
 ZERO_BAD = {"restarts", "max_counterexamples", "seeds", "epochs", "batch_size", "eval_every", "triples",
             "timeout", "budget", "lr", "min_match"}
 #: Float options where a negative value is meaningful.
 NEGATIVE_OK = {"threshold"}
 #: Flags and options whose every string is valid (or that have no value).
-NO_VALUE = {"as_json", "no_shrink", "no_plots", "no_ease"}
+NO_VALUE = {"as_json", "no_shrink", "no_plots", "no_ease", "resume"}
 
 
 def _commands() -> dict:
@@ -68,6 +68,8 @@ def bases(tmp_path_factory) -> dict:
         "study": ["study", "--seeds", "1", "--epochs", "1", "--activations", "relu", "--no-ease", "--falsify-budget", "0",
                   "--triples", "10", "--out", str(tmp / "study")],
         "audit": ["audit", "--weights", str(_encoder(tmp)), "--falsify-budget", "0", "--triples", "10"],
+        "convert": ["convert", str(_encoder(tmp)), str(tmp / "converted.safetensors")],
+        "verify": ["verify", "-p", "p3", "--layers", "3,2", "--activation", "relu", "--timeout", "5"],
         "_tmp": tmp,
     }
 
@@ -142,7 +144,7 @@ def test_every_option_has_bad_values(tmp_path) -> None:
         for p in cmd.params:
             if p.name in NO_VALUE or p.name == "help":
                 continue
-            assert _bad_values(p, tmp_path), f"{cname} {p.opts}: no bad values known for type {p.type!r}; add them to this test"
+            assert _bad_values(p, tmp_path), f"{cname} {p.opts}: no bad values known for {_kind(p)!r}; add them to this test"
 
 
 @pytest.mark.parametrize("command,name", _cases())

@@ -120,8 +120,8 @@ def register(app: typer.Typer) -> None:
             data=data, model=model.lower(), activations=split_activation_list(activations) if activations else (), seeds=seeds, seed=seed,
             epochs=epochs, hidden=hid, batch_size=batch_size, lr=lr, lam=lam, eval_every=eval_every, triples=triples, certify=certify,
             falsify_budget=falsify_budget, ease=not no_ease, out=out, columns=columns, threshold=threshold, min_user_items=min_user_items,
-            split_seeds=split_seeds, patience=patience, max_steps=max_steps, lr_grid=_floats("--lr-grid", lr_grid),
-            lam_grid=_floats("--lam-grid", lam_grid), dropout_grid=_floats("--dropout-grid", dropout_grid), search=search,
+            split_seeds=split_seeds, patience=patience, max_steps=max_steps, lr_grid=_floats("--lr-grid", lr_grid, low_ok=False),
+            lam_grid=_floats("--lam-grid", lam_grid), dropout_grid=_floats("--dropout-grid", dropout_grid, high=1.0), search=search,
             anneal_steps=anneal_steps, executor=executor, resume=resume,
         )
         from checkers._cli_args import make_console
@@ -192,15 +192,22 @@ def register(app: typer.Typer) -> None:
         _print_audit(payload)
 
 
-def _floats(option: str, text: Optional[str]) -> tuple[float, ...]:
+def _floats(option: str, text: Optional[str], low: float = 0.0, low_ok: bool = True, high: float = float("inf")) -> tuple[float, ...]:
+    """A comma-separated grid of finite numbers in ``[low, high)`` (``(low, high)`` without ``low_ok``); None gives ()."""
+    import math
+
     from theorems.errors import InvalidArgument
 
-    if not text:
+    if text is None:
         return ()
     try:
-        return tuple(float(v) for v in text.split(",") if v.strip())
+        values = tuple(float(v) for v in text.split(",") if v.strip())
     except ValueError:
-        raise InvalidArgument(f"{option} {text!r} must be comma-separated numbers such as 1e-3,3e-3") from None
+        values = ()
+    if not values or not all(math.isfinite(v) and (v > low or (low_ok and v == low)) and v < high for v in values):
+        bound = f"{'>=' if low_ok else '>'} {low:g}" + (f" and < {high:g}" if math.isfinite(high) else "")
+        raise InvalidArgument(f"{option} {text!r} must be comma-separated finite numbers {bound}, such as 1e-3,3e-3")
+    return values
 
 
 def _check_study_options(data: Optional[str], model: str, activations: Optional[str], seeds: int, seed: int,
