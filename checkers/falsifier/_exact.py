@@ -291,7 +291,7 @@ def _affine(layer, h: list[Fraction]) -> list[Fraction]:
     from counterexamples._fast import QVec, exact_affine_fast
 
     out = exact_affine_fast(layer, QVec.from_fractions(h))
-    return out if out is not None else exact_affine(layer.W, layer.b, h)
+    return out if out is not None else layer.exact_affine(h)
 
 
 def _local_jacobian_int(encoder: Encoder, x: Sequence[Fraction], S: Sequence[int]) -> tuple[np.ndarray, int, int, list[Fraction]]:
