@@ -263,9 +263,9 @@ def _widen(lo: Any, hi: Any) -> Any:
 
 
 def _monotone(f: Callable, x: Any, increasing: bool = True) -> Any:
-    with mp.workprec(INTERVAL_PREC + 32):
-        a, b = f(mpmath.mpf(x.a)), f(mpmath.mpf(x.b))
-    return _widen(a, b) if increasing else _widen(b, a)
+    with mp.workprec(INTERVAL_PREC + 32):  # widen at this precision too: at mpmath's default 53 bits the
+        a, b = f(mpmath.mpf(x.a)), f(mpmath.mpf(x.b))  # endpoints would be rounded to doubles, possibly inward
+        return _widen(a, b) if increasing else _widen(b, a)
 
 
 def interval_value(expr: sp.Expr, x: Any) -> Any:
