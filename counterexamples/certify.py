@@ -80,6 +80,7 @@ class Certification:
 
 _PARAMS: "weakref.WeakKeyDictionary[Any, dict[str, Any]]" = weakref.WeakKeyDictionary()
 _COMPILED: dict[tuple, Callable] = {}
+_IEEE_PARAMS: "weakref.WeakKeyDictionary[Any, dict[str, Any]]" = weakref.WeakKeyDictionary()
 
 
 def _forward_fn(encoder: Encoder, dtype: str) -> tuple[Callable, Any]:
@@ -158,9 +159,14 @@ def ieee_encode(encoder: Encoder, points: np.ndarray, dtype: str) -> np.ndarray 
     """The encoder in ``dtype`` in NumPy (IEEE 754: subnormals kept), float64 copy; ``None`` if NumPy cannot run it."""
     try:
         np_dtype = _np_dtype(dtype)
-        pts = np.asarray(points, dtype=np.float64)
+        per = _IEEE_PARAMS.setdefault(encoder, {})
+        if dtype not in per:  # the weights cast once per encoder and dtype (as Encoder.__call__ casts them)
+            per[dtype] = [(np.ascontiguousarray(layer.W.T.astype(np_dtype)), layer.b.astype(np_dtype)) for layer in encoder.layers]
+        h = np.asarray(points, dtype=np.float64).astype(np_dtype)
         with np.errstate(all="ignore"):
-            return np.asarray(encoder(pts.astype(np_dtype), dtype=np_dtype)).astype(np.float64)
+            for (WT, b), layer in zip(per[dtype], encoder.layers):
+                h = layer.activation.numpy(h @ WT + b).astype(np_dtype)
+        return np.asarray(h).astype(np.float64)
     except Exception:  # e.g. an activation NumPy has no loop for in bfloat16
         return None
 

@@ -125,11 +125,15 @@ def _check_array(name: str, value: Any, ndim: int) -> tuple[np.ndarray, np.ndarr
     if src.ndim != ndim:
         raise ShapeMismatch(f"{name} has shape {src.shape} but must have {ndim} dimension(s)"
                             + (" (out, in)" if ndim == 2 else " (out,)"))
-    if src.dtype.kind == "f" and not np.all(np.isfinite(src if src.dtype.itemsize > 8 else float64_copy(src))):
-        bad = int(np.size(src) - np.count_nonzero(np.isfinite(src if src.dtype.itemsize > 8 else float64_copy(src))))
-        raise NonFiniteWeights(f"{name} holds {bad} NaN or infinite value(s); retrain or clean the weights before checking")
     arr = float64_copy(src)
-    if not np.all(np.isfinite(arr)):
+    if arr is src:
+        arr = src.copy()
+    wide = src.dtype.kind == "f" and src.dtype.itemsize > 8
+    finite = np.isfinite(src if wide else arr) if src.dtype.kind == "f" or src.dtype.name == "bfloat16" else None
+    if finite is not None and not np.all(finite):
+        bad = int(np.size(src) - np.count_nonzero(finite))
+        raise NonFiniteWeights(f"{name} holds {bad} NaN or infinite value(s); retrain or clean the weights before checking")
+    if wide and not np.all(np.isfinite(arr)):
         raise InvalidWeights(f"{name} ({src.dtype}) holds values beyond the float64 range, which the float search cannot "
                              "represent; rescale the weights")
     arr.setflags(write=False)
