@@ -30,7 +30,7 @@ in IEEE NumPy; one that holds only under XLA says so.
 from __future__ import annotations
 
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any, Callable, Sequence
 
@@ -57,6 +57,8 @@ class Certification:
         runtime: for a float finding, where it holds: ``xla-cpu``, ``xla-gpu``, ``ieee`` or ``host``.
         ieee_reproduces: for a float finding of an Encoder, whether IEEE NumPy shows it too.
         notes: remarks for the record (IEEE comparison, input rounding).
+        vectors: the witness to record when it differs from the candidate (a float finding moved to the
+            candidate rounded to ``dtype``, the point the float computation actually runs at).
     """
 
     status: str
@@ -67,6 +69,7 @@ class Certification:
     runtime: str | None = None
     ieee_reproduces: bool | None = None
     notes: tuple[str, ...] = ()
+    vectors: tuple[QVec, ...] | None = None
 
     @property
     def certified(self) -> bool:
@@ -180,6 +183,28 @@ def _ieee_verdict(violates_ieee: bool | None, what: str, dtype: str, rt: str, de
     return False, f"holds only under flush-to-zero ({rt}: XLA flushes subnormals); IEEE gives {detail}"
 
 
+def _dtype_point(q: QVec, dtype: str) -> QVec | None:
+    """``x`` rounded to ``dtype`` (exactly, as a QVec) when that differs from ``x``; ``None`` when ``x`` is a ``dtype`` vector."""
+    rounded = np.asarray(q.floats()).astype(_np_dtype(dtype)).astype(np.float64)
+    if not np.all(np.isfinite(rounded)):
+        return None
+    r = QVec.from_float(rounded)
+    return None if r.key() == q.key() else r
+
+
+def _at_float_point(encoder: Any, q: QVec, domain: Any, dtype: str) -> "Certification | None":
+    """A float zero found at ``x`` that is not a ``dtype`` vector, certified again at ``x`` rounded to ``dtype``
+    (where the float computation ran): the record then names that point. ``None`` when that is not possible."""
+    r = _dtype_point(q, dtype)
+    if r is None or r.is_zero or (domain is not None and not domain_contains(domain, r)):
+        return None
+    inner = certify_zero(encoder, r, domain=domain, dtype=dtype)
+    if not inner.reportable:
+        return None
+    note = f"the candidate was not a {dtype} vector: recorded at its rounding to {dtype}, where the float computation runs"
+    return replace(inner, vectors=(r,), notes=inner.notes + (note,))
+
+
 def _input_note(q: QVec, dtype: str) -> tuple[str, ...]:
     """A note when ``x`` is not a ``dtype`` number (the float computation then ran at its rounding)."""
     rounded = np.asarray(q.floats()).astype(_np_dtype(dtype)).astype(np.float64)
@@ -228,6 +253,9 @@ def certify_zero(encoder: Any, x: Sequence[Any], *, domain: Any = None, dtype: s
         return Certification("outside", None, None, f"x is not in the domain {domain.label}")
     if not isinstance(encoder, Encoder):
         fz, rt = _float_is_zero_q(encoder, q, dtype) if dtype is not None else (None, None)
+        moved = _at_float_point(encoder, q, domain, dtype) if fz else None
+        if moved is not None:
+            return moved
         if fz:
             return Certification(FLOAT_ONLY, None, True, f"enc(x) is exactly 0 in {dtype} under {rt}; a plain callable "
                                  "has no real-valued definition to re-check outside floating point", runtime=rt,
@@ -241,6 +269,9 @@ def certify_zero(encoder: Any, x: Sequence[Any], *, domain: Any = None, dtype: s
     fz, rt = _float_is_zero_q(encoder, q, dtype) if dtype is not None else (None, None)
     if not fz:
         return Certification("refuted" if chk.violates is False else UNDECIDED, chk, fz, chk.detail)
+    moved = _at_float_point(encoder, q, domain, dtype)
+    if moved is not None:
+        return moved
     notes = _input_note(q, dtype)
     if chk.violates is None:
         return Certification(UNDECIDED, chk, True, f"enc(x) is exactly 0 in {dtype} under {rt}; the real value could not "
@@ -329,6 +360,8 @@ def to_counterexample(cert: Certification, property: str, vectors: Sequence[Sequ
     if not cert.reportable:
         return None
     margin = cert.margin if cert.certified else None
+    if cert.vectors is not None:
+        vectors = cert.vectors
     return Counterexample.from_vectors(property, vectors, margin=margin, certified=cert.status, dtype=dtype,
                                        domain=domain, detail=cert.detail, origin=origin,
                                        notes=tuple(notes) + tuple(cert.notes), runtime=cert.runtime,

@@ -177,3 +177,28 @@ def test_falsify_records_undecided_apart() -> None:
         assert cx.certified == "undecided" and cx.runtime
     data = res.to_json()
     assert "undecided" in data and data["float_runtime"] == xla_runtime()
+
+
+def test_float_only_witness_reproduces_in_its_runtime() -> None:
+    """Each float-only finding is a dtype vector whose float computation, redone here with plain JAX (its named
+    runtime) and NumPy, gives what the record says; the real value is nonzero (sigmoid > 0, T2)."""
+    import jax
+    import jax.numpy as jnp
+
+    from checkers.falsify import falsify
+
+    enc = Encoder.random([40, 4], "sigmoid", seed=2)
+    res = falsify(enc, "p3", dtype="float16", budget=5, seed=0, shrink=False)
+    assert res.status == "float-only" and res.float_only and not res.counterexamples
+    W = jnp.asarray(enc.layers[0].W, dtype="float16")
+    b = jnp.asarray(enc.layers[0].b, dtype="float16")
+    for cx in res.float_only:
+        assert cx.runtime == f"xla-{jax.default_backend()}"
+        x = np.array([float(v) for v in cx.vector("x")])
+        assert np.array_equal(x.astype(np.float16).astype(np.float64), x)  # the witness is a float16 vector
+        z = np.asarray(jax.nn.sigmoid(W @ jnp.asarray(x, dtype="float16") + b))
+        assert np.all(z == 0)
+        with np.errstate(over="ignore"):
+            t = enc.layers[0].W.astype(np.float16) @ x.astype(np.float16) + enc.layers[0].b.astype(np.float16)
+            zi = np.float16(1) / (np.float16(1) + np.exp(-t))
+        assert cx.ieee_reproduces == bool(np.all(zi.astype(np.float16) == 0))
