@@ -67,7 +67,7 @@ class QVec:
         qs: list[Fraction] = []
         for i, v in enumerate(values):
             if v:
-                q = v if type(v) is Fraction else Fraction(v)
+                q = v if type(v) is Fraction else Fraction(v) if not isinstance(v, np.generic) else _exact_number(v)
                 if q:
                     idx.append(i)
                     qs.append(q)
@@ -151,6 +151,12 @@ class QVec:
 
     def __repr__(self) -> str:
         return f"QVec(n={self.n}, nnz={self.nnz}, den_bits={self.den.bit_length()})"
+
+
+def _exact_number(v: Any) -> Fraction:
+    from theorems.exact_arrays import exact_number
+
+    return exact_number(v)
 
 
 def _trailing_zeros(M: np.ndarray) -> np.ndarray:

@@ -238,8 +238,13 @@ def float_flip_margin(encoder: Any, x: Sequence[Any], u: Sequence[Any], v: Seque
     return prem, flip
 
 
-def certify_zero(encoder: Any, x: Sequence[Any], *, domain: Any = None, dtype: str | None = "float32") -> Certification:
+def certify_zero(encoder: Any, x: Sequence[Any], *, domain: Any = None, dtype: str | None = "float32",
+                 move_to_dtype: bool = False) -> Certification:
     """Certify a P3 candidate: ``x != 0`` in the domain and ``enc(x) = 0``.
+
+    With ``move_to_dtype``, a float zero at an ``x`` that is not a ``dtype`` vector is certified again at
+    ``x`` rounded to ``dtype`` (the point the float computation ran at), and the result names that point in
+    :attr:`Certification.vectors` (the caller must record those vectors, not ``x``).
 
     ``x`` is a sequence of rationals (``Fraction``, ``int``, exact strings), a
     float array (taken at its exact value) or a :class:`counterexamples._fast.QVec`.
@@ -253,7 +258,7 @@ def certify_zero(encoder: Any, x: Sequence[Any], *, domain: Any = None, dtype: s
         return Certification("outside", None, None, f"x is not in the domain {domain.label}")
     if not isinstance(encoder, Encoder):
         fz, rt = _float_is_zero_q(encoder, q, dtype) if dtype is not None else (None, None)
-        moved = _at_float_point(encoder, q, domain, dtype) if fz else None
+        moved = _at_float_point(encoder, q, domain, dtype) if fz and move_to_dtype else None
         if moved is not None:
             return moved
         if fz:
@@ -269,7 +274,7 @@ def certify_zero(encoder: Any, x: Sequence[Any], *, domain: Any = None, dtype: s
     fz, rt = _float_is_zero_q(encoder, q, dtype) if dtype is not None else (None, None)
     if not fz:
         return Certification("refuted" if chk.violates is False else UNDECIDED, chk, fz, chk.detail)
-    moved = _at_float_point(encoder, q, domain, dtype)
+    moved = _at_float_point(encoder, q, domain, dtype) if move_to_dtype else None
     if moved is not None:
         return moved
     notes = _input_note(q, dtype)

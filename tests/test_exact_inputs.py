@@ -211,3 +211,19 @@ def test_planted_data_rounding_is_caught(tmp_path, monkeypatch) -> None:
 def test_unreadable_data_refused(tmp_path, bad) -> None:
     with pytest.raises(DataError, match=str(bad.dtype)):
         parse_domain("data:" + _rows_file(tmp_path, bad))
+
+
+@needs_extended
+def test_public_exact_functions_read_longdouble_exactly() -> None:
+    from theorems import exact_affine, interval_affine
+
+    W = np.array([[LD(1) + TINY, LD(-1)]], dtype=np.longdouble)
+    b = np.zeros(1, dtype=np.longdouble)
+    assert exact_affine(W, b, [1, 1]) == [Fraction(1, 2**60)]
+    enclosure = interval_affine(W, b, [Fraction(1), Fraction(1)])[0]
+    assert enclosure.a > 0  # 2**-60 > 0, not the float64 rounding 0
+    # long double scalars as inputs are taken at their exact value too
+    enc = Encoder.from_arrays([[[1.0, -1.0]]], [[0.0]], "identity")
+    assert enc.exact([LD(1) + TINY, LD(1)]) == [Fraction(1, 2**60)]
+    assert QVec.from_fractions([LD(1) + TINY]).fractions() == [1 + Fraction(1, 2**60)]
+    assert not certify_zero(enc, [LD(1) + TINY, LD(1)], dtype="float32").certified

@@ -29,7 +29,7 @@ import numpy as np
 
 from theorems.activations import Activation, get_activation
 from theorems.errors import InvalidArgument, InvalidWeights, NonFiniteWeights, NotExact, ShapeMismatch
-from theorems.exact_arrays import exact_scalars, exact_strings, fits_float64, float64_copy, unreadable_reason
+from theorems.exact_arrays import exact_number, exact_scalars, exact_strings, fits_float64, float64_copy, unreadable_reason
 from theorems.lower import INTERVAL_PREC, to_interval
 
 __all__ = ["Layer", "Encoder", "exact_affine", "interval_affine", "exact_activation_value", "file_sha256"]
@@ -85,7 +85,7 @@ class Layer:
         """Exact ``W x + b`` at the stored values, for rational ``x``."""
         if self.float64_exact:
             return exact_affine(self.W, self.b, x)
-        xs = [Fraction(v) for v in x]
+        xs = [exact_number(v) for v in x]
         den = 1
         for v in xs:
             den = den * v.denominator // _gcd(den, v.denominator)
@@ -367,7 +367,7 @@ class Encoder:
 
     def exact_pre_activations(self, x: Sequence[Any]) -> list[Fraction]:
         """Exact latent pre-activations for rational ``x`` (body must be exact)."""
-        h = [Fraction(v) for v in x]
+        h = [exact_number(v) for v in x]
         if len(h) != self.n:
             raise ShapeMismatch(f"input has {len(h)} entries but the encoder takes n={self.n}")
         for layer in self.layers[:-1]:
@@ -392,7 +392,7 @@ class Encoder:
         """
         if len(x) != self.n:
             raise ShapeMismatch(f"input has {len(x)} entries but the encoder takes n={self.n}")
-        h: list[Any] = [Fraction(v) for v in x]
+        h: list[Any] = [exact_number(v) for v in x]
         for layer in self.layers[:-1]:
             h = [_mixed_activation(layer.activation, p) for p in _mixed_affine(layer, h)]
         return _mixed_affine(self.layers[-1], h)
@@ -500,8 +500,13 @@ def _float_to_int_scaled(row: np.ndarray) -> tuple[list[int], int]:
 
 
 def exact_affine(W: np.ndarray, b: np.ndarray, x: Sequence[Fraction]) -> list[Fraction]:
-    """Exact ``W x + b`` for float64 ``W, b`` and rational ``x`` (integer arithmetic)."""
-    xs = [Fraction(v) for v in x]
+    """Exact ``W x + b`` for ``W, b`` at their stored values and rational ``x`` (integer arithmetic).
+
+    Arrays of another dtype than float64 (long double, wide integers...) are read exactly, never rounded.
+    """
+    if np.asarray(W).dtype != np.float64 or np.asarray(b).dtype != np.float64:
+        return _exact_affine_any(np.asarray(W), np.asarray(b), x)
+    xs = [exact_number(v) for v in x]
     den = 1
     for v in xs:
         den = den * v.denominator // _gcd(den, v.denominator)
@@ -518,6 +523,13 @@ def exact_affine(W: np.ndarray, b: np.ndarray, x: Sequence[Fraction]) -> list[Fr
             val = Fraction(0)
         out.append(val + Fraction(float(b[i])))
     return out
+
+
+def _exact_affine_any(W: np.ndarray, b: np.ndarray, x: Sequence[Any]) -> list[Fraction]:
+    Wq, bq = exact_scalars(W), exact_scalars(b).tolist()
+    xs = [exact_number(v) for v in x]
+    nz = [j for j, v in enumerate(xs) if v]
+    return [sum((Fraction(Wq[i, j]) * xs[j] for j in nz if Wq[i, j] != 0), Fraction(bq[i])) for i in range(Wq.shape[0])]
 
 
 def _gcd(a: int, b: int) -> int:
@@ -547,8 +559,11 @@ def _interval_affine_exact(Wq: np.ndarray, bq: Sequence[Fraction], h: Sequence[A
 
 
 def interval_affine(W: np.ndarray, b: np.ndarray, h: Sequence[Any]) -> list[Any]:
-    """Intervals enclosing ``W h + b`` for interval (or rational) ``h``."""
+    """Intervals enclosing ``W h + b`` for interval (or rational) ``h`` (``W, b`` at their stored values)."""
     from mpmath import iv
+
+    if np.asarray(W).dtype != np.float64 or np.asarray(b).dtype != np.float64:
+        return _interval_affine_exact(exact_scalars(W), [Fraction(v) for v in exact_scalars(b).tolist()], h)
 
     old = iv.prec
     iv.prec = INTERVAL_PREC

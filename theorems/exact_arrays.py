@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["unreadable_reason", "fits_float64", "exact_scalars", "exact_strings", "float64_copy"]
+__all__ = ["unreadable_reason", "fits_float64", "exact_scalars", "exact_strings", "float64_copy", "exact_number"]
 
 _FIX = "store it as a real float (float16/32/64, long double) or integer array"
 
@@ -127,6 +127,19 @@ def exact_scalars(arr: Any) -> np.ndarray:
     if a.size:
         out.ravel()[:] = vals
     return out
+
+
+def exact_number(v: Any) -> Fraction:
+    """One number as an exact ``Fraction``: Python and NumPy ints and floats (long double included), Fractions,
+    exact strings (``"3/8"``, ``"0.1"``)."""
+    if isinstance(v, Fraction):
+        return v
+    if isinstance(v, np.generic):
+        reason = unreadable_reason(v.dtype)
+        if reason is not None:
+            raise ValueError(reason)
+        return Fraction(exact_scalars(np.asarray(v)).item())
+    return Fraction(v)
 
 
 def exact_strings(arr: Any) -> list:

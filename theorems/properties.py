@@ -79,7 +79,9 @@ def dot(a: Sequence[Any], b: Sequence[Any]) -> Any:
 
 
 def _as_fractions(x: Sequence[Any]) -> list[Fraction]:
-    return [Fraction(v) if not isinstance(v, str) else Fraction(v) for v in x]
+    from theorems.exact_arrays import exact_number
+
+    return [exact_number(v) for v in x]
 
 
 def check_zero(encoder: Encoder, x: Sequence[Any]) -> PointCheck:

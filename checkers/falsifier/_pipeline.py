@@ -393,7 +393,7 @@ def falsify(
 
     def check(vectors: list[QVec]) -> Certification:
         if prop == "P3":
-            return certify_zero(enc_obj, vectors[0], domain=dom, dtype=dtype)
+            return certify_zero(enc_obj, vectors[0], domain=dom, dtype=dtype, move_to_dtype=True)
         return certify_flip(enc_obj, *vectors, domain=dom, dtype=dtype)
 
     def enough() -> bool:
