@@ -508,6 +508,7 @@ def to_interval_q(p: Fraction) -> Any:
 # ------------------------------------------------------------------ the checks
 def check_zero_fast(encoder: Any, q: QVec) -> Any:
     """:func:`theorems.check_zero` for an encoder with an exact body, from a :class:`QVec`; ``None`` to fall back."""
+    from theorems.encoder import exact_activation_value
     from theorems.errors import NotExact
     from theorems.properties import PointCheck
 
@@ -540,12 +541,11 @@ def check_zero_fast(encoder: Any, q: QVec) -> Any:
         val = memo.interval(p)
         if val.a > 0 or val.b < 0:
             return PointCheck(False, "interval", f"latent coordinate {i} is nonzero")
-        try:
-            if memo.exact_value(p) != 0:
-                return PointCheck(False, "interval", f"latent coordinate {i} is nonzero")
-            continue
-        except NotExact:
+        exact_val = exact_activation_value(act, p, val)  # guarded: float-free expressions, value inside the enclosure
+        if exact_val is None:
             undecided.append(i)
+        elif exact_val != 0:
+            return PointCheck(False, "interval", f"latent coordinate {i} is nonzero")
     if not undecided:
         return PointCheck(True, "exact", "every latent coordinate is exactly 0 (pre-activations computed in rationals, s evaluated exactly)", "0")
     return PointCheck(None, "none", f"latent coordinates {undecided[:5]} could not be decided exactly")

@@ -453,8 +453,12 @@ def exact_activation_value(act: Activation, p: Fraction, enclosure: Any = None) 
 
 @functools.lru_cache(maxsize=4096)
 def _exact_transcendental(expr: Any, p: Fraction) -> Fraction | None:
+    import sympy as sp
+
     from theorems.lower import exact_value
 
+    if expr.has(sp.Float):  # a float literal would make the value a float, which is never read as a rational here
+        return None
     try:
         return exact_value(expr, p)
     except (NotExact, TypeError, ValueError, ZeroDivisionError):
