@@ -192,13 +192,14 @@ def _dtype_point(q: QVec, dtype: str) -> QVec | None:
     return None if r.key() == q.key() else r
 
 
-def _at_float_point(encoder: Any, q: QVec, domain: Any, dtype: str) -> "Certification | None":
+def _at_float_point(encoder: Any, q: QVec, domain: Any, dtype: str, runtime: str) -> "Certification | None":
     """A float zero found at ``x`` that is not a ``dtype`` vector, certified again at ``x`` rounded to ``dtype``
     (where the float computation ran): the record then names that point. ``None`` when that is not possible."""
     r = _dtype_point(q, dtype)
     if r is None or r.is_zero or (domain is not None and not domain_contains(domain, r)):
         return None
-    inner = certify_zero(encoder, r, domain=domain, dtype=dtype)
+    # the float computation at x already ran at r (inputs are rounded to dtype first): its zero is known
+    inner = certify_zero(encoder, r, domain=domain, dtype=dtype, _float_zero=(True, runtime))
     if not inner.reportable:
         return None
     note = f"the candidate was not a {dtype} vector: recorded at its rounding to {dtype}, where the float computation runs"
@@ -239,12 +240,15 @@ def float_flip_margin(encoder: Any, x: Sequence[Any], u: Sequence[Any], v: Seque
 
 
 def certify_zero(encoder: Any, x: Sequence[Any], *, domain: Any = None, dtype: str | None = "float32",
-                 move_to_dtype: bool = False) -> Certification:
+                 move_to_dtype: bool = False, nonvanishing: bool = False,
+                 _float_zero: "tuple[bool, str] | None" = None) -> Certification:
     """Certify a P3 candidate: ``x != 0`` in the domain and ``enc(x) = 0``.
 
     With ``move_to_dtype``, a float zero at an ``x`` that is not a ``dtype`` vector is certified again at
     ``x`` rounded to ``dtype`` (the point the float computation ran at), and the result names that point in
-    :attr:`Certification.vectors` (the caller must record those vectors, not ``x``).
+    :attr:`Certification.vectors` (the caller must record those vectors, not ``x``). ``nonvanishing``
+    (the caller knows by T2 that the latent activation never vanishes) skips the exact check at an ``x``
+    that is moved: every label is then decided at the moved point itself.
 
     ``x`` is a sequence of rationals (``Fraction``, ``int``, exact strings), a
     float array (taken at its exact value) or a :class:`counterexamples._fast.QVec`.
@@ -257,8 +261,8 @@ def certify_zero(encoder: Any, x: Sequence[Any], *, domain: Any = None, dtype: s
     if domain is not None and not domain_contains(domain, q):
         return Certification("outside", None, None, f"x is not in the domain {domain.label}")
     if not isinstance(encoder, Encoder):
-        fz, rt = _float_is_zero_q(encoder, q, dtype) if dtype is not None else (None, None)
-        moved = _at_float_point(encoder, q, domain, dtype) if fz and move_to_dtype else None
+        fz, rt = _float_zero or (_float_is_zero_q(encoder, q, dtype) if dtype is not None else (None, None))
+        moved = _at_float_point(encoder, q, domain, dtype, rt) if fz and move_to_dtype else None
         if moved is not None:
             return moved
         if fz:
@@ -266,18 +270,24 @@ def certify_zero(encoder: Any, x: Sequence[Any], *, domain: Any = None, dtype: s
                                  "has no real-valued definition to re-check outside floating point", runtime=rt,
                                  notes=_input_note(q, dtype))
         return Certification("refuted", None, fz, f"enc(x) is nonzero in {dtype}")
+    if move_to_dtype and nonvanishing and dtype is not None and _float_zero is None:
+        fz, rt = _float_is_zero_q(encoder, q, dtype)  # by T2 x is no real zero: only its float value matters here
+        moved = _at_float_point(encoder, q, domain, dtype, rt) if fz else None
+        if moved is not None:
+            return moved
+        _float_zero = (fz, rt)
     chk = check_zero_fast(encoder, q)
     if chk is None:  # outside the vectorised path (e.g. a transcendental hidden activation): the reference check
         chk = check_zero(encoder, q.fractions())
     if chk.violates is True:
         return Certification(chk.certified, chk, None, chk.detail, _margin(chk.margin))
-    fz, rt = _float_is_zero_q(encoder, q, dtype) if dtype is not None else (None, None)
+    fz, rt = _float_zero or (_float_is_zero_q(encoder, q, dtype) if dtype is not None else (None, None))
     if not fz:
         return Certification("refuted" if chk.violates is False else UNDECIDED, chk, fz, chk.detail)
-    moved = _at_float_point(encoder, q, domain, dtype) if move_to_dtype else None
+    moved = _at_float_point(encoder, q, domain, dtype, rt) if move_to_dtype and _float_zero is None else None
     if moved is not None:
         return moved
-    notes = _input_note(q, dtype)
+    notes = _input_note(q, dtype) if _float_zero is None else ()  # a moved point is a dtype vector
     if chk.violates is None:
         return Certification(UNDECIDED, chk, True, f"enc(x) is exactly 0 in {dtype} under {rt}; the real value could not "
                              f"be decided ({chk.detail})", runtime=rt, notes=notes)

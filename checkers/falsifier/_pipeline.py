@@ -390,10 +390,11 @@ def falsify(
             floats.append(cx)
 
     enc_obj = encoder if not black else encoder
+    t2 = cls is not None and cls.cls == "non-vanishing"  # T2: no real zero for any architecture
 
     def check(vectors: list[QVec]) -> Certification:
         if prop == "P3":
-            return certify_zero(enc_obj, vectors[0], domain=dom, dtype=dtype, move_to_dtype=True)
+            return certify_zero(enc_obj, vectors[0], domain=dom, dtype=dtype, move_to_dtype=True, nonvanishing=t2)
         return certify_flip(enc_obj, *vectors, domain=dom, dtype=dtype)
 
     def enough() -> bool:
