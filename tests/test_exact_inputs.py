@@ -227,3 +227,15 @@ def test_public_exact_functions_read_longdouble_exactly() -> None:
     assert enc.exact([LD(1) + TINY, LD(1)]) == [Fraction(1, 2**60)]
     assert QVec.from_fractions([LD(1) + TINY]).fractions() == [1 + Fraction(1, 2**60)]
     assert not certify_zero(enc, [LD(1) + TINY, LD(1)], dtype="float32").certified
+
+
+def test_complex_data_rows_exit_2_one_line(tmp_path) -> None:
+    path = tmp_path / "rows.npy"
+    np.save(path, np.array([[1 + 1j, 0, 0]]))
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    out = subprocess.run([sys.executable, "-m", "checkers.cli", "falsify", "--layers", "3,1", "--activation", "relu",
+                          "--property", "p3", "--domain", f"data:{path}"],
+                         capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": root})
+    assert out.returncode == 2, out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and "complex128" in lines[0] and "Traceback" not in out.stderr
