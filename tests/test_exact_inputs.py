@@ -239,3 +239,17 @@ def test_complex_data_rows_exit_2_one_line(tmp_path) -> None:
     assert out.returncode == 2, out.stderr
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:") and "complex128" in lines[0] and "Traceback" not in out.stderr
+
+
+@needs_extended
+def test_exact_repair_uses_stored_weights(tmp_path) -> None:
+    """The kernel of [[1 + 2**-60, -1]] holds no float32 point; the exact repair, done on the stored long double
+    weights, lands on a real zero, which the independent re-checker confirms."""
+    from checkers.falsify import falsify
+
+    W = np.array([[LD(1) + TINY, LD(-1)]], dtype=np.longdouble)
+    path = _save(tmp_path / "ld.npz", W, np.zeros(1, dtype=np.longdouble), "t**2")
+    res = falsify(Encoder.load(path), "p3", budget=4, seed=0, shrink=False)
+    assert res.counterexamples, res.status
+    for cx in res.counterexamples:
+        assert cx.certified == "exact" and rc.p3_witness_holds(*rc.from_npz(path), cx.vector("x"))
