@@ -4,6 +4,7 @@ Usage::
 
     python benchmarks/train_speed.py                 # small synthetic sets, this machine
     python benchmarks/train_speed.py --ml20m         # ML-20M-shaped: 136,700 users, 20,000 items, 10M interactions
+    python benchmarks/train_speed.py --vmap-seeds 5  # 5 seeds as one vmapped program vs 5 sequential runs
 
 For each data set it reports, for the real trainer's epoch
 (:func:`checkers.autoencoder.train.run_epoch`: host shuffling and batch
@@ -106,13 +107,62 @@ def measure(csr, hidden, batch_size: int, epochs: int, seed: int = 0) -> dict:
     }
 
 
+def measure_seeds(csr, hidden, batch_size: int, epochs: int, n_seeds: int) -> dict:
+    """Seconds per epoch: ``n_seeds`` seeds as one vmapped program against ``n_seeds`` one-seed programs run one after another.
+
+    Both use the study's trainer pieces (:func:`make_seeds_epoch` over stacked
+    parameters, host batches from :func:`_stacked_epoch`); the first epoch of
+    each (compilation) is not timed.
+    """
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    from checkers.autoencoder.models import MultDAE
+    from checkers.autoencoder.train import BatchFeeder, _stacked_epoch, make_seeds_epoch
+
+    model = MultDAE(n_items=csr.n_cols, hidden=tuple(hidden), latent="tanh")
+    bs = min(batch_size, csr.n_rows)
+    opt = optax.adam(1e-3)
+    fn = make_seeds_epoch(model, opt, bs)
+    feeder = BatchFeeder(csr, bs)
+
+    def run(seeds: list[int]) -> list[float]:
+        keys = jnp.stack([jax.random.PRNGKey(s) for s in seeds])
+        params = jax.vmap(model.init)(keys)
+        state = jax.vmap(opt.init)(params)
+        rngs = [np.random.default_rng(s) for s in seeds]
+        times, step = [], 0
+        for _ in range(epochs):
+            t0 = time.perf_counter()
+            rows, cols, vals, n_real = _stacked_epoch(feeder, rngs)
+            nos = np.arange(step, step + n_real.size, dtype=np.uint32)
+            params, state, losses = fn(params, state, rows, cols, vals, n_real, keys, nos)
+            losses.block_until_ready()
+            step += int(n_real.size)
+            times.append(time.perf_counter() - t0)
+        return times[1:]
+
+    together = run(list(range(n_seeds)))
+    alone = [run([s]) for s in range(n_seeds)]
+    t_v = float(np.mean(together))
+    t_s = float(sum(np.mean(a) for a in alone))
+    return {"users": csr.n_rows, "items": csr.n_cols, "interactions": csr.nnz, "dims": list(model.dims), "batch_size": bs,
+            "seeds": n_seeds, "epochs_timed": epochs - 1, "vmapped_seconds_per_epoch": t_v,
+            "sequential_seconds_per_epoch": t_s, "one_seed_seconds_per_epoch": float(np.mean(alone[0])), "speedup": t_s / t_v}
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description="Mult-DAE seconds per epoch on synthetic data")
     p.add_argument("--ml20m", action="store_true", help="also the ML-20M-shaped set (136,700 x 20,000, 10M interactions)")
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--batch-size", type=int, default=500)
     p.add_argument("--out", default=os.path.join(HERE, "results", "train_speed.json"))
+    p.add_argument("--vmap-seeds", type=int, default=0, metavar="S",
+                   help="only the vmapped-seeds row: S seeds as one program vs S sequential runs (writes train_speed_seeds.json)")
     args = p.parse_args()
+    if args.vmap_seeds:
+        return seeds_row(args)
 
     import jax
 
@@ -138,6 +188,26 @@ def main() -> None:
     with open(args.out, "w") as fh:
         json.dump(out, fh, indent=2)
     print(f"device {env['device']}; wrote {args.out}")
+
+
+def seeds_row(args: argparse.Namespace) -> None:
+    import jax
+
+    from checkers.autoencoder.study import environment
+
+    env = environment()
+    csr = shaped_synthetic(3000, 1500, 150_000)
+    r = measure_seeds(csr, (200,), args.batch_size, args.epochs + 1, args.vmap_seeds)
+    r["name"] = "synthetic 3,000 users x 1,500 items, 150k interactions, I-200-I"
+    print(f"{r['name']}: {r['seeds']} seeds vmapped {r['vmapped_seconds_per_epoch']:.3f} s/epoch; {r['seeds']} sequential runs "
+          f"{r['sequential_seconds_per_epoch']:.3f} s/epoch (one seed {r['one_seed_seconds_per_epoch']:.3f}); speed-up {r['speedup']:.2f}x", flush=True)
+    out = os.path.join(os.path.dirname(args.out), "train_speed_seeds.json")
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    load = os.getloadavg()
+    with open(out, "w") as fh:
+        json.dump({"device": env["device"], "jax_devices": [str(d) for d in jax.devices()], "machine": env["machine"],
+                   "load_average_1_5_15": list(load), "versions": env["versions"], "results": [r]}, fh, indent=2)
+    print(f"device {env['device']}; machine {env['machine']}; load {load[0]:.2f}; wrote {out}")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """latentcheck.checkers: the engines.
 
-Symbolic (sympy) and SMT (z3) proofs, the JAX falsifier, float-vanishing
-thresholds, the autoencoder study (``checkers.autoencoder``), user-facing test
+Symbolic (sympy) and SMT (z3) proofs, the JAX falsifier, float zero sets
+per runtime (IEEE in NumPy, XLA in JAX), the autoencoder study (``checkers.autoencoder``), user-facing test
 helpers (``checkers.testing``) and the command line (``checkers.cli``).
 
 Names are re-exported lazily, so ``import checkers`` stays cheap: JAX and z3
@@ -22,6 +22,7 @@ _HOMES = {
     "FalsifyResult": "checkers.falsify",
     "float_vanishing_threshold": "checkers.float_vanishing",
     "float_vanishing_thresholds": "checkers.float_vanishing",
+    "float_zero_sets": "checkers.float_vanishing",
     "SmtResult": "checkers.smt",
     "p2_constant_check": "checkers.smt",
     "t4_m1_all_n": "checkers.smt",

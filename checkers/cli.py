@@ -52,17 +52,21 @@ def classify(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
     timeout: float = typer.Option(10.0, "--timeout", help="Seconds for the symbolic decision before answering 'unknown'."),
 ) -> None:
-    """Classify an activation (relu-like, tanh-like, non-vanishing) with a certificate and float thresholds."""
-    from checkers.float_vanishing import float_vanishing_thresholds
+    """Classify an activation (relu-like, tanh-like, non-vanishing) with a certificate and its float zero sets (IEEE in NumPy, XLA in JAX)."""
+    from checkers.float_vanishing import float_vanishing_thresholds, float_zero_sets_json, zero_set_sentence
     from theorems.activations import get_activation
     from theorems.classify import classify as _classify
 
     act = get_activation(expression)
     result = _classify(act, timeout=timeout)
+    zero_sets = float_zero_sets_json(act)
     thresholds = float_vanishing_thresholds(act)
     payload = result.to_json()
     payload["expression"] = str(act.expr)
     payload["float_vanishing"] = thresholds
+    payload["float_zero_sets"] = zero_sets
+    payload["float_runtimes"] = {"ieee": "NumPy, IEEE 754 (subnormals kept)",
+                                 "xla": "JAX/XLA on CPU (subnormals flushed to zero)"}
     if as_json:
         typer.echo(json.dumps(payload, indent=2))
         return
@@ -73,8 +77,9 @@ def classify(
     table.add_row("class", result.cls)
     table.add_row("method", result.method)
     table.add_row("certificate", result.certificate)
-    for dtype, thr in thresholds.items():
-        table.add_row(f"exactly 0 in {dtype} for t <=", "never" if thr is None else repr(thr))
+    for dtype, sets in zero_sets.items():
+        for runtime, label in (("ieee", "IEEE, NumPy"), ("xla", "XLA, JAX CPU, flush-to-zero")):
+            table.add_row(f"rounds to 0 in {dtype} ({label})", zero_set_sentence(sets[runtime], dtype))
     console.print(table)
 
 
@@ -83,7 +88,7 @@ def _register_commands() -> None:
     from checkers import cli_prove
 
     cli_prove.register(app)
-    for module in ("checkers.cli_falsify", "checkers.autoencoder.cli"):
+    for module in ("checkers.cli_falsify", "checkers.autoencoder.cli", "checkers.cli_convert"):
         try:
             mod = __import__(module, fromlist=["register"])
         except ModuleNotFoundError as exc:

@@ -15,6 +15,8 @@ from typing import Optional
 
 import typer
 
+from checkers import cli_convert
+
 __all__ = ["register", "build_encoder"]
 
 
@@ -48,6 +50,10 @@ def register(app: typer.Typer) -> None:
     def falsify(
         property: str = typer.Option(..., "--property", "-p", help="p3 (zero vectors) or p2 (ordering flips)."),
         weights: Optional[str] = typer.Option(None, "--weights", help="Encoder weights (.npz with W0, b0, ...)."),
+        model: Optional[str] = typer.Option(None, "--model", help=cli_convert.MODEL_HELP),
+        layers_from: Optional[str] = typer.Option(None, "--layers-from", help=cli_convert.LAYERS_FROM_HELP),
+        activations: Optional[str] = typer.Option(None, "--activations", help=cli_convert.ACTIVATIONS_HELP),
+        output: Optional[str] = typer.Option(None, "--output", help=cli_convert.OUTPUT_HELP),
         layers: Optional[str] = typer.Option(None, "--layers", help="Random encoder sizes, e.g. 1682,600,64."),
         activation: Optional[str] = typer.Option(None, "--activation", help="Latent activation: catalog name or formula in t."),
         hidden_activation: Optional[str] = typer.Option(None, "--hidden-activation", help="Hidden activation (default: --activation)."),
@@ -74,7 +80,9 @@ def register(app: typer.Typer) -> None:
             raise InvalidArgument(f"--property {property!r} must be p2 or p3")
         if not (budget > 0):
             raise InvalidArgument(f"--budget {budget!r} must be a positive number of seconds")
-        encoder = build_encoder(weights, layers, activation, hidden_activation, seed)
+        loaded = cli_convert.model_from_options(model, activation, activations, layers_from, output,
+                                                others={"--weights": weights, "--layers": layers, "--hidden-activation": hidden_activation})
+        encoder = loaded[0] if loaded else build_encoder(weights, layers, activation, hidden_activation, seed)
         err = Console(stderr=True)
         command = "latentcheck " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else None
         with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), TimeElapsedColumn(),

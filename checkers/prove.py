@@ -110,7 +110,8 @@ def _t1_symbolic(max_m: int = 3) -> _Outcome:
         results += [(f"[m={m}] {name}", ok) for name, ok in t1_identities(m)]
     return _identities_outcome(
         results, "symbolic certificate (sympy)",
-        f"every W in R^(m x (m+1)) of full row rank, b, t0, for m <= {max_m}; n > m+1 by restriction to m+1 columns",
+        f"machine-checked: every W in R^(m x (m+1)) of full row rank, b, t0, for m <= {max_m}; "
+        "written argument: n > m+1 by restriction to m+1 columns that hold a nonzero m x m minor",
         "Full row rank makes the cofactor vector k nonzero, so x = x_p/det(W W^T) + k is a nonzero solution of W x + b = t0*1.")
 
 
@@ -131,7 +132,8 @@ def _t1_interior(max_m: int = 3) -> _Outcome:
     results.append(("[instance 3x5] W x + b = (a - 1) 1 exactly", ok_instance))
     out = _identities_outcome(
         results, "symbolic certificate (sympy) + exact instance",
-        f"every full-row-rank W with m <= {max_m} (n = m+1; larger n by restriction)",
+        f"machine-checked: the witness identities for every full-row-rank W in R^(m x (m+1)), m <= {max_m}, and one "
+        "exact 3 x 5 instance; written argument: the ball around the witness, and n > m+1 by restriction",
         "With t0 = a - 1 every pre-activation is 1 below the half-line's end, so the ball of radius "
         f"1/max_i sum_j |W_ij| around x stays in the zero set (instance: radius {radius}).")
     return out
@@ -165,7 +167,8 @@ def _t3_symbolic(max_m: int = 3) -> _Outcome:
     results.append(("[rank-deficient instance 2x4] strict flip, exact", bool(pc.violates)))
     return _identities_outcome(
         results, "symbolic certificate (sympy) + exact instance",
-        f"every A != 0 in R^(m x (m+1)), m <= {max_m}; n > m+1 by restriction",
+        f"machine-checked: every A != 0 in R^(m x (m+1)), m <= {max_m}, and one rank-deficient 2 x 4 instance; "
+        "written argument: n > m+1 by restriction to m+1 columns",
         "With 0 < e < |k|^2/|x|^2: <x,u> < <x,v> but <Ax,Au> = e|Ar|^2 > 0 = <Ax,Av>.")
 
 
@@ -179,7 +182,8 @@ def _t4_smt(timeout: float = 20.0) -> _Outcome:
     if concrete.status != PROVED:
         return _Outcome(UNKNOWN, "SMT (z3)", "n = 2, m = 1", reason=concrete.reason)
     return _Outcome(PROVED, "symbolic (sympy) geometry + SMT (z3) logic, P2 instantiated at the proof's points",
-                    "every map R^n \\ {0} -> R, every n >= 2 (m = 1); m >= 2: paper-style proof in docs/theorems/T4.md only",
+                    "machine-checked: every map R^n \\ {0} -> R, every n >= 2 (m = 1); m >= 2 is not machine-checked "
+                    "(written proof in docs/theorems/T4.md only)",
                     certificate=f"{general.reason}; cross-check with concrete coordinates: {concrete.reason}")
 
 
@@ -218,6 +222,13 @@ def _t4_binary(dims: Sequence[tuple[int, int]], with_p3: bool, timeout: float = 
                     certificate="z3: unsat for each listed (n, m)")
 
 
+def _t4_domain(engine: str, timeout: float = 20.0) -> _Outcome:
+    """T4 on {0,1}^n and R>=0^n: the engines of checkers.t4_domains (each returns _Outcome's fields)."""
+    from checkers import t4_domains
+
+    return _Outcome(**getattr(t4_domains, engine)(timeout=timeout))
+
+
 def _t5_as_stated() -> _Outcome:
     from checkers.symbolic import t5_constant_identity
 
@@ -238,7 +249,8 @@ def _t5_corrected(max_m: int = 2) -> _Outcome:
     for m in range(1, max_m + 1):
         results += [(f"[m={m}] {name}", ok) for name, ok in t5_derivative_identity(m)]
     out = _identities_outcome(results, "symbolic certificate (sympy)",
-                              f"every W in R^(m x (m+1)), b, m <= {max_m}, with W^T d != 0",
+                              f"machine-checked: the identity g'(0) = |W^T d|^2 for every W in R^(m x (m+1)), b, "
+                              f"m <= {max_m}; written argument: g'(0) > 0 gives g(tau) > g(0) for small tau > 0",
                               "g'(0) = |W^T d|^2 > 0, so g(tau) > g(0) for small tau > 0: (0, tau W^T d, 0) is a flip.")
     return out
 
@@ -257,7 +269,7 @@ def _p3_instance(activation: str) -> _Outcome:
     if pc.violates is not True:
         return _Outcome(UNKNOWN, "T1 witness", "one-layer n=5, m=3", reason=f"witness not certified: {pc.detail}")
     return _Outcome(REFUTED, "T1 witness x = W^+(t0*1 - b) + k, re-checked in exact rationals",
-                    "one-layer encoders with full-row-rank W, m < n (instance n = 5, m = 3)",
+                    "instance n = 5, m = 3 (T1 gives a witness for every full-row-rank W; machine-checked for m <= 3)",
                     certificate=f"{c.cls}: {c.certificate}; {pc.detail}",
                     counterexample={"activation": act.name, "W": _matrix_strings(W), "b": _strings(b.tolist()),
                                     "x": _strings(x), "enc_x": _strings(enc.exact(x))},
@@ -312,7 +324,7 @@ def _p2_linear() -> _Outcome:
     pc = check_flip(enc, x, u, v)
     if pc.violates is not True:
         return _Outcome(UNKNOWN, "T3 witness", "instance", reason=pc.detail)
-    return _Outcome(REFUTED, "T3 witness, re-checked in exact rationals", "linear encoders A != 0, m < n (instance n = 5, m = 3)",
+    return _Outcome(REFUTED, "T3 witness, re-checked in exact rationals", "instance n = 5, m = 3 (T3 gives a flip for every A != 0, m < n; machine-checked for m <= 3)",
                     certificate=pc.detail,
                     counterexample={"A": _matrix_strings(A), "x": _strings(x), "u": _strings(u), "v": _strings(v),
                                     "margin": pc.margin},
@@ -374,6 +386,12 @@ CHECKS: dict[str, Callable[..., _Outcome]] = {
     "t4_smt": _t4_smt,
     "t4_strict": _t4_strict,
     "t4_binary": _t4_binary,
+    "t4_binary_m1": lambda timeout=20.0: _t4_domain("binary_m1_outcome", timeout),
+    "t4_nonneg_m1": lambda timeout=20.0: _t4_domain("nonneg_m1_outcome", timeout),
+    "t4_binary_family": lambda timeout=20.0: _t4_domain("binary_family_outcome", timeout),
+    "t4_binary_family_refutes": lambda timeout=20.0: _t4_domain("binary_family_refutes", timeout),
+    "t4_nonneg_general": lambda timeout=20.0: _t4_domain("nonneg_general_outcome", timeout),
+    "t4_binary_gram": lambda timeout=20.0: _t4_domain("binary_gram_outcome", timeout),
     "t5_as_stated": _t5_as_stated,
     "t5_corrected": _t5_corrected,
     "p3_instance": _p3_instance,

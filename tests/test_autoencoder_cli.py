@@ -12,7 +12,7 @@ from checkers.cli import app
 runner = CliRunner()
 
 STUDY = ["study", "--seeds", "2", "--epochs", "3", "--activations", "tanh,relu", "--triples", "300",
-         "--falsify-budget", "0", "--batch-size", "200", "--eval-every", "1"]
+         "--falsify-budget", "0", "--batch-size", "200", "--eval-every", "1", "--split-seeds", "1", "--lr-grid", "1e-3,3e-3", "--lam", "0"]
 
 
 def _strip_timing(report: dict) -> dict:
@@ -27,6 +27,8 @@ def study_dir(tmp_path_factory):
     res = runner.invoke(app, STUDY + ["--out", str(out)])
     assert res.exit_code == 0, res.output
     assert "SYNTHETIC" in res.output
+    # 3 epochs with the default patience of 1000 steps: every run is stopped by the cap, and the console says so.
+    assert "stopped at the step cap" in res.output
     return out
 
 
@@ -42,6 +44,43 @@ def test_study_writes_the_report(study_dir):
     assert len(report["runs"]) == 4 and all((study_dir / r["encoder"]).exists() for r in report["runs"])
     md = (study_dir / "report.md").read_text()
     assert "SYNTHETIC DATA" in md and "EASE" in md and "Paired comparison" in md
+    # The conclusion leads; capped runs are flagged there and in the table; the tuning grid is reported.
+    assert md.index("## Conclusion") < md.index("accuracy on held-out test users")
+    assert "stopped at the step cap" in md and "**2 of 2**" in md and "## Tuning" in md
+    assert all(r["stop_reason"] == "cap" for r in report["runs"])
+    tuning = report["summary"]["tuning"]
+    assert [len(tuning[a]["trials"]) for a in ("tanh", "relu")] == [2, 2]
+    for a in ("tanh", "relu"):  # the chosen trial is the best validation score (ties: the first)
+        scores = [t["val"]["NDCG@100"] for t in tuning[a]["trials"]]
+        assert tuning[a]["chosen"] == tuning[a]["trials"][scores.index(max(scores))]["hyper"]
+        assert report["summary"]["per_activation"][a]["hyper"] == tuning[a]["chosen"]
+    assert "p_holm" in report["summary"]["paired_vs_reference"]["relu"]["NDCG@100"]["runs_t"]
+    assert (study_dir / "tuning.png").exists()
+
+
+def test_resume_reuses_finished_runs(study_dir, tmp_path):
+    before = json.loads((study_dir / "report.json").read_text())
+    res = runner.invoke(app, STUDY + ["--out", str(study_dir), "--resume"])
+    assert res.exit_code == 0, res.output
+    assert res.output.count("reused finished task") == 6  # 2 activations x (2 tuning trials + 1 final task)
+    assert _strip_timing(json.loads((study_dir / "report.json").read_text())) == _strip_timing(before)
+
+
+@pytest.mark.slow
+def test_study_on_a_generic_csv_with_multvae(tmp_path):
+    from checkers.autoencoder.data import synthetic_ratings
+
+    r = synthetic_ratings(n_users=200, n_items=80, seed=2)
+    f = tmp_path / "log.csv"
+    f.write_text("who;what;stars\n" + "".join(f"u{u};i{i};{v:g}\n" for u, i, v in zip(r.users, r.items, r.ratings)))
+    res = runner.invoke(app, ["study", "--data", str(f), "--columns", "who,what,stars", "--threshold", "3", "--model", "multvae",
+                              "--activations", "tanh,sigmoid", "--seeds", "1", "--split-seeds", "2", "--epochs", "2", "--lr", "3e-3",
+                              "--lam", "0", "--hidden", "16", "--triples", "100", "--falsify-budget", "0", "--no-ease", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    assert report["meta"]["model"] == "multvae" and report["meta"]["data"]["format"] == "delimited"
+    assert report["meta"]["protocol"]["threshold"] == 3.0 and report["meta"]["split_seeds"] == [98765, 98766]
+    assert len(report["runs"]) == 4 and "Mult-VAE" in (tmp_path / "o" / "report.md").read_text()
 
 
 def test_same_command_same_report(study_dir, tmp_path):
@@ -85,7 +124,27 @@ def test_bad_input_exits_2_with_one_line(tmp_path):
 
     for argv in (["study", "--data", str(tmp_path / "missing"), "--out", str(tmp_path)],
                  ["study", "--model", "vae", "--out", str(tmp_path)],
-                 ["study", "--activations", "tanh,nonsense_fn", "--epochs", "1", "--seeds", "1", "--out", str(tmp_path)]):
+                 ["study", "--activations", "tanh,nonsense_fn", "--epochs", "1", "--seeds", "1", "--out", str(tmp_path)],
+                 ["study", "--data", str(_csv(tmp_path)), "--columns", "a,nope", "--out", str(tmp_path)],
+                 ["study", "--data", str(_csv(tmp_path)), "--columns", "0,1", "--threshold", "3", "--out", str(tmp_path)],
+                 ["study", "--search", "random:x", "--out", str(tmp_path)]):
         with pytest.raises(SystemExit) as info:
             main(argv)
         assert info.value.code == 2
+
+
+def _csv(tmp_path):
+    f = tmp_path / "tiny.csv"
+    f.write_text("a,b\n1,2\n3,4\n")
+    return f
+
+
+@pytest.mark.slow
+def test_ray_executor_gives_the_in_process_report(study_dir, tmp_path):
+    pytest.importorskip("ray")
+    res = runner.invoke(app, STUDY + ["--out", str(tmp_path), "--executor", "ray"])
+    assert res.exit_code == 0, res.output
+    ours = json.loads((tmp_path / "report.json").read_text())
+    ref = json.loads((study_dir / "report.json").read_text())
+    ours["meta"].pop("executor"), ref["meta"].pop("executor")
+    assert _strip_timing(ours) == _strip_timing(ref)

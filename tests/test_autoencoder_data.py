@@ -65,7 +65,7 @@ def test_empty_after_filtering(tmp_path):
     with pytest.raises(DataError, match="no rating above threshold"):
         liang_split(load_ratings(tmp_path))
     _write(tmp_path / "u.data", "".join(f"{u}\t{i}\t5\t0\n" for u in range(1, 30) for i in range(1, 4)))
-    with pytest.raises(DataError, match="at least 5"):
+    with pytest.raises(DataError, match="at least 5 "):
         liang_split(load_ratings(tmp_path))
 
 
@@ -140,3 +140,96 @@ def test_rating_split_partitions_the_ratings():
     d = s.train.to_dense() + s.val.to_dense() + s.test.to_dense()
     assert np.count_nonzero(d) == len(r)
     assert s.train.shape == (len(s.item_ids), len(s.user_ids))
+
+
+# --------------------------------------------------------------------------- any interaction file
+
+from checkers.autoencoder.data import load_interactions, load_or_synthetic, parse_columns  # noqa: E402
+
+LOG = [("alice", "x1", 3), ("alice", "x2", 1), ("bob", "x1", 7), ("carol", "x3", 0)]
+
+
+def test_csv_with_header_by_names(tmp_path):
+    f = _write(tmp_path / "log.csv", "who,what,count\n" + "".join(f"{u},{i},{c}\n" for u, i, c in LOG))
+    r = load_interactions(f, "who,what,count")
+    assert r.format == "delimited" and r.has_value and len(r) == 4
+    # String ids become codes of their sorted distinct values: alice 0, bob 1, carol 2; x1 0, x2 1, x3 2.
+    assert r.users.tolist() == [0, 0, 1, 2] and r.items.tolist() == [0, 1, 0, 2]
+    assert r.ratings.tolist() == [3.0, 1.0, 7.0, 0.0] and "codes" in r.source
+
+
+def test_tsv_without_header_by_indices_and_no_value(tmp_path):
+    f = _write(tmp_path / "log.tsv", "".join(f"{t}\t{u}\t{i}\n" for t, (u, i, _, _) in enumerate(ROWS)))
+    r = load_interactions(f, "1,2")
+    assert r.users.tolist() == [1, 1, 2, 3] and r.items.tolist() == [10, 11, 10, 12]
+    assert not r.has_value and r.ratings.tolist() == [1.0] * 4
+
+
+def test_semicolon_delimited_via_load_or_synthetic(tmp_path):
+    f = _write(tmp_path / "log.txt", "u;i;v\n" + "".join(f"{u};{i};{r}\n" for u, i, r, _ in ROWS))
+    r = load_or_synthetic(str(f), columns="u,i,v")
+    assert r.users.tolist() == [1, 1, 2, 3] and r.ratings.tolist() == [5.0, 4.0, 3.0, 4.5]
+
+
+def test_parquet_when_pyarrow_is_installed(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    f = tmp_path / "log.parquet"
+    pq.write_table(pa.table({"user": [5, 5, 6], "item": [1, 2, 1], "plays": [2.0, 0.0, 9.0]}), f)
+    r = load_interactions(f, "user,item,plays")
+    assert r.format == "parquet" and r.users.tolist() == [5, 5, 6] and r.ratings.tolist() == [2.0, 0.0, 9.0]
+    assert load_interactions(f, "0,1").items.tolist() == [1, 2, 1]
+
+
+def test_parquet_without_pyarrow_names_the_extra(tmp_path, monkeypatch):
+    import builtins
+
+    real = builtins.__import__
+
+    def fake(name, *a, **k):
+        if name.startswith("pyarrow"):
+            raise ImportError(name)
+        return real(name, *a, **k)
+
+    monkeypatch.setattr(builtins, "__import__", fake)
+    f = _write(tmp_path / "x.parquet", "not parquet")
+    with pytest.raises(DataError, match=r"latentcheck\[parquet\]"):
+        load_interactions(f, "0,1")
+
+
+@pytest.mark.parametrize(
+    "text, columns, match",
+    [
+        ("a,b,c\n1,2,3\n", "a,zz", "'zz' is not in the header"),
+        ("1,2,3\n4,5,6\n", "0,7", "out of range"),
+        ("1,2,3\n4,5,6\n", "user,1", "no header row"),
+        ("a,b,c\n1,2,x\n3,4,y\n", "a,b,c", "not numeric"),
+        ("a,b,c\n", "a,b", "no interaction row"),
+    ],
+)
+def test_generic_loader_errors(tmp_path, text, columns, match):
+    f = _write(tmp_path / "bad.csv", text)
+    with pytest.raises(DataError, match=match) as info:
+        load_interactions(f, columns)
+    assert "\n" not in str(info.value)
+
+
+def test_bad_columns_spec():
+    assert parse_columns("userId, movieId ,2") == ("userId", "movieId", 2)
+    for bad in ("a", "a,b,c,d", "a,,b", "a,a"):
+        with pytest.raises(InvalidArgument):
+            parse_columns(bad)
+
+
+def test_threshold_none_keeps_every_row_and_empty_results_are_errors(tmp_path):
+    rows = "".join(f"{u},{i}\n" for u in range(40) for i in range(u % 7, u % 7 + 6))
+    r = load_interactions(_write(tmp_path / "pos.csv", rows), "0,1")
+    s = liang_split(r, threshold=None, heldout=4)
+    assert s.train.nnz + s.val_fold_in.nnz + s.val_holdout.nnz + s.test_fold_in.nnz + s.test_holdout.nnz <= 240
+    assert s.meta["users_after_filter"] == 40
+    with pytest.raises(DataError, match="min-user-items"):
+        liang_split(r, threshold=None, min_user_items=7)
+    r3 = load_interactions(_write(tmp_path / "v.csv", "u,i,v\n1,2,0\n1,3,0\n"), "u,i,v")
+    with pytest.raises(DataError, match="threshold"):
+        liang_split(r3, threshold=0.0)

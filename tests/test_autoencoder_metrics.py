@@ -140,3 +140,23 @@ def test_correlations():
     assert pearson(x, [2 * v + 1 for v in x]) == pytest.approx(1.0)
     assert spearman(x, [v ** 3 for v in x]) == pytest.approx(1.0)
     assert math.isnan(pearson(x, [1.0] * 5))
+
+
+def test_holm_by_hand():
+    from checkers.autoencoder.report import holm
+
+    # Sorted 0.005, 0.01, 0.03, 0.04 -> 4*0.005, 3*0.01, 2*0.03, max(0.06, 1*0.04).
+    assert holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    out = holm([float("nan"), 0.2, 0.6])
+    assert math.isnan(out[0]) and out[1:] == pytest.approx([0.4, 0.6])
+    assert holm([0.9, 0.8]) == [1.0, 1.0]
+
+
+def test_wilcoxon_exact_by_hand():
+    from checkers.autoencoder.report import wilcoxon_test
+
+    # All five differences positive: 2 of 2^5 sign patterns are as extreme -> p = 2/32.
+    assert wilcoxon_test([2, 3, 4, 5, 6], [1, 1, 1, 1, 1])["p"] == pytest.approx(2 / 32)
+    # One negative of rank 2: W- = 2; subsets of {1..5} with sum <= 2 are {}, {1}, {2} -> p = 2 * 3/32.
+    assert wilcoxon_test([1, -2, 3, 4, 5], [0, 0, 0, 0, 0])["p"] == pytest.approx(6 / 32)
+    assert wilcoxon_test([1, 1], [1, 1])["p"] == 1.0

@@ -42,37 +42,53 @@ class Claim:
 
 CLAIMS: tuple[Claim, ...] = (
     # ---------------------------------------------------------- theorems
-    Claim("T1", "Vanishing latent activation breaks P3: if s(t0) = 0, h = id, W has full row rank and m < n, "
-          "then x = W^+(t0*1 - b) + k (k != 0 in ker W) is nonzero and enc(x) = 0.",
+    # The text of each claim says the scope that its check covers (issue 8, item 10).
+    Claim("T1", "Vanishing latent activation breaks P3 (m <= 3, every n > m): if s(t0) = 0, h = id, W in R^(m x n) "
+          "has full row rank, then x = W^+(t0*1 - b) + k (k != 0 in ker W) is nonzero and enc(x) = 0.",
           "T1", "proved", "t1_symbolic", (("max_m", 3),)),
-    Claim("T1-relu-interior", "For ReLU-like s (zero on (-inf, a]) and full-row-rank W, the zero set "
+    Claim("T1-relu-interior", "For ReLU-like s (zero on (-inf, a]) and full-row-rank W with m <= 3, the zero set "
           "{x : W x + b <= a*1} has non-empty interior: a whole ball maps to the zero vector.",
           "T1", "proved", "t1_interior", (("max_m", 3),)),
     Claim("T2", "Non-vanishing latent activation gives P3 for any architecture: s(t) != 0 for all real t "
           "implies enc(x) != 0 for every x (real arithmetic), for every non-vanishing catalog activation.",
           "T2", "proved", "t2_catalog"),
-    Claim("T3", "A linear bottleneck cannot preserve ordering: for A != 0 in R^{m x n}, m < n, "
+    Claim("T3", "A linear bottleneck cannot preserve ordering (m <= 3, every n > m): for A != 0 in R^{m x n}, "
           "x = r + k, v = k, u = e x (0 < e < |k|^2/|x|^2) is a strict ordering flip.",
           "T3", "proved", "t3_symbolic", (("max_m", 3),)),
-    Claim("T4", "P1 and P2 force a constant encoder: every map enc: R^n -> R^m (no continuity assumed) that "
-          "satisfies P2 on nonzero inputs is constant on R^n \\ {0}.",
+    Claim("T4", "P1 and P2 force a constant encoder, one latent dimension: for every n >= 2, every map "
+          "enc: R^n -> R (no continuity assumed) that satisfies P2 on nonzero inputs is constant on R^n \\ {0}.",
           "T4", "proved", "t4_smt"),
     Claim("T4-strict", "Strict P2 (<x,u> < <x,v> implies <enc x,enc u> < <enc x,enc v>) holds for no map "
-          "R^n \\ {0} -> R^m.",
+          "R^2 \\ {0} -> R (n = 2, m = 1).",
           "T4", "proved", "t4_strict", (("dims", ((2, 1),)),)),
-    Claim("T4-binary", "T4 carried to implicit feedback: every map on {0,1}^n \\ {0} that satisfies P2 is constant.",
+    Claim("T4-binary", "T4 carried to implicit feedback without P3: every map on {0,1}^n \\ {0} that satisfies P2 "
+          "is constant.",
           "beyond", "refuted", "t4_binary", (("dims", ((2, 1),)), ("with_p3", False))),
-    Claim("T4-binary-P3-m1", "T4 with P3 on implicit feedback, one latent dimension: every map {0,1}^n \\ {0} -> R "
-          "with nonzero values that satisfies P2 is constant.",
-          "beyond", "proved", "t4_binary", (("dims", ((2, 1), (3, 1), (4, 1))), ("with_p3", True))),
-    Claim("T4-binary-P3-m2", "T4 with P3 on implicit feedback, two latent dimensions: every map {0,1}^3 \\ {0} -> R^2 "
-          "with nonzero values that satisfies P2 is constant.",
-          "beyond", "refuted", "t4_binary", (("dims", ((3, 2),)), ("with_p3", True))),
+    Claim("T4-binary-P3-m1", "T4 with P3 on implicit feedback, one latent dimension: for every n >= 2, every map "
+          "{0,1}^n \\ {0} -> R with nonzero values that satisfies P2 is constant.",
+          "beyond", "proved", "t4_binary_m1"),
+    Claim("T4-binary-P3-m2", "T4 with P3 on implicit feedback, m >= 2: for every n > m >= 2, every map "
+          "{0,1}^n \\ {0} -> R^m with nonzero values that satisfies P2 is constant.",
+          "beyond", "refuted", "t4_binary_family_refutes"),
+    Claim("T4-binary-family", "For every n >= 3 and 2 <= m < n, enc(u) = e_1 for u != 1 and enc(1) = e_1 + e_2 "
+          "(1 the all-ones user) is a non-constant map {0,1}^n -> R^m that satisfies P1, P2 on all of {0,1}^n "
+          "(zero included) and P3.",
+          "beyond", "proved", "t4_binary_family"),
+    Claim("T4-nonneg-P3-m1", "T4 with P3 on ratings, one latent dimension: for every n >= 2, every map "
+          "R>=0^n \\ {0} -> R with nonzero values that satisfies P2 is constant.",
+          "beyond", "proved", "t4_nonneg_m1"),
+    Claim("T4-nonneg", "T4 on ratings: for every n > m >= 1, every map R>=0^n \\ {0} -> R^m that satisfies P2 "
+          "is constant (P3 not needed). Open to the machine: a written proof exists, only its Gram identities are checked.",
+          "beyond", "unknown", "t4_nonneg_general"),
+    Claim("T4-binary-gram", "How far from constant on implicit feedback: for 2 <= n <= 6 and every m < n, every map "
+          "f: {0,1}^n \\ {0} -> R^m that satisfies P2 is f(u) = a for every u != 1 and f(1) = a + b with <a,b> = 0 "
+          "(1 the all-ones user): at most two distinct latent vectors, an image of rank at most 2.",
+          "beyond", "proved", "t4_binary_gram"),
     Claim("T5-as-stated", "T5 as stated: for every one-layer sigmoid encoder with W != 0, the zero user x = 0 "
           "gives an ordering flip (<enc 0, enc u> is not the same for every u).",
           "T5", "refuted", "t5_as_stated"),
-    Claim("T5-corrected", "T5 corrected: for a one-layer sigmoid encoder with d = sigmoid(b)*sigmoid'(b) and "
-          "W^T d != 0, the zero user gives an ordering flip (u = tau W^T d for two values of tau).",
+    Claim("T5-corrected", "T5 corrected (m <= 2, W in R^(m x (m+1))): for a one-layer sigmoid encoder with "
+          "d = sigmoid(b)*sigmoid'(b) and W^T d != 0, the zero user gives an ordering flip (u = tau W^T d, small tau > 0).",
           "beyond", "proved", "t5_corrected", (("max_m", 2),)),
     # ---------------------------------------------------------- the paper's claims
     Claim("P3-relu", "A ReLU latent layer satisfies P3 (one layer, full-row-rank W, m < n).",
@@ -93,7 +109,7 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("paper-relu-never", "The paper read without 'generalizable': no ReLU bottleneck encoder satisfies P1-P3.",
           "paper", "refuted", "constant_relu_refutes"),
     Claim("paper-sigmoid-viable", "Sigmoid remains viable: some sigmoid bottleneck encoder satisfies P1, P2 and P3 "
-          "(true, but only by a constant encoder, W = 0; see T4).",
+          "(true: W = 0 gives one; on R^n it must be constant by T4, machine-checked for m = 1 only).",
           "paper", "proved", "constant_sigmoid"),
 )
 

@@ -23,7 +23,7 @@ import re
 import zipfile
 from dataclasses import dataclass, replace
 from fractions import Fraction
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
@@ -33,6 +33,9 @@ from theorems.exact_arrays import exact_number, exact_scalars, exact_strings, fi
 from theorems.lower import INTERVAL_PREC, to_interval
 
 __all__ = ["Layer", "Encoder", "exact_affine", "interval_affine", "exact_activation_value", "file_sha256"]
+
+# Extensions :meth:`Encoder.load` hands to :mod:`theorems.formats`.
+_OTHER_FORMATS = (".safetensors", ".pt", ".pth", ".ckpt", ".bin", ".onnx", ".msgpack", ".flax", ".eqx")
 
 
 @dataclass(frozen=True, eq=False)
@@ -157,6 +160,8 @@ class Encoder:
     layers: tuple[Layer, ...]
     source_path: str | None = None
     source_sha256: str | None = None
+    #: dtype the weights were stored in (float16, bfloat16, float32, float64), when read from a file; W and b are exact widenings.
+    stored_dtype: Optional[str] = None
 
     # ------------------------------------------------------------- building
     @classmethod
@@ -217,13 +222,20 @@ class Encoder:
 
     # ------------------------------------------------------------- files
     @classmethod
-    def load(cls, path: "str | os.PathLike[str]", activation: "str | Activation | None" = None) -> "Encoder":
+    def load(cls, path: "str | os.PathLike[str]", activation: "str | Activation | None" = None, **options: Any) -> "Encoder":
         """Load an encoder from ``.npz`` (keys ``W0, b0, ...``, optional ``activations``).
 
         ``activation`` overrides or supplies the latent activation; hidden layers
-        without a stored activation default to it as well.
+        without a stored activation default to it as well. Other formats
+        (safetensors, PyTorch, ONNX, Flax, Equinox, ``.npz`` of named arrays) and
+        ``options`` (``activations``, ``layers_from``, ``output``) go to
+        :func:`theorems.formats.load_encoder` (docs/models.md).
         """
         path = os.fspath(path)
+        if options or os.path.splitext(path)[1].lower() in _OTHER_FORMATS:
+            from theorems.formats import load_encoder
+
+            return _with_source(load_encoder(path, activation, **options), path)
         if not os.path.exists(path):
             raise InvalidWeights(f"weight file {path!r} does not exist; pass the path of an .npz with keys W0, b0, W1, b1, ...")
         with open(path, "rb") as fh:
@@ -240,6 +252,10 @@ class Encoder:
         except (OSError, zipfile.BadZipFile, EOFError) as exc:
             raise InvalidWeights(f"weight file {path!r} is not a readable .npz ({type(exc).__name__}); save it with np.savez(path, W0=..., b0=...)") from None
         layer_keys = sorted((int(m.group(1)) for k in arrays if (m := re.fullmatch(r"W(\d+)", k))))
+        if not layer_keys and any("." in k or "/" in k for k in arrays):
+            from theorems.formats import load_encoder  # named arrays (encoder.0.weight, params/Dense_0/kernel, ...)
+
+            return _with_source(load_encoder(path, activation), path)
         if not layer_keys:
             raise InvalidWeights(f"weight file {path!r} has keys {sorted(arrays)} but no W0; name layers W0, b0, W1, b1, ... with W_i shaped (out, in)")
         if layer_keys != list(range(len(layer_keys))):
@@ -266,11 +282,14 @@ class Encoder:
             if activation is None:
                 raise InvalidWeights(f"weight file {path!r} stores no 'activations'; pass the latent activation (e.g. --activation relu)")
             acts = [activation] * len(weights)
-        enc = cls.from_arrays(weights, biases, acts)
-        return replace(enc, source_path=path, source_sha256=file_sha256(path))
+        return _with_source(cls.from_arrays(weights, biases, acts), path)
 
     def save(self, path: "str | os.PathLike[str]") -> None:
-        """Save as ``.npz`` (``W0, b0, ...`` and a unicode ``activations`` array)."""
+        """Save as ``.npz`` (``W0, b0, ...`` and a unicode ``activations`` array) or ``.safetensors``."""
+        if os.path.splitext(os.fspath(path))[1].lower() == ".safetensors":
+            from theorems.formats import save_encoder
+
+            return save_encoder(self, path)
         arrays: dict[str, np.ndarray] = {}
         for i, layer in enumerate(self.layers):
             arrays[f"W{i}"] = np.asarray(layer.W if layer.W_src is None else layer.W_src)
@@ -409,6 +428,13 @@ class Encoder:
     def interval(self, x: Sequence[Any]) -> list[Any]:
         """Intervals (mpmath ``iv.mpf``) enclosing every coordinate of ``enc(x)``."""
         return [to_interval(v) for v in self.mixed(x)]
+
+
+def _with_source(enc: "Encoder", path: str) -> "Encoder":
+    """``enc`` recording the weights file it came from and its SHA-256 (for self-contained reports)."""
+    if not os.path.isfile(path):  # a folder-based format: no single file to hash
+        return replace(enc, source_path=path)
+    return replace(enc, source_path=path, source_sha256=file_sha256(path))
 
 
 def file_sha256(path: str) -> str:

@@ -5,6 +5,10 @@ Nothing the user writes is ever executed: the text is parsed by Python's
 whitelist, and the sympy expression is built node by node with sympy's
 constructors. ``sympify``/``eval`` are never called on user text.
 
+Numeric literals are read from their decimal text as exact rationals
+(``1e-400`` is 10**-400, never the float 0.0). Expressions that can leave the
+reals for a real ``t`` are refused, so the symbolic and float readings agree.
+
 Allowed: numbers, ``t``, ``pi``, ``E``, the operators ``+ - * / **``, unary
 ``+ -``, and calls to ``exp log sqrt tanh sinh cosh sin cos erf Abs Max Min``
 (``abs``, ``max``, ``min`` are accepted as spellings of the last three).
@@ -13,6 +17,7 @@ Allowed: numbers, ``t``, ``pi``, ``E``, the operators ``+ - * / **``, unary
 from __future__ import annotations
 
 import ast
+import re
 
 import sympy as sp
 
@@ -62,34 +67,64 @@ def _refuse(text: str, what: str) -> UnsafeExpression:
     )
 
 
-def _number(node: ast.Constant, text: str) -> sp.Expr:
+_DECIMAL = re.compile(r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_INTEGER = re.compile(r"\d+")
+#: Largest decimal exponent a literal may carry (10**1200 is about 4000 bits).
+_MAX_DECIMAL_EXPONENT = 1200
+
+
+def _literal_text(node: ast.Constant, source: str) -> str:
+    segment = ast.get_source_segment(source, node)
+    return "" if segment is None else segment
+
+
+def _exact_literal(raw: str, text: str) -> sp.Rational:
+    """The exact rational a numeric literal's text denotes ('1e-400' -> 10**-400), never via float."""
+    digits = raw.replace("_", "")
+    if _INTEGER.fullmatch(digits):
+        return sp.Integer(int(digits))
+    if not _DECIMAL.fullmatch(digits):
+        raise _refuse(text, f"the literal {raw!r} (write decimal numbers such as 3, 0.25 or 1e-5)")
+    mantissa, _, exponent = digits.lower().partition("e")
+    whole, _, frac = mantissa.partition(".")
+    significant = (whole + frac).lstrip("0")
+    power = int(exponent or "0") - len(frac)
+    size = len(significant) + power  # decimal digits before the point
+    if significant and (abs(power) > _MAX_DECIMAL_EXPONENT or size > _MAX_DECIMAL_EXPONENT):
+        raise _refuse(text, f"the number {raw!r} (its exact value needs more than 4000 bits)")
+    value = sp.Integer(int(significant or "0")) * sp.Rational(10) ** power
+    return value
+
+
+def _number(node: ast.Constant, text: str, source: str) -> sp.Expr:
     value = node.value
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise _refuse(text, f"the literal {value!r}")
-    if abs(value) > _MAX_LITERAL:
-        raise _refuse(text, f"the number {value!r} (larger than 1e12)")
-    if isinstance(value, float):
-        # The decimal the user wrote, as an exact rational (0.1 -> 1/10).
-        return sp.Rational(repr(value))
-    return sp.Integer(value)
+    raw = _literal_text(node, source)
+    if isinstance(value, int) and not _INTEGER.fullmatch(raw.replace("_", "")):
+        raise _refuse(text, f"the literal {raw or value!r} (write integers in decimal)")
+    exact = _exact_literal(raw, text)
+    if abs(exact) > _MAX_LITERAL:
+        raise _refuse(text, f"the number {raw!r} (larger than 1e12)")
+    return exact
 
 
-def _exponent_value(node: ast.AST) -> float | None:
-    """The value of a literal (possibly negated) exponent, else None."""
+def _exponent_value(node: ast.AST, text: str, source: str) -> sp.Rational | None:
+    """The exact value of a literal (possibly negated) exponent, else None."""
     sign = 1
     while isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
         sign = -sign if isinstance(node.op, ast.USub) else sign
         node = node.operand
-    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
-        return sign * node.value
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+        return sign * _number(node, text, source)
     return None
 
 
-def _build(node: ast.AST, text: str, depth: int) -> sp.Expr:
+def _build(node: ast.AST, text: str, depth: int, source: str) -> sp.Expr:
     if depth > MAX_DEPTH:
         raise _refuse(text, f"nesting deeper than {MAX_DEPTH}")
     if isinstance(node, ast.Constant):
-        return _number(node, text)
+        return _number(node, text, source)
     if isinstance(node, ast.Name):
         if node.id.startswith("_"):
             raise _refuse(text, f"the name {node.id!r}")
@@ -97,27 +132,27 @@ def _build(node: ast.AST, text: str, depth: int) -> sp.Expr:
             return _CONSTANTS[node.id]
         raise _refuse(text, f"the unknown name {node.id!r} (the variable is t)")
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        inner = _build(node.operand, text, depth + 1)
+        inner = _build(node.operand, text, depth + 1, source)
         return sp.Mul(-1, inner) if isinstance(node.op, ast.USub) else inner
     if isinstance(node, ast.BinOp):
         if isinstance(node.op, ast.Pow):
-            base = _build(node.left, text, depth + 1)
-            exponent_literal = _exponent_value(node.right)
-            exponent = _build(node.right, text, depth + 1)
+            base = _build(node.left, text, depth + 1, source)
+            exponent_literal = _exponent_value(node.right, text, source)
+            exponent = _build(node.right, text, depth + 1, source)
             if exponent_literal is not None and abs(exponent_literal) > MAX_EXPONENT:
-                raise _refuse(text, f"the exponent {exponent_literal!r} (at most {MAX_EXPONENT} in size)")
+                raise _refuse(text, f"the exponent {exponent_literal} (at most {MAX_EXPONENT} in size)")
             if exponent_literal is None and not exponent.has(T):
                 raise _refuse(text, "an exponent that is a computed constant (write it as a number)")
             if exponent_literal is None and not base.is_number:
                 raise _refuse(text, "a power whose base and exponent both depend on t")
             if isinstance(base, sp.Rational) and exponent_literal is not None:
-                bits = max(abs(base.p), base.q).bit_length() * abs(exponent_literal)
+                bits = max(abs(base.p), base.q).bit_length() * float(abs(exponent_literal))
                 if bits > 4000:
                     raise _refuse(text, "a constant with more than 4000 bits")
             return sp.Pow(base, exponent)
         if type(node.op) in _BINOPS:
-            left = _build(node.left, text, depth + 1)
-            right = _build(node.right, text, depth + 1)
+            left = _build(node.left, text, depth + 1, source)
+            right = _build(node.right, text, depth + 1, source)
             return _BINOPS[type(node.op)](left, right)
         raise _refuse(text, f"the operator {type(node.op).__name__}")
     if isinstance(node, ast.Call):
@@ -128,7 +163,7 @@ def _build(node: ast.AST, text: str, depth: int) -> sp.Expr:
             raise _refuse(text, f"the function {name!r}")
         if node.keywords:
             raise _refuse(text, "keyword arguments")
-        args = [_build(a, text, depth + 1) for a in node.args]
+        args = [_build(a, text, depth + 1, source) for a in node.args]
         if name in _ARITY:
             if len(args) < 2:
                 raise ExpressionSyntaxError(f"expression {text!r}: {name} needs at least two arguments")
@@ -142,6 +177,59 @@ def _build(node: ast.AST, text: str, depth: int) -> sp.Expr:
     raise _refuse(text, f"a {type(node).__name__} construct")
 
 
+def _short(node: sp.Expr) -> str:
+    text = str(node)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _provably(arg: sp.Expr, strict: bool) -> bool:
+    """``arg > 0`` (strict) or ``arg >= 0`` for every real t: sympy's assumptions, else interval arithmetic on R."""
+    known = arg.is_positive if strict else arg.is_nonnegative
+    if known is not None:
+        return bool(known)
+    from mpmath import iv
+
+    from theorems.lower import interval_value  # lower imports this module: import at call time
+
+    try:
+        box = interval_value(arg, iv.mpf(["-inf", "inf"]))
+    except Exception:  # no enclosure over the whole line: not proved
+        return False
+    low = box.a
+    return bool(low > 0) if strict else bool(low >= 0)
+
+
+def _leaves_reals(node: sp.Expr) -> str | None:
+    """Why ``node`` may be non-real for some real ``t`` (its own step only), else None."""
+    if node.is_Pow:
+        base, exponent = node.args
+        if exponent.is_Integer:
+            if exponent.is_negative and not (base.is_nonzero or _provably(base, True) or _provably(-base, True)):
+                return f"the division by {_short(base)} (not provably nonzero for every real t)"
+            return None
+        strict = bool(exponent.has(T) or exponent.is_negative)
+        ok, need = _provably(base, strict), ("> 0" if strict else ">= 0")
+        return None if ok else f"the power {_short(node)} (its base {_short(base)} is not provably {need} for every real t)"
+    if isinstance(node, sp.log):
+        arg = node.args[0]
+        return None if _provably(arg, True) else f"{_short(node)} (its argument {_short(arg)} is not provably > 0 for every real t)"
+    if node.is_number and (node.has(sp.I) or node.has(sp.zoo, sp.nan)):
+        return f"the non-real constant {_short(node)}"
+    return None
+
+
+def _check_real(expr: sp.Expr, text: str) -> None:
+    """Refuse expressions that can leave the real numbers (sympy and floats would then disagree)."""
+    for node in sp.preorder_traversal(expr):
+        why = _leaves_reals(node)
+        if why is not None:
+            raise UnsafeExpression(
+                f"expression {text!r} can leave the real numbers at {why}; the float and the symbolic "
+                "readings would disagree there. Make the argument provably in range, e.g. sqrt(t**2 + 1), "
+                "sqrt(Abs(t)) or log(1 + exp(t))"
+            )
+
+
 def parse_expression(text: str) -> sp.Expr:
     """Parse ``text`` (a formula in ``t``) into a sympy expression, executing nothing.
 
@@ -151,7 +239,10 @@ def parse_expression(text: str) -> sp.Expr:
 
     Raises:
         UnsafeExpression: the text uses anything outside the whitelist
-            (attribute access, imports, dunder names, lambdas, huge exponents...).
+            (attribute access, imports, dunder names, lambdas, huge exponents,
+            non-decimal literals...), or can leave the real numbers (``sqrt``,
+            ``log`` or a fractional power of an argument not provably in range
+            for every real ``t``).
         ExpressionSyntaxError: the text is not a formula.
     """
     if not isinstance(text, str):
@@ -164,12 +255,14 @@ def parse_expression(text: str) -> sp.Expr:
     if "__" in stripped:
         raise _refuse(text, "a dunder name")
     try:
-        tree = ast.parse(stripped.replace("^", "**"), mode="eval")
+        source = stripped.replace("^", "**")
+        tree = ast.parse(source, mode="eval")
     except SyntaxError as exc:
         raise ExpressionSyntaxError(
             f"expression {text!r} is not a formula ({exc.msg}); write e.g. 'Max(0, t - 1)'"
         ) from None
-    result = _build(tree.body, text, 0)
+    result = _build(tree.body, text, 0, source)
+    _check_real(result, text)
     huge = [a for a in sp.preorder_traversal(result) if isinstance(a, sp.Rational) and max(abs(a.p), a.q).bit_length() > 4000]
     if huge:
         raise _refuse(text, "a constant with more than 4000 bits")

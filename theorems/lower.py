@@ -202,7 +202,9 @@ def exact_value(expr: sp.Expr, q: Fraction) -> Fraction:
         # Anything else (exp, tanh, sqrt of a constant...): let sympy decide
         # whether the value at this rational point is itself rational.
         value = node.subs(T, sp.Rational(q.numerator, q.denominator))
-        value = sp.nsimplify(value) if value.is_Float else value
+        if value.is_Float:  # a binary float is a rational, but never guess one (nsimplify rounds)
+            m, e = value._mpf_[1] * (-1) ** value._mpf_[0], value._mpf_[2]
+            value = sp.Integer(m) * sp.Integer(2) ** e
         if value.is_Rational:
             return Fraction(int(value.p), int(value.q))
         raise NotExact(f"{node} at t = {q} is {value}, not a rational number")
@@ -282,8 +284,8 @@ def interval_value(expr: sp.Expr, x: Any) -> Any:
                 return iv.pi
             if node is sp.E:
                 return iv.e
-            if node.is_Float:
-                return iv.mpf(str(node))
+            if node.is_Float:  # its exact binary value, not its printed decimal
+                return iv.mpf(mpmath.mpf(node._mpf_))
             if node.is_Add:
                 out = ev(node.args[0])
                 for a in node.args[1:]:

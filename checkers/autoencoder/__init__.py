@@ -24,10 +24,10 @@ from checkers.autoencoder.data import (
 )
 from checkers.autoencoder.ease import ease_weights, fit_ease, popularity_baseline
 from checkers.autoencoder.metrics import DEFAULT_METRICS, ndcg_at_k, ranking_metrics, recall_at_k, rmse
-from checkers.autoencoder.models import AutoRec, MultDAE, normalise_l2
+from checkers.autoencoder.models import AutoRec, MultDAE, MultVAE, normalise_l2
 from checkers.autoencoder.report import mean_ci, paired_t_test, pearson, sign_flip_test, spearman, t_cdf, t_quantile
 from checkers.autoencoder.study import DEFAULT_ACTIVATIONS, DEFAULT_AUTOREC_PAIRS, StudyConfig, run_study
-from checkers.autoencoder.train import TrainConfig, TrainResult, evaluate_multdae, train_autorec, train_multdae
+from checkers.autoencoder.train import TrainConfig, TrainResult, evaluate_multdae, train_autorec, train_multdae, train_multdae_seeds
 
 __all__ = [
     # data
@@ -43,11 +43,13 @@ __all__ = [
     "rating_split",
     # models and training
     "MultDAE",
+    "MultVAE",
     "AutoRec",
     "normalise_l2",
     "TrainConfig",
     "TrainResult",
     "train_multdae",
+    "train_multdae_seeds",
     "train_autorec",
     "evaluate_multdae",
     # metrics and baselines

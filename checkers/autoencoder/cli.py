@@ -7,6 +7,8 @@ from typing import Any, Optional
 
 import typer
 
+from checkers import cli_convert
+
 __all__ = ["register"]
 
 
@@ -64,12 +66,12 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def study(
         data: Optional[str] = typer.Option(None, "--data", help="MovieLens directory or ratings file (u.data, ratings.dat, ratings.csv). Default: a small SYNTHETIC set."),
-        model: str = typer.Option("multdae", "--model", help="multdae (implicit feedback, ranking) or autorec (I-AutoRec, explicit ratings, RMSE)."),
+        model: str = typer.Option("multdae", "--model", help="multdae or multvae (implicit feedback, ranking; tuned per activation, early stopping) or autorec (I-AutoRec, explicit ratings, RMSE)."),
         activations: Optional[str] = typer.Option(None, "--activations", help="Comma-separated latent activations (catalog names or formulas in t). "
                                                   "Default tanh,sigmoid,relu,identity,softplus; for autorec g/f pairs, default identity/identity,identity/sigmoid,sigmoid/identity,sigmoid/sigmoid."),
-        seeds: int = typer.Option(5, "--seeds", help="Number of seeds per activation (seeds seed..seed+N-1)."),
+        seeds: int = typer.Option(3, "--seeds", help="Training seeds per activation and split (seeds seed..seed+N-1)."),
         seed: int = typer.Option(0, "--seed", help="First seed."),
-        epochs: Optional[int] = typer.Option(None, "--epochs", help="Training epochs (default 400 for multdae, 250 for autorec)."),
+        epochs: Optional[int] = typer.Option(None, "--epochs", help="multdae/multvae: epoch cap instead of --max-steps; autorec: training epochs (default 250)."),
         hidden: Optional[str] = typer.Option(None, "--hidden", help="Mult-DAE encoder sizes, e.g. 200 (I-200-I) or 600,200 (I-600-200-600-I); AutoRec hidden size."),
         batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Rows per step (default 500 for multdae, full batch up to 2048 for autorec)."),
         lr: Optional[float] = typer.Option(None, "--lr", help="Adam learning rate (default 1e-3 multdae, 1e-2 autorec)."),
@@ -81,6 +83,19 @@ def register(app: typer.Typer) -> None:
         no_ease: bool = typer.Option(False, "--no-ease", help="Skip the EASE and popularity rows."),
         out: str = typer.Option("runs/study", "--out", help="Output directory for report.json, report.md, PNG plots and encoders."),
         as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON instead of tables."),
+        columns: Optional[str] = typer.Option(None, "--columns", help="USER,ITEM[,VALUE] columns (header names or 0-based indices) of a delimited text or Parquet --data file."),
+        threshold: Optional[float] = typer.Option(None, "--threshold", help="Keep rows with VALUE > T as positives (default 3.5 for MovieLens, 0 for other files; no VALUE: every row)."),
+        min_user_items: int = typer.Option(5, "--min-user-items", help="Drop users with fewer kept interactions."),
+        split_seeds: int = typer.Option(3, "--split-seeds", help="multdae/multvae: user splits (seeds 98765..), each with --seeds training seeds."),
+        patience: Optional[int] = typer.Option(None, "--patience", help="multdae/multvae: stop after this many optimiser steps without a better validation NDCG@100 (default 1000; 0: no early stopping)."),
+        max_steps: Optional[int] = typer.Option(None, "--max-steps", help="multdae/multvae: cap on optimiser steps (default 50000); runs stopped by it are flagged."),
+        lr_grid: Optional[str] = typer.Option(None, "--lr-grid", help="multdae/multvae: learning rates tuned per activation (default 1e-3,3e-3; --lr fixes one)."),
+        lam_grid: Optional[str] = typer.Option(None, "--lam-grid", help="multdae/multvae: weight decays tuned per activation (default 0,1e-3,1e-2; --lam fixes one)."),
+        dropout_grid: Optional[str] = typer.Option(None, "--dropout-grid", help="multdae/multvae: input dropout rates tuned per activation (default 0.5)."),
+        search: str = typer.Option("grid", "--search", help="grid (every combination) or random:N (N seeded draws over the grids' ranges, the same for every activation)."),
+        anneal_steps: int = typer.Option(200000, "--anneal-steps", help="multvae: KL annealing steps to beta 0.2 (Liang et al.: 200000)."),
+        executor: Optional[str] = typer.Option(None, "--executor", help="inprocess (default) or ray[:ADDRESS] (optional extra 'ray')."),
+        resume: bool = typer.Option(False, "--resume", help="Reuse finished runs stored under --out/runs."),
     ) -> None:
         """Train autoencoder recommenders with each latent activation and seed; report accuracy and latent properties."""
         from rich.console import Console
@@ -97,7 +112,10 @@ def register(app: typer.Typer) -> None:
         cfg = StudyConfig(
             data=data, model=model.lower(), activations=split_activation_list(activations) if activations else (), seeds=seeds, seed=seed,
             epochs=epochs, hidden=hid, batch_size=batch_size, lr=lr, lam=lam, eval_every=eval_every, triples=triples, certify=certify,
-            falsify_budget=falsify_budget, ease=not no_ease, out=out,
+            falsify_budget=falsify_budget, ease=not no_ease, out=out, columns=columns, threshold=threshold, min_user_items=min_user_items,
+            split_seeds=split_seeds, patience=patience, max_steps=max_steps, lr_grid=_floats("--lr-grid", lr_grid),
+            lam_grid=_floats("--lam-grid", lam_grid), dropout_grid=_floats("--dropout-grid", dropout_grid), search=search,
+            anneal_steps=anneal_steps, executor=executor, resume=resume,
         )
         console = Console(stderr=as_json)
         if not console.is_terminal:  # logs: wide enough for the tables
@@ -111,7 +129,11 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def audit(
-        weights: str = typer.Option(..., "--weights", help="Encoder .npz (keys W0, b0, W1, b1, ... with W_i shaped (out, in); optional 'activations')."),
+        weights: Optional[str] = typer.Option(None, "--weights", help="Encoder .npz (keys W0, b0, W1, b1, ... with W_i shaped (out, in); optional 'activations')."),
+        model: Optional[str] = typer.Option(None, "--model", help=cli_convert.MODEL_HELP),
+        layers_from: Optional[str] = typer.Option(None, "--layers-from", help=cli_convert.LAYERS_FROM_HELP),
+        activations: Optional[str] = typer.Option(None, "--activations", help=cli_convert.ACTIVATIONS_HELP),
+        output: Optional[str] = typer.Option(None, "--output", help=cli_convert.OUTPUT_HELP),
         data: Optional[str] = typer.Option(None, "--data", help="MovieLens directory or ratings file whose users (or items) are audited. Default: SYNTHETIC data."),
         activation: Optional[str] = typer.Option(None, "--activation", help="Latent activation, when the file stores none (or to override it)."),
         seed: int = typer.Option(0, "--seed", help="Seed of the triple sampling and row subsample."),
@@ -129,8 +151,13 @@ def register(app: typer.Typer) -> None:
         from checkers.autoencoder.data import load_or_synthetic
         from theorems.encoder import Encoder
 
-        enc = Encoder.load(weights, activation=activation)
-        meta = read_input_meta(weights)
+        loaded = cli_convert.model_from_options(model, activation, activations, layers_from, output, others={"--weights": weights})
+        if loaded is not None:
+            enc, meta = loaded
+        elif weights is None:
+            raise InvalidArgument("give --weights FILE.npz or --model FILE (any format in docs/models.md)")
+        else:
+            enc, meta = Encoder.load(weights, activation=activation), read_input_meta(weights)
         ratings = load_or_synthetic(data)
         csr, how = rows_for_encoder(ratings, enc, meta, rows=rows, values=values, threshold=threshold)
         if how["matched_fraction"] < 0.5:
@@ -139,7 +166,7 @@ def register(app: typer.Typer) -> None:
         norm = normalise or meta.get("normalise", "l2")
         res = audit_encoder(enc, csr, normalise=norm, seed=seed, n_triples=triples, certify=certify, falsify_budget=falsify_budget)
         row_ids = how.pop("row_ids")
-        payload = {"weights": weights, "data": ratings.describe(), "inputs": how, **res.to_json()}
+        payload = {"weights": weights or model, "data": ratings.describe(), "inputs": how, **res.to_json()}
         kind = "user" if how["rows"] == "users" else "item"
         for c in payload["certified"]:  # raw MovieLens ids beside the row indices
             if "row" in c:
@@ -150,6 +177,17 @@ def register(app: typer.Typer) -> None:
             typer.echo(json.dumps(_json_safe(payload), indent=2))
             return
         _print_audit(payload)
+
+
+def _floats(option: str, text: Optional[str]) -> tuple[float, ...]:
+    from theorems.errors import InvalidArgument
+
+    if not text:
+        return ()
+    try:
+        return tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise InvalidArgument(f"{option} {text!r} must be comma-separated numbers such as 1e-3,3e-3") from None
 
 
 def _json_safe(obj: Any) -> Any:
@@ -166,8 +204,8 @@ def _print_summary(console: Any, report: dict, paths: dict) -> None:
     meta = report["meta"]
     if meta["synthetic"]:
         console.print("[bold yellow]SYNTHETIC DATA[/]: no --data given; numbers are from latentcheck's generated set.")
-    if meta["model"] == "multdae":
-        t = Table(title="Mult-DAE test metrics by latent activation: mean [95% interval over seeds]")
+    if meta["model"] in ("multdae", "multvae"):
+        t = Table(title=f"{'Mult-VAE' if meta['model'] == 'multvae' else 'Mult-DAE'} test metrics by latent activation: mean [95% interval over seeds]")
         t.add_column("activation")
         t.add_column("class")
         for m in meta["metrics"]:
@@ -189,6 +227,9 @@ def _print_summary(console: Any, report: dict, paths: dict) -> None:
         for name, b in report.get("baselines", {}).items():
             t.add_row(name, "-", _ci(b["RMSE"]), "-", "-")
         console.print(t)
+    capped = report["summary"].get("capped", {})
+    if capped.get("final") or capped.get("tuning"):
+        console.print(f"[bold red]warning[/]: {len(capped['final'])} final and {len(capped['tuning'])} tuning runs stopped at the step cap (possibly under-trained); raise --max-steps")
     console.print(f"wall time {report['timing']['total_seconds']:.1f} s; report: {paths.get('md')} and {paths.get('json')}")
 
 

@@ -28,6 +28,7 @@ References:
 
 from __future__ import annotations
 
+import csv
 import io
 import os
 from dataclasses import dataclass, field
@@ -43,6 +44,8 @@ __all__ = [
     "ImplicitSplit",
     "RatingSplit",
     "load_ratings",
+    "load_interactions",
+    "parse_columns",
     "synthetic_ratings",
     "load_or_synthetic",
     "csr_from_coo",
@@ -70,7 +73,11 @@ class Ratings:
         users, items: raw integer ids, ``int64``, one per rating.
         ratings: the ratings, ``float32``.
         source: the file read, or ``"synthetic(...)"``.
-        format: ``"tab"``, ``"colons"``, ``"csv"`` or ``"synthetic"``.
+        format: ``"tab"``, ``"colons"``, ``"csv"``, ``"synthetic"``,
+            ``"delimited"`` or ``"parquet"`` (the last two: :func:`load_interactions`).
+        has_value: False when the file gave no VALUE column (every row is a
+            positive; ``ratings`` is all 1s and no threshold applies).
+        columns: the USER, ITEM[, VALUE] columns read (generic files).
     """
 
     users: np.ndarray
@@ -78,6 +85,8 @@ class Ratings:
     ratings: np.ndarray
     source: str
     format: str
+    has_value: bool = True
+    columns: tuple = ()
 
     @property
     def synthetic(self) -> bool:
@@ -94,7 +103,8 @@ class Ratings:
             "ratings": len(self),
             "users": int(np.unique(self.users).size),
             "items": int(np.unique(self.items).size),
-        }
+            "has_value": self.has_value,
+        } | ({"columns": list(self.columns)} if self.columns else {})
 
 
 def _resolve(path: "str | os.PathLike[str]") -> tuple[str, str]:
@@ -224,11 +234,161 @@ def synthetic_ratings(
     return Ratings(np.concatenate(us), np.concatenate(its).astype(np.int64), np.concatenate(rs).astype(np.float32), source, "synthetic")
 
 
-def load_or_synthetic(path: "str | os.PathLike[str] | None", *, seed: int = 0) -> Ratings:
-    """``load_ratings(path)``, or the default synthetic set when ``path`` is None."""
+def load_or_synthetic(path: "str | os.PathLike[str] | None", *, seed: int = 0, columns: "str | None" = None) -> Ratings:
+    """``load_ratings(path)`` (``load_interactions(path, columns)`` when ``columns`` is given), or the default synthetic set when ``path`` is None."""
     if path is None or os.fspath(path) == "":
+        if columns:
+            raise InvalidArgument("--columns needs --data FILE; without --data the synthetic set is used")
         return synthetic_ratings(seed=seed)
+    if columns:
+        return load_interactions(path, columns)
     return load_ratings(path)
+
+
+# --------------------------------------------------------------------------- any interaction file
+
+#: Delimiters csv.Sniffer may pick for a generic interaction file.
+SNIFF_DELIMITERS = ",;\t| "
+PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
+
+
+def parse_columns(spec: str) -> tuple["str | int", ...]:
+    """``"USER,ITEM[,VALUE]"`` -> names or 0-based indices (2 or 3 entries)."""
+    parts = [p.strip() for p in str(spec).split(",")]
+    if len(parts) not in (2, 3) or not all(parts):
+        raise InvalidArgument(f"--columns {spec!r} must be USER,ITEM or USER,ITEM,VALUE (header names or 0-based indices), e.g. userId,movieId,rating or 0,1,2")
+    out: list["str | int"] = [int(p) if p.isdigit() else p for p in parts]
+    if len(set(out)) != len(out):
+        raise InvalidArgument(f"--columns {spec!r} names a column twice; give distinct USER, ITEM and VALUE columns")
+    return tuple(out)
+
+
+def _column_index(col: "str | int", header: "list[str] | None", width: int, file: str) -> int:
+    if isinstance(col, int):
+        if col >= width:
+            raise DataError(f"column index {col} is out of range: {file!r} has {width} column(s) (0-based indices 0..{width - 1}); fix --columns")
+        return col
+    if header is None:
+        raise DataError(f"column {col!r} named but {file!r} has no header row; pass 0-based indices to --columns instead")
+    if col not in header:
+        raise DataError(f"column {col!r} is not in the header of {file!r} (columns: {', '.join(header)[:200]}); fix --columns")
+    return header.index(col)
+
+
+def _sniff(sample: str, file: str, named: bool) -> tuple[str, bool]:
+    """(delimiter, has header) of a text sample, by :class:`csv.Sniffer`."""
+    lines = [ln for ln in sample.splitlines() if ln.strip()][:200]
+    if not lines:
+        raise DataError(f"{file!r} is empty; expected delimited interactions USER,ITEM[,VALUE]")
+    text = "\n".join(lines)
+    try:
+        dialect = csv.Sniffer().sniff(text, delimiters=SNIFF_DELIMITERS)
+        delim = dialect.delimiter
+    except csv.Error:
+        if len(lines) == 1 or all(len(ln.split()) == 1 for ln in lines):
+            raise DataError(f"cannot tell the delimiter of {file!r} (first line {lines[0][:60]!r}); use comma, semicolon, tab, | or space between columns") from None
+        delim = " "
+    first = next(csv.reader([lines[0]], delimiter=delim))
+    if named:  # column names given: the first row is the header, unless it is all numbers
+        return delim, not all(_is_number(f) for f in first)
+    try:
+        header = csv.Sniffer().has_header(text) if len(lines) > 1 else False
+    except csv.Error:
+        header = False
+    if not header and len(lines) > 1:  # all-text first row above a numeric second row: a header the sniffer missed
+        second = next(csv.reader([lines[1]], delimiter=delim))
+        header = not any(_is_number(f) for f in first) and any(_is_number(f) for f in second)
+    return delim, header
+
+
+def _ids(raw: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Integer ids as they are, or codes 0..k-1 of the sorted distinct strings."""
+    try:
+        as_int = raw.astype(np.int64)
+        if np.array_equal(as_int.astype(str), np.char.strip(raw.astype(str))):
+            return as_int, False
+    except (ValueError, OverflowError):
+        pass
+    return np.unique(raw, return_inverse=True)[1].astype(np.int64), True
+
+
+def _to_ratings(cols: list[np.ndarray], spec: tuple, file: str, fmt: str) -> Ratings:
+    if cols[0].size == 0:
+        raise DataError(f"{file!r} holds no interaction row; expected USER,ITEM[,VALUE] rows")
+    users, u_coded = _ids(cols[0])
+    items, i_coded = _ids(cols[1])
+    if len(cols) == 3:
+        try:
+            vals = np.asarray(cols[2]).astype(np.float64)
+        except ValueError:
+            raise DataError(f"the VALUE column {spec[2]!r} of {file!r} is not numeric; pick a numeric column or give USER,ITEM only") from None
+        if not np.all(np.isfinite(vals)):
+            raise DataError(f"the VALUE column {spec[2]!r} of {file!r} holds NaN or infinite values; clean the file or give USER,ITEM only")
+    else:
+        vals = np.ones(users.size)
+    source = file + (" (string ids mapped to integer codes in sorted order)" if u_coded or i_coded else "")
+    return Ratings(users, items, vals.astype(np.float32), source, fmt, has_value=len(cols) == 3, columns=tuple(str(c) for c in spec))
+
+
+def _read_delimited(file: str, spec: tuple) -> list[np.ndarray]:
+    try:
+        with open(file, "r", encoding="utf-8", errors="replace", newline="") as fh:
+            sample = fh.read(1 << 16)
+            delim, has_header = _sniff(sample.rsplit("\n", 1)[0] if len(sample) == 1 << 16 else sample, file, any(isinstance(c, str) for c in spec))
+            fh.seek(0)
+            reader = csv.reader(fh, delimiter=delim, skipinitialspace=delim == " ")
+            header = [h.strip() for h in next(reader)] if has_header else None
+            rows = [r for r in reader if r]
+    except OSError as exc:
+        raise DataError(f"cannot read {file!r} ({exc.strerror}); check the path and its permissions") from None
+    width = len(header) if header is not None else (len(rows[0]) if rows else 0)
+    idx = [_column_index(c, header, width, file) for c in spec]
+    top = max(idx)
+    bad = next((n for n, r in enumerate(rows) if len(r) <= top), None)
+    if bad is not None:
+        raise DataError(f"line {bad + 1 + (header is not None)} of {file!r} has {len(rows[bad])} field(s) but column {top} is needed (delimiter {delim!r}); fix the file or --columns")
+    return [np.asarray([r[i].strip() for r in rows]) for i in idx]
+
+
+def _read_parquet(file: str, spec: tuple) -> list[np.ndarray]:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise DataError(f"reading Parquet ({file!r}) needs pyarrow, the optional extra 'parquet': pip install 'latentcheck[parquet]' (or pip install pyarrow)") from None
+    try:
+        table = pq.read_table(file)
+    except Exception as exc:  # pyarrow raises several types for a bad file
+        raise DataError(f"cannot read {file!r} as Parquet ({str(exc).splitlines()[0][:120]}); check the file") from None
+    names = list(table.column_names)
+    idx = [_column_index(c, names, len(names), file) for c in spec]
+    out = []
+    for i in idx:
+        col = table.column(i).to_numpy(zero_copy_only=False)
+        out.append(col.astype(str) if col.dtype == object else col)
+    return out
+
+
+def load_interactions(path: "str | os.PathLike[str]", columns: "str | tuple") -> Ratings:
+    """Read any delimited text or Parquet file of interactions.
+
+    Args:
+        path: a ``.parquet``/``.pq`` file (needs pyarrow) or delimited text whose
+            delimiter (comma, semicolon, tab, ``|`` or space) and header row are
+            sniffed with :class:`csv.Sniffer`.
+        columns: ``"USER,ITEM[,VALUE]"``: header names or 0-based indices. Integer
+            ids are kept; other ids become codes of their sorted distinct values.
+            Without VALUE every row is a positive (``has_value=False``).
+
+    Raises:
+        DataError: missing file, unknown column, non-numeric VALUE, no rows, or Parquet without pyarrow.
+    """
+    spec = parse_columns(columns) if isinstance(columns, str) else tuple(columns)
+    file = os.fspath(path)
+    if not os.path.isfile(file):
+        raise DataError(f"data file {file!r} does not exist (or is a directory); --columns needs a delimited text or Parquet file")
+    if file.lower().endswith(PARQUET_SUFFIXES):
+        return _to_ratings(_read_parquet(file, spec), spec, file, "parquet")
+    return _to_ratings(_read_delimited(file, spec), spec, file, "delimited")
 
 
 # --------------------------------------------------------------------------- CSR
@@ -399,7 +559,7 @@ def _heldout_count(n_users: int, heldout: "int | float") -> int:
 def liang_split(
     ratings: Ratings,
     *,
-    threshold: float = 3.5,
+    threshold: "float | None" = 3.5,
     min_user_items: int = 5,
     heldout: "int | float" = 0.1,
     test_prop: float = 0.2,
@@ -409,7 +569,8 @@ def liang_split(
 
     Args:
         ratings: the raw ratings.
-        threshold: ratings ``> threshold`` become 1s (3.5 on a 5-star scale).
+        threshold: ratings ``> threshold`` become 1s (3.5 on a 5-star scale);
+            ``None`` keeps every row (files without a VALUE column).
         min_user_items: users with fewer kept items are dropped.
         heldout: validation users and as many test users: a fraction of the
             users (0.1 by default, capped at 10,000 as on ML-20M) or a count.
@@ -421,10 +582,10 @@ def liang_split(
     """
     if not 0.0 < test_prop < 1.0:
         raise InvalidArgument(f"test_prop={test_prop!r} must lie in (0, 1), e.g. 0.2")
-    keep = ratings.ratings > threshold
+    keep = ratings.ratings > threshold if threshold is not None else np.ones(len(ratings), dtype=bool)
     users, items = ratings.users[keep], ratings.items[keep]
     if users.size == 0:
-        raise DataError(f"no rating above threshold={threshold} in {ratings.source}; lower --threshold or check the rating column")
+        raise DataError(f"no rating above threshold={threshold} in {ratings.source}; lower --threshold or check the VALUE column")
     # One interaction per (user, item): keep the first occurrence.
     pair = np.unique(np.stack([users, items], 1), axis=0, return_index=True)[1]
     pair.sort()
@@ -436,7 +597,7 @@ def liang_split(
     n_users = int(good.size)
     n_held = _heldout_count(n_users, heldout)
     if n_users == 0:
-        raise DataError(f"no user of {ratings.source} has at least {min_user_items} ratings above {threshold}; lower --threshold or use more data")
+        raise DataError(f"no user of {ratings.source} has at least {min_user_items} interactions kept (threshold {threshold}); lower --min-user-items or --threshold, or use more data")
     if n_users - 2 * n_held < 1 or n_held < 1:
         raise DataError(f"{n_users} users left after filtering cannot give {n_held} validation and {n_held} test users plus training users; use more data")
     perm = np.random.RandomState(seed).permutation(n_users)

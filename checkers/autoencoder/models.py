@@ -36,7 +36,7 @@ from theorems.activations import Activation, get_activation
 from theorems.encoder import Encoder
 from theorems.errors import InvalidArgument
 
-__all__ = ["MultDAE", "AutoRec", "Params", "glorot_uniform"]
+__all__ = ["MultDAE", "MultVAE", "AutoRec", "Params", "glorot_uniform", "coo_input", "coo_multinomial_nll", "weight_decay"]
 
 #: Parameters: a tuple of (W (in, out), b (out,)) pairs.
 Params = tuple
@@ -171,32 +171,18 @@ class MultDAE:
         ``sum_nnz x log-softmax at (row, col)``; only the (dropped-out)
         network input is densified.
         """
-        import jax
-        import jax.numpy as jnp
-
-        B, n = int(batch_size), int(self.n_items)
-        vals = jnp.where(rows < B, vals, 0.0)
-        sq = jax.ops.segment_sum(vals * vals, rows, num_segments=B + 1)
-        inv = jnp.reciprocal(jnp.sqrt(jnp.maximum(sq, 1e-12)))
-        v = vals * inv[rows]
-        if key is not None and self.dropout > 0:
-            keep = 1.0 - self.dropout
-            v = jnp.where(jax.random.bernoulli(key, keep, v.shape), v / keep, 0.0)
-        h = jnp.zeros((B, n), dtype=vals.dtype).at[rows, cols].add(v, mode="drop")
+        h, vals = coo_input(rows, cols, vals, key, self.dropout, int(batch_size), int(self.n_items))
         acts = self._activations()
         for i, (W, b) in enumerate(params):
             h = h @ W + b
             if i < len(params) - 1:
                 h = acts[i](h)
-        lse = jax.nn.logsumexp(h, axis=-1)
-        safe = jnp.minimum(rows, B - 1)
-        picked = jnp.sum(vals * h[safe, cols])
-        totals = jax.ops.segment_sum(vals, rows, num_segments=B + 1)[:B]
-        nll = -(picked - jnp.sum(totals * lse)) / n_real
-        if self.lam == 0:
-            return nll
-        reg = sum(jnp.sum(W * W) for W, _ in params)
-        return nll + self.lam * reg
+        nll = coo_multinomial_nll(h, rows, cols, vals, n_real, int(batch_size))
+        return nll + weight_decay(params, self.lam)
+
+    def train_loss(self, params: Params, rows: Any, cols: Any, vals: Any, n_real: Any, key: Any, batch_size: int, step: Any) -> Any:
+        """The training objective of optimiser step ``step`` (for Mult-DAE: :meth:`loss_coo`; ``step`` is unused)."""
+        return self.loss_coo(params, rows, cols, vals, n_real, key, batch_size)
 
     def encoder(self, params: Params) -> Encoder:
         """The trained encoder (layers up to the bottleneck) as a :class:`theorems.Encoder`.
@@ -219,6 +205,187 @@ class MultDAE:
             "input": "L2-normalised binary rows",
             "loss": "multinomial log-likelihood",
         }
+
+
+
+@dataclass(frozen=True)
+class MultVAE:
+    """Mult-VAE spec (Liang et al. 2018) with the latent activation as a parameter.
+
+    ``hidden=(200,)`` gives ``I -> 2x200 -> (sample) 200 -> I``; ``hidden=(600, 200)``
+    gives the published ``I -> 600 -> 2x200 -> 200 -> 600 -> I``. The input is
+    L2-normalised and dropped out (``dropout``, 0.5) as in Mult-DAE; hidden
+    layers use ``hidden_activation`` (tanh). The last encoder layer is linear
+    with ``2 m`` outputs: the first ``m`` are the pre-activation of the mean and
+    the other ``m`` the log-variance. **The latent activation ``s`` acts on the
+    mean path before sampling**: ``mu = s(W_mu h + b_mu)``, ``logvar = W_v h + b_v``
+    (linear, as published), ``z = mu + eps * exp(logvar / 2)`` in training and
+    ``z = mu`` at evaluation. With ``latent="identity"`` this is the published
+    model. The loss is the multinomial NLL plus ``beta * KL(q(z|x) || N(0, I))``
+    (per user, averaged over the batch), ``beta = min(anneal_cap, step /
+    total_anneal_steps)`` at optimiser step ``step`` (Liang et al.: cap 0.2,
+    200,000 steps), plus ``lam * sum ||W||^2``. The exported encoder
+    (:meth:`encoder`) is the mean path ``x -> mu``: what the model uses to rank.
+    """
+
+    n_items: int
+    hidden: tuple[int, ...] = (200,)
+    latent: Any = "identity"
+    hidden_activation: Any = "tanh"
+    dropout: float = 0.5
+    lam: float = 0.0
+    anneal_cap: float = 0.2
+    total_anneal_steps: int = 200_000
+
+    def __post_init__(self) -> None:
+        MultDAE.__post_init__(self)  # type: ignore[arg-type]
+        if not 0.0 <= self.anneal_cap:
+            raise InvalidArgument(f"anneal_cap={self.anneal_cap!r} must be >= 0, e.g. 0.2")
+        if int(self.total_anneal_steps) < 1:
+            raise InvalidArgument(f"total_anneal_steps={self.total_anneal_steps!r} must be at least 1, e.g. 200000")
+
+    @property
+    def m(self) -> int:
+        return int(self.hidden[-1])
+
+    @property
+    def n_encoder_layers(self) -> int:
+        return len(self.hidden)
+
+    @property
+    def dims(self) -> tuple[int, ...]:
+        """Encoder dims (last = ``2 m``) followed by the decoder dims from ``m``."""
+        enc = (int(self.n_items), *self.hidden[:-1], 2 * self.m)
+        dec = (self.m, *reversed(self.hidden[:-1]), int(self.n_items))
+        return enc + dec
+
+    def init(self, key: Any, dtype: Any = "float32") -> Params:
+        import jax
+
+        k1, k2 = jax.random.split(key)
+        enc = (int(self.n_items), *self.hidden[:-1], 2 * self.m)
+        dec = (self.m, *reversed(self.hidden[:-1]), int(self.n_items))
+        return _init_layers(k1, enc, 0.001, dtype) + _init_layers(k2, dec, 0.001, dtype)
+
+    def _mean_logvar(self, params: Params, h: Any) -> tuple[Any, Any]:
+        hid = self.hidden_activation.jax_fn()
+        for W, b in params[: self.n_encoder_layers - 1]:
+            h = hid(h @ W + b)
+        W, b = params[self.n_encoder_layers - 1]
+        out = h @ W + b
+        return self.latent.jax_fn()(out[:, : self.m]), out[:, self.m :]
+
+    def _decode(self, params: Params, z: Any) -> Any:
+        hid = self.hidden_activation.jax_fn()
+        dec = params[self.n_encoder_layers :]
+        for i, (W, b) in enumerate(dec):
+            z = z @ W + b
+            if i < len(dec) - 1:
+                z = hid(z)
+        return z
+
+    def encode(self, params: Params, x: Any) -> Any:
+        """The mean ``mu`` of already-normalised inputs ``x``."""
+        return self._mean_logvar(params, x)[0]
+
+    def apply(self, params: Params, x: Any, *, key: Any = None) -> Any:
+        """Logits for raw rows ``x`` at evaluation (``z = mu``, no dropout unless ``key``)."""
+        import jax
+        import jax.numpy as jnp
+
+        h = normalise_l2(x)
+        if key is not None and self.dropout > 0:
+            keep = 1.0 - self.dropout
+            h = jnp.where(jax.random.bernoulli(key, keep, h.shape), h / keep, 0.0)
+        return self._decode(params, self._mean_logvar(params, h)[0])
+
+    def beta(self, step: Any) -> Any:
+        import jax.numpy as jnp
+
+        return jnp.minimum(self.anneal_cap, jnp.asarray(step, dtype=jnp.float32) / float(self.total_anneal_steps))
+
+    def train_loss(self, params: Params, rows: Any, cols: Any, vals: Any, n_real: Any, key: Any, batch_size: int, step: Any) -> Any:
+        """NLL + ``beta(step)`` KL (real rows only) + weight decay, for a padded COO batch."""
+        import jax
+        import jax.numpy as jnp
+
+        B = int(batch_size)
+        k_drop, k_eps = jax.random.split(key)
+        h, vals = coo_input(rows, cols, vals, k_drop, self.dropout, B, int(self.n_items))
+        mu, logvar = self._mean_logvar(params, h)
+        z = mu + jax.random.normal(k_eps, mu.shape, mu.dtype) * jnp.exp(0.5 * logvar)
+        nll = coo_multinomial_nll(self._decode(params, z), rows, cols, vals, n_real, B)
+        real = (jnp.arange(B) < n_real).astype(mu.dtype)
+        kl = jnp.sum(real * jnp.sum(0.5 * (-logvar + jnp.exp(logvar) + mu * mu - 1.0), axis=-1)) / n_real
+        return nll + self.beta(step) * kl + weight_decay(params, self.lam)
+
+    def encoder(self, params: Params) -> Encoder:
+        """The mean path ``x -> mu`` (layers up to the bottleneck, the mean half of the last) as a :class:`theorems.Encoder`.
+
+        Like Mult-DAE's, it has no input normalisation: feed it L2-normalised rows.
+        """
+        k = self.n_encoder_layers
+        Ws = [np.asarray(W, dtype=np.float64).T for W, _ in params[:k]]
+        bs = [np.asarray(b, dtype=np.float64) for _, b in params[:k]]
+        Ws[-1], bs[-1] = Ws[-1][: self.m], bs[-1][: self.m]
+        acts: list[Activation] = [self.hidden_activation] * (k - 1) + [self.latent]
+        return Encoder.from_arrays(Ws, bs, acts)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "model": "multvae",
+            "dims": list(self.dims),
+            "latent_activation": self.latent.name,
+            "latent_activation_on": "the mean path before sampling: mu = s(W_mu h + b_mu); logvar linear",
+            "hidden_activation": self.hidden_activation.name,
+            "dropout": self.dropout,
+            "weight_decay_lam": self.lam,
+            "kl_anneal": {"cap": self.anneal_cap, "total_anneal_steps": int(self.total_anneal_steps)},
+            "input": "L2-normalised binary rows",
+            "loss": "multinomial log-likelihood + beta KL",
+        }
+
+
+def coo_input(rows: Any, cols: Any, vals: Any, key: Any, dropout: float, batch_size: int, n_items: int) -> tuple[Any, Any]:
+    """The network input ``(batch_size, n_items)`` of a padded COO batch: L2-normalised rows, then inverted dropout.
+
+    Only the nonzero entries are normalised and masked (the mask is drawn with
+    ``key`` over the padded entries); returns ``(dense input, vals with padding zeroed)``.
+    """
+    import jax
+    import jax.numpy as jnp
+
+    B = int(batch_size)
+    vals = jnp.where(rows < B, vals, 0.0)
+    sq = jax.ops.segment_sum(vals * vals, rows, num_segments=B + 1)
+    inv = jnp.reciprocal(jnp.sqrt(jnp.maximum(sq, 1e-12)))
+    v = vals * inv[rows]
+    if key is not None and dropout > 0:
+        keep = 1.0 - dropout
+        v = jnp.where(jax.random.bernoulli(key, keep, v.shape), v / keep, 0.0)
+    return jnp.zeros((B, int(n_items)), dtype=vals.dtype).at[rows, cols].add(v, mode="drop"), vals
+
+
+def coo_multinomial_nll(logits: Any, rows: Any, cols: Any, vals: Any, n_real: Any, batch_size: int) -> Any:
+    """``-sum_u sum_i x_ui log softmax(logits_u)_i / n_real`` from the COO entries (padding has value 0)."""
+    import jax
+    import jax.numpy as jnp
+
+    B = int(batch_size)
+    lse = jax.nn.logsumexp(logits, axis=-1)
+    safe = jnp.minimum(rows, B - 1)
+    picked = jnp.sum(vals * logits[safe, cols])
+    totals = jax.ops.segment_sum(vals, rows, num_segments=B + 1)[:B]
+    return -(picked - jnp.sum(totals * lse)) / n_real
+
+
+def weight_decay(params: Params, lam: float) -> Any:
+    """``lam * sum ||W||^2`` over the weight matrices (biases are not penalised); 0 when ``lam == 0``."""
+    import jax.numpy as jnp
+
+    if lam == 0:
+        return 0.0
+    return lam * sum(jnp.sum(W * W) for W, _ in params)
 
 
 def normalise_l2(x: Any) -> Any:

@@ -1,16 +1,15 @@
 """Statistics and the study report (JSON, Markdown, PNG).
 
-The statistics are written here (scipy is not a dependency): the Student t
-distribution through mpmath's regularised incomplete beta function, the
-paired t-test, an exact or Monte-Carlo sign-flip permutation test, and
-Pearson / Spearman correlations. The printers are thin wrappers over the
+The statistics come from ``scipy.stats`` (t quantiles, ``ttest_rel``,
+``wilcoxon``, ``permutation_test`` for sign flips, ``pearsonr`` /
+``spearmanr``); Holm's step-down correction is the few lines of
+:func:`holm`. The printers are thin wrappers over the
 study's JSON-ready dict: every number in the Markdown and the plots comes
 from ``report.json``.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 import os
@@ -23,6 +22,8 @@ __all__ = [
     "t_quantile",
     "mean_ci",
     "paired_t_test",
+    "wilcoxon_test",
+    "holm",
     "sign_flip_test",
     "pearson",
     "spearman",
@@ -45,47 +46,21 @@ PUBLISHED_AUTOREC_ML1M: dict[tuple[str, str], float] = {
 
 
 def t_cdf(t: float, df: float) -> float:
-    """CDF of Student's t with ``df`` degrees of freedom.
-
-    ``P(T <= t) = 1 - I_x(df/2, 1/2) / 2`` for ``t >= 0`` with ``x = df / (df + t^2)``.
-
-    Example:
-        >>> round(t_cdf(2.776445105, 4), 4)
-        0.975
-    """
-    import mpmath
+    """CDF of Student's t with ``df`` degrees of freedom (``scipy.stats.t``)."""
+    from scipy import stats
 
     if not df > 0:
         raise ValueError(f"df={df!r} must be positive")
-    if math.isnan(t):
-        return float("nan")
-    if math.isinf(t):
-        return 1.0 if t > 0 else 0.0
-    x = df / (df + t * t)
-    tail = 0.5 * float(mpmath.betainc(df / 2.0, 0.5, 0, x, regularized=True))
-    return 1.0 - tail if t >= 0 else tail
+    return float(stats.t.cdf(t, df))
 
 
 def t_quantile(p: float, df: float) -> float:
-    """The ``p`` quantile of Student's t (bisection on :func:`t_cdf`)."""
+    """The ``p`` quantile of Student's t (``scipy.stats.t.ppf``)."""
+    from scipy import stats
+
     if not 0.0 < p < 1.0:
         raise ValueError(f"p={p!r} must lie in (0, 1)")
-    if p == 0.5:
-        return 0.0
-    sign = 1.0 if p > 0.5 else -1.0
-    target = p if p > 0.5 else 1.0 - p
-    lo, hi = 0.0, 1.0
-    while t_cdf(hi, df) < target:
-        hi *= 2.0
-    for _ in range(200):
-        mid = 0.5 * (lo + hi)
-        if t_cdf(mid, df) < target:
-            lo = mid
-        else:
-            hi = mid
-        if hi - lo < 1e-12 * max(1.0, hi):
-            break
-    return sign * 0.5 * (lo + hi)
+    return float(stats.t.ppf(p, df))
 
 
 def mean_ci(values: Sequence[float], level: float = 0.95) -> dict[str, float]:
@@ -103,93 +78,110 @@ def mean_ci(values: Sequence[float], level: float = 0.95) -> dict[str, float]:
 
 
 def paired_t_test(a: Sequence[float], b: Sequence[float], level: float = 0.95) -> dict[str, float]:
-    """Paired t-test of ``a - b`` (two-sided) with the interval of the mean difference."""
+    """Paired t-test of ``a - b`` (two-sided, ``scipy.stats.ttest_rel``) with the t interval of the mean difference."""
+    from scipy import stats
+
+    x, y = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    ok = np.isfinite(x) & np.isfinite(y)
+    x, y = x[ok], y[ok]
+    ci = mean_ci(x - y, level)
+    n = int(x.size)
+    if n < 2:
+        return {"diff": ci["mean"], "lo": float("nan"), "hi": float("nan"), "t": float("nan"), "p": float("nan"), "n": n}
+    d = x - y
+    if np.all(d == d[0]):  # zero variance: scipy gives NaN; the sign is certain when every difference is the same nonzero value
+        t, p = (0.0, 1.0) if d[0] == 0 else (math.copysign(math.inf, d[0]), 0.0)
+    else:
+        res = stats.ttest_rel(x, y)
+        t, p = float(res.statistic), float(res.pvalue)
+    return {"diff": ci["mean"], "lo": ci["lo"], "hi": ci["hi"], "t": float(t), "p": float(p), "n": n}
+
+
+def wilcoxon_test(a: Sequence[float], b: Sequence[float]) -> dict[str, Any]:
+    """Wilcoxon signed-rank test of ``a - b`` (two-sided, ``scipy.stats.wilcoxon``; exact for small n without ties)."""
+    from scipy import stats
+
     d = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
     d = d[np.isfinite(d)]
-    n = d.size
-    ci = mean_ci(d, level)
-    if n < 2:
-        return {"diff": ci["mean"], "lo": float("nan"), "hi": float("nan"), "t": float("nan"), "p": float("nan"), "n": int(n)}
-    sd = float(d.std(ddof=1))
-    if sd == 0.0:
-        t = 0.0 if ci["mean"] == 0 else math.copysign(math.inf, ci["mean"])
-        p = 1.0 if ci["mean"] == 0 else 0.0
-    else:
-        t = ci["mean"] / (sd / math.sqrt(n))
-        p = 2.0 * (1.0 - t_cdf(abs(t), n - 1))
-    return {"diff": ci["mean"], "lo": ci["lo"], "hi": ci["hi"], "t": float(t), "p": float(min(1.0, p)), "n": int(n)}
+    if d.size == 0 or np.all(d == 0):
+        return {"p": float("nan") if d.size == 0 else 1.0, "n": int(d.size), "statistic": float("nan")}
+    res = stats.wilcoxon(d)
+    return {"p": float(res.pvalue), "n": int(d.size), "statistic": float(res.statistic)}
 
 
 def sign_flip_test(d: Sequence[float], *, n_perm: int = 20_000, seed: int = 0, exact_max: int = 16) -> dict[str, float]:
-    """Two-sided sign-flip permutation test of ``mean(d) = 0`` for paired differences ``d``.
+    """Two-sided sign-flip permutation test of ``mean(d) = 0`` (``scipy.stats.permutation_test``, paired samples).
 
     Exact (all ``2^n`` sign patterns) when ``n <= exact_max``, else ``n_perm``
-    random patterns from ``default_rng(seed)`` with the ``(1 + hits) / (1 + n_perm)``
-    correction. ``p = P(|mean(s * d)| >= |mean(d)|)``.
+    random patterns drawn from ``default_rng(seed)``.
     """
+    from scipy import stats
+
     x = np.asarray(d, dtype=np.float64)
     x = x[np.isfinite(x)]
-    n = x.size
+    n = int(x.size)
     if n == 0:
         return {"p": float("nan"), "n": 0, "method": "none"}
-    obs = abs(x.mean())
-    tol = 1e-12 * max(1.0, float(np.abs(x).max()))
-    if n <= exact_max:
-        signs = np.array(list(itertools.product((1.0, -1.0), repeat=n)))
-        stats = np.abs(signs @ x) / n
-        p = float(np.mean(stats >= obs - tol))
-        return {"p": p, "n": int(n), "method": f"exact ({2 ** n} sign patterns)"}
-    rng = np.random.default_rng(seed)
-    hits = 0
-    done = 0
-    while done < n_perm:
-        k = min(2000, n_perm - done)
-        s = rng.choice((-1.0, 1.0), size=(k, n))
-        hits += int(np.sum(np.abs(s @ x) / n >= obs - tol))
-        done += k
-    return {"p": float((1 + hits) / (1 + n_perm)), "n": int(n), "method": f"Monte Carlo ({n_perm} sign patterns, seed {seed})"}
+    exact = n <= exact_max
+    res = stats.permutation_test((x,), np.mean, permutation_type="samples", alternative="two-sided",
+                                 n_resamples=np.inf if exact else n_perm, rng=np.random.default_rng(seed))
+    method = f"exact ({2 ** n} sign patterns)" if exact else f"Monte Carlo ({n_perm} sign patterns, seed {seed})"
+    return {"p": float(min(1.0, res.pvalue)), "n": n, "method": method}
+
+
+def holm(pvalues: Sequence[float]) -> list[float]:
+    """Holm's step-down adjusted p-values (family-wise error), in the input order; NaN stays NaN.
+
+    Sorted ascending, ``p_(i)`` becomes ``max_{j<=i} min(1, (m - j + 1) p_(j))``
+    with ``m`` the number of finite p-values.
+    """
+    p = np.asarray(pvalues, dtype=np.float64)
+    out = np.full(p.shape, np.nan)
+    idx = np.flatnonzero(np.isfinite(p))
+    m = idx.size
+    running = 0.0
+    for rank, i in enumerate(idx[np.argsort(p[idx], kind="stable")]):
+        running = max(running, min(1.0, (m - rank) * p[i]))
+        out[i] = running
+    return out.tolist()
 
 
 def pearson(x: Sequence[float], y: Sequence[float]) -> float:
-    """Pearson correlation; NaN when either side is constant."""
-    a, b = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
-    ok = np.isfinite(a) & np.isfinite(b)
-    a, b = a[ok], b[ok]
+    """Pearson correlation (``scipy.stats.pearsonr``); NaN when either side is constant or n < 3."""
+    from scipy import stats
+
+    a, b = _finite_pairs(x, y)
     if a.size < 3 or np.ptp(a) == 0 or np.ptp(b) == 0:
         return float("nan")
-    a, b = a - a.mean(), b - b.mean()
-    return float((a @ b) / math.sqrt((a @ a) * (b @ b)))
-
-
-def _ranks(x: np.ndarray) -> np.ndarray:
-    order = np.argsort(x, kind="stable")
-    ranks = np.empty(x.size, dtype=np.float64)
-    sx = x[order]
-    i = 0
-    while i < x.size:
-        j = i
-        while j + 1 < x.size and sx[j + 1] == sx[i]:
-            j += 1
-        ranks[order[i : j + 1]] = 0.5 * (i + j) + 1.0
-        i = j + 1
-    return ranks
+    return float(stats.pearsonr(a, b).statistic)
 
 
 def spearman(x: Sequence[float], y: Sequence[float]) -> float:
-    """Spearman's rho (Pearson on average ranks); NaN when either side is constant."""
+    """Spearman's rho (``scipy.stats.spearmanr``); NaN when either side is constant or n < 3."""
+    from scipy import stats
+
+    a, b = _finite_pairs(x, y)
+    if a.size < 3 or np.ptp(a) == 0 or np.ptp(b) == 0:
+        return float("nan")
+    return float(stats.spearmanr(a, b).statistic)
+
+
+def _finite_pairs(x: Sequence[float], y: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
     a, b = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     ok = np.isfinite(a) & np.isfinite(b)
-    return pearson(_ranks(a[ok]), _ranks(b[ok]))
+    return a[ok], b[ok]
 
 
 def correlation_p(r: float, n: int) -> float:
-    """Two-sided p of ``r = 0`` from ``t = r sqrt((n-2)/(1-r^2))`` with ``n - 2`` df."""
+    """Two-sided p of ``r = 0`` from ``t = r sqrt((n-2)/(1-r^2))`` with ``n - 2`` df (``scipy.stats.t.sf``)."""
+    from scipy import stats
+
     if not np.isfinite(r) or n < 3:
         return float("nan")
     if abs(r) >= 1.0:
         return 0.0
     t = r * math.sqrt((n - 2) / (1.0 - r * r))
-    return float(2.0 * (1.0 - t_cdf(abs(t), n - 2)))
+    return float(2.0 * stats.t.sf(abs(t), n - 2))
 
 
 # --------------------------------------------------------------------------- output
@@ -275,13 +267,17 @@ def render_markdown(report: dict) -> str:
     model = meta["model"]
     lines: list[str] = []
     data = meta["data"]
-    title = "Mult-DAE latent-activation study" if model == "multdae" else "I-AutoRec activation table"
+    title = {"multdae": "Mult-DAE latent-activation study", "multvae": "Mult-VAE latent-activation study"}.get(model, "I-AutoRec activation table")
     lines.append(f"# latentcheck study: {title}")
     lines.append("")
     if data.get("synthetic"):
         lines.append("> **SYNTHETIC DATA**: these numbers come from latentcheck's generated low-rank data set, "
                      "not from MovieLens. Pass `--data PATH` for real data.")
         lines.append("")
+    if "conclusion" in report.get("summary", {}):
+        lines += _md_conclusion(report)
+    lines.append("## Setup")
+    lines.append("")
     lines.append(f"Command: `{meta['command']}`")
     lines.append("")
     lines.append(f"- data: {data['source']} ({data['ratings']} ratings, {data['users']} users, {data['items']} items)")
@@ -291,8 +287,8 @@ def render_markdown(report: dict) -> str:
     lines.append(f"- seeds: {meta['seeds']}; dtype {meta['dtype']}; device {meta['device']}; machine {meta['machine']}")
     lines.append(f"- versions: " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()))
     lines.append("")
-    if model == "multdae":
-        lines += _md_multdae(report)
+    if model in ("multdae", "multvae"):
+        lines += _md_implicit(report)
     else:
         lines += _md_autorec(report)
     t = report.get("timing", {})
@@ -306,43 +302,70 @@ def render_markdown(report: dict) -> str:
     return "\n".join(lines)
 
 
-def _md_multdae(report: dict) -> list[str]:
-    s = report["summary"]
-    metrics = report["meta"]["metrics"]
-    ref = report["meta"]["reference_activation"]
-    L: list[str] = []
-    L.append("## Accuracy on held-out test users (mean over seeds, [95% t-interval over seeds])")
+def _md_conclusion(report: dict) -> list[str]:
+    c = report["summary"]["conclusion"]
+    L = ["## Conclusion", "", f"Mean test NDCG@100, best first: {c['ranking']}.", ""]
+    L.append("**What the data support:**")
     L.append("")
-    header = ["latent activation", "class"] + metrics + ["best epoch (median)"]
+    L += [f"- {x}" for x in c["supported"]] or ["- no difference between activations passes the Holm-corrected tests."]
+    L.append("")
+    L.append("**What they do not support:**")
+    L.append("")
+    L += [f"- {x}" for x in c["not_supported"]] or ["- (nothing listed)"]
+    L.append("")
+    L.append("**Caveats:**")
+    L.append("")
+    L += [f"- {x}" for x in c["caveats"]]
+    L.append("")
+    return L
+
+
+def _md_implicit(report: dict) -> list[str]:
+    s = report["summary"]
+    meta = report["meta"]
+    metrics = meta["metrics"]
+    ref = meta["reference_activation"]
+    name = "Mult-VAE" if meta["model"] == "multvae" else "Mult-DAE"
+    n_sp = len(meta.get("split_seeds", [0]))
+    L: list[str] = []
+    L.append(f"## {name} accuracy on held-out test users (mean over {n_sp} splits x {len(meta['seeds'])} seeds, [95% t-interval over runs])")
+    L.append("")
+    header = ["latent activation", "class", "chosen lr / lam / dropout"] + metrics + ["best step (median)", "stopped by cap"]
     rows = []
     for act, st in s["per_activation"].items():
-        rows.append([f"`{act}`", st["class"]] + [_ci(st["metrics"][m]) for m in metrics] + [_fmt(st["best_epoch_median"], 0)])
-    for name in ("ease", "popularity"):
-        if name in report.get("baselines", {}):
-            b = report["baselines"][name]
-            label = f"EASE (lam={_fmt(b['lam'], 0)}), linear reference" if name == "ease" else "popularity"
-            rows.append([label, "-"] + [_fmt(b["test"][m]) for m in metrics] + ["-"])
+        h = st["hyper"]
+        capped = f"**{st['capped_runs']} of {st['runs']}**" if st["capped_runs"] else f"0 of {st['runs']}"
+        rows.append([f"`{act}`", st["class"], f"{h['lr']:g} / {h['lam']:g} / {h['dropout']:g}"] + [_ci(st["metrics"][m]) for m in metrics]
+                    + [_fmt(st["best_step_median"], 0), capped])
+    for bname in ("ease", "popularity"):
+        if bname in report.get("baselines", {}):
+            b = report["baselines"][bname]
+            label = f"EASE (lam={', '.join(_fmt(v, 0) for v in b['lam'])}), linear reference" if bname == "ease" else "popularity"
+            rows.append([label, "-", "-"] + [_fmt(b["test"][m]) for m in metrics] + ["-", "-"])
     L.append(_table(header, rows))
     L.append("")
-    L.append("The interval reflects training randomness (initialisation, dropout, batch order) over the seeds; "
-             "the split is fixed (Liang et al.'s protocol), so it does not include the sampling of the test users. "
-             "The per-user sign-flip test below does.")
+    L.append("The interval is over all runs (split seeds x training seeds), so it includes the sampling of the test users "
+             "(the split changes) and training randomness. Baselines are averaged over the splits.")
     L.append("")
-    L.append(f"## Paired comparison with the published choice (`{ref}`)")
+    L += _md_tuning(report)
+    L.append(f"## Paired comparison with `{ref}` (Holm-corrected across the {len(s['paired_vs_reference'])} activations compared)")
     L.append("")
-    header = ["latent activation", "metric", "difference [95% CI]", "paired t p (seeds)", "sign-flip p (seeds)", "sign-flip p (test users)"]
+    header = ["latent activation", "metric", "difference [95% CI] (runs)", "paired t p (Holm)", "Wilcoxon p (Holm)", "split means t p (Holm)",
+              "test users t p (Holm)"]
     rows = []
     for act, comp in s["paired_vs_reference"].items():
         for m in metrics:
             c = comp[m]
-            rows.append([f"`{act}`", m, _ci({"mean": c["t_test"]["diff"], "lo": c["t_test"]["lo"], "hi": c["t_test"]["hi"], "n": c["t_test"]["n"]}),
-                         _p(c["t_test"]["p"]), _p(c["sign_flip_seeds"]["p"]), _p(c["sign_flip_users"]["p"])])
+            t = c["runs_t"]
+            hp = lambda k: f"{_p(c[k]['p'])} ({_p(c[k].get('p_holm'))})"  # noqa: E731
+            rows.append([f"`{act}`", m, _ci({"mean": t["diff"], "lo": t["lo"], "hi": t["hi"], "n": t["n"]}), hp("runs_t"), hp("runs_wilcoxon"),
+                         hp("splits_t"), hp("users_t")])
     L.append(_table(header, rows) if rows else "(no other activation)")
     L.append("")
-    n_seeds = len(report["meta"]["seeds"])
-    L.append("Seeds pair runs with the same seed (same initial key, dropout masks and batch order); the per-user test pairs "
-             f"each test user's metric averaged over seeds. With {n_seeds} seeds the exact sign-flip test cannot go below "
-             f"p = {2.0 / 2 ** n_seeds:.4g}.")
+    L.append("Runs pair the same split seed and training seed (same test users, initial key, dropout masks and batch order). "
+             "Split means average the training seeds within a split; test users pair each user's metric averaged over the "
+             "training seeds, pooled over the splits. Holm's step-down correction is applied per metric and per test across the "
+             "activations compared with the reference.")
     L.append("")
     L.append("## Latent audit (P1-P3 measured on all users of the data, preprocessed as the model does)")
     L.append("")
@@ -394,6 +417,36 @@ def _md_multdae(report: dict) -> list[str]:
     return L
 
 
+def _md_tuning(report: dict) -> list[str]:
+    meta, s = report["meta"], report["summary"]
+    tuning = meta.get("tuning", {})
+    L = ["## Tuning (validation users only; the test users are evaluated once, after selection)", ""]
+    g = tuning.get("grid", {})
+    L.append(f"Search `{tuning.get('search')}` over lr {g.get('lr')}, weight decay lam {g.get('lam')}, dropout {g.get('dropout')}: "
+             f"{len(tuning.get('trials', []))} trials per activation, on {tuning.get('on')}; early stopping after "
+             f"{meta['train_config'].get('patience_steps')} optimiser steps without a better validation NDCG@100, cap {meta['train_config'].get('max_steps')} steps.")
+    L.append("")
+    sel = s.get("tuning", {})
+    trials = tuning.get("trials", [])
+    if trials and any(v.get("trials") for v in sel.values()):
+        header = ["latent activation"] + [f"lr {t['lr']:g}, lam {t['lam']:g}, drop {t['dropout']:g}" for t in trials]
+        rows = []
+        for act, v in sel.items():
+            cells = []
+            for i, t in enumerate(v["trials"]):
+                cell = _fmt(t["val"].get("NDCG@100"))
+                cell += " (cap)" if t["stop_reason"] == "cap" else ""
+                cells.append(f"**{cell}**" if i == v["chosen_index"] else cell)
+            rows.append([f"`{act}`"] + cells)
+        L.append("Validation NDCG@100 of each trial (chosen in bold; `(cap)`: stopped by the cap):")
+        L.append("")
+        L.append(_table(header, rows))
+    else:
+        L.append("One trial only (fixed values): no selection.")
+    L.append("")
+    return L
+
+
 def _md_autorec(report: dict) -> list[str]:
     s = report["summary"]
     L: list[str] = []
@@ -441,6 +494,51 @@ def _md_autorec(report: dict) -> list[str]:
 # --------------------------------------------------------------------------- plots
 
 
+def _plot_curves(report: dict, out: str, tag: str, main: str) -> dict[str, str]:
+    """Validation curves against optimiser steps: one panel per activation (final runs, stop marked), and the tuning trials."""
+    import matplotlib.pyplot as plt
+
+    acts = list(report["summary"]["per_activation"])
+    key = f"val_{main}"
+    fig, axes = plt.subplots(1, len(acts), figsize=(3.4 * len(acts), 3.2), sharey=True, squeeze=False)
+    for ax, a in zip(axes[0], acts):
+        for r in (r for r in report["runs"] if r["activation"] == a):
+            h = r["history"]
+            if not h:
+                continue
+            ax.plot([x["step"] for x in h], [x.get(key) for x in h], lw=0.8, alpha=0.7)
+            best = next((x for x in h if x["step"] == r["best_step"]), None)
+            if best is not None:
+                ax.plot([best["step"]], [best.get(key)], "o", ms=3, color="k")
+            ax.plot([h[-1]["step"]], [h[-1].get(key)], "x", ms=6, color="C3" if r["stop_reason"] == "cap" else "0.4")
+        ax.set_title(f"{a}", fontsize=9)
+        ax.set_xlabel("optimiser step")
+    axes[0][0].set_ylabel(f"validation {main}")
+    fig.suptitle(f"Validation curves of the final runs (dot: kept point; x: stop, red if stopped by the cap){tag}", fontsize=9)
+    fig.tight_layout()
+    paths = {"curves_png": os.path.join(out, "curves.png")}
+    fig.savefig(paths["curves_png"], dpi=110)
+    plt.close(fig)
+    tuning = report["summary"].get("tuning", {})
+    if any(v.get("trials") for v in tuning.values()):
+        fig, axes = plt.subplots(1, len(acts), figsize=(3.4 * len(acts), 3.2), sharey=True, squeeze=False)
+        for ax, a in zip(axes[0], acts):
+            for i, t in enumerate(tuning[a]["trials"]):
+                h = t["hyper"]
+                lw = 2.0 if i == tuning[a]["chosen_index"] else 0.8
+                ax.plot([c[0] for c in t["curve"]], [c[1] for c in t["curve"]], lw=lw, label=f"lr {h['lr']:g} lam {h['lam']:g} d {h['dropout']:g}")
+            ax.set_title(a, fontsize=9)
+            ax.set_xlabel("optimiser step")
+        axes[0][0].set_ylabel(f"validation {main}")
+        axes[0][0].legend(fontsize=6)
+        fig.suptitle(f"Tuning trials (thick: chosen){tag}", fontsize=9)
+        fig.tight_layout()
+        paths["tuning_png"] = os.path.join(out, "tuning.png")
+        fig.savefig(paths["tuning_png"], dpi=110)
+        plt.close(fig)
+    return paths
+
+
 def _plots(report: dict, out: str) -> dict[str, str]:
     import matplotlib
 
@@ -450,7 +548,7 @@ def _plots(report: dict, out: str) -> dict[str, str]:
     paths: dict[str, str] = {}
     synthetic = report["meta"]["data"].get("synthetic")
     tag = " (SYNTHETIC DATA)" if synthetic else ""
-    if report["meta"]["model"] == "multdae":
+    if report["meta"]["model"] in ("multdae", "multvae"):
         s = report["summary"]["per_activation"]
         acts = list(s)
         metrics = report["meta"]["metrics"]
@@ -473,8 +571,9 @@ def _plots(report: dict, out: str) -> dict[str, str]:
             ax.set_xticks(range(len(acts)))
             ax.set_xticklabels(acts, rotation=30, ha="right", fontsize=8)
             ax.set_title(m)
-        np.atleast_1d(axes)[0].legend(fontsize=7)
-        fig.suptitle("Mult-DAE test metrics by latent activation, mean and 95% interval over seeds" + tag, fontsize=10)
+        if report.get("baselines"):
+            np.atleast_1d(axes)[0].legend(fontsize=7)
+        fig.suptitle(f"{'Mult-VAE' if report['meta']['model'] == 'multvae' else 'Mult-DAE'} test metrics by latent activation, mean and 95% interval over seeds" + tag, fontsize=10)
         fig.tight_layout()
         paths["metrics_png"] = os.path.join(out, "metrics.png")
         fig.savefig(paths["metrics_png"], dpi=110)
@@ -513,23 +612,7 @@ def _plots(report: dict, out: str) -> dict[str, str]:
         fig.savefig(paths["correlation_png"], dpi=110)
         plt.close(fig)
 
-        fig, ax = plt.subplots(figsize=(6, 3.8))
-        for i, a in enumerate(acts):
-            curves = [r["history"] for r in runs if r["activation"] == a]
-            if not curves or not curves[0]:
-                continue
-            ep = [h["epoch"] for h in curves[0]]
-            key = f"val_{main}"
-            vals = np.array([[h.get(key, np.nan) for h in c[: len(ep)]] for c in curves], dtype=np.float64)
-            ax.plot(ep, np.nanmean(vals, axis=0), color=f"C{i % 10}", label=a)
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(f"validation {main} (mean over seeds)")
-        ax.legend(fontsize=7)
-        ax.set_title("Training curves" + tag, fontsize=10)
-        fig.tight_layout()
-        paths["curves_png"] = os.path.join(out, "curves.png")
-        fig.savefig(paths["curves_png"], dpi=110)
-        plt.close(fig)
+        paths.update(_plot_curves(report, out, tag, main))
     else:
         s = report["summary"]["per_config"]
         keys = list(s)

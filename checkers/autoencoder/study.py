@@ -24,20 +24,16 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from checkers.autoencoder.audit import audit_encoder, save_encoder
-from checkers.autoencoder.data import ImplicitSplit, Ratings, liang_split, load_or_synthetic, rating_split
-from checkers.autoencoder.metrics import DEFAULT_METRICS, metric_name
-from checkers.autoencoder.models import AutoRec, MultDAE
+from checkers.autoencoder.data import Ratings, load_or_synthetic, rating_split
+from checkers.autoencoder.models import AutoRec
 from checkers.autoencoder.report import (
     PUBLISHED_AUTOREC_ML1M,
-    correlation_p,
     mean_ci,
     paired_t_test,
-    pearson,
     sign_flip_test,
-    spearman,
     write_report,
 )
-from checkers.autoencoder.train import TrainConfig, train_autorec, train_multdae
+from checkers.autoencoder.train import TrainConfig, train_autorec
 from theorems.activations import get_activation
 from theorems.errors import InvalidArgument
 
@@ -58,24 +54,29 @@ __all__ = [
 DEFAULT_ACTIVATIONS: tuple[str, ...] = ("tanh", "sigmoid", "relu", "identity", "softplus")
 #: (g latent, f output) pairs of the I-AutoRec table, as in Sedhain et al. 2015, Table 1(a).
 DEFAULT_AUTOREC_PAIRS: tuple[str, ...] = ("identity/identity", "identity/sigmoid", "sigmoid/identity", "sigmoid/sigmoid")
-#: Default epochs, measured on ML-100K on a 2-core CPU (docs/study.md).
-DEFAULT_EPOCHS = {"multdae": 400, "autorec": 250}
-MODELS = ("multdae", "autorec")
+#: Default epochs of I-AutoRec (Mult-DAE / Mult-VAE stop early: see study_implicit.DEFAULT_PATIENCE and DEFAULT_MAX_STEPS).
+DEFAULT_EPOCHS = {"autorec": 250}
+MODELS = ("multdae", "multvae", "autorec")
 
 
 @dataclass(frozen=True)
 class StudyConfig:
     """Everything that determines a study's numbers.
 
-    ``None`` fields take the model's defaults (Mult-DAE: hidden 200, batch
-    500, Adam 1e-3, lam 0.01, 400 epochs; I-AutoRec: hidden 500, full batch,
-    Adam 1e-2, lam picked from ``autorec_lambdas`` on validation, 250 epochs).
+    ``None`` fields take the model's defaults. Mult-DAE / Mult-VAE: hidden
+    200, batch 500, every activation tuned over the same trials (``lr_grid``
+    x ``lam_grid`` x ``dropout_grid``, or ``search="random:N"``), early
+    stopping after ``patience`` optimiser steps without a better validation
+    NDCG@100, capped at ``max_steps`` (or ``epochs``, when given), over
+    ``split_seeds`` splits x ``seeds`` training seeds. I-AutoRec: hidden
+    500, full batch, Adam 1e-2, lam picked from ``autorec_lambdas`` on
+    validation, 250 epochs.
     """
 
     data: Optional[str] = None
     model: str = "multdae"
     activations: tuple[str, ...] = ()
-    seeds: int = 5
+    seeds: int = 3
     seed: int = 0
     epochs: Optional[int] = None
     hidden: tuple[int, ...] = ()
@@ -88,33 +89,52 @@ class StudyConfig:
     certify: int = 1
     falsify_budget: float = 2.0
     ease: bool = True
-    threshold: float = 3.5
+    threshold: Optional[float] = None
     heldout: float = 0.1
     split_seed: int = 98765
     out: str = "runs/study"
+    columns: Optional[str] = None
+    min_user_items: int = 5
+    split_seeds: int = 3
+    patience: Optional[int] = None
+    max_steps: Optional[int] = None
+    lr_grid: tuple[float, ...] = ()
+    lam_grid: tuple[float, ...] = ()
+    dropout_grid: tuple[float, ...] = ()
+    search: str = "grid"
+    anneal_steps: int = 200_000
+    executor: Optional[str] = None
+    resume: bool = False
 
     def __post_init__(self) -> None:
         if self.model not in MODELS:
             raise InvalidArgument(f"model={self.model!r} must be one of {', '.join(MODELS)}")
-        if self.seeds < 1:
-            raise InvalidArgument(f"seeds={self.seeds!r} must be at least 1, e.g. 5")
+        if self.seeds < 1 or self.split_seeds < 1:
+            raise InvalidArgument(f"seeds={self.seeds!r} and split_seeds={self.split_seeds!r} must be at least 1, e.g. 3")
         if self.epochs is not None and self.epochs < 1:
             raise InvalidArgument(f"epochs={self.epochs!r} must be at least 1")
         if self.triples < 0 or self.certify < 0 or self.falsify_budget < 0:
             raise InvalidArgument("triples, certify and falsify_budget must be >= 0")
+        if (self.patience is not None and self.patience < 0) or (self.max_steps is not None and self.max_steps < 1):
+            raise InvalidArgument(f"patience={self.patience!r} must be >= 0 steps (0: no early stopping) and max_steps={self.max_steps!r} >= 1")
+        if self.min_user_items < 1:
+            raise InvalidArgument(f"min_user_items={self.min_user_items!r} must be at least 1, e.g. 5")
 
     def resolved(self) -> "StudyConfig":
         """The config with every default filled in."""
+        from checkers.autoencoder.study_implicit import DEFAULT_GRID, DEFAULT_MAX_STEPS, DEFAULT_PATIENCE
+
         m = self.model
-        acts = self.activations or (DEFAULT_ACTIVATIONS if m == "multdae" else DEFAULT_AUTOREC_PAIRS)
+        acts = self.activations or (DEFAULT_ACTIVATIONS if m != "autorec" else DEFAULT_AUTOREC_PAIRS)
+        base = replace(self, activations=tuple(acts), hidden=self.hidden or ((500,) if m == "autorec" else (200,)),
+                       batch_size=self.batch_size or (2048 if m == "autorec" else 500))
+        if m == "autorec":
+            return replace(base, epochs=self.epochs or DEFAULT_EPOCHS[m], lr=self.lr if self.lr is not None else 1e-2)
+        grid = lambda fixed, given, key: (fixed,) if fixed is not None else (tuple(given) or DEFAULT_GRID[key])  # noqa: E731
         return replace(
-            self,
-            activations=tuple(acts),
-            epochs=self.epochs or DEFAULT_EPOCHS[m],
-            hidden=self.hidden or ((200,) if m == "multdae" else (500,)),
-            batch_size=self.batch_size or (500 if m == "multdae" else 2048),
-            lr=self.lr if self.lr is not None else (1e-3 if m == "multdae" else 1e-2),
-            lam=self.lam if self.lam is not None else (0.01 if m == "multdae" else None),
+            base,
+            lr_grid=grid(self.lr, self.lr_grid, "lr"), lam_grid=grid(self.lam, self.lam_grid, "lam"), dropout_grid=tuple(self.dropout_grid) or DEFAULT_GRID["dropout"],
+            patience=DEFAULT_PATIENCE if self.patience is None else self.patience, max_steps=self.max_steps or DEFAULT_MAX_STEPS,
         )
 
     def command(self) -> str:
@@ -122,7 +142,15 @@ class StudyConfig:
         parts = ["latentcheck study"]
         if c.data:
             parts.append(f"--data {c.data}")
-        parts += [f"--model {c.model}", f"--activations '{','.join(c.activations)}'", f"--seeds {c.seeds}", f"--epochs {c.epochs}"]
+        if c.columns:
+            parts.append(f"--columns {c.columns}")
+        parts += [f"--model {c.model}", f"--activations '{','.join(c.activations)}'", f"--seeds {c.seeds}"]
+        if c.model == "autorec":
+            parts.append(f"--epochs {c.epochs}")
+        else:
+            parts += [f"--split-seeds {c.split_seeds}", f"--patience {c.patience}", f"--max-steps {c.max_steps}", f"--search {c.search}"]
+            if c.epochs:
+                parts.append(f"--epochs {c.epochs}")
         if c.seed:
             parts.append(f"--seed {c.seed}")
         return " ".join(parts)
@@ -223,139 +251,6 @@ def _class_of(name: str) -> str:
 
 def _history_for_json(history: list[dict]) -> list[dict]:
     return [{k: v for k, v in h.items() if k != "seconds"} for h in history]
-
-
-def _study_multdae(cfg: StudyConfig, ratings: Ratings, progress: StudyProgress) -> dict:
-    split = liang_split(ratings, threshold=cfg.threshold, heldout=cfg.heldout, seed=cfg.split_seed)
-    rows_all = split.all_rows()
-    seeds = list(range(cfg.seed, cfg.seed + cfg.seeds))
-    acts = [get_activation(a).name for a in cfg.activations]
-    if len(set(acts)) != len(acts):
-        raise InvalidArgument(f"activations={cfg.activations!r} lists an activation twice")
-    metrics = [metric_name(k, v) for k, v in DEFAULT_METRICS]
-    tc = TrainConfig(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, eval_every=cfg.eval_every)
-    progress.start(len(acts) * len(seeds), f"Mult-DAE x {len(acts)} activations x {len(seeds)} seeds")
-    runs: list[dict] = []
-    per_user: dict[tuple[str, int], dict[str, np.ndarray]] = {}
-    timing_runs: dict[str, float] = {}
-    epoch_med: dict[str, float] = {}
-    enc_dir = os.path.join(cfg.out, "encoders")
-    for act in acts:
-        for seed in seeds:
-            label = f"{act} seed {seed}"
-            progress.run_start(label, cfg.epochs)
-            model = MultDAE(n_items=split.n_items, hidden=tuple(cfg.hidden), latent=act, lam=cfg.lam)
-            res = train_multdae(model, split, replace(tc, seed=seed), on_epoch=progress.epoch)
-            enc = model.encoder(res.params)
-            path = os.path.join(enc_dir, f"multdae-{_slug(act)}-seed{seed}.npz")
-            save_encoder(path, enc, normalise="l2", rows="users", values="binary", input_ids=split.item_ids, threshold=cfg.threshold)
-            audit = audit_encoder(enc, rows_all, normalise="l2", seed=seed, n_triples=cfg.triples, certify=cfg.certify,
-                                  falsify_budget=cfg.falsify_budget if seed == seeds[0] else 0.0)
-            run = {
-                "activation": act,
-                "seed": seed,
-                "best_epoch": res.best_epoch,
-                "val": res.val,
-                "test": res.test,
-                "audit": {**audit.summary(), "p1": audit.p1, "near_zero": audit.near_zero, "norm_quantiles": audit.norm_quantiles,
-                          "strict_flip_rate": audit.strict_flip_rate, "input_tie_rate": audit.input_tie_rate},
-                "certified": list(audit.certified),
-                "falsifier": audit.falsifier,
-                "encoder": os.path.relpath(path, cfg.out),
-                "history": _history_for_json(res.history),
-            }
-            runs.append(run)
-            per_user[(act, seed)] = res.test_per_user
-            timing_runs[label] = res.total_seconds + audit.seconds
-            epoch_med[label] = float(np.median(res.epoch_seconds))
-            progress.run_end(label, run)
-    baselines: dict[str, Any] = {}
-    t_ease = 0.0
-    if cfg.ease:
-        progress.message("EASE (closed form) and popularity baselines")
-        from checkers.autoencoder.ease import fit_ease, popularity_baseline
-
-        e = fit_ease(split)
-        t_ease = e.seconds
-        baselines["ease"] = {"lam": e.lam, "val": e.val, "test": e.test, "val_by_lambda": {str(k): v for k, v in e.val_by_lambda.items()}}
-        pop = popularity_baseline(split)
-        baselines["popularity"] = {"test": {k: float(np.nanmean(v)) for k, v in pop.items()}}
-    ref = "tanh" if "tanh" in acts else acts[0]
-    summary = _summarise_multdae(runs, per_user, acts, seeds, metrics, ref)
-    return {
-        "meta": {
-            "model": "multdae",
-            "protocol": split.meta,
-            "model_config": MultDAE(n_items=split.n_items, hidden=tuple(cfg.hidden), lam=cfg.lam).describe() | {"latent_activation": "varies"},
-            "train_config": {k: v for k, v in asdict(tc).items() if k != "seed"},
-            "metrics": metrics,
-            "reference_activation": ref,
-            "audit": {"rows": "every user's complete row, L2-normalised in float32", "triples": cfg.triples, "certify": cfg.certify,
-                      "falsify_budget_seconds": cfg.falsify_budget},
-        },
-        "runs": runs,
-        "baselines": baselines,
-        "summary": summary,
-        "timing": {"run_seconds": timing_runs, "median_epoch_seconds": epoch_med, "ease_seconds": t_ease},
-    }
-
-
-def _summarise_multdae(runs: list[dict], per_user: dict, acts: list[str], seeds: list[int], metrics: list[str], ref: str) -> dict:
-    per_act: dict[str, Any] = {}
-    audit_keys = ["zero_rate", "near_zero_1e-3", "dead_units", "constant_units", "zero_unit_fraction", "fewest_nonzero_units",
-                  "concordance", "kendall_tau_b", "p2_violation_rate"]
-    for a in acts:
-        rs = [r for r in runs if r["activation"] == a]
-        per_act[a] = {
-            "class": _class_of(a),
-            "metrics": {m: mean_ci([r["test"][m] for r in rs]) for m in metrics},
-            "val_metrics": {m: mean_ci([r["val"][m] for r in rs]) for m in metrics},
-            "best_epoch_median": float(np.median([r["best_epoch"] for r in rs])),
-            "audit": {k: mean_ci([r["audit"][k] for r in rs]) for k in audit_keys}
-            | {"p1": all(r["audit"]["p1"] for r in rs),
-               "certified_p3": sum(r["audit"]["certified_p3"] for r in rs),
-               "certified_p2": sum(r["audit"]["certified_p2"] for r in rs)},
-        }
-    paired: dict[str, Any] = {}
-    for a in acts:
-        if a == ref:
-            continue
-        comp = {}
-        for m in metrics:
-            xa = [next(r["test"][m] for r in runs if r["activation"] == a and r["seed"] == s) for s in seeds]
-            xr = [next(r["test"][m] for r in runs if r["activation"] == ref and r["seed"] == s) for s in seeds]
-            ua = np.nanmean(np.stack([per_user[(a, s)][m] for s in seeds]), axis=0)
-            ur = np.nanmean(np.stack([per_user[(ref, s)][m] for s in seeds]), axis=0)
-            d_users = ua - ur
-            comp[m] = {
-                "t_test": paired_t_test(xa, xr),
-                "sign_flip_seeds": sign_flip_test(np.subtract(xa, xr)),
-                "sign_flip_users": sign_flip_test(d_users[np.isfinite(d_users)], seed=0) | {"mean_diff": float(np.nanmean(d_users))},
-            }
-        paired[a] = comp
-    correlations: dict[str, Any] = {}
-    for prop in ("zero_rate", "concordance", "kendall_tau_b", "p2_violation_rate", "dead_units"):
-        for m in ("NDCG@100", "Recall@20"):
-            if m not in metrics:
-                continue
-            x = np.asarray([r["audit"][prop] for r in runs], dtype=np.float64)
-            y = np.asarray([r["test"][m] for r in runs], dtype=np.float64)
-            r_p = pearson(x, y)
-            note = "property constant across runs: correlation undefined" if np.ptp(x) == 0 else ""
-            # Within activation: subtract each activation's mean from both sides (removes the activation's own effect).
-            groups = [r["activation"] for r in runs]
-            xw, yw = x.copy(), y.copy()
-            for g in set(groups):
-                sel = np.array([gg == g for gg in groups])
-                xw[sel] -= x[sel].mean()
-                yw[sel] -= y[sel].mean()
-            r_w = pearson(xw, yw) if np.ptp(xw) > 1e-15 else float("nan")
-            n_eff = len(x) - len(set(groups)) + 1  # correlation_p uses n_eff - 2 = n - k - 1 degrees of freedom
-            correlations[f"{prop}~{m}"] = {"property": prop, "metric": m, "pearson": r_p, "pearson_p": correlation_p(r_p, len(x)),
-                                          "spearman": spearman(x, y), "n": len(x), "note": note,
-                                          "within_activation_pearson": r_w, "within_activation_p": correlation_p(r_w, n_eff)}
-    falsifier = {r["activation"]: r["falsifier"] for r in runs if r["falsifier"]}
-    return {"per_activation": per_act, "paired_vs_reference": paired, "correlations": correlations, "falsifier": falsifier}
 
 
 # --------------------------------------------------------------------------- I-AutoRec study
@@ -485,19 +380,24 @@ def run_study(config: StudyConfig, progress: Optional[StudyProgress] = None) -> 
     progress = progress or StudyProgress()
     t0 = time.perf_counter()
     cfg = config.resolved()
-    ratings = load_or_synthetic(cfg.data)
+    ratings = load_or_synthetic(cfg.data, columns=cfg.columns)
     if ratings.synthetic:
         progress.message(f"no --data given: using SYNTHETIC data {ratings.source}")
     os.makedirs(cfg.out, exist_ok=True)
-    if cfg.model == "multdae":
-        report = _study_multdae(cfg, ratings, progress)
+    if cfg.model != "autorec":
+        from checkers.autoencoder.study_implicit import study_implicit
+
+        report = study_implicit(cfg, ratings, progress)
     else:
+        if not ratings.has_value:
+            raise InvalidArgument("--model autorec needs explicit ratings: give --columns USER,ITEM,VALUE")
         report = _study_autorec(cfg, ratings, progress)
     env = environment()
     report["meta"].update({
         "command": cfg.command(),
         "data": ratings.describe(),
         "seeds": list(range(cfg.seed, cfg.seed + cfg.seeds)),
+        "executor": cfg.executor or "inprocess",
         "dtype": "float32",
         "device": env["device"],
         "machine": env["machine"],

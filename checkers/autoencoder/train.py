@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
@@ -35,6 +35,8 @@ __all__ = [
     "TrainConfig",
     "TrainResult",
     "train_multdae",
+    "train_multdae_seeds",
+    "make_seeds_epoch",
     "train_autorec",
     "evaluate_multdae",
     "make_multdae_step",
@@ -58,6 +60,10 @@ class TrainConfig:
         seed: seeds the parameters, the shuffling and the dropout masks.
         eval_every: validate after every this many epochs (and after the last).
         select: the validation metric that picks the epoch kept (``"NDCG@100"``).
+        patience: early stopping: stop once this many optimiser steps have
+            passed since the best validation score (checked at each
+            validation); ``epochs`` is then the cap. ``None``: train all
+            ``epochs`` (no early stopping).
     """
 
     epochs: int = 100
@@ -66,8 +72,11 @@ class TrainConfig:
     seed: int = 0
     eval_every: int = 1
     select: str = "NDCG@100"
+    patience: Optional[int] = None
 
     def __post_init__(self) -> None:
+        if self.patience is not None and self.patience < 1:
+            raise InvalidArgument(f"patience={self.patience!r} must be a positive number of optimiser steps (or None for a fixed epoch count)")
         if self.epochs < 1:
             raise InvalidArgument(f"epochs={self.epochs!r} must be at least 1")
         if self.batch_size < 1:
@@ -90,6 +99,10 @@ class TrainResult:
         test_per_user: per-user (or per-rating) test values, for paired tests.
         epoch_seconds: wall time of each training epoch (without validation).
         total_seconds: wall time of the whole run (training, validation, test).
+        stop_reason: ``"patience"`` (early stopping), ``"cap"`` (the epoch cap
+            was reached while still improving within the patience) or
+            ``"epochs"`` (fixed epoch count, no early stopping).
+        steps: optimiser steps taken until the stop; best_step: the step of the kept parameters.
     """
 
     params: Any
@@ -100,6 +113,9 @@ class TrainResult:
     test_per_user: dict[str, np.ndarray] = field(default_factory=dict)
     epoch_seconds: list[float] = field(default_factory=list)
     total_seconds: float = 0.0
+    stop_reason: str = "epochs"
+    steps: int = 0
+    best_step: int = 0
 
 
 # --------------------------------------------------------------------------- batches
@@ -137,9 +153,11 @@ class BatchFeeder:
             top = int(sim.max() * 1.05)
         self.pad_to = _round_up(top)
 
-    def batch(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.float32]:
+    def batch(self, idx: np.ndarray, size: Optional[int] = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.float32]:
+        """Padded COO of rows ``idx``; ``size`` forces the padded length (at least the batch's entry count)."""
         local, cols, vals = self.csr.batch_coo(idx)
-        size = self.pad_to if local.size <= self.pad_to else _bucket(local.size)
+        if size is None or size < local.size:
+            size = self.pad_to if local.size <= self.pad_to else _bucket(local.size)
         rows = np.full(size, self.batch_size, dtype=np.int32)
         c = np.zeros(size, dtype=np.int32)
         v = np.zeros(size, dtype=np.float32)
@@ -272,70 +290,201 @@ def _means(per_user: dict[str, np.ndarray]) -> dict[str, float]:
     return {k: float(np.nanmean(v)) if np.any(np.isfinite(v)) else float("nan") for k, v in per_user.items()}
 
 
-def train_multdae(
-    model: MultDAE,
+def make_seeds_epoch(model: Any, optimizer: Any, batch_size: int) -> Callable:
+    """A whole epoch of ``S`` seeds as one jitted, vmapped ``lax.scan`` (stacked parameters).
+
+    ``(params[S], opt_state[S], rows[S, nb, P], cols[S, nb, P], vals[S, nb, P], n_real[nb], keys[S], step_nos[nb])
+    -> (params[S], opt_state[S], losses[S, nb])``. Seed ``s`` runs exactly the
+    steps of a single run with dropout key ``keys[s]`` (step ``i`` uses
+    ``fold_in(keys[s], step_nos[i])`` and ``model.train_loss(..., step_nos[i])``).
+    """
+    import jax
+    import optax
+
+    def epoch(params, opt_state, rows, cols, vals, n_real, key, step_nos):
+        def body(carry, xs):
+            p, st = carry
+            r, c, v, n, k = xs
+            loss, grads = jax.value_and_grad(model.train_loss)(p, r, c, v, n, jax.random.fold_in(key, k), batch_size, k)
+            updates, st = optimizer.update(grads, st, p)
+            return (optax.apply_updates(p, updates), st), loss
+
+        (params, opt_state), losses = jax.lax.scan(body, (params, opt_state), (rows, cols, vals, n_real, step_nos))
+        return params, opt_state, losses
+
+    return jax.jit(jax.vmap(epoch, in_axes=(0, 0, 0, 0, 0, None, 0, None)), donate_argnums=(0, 1))
+
+
+def _stacked_epoch(feeder: BatchFeeder, rngs: list[np.random.Generator]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each seed's shuffled epoch of batches, padded to one length: ``rows, cols, vals [S, nb, P]`` and ``n_real [nb]``."""
+    orders = [feeder.epoch(rng) for rng in rngs]
+    lengths = [int(feeder.csr.indptr[idx + 1].sum() - feeder.csr.indptr[idx].sum()) for o in orders for idx in o]
+    top = max(lengths)
+    size = feeder.pad_to if top <= feeder.pad_to else _bucket(top)
+    batches = [[feeder.batch(idx, size) for idx in o] for o in orders]
+    stack = lambda j: np.stack([np.stack([b[j] for b in bs]) for bs in batches])  # noqa: E731
+    n_real = np.array([b[3] for b in batches[0]], dtype=np.float32)
+    return stack(0), stack(1), stack(2), n_real
+
+
+def _make_topk_seeds(model: Any, batch_size: int, kmax: int) -> Callable:
+    """``(params[S], rows, cols, vals) -> top-k item indices [S, batch, k]`` with fold-in items masked."""
+    import jax
+    import jax.numpy as jnp
+
+    n = int(model.n_items)
+    k = min(kmax, n)
+
+    def topk(params, rows, cols, vals):
+        x = densify(rows, cols, vals, batch_size, n)
+        logits = jnp.where(x > 0, -jnp.inf, model.apply(params, x))
+        return jax.lax.top_k(logits, k)[1]
+
+    return jax.jit(jax.vmap(topk, in_axes=(0, None, None, None)))
+
+
+def _evaluate_seeds(topk: Callable, params: Any, fold_in: CSR, heldout: CSR, bs: int, n_seeds: int) -> list[dict[str, np.ndarray]]:
+    """Per-seed per-user metrics of stacked parameters (one vmapped top-k per batch)."""
+    kmax = max(k for _, k in DEFAULT_METRICS)
+    feeder = BatchFeeder(fold_in, bs)
+    tops = []
+    for idx in fold_in.iter_batches(bs):
+        rows, cols, vals, _ = feeder.batch(idx)
+        tops.append(np.asarray(topk(params, rows, cols, vals))[:, : len(idx)])
+    top = np.concatenate(tops, axis=1) if tops else np.zeros((n_seeds, 0, kmax), dtype=np.int64)
+    if top.shape[2] < kmax:
+        top = np.concatenate([top, np.full(top.shape[:2] + (kmax - top.shape[2],), -1)], axis=2)
+    return [ranking_metrics(top[s], heldout, DEFAULT_METRICS) for s in range(n_seeds)]
+
+
+@dataclass
+class _SeedTrack:
+    """Early-stopping state of one seed."""
+
+    best_score: float = -np.inf
+    best_epoch: int = 0
+    best_step: int = 0
+    stopped: bool = False
+    stop_reason: str = "epochs"
+    steps: int = 0
+    history: list = field(default_factory=list)
+
+
+def _check_model(model: Any, split: ImplicitSplit, config: TrainConfig) -> None:
+    if model.n_items != split.n_items:
+        raise InvalidArgument(f"model has n_items={model.n_items} but the data has {split.n_items} items; build the model with n_items=split.n_items")
+    if config.select not in {metric_name(k, v) for k, v in DEFAULT_METRICS}:
+        raise InvalidArgument(f"select={config.select!r} must be one of {[metric_name(k, v) for k, v in DEFAULT_METRICS]}")
+
+
+def _update_tracks(tracks: list[_SeedTrack], vals: list[dict], info: dict, losses: np.ndarray, epoch: int, step_no: int,
+                   config: TrainConfig) -> np.ndarray:
+    """Record one validation per running seed; return the mask of seeds whose kept parameters improve."""
+    improved = np.zeros(len(tracks), dtype=bool)
+    for s, (t, val) in enumerate(zip(tracks, vals)):
+        if t.stopped:
+            continue
+        t.history.append(info | {"step": step_no, "loss": float(np.mean(losses[s]))} | {f"val_{k}": v for k, v in val.items()})
+        score = val[config.select]
+        if np.isfinite(score) and score > t.best_score:
+            t.best_score, t.best_epoch, t.best_step = score, epoch, step_no
+            improved[s] = True
+        if config.patience is not None and step_no - t.best_step >= config.patience:
+            t.stopped, t.stop_reason, t.steps = True, "patience", step_no
+    return improved
+
+
+def train_multdae_seeds(
+    model: Any,
     split: ImplicitSplit,
     config: TrainConfig,
+    seeds: Sequence[int],
     *,
+    test: bool = True,
     on_epoch: Optional[EpochCallback] = None,
-) -> TrainResult:
-    """Train Mult-DAE on ``split.train``, keep the best validation epoch, evaluate on test users."""
+) -> list[TrainResult]:
+    """Train Mult-DAE or Mult-VAE for several seeds as one vmapped program (stacked parameters).
+
+    Seed ``s`` is the run ``train_multdae(model, split, replace(config, seed=s))``
+    (same initial key, dropout keys and batch order). Each seed keeps its best
+    validation parameters and stops on its own patience; the program runs
+    until every seed has stopped or the epoch cap is reached (a seed stopped
+    early is carried along but its later evaluations are ignored). With
+    ``test=False`` the test users are not touched (tuning runs).
+    """
     import jax
     import jax.numpy as jnp
     import optax
 
-    if model.n_items != split.n_items:
-        raise InvalidArgument(f"model has n_items={model.n_items} but the data has {split.n_items} items; build MultDAE(n_items=split.n_items)")
-    if config.select not in {metric_name(k, v) for k, v in DEFAULT_METRICS}:
-        raise InvalidArgument(f"select={config.select!r} must be one of {[metric_name(k, v) for k, v in DEFAULT_METRICS]}")
+    _check_model(model, split, config)
+    seeds = [int(s) for s in seeds]
+    if not seeds:
+        raise InvalidArgument("seeds is empty; give at least one training seed")
     t_start = time.perf_counter()
-    key = jax.random.PRNGKey(config.seed)
-    init_key, drop_key = jax.random.split(key)
-    params = model.init(init_key)
+    S = len(seeds)
+    pairs = [jax.random.split(jax.random.PRNGKey(s)) for s in seeds]
+    init_keys, drop_keys = jnp.stack([p[0] for p in pairs]), jnp.stack([p[1] for p in pairs])
+    params = jax.vmap(model.init)(init_keys)
     optimizer = optax.adam(config.lr)
-    opt_state = optimizer.init(params)
+    opt_state = jax.vmap(optimizer.init)(params)
     bs = min(config.batch_size, split.train.n_rows)
-    step = make_multdae_step(model, optimizer, bs)
-    epoch_fn = make_multdae_epoch(model, optimizer, bs)
+    epoch_fn = make_seeds_epoch(model, optimizer, bs)
     feeder = BatchFeeder(split.train, bs)
-    kmax = max(k for _, k in DEFAULT_METRICS)
     eval_bs = max(1, min(config.batch_size, max(split.val_fold_in.n_rows, split.test_fold_in.n_rows)))
-    topk = _make_topk(model, eval_bs, kmax)
-    rng = np.random.default_rng(config.seed)
-    best_score, best_epoch, best_params = -np.inf, 0, None
-    history: list[dict] = []
+    topk = _make_topk_seeds(model, eval_bs, max(k for _, k in DEFAULT_METRICS))
+    select = jax.jit(lambda best, cur, m: jax.tree.map(lambda b, c: jnp.where(m.reshape((-1,) + (1,) * (c.ndim - 1)), c, b), best, cur))
+    rngs = [np.random.default_rng(s) for s in seeds]
+    tracks = [_SeedTrack() for _ in seeds]
+    best_params = jax.tree.map(jnp.copy, params)
     epoch_seconds: list[float] = []
     step_no = 0
     for epoch in range(1, config.epochs + 1):
         t0 = time.perf_counter()
-        params, opt_state, losses, step_no = run_epoch(params, opt_state, feeder, rng, step, epoch_fn, drop_key, step_no)
-        mean_loss = float(np.mean(losses))
+        rows, cols, vals, n_real = _stacked_epoch(feeder, rngs)
+        nos = np.arange(step_no, step_no + n_real.size, dtype=np.uint32)
+        params, opt_state, losses = epoch_fn(params, opt_state, rows, cols, vals, n_real, drop_keys, nos)
+        losses = np.asarray(losses, dtype=np.float64)
+        step_no += int(n_real.size)
         epoch_seconds.append(time.perf_counter() - t0)
-        info: dict[str, Any] = {"epoch": epoch, "loss": mean_loss, "seconds": epoch_seconds[-1]}
+        info: dict[str, Any] = {"epoch": epoch, "seconds": epoch_seconds[-1]}
         if epoch % config.eval_every == 0 or epoch == config.epochs:
-            val = _means(evaluate_multdae(model, params, split.val_fold_in, split.val_holdout, batch_size=eval_bs, _topk=topk))
-            info.update({f"val_{k}": v for k, v in val.items()})
-            score = val[config.select]
-            if np.isfinite(score) and score > best_score:
-                best_score, best_epoch = score, epoch
-                best_params = jax.tree.map(jnp.copy, params)
-            history.append(info)
+            val = _evaluate_seeds(topk, params, split.val_fold_in, split.val_holdout, eval_bs, S)
+            improved = _update_tracks(tracks, [_means(v) for v in val], info, losses, epoch, step_no, config)
+            if improved.any():
+                best_params = select(best_params, params, jnp.asarray(improved))
         if on_epoch is not None:
-            on_epoch(epoch, info)
-    if best_params is None:
-        best_params, best_epoch = params, config.epochs
-    val_pu = evaluate_multdae(model, best_params, split.val_fold_in, split.val_holdout, batch_size=eval_bs, _topk=topk)
-    test_pu = evaluate_multdae(model, best_params, split.test_fold_in, split.test_holdout, batch_size=eval_bs, _topk=topk)
-    return TrainResult(
-        params=best_params,
-        best_epoch=best_epoch,
-        history=history,
-        val=_means(val_pu),
-        test=_means(test_pu),
-        test_per_user={k: v for k, v in test_pu.items()},
-        epoch_seconds=epoch_seconds,
-        total_seconds=time.perf_counter() - t_start,
-    )
+            on_epoch(epoch, info | {"loss": float(np.mean(losses))} | (tracks[0].history[-1] if tracks[0].history and tracks[0].history[-1]["epoch"] == epoch else {}))
+        if all(t.stopped for t in tracks):
+            break
+    for t in tracks:
+        if not t.stopped:
+            t.steps, t.stop_reason = step_no, ("cap" if config.patience is not None else "epochs")
+    val_pu = _evaluate_seeds(topk, best_params, split.val_fold_in, split.val_holdout, eval_bs, S)
+    test_pu = _evaluate_seeds(topk, best_params, split.test_fold_in, split.test_holdout, eval_bs, S) if test else [{} for _ in seeds]
+    total = time.perf_counter() - t_start
+    return [
+        TrainResult(
+            params=jax.tree.map(lambda x, i=i: x[i], best_params), best_epoch=t.best_epoch, history=t.history,
+            val=_means(val_pu[i]), test=_means(test_pu[i]), test_per_user=dict(test_pu[i]), epoch_seconds=epoch_seconds,
+            total_seconds=total, stop_reason=t.stop_reason, steps=t.steps, best_step=t.best_step,
+        )
+        for i, t in enumerate(tracks)
+    ]
+
+
+def train_multdae(
+    model: Any,
+    split: ImplicitSplit,
+    config: TrainConfig,
+    *,
+    test: bool = True,
+    on_epoch: Optional[EpochCallback] = None,
+) -> TrainResult:
+    """Train Mult-DAE (or Mult-VAE) on ``split.train``, keep the best validation epoch, evaluate on test users.
+
+    The one-seed case of :func:`train_multdae_seeds` (seed ``config.seed``).
+    """
+    return train_multdae_seeds(model, split, config, [config.seed], test=test, on_epoch=on_epoch)[0]
 
 
 # --------------------------------------------------------------------------- I-AutoRec

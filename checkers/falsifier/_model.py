@@ -94,7 +94,7 @@ def float_threshold_right(act: Activation, dtype: str) -> float | None:
 
 def zero_target(cls: Classification, act: Activation, dtype: str) -> ZeroTarget:
     """The :class:`ZeroTarget` for a latent activation in a dtype."""
-    from checkers.float_vanishing import float_vanishing_threshold
+    from checkers.float_vanishing import float_vanishing_threshold, zero_set_phrase
 
     if cls.cls == RELU_LIKE and cls.half_line is not None:
         side, a = cls.half_line
@@ -120,13 +120,13 @@ def zero_target(cls: Classification, act: Activation, dtype: str) -> ZeroTarget:
         if thr is not None:
             aim = thr - max(0.5, 0.02 * abs(thr))
             return ZeroTarget("float-left", thr, aim, None,
-                              f"s never vanishes over the reals (T2: {cls.certificate}), but jax rounds it to exactly 0 in {dtype} for t <= {thr!r}")
+                              f"s never vanishes over the reals (T2: {cls.certificate}), but {zero_set_phrase(act, dtype)}")
         thr_r = float_threshold_right(act, dtype)
         if thr_r is not None:
             aim = thr_r + max(0.5, 0.02 * abs(thr_r))
             return ZeroTarget("float-right", thr_r, aim, None,
-                              f"s never vanishes over the reals (T2) but rounds to exactly 0 in {dtype} for t >= {thr_r!r}")
-        return ZeroTarget("none", 0.0, 0.0, None, f"s never vanishes over the reals (T2: {cls.certificate}) and never rounds to 0 in {dtype}")
+                              f"s never vanishes over the reals (T2), but {zero_set_phrase(act, dtype)}")
+        return ZeroTarget("none", 0.0, 0.0, None, f"s never vanishes over the reals (T2: {cls.certificate}) and {zero_set_phrase(act, dtype)}")
     return ZeroTarget("none", 0.0, 0.0, None, f"no zero of s is known ({cls.cls}: {cls.certificate})")
 
 

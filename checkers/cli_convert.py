@@ -1,0 +1,67 @@
+"""``latentcheck convert IN OUT`` and the ``--model PATH`` loader shared by falsify and audit.
+
+``--model`` reads every format of :mod:`theorems.formats` (docs/models.md);
+``--layers-from`` picks the encoder's layers by name (globs, in order),
+``--activations`` gives one activation per layer (or one for all) where the
+file does not say them, ``--output`` names the latent layer or ONNX tensor.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import typer
+
+__all__ = ["register", "model_from_options"]
+
+MODEL_HELP = "Model file: .npz, .safetensors, PyTorch .pt/.pth, .onnx, Flax .msgpack or Equinox .eqx (docs/models.md)."
+LAYERS_FROM_HELP = "Layers of the encoder by name, comma-separated globs in order, e.g. 'encoder.*' (named-weight files)."
+ACTIVATIONS_HELP = "Activations per layer, comma-separated (or one for all), where the file does not store them, e.g. relu,tanh."
+OUTPUT_HELP = "The latent: an ONNX tensor/node name, or the last layer's name (default: the bottleneck)."
+
+
+def model_from_options(model: Optional[str], activation: Optional[str], activations: Optional[str], layers_from: Optional[str],
+                       output: Optional[str], *, others: dict[str, Any]) -> Optional[tuple[Any, dict[str, Any]]]:
+    """``(Encoder, input metadata)`` for ``--model`` (None without it); refuses it beside ``--weights``/``--layers``."""
+    from theorems.errors import InvalidArgument
+    from theorems.formats import read_model
+
+    if model is None:
+        stray = [f for f, v in (("--activations", activations), ("--layers-from", layers_from), ("--output", output)) if v is not None]
+        if stray:
+            raise InvalidArgument(f"{' and '.join(stray)} only work with --model FILE; pass --model or drop them")
+        return None
+    given = [flag for flag, value in others.items() if value is not None]
+    if given:
+        raise InvalidArgument(f"give either --model or {' / '.join(given)}, not both")
+    acts = _split(activations)
+    mf = read_model(model, layers_from=layers_from, output=output)
+    return mf.to_encoder(activation, acts, repr(model)), mf.meta
+
+
+def _split(activations: Optional[str]) -> Optional[tuple[str, ...]]:
+    if activations is None:
+        return None
+    from checkers.autoencoder.study import split_activation_list
+
+    return split_activation_list(activations)
+
+
+def register(app: typer.Typer) -> None:
+    """Attach ``convert`` to the command line."""
+
+    @app.command()
+    def convert(
+        src: str = typer.Argument(..., help="Model file to read (any format latentcheck reads)."),
+        dst: str = typer.Argument(..., help="File to write: .npz or .safetensors."),
+        activation: Optional[str] = typer.Option(None, "--activation", help="Latent activation (and hidden ones the file does not state)."),
+        activations: Optional[str] = typer.Option(None, "--activations", help=ACTIVATIONS_HELP),
+        layers_from: Optional[str] = typer.Option(None, "--layers-from", help=LAYERS_FROM_HELP),
+        output: Optional[str] = typer.Option(None, "--output", help=OUTPUT_HELP),
+    ) -> None:
+        """Convert an encoder between formats, exactly (writes .npz or .safetensors in the stored dtype)."""
+        from theorems.formats import convert as _convert
+
+        enc = _convert(src, dst, activation=activation, activations=_split(activations), layers_from=layers_from, output=output)
+        acts = ",".join(layer.activation.name for layer in enc.layers)
+        typer.echo(f"wrote {dst}: sizes {enc.sizes}, activations {acts}, stored dtype {enc.stored_dtype}")

@@ -1,0 +1,335 @@
+"""Encoders from the files people train them in, read exactly; and back out.
+
+Formats (docs/models.md): latentcheck ``.npz`` (``W0, b0, ...``) and any
+``.npz`` of named arrays, safetensors, PyTorch ``state_dict``/checkpoints
+(``torch.load(weights_only=True)`` only), ONNX graphs, Flax msgpack
+(``flax.serialization.to_bytes``) and Equinox leaves
+(``eqx.tree_serialise_leaves``). Every weight is widened exactly from its
+stored dtype (float16, bfloat16, float32, float64) to float64, and the stored
+dtype is recorded. Writes ``.npz`` and ``.safetensors``.
+
+Nothing here imports safetensors, torch, onnx, msgpack or JAX at import time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+import tempfile
+from typing import TYPE_CHECKING, Any, Optional, Sequence
+
+import numpy as np
+
+from theorems.errors import InvalidWeights, ShapeMismatch
+from theorems.formats._exact import widen_exact, widest
+from theorems.formats._layers import ModelFile, RawLayer, layers_from_tensors, natural_key, select_layers
+
+if TYPE_CHECKING:
+    from theorems.encoder import Encoder
+
+__all__ = ["FORMATS", "WRITABLE", "ModelFile", "RawLayer", "detect_format", "read_model", "load_encoder",
+           "save_encoder", "convert", "resolve_activations"]
+
+#: Formats :func:`read_model` reads (by extension, else by the file's first bytes).
+FORMATS = ("npz", "safetensors", "torch", "onnx", "flax", "equinox")
+#: Formats :func:`save_encoder` writes.
+WRITABLE = ("npz", "safetensors")
+_EXT = {".npz": "npz", ".safetensors": "safetensors", ".pt": "torch", ".pth": "torch", ".ckpt": "torch", ".bin": "torch",
+        ".onnx": "onnx", ".msgpack": "flax", ".flax": "flax", ".eqx": "equinox"}
+_META = ("normalise", "rows", "values", "threshold")
+_RECBOLE = ("MultiDAE", "MultiVAE")
+
+
+def _sniff(head: bytes, path: str) -> Optional[str]:
+    if head.startswith(b"\x93NUMPY"):
+        return "equinox"
+    if head.startswith(b"PK\x03\x04"):
+        import zipfile
+
+        try:
+            with zipfile.ZipFile(path) as zf:
+                return "torch" if any(n.endswith("data.pkl") for n in zf.namelist()) else "npz"
+        except zipfile.BadZipFile:
+            return None
+    if len(head) >= 9 and head[8:9] == b"{" and int.from_bytes(head[:8], "little") < 100_000_000:
+        return "safetensors"
+    if len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5:
+        return "torch"  # a legacy (non-zip) torch.save pickle
+    if head and (0x80 <= head[0] <= 0x8F or head[0] in (0xDE, 0xDF)):
+        return "flax"
+    if head[:1] == b"\x08":
+        return "onnx"  # protobuf field 1 (ir_version), varint
+    return None
+
+
+def detect_format(path: "str | os.PathLike[str]") -> str:
+    """The format of a model file: by extension, else by its first bytes."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise InvalidWeights(f"model file {path!r} does not exist; pass the path of a .npz, .safetensors, .pt, .onnx, .msgpack or .eqx file")
+    ext = os.path.splitext(path)[1].lower()
+    if ext in _EXT:
+        return _EXT[ext]
+    with open(path, "rb") as fh:
+        head = fh.read(16)
+    fmt = _sniff(head, path)
+    if fmt is None:
+        raise InvalidWeights(f"cannot tell the format of {path!r}; name it .npz, .safetensors, .pt, .onnx, .msgpack (Flax) or .eqx (Equinox)")
+    return fmt
+
+
+def _native(tensors: dict[str, Any], where: str) -> Optional[list[RawLayer]]:
+    """Layers of latentcheck's own layout (``W0, b0, W1, b1, ...``), or None when it is not that layout."""
+    idx = sorted(int(m.group(1)) for k in tensors if (m := re.fullmatch(r"W(\d+)", k)))
+    if not idx:
+        return None
+    if idx != list(range(len(idx))):
+        raise InvalidWeights(f"{where} has layers {idx}; they must be numbered 0, 1, 2, ... without gaps")
+    missing = [f"b{i}" for i in idx if f"b{i}" not in tensors]
+    if missing:
+        raise InvalidWeights(f"{where} lacks {', '.join(missing)}; give one bias per layer")
+    out = []
+    for i in idx:
+        W, wd = widen_exact(f"W{i}", tensors[f"W{i}"], where)
+        b, bd = widen_exact(f"b{i}", tensors[f"b{i}"], where)
+        if W.ndim != 2 or b.ndim != 1:
+            raise ShapeMismatch(f"W{i} / b{i} in {where} have shapes {W.shape} / {b.shape}; W_i is (out, in) and b_i (out,)")
+        out.append(RawLayer(f"W{i}", W, b, widest([wd, bd])))
+    return out
+
+
+def _meta_from(values: dict[str, Any], prefix: str) -> dict[str, Any]:
+    meta: dict[str, Any] = {}
+    for k in _META:
+        v = values.get(prefix + k)
+        if v is None:
+            continue
+        v = v.item() if isinstance(v, np.ndarray) and v.ndim == 0 else v
+        meta[k] = float(v) if k == "threshold" else str(v)
+    ids = values.get(prefix + "input_ids")
+    if ids is not None:
+        arr = np.asarray(ids)
+        if arr.ndim != 1 or arr.dtype.kind not in "iu":
+            raise InvalidWeights(f"{prefix}input_ids must be a 1-D integer array of raw ids")
+        meta["input_ids"] = arr.astype(np.int64)
+    return meta
+
+
+def _acts_from(value: Any, where: str) -> Optional[list[str]]:
+    if value is None:
+        return None
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind != "U":
+            raise InvalidWeights(f"'activations' in {where} must be a unicode string array, got dtype {value.dtype}")
+        return [str(a) for a in np.atleast_1d(value)]
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, tuple)) and all(isinstance(a, str) for a in value):
+        return list(value)
+    raise InvalidWeights(f"'activations' in {where} must be a list of activation names")
+
+
+def _vae_mu(layers: list[RawLayer], found: dict[str, RawLayer]) -> list[RawLayer]:
+    """MultiVAE rule: when the decoder's first layer takes half the encoder's last width, the latent is mu (first half)."""
+    dec = sorted((n for n in found if "decoder" in n.replace("/", ".").split(".")), key=natural_key)
+    last = layers[-1]
+    if not dec or 2 * found[dec[0]].W.shape[1] != last.W.shape[0]:
+        return layers
+    half = last.W.shape[0] // 2
+    return layers[:-1] + [RawLayer(last.name + "[:mu]", last.W[:half], last.b[:half], last.dtype)]
+
+
+def _recbole_acts(tensors: dict[str, Any], extra: dict[str, Any], n_layers: int) -> Optional[list[str]]:
+    """RecBole MultiDAE/MultiVAE: MLPLayers (``encoder.mlp_layers.*``) put tanh after every layer, incl. the latent;
+    a plain Sequential encoder (``encoder.0``, ``encoder.2`` ...) puts tanh between layers, identity at the latent."""
+    mlp_layers = any(k.startswith("encoder.mlp_layers.") for k in tensors)
+    if not (mlp_layers or extra.get("model") in _RECBOLE):
+        return None
+    return ["tanh"] * n_layers if mlp_layers else ["tanh"] * (n_layers - 1) + ["identity"]
+
+
+def _named_model(tensors: dict[str, Any], extra: dict[str, Any], fmt: str, where: str,
+                 layers_from: Optional[str], output: Optional[str]) -> ModelFile:
+    found = layers_from_tensors(tensors, where)
+    layers = select_layers(found, where, layers_from, output, list(tensors), ordered=fmt in ("torch", "npz", "equinox"))
+    if layers_from is None and output is None and any("encoder" in n.replace("/", ".").split(".") for n in found):
+        layers = _vae_mu(layers, found)
+    acts = _acts_from(extra.get("activations"), where) or _recbole_acts(tensors, extra, len(layers))
+    meta = _meta_from(extra, "")
+    if extra.get("model") in _RECBOLE or any(k.startswith("encoder.mlp_layers.") for k in tensors):
+        meta.setdefault("normalise", "l2")  # F.normalize(rating_matrix)
+        meta.setdefault("threshold", 0.0)  # RecBole counts every interaction as positive unless its config sets a threshold
+    return ModelFile(tuple(layers), tuple(acts) if acts else (None,) * len(layers), fmt, meta)
+
+
+def read_model(path: "str | os.PathLike[str]", *, layers_from: Optional[str] = None, output: Optional[str] = None,
+               format: Optional[str] = None) -> ModelFile:
+    """Read a model file into its encoder layers (exact float64), stored activations and input metadata."""
+    from theorems.formats import _readers as rd
+
+    path = os.fspath(path)
+    fmt = format or detect_format(path)
+    where = repr(path)
+    if fmt == "onnx":
+        if layers_from is not None:
+            raise InvalidWeights("--layers-from applies to files of named weights; for ONNX pass --output NAME")
+        from theorems.formats._onnx import read_onnx
+
+        return read_onnx(path, output)
+    readers = {"npz": rd.read_npz, "safetensors": rd.read_safetensors, "torch": rd.read_torch,
+               "flax": rd.read_flax_msgpack, "equinox": rd.read_equinox_leaves}
+    if fmt not in readers:
+        raise InvalidWeights(f"format {fmt!r} is not one of {', '.join(FORMATS)}")
+    tensors, extra = readers[fmt](path)
+    if fmt == "safetensors":
+        md = extra.pop("metadata")
+        extra["activations"] = rd.sniff_json_activations(md, where)
+        extra.update({k: md["latentcheck_" + k] for k in _META if "latentcheck_" + k in md})
+        if "latentcheck_input_ids" in tensors:
+            extra["input_ids"] = tensors.pop("latentcheck_input_ids")
+    elif fmt == "npz":
+        extra = {k.removeprefix("latentcheck_"): v for k, v in tensors.items() if k.startswith("latentcheck_")}
+        extra["activations"] = tensors.get("activations")
+    native = _native(tensors, where)
+    if native is None:
+        return _named_model(tensors, extra, fmt, where, layers_from, output)
+    if layers_from is not None or output is not None:
+        raise InvalidWeights(f"{where} is in latentcheck's W0, b0, ... layout; --layers-from and --output do not apply")
+    acts = _acts_from(extra.get("activations"), where)
+    if acts is not None and len(acts) != len(native):
+        raise ShapeMismatch(f"'activations' in {where} lists {len(acts)} activations for {len(native)} layers")
+    return ModelFile(tuple(native), tuple(acts) if acts else (None,) * len(native), fmt, _meta_from(extra, ""))
+
+
+def resolve_activations(stored: Sequence[Optional[str]], activation: Optional[str] = None,
+                        activations: Optional[Sequence[str]] = None, where: str = "the model") -> list[str]:
+    """One activation per layer: ``activations`` (one for all, or one per layer) overrides the file;
+    ``activation`` sets the latent one and any hidden one the file does not state."""
+    n = len(stored)
+    if activations is not None:
+        acts = list(activations)
+        if len(acts) == 1:
+            return acts * n
+        if len(acts) != n:
+            raise ShapeMismatch(f"--activations lists {len(acts)} activations for the {n} layers of {where}; give one per layer or one for all")
+        return acts
+    out = list(stored)
+    if activation is not None:
+        out = [activation if a is None else a for a in out[:-1]] + [activation]
+    missing = [i for i, a in enumerate(out) if a is None]
+    if missing:
+        raise InvalidWeights(f"{where} does not say the activations of layers {missing}; "
+                             "pass --activations relu,tanh (one per layer, or one for all) or --activation NAME")
+    return [str(a) for a in out]
+
+
+def _to_encoder(mf: ModelFile, activation: Any = None, activations: Optional[Sequence[str]] = None,
+                where: str = "the model") -> "Encoder":
+    from theorems.encoder import Encoder
+
+    acts = resolve_activations(mf.activations, activation, activations, where)
+    enc = Encoder.from_arrays([layer.W for layer in mf.layers], [layer.b for layer in mf.layers], acts)
+    return dataclasses.replace(enc, stored_dtype=mf.stored_dtype)
+
+
+def load_encoder(path: "str | os.PathLike[str]", activation: Any = None, *, activations: Optional[Sequence[str]] = None,
+                 layers_from: Optional[str] = None, output: Optional[str] = None) -> "Encoder":
+    """:func:`read_model` then build the :class:`theorems.Encoder` (activations resolved, stored dtype recorded)."""
+    mf = read_model(path, layers_from=layers_from, output=output)
+    return _to_encoder(mf, activation, activations, repr(os.fspath(path)))
+
+
+ModelFile.to_encoder = _to_encoder  # type: ignore[attr-defined]
+
+
+def _narrowest_exact(arr: np.ndarray, stored: Optional[str]) -> np.ndarray:
+    """``arr`` (float64) in ``stored`` when every value survives the round trip, else float64."""
+    if stored in ("float16", "float32"):
+        cand = arr.astype(stored)
+        if np.array_equal(cand.astype(np.float64), arr):
+            return cand
+    if stored == "bfloat16":
+        import ml_dtypes
+
+        cand = arr.astype(np.float32).astype(ml_dtypes.bfloat16)
+        if np.array_equal(cand.astype(np.float32).astype(np.float64), arr):
+            return cand
+    return np.asarray(arr, dtype=np.float64)
+
+
+def _atomic_write(path: str, write: Any) -> None:
+    d = os.path.dirname(os.path.abspath(path))
+    os.makedirs(d, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=d, prefix=".tmp-", suffix=os.path.splitext(path)[1])
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def save_encoder(encoder: "Encoder", path: "str | os.PathLike[str]", meta: Optional[dict[str, Any]] = None) -> None:
+    """Write ``.npz`` (``W0, b0, ..., activations``) or ``.safetensors`` (same names, activations in metadata),
+    atomically, each array in the encoder's stored dtype when that holds it exactly (else float64)."""
+    path = os.fspath(path)
+    ext = os.path.splitext(path)[1].lower()
+    if ext not in (".npz", ".safetensors"):
+        raise InvalidWeights(f"cannot write {path!r}: latentcheck writes .npz or .safetensors")
+    stored = getattr(encoder, "stored_dtype", None)
+    meta = dict(meta or {})
+    arrays: dict[str, np.ndarray] = {}
+    for i, layer in enumerate(encoder.layers):
+        arrays[f"W{i}"] = _narrowest_exact(np.asarray(layer.W), stored)
+        arrays[f"b{i}"] = _narrowest_exact(np.asarray(layer.b), stored)
+    acts = [layer.activation.name for layer in encoder.layers]
+    if ext == ".npz":
+        _save_npz(path, arrays, acts, meta)
+    else:
+        _save_safetensors(path, arrays, acts, meta)
+
+
+def _save_npz(path: str, arrays: dict[str, np.ndarray], acts: list[str], meta: dict[str, Any]) -> None:
+    out = {k: (v.astype(np.float32) if v.dtype.name == "bfloat16" else v) for k, v in arrays.items()}  # npz has no bfloat16: float32 holds it exactly
+    out["activations"] = np.array(acts, dtype=np.str_)
+    for k in _META:
+        if k in meta:
+            out["latentcheck_" + k] = np.array(meta[k], dtype=np.float64 if k == "threshold" else np.str_)
+    if "input_ids" in meta:
+        out["latentcheck_input_ids"] = np.asarray(meta["input_ids"], dtype=np.int64)
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **out)
+
+    _atomic_write(path, write)
+
+
+def _save_safetensors(path: str, arrays: dict[str, np.ndarray], acts: list[str], meta: dict[str, Any]) -> None:
+    try:
+        from safetensors.numpy import save_file
+    except ImportError:
+        raise InvalidWeights("writing .safetensors needs the safetensors package: pip install safetensors") from None
+    md = {"format": "latentcheck", "activations": json.dumps(acts)}
+    md.update({"latentcheck_" + k: str(meta[k]) for k in _META if k in meta})
+    out = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
+    if "input_ids" in meta:
+        out["latentcheck_input_ids"] = np.asarray(meta["input_ids"], dtype=np.int64)
+    _atomic_write(path, lambda tmp: save_file(out, tmp, metadata=md))
+
+
+def convert(src: "str | os.PathLike[str]", dst: "str | os.PathLike[str]", *, activation: Any = None,
+            activations: Optional[Sequence[str]] = None, layers_from: Optional[str] = None,
+            output: Optional[str] = None) -> "Encoder":
+    """Read ``src`` in any format, write ``dst`` (``.npz`` or ``.safetensors``), keeping input metadata."""
+    ext = os.path.splitext(os.fspath(dst))[1].lower()
+    if ext not in (".npz", ".safetensors"):
+        raise InvalidWeights(f"cannot write {os.fspath(dst)!r}: latentcheck convert writes .npz or .safetensors")
+    mf = read_model(src, layers_from=layers_from, output=output)
+    enc = _to_encoder(mf, activation, activations, repr(os.fspath(src)))
+    save_encoder(enc, dst, mf.meta)
+    return enc
