@@ -202,3 +202,18 @@ def test_float_only_witness_reproduces_in_its_runtime() -> None:
             t = enc.layers[0].W.astype(np.float16) @ x.astype(np.float16) + enc.layers[0].b.astype(np.float16)
             zi = np.float16(1) / (np.float16(1) + np.exp(-t))
         assert cx.ieee_reproduces == bool(np.all(zi.astype(np.float16) == 0))
+
+
+@pytest.mark.parametrize("p", [Q(1, 3), Q(3, 4), Q(2), Q(-5, 7)])
+def test_identically_zero_expression_is_never_certified_nonzero(p) -> None:
+    """cosh^2 - sinh^2 - 1 is 0 for every real t (an identity, checked here at 120 digits): enclosures must contain 0.
+    Planted history: with endpoints widened at 53 bits the enclosure was [1.35e-16, 1.35e-16] and x was 'refuted'."""
+    import mpmath
+
+    mpmath.mp.dps = 120
+    t = mpmath.mpf(p.numerator) / p.denominator
+    assert abs(mpmath.cosh(t) ** 2 - mpmath.sinh(t) ** 2 - 1) < mpmath.mpf(10) ** -100
+    enc = Encoder.from_arrays([[[1.0]]], [[0.0]], "cosh(t)**2 - sinh(t)**2 - 1")
+    chk = check_zero(enc, [p])
+    assert chk.violates is not False
+    assert certify_zero(enc, [p], dtype="float32").status in ("undecided", "exact", "interval")
