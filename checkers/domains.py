@@ -12,7 +12,9 @@ THEORY.md states P2 and P3 over a domain ``D``. The falsifier supports:
   takes its only array or key ``X``; ``data:F.npz#KEY`` names one), an
   ``.npy``, or MovieLens-100K (its folder or ``u.data``; append ``#binary``
   for implicit feedback). Rows are used as they are: nothing is searched
-  between them.
+  between them. They are read exactly from their stored dtype (integers stay
+  integers, every IEEE float is a dyadic rational); a witness on a data domain
+  is one of the rows, bit for bit. ``rows`` is a float64 copy for search.
 
 Each :class:`Domain` projects float points into itself (for projected
 gradient search, in JAX), rounds a float point to an exact rational point of
@@ -29,8 +31,9 @@ from typing import Any, Sequence
 import numpy as np
 
 from theorems.errors import DataError, InvalidArgument
+from theorems.exact_arrays import exact_scalars, fits_float64, float64_copy, unreadable_reason
 
-__all__ = ["Domain", "DOMAINS", "parse_domain", "load_rows", "stereographic_point"]
+__all__ = ["Domain", "DOMAINS", "parse_domain", "load_rows", "load_rows_exact", "stereographic_point"]
 
 #: Names of the built-in (continuous or binary) domains.
 DOMAINS = ("reals", "nonneg", "binary", "sphere")
@@ -44,11 +47,19 @@ class Domain:
         name: ``reals``, ``nonneg``, ``binary``, ``sphere`` or ``data``.
         rows: for ``data``: the rows, float64, shape ``(N, n)``; else ``None``.
         source: for ``data``: where the rows came from.
+        rows_src: for ``data``: the stored rows when float64 cannot hold them
+            exactly (wide integers, long double); ``None`` when ``rows`` is exact.
     """
 
     name: str
     rows: np.ndarray | None = field(default=None, repr=False)
     source: str | None = None
+    rows_src: np.ndarray | None = field(default=None, repr=False)
+
+    def exact_row(self, i: int) -> list[Fraction]:
+        """Row ``i`` of the data at its stored value, as exact rationals."""
+        src = self.rows if self.rows_src is None else self.rows_src
+        return [Fraction(v) for v in exact_scalars(src[int(i)]).tolist()]
 
     @property
     def label(self) -> str:
@@ -59,7 +70,8 @@ class Domain:
     def contains_zero(self) -> bool:
         """Whether ``0`` is in the domain (the zero user of T5)."""
         if self.name == "data":
-            return bool(np.any(np.all(self.rows == 0, axis=1)))
+            src = self.rows if self.rows_src is None else self.rows_src
+            return bool(np.any(np.all(src == 0, axis=1)))
         return self.name != "sphere"
 
     @property
@@ -91,11 +103,18 @@ class Domain:
             return all(v == 0 or v == 1 for v in x)
         if self.name == "sphere":
             return sum((v * v for v in x), Fraction(0)) == 1
-        # data: must equal a row exactly
-        arr = np.array([float(v) for v in x])
-        if any(Fraction(float(a)) != v for a, v in zip(arr, x)):
+        # data: must equal a row exactly. The float64 copies of equal rows are equal, so a float64 match
+        # narrows the candidates; each is then compared at its stored value.
+        xs = [Fraction(v) for v in x]
+        if len(xs) != self.rows.shape[1]:
             return False
-        return bool(np.any(np.all(self.rows == arr, axis=1)))
+        arr = np.array([float(v) for v in xs])
+        cand = np.nonzero(np.all(self.rows == arr, axis=1))[0]
+        if self.rows_src is None:
+            if any(Fraction(float(a)) != v for a, v in zip(arr, xs)):
+                return False
+            return cand.size > 0
+        return any(self.exact_row(i) == xs for i in cand.tolist())
 
     def to_exact(self, x: np.ndarray, bits: int = 40) -> list[Fraction]:
         """Round a float point to an exact rational point of the domain."""
@@ -181,7 +200,16 @@ def _movielens(path: str, binary: bool) -> np.ndarray:
 
 
 def load_rows(spec: str) -> tuple[np.ndarray, str]:
-    """Rows of a data matrix from ``PATH[#KEY]`` (``.npz``, ``.npy``, MovieLens-100K)."""
+    """Rows of a data matrix from ``PATH[#KEY]`` (``.npz``, ``.npy``, MovieLens-100K), as a float64 copy.
+
+    Use :func:`load_rows_exact` when the values matter exactly.
+    """
+    rows, _, source = load_rows_exact(spec)
+    return rows, source
+
+
+def load_rows_exact(spec: str) -> tuple[np.ndarray, np.ndarray | None, str]:
+    """``(float64 rows, stored rows or None, spec)``: the stored array is kept when float64 cannot hold it exactly."""
     path, _, key = spec.partition("#")
     if not path:
         raise InvalidArgument("domain 'data:' needs a path, e.g. data:ratings.npz or data:../shared/data/ml-100k")
@@ -190,7 +218,7 @@ def load_rows(spec: str) -> tuple[np.ndarray, str]:
     if os.path.isdir(path) or os.path.basename(path) == "u.data":
         if key not in ("", "binary", "ratings"):
             raise InvalidArgument(f"MovieLens option #{key!r} is unknown; use #binary (implicit feedback) or #ratings")
-        return _movielens(path, key == "binary"), spec
+        return _movielens(path, key == "binary"), None, spec
     try:
         if path.endswith(".npy"):
             arr = np.load(path, allow_pickle=False)
@@ -213,12 +241,21 @@ def load_rows(spec: str) -> tuple[np.ndarray, str]:
         raise DataError(f"{path!r} is not a readable .npz/.npy ({exc})") from None
     except OSError as exc:
         raise DataError(f"{path!r} is not a readable .npz/.npy ({exc})") from None
-    if arr.dtype.kind not in "fiub" or arr.ndim != 2:
+    reason = unreadable_reason(arr.dtype)
+    if reason is not None:
+        raise DataError(f"data array in {path!r}: {reason}")
+    if arr.ndim != 2:
         raise DataError(f"data array in {path!r} has dtype {arr.dtype} and shape {arr.shape}; it must be a 2-D numeric matrix (rows = users)")
-    rows = np.asarray(arr, dtype=np.float64)
-    if not np.all(np.isfinite(rows)):
+    if arr.dtype.kind == "f" and not np.all(np.isfinite(arr if arr.dtype.itemsize > 8 else float64_copy(arr))):
         raise DataError(f"data array in {path!r} holds NaN or infinite values")
-    return rows, spec
+    rows = float64_copy(arr)
+    if not np.all(np.isfinite(rows)):
+        raise DataError(f"data array in {path!r} ({arr.dtype}) holds values beyond the float64 range; rescale the data")
+    if fits_float64(arr):
+        return rows, None, spec
+    src = np.array(arr, copy=True)
+    src.setflags(write=False)
+    return rows, src, spec
 
 
 def parse_domain(spec: "str | Domain") -> Domain:
@@ -238,9 +275,9 @@ def parse_domain(spec: "str | Domain") -> Domain:
     if text.lower() in DOMAINS:
         return Domain(text.lower())
     if text.startswith("data:"):
-        rows, source = load_rows(text[len("data:"):])
+        rows, src, source = load_rows_exact(text[len("data:"):])
         if rows.shape[0] == 0:
             raise DataError(f"data {source!r} has no rows")
         rows.setflags(write=False)
-        return Domain("data", rows, source)
+        return Domain("data", rows, source, src)
     raise InvalidArgument(f"domain={spec!r} is unknown; use one of {', '.join(DOMAINS)} or data:PATH (an .npz, .npy or MovieLens folder)")

@@ -14,7 +14,7 @@ from counterexamples.certificate import check_certificate
 from counterexamples.certify import Certification, certify_flip, certify_zero, float_encode, to_counterexample
 from counterexamples.report import SCHEMA, load_report, render_markdown, strip_timings, write_report
 from counterexamples.shrink import shrink
-from counterexamples.types import CERTIFIED, EXACT, FLOAT_ONLY, INTERVAL, Counterexample, format_fraction, parse_fraction
+from counterexamples.types import CERTIFIED, EXACT, FLOAT_ONLY, INTERVAL, UNDECIDED, Counterexample, format_fraction, parse_fraction
 
 __all__ = [
     "Counterexample",
@@ -22,6 +22,7 @@ __all__ = [
     "EXACT",
     "INTERVAL",
     "FLOAT_ONLY",
+    "UNDECIDED",
     "format_fraction",
     "parse_fraction",
     "Certification",

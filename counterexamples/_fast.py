@@ -67,7 +67,7 @@ class QVec:
         qs: list[Fraction] = []
         for i, v in enumerate(values):
             if v:
-                q = v if type(v) is Fraction else Fraction(v)
+                q = v if type(v) is Fraction else Fraction(v) if not isinstance(v, np.generic) else _exact_number(v)
                 if q:
                     idx.append(i)
                     qs.append(q)
@@ -81,8 +81,13 @@ class QVec:
 
     @classmethod
     def from_float(cls, values: np.ndarray) -> "QVec":
-        """The exact value of a float array (every finite float is a dyadic rational)."""
-        x = np.asarray(values, dtype=np.float64).ravel()
+        """The exact value of a float array (every finite float is a dyadic rational; wider dtypes are read exactly)."""
+        from theorems.exact_arrays import exact_scalars, fits_float64
+
+        raw = np.asarray(values)
+        if not fits_float64(raw):
+            return cls.from_fractions(exact_scalars(raw).ravel().tolist())
+        x = np.asarray(raw, dtype=np.float64).ravel()
         if not np.all(np.isfinite(x)):
             raise ValueError("a vector with NaN or infinite entries has no exact value")
         idx = np.flatnonzero(x)
@@ -146,6 +151,12 @@ class QVec:
 
     def __repr__(self) -> str:
         return f"QVec(n={self.n}, nnz={self.nnz}, den_bits={self.den.bit_length()})"
+
+
+def _exact_number(v: Any) -> Fraction:
+    from theorems.exact_arrays import exact_number
+
+    return exact_number(v)
 
 
 def _trailing_zeros(M: np.ndarray) -> np.ndarray:
@@ -225,6 +236,9 @@ def _int_layer(layer: Any) -> _IntLayer | None:
         return _LAYERS[layer]
     except KeyError:
         pass
+    if not getattr(layer, "float64_exact", True):  # stored values wider than float64: theorems' exact path
+        _LAYERS[layer] = None
+        return None
     W = np.asarray(layer.W, dtype=np.float64)
     m, n = W.shape
     B = _limb_bits(n)
@@ -268,6 +282,8 @@ def _split(nums: list[int], B: int) -> tuple[np.ndarray, int]:
 
 def _sub_layer(layer: Any, idx: np.ndarray) -> _IntLayer | None:
     """The integer form of the columns ``idx`` of ``W`` alone (for a sparse ``x``: no pass over all of ``W``)."""
+    if not getattr(layer, "float64_exact", True):
+        return None
     W = np.asarray(layer.W, dtype=np.float64)[:, idx]
     m, n = layer.W.shape
     B = _limb_bits(n)
@@ -295,7 +311,10 @@ def _biases(layer: Any) -> list[Fraction]:
 
 
 def exact_affine_fast(layer: Any, q: QVec) -> list[Fraction] | None:
-    """Exact ``W x + b`` (a ``Fraction`` per output), or ``None`` when the weights do not fit the limb scheme."""
+    """Exact ``W x + b`` (a ``Fraction`` per output), or ``None`` when the weights do not fit the limb scheme
+    (or are stored wider than float64: then ``Layer.exact_affine`` reads them exactly)."""
+    if not getattr(layer, "float64_exact", True):
+        return None
     if not q.num:
         return list(_biases(layer))
     n = layer.W.shape[1]
@@ -489,6 +508,7 @@ def to_interval_q(p: Fraction) -> Any:
 # ------------------------------------------------------------------ the checks
 def check_zero_fast(encoder: Any, q: QVec) -> Any:
     """:func:`theorems.check_zero` for an encoder with an exact body, from a :class:`QVec`; ``None`` to fall back."""
+    from theorems.encoder import exact_activation_value
     from theorems.errors import NotExact
     from theorems.properties import PointCheck
 
@@ -521,12 +541,11 @@ def check_zero_fast(encoder: Any, q: QVec) -> Any:
         val = memo.interval(p)
         if val.a > 0 or val.b < 0:
             return PointCheck(False, "interval", f"latent coordinate {i} is nonzero")
-        try:
-            if memo.exact_value(p) != 0:
-                return PointCheck(False, "interval", f"latent coordinate {i} is nonzero")
-            continue
-        except NotExact:
+        exact_val = exact_activation_value(act, p, val)  # guarded: float-free expressions, value inside the enclosure
+        if exact_val is None:
             undecided.append(i)
+        elif exact_val != 0:
+            return PointCheck(False, "interval", f"latent coordinate {i} is nonzero")
     if not undecided:
         return PointCheck(True, "exact", "every latent coordinate is exactly 0 (pre-activations computed in rationals, s evaluated exactly)", "0")
     return PointCheck(None, "none", f"latent coordinates {undecided[:5]} could not be decided exactly")
@@ -577,4 +596,4 @@ def check_flip_fast(encoder: Any, qx: QVec, qu: QVec, qv: QVec) -> Any:
         return PointCheck(True, "interval", f"<x,u> - <x,v> = {lhs - rhs} <= 0 (exact) but <enc x,enc u> - <enc x,enc v> lies in [{diff.a}, {diff.b}] > 0 (interval arithmetic)", str(diff.a))
     if diff.b <= 0:
         return PointCheck(False, "interval", "the latent difference is certified <= 0")
-    return PointCheck(None, "none", f"the latent difference's enclosure [{diff.a}, {diff.b}] contains 0")
+    return None  # undecided by intervals alone: theorems' check resolves exact activation values where it can

@@ -3,8 +3,13 @@
 The JSON is the record; Markdown is rendered from it (``latentcheck report
 report.json`` re-renders it), so the two never disagree. A counterexample is
 called real only when its ``certified`` label is ``exact`` or ``interval``;
-float-only findings get their own section that says they are not
-counterexamples to the property.
+float-only findings (with their dtype and runtime) and undecided candidates
+get their own sections that say they are not counterexamples to the property.
+
+A report is self-contained: it records the SHA-256 of the weights file the
+encoder came from and, for encoders of at most 10^4 parameters, the exact
+weights (``weights``: per layer ``W`` rows and ``b`` as exact rational strings,
+and the activation), so a witness can be re-checked from the JSON alone.
 """
 
 from __future__ import annotations
@@ -94,6 +99,8 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         "float-only": f"**No real counterexample found.** Only float-only hazards in {report.get('dtype')}: the float "
                       f"computation violates {prop} where the real value does not. They are not counterexamples to {prop}.",
         "none-found": f"**None found within the budget.** This is evidence, not a proof that {prop} holds.",
+        "undecided": f"**Undecided.** Candidates violate {prop} in {report.get('dtype')} floats, but their real value could "
+                     f"not be decided: neither counterexamples nor refuted.",
         "none-exists": f"**No real counterexample exists** by theorem, and the activation never rounds to 0 in {report.get('dtype')}.",
     }.get(status, status)
     lines += [headline, ""]
@@ -113,8 +120,16 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     if tgt:
         lines.append(f"| search target | {tgt.get('reason')} |")
     dom = report.get("domain") or {}
+    if enc.get("weights_sha256"):
+        lines.append(f"| weights file | {enc.get('weights_file')} (SHA-256 {enc['weights_sha256']}) |")
+    if enc.get("stored_dtypes"):
+        lines.append(f"| stored dtypes | {', '.join(enc['stored_dtypes'])} (read exactly) |")
+    if report.get("weights"):
+        lines.append("| exact weights | recorded in report.json (`weights`) |")
     lines.append(f"| domain | {dom.get('label', dom)} |")
     lines.append(f"| dtype | {report.get('dtype')} (search in {report.get('search_dtype', 'float32')}) |")
+    if report.get("float_runtime"):
+        lines.append(f"| float runtime | {report['float_runtime']} (XLA flushes subnormals to zero; IEEE NumPy re-checks float findings) |")
     lines.append(f"| seed | {report.get('seed')} |")
     lines.append(f"| budget | {report.get('budget_seconds')} s |")
     dev = report.get("device") or {}
@@ -139,6 +154,11 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         lines += ["", f"## Float-only hazards in {report.get('dtype')} (not counterexamples to {prop})", ""]
         for k, c in enumerate(floats, 1):
             lines += _render_cx(k, c)
+    undecided = report.get("undecided") or []
+    if undecided:
+        lines += ["", f"## Undecided candidates (float {report.get('dtype')} violates {prop}; real value not decided)", ""]
+        for k, c in enumerate(undecided, 1):
+            lines += _render_cx(k, c)
     plots = report.get("plots") or []
     if plots:
         lines += ["", "## Plots", ""] + [f"![{Path(p).stem}]({p})" for p in plots]
@@ -148,8 +168,17 @@ def render_markdown(report: Mapping[str, Any]) -> str:
 
 def _render_cx(k: int, c: Mapping[str, Any]) -> list[str]:
     label = c.get("certified")
-    real = "real counterexample" if label in ("exact", "interval") else "float-only: NOT a counterexample over the reals"
+    if label in ("exact", "interval"):
+        real = "real counterexample"
+    elif label == "undecided":
+        real = "undecided: the real value could not be decided"
+    else:
+        real = f"float-only in {c.get('dtype')} under {c.get('runtime') or 'XLA'}: NOT a counterexample over the reals"
     out = [f"### {k}. {label} ({real})", ""]
+    if label not in ("exact", "interval") and c.get("runtime"):
+        ieee = c.get("ieee_reproduces")
+        out.append(f"- runtime: {c['runtime']}" + ("" if ieee is None else
+                   ("; also in IEEE NumPy" if ieee else "; holds only under flush-to-zero (XLA), IEEE gives otherwise")))
     if c.get("origin"):
         out.append(f"- origin: {c['origin']}")
     if c.get("margin") is not None:

@@ -9,10 +9,14 @@ ordering flip). ``certified`` says how much to trust it:
   polynomial activations);
 * ``"interval"``: re-checked in interval arithmetic (transcendental
   activations); the enclosure excludes every non-violating value;
-* ``"float-only"``: the float computation in ``dtype`` shows the violation
-  but the real value does not (or could not be decided). It is a rounding
-  hazard of that dtype, not a counterexample to the mathematical property,
-  and is never presented as one.
+* ``"float-only"``: the float computation in ``dtype`` under ``runtime``
+  (``xla-cpu``, ``xla-gpu``, ``ieee``) shows the violation and the real value
+  is proved not to. It is a rounding hazard of that dtype and runtime, not a
+  counterexample to the mathematical property, and is never presented as one;
+  ``ieee_reproduces`` says whether IEEE NumPy shows it too (``False``: it
+  holds only under XLA's flush-to-zero);
+* ``"undecided"``: the float computation shows the violation and the real
+  value could not be decided (neither certified nor refuted).
 """
 
 from __future__ import annotations
@@ -21,11 +25,15 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any, Mapping, Sequence
 
-__all__ = ["Counterexample", "CERTIFIED", "EXACT", "INTERVAL", "FLOAT_ONLY", "format_fraction", "parse_fraction"]
+__all__ = ["Counterexample", "CERTIFIED", "EXACT", "INTERVAL", "FLOAT_ONLY", "UNDECIDED", "LABELS", "format_fraction",
+           "parse_fraction"]
 
 EXACT = "exact"
 INTERVAL = "interval"
 FLOAT_ONLY = "float-only"
+UNDECIDED = "undecided"
+#: Every label a reported finding can carry.
+LABELS = (EXACT, INTERVAL, FLOAT_ONLY, UNDECIDED)
 #: Labels of a counterexample that holds in real arithmetic.
 CERTIFIED = (EXACT, INTERVAL)
 
@@ -54,12 +62,14 @@ class Counterexample:
         margin: the size of the violation as an exact string (``"0"`` for a
             P3 zero; ``<enc x,enc u> - <enc x,enc v>`` for P2, exact or the
             lower end of its enclosure), or ``None``.
-        certified: ``"exact"``, ``"interval"`` or ``"float-only"``.
+        certified: ``"exact"``, ``"interval"``, ``"float-only"`` or ``"undecided"``.
         dtype: the float dtype the search ran in (``float-only`` ones hold only there).
         domain: the input domain (``reals``, ``nonneg``, ``binary``, ``sphere``, ``data:...``).
         detail: one sentence from the exact / interval re-check.
         origin: which construction or search produced it (``"T1 basic solution"``, ``"gradient"``, ...).
         notes: further remarks (shrinking, float behaviour, row index for data).
+        runtime: for float findings, the runtime they hold in (``xla-cpu``, ``xla-gpu``, ``ieee``, ``host``).
+        ieee_reproduces: for float findings, whether IEEE NumPy shows them too (``None``: not checked).
 
     Example:
         >>> cx = Counterexample("P3", (("0", "2", "-1"),), "0", "exact", "float32", "reals")
@@ -76,14 +86,16 @@ class Counterexample:
     detail: str = ""
     origin: str = ""
     notes: tuple[str, ...] = field(default=())
+    runtime: str | None = None
+    ieee_reproduces: bool | None = None
 
     def __post_init__(self) -> None:
         if self.property not in _NAMES:
             raise ValueError(f"property={self.property!r} must be 'P3' or 'P2'")
         if len(self.witness) != len(_NAMES[self.property]):
             raise ValueError(f"a {self.property} witness has {len(_NAMES[self.property])} vector(s), got {len(self.witness)}")
-        if self.certified not in (EXACT, INTERVAL, FLOAT_ONLY):
-            raise ValueError(f"certified={self.certified!r} must be one of 'exact', 'interval', 'float-only'")
+        if self.certified not in LABELS:
+            raise ValueError(f"certified={self.certified!r} must be one of {', '.join(LABELS)}")
         object.__setattr__(self, "witness", tuple(tuple(map(str, vec)) for vec in self.witness))
         object.__setattr__(self, "notes", tuple(self.notes))
 
@@ -134,7 +146,7 @@ class Counterexample:
     # ------------------------------------------------------------- JSON
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict; the witness is dense (every entry, as an exact string)."""
-        return {
+        out = {
             "property": self.property,
             "certified": self.certified,
             "real": self.is_certified,
@@ -147,6 +159,10 @@ class Counterexample:
             "nonzeros": self.nonzeros,
             "witness": {name: list(vec) for name, vec in zip(self.names, self.witness)},
         }
+        if not self.is_certified:
+            out["runtime"] = self.runtime
+            out["ieee_reproduces"] = self.ieee_reproduces
+        return out
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> "Counterexample":
@@ -163,6 +179,8 @@ class Counterexample:
             detail=data.get("detail", ""),
             origin=data.get("origin", ""),
             notes=tuple(data.get("notes", ())),
+            runtime=data.get("runtime"),
+            ieee_reproduces=data.get("ieee_reproduces"),
         )
 
     @classmethod

@@ -328,3 +328,20 @@ def test_recheck_rejects_overclaimed_derived_bound(tmp_path):
         RECHECK.recheck(bad, enc_path)
     enc = Encoder.load(enc_path)
     assert not check_certificate(bad, [l.W for l in enc.layers], [l.b for l in enc.layers]).ok
+
+
+def test_weights_float64_cannot_hold_are_not_verified(tmp_path) -> None:
+    """Long double weights are never rounded into a certificate: verify answers unknown (soundness)."""
+    import numpy as np
+
+    from checkers.verify import verify
+    from theorems.encoder import Encoder
+
+    if np.finfo(np.longdouble).nmant <= 52:
+        pytest.skip("long double is float64 on this platform")
+    W = np.array([[1 + np.longdouble(2) ** -60, -1.0]], dtype=np.longdouble)
+    path = tmp_path / "ld.npz"
+    np.savez(path, W0=W, b0=np.zeros(1, dtype=np.longdouble))
+    enc = Encoder.load(str(path), activation="relu")
+    res = verify(enc, "p3", domain="box:-1,1", timeout=10)
+    assert res.verdict == "unknown" and "float64" in res.reason

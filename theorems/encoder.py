@@ -1,9 +1,14 @@
 """The encoder the theorems quantify over: affine layers, one activation each.
 
 ``enc(x) = s_L(W_L ... s_1(W_1 x + b_1) ... + b_L)`` with ``W_i`` shaped
-``(out, in)``. Stored as float64 numpy arrays; evaluated in float (numpy or
-JAX, any dtype), in exact rationals (piecewise-linear and polynomial
-activations) and in interval arithmetic (the rest).
+``(out, in)``. Each layer keeps a float64 copy of its weights for float
+search (numpy or JAX, any dtype) and, when the stored dtype is wider than
+float64 (long double, integers beyond ``2**53``), the stored array itself:
+exact evaluation always uses the stored values (every IEEE float is a dyadic
+rational, integers stay integers), never their float64 rounding. Evaluated in
+exact rationals (piecewise-linear and polynomial activations, and any
+activation at a rational point where it has an exact rational value, such as
+``tanh(0) = 0``) and in interval arithmetic (the rest).
 
 Files: ``.npz`` with keys ``W0, b0, W1, b1, ...`` and an optional unicode
 array ``activations`` (one per layer). Loaded with ``allow_pickle=False``.
@@ -11,10 +16,12 @@ array ``activations`` (one per layer). Loaded with ``allow_pickle=False``.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 import re
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any, Callable, Optional, Sequence
 
@@ -22,9 +29,10 @@ import numpy as np
 
 from theorems.activations import Activation, get_activation
 from theorems.errors import InvalidArgument, InvalidWeights, NonFiniteWeights, NotExact, ShapeMismatch
+from theorems.exact_arrays import exact_number, exact_scalars, exact_strings, fits_float64, float64_copy, unreadable_reason
 from theorems.lower import INTERVAL_PREC, to_interval
 
-__all__ = ["Layer", "Encoder", "exact_affine", "interval_affine"]
+__all__ = ["Layer", "Encoder", "exact_affine", "interval_affine", "exact_activation_value", "file_sha256"]
 
 # Extensions :meth:`Encoder.load` hands to :mod:`theorems.formats`.
 _OTHER_FORMATS = (".safetensors", ".pt", ".pth", ".ckpt", ".bin", ".onnx", ".msgpack", ".flax", ".eqx")
@@ -35,14 +43,69 @@ class Layer:
     """One affine layer followed by an elementwise activation.
 
     Attributes:
-        W: weights, shape ``(out, in)``, float64.
-        b: bias, shape ``(out,)``, float64.
+        W: weights, shape ``(out, in)``, float64 (the stored values, or their
+            float64 rounding for float search when ``W_src`` is set).
+        b: bias, shape ``(out,)``, float64 (likewise).
         activation: the layer's activation.
+        W_src, b_src: the stored arrays when float64 cannot hold them exactly
+            (long double, wide integers); ``None`` when ``W`` / ``b`` are exact.
     """
 
     W: np.ndarray
     b: np.ndarray
     activation: Activation
+    W_src: np.ndarray | None = None
+    b_src: np.ndarray | None = None
+
+    @property
+    def float64_exact(self) -> bool:
+        """True when the float64 ``W`` and ``b`` are the stored values exactly (the fast exact paths apply)."""
+        return self.W_src is None and self.b_src is None
+
+    @functools.cached_property
+    def W_exact(self) -> np.ndarray:
+        """Exact weights, an object array of ``int`` / ``Fraction`` shaped ``(out, in)`` (computed once)."""
+        return exact_scalars(self.W if self.W_src is None else self.W_src)
+
+    @functools.cached_property
+    def b_exact(self) -> list[Fraction]:
+        """Exact biases as ``Fraction`` s (computed once)."""
+        return [Fraction(v) for v in exact_scalars(self.b if self.b_src is None else self.b_src).tolist()]
+
+    @functools.cached_property
+    def _int_form(self) -> tuple[np.ndarray, int]:
+        """``(K, d)``: object array of ints with ``W_exact == K / d`` (``d`` a power of two or 1)."""
+        Wq = self.W_exact
+        d = 1
+        for v in Wq.ravel().tolist():
+            if isinstance(v, Fraction) and v.denominator > d:
+                d = v.denominator  # dyadic: the largest denominator is a multiple of every other
+        K = np.empty(Wq.shape, dtype=object)
+        K.ravel()[:] = [int(v * d) for v in Wq.ravel().tolist()]
+        return K, d
+
+    def exact_affine(self, x: Sequence[Any]) -> list[Fraction]:
+        """Exact ``W x + b`` at the stored values, for rational ``x``."""
+        if self.float64_exact:
+            return exact_affine(self.W, self.b, x)
+        xs = [exact_number(v) for v in x]
+        den = 1
+        for v in xs:
+            den = den * v.denominator // _gcd(den, v.denominator)
+        nz = [j for j, v in enumerate(xs) if v]
+        K, d = self._int_form
+        if nz:
+            xi = np.array([xs[j].numerator * (den // xs[j].denominator) for j in nz], dtype=object)
+            acc = K[:, nz].dot(xi).tolist()
+        else:
+            acc = [0] * K.shape[0]
+        return [Fraction(int(a), den * d) + bb for a, bb in zip(acc, self.b_exact)]
+
+    def interval_affine(self, h: Sequence[Any]) -> list[Any]:
+        """Intervals enclosing ``W h + b`` at the stored values, for interval (or rational) ``h``."""
+        if self.float64_exact:
+            return interval_affine(self.W, self.b, h)
+        return _interval_affine_exact(self.W_exact, self.b_exact, h)
 
     @property
     def n_in(self) -> int:
@@ -53,20 +116,35 @@ class Layer:
         return int(self.W.shape[0])
 
 
-def _check_array(name: str, value: Any, ndim: int) -> np.ndarray:
+def _check_array(name: str, value: Any, ndim: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(float64 copy, stored array or None)``: the stored array is kept when float64 cannot hold it exactly."""
     try:
-        arr = np.asarray(value, dtype=np.float64)
+        src = np.asarray(value)
     except (TypeError, ValueError):
         raise InvalidWeights(f"{name} must be a numeric array, got {type(value).__name__}; store plain float arrays") from None
-    if arr.ndim != ndim:
-        raise ShapeMismatch(f"{name} has shape {arr.shape} but must have {ndim} dimension(s)"
+    reason = unreadable_reason(src.dtype)
+    if reason is not None:
+        raise InvalidWeights(f"{name}: {reason}")
+    if src.ndim != ndim:
+        raise ShapeMismatch(f"{name} has shape {src.shape} but must have {ndim} dimension(s)"
                             + (" (out, in)" if ndim == 2 else " (out,)"))
-    if not np.all(np.isfinite(arr)):
-        bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+    arr = float64_copy(src)
+    if arr is src:
+        arr = src.copy()
+    wide = src.dtype.kind == "f" and src.dtype.itemsize > 8
+    finite = np.isfinite(src if wide else arr) if src.dtype.kind == "f" or src.dtype.name == "bfloat16" else None
+    if finite is not None and not np.all(finite):
+        bad = int(np.size(src) - np.count_nonzero(finite))
         raise NonFiniteWeights(f"{name} holds {bad} NaN or infinite value(s); retrain or clean the weights before checking")
-    arr = arr.copy()
+    if wide and not np.all(np.isfinite(arr)):
+        raise InvalidWeights(f"{name} ({src.dtype}) holds values beyond the float64 range, which the float search cannot "
+                             "represent; rescale the weights")
     arr.setflags(write=False)
-    return arr
+    if fits_float64(src):
+        return arr, None
+    kept = src.copy()
+    kept.setflags(write=False)
+    return arr, kept
 
 
 @dataclass(frozen=True, eq=False)
@@ -80,6 +158,8 @@ class Encoder:
     """
 
     layers: tuple[Layer, ...]
+    source_path: str | None = None
+    source_sha256: str | None = None
     #: dtype the weights were stored in (float16, bfloat16, float32, float64), when read from a file; W and b are exact widenings.
     stored_dtype: Optional[str] = None
 
@@ -103,15 +183,15 @@ class Encoder:
         layers = []
         prev_out = None
         for i, (w, b, a) in enumerate(zip(weights, biases, activations)):
-            W = _check_array(f"W{i}", w, 2)
-            bb = _check_array(f"b{i}", b, 1)
+            W, W_src = _check_array(f"W{i}", w, 2)
+            bb, b_src = _check_array(f"b{i}", b, 1)
             if bb.shape[0] != W.shape[0]:
                 raise ShapeMismatch(f"b{i} has {bb.shape[0]} entries but W{i} has {W.shape[0]} rows (shape (out, in)); they must match")
             if prev_out is not None and W.shape[1] != prev_out:
                 raise ShapeMismatch(f"W{i} takes {W.shape[1]} inputs but layer {i - 1} gives {prev_out} outputs; W_i is shaped (out, in)")
             if W.shape[0] == 0 or W.shape[1] == 0:
                 raise ShapeMismatch(f"W{i} has an empty shape {W.shape}")
-            layers.append(Layer(W, bb, get_activation(a)))
+            layers.append(Layer(W, bb, get_activation(a), W_src, b_src))
             prev_out = W.shape[0]
         return cls(tuple(layers))
 
@@ -155,7 +235,7 @@ class Encoder:
         if options or os.path.splitext(path)[1].lower() in _OTHER_FORMATS:
             from theorems.formats import load_encoder
 
-            return load_encoder(path, activation, **options)
+            return _with_source(load_encoder(path, activation, **options), path)
         if not os.path.exists(path):
             raise InvalidWeights(f"weight file {path!r} does not exist; pass the path of an .npz with keys W0, b0, W1, b1, ...")
         with open(path, "rb") as fh:
@@ -175,7 +255,7 @@ class Encoder:
         if not layer_keys and any("." in k or "/" in k for k in arrays):
             from theorems.formats import load_encoder  # named arrays (encoder.0.weight, params/Dense_0/kernel, ...)
 
-            return load_encoder(path, activation)
+            return _with_source(load_encoder(path, activation), path)
         if not layer_keys:
             raise InvalidWeights(f"weight file {path!r} has keys {sorted(arrays)} but no W0; name layers W0, b0, W1, b1, ... with W_i shaped (out, in)")
         if layer_keys != list(range(len(layer_keys))):
@@ -186,8 +266,9 @@ class Encoder:
         weights = [arrays[f"W{i}"] for i in layer_keys]
         biases = [arrays[f"b{i}"] for i in layer_keys]
         for name, arr in [(f"W{i}", w) for i, w in enumerate(weights)] + [(f"b{i}", b) for i, b in enumerate(biases)]:
-            if arr.dtype.kind not in "fiu":
-                raise InvalidWeights(f"{name} in {path!r} has dtype {arr.dtype}; store float arrays")
+            reason = unreadable_reason(arr.dtype)
+            if reason is not None:
+                raise InvalidWeights(f"{name} in {path!r}: {reason}")
         if "activations" in arrays:
             stored = arrays["activations"]
             if stored.dtype.kind != "U":
@@ -201,7 +282,7 @@ class Encoder:
             if activation is None:
                 raise InvalidWeights(f"weight file {path!r} stores no 'activations'; pass the latent activation (e.g. --activation relu)")
             acts = [activation] * len(weights)
-        return cls.from_arrays(weights, biases, acts)
+        return _with_source(cls.from_arrays(weights, biases, acts), path)
 
     def save(self, path: "str | os.PathLike[str]") -> None:
         """Save as ``.npz`` (``W0, b0, ...`` and a unicode ``activations`` array) or ``.safetensors``."""
@@ -211,8 +292,8 @@ class Encoder:
             return save_encoder(self, path)
         arrays: dict[str, np.ndarray] = {}
         for i, layer in enumerate(self.layers):
-            arrays[f"W{i}"] = np.asarray(layer.W)
-            arrays[f"b{i}"] = np.asarray(layer.b)
+            arrays[f"W{i}"] = np.asarray(layer.W if layer.W_src is None else layer.W_src)
+            arrays[f"b{i}"] = np.asarray(layer.b if layer.b_src is None else layer.b_src)
         arrays["activations"] = np.array([layer.activation.name for layer in self.layers], dtype=np.str_)
         np.savez(path, **arrays)
 
@@ -236,14 +317,32 @@ class Encoder:
         """The latent (last) activation."""
         return self.layers[-1].activation
 
+    @property
+    def parameters(self) -> int:
+        return int(sum(layer.W.size + layer.b.size for layer in self.layers))
+
     def summary(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "sizes": self.sizes,
             "activations": [layer.activation.name for layer in self.layers],
             "n": self.n,
             "m": self.m,
-            "parameters": int(sum(layer.W.size + layer.b.size for layer in self.layers)),
+            "parameters": self.parameters,
         }
+        if self.source_sha256 is not None:
+            out["weights_file"] = self.source_path
+            out["weights_sha256"] = self.source_sha256
+        dtypes = sorted({str(a.dtype) for layer in self.layers for a in (layer.W_src, layer.b_src) if a is not None})
+        if dtypes:
+            out["stored_dtypes"] = dtypes
+        return out
+
+    def exact_weights(self) -> list[dict[str, Any]]:
+        """Per layer: ``W`` (rows of exact strings), ``b`` and the activation (name and expression), for records."""
+        return [{"W": exact_strings(layer.W if layer.W_src is None else layer.W_src),
+                 "b": exact_strings(layer.b if layer.b_src is None else layer.b_src),
+                 "activation": layer.activation.name, "expression": str(layer.activation.expr)}
+                for layer in self.layers]
 
     # ------------------------------------------------------------- float
     def __call__(self, x: np.ndarray, dtype: Any = np.float64) -> np.ndarray:
@@ -287,15 +386,14 @@ class Encoder:
 
     def exact_pre_activations(self, x: Sequence[Any]) -> list[Fraction]:
         """Exact latent pre-activations for rational ``x`` (body must be exact)."""
-        h = [Fraction(v) for v in x]
+        h = [exact_number(v) for v in x]
         if len(h) != self.n:
             raise ShapeMismatch(f"input has {len(h)} entries but the encoder takes n={self.n}")
         for layer in self.layers[:-1]:
             if not layer.activation.is_exact:
                 raise NotExact(f"hidden activation {layer.activation.name!r} is transcendental; use interval arithmetic")
-            h = [layer.activation.exact(v) for v in exact_affine(layer.W, layer.b, h)]
-        last = self.layers[-1]
-        return exact_affine(last.W, last.b, h)
+            h = [layer.activation.exact(v) for v in layer.exact_affine(h)]
+        return self.layers[-1].exact_affine(h)
 
     def exact(self, x: Sequence[Any]) -> list[Fraction]:
         """Exact rational ``enc(x)``; :class:`NotExact` for transcendental activations."""
@@ -304,28 +402,121 @@ class Encoder:
         return [act.exact(v) for v in pre]
 
     # ------------------------------------------------------------- intervals
-    def interval_pre_activations(self, x: Sequence[Any]) -> list[Any]:
-        """Intervals enclosing the latent pre-activations for rational ``x``."""
+    def mixed_pre_activations(self, x: Sequence[Any]) -> list[Any]:
+        """Latent pre-activations, each an exact ``Fraction`` where it can be derived exactly, else an interval.
+
+        A hidden value is exact when its pre-activation is (every input with a
+        nonzero weight exact) and the activation has an exact rational value
+        there (:func:`exact_activation_value`, e.g. ``tanh(0) = 0``).
+        """
         if len(x) != self.n:
             raise ShapeMismatch(f"input has {len(x)} entries but the encoder takes n={self.n}")
-        h: list[Any] = [Fraction(v) for v in x]
-        exact_so_far = True
+        h: list[Any] = [exact_number(v) for v in x]
         for layer in self.layers[:-1]:
-            if exact_so_far and layer.activation.is_exact:
-                h = [layer.activation.exact(v) for v in exact_affine(layer.W, layer.b, h)]
-                continue
-            pre = exact_affine(layer.W, layer.b, h) if exact_so_far else interval_affine(layer.W, layer.b, h)
-            h = [layer.activation.interval(to_interval(v)) for v in pre]
-            exact_so_far = False
-        last = self.layers[-1]
-        if exact_so_far:
-            return [to_interval(v) for v in exact_affine(last.W, last.b, h)]
-        return interval_affine(last.W, last.b, h)
+            h = [_mixed_activation(layer.activation, p) for p in _mixed_affine(layer, h)]
+        return _mixed_affine(self.layers[-1], h)
+
+    def mixed(self, x: Sequence[Any]) -> list[Any]:
+        """``enc(x)`` per coordinate: an exact ``Fraction`` where derivable exactly, else an mpmath interval."""
+        act = self.layers[-1].activation
+        return [_mixed_activation(act, p) for p in self.mixed_pre_activations(x)]
+
+    def interval_pre_activations(self, x: Sequence[Any]) -> list[Any]:
+        """Intervals enclosing the latent pre-activations for rational ``x``."""
+        return [to_interval(v) for v in self.mixed_pre_activations(x)]
 
     def interval(self, x: Sequence[Any]) -> list[Any]:
         """Intervals (mpmath ``iv.mpf``) enclosing every coordinate of ``enc(x)``."""
-        act = self.layers[-1].activation
-        return [act.interval(v) for v in self.interval_pre_activations(x)]
+        return [to_interval(v) for v in self.mixed(x)]
+
+
+def _with_source(enc: "Encoder", path: str) -> "Encoder":
+    """``enc`` recording the weights file it came from and its SHA-256 (for self-contained reports)."""
+    if not os.path.isfile(path):  # a folder-based format: no single file to hash
+        return replace(enc, source_path=path)
+    return replace(enc, source_path=path, source_sha256=file_sha256(path))
+
+
+def file_sha256(path: str) -> str:
+    """SHA-256 of a file's bytes (hex)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _contains_zero(v: Any) -> bool:
+    return not (v.a > 0 or v.b < 0)
+
+
+def exact_activation_value(act: Activation, p: Fraction, enclosure: Any = None) -> Fraction | None:
+    """``s(p)`` as an exact rational when it is one and can be found exactly, else ``None``.
+
+    Rational activations are evaluated exactly. For the others the exact
+    evaluation (sympy at the rational point) is tried only where the interval
+    enclosure contains 0 (where it matters: ``tanh(0) = 0``), and its result is
+    kept only if it lies in the enclosure (a guard against a wrong symbolic step).
+    """
+    if act.is_exact:
+        try:
+            return act.exact(p)
+        except NotExact:
+            return None
+    if enclosure is None:
+        enclosure = act.interval(to_interval(p))
+    if not _contains_zero(enclosure):
+        return None
+    try:
+        val = _exact_transcendental(act.expr, p)
+    except NotExact:
+        return None
+    if val is None:
+        return None
+    v = to_interval(val)
+    return val if (v.a >= enclosure.a and v.b <= enclosure.b) else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _exact_transcendental(expr: Any, p: Fraction) -> Fraction | None:
+    import sympy as sp
+
+    from theorems.lower import exact_value
+
+    if expr.has(sp.Float):  # a float literal would make the value a float, which is never read as a rational here
+        return None
+    try:
+        return exact_value(expr, p)
+    except (NotExact, TypeError, ValueError, ZeroDivisionError):
+        return None
+
+
+def _mixed_activation(act: Activation, p: Any) -> Any:
+    """``s(p)`` for an exact ``p`` (exact where possible, else an interval) or an interval ``p`` (an interval)."""
+    if isinstance(p, Fraction):
+        if act.is_exact:
+            try:
+                return act.exact(p)
+            except NotExact:
+                return act.interval(to_interval(p))
+        enc = act.interval(to_interval(p))
+        val = exact_activation_value(act, p, enc)
+        return enc if val is None else val
+    return act.interval(p)
+
+
+def _mixed_affine(layer: Layer, h: Sequence[Any]) -> list[Any]:
+    """``W h + b`` row by row: exact for a row whose nonzero weights meet only exact inputs, else an interval."""
+    exact_idx = [j for j, v in enumerate(h) if isinstance(v, Fraction)]
+    if len(exact_idx) == len(h):
+        return layer.exact_affine(h)
+    loose = np.array([j for j, v in enumerate(h) if not isinstance(v, Fraction)], dtype=np.int64)
+    touches = np.any(layer.W[:, loose] != 0, axis=1) if layer.float64_exact else np.array(
+        [any(layer.W_exact[i, j] != 0 for j in loose.tolist()) for i in range(layer.n_out)])
+    zeros_for_loose = [v if isinstance(v, Fraction) else Fraction(0) for v in h]
+    exact_rows = layer.exact_affine(zeros_for_loose) if not np.all(touches) else None
+    iv_rows = layer.interval_affine(h) if np.any(touches) else None
+    return [iv_rows[i] if touches[i] else exact_rows[i] for i in range(layer.n_out)]
 
 
 def _float_to_int_scaled(row: np.ndarray) -> tuple[list[int], int]:
@@ -339,8 +530,13 @@ def _float_to_int_scaled(row: np.ndarray) -> tuple[list[int], int]:
 
 
 def exact_affine(W: np.ndarray, b: np.ndarray, x: Sequence[Fraction]) -> list[Fraction]:
-    """Exact ``W x + b`` for float64 ``W, b`` and rational ``x`` (integer arithmetic)."""
-    xs = [Fraction(v) for v in x]
+    """Exact ``W x + b`` for ``W, b`` at their stored values and rational ``x`` (integer arithmetic).
+
+    Arrays of another dtype than float64 (long double, wide integers...) are read exactly, never rounded.
+    """
+    if np.asarray(W).dtype != np.float64 or np.asarray(b).dtype != np.float64:
+        return _exact_affine_any(np.asarray(W), np.asarray(b), x)
+    xs = [exact_number(v) for v in x]
     den = 1
     for v in xs:
         den = den * v.denominator // _gcd(den, v.denominator)
@@ -359,15 +555,45 @@ def exact_affine(W: np.ndarray, b: np.ndarray, x: Sequence[Fraction]) -> list[Fr
     return out
 
 
+def _exact_affine_any(W: np.ndarray, b: np.ndarray, x: Sequence[Any]) -> list[Fraction]:
+    Wq, bq = exact_scalars(W), exact_scalars(b).tolist()
+    xs = [exact_number(v) for v in x]
+    nz = [j for j, v in enumerate(xs) if v]
+    return [sum((Fraction(Wq[i, j]) * xs[j] for j in nz if Wq[i, j] != 0), Fraction(bq[i])) for i in range(Wq.shape[0])]
+
+
 def _gcd(a: int, b: int) -> int:
     import math
 
     return math.gcd(a, b)
 
 
-def interval_affine(W: np.ndarray, b: np.ndarray, h: Sequence[Any]) -> list[Any]:
-    """Intervals enclosing ``W h + b`` for interval (or rational) ``h``."""
+def _interval_affine_exact(Wq: np.ndarray, bq: Sequence[Fraction], h: Sequence[Any]) -> list[Any]:
+    """Intervals enclosing ``W h + b`` for exact (object) ``W`` and ``b``."""
     from mpmath import iv
+
+    old = iv.prec
+    iv.prec = INTERVAL_PREC
+    try:
+        hv = [to_interval(v) for v in h]
+        out = []
+        for i in range(Wq.shape[0]):
+            acc = to_interval(Fraction(bq[i]))
+            for w, v in zip(Wq[i].tolist(), hv):
+                if w != 0:
+                    acc = acc + to_interval(Fraction(w)) * v
+            out.append(acc)
+        return out
+    finally:
+        iv.prec = old
+
+
+def interval_affine(W: np.ndarray, b: np.ndarray, h: Sequence[Any]) -> list[Any]:
+    """Intervals enclosing ``W h + b`` for interval (or rational) ``h`` (``W, b`` at their stored values)."""
+    from mpmath import iv
+
+    if np.asarray(W).dtype != np.float64 or np.asarray(b).dtype != np.float64:
+        return _interval_affine_exact(exact_scalars(W), [Fraction(v) for v in exact_scalars(b).tolist()], h)
 
     old = iv.prec
     iv.prec = INTERVAL_PREC

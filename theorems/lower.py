@@ -264,10 +264,15 @@ def _widen(lo: Any, hi: Any) -> Any:
     return iv.mpf([lo, hi])
 
 
+def _clamp(v: Any, lo: Any, hi: Any) -> Any:
+    """``v`` intersected with the function's known range ``[lo, hi]`` (widening must not leave it)."""
+    return iv.mpf([max(v.a, lo), min(v.b, hi)])
+
+
 def _monotone(f: Callable, x: Any, increasing: bool = True) -> Any:
-    with mp.workprec(INTERVAL_PREC + 32):
-        a, b = f(mpmath.mpf(x.a)), f(mpmath.mpf(x.b))
-    return _widen(a, b) if increasing else _widen(b, a)
+    with mp.workprec(INTERVAL_PREC + 32):  # widen at this precision too: at mpmath's default 53 bits the
+        a, b = f(mpmath.mpf(x.a)), f(mpmath.mpf(x.b))  # endpoints would be rounded to doubles, possibly inward
+        return _widen(a, b) if increasing else _widen(b, a)
 
 
 def interval_value(expr: sp.Expr, x: Any) -> Any:
@@ -351,16 +356,16 @@ def interval_value(expr: sp.Expr, x: Any) -> Any:
                 if name in ("sin", "cos"):
                     return getattr(iv, name)(v)
                 if name == "tanh":
-                    return _monotone(mpmath.tanh, v)
+                    return _clamp(_monotone(mpmath.tanh, v), -1, 1)
                 if name == "sinh":
                     return _monotone(mpmath.sinh, v)
                 if name == "erf":
-                    return _monotone(mpmath.erf, v)
+                    return _clamp(_monotone(mpmath.erf, v), -1, 1)
                 if name == "cosh":
                     if v.a >= 0:
-                        return _monotone(mpmath.cosh, v)
+                        return _clamp(_monotone(mpmath.cosh, v), 1, mpmath.inf)
                     if v.b <= 0:
-                        return _monotone(mpmath.cosh, v, increasing=False)
+                        return _clamp(_monotone(mpmath.cosh, v, increasing=False), 1, mpmath.inf)
                     top = _monotone(mpmath.cosh, iv.mpf([0, max(-v.a, v.b)]))
                     return iv.mpf([1, top.b])
             raise NotExact(f"cannot evaluate {node} in interval arithmetic")

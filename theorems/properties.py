@@ -9,7 +9,9 @@ point, whether it really violates the property:
 
 Each returns a :class:`PointCheck` whose ``violates`` is ``True`` (certified
 violation), ``False`` (certified non-violation) or ``None`` (undecided: the
-interval enclosure was too wide).
+interval enclosure was too wide). Values are exact wherever they can be derived
+exactly (rational activations; any activation at a rational point where it has
+an exact rational value, e.g. ``tanh(0) = 0``), intervals elsewhere.
 """
 
 from __future__ import annotations
@@ -77,7 +79,9 @@ def dot(a: Sequence[Any], b: Sequence[Any]) -> Any:
 
 
 def _as_fractions(x: Sequence[Any]) -> list[Fraction]:
-    return [Fraction(v) if not isinstance(v, str) else Fraction(v) for v in x]
+    from theorems.exact_arrays import exact_number
+
+    return [exact_number(v) for v in x]
 
 
 def check_zero(encoder: Encoder, x: Sequence[Any]) -> PointCheck:
@@ -85,35 +89,21 @@ def check_zero(encoder: Encoder, x: Sequence[Any]) -> PointCheck:
     xs = _as_fractions(x)
     if all(v == 0 for v in xs):
         return PointCheck(False, "exact", "x is the zero vector, which P3 does not constrain")
-    act = encoder.activation
-    if encoder.body_is_exact():
-        pre = encoder.exact_pre_activations(xs)
-        nonzero = []
-        undecided = []
-        for i, p in enumerate(pre):
-            try:
-                if act.exact(p) != 0:
-                    nonzero.append(i)
-                continue
-            except NotExact:
-                pass
-            val = act.interval(to_interval(p))
-            if val.a > 0 or val.b < 0:
-                nonzero.append(i)
-            else:
-                undecided.append(i)
-        if not nonzero and not undecided:
-            return PointCheck(True, "exact", f"every latent coordinate is exactly 0 (pre-activations computed in rationals, s evaluated exactly)", "0")
-        if nonzero:
-            how = "exact" if act.is_exact else "interval"
-            return PointCheck(False, how, f"latent coordinate {nonzero[0]} is nonzero")
-        return PointCheck(None, "none", f"latent coordinates {undecided[:5]} could not be decided exactly")
-    outs = encoder.interval(xs)
-    if any(o.a > 0 or o.b < 0 for o in outs):
-        return PointCheck(False, "interval", "a latent coordinate is certified nonzero by interval arithmetic")
-    if all(o.a == 0 and o.b == 0 for o in outs):
-        return PointCheck(True, "interval", "every latent coordinate's enclosure is exactly [0, 0]", "0")
-    return PointCheck(None, "none", "interval enclosures contain 0 but are not exactly 0")
+    vals = encoder.mixed(xs)
+    exact_all = all(isinstance(v, Fraction) for v in vals)
+    nonzero = [i for i, v in enumerate(vals) if (v != 0 if isinstance(v, Fraction) else (v.a > 0 or v.b < 0))]
+    if nonzero:
+        how = "exact" if isinstance(vals[nonzero[0]], Fraction) and exact_all else "interval"
+        return PointCheck(False, how, f"latent coordinate {nonzero[0]} is nonzero")
+    zero = [isinstance(v, Fraction) or (v.a == 0 and v.b == 0) for v in vals]
+    if all(zero):
+        if exact_all:
+            return PointCheck(True, "exact", "every latent coordinate is exactly 0 (pre-activations computed in rationals, "
+                                             "s evaluated exactly)", "0")
+        return PointCheck(True, "interval", "every latent coordinate is exactly 0 (exact where derivable, else an "
+                                            "enclosure equal to [0, 0])", "0")
+    undecided = [i for i, z in enumerate(zero) if not z]
+    return PointCheck(None, "none", f"latent coordinates {undecided[:5]} could not be decided exactly")
 
 
 def check_flip(encoder: Encoder, x: Sequence[Any], u: Sequence[Any], v: Sequence[Any]) -> PointCheck:
@@ -124,6 +114,9 @@ def check_flip(encoder: Encoder, x: Sequence[Any], u: Sequence[Any], v: Sequence
         return PointCheck(False, "exact", f"premise fails: <x,u> = {lhs} > <x,v> = {rhs}")
     if encoder.is_exact:
         ex, eu, ev = encoder.exact(xs), encoder.exact(us), encoder.exact(vs)
+    else:
+        ex, eu, ev = encoder.mixed(xs), encoder.mixed(us), encoder.mixed(vs)
+    if all(isinstance(a, Fraction) for vec in (ex, eu, ev) for a in vec):
         diff = dot(ex, eu) - dot(ex, ev)
         if diff > 0:
             return PointCheck(True, "exact", f"<x,u> - <x,v> = {lhs - rhs} <= 0 but <enc x,enc u> - <enc x,enc v> = {diff} > 0 (exact rationals)", str(diff))
@@ -131,7 +124,7 @@ def check_flip(encoder: Encoder, x: Sequence[Any], u: Sequence[Any], v: Sequence
     old = iv.prec
     iv.prec = INTERVAL_PREC
     try:
-        ex, eu, ev = encoder.interval(xs), encoder.interval(us), encoder.interval(vs)
+        ex, eu, ev = ([to_interval(a) for a in vec] for vec in (ex, eu, ev))
         diff = dot(ex, eu) - dot(ex, ev)
     finally:
         iv.prec = old

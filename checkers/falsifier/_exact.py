@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -267,6 +267,14 @@ def pivot_columns(J: np.ndarray, k: int, allowed: np.ndarray | None = None) -> l
     return None if pick is None else sorted(int(c) for c in cols[pick])
 
 
+def _layer_int_matrix(layer: Any, cols: "Sequence[int] | None") -> tuple[np.ndarray, int]:
+    """``(K, e)`` with the layer's stored weights (columns ``cols``) ``== K * 2**e`` exactly, never via float64."""
+    if getattr(layer, "float64_exact", True):
+        return _int_matrix(layer.W if cols is None else layer.W[:, list(cols)])
+    K, d = layer._int_form  # W_exact == K / d, d a power of two
+    return (K if cols is None else K[:, list(cols)]), -(int(d).bit_length() - 1)
+
+
 def _int_matrix(M: np.ndarray) -> tuple[np.ndarray, int]:
     """Object array of Python ints ``K`` and exponent ``e`` with ``M == K * 2**e`` exactly."""
     M = np.asarray(M, dtype=np.float64)
@@ -291,7 +299,7 @@ def _affine(layer, h: list[Fraction]) -> list[Fraction]:
     from counterexamples._fast import QVec, exact_affine_fast
 
     out = exact_affine_fast(layer, QVec.from_fractions(h))
-    return out if out is not None else exact_affine(layer.W, layer.b, h)
+    return out if out is not None else layer.exact_affine(h)
 
 
 def _local_jacobian_int(encoder: Encoder, x: Sequence[Fraction], S: Sequence[int]) -> tuple[np.ndarray, int, int, list[Fraction]]:
@@ -307,7 +315,7 @@ def _local_jacobian_int(encoder: Encoder, x: Sequence[Fraction], S: Sequence[int
         h = [layer.activation.exact(p) for p in pre]
     pre_L = _affine(encoder.layers[-1], h)
     # Jacobian: right to left, as integers K * 2**e / den.
-    K, e = _int_matrix(encoder.layers[0].W[:, S])
+    K, e = _layer_int_matrix(encoder.layers[0], S)
     den = 1
     for layer, sl in zip(encoder.layers[1:], slopes):
         d = 1
@@ -316,7 +324,7 @@ def _local_jacobian_int(encoder: Encoder, x: Sequence[Fraction], S: Sequence[int
         scale = np.array([s.numerator * (d // s.denominator) for s in sl], dtype=object)
         K = K * scale[:, None]
         den *= d
-        Wi, ei = _int_matrix(layer.W)
+        Wi, ei = _layer_int_matrix(layer, None)
         K = Wi.dot(K)
         e += ei
     return K, e, den, pre_L

@@ -27,7 +27,7 @@ from checkers.falsifier._model import ZeroTarget, zero_target
 from checkers.falsifier._search import HIST_EDGES_P2, HIST_EDGES_P3, p2_search, p3_search, run_round
 from counterexamples._fast import QVec
 from counterexamples.certify import Certification, certify_flip, certify_zero, float_encode, to_counterexample
-from counterexamples.types import Counterexample
+from counterexamples.types import UNDECIDED, Counterexample
 from theorems.encoder import Encoder
 from theorems.errors import InvalidArgument
 
@@ -97,6 +97,8 @@ class FalsifyResult:
             rules out a real counterexample, e.g. T2, and ``dtype`` never rounds to 0).
         counterexamples: certified counterexamples only (``exact`` / ``interval``).
         float_only: float-only hazards (never counterexamples to the real property).
+        undecided: candidates whose float computation violates the property while the
+            real value could not be decided (neither certified nor refuted).
         stats: :class:`SearchStats`.
         info: everything else the report needs (encoder, domain, dtype, seed, theory notes, histograms).
     """
@@ -107,6 +109,7 @@ class FalsifyResult:
     float_only: tuple[Counterexample, ...]
     stats: SearchStats
     info: dict[str, Any] = field(default_factory=dict)
+    undecided: tuple[Counterexample, ...] = ()
 
     @property
     def found(self) -> bool:
@@ -120,6 +123,7 @@ class FalsifyResult:
         out["stats"] = self.stats.to_json()
         out["counterexamples"] = [c.to_json() for c in self.counterexamples]
         out["float_only"] = [c.to_json() for c in self.float_only]
+        out["undecided"] = [c.to_json() for c in self.undecided]
         return out
 
 
@@ -352,9 +356,13 @@ def falsify(
     }
     info.update(environment())
     deadline = time.perf_counter() + float(budget)  # start-up (JAX, classification) done: the budget starts here
+    info["float_runtime"] = _runtime_name()
+    if not black and encoder.parameters <= _MAX_RECORDED_PARAMETERS:
+        info["weights"] = encoder.exact_weights()
 
     certified: list[Counterexample] = []
     floats: list[Counterexample] = []
+    undecided: list[Counterexample] = []
     hist_counts = np.zeros(len(HIST_EDGES_P3 if prop == "P3" else HIST_EDGES_P2) - 1, dtype=np.int64)
     seen: set = set()
     want_float = target is not None and (target.kind in ("float-left", "float-right") or black)
@@ -378,11 +386,15 @@ def falsify(
         if cx.is_certified:
             stats.certified += 1
             certified.append(cx)
+        elif cx.certified == UNDECIDED:
+            stats.rejected += 1
+            undecided.append(cx)
         else:
             stats.float_only += 1
             floats.append(cx)
 
     enc_obj = encoder if not black else encoder
+    t2 = cls is not None and cls.cls == "non-vanishing"  # T2: no real zero for any architecture
 
     # Exact checks cost about a millisecond per thousand weights: limit them only where one can be slow.
     costly = not black and sum(layer.W.size for layer in encoder.layers) > 50_000
@@ -390,7 +402,7 @@ def falsify(
 
     def check(vectors: list[QVec]) -> Certification:  # OutOfTime when --budget is spent
         if prop == "P3":
-            return timer.run(certify_zero, enc_obj, vectors[0], domain=dom, dtype=dtype)
+            return timer.run(certify_zero, enc_obj, vectors[0], domain=dom, dtype=dtype, move_to_dtype=True, nonvanishing=t2)
         return timer.run(certify_flip, enc_obj, *vectors, domain=dom, dtype=dtype)
 
     def enough() -> bool:
@@ -530,18 +542,30 @@ def falsify(
         status = "counterexample"
     elif floats:
         status = "float-only"
+    elif undecided:
+        status = "undecided"
     else:
         status = "none-found"
     edges = HIST_EDGES_P3 if prop == "P3" else HIST_EDGES_P2
     info["histograms"] = {
         "latent_norm_log10" if prop == "P3" else "flip_margin_signed_log10": {"edges": [float(e) for e in edges], "counts": [int(c) for c in hist_counts]},
     }
-    info["message"] = _message(prop, status, certified, floats, stats, dtype, budget)
-    if status == "none-found" and prop == "P3" and not black:  # piecewise linear: none-exists only when verify proves P3
+    info["message"] = _message(prop, status, certified, floats, stats, dtype, budget, len(undecided))
+    if status == "none-found" and prop == "P3" and not black and not undecided:  # piecewise linear: none-exists only when verify proves P3
         from checkers.verifier.falsify_hook import verified_status
 
         status = verified_status(encoder, dom.name, budget, info)
-    return FalsifyResult(prop, status, tuple(certified), tuple(floats), stats, info)
+    return FalsifyResult(prop, status, tuple(certified), tuple(floats), stats, info, tuple(_select(undecided, max_counterexamples)))
+
+
+#: Reports carry the exact weights of encoders up to this many parameters.
+_MAX_RECORDED_PARAMETERS = 10_000
+
+
+def _runtime_name() -> str:
+    from counterexamples.certify import xla_runtime
+
+    return xla_runtime()
 
 
 def _select(items: list[Counterexample], k: int) -> list[Counterexample]:
@@ -560,13 +584,19 @@ def _select(items: list[Counterexample], k: int) -> list[Counterexample]:
     return chosen
 
 
-def _message(prop: str, status: str, certified: list, floats: list, stats: SearchStats, dtype: str, budget: float) -> str:
+def _message(prop: str, status: str, certified: list, floats: list, stats: SearchStats, dtype: str, budget: float,
+             n_undecided: int = 0) -> str:
     what = "zero counterexample" if prop == "P3" else "ordering flip"
     if status == "counterexample":
         return f"{len(certified)} certified {what}(s) found"
     if status == "float-only":
-        return (f"no real {what} found; {len(floats)} float-only hazard(s) in {dtype}: the float computation violates "
-                f"{prop} but the real value does not. Not a counterexample to {prop}; a rounding risk of {dtype}")
+        rts = sorted({c.runtime for c in floats if c.runtime})
+        return (f"no real {what} found; {len(floats)} float-only hazard(s) in {dtype} under {', '.join(rts) or 'XLA'}: "
+                f"the float computation violates {prop} where the real value provably does not. Not a counterexample to "
+                f"{prop}; a rounding risk of {dtype} in that runtime")
+    if status == "undecided":
+        return (f"no {what} certified; {n_undecided} candidate(s) violate {prop} in {dtype} floats but their real value "
+                "could not be decided (neither a counterexample nor refuted)")
     return (f"no {what} found within the budget ({budget:g} s, {stats.evaluations} evaluations): "
             f"this is evidence, not a proof that {prop} holds")
 
@@ -643,7 +673,7 @@ def _data_candidates(encoder: Any, prop: str, dom: Domain, target: ZeroTarget | 
             pre = encoder.pre_activations(rows[nz])
             hit |= set(int(i) for i in nz[target.satisfied(pre, 0.0)])
         for i in sorted(hit)[:16]:
-            out.append(Candidate([rows[i]], f"data row {i}"))
+            out.append(Candidate([_data_row(dom, i)], f"data row {i}"))
         return out
     import jax.numpy as jnp
 
@@ -668,5 +698,12 @@ def _data_candidates(encoder: Any, prop: str, dom: Domain, target: ZeroTarget | 
     for i in np.argsort(-margin, kind="stable")[:8]:
         if margin[i] > 0:
             u, v = int(ui[i]), int(vi[i])
-            out.append(Candidate([rows[int(i)], rows[u], rows[v]], f"data rows x={int(i)}, u={u}, v={v}"))
+            out.append(Candidate([_data_row(dom, int(i)), _data_row(dom, u), _data_row(dom, v)], f"data rows x={int(i)}, u={u}, v={v}"))
     return out
+
+
+def _data_row(dom: Domain, i: int) -> QVec:
+    """Row ``i`` at its stored value (a float64 copy would round wide integers and long doubles)."""
+    if dom.rows_src is None:
+        return QVec.from_float(dom.rows[i])
+    return QVec.from_fractions(dom.exact_row(i))

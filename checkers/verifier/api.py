@@ -152,6 +152,10 @@ def verify(encoder: Encoder, property: str = "p3", *, domain: "str | dict" = "re
         pls = [piecewise_linear(layer.activation) for layer in encoder.layers]
     except NotPiecewiseLinear as exc:
         return _t2_or_unknown(encoder, dom, f"not piecewise linear ({exc}); verify decides piecewise-linear encoders only", t0)
+    if not all(getattr(layer, "float64_exact", True) for layer in encoder.layers):
+        return VerifyResult("unknown", "the stored weights are not all exact float64 numbers (e.g. long double); verify "
+                            "decides encoders whose weights float64 holds exactly", "none", _label(dom),
+                            stats={"seconds": round(time.perf_counter() - t0, 4)})
     homogeneous = all(p.positively_homogeneous for p in pls) and all(not np.any(layer.b) for layer in encoder.layers)
     if input_normalise == "l2" and not homogeneous:
         return VerifyResult("unknown", "--input-normalise l2 is decided exactly only for positively homogeneous encoders "
