@@ -101,7 +101,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         "none-found": f"**None found within the budget.** This is evidence, not a proof that {prop} holds.",
         "undecided": f"**Undecided.** Candidates violate {prop} in {report.get('dtype')} floats, but their real value could "
                      f"not be decided: neither counterexamples nor refuted.",
-        "none-exists": f"**No real counterexample exists** by theorem, and the activation never rounds to 0 in {report.get('dtype')}.",
+        "none-exists": _none_exists_headline(report),
     }.get(status, status)
     lines += [headline, ""]
     if report.get("message"):
@@ -190,6 +190,15 @@ def _render_cx(k: int, c: Mapping[str, Any]) -> list[str]:
         out.append(f"- {name}: {_sparse(list(vec)).replace('x[', name + '[')}")
     out.append("")
     return out
+
+
+def _none_exists_headline(report: dict) -> str:
+    """Why no counterexample exists: an exact ``verify`` proof (real inputs) or T2 plus an empty float zero set."""
+    if isinstance(report.get("verify"), dict) and report["verify"].get("verdict") == "proved":
+        return ("**No real counterexample exists**: `latentcheck verify` proved P3 with an exact certificate. This is a "
+                "statement about real arithmetic; a float evaluation may still round a latent to 0.")
+    return (f"**No real counterexample exists** by theorem (T2), and the activation's sound float zero set in "
+            f"{report.get('dtype')} ({report.get('float_runtime', 'xla')}) is empty.")
 
 
 def write_report(result: Any, out_dir: "str | os.PathLike[str]", *, command: str | None = None,
