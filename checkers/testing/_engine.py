@@ -559,7 +559,7 @@ class Witness:
     Attributes:
         property: ``'P3'`` or ``'P2'``.
         vectors: name -> exact rational strings (``x``; or ``x, u, v``).
-        certified: ``'exact'``, ``'interval'`` or ``'float-only'``.
+        certified: ``'exact'``, ``'interval'``, ``'float-only'`` (the real value is proved not to violate) or ``'undecided'``.
         detail: one sentence from the re-check (or why there was none).
         margin: the violation's size as a string, when known.
         codes: name -> the float codes ``enc(.)`` in ``dtype``, as floats.
@@ -596,9 +596,11 @@ def certify_zero(target: Target, x: np.ndarray) -> Witness:
     pc = check_zero(target.encoder, [Fraction(v) for v in np.asarray(x, dtype=np.float64).tolist()])
     if pc.violates:
         return Witness("P3", vec, pc.certified, pc.detail, pc.margin, codes)
-    why = "the real value is nonzero" if pc.violates is False else "the real value could not be decided"
-    return Witness("P3", vec, "float-only", f"enc(x) rounds to exactly 0 in {target.dtype} but {why} ({pc.detail}): "
-                   f"a {target.dtype} rounding hazard, not a real zero", "0", codes)
+    if pc.violates is None:  # neither proved zero nor proved nonzero: never called a rounding hazard
+        return Witness("P3", vec, "undecided", f"enc(x) rounds to exactly 0 in {target.dtype}; whether the real value is 0 "
+                       f"could not be decided ({pc.detail})", "0", codes)
+    return Witness("P3", vec, "float-only", f"enc(x) rounds to exactly 0 in {target.dtype} but the real value is nonzero "
+                   f"({pc.detail}): a {target.dtype} rounding hazard, not a real zero", "0", codes)
 
 
 def certify_flip(target: Target, x: np.ndarray, u: np.ndarray, v: np.ndarray) -> Witness:
@@ -615,4 +617,6 @@ def certify_flip(target: Target, x: np.ndarray, u: np.ndarray, v: np.ndarray) ->
     pc = check_flip(target.encoder, *fr)
     if pc.violates:
         return Witness("P2", vec, pc.certified, pc.detail, pc.margin, codes)
-    return Witness("P2", vec, "float-only", f"a flip in {target.dtype} that the exact re-check does not confirm ({pc.detail})", repr(margin), codes)
+    if pc.violates is None:
+        return Witness("P2", vec, "undecided", f"a flip in {target.dtype} whose real sign could not be decided ({pc.detail})", repr(margin), codes)
+    return Witness("P2", vec, "float-only", f"a flip in {target.dtype} that the exact re-check refutes ({pc.detail})", repr(margin), codes)

@@ -442,7 +442,7 @@ def _fail(prop: str, target: Target, dom: DomainSpec, witness: Witness | None, s
         assert witness is not None
         cert = witness.certified
         lines.append(f"latentcheck: {_PROPERTY['P3']} (domain {dom.label}, dtype {target.dtype}).")
-        kind = "certified " + cert if witness.is_certified else "float-only, not certified"
+        kind = "certified " + cert if witness.is_certified else f"{witness.certified}, not certified"
         lines.append(f"Counterexample ({kind}; shrunk):")
         lines.append("    " + _fmt_vector(witness.vectors["x"], "x"))
         if witness.is_certified:
@@ -461,7 +461,7 @@ def _fail(prop: str, target: Target, dom: DomainSpec, witness: Witness | None, s
             "P2's <= demands equal scores on a tie, so these count as flips)."
         )
         if witness is not None:
-            kind = "certified " + witness.certified if witness.is_certified else "float-only, not certified"
+            kind = "certified " + witness.certified if witness.is_certified else f"{witness.certified}, not certified"
             lines.append(f"Worst flip ({kind}; shrunk):")
             for nm in ("x", "u", "v"):
                 lines.append("    " + _fmt_vector(witness.vectors[nm], nm))
