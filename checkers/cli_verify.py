@@ -66,7 +66,7 @@ def register(app: typer.Typer) -> None:
         domain: str = typer.Option("reals", "--domain", help="reals, nonneg, binary or box:LO,HI."),
         input_normalise: Optional[str] = typer.Option(None, "--input-normalise", help="none, or l2 (the encoder sees x/|x|_2); default: what the weight file records (study exports), else none."),
         timeout: float = typer.Option(60.0, "--timeout", help="Seconds for the search before answering 'unknown'."),
-        out: Optional[Path] = typer.Option(None, "--out", help="Write verdict.json (and certificate.json + encoder.npz) here."),
+        out: Optional[str] = typer.Option(None, "--out", help="Write verdict.json (and certificate.json + encoder.npz) here."),
         as_json: bool = typer.Option(False, "--json", help="Print the JSON verdict on stdout."),
     ) -> None:
         """Decide P3 exactly for a piecewise-linear encoder: proved (certificate), refuted (exact input) or unknown."""
@@ -90,6 +90,7 @@ def register(app: typer.Typer) -> None:
         positive_seconds(timeout, "--timeout", "60")
         if out is not None:
             check_output_dir(out, "--out")
+            out = Path(out)
         if input_normalise is None:
             input_normalise = _recorded_normalisation(weights)
         if input_normalise not in ("none", "l2"):

@@ -129,8 +129,9 @@ def _check_array(name: str, value: Any, ndim: int) -> tuple[np.ndarray, np.ndarr
         raise ShapeMismatch(f"{name} has shape {src.shape} but must have {ndim} dimension(s)"
                             + (" (out, in)" if ndim == 2 else " (out,)"))
     arr = float64_copy(src)
-    if arr is src:
-        arr = src.copy()
+    # One memory layout (C order) for every route, so the float search, whose BLAS sums depend on the layout,
+    # gives the same finding for the same weights and seed.
+    arr = np.array(arr, dtype=np.float64, order="C", copy=True)
     wide = src.dtype.kind == "f" and src.dtype.itemsize > 8
     finite = np.isfinite(src if wide else arr) if src.dtype.kind == "f" or src.dtype.name == "bfloat16" else None
     if finite is not None and not np.all(finite):
