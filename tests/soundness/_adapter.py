@@ -67,13 +67,22 @@ def falsify_cli(weights: str, prop: str, *, domain: str = "reals", dtype: str = 
 
 
 def classify_report(activation: str) -> dict[str, Any]:
-    """``theorems.classify(activation).to_json()``; :class:`Refused` on a ``LatentcheckError``."""
+    """What ``latentcheck classify --json`` prints: ``theorems.classify(activation).to_json()`` plus
+    ``float_vanishing`` (and ``float_zero_sets`` where the engine has them); :class:`Refused` on a
+    ``LatentcheckError``."""
     from theorems import classify
 
     try:
-        return json.loads(json.dumps(classify(activation).to_json()))
+        payload = classify(activation).to_json()
+        try:
+            from checkers.float_vanishing import float_vanishing_thresholds
+        except ImportError:
+            float_vanishing_thresholds = None
+        if float_vanishing_thresholds is not None and "float_vanishing" not in payload:
+            payload["float_vanishing"] = float_vanishing_thresholds(activation)
     except _refusal_types() as exc:
         raise Refused(str(exc)) from exc
+    return json.loads(json.dumps(payload))
 
 
 # ------------------------------------------------------------------ planted bugs (engine internals)

@@ -8,6 +8,7 @@ and the re-checker read the same bytes.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,7 +92,7 @@ def _expr_tree() -> st.SearchStrategy[str]:
             st.tuples(st.sampled_from(["Max", "Min"]), inner, inner).map(lambda a: f"{a[0]}({a[1]}, {a[2]})"),
         )
 
-    return st.recursive(leaves, extend, max_leaves=5).filter(lambda s: "t" in s)
+    return st.recursive(leaves, extend, max_leaves=5).filter(lambda s: re.search(r"\bt\b", s) is not None)
 
 
 def activations() -> st.SearchStrategy[str]:

@@ -437,6 +437,8 @@ def _pos(n: tuple) -> bool:
         name, args = n[1], n[2]
         if name in ("exp", "cosh"):
             return True
+        if name in ("tanh", "sinh", "erf"):  # odd, increasing, 0 at 0
+            return _pos(args[0])
         if name == "log":
             return _gt1(args[0])
         if name == "sqrt":
@@ -469,6 +471,8 @@ def _neg(n: tuple) -> bool:
         return n[1] < 0
     if k == "neg":
         return _pos(n[1])
+    if k == "call" and n[1] in ("tanh", "sinh", "erf"):
+        return _neg(n[2][0])
     if k == "call" and n[1] == "Min":
         return any(_neg(a) for a in n[2])
     if k == "call" and n[1] == "Max":
@@ -653,11 +657,29 @@ def _jitted_activation(text: str, dtype: str, affine: bool) -> Callable:
     import jax
     import jax.numpy as jnp
 
-    node = parse(text)
     dt = jnp.dtype(dtype)
+    lib = _jax_library(text)
+    if lib is not None:
+        act = lambda v: lib(v).astype(dt)  # noqa: E731
+    else:
+        node = parse(text)
+        act = lambda v: _jax_eval(node, v, jnp, dt)  # noqa: E731
     if affine:
-        return jax.jit(lambda W, b, h: _jax_eval(node, (W @ h + b).astype(dt), jnp, dt))
-    return jax.jit(lambda v: _jax_eval(node, v, jnp, dt))
+        return jax.jit(lambda W, b, h: act((W @ h + b).astype(dt)))
+    return jax.jit(act)
+
+
+def _jax_library(text: str) -> Callable | None:
+    """JAX's own function for a catalog name (what a user's JAX model calls), else None."""
+    import jax
+    import jax.numpy as jnp
+
+    return {
+        "relu": jax.nn.relu, "sigmoid": jax.nn.sigmoid, "softplus": jax.nn.softplus, "silu": jax.nn.silu,
+        "elu": jax.nn.elu, "gelu": lambda v: jax.nn.gelu(v, approximate=False), "tanh": jnp.tanh, "exp": jnp.exp,
+        "hard_sigmoid": jax.nn.hard_sigmoid, "softsign": jax.nn.soft_sign, "relu6": jax.nn.relu6,
+        "hard_tanh": jax.nn.hard_tanh, "leaky_relu": jax.nn.leaky_relu,
+    }.get(text.strip())
 
 
 def jax_activation(text: str, t: np.ndarray, dtype: str) -> np.ndarray:
@@ -847,7 +869,7 @@ def _check_p2(enc: ExactEncoder, cx: dict, domain: str, rows: list | None) -> li
     if s == 1 and margin is not None:
         q = Fraction(str(margin))
         if cx["certified"] == "exact" and isinstance(diff, Fraction) and q != diff:
-            out.append(Problem("p2-margin", f"exact margin {margin} but the difference is {diff}"))
+            out.append(Problem("p2-margin-exact", f"exact margin {_dec(q)} but the difference is {_dec(diff)}"))
         bd = bounds(diff)
         if bd is not None and q > bd[1]:
             out.append(Problem("p2-margin", f"margin {margin} exceeds the difference (at most {_dec(bd[1])})"))
@@ -925,6 +947,98 @@ def _check_none_exists(report: dict, enc: ExactEncoder, dtype: str) -> list[Prob
     return out
 
 
+# ------------------------------------------------------------------ checking a classification
+def _fraction(text: Any) -> Fraction | None:
+    try:
+        return Fraction(str(text))
+    except (ValueError, ZeroDivisionError):
+        return None
+
+
+def _value_sign(node: tuple, t: Fraction) -> int | None | str:
+    try:
+        return sign(evaluate(node, t))
+    except (Undefined, ZeroDivisionError):
+        return "undefined"
+
+
+def _real_zero_evidence(node: tuple) -> str | None:
+    """A rational point where ``s`` is exactly 0, or a sign change of a continuous ``s`` on a grid; else None."""
+    points = sorted({Fraction(k, 4) for k in range(-200, 201)} | {q for q0 in _literals(node) for q in (q0, -q0)})
+    continuous = not _has_div_by_t(node)
+    last = None
+    for t in points:
+        s = _value_sign(node, t)
+        if s == 0:
+            return f"s({t}) = 0 exactly"
+        if s in (1, -1):
+            if continuous and last is not None and last[1] == -s:
+                return f"s changes sign between {last[0]} and {t}"
+            last = (t, s)
+        else:
+            last = None
+    return None
+
+
+def _has_div_by_t(node: tuple) -> bool:
+    if node[0] == "div" and _has_t(node[2]):
+        return True
+    if node[0] == "pow" and (_has_t(node[2]) or (node[2][0] == "num" and node[2][1] < 0)):
+        return True
+    return any(_has_div_by_t(c) for c in _children(node))
+
+
+def check_classification(payload: dict, text: str) -> list[Problem]:
+    """Problems with a ``classify --json`` payload (class certificates and float-vanishing thresholds)."""
+    with precision():
+        return _check_classification(payload, text)
+
+
+def _check_classification(payload: dict, text: str) -> list[Problem]:
+    node = parse(text)
+    out: list[Problem] = []
+    cls = payload.get("class")
+    if cls == "relu-like" and payload.get("half_line"):
+        side, edge = payload["half_line"]
+        c = _fraction(edge)
+        step = -1 if side == "left" else 1
+        for d in ((Fraction(0), Fraction(1, 7), Fraction(1), Fraction(10**6)) if c is not None else ()):
+            s = _value_sign(node, c + step * d)
+            if s != 0 and s is not None:
+                out.append(Problem("classify-false", f"{text!r}: claimed 0 on the {side} of {edge}, but s({c + step * d}) is {s}"))
+                break
+    if cls == "tanh-like" and payload.get("zero") is not None:
+        z = _fraction(payload["zero"])
+        s = _value_sign(node, z) if z is not None else None
+        if s in (1, -1, "undefined"):
+            out.append(Problem("classify-false", f"{text!r}: claimed zero {payload['zero']} but s there is {s}"))
+    if cls == "non-vanishing" and not never_zero(text):
+        ev = _real_zero_evidence(node)
+        kind = "classify-false" if ev else "classify-unconfirmed"
+        out.append(Problem(kind, f"{text!r} classified non-vanishing: {ev or 'the re-checker cannot prove it'}"))
+    out += _check_thresholds(payload.get("float_vanishing") or {}, text)
+    return out
+
+
+def _check_thresholds(thresholds: dict, text: str) -> list[Problem]:
+    """``float_vanishing[dtype]``: the largest float input that rounds to 0 in XLA (None: no such input)."""
+    out = []
+    for dtype, thr in thresholds.items():
+        wide = np.dtype(np_dtype(dtype)).itemsize > 2
+        if thr is not None:
+            val = jax_activation(text, np.array([float(thr)]), dtype)
+            if float(np.asarray(val, dtype=np.float64)[0]) != 0:
+                out.append(Problem("classify-float-threshold", f"{text!r}: {dtype} threshold {thr} does not round to 0 in XLA"))
+            if wide:
+                continue
+        zeros = float_zero_inputs(text, dtype, "xla")
+        if thr is None and zeros.size:
+            out.append(Problem("classify-float-threshold", f"{text!r}: no {dtype} threshold claimed, but XLA gives 0 at {zeros[:3].tolist()}"))
+        if thr is not None and not wide and zeros.size and float(zeros.astype(np.float64).max()) != float(thr):
+            out.append(Problem("classify-float-threshold", f"{text!r}: {dtype} largest XLA zero is {float(zeros.astype(np.float64).max())}, claimed {thr}"))
+    return out
+
+
 def check_report(report: dict, weights: str, data: str | None = None) -> list[Problem]:
     """Every problem with the certified (and float-only) claims of one falsify report."""
     with precision():
@@ -956,6 +1070,8 @@ def _check_report(report: dict, weights: str, data: str | None) -> list[Problem]
             why = _in_domain(x, domain, rows)
             if why:
                 problems.append(Problem("domain", f"float-only: {why}"))
+            elif any(x) and not _check_p3(enc, dict(cx, certified="exact"), domain, rows):
+                problems.append(Problem("float-only-is-real", "a float-only P3 finding is an exact real counterexample"))
         problems += _check_float_only(enc, cx, dtype)
     if status == "none-exists":
         problems += _check_none_exists(report, enc, dtype)

@@ -20,6 +20,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+import _adapter
 import _fuzz
 import _strategies as S
 import recheck
@@ -112,3 +113,28 @@ def test_fuzz_core(case: Case) -> None:
 @given(S.cases())
 def test_fuzz_wild(case: Case) -> None:
     _fuzz.assert_sound(case, budget=0.3)
+
+
+@pytest.mark.parametrize("text", [
+    "relu", "tanh", "sigmoid", "softplus", "hard_sigmoid",
+    pytest.param("Max(0, t) + 1e-400", marks=pytest.mark.xfail(strict=False, raises=AssertionError,
+                                                               reason="issue 8.1: literal read through float")),
+    pytest.param("(t - 1/3)**2 + 1/10**50", marks=pytest.mark.xfail(strict=False, raises=AssertionError,
+                                                                    reason="issue 8.3: sampled float32 threshold")),
+])
+def test_classify_claims(text: str) -> None:
+    """classify's class certificate and float thresholds, re-checked (exact points, own JAX evaluation)."""
+    payload = _adapter.classify_report(text)
+    problems = recheck.check_classification(payload, text)
+    assert not problems, "\n".join(map(str, problems))
+
+
+def test_cli_json_report_is_rechecked(tmp_path: "os.PathLike[str]") -> None:
+    """The CLI's --json report (one process): exit 1 with a certified relu zero that the re-checker confirms."""
+    rng = np.random.default_rng(4)
+    case = _one_layer("relu", rng.normal(size=(2, 5)), rng.normal(size=2) * 0.1)
+    weights, data, domain = S.write_case(case, str(tmp_path))
+    code, report, err = _adapter.falsify_cli(weights, "p3", domain=domain, dtype="float32", budget=1.0)
+    assert code == 1 and report is not None, err
+    assert report["status"] == "counterexample" and report["counterexamples"]
+    assert recheck.check_report(report, weights, data) == []
