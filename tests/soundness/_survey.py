@@ -34,7 +34,9 @@ def survey(strategy: st.SearchStrategy[Any], run: Callable[[Any], list], example
         count[0] += 1
         for p in run(value):
             kinds[p.kind] += 1
-            first.setdefault(p.kind, f"{p}\n    input: {getattr(value, 'describe', lambda: repr(value))()}"[:1500])
+            seen = first.setdefault(p.kind, [])
+            if len(seen) < 3:
+                seen.append(f"{p}\n    input: {getattr(value, 'describe', lambda: repr(value))()}"[:1500])
 
     t0 = time.perf_counter()
     prop()
@@ -51,6 +53,6 @@ def survey(strategy: st.SearchStrategy[Any], run: Callable[[Any], list], example
 def format_survey(out: dict) -> str:
     lines = [f"soundness survey {out['name']}: {out['cases']} cases in {out['seconds']} s; "
              f"problems: {out['problems'] or 'none'}"]
-    for kind, text in out["examples"].items():
-        lines.append(f"  [{kind}] {text}")
+    for kind, texts in out["examples"].items():
+        lines += [f"  {text}" for text in texts]
     return "\n".join(lines)
