@@ -41,6 +41,13 @@ def _one_layer(act: str, W: np.ndarray, b: np.ndarray, **kw: object) -> Case:
                 kw.pop("dtype", "float32"))
 
 
+def _issue8_item4() -> Case:
+    """tanh(tanh(x1 - x2) + tanh(x2 - x3)) at the data row (1, 1, 1) is exactly 0."""
+    W0, W1 = np.array([[1.0, -1.0, 0.0], [0.0, 1.0, -1.0]]), np.array([[1.0, 1.0]])
+    rows = np.array([[1, 1, 1], [1, 2, 3]], dtype=np.int64)
+    return Case("p3", ((W0, np.zeros(2)), (W1, np.zeros(1))), ("tanh", "tanh"), "data", rows, "float32")
+
+
 def _issue8_cases() -> list:
     rng = np.random.default_rng(0)
     W, b = rng.normal(size=(2, 5)), rng.normal(size=2) * 0.1
@@ -55,6 +62,7 @@ def _issue8_cases() -> list:
         pytest.param(_one_layer("relu", *kill, domain="data", rows=big_row), id="2-int-data-row", marks=xf),
         pytest.param(_one_layer("(t - 1/3)**2 + 1/10**50", W, b), id="3-none-exists-float32", marks=xf),
         pytest.param(_one_layer("exp", W, b, dtype="float64"), id="6-xla-hazard-named-ieee", marks=xf),
+        pytest.param(_issue8_item4(), id="4-real-zero-called-float-only", marks=xf),
         pytest.param(_one_layer("relu", W, b), id="relu-control"),
         pytest.param(_one_layer("sigmoid", W, b, prop="p2"), id="sigmoid-p2-control"),
     ]
