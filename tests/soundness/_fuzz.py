@@ -10,7 +10,10 @@ a traceback.
 from __future__ import annotations
 
 import collections
+import os
+import sys
 import tempfile
+import time
 import traceback
 from dataclasses import dataclass, field
 
@@ -33,8 +36,14 @@ class Outcome:
 
 def check_case(case: Case, budget: float = 0.4, folder: str | None = None) -> Outcome:
     """Run falsify on ``case`` and re-check its report."""
+    t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         weights, data, domain = write_case(case, folder or tmp)
+        if os.environ.get("SOUNDNESS_VERBOSE"):  # print each case, and the stack of one stuck for 60 s
+            import faulthandler
+
+            print(f"case: {case.describe()[:400]}", file=sys.stderr, flush=True)
+            faulthandler.dump_traceback_later(60, repeat=False)
         try:
             report = _adapter.falsify_report(weights, case.prop, domain=domain, dtype=case.dtype, budget=budget,
                                              seed=case.seed)
@@ -44,7 +53,16 @@ def check_case(case: Case, budget: float = 0.4, folder: str | None = None) -> Ou
         except Exception:  # noqa: BLE001 - any other exception is a crash the user would see
             TALLY["crash"] += 1
             return Outcome("crash", [recheck.Problem("crash", traceback.format_exc(limit=4))])
-        problems = recheck.check_report(report, weights, data)
+        engine_seconds = time.perf_counter() - t0
+        TALLY["engine_over_budget_5s"] += engine_seconds > budget + 5.0
+        try:
+            problems = recheck.check_report(report, weights, data)
+        except MemoryError:
+            problems = [recheck.Problem("recheck-memory", "the re-checker ran out of memory on this report")]
+    if os.environ.get("SOUNDNESS_VERBOSE"):
+        import faulthandler
+
+        faulthandler.cancel_dump_traceback_later()
     TALLY[f"status:{report.get('status')}"] += 1
     TALLY["certified"] += len(report.get("counterexamples", []))
     TALLY["float-only"] += len(report.get("float_only", []))

@@ -278,32 +278,48 @@ def ball(v: Any) -> Any:
     return v
 
 
+#: Exponents beyond this many bits are clamped (never materialise 2**(-10**7) as a Fraction).
+_MAX_EXP = 20000
+
+
 def bounds(b: Any) -> tuple[Fraction, Fraction] | None:
-    """Exact rational lower and upper ends of a ball (None when not finite)."""
+    """Rational ``lo <= b <= hi`` (exact ends of the ball, or conservative ones for extreme exponents); None
+    when not finite or too large."""
     if isinstance(b, Fraction):
         return b, b
     if not b.is_finite():
         return None
-    return _arf(b.lower()), _arf(b.upper())
+    lo, hi = _arf(b.lower(), lower=True), _arf(b.upper(), lower=False)
+    return None if lo is None or hi is None else (lo, hi)
 
 
-def _arf(x: Any) -> Fraction:
+def _arf(x: Any, lower: bool) -> Fraction | None:
     man, exp = x.mid().man_exp()
     man, exp = int(man), int(exp)
+    if man == 0:
+        return Fraction(0)
+    if exp > _MAX_EXP:
+        return None
+    if exp + man.bit_length() < -_MAX_EXP:  # |x| < 2**-_MAX_EXP: round outward to 0 or -+2**-_MAX_EXP
+        tiny = Fraction(1, 1 << _MAX_EXP)
+        return (Fraction(0) if man > 0 else -tiny) if lower else (tiny if man > 0 else Fraction(0))
     return Fraction(man) * (Fraction(2) ** exp)
+
+
+def _end_sign(x: Any) -> int:
+    man = int(x.mid().man_exp()[0])
+    return (man > 0) - (man < 0)
 
 
 def sign(v: Any) -> int | None:
     """+1, -1, 0 when decided (0 only for an exact 0), None when the ball straddles or touches 0."""
     if isinstance(v, Fraction):
         return (v > 0) - (v < 0)
-    bd = bounds(v)
-    if bd is None:
+    if not v.is_finite():
         return None
-    lo, hi = bd
-    if lo > 0:
+    if _end_sign(v.lower()) == 1:
         return 1
-    if hi < 0:
+    if _end_sign(v.upper()) == -1:
         return -1
     return None
 

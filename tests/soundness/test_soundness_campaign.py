@@ -27,6 +27,21 @@ unfixed = pytest.mark.xfail(strict=False, raises=AssertionError,
                             reason="issue 8: the unfixed engine has unsound classes; remove after the fixes merge")
 
 SCALE = float(os.environ.get("SOUNDNESS_SCALE", "1.0"))
+#: Address-space cap during the campaign (GiB): a blow-up becomes a MemoryError, counted as a problem.
+MEMORY_CAP_GIB = float(os.environ.get("SOUNDNESS_MEMORY_GIB", "8"))
+
+
+@pytest.fixture(autouse=True)
+def _memory_cap():  # type: ignore[no-untyped-def]
+    import resource
+
+    old = resource.getrlimit(resource.RLIMIT_AS)
+    cap = int(MEMORY_CAP_GIB * (1 << 30))
+    resource.setrlimit(resource.RLIMIT_AS, (cap if old[1] == resource.RLIM_INFINITY else min(cap, old[1]), old[1]))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, old)
 
 
 def _n(k: int) -> int:
