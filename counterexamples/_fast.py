@@ -593,7 +593,7 @@ def check_flip_fast(encoder: Any, qx: QVec, qu: QVec, qv: QVec) -> Any:
     ex, eu, ev = ([memo.interval(p) for p in pre] for pre in pres)
     diff = iv.make_mpf(_iv_dot_diff(ex, eu, ev))
     if diff.a > 0:
-        return PointCheck(True, "interval", f"<x,u> - <x,v> = {lhs - rhs} <= 0 (exact) but <enc x,enc u> - <enc x,enc v> lies in [{diff.a}, {diff.b}] > 0 (interval arithmetic)", str(diff.a))
+        return PointCheck(True, "interval", f"<x,u> - <x,v> = {lhs - rhs} <= 0 (exact) but <enc x,enc u> - <enc x,enc v> lies in [{diff.a}, {diff.b}] > 0 (interval arithmetic)", __import__("theorems.properties", fromlist=["lower_decimal"]).lower_decimal(diff.a))
     if diff.b <= 0:
         return PointCheck(False, "interval", "the latent difference is certified <= 0")
     return None  # undecided by intervals alone: theorems' check resolves exact activation values where it can

@@ -129,7 +129,31 @@ def check_flip(encoder: Encoder, x: Sequence[Any], u: Sequence[Any], v: Sequence
     finally:
         iv.prec = old
     if diff.a > 0:
-        return PointCheck(True, "interval", f"<x,u> - <x,v> = {lhs - rhs} <= 0 (exact) but <enc x,enc u> - <enc x,enc v> lies in [{diff.a}, {diff.b}] > 0 (interval arithmetic)", str(diff.a))
+        return PointCheck(True, "interval", f"<x,u> - <x,v> = {lhs - rhs} <= 0 (exact) but <enc x,enc u> - <enc x,enc v> lies in [{diff.a}, {diff.b}] > 0 (interval arithmetic)", lower_decimal(diff.a))
     if diff.b <= 0:
         return PointCheck(False, "interval", "the latent difference is certified <= 0")
     return PointCheck(None, "none", f"the latent difference's enclosure [{diff.a}, {diff.b}] contains 0")
+
+
+def lower_decimal(value: Any, digits: int = 20) -> str:
+    """A decimal string that is at most ``value`` (an mpmath interval end or mpf): rounded down, never up.
+
+    A margin printed from an interval must not claim more than the enclosure proves.
+    """
+    import math
+
+    import mpmath
+
+    end = value.a if hasattr(value, "a") else value
+    sign, man, exp, _ = mpmath.mpf(end)._mpf_  # mpmath keeps the sign apart from the mantissa
+    exact = (-1) ** sign * Fraction(int(man)) * (Fraction(2) ** int(exp))
+    if exact == 0:
+        return "0"
+    scale = digits - 1 - math.floor(math.log10(abs(float(exact)))) if math.isfinite(float(exact)) and float(exact) != 0 else digits
+    q = math.floor(exact * Fraction(10) ** scale)  # floor: rounds toward -inf, so the string is <= value
+    text = str(Fraction(q) / Fraction(10) ** scale) if scale > 0 else str(q * 10 ** (-scale))
+    if "/" in text:
+        sign = "-" if q < 0 else ""
+        digits_text = str(abs(q)).rjust(scale + 1, "0")
+        text = f"{sign}{digits_text[:-scale]}.{digits_text[-scale:]}".rstrip("0").rstrip(".")
+    return text

@@ -56,13 +56,11 @@ def _no_problems(out: dict) -> None:
     assert not out["problems"], f"{out['name']}: {out['problems']} over {out['cases']} cases"
 
 
-@unfixed
 def test_campaign_falsify() -> None:
     """Standard strata: up to 12 inputs, 3 layers, width 8 (about 5 minutes under load)."""
     _no_problems(survey(S.cases(max_n=12, max_depth=3, max_width=8), _run_case(0.5), _n(150), "falsify"))
 
 
-@unfixed
 def test_campaign_free_shapes() -> None:
     """Every size drawn freely (each new shape costs the engine a JAX compile; about 2 minutes)."""
     strat = S.cases(max_n=20, max_depth=3, max_width=10, few_shapes=False)
@@ -79,7 +77,6 @@ def _classify_problems(text: str) -> list:
     return recheck.check_classification(payload, text)
 
 
-@unfixed
 def test_campaign_classify() -> None:
     """``classify`` claims: half-lines, exact zeros, non-vanishing, float thresholds (about 2 minutes)."""
     _no_problems(survey(S.activations(), _classify_problems, _n(60), "classify"))
@@ -96,7 +93,6 @@ def _cli_problems(case: S.Case) -> list:
         return recheck.check_report(report, weights, data)
 
 
-@unfixed
 def test_campaign_cli() -> None:
     """A sample through ``latentcheck falsify --json`` (one process each; about 1 minute)."""
     _no_problems(survey(S.cases(max_n=8), _cli_problems, _n(12), "cli"))

@@ -33,7 +33,7 @@ WILD_EXAMPLES = int(os.environ.get("SOUNDNESS_WILD_EXAMPLES", "40"))
 #: Problem kinds the unfixed engine still shows on core inputs (see the report for issue 8); remove
 #: each once fixed: a P2 interval margin printed as a decimal rounded above the enclosure's lower
 #: end; float-only findings that hold only under XLA while the report names no runtime (issue 8.3).
-CORE_KNOWN = ("p2-margin", "float-only-runtime-unnamed")
+CORE_KNOWN: tuple[str, ...] = ()
 
 
 def _one_layer(act: str, W: np.ndarray, b: np.ndarray, **kw: object) -> Case:
@@ -54,15 +54,14 @@ def _issue8_cases() -> list:
     W_ld = W.astype(np.longdouble) + np.longdouble(2.0) ** -60  # not representable in float64
     big_row = np.array([[2**53 + 1, 2**53, 0], [1, 2, 3]], dtype=np.int64)
     kill = np.array([[-1.0, -1.0, 0.0]]), np.array([0.0])  # relu(-x1 - x2): every positive row maps to 0
-    xf = pytest.mark.xfail(strict=False, raises=AssertionError, reason="issue 8: fails on the unfixed engine; remove after the fix merges")
     return [
-        pytest.param(_one_layer("Max(0, t) + 1e-400", W, b), id="1-literal-1e-400", marks=xf),
-        pytest.param(_one_layer("tanh(t - 0.1000000000000000000001)", W, b), id="1-literal-long", marks=xf),
-        pytest.param(_one_layer("tanh", W_ld, b), id="2-longdouble-weights", marks=xf),
-        pytest.param(_one_layer("relu", *kill, domain="data", rows=big_row), id="2-int-data-row", marks=xf),
-        pytest.param(_one_layer("(t - 1/3)**2 + 1/10**50", W, b), id="3-none-exists-float32", marks=xf),
-        pytest.param(_one_layer("exp", W, b, dtype="float64"), id="6-xla-hazard-named-ieee", marks=xf),
-        pytest.param(_issue8_item4(), id="4-real-zero-called-float-only", marks=xf),
+        pytest.param(_one_layer("Max(0, t) + 1e-400", W, b), id="1-literal-1e-400"),
+        pytest.param(_one_layer("tanh(t - 0.1000000000000000000001)", W, b), id="1-literal-long"),
+        pytest.param(_one_layer("tanh", W_ld, b), id="2-longdouble-weights"),
+        pytest.param(_one_layer("relu", *kill, domain="data", rows=big_row), id="2-int-data-row"),
+        pytest.param(_one_layer("(t - 1/3)**2 + 1/10**50", W, b), id="3-none-exists-float32"),
+        pytest.param(_one_layer("exp", W, b, dtype="float64"), id="6-xla-hazard-named-ieee"),
+        pytest.param(_issue8_item4(), id="4-real-zero-called-float-only"),
         pytest.param(_one_layer("relu", W, b), id="relu-control"),
         pytest.param(_one_layer("sigmoid", W, b, prop="p2"), id="sigmoid-p2-control"),
     ]
@@ -70,7 +69,7 @@ def _issue8_cases() -> list:
 
 @pytest.mark.parametrize("case", _issue8_cases())
 def test_issue8_example(case: Case) -> None:
-    out = _fuzz.assert_sound(case, budget=0.5, ignore=("p2-margin",))
+    out = _fuzz.assert_sound(case, budget=0.5)
     assert out.status in ("counterexample", "float-only", "none-found", "none-exists", "refused")
 
 
@@ -116,7 +115,6 @@ def test_fuzz_core(case: Case) -> None:
     _fuzz.assert_sound(case, budget=0.3, ignore=CORE_KNOWN)
 
 
-@pytest.mark.xfail(strict=False, reason="issue 8: the wild fuzz finds the unfixed classes; remove after the fix merges")
 @settings(max_examples=WILD_EXAMPLES, **CI_SETTINGS)
 @given(S.cases())
 def test_fuzz_wild(case: Case) -> None:
@@ -125,10 +123,8 @@ def test_fuzz_wild(case: Case) -> None:
 
 @pytest.mark.parametrize("text", [
     "relu", "tanh", "sigmoid", "softplus", "hard_sigmoid",
-    pytest.param("Max(0, t) + 1e-400", marks=pytest.mark.xfail(strict=False, raises=AssertionError,
-                                                               reason="issue 8.1: literal read through float")),
-    pytest.param("(t - 1/3)**2 + 1/10**50", marks=pytest.mark.xfail(strict=False, raises=AssertionError,
-                                                                    reason="issue 8.3: sampled float32 threshold")),
+    "Max(0, t) + 1e-400",
+    "(t - 1/3)**2 + 1/10**50",
 ])
 def test_classify_claims(text: str) -> None:
     """classify's class certificate and float thresholds, re-checked (exact points, own JAX evaluation)."""
