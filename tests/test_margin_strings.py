@@ -30,3 +30,20 @@ def test_plain_str_of_an_interval_end_can_round_up() -> None:
         x = mpmath.mpf("0.203928893796046960998037782866")
     with mpmath.workdps(20):
         assert Fraction(mpmath.nstr(x, 20)) > _exact(x)
+
+
+def test_interval_ends_are_read_at_their_own_precision() -> None:
+    """An ``iv.mpf`` end carries more bits than a double: reading it through mpf at 53 bits rounded it up once."""
+    from mpmath import iv
+
+    with mpmath.workprec(96):
+        exact = Fraction(199472820121643800239538037201, 10**30)
+    old = iv.prec
+    iv.prec = 96
+    try:
+        enclosure = iv.mpf(exact.numerator) / iv.mpf(exact.denominator)
+        lower = enclosure.a
+    finally:
+        iv.prec = old
+    assert Fraction(lower_decimal(lower)) <= exact
+    assert Fraction(lower_decimal(enclosure)) <= exact

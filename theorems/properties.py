@@ -144,8 +144,13 @@ def lower_decimal(value: Any, digits: int = 20) -> str:
 
     import mpmath
 
-    end = value.a if hasattr(value, "a") else value
-    sign, man, exp, _ = mpmath.mpf(end)._mpf_  # mpmath keeps the sign apart from the mantissa
+    if hasattr(value, "_mpi_"):  # an interval (iv.mpf, its .a too): its raw lower end, never re-rounded
+        raw = value._mpi_[0]
+    elif hasattr(value, "_mpf_"):
+        raw = value._mpf_
+    else:
+        raw = mpmath.mpf(value)._mpf_
+    sign, man, exp, _ = raw  # mpmath keeps the sign apart from the mantissa
     exact = (-1) ** sign * Fraction(int(man)) * (Fraction(2) ** int(exp))
     if exact == 0:
         return "0"
