@@ -64,9 +64,9 @@ def _imports() -> float:
     import scipy.optimize  # noqa: F401
     import sympy  # noqa: F401
 
-    import checkers.falsify  # noqa: F401
-    import counterexamples  # noqa: F401
-    import theorems  # noqa: F401
+    import latentcheck.checkers.falsify  # noqa: F401
+    from latentcheck import counterexamples  # noqa: F401
+    from latentcheck import theorems  # noqa: F401
 
     jax.devices()
     return time.perf_counter() - t
@@ -77,7 +77,7 @@ def _want_float(act: str, prop: str) -> bool:
 
 
 def run_latentcheck(enc, act: str, prop: str, dtype: str, budget: float) -> dict:
-    from checkers.falsify import falsify
+    from latentcheck.checkers.falsify import falsify
 
     t = time.perf_counter()
     res = falsify(enc, prop, dtype=dtype, budget=budget, seed=0, shrink=False, max_counterexamples=1)
@@ -92,7 +92,7 @@ def run_latentcheck(enc, act: str, prop: str, dtype: str, budget: float) -> dict
 def _cold_case(name: str) -> None:
     """Child process: imports, then the first falsify call on this case; prints one JSON line."""
     t_imp = _imports()
-    from theorems import Encoder
+    from latentcheck.theorems import Encoder
 
     _, sizes, act, prop, dtype = next(c for c in CASES if c[0] == name)
     enc = Encoder.random(sizes, act, seed=0)
@@ -118,9 +118,9 @@ def search_throughput(enc, prop: str, restarts: int = 256, steps: int = 20) -> f
     import jax
     import jax.numpy as jnp
 
-    from checkers.domains import parse_domain
-    from checkers.falsify import p2_search, p3_search, run_round, zero_target
-    from checkers.falsifier._pipeline import _classification
+    from latentcheck.checkers.domains import parse_domain
+    from latentcheck.checkers.falsify import p2_search, p3_search, run_round, zero_target
+    from latentcheck.checkers.falsifier._pipeline import _classification
 
     dom = parse_domain("reals")
     if prop == "p3":
@@ -142,7 +142,7 @@ def search_throughput(enc, prop: str, restarts: int = 256, steps: int = 20) -> f
 
 
 def _check(enc, prop: str, dtype: str, pts: list[np.ndarray]):
-    from counterexamples.certify import certify_flip, certify_zero
+    from latentcheck.counterexamples.certify import certify_flip, certify_zero
 
     pts = [np.asarray(p, dtype=np.float64) for p in pts]  # certified at their exact (dyadic) values
     if prop == "p3":
@@ -266,8 +266,8 @@ def main() -> None:
     colds = {name: run_cold(name) for name, *_ in cases}  # fresh processes first, one per case
 
     t_imp = _imports()
-    from checkers.falsify import environment
-    from theorems import Encoder
+    from latentcheck.checkers.falsify import environment
+    from latentcheck.theorems import Encoder
 
     # Warm latentcheck timings for every case first, before any peer runs (the peers leave BLAS threads and
     # garbage behind that would disturb millisecond timings), then the search-loop throughput, then the peers.

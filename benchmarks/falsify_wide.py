@@ -31,7 +31,7 @@ CASES = [
 
 
 def run(weights: str, prop: str, act: str, domain: str, budget: float) -> dict:
-    cmd = [sys.executable, "-m", "checkers.cli", "falsify", "-p", prop, "--weights", weights, "--activation", act,
+    cmd = [sys.executable, "-m", "latentcheck.checkers.cli", "falsify", "-p", prop, "--weights", weights, "--activation", act,
            "--domain", domain, "--budget", str(budget), "--json"]
     start = time.perf_counter()
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss

@@ -159,7 +159,7 @@ def write_atomic(split, directory: str) -> None:
 
 def weak_split(split):
     """The same rows as the RecBole files: held-out users' fold-in rows join training."""
-    from checkers.autoencoder.data import ImplicitSplit, _vstack
+    from latentcheck.checkers.autoencoder.data import ImplicitSplit, _vstack
 
     train = _vstack([split.train, split.val_fold_in, split.test_fold_in])
     return ImplicitSplit(train, split.val_fold_in, split.val_holdout, split.test_fold_in, split.test_holdout,
@@ -181,8 +181,8 @@ def recbole_recall(top, heldout, k):
 def run_latentcheck(split, args, seed):
     import numpy as np
 
-    from checkers.autoencoder.models import MultDAE
-    from checkers.autoencoder.train import TrainConfig, _make_topk, evaluate_multdae, train_multdae
+    from latentcheck.checkers.autoencoder.models import MultDAE
+    from latentcheck.checkers.autoencoder.train import TrainConfig, _make_topk, evaluate_multdae, train_multdae
 
     model = MultDAE(n_items=split.n_items, hidden=(600, 64), latent="tanh", hidden_activation="tanh", dropout=0.5, lam=0.0)
     t0 = time.perf_counter()
@@ -190,7 +190,7 @@ def run_latentcheck(split, args, seed):
     fit = time.perf_counter() - t0
     bs = split.test_fold_in.n_rows
     topk = _make_topk(model, bs, 100)
-    from checkers.autoencoder.train import BatchFeeder
+    from latentcheck.checkers.autoencoder.train import BatchFeeder
 
     rows, cols, vals, _ = BatchFeeder(split.test_fold_in, bs).batch(np.arange(bs))
     top = np.asarray(topk(res.params, rows, cols, vals))
@@ -213,10 +213,10 @@ def main() -> None:
 
     import numpy as np
 
-    from checkers.autoencoder.data import liang_split, load_ratings
-    from checkers.autoencoder.metrics import ranking_metrics
-    from checkers.autoencoder.report import mean_ci
-    from checkers.autoencoder.study import environment
+    from latentcheck.checkers.autoencoder.data import liang_split, load_ratings
+    from latentcheck.checkers.autoencoder.metrics import ranking_metrics
+    from latentcheck.checkers.autoencoder.report import mean_ci
+    from latentcheck.checkers.autoencoder.study import environment
 
     ensure_venv()
     split = liang_split(load_ratings(args.data))

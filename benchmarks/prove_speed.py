@@ -28,7 +28,7 @@ def main() -> None:
     for i in range(args.repeats):
         json_path = out_dir / "prove_verdicts.tmp"
         start = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-m", "checkers.cli", "prove", "--json", str(json_path)],
+        proc = subprocess.run([sys.executable, "-m", "latentcheck.checkers.cli", "prove", "--json", str(json_path)],
                               cwd=ROOT, capture_output=True, text=True)
         wall = time.perf_counter() - start
         if proc.returncode != 0:

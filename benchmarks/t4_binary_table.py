@@ -33,13 +33,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from checkers.t4_domains import (  # noqa: E402
+from latentcheck.checkers.t4_domains import (  # noqa: E402
     binary_family_violations,
     mobius_identities,
     step2_rank_certificate,
     tie_closure_classes,
 )
-from theorems.linalg import rank  # noqa: E402
+from latentcheck.theorems.linalg import rank  # noqa: E402
 
 
 def witness(n: int, m: int) -> tuple[int, int, int]:
@@ -125,7 +125,7 @@ def main() -> None:
                                "cpus": os.cpu_count()}, indent=2))
     tmp.replace(out)
     if not args.no_docs:
-        page = ROOT / "docs" / "theorems" / "T4-domains.md"
+        page = ROOT / "docs" / "latentcheck.theorems" / "T4-domains.md"
         text = page.read_text()
         new = re.sub(r"<!-- t4-table:start -->.*<!-- t4-table:end -->",
                      "<!-- t4-table:start -->\n" + table + "\n<!-- t4-table:end -->", text, flags=re.S)

@@ -7,7 +7,7 @@ Usage::
     python benchmarks/train_speed.py --vmap-seeds 5  # 5 seeds as one vmapped program vs 5 sequential runs
 
 For each data set it reports, for the real trainer's epoch
-(:func:`checkers.autoencoder.train.run_epoch`: host shuffling and batch
+(:func:`latentcheck.checkers.autoencoder.train.run_epoch`: host shuffling and batch
 cutting, padded COO transfer, on-device densification, one jitted
 ``lax.scan`` of donated forward/backward/Adam steps): seconds per epoch
 (mean of the epochs after the first, which compiles), the host's share
@@ -33,7 +33,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 def shaped_synthetic(n_users: int, n_items: int, n_interactions: int, seed: int = 0):
     """A popularity-skewed implicit matrix of about ``n_interactions`` ones, built directly as CSR (fast)."""
-    from checkers.autoencoder.data import CSR
+    from latentcheck.checkers.autoencoder.data import CSR
 
     rng = np.random.default_rng(seed)
     mean = n_interactions / n_users
@@ -55,8 +55,8 @@ def measure(csr, hidden, batch_size: int, epochs: int, seed: int = 0) -> dict:
     import jax.numpy as jnp
     import optax
 
-    from checkers.autoencoder.models import MultDAE
-    from checkers.autoencoder.train import BatchFeeder, make_multdae_epoch, make_multdae_step, run_epoch
+    from latentcheck.checkers.autoencoder.models import MultDAE
+    from latentcheck.checkers.autoencoder.train import BatchFeeder, make_multdae_epoch, make_multdae_step, run_epoch
 
     model = MultDAE(n_items=csr.n_cols, hidden=tuple(hidden), latent="tanh")
     key = jax.random.PRNGKey(seed)
@@ -118,8 +118,8 @@ def measure_seeds(csr, hidden, batch_size: int, epochs: int, n_seeds: int) -> di
     import jax.numpy as jnp
     import optax
 
-    from checkers.autoencoder.models import MultDAE
-    from checkers.autoencoder.train import BatchFeeder, _stacked_epoch, make_seeds_epoch
+    from latentcheck.checkers.autoencoder.models import MultDAE
+    from latentcheck.checkers.autoencoder.train import BatchFeeder, _stacked_epoch, make_seeds_epoch
 
     model = MultDAE(n_items=csr.n_cols, hidden=tuple(hidden), latent="tanh")
     bs = min(batch_size, csr.n_rows)
@@ -166,8 +166,8 @@ def main() -> None:
 
     import jax
 
-    from checkers.autoencoder.data import liang_split, synthetic_ratings
-    from checkers.autoencoder.study import environment
+    from latentcheck.checkers.autoencoder.data import liang_split, synthetic_ratings
+    from latentcheck.checkers.autoencoder.study import environment
 
     env = environment()
     sets = [
@@ -193,7 +193,7 @@ def main() -> None:
 def seeds_row(args: argparse.Namespace) -> None:
     import jax
 
-    from checkers.autoencoder.study import environment
+    from latentcheck.checkers.autoencoder.study import environment
 
     env = environment()
     csr = shaped_synthetic(3000, 1500, 150_000)

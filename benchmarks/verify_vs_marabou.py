@@ -10,7 +10,7 @@ answers the plain feasibility question ``exists x in box: enc(x) = 0`` (the
 latent ReLU outputs fixed to 0); on ``binary`` the nonzero users are
 ``x in {0,1}^n, sum(x) >= 1``.
 
-* latentcheck: ``checkers.verify`` (bounds, certified LP bound tightening,
+* latentcheck: ``latentcheck.checkers.verify`` (bounds, certified LP bound tightening,
   branch and bound with Farkas leaves, exact re-check); "certified" means a
   certificate re-checked in rationals (proved) or an exact rational input
   (refuted).
@@ -58,7 +58,7 @@ CASES = {
 
 def build(sizes, shift, seed):
     sys.path.insert(0, ROOT)
-    from theorems.encoder import Encoder
+    from latentcheck.theorems.encoder import Encoder
 
     e = Encoder.random(sizes, "relu", seed=seed)
     Ws = [l.W for l in e.layers]
@@ -209,7 +209,7 @@ def plain_milp(enc, dom: str, limit: float) -> dict:
 
 def run_latentcheck(enc, dom: str, limit: float) -> dict:
     sys.path.insert(0, ROOT)
-    from checkers.verify import verify
+    from latentcheck.checkers.verify import verify
 
     t = time.perf_counter()
     res = verify(enc, "p3", domain=dom, timeout=limit)

@@ -21,8 +21,8 @@ CASES = ["relu", "tanh", "sigmoid", "softplus", "exp", "gelu", "silu", "exp(-t**
 def main() -> None:
     import jax  # noqa: F401  (import time is not part of the figures)
 
-    from checkers.float_vanishing import DTYPES, RUNTIMES, _zero_keys
-    from theorems.activations import get_activation
+    from latentcheck.checkers.float_vanishing import DTYPES, RUNTIMES, _zero_keys
+    from latentcheck.theorems.activations import get_activation
 
     rows = []
     for name in CASES:

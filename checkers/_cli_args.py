@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any, Optional
 
-from theorems.errors import InvalidArgument
+from latentcheck.theorems.errors import InvalidArgument
 
 __all__ = ["positive_int", "nonneg_int", "positive_seconds", "nonneg_finite", "positive_finite", "finite",
            "fraction", "nonempty"]

@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
-from theorems.errors import InvalidArgument
+from latentcheck.theorems.errors import InvalidArgument
 
 __all__ = ["atomic_write_text", "atomic_write_with", "atomic_savefig", "check_output_dir", "check_output_file", "check_input_file"]
 

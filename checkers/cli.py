@@ -16,8 +16,8 @@ from typing import Optional
 import typer
 from rich.console import Console
 
-from checkers._cli_args import make_console
-from theorems.errors import LatentcheckError
+from latentcheck.checkers._cli_args import make_console
+from latentcheck.theorems.errors import LatentcheckError
 
 app = typer.Typer(
     name="latentcheck",
@@ -54,11 +54,11 @@ def classify(
     timeout: float = typer.Option(10.0, "--timeout", help="Seconds for the symbolic decision before answering 'unknown'."),
 ) -> None:
     """Classify an activation (relu-like, tanh-like, non-vanishing) with a certificate and its float zero sets (IEEE in NumPy, XLA in JAX)."""
-    from checkers.float_vanishing import float_vanishing_thresholds, float_zero_sets_json, zero_set_sentence
-    from theorems.activations import get_activation
-    from theorems.classify import classify as _classify
+    from latentcheck.checkers.float_vanishing import float_vanishing_thresholds, float_zero_sets_json, zero_set_sentence
+    from latentcheck.theorems.activations import get_activation
+    from latentcheck.theorems.classify import classify as _classify
 
-    from checkers._cli_args import positive_seconds
+    from latentcheck.checkers._cli_args import positive_seconds
 
     positive_seconds(timeout, "--timeout")
     act = get_activation(expression)
@@ -89,10 +89,10 @@ def classify(
 
 def _register_commands() -> None:
     """Attach the commands that live in their own modules."""
-    from checkers import cli_prove
+    from latentcheck.checkers import cli_prove
 
     cli_prove.register(app)
-    for module in ("checkers.cli_falsify", "checkers.autoencoder.cli", "checkers.cli_convert", "checkers.cli_verify"):
+    for module in ("latentcheck.checkers.cli_falsify", "latentcheck.checkers.autoencoder.cli", "latentcheck.checkers.cli_convert", "latentcheck.checkers.cli_verify"):
         try:
             mod = __import__(module, fromlist=["register"])
         except ModuleNotFoundError as exc:

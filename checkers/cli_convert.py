@@ -1,6 +1,6 @@
 """``latentcheck convert IN OUT`` and the ``--model PATH`` loader shared by falsify and audit.
 
-``--model`` reads every format of :mod:`theorems.formats` (docs/models.md);
+``--model`` reads every format of :mod:`latentcheck.theorems.formats` (docs/models.md);
 ``--layers-from`` picks the encoder's layers by name (globs, in order),
 ``--activations`` gives one activation per layer (or one for all) where the
 file does not say them, ``--output`` names the latent layer or ONNX tensor.
@@ -23,8 +23,8 @@ OUTPUT_HELP = "The latent: an ONNX tensor/node name, or the last layer's name (d
 def model_from_options(model: Optional[str], activation: Optional[str], activations: Optional[str], layers_from: Optional[str],
                        output: Optional[str], *, others: dict[str, Any]) -> Optional[tuple[Any, dict[str, Any]]]:
     """``(Encoder, input metadata)`` for ``--model`` (None without it); refuses it beside ``--weights``/``--layers``."""
-    from theorems.errors import InvalidArgument
-    from theorems.formats import read_model
+    from latentcheck.theorems.errors import InvalidArgument
+    from latentcheck.theorems.formats import read_model
 
     if model is None:
         stray = [f for f, v in (("--activations", activations), ("--layers-from", layers_from), ("--output", output)) if v is not None]
@@ -42,7 +42,7 @@ def model_from_options(model: Optional[str], activation: Optional[str], activati
 def _split(activations: Optional[str]) -> Optional[tuple[str, ...]]:
     if activations is None:
         return None
-    from checkers.autoencoder.study import split_activation_list
+    from latentcheck.checkers.autoencoder.study import split_activation_list
 
     return split_activation_list(activations)
 
@@ -60,8 +60,8 @@ def register(app: typer.Typer) -> None:
         output: Optional[str] = typer.Option(None, "--output", help=OUTPUT_HELP),
     ) -> None:
         """Convert an encoder between formats, exactly (writes .npz or .safetensors in the stored dtype)."""
-        from checkers._cli_args import nonempty
-        from theorems.formats import convert as _convert
+        from latentcheck.checkers._cli_args import nonempty
+        from latentcheck.theorems.formats import convert as _convert
 
         for value, option, example in ((activation, "--activation", "relu"), (activations, "--activations", "tanh,relu"),
                                        (layers_from, "--layers-from", "'encoder.*'"), (output, "--output", "latent")):

@@ -15,7 +15,7 @@ from typing import Any, Optional
 
 import typer
 
-from checkers import cli_convert
+from latentcheck.checkers import cli_convert
 
 __all__ = ["register", "build_encoder"]
 
@@ -23,8 +23,8 @@ __all__ = ["register", "build_encoder"]
 def build_encoder(weights: Optional[str], layers: Optional[str], activation: Optional[str],
                   hidden_activation: Optional[str], seed: int):
     """The encoder from ``--weights`` or ``--layers`` (random, seeded)."""
-    from theorems.encoder import Encoder
-    from theorems.errors import InvalidArgument
+    from latentcheck.theorems.encoder import Encoder
+    from latentcheck.theorems.errors import InvalidArgument
 
     if (weights is None) == (layers is None):
         raise InvalidArgument("give exactly one of --weights FILE.npz or --layers N,H,...,M (with --activation)")
@@ -72,16 +72,16 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-        from checkers.falsify import falsify as _falsify
-        from counterexamples.report import render_markdown, write_report
-        from theorems.errors import InvalidArgument
+        from latentcheck.checkers.falsify import falsify as _falsify
+        from latentcheck.counterexamples.report import render_markdown, write_report
+        from latentcheck.theorems.errors import InvalidArgument
 
         dom = _check_falsify_options(property, weights, layers, activation, hidden_activation, domain, dtype, budget, seed,
                                restarts, max_counterexamples, out)
         loaded = cli_convert.model_from_options(model, activation, activations, layers_from, output,
                                                 others={"--weights": weights, "--layers": layers, "--hidden-activation": hidden_activation})
         encoder = loaded[0] if loaded else build_encoder(weights, layers, activation, hidden_activation, seed)
-        from checkers.falsifier._pipeline import environment
+        from latentcheck.checkers.falsifier._pipeline import environment
 
         environment()  # start-up (JAX import, device): before the --budget clock starts
         err = Console(stderr=True)
@@ -115,8 +115,8 @@ def register(app: typer.Typer) -> None:
         output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the Markdown here instead of stdout."),
     ) -> None:
         """Re-render report.md from a report.json."""
-        from checkers._io import atomic_write_text, check_input_file, check_output_file
-        from counterexamples.report import load_report, render_markdown
+        from latentcheck.checkers._io import atomic_write_text, check_input_file, check_output_file
+        from latentcheck.counterexamples.report import load_report, render_markdown
 
         check_input_file(path, "PATH")
         if output is not None:
@@ -133,10 +133,10 @@ def _check_falsify_options(property: str, weights: Optional[str], layers: Option
                            hidden_activation: Optional[str], domain: str, dtype: str, budget: float, seed: int,
                            restarts: int, max_counterexamples: int, out: Optional[str]) -> Any:
     """Every ``falsify`` option checked before the encoder is built or any search starts; returns the domain."""
-    from checkers._cli_args import nonempty, nonneg_int, positive_int, positive_seconds
-    from checkers._io import check_input_file, check_output_dir
-    from checkers.domains import parse_domain
-    from theorems.errors import InvalidArgument, LatentcheckError
+    from latentcheck.checkers._cli_args import nonempty, nonneg_int, positive_int, positive_seconds
+    from latentcheck.checkers._io import check_input_file, check_output_dir
+    from latentcheck.checkers.domains import parse_domain
+    from latentcheck.theorems.errors import InvalidArgument, LatentcheckError
 
     if property.lower() not in ("p2", "p3"):
         raise InvalidArgument(f"--property {property!r} must be p2 or p3")
@@ -168,7 +168,7 @@ def _print_summary(data: dict) -> None:
     prop = data["property"]
     style = {"counterexample": "bold red", "float-only": "bold yellow"}.get(status, "bold green")
     con.print(f"[{style}]{prop}: {status}[/] - {data.get('message', '')}", highlight=False)
-    for c in data.get("counterexamples", []):
+    for c in data.get("latentcheck.counterexamples", []):
         nz = {name: sum(1 for v in vec if v != "0") for name, vec in c["witness"].items()}
         con.print(f"  certified {c['certified']}: {c['origin']}; nonzeros {nz}; margin {str(c['margin'])[:40]}", highlight=False, markup=False)
     for c in data.get("float_only", []):

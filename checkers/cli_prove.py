@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from checkers.prove import Verdict, prove_all
+from latentcheck.checkers.prove import Verdict, prove_all
 
 
 def verdicts_markdown(verdicts: list[Verdict]) -> str:
@@ -44,9 +44,9 @@ def register(app: typer.Typer) -> None:
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
         from rich.table import Table
 
-        from checkers._cli_args import make_console, nonempty, positive_seconds
-        from checkers._io import atomic_write_text, check_output_file
-        from theorems.catalog import CLAIMS, get_claim
+        from latentcheck.checkers._cli_args import make_console, nonempty, positive_seconds
+        from latentcheck.checkers._io import atomic_write_text, check_output_file
+        from latentcheck.theorems.catalog import CLAIMS, get_claim
 
         nonempty(only, "--only", "T1,P3-relu")
         positive_seconds(timeout, "--timeout", "30")

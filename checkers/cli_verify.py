@@ -16,7 +16,7 @@ __all__ = ["register"]
 
 
 def _write_outputs(out: Path, encoder, result) -> dict:
-    from counterexamples.certificate import sha256_file, write_certificate
+    from latentcheck.counterexamples.certificate import sha256_file, write_certificate
 
     out.mkdir(parents=True, exist_ok=True)
     paths = {}
@@ -70,13 +70,13 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the JSON verdict on stdout."),
     ) -> None:
         """Decide P3 exactly for a piecewise-linear encoder: proved (certificate), refuted (exact input) or unknown."""
-        from checkers.cli_falsify import build_encoder
-        from checkers.verify import parse_verify_domain
-        from checkers.verify import verify as _verify
-        from theorems.errors import InvalidArgument
+        from latentcheck.checkers.cli_falsify import build_encoder
+        from latentcheck.checkers.verify import parse_verify_domain
+        from latentcheck.checkers.verify import verify as _verify
+        from latentcheck.theorems.errors import InvalidArgument
 
-        from checkers._cli_args import nonempty, nonneg_int, positive_seconds
-        from checkers._io import check_input_file, check_output_dir
+        from latentcheck.checkers._cli_args import nonempty, nonneg_int, positive_seconds
+        from latentcheck.checkers._io import check_input_file, check_output_dir
 
         if property.lower() != "p3":
             raise InvalidArgument(f"--property {property!r}: verify decides p3 only")

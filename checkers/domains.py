@@ -30,8 +30,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from theorems.errors import DataError, InvalidArgument
-from theorems.exact_arrays import exact_scalars, fits_float64, float64_copy, unreadable_reason
+from latentcheck.theorems.errors import DataError, InvalidArgument
+from latentcheck.theorems.exact_arrays import exact_scalars, fits_float64, float64_copy, unreadable_reason
 
 __all__ = ["Domain", "DOMAINS", "parse_domain", "load_rows", "load_rows_exact", "stereographic_point"]
 

@@ -1,8 +1,8 @@
-"""``checkers.falsify``: find, certify and shrink counterexamples to P3 and P2.
+"""``latentcheck.checkers.falsify``: find, certify and shrink counterexamples to P3 and P2.
 
 The public API (stable; other modules and the pytest helpers build on it)::
 
-    from checkers.falsify import falsify
+    from latentcheck.checkers.falsify import falsify
     result = falsify(encoder, "p3", domain="reals", dtype="float32", budget=2.0, seed=0)
     result.status            # 'counterexample' | 'float-only' | 'none-found' | 'none-exists'
     result.counterexamples   # certified only ('exact' or 'interval')
@@ -10,7 +10,7 @@ The public API (stable; other modules and the pytest helpers build on it)::
     result.stats             # evaluations, restarts, rounds, timings
     result.to_json()         # the report (schema latentcheck.falsify/1)
 
-``encoder`` is a :class:`theorems.Encoder` (certified results) or a plain
+``encoder`` is a :class:`latentcheck.theorems.Encoder` (certified results) or a plain
 callable ``f(x[n]) -> z[m]`` with ``n=`` given (float search only: every
 finding is ``float-only``; wrap weights in an ``Encoder`` to certify).
 
@@ -19,7 +19,7 @@ return a :class:`Search` of two pure functions ``init(key, seeds, mask)`` and
 ``step(state)`` over a batch of restarts; :func:`run_round` jits a round.
 """
 
-from checkers.falsifier import (
+from latentcheck.checkers.falsifier import (
     DTYPES,
     SCHEMA,
     FalsifyResult,

@@ -1,6 +1,6 @@
 """Interval enclosures of a *float computation* of an activation, for zero-set certificates.
 
-The float evaluators (:func:`theorems.lower.to_array_fn` in NumPy or
+The float evaluators (:func:`latentcheck.theorems.lower.to_array_fn` in NumPy or
 ``jax.numpy``, and the ``jax.nn`` functions of the catalog) compute ``s(t)``
 one rounded operation at a time. :func:`enclose` follows the same expression
 tree, in the same order, over a whole range of float inputs and returns an
@@ -29,7 +29,7 @@ interval between the rounded endpoints. Overflow gives ``+-inf``; a possible
 NaN (``inf - inf``, ``0 * inf``, ``sqrt`` of a negative) makes the range
 undecided. The libm model is an assumption about the runtime, not a proof;
 callers evaluate every float of the undecided boundary band directly and
-cross-check certified ranges on a sample (see :mod:`checkers.float_vanishing`).
+cross-check certified ranges on a sample (see :mod:`latentcheck.checkers.float_vanishing`).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ import numpy as np
 import sympy as sp
 from mpmath import iv
 
-from theorems.expr import T
+from latentcheck.theorems.expr import T
 
 __all__ = ["FloatFormat", "FORMATS", "Undecided", "NoModel", "enclose", "round_nearest", "Expm1", "Log1p", "Erfc", "FDiv",
            "ULPS"]

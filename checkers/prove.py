@@ -17,14 +17,14 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from theorems.activations import CATALOG, get_activation
-from theorems.catalog import CLAIMS, Claim
-from theorems.classify import NON_VANISHING, classify
-from theorems.constructions import check_t1, t1_witness, t3_witness
-from theorems.encoder import Encoder
-from theorems.linalg import rank
-from theorems.properties import check_flip, check_zero
-from theorems.timeouts import Timeout, check as check_deadline, seconds_left, time_limit, validate_seconds
+from latentcheck.theorems.activations import CATALOG, get_activation
+from latentcheck.theorems.catalog import CLAIMS, Claim
+from latentcheck.theorems.classify import NON_VANISHING, classify
+from latentcheck.theorems.constructions import check_t1, t1_witness, t3_witness
+from latentcheck.theorems.encoder import Encoder
+from latentcheck.theorems.linalg import rank
+from latentcheck.theorems.properties import check_flip, check_zero
+from latentcheck.theorems.timeouts import Timeout, check as check_deadline, seconds_left, time_limit, validate_seconds
 
 __all__ = ["Verdict", "CHECKS", "prove_claim", "prove_all", "PROVED", "REFUTED", "UNKNOWN"]
 
@@ -103,7 +103,7 @@ def _identities_outcome(results: list[tuple[str, bool]], method: str, scope: str
 
 # ------------------------------------------------------------------ checks
 def _t1_symbolic(max_m: int = 3) -> _Outcome:
-    from checkers.symbolic import t1_identities
+    from latentcheck.checkers.symbolic import t1_identities
 
     results = []
     for m in range(1, max_m + 1):
@@ -116,7 +116,7 @@ def _t1_symbolic(max_m: int = 3) -> _Outcome:
 
 
 def _t1_interior(max_m: int = 3) -> _Outcome:
-    from checkers.symbolic import t1_identities
+    from latentcheck.checkers.symbolic import t1_identities
 
     results = []
     for m in range(1, max_m + 1):
@@ -154,7 +154,7 @@ def _t2_catalog() -> _Outcome:
 
 
 def _t3_symbolic(max_m: int = 3) -> _Outcome:
-    from checkers.symbolic import t3_identities
+    from latentcheck.checkers.symbolic import t3_identities
 
     results = []
     for m in range(1, max_m + 1):
@@ -173,7 +173,7 @@ def _t3_symbolic(max_m: int = 3) -> _Outcome:
 
 
 def _t4_smt(timeout: float = 20.0) -> _Outcome:
-    from checkers.smt import t4_concrete_r2, t4_m1_all_n
+    from latentcheck.checkers.smt import t4_concrete_r2, t4_m1_all_n
 
     general = t4_m1_all_n(timeout_s=seconds_left(timeout))
     if general.status != PROVED:
@@ -188,7 +188,7 @@ def _t4_smt(timeout: float = 20.0) -> _Outcome:
 
 
 def _t4_strict(dims: Sequence[tuple[int, int]] = ((2, 1),), timeout: float = 20.0) -> _Outcome:
-    from checkers.smt import grid_domain, p2_constant_check
+    from latentcheck.checkers.smt import grid_domain, p2_constant_check
 
     notes = []
     for n, m in dims:
@@ -203,7 +203,7 @@ def _t4_strict(dims: Sequence[tuple[int, int]] = ((2, 1),), timeout: float = 20.
 
 
 def _t4_binary(dims: Sequence[tuple[int, int]], with_p3: bool, timeout: float = 20.0) -> _Outcome:
-    from checkers.smt import binary_domain, p2_constant_check
+    from latentcheck.checkers.smt import binary_domain, p2_constant_check
 
     proved_dims = []
     for n, m in dims:
@@ -224,13 +224,13 @@ def _t4_binary(dims: Sequence[tuple[int, int]], with_p3: bool, timeout: float = 
 
 def _t4_domain(engine: str, timeout: float = 20.0) -> _Outcome:
     """T4 on {0,1}^n and R>=0^n: the engines of checkers.t4_domains (each returns _Outcome's fields)."""
-    from checkers import t4_domains
+    from latentcheck.checkers import t4_domains
 
     return _Outcome(**getattr(t4_domains, engine)(timeout=timeout))
 
 
 def _t5_as_stated() -> _Outcome:
-    from checkers.symbolic import t5_constant_identity
+    from latentcheck.checkers.symbolic import t5_constant_identity
 
     ok, why = t5_constant_identity()
     if not ok:
@@ -243,7 +243,7 @@ def _t5_as_stated() -> _Outcome:
 
 
 def _t5_corrected(max_m: int = 2) -> _Outcome:
-    from checkers.symbolic import t5_derivative_identity
+    from latentcheck.checkers.symbolic import t5_derivative_identity
 
     results = []
     for m in range(1, max_m + 1):
@@ -288,7 +288,7 @@ def _p3_float(activation: str, dtype: str) -> _Outcome:
     import jax
     import jax.numpy as jnp
 
-    from checkers.float_vanishing import float_vanishing_threshold
+    from latentcheck.checkers.float_vanishing import float_vanishing_threshold
 
     act = get_activation(activation)
     thr = float_vanishing_threshold(act, dtype)
@@ -353,7 +353,7 @@ def _p2_sigmoid() -> _Outcome:
 
 
 def _constant(activation: str) -> _Outcome:
-    from checkers.symbolic import constant_encoder_identity
+    from latentcheck.checkers.symbolic import constant_encoder_identity
 
     act = get_activation(activation)
     ok, why = constant_encoder_identity(act.expr)
@@ -434,7 +434,7 @@ def prove_claim(claim: Claim, timeout: float = 30.0) -> Verdict:
 
 def prove_all(ids: Sequence[str] | None = None, timeout: float = 30.0,
               on_start: Callable[[Claim], None] | None = None) -> list[Verdict]:
-    from theorems.catalog import get_claim
+    from latentcheck.theorems.catalog import get_claim
 
     claims = [get_claim(i) for i in ids] if ids else list(CLAIMS)
     out = []

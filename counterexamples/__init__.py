@@ -2,19 +2,19 @@
 
 Public API (stable)::
 
-    from counterexamples import Counterexample, write_report
-    from counterexamples import certify_zero, certify_flip, shrink, render_markdown, load_report
+    from latentcheck.counterexamples import Counterexample, write_report
+    from latentcheck.counterexamples import certify_zero, certify_flip, shrink, render_markdown, load_report
 
 A :class:`Counterexample` holds an exact witness (rational strings) and a
 label: ``exact`` or ``interval`` (a real counterexample) or ``float-only``
 (a rounding hazard of one dtype, never a counterexample to the property).
 """
 
-from counterexamples.certificate import check_certificate
-from counterexamples.certify import Certification, certify_flip, certify_zero, float_encode, to_counterexample
-from counterexamples.report import SCHEMA, load_report, render_markdown, strip_timings, write_report
-from counterexamples.shrink import shrink
-from counterexamples.types import CERTIFIED, EXACT, FLOAT_ONLY, INTERVAL, UNDECIDED, Counterexample, format_fraction, parse_fraction
+from latentcheck.counterexamples.certificate import check_certificate
+from latentcheck.counterexamples.certify import Certification, certify_flip, certify_zero, float_encode, to_counterexample
+from latentcheck.counterexamples.report import SCHEMA, load_report, render_markdown, strip_timings, write_report
+from latentcheck.counterexamples.shrink import shrink
+from latentcheck.counterexamples.types import CERTIFIED, EXACT, FLOAT_ONLY, INTERVAL, UNDECIDED, Counterexample, format_fraction, parse_fraction
 
 __all__ = [
     "Counterexample",

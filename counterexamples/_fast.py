@@ -1,6 +1,6 @@
-"""Vectorised exact re-checks: the decisions of ``theorems.check_zero`` / ``check_flip``, in milliseconds.
+"""Vectorised exact re-checks: the decisions of ``latentcheck.theorems.check_zero`` / ``check_flip``, in milliseconds.
 
-``theorems`` decides a candidate one rational at a time (a ``Fraction`` per
+``latentcheck.theorems`` decides a candidate one rational at a time (a ``Fraction`` per
 input entry, a Python sum per latent row). That is the reference, and for a
 1682-dimensional triple it takes a few hundred milliseconds. This module
 reaches the same decisions, with the same labels, details and margins, from
@@ -13,10 +13,10 @@ reaches the same decisions, with the same labels, details and margins, from
   sum over the inputs fits in ``int64`` (``n * 2**(2B) < 2**62``); the limb
   products are one ``int64`` matrix product, recombined in Python ints. No
   float rounding occurs anywhere: the result equals
-  :func:`theorems.encoder.exact_affine` exactly (tests compare them);
+  :func:`latentcheck.theorems.encoder.exact_affine` exactly (tests compare them);
 * the latent activation evaluated exactly (rational activations) or in the
-  same mpmath interval arithmetic at ``theorems.lower.INTERVAL_PREC`` as
-  :meth:`theorems.Activation.interval`. For expressions built from ``t``,
+  same mpmath interval arithmetic at ``latentcheck.theorems.lower.INTERVAL_PREC`` as
+  :meth:`latentcheck.theorems.Activation.interval`. For expressions built from ``t``,
   rationals, ``+``, ``*``, integer powers and ``exp`` (sigmoid, for one) the
   expression tree is compiled once into the same sequence of mpmath interval
   operations (bit-identical enclosures, tests compare them); anything else
@@ -24,7 +24,7 @@ reaches the same decisions, with the same labels, details and margins, from
 
 Whatever is outside these cases (a transcendental hidden activation, a
 weight matrix whose exponents span more than ``_MAX_LIMBS * B`` bits) returns
-``None`` and the caller falls back to ``theorems``. Nothing here is a float
+``None`` and the caller falls back to ``latentcheck.theorems``. Nothing here is a float
 approximation: a decision is exact, or interval-certified, or not made.
 """
 
@@ -82,7 +82,7 @@ class QVec:
     @classmethod
     def from_float(cls, values: np.ndarray) -> "QVec":
         """The exact value of a float array (every finite float is a dyadic rational; wider dtypes are read exactly)."""
-        from theorems.exact_arrays import exact_scalars, fits_float64
+        from latentcheck.theorems.exact_arrays import exact_scalars, fits_float64
 
         raw = np.asarray(values)
         if not fits_float64(raw):
@@ -154,7 +154,7 @@ class QVec:
 
 
 def _exact_number(v: Any) -> Fraction:
-    from theorems.exact_arrays import exact_number
+    from latentcheck.theorems.exact_arrays import exact_number
 
     return exact_number(v)
 
@@ -182,7 +182,7 @@ def as_qvec(v: Any) -> QVec:
 
 
 def domain_contains(domain: Any, q: QVec) -> bool:
-    """Exact membership, as :meth:`checkers.domains.Domain.contains` decides it."""
+    """Exact membership, as :meth:`latentcheck.checkers.domains.Domain.contains` decides it."""
     name = getattr(domain, "name", None)
     if name == "reals":
         return True
@@ -416,7 +416,7 @@ class _Unsupported(Exception):
 
 
 def _compile_interval(expr: Any) -> Callable[[Any], Any]:
-    """The operations of ``theorems.lower.interval_value`` for this tree, on mpmath's raw interval tuples.
+    """The operations of ``latentcheck.theorems.lower.interval_value`` for this tree, on mpmath's raw interval tuples.
 
     ``iv.mpf`` operators call ``libmpi.mpi_add / mpi_mul / mpi_div / mpi_pow / mpi_exp`` at ``iv.prec`` after
     converting Python ints with ``from_int`` rounded down / up; the closure calls the same functions with the same
@@ -426,9 +426,9 @@ def _compile_interval(expr: Any) -> Callable[[Any], Any]:
     from mpmath import iv
     from mpmath.libmp import from_int, fzero, mpf_le, mpi_add, mpi_div, mpi_exp, mpi_mul, mpi_pow, round_ceiling, round_floor
 
-    from theorems.errors import NotExact
-    from theorems.expr import T
-    from theorems.lower import INTERVAL_PREC
+    from latentcheck.theorems.errors import NotExact
+    from latentcheck.theorems.expr import T
+    from latentcheck.theorems.lower import INTERVAL_PREC
 
     prec = INTERVAL_PREC
 
@@ -489,14 +489,14 @@ def _mp() -> dict[str, Any]:
         from mpmath import iv
         from mpmath.libmp import from_int, mpi_div, round_ceiling, round_floor
 
-        from theorems.lower import INTERVAL_PREC
+        from latentcheck.theorems.lower import INTERVAL_PREC
 
         _MP.update(iv=iv, from_int=from_int, mpi_div=mpi_div, lo=round_floor, hi=round_ceiling, prec=INTERVAL_PREC)
     return _MP
 
 
 def to_interval_q(p: Fraction) -> Any:
-    """``theorems.lower.to_interval(p)`` for a ``Fraction``: ``iv.mpf(num) / iv.mpf(den)`` at ``INTERVAL_PREC``."""
+    """``latentcheck.theorems.lower.to_interval(p)`` for a ``Fraction``: ``iv.mpf(num) / iv.mpf(den)`` at ``INTERVAL_PREC``."""
     mp = _mp()
     from_int, prec, lo, hi = mp["from_int"], mp["prec"], mp["lo"], mp["hi"]
     a, b = p.numerator, p.denominator
@@ -507,10 +507,10 @@ def to_interval_q(p: Fraction) -> Any:
 
 # ------------------------------------------------------------------ the checks
 def check_zero_fast(encoder: Any, q: QVec) -> Any:
-    """:func:`theorems.check_zero` for an encoder with an exact body, from a :class:`QVec`; ``None`` to fall back."""
-    from theorems.encoder import exact_activation_value
-    from theorems.errors import NotExact
-    from theorems.properties import PointCheck
+    """:func:`latentcheck.theorems.check_zero` for an encoder with an exact body, from a :class:`QVec`; ``None`` to fall back."""
+    from latentcheck.theorems.encoder import exact_activation_value
+    from latentcheck.theorems.errors import NotExact
+    from latentcheck.theorems.properties import PointCheck
 
     if q.is_zero:
         return PointCheck(False, "exact", "x is the zero vector, which P3 does not constrain")
@@ -552,11 +552,11 @@ def check_zero_fast(encoder: Any, q: QVec) -> Any:
 
 
 def _iv_dot_diff(ex: list, eu: list, ev: list) -> tuple:
-    """``dot(ex, eu) - dot(ex, ev)`` as ``theorems.properties.dot`` computes it on ``iv.mpf`` s at ``INTERVAL_PREC``
+    """``dot(ex, eu) - dot(ex, ev)`` as ``latentcheck.theorems.properties.dot`` computes it on ``iv.mpf`` s at ``INTERVAL_PREC``
     (``acc = 0; acc = acc + p * q``), on the raw interval tuples: the same ``mpi_add / mpi_mul / mpi_sub`` calls."""
     from mpmath.libmp import from_int, mpi_add, mpi_mul, mpi_sub, round_ceiling, round_floor
 
-    from theorems.lower import INTERVAL_PREC as prec
+    from latentcheck.theorems.lower import INTERVAL_PREC as prec
 
     zero = (from_int(0, prec, round_floor), from_int(0, prec, round_ceiling))
 
@@ -570,10 +570,10 @@ def _iv_dot_diff(ex: list, eu: list, ev: list) -> tuple:
 
 
 def check_flip_fast(encoder: Any, qx: QVec, qu: QVec, qv: QVec) -> Any:
-    """:func:`theorems.check_flip` for an encoder with an exact body, from :class:`QVec` s; ``None`` to fall back."""
+    """:func:`latentcheck.theorems.check_flip` for an encoder with an exact body, from :class:`QVec` s; ``None`` to fall back."""
     from mpmath import iv
 
-    from theorems.properties import PointCheck, dot
+    from latentcheck.theorems.properties import PointCheck, dot
 
     lhs, rhs = qx.dot(qu), qx.dot(qv)
     if lhs > rhs:
@@ -593,7 +593,7 @@ def check_flip_fast(encoder: Any, qx: QVec, qu: QVec, qv: QVec) -> Any:
     ex, eu, ev = ([memo.interval(p) for p in pre] for pre in pres)
     diff = iv.make_mpf(_iv_dot_diff(ex, eu, ev))
     if diff.a > 0:
-        return PointCheck(True, "interval", f"<x,u> - <x,v> = {lhs - rhs} <= 0 (exact) but <enc x,enc u> - <enc x,enc v> lies in [{diff.a}, {diff.b}] > 0 (interval arithmetic)", __import__("theorems.properties", fromlist=["lower_decimal"]).lower_decimal(diff.a))
+        return PointCheck(True, "interval", f"<x,u> - <x,v> = {lhs - rhs} <= 0 (exact) but <enc x,enc u> - <enc x,enc v> lies in [{diff.a}, {diff.b}] > 0 (interval arithmetic)", __import__("latentcheck.theorems.properties", fromlist=["lower_decimal"]).lower_decimal(diff.a))
     if diff.b <= 0:
         return PointCheck(False, "interval", "the latent difference is certified <= 0")
     return None  # undecided by intervals alone: theorems' check resolves exact activation values where it can

@@ -6,7 +6,7 @@ input box and the pre-activations, whose every leaf is closed either by
 interval arithmetic or by a Farkas certificate (rational multipliers of the
 leaf's linear constraints). This module re-checks one in exact rational
 arithmetic (python-flint ``fmpq`` and ``fmpq_mat`` throughout). It shares no code with the search
-engine (``checkers.verifier``): it recomputes every bound itself, checks every
+engine (``latentcheck.checkers.verifier``): it recomputes every bound itself, checks every
 relaxation line against the activation's knots, and trusts nothing but the
 weights and the multipliers. ``docs/recheck_certificate.py`` is a second,
 standalone re-checker of the same format (Fractions only).

@@ -1,7 +1,7 @@
 """Certification: decide a float candidate outside floating point, then label it.
 
-The single source of truth is :func:`theorems.check_zero` /
-:func:`theorems.check_flip` (exact rationals for piecewise-linear and
+The single source of truth is :func:`latentcheck.theorems.check_zero` /
+:func:`latentcheck.theorems.check_flip` (exact rationals for piecewise-linear and
 polynomial encoders, interval arithmetic otherwise). This module adds the
 domain check and the float re-evaluation in the search's dtype, and turns the
 outcome into one label:
@@ -36,10 +36,10 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from counterexamples._fast import QVec, as_qvec, check_flip_fast, check_zero_fast, domain_contains
-from counterexamples.types import EXACT, FLOAT_ONLY, INTERVAL, UNDECIDED, Counterexample
-from theorems.encoder import Encoder
-from theorems.properties import PointCheck, check_flip, check_zero
+from latentcheck.counterexamples._fast import QVec, as_qvec, check_flip_fast, check_zero_fast, domain_contains
+from latentcheck.counterexamples.types import EXACT, FLOAT_ONLY, INTERVAL, UNDECIDED, Counterexample
+from latentcheck.theorems.encoder import Encoder
+from latentcheck.theorems.properties import PointCheck, check_flip, check_zero
 
 __all__ = ["Certification", "certify_zero", "certify_flip", "float_encode", "ieee_encode", "xla_runtime", "to_counterexample"]
 
@@ -50,7 +50,7 @@ class Certification:
 
     Attributes:
         status: ``exact``, ``interval``, ``float-only``, ``refuted``, ``undecided`` or ``outside``.
-        check: the :class:`theorems.PointCheck` (``None`` when no exact check was possible).
+        check: the :class:`latentcheck.theorems.PointCheck` (``None`` when no exact check was possible).
         float_violates: whether the float computation in ``dtype`` shows the violation.
         detail: one sentence for people.
         margin: the violation's size as an exact string, when certified.
@@ -253,7 +253,7 @@ def certify_zero(encoder: Any, x: Sequence[Any], *, domain: Any = None, dtype: s
     that is moved: every label is then decided at the moved point itself.
 
     ``x`` is a sequence of rationals (``Fraction``, ``int``, exact strings), a
-    float array (taken at its exact value) or a :class:`counterexamples._fast.QVec`.
+    float array (taken at its exact value) or a :class:`latentcheck.counterexamples._fast.QVec`.
     ``encoder`` may be a plain callable: then no exact re-check exists and a
     float zero is at best ``float-only``.
     """

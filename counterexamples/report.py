@@ -19,7 +19,7 @@ import os
 from pathlib import Path
 from typing import Any, Mapping
 
-from theorems.errors import DataError, InvalidArgument
+from latentcheck.theorems.errors import DataError, InvalidArgument
 
 __all__ = ["write_report", "render_markdown", "load_report", "strip_timings", "SCHEMA"]
 
@@ -95,7 +95,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     lines.append(f"**Property {prop}:** {_STATEMENT.get(prop, '')}")
     lines.append("")
     headline = {
-        "counterexample": f"**Refuted.** {len(report.get('counterexamples', []))} certified counterexample(s) to {prop}.",
+        "counterexample": f"**Refuted.** {len(report.get('latentcheck.counterexamples', []))} certified counterexample(s) to {prop}.",
         "float-only": f"**No real counterexample found.** Only float-only hazards in {report.get('dtype')}: the float "
                       f"computation violates {prop} where the real value does not. They are not counterexamples to {prop}.",
         "none-found": f"**None found within the budget.** This is evidence, not a proof that {prop} holds.",
@@ -144,7 +144,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     for key in ("seconds", "first_certified_seconds", "evaluations_per_second"):
         if timing.get(key) is not None:
             lines.append(f"| {key.replace('_', ' ')} | {timing[key]} |")
-    cxs = report.get("counterexamples") or []
+    cxs = report.get("latentcheck.counterexamples") or []
     if cxs:
         lines += ["", "## Certified counterexamples", ""]
         for k, c in enumerate(cxs, 1):
@@ -206,7 +206,7 @@ def write_report(result: Any, out_dir: "str | os.PathLike[str]", *, command: str
     """Write ``report.json``, ``report.md`` and (optionally) PNG plots into ``out_dir``.
 
     Args:
-        result: a :class:`checkers.falsify.FalsifyResult` or its ``to_json()`` dict.
+        result: a :class:`latentcheck.checkers.falsify.FalsifyResult` or its ``to_json()`` dict.
         out_dir: folder to create or reuse.
         command: the command line to print under "Replay".
         plots: also write ``latent_norms.png`` / ``flip_margins.png``.
@@ -221,12 +221,12 @@ def write_report(result: Any, out_dir: "str | os.PathLike[str]", *, command: str
     out.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
     if plots:
-        from counterexamples.plots import write_plots
+        from latentcheck.counterexamples.plots import write_plots
 
         written = write_plots(data, out)
         data["plots"] = [p.name for p in written.values()]
         paths.update(written)
-    from checkers._io import atomic_write_text
+    from latentcheck.checkers._io import atomic_write_text
 
     paths["json"] = out / "report.json"
     atomic_write_text(paths["json"], json.dumps(data, indent=2) + "\n")

@@ -1,7 +1,7 @@
 """Hypothesis-style shrinking that keeps the certificate at every step.
 
 A shrink step proposes a simpler witness, screens it cheaply in float64 and
-accepts it only when :func:`counterexamples.certify_zero` /
+accepts it only when :func:`latentcheck.counterexamples.certify_zero` /
 :func:`certify_flip` certify it again (same label or better). Passes, in
 order, repeated until none makes progress or the check budget is spent:
 
@@ -26,8 +26,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from counterexamples.certify import certify_flip, certify_zero
-from counterexamples.types import EXACT, Counterexample, format_fraction
+from latentcheck.counterexamples.certify import certify_flip, certify_zero
+from latentcheck.counterexamples.types import EXACT, Counterexample, format_fraction
 
 __all__ = ["shrink"]
 
@@ -72,10 +72,10 @@ def shrink(cx: Counterexample, encoder: Any, *, domain: Any, dtype: str | None =
     """
     import time
 
-    from checkers.falsifier._blas import serial_blas
+    from latentcheck.checkers.falsifier._blas import serial_blas
 
     if isinstance(domain, str):
-        from checkers.domains import parse_domain
+        from latentcheck.checkers.domains import parse_domain
 
         domain = parse_domain(domain)
     if not cx.is_certified:

@@ -1,6 +1,6 @@
 """Write docs/cli.md from the command line itself, so the reference cannot drift.
 
-Walks the click command tree that typer builds for ``checkers.cli:app``
+Walks the click command tree that typer builds for ``latentcheck.checkers.cli:app``
 (``typer.main.get_command``) and renders every command's usage, help text,
 arguments and options, exactly as ``--help`` knows them.
 
@@ -96,7 +96,7 @@ def render() -> str:
     import typer._click as click
     import typer.main
 
-    from checkers import cli
+    from latentcheck.checkers import cli
 
     root = typer.main.get_command(cli.app)
     ctx = click.Context(root, info_name=PROG)

@@ -90,7 +90,7 @@ def _words(entry: Entry) -> list[str]:
 def _argv(entry: Entry) -> list[str]:
     args = _words(entry)
     if args[0] == "latentcheck":
-        return [sys.executable, "-m", "checkers.cli", *args[1:]]
+        return [sys.executable, "-m", "latentcheck.checkers.cli", *args[1:]]
     if args[0] == "pytest":
         return [sys.executable, "-m", "pytest", *args[1:]]
     return args

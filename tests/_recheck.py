@@ -2,7 +2,7 @@
 ``theorems/`` or ``counterexamples/``.
 
 Exact values of stored arrays come from NumPy's own ``as_integer_ratio`` (per element) or Python ints,
-never from ``theorems.exact_arrays``; activations are evaluated by hand-written rules, and transcendental
+never from ``latentcheck.theorems.exact_arrays``; activations are evaluated by hand-written rules, and transcendental
 ones only where the value is known exactly (``tanh(0) = 0``) or by mpmath at 120 digits, whose result
 is used only when it is far from 0.
 """

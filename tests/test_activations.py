@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from mpmath import iv
 
-from theorems import CATALOG, NotExact, UnknownActivation, UnsafeExpression, get_activation
+from latentcheck.theorems import CATALOG, NotExact, UnknownActivation, UnsafeExpression, get_activation
 
 
 @pytest.mark.parametrize("name", list(CATALOG))

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from checkers.autoencoder.audit import audit_encoder, kendall_tau_b, normalise_rows, rows_for_encoder, save_encoder, read_input_meta
-from checkers.autoencoder.data import csr_from_coo, synthetic_ratings
-from theorems import Encoder
-from theorems.errors import InvalidArgument
+from latentcheck.checkers.autoencoder.audit import audit_encoder, kendall_tau_b, normalise_rows, rows_for_encoder, save_encoder, read_input_meta
+from latentcheck.checkers.autoencoder.data import csr_from_coo, synthetic_ratings
+from latentcheck.theorems import Encoder
+from latentcheck.theorems.errors import InvalidArgument
 
 
 def _binary_rows(n_rows=60, n_cols=12, seed=0):

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from checkers.autoencoder.executor import parse_executor, run_tasks, task_id
-from theorems.errors import InvalidArgument
+from latentcheck.checkers.autoencoder.executor import parse_executor, run_tasks, task_id
+from latentcheck.theorems.errors import InvalidArgument
 
 CALLS: list[int] = []
 

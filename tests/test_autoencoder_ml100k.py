@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from checkers.autoencoder.audit import audit_encoder
-from checkers.autoencoder.data import liang_split, load_ratings, rating_split
-from checkers.autoencoder.models import MultDAE
-from checkers.autoencoder.train import TrainConfig, train_multdae
+from latentcheck.checkers.autoencoder.audit import audit_encoder
+from latentcheck.checkers.autoencoder.data import liang_split, load_ratings, rating_split
+from latentcheck.checkers.autoencoder.models import MultDAE
+from latentcheck.checkers.autoencoder.train import TrainConfig, train_multdae
 
 pytestmark = pytest.mark.data
 

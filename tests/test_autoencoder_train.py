@@ -7,11 +7,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from checkers.autoencoder.data import liang_split, synthetic_ratings
-from checkers.autoencoder.ease import popularity_baseline
-from checkers.autoencoder.models import MultDAE, MultVAE
-from checkers.autoencoder.train import TrainConfig, train_multdae, train_multdae_seeds
-from theorems.errors import InvalidArgument
+from latentcheck.checkers.autoencoder.data import liang_split, synthetic_ratings
+from latentcheck.checkers.autoencoder.ease import popularity_baseline
+from latentcheck.checkers.autoencoder.models import MultDAE, MultVAE
+from latentcheck.checkers.autoencoder.train import TrainConfig, train_multdae, train_multdae_seeds
+from latentcheck.theorems.errors import InvalidArgument
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +95,7 @@ def test_multvae_trains_and_beats_popularity(split):
 
 
 def test_trials_are_the_same_for_every_activation_and_seeded():
-    from checkers.autoencoder.study_implicit import make_trials
+    from latentcheck.checkers.autoencoder.study_implicit import make_trials
 
     grid = make_trials((1e-3, 3e-3), (0.0, 0.01), (0.5,), "grid", 0)
     assert grid == [{"lr": 1e-3, "lam": 0.0, "dropout": 0.5}, {"lr": 1e-3, "lam": 0.01, "dropout": 0.5},
@@ -111,7 +111,7 @@ def test_trials_are_the_same_for_every_activation_and_seeded():
 
 
 def test_split_cache_never_serves_another_dataset():
-    from checkers.autoencoder.study_implicit import task_split
+    from latentcheck.checkers.autoencoder.study_implicit import task_split
 
     sp = {"threshold": 3.5, "min_user_items": 5, "heldout": 0.1, "seed": 1}
     for seed in range(3):  # fresh objects, possibly at a freed object's address
@@ -121,7 +121,7 @@ def test_split_cache_never_serves_another_dataset():
 
 def _fake_report(shift_sigmoid: float, capped: bool = False):
     """Runs of tanh/relu/sigmoid on 2 splits x 3 seeds with hand-set accuracies (no training)."""
-    from checkers.autoencoder.study_implicit import AUDIT_KEYS, conclusion, summarise
+    from latentcheck.checkers.autoencoder.study_implicit import AUDIT_KEYS, conclusion, summarise
 
     rng = np.random.default_rng(0)
     runs, per_user = [], {}

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import typer
 
-from checkers.cli import app, main
+from latentcheck.checkers.cli import app, main
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,9 +46,9 @@ def _report_json(tmp: Path) -> Path:
 
 
 def _encoder(tmp: Path) -> Path:
-    from checkers.autoencoder.audit import save_encoder
-    from checkers.autoencoder.data import synthetic_ratings
-    from theorems.encoder import Encoder
+    from latentcheck.checkers.autoencoder.audit import save_encoder
+    from latentcheck.checkers.autoencoder.data import synthetic_ratings
+    from latentcheck.theorems.encoder import Encoder
 
     ids = np.unique(synthetic_ratings().items)
     enc = Encoder.random([ids.size, 4], "relu", seed=0)
@@ -175,7 +175,7 @@ def test_entry_point_bad_value_no_traceback() -> None:
     """Through the real entry point (a subprocess): parser errors and our errors alike."""
     for argv in (["prove", "--timeout", "0"], ["falsify", "-p", "p3", "--layers", "3,2", "--activation", "relu", "--seed", "x"],
                  ["classify", "relu", "--timeout", "nan"], ["audit", "--weights", "/nonexistent.npz"]):
-        out = subprocess.run([sys.executable, "-m", "checkers.cli", *argv], capture_output=True, text=True, timeout=120,
+        out = subprocess.run([sys.executable, "-m", "latentcheck.checkers.cli", *argv], capture_output=True, text=True, timeout=120,
                              env={**os.environ, "PYTHONPATH": str(ROOT)})
         assert out.returncode == 2, (argv, out.stderr)
         assert "Traceback" not in out.stderr

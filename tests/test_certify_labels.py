@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 
 import _recheck as rc
-from counterexamples.certify import certify_flip, certify_zero, xla_runtime
-from counterexamples.types import Counterexample
-from theorems import Encoder
-from theorems.properties import check_zero
+from latentcheck.counterexamples.certify import certify_flip, certify_zero, xla_runtime
+from latentcheck.counterexamples.types import Counterexample
+from latentcheck.theorems import Encoder
+from latentcheck.theorems.properties import check_zero
 
 Q = Fraction
 
@@ -67,7 +67,7 @@ def test_silu_hidden_layer_exact_zero() -> None:
 def test_planted_interval_only_resolution_is_caught(monkeypatch) -> None:
     """Plant the old behaviour (no exact activation values): the issue's example falls back to float-only/undecided,
     and the independent re-check shows it is in fact a real counterexample (the label was wrong)."""
-    import theorems.encoder as te
+    import latentcheck.theorems.encoder as te
 
     monkeypatch.setattr(te, "exact_activation_value", lambda act, p, enclosure=None: None)
     enc = _tanh_encoder([[1, -1, 0], [0, 1, -1]], [[1, 1]])
@@ -137,7 +137,7 @@ def _p2_interval_holds(Wq, bq, acts, x, u, v) -> bool:
 
 @pytest.mark.parametrize("act", ["relu", "tanh"])
 def test_p2_certificates_recheck_independently(act) -> None:
-    from checkers.falsify import falsify
+    from latentcheck.checkers.falsify import falsify
 
     enc = Encoder.random([6, 2], act, seed=3)
     res = falsify(enc, "p2", budget=3, seed=0, shrink=False)
@@ -167,7 +167,7 @@ def test_callable_float_only_names_runtime() -> None:
 
 
 def test_falsify_records_undecided_apart() -> None:
-    from checkers.falsify import falsify
+    from latentcheck.checkers.falsify import falsify
 
     enc = Encoder.from_arrays([[[1.0, 0.0]]], [[0.0]], "tanh(t) - sinh(t)/cosh(t)")
     res = falsify(enc, "p3", budget=2, seed=0, shrink=False)
@@ -185,7 +185,7 @@ def test_float_only_witness_reproduces_in_its_runtime() -> None:
     import jax
     import jax.numpy as jnp
 
-    from checkers.falsify import falsify
+    from latentcheck.checkers.falsify import falsify
 
     enc = Encoder.random([40, 4], "sigmoid", seed=2)
     res = falsify(enc, "p3", dtype="float16", budget=5, seed=0, shrink=False)

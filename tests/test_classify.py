@@ -8,7 +8,7 @@ import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from theorems import CATALOG, NON_VANISHING, RELU_LIKE, TANH_LIKE, T, classify, get_activation
+from latentcheck.theorems import CATALOG, NON_VANISHING, RELU_LIKE, TANH_LIKE, T, classify, get_activation
 
 # What the mathematics says about each catalog function (THEORY.md, "Classes of activation").
 CATALOG_CLASSES = {

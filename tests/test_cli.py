@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-CLI = [sys.executable, "-m", "checkers.cli"]
+CLI = [sys.executable, "-m", "latentcheck.checkers.cli"]
 
 
 def run(*args: str, cwd=None) -> subprocess.CompletedProcess:

@@ -12,14 +12,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from checkers.cli import main
+from latentcheck.checkers.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def _encoder_with_ids(tmp: Path, ids: np.ndarray) -> Path:
-    from checkers.autoencoder.audit import save_encoder
-    from theorems.encoder import Encoder
+    from latentcheck.checkers.autoencoder.audit import save_encoder
+    from latentcheck.theorems.encoder import Encoder
 
     enc = Encoder.random([ids.size, 3], "tanh", seed=0)
     path = tmp / "enc.npz"
@@ -29,7 +29,7 @@ def _encoder_with_ids(tmp: Path, ids: np.ndarray) -> Path:
 
 @pytest.mark.parametrize("foreign", [0.5, 0.02])
 def test_audit_refuses_foreign_data_unless_min_match_lowered(tmp_path, capsys, foreign: float) -> None:
-    from checkers.autoencoder.data import synthetic_ratings
+    from latentcheck.checkers.autoencoder.data import synthetic_ratings
 
     data_ids = np.unique(synthetic_ratings().items)
     n_foreign = int(round(foreign * data_ids.size))
@@ -50,7 +50,7 @@ def test_audit_refuses_foreign_data_unless_min_match_lowered(tmp_path, capsys, f
 
 
 def test_audit_min_match_bounds(tmp_path, capsys) -> None:
-    from checkers.autoencoder.data import synthetic_ratings
+    from latentcheck.checkers.autoencoder.data import synthetic_ratings
 
     path = _encoder_with_ids(tmp_path, np.unique(synthetic_ratings().items))
     for bad in ("0", "1.5", "-0.1", "nan"):
@@ -64,11 +64,11 @@ def test_prove_table_not_wrapped_when_piped() -> None:
     """Output captured (not a terminal): no word of the table is split across lines."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("COLUMNS", None)
-    out = subprocess.run([sys.executable, "-m", "checkers.cli", "prove", "--only", "P3-relu,T5-as-stated"],
+    out = subprocess.run([sys.executable, "-m", "latentcheck.checkers.cli", "prove", "--only", "P3-relu,T5-as-stated"],
                          capture_output=True, text=True, timeout=300, env=env)
     assert out.returncode == 0, out.stderr
     text = out.stdout
-    from checkers.prove import prove_all
+    from latentcheck.checkers.prove import prove_all
 
     words = set()
     for v in prove_all(["P3-relu", "T5-as-stated"]):
@@ -82,7 +82,7 @@ def test_prove_table_not_wrapped_when_piped() -> None:
 
 def test_report_write_is_atomic(tmp_path, monkeypatch) -> None:
     """A failing write leaves the old report whole and no temporary file behind."""
-    from checkers._io import atomic_write_text
+    from latentcheck.checkers._io import atomic_write_text
 
     target = tmp_path / "report.json"
     target.write_text("old")

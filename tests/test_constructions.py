@@ -10,9 +10,9 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from theorems import CATALOG, Encoder, check_flip, check_zero, classify
-from theorems.constructions import check_t1, t1_witness, t3_witness
-from theorems.linalg import kernel_vector, least_norm_solve, matvec, rank
+from latentcheck.theorems import CATALOG, Encoder, check_flip, check_zero, classify
+from latentcheck.theorems.constructions import check_t1, t1_witness, t3_witness
+from latentcheck.theorems.linalg import kernel_vector, least_norm_solve, matvec, rank
 
 VANISHING_WITH_RATIONAL_ZERO = [n for n in CATALOG if classify(n).vanishing and classify(n).zero.is_Rational]
 
@@ -66,7 +66,7 @@ def test_linalg_helpers() -> None:
 
 
 def test_t1_rejects_rank_deficient() -> None:
-    from theorems import InvalidArgument
+    from latentcheck.theorems import InvalidArgument
 
     with pytest.raises(InvalidArgument, match="full row rank"):
         t1_witness(np.array([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0]]), [0.0, 0.0], Fraction(0))

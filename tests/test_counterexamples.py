@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-import counterexamples
-from checkers.cli import app
-from checkers.domains import parse_domain
-from checkers.falsify import falsify
-from counterexamples import (
+from latentcheck import counterexamples
+from latentcheck.checkers.cli import app
+from latentcheck.checkers.domains import parse_domain
+from latentcheck.checkers.falsify import falsify
+from latentcheck.counterexamples import (
     Counterexample,
     certify_flip,
     certify_zero,
@@ -23,13 +23,13 @@ from counterexamples import (
     strip_timings,
     write_report,
 )
-from theorems import Encoder, check_flip, check_zero
+from latentcheck.theorems import Encoder, check_flip, check_zero
 
 
 def test_public_api_matches_all() -> None:
     for name in counterexamples.__all__:
         assert hasattr(counterexamples, name), name
-    import checkers.falsify as f
+    import latentcheck.checkers.falsify as f
 
     for name in f.__all__:
         assert hasattr(f, name), name
@@ -107,12 +107,12 @@ def test_write_report_and_rerender(tmp_path) -> None:
     paths = write_report(res, tmp_path, command="latentcheck falsify ...")
     data = load_report(paths["json"])
     assert data["schema"] == "latentcheck.falsify/1"
-    for key in ("property", "encoder", "domain", "dtype", "seed", "versions", "device", "stats", "counterexamples"):
+    for key in ("property", "encoder", "domain", "dtype", "seed", "versions", "device", "stats", "latentcheck.counterexamples"):
         assert key in data, key
     assert {"evaluations", "restarts", "rounds"} <= set(data["stats"])
     assert paths["markdown"].read_text() == render_markdown(data)
     assert (tmp_path / "flip_margins.png").exists()
-    cx = data["counterexamples"][0]
+    cx = data["latentcheck.counterexamples"][0]
     assert cx["certified"] in ("exact", "interval") and cx["real"] is True
     assert all(isinstance(v, str) for v in cx["witness"]["x"])
     assert "timing" not in strip_timings(data)["stats"]
@@ -145,7 +145,7 @@ def test_cli_exit_codes_and_json(tmp_path) -> None:
 
 
 def test_cli_bad_input_exits_2(tmp_path) -> None:
-    from checkers.cli import main
+    from latentcheck.checkers.cli import main
 
     cases = [
         ["falsify", "--property", "p5", "--layers", "4,2", "--activation", "relu"],
@@ -193,7 +193,7 @@ def _random_vectors(rng: np.random.Generator, n: int) -> list[list[Fraction]]:
                                               ([9, 3], "identity", None), ([9, 6, 3], "tanh", "relu"),
                                               ([9, 6, 3], "sigmoid", "relu"), ([9, 6, 3], "relu", "tanh")])
 def test_fast_checks_equal_theorems(sizes, act, hidden) -> None:
-    from counterexamples._fast import QVec, check_flip_fast, check_zero_fast
+    from latentcheck.counterexamples._fast import QVec, check_flip_fast, check_zero_fast
 
     rng = np.random.default_rng(len(sizes) * 7 + len(act))
     enc = Encoder.random(sizes, act, hidden, seed=5)
@@ -224,8 +224,8 @@ def test_fast_zero_check_on_real_zeros_and_certify_inputs() -> None:
 def test_exact_affine_fast_equals_exact_affine() -> None:
     import random
 
-    from counterexamples._fast import QVec, exact_affine_fast
-    from theorems.encoder import exact_affine
+    from latentcheck.counterexamples._fast import QVec, exact_affine_fast
+    from latentcheck.theorems.encoder import exact_affine
 
     rng = np.random.default_rng(0)
     R = random.Random(0)
@@ -251,8 +251,8 @@ def test_exact_affine_fast_equals_exact_affine() -> None:
 
 
 def test_qvec_canonical_and_strings() -> None:
-    from counterexamples._fast import QVec
-    from counterexamples.types import format_fraction
+    from latentcheck.counterexamples._fast import QVec
+    from latentcheck.counterexamples.types import format_fraction
 
     x = np.array([0.0, -0.75, 3.0, 1e-20, -0.0, 2.0**60])
     a, b = QVec.from_float(x), QVec.from_fractions([Fraction(float(v)) for v in x])
@@ -265,9 +265,9 @@ def test_qvec_canonical_and_strings() -> None:
 
 
 def test_compiled_interval_activations_are_bit_identical() -> None:
-    from counterexamples._fast import interval_fn, to_interval_q
-    from theorems.activations import get_activation
-    from theorems.lower import to_interval
+    from latentcheck.counterexamples._fast import interval_fn, to_interval_q
+    from latentcheck.theorems.activations import get_activation
+    from latentcheck.theorems.lower import to_interval
 
     rng = np.random.default_rng(1)
     for name in ("sigmoid", "silu", "identity", "exp", "softsign", "tanh"):
@@ -285,7 +285,7 @@ def test_float_encode_shares_compilation_and_matches_jax_fn() -> None:
     import jax
     import jax.numpy as jnp
 
-    from counterexamples.certify import float_encode
+    from latentcheck.counterexamples.certify import float_encode
 
     X = np.random.default_rng(0).normal(size=(5, 12)) * 30
     for act, dtype in (("sigmoid", "float16"), ("relu", "float32"), ("tanh", "bfloat16")):

@@ -7,7 +7,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from theorems import Encoder, InvalidWeights, NonFiniteWeights, ShapeMismatch, UnknownActivation
+from latentcheck.theorems import Encoder, InvalidWeights, NonFiniteWeights, ShapeMismatch, UnknownActivation
 
 
 def test_roundtrip(tmp_path) -> None:

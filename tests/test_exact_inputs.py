@@ -17,11 +17,11 @@ import numpy as np
 import pytest
 
 import _recheck as rc
-from checkers.domains import parse_domain
-from counterexamples._fast import QVec
-from counterexamples.certify import certify_zero
-from theorems import Encoder
-from theorems.errors import DataError, InvalidWeights
+from latentcheck.checkers.domains import parse_domain
+from latentcheck.counterexamples._fast import QVec
+from latentcheck.counterexamples.certify import certify_zero
+from latentcheck.theorems import Encoder
+from latentcheck.theorems.errors import DataError, InvalidWeights
 
 LD = np.longdouble
 TINY = LD(2) ** -60  # representable in x87 extended (64-bit mantissa), not next to 1 in float64
@@ -120,7 +120,7 @@ def test_complex_weights_exit_2_one_line(tmp_path) -> None:
     path = tmp_path / "c.npz"
     np.savez(path, W0=np.array([[1 + 1j, 0, 0]]), b0=np.zeros(1), activations=np.array(["relu"]))
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    out = subprocess.run([sys.executable, "-m", "checkers.cli", "falsify", "--weights", str(path), "--property", "p3"],
+    out = subprocess.run([sys.executable, "-m", "latentcheck.checkers.cli", "falsify", "--weights", str(path), "--property", "p3"],
                          capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": root})
     assert out.returncode == 2, out.stderr
     lines = out.stderr.strip().splitlines()
@@ -130,7 +130,7 @@ def test_complex_weights_exit_2_one_line(tmp_path) -> None:
 @needs_extended
 def test_planted_float64_rounding_is_caught(tmp_path, monkeypatch) -> None:
     """Plant the old bug (weights read through float64): the engine then certifies (1, 1); the re-checker rejects it."""
-    import theorems.encoder as te
+    import latentcheck.theorems.encoder as te
 
     W = np.array([[LD(1) + TINY, LD(-1)]], dtype=np.longdouble)
     path = _save(tmp_path / "ld.npz", W, np.zeros(1, dtype=np.longdouble), "t**2")
@@ -144,7 +144,7 @@ def test_planted_float64_rounding_is_caught(tmp_path, monkeypatch) -> None:
 
 @needs_extended
 def test_falsify_longdouble_certificates_recheck(tmp_path) -> None:
-    from checkers.falsify import falsify
+    from latentcheck.checkers.falsify import falsify
 
     rng = np.random.default_rng(0)
     W = (rng.normal(size=(2, 4)).astype(np.longdouble) * (LD(1) + TINY))
@@ -180,7 +180,7 @@ def test_longdouble_data_rows_exact(tmp_path) -> None:
 
 
 def test_data_witness_is_a_row_bit_for_bit(tmp_path) -> None:
-    from checkers.falsify import falsify
+    from latentcheck.checkers.falsify import falsify
 
     rows = np.array([[2**53 + 1, 2**53, 0], [3, 3, 5], [0, 0, 7]], dtype=np.int64)
     spec = "data:" + _rows_file(tmp_path, rows)
@@ -198,7 +198,7 @@ def test_data_witness_is_a_row_bit_for_bit(tmp_path) -> None:
 
 
 def test_planted_data_rounding_is_caught(tmp_path, monkeypatch) -> None:
-    import checkers.domains as dmod
+    import latentcheck.checkers.domains as dmod
 
     rows = np.array([[2**53 + 1, 2**53, 0]], dtype=np.int64)
     monkeypatch.setattr(dmod, "fits_float64", lambda arr: True)  # the old behaviour: rows taken as float64
@@ -215,7 +215,7 @@ def test_unreadable_data_refused(tmp_path, bad) -> None:
 
 @needs_extended
 def test_public_exact_functions_read_longdouble_exactly() -> None:
-    from theorems import exact_affine, interval_affine
+    from latentcheck.theorems import exact_affine, interval_affine
 
     W = np.array([[LD(1) + TINY, LD(-1)]], dtype=np.longdouble)
     b = np.zeros(1, dtype=np.longdouble)
@@ -233,7 +233,7 @@ def test_complex_data_rows_exit_2_one_line(tmp_path) -> None:
     path = tmp_path / "rows.npy"
     np.save(path, np.array([[1 + 1j, 0, 0]]))
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    out = subprocess.run([sys.executable, "-m", "checkers.cli", "falsify", "--layers", "3,1", "--activation", "relu",
+    out = subprocess.run([sys.executable, "-m", "latentcheck.checkers.cli", "falsify", "--layers", "3,1", "--activation", "relu",
                           "--property", "p3", "--domain", f"data:{path}"],
                          capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": root})
     assert out.returncode == 2, out.stderr
@@ -245,7 +245,7 @@ def test_complex_data_rows_exit_2_one_line(tmp_path) -> None:
 def test_exact_repair_uses_stored_weights(tmp_path) -> None:
     """The kernel of [[1 + 2**-60, -1]] holds no float32 point; the exact repair, done on the stored long double
     weights, lands on a real zero, which the independent re-checker confirms."""
-    from checkers.falsify import falsify
+    from latentcheck.checkers.falsify import falsify
 
     W = np.array([[LD(1) + TINY, LD(-1)]], dtype=np.longdouble)
     path = _save(tmp_path / "ld.npz", W, np.zeros(1, dtype=np.longdouble), "t**2")

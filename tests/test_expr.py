@@ -7,7 +7,7 @@ import os
 import pytest
 import sympy as sp
 
-from theorems import T, ExpressionSyntaxError, UnsafeExpression, parse_expression
+from latentcheck.theorems import T, ExpressionSyntaxError, UnsafeExpression, parse_expression
 
 
 @pytest.mark.parametrize(

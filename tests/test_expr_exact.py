@@ -5,8 +5,8 @@ from fractions import Fraction
 import pytest
 import sympy as sp
 
-from theorems.errors import UnsafeExpression
-from theorems.expr import T, parse_expression
+from latentcheck.theorems.errors import UnsafeExpression
+from latentcheck.theorems.expr import T, parse_expression
 
 
 def _constants(expr: sp.Expr) -> set[Fraction]:
@@ -86,7 +86,7 @@ def test_real_valued_expressions_accepted(text: str) -> None:
 
 
 def test_catalog_still_parses() -> None:
-    from theorems.activations import CATALOG
+    from latentcheck.theorems.activations import CATALOG
 
     assert len(list(CATALOG.values())) == len(CATALOG)
 
@@ -94,14 +94,14 @@ def test_catalog_still_parses() -> None:
 def test_cli_refuses_complex_branch_with_exit_2() -> None:
     from typer.testing import CliRunner
 
-    from checkers.cli import app
+    from latentcheck.checkers.cli import app
 
     res = CliRunner().invoke(app, ["classify", "cosh(sqrt(t))"])
     assert "leave the real numbers" in str(res.exception) or "leave the real numbers" in res.output
 
 
 def test_classify_keeps_every_digit_of_the_shift() -> None:
-    from theorems.classify import classify
+    from latentcheck.theorems.classify import classify
 
     c = classify("tanh(t - 0.1000000000000000000001)")
     assert c.cls == "tanh-like"
@@ -111,9 +111,9 @@ def test_classify_keeps_every_digit_of_the_shift() -> None:
 def test_tiny_literal_activation_has_no_exact_p3_counterexample() -> None:
     import numpy as np
 
-    from checkers.falsify import falsify
-    from theorems.classify import classify
-    from theorems.encoder import Encoder
+    from latentcheck.checkers.falsify import falsify
+    from latentcheck.theorems.classify import classify
+    from latentcheck.theorems.encoder import Encoder
 
     assert classify("Max(0, t) + 1e-400").cls == "non-vanishing"  # T2: s >= 10**-400 > 0
     enc = Encoder.from_arrays([np.array([[1.0, -2.0, 0.5, 0.0, 1.0], [0.0, 1.0, -1.0, 2.0, 0.0]])],
@@ -126,7 +126,7 @@ def test_tiny_literal_activation_has_no_exact_p3_counterexample() -> None:
 def test_sympy_floats_are_read_at_their_exact_binary_value_never_nsimplified() -> None:
     from mpmath import iv
 
-    from theorems.lower import exact_value, interval_value
+    from latentcheck.theorems.lower import exact_value, interval_value
 
     f = sp.Max(sp.Float(0.1), T)  # a caller-built expression holding a binary float
     assert exact_value(f, Fraction(0)) == Fraction(0.1) != Fraction(1, 10)

@@ -11,11 +11,11 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from checkers.domains import parse_domain, stereographic_point
-from checkers.falsify import falsify, p3_search, run_round, zero_target
-from counterexamples import strip_timings
-from theorems import Encoder, check_flip, check_zero, classify
-from theorems.errors import InvalidArgument
+from latentcheck.checkers.domains import parse_domain, stereographic_point
+from latentcheck.checkers.falsify import falsify, p3_search, run_round, zero_target
+from latentcheck.counterexamples import strip_timings
+from latentcheck.theorems import Encoder, check_flip, check_zero, classify
+from latentcheck.theorems.errors import InvalidArgument
 
 
 def _assert_real_zero(enc: Encoder, cx) -> None:
@@ -249,7 +249,7 @@ def test_paper_sized_encoders() -> None:
 def test_integer_solves_dixon_and_bareiss_agree() -> None:
     import random
 
-    from checkers.falsifier._exact import _bareiss, _dixon, solve_exact, solve_int
+    from latentcheck.checkers.falsifier._exact import _bareiss, _dixon, solve_exact, solve_int
 
     R = random.Random(0)
     for n in (1, 2, 5, 8, 12, 20):
@@ -274,7 +274,7 @@ def test_integer_solves_dixon_and_bareiss_agree() -> None:
 
 
 def test_pivot_columns_subset_full_and_rank_deficient() -> None:
-    from checkers.falsifier._exact import pivot_columns
+    from latentcheck.checkers.falsifier._exact import pivot_columns
 
     rng = np.random.default_rng(0)
     W = rng.normal(size=(4, 40))
@@ -288,7 +288,7 @@ def test_pivot_columns_subset_full_and_rank_deficient() -> None:
 
 
 def test_serial_blas_keeps_results() -> None:
-    from checkers.falsifier._blas import serial_blas
+    from latentcheck.checkers.falsifier._blas import serial_blas
 
     rng = np.random.default_rng(0)
     A, y = rng.normal(size=(50, 50)), rng.normal(size=50)

@@ -8,9 +8,9 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from checkers.falsifier import _constructions as C
-from checkers.falsifier._budget import Budget, OutOfTime
-from theorems.timeouts import Timeout, time_limit
+from latentcheck.checkers.falsifier import _constructions as C
+from latentcheck.checkers.falsifier._budget import Budget, OutOfTime
+from latentcheck.theorems.timeouts import Timeout, time_limit
 
 
 def test_least_norm_tall_builds_no_m_by_m_matrix() -> None:
@@ -76,8 +76,8 @@ def test_budget_lets_an_enclosing_deadline_through() -> None:
 @pytest.mark.parametrize("m", [20_000, 100_000])
 def test_wide_latent_layer_gives_a_result_without_memory_error(m: int) -> None:
     """W of m x 10 (no bottleneck): P3 and P2 end with a result within the budget's stages (times: benchmarks/falsify_wide.py)."""
-    from checkers.falsify import falsify
-    from theorems import Encoder
+    from latentcheck.checkers.falsify import falsify
+    from latentcheck.theorems import Encoder
 
     rng = np.random.default_rng(0)
     enc = Encoder.from_arrays([rng.standard_normal((m, 10))], [np.zeros(m)], ["relu"])

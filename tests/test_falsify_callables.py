@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from checkers.falsify import falsify
+from latentcheck.checkers.falsify import falsify
 
 
 def test_numpy_callable_gives_float_only_findings() -> None:

@@ -17,10 +17,10 @@ import mpmath
 import numpy as np
 import pytest
 
-import checkers.float_vanishing as fv
-from checkers.float_model import FORMATS, round_nearest
-from checkers.float_vanishing import float_zero_sets, none_exists, zero_set_empty
-from theorems.classify import classify
+import latentcheck.checkers.float_vanishing as fv
+from latentcheck.checkers.float_model import FORMATS, round_nearest
+from latentcheck.checkers.float_vanishing import float_zero_sets, none_exists, zero_set_empty
+from latentcheck.theorems.classify import classify
 
 ONE_THIRD = "(t - 1/3)**2 + 1/10**50"
 
@@ -174,8 +174,8 @@ def test_none_exists_needs_theorem_and_empty_xla_zero_set() -> None:
 
 
 def test_falsify_does_not_claim_none_exists_for_one_third_in_float32() -> None:
-    from checkers.falsify import falsify
-    from theorems.encoder import Encoder
+    from latentcheck.checkers.falsify import falsify
+    from latentcheck.theorems.encoder import Encoder
 
     enc = Encoder.from_arrays([np.array([[1.0, -1.0, 0.0], [0.0, 1.0, 1.0]])], [np.zeros(2)], [ONE_THIRD])
     res = falsify(enc, "p3", dtype="float32", budget=1, seed=0, max_rounds=1)
@@ -186,7 +186,7 @@ def test_falsify_does_not_claim_none_exists_for_one_third_in_float32() -> None:
 
 # ---------------------------------------------------------------- CLI output
 def _classify_cli(expr: str, *extra: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "checkers.cli", "classify", expr, *extra], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "latentcheck.checkers.cli", "classify", expr, *extra], capture_output=True,
                           text=True, timeout=300, env={**os.environ, "COLUMNS": "250"})
 
 
@@ -209,7 +209,7 @@ def test_classify_json_has_exact_zero_sets_per_runtime() -> None:
 
 
 def test_zero_set_sentences_say_half_line_only_for_a_half_line() -> None:
-    from checkers.float_vanishing import float_zero_sets_json, zero_set_sentence
+    from latentcheck.checkers.float_vanishing import float_zero_sets_json, zero_set_sentence
 
     tanh = zero_set_sentence(float_zero_sets_json("tanh")["float32"]["ieee"], "float32")
     assert "t <=" not in tanh and "t = 0" in tanh

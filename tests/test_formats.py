@@ -16,11 +16,11 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from checkers.cli import main as cli_main
-from checkers.falsify import falsify
-from theorems import Encoder
-from theorems.errors import InvalidWeights, ShapeMismatch
-from theorems.formats import convert, detect_format, load_encoder, read_model, save_encoder
+from latentcheck.checkers.cli import main as cli_main
+from latentcheck.checkers.falsify import falsify
+from latentcheck.theorems import Encoder
+from latentcheck.theorems.errors import InvalidWeights, ShapeMismatch
+from latentcheck.theorems.formats import convert, detect_format, load_encoder, read_model, save_encoder
 
 ml_dtypes = pytest.importorskip("ml_dtypes")
 
@@ -50,7 +50,7 @@ def _same_weights(a: Encoder, b: Encoder) -> None:
 
 def _witnesses(enc: Encoder) -> list:
     res = falsify(enc, "p3", budget=60, seed=3, max_rounds=1, restarts=8, max_counterexamples=1, shrink=False)
-    return [(c["certified"], c["witness"]) for c in res.to_json()["counterexamples"]]
+    return [(c["certified"], c["witness"]) for c in res.to_json()["latentcheck.counterexamples"]]
 
 
 def _cli(capsys, *args: str) -> tuple[int, str, str]:
@@ -112,7 +112,7 @@ def test_safetensors_bfloat16_decoded_exactly(tmp_path) -> None:
 def test_planted_bf16_decoder_bug_is_caught(tmp_path, monkeypatch) -> None:
     """The independent bf16 check fails when the reader rounds bfloat16 through float16 (a planted bug)."""
     pytest.importorskip("safetensors")
-    import theorems.formats._exact as ex
+    import latentcheck.theorems.formats._exact as ex
 
     layers = [((W * 1e-6).astype(ml_dtypes.bfloat16), b.astype(ml_dtypes.bfloat16)) for W, b in _mlp_arrays(2)]  # float16 subnormals: coarser than bfloat16
     _save_st(tmp_path / "m.safetensors", layers, ml_dtypes.bfloat16)
@@ -335,7 +335,7 @@ def test_detect_format_by_content(tmp_path) -> None:
 
 
 def test_nothing_heavy_imported_by_theorems_formats() -> None:
-    code = ("import sys, theorems, theorems.formats, theorems.encoder; "
+    code = ("import sys, latentcheck.theorems, latentcheck.theorems.formats, latentcheck.theorems.encoder; "
             "print([m for m in ('jax', 'torch', 'onnx', 'safetensors', 'msgpack', 'flax', 'equinox') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr

@@ -12,16 +12,16 @@ import sys
 import numpy as np
 import pytest
 
-from checkers.cli import main as cli_main
-from checkers.falsify import falsify
-from theorems import Encoder
-from theorems.errors import InvalidWeights
-from theorems.formats import load_encoder, read_model
+from latentcheck.checkers.cli import main as cli_main
+from latentcheck.checkers.falsify import falsify
+from latentcheck.theorems import Encoder
+from latentcheck.theorems.errors import InvalidWeights
+from latentcheck.theorems.formats import load_encoder, read_model
 
 
 def _witnesses(enc: Encoder) -> list:
     res = falsify(enc, "p3", budget=60, seed=5, max_rounds=1, restarts=8, max_counterexamples=1, shrink=False)
-    return [(c["certified"], c["witness"]) for c in res.to_json()["counterexamples"]]
+    return [(c["certified"], c["witness"]) for c in res.to_json()["latentcheck.counterexamples"]]
 
 
 def _npz_route(tmp_path, layers, acts) -> Encoder:

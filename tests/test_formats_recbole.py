@@ -85,14 +85,14 @@ def test_recbole_multidae_ml100k_audited_end_to_end(tmp_path, ml100k) -> None:
     pytest.importorskip("torch", reason="PyTorch not installed (optional extra latentcheck[torch])")
     run = subprocess.run([py, "-c", TRAIN, str(ml100k_path), str(tmp_path)], capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stderr[-3000:]
-    cli = [sys.executable, "-m", "checkers.cli"]
+    cli = [sys.executable, "-m", "latentcheck.checkers.cli"]
     raw = glob.glob(str(tmp_path / "saved" / "MultiDAE-*.pth"))
     assert len(raw) == 1
     refused = subprocess.run([*cli, "audit", "--model", raw[0], "--data", str(ml100k_path)], capture_output=True, text=True, timeout=300)
     assert refused.returncode == 2
     assert refused.stderr.strip().splitlines() == [refused.stderr.strip()] and "RecBole checkpoint" in refused.stderr
 
-    from theorems.formats import read_model
+    from latentcheck.theorems.formats import read_model
 
     mf = read_model(tmp_path / "multidae.pt")
     enc = mf.to_encoder()

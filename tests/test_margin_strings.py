@@ -7,7 +7,7 @@ from fractions import Fraction
 import mpmath
 import pytest
 
-from theorems.properties import lower_decimal
+from latentcheck.theorems.properties import lower_decimal
 
 
 def _exact(x: mpmath.mpf) -> Fraction:

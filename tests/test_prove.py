@@ -8,11 +8,11 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from checkers.float_vanishing import float_vanishing_threshold
-from checkers.prove import CHECKS, PROVED, REFUTED, prove_all
-from theorems import CATALOG, NON_VANISHING, Encoder, check_zero, classify
-from theorems.catalog import CLAIMS
-from theorems.constructions import t1_witness
+from latentcheck.checkers.float_vanishing import float_vanishing_threshold
+from latentcheck.checkers.prove import CHECKS, PROVED, REFUTED, prove_all
+from latentcheck.theorems import CATALOG, NON_VANISHING, Encoder, check_zero, classify
+from latentcheck.theorems.catalog import CLAIMS
+from latentcheck.theorems.constructions import t1_witness
 
 
 @pytest.fixture(scope="module")

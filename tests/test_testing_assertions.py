@@ -1,4 +1,4 @@
-"""checkers.testing assertions: certified failures with a reproduce command, honest passes, clear errors."""
+"""latentcheck.checkers.testing assertions: certified failures with a reproduce command, honest passes, clear errors."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import sys
 import numpy as np
 import pytest
 
-from checkers.testing import NonvanishingResult, OrderResult, assert_nonvanishing, assert_order_preserving
-from checkers.testing._stats import clopper_pearson_lower, clopper_pearson_upper
-from theorems import Encoder, InvalidArgument
+from latentcheck.checkers.testing import NonvanishingResult, OrderResult, assert_nonvanishing, assert_order_preserving
+from latentcheck.checkers.testing._stats import clopper_pearson_lower, clopper_pearson_upper
+from latentcheck.theorems import Encoder, InvalidArgument
 
 # Column 1 is <= -b everywhere: the user who only touched item 1 gets the zero code under relu.
 W = np.array([[1.0, -1.0, 0.5, 0.25], [0.5, -2.0, 1.0, -0.5]])
@@ -35,7 +35,7 @@ def test_relu_encoder_fails_with_a_certified_shrunk_counterexample(tmp_path) -> 
     assert data["counterexample"]["certified"] == "exact" and data["seed"] == 0
     assert data["encoder"]["weights"] == "encoder.npz" and (report.parent / "report.md").exists()
     # The report re-checks on its own: exit 1 means the counterexample is confirmed.
-    out = subprocess.run([sys.executable, "-m", "checkers.testing", str(report)], capture_output=True, text=True, timeout=120)
+    out = subprocess.run([sys.executable, "-m", "latentcheck.checkers.testing", str(report)], capture_output=True, text=True, timeout=120)
     assert out.returncode == 1, out.stderr
     assert "confirmed" in out.stdout
 
@@ -74,11 +74,11 @@ def test_plain_callables_fail_float_only_and_say_how_to_certify(kind: str, tmp_p
 
 
 def test_the_float_search_is_used_when_the_falsifier_is_absent(monkeypatch, tmp_path) -> None:
-    monkeypatch.setitem(sys.modules, "checkers.falsify", None)  # import now raises ImportError
+    monkeypatch.setitem(sys.modules, "latentcheck.checkers.falsify", None)  # import now raises ImportError
     with pytest.raises(AssertionError) as info:
         assert_nonvanishing(relu_encoder(), domain="nonneg", budget=2, seed=3, report_dir=tmp_path)
     msg = str(info.value)
-    assert "checkers.testing search" in msg and "certified exact" in msg
+    assert "latentcheck.checkers.testing search" in msg and "certified exact" in msg
 
 
 def test_same_seed_same_counterexample(tmp_path) -> None:
@@ -186,7 +186,7 @@ def test_p2_ties_demand_equal_latent_scores() -> None:
 def test_exact_gap_signs_decide_near_ties_exactly() -> None:
     from fractions import Fraction
 
-    from checkers.testing._engine import exact_gap_signs
+    from latentcheck.checkers.testing._engine import exact_gap_signs
 
     x = np.array([[0.1, 0.2, 0.3]])
     u = np.array([[0.3, 0.1, 0.2]])

@@ -30,7 +30,7 @@ def test_cli_reference_is_not_stale(capsys: pytest.CaptureFixture[str]) -> None:
 def test_cli_reference_covers_every_live_command_and_option() -> None:
     import typer.main
 
-    from checkers.cli import app
+    from latentcheck.checkers.cli import app
 
     text = _load("gen_cli_reference").render()
     root = typer.main.get_command(app)
@@ -63,7 +63,7 @@ def test_relative_links_resolve(page: str) -> None:
 
 
 def test_newcomer_page_covers_the_public_testing_api_and_the_five_steps() -> None:
-    import checkers.testing as lt
+    import latentcheck.checkers.testing as lt
 
     text = (DOCS / "index.md").read_text()
     for name in lt.__all__:

@@ -14,8 +14,8 @@ import pytest
 _USER_TESTS = textwrap.dedent(
     """
     import numpy as np
-    from theorems import Encoder
-    from checkers.testing import assert_nonvanishing
+    from latentcheck.theorems import Encoder
+    from latentcheck.checkers.testing import assert_nonvanishing
 
     W = np.array([[1.0, -1.0, 0.5], [0.5, -2.0, 1.0]])
     B = np.array([0.5, 0.25])
@@ -70,11 +70,11 @@ def test_plugin_is_registered_as_a_pytest11_entry_point() -> None:
     from importlib.metadata import entry_points
 
     eps = {ep.name: ep.value for ep in entry_points(group="pytest11")}
-    assert eps.get("latentcheck") == "checkers.testing.plugin"
+    assert eps.get("latentcheck") == "latentcheck.checkers.testing.plugin"
 
 
 def test_loading_the_plugin_imports_no_heavy_library() -> None:
-    code = "import sys, checkers.testing.plugin; print(sorted(m for m in ('jax', 'sympy', 'numpy', 'theorems') if m in sys.modules))"
+    code = "import sys, checkers.testing.plugin; print(sorted(m for m in ('jax', 'sympy', 'numpy', 'latentcheck.theorems') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
 
@@ -82,7 +82,7 @@ def test_loading_the_plugin_imports_no_heavy_library() -> None:
 def test_hypothesis_ci_profile_makes_the_session_deterministic(monkeypatch: pytest.MonkeyPatch) -> None:
     from hypothesis import settings
 
-    from checkers.testing import _session
+    from latentcheck.checkers.testing import _session
 
     monkeypatch.delenv("CI", raising=False)
     saved = dict(_session._state)
@@ -103,8 +103,8 @@ def test_hypothesis_ci_profile_makes_the_session_deterministic(monkeypatch: pyte
 def test_an_unwritable_report_dir_still_fails_with_the_counterexample(tmp_path: Path) -> None:
     import numpy as np
 
-    from checkers.testing import assert_nonvanishing
-    from theorems import Encoder
+    from latentcheck.checkers.testing import assert_nonvanishing
+    from latentcheck.theorems import Encoder
 
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")

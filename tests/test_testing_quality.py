@@ -11,8 +11,8 @@ import numpy as np
 from hypothesis import Phase, find, settings
 from hypothesis import strategies as st
 
-from checkers.testing import activations, encoders, reals
-from theorems import Encoder
+from latentcheck.checkers.testing import activations, encoders, reals
+from latentcheck.theorems import Encoder
 
 _FIND = settings(database=None, derandomize=True, max_examples=2000, phases=[Phase.generate, Phase.shrink])
 
@@ -44,13 +44,13 @@ def test_off_by_one_column_bug_shrinks_to_the_minimal_encoder_and_input() -> Non
 
 def test_generated_activation_bug_shrinks_to_t() -> None:
     """A property failing for every activation outside the catalog shrinks to the formula ``t``."""
-    from theorems import catalog_names
+    from latentcheck.theorems import catalog_names
 
     assert find(activations(), lambda a: a not in catalog_names(), settings=_FIND) == "t"
 
 
 def test_vanishing_activation_bug_shrinks_to_relu() -> None:
     """Claiming every activation is positive at -1 fails first for the simplest name, ``relu``."""
-    from theorems import get_activation
+    from latentcheck.theorems import get_activation
 
     assert find(activations(), lambda a: not get_activation(a).numpy(np.array(-1.0)) > 0, settings=_FIND) == "relu"

@@ -1,4 +1,4 @@
-"""checkers.testing strategies: values have the promised shape, rank and domain; bad arguments say how to fix them."""
+"""latentcheck.checkers.testing strategies: values have the promised shape, rank and domain; bad arguments say how to fix them."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import checkers.testing as lt
-from checkers.testing import activations, binary, encoders, nonneg, reals, rows_of, sphere
-from checkers.testing.strategies import exact_rank
-from theorems import Encoder, InvalidArgument, T, catalog_names, get_activation
+import latentcheck.checkers.testing as lt
+from latentcheck.checkers.testing import activations, binary, encoders, nonneg, reals, rows_of, sphere
+from latentcheck.checkers.testing.strategies import exact_rank
+from latentcheck.theorems import Encoder, InvalidArgument, T, catalog_names, get_activation
 
 
 def test_public_api_is_listed_documented_and_importable() -> None:

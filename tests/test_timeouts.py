@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from theorems.errors import InvalidArgument
-from theorems.timeouts import Timeout, check, remaining, seconds_left, time_limit
+from latentcheck.theorems.errors import InvalidArgument
+from latentcheck.theorems.timeouts import Timeout, check, remaining, seconds_left, time_limit
 
 
 def _spin(seconds: float) -> None:
@@ -110,7 +110,7 @@ def test_bad_seconds_refused(bad) -> None:
 
 def test_classify_inside_prove_limit_keeps_outer_deadline() -> None:
     """The issue's example: a classify (its own 10 s limit) inside a short outer limit."""
-    from theorems.classify import classify
+    from latentcheck.theorems.classify import classify
 
     t0 = time.monotonic()
     with pytest.raises(Timeout):
@@ -121,11 +121,11 @@ def test_classify_inside_prove_limit_keeps_outer_deadline() -> None:
 
 
 def test_prove_claim_seconds_stay_near_limit(monkeypatch) -> None:
-    from checkers import prove as prove_mod
-    from theorems.catalog import CLAIMS
+    from latentcheck.checkers import prove as prove_mod
+    from latentcheck.theorems.catalog import CLAIMS
 
     def slow(**kwargs):
-        from theorems.classify import classify
+        from latentcheck.theorems.classify import classify
 
         classify("tanh", timeout=30.0)
         _spin(5.0)
@@ -140,8 +140,8 @@ def test_prove_claim_seconds_stay_near_limit(monkeypatch) -> None:
 
 @pytest.mark.parametrize("bad", [0, -3, math.nan, math.inf])
 def test_prove_claim_refuses_bad_timeout(bad) -> None:
-    from checkers.prove import prove_claim
-    from theorems.catalog import CLAIMS
+    from latentcheck.checkers.prove import prove_claim
+    from latentcheck.theorems.catalog import CLAIMS
 
     with pytest.raises(InvalidArgument):
         prove_claim(CLAIMS[0], timeout=bad)

@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from checkers.verifier.pl import NotPiecewiseLinear, piecewise_linear
-from checkers.verify import verify
-from theorems.encoder import Encoder
+from latentcheck.checkers.verifier.pl import NotPiecewiseLinear, piecewise_linear
+from latentcheck.checkers.verify import verify
+from latentcheck.theorems.encoder import Encoder
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -241,7 +241,7 @@ def test_recheck_rejects_invalid_line_and_false_interval_leaf(tmp_path):
 
 def test_engine_check_rejects_corruption(tmp_path):
     """The engine's own exact check (counterexamples.certificate) refuses the same corruption."""
-    from counterexamples.certificate import check_certificate
+    from latentcheck.counterexamples.certificate import check_certificate
 
     cert, enc_path = _farkas_cert(tmp_path)
     enc = Encoder.load(enc_path)
@@ -256,7 +256,7 @@ def test_engine_check_rejects_corruption(tmp_path):
 
 # ------------------------------------------------------------------ command line
 def _cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "checkers.cli", "verify", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "latentcheck.checkers.cli", "verify", *args], capture_output=True, text=True,
                           cwd=cwd or ROOT, timeout=120)
 
 
@@ -279,7 +279,7 @@ def test_cli_exit_codes_and_certificate_file(tmp_path):
 # ------------------------------------------------------------------ falsify uses verify
 def test_falsify_records_verify_proof_but_never_claims_none_exists_for_floats():
     """W >= 0, b > 0 on nonneg: verify proves P3 over the reals; relu's float zero set is not empty, so not none-exists."""
-    from checkers.falsify import falsify
+    from latentcheck.checkers.falsify import falsify
 
     W = np.abs(np.random.default_rng(0).normal(size=(3, 5)))
     enc = Encoder.from_arrays([W], [np.ones(3)], ["relu"])
@@ -316,7 +316,7 @@ def test_cli_reads_recorded_normalisation(tmp_path):
 
 def test_recheck_rejects_overclaimed_derived_bound(tmp_path):
     """A derived bound tighter than its multipliers imply is refused by both exact checkers."""
-    from counterexamples.certificate import check_certificate
+    from latentcheck.counterexamples.certificate import check_certificate
 
     cert, enc_path = _farkas_cert(tmp_path)
     entries = cert["trees"][0]["bounds"]
@@ -334,8 +334,8 @@ def test_weights_float64_cannot_hold_are_not_verified(tmp_path) -> None:
     """Long double weights are never rounded into a certificate: verify answers unknown (soundness)."""
     import numpy as np
 
-    from checkers.verify import verify
-    from theorems.encoder import Encoder
+    from latentcheck.checkers.verify import verify
+    from latentcheck.theorems.encoder import Encoder
 
     if np.finfo(np.longdouble).nmant <= 52:
         pytest.skip("long double is float64 on this platform")

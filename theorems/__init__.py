@@ -5,9 +5,9 @@ quantify over, properties P1-P3 and the theorem catalog. Imports no JAX and
 no solver runtime at import time.
 """
 
-from theorems.activations import CATALOG, Activation, catalog_names, get_activation
-from theorems.catalog import CLAIMS, Claim, claim_ids, get_claim
-from theorems.classify import (
+from latentcheck.theorems.activations import CATALOG, Activation, catalog_names, get_activation
+from latentcheck.theorems.catalog import CLAIMS, Claim, claim_ids, get_claim
+from latentcheck.theorems.classify import (
     NON_VANISHING,
     RELU_LIKE,
     TANH_LIKE,
@@ -16,9 +16,9 @@ from theorems.classify import (
     Classification,
     classify,
 )
-from theorems.constructions import t1_witness, t3_witness
-from theorems.encoder import Encoder, Layer, exact_affine, interval_affine
-from theorems.errors import (
+from latentcheck.theorems.constructions import t1_witness, t3_witness
+from latentcheck.theorems.encoder import Encoder, Layer, exact_affine, interval_affine
+from latentcheck.theorems.errors import (
     DataError,
     ExpressionSyntaxError,
     InvalidArgument,
@@ -30,8 +30,8 @@ from theorems.errors import (
     UnknownActivation,
     UnsafeExpression,
 )
-from theorems.expr import T, parse_expression
-from theorems.properties import P1, P2, P3, PROPERTIES, PointCheck, Property, check_flip, check_zero, p1_holds
+from latentcheck.theorems.expr import T, parse_expression
+from latentcheck.theorems.properties import P1, P2, P3, PROPERTIES, PointCheck, Property, check_flip, check_zero, p1_holds
 
 __all__ = [
     "CLAIMS",

@@ -1,7 +1,7 @@
 """Activations as mathematics: a sympy expression in ``t`` plus float functions.
 
 An :class:`Activation` is immutable data. Its class (relu-like, tanh-like,
-non-vanishing) is decided from the expression by :func:`theorems.classify`,
+non-vanishing) is decided from the expression by :func:`latentcheck.theorems.classify`,
 never from its name.
 """
 
@@ -15,9 +15,9 @@ from typing import Any, Callable
 import numpy as np
 import sympy as sp
 
-from theorems.errors import ExpressionSyntaxError, UnknownActivation, UnsafeExpression
-from theorems.expr import T, parse_expression
-from theorems.lower import exact_value, interval_value, is_rational_function_of_t, to_array_fn
+from latentcheck.theorems.errors import ExpressionSyntaxError, UnknownActivation, UnsafeExpression
+from latentcheck.theorems.expr import T, parse_expression
+from latentcheck.theorems.lower import exact_value, interval_value, is_rational_function_of_t, to_array_fn
 
 __all__ = ["Activation", "CATALOG", "get_activation", "catalog_names"]
 
@@ -28,7 +28,7 @@ class Activation:
 
     Attributes:
         name: catalog name, or the expression text for user activations.
-        expr: the sympy expression in :data:`theorems.T`.
+        expr: the sympy expression in :data:`latentcheck.theorems.T`.
         jax_name: the ``jax.nn`` / ``jax.numpy`` function used for float
             evaluation of catalog entries (``None``: evaluate ``expr``).
     """

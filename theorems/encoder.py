@@ -27,14 +27,14 @@ from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
-from theorems.activations import Activation, get_activation
-from theorems.errors import InvalidArgument, InvalidWeights, NonFiniteWeights, NotExact, ShapeMismatch
-from theorems.exact_arrays import exact_number, exact_scalars, exact_strings, fits_float64, float64_copy, unreadable_reason
-from theorems.lower import INTERVAL_PREC, to_interval
+from latentcheck.theorems.activations import Activation, get_activation
+from latentcheck.theorems.errors import InvalidArgument, InvalidWeights, NonFiniteWeights, NotExact, ShapeMismatch
+from latentcheck.theorems.exact_arrays import exact_number, exact_scalars, exact_strings, fits_float64, float64_copy, unreadable_reason
+from latentcheck.theorems.lower import INTERVAL_PREC, to_interval
 
 __all__ = ["Layer", "Encoder", "exact_affine", "interval_affine", "exact_activation_value", "file_sha256"]
 
-# Extensions :meth:`Encoder.load` hands to :mod:`theorems.formats`.
+# Extensions :meth:`Encoder.load` hands to :mod:`latentcheck.theorems.formats`.
 _OTHER_FORMATS = (".safetensors", ".pt", ".pth", ".ckpt", ".bin", ".onnx", ".msgpack", ".flax", ".eqx")
 
 
@@ -230,11 +230,11 @@ class Encoder:
         without a stored activation default to it as well. Other formats
         (safetensors, PyTorch, ONNX, Flax, Equinox, ``.npz`` of named arrays) and
         ``options`` (``activations``, ``layers_from``, ``output``) go to
-        :func:`theorems.formats.load_encoder` (docs/models.md).
+        :func:`latentcheck.theorems.formats.load_encoder` (docs/models.md).
         """
         path = os.fspath(path)
         if options or os.path.splitext(path)[1].lower() in _OTHER_FORMATS:
-            from theorems.formats import load_encoder
+            from latentcheck.theorems.formats import load_encoder
 
             return _with_source(load_encoder(path, activation, **options), path)
         if not os.path.exists(path):
@@ -254,7 +254,7 @@ class Encoder:
             raise InvalidWeights(f"weight file {path!r} is not a readable .npz ({type(exc).__name__}); save it with np.savez(path, W0=..., b0=...)") from None
         layer_keys = sorted((int(m.group(1)) for k in arrays if (m := re.fullmatch(r"W(\d+)", k))))
         if not layer_keys and any("." in k or "/" in k for k in arrays):
-            from theorems.formats import load_encoder  # named arrays (encoder.0.weight, params/Dense_0/kernel, ...)
+            from latentcheck.theorems.formats import load_encoder  # named arrays (encoder.0.weight, params/Dense_0/kernel, ...)
 
             return _with_source(load_encoder(path, activation), path)
         if not layer_keys:
@@ -288,7 +288,7 @@ class Encoder:
     def save(self, path: "str | os.PathLike[str]") -> None:
         """Save as ``.npz`` (``W0, b0, ...`` and a unicode ``activations`` array) or ``.safetensors``."""
         if os.path.splitext(os.fspath(path))[1].lower() == ".safetensors":
-            from theorems.formats import save_encoder
+            from latentcheck.theorems.formats import save_encoder
 
             return save_encoder(self, path)
         arrays: dict[str, np.ndarray] = {}
@@ -482,7 +482,7 @@ def exact_activation_value(act: Activation, p: Fraction, enclosure: Any = None) 
 def _exact_transcendental(expr: Any, p: Fraction) -> Fraction | None:
     import sympy as sp
 
-    from theorems.lower import exact_value
+    from latentcheck.theorems.lower import exact_value
 
     if expr.has(sp.Float):  # a float literal would make the value a float, which is never read as a rational here
         return None

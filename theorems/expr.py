@@ -21,7 +21,7 @@ import re
 
 import sympy as sp
 
-from theorems.errors import ExpressionSyntaxError, UnsafeExpression
+from latentcheck.theorems.errors import ExpressionSyntaxError, UnsafeExpression
 
 __all__ = ["T", "parse_expression", "MAX_EXPRESSION_LENGTH", "MAX_EXPONENT"]
 
@@ -189,7 +189,7 @@ def _provably(arg: sp.Expr, strict: bool) -> bool:
         return bool(known)
     from mpmath import iv
 
-    from theorems.lower import interval_value  # lower imports this module: import at call time
+    from latentcheck.theorems.lower import interval_value  # lower imports this module: import at call time
 
     try:
         box = interval_value(arg, iv.mpf(["-inf", "inf"]))

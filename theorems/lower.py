@@ -20,8 +20,8 @@ import mpmath
 import sympy as sp
 from mpmath import iv, mp
 
-from theorems.errors import NotExact
-from theorems.expr import T
+from latentcheck.theorems.errors import NotExact
+from latentcheck.theorems.expr import T
 
 __all__ = [
     "to_array_fn",

@@ -22,9 +22,9 @@ from typing import Any, Sequence
 
 from mpmath import iv
 
-from theorems.encoder import Encoder
-from theorems.errors import NotExact
-from theorems.lower import INTERVAL_PREC, to_interval
+from latentcheck.theorems.encoder import Encoder
+from latentcheck.theorems.errors import NotExact
+from latentcheck.theorems.lower import INTERVAL_PREC, to_interval
 
 __all__ = ["Property", "P1", "P2", "P3", "PROPERTIES", "PointCheck", "check_zero", "check_flip", "p1_holds", "dot"]
 
@@ -79,7 +79,7 @@ def dot(a: Sequence[Any], b: Sequence[Any]) -> Any:
 
 
 def _as_fractions(x: Sequence[Any]) -> list[Fraction]:
-    from theorems.exact_arrays import exact_number
+    from latentcheck.theorems.exact_arrays import exact_number
 
     return [exact_number(v) for v in x]
 

@@ -2,15 +2,15 @@
 
 Public API (everything else is private)::
 
-    from checkers.autoencoder import load_ratings, liang_split, MultDAE, TrainConfig, train_multdae, audit_encoder
+    from latentcheck.checkers.autoencoder import load_ratings, liang_split, MultDAE, TrainConfig, train_multdae, audit_encoder
     split = liang_split(load_ratings("../shared/data/ml-100k"))
     model = MultDAE(n_items=split.n_items, latent="sigmoid")
     result = train_multdae(model, split, TrainConfig(epochs=400, seed=0))
     report = audit_encoder(model.encoder(result.params), split.all_rows(), normalise="l2", seed=0)
 """
 
-from checkers.autoencoder.audit import AuditResult, audit_encoder, kendall_tau_b, normalise_rows, read_input_meta, rows_for_encoder, save_encoder
-from checkers.autoencoder.data import (
+from latentcheck.checkers.autoencoder.audit import AuditResult, audit_encoder, kendall_tau_b, normalise_rows, read_input_meta, rows_for_encoder, save_encoder
+from latentcheck.checkers.autoencoder.data import (
     CSR,
     ImplicitSplit,
     Ratings,
@@ -22,12 +22,12 @@ from checkers.autoencoder.data import (
     rating_split,
     synthetic_ratings,
 )
-from checkers.autoencoder.ease import ease_weights, fit_ease, popularity_baseline
-from checkers.autoencoder.metrics import DEFAULT_METRICS, ndcg_at_k, ranking_metrics, recall_at_k, rmse
-from checkers.autoencoder.models import AutoRec, MultDAE, MultVAE, normalise_l2
-from checkers.autoencoder.report import mean_ci, paired_t_test, pearson, sign_flip_test, spearman, t_cdf, t_quantile
-from checkers.autoencoder.study import DEFAULT_ACTIVATIONS, DEFAULT_AUTOREC_PAIRS, StudyConfig, run_study
-from checkers.autoencoder.train import TrainConfig, TrainResult, evaluate_multdae, train_autorec, train_multdae, train_multdae_seeds
+from latentcheck.checkers.autoencoder.ease import ease_weights, fit_ease, popularity_baseline
+from latentcheck.checkers.autoencoder.metrics import DEFAULT_METRICS, ndcg_at_k, ranking_metrics, recall_at_k, rmse
+from latentcheck.checkers.autoencoder.models import AutoRec, MultDAE, MultVAE, normalise_l2
+from latentcheck.checkers.autoencoder.report import mean_ci, paired_t_test, pearson, sign_flip_test, spearman, t_cdf, t_quantile
+from latentcheck.checkers.autoencoder.study import DEFAULT_ACTIVATIONS, DEFAULT_AUTOREC_PAIRS, StudyConfig, run_study
+from latentcheck.checkers.autoencoder.train import TrainConfig, TrainResult, evaluate_multdae, train_autorec, train_multdae, train_multdae_seeds
 
 __all__ = [
     # data

@@ -1,6 +1,6 @@
 """Latent audit of a trained encoder over real users (P1-P3 measured on data).
 
-Given a :class:`theorems.Encoder` and the data rows it reads (after the
+Given a :class:`latentcheck.theorems.Encoder` and the data rows it reads (after the
 model's own input preprocessing: L2 normalisation for Mult-DAE, division by
 5 for I-AutoRec), the audit reports:
 
@@ -20,9 +20,9 @@ model's own input preprocessing: L2 normalisation for Mult-DAE, division by
   violations are also counted apart (``input_ties``, ``tie_violations``).
 * **Certified counterexamples on the data domain**: the found zero rows and
   the largest flips are re-checked outside floating point
-  (:func:`theorems.check_zero`, :func:`theorems.check_flip`) at the exact
+  (:func:`latentcheck.theorems.check_zero`, :func:`latentcheck.theorems.check_flip`) at the exact
   rational value of the float32 input the encoder receives; when the
-  falsifier (:mod:`checkers.falsify`) is installed, it is also run on the
+  falsifier (:mod:`latentcheck.checkers.falsify`) is installed, it is also run on the
   data domain (the rows, nothing between them) with a small time budget.
 
 Everything random is drawn from ``numpy.random.default_rng(seed)``: the same
@@ -39,9 +39,9 @@ from typing import Any, Optional
 
 import numpy as np
 
-from checkers.autoencoder.data import CSR
-from theorems.encoder import Encoder
-from theorems.errors import InvalidArgument
+from latentcheck.checkers.autoencoder.data import CSR
+from latentcheck.theorems.encoder import Encoder
+from latentcheck.theorems.errors import InvalidArgument
 
 __all__ = ["AuditResult", "audit_encoder", "normalise_rows", "NORMALISATIONS", "kendall_tau_b", "save_encoder", "read_input_meta", "rows_for_encoder", "META_KEYS"]
 
@@ -209,7 +209,7 @@ def audit_encoder(
         n_triples: triples sampled for the ordering figures.
         certify: how many zero rows and how many flips to certify exactly (0: none).
         falsify_budget: seconds for the falsifier per property on the data
-            domain (0: skip; used only when :mod:`checkers.falsify` is present).
+            domain (0: skip; used only when :mod:`latentcheck.checkers.falsify` is present).
         max_rows: rows audited at most (a seeded subsample beyond that).
     """
     t0 = time.perf_counter()
@@ -315,7 +315,7 @@ def audit_encoder(
 
 
 def _certify_zeros(encoder: Encoder, data: CSR, original: np.ndarray, local: np.ndarray, spec: str) -> list[dict]:
-    from theorems.properties import check_zero
+    from latentcheck.theorems.properties import check_zero
 
     out = []
     for i in local:
@@ -329,7 +329,7 @@ def _certify_zeros(encoder: Encoder, data: CSR, original: np.ndarray, local: np.
 
 def _certify_flips(encoder: Encoder, data: CSR, original: np.ndarray, tri: np.ndarray, order: list[int], d_in: np.ndarray, spec: str,
                    d_lat: Optional[np.ndarray] = None) -> list[dict]:
-    from theorems.properties import check_flip
+    from latentcheck.theorems.properties import check_flip
 
     out = []
     for t in order:
@@ -347,12 +347,12 @@ def _certify_flips(encoder: Encoder, data: CSR, original: np.ndarray, tri: np.nd
 
 
 def _run_falsifier(encoder: Encoder, data: CSR, spec: str, seed: int, budget: float) -> dict:
-    """Run :func:`checkers.falsify.falsify` on the data domain when it is installed."""
+    """Run :func:`latentcheck.checkers.falsify.falsify` on the data domain when it is installed."""
     try:
-        from checkers.domains import Domain
-        from checkers.falsify import falsify
+        from latentcheck.checkers.domains import Domain
+        from latentcheck.checkers.falsify import falsify
     except ImportError as exc:
-        gone = {"status": "unavailable", "reason": f"checkers.falsify could not be imported ({exc})", "certified": []}
+        gone = {"status": "unavailable", "reason": f"latentcheck.checkers.falsify could not be imported ({exc})", "certified": []}
         return {"P3": dict(gone), "P2": dict(gone)}
     cap = max(100, min(5000, int(5e7 // max(1, data.n_cols))))  # at most ~400 MB of float64 rows
     sub = data if data.n_rows <= cap else data.take_rows(np.arange(cap))
@@ -396,7 +396,7 @@ def save_encoder(
     says whether a data row is a user (``users``) or an item (``items``),
     ``values`` whether entries are ``binary`` (ratings above ``threshold``) or
     ``ratings``, and ``input_ids`` the raw id of each input coordinate.
-    :meth:`theorems.Encoder.load` reads the file and ignores the extra keys.
+    :meth:`latentcheck.theorems.Encoder.load` reads the file and ignores the extra keys.
     """
     import os
 
@@ -418,7 +418,7 @@ def save_encoder(
         arrays["latentcheck_input_ids"] = ids
     if threshold is not None:
         arrays["latentcheck_threshold"] = np.array(float(threshold))
-    from checkers._io import atomic_write_with
+    from latentcheck.checkers._io import atomic_write_with
 
     d = os.path.dirname(os.fspath(path))
     if d:
@@ -460,7 +460,7 @@ def rows_for_encoder(ratings: "Any", encoder: Encoder, meta: dict[str, Any], *, 
     data give zero columns; data ids unknown to the encoder are dropped);
     otherwise the sorted distinct ids of the data, which must number ``n``.
     """
-    from checkers.autoencoder.data import csr_from_coo
+    from latentcheck.checkers.autoencoder.data import csr_from_coo
 
     rows = rows or meta.get("rows", "users")
     values = values or meta.get("values", "binary")

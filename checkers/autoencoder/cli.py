@@ -8,7 +8,7 @@ from typing import Any, Optional
 
 import typer
 
-from checkers import cli_convert
+from latentcheck.checkers import cli_convert
 
 __all__ = ["register"]
 
@@ -16,7 +16,7 @@ __all__ = ["register"]
 def _progress_hooks(console: Any) -> Any:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    from checkers.autoencoder.study import StudyProgress
+    from latentcheck.checkers.autoencoder.study import StudyProgress
 
     class RichProgress(StudyProgress):
         def __init__(self) -> None:
@@ -101,8 +101,8 @@ def register(app: typer.Typer) -> None:
         """Train autoencoder recommenders with each latent activation and seed; report accuracy and latent properties."""
         from rich.console import Console
 
-        from checkers.autoencoder.study import StudyConfig, run_study, split_activation_list
-        from theorems.errors import InvalidArgument
+        from latentcheck.checkers.autoencoder.study import StudyConfig, run_study, split_activation_list
+        from latentcheck.theorems.errors import InvalidArgument
 
         _check_study_options(data, model, activations, seeds, seed, epochs, hidden, batch_size, lr, lam, eval_every,
                              triples, certify, falsify_budget, out)
@@ -124,7 +124,7 @@ def register(app: typer.Typer) -> None:
             lam_grid=_floats("--lam-grid", lam_grid), dropout_grid=_floats("--dropout-grid", dropout_grid, high=1.0), search=search,
             anneal_steps=anneal_steps, executor=executor, resume=resume,
         )
-        from checkers._cli_args import make_console
+        from latentcheck.checkers._cli_args import make_console
 
         console = make_console(stderr=as_json)  # logs: wide enough for the tables
         with _progress_hooks(console) as prog:
@@ -155,10 +155,10 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     ) -> None:
         """Audit an exported encoder on real users: zero latents, dead units, ordering concordance, certified counterexamples."""
-        from checkers.autoencoder.audit import audit_encoder, read_input_meta, rows_for_encoder
-        from checkers.autoencoder.data import load_or_synthetic
-        from theorems.encoder import Encoder
-        from theorems.errors import InvalidArgument
+        from latentcheck.checkers.autoencoder.audit import audit_encoder, read_input_meta, rows_for_encoder
+        from latentcheck.checkers.autoencoder.data import load_or_synthetic
+        from latentcheck.theorems.encoder import Encoder
+        from latentcheck.theorems.errors import InvalidArgument
 
         _check_audit_options(weights, data, activation, seed, normalise, rows, values, threshold, triples, certify,
                              falsify_budget, min_match)
@@ -196,7 +196,7 @@ def _floats(option: str, text: Optional[str], low: float = 0.0, low_ok: bool = T
     """A comma-separated grid of finite numbers in ``[low, high)`` (``(low, high)`` without ``low_ok``); None gives ()."""
     import math
 
-    from theorems.errors import InvalidArgument
+    from latentcheck.theorems.errors import InvalidArgument
 
     if text is None:
         return ()
@@ -215,9 +215,9 @@ def _check_study_options(data: Optional[str], model: str, activations: Optional[
                          lam: Optional[float], eval_every: int, triples: int, certify: int, falsify_budget: float,
                          out: str) -> None:
     """Every ``study`` option checked before any data is read or any training starts."""
-    from checkers._cli_args import nonempty, nonneg_finite, nonneg_int, positive_finite, positive_int
-    from checkers._io import check_output_dir
-    from theorems.errors import InvalidArgument
+    from latentcheck.checkers._cli_args import nonempty, nonneg_finite, nonneg_int, positive_finite, positive_int
+    from latentcheck.checkers._io import check_output_dir
+    from latentcheck.theorems.errors import InvalidArgument
 
     nonempty(data, "--data", "../shared/data/ml-100k")
     if data is not None and not __import__("os").path.exists(data):
@@ -243,8 +243,8 @@ def _check_study_extra_options(columns: Optional[str], threshold: Optional[float
                                patience: Optional[int], max_steps: Optional[int], search: str, anneal_steps: int,
                                executor: Optional[str]) -> None:
     """The study's data, tuning and executor options, checked before any data is read."""
-    from checkers._cli_args import finite, nonempty, nonneg_int, positive_int
-    from theorems.errors import InvalidArgument
+    from latentcheck.checkers._cli_args import finite, nonempty, nonneg_int, positive_int
+    from latentcheck.theorems.errors import InvalidArgument
 
     nonempty(columns, "--columns", "user,item,rating")
     finite(threshold, "--threshold", "3.5")
@@ -262,10 +262,10 @@ def _check_audit_options(weights: Optional[str], data: Optional[str], activation
                          normalise: Optional[str], rows: Optional[str], values: Optional[str], threshold: Optional[float],
                          triples: int, certify: int, falsify_budget: float, min_match: float) -> None:
     """Every ``audit`` option checked before the weights or data are read."""
-    from checkers._cli_args import finite, fraction, nonempty, nonneg_finite, nonneg_int, positive_int
-    from checkers._io import check_input_file
-    from checkers.autoencoder.audit import _parse_normalisation
-    from theorems.errors import InvalidArgument
+    from latentcheck.checkers._cli_args import finite, fraction, nonempty, nonneg_finite, nonneg_int, positive_int
+    from latentcheck.checkers._io import check_input_file
+    from latentcheck.checkers.autoencoder.audit import _parse_normalisation
+    from latentcheck.theorems.errors import InvalidArgument
 
     if weights is not None:
         check_input_file(weights, "--weights")
@@ -291,7 +291,7 @@ def _check_audit_options(weights: Optional[str], data: Optional[str], activation
 
 
 def _json_safe(obj: Any) -> Any:
-    from checkers.autoencoder.report import _json_clean
+    from latentcheck.checkers.autoencoder.report import _json_clean
 
     return _json_clean(obj)
 
@@ -299,7 +299,7 @@ def _json_safe(obj: Any) -> Any:
 def _print_summary(console: Any, report: dict, paths: dict) -> None:
     from rich.table import Table
 
-    from checkers.autoencoder.report import _ci
+    from latentcheck.checkers.autoencoder.report import _ci
 
     meta = report["meta"]
     if meta["synthetic"]:
@@ -337,7 +337,7 @@ def _print_audit(p: dict) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from checkers._cli_args import make_console
+    from latentcheck.checkers._cli_args import make_console
 
     console = make_console()
     if p["data"].get("synthetic"):

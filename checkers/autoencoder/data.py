@@ -36,7 +36,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from theorems.errors import DataError, InvalidArgument
+from latentcheck.theorems.errors import DataError, InvalidArgument
 
 __all__ = [
     "Ratings",

@@ -21,10 +21,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from checkers.autoencoder.data import CSR, ImplicitSplit
-from checkers.autoencoder.metrics import DEFAULT_METRICS, ranking_metrics
-from checkers.autoencoder.train import BatchFeeder, densify
-from theorems.errors import InvalidArgument
+from latentcheck.checkers.autoencoder.data import CSR, ImplicitSplit
+from latentcheck.checkers.autoencoder.metrics import DEFAULT_METRICS, ranking_metrics
+from latentcheck.checkers.autoencoder.train import BatchFeeder, densify
+from latentcheck.theorems.errors import InvalidArgument
 
 __all__ = ["ease_weights", "gram", "EaseResult", "fit_ease", "popularity_baseline", "DEFAULT_LAMBDAS"]
 

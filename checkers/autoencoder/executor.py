@@ -23,7 +23,7 @@ import os
 import tempfile
 from typing import Any, Callable, Optional, Sequence
 
-from theorems.errors import InvalidArgument
+from latentcheck.theorems.errors import InvalidArgument
 
 __all__ = ["parse_executor", "task_id", "run_tasks", "write_json_atomic"]
 

@@ -28,7 +28,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from checkers.autoencoder.data import CSR
+from latentcheck.checkers.autoencoder.data import CSR
 
 __all__ = ["recall_at_k", "ndcg_at_k", "ranking_metrics", "topk_indices", "rmse", "DEFAULT_METRICS", "metric_name"]
 

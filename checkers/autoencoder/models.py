@@ -32,9 +32,9 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from theorems.activations import Activation, get_activation
-from theorems.encoder import Encoder
-from theorems.errors import InvalidArgument
+from latentcheck.theorems.activations import Activation, get_activation
+from latentcheck.theorems.encoder import Encoder
+from latentcheck.theorems.errors import InvalidArgument
 
 __all__ = ["MultDAE", "MultVAE", "AutoRec", "Params", "glorot_uniform", "coo_input", "coo_multinomial_nll", "weight_decay"]
 
@@ -185,7 +185,7 @@ class MultDAE:
         return self.loss_coo(params, rows, cols, vals, n_real, key, batch_size)
 
     def encoder(self, params: Params) -> Encoder:
-        """The trained encoder (layers up to the bottleneck) as a :class:`theorems.Encoder`.
+        """The trained encoder (layers up to the bottleneck) as a :class:`latentcheck.theorems.Encoder`.
 
         The Encoder has no input normalisation: feed it L2-normalised rows,
         as the model does (:func:`normalise_l2`).
@@ -320,7 +320,7 @@ class MultVAE:
         return nll + self.beta(step) * kl + weight_decay(params, self.lam)
 
     def encoder(self, params: Params) -> Encoder:
-        """The mean path ``x -> mu`` (layers up to the bottleneck, the mean half of the last) as a :class:`theorems.Encoder`.
+        """The mean path ``x -> mu`` (layers up to the bottleneck, the mean half of the last) as a :class:`latentcheck.theorems.Encoder`.
 
         Like Mult-DAE's, it has no input normalisation: feed it L2-normalised rows.
         """
@@ -454,7 +454,7 @@ class AutoRec:
         return sse + 0.5 * self.lam * (jnp.sum(V * V) + jnp.sum(W * W)) / n_rows_total
 
     def encoder(self, params: Params) -> Encoder:
-        """The latent map ``r -> g(V r + mu)`` as a :class:`theorems.Encoder` (inputs divided by ``scale``)."""
+        """The latent map ``r -> g(V r + mu)`` as a :class:`latentcheck.theorems.Encoder` (inputs divided by ``scale``)."""
         V, mu = params[0]
         return Encoder.from_arrays([np.asarray(V, dtype=np.float64).T], [np.asarray(mu, dtype=np.float64)], [self.latent])
 

@@ -250,7 +250,7 @@ def write_report(report: dict, out_dir: "str | os.PathLike[str]") -> dict[str, s
     plots = _plots(report, out)
     report.setdefault("files", {})["plots"] = sorted(os.path.basename(p) for p in plots.values())
     clean = _json_clean(report)
-    from checkers._io import atomic_write_text
+    from latentcheck.checkers._io import atomic_write_text
 
     paths["json"] = os.path.join(out, "report.json")
     atomic_write_text(paths["json"], json.dumps(clean, indent=2, sort_keys=True) + "\n")
@@ -497,7 +497,7 @@ def _plot_curves(report: dict, out: str, tag: str, main: str) -> dict[str, str]:
     """Validation curves against optimiser steps: one panel per activation (final runs, stop marked), and the tuning trials."""
     import matplotlib.pyplot as plt
 
-    from checkers._io import atomic_savefig
+    from latentcheck.checkers._io import atomic_savefig
 
     acts = list(report["summary"]["per_activation"])
     key = f"val_{main}"
@@ -541,7 +541,7 @@ def _plot_curves(report: dict, out: str, tag: str, main: str) -> dict[str, str]:
 
 
 def _plots(report: dict, out: str) -> dict[str, str]:
-    from checkers._io import atomic_savefig
+    from latentcheck.checkers._io import atomic_savefig
     import matplotlib
 
     matplotlib.use("Agg")

@@ -23,19 +23,19 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from checkers.autoencoder.audit import audit_encoder, save_encoder
-from checkers.autoencoder.data import Ratings, load_or_synthetic, rating_split
-from checkers.autoencoder.models import AutoRec
-from checkers.autoencoder.report import (
+from latentcheck.checkers.autoencoder.audit import audit_encoder, save_encoder
+from latentcheck.checkers.autoencoder.data import Ratings, load_or_synthetic, rating_split
+from latentcheck.checkers.autoencoder.models import AutoRec
+from latentcheck.checkers.autoencoder.report import (
     PUBLISHED_AUTOREC_ML1M,
     mean_ci,
     paired_t_test,
     sign_flip_test,
     write_report,
 )
-from checkers.autoencoder.train import TrainConfig, train_autorec
-from theorems.activations import get_activation
-from theorems.errors import InvalidArgument
+from latentcheck.checkers.autoencoder.train import TrainConfig, train_autorec
+from latentcheck.theorems.activations import get_activation
+from latentcheck.theorems.errors import InvalidArgument
 
 __all__ = [
     "StudyConfig",
@@ -122,7 +122,7 @@ class StudyConfig:
 
     def resolved(self) -> "StudyConfig":
         """The config with every default filled in."""
-        from checkers.autoencoder.study_implicit import DEFAULT_GRID, DEFAULT_MAX_STEPS, DEFAULT_PATIENCE
+        from latentcheck.checkers.autoencoder.study_implicit import DEFAULT_GRID, DEFAULT_MAX_STEPS, DEFAULT_PATIENCE
 
         m = self.model
         acts = self.activations or (DEFAULT_ACTIVATIONS if m != "autorec" else DEFAULT_AUTOREC_PAIRS)
@@ -216,8 +216,8 @@ def environment() -> dict[str, Any]:
     """Versions, device and machine for the report."""
     import jax
 
-    from checkers._env import jax_device
-    from checkers._env import package_version as ver
+    from latentcheck.checkers._env import jax_device
+    from latentcheck.checkers._env import package_version as ver
 
     platform_name, kind, count = jax_device()
     cpu = platform.processor() or platform.machine()
@@ -238,7 +238,7 @@ def environment() -> dict[str, Any]:
 
 
 def _class_of(name: str) -> str:
-    from theorems.classify import classify
+    from latentcheck.theorems.classify import classify
 
     try:
         return classify(get_activation(name), timeout=5.0).cls
@@ -385,7 +385,7 @@ def run_study(config: StudyConfig, progress: Optional[StudyProgress] = None) -> 
         progress.message(f"no --data given: using SYNTHETIC data {ratings.source}")
     os.makedirs(cfg.out, exist_ok=True)
     if cfg.model != "autorec":
-        from checkers.autoencoder.study_implicit import study_implicit
+        from latentcheck.checkers.autoencoder.study_implicit import study_implicit
 
         report = study_implicit(cfg, ratings, progress)
     else:

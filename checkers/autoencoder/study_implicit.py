@@ -35,15 +35,15 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from checkers.autoencoder.audit import audit_encoder, save_encoder
-from checkers.autoencoder.data import ImplicitSplit, Ratings, liang_split
-from checkers.autoencoder.executor import parse_executor, run_tasks
-from checkers.autoencoder.metrics import DEFAULT_METRICS, metric_name
-from checkers.autoencoder.models import MultDAE, MultVAE
-from checkers.autoencoder.report import correlation_p, holm, mean_ci, paired_t_test, pearson, spearman, wilcoxon_test
-from checkers.autoencoder.train import TrainConfig, train_multdae_seeds
-from theorems.activations import get_activation
-from theorems.errors import InvalidArgument
+from latentcheck.checkers.autoencoder.audit import audit_encoder, save_encoder
+from latentcheck.checkers.autoencoder.data import ImplicitSplit, Ratings, liang_split
+from latentcheck.checkers.autoencoder.executor import parse_executor, run_tasks
+from latentcheck.checkers.autoencoder.metrics import DEFAULT_METRICS, metric_name
+from latentcheck.checkers.autoencoder.models import MultDAE, MultVAE
+from latentcheck.checkers.autoencoder.report import correlation_p, holm, mean_ci, paired_t_test, pearson, spearman, wilcoxon_test
+from latentcheck.checkers.autoencoder.train import TrainConfig, train_multdae_seeds
+from latentcheck.theorems.activations import get_activation
+from latentcheck.theorems.errors import InvalidArgument
 
 __all__ = ["DEFAULT_GRID", "DEFAULT_PATIENCE", "DEFAULT_MAX_STEPS", "make_trials", "resolve_threshold", "build_model", "study_task",
            "study_implicit", "conclusion"]
@@ -247,7 +247,7 @@ def select_trials(acts: list[str], trials: list[dict], tune_tasks: list[dict], t
 
 def study_implicit(cfg: Any, ratings: Ratings, progress: Any) -> dict:
     """Run the tuned, converged, multi-split study of ``cfg.model`` (multdae or multvae) and return the report dict."""
-    from checkers.autoencoder.study import _class_of
+    from latentcheck.checkers.autoencoder.study import _class_of
 
     threshold = resolve_threshold(cfg.threshold, ratings)
     acts = [get_activation(a).name for a in cfg.activations]
@@ -305,7 +305,7 @@ def _baselines(cfg: Any, ratings: Ratings, threshold: Optional[float], split_see
     """EASE (closed form, lambda on validation) and popularity, averaged over the splits."""
     if not cfg.ease:
         return {}, 0.0
-    from checkers.autoencoder.ease import fit_ease, popularity_baseline
+    from latentcheck.checkers.autoencoder.ease import fit_ease, popularity_baseline
 
     progress.message("EASE (closed form) and popularity baselines")
     t0 = time.perf_counter()

@@ -26,10 +26,10 @@ from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
-from checkers.autoencoder.data import CSR, ImplicitSplit, RatingSplit
-from checkers.autoencoder.metrics import DEFAULT_METRICS, metric_name, ranking_metrics
-from checkers.autoencoder.models import AutoRec, MultDAE
-from theorems.errors import InvalidArgument
+from latentcheck.checkers.autoencoder.data import CSR, ImplicitSplit, RatingSplit
+from latentcheck.checkers.autoencoder.metrics import DEFAULT_METRICS, metric_name, ranking_metrics
+from latentcheck.checkers.autoencoder.models import AutoRec, MultDAE
+from latentcheck.theorems.errors import InvalidArgument
 
 __all__ = [
     "TrainConfig",

@@ -1,8 +1,8 @@
-"""The falsifier's engine (private modules; the public API is :mod:`checkers.falsify`)."""
+"""The falsifier's engine (private modules; the public API is :mod:`latentcheck.checkers.falsify`)."""
 
-from checkers.falsifier._model import ZeroTarget, jax_pre_activations, zero_target
-from checkers.falsifier._pipeline import DTYPES, SCHEMA, FalsifyResult, SearchStats, environment, falsify
-from checkers.falsifier._search import Search, SearchState, p2_search, p3_search, pool_inversion, run_round
+from latentcheck.checkers.falsifier._model import ZeroTarget, jax_pre_activations, zero_target
+from latentcheck.checkers.falsifier._pipeline import DTYPES, SCHEMA, FalsifyResult, SearchStats, environment, falsify
+from latentcheck.checkers.falsifier._search import Search, SearchState, p2_search, p3_search, pool_inversion, run_round
 
 __all__ = [
     "falsify",

@@ -1,6 +1,6 @@
 """The falsifier's time budget for work that has no timeout of its own (exact certification, shrinking).
 
-:class:`Budget` runs a certification under :func:`theorems.timeouts.time_limit`
+:class:`Budget` runs a certification under :func:`latentcheck.theorems.timeouts.time_limit`
 with what is left of the deadline. Once the deadline has passed, a stage
 may go on checking for ``grace`` seconds (the candidates of the last search
 round still get a chance; a small encoder certifies in milliseconds), then
@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from typing import Any, Callable
 
-from theorems.timeouts import Timeout, check as check_deadline, time_limit
+from latentcheck.theorems.timeouts import Timeout, check as check_deadline, time_limit
 
 __all__ = ["Budget", "OutOfTime"]
 

@@ -20,7 +20,7 @@
   arithmetic; one step suffices for one-layer encoders).
 
 Nothing here needs to be trusted: the pipeline certifies every repaired point
-again from scratch (``counterexamples.certify_zero``).
+again from scratch (``latentcheck.counterexamples.certify_zero``).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from theorems.encoder import Encoder, exact_affine
+from latentcheck.theorems.encoder import Encoder, exact_affine
 
 __all__ = ["solve_exact", "solve_int", "pivot_columns", "local_jacobian", "exact_repair"]
 
@@ -234,7 +234,7 @@ def _dixon(A: list[list[int]], c: list[int]) -> tuple[list[int], int] | None:
 def _qr_pick(sub: np.ndarray, k: int, rel: float) -> np.ndarray | None:
     from scipy.linalg import qr
 
-    from checkers.falsifier._blas import serial_blas
+    from latentcheck.checkers.falsifier._blas import serial_blas
 
     with serial_blas():
         _, R, piv = qr(sub, mode="economic", pivoting=True)
@@ -295,8 +295,8 @@ def _slope(act, p: Fraction) -> Fraction:
 
 
 def _affine(layer, h: list[Fraction]) -> list[Fraction]:
-    """Exact ``W h + b`` (vectorised integer arithmetic when the weights allow it; ``theorems`` otherwise)."""
-    from counterexamples._fast import QVec, exact_affine_fast
+    """Exact ``W h + b`` (vectorised integer arithmetic when the weights allow it; ``latentcheck.theorems`` otherwise)."""
+    from latentcheck.counterexamples._fast import QVec, exact_affine_fast
 
     out = exact_affine_fast(layer, QVec.from_fractions(h))
     return out if out is not None else layer.exact_affine(h)
@@ -343,7 +343,7 @@ def local_jacobian(encoder: Encoder, x: Sequence[Fraction], S: Sequence[int]) ->
 
 
 def _exact_pre(encoder: Encoder, x: list[Fraction]) -> list[Fraction]:
-    from counterexamples._fast import QVec, exact_pre_fast
+    from latentcheck.counterexamples._fast import QVec, exact_pre_fast
 
     out = exact_pre_fast(encoder, QVec.from_fractions(x))
     return out if out is not None else encoder.exact_pre_activations(x)

@@ -1,6 +1,6 @@
 """What the search aims at: the zero set of the latent activation, and the JAX model.
 
-:func:`zero_target` turns the activation's :class:`theorems.Classification`
+:func:`zero_target` turns the activation's :class:`latentcheck.theorems.Classification`
 into a :class:`ZeroTarget`:
 
 * ``left`` / ``right``: ``s = 0`` on ``(-inf, a]`` / ``[a, inf)`` (relu-like).
@@ -24,9 +24,9 @@ from typing import Any, Callable
 import numpy as np
 import sympy as sp
 
-from theorems.activations import Activation
-from theorems.classify import NON_VANISHING, RELU_LIKE, Classification
-from theorems.encoder import Encoder
+from latentcheck.theorems.activations import Activation
+from latentcheck.theorems.classify import NON_VANISHING, RELU_LIKE, Classification
+from latentcheck.theorems.encoder import Encoder
 
 __all__ = ["ZeroTarget", "zero_target", "jax_pre_activations", "float_threshold_right"]
 
@@ -94,7 +94,7 @@ def float_threshold_right(act: Activation, dtype: str) -> float | None:
 
 def zero_target(cls: Classification, act: Activation, dtype: str) -> ZeroTarget:
     """The :class:`ZeroTarget` for a latent activation in a dtype."""
-    from checkers.float_vanishing import float_vanishing_threshold, zero_set_phrase
+    from latentcheck.checkers.float_vanishing import float_vanishing_threshold, zero_set_phrase
 
     if cls.cls == RELU_LIKE and cls.half_line is not None:
         side, a = cls.half_line

@@ -18,18 +18,18 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from checkers.domains import Domain, parse_domain
-from checkers.falsifier._blas import serial_blas
-from checkers.falsifier._budget import Budget, OutOfTime
-from checkers.falsifier._constructions import Candidate, jacobian, p2_constructions, p3_constructions
-from checkers.falsifier._exact import exact_repair, pivot_columns
-from checkers.falsifier._model import ZeroTarget, zero_target
-from checkers.falsifier._search import HIST_EDGES_P2, HIST_EDGES_P3, p2_search, p3_search, run_round
-from counterexamples._fast import QVec
-from counterexamples.certify import Certification, certify_flip, certify_zero, float_encode, to_counterexample
-from counterexamples.types import UNDECIDED, Counterexample
-from theorems.encoder import Encoder
-from theorems.errors import InvalidArgument
+from latentcheck.checkers.domains import Domain, parse_domain
+from latentcheck.checkers.falsifier._blas import serial_blas
+from latentcheck.checkers.falsifier._budget import Budget, OutOfTime
+from latentcheck.checkers.falsifier._constructions import Candidate, jacobian, p2_constructions, p3_constructions
+from latentcheck.checkers.falsifier._exact import exact_repair, pivot_columns
+from latentcheck.checkers.falsifier._model import ZeroTarget, zero_target
+from latentcheck.checkers.falsifier._search import HIST_EDGES_P2, HIST_EDGES_P3, p2_search, p3_search, run_round
+from latentcheck.counterexamples._fast import QVec
+from latentcheck.counterexamples.certify import Certification, certify_flip, certify_zero, float_encode, to_counterexample
+from latentcheck.counterexamples.types import UNDECIDED, Counterexample
+from latentcheck.theorems.encoder import Encoder
+from latentcheck.theorems.errors import InvalidArgument
 
 __all__ = ["falsify", "FalsifyResult", "SearchStats", "SCHEMA", "DTYPES", "environment"]
 
@@ -121,7 +121,7 @@ class FalsifyResult:
         out = {"schema": SCHEMA, "property": self.property, "status": self.status}
         out.update({k: v for k, v in self.info.items()})
         out["stats"] = self.stats.to_json()
-        out["counterexamples"] = [c.to_json() for c in self.counterexamples]
+        out["latentcheck.counterexamples"] = [c.to_json() for c in self.counterexamples]
         out["float_only"] = [c.to_json() for c in self.float_only]
         out["undecided"] = [c.to_json() for c in self.undecided]
         return out
@@ -140,8 +140,8 @@ def _environment() -> dict[str, Any]:
     import numpy
     import sympy
 
-    from checkers._env import jax_device
-    from checkers._env import package_version as ver
+    from latentcheck.checkers._env import jax_device
+    from latentcheck.checkers._env import package_version as ver
 
     platform_name, kind, count = jax_device()
     return {
@@ -154,8 +154,8 @@ def _environment() -> dict[str, Any]:
 # ------------------------------------------------------------------ helpers
 @functools.lru_cache(maxsize=64)
 def _classification(act: Any) -> Any:
-    """``theorems.classify`` of an activation (a pure function of its expression: computed once per process)."""
-    from theorems.classify import classify
+    """``latentcheck.theorems.classify`` of an activation (a pure function of its expression: computed once per process)."""
+    from latentcheck.theorems.classify import classify
 
     return classify(act)
 
@@ -182,7 +182,7 @@ def _exact_vec(v: Any, domain: Domain) -> QVec:
 
 
 def _dtype_round(x: np.ndarray, dtype: str) -> np.ndarray:
-    from counterexamples.certify import _np_dtype
+    from latentcheck.counterexamples.certify import _np_dtype
 
     return np.asarray(x, dtype=np.float64).astype(_np_dtype(dtype)).astype(np.float64)
 
@@ -269,20 +269,20 @@ def falsify(
 
     Pipeline: the theorems' constructions (T1 basic solutions, layer-wise
     inversion, T3/T5 flips), then rounds of a jitted, vmapped JAX search
-    (:func:`checkers.falsifier.p3_search` / :func:`p2_search`), then an exact
+    (:func:`latentcheck.checkers.falsifier.p3_search` / :func:`p2_search`), then an exact
     repair (rational rounding, or an exact linear solve onto an isolated zero),
     certification in exact rationals or intervals
-    (:func:`counterexamples.certify_zero` / :func:`certify_flip`), and
+    (:func:`latentcheck.counterexamples.certify_zero` / :func:`certify_flip`), and
     Hypothesis-style shrinking that keeps the certificate.
 
     Args:
-        encoder: an :class:`theorems.Encoder`; or a plain callable ``f(x[n]) -> z[m]``
+        encoder: an :class:`latentcheck.theorems.Encoder`; or a plain callable ``f(x[n]) -> z[m]``
             (JAX-traceable for gradient search, or NumPy; give ``n``). A callable
             cannot be re-checked outside floating point: its findings are
             ``float-only`` and land in :attr:`FalsifyResult.float_only`. Pass an
             ``Encoder`` to get certified counterexamples.
         property: ``"p3"`` or ``"p2"``.
-        domain: ``reals``, ``nonneg``, ``binary``, ``sphere``, ``data:PATH`` or a :class:`checkers.domains.Domain`.
+        domain: ``reals``, ``nonneg``, ``binary``, ``sphere``, ``data:PATH`` or a :class:`latentcheck.checkers.domains.Domain`.
         dtype: float dtype for the float re-evaluation (``float16``, ``bfloat16``, ``float32``, ``float64``);
             the search itself runs in float32.
         budget: seconds for the search rounds (checked between rounds).
@@ -304,7 +304,7 @@ def falsify(
         A :class:`FalsifyResult`; ``.counterexamples`` holds certified ones only.
 
     Example:
-        >>> from theorems import Encoder
+        >>> from latentcheck.theorems import Encoder
         >>> res = falsify(Encoder.random([12, 3], "relu", seed=0), "p3", budget=5, seed=0)
         >>> res.status, res.counterexamples[0].certified
         ('counterexample', 'exact')
@@ -414,7 +414,7 @@ def falsify(
     note(0.0, "constructions")
     t0 = time.perf_counter()
     if prop == "P3" and target is not None and target.kind == "none":
-        from checkers.float_vanishing import none_exists  # T2 and an empty sound XLA zero set in this dtype
+        from latentcheck.checkers.float_vanishing import none_exists  # T2 and an empty sound XLA zero set in this dtype
 
         status = "none-exists" if none_exists(cls, encoder.activation, dtype, "xla") else "none-found"
         stats.seconds = time.perf_counter() - t_start
@@ -522,7 +522,7 @@ def falsify(
     certified = _select(certified, max_counterexamples)
     floats = _select(floats, max_counterexamples)
     if shrink and not black:
-        from counterexamples.shrink import shrink as _shrink
+        from latentcheck.counterexamples.shrink import shrink as _shrink
 
         t0 = time.perf_counter()
         out = []
@@ -553,7 +553,7 @@ def falsify(
     info["message"] = _message(prop, status, certified, floats, stats, dtype, budget, len(undecided))
     left = deadline - time.perf_counter()
     if status == "none-found" and prop == "P3" and not black and not undecided and left > 0.2:
-        from checkers.verifier.falsify_hook import verified_status  # an exact real proof, within what is left of --budget
+        from latentcheck.checkers.verifier.falsify_hook import verified_status  # an exact real proof, within what is left of --budget
 
         status = verified_status(encoder, dom.name, left, info)
     return FalsifyResult(prop, status, tuple(certified), tuple(floats), stats, info, tuple(_select(undecided, max_counterexamples)))
@@ -564,7 +564,7 @@ _MAX_RECORDED_PARAMETERS = 10_000
 
 
 def _runtime_name() -> str:
-    from counterexamples.certify import xla_runtime
+    from latentcheck.counterexamples.certify import xla_runtime
 
     return xla_runtime()
 
@@ -678,14 +678,14 @@ def _data_candidates(encoder: Any, prop: str, dom: Domain, target: ZeroTarget | 
         return out
     import jax.numpy as jnp
 
-    from checkers.falsifier._search import pool_inversion
+    from latentcheck.checkers.falsifier._search import pool_inversion
 
     if black:
         import jax
 
         enc_fn = jax.vmap(encoder)
     else:
-        from checkers.falsifier._model import jax_pre_activations
+        from latentcheck.checkers.falsifier._model import jax_pre_activations
 
         pre_fn, act_fn = jax_pre_activations(encoder, "float32")
 

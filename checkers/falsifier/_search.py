@@ -29,8 +29,8 @@ from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
-from checkers.domains import Domain
-from checkers.falsifier._model import ZeroTarget
+from latentcheck.checkers.domains import Domain
+from latentcheck.checkers.falsifier._model import ZeroTarget
 
 __all__ = ["SearchState", "Search", "p3_search", "p2_search", "run_round", "HIST_EDGES_P3", "HIST_EDGES_P2"]
 
@@ -105,7 +105,7 @@ def p3_search(encoder: Any, target: ZeroTarget, domain: Domain, *, restarts: int
     """A P3 search: every latent pre-activation into the zero set of ``target``.
 
     Args:
-        encoder: an :class:`theorems.Encoder` (its layers define the model), or
+        encoder: an :class:`latentcheck.theorems.Encoder` (its layers define the model), or
             ``None`` together with ``pre_fn``/``act_fn`` for a black box
             (``pre_fn`` is then the whole encoder and ``target`` should be ``point`` at 0).
         target: from :func:`zero_target`.
@@ -120,7 +120,7 @@ def p3_search(encoder: Any, target: ZeroTarget, domain: Domain, *, restarts: int
     import jax.numpy as jnp
     import optax
 
-    from checkers.falsifier._model import jax_pre_activations
+    from latentcheck.checkers.falsifier._model import jax_pre_activations
 
     if pre_fn is None:
         pre_fn, act_fn = jax_pre_activations(encoder, "float32")
@@ -246,7 +246,7 @@ def p2_search(encoder: Any, domain: Domain, *, restarts: int = 64, pool: int = 1
     import optax
 
     if enc_fn is None:
-        from checkers.falsifier._model import jax_pre_activations
+        from latentcheck.checkers.falsifier._model import jax_pre_activations
 
         pre_fn, act_fn = jax_pre_activations(encoder, "float32")
 

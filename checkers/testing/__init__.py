@@ -4,7 +4,7 @@ Strategies (for ``@given``): :func:`activations`, :func:`encoders`, and the
 input domains :func:`reals`, :func:`nonneg`, :func:`binary`, :func:`sphere`,
 :func:`rows_of`. Assertions: :func:`assert_nonvanishing` (P3) and
 :func:`assert_order_preserving` (P2 with a tolerance). The pytest plugin
-(``checkers.testing.plugin``, registered as a ``pytest11`` entry point) adds
+(``latentcheck.checkers.testing.plugin``, registered as a ``pytest11`` entry point) adds
 ``--latentcheck-budget``, ``--latentcheck-seed``, the fixtures
 ``latentcheck_seed`` and ``latentcheck_budget``, and an end-of-run summary of
 every counterexample.
@@ -13,7 +13,7 @@ Names are imported on first use, so the pytest plugin (loaded into every
 pytest run) stays cheap.
 
 Example:
-    >>> from checkers.testing import assert_nonvanishing, encoders
+    >>> from latentcheck.checkers.testing import assert_nonvanishing, encoders
 """
 
 from __future__ import annotations
@@ -53,8 +53,8 @@ _HOME = {
 def __getattr__(name: str) -> Any:
     home = _HOME.get(name)
     if home is None:
-        raise AttributeError(f"module 'checkers.testing' has no attribute {name!r}; its public names are {', '.join(__all__)}")
-    value = getattr(importlib.import_module(f"checkers.testing.{home}"), name)
+        raise AttributeError(f"module 'latentcheck.checkers.testing' has no attribute {name!r}; its public names are {', '.join(__all__)}")
+    value = getattr(importlib.import_module(f"latentcheck.checkers.testing.{home}"), name)
     globals()[name] = value
     return value
 

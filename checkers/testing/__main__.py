@@ -1,4 +1,4 @@
-"""``python -m checkers.testing REPORT.json``: re-check the counterexample of an assertion's report.
+"""``python -m latentcheck.checkers.testing REPORT.json``: re-check the counterexample of an assertion's report.
 
 Loads the report and the encoder saved beside it (``encoder.npz``) and checks
 the witness again: outside floating point (exact rationals or intervals) for
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     import numpy as np
 
-    from theorems import Encoder, check_flip, check_zero
+    from latentcheck.theorems import Encoder, check_flip, check_zero
 
     enc = Encoder.load(path.parent / weights)
     vecs = {k: [Fraction(v) for v in vals] for k, vals in cx["witness"].items()}
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         pc = check_zero(enc, vecs["x"]) if cx["property"] == "P3" else check_flip(enc, vecs["x"], vecs["u"], vecs["v"])
         print(f"{cx['property']} counterexample re-checked ({pc.certified}): {'confirmed' if pc.violates else 'NOT confirmed'}; {pc.detail}")
         return 1 if pc.violates else 0
-    from checkers.testing._engine import Target
+    from latentcheck.checkers.testing._engine import Target
 
     t = Target(enc, None, dtype)
     if cx["property"] == "P3":

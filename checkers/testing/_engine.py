@@ -1,14 +1,14 @@
 """The engine behind the assertions: what is tested, where, and how a failure is found.
 
-Hidden from users (the public API is :mod:`checkers.testing`):
+Hidden from users (the public API is :mod:`latentcheck.checkers.testing`):
 
-* :class:`Target` wraps a ``theorems.Encoder`` or a plain callable
+* :class:`Target` wraps a ``latentcheck.theorems.Encoder`` or a plain callable
   ``x[n] -> z[m]`` (JAX, NumPy, or anything returning an array) as a batched
   float function in the requested dtype, with gradients when JAX can trace it.
 * :class:`DomainSpec` samples a domain: ``reals``, ``nonneg``, ``binary``,
   ``sphere`` or the rows of a matrix.
 * :func:`search_zero` is the minimal P3 search used when the falsifier
-  (``checkers.falsify``) is not available or cannot take the target (plain
+  (``latentcheck.checkers.falsify``) is not available or cannot take the target (plain
   callables): structured candidates (coordinate vectors, data rows), random
   candidates at several scales and densities, then projected gradient
   descent on ``log |enc(x)|^2``.
@@ -27,8 +27,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from theorems.encoder import Encoder
-from theorems.errors import InvalidArgument
+from latentcheck.theorems.encoder import Encoder
+from latentcheck.theorems.errors import InvalidArgument
 
 __all__ = ["Target", "DomainSpec", "parse_domain", "search_zero", "flip_rate", "shrink", "certify_zero", "certify_flip", "Witness", "DTYPES"]
 
@@ -148,7 +148,7 @@ class Target:
     """An encoder under test, evaluated in batches in ``dtype``.
 
     Args:
-        encoder_fn: a ``theorems.Encoder`` or a callable mapping one input
+        encoder_fn: a ``latentcheck.theorems.Encoder`` or a callable mapping one input
             ``x`` of shape ``(n,)`` to its code ``z`` of shape ``(m,)``
             (``batched=True``: ``(B, n) -> (B, m)``).
         n: the input dimension (required for a callable).
@@ -591,7 +591,7 @@ def certify_zero(target: Target, x: np.ndarray) -> Witness:
     if target.encoder is None:
         return Witness("P3", vec, "float-only", f"enc(x) is exactly 0 in {target.dtype}; a plain callable cannot be re-checked "
                        "outside floating point (pass a theorems.Encoder to certify it)", "0", codes)
-    from theorems.properties import check_zero
+    from latentcheck.theorems.properties import check_zero
 
     pc = check_zero(target.encoder, [Fraction(v) for v in np.asarray(x, dtype=np.float64).tolist()])
     if pc.violates:
@@ -611,7 +611,7 @@ def certify_flip(target: Target, x: np.ndarray, u: np.ndarray, v: np.ndarray) ->
     if target.encoder is None:
         return Witness("P2", vec, "float-only", f"<x,u> <= <x,v> but <enc x,enc u> - <enc x,enc v> = {margin:.6g} > 0 in {target.dtype}; "
                        "a plain callable cannot be re-checked outside floating point (pass a theorems.Encoder to certify it)", repr(margin), codes)
-    from theorems.properties import check_flip
+    from latentcheck.theorems.properties import check_flip
 
     fr = [[Fraction(t) for t in np.asarray(a, dtype=np.float64).tolist()] for a in (x, u, v)]
     pc = check_flip(target.encoder, *fr)

@@ -1,6 +1,6 @@
 """Assertions for a test suite: does the encoder map a user to zero, does it keep similarity order?
 
-Both accept a ``theorems.Encoder`` or a plain callable mapping one input
+Both accept a ``latentcheck.theorems.Encoder`` or a plain callable mapping one input
 ``x`` of shape ``(n,)`` to its code of shape ``(m,)`` (so a Flax, Equinox,
 JAX, NumPy or exported PyTorch encoder works), search the input domain within
 a CI-sized budget, and on failure raise :class:`AssertionError` whose message
@@ -28,10 +28,10 @@ from typing import Any
 
 import numpy as np
 
-from checkers.testing import _session
-from checkers.testing._engine import DomainSpec, Target, Witness, certify_flip, certify_zero, flip_margins, flip_rate, parse_domain, search_zero, shrink, _flip_slack
-from checkers.testing._stats import clopper_pearson_upper
-from theorems.errors import InvalidArgument
+from latentcheck.checkers.testing import _session
+from latentcheck.checkers.testing._engine import DomainSpec, Target, Witness, certify_flip, certify_zero, flip_margins, flip_rate, parse_domain, search_zero, shrink, _flip_slack
+from latentcheck.checkers.testing._stats import clopper_pearson_upper
+from latentcheck.theorems.errors import InvalidArgument
 
 __all__ = ["assert_nonvanishing", "assert_order_preserving", "NonvanishingResult", "OrderResult"]
 
@@ -46,7 +46,7 @@ class NonvanishingResult:
         evaluations: encoder evaluations spent.
         seconds: wall time.
         seed: the seed used.
-        engine: which search ran (``'latentcheck falsify'`` or ``'checkers.testing search'``).
+        engine: which search ran (``'latentcheck falsify'`` or ``'latentcheck.checkers.testing search'``).
         float_only: a float-only counterexample that was allowed (``allow_float_only=True``), else None.
     """
 
@@ -129,7 +129,7 @@ def assert_nonvanishing(
     arithmetic).
 
     Args:
-        encoder_fn: a ``theorems.Encoder`` or a callable ``x[n] -> z[m]``.
+        encoder_fn: a ``latentcheck.theorems.Encoder`` or a callable ``x[n] -> z[m]``.
         n: input dimension (needed for a callable).
         domain: ``'reals'``, ``'nonneg'`` (ratings), ``'binary'`` (implicit
             feedback), ``'sphere'``, or a 2-D array whose rows are the inputs.
@@ -150,11 +150,11 @@ def assert_nonvanishing(
         InvalidArgument: a bad argument, named with the fix.
 
     Example:
-        >>> from theorems import Encoder
-        >>> from checkers.testing import assert_nonvanishing
+        >>> from latentcheck.theorems import Encoder
+        >>> from latentcheck.checkers.testing import assert_nonvanishing
         >>> enc = Encoder.from_arrays([[[1.0, -1.0, 0.5]]], [[0.25]], ["sigmoid"])
         >>> assert_nonvanishing(enc, domain="binary", budget=2).engine  # doctest: +SKIP
-        'checkers.testing search'
+        'latentcheck.checkers.testing search'
     """
     __tracebackhide__ = True
     _session.note_call()
@@ -169,7 +169,7 @@ def assert_nonvanishing(
         witness, search = found
     else:
         x, stats = search_zero(target, dom, seed=used_seed, budget=b)
-        search = {"engine": "checkers.testing search", "evaluations": stats.evaluations, "seconds": round(stats.seconds, 3),
+        search = {"engine": "latentcheck.checkers.testing search", "evaluations": stats.evaluations, "seconds": round(stats.seconds, 3),
                   "stopped": stats.stopped, "budget": b, "seed": used_seed}
         witness = None if x is None else _shrink_and_certify_zero(target, dom, x)
     if witness is None or (not witness.is_certified and allow_float_only):
@@ -182,7 +182,7 @@ DETERMINISTIC_ROUNDS = 40
 
 
 def _falsify(target: Target, dom: DomainSpec, seed: int, budget: float) -> "tuple[Witness | None, dict] | None":
-    """Run ``checkers.falsify`` on an Encoder; None when the falsifier is not installed.
+    """Run ``latentcheck.checkers.falsify`` on an Encoder; None when the falsifier is not installed.
 
     The falsifier brings the theorems' constructions (T1 basic solutions) and
     an exact repair onto isolated zeros (tanh-like activations), which the
@@ -190,15 +190,15 @@ def _falsify(target: Target, dom: DomainSpec, seed: int, budget: float) -> "tupl
     shrunk already.
     """
     try:
-        from checkers.falsify import falsify
+        from latentcheck.checkers.falsify import falsify
     except ImportError:
         return None
     except Exception as exc:  # a broken install: say so, and still check with the float search
-        warnings.warn(f"checkers.falsify could not be imported ({type(exc).__name__}: {exc}); using the float search of checkers.testing instead",
+        warnings.warn(f"latentcheck.checkers.falsify could not be imported ({type(exc).__name__}: {exc}); using the float search of checkers.testing instead",
                       RuntimeWarning, stacklevel=3)
         return None
     if dom.rows is not None:
-        from checkers.domains import Domain
+        from latentcheck.checkers.domains import Domain
 
         domain: Any = Domain("data", rows=dom.rows, source="array")
     else:
@@ -279,7 +279,7 @@ def assert_order_preserving(
     rows for the rate your users see.
 
     Args:
-        encoder_fn: a ``theorems.Encoder`` or a callable ``x[n] -> z[m]``.
+        encoder_fn: a ``latentcheck.theorems.Encoder`` or a callable ``x[n] -> z[m]``.
         n: input dimension (needed for a callable).
         tolerance: the largest acceptable flip rate, in ``[0, 1]``.
         domain, dtype, budget, seed, batched, report_dir: as in :func:`assert_nonvanishing`.
@@ -326,7 +326,7 @@ def assert_order_preserving(
     witness = None
     if fs.worst is not None:
         witness = _shrink_and_certify_flip(target, dom, *fs.worst)
-    search = {"engine": "checkers.testing sampling", "evaluations": fs.evaluations, "seconds": round(fs.seconds, 3),
+    search = {"engine": "latentcheck.checkers.testing sampling", "evaluations": fs.evaluations, "seconds": round(fs.seconds, 3),
               "budget": b, "seed": used_seed}
     extra = {"rate": asdict(result)}
     _fail("P2", target, dom, witness, search, used_seed, seed_given, report_dir, extra=extra)
@@ -387,7 +387,7 @@ def _command(nodeid: str | None, seed: int, seed_given: bool, report: Path, targ
         flag = "" if seed_given else f" --latentcheck-seed={_session.session_seed()}"
         return f"pytest '{nodeid}'{flag}"
     if target.encoder is not None:
-        return f"python -m checkers.testing {_shown(report)}"
+        return f"python -m latentcheck.checkers.testing {_shown(report)}"
     return f"call the assertion again with seed={seed}"
 
 
@@ -417,7 +417,7 @@ def _write_report(directory: Path, payload: dict, target: Target, message: str) 
         directory.mkdir(parents=True, exist_ok=True)
         if target.encoder is not None:
             target.encoder.save(directory / "encoder.npz")
-        from checkers._io import atomic_write_text
+        from latentcheck.checkers._io import atomic_write_text
 
         atomic_write_text(directory / "report.json", json.dumps(payload, indent=2) + "\n")
         atomic_write_text(

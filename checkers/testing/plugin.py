@@ -13,7 +13,7 @@ Where Hypothesis's ``derandomize`` is on (its ``ci`` profile) or ``CI`` is
 set, the session seed is 0 unless given, so CI runs are deterministic;
 elsewhere it is drawn at random and printed with every failure.
 
-The plugin imports only the standard library and :mod:`checkers.testing._session`
+The plugin imports only the standard library and :mod:`latentcheck.checkers.testing._session`
 at load time and prints nothing unless an assertion ran, so it is free for
 test suites that do not use it.
 """
@@ -24,7 +24,7 @@ import math
 
 import pytest
 
-from checkers.testing import _session
+from latentcheck.checkers.testing import _session
 
 _saved: list[tuple[dict, set[str]]] = []
 _failed: set[str] = set()

@@ -16,7 +16,7 @@ Every strategy here is built from ``hypothesis.strategies`` and
 
 Example:
     >>> from hypothesis import given
-    >>> from checkers.testing import encoders, binary
+    >>> from latentcheck.checkers.testing import encoders, binary
     >>> @given(encoders(n=4, m=2, activation="sigmoid"), binary(4))
     ... def test_sigmoid_never_vanishes(enc, x):
     ...     assert enc(x).any()
@@ -31,10 +31,10 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from theorems.activations import Activation, catalog_names, get_activation
-from theorems.encoder import Encoder
-from theorems.errors import InvalidArgument, LatentcheckError
-from theorems.expr import T
+from latentcheck.theorems.activations import Activation, catalog_names, get_activation
+from latentcheck.theorems.encoder import Encoder
+from latentcheck.theorems.errors import InvalidArgument, LatentcheckError
+from latentcheck.theorems.expr import T
 
 __all__ = ["activations", "encoders", "reals", "nonneg", "binary", "sphere", "rows_of", "WEIGHT_KINDS"]
 
@@ -102,7 +102,7 @@ def activations(*, names: Sequence[str] | None = None, expressions: bool = True,
     """Activation specs: catalog names, then formulas in ``t`` from the parser's whitelist.
 
     Each value is a string accepted everywhere an activation is
-    (``theorems.get_activation``, ``Encoder.from_arrays``, ``--activation``).
+    (``latentcheck.theorems.get_activation``, ``Encoder.from_arrays``, ``--activation``).
     Shrinks toward the first name (``'relu'`` for the full catalog); generated
     formulas use only ``+ - * / **`` and ``exp log sqrt tanh erf sin cos Abs
     Max Min`` in forms that are real for every real ``t`` (``log(1 + exp(.))``,
@@ -114,7 +114,7 @@ def activations(*, names: Sequence[str] | None = None, expressions: bool = True,
         max_leaves: size bound for generated formulas.
 
     Example:
-        >>> from checkers.testing import activations
+        >>> from latentcheck.checkers.testing import activations
         >>> activations(names=["sigmoid", "softplus"], expressions=False).example() in ("sigmoid", "softplus")
         True
     """
@@ -259,17 +259,17 @@ def encoders(
 
     Keep dimensions small (tens, not thousands): Hypothesis draws every
     weight, and small examples are the point. To check a full-size trained
-    model, use :func:`checkers.testing.assert_nonvanishing` on it instead.
+    model, use :func:`latentcheck.checkers.testing.assert_nonvanishing` on it instead.
 
     Returns:
-        A strategy of :class:`theorems.Encoder`. A falsifying example prints as
+        A strategy of :class:`latentcheck.theorems.Encoder`. A falsifying example prints as
         ``Encoder.from_arrays(weights=..., biases=..., activations=...)``, a
         call you can paste back into Python. Dimensions, weights and
         activations all shrink: the simplest encoder is ``n = 2, m = 1``,
         ``W = [[1, 0]]``, ``b = [0]``, ``'relu'``.
 
     Example:
-        >>> from checkers.testing import encoders
+        >>> from latentcheck.checkers.testing import encoders
         >>> enc = encoders(n=3, m=1, activation="relu").example()
         >>> (enc.n, enc.m)
         (3, 1)

@@ -1,9 +1,9 @@
 """Complete verification of P3 for piecewise-linear encoders (``latentcheck verify``).
 
 :func:`verify` returns a :class:`VerifyResult`; ``proved`` verdicts carry a
-certificate re-checked in exact rationals (:mod:`counterexamples.certificate`).
+certificate re-checked in exact rationals (:mod:`latentcheck.counterexamples.certificate`).
 """
 
-from checkers.verifier.api import VERDICTS, VerifyResult, parse_verify_domain, verify
+from latentcheck.checkers.verifier.api import VERDICTS, VerifyResult, parse_verify_domain, verify
 
 __all__ = ["verify", "VerifyResult", "VERDICTS", "parse_verify_domain"]

@@ -1,4 +1,4 @@
-"""``checkers.verify``: decide P3 for a piecewise-linear encoder, with an exact certificate.
+"""``latentcheck.checkers.verify``: decide P3 for a piecewise-linear encoder, with an exact certificate.
 
 Verdicts:
 
@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from theorems.encoder import Encoder
-from theorems.errors import InvalidArgument
+from latentcheck.theorems.encoder import Encoder
+from latentcheck.theorems.errors import InvalidArgument
 
 __all__ = ["verify", "VerifyResult", "parse_verify_domain", "VERDICTS", "CERT_SCHEMA_NOTE"]
 
@@ -109,7 +109,7 @@ def _is_counterexample(encoder: Encoder, dom: dict, x: list[Fraction]) -> bool:
 
 
 def _t2_or_unknown(encoder: Encoder, dom: dict, why: str, t0: float) -> VerifyResult:
-    from theorems.classify import classify
+    from latentcheck.theorems.classify import classify
 
     cls = classify(encoder.activation)
     stats = {"seconds": round(time.perf_counter() - t0, 4)}
@@ -124,7 +124,7 @@ def verify(encoder: Encoder, property: str = "p3", *, domain: "str | dict" = "re
     """Decide P3 (no nonzero input in the domain is encoded as 0) exactly.
 
     Args:
-        encoder: a :class:`theorems.Encoder`.
+        encoder: a :class:`latentcheck.theorems.Encoder`.
         property: ``"p3"``.
         domain: ``reals``, ``nonneg``, ``binary`` or ``box:LO,HI``.
         input_normalise: ``none``, or ``l2`` (the encoder sees ``x / |x|_2``; decided
@@ -136,7 +136,7 @@ def verify(encoder: Encoder, property: str = "p3", *, domain: "str | dict" = "re
         >>> verify(enc, "p3", domain="box:0,1").verdict
         'proved'
     """
-    from checkers.verifier.pl import NotPiecewiseLinear, piecewise_linear
+    from latentcheck.checkers.verifier.pl import NotPiecewiseLinear, piecewise_linear
 
     t0 = time.perf_counter()
     if str(property).lower() != "p3":
@@ -161,7 +161,7 @@ def verify(encoder: Encoder, property: str = "p3", *, domain: "str | dict" = "re
         return VerifyResult("unknown", "--input-normalise l2 is decided exactly only for positively homogeneous encoders "
                             "(zero biases, activations like relu); this one is not", "none", _label(dom),
                             stats={"seconds": round(time.perf_counter() - t0, 4)})
-    from checkers.verifier.run import run_p3
+    from latentcheck.checkers.verifier.run import run_p3
 
     res = run_p3(encoder, pls, dom, homogeneous, t0 + float(timeout), t0)
     if input_normalise == "l2" and res.verdict in ("proved", "refuted"):

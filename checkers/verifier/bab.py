@@ -6,7 +6,7 @@ layers exactly, every activation by the hull of its graph over the node's
 interval, the latent outputs at 0. The LP is solved in its elastic form
 ``min s`` (every inequality loosened by ``s``), which always has an optimum
 and whose duals are a Farkas certificate when ``s* > 0``. A closed leaf is
-re-checked exactly at once (:func:`counterexamples.certificate.check_leaf`);
+re-checked exactly at once (:func:`latentcheck.counterexamples.certificate.check_leaf`);
 an LP point that satisfies the network is tried as a counterexample.
 """
 
@@ -23,9 +23,9 @@ import numpy as np
 import scipy.sparse as sps
 from scipy.optimize import linprog
 
-from checkers.verifier.bounds import NodeBounds, node_bounds
-from checkers.verifier.pl import PLFunction
-from counterexamples.certificate import ExactNet, check_leaf, leaf_box
+from latentcheck.checkers.verifier.bounds import NodeBounds, node_bounds
+from latentcheck.checkers.verifier.pl import PLFunction
+from latentcheck.counterexamples.certificate import ExactNet, check_leaf, leaf_box
 
 __all__ = ["Problem", "BabStats", "solve_tree"]
 
@@ -458,7 +458,7 @@ def tighten(P: Problem, deadline: float, stats: BabStats, max_seconds: float) ->
     exact bound its rationalised dual multipliers imply (recomputed in
     rationals), so the re-checker finds it true by construction.
     """
-    from counterexamples.certificate import implied_bound
+    from latentcheck.counterexamples.certificate import implied_bound
 
     t_end = min(deadline, time.perf_counter() + max_seconds)
     entries: list = []

@@ -1,6 +1,6 @@
 """Float interval bounds for the search, widened outward so they enclose the exact ones.
 
-The exact re-check (:mod:`counterexamples.certificate`) recomputes the bounds
+The exact re-check (:mod:`latentcheck.counterexamples.certificate`) recomputes the bounds
 in rationals; these float bounds only steer the search and size the
 relaxation lines, which are then valid on the (narrower) exact intervals.
 """
@@ -15,7 +15,7 @@ from typing import Sequence
 
 import numpy as np
 
-from checkers.verifier.pl import PLFunction
+from latentcheck.checkers.verifier.pl import PLFunction
 
 __all__ = ["NodeBounds", "node_bounds", "REL_WIDEN"]
 

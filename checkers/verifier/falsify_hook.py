@@ -10,7 +10,7 @@ _DOMAINS = {"reals": "reals", "nonneg": "nonneg", "binary": "binary"}
 
 
 def verified_status(encoder: Any, domain_name: str, budget: float, info: dict) -> str:
-    """Always ``"none-found"``; records in ``info`` whether :func:`checkers.verify` proved P3 over the reals.
+    """Always ``"none-found"``; records in ``info`` whether :func:`latentcheck.checkers.verify` proved P3 over the reals.
 
     ``none-exists`` needs a float argument too (an empty sound float zero set for the dtype and runtime), which
     no piecewise-linear activation has, so an exact real proof is reported beside the status, not as it.
@@ -18,8 +18,8 @@ def verified_status(encoder: Any, domain_name: str, budget: float, info: dict) -
     Records the verdict in ``info["verify"]``. Encoders that are not piecewise
     linear, and domains verify does not decide (sphere, data), stay ``none-found``.
     """
-    from checkers.verifier.api import verify
-    from checkers.verifier.pl import NotPiecewiseLinear, piecewise_linear
+    from latentcheck.checkers.verifier.api import verify
+    from latentcheck.checkers.verifier.pl import NotPiecewiseLinear, piecewise_linear
 
     dom = _DOMAINS.get(domain_name)
     if dom is None:

@@ -16,8 +16,8 @@ import numpy as np
 import scipy.sparse as sps
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from checkers.verifier.bab import Problem, _line_on
-from checkers.verifier.bounds import NodeBounds
+from latentcheck.checkers.verifier.bab import Problem, _line_on
+from latentcheck.checkers.verifier.bounds import NodeBounds
 
 __all__ = ["milp_candidate"]
 

@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from theorems.activations import Activation, get_activation
-from theorems.expr import T
+from latentcheck.theorems.activations import Activation, get_activation
+from latentcheck.theorems.expr import T
 
 __all__ = ["PLFunction", "piecewise_linear", "NotPiecewiseLinear"]
 

@@ -21,10 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from checkers.verifier.api import VerifyResult, _in_domain, _is_counterexample, _label, _x_bounds
-from checkers.verifier.bab import BabStats, Problem, solve_tree, tighten
-from checkers.verifier.pl import PLFunction
-from counterexamples.certificate import SCHEMA, ExactNet, check_certificate
+from latentcheck.checkers.verifier.api import VerifyResult, _in_domain, _is_counterexample, _label, _x_bounds
+from latentcheck.checkers.verifier.bab import BabStats, Problem, solve_tree, tighten
+from latentcheck.checkers.verifier.pl import PLFunction
+from latentcheck.counterexamples.certificate import SCHEMA, ExactNet, check_certificate
 
 __all__ = ["run_p3"]
 
@@ -97,9 +97,9 @@ def _full_point(P: Problem, x: np.ndarray) -> np.ndarray:
 
 def _milp_probe(P: Problem, start: dict, deadline: float, try_point: Any, stats: BabStats, share: float) -> Any:
     """Search a zero-mapped input with a float MILP; certify it exactly (after an interior refinement)."""
-    from checkers.verifier.bab import _x_box, _zclamp, interior_point
-    from checkers.verifier.bounds import node_bounds
-    from checkers.verifier.milp_search import milp_candidate
+    from latentcheck.checkers.verifier.bab import _x_box, _zclamp, interior_point
+    from latentcheck.checkers.verifier.bounds import node_bounds
+    from latentcheck.checkers.verifier.milp_search import milp_candidate
 
     xlo, xhi = _x_box(P, start)
     nb = node_bounds(P.Ws, P.absWs, P.bs, P.pls, xlo, xhi, _zclamp(start))

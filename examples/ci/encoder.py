@@ -3,7 +3,7 @@
 In a real project the weights come from training (a Flax, Equinox or
 PyTorch checkpoint); here they are drawn with a fixed seed so the example is
 self-contained. ``encode`` is the production forward pass in JAX;
-``encoder()`` hands the same weights to latentcheck as a ``theorems.Encoder``
+``encoder()`` hands the same weights to latentcheck as a ``latentcheck.theorems.Encoder``
 so that counterexamples are certified outside floating point.
 
 Switch the latent activation to ``relu`` (edit ``ACTIVATION`` or set
@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from theorems import Encoder
+from latentcheck.theorems import Encoder
 
 ACTIVATION = os.environ.get("LATENT_ACTIVATION", "sigmoid")
 N_ITEMS, N_FACTORS = 12, 3

@@ -1,5 +1,5 @@
 """latentcheck in CI: fail when a user can be encoded as zero, or similarity order flips too often."""
-from checkers.testing import assert_nonvanishing, assert_order_preserving
+from latentcheck.checkers.testing import assert_nonvanishing, assert_order_preserving
 from encoder import encoder
 
 

@@ -1,8 +1,8 @@
 """Every call the soundness fuzzer makes into latentcheck, in one place.
 
 The fuzzer and the re-checker see the engine only through these functions:
-the public Python API (``theorems.Encoder.load``, ``checkers.falsify.falsify``,
-``FalsifyResult.to_json``, ``theorems.classify``), the CLI's ``--json``
+the public Python API (``latentcheck.theorems.Encoder.load``, ``latentcheck.checkers.falsify.falsify``,
+``FalsifyResult.to_json``, ``latentcheck.theorems.classify``), the CLI's ``--json``
 output, and the two planted bugs (which monkeypatch engine internals). When
 the engine's API changes, adjust this module only.
 """
@@ -29,7 +29,7 @@ class Refused(Exception):
 
 
 def _refusal_types() -> tuple[type, ...]:
-    from theorems.errors import LatentcheckError
+    from latentcheck.theorems.errors import LatentcheckError
 
     return (LatentcheckError,)
 
@@ -40,8 +40,8 @@ def falsify_report(weights: str, prop: str, *, domain: str = "reals", dtype: str
 
     Raises :class:`Refused` when the engine rejects the input with a ``LatentcheckError``.
     """
-    from checkers.falsify import falsify
-    from theorems import Encoder
+    from latentcheck.checkers.falsify import falsify
+    from latentcheck.theorems import Encoder
 
     try:
         enc = Encoder.load(weights)
@@ -56,7 +56,7 @@ def falsify_report(weights: str, prop: str, *, domain: str = "reals", dtype: str
 def falsify_cli(weights: str, prop: str, *, domain: str = "reals", dtype: str = "float32", budget: float = 1.0,
                 seed: int = 0, timeout: float = 120.0) -> tuple[int, dict[str, Any] | None, str]:
     """Run ``latentcheck falsify --json``; returns ``(exit code, report or None, stderr)``."""
-    cmd = [sys.executable, "-m", "checkers.cli", "falsify", "--property", prop, "--weights", weights,
+    cmd = [sys.executable, "-m", "latentcheck.checkers.cli", "falsify", "--property", prop, "--weights", weights,
            "--domain", domain, "--dtype", dtype, "--budget", str(budget), "--seed", str(seed), "--json", "--no-plots"]
     env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=REPO)
@@ -67,15 +67,15 @@ def falsify_cli(weights: str, prop: str, *, domain: str = "reals", dtype: str = 
 
 
 def classify_report(activation: str) -> dict[str, Any]:
-    """What ``latentcheck classify --json`` prints: ``theorems.classify(activation).to_json()`` plus
+    """What ``latentcheck classify --json`` prints: ``latentcheck.theorems.classify(activation).to_json()`` plus
     ``float_vanishing`` (and ``float_zero_sets`` where the engine has them); :class:`Refused` on a
     ``LatentcheckError``."""
-    from theorems import classify
+    from latentcheck.theorems import classify
 
     try:
         payload = classify(activation).to_json()
         try:
-            from checkers.float_vanishing import float_vanishing_thresholds
+            from latentcheck.checkers.float_vanishing import float_vanishing_thresholds
         except ImportError:
             float_vanishing_thresholds = None
         if float_vanishing_thresholds is not None and "float_vanishing" not in payload:
@@ -91,8 +91,8 @@ _NUMBER = re.compile(r"(?<![\w.])(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 
 def plant_float_literals(monkeypatch: Any) -> None:
     """Planted bug: the expression parser reads every literal through a Python float (``1e-400 -> 0.0``)."""
-    import theorems.activations as acts
-    import theorems.expr as expr
+    import latentcheck.theorems.activations as acts
+    import latentcheck.theorems.expr as expr
 
     original = expr.parse_expression
 
@@ -107,7 +107,7 @@ def plant_float_literals(monkeypatch: Any) -> None:
 
 def plant_float16_weights(monkeypatch: Any) -> None:
     """Planted bug: the weight loader rounds every weight and bias through float16."""
-    from theorems import Encoder
+    from latentcheck.theorems import Encoder
 
     original = Encoder.load.__func__
 
@@ -122,7 +122,7 @@ def plant_float16_weights(monkeypatch: Any) -> None:
 
 def _clear_caches() -> None:
     """Forget cached classifications so a planted parser bug takes effect."""
-    import checkers.falsifier._pipeline as pipe
+    import latentcheck.checkers.falsifier._pipeline as pipe
 
     for name in ("_classification", "_zero_target"):
         fn = getattr(pipe, name, None)

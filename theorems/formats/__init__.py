@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 import numpy as np
 
-from theorems.errors import InvalidWeights, ShapeMismatch
-from theorems.formats._exact import widen_exact, widest
-from theorems.formats._layers import ModelFile, RawLayer, layers_from_tensors, natural_key, select_layers
+from latentcheck.theorems.errors import InvalidWeights, ShapeMismatch
+from latentcheck.theorems.formats._exact import widen_exact, widest
+from latentcheck.theorems.formats._layers import ModelFile, RawLayer, layers_from_tensors, natural_key, select_layers
 
 if TYPE_CHECKING:
-    from theorems.encoder import Encoder
+    from latentcheck.theorems.encoder import Encoder
 
 __all__ = ["FORMATS", "WRITABLE", "ModelFile", "RawLayer", "detect_format", "read_model", "load_encoder",
            "save_encoder", "convert", "resolve_activations"]
@@ -167,7 +167,7 @@ def _named_model(tensors: dict[str, Any], extra: dict[str, Any], fmt: str, where
 def read_model(path: "str | os.PathLike[str]", *, layers_from: Optional[str] = None, output: Optional[str] = None,
                format: Optional[str] = None) -> ModelFile:
     """Read a model file into its encoder layers (exact float64), stored activations and input metadata."""
-    from theorems.formats import _readers as rd
+    from latentcheck.theorems.formats import _readers as rd
 
     path = os.fspath(path)
     fmt = format or detect_format(path)
@@ -175,7 +175,7 @@ def read_model(path: "str | os.PathLike[str]", *, layers_from: Optional[str] = N
     if fmt == "onnx":
         if layers_from is not None:
             raise InvalidWeights("--layers-from applies to files of named weights; for ONNX pass --output NAME")
-        from theorems.formats._onnx import read_onnx
+        from latentcheck.theorems.formats._onnx import read_onnx
 
         return read_onnx(path, output)
     readers = {"npz": rd.read_npz, "safetensors": rd.read_safetensors, "torch": rd.read_torch,
@@ -227,7 +227,7 @@ def resolve_activations(stored: Sequence[Optional[str]], activation: Optional[st
 
 def _to_encoder(mf: ModelFile, activation: Any = None, activations: Optional[Sequence[str]] = None,
                 where: str = "the model") -> "Encoder":
-    from theorems.encoder import Encoder
+    from latentcheck.theorems.encoder import Encoder
 
     acts = resolve_activations(mf.activations, activation, activations, where)
     enc = Encoder.from_arrays([layer.W for layer in mf.layers], [layer.b for layer in mf.layers], acts)
@@ -236,7 +236,7 @@ def _to_encoder(mf: ModelFile, activation: Any = None, activations: Optional[Seq
 
 def load_encoder(path: "str | os.PathLike[str]", activation: Any = None, *, activations: Optional[Sequence[str]] = None,
                  layers_from: Optional[str] = None, output: Optional[str] = None) -> "Encoder":
-    """:func:`read_model` then build the :class:`theorems.Encoder` (activations resolved, stored dtype recorded)."""
+    """:func:`read_model` then build the :class:`latentcheck.theorems.Encoder` (activations resolved, stored dtype recorded)."""
     mf = read_model(path, layers_from=layers_from, output=output)
     return _to_encoder(mf, activation, activations, repr(os.fspath(path)))
 

@@ -17,9 +17,9 @@ from typing import Any, Optional
 
 import numpy as np
 
-from theorems.errors import InvalidWeights
-from theorems.formats._exact import widen_exact, widest
-from theorems.formats._layers import ModelFile, RawLayer
+from latentcheck.theorems.errors import InvalidWeights
+from latentcheck.theorems.formats._exact import widen_exact, widest
+from latentcheck.theorems.formats._layers import ModelFile, RawLayer
 
 __all__ = ["read_onnx"]
 
