@@ -12,6 +12,8 @@ from typing import Optional
 
 import typer
 
+from latentcheck.checkers import cli_convert
+
 __all__ = ["register"]
 
 
@@ -59,6 +61,10 @@ def register(app: typer.Typer) -> None:
     def verify(
         property: str = typer.Option("p3", "--property", "-p", help="p3 (no nonzero input is encoded as 0)."),
         weights: Optional[str] = typer.Option(None, "--weights", help="Encoder weights (.npz with W0, b0, ...)."),
+        model: Optional[str] = typer.Option(None, "--model", help=cli_convert.MODEL_HELP),
+        layers_from: Optional[str] = typer.Option(None, "--layers-from", help=cli_convert.LAYERS_FROM_HELP),
+        activations: Optional[str] = typer.Option(None, "--activations", help=cli_convert.ACTIVATIONS_HELP),
+        output: Optional[str] = typer.Option(None, "--output", help=cli_convert.OUTPUT_HELP),
         layers: Optional[str] = typer.Option(None, "--layers", help="Random encoder sizes, e.g. 64,32,8."),
         activation: Optional[str] = typer.Option(None, "--activation", help="Latent activation: catalog name or formula in t."),
         hidden_activation: Optional[str] = typer.Option(None, "--hidden-activation", help="Hidden activation (default: --activation)."),
@@ -91,14 +97,16 @@ def register(app: typer.Typer) -> None:
         if out is not None:
             check_output_dir(out, "--out")
             out = Path(out)
+        loaded = cli_convert.model_from_options(model, activation, activations, layers_from, output,
+                                                others={"--weights": weights, "--layers": layers, "--hidden-activation": hidden_activation})
         if input_normalise is None:
-            input_normalise = _recorded_normalisation(weights)
+            input_normalise = loaded[1].get("normalise", "none") if loaded else _recorded_normalisation(weights)
         if input_normalise not in ("none", "l2"):
             raise InvalidArgument(f"--input-normalise {input_normalise!r} must be none or l2")
         if not (timeout > 0):
             raise InvalidArgument(f"--timeout {timeout!r} must be a positive number of seconds")
         dom = parse_verify_domain(domain)
-        encoder = build_encoder(weights, layers, activation, hidden_activation, seed)
+        encoder = loaded[0] if loaded else build_encoder(weights, layers, activation, hidden_activation, seed)
         result = _verify(encoder, "p3", domain=dom, input_normalise=input_normalise, timeout=timeout)
         data = result.to_json()
         if out is not None:

@@ -345,3 +345,24 @@ def test_weights_float64_cannot_hold_are_not_verified(tmp_path) -> None:
     enc = Encoder.load(str(path), activation="relu")
     res = verify(enc, "p3", domain="box:-1,1", timeout=10)
     assert res.verdict == "unknown" and "float64" in res.reason
+
+
+def test_verify_reads_models_with_model_option(tmp_path):
+    """--model on verify: a safetensors encoder (issue 12). relu(x1 + x2 + 1) never vanishes; relu(-x1 - x2) erases e_1."""
+    safetensors_numpy = pytest.importorskip("safetensors.numpy")
+    import subprocess
+    import sys
+
+    safetensors_numpy.save_file({"encoder.0.weight": np.array([[1.0, 1.0]], np.float32),
+                                 "encoder.0.bias": np.array([1.0], np.float32)}, str(tmp_path / "ok.safetensors"))
+    safetensors_numpy.save_file({"encoder.0.weight": np.array([[-1.0, -1.0]], np.float32),
+                                 "encoder.0.bias": np.array([0.0], np.float32)}, str(tmp_path / "bad.safetensors"))
+    codes = {}
+    for name in ("ok", "bad"):
+        out = subprocess.run([sys.executable, "-m", "latentcheck.checkers.cli", "verify", "--model", str(tmp_path / f"{name}.safetensors"),
+                              "--activations", "relu", "--domain", "binary", "--timeout", "30"], capture_output=True, text=True, timeout=300)
+        codes[name] = out.returncode
+    assert codes == {"ok": 0, "bad": 1}
+    both = subprocess.run([sys.executable, "-m", "latentcheck.checkers.cli", "verify", "--model", str(tmp_path / "ok.safetensors"),
+                           "--layers", "3,2"], capture_output=True, text=True, timeout=300)
+    assert both.returncode == 2 and both.stderr.startswith("error:") and "Traceback" not in both.stderr
