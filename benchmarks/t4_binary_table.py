@@ -125,7 +125,7 @@ def main() -> None:
                                "cpus": os.cpu_count()}, indent=2))
     tmp.replace(out)
     if not args.no_docs:
-        page = ROOT / "docs" / "latentcheck.theorems" / "T4-domains.md"
+        page = ROOT / "docs" / "theorems" / "T4-domains.md"
         text = page.read_text()
         new = re.sub(r"<!-- t4-table:start -->.*<!-- t4-table:end -->",
                      "<!-- t4-table:start -->\n" + table + "\n<!-- t4-table:end -->", text, flags=re.S)

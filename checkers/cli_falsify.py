@@ -168,7 +168,7 @@ def _print_summary(data: dict) -> None:
     prop = data["property"]
     style = {"counterexample": "bold red", "float-only": "bold yellow"}.get(status, "bold green")
     con.print(f"[{style}]{prop}: {status}[/] - {data.get('message', '')}", highlight=False)
-    for c in data.get("latentcheck.counterexamples", []):
+    for c in data.get("counterexamples", []):
         nz = {name: sum(1 for v in vec if v != "0") for name, vec in c["witness"].items()}
         con.print(f"  certified {c['certified']}: {c['origin']}; nonzeros {nz}; margin {str(c['margin'])[:40]}", highlight=False, markup=False)
     for c in data.get("float_only", []):

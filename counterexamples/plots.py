@@ -52,7 +52,7 @@ def write_plots(report: Mapping[str, Any], out_dir: Path) -> dict[str, Path]:
         else:
             ax.set_xlabel("sign(F) log10(1 + |F|),  F = <enc x,enc u> - <enc x,enc v>")
             ax.set_title(f"{report.get('property')}: flip margins over the search")
-            for c in report.get("latentcheck.counterexamples", []):
+            for c in report.get("counterexamples", []):
                 v = _margin_value(c.get("margin"))
                 if v is not None:
                     ax.axvline(np.sign(v) * np.log10(1 + abs(v)), color="#cc3311", lw=1)

@@ -95,7 +95,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     lines.append(f"**Property {prop}:** {_STATEMENT.get(prop, '')}")
     lines.append("")
     headline = {
-        "counterexample": f"**Refuted.** {len(report.get('latentcheck.counterexamples', []))} certified counterexample(s) to {prop}.",
+        "counterexample": f"**Refuted.** {len(report.get('counterexamples', []))} certified counterexample(s) to {prop}.",
         "float-only": f"**No real counterexample found.** Only float-only hazards in {report.get('dtype')}: the float "
                       f"computation violates {prop} where the real value does not. They are not counterexamples to {prop}.",
         "none-found": f"**None found within the budget.** This is evidence, not a proof that {prop} holds.",
@@ -144,7 +144,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     for key in ("seconds", "first_certified_seconds", "evaluations_per_second"):
         if timing.get(key) is not None:
             lines.append(f"| {key.replace('_', ' ')} | {timing[key]} |")
-    cxs = report.get("latentcheck.counterexamples") or []
+    cxs = report.get("counterexamples") or []
     if cxs:
         lines += ["", "## Certified counterexamples", ""]
         for k, c in enumerate(cxs, 1):

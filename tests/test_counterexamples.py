@@ -107,12 +107,12 @@ def test_write_report_and_rerender(tmp_path) -> None:
     paths = write_report(res, tmp_path, command="latentcheck falsify ...")
     data = load_report(paths["json"])
     assert data["schema"] == "latentcheck.falsify/1"
-    for key in ("property", "encoder", "domain", "dtype", "seed", "versions", "device", "stats", "latentcheck.counterexamples"):
+    for key in ("property", "encoder", "domain", "dtype", "seed", "versions", "device", "stats", "counterexamples"):
         assert key in data, key
     assert {"evaluations", "restarts", "rounds"} <= set(data["stats"])
     assert paths["markdown"].read_text() == render_markdown(data)
     assert (tmp_path / "flip_margins.png").exists()
-    cx = data["latentcheck.counterexamples"][0]
+    cx = data["counterexamples"][0]
     assert cx["certified"] in ("exact", "interval") and cx["real"] is True
     assert all(isinstance(v, str) for v in cx["witness"]["x"])
     assert "timing" not in strip_timings(data)["stats"]

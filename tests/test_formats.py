@@ -50,7 +50,7 @@ def _same_weights(a: Encoder, b: Encoder) -> None:
 
 def _witnesses(enc: Encoder) -> list:
     res = falsify(enc, "p3", budget=60, seed=3, max_rounds=1, restarts=8, max_counterexamples=1, shrink=False)
-    return [(c["certified"], c["witness"]) for c in res.to_json()["latentcheck.counterexamples"]]
+    return [(c["certified"], c["witness"]) for c in res.to_json()["counterexamples"]]
 
 
 def _cli(capsys, *args: str) -> tuple[int, str, str]:

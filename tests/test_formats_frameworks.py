@@ -21,7 +21,7 @@ from latentcheck.theorems.formats import load_encoder, read_model
 
 def _witnesses(enc: Encoder) -> list:
     res = falsify(enc, "p3", budget=60, seed=5, max_rounds=1, restarts=8, max_counterexamples=1, shrink=False)
-    return [(c["certified"], c["witness"]) for c in res.to_json()["latentcheck.counterexamples"]]
+    return [(c["certified"], c["witness"]) for c in res.to_json()["counterexamples"]]
 
 
 def _npz_route(tmp_path, layers, acts) -> Encoder:

@@ -27,7 +27,7 @@ def recheck_report(data: dict) -> bool:
     Ws = [[[Fraction(v) for v in row] for row in layer["W"]] for layer in layers]
     bs = [[Fraction(v) for v in layer["b"]] for layer in layers]
     acts = [layer["activation"] for layer in layers]
-    cxs = data["latentcheck.counterexamples"]
+    cxs = data["counterexamples"]
     return bool(cxs) and all(rc.p3_witness_holds(Ws, bs, acts, [Fraction(v) for v in cx["witness"]["x"]]) for cx in cxs)
 
 
@@ -61,7 +61,7 @@ def test_planted_wrong_weights_in_report_are_caught(tmp_path) -> None:
     res = falsify(Encoder.load(path), "p3", budget=3, seed=0)
     data = json.loads(json.dumps(res.to_json()))
     assert recheck_report(data)  # the true record passes (kernel witness of the linear map)
-    x = [Fraction(v) for v in data["latentcheck.counterexamples"][0]["witness"]["x"]]
+    x = [Fraction(v) for v in data["counterexamples"][0]["witness"]["x"]]
     j = next(i for i, v in enumerate(x) if v != 0)
     row = data["weights"][0]["W"][0]
     row[j] = str(Fraction(row[j]) + Fraction(1, 2**40))
@@ -79,7 +79,7 @@ def test_markdown_names_runtime_and_undecided() -> None:
     report = {
         "property": "P3", "status": "undecided", "dtype": "float32", "float_runtime": "xla-cpu",
         "encoder": {"sizes": [2, 1], "activations": ["tanh"], "weights_sha256": "ab" * 32, "weights_file": "w.npz"},
-        "stats": {}, "latentcheck.counterexamples": [],
+        "stats": {}, "counterexamples": [],
         "float_only": [{"certified": "float-only", "dtype": "float32", "runtime": "xla-cpu", "ieee_reproduces": False,
                         "witness": {"x": ["1", "0"]}, "notes": []}],
         "undecided": [{"certified": "undecided", "dtype": "float32", "runtime": "xla-cpu", "witness": {"x": ["1", "0"]}}],

@@ -74,7 +74,7 @@ def test_plugin_is_registered_as_a_pytest11_entry_point() -> None:
 
 
 def test_loading_the_plugin_imports_no_heavy_library() -> None:
-    code = "import sys, checkers.testing.plugin; print(sorted(m for m in ('jax', 'sympy', 'numpy', 'latentcheck.theorems') if m in sys.modules))"
+    code = "import sys, latentcheck.checkers.testing.plugin; print(sorted(m for m in ('jax', 'sympy', 'numpy', 'latentcheck.theorems') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
 

@@ -121,7 +121,7 @@ class FalsifyResult:
         out = {"schema": SCHEMA, "property": self.property, "status": self.status}
         out.update({k: v for k, v in self.info.items()})
         out["stats"] = self.stats.to_json()
-        out["latentcheck.counterexamples"] = [c.to_json() for c in self.counterexamples]
+        out["counterexamples"] = [c.to_json() for c in self.counterexamples]
         out["float_only"] = [c.to_json() for c in self.float_only]
         out["undecided"] = [c.to_json() for c in self.undecided]
         return out
@@ -163,6 +163,16 @@ def _classification(act: Any) -> Any:
 @functools.lru_cache(maxsize=64)
 def _zero_target(act: Any, dtype: str) -> ZeroTarget:
     return zero_target(_classification(act), act, dtype)
+
+
+def _finite_candidate(cand: Any) -> bool:
+    """False when a float candidate holds NaN or an infinity (it stands for no exact point)."""
+    for v in cand.vectors:
+        if isinstance(v, QVec) or (isinstance(v, list) and (not v or not isinstance(v[0], (float, np.floating)))):
+            continue
+        if not np.all(np.isfinite(np.asarray(v, dtype=np.float64))):
+            return False
+    return True
 
 
 def _exact_vec(v: Any, domain: Domain) -> QVec:
@@ -435,6 +445,8 @@ def falsify(
             for cand in source:
                 if cands and time.perf_counter() >= deadline:  # constructions count against the budget too
                     raise OutOfTime()
+                if not _finite_candidate(cand):  # a construction overflowed (huge weights): nothing to certify
+                    continue
                 cands.append(cand)
                 vecs = [_exact_vec(v, dom) for v in cand.vectors]
                 if prop == "P3" and target is not None and target.kind == "point" and not cand.exact and not black:

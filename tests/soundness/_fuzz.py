@@ -64,7 +64,7 @@ def check_case(case: Case, budget: float = 0.4, folder: str | None = None) -> Ou
 
         faulthandler.cancel_dump_traceback_later()
     TALLY[f"status:{report.get('status')}"] += 1
-    TALLY["certified"] += len(report.get("latentcheck.counterexamples", []))
+    TALLY["certified"] += len(report.get("counterexamples", []))
     TALLY["float-only"] += len(report.get("float_only", []))
     for p in problems:
         TALLY[f"problem:{p.kind}"] += 1

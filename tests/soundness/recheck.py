@@ -1115,7 +1115,7 @@ def _check_report(report: dict, weights: str, data: str | None) -> list[Problem]
     rows = load_rows(data) if data else None
     problems: list[Problem] = []
     status = report.get("status")
-    certified = report.get("latentcheck.counterexamples", [])
+    certified = report.get("counterexamples", [])
     if status == "counterexample" and not certified:
         problems.append(Problem("status", "status 'counterexample' without a certified counterexample"))
     for cx in certified:
