@@ -211,18 +211,19 @@ def _interval_affine(net: ExactNet, k: int, lo: list, hi: list) -> tuple[list, l
     return zlo, zhi
 
 
-_ABS_CACHE: dict = {}
-
-
 def abs_mat(net: ExactNet, k: int) -> Any:
-    key = (id(net), k)
-    if key not in _ABS_CACHE:
+    """``|W_k|`` exactly, cached on the network itself.
+
+    (A module-level cache keyed by ``id(net)`` handed a freed network's matrix to a new network that got
+    the same id: wrong shapes, or worse, wrong bounds of the right shape.)
+    """
+    cache = net.__dict__.setdefault("_abs_cache", {})
+    if k not in cache:
         import flint
 
         W = net.Wf[k]
-        _ABS_CACHE.clear() if len(_ABS_CACHE) > 64 else None
-        _ABS_CACHE[key] = flint.fmpq_mat(W.shape[0], W.shape[1], [_to_fmpq(abs(v)) for v in W.ravel().tolist()])
-    return _ABS_CACHE[key]
+        cache[k] = flint.fmpq_mat(W.shape[0], W.shape[1], [_to_fmpq(abs(v)) for v in W.ravel().tolist()])
+    return cache[k]
 
 
 def _meet(a: Fraction | None, b: Fraction | None, lower: bool) -> Fraction | None:

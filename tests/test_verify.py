@@ -366,3 +366,19 @@ def test_verify_reads_models_with_model_option(tmp_path):
     both = subprocess.run([sys.executable, "-m", "latentcheck.checkers.cli", "verify", "--model", str(tmp_path / "ok.safetensors"),
                            "--layers", "3,2"], capture_output=True, text=True, timeout=300)
     assert both.returncode == 2 and both.stderr.startswith("error:") and "Traceback" not in both.stderr
+
+
+def test_abs_matrix_belongs_to_its_own_network() -> None:
+    """Regression: |W| was cached by id(net); a new network reusing a freed id got another network's matrix."""
+    from latentcheck.checkers.verifier.pl import piecewise_linear
+    from latentcheck.counterexamples.certificate import ExactNet, abs_mat
+    from latentcheck.theorems.activations import get_activation
+
+    acts = [piecewise_linear(get_activation("relu")).to_json()]
+    for size in (2, 3, 4, 5, 6, 2, 3):
+        W = -np.arange(1, size * (size + 1) + 1, dtype=np.float64).reshape(size, size + 1) * (size % 3 + 1)
+        net = ExactNet.build([W], [np.zeros(size)], acts)
+        M = abs_mat(net, 0)
+        assert (M.nrows(), M.ncols()) == W.shape
+        assert all(M[i, j] == abs(int(W[i, j])) for i in range(size) for j in range(size + 1))
+        del net
