@@ -126,7 +126,7 @@ def load_rows(path: str) -> list[tuple[Fraction, ...]]:
 CATALOG = {
     "relu": "Max(0, t)",
     "leaky_relu": "Max(t, t/100)",
-    "elu": "Max(t, 0) + Min(exp(t) - 1, 0)",
+    "elu": "Max(t, 0) + Min(exp(Min(t, 0)) - 1, 0)",  # exp of Min(t, 0): no overflow for huge t
     "gelu": "t/2*(1 + erf(t/sqrt(2)))",
     "silu": "t/(1 + exp(-t))",
     "tanh": "tanh(t)",
@@ -706,6 +706,10 @@ def _jax_eval(node: tuple, t: Any, jnp: Any, dt: Any) -> Any:
         for a in args[1:]:
             out = red(out, a)
         return out
+    if kind == "pow" and node[1][0] == "pow" and node[2][0] == "num" and node[1][2][0] == "num" \
+            and node[2][1].denominator == 1 and node[1][2][1].denominator == 1:
+        # (a**j)**k is a**(j*k) in latentcheck's reading (sympy's normal form), and XLA rounds the two differently
+        return _jax_eval(("pow", node[1][1], ("num", node[1][2][1] * node[2][1])), t, jnp, dt)
     a, b = _jax_eval(node[1], t, jnp, dt), _jax_eval(node[2], t, jnp, dt)
     op = {"add": jnp.add, "sub": jnp.subtract, "mul": jnp.multiply, "div": jnp.divide, "pow": jnp.power}[kind]
     return op(a, b).astype(dt)
