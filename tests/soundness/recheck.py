@@ -710,6 +710,11 @@ def _jax_eval(node: tuple, t: Any, jnp: Any, dt: Any) -> Any:
             and node[2][1].denominator == 1 and node[1][2][1].denominator == 1:
         # (a**j)**k is a**(j*k) in latentcheck's reading (sympy's normal form), and XLA rounds the two differently
         return _jax_eval(("pow", node[1][1], ("num", node[1][2][1] * node[2][1])), t, jnp, dt)
+    if kind == "pow" and node[2][0] == "num" and node[2][1].denominator == 1:
+        # x**k with an integer literal is lax.integer_pow in JAX (repeated multiplication), not a float power
+        k = int(node[2][1])
+        base = _jax_eval(node[1], t, jnp, dt)
+        return (base ** k if k >= 0 else 1 / base ** (-k)).astype(dt)
     a, b = _jax_eval(node[1], t, jnp, dt), _jax_eval(node[2], t, jnp, dt)
     op = {"add": jnp.add, "sub": jnp.subtract, "mul": jnp.multiply, "div": jnp.divide, "pow": jnp.power}[kind]
     return op(a, b).astype(dt)
