@@ -693,6 +693,13 @@ def _jax_eval(node: tuple, t: Any, jnp: Any, dt: Any) -> Any:
         return t
     if kind == "const":
         return jnp.full(t.shape, math.pi if node[1] == "pi" else math.e, dtype=dt)
+    if kind in ("div", "pow", "mul", "add", "sub", "neg") and not _has_t(node):
+        # A rational constant such as 1/10**50 is one number, rounded once (as latentcheck and any JAX user
+        # writing the constant get it), not a chain of rounded float operations.
+        with precision():
+            value = evaluate(node, Fraction(0))
+        if isinstance(value, Fraction):
+            return jnp.full(t.shape, float(value), dtype=dt)
     if kind == "neg":
         return -_jax_eval(node[1], t, jnp, dt)
     if kind == "call":
