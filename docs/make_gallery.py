@@ -43,7 +43,7 @@ class Entry:
 
 ENTRIES = (
     Entry("prove", "Every theorem and claim, with verdicts", ("latentcheck", "prove", "--markdown", "{out}/verdicts.md"), 0,
-          "The catalog: THEORY.md's theorems and the paper's claims, each proved, refuted (with a certified witness) or unknown.",
+          "The catalog: the theorems of docs/theory.md and the paper's claims, each proved, refuted (with a certified witness) or unknown.",
           out_dir=False),
     Entry("falsify-relu-p3", "ReLU bottleneck: certified zero vectors (T1)",
           ("latentcheck", "falsify", "--property", "p3", "--layers", "1682,64", "--activation", "relu", "--budget", "3",
