@@ -165,10 +165,10 @@ def _env(proof: SkeletonProof) -> dict[str, Any]:
         names |= {s.name for s in a.free_symbols}
     for model in proof.models:
         for _, size in model.classes:
-            names |= {s.name for s in sp.sympify(size).free_symbols}
+            names |= {s.name for s in _as_expr(size).free_symbols}
         for _, vals in model.points.values():
             for v in vals.values():
-                names |= {s.name for s in sp.sympify(v).free_symbols}
+                names |= {s.name for s in _as_expr(v).free_symbols}
     return {s: (z3.Int(s) if s in proof.integer_symbols else z3.Real(s)) for s in sorted(names)}
 
 
@@ -201,12 +201,12 @@ def _check_membership(proof: SkeletonProof, env: dict[str, Any], hyps: list[Any]
 
     out = []
     for model in proof.models:
-        sizes = [_to_z3(sp.sympify(size), env) for _, size in model.classes]
+        sizes = [_to_z3(_as_expr(size), env) for _, size in model.classes]
         out.append((f"[{model.name}] class sizes >= 0", _valid(z3.And([s >= 0 for s in sizes]), hyps, timeout_s)))
         for pname, (kind, vals) in model.points.items():
-            zv = {c: _to_z3(sp.sympify(vals[c]), env) for c, _ in model.classes}
+            zv = {c: _to_z3(_as_expr(vals[c]), env) for c, _ in model.classes}
             if proof.domain == "binary":
-                in_dom = kind == "const" and all(sp.sympify(vals[c]) in (0, 1) for c, _ in model.classes)
+                in_dom = kind == "const" and all(_as_expr(vals[c]) in (0, 1) for c, _ in model.classes)
             else:
                 in_dom = _valid(z3.And([zv[c] >= 0 for c, _ in model.classes]), hyps, timeout_s)
             if kind == "const":
@@ -223,7 +223,7 @@ def _shared_points_agree(proof: SkeletonProof) -> list[tuple[str, bool]]:
     for model in proof.models:
         for pname, (kind, vals) in model.points.items():
             seen.setdefault(pname, []).append(
-                {sp.sympify(vals[c]) for c, _ in model.classes} if kind == "const" else {None, pname})
+                {_as_expr(vals[c]) for c, _ in model.classes} if kind == "const" else {None, pname})
     out = []
     for pname, value_sets in seen.items():
         if len(value_sets) > 1:
@@ -295,8 +295,17 @@ def check_skeleton(proof: SkeletonProof, timeout_s: float = 20.0) -> ProofResult
 # ------------------------------------------------------------------ the two m = 1 proofs
 
 
+def _as_expr(value: Any) -> sp.Expr:
+    """A class size or coordinate (a sympy expression or an int written in this module) as sympy, parsing no text."""
+    if isinstance(value, sp.Basic):
+        return value
+    if isinstance(value, (bool, str)) or not isinstance(value, int):
+        raise TypeError(f"expected a sympy expression or an int, got {type(value).__name__}")
+    return sp.Integer(value)
+
+
 def _const(**vals: Any) -> tuple[str, dict[str, sp.Expr]]:
-    return "const", {k: sp.sympify(v) for k, v in vals.items()}
+    return "const", {k: _as_expr(v) for k, v in vals.items()}
 
 
 def binary_m1_proof(m: int = 1, with_p3: bool = True, n_min: int = 2) -> SkeletonProof:
@@ -617,7 +626,7 @@ def tie_instances(model: ClassModel) -> tuple[tuple[str, str, str, str], ...]:
 
 def _gram_case(name: str, classes: dict[str, Any], points: dict[str, dict[str, int]], goal: tuple[str, str, str, str],
                assumptions: tuple[Any, ...], ints: set[str]) -> SkeletonProof:
-    model = ClassModel(name, tuple((c, sp.sympify(z)) for c, z in classes.items()),
+    model = ClassModel(name, tuple((c, _as_expr(z)) for c, z in classes.items()),
                        {p: _const(**v) for p, v in points.items()})
     return SkeletonProof(name=name, domain="binary", models=(model,), instances=tie_instances(model), goal=goal,
                          assumptions=assumptions, integer_symbols=frozenset(ints),
