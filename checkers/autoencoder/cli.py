@@ -63,7 +63,11 @@ def _progress_hooks(console: Any) -> Any:
 
 def register(app: typer.Typer) -> None:
     """Attach ``study`` and ``audit`` to the ``latentcheck`` command line."""
+    _register_study(app)
+    _register_audit(app)
 
+
+def _register_study(app: typer.Typer) -> None:
     @app.command()
     def study(
         data: Optional[str] = typer.Option(None, "--data", help="MovieLens directory or ratings file (u.data, ratings.dat, ratings.csv). Default: a small SYNTHETIC set."),
@@ -134,6 +138,8 @@ def register(app: typer.Typer) -> None:
             return
         _print_summary(console, report, paths)
 
+
+def _register_audit(app: typer.Typer) -> None:
     @app.command()
     def audit(
         weights: Optional[str] = typer.Option(None, "--weights", help="Encoder .npz (keys W0, b0, W1, b1, ... with W_i shaped (out, in); optional 'activations')."),
