@@ -177,6 +177,21 @@ def _build_lp(P: Problem, nb: NodeBounds, hulls: list) -> tuple[Any, np.ndarray,
     return A, np.asarray(rhs), tags, bounds
 
 
+def _dual_rows(P: Any, tags: list, res: Any) -> list:
+    """The LP's nonzero dual multipliers as certificate rows (hull/sum inequalities, then affine equalities)."""
+    rows: list = []
+    for tag, m in zip(tags, res.ineqlin.marginals):
+        if tag is not None and m != 0.0:
+            rows.append(list(tag[:-1]) + [tag[-1], -m] if tag[0] == "hull" else ["sum", -m])
+    ends = np.cumsum(P.sizes)
+    for idx, m in enumerate(res.eqlin.marginals):
+        if m != 0.0:
+            k = int(np.searchsorted(ends, idx, side="right"))
+            j = idx - (0 if k == 0 else int(ends[k - 1]))
+            rows.append(["aff", k, j, -m])
+    return rows
+
+
 def _solve(P: Problem, nb: NodeBounds, hulls: list, stats: BabStats) -> tuple[float, np.ndarray, list] | None:
     A, rhs, tags, bounds = _build_lp(P, nb, hulls)
     c = np.zeros(P.nv)
@@ -187,15 +202,7 @@ def _solve(P: Problem, nb: NodeBounds, hulls: list, stats: BabStats) -> tuple[fl
     stats.lps += 1
     if res.status != 0:
         return None
-    rows: list = []
-    for tag, m in zip(tags, res.ineqlin.marginals):
-        if tag is not None and m != 0.0:
-            rows.append(list(tag[:-1]) + [tag[-1], -m] if tag[0] == "hull" else ["sum", -m])
-    for idx, m in enumerate(res.eqlin.marginals):
-        if m != 0.0:
-            k = int(np.searchsorted(np.cumsum(P.sizes), idx, side="right"))
-            j = idx - (0 if k == 0 else int(np.sum(P.sizes[:k])))
-            rows.append(["aff", k, j, -m])
+    rows = _dual_rows(P, tags, res)
     return float(res.fun), res.x, rows
 
 
@@ -438,15 +445,7 @@ def _bound_lp(P: Problem, nb: NodeBounds, hulls: list, col: int, sign: float) ->
                   method="highs")
     if res.status != 0:
         return None
-    rows: list = []
-    for tag, m in zip(tags, res.ineqlin.marginals):
-        if tag is not None and m != 0.0:
-            rows.append(list(tag[:-1]) + [tag[-1], -m] if tag[0] == "hull" else ["sum", -m])
-    for idx, m in enumerate(res.eqlin.marginals):
-        if m != 0.0:
-            k = int(np.searchsorted(np.cumsum(P.sizes), idx, side="right"))
-            j = idx - (0 if k == 0 else int(np.sum(P.sizes[:k])))
-            rows.append(["aff", k, j, -m])
+    rows = _dual_rows(P, tags, res)
     return float(res.fun), rows
 
 
