@@ -8,7 +8,7 @@ file does not say them, ``--output`` names the latent layer or ONNX tensor.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -18,6 +18,12 @@ MODEL_HELP = "Model file: .npz, .safetensors, PyTorch .pt/.pth, .onnx, Flax .msg
 LAYERS_FROM_HELP = "Layers of the encoder by name, comma-separated globs in order, e.g. 'encoder.*' (named-weight files)."
 ACTIVATIONS_HELP = "Activations per layer, comma-separated (or one for all), where the file does not store them, e.g. relu,tanh."
 OUTPUT_HELP = "The latent: an ONNX tensor/node name, or the last layer's name (default: the bottleneck)."
+
+#: The model-file options every command that reads an encoder shares (``name: ModelOpt = None``).
+ModelOpt = Annotated[Optional[str], typer.Option("--model", help=MODEL_HELP)]
+LayersFromOpt = Annotated[Optional[str], typer.Option("--layers-from", help=LAYERS_FROM_HELP)]
+ActivationsOpt = Annotated[Optional[str], typer.Option("--activations", help=ACTIVATIONS_HELP)]
+OutputOpt = Annotated[Optional[str], typer.Option("--output", help=OUTPUT_HELP)]
 
 
 def model_from_options(model: Optional[str], activation: Optional[str], activations: Optional[str], layers_from: Optional[str],
@@ -55,9 +61,9 @@ def register(app: typer.Typer) -> None:
         src: str = typer.Argument(..., help="Model file to read (any format latentcheck reads)."),
         dst: str = typer.Argument(..., help="File to write: .npz or .safetensors."),
         activation: Optional[str] = typer.Option(None, "--activation", help="Latent activation (and hidden ones the file does not state)."),
-        activations: Optional[str] = typer.Option(None, "--activations", help=ACTIVATIONS_HELP),
-        layers_from: Optional[str] = typer.Option(None, "--layers-from", help=LAYERS_FROM_HELP),
-        output: Optional[str] = typer.Option(None, "--output", help=OUTPUT_HELP),
+        activations: ActivationsOpt = None,
+        layers_from: LayersFromOpt = None,
+        output: OutputOpt = None,
     ) -> None:
         """Convert an encoder between formats, exactly (writes .npz or .safetensors in the stored dtype)."""
         from latentcheck.checkers._cli_args import nonempty

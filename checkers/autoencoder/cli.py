@@ -143,10 +143,10 @@ def _register_audit(app: typer.Typer) -> None:
     @app.command()
     def audit(
         weights: Optional[str] = typer.Option(None, "--weights", help="Encoder .npz (keys W0, b0, W1, b1, ... with W_i shaped (out, in); optional 'activations')."),
-        model: Optional[str] = typer.Option(None, "--model", help=cli_convert.MODEL_HELP),
-        layers_from: Optional[str] = typer.Option(None, "--layers-from", help=cli_convert.LAYERS_FROM_HELP),
-        activations: Optional[str] = typer.Option(None, "--activations", help=cli_convert.ACTIVATIONS_HELP),
-        output: Optional[str] = typer.Option(None, "--output", help=cli_convert.OUTPUT_HELP),
+        model: cli_convert.ModelOpt = None,
+        layers_from: cli_convert.LayersFromOpt = None,
+        activations: cli_convert.ActivationsOpt = None,
+        output: cli_convert.OutputOpt = None,
         data: Optional[str] = typer.Option(None, "--data", help="MovieLens directory or ratings file whose users (or items) are audited. Default: SYNTHETIC data."),
         activation: Optional[str] = typer.Option(None, "--activation", help="Latent activation, when the file stores none (or to override it)."),
         seed: int = typer.Option(0, "--seed", help="Seed of the triple sampling and row subsample."),
