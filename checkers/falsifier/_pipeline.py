@@ -320,32 +320,9 @@ def falsify(
         ('counterexample', 'exact')
     """
     t_start = time.perf_counter()
-    prop = _PROPS.get(str(property).lower())
-    if prop is None:
-        raise InvalidArgument(f"property={property!r} must be 'p2' or 'p3'")
-    if dtype not in DTYPES:
-        raise InvalidArgument(f"dtype={dtype!r} must be one of {', '.join(DTYPES)}")
-    if not (budget > 0):
-        raise InvalidArgument(f"budget={budget!r} must be a positive number of seconds")
-    if int(restarts) < 1:
-        raise InvalidArgument(f"restarts={restarts!r} must be at least 1")
-    dom = parse_domain(domain)
-    black = not isinstance(encoder, Encoder)
-    if black:
-        if not callable(encoder):
-            raise InvalidArgument(f"encoder={encoder!r} must be a theorems.Encoder or a callable x[n] -> z[m]")
-        if n is None:
-            raise InvalidArgument("n=None: a plain callable encoder needs its input dimension, e.g. falsify(fn, n=1682)")
-        dim = int(n)
-        encoder = _jax_traceable(encoder, dim, dtype)
-    else:
-        dim = encoder.n
-    dom.check_dimension(dim)
-    if dom.name == "data" and prop == "P2" and dom.rows.shape[0] < 2:
-        raise InvalidArgument(f"domain {dom.label!r} has fewer than 2 rows; P2 needs triples")
+    prop, dom, black, encoder, dim = _checked_arguments(encoder, property, domain, dtype, budget, restarts, n)
 
     stats = SearchStats(restarts=int(restarts))
-    deadline = t_start + float(budget)
     cls = target = None
     if not black:
         cls = _classification(encoder.activation)
@@ -353,17 +330,7 @@ def falsify(
             target = _zero_target(encoder.activation, dtype)
     else:
         target = ZeroTarget("point", 0.0, 0.0, None, "black box: the search minimises |f(x)|^2")
-    info: dict[str, Any] = {
-        "encoder": encoder.summary() if not black else {"callable": getattr(encoder, "__name__", type(encoder).__name__), "n": dim},
-        "activation": cls.to_json() if cls is not None else None,
-        "target": None if target is None else {"kind": target.kind, "boundary": target.boundary, "aim": target.aim, "reason": target.reason},
-        "domain": dom.describe(),
-        "dtype": dtype,
-        "search_dtype": "float32",
-        "seed": int(seed),
-        "budget_seconds": float(budget),
-        "theory": _theory_note(prop, encoder, cls, target, dom),
-    }
+    info = _initial_info(encoder, black, dim, cls, target, dom, dtype, seed, budget, prop)
     info.update(environment())
     deadline = time.perf_counter() + float(budget)  # start-up (JAX, classification) done: the budget starts here
     info["float_runtime"] = _runtime_name()
@@ -550,18 +517,8 @@ def falsify(
         certified = out
         stats.shrink_seconds = time.perf_counter() - t0
     stats.seconds = time.perf_counter() - t_start
-    if certified:
-        status = "counterexample"
-    elif floats:
-        status = "float-only"
-    elif undecided:
-        status = "undecided"
-    else:
-        status = "none-found"
-    edges = HIST_EDGES_P3 if prop == "P3" else HIST_EDGES_P2
-    info["histograms"] = {
-        "latent_norm_log10" if prop == "P3" else "flip_margin_signed_log10": {"edges": [float(e) for e in edges], "counts": [int(c) for c in hist_counts]},
-    }
+    status = "counterexample" if certified else "float-only" if floats else "undecided" if undecided else "none-found"
+    info["histograms"] = _histograms(prop, hist_counts)
     info["message"] = _message(prop, status, certified, floats, stats, dtype, budget, len(undecided))
     left = deadline - time.perf_counter()
     if status == "none-found" and prop == "P3" and not black and not undecided and left > 0.2:
@@ -569,6 +526,58 @@ def falsify(
 
         status = verified_status(encoder, dom.name, left, info)
     return FalsifyResult(prop, status, tuple(certified), tuple(floats), stats, info, tuple(_select(undecided, max_counterexamples)))
+
+
+def _checked_arguments(encoder: Any, property: str, domain: Any, dtype: str, budget: float, restarts: int,
+                       n: int | None) -> tuple[str, Domain, bool, Any, int]:
+    """``(prop, domain, black_box, encoder, n)`` after checking every argument of :func:`falsify`."""
+    prop = _PROPS.get(str(property).lower())
+    if prop is None:
+        raise InvalidArgument(f"property={property!r} must be 'p2' or 'p3'")
+    if dtype not in DTYPES:
+        raise InvalidArgument(f"dtype={dtype!r} must be one of {', '.join(DTYPES)}")
+    if not (budget > 0):
+        raise InvalidArgument(f"budget={budget!r} must be a positive number of seconds")
+    if int(restarts) < 1:
+        raise InvalidArgument(f"restarts={restarts!r} must be at least 1")
+    dom = parse_domain(domain)
+    black = not isinstance(encoder, Encoder)
+    if black:
+        if not callable(encoder):
+            raise InvalidArgument(f"encoder={encoder!r} must be a theorems.Encoder or a callable x[n] -> z[m]")
+        if n is None:
+            raise InvalidArgument("n=None: a plain callable encoder needs its input dimension, e.g. falsify(fn, n=1682)")
+        dim = int(n)
+        encoder = _jax_traceable(encoder, dim, dtype)
+    else:
+        dim = encoder.n
+    dom.check_dimension(dim)
+    if dom.name == "data" and prop == "P2" and dom.rows.shape[0] < 2:
+        raise InvalidArgument(f"domain {dom.label!r} has fewer than 2 rows; P2 needs triples")
+    return prop, dom, black, encoder, dim
+
+
+def _initial_info(encoder: Any, black: bool, dim: int, cls: Any, target: Any, dom: Domain, dtype: str, seed: int,
+                  budget: float, prop: str) -> dict[str, Any]:
+    """The report's setting: encoder, activation class, search target, domain, dtype, seed, budget, theory."""
+    return {
+        "encoder": encoder.summary() if not black else {"callable": getattr(encoder, "__name__", type(encoder).__name__), "n": dim},
+        "activation": cls.to_json() if cls is not None else None,
+        "target": None if target is None else {"kind": target.kind, "boundary": target.boundary, "aim": target.aim, "reason": target.reason},
+        "domain": dom.describe(),
+        "dtype": dtype,
+        "search_dtype": "float32",
+        "seed": int(seed),
+        "budget_seconds": float(budget),
+        "theory": _theory_note(prop, encoder, cls, target, dom),
+    }
+
+
+def _histograms(prop: str, counts: np.ndarray) -> dict[str, Any]:
+    """The search's histogram of latent norms (P3) or signed flip margins (P2), as JSON."""
+    edges = HIST_EDGES_P3 if prop == "P3" else HIST_EDGES_P2
+    key = "latent_norm_log10" if prop == "P3" else "flip_margin_signed_log10"
+    return {key: {"edges": [float(e) for e in edges], "counts": [int(c) for c in counts]}}
 
 
 #: Reports carry the exact weights of encoders up to this many parameters.
