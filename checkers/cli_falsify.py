@@ -45,10 +45,14 @@ def build_encoder(weights: Optional[str], layers: Optional[str], activation: Opt
 
 def register(app: typer.Typer) -> None:
     """Attach ``falsify`` and ``report`` to the command line."""
+    _register_falsify(app)
+    _register_report(app)
 
+
+def _register_falsify(app: typer.Typer) -> None:
     @app.command()
     def falsify(
-        property: str = typer.Option(..., "--property", "-p", help="p3 (zero vectors) or p2 (ordering flips)."),
+        property: str = typer.Option(..., "--property", "-p", help="p3 (zero vectors), p2 (ordering flips), p3-eps[:EPS,R] or p2-delta[:DELTA]."),
         weights: Optional[str] = typer.Option(None, "--weights", help="Encoder weights (.npz with W0, b0, ...)."),
         model: cli_convert.ModelOpt = None,
         layers_from: cli_convert.LayersFromOpt = None,
@@ -68,7 +72,7 @@ def register(app: typer.Typer) -> None:
         no_plots: bool = typer.Option(False, "--no-plots", help="Skip the PNG plots."),
         as_json: bool = typer.Option(False, "--json", help="Print the JSON report on stdout."),
     ) -> None:
-        """Search for certified counterexamples to P3 (zero vectors) or P2 (ordering flips)."""
+        """Search for certified counterexamples to P3 (zero vectors), P2 (ordering flips), P3-eps or P2-delta."""
         from rich.console import Console
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -109,6 +113,8 @@ def register(app: typer.Typer) -> None:
             _print_summary(data)
         raise typer.Exit(code=1 if result.found else 0)
 
+
+def _register_report(app: typer.Typer) -> None:
     @app.command()
     def report(
         path: Path = typer.Argument(..., help="A report.json written by latentcheck falsify --out DIR."),
@@ -138,8 +144,13 @@ def _check_falsify_options(property: str, weights: Optional[str], layers: Option
     from latentcheck.checkers.domains import parse_domain
     from latentcheck.theorems.errors import InvalidArgument, LatentcheckError
 
-    if property.lower() not in ("p2", "p3"):
-        raise InvalidArgument(f"--property {property!r} must be p2 or p3")
+    from latentcheck.theorems.properties import get_property
+
+    try:
+        if not get_property(property).falsifiable:
+            raise InvalidArgument("it has no witness points to search")
+    except LatentcheckError as exc:
+        raise InvalidArgument(f"--property {property!r}: {exc}; use p3, p2, p3-eps[:EPS,R] or p2-delta[:DELTA]") from None
     positive_seconds(budget, "--budget", "10")
     nonneg_int(seed, "--seed")
     positive_int(restarts, "--restarts", "64")

@@ -46,7 +46,7 @@ def register(app: typer.Typer) -> None:
 
         from latentcheck.checkers._cli_args import make_console, nonempty, positive_seconds
         from latentcheck.checkers._io import atomic_write_text, check_output_file
-        from latentcheck.theorems.catalog import CLAIMS, get_claim
+        from latentcheck.checkers.prove import all_claims, find_claim
 
         nonempty(only, "--only", "T1,P3-relu")
         positive_seconds(timeout, "--timeout", "30")
@@ -56,7 +56,7 @@ def register(app: typer.Typer) -> None:
             check_output_file(markdown_path, "--markdown")
         console = make_console(stderr=json_path is not None and str(json_path) == "-")
         ids = [s.strip() for s in only.split(",") if s.strip()] if only else None
-        claims = [get_claim(i) for i in ids] if ids else list(CLAIMS)
+        claims = [find_claim(i) for i in ids] if ids else all_claims()
         start = time.perf_counter()
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                       console=console, transient=True) as progress:

@@ -8,6 +8,7 @@ THEORY.md states P2 and P3 over a domain ``D``. The falsifier supports:
   relaxation ``[0,1]^n``, then rounded and re-checked;
 * ``sphere``: the unit sphere ``|x| = 1``; exact witnesses are rational
   points of the sphere, made by stereographic projection of rationals;
+* ``box:LO,HI``: the box ``[LO, HI]^n``, bounds read as exact rationals from their text;
 * ``data:PATH``: the rows of a data matrix, from an ``.npz`` (``data:F.npz``
   takes its only array or key ``X``; ``data:F.npz#KEY`` names one), an
   ``.npy``, or MovieLens-100K (its folder or ``u.data``; append ``#binary``
@@ -16,15 +17,17 @@ THEORY.md states P2 and P3 over a domain ``D``. The falsifier supports:
   integers, every IEEE float is a dyadic rational); a witness on a data domain
   is one of the rows, bit for bit. ``rows`` is a float64 copy for search.
 
-Each :class:`Domain` projects float points into itself (for projected
-gradient search, in JAX), rounds a float point to an exact rational point of
-the domain, and decides membership exactly.
+Each domain is one class (:class:`Reals`, :class:`Nonneg`, :class:`Binary`,
+:class:`Sphere`, :class:`Box`, :class:`Data`, all :class:`Domain`): it decides
+membership exactly, rounds a float point to an exact rational point of the
+domain, samples and projects float points (for projected gradient search, in
+JAX) and says what it can do through capability attributes (``is_cone``,
+``is_finite``, ...), so no caller compares domain names.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Sequence
 
@@ -33,78 +36,287 @@ import numpy as np
 from latentcheck.theorems.errors import DataError, InvalidArgument
 from latentcheck.theorems.exact_arrays import exact_scalars, fits_float64, float64_copy, unreadable_reason
 
-__all__ = ["Domain", "DOMAINS", "parse_domain", "load_rows", "load_rows_exact", "stereographic_point"]
+__all__ = ["Domain", "Reals", "Nonneg", "Binary", "Sphere", "Box", "Data", "DOMAINS", "parse_domain", "load_rows", "load_rows_exact", "stereographic_point"]
 
 #: Names of the built-in (continuous or binary) domains.
 DOMAINS = ("reals", "nonneg", "binary", "sphere")
 
 
-@dataclass(frozen=True, eq=False)
 class Domain:
-    """An input domain.
+    """An input domain: exact membership, exact rounding of float points, sampling and projection (JAX).
+
+    ``Domain(name, ...)`` builds the subclass registered under ``name`` (``Domain("data", rows, source)``
+    gives a :class:`Data`). Capabilities are attributes, so callers never compare names:
+
+    * ``is_whole``: all of ``R^n``; ``is_orthant``: ``R_{>=0}^n``; ``is_binary``: ``{0,1}^n``;
+      ``is_sphere``: the unit sphere; ``is_finite``: finitely many rows (nothing between them is searched);
+    * ``is_cone``: closed under multiplication by ``t > 0``; ``is_symmetric``: ``x in D`` implies ``-x in D``;
+    * ``allows_rounding``: a coordinate rounded to a short rational stays in the domain (or is re-checked).
 
     Attributes:
-        name: ``reals``, ``nonneg``, ``binary``, ``sphere`` or ``data``.
+        name: ``reals``, ``nonneg``, ``binary``, ``sphere``, ``box`` or ``data`` (for reports; compare capabilities).
         rows: for ``data``: the rows, float64, shape ``(N, n)``; else ``None``.
         source: for ``data``: where the rows came from.
-        rows_src: for ``data``: the stored rows when float64 cannot hold them
-            exactly (wide integers, long double); ``None`` when ``rows`` is exact.
+        rows_src: for ``data``: the stored rows when float64 cannot hold them exactly; else ``None``.
     """
 
-    name: str
-    rows: np.ndarray | None = field(default=None, repr=False)
+    name = ""
+    rows: np.ndarray | None = None
     source: str | None = None
-    rows_src: np.ndarray | None = field(default=None, repr=False)
+    rows_src: np.ndarray | None = None
+    is_whole = is_orthant = is_binary = is_sphere = is_finite = is_cone = is_symmetric = allows_rounding = False
+    #: Adam step of the search on this domain (``None``: scaled to the first layer's row norms).
+    search_lr: float | None = None
+
+    def __new__(cls, name: str | None = None, *args: Any, **kwargs: Any) -> "Domain":
+        if cls is Domain:
+            sub = _CLASSES.get(str(name))
+            if sub is None:
+                raise InvalidArgument(f"domain name {name!r} is unknown; use one of {', '.join(_CLASSES)}")
+            cls = sub
+        return object.__new__(cls)
+
+    def __init__(self, name: str | None = None) -> None:
+        pass
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.label!r})"
+
+    @property
+    def label(self) -> str:
+        """The domain as the command line spells it."""
+        return self.name
+
+    @property
+    def contains_zero(self) -> bool:
+        """Whether ``0`` is in the domain (the zero user of T5)."""
+        return True
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "label": self.label}
+
+    def check_dimension(self, n: int) -> None:
+        """Raise :class:`InvalidArgument` when the domain's points cannot have length ``n``."""
+
+    # ------------------------------------------------------------- exact
+    def contains(self, x: Sequence[Fraction]) -> bool:
+        """Exact membership of a rational point."""
+        return True
+
+    def contains_sparse(self, num: Sequence[int], den: int, x: Any) -> bool:
+        """Exact membership of ``x = num / den`` on its support (the nonzero entries; ``x`` the full vector object,
+        whose ``fractions()`` gives every entry)."""
+        return self.contains(x.fractions())
+
+    def round_float(self, x: np.ndarray) -> np.ndarray | None:
+        """A float64 array whose exact value is the domain point a float point stands for (``None``: not a float array)."""
+        return np.asarray(x, dtype=np.float64)
+
+    def to_exact(self, x: np.ndarray, bits: int = 40) -> list[Fraction]:
+        """Round a float point to an exact rational point of the domain."""
+        r = self.round_float(x)
+        return [Fraction(float(v)) for v in r]
+
+    # ------------------------------------------------------------- float / JAX
+    def project(self, x: Any) -> Any:
+        """Project a JAX array of points (last axis ``n``) into the domain (relaxed for binary)."""
+        return x
+
+    def sample(self, key: Any, shape: tuple[int, ...], scale: Any = 1.0) -> Any:
+        """Random starting points (JAX), ``shape[-1] = n``; ``scale`` broadcasts over the batch."""
+        import jax
+
+        return self.project(jax.random.normal(key, shape) * scale)
+
+    def discretize(self, x: Any) -> Any:
+        """Float points (JAX) of the domain itself from relaxed ones (identity except for binary)."""
+        return x
+
+
+class Reals(Domain):
+    """``R^n`` (the theorems' default)."""
+
+    name = "reals"
+    is_whole = is_cone = is_symmetric = allows_rounding = True
+
+    def contains_sparse(self, num: Sequence[int], den: int, x: Any) -> bool:
+        return True
+
+
+class Nonneg(Domain):
+    """The orthant ``R_{>=0}^n`` (explicit ratings)."""
+
+    name = "nonneg"
+    is_orthant = is_cone = allows_rounding = True
+
+    def contains(self, x: Sequence[Fraction]) -> bool:
+        return all(v >= 0 for v in x)
+
+    def contains_sparse(self, num: Sequence[int], den: int, x: Any) -> bool:
+        return all(a > 0 for a in num)
+
+    def round_float(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64)
+        return np.where(x > 0, x, 0.0)
+
+    def project(self, x: Any) -> Any:
+        import jax.numpy as jnp
+
+        return jnp.maximum(x, 0)
+
+    def sample(self, key: Any, shape: tuple[int, ...], scale: Any = 1.0) -> Any:
+        import jax
+        import jax.numpy as jnp
+
+        return jnp.abs(jax.random.normal(key, shape) * scale)
+
+
+class Binary(Domain):
+    """``{0,1}^n`` (implicit feedback), searched through the relaxation ``[0,1]^n``, then rounded."""
+
+    name = "binary"
+    is_binary = True
+    search_lr = 0.05
+
+    def contains(self, x: Sequence[Fraction]) -> bool:
+        return all(v == 0 or v == 1 for v in x)
+
+    def contains_sparse(self, num: Sequence[int], den: int, x: Any) -> bool:
+        return all(a == den for a in num)
+
+    def round_float(self, x: np.ndarray) -> np.ndarray:
+        return (np.asarray(x, dtype=np.float64) >= 0.5).astype(np.float64)
+
+    def project(self, x: Any) -> Any:
+        import jax.numpy as jnp
+
+        return jnp.clip(x, 0, 1)
+
+    def sample(self, key: Any, shape: tuple[int, ...], scale: Any = 1.0) -> Any:
+        import jax
+
+        k1, k2, k3 = jax.random.split(key, 3)
+        density = jax.random.uniform(k1, shape[:-1] + (1,), minval=0.005, maxval=0.3)
+        on = jax.random.uniform(k2, shape) < density
+        return 0.5 * jax.random.uniform(k3, shape) + 0.5 * on
+
+    def discretize(self, x: Any) -> Any:
+        return (x >= 0.5).astype(x.dtype)
+
+
+class Sphere(Domain):
+    """The unit sphere ``|x| = 1``; exact points are rational points of the sphere (stereographic projection)."""
+
+    name = "sphere"
+    is_sphere = is_symmetric = True
+    search_lr = 0.02
+
+    @property
+    def contains_zero(self) -> bool:
+        return False
+
+    def contains(self, x: Sequence[Fraction]) -> bool:
+        return sum((v * v for v in x), Fraction(0)) == 1
+
+    def contains_sparse(self, num: Sequence[int], den: int, x: Any) -> bool:
+        return sum(a * a for a in num) == den * den
+
+    def round_float(self, x: np.ndarray) -> None:
+        return None
+
+    def to_exact(self, x: np.ndarray, bits: int = 40) -> list[Fraction]:
+        return stereographic_point(x, bits)
+
+    def project(self, x: Any) -> Any:
+        import jax.numpy as jnp
+
+        nrm = jnp.sqrt(jnp.sum(x * x, axis=-1, keepdims=True))
+        return x / jnp.maximum(nrm, jnp.finfo(x.dtype).tiny)
+
+
+class Box(Domain):
+    """The box ``[lo, hi]^n`` with exact rational bounds read from the text ``box:LO,HI``."""
+
+    name = "box"
+    allows_rounding = True  # a rounded point is re-checked for membership like every candidate
+
+    def __init__(self, name: str | None = "box", lo: Any = -1, hi: Any = 1) -> None:
+        self.lo, self.hi = Fraction(lo), Fraction(hi)
+        if self.lo > self.hi:
+            raise InvalidArgument(f"box:{self.lo},{self.hi} has LO > HI; write box:LO,HI with LO <= HI")
+        self.is_cone = self.lo == 0 and self.hi == 0
+        self.is_symmetric = self.lo == -self.hi
+
+    @property
+    def label(self) -> str:
+        return f"box:{_short(self.lo)},{_short(self.hi)}"
+
+    @property
+    def contains_zero(self) -> bool:
+        return self.lo <= 0 <= self.hi
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "label": self.label, "lo": _short(self.lo), "hi": _short(self.hi)}
+
+    def contains(self, x: Sequence[Fraction]) -> bool:
+        return all(self.lo <= v <= self.hi for v in x)
+
+    def round_float(self, x: np.ndarray) -> None:
+        return None
+
+    def to_exact(self, x: np.ndarray, bits: int = 40) -> list[Fraction]:
+        return [min(self.hi, max(self.lo, Fraction(float(v)))) for v in np.asarray(x, dtype=np.float64)]
+
+    def project(self, x: Any) -> Any:
+        import jax.numpy as jnp
+
+        return jnp.clip(x, float(self.lo), float(self.hi))
+
+    def sample(self, key: Any, shape: tuple[int, ...], scale: Any = 1.0) -> Any:
+        import jax
+
+        return jax.random.uniform(key, shape, minval=float(self.lo), maxval=float(self.hi))
+
+
+class Data(Domain):
+    """The rows of a data matrix, read exactly from their stored dtype; nothing between them is searched."""
+
+    name = "data"
+    is_finite = True
+
+    def __init__(self, name: str | None = "data", rows: np.ndarray | None = None, source: str | None = None,
+                 rows_src: np.ndarray | None = None) -> None:
+        if rows is None or np.ndim(rows) != 2:
+            raise InvalidArgument("a data domain needs its rows as a 2-D array (rows = users)")
+        self.rows, self.source, self.rows_src = rows, source, rows_src
+
+    @property
+    def label(self) -> str:
+        return f"data:{self.source}"
+
+    @property
+    def contains_zero(self) -> bool:
+        src = self.rows if self.rows_src is None else self.rows_src
+        return bool(np.any(np.all(src == 0, axis=1)))
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "label": self.label, "rows": int(self.rows.shape[0]), "columns": int(self.rows.shape[1])}
+
+    def check_dimension(self, n: int) -> None:
+        if self.rows.shape[1] != n:
+            raise InvalidArgument(
+                f"domain {self.label!r} has rows of length {self.rows.shape[1]} but the encoder takes n={n}; "
+                "use data whose columns are the encoder's inputs"
+            )
 
     def exact_row(self, i: int) -> list[Fraction]:
         """Row ``i`` of the data at its stored value, as exact rationals."""
         src = self.rows if self.rows_src is None else self.rows_src
         return [Fraction(v) for v in exact_scalars(src[int(i)]).tolist()]
 
-    @property
-    def label(self) -> str:
-        """The name as the command line spells it (``data:PATH`` for data)."""
-        return f"data:{self.source}" if self.name == "data" else self.name
-
-    @property
-    def contains_zero(self) -> bool:
-        """Whether ``0`` is in the domain (the zero user of T5)."""
-        if self.name == "data":
-            src = self.rows if self.rows_src is None else self.rows_src
-            return bool(np.any(np.all(src == 0, axis=1)))
-        return self.name != "sphere"
-
-    @property
-    def is_finite(self) -> bool:
-        return self.name == "data"
-
-    def describe(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": self.name, "label": self.label}
-        if self.rows is not None:
-            out["rows"] = int(self.rows.shape[0])
-            out["columns"] = int(self.rows.shape[1])
-        return out
-
-    def check_dimension(self, n: int) -> None:
-        if self.rows is not None and self.rows.shape[1] != n:
-            raise InvalidArgument(
-                f"domain {self.label!r} has rows of length {self.rows.shape[1]} but the encoder takes n={n}; "
-                "use data whose columns are the encoder's inputs"
-            )
-
-    # ------------------------------------------------------------- exact
     def contains(self, x: Sequence[Fraction]) -> bool:
-        """Exact membership of a rational point."""
-        if self.name == "reals":
-            return True
-        if self.name == "nonneg":
-            return all(v >= 0 for v in x)
-        if self.name == "binary":
-            return all(v == 0 or v == 1 for v in x)
-        if self.name == "sphere":
-            return sum((v * v for v in x), Fraction(0)) == 1
-        # data: must equal a row exactly. The float64 copies of equal rows are equal, so a float64 match
-        # narrows the candidates; each is then compared at its stored value.
+        # The float64 copies of equal rows are equal, so a float64 match narrows the candidates; each is then
+        # compared at its stored value.
         xs = [Fraction(v) for v in x]
         if len(xs) != self.rows.shape[1]:
             return False
@@ -116,45 +328,26 @@ class Domain:
             return cand.size > 0
         return any(self.exact_row(i) == xs for i in cand.tolist())
 
-    def to_exact(self, x: np.ndarray, bits: int = 40) -> list[Fraction]:
-        """Round a float point to an exact rational point of the domain."""
-        x = np.asarray(x, dtype=np.float64)
-        if self.name == "reals" or self.name == "data":
-            return [Fraction(float(v)) for v in x]
-        if self.name == "nonneg":
-            return [Fraction(float(v)) if v > 0 else Fraction(0) for v in x]
-        if self.name == "binary":
-            return [Fraction(1) if v >= 0.5 else Fraction(0) for v in x]
-        return stereographic_point(x, bits)
+    def sample_triples(self, count: int, rng: np.random.Generator) -> np.ndarray:
+        """``(count, 3)`` row indices, the three of each triple distinct, uniform over such triples (seeded by ``rng``)."""
+        N = int(self.rows.shape[0])
+        if N < 3:
+            raise InvalidArgument(f"domain {self.label!r} has {N} rows; triples of distinct rows need at least 3")
+        i = rng.integers(N, size=int(count))
+        j = rng.integers(N - 1, size=int(count))
+        j = j + (j >= i)
+        lo, hi = np.minimum(i, j), np.maximum(i, j)
+        k = rng.integers(N - 2, size=int(count))
+        k = k + (k >= lo)
+        k = k + (k >= hi)
+        return np.stack([i, j, k], axis=1).astype(np.int64)
 
-    # ------------------------------------------------------------- float / JAX
-    def project(self, x: Any) -> Any:
-        """Project a JAX array of points (last axis ``n``) into the domain (relaxed for binary)."""
-        import jax.numpy as jnp
 
-        if self.name == "nonneg":
-            return jnp.maximum(x, 0)
-        if self.name == "binary":
-            return jnp.clip(x, 0, 1)
-        if self.name == "sphere":
-            nrm = jnp.sqrt(jnp.sum(x * x, axis=-1, keepdims=True))
-            return x / jnp.maximum(nrm, jnp.finfo(x.dtype).tiny)
-        return x
+_CLASSES: dict[str, type] = {cls.name: cls for cls in (Reals, Nonneg, Binary, Sphere, Box, Data)}
 
-    def sample(self, key: Any, shape: tuple[int, ...], scale: Any = 1.0) -> Any:
-        """Random starting points (JAX), ``shape[-1] = n``; ``scale`` broadcasts over the batch."""
-        import jax
-        import jax.numpy as jnp
 
-        if self.name == "binary":
-            k1, k2, k3 = jax.random.split(key, 3)
-            density = jax.random.uniform(k1, shape[:-1] + (1,), minval=0.005, maxval=0.3)
-            on = jax.random.uniform(k2, shape) < density
-            return 0.5 * jax.random.uniform(k3, shape) + 0.5 * on
-        z = jax.random.normal(key, shape) * scale
-        if self.name == "nonneg":
-            return jnp.abs(z)
-        return self.project(z)
+def _short(q: Fraction) -> str:
+    return str(q.numerator) if q.denominator == 1 else f"{q.numerator}/{q.denominator}"
 
 
 def stereographic_point(x: np.ndarray, bits: int = 40) -> list[Fraction]:
@@ -258,26 +451,46 @@ def load_rows_exact(spec: str) -> tuple[np.ndarray, np.ndarray | None, str]:
     return rows, src, spec
 
 
+_ALIASES = {"real": "reals", "r": "reals", "orthant": "nonneg", "nonnegative": "nonneg", "bin": "binary",
+            "unit-sphere": "sphere"}
+
+
 def parse_domain(spec: "str | Domain") -> Domain:
-    """A :class:`Domain` from ``reals``, ``nonneg``, ``binary``, ``sphere`` or ``data:PATH[#KEY]``.
+    """A :class:`Domain` from ``reals``, ``nonneg``, ``binary``, ``sphere``, ``box:LO,HI`` or ``data:PATH[#KEY]``.
 
     Example:
         >>> parse_domain("nonneg").name
         'nonneg'
+        >>> parse_domain("box:-1/2,1").contains([Fraction(-1, 2), Fraction(1)])
+        True
     """
     if isinstance(spec, Domain):
         return spec
     if not isinstance(spec, str):
         raise InvalidArgument(f"domain={spec!r} must be a string such as 'reals' or 'data:ratings.npz'")
     text = spec.strip()
-    aliases = {"real": "reals", "r": "reals", "orthant": "nonneg", "nonnegative": "nonneg", "bin": "binary", "unit-sphere": "sphere"}
-    text = aliases.get(text.lower(), text)
+    text = _ALIASES.get(text.lower(), text)
     if text.lower() in DOMAINS:
-        return Domain(text.lower())
+        return _CLASSES[text.lower()]()
+    if text.lower().startswith("box:"):
+        return _parse_box(spec, text[len("box:"):])
     if text.startswith("data:"):
         rows, src, source = load_rows_exact(text[len("data:"):])
         if rows.shape[0] == 0:
             raise DataError(f"data {source!r} has no rows")
         rows.setflags(write=False)
-        return Domain("data", rows, source, src)
-    raise InvalidArgument(f"domain={spec!r} is unknown; use one of {', '.join(DOMAINS)} or data:PATH (an .npz, .npy or MovieLens folder)")
+        return Data("data", rows, source, src)
+    raise InvalidArgument(f"domain={spec!r} is unknown; use one of {', '.join(DOMAINS)}, box:LO,HI or data:PATH "
+                          "(an .npz, .npy or MovieLens folder)")
+
+
+def _parse_box(spec: str, body: str) -> Box:
+    """``box:LO,HI``: two exact rationals from their text (``-1/2``, ``0.1`` = 1/10), ``LO <= HI``."""
+    parts = [p.strip() for p in body.split(",")]
+    try:
+        if len(parts) != 2:
+            raise ValueError
+        lo, hi = (Fraction(p) for p in parts)
+    except (ValueError, ZeroDivisionError):
+        raise InvalidArgument(f"domain {spec!r} must read box:LO,HI with two numbers, e.g. box:-1,1") from None
+    return Box("box", lo, hi)

@@ -26,7 +26,7 @@ from latentcheck.theorems.linalg import rank
 from latentcheck.theorems.properties import check_flip, check_zero
 from latentcheck.theorems.timeouts import Timeout, check as check_deadline, seconds_left, time_limit, validate_seconds
 
-__all__ = ["Verdict", "CHECKS", "prove_claim", "prove_all", "PROVED", "REFUTED", "UNKNOWN"]
+__all__ = ["Verdict", "CHECKS", "prove_claim", "prove_all", "all_claims", "find_claim", "PROVED", "REFUTED", "UNKNOWN"]
 
 PROVED, REFUTED, UNKNOWN = "proved", "refuted", "unknown"
 
@@ -378,7 +378,24 @@ def _constant_relu_refutes() -> _Outcome:
                     certified="exact")
 
 
+def _property_refutes(property: str, layers: Sequence[int], activation: str, seed: int = 0) -> _Outcome:
+    """A registered property refuted on a seeded random encoder by :func:`latentcheck.checkers.falsify` (certified
+    counterexamples only; anything else is ``unknown``)."""
+    from latentcheck.checkers.falsify import falsify
+
+    enc = Encoder.random(list(layers), activation, seed=seed)
+    res = falsify(enc, property, budget=5.0, seed=0)
+    method = f"falsify({property}): constructions + JAX search, certified outside floating point"
+    scope = f"the encoder Encoder.random({list(layers)}, {activation!r}, seed={seed})"
+    if not res.counterexamples:
+        return _Outcome(UNKNOWN, method, scope, reason=f"no certified counterexample ({res.status})")
+    cx = res.counterexamples[0]
+    return _Outcome(REFUTED, method, scope, certificate=cx.detail, counterexample=cx.to_json()["witness"],
+                    certified=cx.certified)
+
+
 CHECKS: dict[str, Callable[..., _Outcome]] = {
+    "property_refutes": _property_refutes,
     "t1_symbolic": _t1_symbolic,
     "t1_interior": _t1_interior,
     "t2_catalog": _t2_catalog,
@@ -432,11 +449,26 @@ def prove_claim(claim: Claim, timeout: float = 30.0) -> Verdict:
                    dtype=out.dtype, reason=out.reason)
 
 
-def prove_all(ids: Sequence[str] | None = None, timeout: float = 30.0,
-              on_start: Callable[[Claim], None] | None = None) -> list[Verdict]:
+def all_claims() -> list[Claim]:
+    """The catalog's claims, then those the registered properties contribute (``Property.claims``)."""
+    from latentcheck.theorems.properties import REGISTRY
+
+    return list(CLAIMS) + [c for p in REGISTRY.values() for c in p.claims()]
+
+
+def find_claim(claim_id: str) -> Claim:
+    """A claim by id (any case): the catalog's or a registered property's."""
     from latentcheck.theorems.catalog import get_claim
 
-    claims = [get_claim(i) for i in ids] if ids else list(CLAIMS)
+    for c in all_claims()[len(CLAIMS):]:
+        if c.id.lower() == claim_id.lower():
+            return c
+    return get_claim(claim_id)
+
+
+def prove_all(ids: Sequence[str] | None = None, timeout: float = 30.0,
+              on_start: Callable[[Claim], None] | None = None) -> list[Verdict]:
+    claims = [find_claim(i) for i in ids] if ids else all_claims()
     out = []
     for claim in claims:
         if on_start:

@@ -182,17 +182,11 @@ def as_qvec(v: Any) -> QVec:
 
 
 def domain_contains(domain: Any, q: QVec) -> bool:
-    """Exact membership, as :meth:`latentcheck.checkers.domains.Domain.contains` decides it."""
-    name = getattr(domain, "name", None)
-    if name == "reals":
-        return True
-    if name == "nonneg":
-        return all(a > 0 for a in q.num)
-    if name == "binary":
-        return all(a == q.den for a in q.num)
-    if name == "sphere":
-        return sum(a * a for a in q.num) == q.den * q.den
-    return bool(domain.contains(q.fractions()))
+    """Exact membership, as the domain object decides it (its sparse test on ``q``'s support when it has one)."""
+    sparse = getattr(domain, "contains_sparse", None)
+    if sparse is None:
+        return bool(domain.contains(q.fractions()))
+    return bool(sparse(q.num, q.den, q))
 
 
 # ------------------------------------------------------------------ exact affine maps

@@ -41,7 +41,7 @@ from latentcheck.counterexamples.types import EXACT, FLOAT_ONLY, INTERVAL, UNDEC
 from latentcheck.theorems.encoder import Encoder
 from latentcheck.theorems.properties import PointCheck, check_flip, check_zero
 
-__all__ = ["Certification", "certify_zero", "certify_flip", "float_encode", "ieee_encode", "xla_runtime", "to_counterexample"]
+__all__ = ["certify_candidate", "certify_point", "Certification", "certify_zero", "certify_flip", "float_encode", "ieee_encode", "xla_runtime", "to_counterexample"]
 
 
 @dataclass(frozen=True)
@@ -383,3 +383,57 @@ def to_counterexample(cert: Certification, property: str, vectors: Sequence[Sequ
                                        domain=domain, detail=cert.detail, origin=origin,
                                        notes=tuple(notes) + tuple(cert.notes), runtime=cert.runtime,
                                        ieee_reproduces=cert.ieee_reproduces)
+
+
+def certify_candidate(prop: Any, encoder: Any, vectors: Sequence[Sequence[Any]], *, domain: Any = None,
+                      dtype: str | None = "float32", **options: Any) -> Certification:
+    """Certify a candidate witness of the property object ``prop`` (``vectors``: ``prop.arity`` points).
+
+    Dispatches to the property's dedicated certifier (``prop.certifier``: :func:`certify_zero`,
+    :func:`certify_flip`) or to :func:`certify_point`, the generic one built on ``prop.check`` (exact /
+    interval) and ``prop.float_violates``.
+    """
+    special = _CERTIFIERS.get(prop.certifier) if prop.certifier else None
+    if special is not None:
+        return special(encoder, *vectors, domain=domain, dtype=dtype, **options)
+    return certify_point(prop, encoder, vectors, domain=domain, dtype=dtype)
+
+
+def certify_point(prop: Any, encoder: Any, vectors: Sequence[Sequence[Any]], *, domain: Any = None,
+                  dtype: str | None = "float32") -> Certification:
+    """The generic certifier: membership exactly, ``prop.check`` outside floating point, ``prop.float_violates``
+    on the float computation in ``dtype``; labels as :func:`certify_zero` gives them."""
+    qs = [as_qvec(v) for v in vectors]
+    if domain is not None and not all(domain_contains(domain, q) for q in qs):
+        return Certification("outside", None, None, f"a witness vector is not in the domain {domain.label}")
+    chk = prop.check(encoder, [q.fractions() for q in qs]) if isinstance(encoder, Encoder) else None
+    if chk is not None and chk.violates is True:
+        return Certification(chk.certified, chk, None, chk.detail, _margin(chk.margin))
+    fv, rt = _float_violates(prop, encoder, qs, dtype) if dtype is not None else (None, None)
+    if not fv:
+        return Certification("refuted" if chk is None or chk.violates is False else UNDECIDED, chk, fv,
+                             "no violation" if chk is None else chk.detail)
+    notes = tuple(n for q in qs for n in _input_note(q, dtype))[:1]
+    if chk is None:
+        return Certification(FLOAT_ONLY, None, True, f"a violation of {prop.id} in {dtype} under {rt}; a plain callable "
+                             "has no real-valued definition to re-check outside floating point", runtime=rt, notes=notes)
+    if chk.violates is None:
+        return Certification(UNDECIDED, chk, True, f"a violation of {prop.id} in {dtype} under {rt}; the real value could "
+                             f"not be decided ({chk.detail})", runtime=rt, notes=notes)
+    return Certification(FLOAT_ONLY, chk, True, f"a violation of {prop.id} in {dtype} under {rt}, but the real value "
+                         f"shows none ({chk.detail})", runtime=rt, notes=notes)
+
+
+def _float_violates(prop: Any, encoder: Any, qs: Sequence[QVec], dtype: str) -> tuple[bool, str]:
+    """Whether the float computation in ``dtype`` shows ``prop``'s violation at ``qs``, and its runtime."""
+    np_dtype = _np_dtype(dtype)
+    pts = np.stack([q.floats() for q in qs])
+    z, rt = _float_encode_rt(encoder, pts, dtype)
+    with np.errstate(all="ignore"):
+        p, zz = pts.astype(np_dtype), z.astype(np_dtype)
+    if not np.all(np.isfinite(p.astype(np.float64))):
+        return False, rt
+    return prop.float_violates(list(p), list(zz)), rt
+
+
+_CERTIFIERS: dict[str, Callable[..., Certification]] = {"zero": certify_zero, "flip": certify_flip}

@@ -21,6 +21,7 @@ ordering flip). ``certified`` says how much to trust it:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any, Mapping, Sequence
@@ -37,7 +38,19 @@ LABELS = (EXACT, INTERVAL, FLOAT_ONLY, UNDECIDED)
 #: Labels of a counterexample that holds in real arithmetic.
 CERTIFIED = (EXACT, INTERVAL)
 
-_NAMES = {"P3": ("x",), "P2": ("x", "u", "v")}
+
+
+@functools.lru_cache(maxsize=256)
+def _names(prop: str) -> tuple[str, ...] | None:
+    """The witness names of a registered property (``None`` when ``prop`` names none that takes witnesses)."""
+    from latentcheck.theorems.errors import LatentcheckError
+    from latentcheck.theorems.properties import get_property
+
+    try:
+        p = get_property(prop)
+    except LatentcheckError:
+        return None
+    return p.names if p.falsifiable else None
 
 
 def format_fraction(value: Any) -> str:
@@ -56,7 +69,7 @@ class Counterexample:
     """A counterexample to P3 or P2 with an exact witness.
 
     Attributes:
-        property: ``"P3"`` (zero vector) or ``"P2"`` (ordering flip).
+        property: the property's spec: ``"P3"`` (zero vector), ``"P2"`` (ordering flip), ``"P3-eps:1/100,1"``...
         witness: one tuple of exact rational strings per vector, in the order
             of :attr:`names` (``x`` for P3; ``x, u, v`` for P2).
         margin: the size of the violation as an exact string (``"0"`` for a
@@ -90,10 +103,11 @@ class Counterexample:
     ieee_reproduces: bool | None = None
 
     def __post_init__(self) -> None:
-        if self.property not in _NAMES:
-            raise ValueError(f"property={self.property!r} must be 'P3' or 'P2'")
-        if len(self.witness) != len(_NAMES[self.property]):
-            raise ValueError(f"a {self.property} witness has {len(_NAMES[self.property])} vector(s), got {len(self.witness)}")
+        names = _names(self.property)
+        if names is None:
+            raise ValueError(f"property={self.property!r} must be a registered property with witnesses, e.g. 'P3' or 'P2'")
+        if len(self.witness) != len(names):
+            raise ValueError(f"a {self.property} witness has {len(names)} vector(s), got {len(self.witness)}")
         if self.certified not in LABELS:
             raise ValueError(f"certified={self.certified!r} must be one of {', '.join(LABELS)}")
         object.__setattr__(self, "witness", tuple(tuple(map(str, vec)) for vec in self.witness))
@@ -103,7 +117,7 @@ class Counterexample:
     @property
     def names(self) -> tuple[str, ...]:
         """Names of the witness vectors: ``("x",)`` or ``("x", "u", "v")``."""
-        return _NAMES[self.property]
+        return _names(self.property)  # type: ignore[return-value]
 
     @property
     def is_certified(self) -> bool:
@@ -167,7 +181,9 @@ class Counterexample:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> "Counterexample":
         prop = data["property"]
-        names = _NAMES[prop]
+        names = _names(prop)
+        if names is None:
+            raise ValueError(f"property={prop!r} must be a registered property with witnesses, e.g. 'P3' or 'P2'")
         wit = data["witness"]
         return cls(
             property=prop,

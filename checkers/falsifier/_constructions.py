@@ -69,14 +69,14 @@ def _lp_body(W: np.ndarray, b: np.ndarray, target: ZeroTarget, domain: Domain, t
         A, ub = W, target.aim - b
     else:
         A, ub = -W, -(target.aim - b)
-    if domain.name == "binary":
+    if domain.is_binary:
         cons = [LinearConstraint(A, -np.inf, ub), LinearConstraint(np.ones((1, n)), 1, np.inf)]
         res = milp(np.ones(n), constraints=cons, integrality=np.ones(n), bounds=Bounds(0, 1),
                    options={"time_limit": max(time_limit, 0.05), "disp": False})
         return None if res.x is None else np.round(res.x)
-    bounds = (0, None) if domain.name == "nonneg" else (None, None)
+    bounds = (0, None) if domain.is_orthant else (None, None)
     c = np.zeros(n)
-    if domain.name == "nonneg":
+    if domain.is_orthant:
         c = np.ones(n)  # keep the solution bounded and sparse
         A = np.vstack([A, -np.ones((1, n))])
         ub = np.concatenate([ub, [-1.0]])
@@ -180,7 +180,7 @@ def _layerwise_body(encoder: Encoder, aim: float, domain: Domain, nnls) -> np.nd
         target = pre
     first = encoder.layers[0]
     rhs = target - first.b
-    if domain.name == "nonneg":
+    if domain.is_orthant:
         x, _ = nnls(first.W, rhs, maxiter=20 * first.W.shape[1])
         return x
     return square_solution(first.W, rhs)
@@ -212,7 +212,7 @@ def p3_constructions(encoder: Encoder, target: ZeroTarget, domain: Domain, time_
     first certified one, so a fallback is only computed when the candidates before it failed)."""
     out: list[Candidate] = []  # what was yielded so far
     n, m = encoder.n, encoder.m
-    if domain.name == "data":
+    if domain.is_finite:
         return
     if target.kind == "all":
         x = [Fraction(0)] * n
@@ -225,24 +225,24 @@ def p3_constructions(encoder: Encoder, target: ZeroTarget, domain: Domain, time_
     one_layer = len(encoder.layers) == 1
     W, b = encoder.layers[-1].W, encoder.layers[-1].b
     square_ok = fits_in_memory(m, 2 * m)  # a pivoted QR of m x 2m and an m x m solve
-    if one_layer and domain.name == "reals" and target.kind != "point" and square_ok:
+    if one_layer and domain.is_whole and target.kind != "point" and square_ok:
         S = pivot_columns(W, m)
         if S is not None:
             x = np.zeros(n)
             x[S] = np.linalg.solve(W[:, S], np.full(m, target.aim) - b)
             out.append(Candidate([x], f"T1 basic solution on {m} pivot columns"))
             yield out[-1]
-    if one_layer and domain.name in ("nonneg", "binary") and target.kind != "point":
+    if one_layer and (domain.is_orthant or domain.is_binary) and target.kind != "point":
         try:
             x = _lp(W, b, target, domain, time_limit)
         except Exception:  # a solver failure is not a finding
             x = None
         if x is not None:
-            label = "T1 basic feasible solution (integer program)" if domain.name == "binary" else "T1 basic feasible solution (linear program)"
+            label = "T1 basic feasible solution (integer program)" if domain.is_binary else "T1 basic feasible solution (linear program)"
             out.append(Candidate([x], label))
             yield out[-1]
-    if one_layer and target.kind == "point" and target.exact is not None and domain.name in ("reals", "nonneg") and m <= _EXACT_SOLVE_MAX:
-        if domain.name == "reals":
+    if one_layer and target.kind == "point" and target.exact is not None and (domain.is_whole or domain.is_orthant) and m <= _EXACT_SOLVE_MAX:
+        if domain.is_whole:
             S = pivot_columns(W, m)
         else:
             from scipy.optimize import nnls
@@ -255,19 +255,19 @@ def p3_constructions(encoder: Encoder, target: ZeroTarget, domain: Domain, time_
             if sol is not None:
                 out.append(Candidate([sol], f"T1 basic solution on {m} pivot columns (exact rational solve)", exact=True))
                 yield out[-1]
-    if one_layer and domain.name in ("reals", "sphere") and not any(c.exact for c in out):
+    if one_layer and (domain.is_whole or domain.is_sphere) and not any(c.exact for c in out):
         x = least_norm(W, np.full(m, target.aim) - b)
-        if domain.name == "sphere":
+        if domain.is_sphere:
             x = x / max(np.linalg.norm(x), 1e-300)
-        out.append(Candidate([x], "T1 least-norm solution W^+(aim - b)" + (" (normalised)" if domain.name == "sphere" else "")))
+        out.append(Candidate([x], "T1 least-norm solution W^+(aim - b)" + (" (normalised)" if domain.is_sphere else "")))
         yield out[-1]
-    if not one_layer and domain.name in ("reals", "nonneg", "sphere"):
+    if not one_layer and (domain.is_whole or domain.is_orthant or domain.is_sphere):
         try:
             x = _layerwise(encoder, target.aim, domain)
         except Exception:
             x = None
         if x is not None and np.all(np.isfinite(x)):
-            if domain.name == "sphere":
+            if domain.is_sphere:
                 x = x / max(np.linalg.norm(x), 1e-300)
             out.append(Candidate([x], "layer-wise inversion (nonnegative / bounded least squares per layer)"))
             yield out[-1]
@@ -308,13 +308,13 @@ def p2_constructions(encoder: Encoder, domain: Domain, seed: int = 0) -> Iterato
     scored. Then ``u, v`` two unit vectors with different scores; then T3.
     """
     n = encoder.n
-    if domain.name in ("reals", "nonneg", "binary"):
+    if domain.is_whole or domain.is_orthant or domain.is_binary:
         z0 = encoder(np.zeros(n))
         if np.any(z0 != 0):
             base = float(z0 @ z0)
             gain = base * (1 + 1e-9) + 1e-300
             g = _zero_user_gradient(encoder, z0)
-            if domain.name != "reals":
+            if not domain.is_whole:
                 g = np.maximum(g, 0.0)
             top = np.argsort(-np.abs(g), kind="stable")[:8]
             top = top[g[top] != 0]
@@ -330,7 +330,7 @@ def p2_constructions(encoder: Encoder, domain: Domain, seed: int = 0) -> Iterato
                     found = True
                     yield Candidate([np.zeros(n), u, np.zeros(n)],
                                     "T5 zero user: x = 0, v = 0, u a unit vector with <enc 0, enc u> > <enc 0, enc 0>")
-            signs = [1.0, -1.0] if domain.name == "reals" else [1.0]
+            signs = [1.0, -1.0] if domain.is_whole else [1.0]
             scores = np.concatenate([unit_images(encoder, s) @ z0 for s in signs])
             iu, iv = int(np.argmax(scores)), int(np.argmin(scores))
             if not found and scores[iu] > gain:
@@ -343,7 +343,7 @@ def p2_constructions(encoder: Encoder, domain: Domain, seed: int = 0) -> Iterato
                 u[iu % n] = signs[iu // n]
                 v[iv % n] = signs[iv // n]
                 yield Candidate([np.zeros(n), u, v], "T5 zero user: x = 0, u and v unit vectors with different <enc 0, enc .>")
-    if domain.name == "reals" and len(encoder.layers) == 1 and encoder.m < n:
+    if domain.is_whole and len(encoder.layers) == 1 and encoder.m < n:
         W = encoder.layers[0].W
         if not fits_in_memory(encoder.m, encoder.m):
             return  # the m x m Gram matrix of T3 is past the memory cap

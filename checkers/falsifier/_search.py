@@ -32,7 +32,7 @@ import numpy as np
 from latentcheck.checkers.domains import Domain
 from latentcheck.checkers.falsifier._model import ZeroTarget
 
-__all__ = ["SearchState", "Search", "p3_search", "p2_search", "run_round", "HIST_EDGES_P3", "HIST_EDGES_P2"]
+__all__ = ["SearchState", "Search", "p3_search", "p2_search", "objective_search", "run_round", "HIST_EDGES_P3", "HIST_EDGES_P2"]
 
 #: Histogram bins: log10 of latent norms (P3) and signed log10(1 + |margin|) of flip margins (P2).
 HIST_EDGES_P3 = np.linspace(-45.0, 5.0, 51)
@@ -84,10 +84,8 @@ def _bincount(values: Any, edges: np.ndarray) -> Any:
 
 def _learning_rate(encoder: Any, domain: Domain) -> float:
     W = encoder.layers[0].W
-    if domain.name == "binary":
-        return 0.05
-    if domain.name == "sphere":
-        return 0.02
+    if domain.search_lr is not None:
+        return domain.search_lr
     spread = float(np.mean(np.sum(np.abs(W), axis=1)))
     return 0.25 / max(spread, 1e-12)
 
@@ -142,7 +140,7 @@ def p3_search(encoder: Any, target: ZeroTarget, domain: Domain, *, restarts: int
         else:
             viol = pre - aim
         loss = jnp.mean(viol * viol, axis=-1)
-        if domain.name == "binary":
+        if domain.is_binary:
             loss = loss + jax.nn.relu(1.0 - jnp.sum(X, axis=-1)) ** 2
         z = act_fn(pre)
         return loss, jnp.sqrt(jnp.sum(z * z, axis=-1))
@@ -187,26 +185,24 @@ def _pool(domain: Domain, key: Any, n: int, size: int, with_units: bool) -> Any:
 
     k1, k2 = jax.random.split(key)
     scales = jnp.exp(jax.random.uniform(k1, (size, 1), minval=-3.0, maxval=3.0))
-    P = domain.sample(k2, (size, n), scales)
-    if domain.name == "binary":
-        P = (P >= 0.5).astype(jnp.float32)
+    P = domain.discretize(domain.sample(k2, (size, n), scales))
     parts = [P.astype(jnp.float32)]
     if with_units:
         eye = jnp.eye(n, dtype=jnp.float32)
         parts.append(eye)
-        if domain.name in ("reals", "sphere"):
+        if domain.is_symmetric:
             parts.append(-eye)
     if domain.contains_zero:
         parts.append(jnp.zeros((1, n), dtype=jnp.float32))
     return jnp.concatenate(parts, axis=0)
 
 
-def pool_inversion(enc_fn: Callable, X: Any, P: Any, slack_rel: float = 1e-5) -> tuple[Any, Any, Any]:
+def pool_inversion(enc_fn: Callable, X: Any, P: Any, slack_rel: float = 1e-5, delta: float = 0.0) -> tuple[Any, Any, Any]:
     """Best flip ``(u, v)`` from pool ``P`` for each row ``x`` of ``X``.
 
     For each ``x``: sort the pool by ``a = <x, p>``; for each candidate ``v`` the
     best ``u`` has the largest score ``<enc x, enc u>`` among pool points with
-    ``a(u) <= a(v) - slack`` (a prefix maximum). Returns ``(u_idx, v_idx, margin)``
+    ``a(u) <= a(v) - slack - delta |x|^2`` (a prefix maximum; ``delta`` is P2-delta's premise margin). Returns ``(u_idx, v_idx, margin)``
     per row, ``margin = score(u) - score(v)`` (``-inf`` when no valid pair).
     """
     import jax
@@ -216,6 +212,8 @@ def pool_inversion(enc_fn: Callable, X: Any, P: Any, slack_rel: float = 1e-5) ->
     A = X @ P.T
     Sc = ZX @ ZP.T
     slack = slack_rel * jnp.linalg.norm(X, axis=-1, keepdims=True) * jnp.max(jnp.linalg.norm(P, axis=-1)) + 1e-30
+    if delta:
+        slack = slack + delta * jnp.sum(X * X, axis=-1, keepdims=True)
 
     def one(a: Any, s: Any, sl: Any) -> tuple[Any, Any, Any]:
         order = jnp.argsort(a)
@@ -233,92 +231,162 @@ def pool_inversion(enc_fn: Callable, X: Any, P: Any, slack_rel: float = 1e-5) ->
     return jax.vmap(one)(A, Sc, slack[:, 0])
 
 
+def _pool_sizes(encoder: Any, domain: Domain, n: int, pool: int) -> tuple[int, int | None, bool]:
+    """``(pool, data_pool, with_units)`` of the P2 search under the memory caps."""
+    with_units = n <= 256 and not domain.is_finite
+    # The pool's latent matrix is (pool, m) float32: keep it under the memory cap (a smaller pool, same search).
+    width = n + (encoder.m if encoder is not None else n)
+    pool = int(max(16, min(int(pool), _POOL_BYTES // (4 * width) - (2 * n + 1 if with_units else 1),
+                           _POOL_ENTRIES // width)))  # and the pool scores (restarts x pool x m) stay cheap
+    data_pool = None
+    if domain.is_finite and domain.rows.shape[0] * width * 4 > _POOL_BYTES:
+        data_pool = max(16, _POOL_BYTES // (4 * width))  # a random subset of the rows per round
+    return pool, data_pool, with_units
+
+
+def _flip_losses(enc_fn: Callable, delta: float) -> Callable[[Any], tuple[Any, Any, Any]]:
+    """``losses(T) -> (loss, best, F)`` of triples ``T (B, 3, n)`` (see :func:`p2_search`)."""
+    import jax
+    import jax.numpy as jnp
+
+    def losses(T: Any) -> tuple[Any, Any, Any]:
+        x, u, v = T[:, 0], T[:, 1], T[:, 2]
+        zx, zu, zv = enc_fn(x), enc_fn(u), enc_fn(v)
+        F = jnp.sum(zx * zu, -1) - jnp.sum(zx * zv, -1)
+        nx = jnp.linalg.norm(x, axis=-1)
+        G = jnp.sum(x * u, -1) - jnp.sum(x * v, -1)
+        if delta:
+            G = G + delta * nx * nx
+        Gn = G / (nx * (jnp.linalg.norm(u, axis=-1) + jnp.linalg.norm(v, axis=-1)) + 1e-12)
+        loss = -jnp.arcsinh(F) + 10.0 * jax.nn.relu(Gn + 1e-4)
+        valid = (Gn <= -1e-5) | ((G <= 0) & (nx == 0))
+        return loss, jnp.where(valid & (F > 0), -F, jnp.inf), F
+
+    return losses
+
+
+def _encoder_fn(encoder: Any) -> Callable:
+    from latentcheck.checkers.falsifier._model import jax_pre_activations
+
+    pre_fn, act_fn = jax_pre_activations(encoder, "float32")
+
+    def enc_fn(X: Any) -> Any:
+        return act_fn(pre_fn(X))
+
+    return enc_fn
+
+
+def _start_triples(domain: Domain, k_x: Any, k_pool: Any, B: int, n: int, pool: int, data_pool: int | None,
+                   with_units: bool) -> tuple[Any, Any]:
+    """``(X (B, n), pool P)``: random users and the pool of candidate items (rows of a finite domain)."""
+    import jax
+    import jax.numpy as jnp
+
+    if domain.is_finite:
+        rows = jnp.asarray(domain.rows, dtype=jnp.float32)
+        X = rows[jax.random.choice(k_x, rows.shape[0], (B,), replace=rows.shape[0] < B)]
+        P = rows if data_pool is None else rows[jax.random.choice(k_pool, rows.shape[0], (data_pool,), replace=False)]
+        return X, P
+    scales = jnp.asarray(np.logspace(-1, 1, B), dtype=jnp.float32)[:, None]
+    X = domain.discretize(domain.sample(k_x, (B, n), scales).astype(jnp.float32))
+    return X, _pool(domain, k_pool, n, pool, with_units)
+
+
 def p2_search(encoder: Any, domain: Domain, *, restarts: int = 64, pool: int = 1024, learning_rate: float | None = None,
-              enc_fn: Callable | None = None, n: int | None = None) -> Search:
+              enc_fn: Callable | None = None, n: int | None = None, delta: float = 0.0) -> Search:
     """A P2 search: ordering flips by pool inversion, then projected Adam on the flip margin.
 
     The loss of a triple is ``-asinh(F) + 10 relu(G / (|x| (|u| + |v|)) + 1e-4)`` with
-    ``F = <enc x,enc u> - <enc x,enc v>`` and ``G = <x,u> - <x,v>``; ``best_loss``
-    only counts triples whose premise holds in float with slack.
+    ``F = <enc x,enc u> - <enc x,enc v>`` and ``G = <x,u> - <x,v> + delta |x|^2`` (``delta``: P2-delta's
+    premise margin, 0 for P2); ``best_loss`` only counts triples whose premise holds in float with slack.
     """
     import jax
     import jax.numpy as jnp
     import optax
 
     if enc_fn is None:
-        from latentcheck.checkers.falsifier._model import jax_pre_activations
-
-        pre_fn, act_fn = jax_pre_activations(encoder, "float32")
-
-        def enc_fn(X: Any) -> Any:
-            return act_fn(pre_fn(X))
-
-        n = encoder.n
+        enc_fn, n = _encoder_fn(encoder), encoder.n
         lr = learning_rate if learning_rate is not None else _learning_rate(encoder, domain)
     else:
         lr = learning_rate if learning_rate is not None else 0.01
     opt = optax.adam(lr)
     B = int(restarts)
-    with_units = n <= 256 and domain.name != "data"
-    # The pool's latent matrix is (pool, m) float32: keep it under the memory cap (a smaller pool, same search).
-    width = n + (encoder.m if encoder is not None else n)
-    pool = int(max(16, min(int(pool), _POOL_BYTES // (4 * width) - (2 * n + 1 if with_units else 1),
-                           _POOL_ENTRIES // width)))  # and the pool scores (restarts x pool x m) stay cheap
-    data_pool = None
-    if domain.name == "data" and domain.rows.shape[0] * width * 4 > _POOL_BYTES:
-        data_pool = max(16, _POOL_BYTES // (4 * width))  # a random subset of the rows per round
-
-    def parts(T: Any) -> tuple[Any, Any, Any]:
-        x, u, v = T[:, 0], T[:, 1], T[:, 2]
-        zx, zu, zv = enc_fn(x), enc_fn(u), enc_fn(v)
-        F = jnp.sum(zx * zu, -1) - jnp.sum(zx * zv, -1)
-        G = jnp.sum(x * u, -1) - jnp.sum(x * v, -1)
-        nx = jnp.linalg.norm(x, axis=-1)
-        Gn = G / (nx * (jnp.linalg.norm(u, axis=-1) + jnp.linalg.norm(v, axis=-1)) + 1e-12)
-        return F, G, Gn
-
-    def losses(T: Any) -> tuple[Any, Any, Any]:
-        F, G, Gn = parts(T)
-        loss = -jnp.arcsinh(F) + 10.0 * jax.nn.relu(Gn + 1e-4)
-        valid = (Gn <= -1e-5) | ((G <= 0) & (jnp.linalg.norm(T[:, 0], axis=-1) == 0))
-        best = jnp.where(valid & (F > 0), -F, jnp.inf)
-        return loss, best, F
+    pool, data_pool, with_units = _pool_sizes(encoder, domain, n, pool)
+    losses = _flip_losses(enc_fn, float(delta))
 
     def total(T: Any) -> tuple[Any, Any]:
         loss, best, F = losses(T)
         return jnp.sum(loss), (best, F)
 
+    def hist_of(F: Any) -> Any:
+        return _bincount(jnp.sign(F) * jnp.log10(1 + jnp.abs(F)), HIST_EDGES_P2)
+
     def init(key: Any, seeds: Any = None, seed_mask: Any = None) -> SearchState:
         k_x, k_pool, k_next = jax.random.split(key, 3)
-        if domain.name == "data":
-            rows = jnp.asarray(domain.rows, dtype=jnp.float32)
-            pick = jax.random.choice(k_x, rows.shape[0], (B,), replace=rows.shape[0] < B)
-            X = rows[pick]
-            P = rows if data_pool is None else rows[jax.random.choice(k_pool, rows.shape[0], (data_pool,), replace=False)]
-        else:
-            scales = jnp.asarray(np.logspace(-1, 1, B), dtype=jnp.float32)[:, None]
-            X = domain.sample(k_x, (B, n), scales).astype(jnp.float32)
-            if domain.name == "binary":
-                X = (X >= 0.5).astype(jnp.float32)
-            P = _pool(domain, k_pool, n, pool, with_units)
-        ui, vi, margin = pool_inversion(enc_fn, X, P)
+        X, P = _start_triples(domain, k_x, k_pool, B, n, pool, data_pool, with_units)
+        ui, vi, margin = pool_inversion(enc_fn, X, P, delta=float(delta))
         T = jnp.stack([X, P[ui], P[vi]], axis=1)
         if seeds is not None:
             T = jnp.where(seed_mask[:, None, None], jnp.asarray(seeds, dtype=jnp.float32), T)
         loss, best, F = losses(T)
-        hist = _bincount(jnp.sign(F) * jnp.log10(1 + jnp.abs(F)), HIST_EDGES_P2)
-        evals = B + P.shape[0]
-        return SearchState(T, opt.init(T), k_next, jnp.int32(0), loss, best, T, jnp.int32(evals), hist)
+        return SearchState(T, opt.init(T), k_next, jnp.int32(0), loss, best, T, jnp.int32(B + P.shape[0]), hist_of(F))
 
     def step(state: SearchState) -> SearchState:
         (_, (best, F)), grads = jax.value_and_grad(total, has_aux=True)(state.params)
-        grads = jnp.nan_to_num(grads)
         best_loss, best_params = _update_best(best, state.params, state.best_loss, state.best_params)
-        updates, opt_state = opt.update(grads, state.opt_state, state.params)
+        updates, opt_state = opt.update(jnp.nan_to_num(grads), state.opt_state, state.params)
         params = domain.project(state.params + updates)
-        hist = state.hist + _bincount(jnp.sign(F) * jnp.log10(1 + jnp.abs(F)), HIST_EDGES_P2)
         return SearchState(params, opt_state, state.key, state.step + 1, best, best_loss, best_params,
-                           state.evaluations + 3 * B, hist)
+                           state.evaluations + 3 * B, state.hist + hist_of(F))
+
+    return Search(init, step)
+
+
+def objective_search(objective: Callable, arity: int, encoder: Any, domain: Domain, *, restarts: int = 64,
+                     enc_fn: Callable | None = None, n: int | None = None, hist_edges: np.ndarray | None = None,
+                     learning_rate: float | None = None) -> Search:
+    """A search for any property: projected Adam on ``objective(points, latents) -> (loss, best, hist_value)``.
+
+    ``points`` are ``(B, n)`` for a one-point property, ``(B, arity, n)`` otherwise (latents alike);
+    ``best`` is ``+inf`` where the float point does not violate the property.
+    """
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    if enc_fn is None:
+        enc_fn, n = _encoder_fn(encoder), encoder.n
+        lr = learning_rate if learning_rate is not None else _learning_rate(encoder, domain)
+    else:
+        lr = learning_rate if learning_rate is not None else 0.01
+    opt, B = optax.adam(lr), int(restarts)
+    edges = HIST_EDGES_P3 if hist_edges is None else np.asarray(hist_edges)
+    shape = (B, n) if arity == 1 else (B, arity, n)
+
+    def losses(X: Any) -> tuple[Any, Any, Any]:
+        Z = enc_fn(X.reshape(-1, n)).reshape(X.shape[:-1] + (-1,))
+        return objective(X, Z)
+
+    def total(X: Any) -> tuple[Any, Any]:
+        loss, best, h = losses(X)
+        return jnp.sum(loss), (best, h)
+
+    def init(key: Any, seeds: Any = None, seed_mask: Any = None) -> SearchState:
+        k_sample, k_next = jax.random.split(key)
+        scales = jnp.asarray(np.logspace(-1, 1, B), dtype=jnp.float32).reshape((B,) + (1,) * (len(shape) - 1))
+        X = domain.sample(k_sample, shape, scales).astype(jnp.float32)
+        if seeds is not None:
+            X = jnp.where(seed_mask.reshape((B,) + (1,) * (len(shape) - 1)), jnp.asarray(seeds, dtype=jnp.float32), X)
+        _, best, h = losses(X)
+        return SearchState(X, opt.init(X), k_next, jnp.int32(0), best, best, X, jnp.int32(B * arity), _bincount(h, edges))
+
+    def step(state: SearchState) -> SearchState:
+        (_, (best, h)), grads = jax.value_and_grad(total, has_aux=True)(state.params)
+        best_loss, best_params = _update_best(best, state.params, state.best_loss, state.best_params)
+        updates, opt_state = opt.update(jnp.nan_to_num(grads), state.opt_state, state.params)
+        params = domain.project(state.params + updates)
+        return SearchState(params, opt_state, state.key, state.step + 1, best, best_loss, best_params,
+                           state.evaluations + arity * B, state.hist + _bincount(h, edges))
 
     return Search(init, step)
 

@@ -1,4 +1,4 @@
-"""Properties P1-P3 and their exact / interval decision at a point.
+"""The property base class, the registry, and the exact / interval decisions of P3 and P2 at a point.
 
 A float search proposes a point; these functions decide, outside floating
 point, whether it really violates the property:
@@ -26,31 +26,8 @@ from latentcheck.theorems.encoder import Encoder
 from latentcheck.theorems.errors import NotExact
 from latentcheck.theorems.lower import INTERVAL_PREC, to_interval
 
-__all__ = ["Property", "P1", "P2", "P3", "PROPERTIES", "PointCheck", "check_zero", "check_flip", "p1_holds", "dot"]
-
-
-@dataclass(frozen=True)
-class Property:
-    """A property of encoders, as stated in THEORY.md."""
-
-    id: str
-    name: str
-    statement: str
-
-
-P1 = Property("P1", "dimensionality reduction", "m < n")
-P2 = Property(
-    "P2",
-    "similarity-ordering preservation",
-    "for all x, u, v in D: <x,u> <= <x,v> implies <enc x, enc u> <= <enc x, enc v>",
-)
-P3 = Property("P3", "non-zero preservation", "for all x != 0 in D: enc(x) != 0")
-PROPERTIES = {p.id: p for p in (P1, P2, P3)}
-
-
-def p1_holds(encoder: Encoder) -> bool:
-    """P1: the latent dimension is smaller than the input dimension."""
-    return encoder.m < encoder.n
+__all__ = ["Property", "REGISTRY", "register", "get_property", "PointCheck", "check_zero", "check_flip", "dot",
+           "lower_decimal", "floor_decimal", "interval_ends"]
 
 
 @dataclass(frozen=True)
@@ -112,6 +89,12 @@ def check_flip(encoder: Encoder, x: Sequence[Any], u: Sequence[Any], v: Sequence
     lhs, rhs = dot(xs, us), dot(xs, vs)
     if lhs > rhs:
         return PointCheck(False, "exact", f"premise fails: <x,u> = {lhs} > <x,v> = {rhs}")
+    return latent_flip(encoder, xs, us, vs, f"<x,u> - <x,v> = {lhs - rhs} <= 0")
+
+
+def latent_flip(encoder: Encoder, xs: list[Fraction], us: list[Fraction], vs: list[Fraction], premise: str) -> PointCheck:
+    """Decide ``<enc x, enc u> > <enc x, enc v>`` outside floating point (the premise, described by ``premise``,
+    already holds exactly)."""
     if encoder.is_exact:
         ex, eu, ev = encoder.exact(xs), encoder.exact(us), encoder.exact(vs)
     else:
@@ -119,7 +102,7 @@ def check_flip(encoder: Encoder, x: Sequence[Any], u: Sequence[Any], v: Sequence
     if all(isinstance(a, Fraction) for vec in (ex, eu, ev) for a in vec):
         diff = dot(ex, eu) - dot(ex, ev)
         if diff > 0:
-            return PointCheck(True, "exact", f"<x,u> - <x,v> = {lhs - rhs} <= 0 but <enc x,enc u> - <enc x,enc v> = {diff} > 0 (exact rationals)", str(diff))
+            return PointCheck(True, "exact", f"{premise} but <enc x,enc u> - <enc x,enc v> = {diff} > 0 (exact rationals)", str(diff))
         return PointCheck(False, "exact", f"<enc x,enc u> - <enc x,enc v> = {diff} <= 0")
     old = iv.prec
     iv.prec = INTERVAL_PREC
@@ -129,7 +112,7 @@ def check_flip(encoder: Encoder, x: Sequence[Any], u: Sequence[Any], v: Sequence
     finally:
         iv.prec = old
     if diff.a > 0:
-        return PointCheck(True, "interval", f"<x,u> - <x,v> = {lhs - rhs} <= 0 (exact) but <enc x,enc u> - <enc x,enc v> lies in [{diff.a}, {diff.b}] > 0 (interval arithmetic)", lower_decimal(diff.a))
+        return PointCheck(True, "interval", f"{premise} (exact) but <enc x,enc u> - <enc x,enc v> lies in [{diff.a}, {diff.b}] > 0 (interval arithmetic)", lower_decimal(diff.a))
     if diff.b <= 0:
         return PointCheck(False, "interval", "the latent difference is certified <= 0")
     return PointCheck(None, "none", f"the latent difference's enclosure [{diff.a}, {diff.b}] contains 0")
@@ -140,8 +123,6 @@ def lower_decimal(value: Any, digits: int = 20) -> str:
 
     A margin printed from an interval must not claim more than the enclosure proves.
     """
-    import math
-
     import mpmath
 
     if hasattr(value, "_mpi_"):  # an interval (iv.mpf, its .a too): its raw lower end, never re-rounded
@@ -150,8 +131,27 @@ def lower_decimal(value: Any, digits: int = 20) -> str:
         raw = value._mpf_
     else:
         raw = mpmath.mpf(value)._mpf_
+    return floor_decimal(_raw_fraction(raw), digits)
+
+
+def _raw_fraction(raw: tuple) -> Fraction:
+    """The exact value of an mpmath raw ``(sign, man, exp, bc)`` tuple."""
     sign, man, exp, _ = raw  # mpmath keeps the sign apart from the mantissa
-    exact = (-1) ** sign * Fraction(int(man)) * (Fraction(2) ** int(exp))
+    return (-1) ** sign * Fraction(int(man)) * (Fraction(2) ** int(exp))
+
+
+def interval_ends(value: Any) -> tuple[Fraction, Fraction]:
+    """The exact rational ends ``(lo, hi)`` of an mpmath interval (a ``Fraction`` gives ``(value, value)``)."""
+    if isinstance(value, Fraction):
+        return value, value
+    lo, hi = value._mpi_
+    return _raw_fraction(lo), _raw_fraction(hi)
+
+
+def floor_decimal(exact: Fraction, digits: int = 20) -> str:
+    """A decimal string that is at most ``exact`` (rounded toward -inf, ``digits`` significant digits)."""
+    import math
+
     if exact == 0:
         return "0"
     scale = digits - 1 - math.floor(math.log10(abs(float(exact)))) if math.isfinite(float(exact)) and float(exact) != 0 else digits

@@ -1,0 +1,104 @@
+"""An independent re-checker for P3-eps and P2-delta witnesses (shares no evaluation code with the engine).
+
+Weights are read exactly with NumPy's ``as_integer_ratio``; pre-activations are computed in Fractions;
+activations by hand: ``relu`` and ``identity`` exactly, ``sigmoid`` and ``tanh`` as mpmath intervals
+(``mpmath.iv`` at 200 bits) from the exact pre-activation. Nothing from ``latentcheck`` is used.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any, Sequence
+
+import mpmath
+import numpy as np
+
+iv = mpmath.iv
+
+
+def _q(v: Any) -> Fraction:
+    return Fraction(*float(v).as_integer_ratio()) if not isinstance(v, (str, Fraction, int)) else Fraction(v)
+
+
+def _ivq(q: Fraction) -> Any:
+    return iv.mpf(q.numerator) / iv.mpf(q.denominator)
+
+
+def _act(name: str, q: Any) -> Any:
+    if name == "relu":
+        return q if q > 0 else Fraction(0)
+    if name == "identity":
+        return q
+    x = q if not isinstance(q, Fraction) else _ivq(q)
+    if name == "sigmoid":
+        return 1 / (1 + iv.exp(-x))
+    if name == "tanh":
+        return 1 - 2 / (iv.exp(2 * x) + 1) if not (isinstance(q, Fraction) and q == 0) else Fraction(0)
+    raise ValueError(name)
+
+
+def encode(layers: Sequence[tuple[np.ndarray, np.ndarray, str]], x: Sequence[Any]) -> list[Any]:
+    """``enc(x)``: each entry a Fraction (exact) or an mpmath interval."""
+    iv.prec = 200
+    h: list[Any] = [_q(v) for v in x]
+    for W, b, name in layers:
+        pre = []
+        for i in range(W.shape[0]):
+            acc: Any = _q(b[i])
+            for j in range(W.shape[1]):
+                if h[j] != 0:
+                    acc = acc + (_q(W[i, j]) * h[j] if isinstance(h[j], Fraction) else _ivq(_q(W[i, j])) * h[j])
+            pre.append(acc)
+        h = [_act(name, p) for p in pre]
+    return h
+
+
+def _upper_abs(v: Any) -> Any:
+    if isinstance(v, Fraction):
+        return abs(v)
+    return max(abs(v.a), abs(v.b)).b
+
+
+def p3_eps_holds_violated(layers: Any, x: Sequence[Any], eps: Fraction, r: Fraction) -> bool:
+    """True when ``|x| >= r`` exactly and every ``|enc_i(x)| < eps`` is proved (interval upper ends)."""
+    xs = [_q(v) for v in x]
+    if sum(v * v for v in xs) < r * r:
+        return False
+    z = encode(layers, xs)
+    for v in z:
+        up = _upper_abs(v)
+        if isinstance(up, Fraction):
+            if not up < eps:
+                return False
+        elif not up < _ivq(eps).a:
+            return False
+    return True
+
+
+def _as_iv(a: Any) -> Any:
+    return _ivq(a) if isinstance(a, Fraction) else a
+
+
+def _dot(a: Sequence[Any], b: Sequence[Any]) -> Any:
+    acc: Any = Fraction(0)
+    for p, q in zip(a, b):
+        if isinstance(p, Fraction) and isinstance(q, Fraction) and isinstance(acc, Fraction):
+            acc = acc + p * q
+        else:
+            acc = _as_iv(acc) + _as_iv(p) * _as_iv(q)
+    return acc
+
+
+def p2_delta_violated(layers: Any, x: Sequence[Any], u: Sequence[Any], v: Sequence[Any], delta: Fraction) -> bool:
+    """True when ``<x,v> - <x,u> >= delta |x|^2`` exactly and ``<enc x,enc u> > <enc x,enc v>`` is proved."""
+    xs, us, vs = ([_q(a) for a in w] for w in (x, u, v))
+    if _dot(xs, vs) - _dot(xs, us) < delta * _dot(xs, xs):
+        return False
+    zx, zu, zv = encode(layers, xs), encode(layers, us), encode(layers, vs)
+    diff = _dot(zx, zu) - _dot(zx, zv)
+    return diff > 0 if isinstance(diff, Fraction) else bool(diff.a > 0)
+
+
+def layers_of(encoder: Any, names: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray, str]]:
+    """The encoder's stored arrays with the activation names the test chose (read, never evaluated)."""
+    return [(np.asarray(layer.W), np.asarray(layer.b), name) for layer, name in zip(encoder.layers, names)]

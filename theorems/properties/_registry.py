@@ -1,0 +1,187 @@
+"""The :class:`Property` base class and the one registry of properties.
+
+A property is an object that owns everything the engine needs to falsify it:
+its arity (points per witness), the exact / interval decision at a point
+(:meth:`Property.check`), the float decision (:meth:`Property.float_violates`),
+its search (:meth:`Property.make_search`, JAX imported lazily), its
+constructions, its shrink order, its histogram and its report wording. The
+engine (``checkers.falsifier``), the shrinker, the certifier, the report and
+the command line dispatch through the object; none compares property names.
+
+Adding a property is one file: subclass :class:`Property`, create the object
+and :func:`register` it (see ``p3_eps.py``). Lookup is case-insensitive by id,
+with parameters after a colon for the properties that take them
+(``get_property("p3-eps:1/100,2")``).
+
+Nothing here imports JAX or a solver at import time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, Callable, Iterator, Sequence
+
+import numpy as np
+
+from latentcheck.theorems.errors import InvalidArgument
+
+__all__ = ["Property", "REGISTRY", "register", "get_property", "parse_params"]
+
+
+@dataclass(frozen=True)
+class Property:
+    """A property of encoders (docs/theory.md states P1-P3).
+
+    Attributes:
+        id: the canonical id (``"P3"``, ``"P2"``, ``"P3-eps"``); lookup ignores case.
+        name: a short name.
+        statement: the property as a formula.
+        arity: points per witness (1 for P3-like, 3 for P2-like; 0 when nothing can be falsified at a point).
+        names: the witness vectors' names (``("x",)`` or ``("x", "u", "v")``).
+        what: the report's word for a violation (``"zero counterexample"``).
+        hist_key: the JSON key of the search histogram; ``hist_edges`` its bin edges.
+        shrink_order: the shrinker's passes in order (``"zero-uv"``, ``"support"``, ``"round"``, ``"scale"``).
+        certifier: the dedicated certifier of ``counterexamples.certify`` (``"zero"``, ``"flip"``), or ``None``
+            for the generic one built on :meth:`check` and :meth:`float_violates`.
+        uses_zero_target: the search aims the latent pre-activations at the activation's zero set (P3).
+        steps_cost: relative cost of one search step per restart (P2 evaluates three points).
+        verifiable: ``latentcheck verify`` can prove it when no counterexample is found.
+    """
+
+    id: str
+    name: str
+    statement: str
+    arity: int = 0
+    names: tuple[str, ...] = ()
+    what: str = "counterexample"
+    hist_key: str | None = None
+    hist_edges: tuple[float, ...] = ()
+    shrink_order: tuple[str, ...] = ("support", "round")
+    certifier: str | None = None
+    uses_zero_target: bool = False
+    steps_cost: int = 1
+    verifiable: bool = False
+
+    # ------------------------------------------------------------- identity
+    @property
+    def spec(self) -> str:
+        """The id with its parameters (``"P3-eps:1/100,1"``): :func:`get_property` of it gives this object back."""
+        return self.id
+
+    @property
+    def falsifiable(self) -> bool:
+        """Whether a witness of ``arity`` points can violate it."""
+        return self.arity > 0
+
+    def with_params(self, text: str) -> "Property":
+        """This property with parameters from ``text`` (after the colon); only parameterised properties take any."""
+        raise InvalidArgument(f"property {self.id} takes no parameters; write {self.id.lower()} without ':{text}'")
+
+    def describe(self) -> dict[str, Any]:
+        """The property for reports: id, name, statement (and parameters)."""
+        return {"id": self.spec, "name": self.name, "statement": self.statement}
+
+    # ------------------------------------------------------------- decisions
+    def check(self, encoder: Any, vectors: Sequence[Sequence[Fraction]]) -> Any:
+        """Exact / interval decision at a witness: a :class:`latentcheck.theorems.properties.PointCheck`."""
+        raise NotImplementedError(f"{self.id} has no point check")
+
+    def float_violates(self, points: Sequence[np.ndarray], latents: Sequence[np.ndarray]) -> bool:
+        """Whether the float computation shows a violation: ``points`` and ``latents`` are already in the dtype."""
+        raise NotImplementedError(f"{self.id} has no float check")
+
+    def shrink_screen(self, vectors: Sequence[Sequence[Fraction]], points: Sequence[np.ndarray],
+                      latents: Callable[[], tuple[Any, np.ndarray]]) -> bool:
+        """A cheap float64 screen of a shrink candidate before the certification that alone decides
+        (``latents()`` gives ``(latent pre-activations or None, latents)``); the default lets every one through."""
+        return True
+
+    def certify_options(self, nonvanishing: bool) -> dict[str, Any]:
+        """Keyword options of the dedicated certifier (the generic one takes none)."""
+        return {}
+
+    # ------------------------------------------------------------- search
+    def make_search(self, encoder: Any, domain: Any, *, restarts: int, target: Any = None,
+                    enc_fn: Callable | None = None, n: int | None = None) -> Any:
+        """A :class:`latentcheck.checkers.falsifier.Search` for this property (``encoder=None`` with ``enc_fn``:
+        a black box). The default minimises :meth:`objective` by projected Adam."""
+        from latentcheck.checkers.falsifier._search import objective_search
+
+        return objective_search(self.objective(), self.arity, encoder, domain, restarts=restarts, enc_fn=enc_fn, n=n,
+                                hist_edges=np.asarray(self.hist_edges))
+
+    def objective(self) -> Callable[[Any, Any], tuple[Any, Any, Any]]:
+        """The JAX search objective ``f(points, latents) -> (loss, best, hist_value)`` per restart (lower is
+        better; ``best`` is ``+inf`` where the float point does not violate the property)."""
+        raise NotImplementedError(f"{self.id} has no search objective")
+
+    def constructions(self, encoder: Any, domain: Any, *, target: Any = None, seed: int = 0,
+                      time_limit: float = 0.5) -> Iterator[Any]:
+        """Candidates from the theorems (``Candidate`` objects of ``checkers.falsifier``); none by default."""
+        return iter(())
+
+    def data_candidates(self, encoder: Any, domain: Any, enc_fn: Callable, *, target: Any = None,
+                        dtype: str = "float32", black: bool = False) -> list[Any]:
+        """Candidates among the rows of a finite domain."""
+        from latentcheck.checkers.falsifier._rounds import best_rows
+
+        return best_rows(self, domain, enc_fn)
+
+    def round_candidates(self, ctx: Any, best: np.ndarray, best_loss: np.ndarray) -> list[tuple[list, str]]:
+        """``(vectors, origin)`` to certify from a search round's best points."""
+        from latentcheck.checkers.falsifier._rounds import top_points
+
+        return top_points(ctx, best, best_loss, "gradient search")
+
+    # ------------------------------------------------------------- words
+    def theory_note(self, encoder: Any, cls: Any, domain: Any) -> str:
+        """What the theorems say about this property for this encoder and domain."""
+        return ""
+
+    def claims(self) -> tuple[Any, ...]:
+        """Claims this property adds to ``latentcheck prove`` (:class:`latentcheck.theorems.catalog.Claim` s)."""
+        return ()
+
+    def none_decided(self, cls: Any, target: Any, activation: Any, dtype: str) -> str | None:
+        """A status decided before any search (``"none-exists"`` by a theorem), or ``None``."""
+        return None
+
+
+#: Every property by lower-case id.
+REGISTRY: dict[str, Property] = {}
+
+
+def register(prop: Property) -> Property:
+    """Add ``prop`` to :data:`REGISTRY` under its lower-case id (a second one with the same id is refused)."""
+    key = prop.id.lower()
+    if key in REGISTRY and REGISTRY[key] is not prop:
+        raise ValueError(f"a property with id {prop.id!r} is already registered")
+    REGISTRY[key] = prop
+    return prop
+
+
+def get_property(spec: "str | Property") -> Property:
+    """The registered property for ``spec``: an id in any case (``"p3"``, ``"P2"``), with parameters after a
+    colon where it takes them (``"p3-eps:1/100,2"``), or a :class:`Property` (returned as is)."""
+    if isinstance(spec, Property):
+        return spec
+    text = str(spec).strip()
+    key, sep, params = text.partition(":")
+    prop = REGISTRY.get(key.strip().lower())
+    if prop is None:
+        ids = ", ".join(p.id.lower() for p in REGISTRY.values() if p.falsifiable)
+        raise InvalidArgument(f"property={spec!r} is unknown; use one of {ids}")
+    return prop.with_params(params) if sep else prop
+
+
+def parse_params(prop_id: str, text: str, names: Sequence[str]) -> list[Fraction]:
+    """Exact rationals from ``"a,b"`` (one per name, from their text: ``0.1`` is 1/10), for ``prop_id:a,b``."""
+    parts = [p.strip() for p in text.split(",")] if text.strip() else []
+    if len(parts) != len(names):
+        raise InvalidArgument(f"property {prop_id}:{text} needs {len(names)} number(s) ({', '.join(names)}), "
+                              f"e.g. {prop_id.lower()}:{','.join('1/100' for _ in names)}")
+    try:
+        return [Fraction(p) for p in parts]
+    except (ValueError, ZeroDivisionError):
+        raise InvalidArgument(f"property {prop_id}:{text}: {', '.join(names)} must be numbers such as 0.01 or 1/100") from None
