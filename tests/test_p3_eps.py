@@ -106,3 +106,14 @@ def test_cli_falsify_p3_eps(tmp_path: "os.PathLike[str]") -> None:
     bad = subprocess.run([sys.executable, "-m", "latentcheck.checkers.cli", "falsify", "--property", "p3-eps:0,1",
                           "--layers", "8,3", "--activation", "sigmoid"], capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "error:" in bad.stderr and "EPS > 0" in bad.stderr
+
+
+def test_counterexample_record_round_trips_with_its_parameters() -> None:
+    from latentcheck.counterexamples.types import Counterexample
+
+    cx = Counterexample("P3-eps:1/100,1", (("3", "-4"),), "1/200", "exact", "float32", "reals")
+    assert cx.names == ("x",)
+    back = Counterexample.from_json(cx.to_json())
+    assert back == cx and get_property(back.property).eps == Fraction(1, 100)
+    with pytest.raises(ValueError):
+        Counterexample("P1", (("1",),), None, "exact", "float32", "reals")  # P1 has no witness points

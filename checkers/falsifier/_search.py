@@ -249,17 +249,21 @@ def _flip_losses(enc_fn: Callable, delta: float) -> Callable[[Any], tuple[Any, A
     import jax
     import jax.numpy as jnp
 
-    def losses(T: Any) -> tuple[Any, Any, Any]:
+    def parts(T: Any) -> tuple[Any, Any, Any]:
         x, u, v = T[:, 0], T[:, 1], T[:, 2]
         zx, zu, zv = enc_fn(x), enc_fn(u), enc_fn(v)
         F = jnp.sum(zx * zu, -1) - jnp.sum(zx * zv, -1)
-        nx = jnp.linalg.norm(x, axis=-1)
         G = jnp.sum(x * u, -1) - jnp.sum(x * v, -1)
         if delta:
-            G = G + delta * nx * nx
+            G = G + delta * jnp.sum(x * x, -1)
+        nx = jnp.linalg.norm(x, axis=-1)
         Gn = G / (nx * (jnp.linalg.norm(u, axis=-1) + jnp.linalg.norm(v, axis=-1)) + 1e-12)
+        return F, G, Gn
+
+    def losses(T: Any) -> tuple[Any, Any, Any]:
+        F, G, Gn = parts(T)
         loss = -jnp.arcsinh(F) + 10.0 * jax.nn.relu(Gn + 1e-4)
-        valid = (Gn <= -1e-5) | ((G <= 0) & (nx == 0))
+        valid = (Gn <= -1e-5) | ((G <= 0) & (jnp.linalg.norm(T[:, 0], axis=-1) == 0))
         return loss, jnp.where(valid & (F > 0), -F, jnp.inf), F
 
     return losses
