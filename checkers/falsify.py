@@ -1,4 +1,4 @@
-"""``latentcheck.checkers.falsify``: find, certify and shrink counterexamples to P3 and P2.
+"""``latentcheck.checkers.falsify``: find, certify and shrink counterexamples to P3, P2 and any registered property.
 
 The public API (stable; other modules and the pytest helpers build on it)::
 
@@ -10,11 +10,19 @@ The public API (stable; other modules and the pytest helpers build on it)::
     result.stats             # evaluations, restarts, rounds, timings
     result.to_json()         # the report (schema latentcheck.falsify/1)
 
+``property`` is any registered property (:func:`latentcheck.theorems.properties.get_property`):
+``"p3"``, ``"p2"``, ``"p3-eps:EPS,R"`` (``|enc(x)|_inf >= eps`` for ``|x| >= r``), ``"p2-delta:DELTA"``
+(ordering required only where ``<x,v> - <x,u> >= delta |x|^2``). ``domain`` is a name
+(``reals``, ``nonneg``, ``binary``, ``sphere``, ``box:LO,HI``, ``data:PATH``) or a domain object
+(:mod:`latentcheck.checkers.domains`).
+
 ``encoder`` is a :class:`latentcheck.theorems.Encoder` (certified results) or a plain
 callable ``f(x[n]) -> z[m]`` with ``n=`` given (float search only: every
 finding is ``float-only``; wrap weights in an ``Encoder`` to certify).
 
-The engine is composable like optax: :func:`p3_search` / :func:`p2_search`
+The engine is composable like optax: :func:`falsify` is a chain of stages
+``stage(setup, state) -> state`` (``STAGES``: decide, construct, search, shrink,
+conclude); :func:`p3_search` / :func:`p2_search` / :func:`objective_search`
 return a :class:`Search` of two pure functions ``init(key, seeds, mask)`` and
 ``step(state)`` over a batch of restarts; :func:`run_round` jits a round.
 """
@@ -29,6 +37,9 @@ from latentcheck.checkers.falsifier import (
     ZeroTarget,
     environment,
     falsify,
+    STAGES,
+    chain,
+    objective_search,
     p2_search,
     p3_search,
     pool_inversion,
@@ -47,6 +58,9 @@ __all__ = [
     "SearchState",
     "p3_search",
     "p2_search",
+    "objective_search",
+    "STAGES",
+    "chain",
     "pool_inversion",
     "run_round",
     "ZeroTarget",

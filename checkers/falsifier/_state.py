@@ -17,7 +17,7 @@ import numpy as np
 from latentcheck.checkers.domains import Domain
 from latentcheck.counterexamples.types import UNDECIDED, Counterexample
 
-__all__ = ["SearchStats", "Setup", "State", "record", "select", "enough", "full", "bump"]
+__all__ = ["SearchStats", "Setup", "State", "record", "select", "enough", "full"]
 
 
 @dataclass
@@ -113,11 +113,6 @@ class State:
     seen: frozenset = frozenset()
     candidates: tuple[Any, ...] = ()
     status: str | None = None
-
-
-def bump(state: State, **changes: Any) -> State:
-    """``state`` with a copy of its stats whose fields ``changes`` replaces."""
-    return replace(state, stats=replace(state.stats, **changes))
 
 
 def record(setup: Setup, state: State, cert: Any, vectors: Sequence[Any], origin: str, notes: Sequence[str] = ()) -> State:

@@ -31,7 +31,7 @@ __all__ = ["Property", "REGISTRY", "register", "get_property", "parse_params"]
 
 @dataclass(frozen=True)
 class Property:
-    """A property of encoders (docs/theory.md states P1-P3).
+    """A property of encoders (P1-P3 as the paper states them, and the relaxed ones registered beside them).
 
     Attributes:
         id: the canonical id (``"P3"``, ``"P2"``, ``"P3-eps"``); lookup ignores case.
