@@ -133,3 +133,15 @@ def test_the_plugin_seed_gives_the_api_finding(tmp_path: Path) -> None:
     assert api.status == report["search"]["status"] == "counterexample"
     assert report["counterexample"]["witness"]["x"] == _simplest([c.to_json() for c in api.counterexamples])
     assert _is_real_zero(enc, report["counterexample"]["witness"]["x"])
+
+
+def test_the_independent_recheck_rejects_a_planted_wrong_witness() -> None:
+    """The re-checker above can fail: a point pushed along a positive weight column is no zero of relu(W x + b)."""
+    enc = _encoder()
+    W = np.asarray(enc.layers[0].W)
+    i, j = np.unravel_index(int(np.argmax(W)), W.shape)
+    assert W[i, j] > 0
+    x = ["0"] * enc.n
+    x[j] = "1000"
+    assert not _is_real_zero(enc, x)
+    assert not _is_real_zero(enc, ["0"] * enc.n)  # the zero vector is not a counterexample to P3
