@@ -47,8 +47,9 @@ def _in_dtype(X: np.ndarray, dtype: str) -> np.ndarray:
     return np.asarray(X, dtype=np.float64).astype(jnp.dtype(dtype)).astype(np.float64)
 
 
-def _sampler(dom: Any, k: int, n: int) -> Any:
-    """``key -> (3, k, n)`` float64 points of the domain: its own sampler (jitted once), then its own rounding onto it."""
+def _sampler(dom: Any, k: int, n: int, dtype: str) -> Any:
+    """``key -> (3, k, n)`` float64 points of the domain: its own sampler (jitted once), its own rounding onto it,
+    then ``dtype`` (the point the encoder is fed). Data rows are kept bit for bit (a witness must be a row)."""
     import jax
 
     if dom.is_finite:  # the rows of a data matrix, uniformly
@@ -64,7 +65,7 @@ def _sampler(dom: Any, k: int, n: int) -> Any:
             R = np.array([[float(q) for q in dom.to_exact(x)] for x in X])
         else:
             R = snap(X)
-        return (X if R is None else np.asarray(R, dtype=np.float64)).reshape(3, k, n)
+        return _in_dtype(X if R is None else np.asarray(R, dtype=np.float64), dtype).reshape(3, k, n)
 
     return points
 
@@ -134,14 +135,14 @@ def flip_rate(fn: Any, dom: Any, n: int, dtype: str, *, samples: int, seed: int,
 
     t0 = time.perf_counter()
     base = jax.random.PRNGKey(int(seed))
-    sample = _sampler(dom, min(_CHUNK, samples), n)
+    sample = _sampler(dom, min(_CHUNK, samples), n, dtype)
     totals = {"triples": 0, "ties": 0, "flips": 0, "tie_violations": 0}
     worst, margin = None, -np.inf
     chunk = 0
     t_budget = t0  # reset after the first chunk: compiling the sampler is start-up, not sampling
     while totals["triples"] < samples and (chunk == 0 or time.perf_counter() - t_budget < budget):
         k = min(_CHUNK, samples - totals["triples"])
-        X, U, V = _in_dtype(sample(jax.random.fold_in(base, chunk))[:, :k], dtype)
+        X, U, V = sample(jax.random.fold_in(base, chunk))[:, :k]
         got = _count(fn, X, U, V, dtype)
         for name in ("ties", "flips", "tie_violations"):
             totals[name] += got[name]
