@@ -192,3 +192,17 @@ def test_an_injective_order_keeping_encoder_has_no_tie_violations() -> None:
     enc = Encoder.from_arrays([np.eye(4)], [np.zeros(4)], ["identity"])  # z = x: <z_x,z_u> = <x,u>
     res = assert_order_preserving(enc, domain="binary", tolerance=0.01, seed=1, samples=2000)
     assert res.flips == 0 and res.tie_violations == 0 and res.ties > 0
+
+
+def test_a_flip_on_data_rows_is_a_certified_triple_of_rows(tmp_path) -> None:
+    """On a data domain the worst flip is three rows bit for bit (never rows rounded to the dtype), and certified."""
+    from fractions import Fraction
+
+    rows = np.abs(np.random.default_rng(0).normal(size=(40, 4)))
+    enc = Encoder.from_arrays([W], [B], ["tanh"])
+    with pytest.raises(AssertionError, match=r"Worst flip \(certified interval; shrunk\)"):
+        assert_order_preserving(enc, domain=rows, tolerance=0.01, seed=0, samples=1000, report_dir=tmp_path)
+    cx = json.loads(next(tmp_path.rglob("report.json")).read_text())["counterexample"]
+    exact_rows = [[Fraction(float(v)) for v in row] for row in rows]
+    for name in ("x", "u", "v"):
+        assert [Fraction(s) for s in cx["witness"][name]] in exact_rows
