@@ -24,6 +24,8 @@ __all__ = ["FlipSample", "flip_rate", "exact_gap_signs", "certified_flip", "SLAC
 #: Relative size a latent score difference must exceed to count as a flip (rounding of the dtype).
 SLACK = {"float16": 4e-3, "bfloat16": 3e-2, "float32": 1e-6, "float64": 1e-12}
 _CHUNK = 2048
+#: Jitted samplers of the continuous domains, by (class, label, k, n): compiled once per process.
+_DRAWS: dict[tuple, Any] = {}
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,7 @@ def _in_dtype(X: np.ndarray, dtype: str) -> np.ndarray:
 
 
 def _sampler(dom: Any, k: int, n: int, dtype: str) -> Any:
-    """``key -> (3, k, n)`` float64 points of the domain: its own sampler (jitted once), its own rounding onto it,
+    """``key -> (3, k, n)`` float64 points of the domain: its own sampler (jitted once per process), its own rounding onto it,
     then ``dtype`` (the point the encoder is fed). Data rows are kept bit for bit (a witness must be a row)."""
     import jax
 
@@ -56,7 +58,10 @@ def _sampler(dom: Any, k: int, n: int, dtype: str) -> Any:
         rows = np.asarray(dom.rows)
         pick = jax.jit(lambda key: jax.random.randint(key, (3, k), 0, rows.shape[0]))
         return lambda key: rows[np.asarray(pick(key))]
-    draw = jax.jit(lambda key: dom.sample(key, (3, k, n)))
+    cache_key = (type(dom).__name__, dom.label, k, n)
+    if cache_key not in _DRAWS:
+        _DRAWS[cache_key] = jax.jit(lambda key: dom.sample(key, (3, k, n)))
+    draw = _DRAWS[cache_key]
     snap = getattr(dom, "round_float", None)  # vectorised rounding, where the Domain offers it
 
     def points(key: Any) -> np.ndarray:
