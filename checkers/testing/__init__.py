@@ -9,6 +9,12 @@ input domains :func:`reals`, :func:`nonneg`, :func:`binary`, :func:`sphere`,
 ``latentcheck_seed`` and ``latentcheck_budget``, and an end-of-run summary of
 every counterexample.
 
+One engine: the assertions are a thin layer over :func:`latentcheck.checkers.falsify`
+and :func:`latentcheck.checkers.domains.parse_domain` (``assert_nonvanishing``
+reports what ``latentcheck falsify`` finds for the same encoder, seed and
+budget); the flip rate samples with the domain's own sampler and certifies
+with the falsifier's stages.
+
 Names are imported on first use, so the pytest plugin (loaded into every
 pytest run) stays cheap.
 

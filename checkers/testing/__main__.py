@@ -46,15 +46,14 @@ def main(argv: list[str] | None = None) -> int:
         pc = check_zero(enc, vecs["x"]) if cx["property"] == "P3" else check_flip(enc, vecs["x"], vecs["u"], vecs["v"])
         print(f"{cx['property']} counterexample re-checked ({pc.certified}): {'confirmed' if pc.violates else 'NOT confirmed'}; {pc.detail}")
         return 1 if pc.violates else 0
-    from latentcheck.checkers.testing._engine import Target
+    from latentcheck.counterexamples.certify import float_encode
 
-    t = Target(enc, None, dtype)
     if cx["property"] == "P3":
-        z = t(np.array([[float(v) for v in vecs["x"]]]))[0]
+        z = float_encode(enc, np.array([[float(v) for v in vecs["x"]]]), dtype)[0]
         ok = bool(np.all(z == 0))
         print(f"P3 float-only counterexample in {dtype}: enc(x) {'is' if ok else 'is NOT'} exactly 0 ({z.tolist()[:8]})")
         return 1 if ok else 0
-    Z = t(np.array([[float(v) for v in vecs[k]] for k in ("x", "u", "v")]))
+    Z = float_encode(enc, np.array([[float(v) for v in vecs[k]] for k in ("x", "u", "v")]), dtype)
     gap = float(Z[0] @ Z[1] - Z[0] @ Z[2])
     print(f"P2 float-only flip in {dtype}: <enc x,enc u> - <enc x,enc v> = {gap:.6g} ({'confirmed' if gap > 0 else 'NOT confirmed'})")
     return 1 if gap > 0 else 0

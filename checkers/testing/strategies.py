@@ -24,6 +24,7 @@ Example:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Callable, Sequence
 
@@ -227,6 +228,88 @@ def _bound(value: Any) -> int | None:
     return int(value) if not isinstance(value, st.SearchStrategy) else None
 
 
+def _drawn(name: str, value: Any, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 1 <= value <= high:
+        raise InvalidArgument(f"{name} drew {value!r}; the strategy given as {name} must draw ints between 1 and {high}")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """The checked arguments of :func:`encoders`; ``grid`` is the side of the square every layer is drawn on (0: exact shapes)."""
+
+    n: Any
+    m: Any
+    depth: st.SearchStrategy[int]
+    act: st.SearchStrategy[str]
+    hidden: st.SearchStrategy[str] | None
+    weights: str
+    bias: bool
+    max_weight: int
+    grid: int
+
+
+def _plan(n: Any, m: Any, depth: Any, activation: Any, hidden_activation: Any, weights: str, bias: bool, max_weight: int) -> _Plan:
+    if weights not in WEIGHT_KINDS:
+        raise InvalidArgument(f"weights={weights!r} must be one of {', '.join(repr(k) for k in WEIGHT_KINDS)}")
+    if not isinstance(bias, bool):
+        raise InvalidArgument(f"bias={bias!r} must be True or False")
+    _check_int("max_weight", max_weight, 1, 1000)
+    if n is None:
+        n, n_max = st.integers(2, 6), 6
+    else:
+        n = n if isinstance(n, st.SearchStrategy) else _check_dim("n", n)
+        n_max = _bound(n)
+    if m is not None and not isinstance(m, st.SearchStrategy):
+        m = _check_dim("m", m)
+    m_max = (max(1, n_max - 1) if n_max is not None else None) if m is None else _bound(m)
+    act = _activation_strategy("activation", activation) if activation is not None else st.sampled_from(catalog_names())
+    hidden = _activation_strategy("hidden_activation", hidden_activation) if hidden_activation is not None else None
+    # The largest shape any layer can take, when n and m are bounded: every layer is drawn on a D x D grid and
+    # cut to size, and each layer (its width, weights and bias) is one span. Lowering n, m or the depth while
+    # shrinking then keeps every other entry where it was. Large fixed shapes draw exactly what is used.
+    D = max(n_max, m_max) if (n_max is not None and m_max is not None) else 0
+    return _Plan(n, m, _int_or_strategy("depth", depth, 1, 16), act, hidden, weights, bias, int(max_weight),
+                 D if D <= _MAX_GRID else 0)
+
+
+@st.composite
+def _layer(draw: Callable, plan: _Plan, n_in: int, n_out: int | None, lo: int, hi: int, kind: str) -> tuple[list, list]:
+    out = draw(st.integers(lo, hi)) if n_out is None else n_out
+    D = plan.grid
+    W = draw(_matrix(out, n_in, kind, plan.max_weight, (D, D)))
+    b = (draw(_array((max(out, D),), _elements(plan.max_weight)))[:out] + 0.0).tolist() if plan.bias else [0.0] * out
+    return W, b
+
+
+@st.composite
+def _arrays(draw: Callable, plan: _Plan) -> tuple[list, list, list]:
+    """``(weights, biases, activations)`` of one encoder."""
+    nn = _drawn("n", draw(plan.n) if isinstance(plan.n, st.SearchStrategy) else plan.n, _MAX_DIM)
+    if plan.m is None:
+        mm = draw(st.integers(1, max(1, nn - 1)))
+    else:
+        mm = _drawn("m", draw(plan.m) if isinstance(plan.m, st.SearchStrategy) else plan.m, _MAX_DIM)
+    d = _drawn("depth", draw(plan.depth), 16)
+    lo, hi = min(mm, nn), max(nn, mm)
+    ws, bs, width = [], [], nn
+    for i in range(d):
+        last = i == d - 1
+        kind = ("degenerate" if last else "any") if plan.weights == "degenerate" else plan.weights
+        W, b = draw(_layer(plan, width, mm if last else None, lo, hi, kind))
+        ws.append(W)
+        bs.append(b)
+        width = len(b)
+    latent = draw(plan.act)
+    hidden = draw(plan.hidden) if (plan.hidden is not None and d > 1) else latent
+    return ws, bs, [hidden] * (d - 1) + [latent]
+
+
+def _build(parts: tuple[list, list, list]) -> st.SearchStrategy[Encoder]:
+    ws, bs, acts = parts
+    return st.builds(_from_arrays, weights=st.just(ws), biases=st.just(bs), activations=st.just(acts))
+
+
 def encoders(
     n: "int | st.SearchStrategy[int] | None" = None,
     m: "int | st.SearchStrategy[int] | None" = None,
@@ -274,70 +357,7 @@ def encoders(
         >>> (enc.n, enc.m)
         (3, 1)
     """
-    if weights not in WEIGHT_KINDS:
-        raise InvalidArgument(f"weights={weights!r} must be one of {', '.join(repr(k) for k in WEIGHT_KINDS)}")
-    if not isinstance(bias, bool):
-        raise InvalidArgument(f"bias={bias!r} must be True or False")
-    _check_int("max_weight", max_weight, 1, 1000)
-    if n is None:
-        n = st.integers(2, 6)
-        n_max: int | None = 6
-    else:
-        n = n if isinstance(n, st.SearchStrategy) else _check_dim("n", n)
-        n_max = _bound(n)
-    if m is not None and not isinstance(m, st.SearchStrategy):
-        m = _check_dim("m", m)
-    m_max = (max(1, n_max - 1) if n_max is not None else None) if m is None else _bound(m)
-    depth_s = _int_or_strategy("depth", depth, 1, 16)
-    act_s = _activation_strategy("activation", activation) if activation is not None else st.sampled_from(catalog_names())
-    hidden_s = _activation_strategy("hidden_activation", hidden_activation) if hidden_activation is not None else None
-
-    def _drawn(name: str, value: Any, high: int) -> int:
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 1 <= value <= high:
-            raise InvalidArgument(f"{name} drew {value!r}; the strategy given as {name} must draw ints between 1 and {high}")
-        return int(value)
-
-    # The largest shape any layer can take, when n and m are bounded: every
-    # layer is drawn on a D x D grid and cut to size, and each layer (its
-    # width, weights and bias) is one span. Lowering n, m or the depth while
-    # shrinking then keeps every other entry where it was.
-    D = max(n_max, m_max) if (n_max is not None and m_max is not None) else 0
-    if D > _MAX_GRID:  # large fixed shapes: draw exactly what is used
-        D = 0
-
-    @st.composite
-    def _layer(draw: Callable, n_in: int, n_out: int | None, lo: int, hi: int, kind: str) -> tuple[list, list]:
-        out = draw(st.integers(lo, hi)) if n_out is None else n_out
-        W = draw(_matrix(out, n_in, kind, max_weight, (D, D)))
-        b = (draw(_array((max(out, D),), _elements(max_weight)))[:out] + 0.0).tolist() if bias else [0.0] * out
-        return W, b
-
-    @st.composite
-    def _arrays(draw: Callable) -> tuple[list, list, list]:
-        nn = _drawn("n", draw(n) if isinstance(n, st.SearchStrategy) else n, _MAX_DIM)
-        if m is None:
-            mm = draw(st.integers(1, max(1, nn - 1)))
-        else:
-            mm = _drawn("m", draw(m) if isinstance(m, st.SearchStrategy) else m, _MAX_DIM)
-        d = _drawn("depth", draw(depth_s), 16)
-        lo, hi = min(mm, nn), max(nn, mm)
-        ws, bs, width = [], [], nn
-        for i in range(d):
-            last = i == d - 1
-            kind = ("degenerate" if last else "any") if weights == "degenerate" else weights
-            W, b = draw(_layer(width, mm if last else None, lo, hi, kind))
-            ws.append(W)
-            bs.append(b)
-            width = len(b)
-        latent = draw(act_s)
-        hidden = draw(hidden_s) if (hidden_s is not None and d > 1) else latent
-        return ws, bs, [hidden] * (d - 1) + [latent]
-
-    def _build(parts: tuple[list, list, list]) -> st.SearchStrategy[Encoder]:
-        ws, bs, acts = parts
-        return st.builds(_from_arrays, weights=st.just(ws), biases=st.just(bs), activations=st.just(acts))
-
-    return _arrays().flatmap(_build)
+    return _arrays(_plan(n, m, depth, activation, hidden_activation, weights, bias, max_weight)).flatmap(_build)
 
 
 # --------------------------------------------------------------------- domains

@@ -10,4 +10,4 @@ def test_no_user_is_encoded_as_zero():
 
 def test_similarity_order_flip_rate_is_bounded():
     # T4: no bottleneck encoder keeps every order, so bound the measured flip rate.
-    assert_order_preserving(encoder(), domain="binary", tolerance=0.8)
+    assert_order_preserving(encoder(), domain="binary", tolerance=0.95)
