@@ -59,3 +59,16 @@ def test_floats_read_exactly() -> None:
     A = to_fraction_matrix([[0.1, 2], [Fraction(1, 3), -1e-300]])
     assert A[0][0] == Fraction(0.1) != Fraction(1, 10) and A[1][1] == Fraction(-1e-300)
     assert rank(A) == 2 and rank([[Fraction(0), Fraction(0)]]) == 0
+
+
+def test_t4_integer_determinant_matches_sympy() -> None:
+    from latentcheck.checkers.t4_domains import _int_det
+
+    R = random.Random(3)
+    for n in (1, 2, 4, 7):
+        A = [[R.randint(-10**12, 10**12) for _ in range(n)] for _ in range(n)]
+        assert _int_det(A) == sp.Matrix(A).det()
+        if n > 1:
+            A[-1] = [3 * v for v in A[0]]
+            assert _int_det(A) == 0
+    assert _int_det([]) == 1
