@@ -7,6 +7,7 @@ that value (within its 1e-55 error) and be tight.
 
 from __future__ import annotations
 
+import random
 from fractions import Fraction
 
 import mpmath
@@ -121,3 +122,60 @@ def test_ball_from_interval_contains_both_ends() -> None:
     lo, hi = exact_bounds(b)
     ends = [(-1) ** r[0] * Fraction(int(r[1])) * Fraction(2) ** int(r[2]) for r in v._mpi_]
     assert lo <= ends[0] <= ends[1] <= hi
+
+
+# ---------------------------------------------------------------- the fast P2 check on balls, re-checked independently
+def _tanh_flips(enc, W, b, triples):
+    """``(certified, confirmed)``: triples check_flip_fast certifies by balls, and those the re-checker confirms."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from _recheck import encode
+
+    from latentcheck.counterexamples._fast import QVec, check_flip_fast
+
+    certified = confirmed = 0
+    for x, u, v in triples:
+        chk = check_flip_fast(enc, *(QVec.from_fractions(w) for w in (x, u, v)))
+        if chk is None or chk.violates is not True:
+            continue
+        assert chk.certified == "interval"
+        certified += 1
+        ex, eu, ev = (encode([W], [b], ["tanh"], w) for w in (x, u, v))
+        with mpmath.workdps(120):
+            diff = sum(p * q for p, q in zip(ex, eu)) - sum(p * q for p, q in zip(ex, ev))
+            confirmed += bool(diff > 0 and mpmath.mpf(chk.margin) <= diff)
+    return certified, confirmed
+
+
+def _tanh_case():
+    import numpy as np
+
+    from latentcheck.theorems.encoder import Encoder
+
+    R = random.Random(5)
+    W = [[Fraction(R.randint(-40, 40), 16) for _ in range(6)] for _ in range(3)]
+    b = [Fraction(R.randint(-8, 8), 8) for _ in range(3)]
+    enc = Encoder.from_arrays([np.array([[float(w) for w in row] for row in W])], [np.array([float(v) for v in b])], "tanh")
+    triples = []
+    for _ in range(40):
+        x, u, v = ([Fraction(R.randint(-9, 9), 4) for _ in range(6)] for _ in range(3))
+        if sum(p * q for p, q in zip(x, u)) > sum(p * q for p, q in zip(x, v)):
+            u, v = v, u
+        triples.append((x, u, v))
+    return enc, W, b, triples
+
+
+def test_fast_flip_certificates_recheck_independently() -> None:
+    certified, confirmed = _tanh_flips(*_tanh_case())
+    assert certified >= 3 and confirmed == certified
+
+
+def test_planted_sign_error_in_ball_dot_is_caught(monkeypatch) -> None:
+    import latentcheck.counterexamples._fast as fast
+
+    real = fast._ball_dot_diff
+    monkeypatch.setattr(fast, "_ball_dot_diff", lambda ex, eu, ev: real(ex, ev, eu))  # <x,v> - <x,u>: the wrong sign
+    certified, confirmed = _tanh_flips(*_tanh_case())
+    assert certified > confirmed

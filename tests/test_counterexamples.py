@@ -191,7 +191,9 @@ def _random_vectors(rng: np.random.Generator, n: int) -> list[list[Fraction]]:
 @pytest.mark.parametrize("sizes,act,hidden", [([9, 3], "relu", None), ([9, 3], "tanh", None), ([9, 3], "sigmoid", None),
                                               ([9, 3], "leaky_relu", None), ([9, 3], "softplus", None),
                                               ([9, 3], "identity", None), ([9, 6, 3], "tanh", "relu"),
-                                              ([9, 6, 3], "sigmoid", "relu"), ([9, 6, 3], "relu", "tanh")])
+                                              ([9, 6, 3], "sigmoid", "relu"), ([9, 6, 3], "relu", "tanh"),
+                                              ([9, 3], "gelu", None), ([9, 3], "elu", None), ([9, 3], "silu", None),
+                                              ([9, 3], "erf", None), ([9, 3], "exp", None), ([9, 3], "softsign", None)])
 def test_fast_checks_equal_theorems(sizes, act, hidden) -> None:
     from latentcheck.counterexamples._fast import QVec, check_flip_fast, check_zero_fast
 
