@@ -72,3 +72,16 @@ def test_t4_integer_determinant_matches_sympy() -> None:
             A[-1] = [3 * v for v in A[0]]
             assert _int_det(A) == 0
     assert _int_det([]) == 1
+
+
+def test_falsifier_integer_matmul_matches_object_dot() -> None:
+    import numpy as np
+
+    from latentcheck.checkers.falsifier._exact import _int_matmul
+
+    R = random.Random(9)
+    A = np.array([[R.randint(-2**90, 2**90) for _ in range(5)] for _ in range(3)], dtype=object)
+    B = np.array([[R.randint(-2**70, 2**70) for _ in range(4)] for _ in range(5)], dtype=object)
+    want = [[sum(A[i, k] * B[k, j] for k in range(5)) for j in range(4)] for i in range(3)]
+    got = _int_matmul(A, B)
+    assert got.shape == (3, 4) and got.tolist() == want and all(type(v) is int for v in got.ravel())

@@ -140,6 +140,16 @@ def _affine(layer, h: list[Fraction]) -> list[Fraction]:
     return out if out is not None else layer.exact_affine(h)
 
 
+def _int_matmul(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """``A @ B`` for object arrays of Python ints, exactly, as one python-flint ``fmpz_mat`` product."""
+    from flint import fmpz_mat
+
+    C = fmpz_mat([[int(v) for v in row] for row in A.tolist()]) * fmpz_mat([[int(v) for v in row] for row in B.tolist()])
+    out = np.empty((A.shape[0], B.shape[1]), dtype=object)
+    out.ravel()[:] = [int(v) for v in C.entries()]
+    return out
+
+
 def _local_jacobian_int(encoder: Encoder, x: Sequence[Fraction], S: Sequence[int]) -> tuple[np.ndarray, int, int, list[Fraction]]:
     """``(K, e, den, pre)`` with ``J_S = K * 2**e / den`` (``K`` an object array of ints) and ``pre = pre(x)``."""
     xs = [Fraction(v) for v in x]
@@ -163,7 +173,7 @@ def _local_jacobian_int(encoder: Encoder, x: Sequence[Fraction], S: Sequence[int
         K = K * scale[:, None]
         den *= d
         Wi, ei = _layer_int_matrix(layer, None)
-        K = Wi.dot(K)
+        K = _int_matmul(Wi, K)
         e += ei
     return K, e, den, pre_L
 
