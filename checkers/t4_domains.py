@@ -719,27 +719,17 @@ def binary_gram_outcome(timeout: float = 20.0, exact_ns: Sequence[int] = (2, 3, 
 
 
 def _int_det(rows: list[list[int]]) -> int:
-    """Exact determinant of an integer matrix (Bareiss: every division is exact)."""
-    a = [list(r) for r in rows]
-    size, sign, prev = len(a), 1, 1
-    for k in range(size - 1):
-        if a[k][k] == 0:
-            swap = next((r for r in range(k + 1, size) if a[r][k] != 0), None)
-            if swap is None:
-                return 0
-            a[k], a[swap], sign = a[swap], a[k], -sign
-        for i in range(k + 1, size):
-            for j in range(k + 1, size):
-                a[i][j] = (a[i][j] * a[k][k] - a[i][k] * a[k][j]) // prev
-        prev = a[k][k]
-    return sign * a[-1][-1] if size else 1
+    """Exact determinant of an integer matrix (python-flint's ``fmpz_mat.det``)."""
+    from flint import fmpz_mat
+
+    return int(fmpz_mat(rows).det()) if rows else 1
 
 
 def _block_minors(n: int, j: int, cj: int, c0: int) -> tuple[int, int, int]:
     """The two minors of ``M = D + c0 mu mu^T`` on ``T_j + {[n]}`` at integers ``(c_j, c_0)``, and ``|T_j|``.
 
     ``m1``: rows and columns ``T_j``; ``m2``: rows ``T_j`` minus its first set, plus ``[n]``; columns ``T_j``.
-    (``c_n`` does not enter either minor.) Exact integer determinants (fraction-free Bareiss).
+    (``c_n`` does not enter either minor.) Exact integer determinants (python-flint).
     """
     full = 2 ** n - 1
     tj = [s for s in range(1, 2 ** n) if bin(s).count("1") == j]

@@ -3,28 +3,23 @@
 ``latentcheck.theorems`` decides a candidate one rational at a time (a ``Fraction`` per
 input entry, a Python sum per latent row). That is the reference, and for a
 1682-dimensional triple it takes a few hundred milliseconds. This module
-reaches the same decisions, with the same labels, details and margins, from
+reaches the same decisions, with the same labels, from (an interval margin
+is a ball's lower end here, an mpmath interval's there: both rounded down)
 
 * :class:`QVec`: an exact rational vector kept sparse as Python-int
   numerators over one common denominator (no ``Fraction`` per entry);
 * exact affine maps ``W x + b`` by integer arithmetic: ``W`` (float64) is
-  ``K * 2**e`` with integer ``K``; ``K`` and the numerators of ``x`` are
-  split into signed limbs of ``B`` bits so that every limb product and every
-  sum over the inputs fits in ``int64`` (``n * 2**(2B) < 2**62``); the limb
-  products are one ``int64`` matrix product, recombined in Python ints. No
-  float rounding occurs anywhere: the result equals
+  ``K * 2**e`` with integer ``K`` (built once per layer), and ``K`` times the
+  numerators of ``x`` is one python-flint ``fmpz_mat`` product. No float
+  rounding occurs anywhere: the result equals
   :func:`latentcheck.theorems.encoder.exact_affine` exactly (tests compare them);
-* the latent activation evaluated exactly (rational activations) or in the
-  same mpmath interval arithmetic at ``latentcheck.theorems.lower.INTERVAL_PREC`` as
-  :meth:`latentcheck.theorems.Activation.interval`. For expressions built from ``t``,
-  rationals, ``+``, ``*``, integer powers and ``exp`` (sigmoid, for one) the
-  expression tree is compiled once into the same sequence of mpmath interval
-  operations (bit-identical enclosures, tests compare them); anything else
-  calls ``Activation.interval`` itself.
+* the latent activation evaluated exactly (rational activations) or in
+  python-flint's ``arb`` ball arithmetic at ``BALL_PREC`` bits: the expression
+  tree is compiled once (:func:`latentcheck.theorems.balls.compile_ball`); an
+  expression it does not handle keeps mpmath's ``Activation.interval``.
 
-Whatever is outside these cases (a transcendental hidden activation, a
-weight matrix whose exponents span more than ``_MAX_LIMBS * B`` bits) returns
-``None`` and the caller falls back to ``latentcheck.theorems``. Nothing here is a float
+Whatever is outside these cases (a transcendental hidden activation, weights
+stored wider than float64) returns ``None`` and the caller falls back to ``latentcheck.theorems``. Nothing here is a float
 approximation: a decision is exact, or interval-certified, or not made.
 """
 
@@ -38,9 +33,7 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 
 __all__ = ["QVec", "as_qvec", "exact_affine_fast", "exact_pre_fast", "check_zero_fast", "check_flip_fast",
-           "interval_fn", "domain_contains"]
-
-_MAX_LIMBS = 16
+           "ball_fn", "domain_contains"]
 
 
 # ------------------------------------------------------------------ exact vectors
@@ -191,106 +184,50 @@ def domain_contains(domain: Any, q: QVec) -> bool:
 
 # ------------------------------------------------------------------ exact affine maps
 class _IntLayer:
-    """``W = K * 2**e`` exactly, ``K = M << s`` with 53-bit signed ``M`` and shifts ``s >= 0`` (int64 arrays)."""
+    """``W == K * 2**e`` exactly: ``K`` integers (int64, or Python ints when wider) and FLINT's copy of it."""
 
-    __slots__ = ("M", "s", "B", "e", "bias", "L")
+    __slots__ = ("K", "e", "flint")
 
-    def __init__(self, M: np.ndarray, s: np.ndarray, B: int, e: int, bias: list[Fraction], L: int) -> None:
-        self.M, self.s, self.B, self.e, self.bias, self.L = M, s, B, e, bias, L
+    def __init__(self, K: np.ndarray, e: int) -> None:
+        self.K, self.e, self.flint = K, e, None
 
-    def limbs(self, idx: np.ndarray | None) -> np.ndarray:
-        """Signed ``B``-bit limbs of ``K[:, idx]``, shape ``(L, m, len(idx))``: ``K = sum_k limb_k << (B k)``."""
-        M = self.M if idx is None else self.M[:, idx]
-        s = self.s if idx is None else self.s[:, idx]
-        B = self.B
-        a = np.abs(M)  # < 2**53
-        sign = np.sign(M)
-        mask = (1 << B) - 1
-        out = np.empty((self.L,) + M.shape, dtype=np.int64)
-        for k in range(self.L):
-            d = s - k * B  # bits of a << s seen from this limb's base
-            up = np.clip(d, 0, B)
-            down = np.clip(-d, 0, 62)
-            # d >= 0: the low B bits of a << d are (a & (mask >> d)) << d (no overflow); d < 0: (a >> -d) & mask
-            limb = np.where(d >= 0, (a & (mask >> up)) << up, (a >> down) & mask)
-            out[k] = limb * sign
-        return out
+    def matrix(self) -> Any:
+        """``K`` as a ``flint.fmpz_mat`` (built once)."""
+        if self.flint is None:
+            from flint import fmpz_mat
+
+            self.flint = fmpz_mat(*self.K.shape, self.K.ravel().tolist())
+        return self.flint
 
 
-_LAYERS: "weakref.WeakKeyDictionary[Any, _IntLayer | None]" = weakref.WeakKeyDictionary()
+_LAYERS: "weakref.WeakKeyDictionary[Any, _IntLayer]" = weakref.WeakKeyDictionary()
 
 
-def _limb_bits(n: int) -> int:
-    # n * (2**B - 1)**2 < 2**62 keeps every int64 dot product exact.
-    return max(8, min(26, (62 - max(1, n).bit_length()) // 2))
-
-
-def _int_layer(layer: Any) -> _IntLayer | None:
-    try:
-        return _LAYERS[layer]
-    except KeyError:
-        pass
-    if not getattr(layer, "float64_exact", True):  # stored values wider than float64: theorems' exact path
-        _LAYERS[layer] = None
-        return None
-    W = np.asarray(layer.W, dtype=np.float64)
-    m, n = W.shape
-    B = _limb_bits(n)
-    bias = _biases(layer)
+def _int_form(W: np.ndarray) -> _IntLayer:
+    """``W`` (float64, shape ``(m, n)``) as ``K * 2**e`` with ``K`` the smallest integers that do it (exact)."""
     nz = W != 0
     if not nz.any():
-        out = _IntLayer(np.zeros((m, n), dtype=np.int64), np.zeros((m, n), dtype=np.int64), B, 0, bias, 1)
-        _LAYERS[layer] = out
-        return out
+        return _IntLayer(np.zeros(W.shape, dtype=np.int64), 0)
     mant, expo = np.frexp(W)
     M = (mant * 9007199254740992.0).astype(np.int64)  # * 2**53, exact
-    emin = int(expo[nz].min())
-    s = np.where(nz, expo - emin, 0).astype(np.int64)
-    L = -(-(53 + int(s.max())) // B)
-    if L > _MAX_LIMBS:
-        out = None
-    else:
-        out = _IntLayer(M, s, B, emin - 53, bias, L)
-    _LAYERS[layer] = out
+    tz = _trailing_zeros(np.where(nz, M, 1))
+    M = M >> tz  # odd (or 0)
+    E = expo.astype(np.int64) - 53 + tz  # W = M * 2**E
+    emin = int(E[nz].min())
+    s = np.where(nz, E - emin, 0)
+    bits = np.frexp(np.abs(M).astype(np.float64))[1] + s  # |M| < 2**53 is exact in float64: frexp gives its bit length
+    if int(bits.max()) <= 62:
+        return _IntLayer(M << s, emin)
+    K = np.empty(W.shape, dtype=object)
+    K.ravel()[:] = [a << b if b else a for a, b in zip(M.ravel().tolist(), s.ravel().tolist())]
+    return _IntLayer(K, emin)
+
+
+def _int_layer(layer: Any) -> _IntLayer:
+    out = _LAYERS.get(layer)
+    if out is None:
+        out = _LAYERS[layer] = _int_form(np.asarray(layer.W, dtype=np.float64))
     return out
-
-
-def _split(nums: list[int], B: int) -> tuple[np.ndarray, int]:
-    """Signed ``B``-bit limbs of Python ints: ``(nnz, Lx)`` int64 with ``num = sum limb[:, k] << (B k)``."""
-    if not nums:
-        return np.zeros((0, 1), dtype=np.int64), 1
-    top = max(abs(a) for a in nums).bit_length()
-    Lx = max(1, -(-top // B))
-    mask = (1 << B) - 1
-    if top <= 62:
-        arr = np.asarray(nums, dtype=np.int64)
-        a, sign = np.abs(arr), np.sign(arr)
-        cols = [((a >> (B * k)) & mask) * sign for k in range(Lx)]
-        return np.stack(cols, axis=1), Lx
-    obj = np.array(nums, dtype=object)
-    a = np.abs(obj)
-    sign = np.array([1 if v > 0 else -1 for v in nums], dtype=np.int64)
-    cols = [((a >> (B * k)) & mask).astype(np.int64) * sign for k in range(Lx)]
-    return np.stack(cols, axis=1), Lx
-
-
-def _sub_layer(layer: Any, idx: np.ndarray) -> _IntLayer | None:
-    """The integer form of the columns ``idx`` of ``W`` alone (for a sparse ``x``: no pass over all of ``W``)."""
-    if not getattr(layer, "float64_exact", True):
-        return None
-    W = np.asarray(layer.W, dtype=np.float64)[:, idx]
-    m, n = layer.W.shape
-    B = _limb_bits(n)
-    bias = _biases(layer)
-    nz = W != 0
-    if not nz.any():
-        return _IntLayer(np.zeros(W.shape, dtype=np.int64), np.zeros(W.shape, dtype=np.int64), B, 0, bias, 1)
-    mant, expo = np.frexp(W)
-    M = (mant * 9007199254740992.0).astype(np.int64)
-    emin = int(expo[nz].min())
-    s = np.where(nz, expo - emin, 0).astype(np.int64)
-    L = -(-(53 + int(s.max())) // B)
-    return None if L > _MAX_LIMBS else _IntLayer(M, s, B, emin - 53, bias, L)
 
 
 _BIAS: "weakref.WeakKeyDictionary[Any, list[Fraction]]" = weakref.WeakKeyDictionary()
@@ -305,37 +242,36 @@ def _biases(layer: Any) -> list[Fraction]:
 
 
 def exact_affine_fast(layer: Any, q: QVec) -> list[Fraction] | None:
-    """Exact ``W x + b`` (a ``Fraction`` per output), or ``None`` when the weights do not fit the limb scheme
-    (or are stored wider than float64: then ``Layer.exact_affine`` reads them exactly)."""
+    """Exact ``W x + b`` (a ``Fraction`` per output): one FLINT integer matrix-vector product.
+
+    ``None`` when the weights are stored wider than float64 (then ``Layer.exact_affine`` reads them exactly).
+    A sparse ``x`` multiplies only the columns it touches.
+    """
+    from flint import fmpz_mat
+
     if not getattr(layer, "float64_exact", True):
         return None
+    bias = _biases(layer)
     if not q.num:
-        return list(_biases(layer))
-    n = layer.W.shape[1]
-    sparse = 4 * q.nnz < n and layer not in _LAYERS
-    il = _sub_layer(layer, q.idx) if sparse else _int_layer(layer)
-    if il is None:
-        return None
-    m = il.M.shape[0]
-    L, B = il.L, il.B
-    X, Lx = _split(q.num, B)
-    K = il.limbs(None if sparse or q.nnz == n else q.idx).reshape(L * m, q.nnz)
-    XT = np.ascontiguousarray(X.T)
-    # int64 matrix-vector products, one per limb of x (numpy's int matvec is much faster than its int matmul).
-    # Exact: every |entry| < nnz * 2**(2B) < 2**62.
-    P = np.stack([K @ XT[b] for b in range(Lx)], axis=1).reshape(L, m, Lx).astype(object)
-    tot = np.zeros(m, dtype=object)
-    for c in range(L + Lx - 1):  # sum_{a, b} P[a, :, b] << B (a + b), in Python ints
-        part = np.zeros(m, dtype=object)
-        for a in range(max(0, c - Lx + 1), min(L, c + 1)):
-            part = part + P[a, :, c - a]
-        tot = tot + (part << (B * c)) if c else tot + part
-    e = il.e
+        return list(bias)
+    m, n = layer.W.shape
+    if 4 * q.nnz < n:
+        il = _int_form(np.asarray(layer.W, dtype=np.float64)[:, q.idx]) if layer not in _LAYERS else None
+        sub = il.K if il is not None else _int_layer(layer).K[:, q.idx]
+        e = il.e if il is not None else _LAYERS[layer].e
+        prod = fmpz_mat(m, q.nnz, sub.ravel().tolist()) * fmpz_mat(q.nnz, 1, q.num)
+    else:
+        il = _int_layer(layer)
+        dense = [0] * n
+        for i, a in zip(q.idx.tolist(), q.num):
+            dense[i] = a
+        prod, e = il.matrix() * fmpz_mat(n, 1, dense), il.e
+    tot = [int(v) for v in prod.entries()]
     den = q.den
     if e >= 0:
-        return [Fraction(int(v) << e, den) + bb if v else bb for v, bb in zip(tot.tolist(), il.bias)]
+        return [Fraction(v << e, den) + bb if v else bb for v, bb in zip(tot, bias)]
     den = den << -e
-    return [Fraction(int(v), den) + bb if v else bb for v, bb in zip(tot.tolist(), il.bias)]
+    return [Fraction(v, den) + bb if v else bb for v, bb in zip(tot, bias)]
 
 
 class _Memo:
@@ -344,8 +280,8 @@ class _Memo:
     def __init__(self, act: Any) -> None:
         self.act = act
         self.exact: dict[Fraction, Any] = {}
-        self.iv: dict[tuple[int, int], Any] = {}
-        self.ivfn = interval_fn(act)
+        self.balls: dict[tuple[int, int], Any] = {}
+        self.ballfn = ball_fn(act)
 
     def exact_value(self, p: Fraction) -> Fraction:
         """``act.exact(p)``; re-raises ``NotExact`` (memoised too)."""
@@ -361,13 +297,13 @@ class _Memo:
             raise v
         return v
 
-    def interval(self, p: Fraction) -> Any:
+    def ball(self, p: Fraction) -> Any:
+        """A ball (``flint.arb``) containing ``act(p)``; call under :func:`latentcheck.theorems.balls.ball_precision`."""
         key = (p.numerator, p.denominator)  # hashing two ints is cheaper than Fraction.__hash__
         try:
-            return self.iv[key]
+            return self.balls[key]
         except KeyError:
-            v = self.ivfn(to_interval_q(p))
-            self.iv[key] = v
+            v = self.balls[key] = self.ballfn(p)
             return v
 
 
@@ -387,123 +323,34 @@ def exact_pre_fast(encoder: Any, q: QVec) -> list[Fraction] | None:
     return exact_affine_fast(encoder.layers[-1], h)
 
 
-# ------------------------------------------------------------------ compiled interval activations
-_IVFN: dict[Any, Callable[[Any], Any]] = {}
+# ------------------------------------------------------------------ activations in ball arithmetic
+_BALLFN: dict[Any, Callable[[Fraction], Any]] = {}
 
 
-def interval_fn(act: Any) -> Callable[[Any], Any]:
-    """``act.interval`` or, for expressions of ``t``, rationals, ``+``, ``*``, integer powers and ``exp``,
-    the same mpmath interval operations compiled once (no sympy dispatch per call)."""
+def ball_fn(act: Any) -> Callable[[Fraction], Any]:
+    """``p -> a ball containing act(p)``: the expression compiled once into python-flint ``arb`` operations
+    (:func:`latentcheck.theorems.balls.compile_ball`); an expression the compiler does not handle keeps mpmath's
+    ``act.interval``, its enclosure turned into a ball. Call under ``ball_precision()``."""
+    from latentcheck.theorems.balls import Unsupported, ball_from_interval, ball_of, compile_ball
+
     key = act.expr
-    fn = _IVFN.get(key)
+    fn = _BALLFN.get(key)
     if fn is None:
         try:
-            fn = _compile_interval(act.expr)
-        except _Unsupported:
-            fn = act.interval
-        _IVFN[key] = fn
+            body = compile_ball(act.expr)
+            fn = lambda p: body(ball_of(p))  # noqa: E731
+        except Unsupported:
+            from latentcheck.theorems.lower import to_interval
+
+            fn = lambda p: ball_from_interval(act.interval(to_interval(p)))  # noqa: E731
+        _BALLFN[key] = fn
     return fn
-
-
-class _Unsupported(Exception):
-    pass
-
-
-def _compile_interval(expr: Any) -> Callable[[Any], Any]:
-    """The operations of ``latentcheck.theorems.lower.interval_value`` for this tree, on mpmath's raw interval tuples.
-
-    ``iv.mpf`` operators call ``libmpi.mpi_add / mpi_mul / mpi_div / mpi_pow / mpi_exp`` at ``iv.prec`` after
-    converting Python ints with ``from_int`` rounded down / up; the closure calls the same functions with the same
-    arguments at ``INTERVAL_PREC`` (so the enclosures are bit-identical), without the per-operation dispatch.
-    """
-    import sympy as sp
-    from mpmath import iv
-    from mpmath.libmp import from_int, fzero, mpf_le, mpi_add, mpi_div, mpi_exp, mpi_mul, mpi_pow, round_ceiling, round_floor
-
-    from latentcheck.theorems.errors import NotExact
-    from latentcheck.theorems.expr import T
-    from latentcheck.theorems.lower import INTERVAL_PREC
-
-    prec = INTERVAL_PREC
-
-    def const(k: int) -> tuple:
-        return (from_int(k, prec, round_floor), from_int(k, prec, round_ceiling))
-
-    def comp(node: Any) -> Callable[[tuple], tuple]:
-        if node == T:
-            return lambda x: x
-        if node.is_Rational:
-            c = mpi_div(const(int(node.p)), const(int(node.q)), prec)
-            return lambda x: c
-        if node.is_Add or node.is_Mul:
-            parts = [comp(a) for a in node.args]
-            op = mpi_add if node.is_Add else mpi_mul
-
-            def fold(x: tuple) -> tuple:
-                out = parts[0](x)
-                for f in parts[1:]:
-                    out = op(out, f(x), prec)
-                return out
-
-            return fold
-        if node.is_Pow and node.args[1].is_Integer:
-            base = comp(node.args[0])
-            k = int(node.args[1])
-            if k < 0:
-                one, e = const(1), const(-k)
-
-                def negpow(x: tuple) -> tuple:
-                    b = base(x)
-                    if mpf_le(b[0], fzero) and mpf_le(fzero, b[1]):
-                        raise NotExact(f"division by an interval containing 0 in {expr}")
-                    return mpi_div(one, mpi_pow(b, e, prec), prec)
-
-                return negpow
-            e = const(k)
-            return lambda x: mpi_pow(base(x), e, prec)
-        if isinstance(node, sp.exp):
-            arg = comp(node.args[0])
-            return lambda x: mpi_exp(arg(x), prec)
-        raise _Unsupported(str(node))
-
-    body = comp(expr)
-
-    def run(x: Any) -> Any:
-        return iv.make_mpf(body(x._mpi_))
-
-    return run
-
-
-_MP: dict[str, Any] = {}
-
-
-def _mp() -> dict[str, Any]:
-    """mpmath's interval context and raw functions, imported once."""
-    if not _MP:
-        from mpmath import iv
-        from mpmath.libmp import from_int, mpi_div, round_ceiling, round_floor
-
-        from latentcheck.theorems.lower import INTERVAL_PREC
-
-        _MP.update(iv=iv, from_int=from_int, mpi_div=mpi_div, lo=round_floor, hi=round_ceiling, prec=INTERVAL_PREC)
-    return _MP
-
-
-def to_interval_q(p: Fraction) -> Any:
-    """``latentcheck.theorems.lower.to_interval(p)`` for a ``Fraction``: ``iv.mpf(num) / iv.mpf(den)`` at ``INTERVAL_PREC``."""
-    mp = _mp()
-    from_int, prec, lo, hi = mp["from_int"], mp["prec"], mp["lo"], mp["hi"]
-    a, b = p.numerator, p.denominator
-    num = (from_int(a, prec, lo), from_int(a, prec, hi))
-    den = (from_int(b, prec, lo), from_int(b, prec, hi))
-    return mp["iv"].make_mpf(mp["mpi_div"](num, den, prec))
 
 
 # ------------------------------------------------------------------ the checks
 def check_zero_fast(encoder: Any, q: QVec) -> Any:
     """:func:`latentcheck.theorems.check_zero` for an encoder with an exact body, from a :class:`QVec`; ``None`` to fall back."""
-    from latentcheck.theorems.encoder import exact_activation_value
-    from latentcheck.theorems.errors import NotExact
+    from latentcheck.theorems.balls import ball_precision
     from latentcheck.theorems.properties import PointCheck
 
     if q.is_zero:
@@ -513,61 +360,63 @@ def check_zero_fast(encoder: Any, q: QVec) -> Any:
     pre = exact_pre_fast(encoder, q)
     if pre is None:
         return None
-    act = encoder.activation
-    memo = _Memo(act)
-    exact_act = act.is_exact
-    undecided: list[int] = []
-    for i, p in enumerate(pre):
-        # theorems: s(p) exactly when it can, else an interval; nonzero if either shows it.
-        # The order here (interval first for transcendental s) reaches the same verdict: both are rigorous.
-        if exact_act:
-            try:
-                if memo.exact_value(p) != 0:
-                    return PointCheck(False, "exact", f"latent coordinate {i} is nonzero")
-                continue
-            except NotExact:
-                pass
-            val = memo.interval(p)
-            if val.a > 0 or val.b < 0:
-                return PointCheck(False, "exact", f"latent coordinate {i} is nonzero")
-            undecided.append(i)
-            continue
-        val = memo.interval(p)
-        if val.a > 0 or val.b < 0:
-            return PointCheck(False, "interval", f"latent coordinate {i} is nonzero")
-        exact_val = exact_activation_value(act, p, val)  # guarded: float-free expressions, value inside the enclosure
-        if exact_val is None:
-            undecided.append(i)
-        elif exact_val != 0:
-            return PointCheck(False, "interval", f"latent coordinate {i} is nonzero")
+    with ball_precision():
+        nonzero, how, undecided = _first_nonzero(encoder.activation, pre)
+    if nonzero is not None:
+        return PointCheck(False, how, f"latent coordinate {nonzero} is nonzero")
     if not undecided:
         return PointCheck(True, "exact", "every latent coordinate is exactly 0 (pre-activations computed in rationals, s evaluated exactly)", "0")
     return PointCheck(None, "none", f"latent coordinates {undecided[:5]} could not be decided exactly")
 
 
-def _iv_dot_diff(ex: list, eu: list, ev: list) -> tuple:
-    """``dot(ex, eu) - dot(ex, ev)`` as ``latentcheck.theorems.properties.dot`` computes it on ``iv.mpf`` s at ``INTERVAL_PREC``
-    (``acc = 0; acc = acc + p * q``), on the raw interval tuples: the same ``mpi_add / mpi_mul / mpi_sub`` calls."""
-    from mpmath.libmp import from_int, mpi_add, mpi_mul, mpi_sub, round_ceiling, round_floor
+def _first_nonzero(act: Any, pre: list[Fraction]) -> tuple[int | None, str, list[int]]:
+    """``(i, how, undecided)``: the first latent coordinate certified nonzero (exactly, or by a ball that
+    excludes 0) and how; else ``None`` and the coordinates neither exactly 0 nor certified nonzero.
+    theorems decides s(p) exactly when it can, else by an interval; both are rigorous, so the order
+    here (the ball first for a transcendental s) reaches the same verdict."""
+    from latentcheck.theorems.balls import contains_zero
+    from latentcheck.theorems.encoder import exact_activation_value
+    from latentcheck.theorems.errors import NotExact
 
-    from latentcheck.theorems.lower import INTERVAL_PREC as prec
+    memo = _Memo(act)
+    undecided: list[int] = []
+    for i, p in enumerate(pre):
+        if act.is_exact:
+            try:
+                if memo.exact_value(p) != 0:
+                    return i, "exact", undecided
+                continue
+            except NotExact:
+                pass
+            if not contains_zero(memo.ball(p)):
+                return i, "exact", undecided
+            undecided.append(i)
+            continue
+        if not contains_zero(memo.ball(p)):
+            return i, "interval", undecided
+        exact_val = exact_activation_value(act, p)  # guarded: float-free expressions, value inside its own enclosure
+        if exact_val is None:
+            undecided.append(i)
+        elif exact_val != 0:
+            return i, "interval", undecided
+    return None, "", undecided
 
-    zero = (from_int(0, prec, round_floor), from_int(0, prec, round_ceiling))
 
-    def dot(a: list, b: list) -> tuple:
-        acc = zero
-        for p, q in zip(a, b):
-            acc = mpi_add(acc, mpi_mul(p._mpi_, q._mpi_, prec), prec)
-        return acc
+def _ball_dot_diff(ex: list, eu: list, ev: list) -> Any:
+    """A ball containing ``<ex, eu> - <ex, ev>`` (summed as ``sum ex_i (eu_i - ev_i)``)."""
+    from flint import arb
 
-    return mpi_sub(dot(ex, eu), dot(ex, ev), prec)
+    acc = arb(0)
+    for a, b, c in zip(ex, eu, ev):
+        acc += a * (b - c)
+    return acc
 
 
 def check_flip_fast(encoder: Any, qx: QVec, qu: QVec, qv: QVec) -> Any:
     """:func:`latentcheck.theorems.check_flip` for an encoder with an exact body, from :class:`QVec` s; ``None`` to fall back."""
-    from mpmath import iv
-
-    from latentcheck.theorems.properties import PointCheck, dot
+    from latentcheck.theorems.balls import ball_precision, lower_mpf, upper_mpf
+    from latentcheck.theorems.errors import NotExact
+    from latentcheck.theorems.properties import PointCheck, dot, lower_decimal
 
     lhs, rhs = qx.dot(qu), qx.dot(qv)
     if lhs > rhs:
@@ -584,10 +433,14 @@ def check_flip_fast(encoder: Any, qx: QVec, qu: QVec, qv: QVec) -> Any:
         if diff > 0:
             return PointCheck(True, "exact", f"<x,u> - <x,v> = {lhs - rhs} <= 0 but <enc x,enc u> - <enc x,enc v> = {diff} > 0 (exact rationals)", str(diff))
         return PointCheck(False, "exact", f"<enc x,enc u> - <enc x,enc v> = {diff} <= 0")
-    ex, eu, ev = ([memo.interval(p) for p in pre] for pre in pres)
-    diff = iv.make_mpf(_iv_dot_diff(ex, eu, ev))
-    if diff.a > 0:
-        return PointCheck(True, "interval", f"<x,u> - <x,v> = {lhs - rhs} <= 0 (exact) but <enc x,enc u> - <enc x,enc v> lies in [{diff.a}, {diff.b}] > 0 (interval arithmetic)", __import__("latentcheck.theorems.properties", fromlist=["lower_decimal"]).lower_decimal(diff.a))
-    if diff.b <= 0:
-        return PointCheck(False, "interval", "the latent difference is certified <= 0")
-    return None  # undecided by intervals alone: theorems' check resolves exact activation values where it can
+    with ball_precision():
+        diff = _ball_dot_diff(*([memo.ball(p) for p in pre] for pre in pres))
+        if diff > 0:
+            try:
+                lo, hi = lower_mpf(diff), upper_mpf(diff)
+            except NotExact:  # an end beyond 2**(2**20): the reference check prints it
+                return None
+            return PointCheck(True, "interval", f"<x,u> - <x,v> = {lhs - rhs} <= 0 (exact) but <enc x,enc u> - <enc x,enc v> lies in [{lo}, {hi}] > 0 (interval arithmetic)", lower_decimal(lo))
+        if diff <= 0:
+            return PointCheck(False, "interval", "the latent difference is certified <= 0")
+    return None  # undecided by balls alone: theorems' check resolves exact activation values where it can

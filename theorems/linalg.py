@@ -1,13 +1,16 @@
-"""Exact linear algebra over the rationals (Fractions), for witnesses.
+"""Exact linear algebra over the rationals, for witnesses: python-flint's ``fmpq_mat`` behind Fraction lists.
 
-Small and dependency-free: row reduction, rank, a kernel vector, and the
-least-norm solution of a full-row-rank system ``W x = y``.
+Row reduction, rank, a kernel vector, a matrix-vector product and the
+least-norm solution of a full-row-rank system ``W x = y``; matrices come in
+and go out as lists of rows of ``Fraction`` s (every float read exactly).
 """
 
 from __future__ import annotations
 
 from fractions import Fraction
 from typing import Any, Sequence
+
+from flint import fmpq, fmpq_mat
 
 __all__ = ["to_fraction_matrix", "rref", "rank", "kernel_vector", "least_norm_solve", "matvec"]
 
@@ -16,35 +19,39 @@ Matrix = list[list[Fraction]]
 
 def to_fraction_matrix(W: Any) -> Matrix:
     """Exact copy of a float / int / Fraction matrix (floats are converted exactly)."""
-    return [[Fraction(v) if not isinstance(v, float) else Fraction(v) for v in row] for row in W]
+    return [[Fraction(v) for v in row] for row in W]
+
+
+def _fmpq(v: Any) -> fmpq:
+    q = v if isinstance(v, Fraction) else Fraction(v)
+    return fmpq(q.numerator, q.denominator)
+
+
+def _to_flint(A: Sequence[Sequence[Any]]) -> fmpq_mat:
+    rows, cols = len(A), len(A[0]) if A else 0
+    return fmpq_mat(rows, cols, [_fmpq(v) for row in A for v in row])
+
+
+def _fraction(q: fmpq) -> Fraction:
+    return Fraction(int(q.p), int(q.q))
+
+
+def _from_flint(M: fmpq_mat) -> Matrix:
+    return [[_fraction(v) for v in row] for row in M.tolist()]
 
 
 def rref(A: Matrix) -> tuple[Matrix, list[int]]:
     """Reduced row echelon form and pivot columns."""
-    M = [row[:] for row in A]
-    rows, cols = len(M), len(M[0]) if M else 0
-    pivots: list[int] = []
-    r = 0
-    for c in range(cols):
-        piv = next((i for i in range(r, rows) if M[i][c] != 0), None)
-        if piv is None:
-            continue
-        M[r], M[piv] = M[piv], M[r]
-        inv = 1 / M[r][c]
-        M[r] = [v * inv for v in M[r]]
-        for i in range(rows):
-            if i != r and M[i][c] != 0:
-                f = M[i][c]
-                M[i] = [a - f * b for a, b in zip(M[i], M[r])]
-        pivots.append(c)
-        r += 1
-        if r == rows:
-            break
-    return M, pivots
+    if not A or not A[0]:
+        return [row[:] for row in A], []
+    R, r = _to_flint(A).rref()
+    out = _from_flint(R)
+    pivots = [next(c for c, v in enumerate(row) if v != 0) for row in out[:r]]
+    return out, pivots
 
 
 def rank(A: Matrix) -> int:
-    return len(rref(A)[1]) if A else 0
+    return _to_flint(A).rank() if A and A[0] else 0
 
 
 def kernel_vector(A: Matrix) -> list[Fraction] | None:
@@ -63,17 +70,16 @@ def kernel_vector(A: Matrix) -> list[Fraction] | None:
 
 
 def matvec(A: Matrix, x: Sequence[Fraction]) -> list[Fraction]:
-    return [sum((a * b for a, b in zip(row, x)), Fraction(0)) for row in A]
+    if not A:
+        return []
+    return [row[0] for row in _from_flint(_to_flint(A) * _to_flint([[v] for v in x]))]
 
 
 def least_norm_solve(A: Matrix, y: Sequence[Fraction]) -> list[Fraction]:
     """``x = A^T (A A^T)^{-1} y`` for full-row-rank ``A`` (exact)."""
-    m = len(A)
-    AAt = [[sum((a * b for a, b in zip(A[i], A[j])), Fraction(0)) for j in range(m)] for i in range(m)]
-    aug = [AAt[i] + [Fraction(y[i])] for i in range(m)]
-    R, pivots = rref(aug)
-    if len(pivots) < m or pivots[-1] == m:
-        raise ValueError("matrix does not have full row rank")
-    c = [R[i][m] for i in range(m)]
-    n = len(A[0])
-    return [sum((A[i][j] * c[i] for i in range(m)), Fraction(0)) for j in range(n)]
+    M = _to_flint(A)
+    try:
+        c = (M * M.transpose()).solve(_to_flint([[v] for v in y]))
+    except ZeroDivisionError:
+        raise ValueError("matrix does not have full row rank") from None
+    return [row[0] for row in _from_flint(M.transpose() * c)]

@@ -275,101 +275,126 @@ def _monotone(f: Callable, x: Any, increasing: bool = True) -> Any:
         return _widen(a, b) if increasing else _widen(b, a)
 
 
+def _iv_const(node: sp.Expr) -> Any:
+    """The interval of a constant leaf, or None when ``node`` is not one."""
+    if node.is_Rational:
+        return iv.mpf(int(node.p)) / iv.mpf(int(node.q))
+    if node is sp.pi:
+        return iv.pi
+    if node is sp.E:
+        return iv.e
+    if node.is_Float:  # its exact binary value, not its printed decimal
+        return iv.mpf(mpmath.mpf(node._mpf_))
+    return None
+
+
+def _iv_fold(node: sp.Expr, ev: Callable, expr: sp.Expr) -> Any:
+    out = ev(node.args[0])
+    for a in node.args[1:]:
+        out = out + ev(a) if node.is_Add else out * ev(a)
+    return out
+
+
+def _iv_pow(node: sp.Expr, ev: Callable, expr: sp.Expr) -> Any:
+    base, e = node.args
+    b = ev(base)
+    if e.is_Integer:
+        k = int(e)
+        if k < 0:
+            if b.a <= 0 <= b.b:
+                raise NotExact(f"division by an interval containing 0 in {expr}")
+            return iv.mpf(1) / (b ** (-k))
+        return b**k
+    if e == sp.Rational(1, 2):
+        if b.a < 0:
+            raise NotExact(f"square root of a negative interval in {expr}")
+        return iv.sqrt(b)
+    if b.a <= 0:
+        raise NotExact(f"power of a non-positive base in {expr}")
+    return iv.exp(ev(e) * iv.log(b))
+
+
+def _iv_extremum(node: sp.Expr, ev: Callable, expr: sp.Expr) -> Any:
+    vals = [ev(a) for a in node.args]
+    pick = max if isinstance(node, sp.Max) else min
+    return iv.mpf([pick(v.a for v in vals), pick(v.b for v in vals)])
+
+
+def _iv_abs(node: sp.Expr, ev: Callable, expr: sp.Expr) -> Any:
+    v = ev(node.args[0])
+    if v.a >= 0:
+        return v
+    if v.b <= 0:
+        return -v
+    return iv.mpf([0, max(-v.a, v.b)])
+
+
+def _iv_piecewise(node: sp.Expr, ev: Callable, expr: sp.Expr) -> Any:
+    hull = None
+    for value, cond in node.args:
+        truth = _cond_interval(cond, ev)
+        if truth is False:
+            continue
+        v = ev(value)
+        hull = v if hull is None else iv.mpf([min(hull.a, v.a), max(hull.b, v.b)])
+        if truth is True:
+            return hull
+    if hull is None:
+        raise NotExact(f"no branch of {node} applies")
+    return hull
+
+
+def _iv_cosh(v: Any) -> Any:
+    if v.a >= 0:
+        return _clamp(_monotone(mpmath.cosh, v), 1, mpmath.inf)
+    if v.b <= 0:
+        return _clamp(_monotone(mpmath.cosh, v, increasing=False), 1, mpmath.inf)
+    top = _monotone(mpmath.cosh, iv.mpf([0, max(-v.a, v.b)]))
+    return iv.mpf([1, top.b])
+
+
+def _iv_unary(node: sp.Expr, ev: Callable, expr: sp.Expr) -> Any:
+    name = _UNARY[node.func]
+    v = ev(node.args[0])
+    if name == "log":
+        if v.a <= 0:
+            raise NotExact(f"log of an interval reaching 0 in {expr}")
+        return iv.log(v)
+    if name in ("exp", "sin", "cos"):
+        return getattr(iv, name)(v)
+    if name in ("tanh", "erf"):
+        return _clamp(_monotone(getattr(mpmath, name), v), -1, 1)
+    if name == "sinh":
+        return _monotone(mpmath.sinh, v)
+    return _iv_cosh(v)
+
+
+#: (test, rule) pairs tried in order after ``t`` and constants.
+_IV_RULES: tuple[tuple[Callable[[sp.Expr], bool], Callable[[sp.Expr, Callable, sp.Expr], Any]], ...] = (
+    (lambda n: bool(n.is_Add or n.is_Mul), _iv_fold),
+    (lambda n: bool(n.is_Pow), _iv_pow),
+    (lambda n: isinstance(n, (sp.Max, sp.Min)), _iv_extremum),
+    (lambda n: isinstance(n, sp.Abs), _iv_abs),
+    (lambda n: isinstance(n, sp.Piecewise), _iv_piecewise),
+    (lambda n: n.func in _UNARY, _iv_unary),
+)
+
+
 def interval_value(expr: sp.Expr, x: Any) -> Any:
     """An interval enclosing ``expr(t)`` for every ``t`` in the interval ``x``."""
 
+    def ev(node: sp.Expr) -> Any:
+        if node == T:
+            return x
+        c = _iv_const(node)
+        if c is not None:
+            return c
+        for test, rule in _IV_RULES:
+            if test(node):
+                return rule(node, ev, expr)
+        raise NotExact(f"cannot evaluate {node} in interval arithmetic")
+
     with _iv_precision():
-
-        def ev(node: sp.Expr) -> Any:
-            if node == T:
-                return x
-            if node.is_Rational:
-                return iv.mpf(int(node.p)) / iv.mpf(int(node.q))
-            if node is sp.pi:
-                return iv.pi
-            if node is sp.E:
-                return iv.e
-            if node.is_Float:  # its exact binary value, not its printed decimal
-                return iv.mpf(mpmath.mpf(node._mpf_))
-            if node.is_Add:
-                out = ev(node.args[0])
-                for a in node.args[1:]:
-                    out = out + ev(a)
-                return out
-            if node.is_Mul:
-                out = ev(node.args[0])
-                for a in node.args[1:]:
-                    out = out * ev(a)
-                return out
-            if node.is_Pow:
-                base, e = node.args
-                if e.is_Integer:
-                    b = ev(base)
-                    k = int(e)
-                    if k < 0:
-                        if b.a <= 0 <= b.b:
-                            raise NotExact(f"division by an interval containing 0 in {expr}")
-                        return iv.mpf(1) / (b ** (-k))
-                    return b**k
-                if e == sp.Rational(1, 2):
-                    b = ev(base)
-                    if b.a < 0:
-                        raise NotExact(f"square root of a negative interval in {expr}")
-                    return iv.sqrt(b)
-                b = ev(base)
-                if b.a <= 0:
-                    raise NotExact(f"power of a non-positive base in {expr}")
-                return iv.exp(ev(e) * iv.log(b))
-            if isinstance(node, (sp.Max, sp.Min)):
-                vals = [ev(a) for a in node.args]
-                pick = max if isinstance(node, sp.Max) else min
-                return iv.mpf([pick(v.a for v in vals), pick(v.b for v in vals)])
-            if isinstance(node, sp.Abs):
-                v = ev(node.args[0])
-                if v.a >= 0:
-                    return v
-                if v.b <= 0:
-                    return -v
-                return iv.mpf([0, max(-v.a, v.b)])
-            if isinstance(node, sp.Piecewise):
-                hull = None
-                for value, cond in node.args:
-                    truth = _cond_interval(cond, ev)
-                    if truth is False:
-                        continue
-                    v = ev(value)
-                    hull = v if hull is None else iv.mpf([min(hull.a, v.a), max(hull.b, v.b)])
-                    if truth is True:
-                        return hull
-                if hull is None:
-                    raise NotExact(f"no branch of {node} applies")
-                return hull
-            if node.func in _UNARY:
-                name = _UNARY[node.func]
-                v = ev(node.args[0])
-                if name == "exp":
-                    return iv.exp(v)
-                if name == "log":
-                    if v.a <= 0:
-                        raise NotExact(f"log of an interval reaching 0 in {expr}")
-                    return iv.log(v)
-                if name in ("sin", "cos"):
-                    return getattr(iv, name)(v)
-                if name == "tanh":
-                    return _clamp(_monotone(mpmath.tanh, v), -1, 1)
-                if name == "sinh":
-                    return _monotone(mpmath.sinh, v)
-                if name == "erf":
-                    return _clamp(_monotone(mpmath.erf, v), -1, 1)
-                if name == "cosh":
-                    if v.a >= 0:
-                        return _clamp(_monotone(mpmath.cosh, v), 1, mpmath.inf)
-                    if v.b <= 0:
-                        return _clamp(_monotone(mpmath.cosh, v, increasing=False), 1, mpmath.inf)
-                    top = _monotone(mpmath.cosh, iv.mpf([0, max(-v.a, v.b)]))
-                    return iv.mpf([1, top.b])
-            raise NotExact(f"cannot evaluate {node} in interval arithmetic")
-
         return ev(expr)
 
 
