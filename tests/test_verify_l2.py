@@ -48,8 +48,8 @@ def _zero_users(Ws: list, bs: list, acts: list) -> list[tuple[int, ...]]:
             continue
         h = [sp.Integer(v) / sp.sqrt(k) for v in bits]
         for W, b, a in zip(Wq, bq, acts):
-            h = [_act(a, sp.nsimplify(sum(w * v for w, v in zip(row, h)) + c)) for row, c in zip(W, b)]
-        if all(sp.simplify(v) == 0 for v in h):
+            h = [_act(a, sp.expand(sum((w * v for w, v in zip(row, h)), sp.Integer(0)) + c)) for row, c in zip(W, b)]
+        if all(v == 0 for v in h):  # a + b sqrt(k) in sympy's canonical form is 0 only when it is the number 0
             hits.append(bits)
     return hits
 
@@ -162,3 +162,63 @@ def test_planted_bugs_are_rejected() -> None:
     bad = json.loads(json.dumps(cert))
     bad["activations"][0] = {"knots": ["1"], "values": ["0"], "slope_left": "0", "slope_right": "1", "offset": "0"}
     assert not check_l2_certificate(bad, Ws, bs).ok  # not positively homogeneous
+
+
+def _standalone(cert: dict, Ws: list, bs: list, acts: list, tmp: Path) -> subprocess.CompletedProcess:
+    enc = tmp / "encoder.npz"
+    _encoder(Ws, bs, acts).save(enc)
+    (tmp / "certificate.json").write_text(json.dumps(dict(cert, encoder_file="encoder.npz")))
+    return subprocess.run([sys.executable, str(RECHECK), str(tmp / "certificate.json")], capture_output=True, text=True, timeout=120)
+
+
+def test_standalone_rechecker_accepts_and_rejects(tmp_path: Path) -> None:
+    """docs/recheck_certificate.py (Fractions only, no latentcheck import) is the independent re-checker."""
+    Ws, bs, acts, cert = _proved_case()
+    ok = _standalone(cert, Ws, bs, acts, tmp_path)
+    assert ok.returncode == 0 and ok.stdout.startswith("OK"), ok.stdout + ok.stderr
+    bad = json.loads(json.dumps(cert))
+    e = next(e for e in bad["cover"] if e["proof"]["kind"] == "tree" and _farkas_leaf(e["proof"]["root"]))
+    leaf = _farkas_leaf(e["proof"]["root"])
+    leaf["rows"] = [r if r[0] != "hull" else r[:6] + [str(Fraction(r[6]) / 2)] for r in leaf["rows"]]
+    rej = _standalone(bad, Ws, bs, acts, tmp_path)
+    assert rej.returncode == 1 and "REJECTED" in rej.stdout
+    bad = json.loads(json.dumps(cert))
+    bad["cover"] = sorted(bad["cover"], key=lambda e: e["k"][0])
+    if bad["cover"][0]["k"][1] > 1:
+        bad["cover"][0]["k"][0] = 2
+    else:
+        bad["cover"] = bad["cover"][1:]
+    rej = _standalone(bad, Ws, bs, acts, tmp_path)
+    assert rej.returncode == 1 and "not covered" in rej.stdout
+
+
+def test_unit_proof_and_standalone(tmp_path: Path) -> None:
+    """One layer, a unit whose weights and bias are all positive: every k is closed by the exact unit argument."""
+    rng = np.random.default_rng(5)
+    W = np.round(rng.normal(size=(3, 6)), 3)
+    W[1] = np.abs(W[1]) + 0.1
+    b = np.array([0.2, 0.1, -0.3])
+    res = verify(_encoder([W], [b], ["relu"]), "p3", domain="binary", input_normalise="l2", timeout=30)
+    assert res.verdict == "proved" and not _zero_users([W], [b], ["relu"])
+    assert all(e["proof"]["kind"] == "unit" for e in res.certificate["cover"])
+    assert _standalone(res.certificate, [W], [b], ["relu"], tmp_path).returncode == 0
+    bad = json.loads(json.dumps(res.certificate))
+    bad["cover"][0]["proof"]["j"] = 2  # a unit with a negative bias and mixed weights does not stay positive
+    assert _standalone(bad, [W], [b], ["relu"], tmp_path).returncode == 1
+
+
+def test_cli_l2_verdict_and_certificate(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from latentcheck.checkers.cli import app
+
+    Ws, bs, acts, cert = _proved_case()
+    enc = tmp_path / "enc.npz"
+    _encoder(Ws, bs, acts).save(enc)
+    out = tmp_path / "out"
+    r = CliRunner().invoke(app, ["verify", "--weights", str(enc), "--domain", "binary", "--input-normalise", "l2",
+                                 "--timeout", "60", "--out", str(out), "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["verdict"] == "proved"
+    chk = subprocess.run([sys.executable, str(RECHECK), str(out / "certificate.json")], capture_output=True, text=True, timeout=120)
+    assert chk.returncode == 0, chk.stdout
