@@ -111,7 +111,7 @@ def l2_counterexample_ok(Ws: Sequence[np.ndarray], bs: Sequence[np.ndarray], act
             m = sr if sign_qsqrt(a, c, k) >= 0 else sl
             ha.append(m * a)
             hb.append(m * c)
-    return all(a == 0 and c == 0 for a, c in zip(ha, hb))
+    return all(sign_qsqrt(a, c, k) == 0 for a, c in zip(ha, hb))  # a + c sqrt(k) = 0 (a perfect square k allows a, c != 0)
 
 
 # ------------------------------------------------------------------ the cover

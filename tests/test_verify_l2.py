@@ -222,3 +222,16 @@ def test_cli_l2_verdict_and_certificate(tmp_path: Path) -> None:
     assert json.loads(r.output)["verdict"] == "proved"
     chk = subprocess.run([sys.executable, str(RECHECK), str(out / "certificate.json")], capture_output=True, text=True, timeout=120)
     assert chk.returncode == 0, chk.stdout
+
+
+def test_zero_at_a_perfect_square_k() -> None:
+    """relu(-x_1 + x_2 + |x|) vanishes at x = (1, 0), where -1 + sqrt(1) = 0 with both parts nonzero; and at
+    x = (1, 1, 1, 1, 0) ... with k = 4: -4 + 2 * 2 = 0 (the bias is 2, sqrt(4) = 2)."""
+    res = verify(_encoder([np.array([[-1.0, 1.0]])], [np.array([1.0])], ["relu"]), "p3", domain="binary",
+                 input_normalise="l2", timeout=30)
+    assert res.verdict == "refuted" and res.counterexample == ["1", "0"]
+    W = np.array([[-1.0, -1.0, -1.0, -1.0, 3.0]])
+    res = verify(_encoder([W], [np.array([2.0])], ["relu"]), "p3", domain="binary", input_normalise="l2", timeout=30)
+    truth = _zero_users([W], [np.array([2.0])], ["relu"])
+    assert truth == [(1, 1, 1, 1, 0)]
+    assert res.verdict == "refuted" and tuple(int(v) for v in res.counterexample) == truth[0]
