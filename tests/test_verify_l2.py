@@ -235,3 +235,18 @@ def test_zero_at_a_perfect_square_k() -> None:
     truth = _zero_users([W], [np.array([2.0])], ["relu"])
     assert truth == [(1, 1, 1, 1, 0)]
     assert res.verdict == "refuted" and tuple(int(v) for v in res.counterexample) == truth[0]
+
+
+def test_counterexample_check_can_fail() -> None:
+    """The exact Q(sqrt k) check refuses users that are not encoded as 0, including near misses."""
+    from latentcheck.counterexamples.certificate_l2 import l2_counterexample_ok
+
+    relu = [{"knots": ["0"], "values": ["0"], "slope_left": "0", "slope_right": "1", "offset": "0"}]
+    W, b = [np.array([[-1.0, 1.0]])], [np.array([1.0])]
+    assert l2_counterexample_ok(W, b, relu, [1, 0])
+    assert not l2_counterexample_ok(W, b, relu, [0, 1]) and not l2_counterexample_ok(W, b, relu, [1, 1])
+    assert not l2_counterexample_ok(W, b, relu, [0, 0])
+    # relu(-(x_1 + x_2)/sqrt(2) + b) at x = (1, 1) is relu(b - sqrt(2)): float64's sqrt(2) is above sqrt(2) by ~1e-16
+    near = [np.array([[-1.0, -1.0]])]
+    assert not l2_counterexample_ok(near, [np.array([np.sqrt(2.0)])], relu, [1, 1])
+    assert l2_counterexample_ok(near, [np.array([np.nextafter(np.sqrt(2.0), 0.0)])], relu, [1, 1])
