@@ -355,6 +355,223 @@ def recheck(cert, encoder_path):
     return leaves, notes
 
 
+# ================================================================ l2-normalised binary users (helper "l2")
+# Schema latentcheck.verify-certificate-l2/1 (docs/verify.md, "l2 normalisation with biases"). Separate
+# from the P3 checker above: it uses only need(), Rejected, CATALOG and the Fraction type Q.
+# The encoder sees x/|x|_2; for positively homogeneous activations enc(x/s) = enc_s(x)/s where enc_s has
+# every bias b replaced by s*b, s = sqrt(1'x). Checked: the cover of k = 1'x = 1..n, each entry's s box
+# and cuts (valid for s = sqrt(k) for every k in the range), and each entry's proof (unit or tree).
+L2_SCHEMA = "latentcheck.verify-certificate-l2/1"
+
+
+def l2_sign(a, b, k):
+    """Sign of a + b*sqrt(k), exactly: compare squares when a and b have opposite signs."""
+    r = int(k ** 0.5)
+    while r * r > k:
+        r -= 1
+    while (r + 1) * (r + 1) <= k:
+        r += 1
+    if r * r == k:
+        v = a + b * r
+        return (v > 0) - (v < 0)
+    if a >= 0 and b >= 0:
+        return 1 if (a > 0 or b > 0) else 0
+    if a <= 0 and b <= 0:
+        return -1
+    return (1 if a > 0 else -1) if a * a > b * b * k else (1 if b > 0 else -1)
+
+
+def l2_slopes(d, name):
+    """(slope for t < 0, slope for t > 0) of a positively homogeneous activation; catalog names checked."""
+    knots = [Q(v) for v in d["knots"]]
+    if knots:
+        need(knots == [0] and [Q(v) for v in d["values"]] == [0], f"activation {name}: not positively homogeneous")
+    else:
+        need(Q(d.get("offset", "0")) == 0 and Q(d["slope_left"]) == Q(d["slope_right"]), f"activation {name}: not positively homogeneous")
+    if name in CATALOG:
+        kn, vals, sl, sr, off = CATALOG[name]
+        need([Q(v) for v in kn] == knots and Q(sl) == Q(d["slope_left"]) and Q(sr) == Q(d["slope_right"]),
+             f"the knots given for {name} are wrong")
+    return Q(d["slope_left"]), Q(d["slope_right"])
+
+
+def l2_entry(e, n):
+    klo, khi = int(e["k"][0]), int(e["k"][1])
+    need(1 <= klo <= khi <= n, f"range {klo}..{khi} outside 1..{n}")
+    slo, shi = Q(e["s"][0]), Q(e["s"][1])
+    need(slo >= 0 and slo * slo <= klo, f"s_lo {slo} above sqrt({klo})")
+    need(shi >= 0 and shi * shi >= khi, f"s_hi {shi} below sqrt({khi})")
+    cuts = []
+    for sense, a, c in e.get("cuts", []):
+        a, c = Q(a), Q(c)
+        if sense == "ge":  # line below sqrt at both ends of the range; sqrt is concave
+            for k in (klo, khi):
+                v = a + c * k
+                need(v <= 0 or v * v <= k, f"cut s >= {a} + {c}*k fails at k = {k}")
+        else:
+            need(sense == "le" and c > 0, "an upper cut needs a positive slope")
+            need(4 * a * c >= 1, f"cut s <= {a} + {c}*k is below sqrt somewhere")  # min of a + c k - sqrt(k) is a - 1/(4c)
+        cuts.append((sense, a, c))
+    return klo, khi, slo, shi, cuts
+
+
+def l2_apply(sl, sr, t):
+    return sr * t if t > 0 else sl * t
+
+
+def l2_box(W, b, slopes, rng, xfix, zclamp):
+    """Per-variable exact bounds on a leaf, or None when the leaf holds no point."""
+    klo, khi, slo, shi = rng
+    n = len(W[0][0])
+    xlo = [Q(xfix.get(i, 0)) for i in range(n)]
+    xhi = [Q(xfix.get(i, 1)) for i in range(n)]
+    if sum(xlo) > khi or sum(xhi) < klo:
+        return None
+    lo, hi = xlo, xhi
+    zs, hs = [], []
+    for k, (Wk, bk) in enumerate(zip(W, b)):
+        zl, zh = [], []
+        for j, (row, bj) in enumerate(zip(Wk, bk)):
+            a = sum(w * (lo[i] if w > 0 else hi[i]) for i, w in enumerate(row) if w) + min(bj * slo, bj * shi)
+            c = sum(w * (hi[i] if w > 0 else lo[i]) for i, w in enumerate(row) if w) + max(bj * slo, bj * shi)
+            clo, chi = zclamp.get((k, j), (None, None))
+            a = a if clo is None else max(a, clo)
+            c = c if chi is None else min(c, chi)
+            if a > c:
+                return None
+            zl.append(a)
+            zh.append(c)
+        sl, sr = slopes[k]
+        hl = [min([l2_apply(sl, sr, a), l2_apply(sl, sr, c)] + ([Q(0)] if a < 0 < c else [])) for a, c in zip(zl, zh)]
+        hh = [max([l2_apply(sl, sr, a), l2_apply(sl, sr, c)] + ([Q(0)] if a < 0 < c else [])) for a, c in zip(zl, zh)]
+        if k == len(W) - 1:
+            if any(a > 0 or c < 0 for a, c in zip(hl, hh)):
+                return None
+            hl, hh = [Q(0)] * len(hl), [Q(0)] * len(hh)
+        zs.append((zl, zh))
+        hs.append((hl, hh))
+        lo, hi = hl, hh
+    return {"x": (xlo, xhi), "s": (slo, shi), "z": zs, "h": hs}
+
+
+def l2_farkas(W, b, slopes, box, rows, rng, cuts):
+    """Sum of the rows' multiples: coefficient dicts keyed by variable, then min over the box vs the right side."""
+    coef, d = {}, Q(0)
+
+    def add(var, v):
+        coef[var] = coef.get(var, Q(0)) + v
+
+    for row in rows:
+        if row[0] == "aff":  # mu * (z_kj - W_kj . h_{k-1} - b_kj s) = 0
+            k, j, mu = int(row[1]), int(row[2]), Q(row[3])
+            add(("z", k, j), mu)
+            for i, w in enumerate(W[k][j]):
+                if w:
+                    add(("x", i) if k == 0 else ("h", k - 1, i), -mu * w)
+            add(("s",), -mu * b[k][j])
+        elif row[0] == "hull":
+            k, j, a, c, sense, y = int(row[1]), int(row[2]), Q(row[3]), Q(row[4]), row[5], Q(row[6])
+            need(y >= 0, "negative multiplier")
+            lo, hi = box["z"][k][0][j], box["z"][k][1][j]
+            sg = 1 if sense == "ge" else -1
+            pts = [lo, hi] + ([Q(0)] if lo < 0 < hi else [])
+            need(all(sg * (l2_apply(*slopes[k], p) - a * p - c) >= 0 for p in pts), f"line {row[:6]} invalid on the leaf")
+            add(("z", k, j), sg * y * a)
+            add(("h", k, j), -sg * y)
+            d += -sg * y * c
+        elif row[0] == "ksum":
+            y = Q(row[2])
+            need(y >= 0, "negative multiplier")
+            sg = -1 if row[1] == "ge" else 1
+            for i in range(len(box["x"][0])):
+                add(("x", i), sg * y)
+            d += sg * y * (rng[0] if row[1] == "ge" else rng[1])
+        elif row[0] == "scut":
+            sense, a, c = cuts[int(row[1])]
+            y = Q(row[2])
+            need(y >= 0, "negative multiplier")
+            sg = 1 if sense == "ge" else -1
+            for i in range(len(box["x"][0])):
+                add(("x", i), sg * y * c)
+            add(("s",), -sg * y)
+            d += -sg * y * a
+        else:
+            raise Rejected(f"unknown row {row[0]!r}")
+    low = Q(0)
+    for var, r in coef.items():
+        if var[0] == "x":
+            lo, hi = box["x"][0][var[1]], box["x"][1][var[1]]
+        elif var[0] == "s":
+            lo, hi = box["s"]
+        else:
+            lo, hi = box[var[0]][var[1]][0][var[2]], box[var[0]][var[1]][1][var[2]]
+        low += r * (lo if r > 0 else hi)
+    need(low > d, f"no contradiction ({float(low)} <= {float(d)})")
+
+
+def l2_tree(W, b, slopes, root, rng, cuts):
+    leaves, todo = 0, [(root, {}, {})]
+    while todo:
+        node, xfix, zclamp = todo.pop()
+        if "split" in node:
+            sp = node["split"]
+            if sp[0] == "x":
+                i = int(sp[1])
+                need(0 <= i < len(W[0][0]) and i not in xfix, f"bad split {sp}")
+                todo += [(node["le"], xfix | {i: 0}, zclamp), (node["ge"], xfix | {i: 1}, zclamp)]
+            else:
+                need(sp[0] == "z", f"bad split {sp}")
+                key = (int(sp[1]), int(sp[2]))
+                need(key[0] < len(W) and key[1] < len(W[key[0]]), f"bad split {sp}")
+                lo, hi = zclamp.get(key, (None, None))
+                todo.append((node["le"], xfix, zclamp | {key: (lo, Q(0) if hi is None else min(hi, Q(0)))}))
+                todo.append((node["ge"], xfix, zclamp | {key: (Q(0) if lo is None else max(lo, Q(0)), hi)}))
+            continue
+        leaves += 1
+        box = l2_box(W, b, slopes, rng, xfix, zclamp)
+        if box is not None:
+            need(node.get("leaf") == "farkas", "a non-empty leaf without Farkas rows")
+            l2_farkas(W, b, slopes, box, node["rows"], rng, cuts)
+    return leaves
+
+
+def recheck_l2(cert, encoder_path):
+    """Return (units and leaves checked, notes); raise Rejected with the reason."""
+    need(cert.get("schema") == L2_SCHEMA and cert.get("property") == "p3", "unknown schema")
+    need(cert.get("normalise") == "l2" and cert.get("domain", {}).get("kind") == "binary", "l2 certificates are for binary users")
+    if cert.get("encoder_sha256"):
+        with open(encoder_path, "rb") as fh:
+            need(hashlib.sha256(fh.read()).hexdigest() == cert["encoder_sha256"], "the encoder file's SHA-256 differs")
+    with np.load(encoder_path, allow_pickle=False) as data:
+        L = len([k for k in data.files if k.startswith("W") and k[1:].isdigit()])
+        W = [[[Q(float(v)) for v in row] for row in np.asarray(data[f"W{i}"], dtype=np.float64).tolist()] for i in range(L)]
+        b = [[Q(float(v)) for v in np.asarray(data[f"b{i}"], dtype=np.float64).tolist()] for i in range(L)]
+    names = cert.get("activation_names", [None] * L)
+    need(len(cert["activations"]) == L, "one activation per layer")
+    slopes = [l2_slopes(a, nm) for a, nm in zip(cert["activations"], names)]
+    n = len(W[0][0])
+    covered = set()
+    count = 0
+    for e in cert["cover"]:
+        klo, khi, slo, shi, cuts = l2_entry(e, n)
+        covered.update(range(klo, khi + 1))
+        if e["proof"]["kind"] == "unit":  # z_j >= (sum of the k smallest weights) + sqrt(k) b_j > 0, so h_j != 0
+            need(L == 1 and slopes[0][1] != 0, "a unit proof needs one layer and s(t) != 0 for t > 0")
+            j = int(e["proof"]["j"])
+            row = sorted(W[0][j])
+            acc = sum(row[:klo - 1], Q(0))
+            for k in range(klo, khi + 1):
+                acc += row[k - 1]
+                need(l2_sign(acc, b[0][j], k) > 0, f"unit {j} does not stay positive for {k} items")
+                count += 1
+        else:
+            need(e["proof"]["kind"] == "tree", "unknown proof kind")
+            count += l2_tree(W, b, slopes, e["proof"]["root"], (klo, khi, slo, shi), cuts)
+    missing = sorted(set(range(1, n + 1)) - covered)
+    need(not missing, f"k = {missing[0] if missing else 0} is not covered")
+    return count, []
+
+
 def main(argv):
     if not argv or argv[0] in ("-h", "--help"):
         print(__doc__)
@@ -366,7 +583,7 @@ def main(argv):
     if enc is None:
         enc = os.path.join(os.path.dirname(os.path.abspath(path)), cert.get("encoder_file", "encoder.npz"))
     try:
-        leaves, notes = recheck(cert, enc)
+        leaves, notes = recheck_l2(cert, enc) if cert.get("schema") == L2_SCHEMA else recheck(cert, enc)
     except Rejected as exc:
         print(f"REJECTED: {exc}")
         return 1

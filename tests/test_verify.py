@@ -304,14 +304,18 @@ def test_cone_argument_when_zero_maps_to_zero(tmp_path):
 
 def test_cli_reads_recorded_normalisation(tmp_path):
     """A weight file that records l2 input normalisation is verified as such: zero biases and relu make the
-    answer the un-normalised one (here refuted: x = (1, 0) gives relu(-1) = 0); with a bias it is unknown."""
+    answer the un-normalised one (here refuted: x = (1, 0) gives relu(-1) = 0); with a bias the l2 engine
+    decides it (relu(-1 + 1) = 0 at x = (1, 0), |x| = 1), and relu6 stays unknown."""
     W = np.array([[-1.0, 1.0]])
     np.savez(tmp_path / "h.npz", W0=W, b0=np.zeros(1), activations=np.array(["relu"]), latentcheck_normalise=np.array("l2"))
     r = _cli("--weights", str(tmp_path / "h.npz"), "--domain", "binary", "--json")
     assert r.returncode == 1 and "l2 normalisation does not change" in json.loads(r.stdout)["reason"]
     np.savez(tmp_path / "b.npz", W0=W, b0=np.ones(1), activations=np.array(["relu"]), latentcheck_normalise=np.array("l2"))
     r = _cli("--weights", str(tmp_path / "b.npz"), "--domain", "binary", "--json")
-    assert r.returncode == 3 and json.loads(r.stdout)["verdict"] == "unknown"
+    assert r.returncode == 1 and json.loads(r.stdout)["counterexample"] == ["1", "0"]
+    np.savez(tmp_path / "r6.npz", W0=W, b0=np.ones(1), activations=np.array(["relu6"]), latentcheck_normalise=np.array("l2"))
+    r = _cli("--weights", str(tmp_path / "r6.npz"), "--domain", "binary", "--json")
+    assert r.returncode == 3 and "positively homogeneous" in json.loads(r.stdout)["reason"]
 
 
 def test_recheck_rejects_overclaimed_derived_bound(tmp_path):

@@ -127,8 +127,8 @@ def verify(encoder: Encoder, property: str = "p3", *, domain: "str | dict" = "re
         encoder: a :class:`latentcheck.theorems.Encoder`.
         property: ``"p3"``.
         domain: ``reals``, ``nonneg``, ``binary`` or ``box:LO,HI``.
-        input_normalise: ``none``, or ``l2`` (the encoder sees ``x / |x|_2``; decided
-            exactly for positively homogeneous encoders, else ``unknown``).
+        input_normalise: ``none``, or ``l2`` (the encoder sees ``x / |x|_2``; decided exactly for
+            positively homogeneous encoders, with biases on ``binary``; else ``unknown``).
         timeout: seconds for the search.
 
     Example:
@@ -157,10 +157,10 @@ def verify(encoder: Encoder, property: str = "p3", *, domain: "str | dict" = "re
                             "decides encoders whose weights float64 holds exactly", "none", _label(dom),
                             stats={"seconds": round(time.perf_counter() - t0, 4)})
     homogeneous = all(p.positively_homogeneous for p in pls) and all(not np.any(layer.b) for layer in encoder.layers)
-    if input_normalise == "l2" and not homogeneous:
-        return VerifyResult("unknown", "--input-normalise l2 is decided exactly only for positively homogeneous encoders "
-                            "(zero biases, activations like relu); this one is not", "none", _label(dom),
-                            stats={"seconds": round(time.perf_counter() - t0, 4)})
+    if input_normalise == "l2" and not homogeneous:  # biases: enc(x/s) = enc_s(x)/s (checkers/verifier/l2.py)
+        from latentcheck.checkers.verifier.l2 import verify_l2
+
+        return verify_l2(encoder, pls, dom, t0 + float(timeout), t0)
     from latentcheck.checkers.verifier.run import run_p3
 
     res = run_p3(encoder, pls, dom, homogeneous, t0 + float(timeout), t0)
