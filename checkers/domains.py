@@ -197,8 +197,9 @@ class Binary(Domain):
 
         k1, k2, k3 = jax.random.split(key, 3)
         density = jax.random.uniform(k1, shape[:-1] + (1,), minval=0.005, maxval=0.3)
-        on = jax.random.uniform(k2, shape) < density
-        return 0.5 * jax.random.uniform(k3, shape) + 0.5 * on
+        u = jax.random.uniform(k3, shape)
+        on = (jax.random.uniform(k2, shape) < density).astype(u.dtype)
+        return 0.5 * u + 0.5 * on
 
     def discretize(self, x: Any) -> Any:
         return (x >= 0.5).astype(x.dtype)

@@ -137,11 +137,15 @@ def jax_pre_activations(encoder: Encoder, dtype: str = "float32") -> tuple[Calla
     params = [(jnp.asarray(layer.W.T, dtype=dtype), jnp.asarray(layer.b, dtype=dtype)) for layer in encoder.layers]
     hidden = [layer.activation.jax_fn() for layer in encoder.layers[:-1]]
 
+    def affine(h: Any, Wt: Any, b: Any) -> Any:  # h[..., n] @ Wt[n, m] + b[m], the bias broadcast explicitly
+        z = h @ Wt
+        return z + jnp.broadcast_to(b, z.shape)
+
     def pre(X: Any) -> Any:
         h = X
         for (Wt, b), f in zip(params[:-1], hidden):
-            h = f(h @ Wt + b)
+            h = f(affine(h, Wt, b))
         Wt, b = params[-1]
-        return h @ Wt + b
+        return affine(h, Wt, b)
 
     return pre, encoder.activation.jax_fn()
