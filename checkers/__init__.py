@@ -29,6 +29,8 @@ _HOMES = {
     "t1_identities": "latentcheck.checkers.symbolic",
     "t3_identities": "latentcheck.checkers.symbolic",
     "verify": "latentcheck.checkers.verify",
+    "Domain": "latentcheck.checkers.domains",
+    "parse_domain": "latentcheck.checkers.domains",
     "VerifyResult": "latentcheck.checkers.verify",
 }
 

@@ -80,11 +80,12 @@ def register(app: typer.Typer) -> None:
         from latentcheck.checkers.verify import parse_verify_domain
         from latentcheck.checkers.verify import verify as _verify
         from latentcheck.theorems.errors import InvalidArgument
+        from latentcheck.theorems.properties import get_property
 
         from latentcheck.checkers._cli_args import nonempty, nonneg_int, positive_seconds
         from latentcheck.checkers._io import check_input_file, check_output_dir
 
-        if property.lower() != "p3":
+        if not get_property(property).verifiable:
             raise InvalidArgument(f"--property {property!r}: verify decides p3 only")
         if weights is not None:
             check_input_file(weights, "--weights")

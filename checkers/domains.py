@@ -36,7 +36,7 @@ import numpy as np
 from latentcheck.theorems.errors import DataError, InvalidArgument
 from latentcheck.theorems.exact_arrays import exact_scalars, fits_float64, float64_copy, unreadable_reason
 
-__all__ = ["Domain", "Reals", "Nonneg", "Binary", "Sphere", "Box", "Data", "DOMAINS", "parse_domain", "load_rows", "load_rows_exact", "stereographic_point"]
+__all__ = ["Domain", "Reals", "Nonneg", "Binary", "Sphere", "Box", "Data", "DOMAINS", "parse_domain", "sample_row_triples", "load_rows", "load_rows_exact", "stereographic_point"]
 
 #: Names of the built-in (continuous or binary) domains.
 DOMAINS = ("reals", "nonneg", "binary", "sphere")
@@ -331,17 +331,23 @@ class Data(Domain):
 
     def sample_triples(self, count: int, rng: np.random.Generator) -> np.ndarray:
         """``(count, 3)`` row indices, the three of each triple distinct, uniform over such triples (seeded by ``rng``)."""
-        N = int(self.rows.shape[0])
-        if N < 3:
-            raise InvalidArgument(f"domain {self.label!r} has {N} rows; triples of distinct rows need at least 3")
-        i = rng.integers(N, size=int(count))
-        j = rng.integers(N - 1, size=int(count))
-        j = j + (j >= i)
-        lo, hi = np.minimum(i, j), np.maximum(i, j)
-        k = rng.integers(N - 2, size=int(count))
-        k = k + (k >= lo)
-        k = k + (k >= hi)
-        return np.stack([i, j, k], axis=1).astype(np.int64)
+        return sample_row_triples(int(self.rows.shape[0]), count, rng, label=self.label)
+
+
+def sample_row_triples(n_rows: int, count: int, rng: np.random.Generator, *, label: str = "the data") -> np.ndarray:
+    """``(count, 3)`` indices of distinct rows out of ``n_rows``, uniform over such triples (redrawn until distinct).
+
+    The one triple sampler: the data domain and ``latentcheck audit`` both draw through it, so the same seed
+    gives the same triples in both.
+    """
+    if n_rows < 3:
+        raise InvalidArgument(f"{label} has {n_rows} rows; triples of distinct rows need at least 3")
+    t = rng.integers(0, n_rows, size=(int(count), 3))
+    bad = (t[:, 0] == t[:, 1]) | (t[:, 0] == t[:, 2]) | (t[:, 1] == t[:, 2])
+    while np.any(bad):
+        t[bad] = rng.integers(0, n_rows, size=(int(bad.sum()), 3))
+        bad = (t[:, 0] == t[:, 1]) | (t[:, 0] == t[:, 2]) | (t[:, 1] == t[:, 2])
+    return t.astype(np.int64)
 
 
 _CLASSES: dict[str, type] = {cls.name: cls for cls in (Reals, Nonneg, Binary, Sphere, Box, Data)}

@@ -25,10 +25,16 @@ __all__ = ["write_report", "render_markdown", "load_report", "strip_timings", "S
 
 SCHEMA = "latentcheck.falsify/1"
 
-_STATEMENT = {
-    "P3": "for all x != 0 in D: enc(x) != 0",
-    "P2": "for all x, u, v in D: <x,u> <= <x,v> implies <enc x, enc u> <= <enc x, enc v>",
-}
+
+
+def _statement(prop: str) -> str:
+    """The property's statement from the one registry ('' for a report of a property this version does not know)."""
+    from latentcheck.theorems.properties import get_property
+
+    try:
+        return get_property(prop).statement
+    except InvalidArgument:
+        return ""
 
 
 def strip_timings(report: Mapping[str, Any]) -> dict[str, Any]:
@@ -92,7 +98,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     stats = report.get("stats") or {}
     timing = stats.get("timing") or {}
     lines = [f"# latentcheck falsify: {prop}", ""]
-    lines.append(f"**Property {prop}:** {_STATEMENT.get(prop, '')}")
+    lines.append(f"**Property {prop}:** {_statement(prop)}")
     lines.append("")
     headline = {
         "counterexample": f"**Refuted.** {len(report.get('counterexamples', []))} certified counterexample(s) to {prop}.",

@@ -31,9 +31,13 @@ from latentcheck.theorems.errors import (
     UnsafeExpression,
 )
 from latentcheck.theorems.expr import T, parse_expression
-from latentcheck.theorems.properties import P1, P2, P3, PROPERTIES, PointCheck, Property, check_flip, check_zero, p1_holds
+from latentcheck.theorems.properties import (P1, P2, P2_DELTA, P3, P3_EPS, PROPERTIES, PointCheck, Property, check_flip, check_zero,
+                                             get_property, p1_holds)
 
 __all__ = [
+    "get_property",
+    "P3_EPS",
+    "P2_DELTA",
     "CLAIMS",
     "Claim",
     "claim_ids",

@@ -37,26 +37,26 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     import numpy as np
 
-    from latentcheck.theorems import Encoder, check_flip, check_zero
+    from latentcheck.theorems import Encoder
+    from latentcheck.theorems.properties import get_property
 
     enc = Encoder.load(path.parent / weights)
     vecs = {k: [Fraction(v) for v in vals] for k, vals in cx["witness"].items()}
     dtype = cx.get("dtype") or report.get("dtype", "float32")
+    prop = get_property(cx["property"])
+    vectors = [vecs[k] for k in prop.names]
     if cx["certified"] in ("exact", "interval"):
-        pc = check_zero(enc, vecs["x"]) if cx["property"] == "P3" else check_flip(enc, vecs["x"], vecs["u"], vecs["v"])
+        pc = prop.check(enc, vectors)
         print(f"{cx['property']} counterexample re-checked ({pc.certified}): {'confirmed' if pc.violates else 'NOT confirmed'}; {pc.detail}")
         return 1 if pc.violates else 0
     from latentcheck.counterexamples.certify import float_encode
 
-    if cx["property"] == "P3":
-        z = float_encode(enc, np.array([[float(v) for v in vecs["x"]]]), dtype)[0]
-        ok = bool(np.all(z == 0))
-        print(f"P3 float-only counterexample in {dtype}: enc(x) {'is' if ok else 'is NOT'} exactly 0 ({z.tolist()[:8]})")
-        return 1 if ok else 0
-    Z = float_encode(enc, np.array([[float(v) for v in vecs[k]] for k in ("x", "u", "v")]), dtype)
-    gap = float(Z[0] @ Z[1] - Z[0] @ Z[2])
-    print(f"P2 float-only flip in {dtype}: <enc x,enc u> - <enc x,enc v> = {gap:.6g} ({'confirmed' if gap > 0 else 'NOT confirmed'})")
-    return 1 if gap > 0 else 0
+    points = [np.array([float(v) for v in vec]) for vec in vectors]
+    Z = float_encode(enc, np.stack(points), dtype)
+    ok = prop.float_violates(points, list(Z))
+    print(f"{prop.id} float-only {prop.what} in {dtype}: {'confirmed' if ok else 'NOT confirmed'} "
+          f"(latents {[z.tolist()[:8] for z in Z]})")
+    return 1 if ok else 0
 
 
 if __name__ == "__main__":

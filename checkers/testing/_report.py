@@ -9,17 +9,30 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, NoReturn
 
 from latentcheck.checkers.testing import _session
+from latentcheck.theorems.properties import P2, P3, get_property
 
 __all__ = ["fail", "PROPERTY"]
 
+
+@dataclass(frozen=True)
+class _Assertion:
+    """How one assertion words its failure: the title, the assertion's name, and whether it bounds a rate."""
+
+    title: str
+    name: str
+    rate: bool
+
+
+#: The assertions' wording, keyed by the property object they test.
 PROPERTY = {
-    "P3": "P3 (non-zero preservation): a nonzero input is mapped to the zero vector",
-    "P2": "P2 (similarity ordering): too many triples flip order",
+    P3: _Assertion("P3 (non-zero preservation): a nonzero input is mapped to the zero vector", "assert_nonvanishing", False),
+    P2: _Assertion("P2 (similarity ordering): too many triples flip order", "assert_order_preserving", True),
 }
 _CALLABLE = "a plain callable cannot be re-checked outside floating point (pass a theorems.Encoder to certify it)"
 
@@ -134,7 +147,7 @@ def _payload(prop: str, nodeid: str | None, subject: Any, dom: Any, dtype: str, 
     if subject.encoder is not None:
         enc.update(summary=subject.encoder.summary(), weights="encoder.npz")
     return {
-        "schema": "latentcheck.testing/2", "title": PROPERTY[prop], "property": prop, "test": nodeid, "domain": dom.label,
+        "schema": "latentcheck.testing/2", "title": PROPERTY[get_property(prop)].title, "property": prop, "test": nodeid, "domain": dom.label,
         "dtype": dtype, "seed": seed, "session_seed": None if seed_given else _session.session_seed(), "search": search,
         "encoder": enc, "counterexample": None if cx is None else {**cx.to_json(), "codes": codes},
         **extra, "versions": _versions(),
@@ -147,9 +160,10 @@ def fail(prop: str, subject: Any, dom: Any, dtype: str, cx: Any, codes: dict, se
     __tracebackhide__ = True
     nodeid = _session.current_nodeid()
     base = Path(report_dir) if report_dir is not None else _session.report_dir()
-    directory = base / _slug(nodeid or f"{'assert_nonvanishing' if prop == 'P3' else 'assert_order_preserving'}-seed{seed}")
-    lines = [f"latentcheck: {PROPERTY[prop]} (domain {dom.label}, dtype {dtype})."]
-    lines += _p3_lines(cx, codes, dtype) if prop == "P3" else _p2_lines(cx, extra["rate"])
+    kind = PROPERTY[get_property(prop)]
+    directory = base / _slug(nodeid or f"{kind.name}-seed{seed}")
+    lines = [f"latentcheck: {kind.title} (domain {dom.label}, dtype {dtype})."]
+    lines += _p2_lines(cx, extra["rate"]) if kind.rate else _p3_lines(cx, codes, dtype)
     if subject.encoder is None:
         lines.append(f"    {_CALLABLE}")
     evals = int(search["evaluations"])
@@ -167,7 +181,7 @@ def fail(prop: str, subject: Any, dom: Any, dtype: str, cx: Any, codes: dict, se
             lines[-1] = f"Reproduce: call the assertion again with seed={seed}"
     label = cx.certified if cx is not None else "none"
     summary = f"{prop} {'certified ' + label if cx is not None and cx.is_certified else label if cx is not None else 'rate'}"
-    if prop == "P2":
+    if kind.rate:
         summary += f": rate {extra['rate']['rate']:.4f} > {extra['rate']['tolerance']:g}"
     _session.record(_session.Finding(nodeid, prop, label, summary, _shown(path) if path else None))
     raise AssertionError("\n".join(lines))

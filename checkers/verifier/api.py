@@ -139,7 +139,9 @@ def verify(encoder: Encoder, property: str = "p3", *, domain: "str | dict" = "re
     from latentcheck.checkers.verifier.pl import NotPiecewiseLinear, piecewise_linear
 
     t0 = time.perf_counter()
-    if str(property).lower() != "p3":
+    from latentcheck.theorems.properties import get_property
+
+    if not get_property(property).verifiable:
         raise InvalidArgument(f"property={property!r}: verify decides p3 only")
     if not isinstance(encoder, Encoder):
         raise InvalidArgument("verify needs a theorems.Encoder (weights and activations), not a plain callable")
