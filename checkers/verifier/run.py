@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 
 from latentcheck.checkers.verifier.api import VerifyResult, _in_domain, _is_counterexample, _label, _x_bounds
-from latentcheck.checkers.verifier.bab import BabStats, Problem, solve_tree, tighten
+from latentcheck.checkers.verifier.bab import BabStats, Problem, solve_tree
+from latentcheck.checkers.verifier.tighten import tighten
 from latentcheck.checkers.verifier.pl import PLFunction
 from latentcheck.counterexamples.certificate import SCHEMA, ExactNet, check_certificate
 
@@ -120,6 +121,19 @@ def _milp_probe(P: Problem, start: dict, deadline: float, try_point: Any, stats:
     return found
 
 
+def _root_closed(P: Problem, start: dict, deadline: float) -> bool:
+    """Whether the root is already closed: empty interval bounds, or an elastic LP optimum ``s* > 0``."""
+    from latentcheck.checkers.verifier.bab import _FEAS_TOL, _hulls, _x_box, _zclamp
+    from latentcheck.checkers.verifier.bounds import node_bounds
+
+    xlo, xhi = _x_box(P, start)
+    nb = node_bounds(P.Ws, P.absWs, P.bs, P.pls, xlo, xhi, _zclamp(start))
+    if nb.empty is not None:
+        return True
+    status, s, _v, _rows = P.relax(nb, _hulls(P, nb)).elastic(deadline)
+    return status == "optimal" and s > _FEAS_TOL
+
+
 def _nonzero_mode(encoder: Any, dom: dict, n: int, zero_in: bool, homogeneous: bool) -> tuple[str | None, Any, str]:
     """How "x != 0" is handled: ``(mode, counterexample, reason)``; ``mode`` is None when undecided."""
     if dom["kind"] == "binary":
@@ -178,13 +192,8 @@ def run_p3(encoder: Any, pls: list[PLFunction], dom: dict, homogeneous: bool, de
         case_box = (clo, chi)
         P = Problem(Ws, bs, pls, np.array([_f(a, -np.inf) for a in clo]), np.array([_f(b, np.inf) for b in chi]),
                     clo, chi, dom["kind"] == "binary", net)
-        entries, start = [], {}
-        found = _milp_probe(P, start, deadline, try_point, stats, 0.15)
-        if found is None and stats.milp_status != "infeasible" and tighten_seconds > 0:
-            entries, start = tighten(P, deadline, stats, tighten_seconds)
-            found = _milp_probe(P, start, deadline, try_point, stats, 0.3)
-        elif tighten_seconds > 0:
-            entries, start = tighten(P, deadline, stats, tighten_seconds)
+        entries, start = tighten(P, deadline, stats, tighten_seconds) if tighten_seconds > 0 else ([], {})
+        found = None if _root_closed(P, start, deadline) else _milp_probe(P, start, deadline, try_point, stats, 0.15)
         stats.derived_bounds += len(entries)
         if found is not None:
             return done("refuted", "an exact rational input in the domain is encoded as exactly 0 (found by the MILP "
