@@ -110,6 +110,16 @@ def _zclamp(path: dict) -> dict:
     return out
 
 
+def _zclamp_child(zc: dict, path: dict, split: tuple) -> dict:
+    """The parent's float clamps with the split unit's entry recomputed from the child's path."""
+    if split[0] != "z":
+        return zc
+    key = ("z", split[1], split[2])
+    out = dict(zc)
+    out.update(_zclamp({key: path[key]}))
+    return out
+
+
 def _down(q: Fraction) -> float:
     f = float(q)
     return f if Fraction(f) <= q else math.nextafter(f, -math.inf)
@@ -133,7 +143,22 @@ def _x_box(P: Problem, path: dict) -> tuple[np.ndarray, np.ndarray]:
 
 def _hulls(P: Problem, nb: NodeBounds) -> list[list[tuple]]:
     """Per layer and unit: the hull lines ``(a, c, sense, float a, float c)`` on the unit's float interval."""
-    return [[_hull_cached(P.pls[k], a, b) for a, b in zip(zlo.tolist(), zhi.tolist())] for k, (zlo, zhi) in enumerate(nb.z)]
+    out = []
+    for k, (zlo, zhi) in enumerate(nb.z):
+        cache = _HULLS.setdefault(P.pls[k], {})
+        if len(cache) > 200_000:
+            cache.clear()
+        layer = []
+        for ab in zip(zlo.tolist(), zhi.tolist()):
+            lines = cache.get(ab)
+            if lines is None:
+                lines = cache[ab] = _hull_cached(P.pls[k], *ab)
+            layer.append(lines)
+        out.append(layer)
+    return out
+
+
+_HULLS: dict = {}  # activation -> {(float lo, float hi): lines}; keyed by the activation's exact value, not id()
 
 
 @functools.lru_cache(maxsize=200_000)
@@ -205,6 +230,28 @@ def _any_unstable(P: Problem, nb: NodeBounds, v: np.ndarray) -> tuple | None:
     return None
 
 
+def _latent_f(P: Problem, x: np.ndarray) -> np.ndarray:
+    h = x
+    for k, (W, b) in enumerate(zip(P.Ws, P.bs)):
+        h = P.pls[k].numpy(W @ h + b)
+    return h
+
+
+def _screen(P: Problem, v: np.ndarray, try_point: Callable[[np.ndarray], Any]) -> Any:
+    """Cheap tries at a node whose LP is feasible: the LP's ``x`` (rounded to 0/1 on the binary domain, also
+    keeping only the inputs at 1), kept when the float64 latent is (nearly) 0; ``try_point`` decides exactly."""
+    x = v[:P.n]
+    cands = [np.round(x), (x >= 1 - 1e-9).astype(float)] if P.binary else [x]
+    for c in cands:
+        if P.binary and c.sum() < 1:
+            continue
+        if np.max(np.abs(_latent_f(P, c))) <= 1e-9:
+            found = try_point(c)
+            if found is not None:
+                return found
+    return None
+
+
 def _children(path: dict, split: tuple) -> tuple[dict, dict]:
     if split[0] == "x":
         key = ("x", split[1])
@@ -235,14 +282,14 @@ def solve_tree(P: Problem, deadline: float, try_point: Callable[[np.ndarray], An
     re-checked exactly before it counts.
     """
     root: dict = {}
-    stack = [(root, dict(start or {}))]
+    stack = [(root, dict(start or {}), _zclamp(start or {}))]
     while stack:
         if time.perf_counter() > deadline:
             return "open", f"time limit reached with {len(stack)} open nodes"
-        node, path = stack.pop()
+        node, path, zc = stack.pop()
         stats.nodes += 1
         xlo, xhi = _x_box(P, path)
-        nb = node_bounds(P.Ws, P.absWs, P.bs, P.pls, xlo, xhi, _zclamp(path))
+        nb = node_bounds(P.Ws, P.absWs, P.bs, P.pls, xlo, xhi, zc)
         if nb.empty is not None:
             node["leaf"] = "interval"
             stats.leaves_interval += 1
@@ -268,6 +315,10 @@ def solve_tree(P: Problem, deadline: float, try_point: Callable[[np.ndarray], An
                 stats.leaves_farkas += 1
                 continue
             stats.exact_failures += 1
+        if s <= _FEAS_TOL:
+            found = _screen(P, v, try_point)
+            if found is not None:
+                return "found", found
         split = _branch(P, nb, v) if s <= _FEAS_TOL else None
         if split is None and s <= _FEAS_TOL:
             found = try_point(v[:P.n])
@@ -288,8 +339,8 @@ def solve_tree(P: Problem, deadline: float, try_point: Callable[[np.ndarray], An
         node["split"] = _split_json(split)
         node["le"], node["ge"] = {}, {}
         left, right = _children(path, split)
-        stack.append((node["ge"], right))
-        stack.append((node["le"], left))
+        stack.append((node["ge"], right, _zclamp_child(zc, right, split)))
+        stack.append((node["le"], left, _zclamp_child(zc, left, split)))
     return "closed", root
 
 

@@ -2,11 +2,15 @@
 
 Columns: ``x`` (inputs), ``z_k``, ``h_k`` per layer (the offsets of
 :class:`latentcheck.checkers.verifier.bab.Problem`) and the elastic slack ``s``.
-Rows: each affine equality ``z_kj - W_k[j] . h_{k-1} = b_kj`` as two rows
-loosened by ``s``, the hull lines of every activation on its interval (a fixed
-set of row "slots" per unit, rewritten when the unit's interval changes) and, on
-the binary domain, the sum row ``sum(x) >= 1``. Variable bounds are column bounds
-(the exact re-check's box absorbs their multipliers).
+Rows: each affine equality ``z_kj - W_k[j] . h_{k-1} = b_kj`` (exact, one row),
+the hull lines of every activation on its interval (a fixed set of row "slots"
+per unit, rewritten when the unit's interval changes), each unit's clamp
+``lo <= z_kj <= hi`` from the path as two rows, and, on the binary domain, the sum
+row ``sum(x) >= 1``; hull, clamp and sum rows are loosened by ``s``. Column
+bounds: the domain's box on ``x``, the *forward* interval bounds on ``z`` (which
+every ``h_{k-1}`` in its box meets, so the elastic LP is always feasible) and
+the value ranges on ``h``. The multipliers of column bounds and clamp rows are
+left out of a certificate: the exact re-check's box enforces both.
 
 Two uses, one model:
 
@@ -90,24 +94,29 @@ class RelaxLP:
             zo, _ = P.offs[k]
             prev = 0 if k == 0 else P.offs[k - 1][1]
             m, d = W.shape
-            for sgn in (-1.0, 1.0):  # z - W h - s <= b ; z - W h + s >= b
-                cols = np.concatenate([np.full((m, 1), 0, int) + zo + np.arange(m)[:, None], prev + np.tile(np.arange(d), (m, 1)),
-                                       np.full((m, 1), self.s)], axis=1)
-                vals = np.concatenate([np.ones((m, 1)), -W, np.full((m, 1), sgn)], axis=1)
-                keep = vals != 0.0
-                keep[:, 0] = keep[:, -1] = True
-                counts = keep.sum(axis=1)
-                starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-                b = P.bs[k]
-                rlo = np.full(m, -_INF) if sgn < 0 else b
-                rhi = b if sgn < 0 else np.full(m, _INF)
-                self._add_rows(rlo, rhi, starts, cols[keep], vals[keep])
-                self.tags += [("aff", k, j) for j in range(m)]
+            cols = np.concatenate([zo + np.arange(m)[:, None], prev + np.tile(np.arange(d), (m, 1))], axis=1)
+            vals = np.concatenate([np.ones((m, 1)), -W], axis=1)
+            keep = vals != 0.0
+            keep[:, 0] = True
+            starts = np.concatenate([[0], np.cumsum(keep.sum(axis=1))[:-1]])
+            self._add_rows(P.bs[k], P.bs[k], starts, cols[keep], vals[keep])
+            self.tags += [("aff", k, j) for j in range(m)]
+        self.clamp_rows = []
+        for k in range(len(P.Ws)):  # z - s <= hi ; z + s >= lo (free rows until the path clamps the unit)
+            m, zo = P.sizes[k], P.offs[k][0]
+            first = self.n_rows
+            idx = np.stack([np.repeat(zo + np.arange(m), 2), np.full(2 * m, self.s)], axis=1).ravel()
+            val = np.stack([np.ones(2 * m), np.tile([-1.0, 1.0], m)], axis=1).ravel()
+            self._add_rows(np.full(2 * m, -_INF), np.full(2 * m, _INF), np.arange(0, 4 * m, 2), idx, val)
+            self.tags += [None] * (2 * m)
+            self.clamp_rows.append(first)
+        self.clamped = [np.zeros(m, bool) for m in P.sizes]
         for k in range(len(P.Ws)):
             self.slots.append([[] for _ in range(P.sizes[k])])
             self.loaded.append([None] * P.sizes[k])
             for j in range(P.sizes[k]):
                 self._load_unit(k, j, hulls[k][j])
+        self._load_clamps(nb)
         if P.binary:
             self._add_rows(np.array([1.0]), np.array([_INF]), np.array([0]), np.r_[np.arange(P.n), self.s],
                            np.r_[np.ones(P.n), 1.0])
@@ -121,7 +130,7 @@ class RelaxLP:
         for k in range(len(P.sizes)):
             zo, ho = P.offs[k]
             m = P.sizes[k]
-            lo[zo:zo + m], hi[zo:zo + m] = nb.z[k]
+            lo[zo:zo + m], hi[zo:zo + m] = nb.zf[k]
             lo[ho:ho + m], hi[ho:ho + m] = nb.h[k]
         lo[self.s], hi[self.s] = 0.0, _INF
         return lo, hi
@@ -150,12 +159,32 @@ class RelaxLP:
             self.h.changeRowBounds(r, -_INF, _INF)  # an unused slot: a free row
         self.loaded[k][j] = lines
 
+    def clamp(self, k: int, j: int, lo: float, hi: float) -> None:
+        """Set the clamp rows of ``z_kj`` to ``[lo, hi]``."""
+        r = self.clamp_rows[k] + 2 * j
+        self.h.changeRowBounds(r, -_INF, hi)
+        self.h.changeRowBounds(r + 1, lo, _INF)
+        self.clamped[k][j] = True
+
+    def _load_clamps(self, nb: Any) -> None:
+        for k in range(len(self.P.sizes)):
+            (flo, fhi), (zlo, zhi) = nb.zf[k], nb.z[k]
+            tight = (zlo > flo) | (zhi < fhi)
+            for j in np.flatnonzero(tight | self.clamped[k]).tolist():
+                if tight[j]:
+                    self.clamp(k, j, float(zlo[j]), float(zhi[j]))
+                else:
+                    r = self.clamp_rows[k] + 2 * j
+                    self.h.changeRowsBounds(2, np.array([r, r + 1], np.int32), np.full(2, -_INF), np.full(2, _INF))
+                    self.clamped[k][j] = False
+
     # ------------------------------------------------------------------ a node
     def load(self, nb: Any, hulls: list) -> None:
         """Move the model to another node's bounds and hull lines (only the units that changed are rewritten)."""
         lo, hi = self._col_bounds(nb)
         idx = np.arange(self.P.nv, dtype=np.int32)
         self.h.changeColsBounds(len(idx), idx, lo, hi)
+        self._load_clamps(nb)
         for k in range(len(self.P.sizes)):
             for j, lines in enumerate(hulls[k]):
                 if self.loaded[k][j] != lines:
@@ -209,6 +238,8 @@ class RelaxLP:
         aff: dict = {}
         for r in np.flatnonzero(y).tolist():
             tag, yr = self.tags[r], float(y[r])
+            if tag is None:
+                continue
             if tag[0] == "aff":
                 aff[(tag[1], tag[2])] = aff.get((tag[1], tag[2]), 0.0) - yr
             elif tag[0] == "hull":

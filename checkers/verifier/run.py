@@ -107,7 +107,7 @@ def _milp_probe(P: Problem, start: dict, deadline: float, try_point: Any, stats:
     if nb.empty is not None:
         return None
     t = time.perf_counter()
-    status, x = milp_candidate(P, nb, min(share * (deadline - t), 60.0))
+    status, x = milp_candidate(P, nb, min(share * (deadline - t), 2.0))
     stats.milp_seconds += time.perf_counter() - t
     stats.milp_status = status
     if x is None:
@@ -193,7 +193,7 @@ def run_p3(encoder: Any, pls: list[PLFunction], dom: dict, homogeneous: bool, de
         P = Problem(Ws, bs, pls, np.array([_f(a, -np.inf) for a in clo]), np.array([_f(b, np.inf) for b in chi]),
                     clo, chi, dom["kind"] == "binary", net)
         entries, start = tighten(P, deadline, stats, tighten_seconds) if tighten_seconds > 0 else ([], {})
-        found = None if _root_closed(P, start, deadline) else _milp_probe(P, start, deadline, try_point, stats, 0.15)
+        found = None if _root_closed(P, start, deadline) else _milp_probe(P, start, deadline, try_point, stats, 0.05)
         stats.derived_bounds += len(entries)
         if found is not None:
             return done("refuted", "an exact rational input in the domain is encoded as exactly 0 (found by the MILP "

@@ -28,7 +28,7 @@ import numpy as np
 
 from latentcheck.checkers.verifier.bab import BabStats, Problem, _down, _hull_cached, _hulls, _up, _x_box, _zclamp
 from latentcheck.checkers.verifier.bounds import _range_cached, node_bounds
-from latentcheck.counterexamples.certificate import implied_bound, leaf_box
+from latentcheck.counterexamples.certificate import Q, implied_bound, leaf_box
 
 __all__ = ["tighten"]
 
@@ -36,7 +36,22 @@ __all__ = ["tighten"]
 _MIN_GAIN = 1e-3
 
 
+def _latent_exact(pl: Any) -> bool:
+    """Whether ``h = 0`` on the latent layer already says all there is: ``s >= 0`` and convex (relu), so the
+    relaxation's ``0 >= s(z)`` lines are the exact zero set whatever the interval (no latent bound to tighten)."""
+    lo, _hi = pl.range_on(None, None)
+    if lo is None or lo < 0:
+        return False
+    if not pl.knots:
+        return True
+    slopes = [pl.slope_left] + [(b - a) / (q - p) for p, q, a, b in zip(pl.knots, pl.knots[1:], pl.values, pl.values[1:])]
+    slopes.append(pl.slope_right)
+    return all(a <= b for a, b in zip(slopes, slopes[1:]))
+
+
 def _unstable(P: Problem, nb: Any, k: int) -> list[int]:
+    if k == len(P.sizes) - 1 and _latent_exact(P.pls[k]):
+        return []
     zlo, zhi = nb.z[k]
     knots = [float(q) for q in P.pls[k].knots]
     return [j for j in range(P.sizes[k]) if any(zlo[j] < q < zhi[j] for q in knots)]
@@ -57,7 +72,7 @@ def _clamp_unit(P: Problem, lp: Any, nb: Any, box: Any, k: int, j: int, sense: s
         nb.h[k][0][j], nb.h[k][1][j] = hl, hh
         box.h[k][0][j], box.h[k][1][j] = P.net.pl[k].value_range(box.z[k][0][j], box.z[k][1][j])
     zo, ho = P.offs[k]
-    lp.h.changeColBounds(zo + j, float(zlo[j]), float(zhi[j]))
+    lp.clamp(k, j, float(zlo[j]), float(zhi[j]))
     if not last:
         lp.h.changeColBounds(ho + j, float(nb.h[k][0][j]), float(nb.h[k][1][j]))
     lp._load_unit(k, j, _hull_cached(P.pls[k], float(zlo[j]), float(zhi[j])))
@@ -102,9 +117,9 @@ def _tighten_unit(P: Problem, lp: Any, nb: Any, box: Any, k: int, j: int, entrie
         stats.check_seconds += time.perf_counter() - t0
         if exact is None or not _improves(float(exact), float(cur), float(zhi[j] - zlo[j]), sense):
             continue
-        exact = Fraction(str(exact))
-        from latentcheck.counterexamples.certificate import Q
-
+        # the exact bound rounded outward to a float64 value: a weaker bound, still implied, whose denominator is
+        # a power of 2 (exact bounds carry huge denominators that slow every later exact interval step)
+        exact = Fraction(_down(Fraction(str(exact))) if sense == "ge" else _up(Fraction(str(exact))))
         entries.append([k, j, sense, str(exact), crows])
         old = path.get(("z", k, j), (None, None))
         path[("z", k, j)] = (exact, old[1]) if sense == "ge" else (old[0], exact)
