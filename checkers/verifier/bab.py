@@ -94,6 +94,7 @@ class BabStats:
     stuck: int = 0
     float_leaves: int = 0
     derived_bounds: int = 0
+    reused_bounds: int = 0
     milp_seconds: float = 0.0
     milp_status: str = ""
     lp_seconds: float = 0.0

@@ -127,16 +127,32 @@ def _tighten_unit(P: Problem, lp: Any, nb: Any, box: Any, k: int, j: int, entrie
     return "ok"
 
 
-def tighten(P: Problem, deadline: float, stats: BabStats, max_seconds: float, passes: int = 2) -> tuple[list, dict]:
+#: Passes over the layers (a second pass sees the tighter later layers the first one produced).
+_PASSES = 2
+
+
+def _area(nb: Any, k: int, j: int, pl: Any) -> float:
+    """Sort key, most loosely relaxed first: minus ``(beta - lo)(hi - beta)/(hi - lo)`` at the knot nearest the middle."""
+    lo, hi = float(nb.z[k][0][j]), float(nb.z[k][1][j])
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return -math.inf
+    mid = (lo + hi) / 2
+    beta = min((float(q) for q in pl.knots if lo < float(q) < hi), key=lambda q: abs(q - mid), default=mid)
+    return -(beta - lo) * (hi - beta) / (hi - lo)
+
+
+def tighten(P: Problem, deadline: float, stats: BabStats, max_seconds: float, passes: int | None = None,
+            entries: list | None = None, path: dict | None = None) -> tuple[list, dict]:
     """Derived bounds ``[k, j, sense, value, rows]`` (certificate entries) and the clamps they give (a ``path``).
 
-    Stops early when the relaxation is already empty (the root's elastic LP then closes the tree) or the
-    interval bounds exclude 0 from a latent unit.
+    Continues from ``entries``/``path`` when given (bounds reused from an earlier query). Stops early when the
+    relaxation is already empty (the root's elastic LP then closes the tree) or the interval bounds exclude 0
+    from a latent unit.
     """
     t_end = min(deadline, time.perf_counter() + max_seconds)
-    entries: list = []
-    path: dict = {}
-    for _ in range(passes):
+    entries = list(entries or [])
+    path = dict(path or {})
+    for _ in range(_PASSES if passes is None else passes):
         before = len(entries)
         for k in range(len(P.sizes)):
             xlo, xhi = _x_box(P, path)
@@ -147,7 +163,7 @@ def tighten(P: Problem, deadline: float, stats: BabStats, max_seconds: float, pa
             box = leaf_box(P.net, P.xlo_q, P.xhi_q, path)
             if box.empty is not None:
                 return entries, path
-            order = sorted(_unstable(P, nb, k), key=lambda j: -float((nb.z[k][1][j] - nb.z[k][0][j])))
+            order = sorted(_unstable(P, nb, k), key=lambda j: _area(nb, k, j, P.pls[k]))
             for j in order:
                 st = _tighten_unit(P, lp, nb, box, k, j, entries, path, stats, t_end)
                 if st != "ok":
