@@ -301,6 +301,8 @@ def solve_tree(P: Problem, deadline: float, try_point: Callable[[np.ndarray], An
         stats.lp_seconds += time.perf_counter() - t0
         stats.lps += 1
         if status != "optimal":
+            if time.perf_counter() > deadline:
+                return "open", f"time limit reached with {len(stack) + 1} open nodes"
             return "open", f"the LP solver stopped on a node ({status})"
         if s > _FEAS_TOL:
             t0 = time.perf_counter()
