@@ -4,10 +4,12 @@ Each node fixes some pre-activations to a side of a knot (and, on the binary
 domain, some inputs to 0 or 1). Its LP is the convex relaxation: the affine
 layers exactly, every activation by the hull of its graph over the node's
 interval, the latent outputs at 0. The LP is solved in its elastic form
-``min s`` (every inequality loosened by ``s``), which always has an optimum
-and whose duals are a Farkas certificate when ``s* > 0``. A closed leaf is
-re-checked exactly at once (:func:`latentcheck.counterexamples.certificate.check_leaf`);
-an LP point that satisfies the network is tried as a counterexample.
+``min s`` (hull, clamp and sum rows loosened by ``s``; see
+:mod:`latentcheck.checkers.verifier.highs_lp`), which always has an optimum
+and whose duals are a Farkas certificate when ``s* > 0``. Closed leaves are
+re-checked exactly with the whole certificate at the end (at once with
+``eager_check``: :func:`latentcheck.counterexamples.certificate.check_leaf`);
+an LP point whose float64 latent is 0 is tried as a counterexample.
 """
 
 from __future__ import annotations
