@@ -143,3 +143,46 @@ def test_cli_json_stays_clean_when_the_lp_runs(tmp_path):
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["verdict"] == "proved" and out["stats"]["lps"] >= 1
+
+
+def _pl_exact(name: str, t: Fraction) -> Fraction:
+    return {"relu": max(t, Fraction(0)), "leaky_relu": max(t, t / 100),
+            "hard_tanh": max(Fraction(-1), min(Fraction(1), t))}[name]
+
+
+def _forward(Ws, bs, acts, x):
+    h = [Fraction(v) for v in x]
+    for W, b, a in zip(Ws, bs, acts):
+        h = [_pl_exact(a, sum((Fraction(float(w)) * v for w, v in zip(row, h)), Fraction(0)) + Fraction(float(bi)))
+             for row, bi in zip(np.asarray(W).tolist(), np.asarray(b).tolist())]
+    return h
+
+
+def _mixed(first: str, beta: float):
+    """Layer 1 (``first``): a = s(t), b = s(-t), c = s(t) or the stable s(t + 10), with t = x1 - x2; latent relu.
+
+    leaky_relu: s(t) - s(-t) = 101 t / 100 and c = t + 10 on the box, so 100 a - 100 b - 101 c + 1010 = 0.
+    hard_tanh (odd): s(t) - s(-t) = 2 s(t) = 2 c, so a - b - 2 c = 0. Either way the latent is relu(beta)."""
+    if first == "leaky_relu":
+        W1, b1 = np.array([[1.0, -1.0], [-1.0, 1.0], [1.0, -1.0]]), np.array([0.0, 0.0, 10.0])
+        W2, b2 = np.array([[100.0, -100.0, -101.0]]), np.array([1010.0 + beta])
+    else:
+        W1, b1 = np.array([[1.0, -1.0], [-1.0, 1.0], [1.0, -1.0]]), np.zeros(3)
+        W2, b2 = np.array([[1.0, -1.0, -2.0]]), np.array([beta])
+    Ws, bs, acts = [W1, W2], [b1, b2], [first, "relu"]
+    return Encoder.from_arrays(Ws, bs, acts), Ws, bs, acts
+
+
+@pytest.mark.parametrize("first", ["leaky_relu", "hard_tanh"])
+def test_mixed_layers_known_answers(first, tmp_path):
+    """Other piecewise-linear hidden layers (more hull lines per unit, rewritten in the LP's row slots)."""
+    enc, Ws, bs, acts = _mixed(first, 0.5)
+    res = verify(enc, "p3", domain="box:-1,1", timeout=60)
+    assert res.verdict == "proved", res.reason
+    enc.save(tmp_path / "m.npz")
+    RECHECK.recheck(dict(res.certificate), tmp_path / "m.npz")
+    enc, Ws, bs, acts = _mixed(first, 0.0)
+    res = verify(enc, "p3", domain="box:-1,1", timeout=60)
+    assert res.verdict == "refuted", res.reason
+    x = [Fraction(v) for v in res.counterexample]
+    assert any(x) and all(-1 <= v <= 1 for v in x) and _forward(Ws, bs, acts, x) == [0]
