@@ -220,7 +220,8 @@ def run_latentcheck(enc, dom: str, limit: float) -> dict:
     sys.path.insert(0, ROOT)
     from latentcheck.checkers.verify import verify
 
-    from latentcheck.checkers.verifier import bound_cache
+    import highspy  # noqa: F401  (imports before the clock, as the MILP's scipy import is)
+    from latentcheck.checkers.verifier import bound_cache, highs_lp, milp_search  # noqa: F401
 
     bound_cache.clear()  # every case cold: no bounds from an earlier query
     t, c = time.perf_counter(), time.process_time()

@@ -116,7 +116,27 @@ class PLFunction:
 
     def hull_lines(self, lo: Fraction | None, hi: Fraction | None) -> list[tuple[Fraction, Fraction, str]]:
         """Lines ``h >= a t + c`` (``ge``) and ``h <= a t + c`` (``le``) valid on ``[lo, hi]``;
-        together with ``lo <= t <= hi`` they give the convex hull of the graph."""
+        together with ``lo <= t <= hi`` they give the convex hull of the graph.
+
+        On a bounded interval the lines are the edges of the hull of the points ``(p, s(p))``, ``p`` the ends
+        and the knots inside (lower edges ``ge``, upper edges ``le``; Andrew's monotone chain, exact). Elsewhere
+        every valid chord between those points, and the end slopes."""
+        if lo is not None and hi is not None and hi > lo:
+            pts = [(p, self(p)) for p in self.points(lo, hi)]
+            out: list[tuple[Fraction, Fraction, str]] = []
+            for sense, sign in (("ge", 1), ("le", -1)):
+                chain: list[tuple[Fraction, Fraction]] = []
+                for q in pts:
+                    while len(chain) >= 2 and sign * _cross(chain[-2], chain[-1], q) <= 0:
+                        chain.pop()
+                    chain.append(q)
+                for (x1, y1), (x2, y2) in zip(chain, chain[1:]):
+                    a = (y2 - y1) / (x2 - x1)
+                    out.append((a, y1 - a * x1, sense))
+            return out
+        return self._hull_lines_general(lo, hi)
+
+    def _hull_lines_general(self, lo: Fraction | None, hi: Fraction | None) -> list[tuple[Fraction, Fraction, str]]:
         pts = self.points(lo, hi)
         cands: list[tuple[Fraction, Fraction]] = []
         for i in range(len(pts)):
@@ -156,6 +176,11 @@ class PLFunction:
         if not vals and self.slope_left == 0:
             low = high = self.offset
         return low, high
+
+
+def _cross(o: tuple, a: tuple, b: tuple) -> Fraction:
+    """``(a - o) x (b - o)``: positive for a left turn."""
+    return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
 
 
 def _linear_coeffs(expr: sp.Expr) -> tuple[Fraction, Fraction]:
