@@ -186,3 +186,31 @@ def test_mixed_layers_known_answers(first, tmp_path):
     assert res.verdict == "refuted", res.reason
     x = [Fraction(v) for v in res.counterexample]
     assert any(x) and all(-1 <= v <= 1 for v in x) and _forward(Ws, bs, acts, x) == [0]
+
+
+@pytest.mark.parametrize("name", ["relu", "leaky_relu", "relu6", "hard_tanh", "hard_sigmoid", "Abs(t) - 1",
+                                  "Max(0, t) + Max(0, t - 1)"])
+def test_hull_lines_valid_and_tight(name):
+    """The fast hull lines (pieces and chord, or the monotone chain) are valid on the interval, each is a chord
+    between two of the points (ends and knots), and both sides meet the graph at the interval's ends; checked by
+    brute force over those points in Fractions."""
+    import random
+
+    from latentcheck.checkers.verifier.pl import piecewise_linear
+
+    pl = piecewise_linear(name)
+    rng = random.Random(5)
+    for _ in range(150):
+        lo = Fraction(rng.randint(-900, 900), rng.randint(1, 60))
+        hi = lo + Fraction(rng.randint(1, 900), rng.randint(1, 60))
+        lines = pl.hull_lines(lo, hi)
+        pts = [lo] + [k for k in pl.knots if lo < k < hi] + [hi]
+        for a, c, sense in lines:
+            vals = [pl(p) - (a * p + c) for p in pts]
+            assert all(v >= 0 for v in vals) if sense == "ge" else all(v <= 0 for v in vals)  # valid (s is PL)
+            assert sum(v == 0 for v in vals) >= 2  # a chord through two of the points
+        ge = [(a, c) for a, c, s in lines if s == "ge"]
+        le = [(a, c) for a, c, s in lines if s == "le"]
+        # the lower envelope of the ge lines is the lower hull: at the ends it meets the graph
+        for p in (lo, hi):
+            assert max(a * p + c for a, c in ge) == pl(p) and min(a * p + c for a, c in le) == pl(p)
