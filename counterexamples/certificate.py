@@ -158,6 +158,13 @@ class ExactNet:
     WTi: list[Any] = None
     absWi: list[Any] = None
 
+    def __post_init__(self) -> None:
+        if self.Wi is None:  # built directly rather than through build(): derive the integer forms from Wf
+            self.Wi = [_IntMat.from_ratios([v.as_integer_ratio() for v in np.asarray(W, np.float64).ravel().tolist()], W.shape)
+                       for W in self.Wf]
+            self.WTi = [m.transpose() for m in self.Wi]
+            self.absWi = [m.abs() for m in self.Wi]
+
     @classmethod
     def build(cls, weights: Sequence[np.ndarray], biases: Sequence[np.ndarray], activations: Sequence[dict]) -> "ExactNet":
         import flint
