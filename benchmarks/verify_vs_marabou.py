@@ -33,6 +33,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 import tempfile
@@ -42,7 +43,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-VENV = os.path.join(HERE, ".venv-marabou")
+VENV = os.environ.get("LATENTCHECK_MARABOU_VENV", os.path.join(HERE, ".venv-marabou"))
 VPY = os.path.join(VENV, "bin", "python")
 
 # name -> (sizes, domain, latent bias shift, seed); the shift added to the latent bias makes P3 hold (unsat)
@@ -138,18 +139,26 @@ def run_marabou(enc, dom: str, limit: float) -> dict:
         with open(os.path.join(tmp, "cfg.json"), "w") as fh:
             json.dump(cfg, fh)
         t = time.perf_counter()
+        c0 = _children_cpu()
         try:
             out = subprocess.run([VPY, os.path.abspath(__file__), "--marabou-worker", os.path.join(tmp, "cfg.json")],
                                  capture_output=True, text=True, timeout=limit + 60)
         except subprocess.TimeoutExpired:
             return {"verdict": "TIMEOUT", "seconds": limit, "timed_out": True}
+        cpu = _children_cpu() - c0
         lines = [l for l in out.stdout.splitlines() if l.startswith("{")]
         if not lines:
             return {"verdict": "ERROR", "seconds": time.perf_counter() - t, "reason": (out.stderr or out.stdout)[-400:]}
         res = json.loads(lines[-1])
+        res["cpu_seconds"] = cpu  # the whole worker process (start-up and model building included)
         if res.get("timed_out"):
             res["verdict"], res["seconds"] = "TIMEOUT", float(limit)
         return res
+
+
+def _children_cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
 
 
 # --------------------------------------------------------------------------- plain MILP (big-M from interval bounds)
@@ -199,23 +208,34 @@ def plain_milp(enc, dom: str, limit: float) -> dict:
         blocks.append(sps.csr_matrix((np.ones(n), (np.zeros(n, int), np.arange(n))), shape=(1, nv)))
         lbs.append([1.0]); ubs.append([np.inf])
     A = sps.vstack(blocks).tocsr()
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     res = milp(np.zeros(nv), constraints=LinearConstraint(A, np.concatenate(lbs), np.concatenate(ubs)),
                integrality=integ, bounds=Bounds(vlo, vhi), options={"time_limit": float(limit)})
-    secs = time.perf_counter() - t
+    secs, cpu = time.perf_counter() - t, time.process_time() - c
     verdict = {0: "sat", 2: "unsat"}.get(res.status, "TIMEOUT" if res.status == 1 else f"status-{res.status}")
-    return {"verdict": verdict, "seconds": float(limit) if verdict == "TIMEOUT" else secs}
+    return {"verdict": verdict, "seconds": float(limit) if verdict == "TIMEOUT" else secs, "cpu_seconds": cpu}
 
 
 def run_latentcheck(enc, dom: str, limit: float) -> dict:
     sys.path.insert(0, ROOT)
     from latentcheck.checkers.verify import verify
 
-    t = time.perf_counter()
+    import highspy  # noqa: F401  (imports before the clock, as the MILP's scipy import is)
+    from latentcheck.checkers.verifier import bound_cache, highs_lp, milp_search  # noqa: F401
+
+    bound_cache.clear()  # every case cold: no bounds from an earlier query
+    t, c = time.perf_counter(), time.process_time()
     res = verify(enc, "p3", domain=dom, timeout=limit)
-    secs = time.perf_counter() - t
-    return {"verdict": res.verdict, "seconds": secs, "certified": res.verdict in ("proved", "refuted"),
-            "stats": res.stats, "reason": res.reason}
+    secs, cpu = time.perf_counter() - t, time.process_time() - c
+    return {"verdict": res.verdict, "seconds": float(limit) if res.verdict == "unknown" else secs, "cpu_seconds": cpu,
+            "certified": res.verdict in ("proved", "refuted"), "stats": res.stats, "reason": res.reason}
+
+
+def _ratio(a: dict, b: dict) -> float | None:
+    """How many times faster ``a`` answered than ``b`` (a timeout counts as the limit); None when ``a`` did not answer."""
+    if a.get("verdict") in ("unknown", "TIMEOUT", "ERROR", "not-run") or not a.get("seconds"):
+        return None
+    return round(float(b.get("seconds", 0.0)) / float(a["seconds"]), 2) if b.get("seconds") else None
 
 
 def main(argv=None) -> None:
@@ -236,13 +256,20 @@ def main(argv=None) -> None:
         row["latentcheck"] = run_latentcheck(enc, dom, args.limit)
         row["plain_milp"] = plain_milp(enc, dom, args.limit)
         row["marabou"] = run_marabou(enc, dom, args.limit)
+        row["speedup_vs_marabou"] = _ratio(row["latentcheck"], row["marabou"])
+        row["speedup_vs_plain_milp"] = _ratio(row["latentcheck"], row["plain_milp"])
         rows.append(row)
-        print(f"{name:26s} latentcheck {row['latentcheck']['verdict']:>9s} {row['latentcheck']['seconds']:7.1f}s | "
-              f"plain MILP {row['plain_milp']['verdict']:>7s} {row['plain_milp']['seconds']:7.1f}s | "
-              f"Marabou {row['marabou']['verdict']:>7s} {row['marabou'].get('seconds', float('nan')):7.1f}s", flush=True)
+        lc, pm, mb = row["latentcheck"], row["plain_milp"], row["marabou"]
+        print(f"{name:26s} latentcheck {lc['verdict']:>9s} {lc['seconds']:7.1f}s ({lc['cpu_seconds']:6.1f} cpu) | "
+              f"plain MILP {pm['verdict']:>7s} {pm['seconds']:7.1f}s ({pm['cpu_seconds']:6.1f} cpu) | "
+              f"Marabou {mb['verdict']:>7s} {mb.get('seconds', float('nan')):7.1f}s ({mb.get('cpu_seconds', float('nan')):6.1f} cpu) | "
+              f"x{row['speedup_vs_marabou']} vs Marabou, x{row['speedup_vs_plain_milp']} vs MILP", flush=True)
     out = {"benchmark": "verify_vs_marabou", "limit_seconds": args.limit, "machine": platform.machine(),
            "cpus": os.cpu_count(), "python": platform.python_version(),
-           "note": "latentcheck answers are certified (exact certificate or exact input); plain MILP and Marabou answer in floating point",
+           "note": "latentcheck answers are certified (exact certificate or exact input); plain MILP and Marabou answer in "
+                   "floating point. seconds: wall clock (a timeout or unknown counts as the limit); cpu_seconds: CPU time of "
+                   "the process (Marabou: its worker process, start-up included), the fairer figure on a shared machine. "
+                   "speedup: the other tool's seconds over latentcheck's",
            "rows": rows}
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     tmp = args.out + ".tmp"

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import tempfile
 from dataclasses import dataclass
@@ -54,6 +55,14 @@ def Q(v: Any) -> Any:
         return v
     if isinstance(v, int):
         return flint.fmpq(v)
+    if isinstance(v, str) and v.count("/") <= 1:  # "p" or "p/q": the integers read directly (the same value as Fraction(v))
+        num, _, den = v.partition("/")
+        try:
+            return flint.fmpq(int(num), int(den) if den else 1)
+        except ValueError:
+            pass
+    if isinstance(v, float):
+        return flint.fmpq(*v.as_integer_ratio())
     q = Fraction(v) if not isinstance(v, Fraction) else v
     return flint.fmpq(q.numerator, q.denominator)
 
@@ -145,23 +154,37 @@ class ExactNet:
     Wf: list[np.ndarray]
     b: list[list[Fraction]]
     pl: list[_PL]
+    Wi: list[Any] = None  # W_k as an integer matrix over a power of 2 (_IntMat), the same numbers
+    WTi: list[Any] = None
+    absWi: list[Any] = None
+
+    def __post_init__(self) -> None:
+        if self.Wi is None:  # built directly rather than through build(): derive the integer forms from Wf
+            self.Wi = [_IntMat.from_ratios([v.as_integer_ratio() for v in np.asarray(W, np.float64).ravel().tolist()], W.shape)
+                       for W in self.Wf]
+            self.WTi = [m.transpose() for m in self.Wi]
+            self.absWi = [m.abs() for m in self.Wi]
 
     @classmethod
     def build(cls, weights: Sequence[np.ndarray], biases: Sequence[np.ndarray], activations: Sequence[dict]) -> "ExactNet":
         import flint
 
-        Ws, WTs, Wf, bs = [], [], [], []
+        Ws, WTs, Wf, bs, Wi, WTi, absWi = [], [], [], [], [], [], []
         for W, b in zip(weights, biases):
             W = np.asarray(W, dtype=np.float64)
             if not np.all(np.isfinite(W)) or not np.all(np.isfinite(b)):
                 raise ValueError("weights must be finite")
-            ents = [_to_fmpq(v) for v in W.ravel().tolist()]
-            M = flint.fmpq_mat(W.shape[0], W.shape[1], ents)
+            ratios = [v.as_integer_ratio() for v in W.ravel().tolist()]  # exact: a float64 is p / 2^e
+            M = flint.fmpq_mat(W.shape[0], W.shape[1], [flint.fmpq(p, q) for p, q in ratios])
             Ws.append(M)
             WTs.append(M.transpose())
             Wf.append(W)
             bs.append([Q(float(v)) for v in np.asarray(b, dtype=np.float64).tolist()])
-        return cls(Ws, WTs, Wf, bs, [_PL.from_json(a) for a in activations])
+            im = _IntMat.from_ratios(ratios, W.shape)
+            Wi.append(im)
+            WTi.append(im.transpose())
+            absWi.append(im.abs())
+        return cls(Ws, WTs, Wf, bs, [_PL.from_json(a) for a in activations], Wi, WTi, absWi)
 
     @property
     def depth(self) -> int:
@@ -170,9 +193,57 @@ class ExactNet:
     def exact_forward(self, x: Sequence[Fraction]) -> list[Fraction]:
         h = [Q(v) for v in x]
         for k in range(self.depth):
-            z = _matvec(self.W[k], h)
+            z = self.Wi[k].matvec(h)
             h = [self.pl[k](zi + bi) for zi, bi in zip(z, self.b[k])]
         return h
+
+
+@dataclass(frozen=True)
+class _IntMat:
+    """An exact rational matrix as an integer matrix ``M`` and one integer ``scale``: the matrix is ``M / scale``.
+
+    A float64 matrix has a power of 2 as a common denominator, so ``M`` is its entries shifted to integers;
+    a product with a rational vector is then one integer product over the vector's common denominator
+    (python-flint's ``fmpz_mat``), several times faster than ``fmpq_mat`` and equal to it exactly.
+    """
+
+    M: Any
+    scale: int
+
+    @classmethod
+    def from_ratios(cls, ratios: list[tuple[int, int]], shape: tuple[int, int]) -> "_IntMat":
+        import flint
+
+        D = max((q for _p, q in ratios), default=1)
+        if any(D % q for _p, q in ratios):  # never for float64 entries (powers of 2); kept general
+            D = 1
+            for _p, q in ratios:
+                D = D * q // math.gcd(D, q)
+        return cls(flint.fmpz_mat(shape[0], shape[1], [p * (D // q) for p, q in ratios]), D)
+
+    def transpose(self) -> "_IntMat":
+        return _IntMat(self.M.transpose(), self.scale)
+
+    def abs(self) -> "_IntMat":
+        import flint
+
+        r, c = self.M.nrows(), self.M.ncols()
+        return _IntMat(flint.fmpz_mat(r, c, [abs(int(self.M[i, j])) for i in range(r) for j in range(c)]), self.scale)
+
+    def matvec(self, v: Sequence[Any]) -> list:
+        import flint
+
+        qs = [Q(x) for x in v]
+        dens = [int(x.q) for x in qs]
+        D = max(dens, default=1)
+        if any(D % d for d in dens):
+            D = 1
+            for d in dens:
+                D = D * d // math.gcd(D, d)
+        col = flint.fmpz_mat(len(qs), 1, [int(x.p) * (D // d) for x, d in zip(qs, dens)])
+        out = self.M * col
+        den = self.scale * D
+        return [flint.fmpq(out[i, 0], den) for i in range(out.nrows())]
 
 
 def _to_fmpq(v: float) -> Any:
@@ -198,9 +269,8 @@ def _interval_affine(net: ExactNet, k: int, lo: list, hi: list) -> tuple[list, l
     rad = [(b - a) / 2 for a, b in zip(lo_f, hi_f)]
     import flint
 
-    absW = abs_mat(net, k)
-    c = _matvec(net.W[k], mid)
-    r = _matvec(absW, rad)
+    c = net.Wi[k].matvec(mid)
+    r = net.absWi[k].matvec(rad)
     lo_inf = np.array([v is None for v in lo])
     hi_inf = np.array([v is None for v in hi])
     down = ((Wf > 0) & lo_inf[None, :]).any(axis=1) | ((Wf < 0) & hi_inf[None, :]).any(axis=1)
@@ -337,7 +407,7 @@ def combine(net: ExactNet, box: LeafBox, rows: Sequence[Sequence[Any]], n: int, 
             return f"unknown row kind {kind!r}"
     for k in range(net.depth):
         if any(mus[k]):
-            back = _matvec(net.WT[k], mus[k])
+            back = net.WTi[k].matvec(mus[k])
             if k == 0:
                 rx = [a - b for a, b in zip(rx, back)]
             else:

@@ -1,13 +1,15 @@
-"""Branch and bound over the pieces of the activations, with LP leaves (HiGHS via scipy).
+"""Branch and bound over the pieces of the activations, with LP leaves (one warm-started HiGHS model, highspy).
 
 Each node fixes some pre-activations to a side of a knot (and, on the binary
 domain, some inputs to 0 or 1). Its LP is the convex relaxation: the affine
 layers exactly, every activation by the hull of its graph over the node's
 interval, the latent outputs at 0. The LP is solved in its elastic form
-``min s`` (every inequality loosened by ``s``), which always has an optimum
-and whose duals are a Farkas certificate when ``s* > 0``. A closed leaf is
-re-checked exactly at once (:func:`latentcheck.counterexamples.certificate.check_leaf`);
-an LP point that satisfies the network is tried as a counterexample.
+``min s`` (hull, clamp and sum rows loosened by ``s``; see
+:mod:`latentcheck.checkers.verifier.highs_lp`), which always has an optimum
+and whose duals are a Farkas certificate when ``s* > 0``. Closed leaves are
+re-checked exactly with the whole certificate at the end (at once with
+``eager_check``: :func:`latentcheck.counterexamples.certificate.check_leaf`);
+an LP point whose float64 latent is 0 is tried as a counterexample.
 """
 
 from __future__ import annotations
@@ -30,7 +32,6 @@ from latentcheck.counterexamples.certificate import ExactNet, check_leaf, leaf_b
 __all__ = ["Problem", "BabStats", "solve_tree"]
 
 _FEAS_TOL = 1e-9
-_LP_OPTS: dict = {}
 
 
 @dataclass
@@ -48,6 +49,17 @@ class Problem:
     net: ExactNet
     absWs: list[np.ndarray] = field(default_factory=list)
     eager_check: bool = False
+    lp: Any = None  # the one HiGHS model (highs_lp.RelaxLP), built at the first node and reused
+
+    def relax(self, nb: NodeBounds, hulls: list) -> Any:
+        """The HiGHS model moved to this node's bounds and hull lines (built on first use)."""
+        from latentcheck.checkers.verifier.highs_lp import RelaxLP
+
+        if self.lp is None:
+            self.lp = RelaxLP(self, nb, hulls)
+        else:
+            self.lp.load(nb, hulls)
+        return self.lp
 
     def __post_init__(self) -> None:
         self.absWs = [np.abs(W) for W in self.Ws]
@@ -84,6 +96,7 @@ class BabStats:
     stuck: int = 0
     float_leaves: int = 0
     derived_bounds: int = 0
+    reused_bounds: int = 0
     milp_seconds: float = 0.0
     milp_status: str = ""
     lp_seconds: float = 0.0
@@ -97,6 +110,16 @@ def _zclamp(path: dict) -> dict:
             a = -math.inf if lo is None else _down(lo)
             b = math.inf if hi is None else _up(hi)
             out[(key[1], key[2])] = (a, b)
+    return out
+
+
+def _zclamp_child(zc: dict, path: dict, split: tuple) -> dict:
+    """The parent's float clamps with the split unit's entry recomputed from the child's path."""
+    if split[0] != "z":
+        return zc
+    key = ("z", split[1], split[2])
+    out = dict(zc)
+    out.update(_zclamp({key: path[key]}))
     return out
 
 
@@ -121,89 +144,30 @@ def _x_box(P: Problem, path: dict) -> tuple[np.ndarray, np.ndarray]:
     return xlo, xhi
 
 
-def _hulls(P: Problem, nb: NodeBounds) -> list[list[list[tuple[Fraction, Fraction, str]]]]:
+def _hulls(P: Problem, nb: NodeBounds) -> list[list[tuple]]:
+    """Per layer and unit: the hull lines ``(a, c, sense, float a, float c)`` on the unit's float interval."""
     out = []
     for k, (zlo, zhi) in enumerate(nb.z):
+        cache = _HULLS.setdefault(P.pls[k], {})
+        if len(cache) > 200_000:
+            cache.clear()
         layer = []
-        for a, b in zip(zlo.tolist(), zhi.tolist()):
-            layer.append(_hull_cached(P.pls[k], a, b))
+        for ab in zip(zlo.tolist(), zhi.tolist()):
+            lines = cache.get(ab)
+            if lines is None:
+                lines = cache[ab] = _hull_cached(P.pls[k], *ab)
+            layer.append(lines)
         out.append(layer)
     return out
+
+
+_HULLS: dict = {}  # activation -> {(float lo, float hi): lines}; keyed by the activation's exact value, not id()
 
 
 @functools.lru_cache(maxsize=200_000)
 def _hull_cached(pl: PLFunction, a: float, b: float) -> tuple:
     return tuple((la, lc, sense, float(la), float(lc)) for la, lc, sense in
                  pl.hull_lines(Fraction(a) if math.isfinite(a) else None, Fraction(b) if math.isfinite(b) else None))
-
-
-def _build_lp(P: Problem, nb: NodeBounds, hulls: list) -> tuple[Any, np.ndarray, list, np.ndarray]:
-    """The elastic LP's inequality rows, with a tag per row (``None`` for bound rows)."""
-    rows, cols, vals, rhs, tags = [], [], [], [], []
-    s = P.nv - 1
-
-    def add(entries: list[tuple[int, float]], c: float, tag: Any) -> None:
-        r = len(rhs)
-        for col, v in entries:
-            rows.append(r)
-            cols.append(col)
-            vals.append(v)
-        rows.append(r)
-        cols.append(s)
-        vals.append(-1.0)
-        rhs.append(c)
-        tags.append(tag)
-
-    for k in range(len(P.sizes)):
-        zo, ho = P.offs[k]
-        for j, lines in enumerate(hulls[k]):
-            for a, c, sense, fa, fc in lines:
-                if sense == "ge":
-                    add([(zo + j, fa), (ho + j, -1.0)], -fc, ("hull", k, j, a, c, sense))
-                else:
-                    add([(ho + j, 1.0), (zo + j, -fa)], fc, ("hull", k, j, a, c, sense))
-        for off, (lo, hi) in ((zo, nb.z[k]), (ho, nb.h[k])):
-            for j in range(len(lo)):
-                if math.isfinite(hi[j]):
-                    add([(off + j, 1.0)], float(hi[j]), None)
-                if math.isfinite(lo[j]):
-                    add([(off + j, -1.0)], -float(lo[j]), None)
-    if P.binary:
-        add([(i, -1.0) for i in range(P.n)], -1.0, ("sum",))
-    A = sps.csr_matrix((vals, (rows, cols)), shape=(len(rhs), P.nv))
-    xlo, xhi = nb.x
-    bounds = [(None if not math.isfinite(a) else a, None if not math.isfinite(b) else b) for a, b in zip(xlo, xhi)]
-    bounds += [(None, None)] * (P.nv - P.n)
-    return A, np.asarray(rhs), tags, bounds
-
-
-def _dual_rows(P: Any, tags: list, res: Any) -> list:
-    """The LP's nonzero dual multipliers as certificate rows (hull/sum inequalities, then affine equalities)."""
-    rows: list = []
-    for tag, m in zip(tags, res.ineqlin.marginals):
-        if tag is not None and m != 0.0:
-            rows.append(list(tag[:-1]) + [tag[-1], -m] if tag[0] == "hull" else ["sum", -m])
-    ends = np.cumsum(P.sizes)
-    for idx, m in enumerate(res.eqlin.marginals):
-        if m != 0.0:
-            k = int(np.searchsorted(ends, idx, side="right"))
-            j = idx - (0 if k == 0 else int(ends[k - 1]))
-            rows.append(["aff", k, j, -m])
-    return rows
-
-
-def _solve(P: Problem, nb: NodeBounds, hulls: list, stats: BabStats) -> tuple[float, np.ndarray, list] | None:
-    A, rhs, tags, bounds = _build_lp(P, nb, hulls)
-    c = np.zeros(P.nv)
-    c[-1] = 1.0
-    t0 = time.perf_counter()
-    res = linprog(c, A_ub=A, b_ub=rhs, A_eq=P.A_eq, b_eq=P.b_eq, bounds=bounds, method="highs", options=_LP_OPTS)
-    stats.lp_seconds += time.perf_counter() - t0
-    stats.lps += 1
-    if res.status != 0:
-        return None
-    rows = _dual_rows(P, tags, res)
-    return float(res.fun), res.x, rows
 
 
 def _cert_rows(rows: list) -> list:
@@ -222,8 +186,12 @@ _TOPK = 16
 
 
 def _score(viol: float, lo: float, hi: float, beta: float, k: int) -> float:
-    """Branching score: the LP's violation of the activation, earlier layers first."""
-    return viol / (1 + k) ** 2
+    """Branching score: the LP's violation of the activation times the relative bound product
+    ``(beta - lo)(hi - beta)/(hi - lo)`` (measured: 515 nodes on 64-32-8 against 581 for the violation alone,
+    3821 for the bound product alone)."""
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return viol
+    return viol * (beta - lo) * (hi - beta) / (hi - lo)
 
 
 def _branch(P: Problem, nb: NodeBounds, v: np.ndarray) -> tuple | None:
@@ -265,6 +233,28 @@ def _any_unstable(P: Problem, nb: NodeBounds, v: np.ndarray) -> tuple | None:
     return None
 
 
+def _latent_f(P: Problem, x: np.ndarray) -> np.ndarray:
+    h = x
+    for k, (W, b) in enumerate(zip(P.Ws, P.bs)):
+        h = P.pls[k].numpy(W @ h + b)
+    return h
+
+
+def _screen(P: Problem, v: np.ndarray, try_point: Callable[[np.ndarray], Any]) -> Any:
+    """Cheap tries at a node whose LP is feasible: the LP's ``x`` (rounded to 0/1 on the binary domain, also
+    keeping only the inputs at 1), kept when the float64 latent is (nearly) 0; ``try_point`` decides exactly."""
+    x = v[:P.n]
+    cands = [np.round(x), (x >= 1 - 1e-9).astype(float)] if P.binary else [x]
+    for c in cands:
+        if P.binary and c.sum() < 1:
+            continue
+        if np.max(np.abs(_latent_f(P, c))) <= 1e-9:
+            found = try_point(c)
+            if found is not None:
+                return found
+    return None
+
+
 def _children(path: dict, split: tuple) -> tuple[dict, dict]:
     if split[0] == "x":
         key = ("x", split[1])
@@ -295,23 +285,27 @@ def solve_tree(P: Problem, deadline: float, try_point: Callable[[np.ndarray], An
     re-checked exactly before it counts.
     """
     root: dict = {}
-    stack = [(root, dict(start or {}))]
+    stack = [(root, dict(start or {}), _zclamp(start or {}))]
     while stack:
         if time.perf_counter() > deadline:
             return "open", f"time limit reached with {len(stack)} open nodes"
-        node, path = stack.pop()
+        node, path, zc = stack.pop()
         stats.nodes += 1
         xlo, xhi = _x_box(P, path)
-        nb = node_bounds(P.Ws, P.absWs, P.bs, P.pls, xlo, xhi, _zclamp(path))
+        nb = node_bounds(P.Ws, P.absWs, P.bs, P.pls, xlo, xhi, zc)
         if nb.empty is not None:
             node["leaf"] = "interval"
             stats.leaves_interval += 1
             continue
         hulls = _hulls(P, nb)
-        sol = _solve(P, nb, hulls, stats)
-        if sol is None:
-            return "open", "the LP solver failed on a node"
-        s, v, rows = sol
+        t0 = time.perf_counter()
+        status, s, v, rows = P.relax(nb, hulls).elastic(deadline)
+        stats.lp_seconds += time.perf_counter() - t0
+        stats.lps += 1
+        if status != "optimal":
+            if time.perf_counter() > deadline:
+                return "open", f"time limit reached with {len(stack) + 1} open nodes"
+            return "open", f"the LP solver stopped on a node ({status})"
         if s > _FEAS_TOL:
             t0 = time.perf_counter()
             crows = _cert_rows(rows)
@@ -326,6 +320,10 @@ def solve_tree(P: Problem, deadline: float, try_point: Callable[[np.ndarray], An
                 stats.leaves_farkas += 1
                 continue
             stats.exact_failures += 1
+        if s <= _FEAS_TOL:
+            found = _screen(P, v, try_point)
+            if found is not None:
+                return "found", found
         split = _branch(P, nb, v) if s <= _FEAS_TOL else None
         if split is None and s <= _FEAS_TOL:
             found = try_point(v[:P.n])
@@ -346,8 +344,8 @@ def solve_tree(P: Problem, deadline: float, try_point: Callable[[np.ndarray], An
         node["split"] = _split_json(split)
         node["le"], node["ge"] = {}, {}
         left, right = _children(path, split)
-        stack.append((node["ge"], right))
-        stack.append((node["le"], left))
+        stack.append((node["ge"], right, _zclamp_child(zc, right, split)))
+        stack.append((node["le"], left, _zclamp_child(zc, left, split)))
     return "closed", root
 
 
@@ -433,66 +431,3 @@ def interior_point(P: Problem, v: np.ndarray, xfix: bool) -> np.ndarray | None:
     if res.status != 0 or -res.fun <= 1e-12:
         return None
     return res.x[:P.n]
-
-
-def _bound_lp(P: Problem, nb: NodeBounds, hulls: list, col: int, sign: float) -> tuple[float, list] | None:
-    """``min sign * v[col]`` over the (non-elastic) relaxation; the dual rows for the certificate."""
-    A, rhs, tags, bounds = _build_lp(P, nb, hulls)
-    A = A.tocsc()[:, : P.nv - 1]
-    c = np.zeros(P.nv - 1)
-    c[col] = sign
-    res = linprog(c, A_ub=A, b_ub=rhs, A_eq=P.A_eq.tocsc()[:, : P.nv - 1], b_eq=P.b_eq, bounds=bounds[: P.nv - 1],
-                  method="highs")
-    if res.status != 0:
-        return None
-    rows = _dual_rows(P, tags, res)
-    return float(res.fun), rows
-
-
-def tighten(P: Problem, deadline: float, stats: BabStats, max_seconds: float) -> tuple[list, dict]:
-    """LP bound tightening of the unstable pre-activations, layer by layer, each bound certified.
-
-    The relaxation includes the latent constraint ``h_L = 0`` (only zero-mapped
-    inputs matter), so bounds also flow backwards. Each derived bound is the
-    exact bound its rationalised dual multipliers imply (recomputed in
-    rationals), so the re-checker finds it true by construction.
-    """
-    from latentcheck.counterexamples.certificate import implied_bound
-
-    t_end = min(deadline, time.perf_counter() + max_seconds)
-    entries: list = []
-    path: dict = {}
-    for k in range(len(P.sizes)):
-        xlo, xhi = _x_box(P, path)
-        nb = node_bounds(P.Ws, P.absWs, P.bs, P.pls, xlo, xhi, _zclamp(path))
-        if nb.empty is not None:
-            break
-        hulls = _hulls(P, nb)
-        zo = P.offs[k][0]
-        zlo, zhi = nb.z[k]
-        for j in range(P.sizes[k]):
-            if time.perf_counter() > t_end:
-                return entries, path
-            if not any(zlo[j] < float(q) < zhi[j] for q in P.pls[k].knots):
-                continue
-            for sense, sign in (("ge", 1.0), ("le", -1.0)):
-                sol = _bound_lp(P, nb, hulls, zo + j, sign)
-                stats.lps += 1
-                if sol is None:
-                    continue
-                crows = _cert_rows(sol[1])
-                box = leaf_box(P.net, P.xlo_q, P.xhi_q, path)
-                if box.empty is not None:
-                    return entries, path
-                val = implied_bound(P.net, box, crows, P.n, P.sizes, k, j, sense)
-                if val is None:
-                    continue
-                old = path.get(("z", k, j), (None, None))
-                cur = zlo[j] if sense == "ge" else zhi[j]
-                if math.isfinite(cur) and ((sense == "ge" and float(val) <= cur + 1e-9 * (1 + abs(cur))) or
-                                           (sense == "le" and float(val) >= cur - 1e-9 * (1 + abs(cur)))):
-                    continue
-                val = Fraction(str(val))
-                entries.append([k, j, sense, str(val), crows])
-                path[("z", k, j)] = (val, old[1]) if sense == "ge" else (old[0], val)
-    return entries, path

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Sequence
 
@@ -25,12 +25,16 @@ REL_WIDEN = 1e-9
 
 @dataclass
 class NodeBounds:
-    """Per-layer float bounds ``z[k] = (lo, hi)``, ``h[k] = (lo, hi)`` (``+-inf`` allowed); ``empty`` says why none."""
+    """Per-layer float bounds ``z[k] = (lo, hi)``, ``h[k] = (lo, hi)`` (``+-inf`` allowed); ``empty`` says why none.
+
+    ``zf[k]`` are the forward interval bounds of ``z_k`` before the path's clamps (``z[k]`` is their meet with
+    the clamps): every ``h_{k-1}`` in its box gives ``W_k h_{k-1} + b_k`` inside ``zf[k]``."""
 
     x: tuple[np.ndarray, np.ndarray]
     z: list[tuple[np.ndarray, np.ndarray]]
     h: list[tuple[np.ndarray, np.ndarray]]
     empty: str | None = None
+    zf: list = field(default_factory=list)
 
 
 def _affine(W: np.ndarray, absW: np.ndarray, b: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -58,9 +62,30 @@ def _range_cached(pl: PLFunction, a: float, b: float) -> tuple[float, float]:
             math.inf if rh is None else math.nextafter(float(rh), math.inf))
 
 
+def _at(pl: PLFunction, t: np.ndarray) -> np.ndarray:
+    """``s(t)`` in float64, with the limits at ``+-inf`` taken from the end slopes."""
+    with np.errstate(invalid="ignore"):
+        v = pl.numpy(t)
+    left, right = float(pl.slope_left), float(pl.slope_right if pl.knots else pl.slope_left)
+    first = float(pl.values[0]) if pl.knots else float(pl.offset)
+    last = float(pl.values[-1]) if pl.knots else float(pl.offset)
+    v = np.where(t == -np.inf, -np.sign(left) * np.inf if left != 0 else first, v)
+    return np.where(t == np.inf, np.sign(right) * np.inf if right != 0 else last, v)
+
+
 def _value_range(pl: PLFunction, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    pairs = [_range_cached(pl, a, b) for a, b in zip(lo.tolist(), hi.tolist())]
-    return np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
+    """Float ``(min, max)`` of ``s`` on each ``[lo, hi]``, vectorised: the ends and the knots inside, widened
+    outward by a relative ``1e-12`` (a few roundings of ``s``'s formula; only the search uses these)."""
+    vlo, vhi = _at(pl, lo), _at(pl, hi)
+    rmin, rmax = np.minimum(vlo, vhi), np.maximum(vlo, vhi)
+    for q, val in zip(pl.knots, pl.values):
+        inside = (lo < float(q)) & (float(q) < hi)
+        rmin = np.where(inside, np.minimum(rmin, float(val)), rmin)
+        rmax = np.where(inside, np.maximum(rmax, float(val)), rmax)
+    with np.errstate(invalid="ignore"):
+        pad_lo = 1e-12 * (1 + np.abs(rmin))
+        pad_hi = 1e-12 * (1 + np.abs(rmax))
+    return np.where(np.isfinite(rmin), rmin - pad_lo, rmin), np.where(np.isfinite(rmax), rmax + pad_hi, rmax)
 
 
 def node_bounds(Ws: Sequence[np.ndarray], absWs: Sequence[np.ndarray], bs: Sequence[np.ndarray],
@@ -75,6 +100,7 @@ def node_bounds(Ws: Sequence[np.ndarray], absWs: Sequence[np.ndarray], bs: Seque
     L = len(Ws)
     for k in range(L):
         zlo, zhi = _affine(Ws[k], absWs[k], bs[k], lo, hi)
+        nb.zf.append((zlo.copy(), zhi.copy()))
         for (kk, j), (a, b) in zclamp.items():
             if kk == k:
                 zlo[j], zhi[j] = max(zlo[j], a), min(zhi[j], b)

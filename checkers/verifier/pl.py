@@ -116,7 +116,62 @@ class PLFunction:
 
     def hull_lines(self, lo: Fraction | None, hi: Fraction | None) -> list[tuple[Fraction, Fraction, str]]:
         """Lines ``h >= a t + c`` (``ge``) and ``h <= a t + c`` (``le``) valid on ``[lo, hi]``;
-        together with ``lo <= t <= hi`` they give the convex hull of the graph."""
+        together with ``lo <= t <= hi`` they give the convex hull of the graph.
+
+        On a bounded interval the lines are the edges of the hull of the points ``(p, s(p))``, ``p`` the ends
+        and the knots inside (lower edges ``ge``, upper edges ``le``; Andrew's monotone chain, exact). Elsewhere
+        every valid chord between those points, and the end slopes."""
+        if lo is not None and hi is not None and hi > lo:
+            fast = self._hull_by_pieces(lo, hi)
+            if fast is not None:
+                return fast
+            pts = [(p, self(p)) for p in self.points(lo, hi)]
+            out: list[tuple[Fraction, Fraction, str]] = []
+            for sense, sign in (("ge", 1), ("le", -1)):
+                chain: list[tuple[Fraction, Fraction]] = []
+                for q in pts:
+                    while len(chain) >= 2 and sign * _cross(chain[-2], chain[-1], q) <= 0:
+                        chain.pop()
+                    chain.append(q)
+                for (x1, y1), (x2, y2) in zip(chain, chain[1:]):
+                    a = (y2 - y1) / (x2 - x1)
+                    out.append((a, y1 - a * x1, sense))
+            return out
+        return self._hull_lines_general(lo, hi)
+
+    @functools.cached_property
+    def _pieces(self) -> tuple[tuple[Fraction, Fraction], ...]:
+        """``(a, c)`` with ``s(t) = a t + c`` on each piece, left to right (one piece without knots)."""
+        if not self.knots:
+            return ((self.slope_left, self.offset),)
+        ks, vs = self.knots, self.values
+        slopes = [self.slope_left] + [(vs[i + 1] - vs[i]) / (ks[i + 1] - ks[i]) for i in range(len(ks) - 1)]
+        slopes.append(self.slope_right)
+        anchors = list(zip(ks, vs)) + [(ks[-1], vs[-1])]
+        return tuple((a, v - a * k) for a, (k, v) in zip(slopes, anchors))
+
+    def _hull_by_pieces(self, lo: Fraction, hi: Fraction) -> list[tuple[Fraction, Fraction, str]] | None:
+        """The hull's lines when ``s`` is convex or concave on ``[lo, hi]``: its pieces on one side, the chord
+        on the other (``None`` when it is neither, e.g. hard_tanh across both knots)."""
+        i = sum(1 for k in self.knots if k <= lo)  # the piece at lo (a knot at lo starts the next piece)
+        j = sum(1 for k in self.knots if k < hi)  # the piece at hi
+        pieces = self._pieces[i:j + 1]
+        slopes = [a for a, _c in pieces]
+        if len(pieces) == 1:
+            a, c = pieces[0]
+            return [(a, c, "ge"), (a, c, "le")]
+        convex = all(x < y for x, y in zip(slopes, slopes[1:]))
+        if not convex and not all(x > y for x, y in zip(slopes, slopes[1:])):
+            return None
+        a0, c0 = pieces[0]
+        a1, c1 = pieces[-1]
+        ylo, yhi = a0 * lo + c0, a1 * hi + c1
+        ch = (yhi - ylo) / (hi - lo)
+        chord = (ch, ylo - ch * lo)
+        side, other = ("ge", "le") if convex else ("le", "ge")
+        return [(a, c, side) for a, c in pieces] + [(chord[0], chord[1], other)]
+
+    def _hull_lines_general(self, lo: Fraction | None, hi: Fraction | None) -> list[tuple[Fraction, Fraction, str]]:
         pts = self.points(lo, hi)
         cands: list[tuple[Fraction, Fraction]] = []
         for i in range(len(pts)):
@@ -156,6 +211,11 @@ class PLFunction:
         if not vals and self.slope_left == 0:
             low = high = self.offset
         return low, high
+
+
+def _cross(o: tuple, a: tuple, b: tuple) -> Fraction:
+    """``(a - o) x (b - o)``: positive for a left turn."""
+    return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
 
 
 def _linear_coeffs(expr: sp.Expr) -> tuple[Fraction, Fraction]:
