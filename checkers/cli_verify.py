@@ -85,8 +85,12 @@ def register(app: typer.Typer) -> None:
         from latentcheck.checkers._cli_args import nonempty, nonneg_int, positive_seconds
         from latentcheck.checkers._io import check_input_file, check_output_dir
 
-        if not get_property(property).verifiable:
-            raise InvalidArgument(f"--property {property!r}: verify decides p3 only")
+        try:
+            verifiable = get_property(property).verifiable
+        except InvalidArgument:
+            verifiable = False
+        if not verifiable:
+            raise InvalidArgument(f"--property {property!r}: verify decides p3 only; use --property p3")
         if weights is not None:
             check_input_file(weights, "--weights")
         nonempty(layers, "--layers", "64,32,8")

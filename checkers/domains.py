@@ -98,6 +98,16 @@ class Domain:
     def check_dimension(self, n: int) -> None:
         """Raise :class:`InvalidArgument` when the domain's points cannot have length ``n``."""
 
+    def coordinate_bounds(self, n: int) -> tuple[list, list] | None:
+        """Exact per-coordinate bounds ``(lo[n], hi[n])`` (``None`` entries: unbounded) when the domain is a
+        product of intervals (binary: its relaxation ``[0,1]^n``, with integrality on top); ``None`` otherwise
+        (the sphere, rows of data), which ``latentcheck verify`` does not decide."""
+        return None
+
+    def certificate_form(self) -> dict[str, str]:
+        """How a verify certificate records the domain (``{"kind": ...}``, with ``lo``/``hi`` for a box)."""
+        return {"kind": self.name}
+
     # ------------------------------------------------------------- exact
     def contains(self, x: Sequence[Fraction]) -> bool:
         """Exact membership of a rational point."""
@@ -139,6 +149,9 @@ class Reals(Domain):
     name = "reals"
     is_whole = is_cone = is_symmetric = allows_rounding = True
 
+    def coordinate_bounds(self, n: int) -> tuple[list, list]:
+        return [None] * n, [None] * n
+
     def contains_sparse(self, num: Sequence[int], den: int, x: Any) -> bool:
         return True
 
@@ -148,6 +161,9 @@ class Nonneg(Domain):
 
     name = "nonneg"
     is_orthant = is_cone = allows_rounding = True
+
+    def coordinate_bounds(self, n: int) -> tuple[list, list]:
+        return [Fraction(0)] * n, [None] * n
 
     def contains(self, x: Sequence[Fraction]) -> bool:
         return all(v >= 0 for v in x)
@@ -176,6 +192,9 @@ class Binary(Domain):
 
     name = "binary"
     is_binary = True
+
+    def coordinate_bounds(self, n: int) -> tuple[list, list]:
+        return [Fraction(0)] * n, [Fraction(1)] * n
     search_lr = 0.05
 
     def contains(self, x: Sequence[Fraction]) -> bool:
@@ -261,6 +280,12 @@ class Box(Domain):
 
     def contains(self, x: Sequence[Fraction]) -> bool:
         return all(self.lo <= v <= self.hi for v in x)
+
+    def coordinate_bounds(self, n: int) -> tuple[list, list]:
+        return [self.lo] * n, [self.hi] * n
+
+    def certificate_form(self) -> dict[str, str]:
+        return {"kind": "box", "lo": str(self.lo), "hi": str(self.hi)}
 
     def round_float(self, x: np.ndarray) -> None:
         return None

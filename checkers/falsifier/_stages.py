@@ -263,7 +263,7 @@ def conclude(setup: Setup, state: State) -> State:
     if status == "none-found" and setup.prop.verifiable and not setup.black and not state.undecided and left > 0.2:
         from latentcheck.checkers.verifier.falsify_hook import verified_status  # an exact real proof, within --budget
 
-        status = verified_status(setup.encoder, setup.dom.name, left, info)
+        status = verified_status(setup.encoder, setup.dom, left, info)
     return replace(state, status=status, stats=st, info=info)
 
 

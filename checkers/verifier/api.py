@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from latentcheck.checkers.domains import Domain, parse_domain
 from latentcheck.theorems.encoder import Encoder
 from latentcheck.theorems.errors import InvalidArgument
 
@@ -63,52 +64,36 @@ class VerifyResult:
                 "certified": self.verdict in ("proved", "refuted"), "stats": self.stats}
 
 
-def parse_verify_domain(spec: str) -> dict:
-    """``reals``, ``nonneg``, ``binary`` or ``box:LO,HI`` (exact rationals from the text)."""
-    text = str(spec).strip().lower()
-    if text in ("reals", "nonneg", "binary"):
-        return {"kind": text}
-    if text.startswith("box:"):
-        parts = text[4:].split(",")
-        try:
-            lo, hi = (Fraction(p.strip()) for p in parts)
-        except (ValueError, ZeroDivisionError):
-            raise InvalidArgument(f"domain {spec!r} must read box:LO,HI with two numbers, e.g. box:-1,1") from None
-        if lo > hi:
-            raise InvalidArgument(f"domain {spec!r} has LO > HI; write box:LO,HI with LO <= HI")
-        return {"kind": "box", "lo": str(lo), "hi": str(hi)}
-    raise InvalidArgument(f"domain {spec!r} is not supported by verify; use reals, nonneg, binary or box:LO,HI")
+def parse_verify_domain(spec: "str | Domain") -> Domain:
+    """``reals``, ``nonneg``, ``binary`` or ``box:LO,HI`` (exact rationals from the text), as a Domain object.
+
+    Domains that are not a product of intervals (the sphere, rows of data) are refused: verify does not decide them.
+    """
+    dom = parse_domain(spec)
+    if dom.coordinate_bounds(1) is None:
+        raise InvalidArgument(f"domain {dom.label!r} is not supported by verify; use reals, nonneg, binary or box:LO,HI")
+    return dom
 
 
-def _label(dom: dict) -> str:
-    return f"box:{dom['lo']},{dom['hi']}" if dom["kind"] == "box" else dom["kind"]
+def _label(dom: Domain) -> str:
+    return dom.label
 
 
-def _x_bounds(dom: dict, n: int) -> tuple[list, list]:
-    kind = dom["kind"]
-    if kind == "box":
-        return [Fraction(dom["lo"])] * n, [Fraction(dom["hi"])] * n
-    if kind == "binary":
-        return [Fraction(0)] * n, [Fraction(1)] * n
-    if kind == "nonneg":
-        return [Fraction(0)] * n, [None] * n
-    return [None] * n, [None] * n
+def _x_bounds(dom: Domain, n: int) -> tuple[list, list]:
+    return dom.coordinate_bounds(n)
 
 
-def _in_domain(dom: dict, x: list[Fraction]) -> bool:
-    lo, hi = _x_bounds(dom, len(x))
-    if dom["kind"] == "binary" and any(v not in (0, 1) for v in x):
-        return False
-    return all((a is None or v >= a) and (b is None or v <= b) for v, a, b in zip(x, lo, hi))
+def _in_domain(dom: Domain, x: list[Fraction]) -> bool:
+    return dom.contains(x)
 
 
-def _is_counterexample(encoder: Encoder, dom: dict, x: list[Fraction]) -> bool:
+def _is_counterexample(encoder: Encoder, dom: "Domain", x: list[Fraction]) -> bool:
     if not any(x) or not _in_domain(dom, x):
         return False
     return all(v == 0 for v in encoder.exact(x))
 
 
-def _t2_or_unknown(encoder: Encoder, dom: dict, why: str, t0: float) -> VerifyResult:
+def _t2_or_unknown(encoder: Encoder, dom: "Domain", why: str, t0: float) -> VerifyResult:
     from latentcheck.theorems.classify import classify
 
     cls = classify(encoder.activation)
@@ -149,7 +134,7 @@ def verify(encoder: Encoder, property: str = "p3", *, domain: "str | dict" = "re
         raise InvalidArgument(f"input_normalise={input_normalise!r} must be none or l2")
     if not (timeout > 0):
         raise InvalidArgument(f"timeout={timeout!r} must be a positive number of seconds")
-    dom = parse_verify_domain(domain) if isinstance(domain, str) else dict(domain)
+    dom = parse_verify_domain(domain)
     try:
         pls = [piecewise_linear(layer.activation) for layer in encoder.layers]
     except NotPiecewiseLinear as exc:

@@ -6,10 +6,7 @@ from typing import Any
 
 __all__ = ["verified_status"]
 
-_DOMAINS = {"reals": "reals", "nonneg": "nonneg", "binary": "binary"}
-
-
-def verified_status(encoder: Any, domain_name: str, budget: float, info: dict) -> str:
+def verified_status(encoder: Any, domain: Any, budget: float, info: dict) -> str:
     """Always ``"none-found"``; records in ``info`` whether :func:`latentcheck.checkers.verify` proved P3 over the reals.
 
     ``none-exists`` needs a float argument too (an empty sound float zero set for the dtype and runtime), which
@@ -21,9 +18,9 @@ def verified_status(encoder: Any, domain_name: str, budget: float, info: dict) -
     from latentcheck.checkers.verifier.api import verify
     from latentcheck.checkers.verifier.pl import NotPiecewiseLinear, piecewise_linear
 
-    dom = _DOMAINS.get(domain_name)
-    if dom is None:
+    if domain.coordinate_bounds(1) is None:  # the sphere, rows of data: verify does not decide them
         return "none-found"
+    dom = domain.label
     try:
         for layer in encoder.layers:
             piecewise_linear(layer.activation)

@@ -28,13 +28,16 @@ import math
 import time
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sps
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from latentcheck.checkers.verifier.pl import PLFunction
+
+if TYPE_CHECKING:
+    from latentcheck.checkers.domains import Domain
 
 __all__ = ["verify_l2", "l2_scope", "sqrt_bounds", "range_entry"]
 
@@ -529,7 +532,7 @@ def _new_stats() -> dict:
             "k_closed_by_unit": 0, "lp_seconds": 0.0, "milp_seconds": 0.0, "check_seconds": 0.0}
 
 
-def verify_l2(encoder: Any, pls: list[PLFunction], dom: dict, deadline: float, t0: float) -> Any:
+def verify_l2(encoder: Any, pls: list[PLFunction], dom: "Domain", deadline: float, t0: float) -> Any:
     """Decide P3 for l2-normalised binary users; returns a :class:`VerifyResult`."""
     from latentcheck.checkers.verifier.api import VerifyResult, _label
     from latentcheck.counterexamples.certificate_l2 import SCHEMA_L2, check_l2_certificate, l2_counterexample_ok
@@ -542,7 +545,7 @@ def verify_l2(encoder: Any, pls: list[PLFunction], dom: dict, deadline: float, t
         st["seconds"] = round(time.perf_counter() - t0, 4)
         return VerifyResult(verdict, reason, method, _label(dom), stats=st, **kw)
 
-    if dom["kind"] != "binary":
+    if not dom.is_binary:
         return done("unknown", "--input-normalise l2 with biases is decided on the binary domain only (there |x|^2 = 1'x "
                     "is linear in x); on other domains the square root is not", "none")
     why = l2_scope(pls, names)
@@ -573,7 +576,7 @@ def verify_l2(encoder: Any, pls: list[PLFunction], dom: dict, deadline: float, t
         k = sum(int(v) for v in found)
         return done("refuted", f"a binary user with {k} item(s) is encoded as exactly 0 when the encoder sees x/|x|_2 "
                     f"(checked exactly in Q(sqrt({k})))", "milp-search+exact", counterexample=found)
-    cert = {"schema": SCHEMA_L2, "property": "p3", "domain": dom, "normalise": "l2", "activations": acts,
+    cert = {"schema": SCHEMA_L2, "property": "p3", "domain": dom.certificate_form(), "normalise": "l2", "activations": acts,
             "activation_names": names, "n": net.n, "cover": sorted(units + out, key=lambda e: e["k"][0])}
     t1 = time.perf_counter()
     chk = check_l2_certificate(cert, Ws, bs)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -28,6 +28,9 @@ from latentcheck.checkers.verifier.tighten import tighten
 from latentcheck.checkers.verifier.pl import PLFunction
 from latentcheck.counterexamples.certificate import SCHEMA, ExactNet, check_certificate
 
+if TYPE_CHECKING:
+    from latentcheck.checkers.domains import Domain
+
 __all__ = ["run_p3"]
 
 
@@ -35,7 +38,7 @@ def _f(v: Any, default: float) -> float:
     return default if v is None else float(v)
 
 
-def _probes(encoder: Any, dom: dict, n: int) -> list[Fraction] | None:
+def _probes(encoder: Any, dom: "Domain", n: int) -> list[Fraction] | None:
     for p in (6, 20, 40):
         for i in range(min(n, 4)):
             for s in (1, -1):
@@ -46,7 +49,7 @@ def _probes(encoder: Any, dom: dict, n: int) -> list[Fraction] | None:
     return None
 
 
-def _binary_singletons(encoder: Any, dom: dict, n: int) -> list[Fraction] | None:
+def _binary_singletons(encoder: Any, dom: "Domain", n: int) -> list[Fraction] | None:
     """Users with one item, screened in float64 and certified exactly."""
     out = np.abs(encoder(np.eye(n))).max(axis=1)
     for i in np.argsort(out)[:8].tolist():
@@ -57,7 +60,7 @@ def _binary_singletons(encoder: Any, dom: dict, n: int) -> list[Fraction] | None
     return None
 
 
-def _scale_into(dom: dict, x: list[Fraction]) -> list[Fraction]:
+def _scale_into(dom: "Domain", x: list[Fraction]) -> list[Fraction]:
     """A positive multiple of ``x`` inside the domain (the encoder is homogeneous)."""
     lo, hi = _x_bounds(dom, len(x))
     lam = Fraction(1)
@@ -69,7 +72,7 @@ def _scale_into(dom: dict, x: list[Fraction]) -> list[Fraction]:
     return [lam * v for v in x]
 
 
-def _cases(dom: dict, n: int, mode: str) -> list[tuple[list, list, Any]]:
+def _cases(dom: "Domain", n: int, mode: str) -> list[tuple[list, list, Any]]:
     lo, hi = _x_bounds(dom, n)
     if mode != "cone":
         return [(lo, hi, None)]
@@ -152,9 +155,9 @@ def _root_closed(P: Problem, start: dict, deadline: float) -> bool:
     return status == "optimal" and s > _FEAS_TOL
 
 
-def _nonzero_mode(encoder: Any, dom: dict, n: int, zero_in: bool, homogeneous: bool) -> tuple[str | None, Any, str]:
+def _nonzero_mode(encoder: Any, dom: "Domain", n: int, zero_in: bool, homogeneous: bool) -> tuple[str | None, Any, str]:
     """How "x != 0" is handled: ``(mode, counterexample, reason)``; ``mode`` is None when undecided."""
-    if dom["kind"] == "binary":
+    if dom.is_binary:
         x = _binary_singletons(encoder, dom, n)
         return "binary-sum", x, "a user with a single item is encoded as exactly 0"
     if not zero_in:
@@ -170,7 +173,7 @@ def _nonzero_mode(encoder: Any, dom: dict, n: int, zero_in: bool, homogeneous: b
     return "cone", None, ""
 
 
-def run_p3(encoder: Any, pls: list[PLFunction], dom: dict, homogeneous: bool, deadline: float, t0: float,
+def run_p3(encoder: Any, pls: list[PLFunction], dom: "Domain", homogeneous: bool, deadline: float, t0: float,
            tighten_seconds: float | None = None) -> VerifyResult:
     n = encoder.n
     label = _label(dom)
@@ -197,7 +200,7 @@ def run_p3(encoder: Any, pls: list[PLFunction], dom: dict, homogeneous: bool, de
     found: list = []
 
     def try_point(xf: np.ndarray) -> Any:
-        if dom["kind"] == "binary":
+        if dom.is_binary:
             x = [Fraction(int(round(v))) for v in xf]
         else:
             x = [Fraction(float(v)) for v in xf]
@@ -210,7 +213,7 @@ def run_p3(encoder: Any, pls: list[PLFunction], dom: dict, homogeneous: bool, de
     for clo, chi, case in _cases(dom, n, mode):
         case_box = (clo, chi)
         P = Problem(Ws, bs, pls, np.array([_f(a, -np.inf) for a in clo]), np.array([_f(b, np.inf) for b in chi]),
-                    clo, chi, dom["kind"] == "binary", net)
+                    clo, chi, dom.is_binary, net)
         entries, start = _bounds(P, key, deadline, stats, tighten_seconds)
         found = None if _root_closed(P, start, deadline) else _milp_probe(P, start, deadline, try_point, stats, 0.05)
         stats.derived_bounds += len(entries)
@@ -225,7 +228,7 @@ def run_p3(encoder: Any, pls: list[PLFunction], dom: dict, homogeneous: bool, de
             return done("unknown", out + (f" (case x_{case[0]} = {case[1]})" if case else ""), "branch-and-bound")
         trees.append({"bounds": entries, "root": out})
         cases.append(case)
-    cert = {"schema": SCHEMA, "property": "p3", "domain": dom, "normalise": "none",
+    cert = {"schema": SCHEMA, "property": "p3", "domain": dom.certificate_form(), "normalise": "none",
             "activations": [p.to_json() for p in pls],
             "activation_names": [layer.activation.name for layer in encoder.layers],
             "nonzero": {"kind": mode} if mode != "cone" else {"kind": "cone", "cases": [list(c) for c in cases]},
