@@ -368,7 +368,6 @@ def _md_implicit(report: dict) -> list[str]:
     s = report["summary"]
     meta = report["meta"]
     metrics = meta["metrics"]
-    ref = meta["reference_activation"]
     name = "Mult-VAE" if meta["model"] == "multvae" else "Mult-DAE"
     n_sp = len(meta.get("split_seeds", [0]))
     L: list[str] = []
