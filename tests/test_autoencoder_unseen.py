@@ -69,6 +69,13 @@ def test_odd_delimited_files_read_the_same(tmp_path, delim, header):
     assert r.ratings.tolist() == [float(p) for _, _, p in ODD] and r.describe()["string_ids"] == ["user", "item"]
 
 
+def test_spaces_after_the_delimiter_keep_quoted_fields_whole(tmp_path):
+    f = tmp_path / "spaced.csv"
+    f.write_text('listener, track, plays\nann, "Song, live", 4\nbob, "Other", 2\n')
+    r = load_interactions(f, "listener,track,plays")
+    assert r.item_names.tolist() == ["Other", "Song, live"] and r.ratings.tolist() == [4.0, 2.0]
+
+
 def test_duplicate_pairs_count_once_and_are_positive_when_any_row_passes(tmp_path):
     """(bob, Song A) has rows 7 and 0: one positive. Plays are not summed: (x, s) has 1 + 1 = 2 > 1 but no row above 1."""
     rows = [("bob", "A", 7), ("bob", "A", 0), ("bob", "B", 2), ("x", "s", 1), ("x", "s", 1), ("x", "t", 3)]

@@ -352,7 +352,7 @@ def _read_delimited(file: str, spec: tuple) -> list[np.ndarray]:
             sample = fh.read(1 << 16)
             delim, has_header = _sniff(sample.rsplit("\n", 1)[0] if len(sample) == 1 << 16 else sample, file, any(isinstance(c, str) for c in spec))
             fh.seek(0)
-            reader = csv.reader(fh, delimiter=delim, skipinitialspace=delim == " ")
+            reader = csv.reader(fh, delimiter=delim, skipinitialspace=True)  # "a, \"b, c\", 3": the quotes still count
             return _read_columns((r for r in reader if r), spec, has_header, delim, file)
     except DataError:
         raise
