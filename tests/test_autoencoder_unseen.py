@@ -174,11 +174,11 @@ def test_study_refuses_a_bad_column_before_training(tmp_path, capsys):
     log = tmp_path / "listen.csv"
     _generator().main([str(log), "--users", "30", "--tracks", "20", "--mean-tracks", "5"])
     capsys.readouterr()
-    for cols, msg in (("user_id,track,plays", "'track' is not in the header"), ("user_id,track_id", None)):
-        argv = ["study", "--data", str(log), "--columns", cols, "--out", str(tmp_path / "o")]
-        if msg is None:  # no VALUE column with --threshold
-            argv += ["--threshold", "1"]
-            msg = "--threshold needs a VALUE column"
+    for cols, extra, msg in (("user_id,track,plays", [], "'track' is not in the header"),
+                             ("user_id,track_id", ["--threshold", "1"], "--threshold needs a VALUE column"),
+                             ("user_id,track_id,plays", ["--threshold", "1e6"], "no rating above threshold"),
+                             ("user_id,track_id,plays", ["--min-user-items", "1000"], "lower --min-user-items")):
+        argv = ["study", "--data", str(log), "--columns", cols, "--out", str(tmp_path / "o"), *extra]
         with pytest.raises(SystemExit) as info:
             main(argv)
         err = capsys.readouterr().err.strip()
