@@ -460,3 +460,7 @@ def compare_vae(args, ctx: dict) -> dict:
               f"  {d['diff']:+.4f} [{d['lo']:+.4f}, {d['hi']:+.4f}]")
     print("within noise on every metric: " + ", ".join(f"{a} {'yes' if verdict[a] else 'no'}" for a in acts))
     return out
+
+
+if __name__ == "__main__":
+    main()
