@@ -29,7 +29,24 @@ number of held-out items, not by ``min(k, n)``).
 Seconds per training epoch exclude validation and the first epoch (JIT
 compilation for latentcheck; warm-up for both): the median of the rest per
 seed (robust to other work sharing the CPU), then the mean over seeds.
-Writes ``benchmarks/results/peer_recbole.json``.
+
+**Mult-VAE** (``--models vae``; both by default): latentcheck's MultVAE beside
+RecBole's MultiVAE on the same rows, ``I -> 600 -> 2x64 | 64 -> 600 -> I``
+(RecBole: ``mlp_hidden_size [600]``, ``latent_dimension 128``, of which half
+is the mean and half the log-variance), tanh hidden layers, dropout 0.5, no
+weight decay, Adam 1e-3, the same batch size and epochs, the KL weight
+annealed to 0.2 over ``--anneal-steps`` optimiser steps in both (the same
+schedule: ``min(0.2, step / steps)``), best validation NDCG@100 kept. One
+latentcheck row per ``--vae-activations`` (tanh on the mean path, the
+project's reference, and identity, the published model RecBole builds);
+RecBole runs once per seed with ``--vae-threads`` torch threads (accuracy
+only). "Within noise" is decided per metric by Welch's t interval for the
+difference of the means over the seeds (``scipy.stats.ttest_ind``): within
+noise when it contains 0. Differences of the two implementations that the
+options cannot remove are listed in the JSON (``multvae.differences``).
+
+Writes ``benchmarks/results/peer_recbole.json`` (with ``--models vae`` only,
+the Mult-DAE part already in that file is kept).
 """
 
 from __future__ import annotations
@@ -53,7 +70,7 @@ PINS = ["numpy==1.26.4", "pandas<2.3", "scipy<1.14", "scikit-learn<1.6", "setupt
 
 
 def recbole_worker(cfg_path: str) -> None:
-    """Train RecBole's MultiDAE, time its epochs, dump test metrics and top-100 lists (JSON on stdout)."""
+    """Train RecBole's MultiDAE or MultiVAE (``job["model"]``), time its epochs, dump test metrics and top-100 lists (JSON on stdout)."""
     import logging
 
     import numpy as np
@@ -61,7 +78,7 @@ def recbole_worker(cfg_path: str) -> None:
     from recbole.config import Config
     from recbole.data import create_dataset, data_preparation
     from recbole.data.interaction import Interaction
-    from recbole.model.general_recommender import MultiDAE
+    from recbole.model.general_recommender import MultiDAE, MultiVAE
     from recbole.trainer import Trainer
     from recbole.utils import init_seed
 
@@ -70,12 +87,14 @@ def recbole_worker(cfg_path: str) -> None:
         job = json.load(fh)
     if job.get("threads"):
         torch.set_num_threads(int(job["threads"]))
-    config = Config(model="MultiDAE", dataset="ml100k", config_dict=job["config"])
+    name = job.get("model", "MultiDAE")
+    model_class = {"MultiDAE": MultiDAE, "MultiVAE": MultiVAE}[name]
+    config = Config(model=name, dataset="ml100k", config_dict=job["config"])
     init_seed(config["seed"], config["reproducibility"])
     dataset = create_dataset(config)
     train_data, valid_data, test_data = data_preparation(config, dataset)
     init_seed(config["seed"], config["reproducibility"])
-    model = MultiDAE(config, train_data.dataset).to(config["device"])
+    model = model_class(config, train_data.dataset).to(config["device"])
     trainer = Trainer(config, model)
     times: list[float] = []
     original = trainer._train_epoch
@@ -178,13 +197,17 @@ def recbole_recall(top, heldout, k):
     return float(np.mean(out))
 
 
-def run_latentcheck(split, args, seed):
+def run_latentcheck(split, args, seed, kind="dae", latent="tanh"):
     import numpy as np
 
-    from latentcheck.checkers.autoencoder.models import MultDAE
-    from latentcheck.checkers.autoencoder.train import TrainConfig, _make_topk, evaluate_multdae, train_multdae
+    from latentcheck.checkers.autoencoder.models import MultDAE, MultVAE
+    from latentcheck.checkers.autoencoder.train import TrainConfig, _make_topk, train_multdae
 
-    model = MultDAE(n_items=split.n_items, hidden=(600, 64), latent="tanh", hidden_activation="tanh", dropout=0.5, lam=0.0)
+    if kind == "vae":
+        model = MultVAE(n_items=split.n_items, hidden=(600, 64), latent=latent, hidden_activation="tanh", dropout=0.5, lam=0.0,
+                        anneal_cap=0.2, total_anneal_steps=args.anneal_steps)
+    else:
+        model = MultDAE(n_items=split.n_items, hidden=(600, 64), latent=latent, hidden_activation="tanh", dropout=0.5, lam=0.0)
     t0 = time.perf_counter()
     res = train_multdae(model, split, TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=1e-3, seed=seed, eval_every=1))
     fit = time.perf_counter() - t0
@@ -197,6 +220,59 @@ def run_latentcheck(split, args, seed):
     return {"epoch_seconds": res.epoch_seconds, "fit_seconds": fit, "best_epoch": res.best_epoch, "top": top}
 
 
+def recbole_config(work: str, args, seed: int, kind: str) -> dict:
+    """The RecBole config of one run: the benchmark files, the same sizes, optimiser, batch, epochs and selection."""
+    cfg = {
+        "data_path": work, "benchmark_filename": ["train", "valid", "test"], "load_col": {"inter": ["user_id", "item_id"]},
+        "USER_ID_FIELD": "user_id", "ITEM_ID_FIELD": "item_id", "train_batch_size": args.batch_size, "eval_batch_size": 4096,
+        "epochs": args.epochs, "learning_rate": 1e-3, "weight_decay": 0.0, "mlp_hidden_size": [600], "latent_dimension": 64,
+        "dropout_prob": 0.5, "eval_args": {"group_by": "user", "order": "RO", "mode": "full"}, "metrics": ["Recall", "NDCG"],
+        "topk": [10, 20, 50, 100], "valid_metric": "NDCG@100", "stopping_step": 10_000, "eval_step": 1, "seed": seed,
+        "reproducibility": True, "device": "cpu", "use_gpu": False, "show_progress": False, "checkpoint_dir": os.path.join(work, "ckpt"),
+        "save_dataset": False, "save_dataloaders": False, "train_neg_sample_args": None, "log_wandb": False,
+    }
+    if kind == "vae":  # RecBole's MultiVAE: the encoder's last layer has latent_dimension outputs, half mean, half log-variance
+        cfg |= {"latent_dimension": 128, "anneal_cap": 0.2, "total_anneal_steps": args.anneal_steps}
+    return cfg
+
+
+def run_recbole(job: dict, work: str, tag: str) -> dict:
+    """One RecBole run in its virtualenv (a subprocess); its JSON answer."""
+    cfg_path = os.path.join(work, f"job-{tag}.json")
+    with open(cfg_path, "w") as fh:
+        json.dump(job, fh)
+    env = dict(os.environ, TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD="1")
+    proc = subprocess.run([VPY, os.path.abspath(__file__), "--recbole-worker", cfg_path], capture_output=True, text=True, env=env, cwd=work)
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stderr[-4000:])
+        raise SystemExit(f"RecBole run failed (exit {proc.returncode}); see the error above")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def score_top(ctx: dict, top) -> dict:
+    """latentcheck's metrics (and RecBole's Recall@20 definition) of top-100 lists of the test users."""
+    import numpy as np
+
+    from latentcheck.checkers.autoencoder.metrics import ranking_metrics
+
+    held = ctx["split"].test_holdout
+    m = {k: float(np.nanmean(v)) for k, v in ranking_metrics(top, held, METRICS).items()}
+    m["Recall@20 (RecBole def.)"] = recbole_recall(top, held, 20)
+    return m
+
+
+def recbole_top(ctx: dict, rb: dict):
+    import numpy as np
+
+    split = ctx["split"]
+    n_tr, n_va = split.train.n_rows, split.val_fold_in.n_rows
+    test_users = [f"u{n_tr + n_va + r}" for r in range(split.test_holdout.n_rows)]
+    return np.array([[ctx["col_of"][t] for t in rb["top100"][u]] if u in rb["top100"] else [-1] * 100 for u in test_users])
+
+
+METRICS = (("recall", 20), ("recall", 50), ("ndcg", 10), ("ndcg", 100))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", default=os.path.join(ROOT, "..", "shared", "data", "ml-100k"))
@@ -204,66 +280,65 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--torch-threads", default="1,2", help="torch thread counts to try; the fastest is compared (favours RecBole)")
+    parser.add_argument("--models", default="dae,vae", help="dae, vae or both (Mult-DAE speed and accuracy; Mult-VAE accuracy)")
+    parser.add_argument("--vae-activations", default="tanh,identity", help="latentcheck Mult-VAE latent activations (on the mean path)")
+    parser.add_argument("--vae-threads", type=int, default=2, help="torch threads of the RecBole MultiVAE runs")
+    parser.add_argument("--anneal-steps", type=int, default=200, help="Mult-VAE: steps to anneal the KL weight to 0.2 (both)")
     parser.add_argument("--out", default=os.path.join(HERE, "results", "peer_recbole.json"))
     parser.add_argument("--recbole-worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.recbole_worker:
         recbole_worker(args.recbole_worker)
         return
-
-    import numpy as np
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    if not models or any(m not in ("dae", "vae") for m in models):
+        raise SystemExit(f"error: --models {args.models!r} must be dae, vae or dae,vae")
 
     from latentcheck.checkers.autoencoder.data import liang_split, load_ratings
-    from latentcheck.checkers.autoencoder.metrics import ranking_metrics
-    from latentcheck.checkers.autoencoder.report import mean_ci
-    from latentcheck.checkers.autoencoder.study import environment
 
     ensure_venv()
     split = liang_split(load_ratings(args.data))
-    weak = weak_split(split)
-    n_tr, n_va = split.train.n_rows, split.val_fold_in.n_rows
-    col_of = {f"i{c}": c for c in range(split.n_items)}
     work = tempfile.mkdtemp(prefix="latentcheck-recbole-")
     write_atomic(split, os.path.join(work, "ml100k"))
-    metrics = (("recall", 20), ("recall", 50), ("ndcg", 10), ("ndcg", 100))
+    ctx = {"split": split, "weak": weak_split(split), "work": work, "col_of": {f"i{c}": c for c in range(split.n_items)}}
+    out: dict = {}
+    if os.path.exists(args.out):
+        with open(args.out) as fh:
+            out = json.load(fh)
+    if "dae" in models:
+        out = {k: v for k, v in out.items() if k == "multvae"} | compare_dae(args, ctx)
+    if "vae" in models:
+        out["multvae"] = compare_vae(args, ctx)
+    from latentcheck.checkers._io import atomic_write_text
+
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    atomic_write_text(args.out, json.dumps(out, indent=2) + "\n")
+    print(f"wrote {args.out}")
+
+
+def compare_dae(args, ctx: dict) -> dict:
+    """latentcheck Mult-DAE against RecBole MultiDAE: seconds per epoch and accuracy; prints the table."""
+    import numpy as np
+
+    from latentcheck.checkers.autoencoder.report import mean_ci
+    from latentcheck.checkers.autoencoder.study import environment
+
+    split, work = ctx["split"], ctx["work"]
     threads = [int(t) for t in args.torch_threads.split(",") if t.strip()]
     results = {"latentcheck": [], "recbole": []}
     by_threads: dict[int, list] = {t: [] for t in threads}
     load_before = os.getloadavg()
     for seed in range(args.seeds):
-        # latentcheck
-        lc = run_latentcheck(weak, args, seed)
-        m = {k: float(np.nanmean(v)) for k, v in ranking_metrics(lc["top"], split.test_holdout, metrics).items()}
-        m["Recall@20 (RecBole def.)"] = recbole_recall(lc["top"], split.test_holdout, 20)
+        lc = run_latentcheck(ctx["weak"], args, seed)
         results["latentcheck"].append({"seed": seed, "epoch_seconds": lc["epoch_seconds"], "fit_seconds": lc["fit_seconds"],
-                                       "best_epoch": lc["best_epoch"], "metrics": m})
-        # RecBole
-        job: dict = {"config": {
-            "data_path": work, "benchmark_filename": ["train", "valid", "test"], "load_col": {"inter": ["user_id", "item_id"]},
-            "USER_ID_FIELD": "user_id", "ITEM_ID_FIELD": "item_id", "train_batch_size": args.batch_size, "eval_batch_size": 4096,
-            "epochs": args.epochs, "learning_rate": 1e-3, "weight_decay": 0.0, "mlp_hidden_size": [600], "latent_dimension": 64,
-            "dropout_prob": 0.5, "eval_args": {"group_by": "user", "order": "RO", "mode": "full"}, "metrics": ["Recall", "NDCG"],
-            "topk": [10, 20, 50, 100], "valid_metric": "NDCG@100", "stopping_step": 10_000, "eval_step": 1, "seed": seed,
-            "reproducibility": True, "device": "cpu", "use_gpu": False, "show_progress": False, "checkpoint_dir": os.path.join(work, "ckpt"),
-            "save_dataset": False, "save_dataloaders": False, "train_neg_sample_args": None, "log_wandb": False,
-        }}
+                                       "best_epoch": lc["best_epoch"], "metrics": score_top(ctx, lc["top"])})
+        job: dict = {"model": "MultiDAE", "config": recbole_config(work, args, seed, "dae")}
         for th in threads:
             job["threads"] = th
-            cfg_path = os.path.join(work, f"job{seed}-{th}.json")
-            with open(cfg_path, "w") as fh:
-                json.dump(job, fh)
-            env = dict(os.environ, TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD="1")
-            proc = subprocess.run([VPY, os.path.abspath(__file__), "--recbole-worker", cfg_path], capture_output=True, text=True, env=env, cwd=work)
-            if proc.returncode != 0:
-                sys.stderr.write(proc.stderr[-4000:])
-                raise SystemExit(f"RecBole run failed (exit {proc.returncode}); see the error above")
-            rb = json.loads(proc.stdout.strip().splitlines()[-1])
-            test_users = [f"u{n_tr + n_va + r}" for r in range(split.test_holdout.n_rows)]
-            top = np.array([[col_of[t] for t in rb["top100"][u]] if u in rb["top100"] else [-1] * 100 for u in test_users])
-            m = {k: float(np.nanmean(v)) for k, v in ranking_metrics(top, split.test_holdout, metrics).items()}
-            m["Recall@20 (RecBole def.)"] = recbole_recall(top, split.test_holdout, 20)
-            by_threads[th].append({"seed": seed, "epoch_seconds": rb["epoch_seconds"], "fit_seconds": rb["fit_seconds"], "metrics": m,
-                                   "recbole_reported": rb["test_result"], "torch": rb["torch"], "torch_threads": rb["threads"]})
+            rb = run_recbole(job, work, f"dae{seed}-{th}")
+            by_threads[th].append({"seed": seed, "epoch_seconds": rb["epoch_seconds"], "fit_seconds": rb["fit_seconds"],
+                                   "metrics": score_top(ctx, recbole_top(ctx, rb)), "recbole_reported": rb["test_result"],
+                                   "torch": rb["torch"], "torch_threads": rb["threads"]})
             print(f"seed {seed}: latentcheck {np.median(lc['epoch_seconds'][1:]):.4f} s/epoch, RecBole ({th} torch threads) "
                   f"{np.median(rb['epoch_seconds'][1:]):.4f} s/epoch (medians)", flush=True)
     load_after = os.getloadavg()
@@ -296,9 +371,6 @@ def main() -> None:
                          "note": "other work shared this 2-core machine; RecBole is compared at its fastest thread setting"},
         "runs": results | {"recbole_all_threads": {str(t): v for t, v in by_threads.items()}},
     }
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "w") as fh:
-        json.dump(out, fh, indent=2)
     # Table
     sp = summary["seconds_per_epoch"]
     print()
@@ -316,7 +388,78 @@ def main() -> None:
           f"ratio of the medians over seeds {summary['speedup_median_over_seeds']:.2f}x")
     rep = results["recbole"][0]["recbole_reported"]
     print(f"RecBole's own test figures (seed 0): " + ", ".join(f"{k} {v:.4f}" for k, v in rep.items() if k in ("recall@20", "ndcg@10", "ndcg@100", "recall@50")))
-    print(f"wrote {args.out}")
+    return out
+
+
+def welch(a, b) -> dict:
+    """Mean of ``a`` minus mean of ``b`` with Welch's 95% t interval (scipy.stats.ttest_ind, unequal variances)."""
+    import numpy as np
+    from scipy import stats
+
+    res = stats.ttest_ind(a, b, equal_var=False)
+    ci = res.confidence_interval(0.95)
+    lo, hi = float(ci.low), float(ci.high)
+    return {"diff": float(np.mean(a) - np.mean(b)), "lo": lo, "hi": hi, "p": float(res.pvalue),
+            "within_noise": bool(np.isfinite(lo) and np.isfinite(hi) and lo <= 0.0 <= hi)}
+
+
+#: What the options cannot make equal between the two Mult-VAE implementations (read from RecBole 1.2.1's source).
+VAE_DIFFERENCES = [
+    "sampling noise in training: RecBole's MultiVAE.reparameterize draws eps ~ N(0, 0.01^2) (std 0.01); latentcheck draws eps ~ N(0, 1) as in Liang et al.",
+    "initialisation: RecBole xavier_normal_ weights and zero biases; latentcheck Glorot-uniform weights and biases ~ N(0, 0.001^2) truncated",
+    "the KL weight's step counter: RecBole counts from 1 (first update uses 1/steps), latentcheck from 0",
+    "the tanh row puts tanh on the mean path (mu = tanh(W h + b)); RecBole's mean is linear, as latentcheck's identity row",
+]
+
+
+def compare_vae(args, ctx: dict) -> dict:
+    """latentcheck Mult-VAE (one row per latent activation) against RecBole MultiVAE: accuracy over the seeds; prints the table."""
+    import numpy as np
+
+    from latentcheck.checkers.autoencoder.report import mean_ci
+    from latentcheck.checkers.autoencoder.study import environment
+
+    acts = [a.strip() for a in args.vae_activations.split(",") if a.strip()]
+    lc: dict[str, list] = {a: [] for a in acts}
+    rb_runs: list[dict] = []
+    t0 = time.perf_counter()
+    for seed in range(args.seeds):
+        for a in acts:
+            r = run_latentcheck(ctx["weak"], args, seed, kind="vae", latent=a)
+            lc[a].append({"seed": seed, "best_epoch": r["best_epoch"], "fit_seconds": r["fit_seconds"], "metrics": score_top(ctx, r["top"])})
+        job = {"model": "MultiVAE", "threads": args.vae_threads, "config": recbole_config(ctx["work"], args, seed, "vae")}
+        rb = run_recbole(job, ctx["work"], f"vae{seed}")
+        rb_runs.append({"seed": seed, "fit_seconds": rb["fit_seconds"], "metrics": score_top(ctx, recbole_top(ctx, rb)),
+                        "recbole_reported": rb["test_result"], "torch": rb["torch"], "torch_threads": rb["threads"]})
+        print(f"Mult-VAE seed {seed}: " + ", ".join(f"latentcheck {a} NDCG@100 {lc[a][-1]['metrics']['NDCG@100']:.4f}" for a in acts)
+              + f", RecBole NDCG@100 {rb_runs[-1]['metrics']['NDCG@100']:.4f}", flush=True)
+    names = list(rb_runs[0]["metrics"])
+    col = lambda runs, n: [r["metrics"][n] for r in runs]  # noqa: E731
+    metrics = {"recbole": {n: mean_ci(col(rb_runs, n)) for n in names}} | {f"latentcheck {a}": {n: mean_ci(col(lc[a], n)) for n in names} for a in acts}
+    vs = {a: {n: welch(col(lc[a], n), col(rb_runs, n)) for n in names} for a in acts}
+    verdict = {a: all(v["within_noise"] for v in vs[a].values()) for a in acts}
+    env = environment()
+    out = {
+        "benchmark": "Mult-VAE I-600-2x64|64-600-I (tanh hidden), latentcheck (JAX) vs RecBole 1.2.1 MultiVAE (PyTorch), accuracy",
+        "settings": {"batch_size": args.batch_size, "epochs": args.epochs, "seeds": args.seeds, "lr": 1e-3, "dropout": 0.5, "weight_decay": 0.0,
+                     "anneal_cap": 0.2, "total_anneal_steps": args.anneal_steps, "latentcheck_latent_activations": acts,
+                     "recbole_torch_threads": args.vae_threads, "selection": "best validation NDCG@100 over epochs",
+                     "within_noise": "Welch's 95% t interval of the difference of the means over the seeds contains 0"},
+        "differences": VAE_DIFFERENCES,
+        "machine": env["machine"], "device": env["device"], "versions": env["versions"] | {"torch": rb_runs[0]["torch"]},
+        "summary": {"metrics": metrics, "latentcheck_minus_recbole": vs, "within_noise_on_every_metric": verdict},
+        "wall_seconds": time.perf_counter() - t0,
+        "runs": {"recbole": rb_runs} | {f"latentcheck {a}": v for a, v in lc.items()},
+    }
+    print()
+    fmt = lambda s: f"{s['mean']:.4f} [{s['lo']:.4f}, {s['hi']:.4f}]" if s["n"] > 1 else f"{s['mean']:.4f}"  # noqa: E731
+    print(f"{'Mult-VAE (3 seeds)':26s} " + " ".join(f"{'latentcheck ' + a:>26s}" for a in acts) + f" {'RecBole MultiVAE':>26s}  tanh - RecBole [Welch 95%]")
+    for n in names:
+        d = vs[acts[0]][n]
+        print(f"{n:26s} " + " ".join(f"{fmt(metrics['latentcheck ' + a][n]):>26s}" for a in acts) + f" {fmt(metrics['recbole'][n]):>26s}"
+              f"  {d['diff']:+.4f} [{d['lo']:+.4f}, {d['hi']:+.4f}]")
+    print("within noise on every metric: " + ", ".join(f"{a} {'yes' if verdict[a] else 'no'}" for a in acts))
+    return out
 
 
 if __name__ == "__main__":

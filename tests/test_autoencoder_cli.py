@@ -140,11 +140,20 @@ def _csv(tmp_path):
 
 
 @pytest.mark.slow
-def test_ray_executor_gives_the_in_process_report(study_dir, tmp_path):
+def test_ray_executor_gives_the_in_process_report(study_dir, tmp_path, monkeypatch):
+    """The same study as Ray tasks on a local Ray instance: the same report (metrics run by run, then everything but timing).
+
+    A relative --out, run from another folder: the workers must write the encoders where the driver reads them.
+    """
     pytest.importorskip("ray")
-    res = runner.invoke(app, STUDY + ["--out", str(tmp_path), "--executor", "ray"])
+    monkeypatch.chdir(tmp_path)
+    res = runner.invoke(app, STUDY + ["--out", "ray-out", "--executor", "ray"])
     assert res.exit_code == 0, res.output
-    ours = json.loads((tmp_path / "report.json").read_text())
+    ours = json.loads((tmp_path / "ray-out" / "report.json").read_text())
     ref = json.loads((study_dir / "report.json").read_text())
-    ours["meta"].pop("executor"), ref["meta"].pop("executor")
+    key = lambda r: (r["activation"], r["split_seed"], r["seed"])  # noqa: E731
+    assert {key(r): r["test"] for r in ours["runs"]} == {key(r): r["test"] for r in ref["runs"]}
+    assert {key(r): r["audit"] for r in ours["runs"]} == {key(r): r["audit"] for r in ref["runs"]}
+    assert all((tmp_path / "ray-out" / r["encoder"]).is_file() for r in ours["runs"])
+    assert ours["meta"].pop("executor") == "ray" and ref["meta"].pop("executor") == "inprocess"
     assert _strip_timing(ours) == _strip_timing(ref)

@@ -218,13 +218,38 @@ def audit_encoder(
                               "audit with the data the encoder was trained on (same item set and order)")
     _parse_normalisation(normalise)
     rng = np.random.default_rng(seed)
+    nonempty = _audited_rows(rows, max_rows, rng)
+    data = rows.take_rows(nonempty)
+    z, _ = _encode_all(encoder, data, normalise)
+    zero = _zero_figures(z)
+    tri = _sample_triples(data.n_rows, int(n_triples), rng) if n_triples > 0 else np.zeros((0, 3), np.int64)
+    d_in, d_lat = _triple_differences(data, z.astype(np.float64), tri, normalise)
+    order = _ordering_figures(d_in, d_lat)
+    certified: list[dict] = []
+    if certify > 0:
+        certified += _certify_zeros(encoder, data, nonempty, np.nonzero(zero.pop("zero_mask"))[0][:certify], normalise)
+        if tri.shape[0]:
+            picks = _flips_to_certify(d_in, d_lat, certify)
+            certified += _certify_flips(encoder, data, nonempty, tri, picks, d_in, normalise, d_lat)
+    zero.pop("zero_mask", None)
+    falsifier = _run_falsifier(encoder, data, normalise, seed, falsify_budget) if falsify_budget > 0 else {}
+    return AuditResult(n=encoder.n, m=encoder.m, rows=int(data.n_rows), activation=encoder.activation.name, normalisation=normalise,
+                       seed=int(seed), p1=bool(encoder.m < encoder.n), **zero, triples=int(tri.shape[0]), **order,
+                       certified=tuple(certified), falsifier=falsifier, seconds=time.perf_counter() - t0)
+
+
+def _audited_rows(rows: CSR, max_rows: int, rng: np.random.Generator) -> np.ndarray:
+    """Indices of the non-empty rows (a seeded subsample of ``max_rows`` beyond that); at least 3."""
     nonempty = np.nonzero(rows.row_lengths() > 0)[0]
     if nonempty.size < 3:
         raise InvalidArgument(f"the data has {nonempty.size} non-empty rows; the audit needs at least 3")
     if nonempty.size > max_rows:
         nonempty = np.sort(rng.choice(nonempty, size=max_rows, replace=False))
-    data = rows.take_rows(nonempty)
-    z, _ = _encode_all(encoder, data, normalise)
+    return nonempty
+
+
+def _zero_figures(z: np.ndarray) -> dict[str, Any]:
+    """P3 on data from the float32 latents ``z`` (rows x m): zero rows, near-zero norms, dead and constant units."""
     z64 = z.astype(np.float64)
     norms = np.sqrt(np.sum(z64 * z64, axis=1))
     zero_mask = np.all(z == 0, axis=1)
@@ -235,83 +260,77 @@ def audit_encoder(
         "rel<0.01*median": float(np.mean(norms < 0.01 * med)) if med > 0 else float(np.mean(norms == 0)),
     }
     q = np.quantile(norms, [0.0, 0.01, 0.5, 0.99, 1.0])
-    quant = {"min": float(q[0]), "p01": float(q[1]), "median": float(q[2]), "p99": float(q[3]), "max": float(q[4])}
-    dead = int(np.sum(np.all(z == 0, axis=0)))
     spread = z64.max(axis=0) - z64.min(axis=0)
-    constant = int(np.sum(spread <= 1e-6 * (1.0 + np.abs(z64).max(axis=0))))
+    return {
+        "zero_mask": zero_mask,
+        "zero_rate": float(np.mean(zero_mask)),
+        "zero_rows": int(zero_mask.sum()),
+        "near_zero": near,
+        "norm_quantiles": {"min": float(q[0]), "p01": float(q[1]), "median": float(q[2]), "p99": float(q[3]), "max": float(q[4])},
+        "dead_units": int(np.sum(np.all(z == 0, axis=0))),
+        "constant_units": int(np.sum(spread <= 1e-6 * (1.0 + np.abs(z64).max(axis=0)))),
+        "zero_unit_fraction": float(np.mean(z == 0)),
+        "fewest_nonzero_units": int(np.min(np.sum(z != 0, axis=1))),
+    }
 
-    # Ordering on triples: input dots in float64 from the exact preprocessing.
-    tri = _sample_triples(data.n_rows, int(n_triples), rng) if n_triples > 0 else np.zeros((0, 3), np.int64)
+
+def _triple_differences(data: CSR, z64: np.ndarray, tri: np.ndarray, normalise: str) -> tuple[np.ndarray, np.ndarray]:
+    """``<x,u> - <x,v>`` of the inputs (float64 from the exact preprocessing; ties within 1e-12 |x|^2 are 0) and of the latents."""
     d_in = np.zeros(tri.shape[0])
     d_lat = np.zeros(tri.shape[0])
-    if tri.shape[0]:
-        # Chunks of triples, so only a few thousand rows are dense at a time (large item sets).
-        chunk = max(64, min(4096, int(2e7 // max(1, rows.n_cols))))
-        for a in range(0, tri.shape[0], chunk):
-            t = tri[a : a + chunk]
-            need, inv = np.unique(t, return_inverse=True)
-            inv = inv.reshape(t.shape)
-            X = _exact_preprocess(data.take_rows(need).to_dense(np.float64), normalise)
-            Z = z64[need]
-            xi, ui, vi = inv[:, 0], inv[:, 1], inv[:, 2]
-            di = np.einsum("ij,ij->i", X[xi], X[ui]) - np.einsum("ij,ij->i", X[xi], X[vi])
-            scale = np.einsum("ij,ij->i", X[xi], X[xi]) + 1e-300
-            d_in[a : a + chunk] = np.where(np.abs(di) <= 1e-12 * scale, 0.0, di)
-            d_lat[a : a + chunk] = np.einsum("ij,ij->i", Z[xi], Z[ui]) - np.einsum("ij,ij->i", Z[xi], Z[vi])
+    # Chunks of triples, so only a few thousand rows are dense at a time (large item sets).
+    chunk = max(64, min(4096, int(2e7 // max(1, data.n_cols))))
+    for a in range(0, tri.shape[0], chunk):
+        t = tri[a : a + chunk]
+        need, inv = np.unique(t, return_inverse=True)
+        inv = inv.reshape(t.shape)
+        X = _exact_preprocess(data.take_rows(need).to_dense(np.float64), normalise)
+        Z = z64[need]
+        xi, ui, vi = inv[:, 0], inv[:, 1], inv[:, 2]
+        di = np.einsum("ij,ij->i", X[xi], X[ui]) - np.einsum("ij,ij->i", X[xi], X[vi])
+        scale = np.einsum("ij,ij->i", X[xi], X[xi]) + 1e-300
+        d_in[a : a + chunk] = np.where(np.abs(di) <= 1e-12 * scale, 0.0, di)
+        d_lat[a : a + chunk] = np.einsum("ij,ij->i", Z[xi], Z[ui]) - np.einsum("ij,ij->i", Z[xi], Z[vi])
+    return d_in, d_lat
+
+
+def _violations(d_in: np.ndarray, d_lat: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(strict input order, oriented latent gap, tie violations, strict flips) per triple.
+
+    Each triple is oriented so that the input says ``<x,u> <= <x,v>``: a violation is a latent gap ``> 0`` there.
+    """
     strict = d_in != 0
-    agree = np.sign(d_in) == np.sign(d_lat)
-    concordance = float(np.mean(agree[strict])) if np.any(strict) else float("nan")
-    tau = kendall_tau_b(d_in, d_lat) if tri.shape[0] else float("nan")
-    # Orient each triple so that the input says <x,u> <= <x,v>: a violation is latent > there.
     oriented = np.where(d_in <= 0, d_lat, -d_lat)
     tie_viol = (d_in == 0) & (d_lat != 0)
-    viol = (oriented > 0) | tie_viol
-    strict_flip = strict & (oriented > 0)
-    n_tri = max(1, tri.shape[0])
+    return strict, oriented, tie_viol, strict & (oriented > 0)
 
-    certified: list[dict] = []
-    if certify > 0:
-        certified += _certify_zeros(encoder, data, nonempty, np.nonzero(zero_mask)[0][:certify], normalise)
-        if tri.shape[0]:
-            # Clear cases first: a large input gap and a large latent violation.
-            margin = np.where(strict_flip, oriented * np.abs(d_in), -np.inf)
-            order = np.argsort(-margin, kind="stable")[:certify]
-            order = [int(i) for i in order if np.isfinite(margin[i])]
-            if len(order) < certify:  # then tie violations, largest latent gap first
-                tie_gap = np.where(tie_viol, np.abs(d_lat), -np.inf)
-                order += [int(i) for i in np.argsort(-tie_gap, kind="stable")[: certify - len(order)] if np.isfinite(tie_gap[i])]
-            certified += _certify_flips(encoder, data, nonempty, tri, order, d_in, normalise, d_lat)
-    falsifier: dict = {}
-    if falsify_budget > 0:
-        falsifier = _run_falsifier(encoder, data, normalise, seed, falsify_budget)
-    return AuditResult(
-        n=encoder.n,
-        m=encoder.m,
-        rows=int(data.n_rows),
-        activation=encoder.activation.name,
-        normalisation=normalise,
-        seed=int(seed),
-        p1=bool(encoder.m < encoder.n),
-        zero_rate=float(np.mean(zero_mask)),
-        zero_rows=int(zero_mask.sum()),
-        near_zero=near,
-        norm_quantiles=quant,
-        dead_units=dead,
-        constant_units=constant,
-        zero_unit_fraction=float(np.mean(z == 0)),
-        fewest_nonzero_units=int(np.min(np.sum(z != 0, axis=1))),
-        triples=int(tri.shape[0]),
-        concordance=concordance,
-        kendall_tau_b=tau,
-        p2_violation_rate=float(np.sum(viol) / n_tri),
-        strict_flip_rate=float(np.sum(strict_flip) / n_tri),
-        input_tie_rate=float(np.sum(~strict) / n_tri) if tri.shape[0] else float("nan"),
-        input_ties=int(np.sum(~strict)) if tri.shape[0] else 0,
-        tie_violations=int(np.sum(tie_viol)),
-        certified=tuple(certified),
-        falsifier=falsifier,
-        seconds=time.perf_counter() - t0,
-    )
+
+def _ordering_figures(d_in: np.ndarray, d_lat: np.ndarray) -> dict[str, Any]:
+    """P2 on data: concordance, Kendall tau-b, the violation rates and the input ties."""
+    n = d_in.shape[0]
+    strict, oriented, tie_viol, strict_flip = _violations(d_in, d_lat)
+    agree = np.sign(d_in) == np.sign(d_lat)
+    n_tri = max(1, n)
+    return {
+        "concordance": float(np.mean(agree[strict])) if np.any(strict) else float("nan"),
+        "kendall_tau_b": kendall_tau_b(d_in, d_lat) if n else float("nan"),
+        "p2_violation_rate": float(np.sum((oriented > 0) | tie_viol) / n_tri),
+        "strict_flip_rate": float(np.sum(strict_flip) / n_tri),
+        "input_tie_rate": float(np.sum(~strict) / n_tri) if n else float("nan"),
+        "input_ties": int(np.sum(~strict)) if n else 0,
+        "tie_violations": int(np.sum(tie_viol)),
+    }
+
+
+def _flips_to_certify(d_in: np.ndarray, d_lat: np.ndarray, certify: int) -> list[int]:
+    """Clear cases first: a large input gap and a large latent violation; then tie violations, largest latent gap first."""
+    _, oriented, tie_viol, strict_flip = _violations(d_in, d_lat)
+    margin = np.where(strict_flip, oriented * np.abs(d_in), -np.inf)
+    order = [int(i) for i in np.argsort(-margin, kind="stable")[:certify] if np.isfinite(margin[i])]
+    if len(order) < certify:
+        tie_gap = np.where(tie_viol, np.abs(d_lat), -np.inf)
+        order += [int(i) for i in np.argsort(-tie_gap, kind="stable")[: certify - len(order)] if np.isfinite(tie_gap[i])]
+    return order
 
 
 def _certify_zeros(encoder: Encoder, data: CSR, original: np.ndarray, local: np.ndarray, spec: str) -> list[dict]:
@@ -377,7 +396,8 @@ def _run_falsifier(encoder: Encoder, data: CSR, spec: str, seed: int, budget: fl
 # --------------------------------------------------------------------------- encoder files with input metadata
 
 #: Extra keys latentcheck writes beside ``W0, b0, ...`` so ``latentcheck audit`` can rebuild the inputs.
-META_KEYS = ("latentcheck_normalise", "latentcheck_rows", "latentcheck_values", "latentcheck_input_ids", "latentcheck_threshold")
+META_KEYS = ("latentcheck_normalise", "latentcheck_rows", "latentcheck_values", "latentcheck_input_ids", "latentcheck_input_names",
+             "latentcheck_threshold")
 
 
 def save_encoder(
@@ -389,13 +409,17 @@ def save_encoder(
     values: str,
     input_ids: Optional[np.ndarray] = None,
     threshold: Optional[float] = None,
+    input_names: Optional[np.ndarray] = None,
 ) -> None:
     """Save an encoder as ``.npz`` (``W0, b0, ..., activations``) plus how to build its inputs.
 
     ``normalise`` is the preprocessing (``l2``, ``none``, ``divide:K``), ``rows``
     says whether a data row is a user (``users``) or an item (``items``),
     ``values`` whether entries are ``binary`` (ratings above ``threshold``) or
-    ``ratings``, and ``input_ids`` the raw id of each input coordinate.
+    ``ratings``, and ``input_ids`` the raw id of each input coordinate; for
+    data whose ids are strings (a generic file's ids become codes that mean
+    nothing outside that file) give ``input_names``, the id string of each
+    input coordinate, instead.
     :meth:`latentcheck.theorems.Encoder.load` reads the file and ignores the extra keys.
     """
     import os
@@ -416,6 +440,11 @@ def save_encoder(
         if ids.shape != (encoder.n,):
             raise InvalidArgument(f"input_ids has shape {ids.shape} but the encoder takes n={encoder.n} inputs")
         arrays["latentcheck_input_ids"] = ids
+    if input_names is not None:
+        names = np.asarray(input_names).astype(np.str_)
+        if names.shape != (encoder.n,):
+            raise InvalidArgument(f"input_names has shape {names.shape} but the encoder takes n={encoder.n} inputs")
+        arrays["latentcheck_input_names"] = names
     if threshold is not None:
         arrays["latentcheck_threshold"] = np.array(float(threshold))
     from latentcheck.checkers._io import atomic_write_with
@@ -439,7 +468,11 @@ def read_input_meta(path: "str | os.PathLike[str]") -> dict[str, Any]:
             for k in META_KEYS:
                 if k in data.files:
                     arr = data[k]
-                    if arr.dtype.kind == "U":
+                    if k == "latentcheck_input_names":
+                        if arr.dtype.kind != "U" or arr.ndim != 1:
+                            raise InvalidArgument(f"{k} in {path!r} must be a 1-D array of id strings")
+                        out["input_names"] = arr.astype(str)
+                    elif arr.dtype.kind == "U":
                         out[k.removeprefix("latentcheck_")] = str(arr)
                     elif k == "latentcheck_input_ids":
                         if arr.dtype.kind not in "iu" or arr.ndim != 1:
@@ -453,53 +486,105 @@ def read_input_meta(path: "str | os.PathLike[str]") -> dict[str, Any]:
 
 
 def rows_for_encoder(ratings: "Any", encoder: Encoder, meta: dict[str, Any], *, rows: Optional[str] = None,
-                     values: Optional[str] = None, threshold: Optional[float] = None) -> tuple[CSR, dict[str, Any]]:
+                     values: Optional[str] = None, threshold: Optional[float] = None,
+                     min_user_items: Optional[int] = None) -> tuple[CSR, dict[str, Any]]:
     """Data rows whose columns are the encoder's inputs, from raw ratings.
 
-    Columns follow ``meta['input_ids']`` when present (ids absent from the
-    data give zero columns; data ids unknown to the encoder are dropped);
-    otherwise the sorted distinct ids of the data, which must number ``n``.
+    Columns follow ``meta['input_ids']`` / ``meta['input_names']`` when present
+    (ids absent from the data give zero columns; data ids unknown to the
+    encoder are dropped and counted); ids are compared as strings when either
+    side has string ids, so the integer codes of a generic file's string ids
+    never match by accident. Otherwise the columns are the sorted distinct ids
+    of the data, which must number ``n``. With ``values="binary"`` a (row,
+    column) pair is a 1 when any of its rows has a value above the threshold
+    (``--threshold``; else the one stored in the file; else 3.5 for MovieLens,
+    0 for other files with a VALUE column; every row without one), as in the
+    study; duplicate rows count once (the first). ``min_user_items`` drops
+    users with fewer such pairs (``rows="users"`` only).
     """
     from latentcheck.checkers.autoencoder.data import csr_from_coo
 
     rows = rows or meta.get("rows", "users")
     values = values or meta.get("values", "binary")
+    _check_row_options(ratings, rows, values, threshold, min_user_items)
+    thr = _audit_threshold(ratings, meta, threshold) if values == "binary" else None
+    u, i, r = _positives(ratings, values, thr)
+    row_ids, col_ids = (u, i) if rows == "users" else (i, u)
+    names = (getattr(ratings, "user_names", None), getattr(ratings, "item_names", None))
+    row_names, col_names = names if rows == "users" else names[::-1]
+    if min_user_items:
+        uniq, counts = np.unique(row_ids, return_counts=True)
+        keep = np.isin(row_ids, uniq[counts >= min_user_items])
+        row_ids, col_ids, r = row_ids[keep], col_ids[keep], r[keep]
+    if row_ids.size == 0:
+        raise InvalidArgument(f"no rating is left with values={values}, threshold={thr} and min_user_items={min_user_items}; "
+                              "lower --threshold or --min-user-items")
+    uniq_rows, row_idx = np.unique(row_ids, return_inverse=True)
+    cols, known, how, matched, unknown = _match_columns(col_ids, col_names, encoder, meta, rows)
+    csr = csr_from_coo(row_idx[known], cols, r[known], (int(uniq_rows.size), encoder.n))
+    return csr, {"rows": rows, "values": values, "threshold": thr, "min_user_items": min_user_items, "columns": how,
+                 "matched_columns": matched, "matched_fraction": matched / encoder.n, "data_ids_unknown_to_encoder": unknown,
+                 "n_rows": int(uniq_rows.size), "row_ids": uniq_rows if row_names is None else row_names[uniq_rows]}
+
+
+def _check_row_options(ratings: Any, rows: str, values: str, threshold: Optional[float], min_user_items: Optional[int]) -> None:
     if rows not in ("users", "items"):
         raise InvalidArgument(f"rows={rows!r} must be 'users' (a row per user, columns items) or 'items'")
     if values not in ("binary", "ratings"):
         raise InvalidArgument(f"values={values!r} must be 'binary' or 'ratings'")
-    thr = threshold if threshold is not None else meta.get("threshold", 3.5)
+    has_value = getattr(ratings, "has_value", True)
+    if not has_value and values == "ratings":
+        raise InvalidArgument("values=ratings needs a VALUE column: give --columns USER,ITEM,VALUE")
+    if not has_value and threshold is not None:
+        raise InvalidArgument("--threshold needs a VALUE column (--columns USER,ITEM,VALUE); without VALUE every row is a positive")
+    if min_user_items is not None and (min_user_items < 1 or rows != "users"):
+        raise InvalidArgument(f"min_user_items={min_user_items!r} must be >= 1 and applies to rows=users only")
+
+
+def _audit_threshold(ratings: Any, meta: dict[str, Any], threshold: Optional[float]) -> Optional[float]:
+    """The binarisation threshold: given, else stored, else 3.5 (MovieLens, synthetic) or 0 (other files); None without VALUE."""
+    if not getattr(ratings, "has_value", True):
+        return None
+    if threshold is not None:
+        return float(threshold)
+    if "threshold" in meta:
+        return float(meta["threshold"])
+    return 0.0 if getattr(ratings, "format", "") in ("delimited", "parquet") else 3.5
+
+
+def _positives(ratings: Any, values: str, thr: Optional[float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(users, items, values) with one entry per (user, item) pair, the first in file order; binary: the pairs above ``thr``, as 1s."""
     u, i, r = ratings.users, ratings.items, ratings.ratings.astype(np.float32)
     if values == "binary":
-        keep = r > thr
+        keep = r > thr if thr is not None else np.ones(u.size, dtype=bool)
         u, i, r = u[keep], i[keep], np.ones(int(keep.sum()), dtype=np.float32)
-    row_ids, col_ids = (u, i) if rows == "users" else (i, u)
-    if row_ids.size == 0:
-        raise InvalidArgument(f"no rating is left with values={values} and threshold={thr}; lower --threshold")
-    uniq_rows, row_idx = np.unique(row_ids, return_inverse=True)
-    how = "input ids stored in the weight file"
-    if "input_ids" in meta:
-        ids = meta["input_ids"]
-        if ids.size != encoder.n:
-            raise InvalidArgument(f"the weight file lists {ids.size} input ids but the encoder takes n={encoder.n}")
+    if u.size:
+        first = np.sort(np.unique(np.stack([u, i], 1), axis=0, return_index=True)[1])
+        u, i, r = u[first], i[first], r[first]
+    return u, i, r
+
+
+def _match_columns(col_ids: np.ndarray, col_names: Optional[np.ndarray], encoder: Encoder, meta: dict[str, Any],
+                   rows: str) -> tuple[np.ndarray, np.ndarray, str, int, int]:
+    """(column of each kept entry, mask of the entries kept, how the columns were built, encoder inputs matched, data ids unknown)."""
+    if "input_ids" in meta or "input_names" in meta:
+        stored = meta["input_names"] if "input_names" in meta else meta["input_ids"]
+        if stored.size != encoder.n:
+            raise InvalidArgument(f"the weight file lists {stored.size} input ids but the encoder takes n={encoder.n}")
+        strings = "input_names" in meta or col_names is not None
+        ids = stored.astype(str) if strings else stored
+        data = (col_names[col_ids] if col_names is not None else col_ids.astype(str)) if strings else col_ids
         order = np.argsort(ids, kind="stable")
-        pos = np.searchsorted(ids[order], col_ids)
-        pos = np.minimum(pos, ids.size - 1)
-        known = ids[order][pos] == col_ids
-        cols = order[pos]
-        row_idx, cols, r = row_idx[known], cols[known], r[known]
-        matched = int(np.unique(col_ids[known]).size)
+        pos = np.minimum(np.searchsorted(ids[order], data), ids.size - 1)
+        known = ids[order][pos] == data
+        matched = int(np.unique(data[known]).size)
         if matched == 0:
             raise InvalidArgument("none of the data's ids matches the encoder's stored input ids; audit with the data the encoder was trained on")
-    else:
-        uniq_cols, cols = np.unique(col_ids, return_inverse=True)
-        if uniq_cols.size != encoder.n:
-            what = "items" if rows == "users" else "users"
-            raise InvalidArgument(f"the data has {uniq_cols.size} {what} (after filtering) but the encoder takes n={encoder.n} inputs and its file "
-                                  "stores no latentcheck_input_ids; export the id of each input column or pass the matching data")
-        how = f"sorted distinct {'item' if rows == 'users' else 'user'} ids of the data"
-        matched = int(uniq_cols.size)
-    csr = csr_from_coo(row_idx, cols, r, (int(uniq_rows.size), encoder.n))
-    return csr, {"rows": rows, "values": values, "threshold": thr if values == "binary" else None, "columns": how,
-                 "matched_columns": matched, "matched_fraction": matched / encoder.n, "n_rows": int(uniq_rows.size),
-                 "row_ids": uniq_rows}
+        unknown = int(np.unique(data[~known]).size)
+        return order[pos][known], known, "input ids stored in the weight file" + (" (compared as strings)" if strings else ""), matched, unknown
+    uniq_cols, cols = np.unique(col_ids, return_inverse=True)
+    if uniq_cols.size != encoder.n:
+        what = "items" if rows == "users" else "users"
+        raise InvalidArgument(f"the data has {uniq_cols.size} {what} (after filtering) but the encoder takes n={encoder.n} inputs and its file "
+                              "stores no latentcheck_input_ids; export the id of each input column or pass the matching data")
+    return cols, np.ones(cols.size, dtype=bool), f"sorted distinct {'item' if rows == 'users' else 'user'} ids of the data", int(uniq_cols.size), 0

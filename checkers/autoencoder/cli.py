@@ -147,55 +147,119 @@ def _register_audit(app: typer.Typer) -> None:
         layers_from: cli_convert.LayersFromOpt = None,
         activations: cli_convert.ActivationsOpt = None,
         output: cli_convert.OutputOpt = None,
-        data: Optional[str] = typer.Option(None, "--data", help="MovieLens directory or ratings file whose users (or items) are audited. Default: SYNTHETIC data."),
+        data: Optional[str] = typer.Option(None, "--data", help="MovieLens directory or ratings file, or any delimited text / Parquet file with --columns, whose users (or items) are audited. Default: SYNTHETIC data."),
+        columns: Optional[str] = typer.Option(None, "--columns", help="USER,ITEM[,VALUE] columns (header names or 0-based indices) of a delimited text or Parquet --data file."),
         activation: Optional[str] = typer.Option(None, "--activation", help="Latent activation, when the file stores none (or to override it)."),
         seed: int = typer.Option(0, "--seed", help="Seed of the triple sampling and row subsample."),
         normalise: Optional[str] = typer.Option(None, "--normalise", help="Input preprocessing: l2 (Mult-DAE), none, divide:K. Default: stored in the file, else l2."),
         rows: Optional[str] = typer.Option(None, "--rows", help="users (a row per user over items) or items (a row per item over users, I-AutoRec). Default: stored, else users."),
         values: Optional[str] = typer.Option(None, "--values", help="binary (ratings above --threshold become 1) or ratings. Default: stored, else binary."),
-        threshold: Optional[float] = typer.Option(None, "--threshold", help="Ratings above this are 1s for --values binary (default 3.5)."),
+        threshold: Optional[float] = typer.Option(None, "--threshold", help="Values above this are 1s for --values binary (default: stored in the file, else 3.5 for MovieLens, 0 for other files; no VALUE column: every row)."),
+        min_user_items: Optional[int] = typer.Option(None, "--min-user-items", help="Drop users with fewer positives, as the study does (default 5 for --rows users; not for items)."),
         triples: int = typer.Option(20000, "--triples", help="Triples sampled for the ordering figures."),
         certify: int = typer.Option(3, "--certify", help="Zero rows and flips to certify in exact/interval arithmetic."),
         falsify_budget: float = typer.Option(3.0, "--falsify-budget", help="Seconds per property for the falsifier on the data domain (0 skips)."),
         min_match: float = typer.Option(0.99, "--min-match", help="Smallest fraction, in (0, 1], of the encoder's input ids that must occur in the data (else exit 2: foreign data)."),
+        out: Optional[str] = typer.Option(None, "--out", help="Folder for report.json and report.md (written atomically)."),
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     ) -> None:
         """Audit an exported encoder on real users: zero latents, dead units, ordering concordance, certified counterexamples."""
-        from latentcheck.checkers.autoencoder.audit import audit_encoder, read_input_meta, rows_for_encoder
-        from latentcheck.checkers.autoencoder.data import load_or_synthetic
-        from latentcheck.theorems.encoder import Encoder
-        from latentcheck.theorems.errors import InvalidArgument
-
         _check_audit_options(weights, data, activation, seed, normalise, rows, values, threshold, triples, certify,
                              falsify_budget, min_match)
-        loaded = cli_convert.model_from_options(model, activation, activations, layers_from, output, others={"--weights": weights})
-        if loaded is not None:
-            enc, meta = loaded
-        elif weights is None:
-            raise InvalidArgument("give --weights FILE.npz or --model FILE (any format in docs/models.md)")
-        else:
-            enc, meta = Encoder.load(weights, activation=activation), read_input_meta(weights)
-        ratings = load_or_synthetic(data)
-        csr, how = rows_for_encoder(ratings, enc, meta, rows=rows, values=values, threshold=threshold)
-        if how["matched_fraction"] < min_match:
-            raise InvalidArgument(
-                f"only {how['matched_fraction']:.2%} ({how['matched_columns']} of {enc.n}) of the encoder's input ids occur in "
-                f"{ratings.source}, below --min-match {min_match:g}; audit with the data the encoder was trained on, "
-                f"or lower --min-match (e.g. --min-match {max(0.01, round(how['matched_fraction'], 2) or 0.01):g}) to audit it anyway")
-        norm = normalise or meta.get("normalise", "l2")
-        res = audit_encoder(enc, csr, normalise=norm, seed=seed, n_triples=triples, certify=certify, falsify_budget=falsify_budget)
-        row_ids = how.pop("row_ids")
-        payload = {"weights": weights or model, "data": ratings.describe(), "inputs": how, **res.to_json()}
-        kind = "user" if how["rows"] == "users" else "item"
-        for c in payload["certified"]:  # raw MovieLens ids beside the row indices
-            if "row" in c:
-                c[f"{kind}_id"] = int(row_ids[c["row"]])
-            if "rows" in c:
-                c[f"{kind}_ids"] = {k: int(row_ids[v]) for k, v in c["rows"].items()}
+        _check_audit_data_options(data, columns, min_user_items, out)
+        payload = _audit_payload(weights, model, layers_from, activations, output, data, columns, activation, seed, normalise, rows,
+                                 values, threshold, min_user_items, triples, certify, falsify_budget, min_match)
+        paths = _write_audit(payload, out) if out else {}
         if as_json:
             typer.echo(json.dumps(_json_safe(payload), indent=2))
+            if payload["partial_match_note"]:
+                typer.echo("note: " + payload["partial_match_note"], err=True)
             return
-        _print_audit(payload)
+        _print_audit(payload, paths)
+
+
+def _audit_payload(weights: Optional[str], model: Optional[str], layers_from: Optional[str], activations: Optional[str],
+                   output: Optional[str], data: Optional[str], columns: Optional[str], activation: Optional[str], seed: int,
+                   normalise: Optional[str], rows: Optional[str], values: Optional[str], threshold: Optional[float],
+                   min_user_items: Optional[int], triples: int, certify: int, falsify_budget: float, min_match: float) -> dict:
+    """Load the encoder and the data, refuse foreign data, run the audit; the JSON-ready payload."""
+    from latentcheck.checkers.autoencoder.audit import audit_encoder, read_input_meta, rows_for_encoder
+    from latentcheck.checkers.autoencoder.data import load_or_synthetic
+    from latentcheck.theorems.encoder import Encoder
+    from latentcheck.theorems.errors import InvalidArgument
+
+    loaded = cli_convert.model_from_options(model, activation, activations, layers_from, output, others={"--weights": weights})
+    if loaded is not None:
+        enc, meta = loaded
+    elif weights is None:
+        raise InvalidArgument("give --weights FILE.npz or --model FILE (any format in docs/models.md)")
+    else:
+        enc, meta = Encoder.load(weights, activation=activation), read_input_meta(weights)
+    ratings = load_or_synthetic(data, columns=columns)
+    row_kind = rows or meta.get("rows", "users")
+    if min_user_items is None and row_kind == "users":
+        min_user_items = 5
+    csr, how = rows_for_encoder(ratings, enc, meta, rows=rows, values=values, threshold=threshold, min_user_items=min_user_items)
+    if how["matched_fraction"] < min_match:
+        raise InvalidArgument(
+            f"only {how['matched_fraction']:.2%} ({how['matched_columns']} of {enc.n}) of the encoder's input ids occur in "
+            f"{ratings.source}, below --min-match {min_match:g}; audit with the data the encoder was trained on, "
+            f"or lower --min-match (e.g. --min-match {max(0.01, round(how['matched_fraction'], 2) or 0.01):g}) to audit it anyway")
+    norm = normalise or meta.get("normalise", "l2")
+    res = audit_encoder(enc, csr, normalise=norm, seed=seed, n_triples=triples, certify=certify, falsify_budget=falsify_budget)
+    row_ids = how.pop("row_ids")
+    payload = {"weights": weights or model, "data": ratings.describe(), "inputs": how, **res.to_json()}
+    kind = "user" if how["rows"] == "users" else "item"
+    raw = lambda k: row_ids[k].item() if hasattr(row_ids[k], "item") else row_ids[k]  # noqa: E731  (int id or id string)
+    for c in payload["certified"]:  # raw ids beside the row indices
+        if "row" in c:
+            c[f"{kind}_id"] = raw(c["row"])
+        if "rows" in c:
+            c[f"{kind}_ids"] = {k: raw(v) for k, v in c["rows"].items()}
+    payload["partial_match_note"] = _partial_match_note(how, enc.n)
+    return payload
+
+
+def _partial_match_note(how: dict, n: int) -> str:
+    """A line when the data match only part of the encoder's inputs (the others read 0 for every row), else ''."""
+    parts = []
+    if how["matched_columns"] < n:
+        parts.append(f"the data match {how['matched_columns']} of the encoder's {n} inputs ({how['matched_fraction']:.2%}); "
+                     f"the other {n - how['matched_columns']} inputs are 0 for every audited row")
+    if how.get("data_ids_unknown_to_encoder"):
+        parts.append(f"{how['data_ids_unknown_to_encoder']} id(s) of the data are not inputs of the encoder and were dropped")
+    return "; ".join(parts)
+
+
+def _check_audit_data_options(data: Optional[str], columns: Optional[str], min_user_items: Optional[int], out: Optional[str]) -> None:
+    from latentcheck.checkers._cli_args import nonempty, positive_int
+    from latentcheck.checkers._io import check_output_dir
+    from latentcheck.checkers.autoencoder.data import parse_columns
+    from latentcheck.theorems.errors import InvalidArgument
+
+    nonempty(columns, "--columns", "user,item,rating")
+    if columns is not None:
+        if data is None:
+            raise InvalidArgument("--columns needs --data FILE; without --data the synthetic set is used")
+        parse_columns(columns)
+    positive_int(min_user_items, "--min-user-items", "5")
+    if out is not None:
+        check_output_dir(out, "--out")
+
+
+def _write_audit(payload: dict, out: str) -> dict[str, str]:
+    """``report.json`` and ``report.md`` of an audit under ``out``, each written atomically."""
+    import os
+
+    from latentcheck.checkers._io import atomic_write_text
+    from latentcheck.checkers.autoencoder.report import render_audit_markdown
+
+    os.makedirs(out, exist_ok=True)
+    clean = _json_safe(payload)
+    paths = {"json": os.path.join(out, "report.json"), "md": os.path.join(out, "report.md")}
+    atomic_write_text(paths["json"], json.dumps(clean, indent=2, sort_keys=True) + "\n")
+    atomic_write_text(paths["md"], render_audit_markdown(clean))
+    return paths
 
 
 def _floats(option: str, text: Optional[str], low: float = 0.0, low_ok: bool = True, high: float = float("inf")) -> tuple[float, ...]:
@@ -339,7 +403,7 @@ def _print_summary(console: Any, report: dict, paths: dict) -> None:
     console.print(f"wall time {report['timing']['total_seconds']:.1f} s; report: {paths.get('md')} and {paths.get('json')}")
 
 
-def _print_audit(p: dict) -> None:
+def _print_audit(p: dict, paths: Optional[dict] = None) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -348,6 +412,8 @@ def _print_audit(p: dict) -> None:
     console = make_console()
     if p["data"].get("synthetic"):
         console.print("[bold yellow]SYNTHETIC DATA[/]: no --data given.")
+    if p.get("partial_match_note"):
+        console.print(f"[bold yellow]note[/]: {p['partial_match_note']}", highlight=False)
     t = Table(title=f"latent audit of {p['weights']} ({p['activation']}, n={p['n']}, m={p['m']})", show_header=False)
     rows = [
         ("rows audited", f"{p['rows']} ({p['inputs']['rows']}, {p['inputs']['values']}, preprocessing {p['normalisation']})"),
@@ -374,3 +440,5 @@ def _print_audit(p: dict) -> None:
     for prop, r in (p.get("falsifier") or {}).items():
         if isinstance(r, dict):
             console.print(f"falsifier {prop}: {r.get('status')} {r.get('reason', '')} certified={len(r.get('certified', []))}", highlight=False)
+    if paths:
+        console.print(f"report: {paths['md']} and {paths['json']}", highlight=False)

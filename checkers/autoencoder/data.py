@@ -30,9 +30,10 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import os
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Iterator, Optional
 
 import numpy as np
 
@@ -78,6 +79,9 @@ class Ratings:
         has_value: False when the file gave no VALUE column (every row is a
             positive; ``ratings`` is all 1s and no threshold applies).
         columns: the USER, ITEM[, VALUE] columns read (generic files).
+        user_names, item_names: for a generic file whose ids are not all
+            integers, the sorted distinct id strings: ``users`` (``items``)
+            holds codes into them; None where the ids are integers as read.
     """
 
     users: np.ndarray
@@ -87,6 +91,8 @@ class Ratings:
     format: str
     has_value: bool = True
     columns: tuple = ()
+    user_names: Optional[np.ndarray] = None
+    item_names: Optional[np.ndarray] = None
 
     @property
     def synthetic(self) -> bool:
@@ -104,7 +110,9 @@ class Ratings:
             "users": int(np.unique(self.users).size),
             "items": int(np.unique(self.items).size),
             "has_value": self.has_value,
-        } | ({"columns": list(self.columns)} if self.columns else {})
+        } | ({"columns": list(self.columns)} if self.columns else {}) | (
+            {"string_ids": [k for k, v in (("user", self.user_names), ("item", self.item_names)) if v is not None]}
+            if self.user_names is not None or self.item_names is not None else {})
 
 
 def _resolve(path: "str | os.PathLike[str]") -> tuple[str, str]:
@@ -301,22 +309,27 @@ def _sniff(sample: str, file: str, named: bool) -> tuple[str, bool]:
     return delim, header
 
 
-def _ids(raw: np.ndarray) -> tuple[np.ndarray, bool]:
-    """Integer ids as they are, or codes 0..k-1 of the sorted distinct strings."""
+def _ids(raw: np.ndarray, what: str, spec: "str | int", file: str) -> tuple[np.ndarray, "np.ndarray | None"]:
+    """Integer ids as they are (names None), or codes 0..k-1 of the sorted distinct strings (names: those strings)."""
+    text = np.char.strip(np.asarray(raw).astype(str))
+    empty = np.nonzero(np.char.str_len(text) == 0)[0]
+    if empty.size:
+        raise DataError(f"the {what} column {spec!r} of {file!r} is empty in data row {int(empty[0]) + 1}; every row needs a {what} id")
     try:
-        as_int = raw.astype(np.int64)
-        if np.array_equal(as_int.astype(str), np.char.strip(raw.astype(str))):
-            return as_int, False
+        as_int = text.astype(np.int64)
+        if np.array_equal(as_int.astype(str), text):
+            return as_int, None
     except (ValueError, OverflowError):
         pass
-    return np.unique(raw, return_inverse=True)[1].astype(np.int64), True
+    names, codes = np.unique(text, return_inverse=True)
+    return codes.astype(np.int64).reshape(-1), names
 
 
 def _to_ratings(cols: list[np.ndarray], spec: tuple, file: str, fmt: str) -> Ratings:
     if cols[0].size == 0:
         raise DataError(f"{file!r} holds no interaction row; expected USER,ITEM[,VALUE] rows")
-    users, u_coded = _ids(cols[0])
-    items, i_coded = _ids(cols[1])
+    users, user_names = _ids(cols[0], "USER", spec[0], file)
+    items, item_names = _ids(cols[1], "ITEM", spec[1], file)
     if len(cols) == 3:
         try:
             vals = np.asarray(cols[2]).astype(np.float64)
@@ -326,28 +339,41 @@ def _to_ratings(cols: list[np.ndarray], spec: tuple, file: str, fmt: str) -> Rat
             raise DataError(f"the VALUE column {spec[2]!r} of {file!r} holds NaN or infinite values; clean the file or give USER,ITEM only")
     else:
         vals = np.ones(users.size)
-    source = file + (" (string ids mapped to integer codes in sorted order)" if u_coded or i_coded else "")
-    return Ratings(users, items, vals.astype(np.float32), source, fmt, has_value=len(cols) == 3, columns=tuple(str(c) for c in spec))
+    coded = user_names is not None or item_names is not None
+    source = file + (" (string ids mapped to integer codes in sorted order)" if coded else "")
+    return Ratings(users, items, vals.astype(np.float32), source, fmt, has_value=len(cols) == 3, columns=tuple(str(c) for c in spec),
+                   user_names=user_names, item_names=item_names)
 
 
 def _read_delimited(file: str, spec: tuple) -> list[np.ndarray]:
     try:
-        with open(file, "r", encoding="utf-8", errors="replace", newline="") as fh:
+        # utf-8-sig: a byte-order mark (spreadsheet exports) is not part of the first column's name
+        with open(file, "r", encoding="utf-8-sig", errors="replace", newline="") as fh:
             sample = fh.read(1 << 16)
             delim, has_header = _sniff(sample.rsplit("\n", 1)[0] if len(sample) == 1 << 16 else sample, file, any(isinstance(c, str) for c in spec))
             fh.seek(0)
-            reader = csv.reader(fh, delimiter=delim, skipinitialspace=delim == " ")
-            header = [h.strip() for h in next(reader)] if has_header else None
-            rows = [r for r in reader if r]
+            reader = csv.reader(fh, delimiter=delim, skipinitialspace=True)  # "a, \"b, c\", 3": the quotes still count
+            return _read_columns((r for r in reader if r), spec, has_header, delim, file)
+    except DataError:
+        raise
     except OSError as exc:
         raise DataError(f"cannot read {file!r} ({exc.strerror}); check the path and its permissions") from None
-    width = len(header) if header is not None else (len(rows[0]) if rows else 0)
+
+
+def _read_columns(rows: Iterator[list[str]], spec: tuple, has_header: bool, delim: str, file: str) -> list[np.ndarray]:
+    """The USER, ITEM[, VALUE] fields of every row (only those fields are kept: large files stay small in memory)."""
+    header = [h.strip() for h in next(rows, [])] if has_header else None
+    first = next(rows, None)
+    width = len(header) if header is not None else (len(first) if first else 0)
     idx = [_column_index(c, header, width, file) for c in spec]
     top = max(idx)
-    bad = next((n for n, r in enumerate(rows) if len(r) <= top), None)
-    if bad is not None:
-        raise DataError(f"line {bad + 1 + (header is not None)} of {file!r} has {len(rows[bad])} field(s) but column {top} is needed (delimiter {delim!r}); fix the file or --columns")
-    return [np.asarray([r[i].strip() for r in rows]) for i in idx]
+    out: list[list[str]] = [[] for _ in idx]
+    for n, r in enumerate(itertools.chain([first] if first is not None else [], rows)):
+        if len(r) <= top:
+            raise DataError(f"line {n + 1 + (header is not None)} of {file!r} has {len(r)} field(s) but column {top} is needed (delimiter {delim!r}); fix the file or --columns")
+        for lst, i in zip(out, idx):
+            lst.append(r[i].strip())
+    return [np.asarray(c, dtype=str) for c in out]
 
 
 def _read_parquet(file: str, spec: tuple) -> list[np.ndarray]:
@@ -362,7 +388,9 @@ def _read_parquet(file: str, spec: tuple) -> list[np.ndarray]:
     names = list(table.column_names)
     idx = [_column_index(c, names, len(names), file) for c in spec]
     out = []
-    for i in idx:
+    for c, i in zip(spec, idx):
+        if table.column(i).null_count:
+            raise DataError(f"column {c!r} of {file!r} holds {table.column(i).null_count} null value(s); drop those rows or pick another column")
         col = table.column(i).to_numpy(zero_copy_only=False)
         out.append(col.astype(str) if col.dtype == object else col)
     return out
@@ -556,6 +584,57 @@ def _heldout_count(n_users: int, heldout: "int | float") -> int:
     return max(1, min(int(round(float(heldout) * n_users)), 10_000))
 
 
+def _implicit_pairs(ratings: Ratings, threshold: "float | None", min_user_items: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(users, items) of the positives, one per (user, item) pair, and the users kept (sorted).
+
+    A pair is a positive when any of its rows has ``VALUE > threshold`` (every
+    row when ``threshold`` is None); duplicate rows of a pair count once (the
+    first, in file order; values are not summed). Users with fewer than
+    ``min_user_items`` positives are dropped.
+    """
+    keep = ratings.ratings > threshold if threshold is not None else np.ones(len(ratings), dtype=bool)
+    users, items = ratings.users[keep], ratings.items[keep]
+    if users.size == 0:
+        raise DataError(f"no rating above threshold={threshold} in {ratings.source}; lower --threshold or check the VALUE column")
+    # One interaction per (user, item): keep the first occurrence.
+    pair = np.unique(np.stack([users, items], 1), axis=0, return_index=True)[1]
+    pair.sort()
+    users, items = users[pair], items[pair]
+    uniq_users, counts = np.unique(users, return_counts=True)
+    good = uniq_users[counts >= min_user_items]
+    mask = np.isin(users, good)
+    return users[mask], items[mask], good
+
+
+def _heldout_rows(users: np.ndarray, items: np.ndarray, item_ids: np.ndarray, user_set: np.ndarray, test_prop: float,
+                  seed: int) -> tuple[CSR, CSR, np.ndarray]:
+    """Fold-in and held-out rows of ``user_set`` (users in sorted id order, as pandas groupby; items in file order within a user)."""
+    m = np.isin(users, user_set) & np.isin(items, item_ids)
+    hu, hc = users[m], np.searchsorted(item_ids, items[m])
+    order = np.argsort(hu, kind="stable")
+    hu, hc = hu[order], hc[order]
+    order_users, starts, counts = np.unique(hu, return_index=True, return_counts=True)
+    rng = np.random.RandomState(seed)
+    held = np.zeros(hu.size, dtype=bool)
+    for s0, n in zip(starts.tolist(), counts.tolist()):
+        if n >= 5:
+            held[s0 + rng.choice(n, size=int(test_prop * n), replace=False).astype(np.int64)] = True
+    rows = np.repeat(np.arange(order_users.size), counts)
+    shape = (order_users.size, int(item_ids.size))
+    fold = csr_from_coo(rows[~held], hc[~held], np.ones(int((~held).sum())), shape)
+    hold = csr_from_coo(rows[held], hc[held], np.ones(int(held.sum())), shape)
+    return fold, hold, order_users
+
+
+def _train_rows(users: np.ndarray, items: np.ndarray, item_ids: np.ndarray, tr_users: np.ndarray) -> CSR:
+    """The training matrix, rows in ``tr_users`` order."""
+    m = np.isin(users, tr_users) & np.isin(items, item_ids)
+    tu, tc = users[m], np.searchsorted(item_ids, items[m])
+    tr_order = np.argsort(tr_users, kind="stable")
+    tr_rows = tr_order[np.searchsorted(tr_users[tr_order], tu)]
+    return csr_from_coo(tr_rows, tc, np.ones(tu.size), (tr_users.size, int(item_ids.size)))
+
+
 def liang_split(
     ratings: Ratings,
     *,
@@ -570,7 +649,8 @@ def liang_split(
     Args:
         ratings: the raw ratings.
         threshold: ratings ``> threshold`` become 1s (3.5 on a 5-star scale);
-            ``None`` keeps every row (files without a VALUE column).
+            ``None`` keeps every row (files without a VALUE column). A (user,
+            item) pair with several rows is one positive when any row passes.
         min_user_items: users with fewer kept items are dropped.
         heldout: validation users and as many test users: a fraction of the
             users (0.1 by default, capped at 10,000 as on ML-20M) or a count.
@@ -582,62 +662,21 @@ def liang_split(
     """
     if not 0.0 < test_prop < 1.0:
         raise InvalidArgument(f"test_prop={test_prop!r} must lie in (0, 1), e.g. 0.2")
-    keep = ratings.ratings > threshold if threshold is not None else np.ones(len(ratings), dtype=bool)
-    users, items = ratings.users[keep], ratings.items[keep]
-    if users.size == 0:
-        raise DataError(f"no rating above threshold={threshold} in {ratings.source}; lower --threshold or check the VALUE column")
-    # One interaction per (user, item): keep the first occurrence.
-    pair = np.unique(np.stack([users, items], 1), axis=0, return_index=True)[1]
-    pair.sort()
-    users, items = users[pair], items[pair]
-    uniq_users, counts = np.unique(users, return_counts=True)
-    good = uniq_users[counts >= min_user_items]
-    mask = np.isin(users, good)
-    users, items = users[mask], items[mask]
+    users, items, good = _implicit_pairs(ratings, threshold, min_user_items)
     n_users = int(good.size)
     n_held = _heldout_count(n_users, heldout)
     if n_users == 0:
         raise DataError(f"no user of {ratings.source} has at least {min_user_items} interactions kept (threshold {threshold}); lower --min-user-items or --threshold, or use more data")
     if n_users - 2 * n_held < 1 or n_held < 1:
         raise DataError(f"{n_users} users left after filtering cannot give {n_held} validation and {n_held} test users plus training users; use more data")
-    perm = np.random.RandomState(seed).permutation(n_users)
-    shuffled = good[perm]
+    shuffled = good[np.random.RandomState(seed).permutation(n_users)]
     tr_users = shuffled[: n_users - 2 * n_held]
     vd_users = shuffled[n_users - 2 * n_held : n_users - n_held]
     te_users = shuffled[n_users - n_held :]
-    in_train = np.isin(users, tr_users)
-    item_ids = np.unique(items[in_train])
-    n_items = int(item_ids.size)
-
-    def rows_of(user_set: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        m = np.isin(users, user_set) & np.isin(items, item_ids)
-        return users[m], np.searchsorted(item_ids, items[m])
-
-    # Training matrix, rows in tr_users order.
-    tu, tc = rows_of(tr_users)
-    tr_order = np.argsort(tr_users, kind="stable")
-    tr_rows = tr_order[np.searchsorted(tr_users[tr_order], tu)]
-    train = csr_from_coo(tr_rows, tc, np.ones(tu.size), (tr_users.size, n_items))
-
-    def heldout_split(user_set: np.ndarray) -> tuple[CSR, CSR, np.ndarray]:
-        hu, hc = rows_of(user_set)
-        # Users in sorted id order (as pandas groupby does), items in file order within a user.
-        order = np.argsort(hu, kind="stable")
-        hu, hc = hu[order], hc[order]
-        order_users, starts, counts = np.unique(hu, return_index=True, return_counts=True)
-        rng = np.random.RandomState(seed)
-        held = np.zeros(hu.size, dtype=bool)
-        for s0, n in zip(starts.tolist(), counts.tolist()):
-            if n >= 5:
-                held[s0 + rng.choice(n, size=int(test_prop * n), replace=False).astype(np.int64)] = True
-        rows = np.repeat(np.arange(order_users.size), counts)
-        shape = (order_users.size, n_items)
-        fold = csr_from_coo(rows[~held], hc[~held], np.ones(int((~held).sum())), shape)
-        hold = csr_from_coo(rows[held], hc[held], np.ones(int(held.sum())), shape)
-        return fold, hold, order_users
-
-    vf, vh, vu = heldout_split(vd_users)
-    tf, th, tu_ids = heldout_split(te_users)
+    item_ids = np.unique(items[np.isin(users, tr_users)])
+    train = _train_rows(users, items, item_ids, tr_users)
+    vf, vh, vu = _heldout_rows(users, items, item_ids, vd_users, test_prop, seed)
+    tf, th, tu_ids = _heldout_rows(users, items, item_ids, te_users, test_prop, seed)
     meta = {
         "protocol": "Liang et al. 2018, strong generalisation",
         "threshold": threshold,
@@ -646,7 +685,7 @@ def liang_split(
         "test_prop": test_prop,
         "split_seed": seed,
         "users_after_filter": n_users,
-        "items": n_items,
+        "items": int(item_ids.size),
         "train_users": int(tr_users.size),
         "val_users": int(vu.size),
         "test_users": int(tu_ids.size),

@@ -29,6 +29,7 @@ __all__ = [
     "spearman",
     "write_report",
     "render_markdown",
+    "render_audit_markdown",
     "PUBLISHED_AUTOREC_ML1M",
 ]
 
@@ -301,6 +302,50 @@ def render_markdown(report: dict) -> str:
     return "\n".join(lines)
 
 
+def render_audit_markdown(p: dict) -> str:
+    """The Markdown report of ``latentcheck audit`` (a view of its report.json)."""
+    d, inp = p["data"], p["inputs"]
+    L = [f"# latentcheck audit: {p['weights']}", ""]
+    if d.get("synthetic"):
+        L += ["> **SYNTHETIC DATA**: no --data given; these rows come from latentcheck's generated set.", ""]
+    if p.get("partial_match_note"):
+        L += [f"> **Partial match**: {p['partial_match_note']}.", ""]
+    L += [f"- encoder: n={p['n']} inputs, m={p['m']} latent units, latent activation `{p['activation']}`; P1 (m < n): {p['p1']}",
+          f"- data: {d['source']} ({d['ratings']} rows, {d['users']} users, {d['items']} items)",
+          f"- rows audited: {p['rows']} {inp['rows']} ({inp['values']}, threshold {inp.get('threshold')}, "
+          f"min_user_items {inp.get('min_user_items')}), preprocessing {p['normalisation']}",
+          f"- columns: {inp['columns']}; {inp['matched_columns']} of {p['n']} inputs matched ({inp['matched_fraction']:.2%})",
+          f"- seed {p['seed']}, {p['triples']} triples", ""]
+    rows = [
+        ["exact-zero latent rate (float32)", f"{_fmt(p['zero_rate'])} ({p['zero_rows']} rows)"],
+        ["near-zero norms", ", ".join(f"{k}: {_fmt(v)}" for k, v in p["near_zero"].items())],
+        ["latent norm quantiles", ", ".join(f"{k} {_fmt(v)}" for k, v in p["norm_quantiles"].items())],
+        ["dead units / constant units", f"{p['dead_units']} / {p['constant_units']}"],
+        ["latent units exactly 0 per row (mean)", _fmt(p["zero_unit_fraction"])],
+        ["fewest nonzero latent units of any row", str(p["fewest_nonzero_units"])],
+        ["ordering concordance", _fmt(p["concordance"])],
+        ["Kendall tau-b", _fmt(p["kendall_tau_b"])],
+        ["P2 violation rate", f"{_fmt(p['p2_violation_rate'])} (strict flips {_fmt(p['strict_flip_rate'])}, input ties {_fmt(p['input_tie_rate'])})"],
+        ["input ties / tie violations", f"{p.get('input_ties', 0)} / {p.get('tie_violations', 0)}"],
+    ]
+    L += [_table(["figure", "value"], rows), ""]
+    if p["certified"]:
+        L += ["## Certified counterexamples", ""]
+        L += [_table(["property", "certified", "raw ids", "detail"],
+                     [[c["property"], str(c["certified"]), str(_raw_ids(c)), str(c.get("detail", ""))[:160]] for c in p["certified"]]), ""]
+    fal = [[k, str(v.get("status")), str(len(v.get("certified", []))), str(v.get("reason", ""))] for k, v in (p.get("falsifier") or {}).items() if isinstance(v, dict)]
+    if fal:
+        L += ["## Falsifier on the data domain", "", _table(["property", "status", "certified", "note"], fal), ""]
+    return "\n".join(L)
+
+
+def _raw_ids(c: dict) -> Any:
+    for k in ("user_id", "user_ids", "item_id", "item_ids", "row", "rows"):
+        if k in c:
+            return c[k]
+    return ""
+
+
 def _md_conclusion(report: dict) -> list[str]:
     c = report["summary"]["conclusion"]
     L = ["## Conclusion", "", f"Mean test NDCG@100, best first: {c['ranking']}.", ""]
@@ -323,7 +368,6 @@ def _md_implicit(report: dict) -> list[str]:
     s = report["summary"]
     meta = report["meta"]
     metrics = meta["metrics"]
-    ref = meta["reference_activation"]
     name = "Mult-VAE" if meta["model"] == "multvae" else "Mult-DAE"
     n_sp = len(meta.get("split_seeds", [0]))
     L: list[str] = []
@@ -347,6 +391,18 @@ def _md_implicit(report: dict) -> list[str]:
              "(the split changes) and training randomness. Baselines are averaged over the splits.")
     L.append("")
     L += _md_tuning(report)
+    L += _md_paired(report)
+    L += _md_audit(report)
+    L += _md_correlations(report)
+    return L
+
+
+def _md_paired(report: dict) -> list[str]:
+    s = report["summary"]
+    meta = report["meta"]
+    metrics = meta["metrics"]
+    ref = meta["reference_activation"]
+    L: list[str] = []
     L.append(f"## Paired comparison with `{ref}` (Holm-corrected across the {len(s['paired_vs_reference'])} activations compared)")
     L.append("")
     header = ["latent activation", "metric", "difference [95% CI] (runs)", "paired t p (Holm)", "Wilcoxon p (Holm)", "split means t p (Holm)",
@@ -366,6 +422,12 @@ def _md_implicit(report: dict) -> list[str]:
              "training seeds, pooled over the splits. Holm's step-down correction is applied per metric and per test across the "
              "activations compared with the reference.")
     L.append("")
+    return L
+
+
+def _md_audit(report: dict) -> list[str]:
+    s = report["summary"]
+    L: list[str] = []
     L.append("## Latent audit (P1-P3 measured on all users of the data, preprocessed as the model does)")
     L.append("")
     header = ["latent activation", "P1 (m<n)", "exact-zero rate", "near-zero (norm < 1e-3)", "dead units", "constant units",
@@ -396,6 +458,12 @@ def _md_implicit(report: dict) -> list[str]:
                     rows.append([f"`{act}`", prop, str(r.get("status")), str(len(r.get("certified", []))), r.get("reason", "")])
         L.append(_table(["latent activation (seed 0)", "property", "status", "certified", "note"], rows))
         L.append("")
+    return L
+
+
+def _md_correlations(report: dict) -> list[str]:
+    s = report["summary"]
+    L: list[str] = []
     L.append("## Do the properties predict accuracy? (across all runs)")
     L.append("")
     rows = []
@@ -540,102 +608,125 @@ def _plot_curves(report: dict, out: str, tag: str, main: str) -> dict[str, str]:
     return paths
 
 
-def _plots(report: dict, out: str) -> dict[str, str]:
+def _save(fig: Any, path: str) -> str:
+    """Save ``fig`` atomically at 110 dpi, close it, return ``path``."""
+    import matplotlib.pyplot as plt
+
     from latentcheck.checkers._io import atomic_savefig
+
+    atomic_savefig(fig, path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _plot_metrics(report: dict, out: str, tag: str) -> str:
+    """Test metrics per activation: every run, the mean and its 95% interval, the EASE and popularity lines."""
+    import matplotlib.pyplot as plt
+
+    s = report["summary"]["per_activation"]
+    acts, metrics, runs = list(s), report["meta"]["metrics"], report["runs"]
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4 * len(metrics), 3.6))
+    for ax, m in zip(np.atleast_1d(axes), metrics):
+        for i, a in enumerate(acts):
+            st = s[a]["metrics"][m]
+            vals = [r["test"][m] for r in runs if r["activation"] == a]
+            ax.scatter([i] * len(vals), vals, s=10, color="0.6", zorder=2)
+            if st["n"] >= 2 and st["lo"] is not None and np.isfinite(st["lo"]):
+                ax.errorbar([i], [st["mean"]], yerr=[[st["mean"] - st["lo"]], [st["hi"] - st["mean"]]], fmt="o", color="C0", capsize=4, zorder=3)
+            else:
+                ax.plot([i], [st["mean"]], "o", color="C0")
+        b = report.get("baselines", {})
+        if "ease" in b:
+            ax.axhline(b["ease"]["test"][m], color="C3", ls="--", lw=1, label="EASE")
+        if "popularity" in b:
+            ax.axhline(b["popularity"]["test"][m], color="0.4", ls=":", lw=1, label="popularity")
+        ax.set_xticks(range(len(acts)))
+        ax.set_xticklabels(acts, rotation=30, ha="right", fontsize=8)
+        ax.set_title(m)
+    if report.get("baselines"):
+        np.atleast_1d(axes)[0].legend(fontsize=7)
+    fig.suptitle(f"{'Mult-VAE' if report['meta']['model'] == 'multvae' else 'Mult-DAE'} test metrics by latent activation, mean and 95% interval over seeds" + tag, fontsize=10)
+    fig.tight_layout()
+    return _save(fig, os.path.join(out, "metrics.png"))
+
+
+def _plot_audit(report: dict, out: str, tag: str) -> str:
+    """The audit figures of every run, one panel per figure."""
+    import matplotlib.pyplot as plt
+
+    acts, runs = list(report["summary"]["per_activation"]), report["runs"]
+    props = [("zero_rate", "exact-zero rate"), ("dead_units", "dead units"), ("concordance", "concordance"),
+             ("kendall_tau_b", "Kendall tau-b"), ("p2_violation_rate", "P2 violation rate")]
+    fig, axes = plt.subplots(1, len(props), figsize=(3.4 * len(props), 3.4))
+    for ax, (k, label) in zip(axes, props):
+        for i, a in enumerate(acts):
+            vals = [r["audit"][k] for r in runs if r["activation"] == a]
+            ax.scatter([i] * len(vals), vals, s=12, color=f"C{i % 10}")
+        ax.set_xticks(range(len(acts)))
+        ax.set_xticklabels(acts, rotation=30, ha="right", fontsize=8)
+        ax.set_title(label, fontsize=9)
+    fig.suptitle("Latent audit of the trained encoders (one dot per seed)" + tag, fontsize=10)
+    fig.tight_layout()
+    return _save(fig, os.path.join(out, "audit.png"))
+
+
+def _plot_correlation(report: dict, out: str, tag: str, main: str) -> str:
+    """Concordance and exact-zero rate against the main metric, one dot per run."""
+    import matplotlib.pyplot as plt
+
+    acts, runs = list(report["summary"]["per_activation"]), report["runs"]
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.8))
+    for ax, (k, label) in zip(axes, [("concordance", "ordering concordance"), ("zero_rate", "exact-zero latent rate")]):
+        for i, a in enumerate(acts):
+            pts = [(r["audit"][k], r["test"][main]) for r in runs if r["activation"] == a]
+            ax.scatter([p[0] for p in pts], [p[1] for p in pts], s=14, color=f"C{i % 10}", label=a)
+        c = report["summary"]["correlations"].get(f"{k}~{main}", {})
+        ax.set_title(f"{label} vs {main}: Pearson r = {_fmt(c.get('pearson'), 2)}", fontsize=9)
+        ax.set_xlabel(label)
+        ax.set_ylabel(f"test {main}")
+    axes[0].legend(fontsize=7)
+    fig.suptitle("Properties against accuracy, one dot per run" + tag, fontsize=10)
+    fig.tight_layout()
+    return _save(fig, os.path.join(out, "correlation.png"))
+
+
+def _plot_rmse(report: dict, out: str, tag: str) -> str:
+    """I-AutoRec: test RMSE per (g, f), with the published ML-1M constants marked."""
+    import matplotlib.pyplot as plt
+
+    s = report["summary"]["per_config"]
+    keys = list(s)
+    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    for i, k in enumerate(keys):
+        st = s[k]["RMSE"]
+        vals = [r["test"]["RMSE"] for r in report["runs"] if r["config"] == k]
+        ax.scatter([i] * len(vals), vals, s=10, color="0.6")
+        if st["n"] >= 2 and st["lo"] is not None:
+            ax.errorbar([i], [st["mean"]], yerr=[[st["mean"] - st["lo"]], [st["hi"] - st["mean"]]], fmt="o", color="C0", capsize=4,
+                        label="here (95% interval)" if i == 0 else None)
+        pub = s[k].get("published_ml1m")
+        if pub is not None:
+            ax.plot([i], [pub], "x", color="C3", ms=8, label="published ML-1M (constant)" if i == 0 else None)
+    ax.set_xticks(range(len(keys)))
+    ax.set_xticklabels([f"g={s[k]['g']}\nf={s[k]['f']}" for k in keys], fontsize=8)
+    ax.set_ylabel("test RMSE")
+    ax.legend(fontsize=7)
+    ax.set_title("I-AutoRec by (latent g, output f)" + tag, fontsize=10)
+    fig.tight_layout()
+    return _save(fig, os.path.join(out, "rmse.png"))
+
+
+def _plots(report: dict, out: str) -> dict[str, str]:
+    """Every PNG plot of the report under ``out``; their paths by key."""
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    paths: dict[str, str] = {}
-    synthetic = report["meta"]["data"].get("synthetic")
-    tag = " (SYNTHETIC DATA)" if synthetic else ""
-    if report["meta"]["model"] in ("multdae", "multvae"):
-        s = report["summary"]["per_activation"]
-        acts = list(s)
-        metrics = report["meta"]["metrics"]
-        runs = report["runs"]
-        fig, axes = plt.subplots(1, len(metrics), figsize=(4 * len(metrics), 3.6))
-        for ax, m in zip(np.atleast_1d(axes), metrics):
-            for i, a in enumerate(acts):
-                st = s[a]["metrics"][m]
-                vals = [r["test"][m] for r in runs if r["activation"] == a]
-                ax.scatter([i] * len(vals), vals, s=10, color="0.6", zorder=2)
-                if st["n"] >= 2 and st["lo"] is not None and np.isfinite(st["lo"]):
-                    ax.errorbar([i], [st["mean"]], yerr=[[st["mean"] - st["lo"]], [st["hi"] - st["mean"]]], fmt="o", color="C0", capsize=4, zorder=3)
-                else:
-                    ax.plot([i], [st["mean"]], "o", color="C0")
-            b = report.get("baselines", {})
-            if "ease" in b:
-                ax.axhline(b["ease"]["test"][m], color="C3", ls="--", lw=1, label="EASE")
-            if "popularity" in b:
-                ax.axhline(b["popularity"]["test"][m], color="0.4", ls=":", lw=1, label="popularity")
-            ax.set_xticks(range(len(acts)))
-            ax.set_xticklabels(acts, rotation=30, ha="right", fontsize=8)
-            ax.set_title(m)
-        if report.get("baselines"):
-            np.atleast_1d(axes)[0].legend(fontsize=7)
-        fig.suptitle(f"{'Mult-VAE' if report['meta']['model'] == 'multvae' else 'Mult-DAE'} test metrics by latent activation, mean and 95% interval over seeds" + tag, fontsize=10)
-        fig.tight_layout()
-        paths["metrics_png"] = os.path.join(out, "metrics.png")
-        atomic_savefig(fig, paths["metrics_png"], dpi=110)
-        plt.close(fig)
-
-        props = [("zero_rate", "exact-zero rate"), ("dead_units", "dead units"), ("concordance", "concordance"),
-                 ("kendall_tau_b", "Kendall tau-b"), ("p2_violation_rate", "P2 violation rate")]
-        fig, axes = plt.subplots(1, len(props), figsize=(3.4 * len(props), 3.4))
-        for ax, (k, label) in zip(axes, props):
-            for i, a in enumerate(acts):
-                vals = [r["audit"][k] for r in runs if r["activation"] == a]
-                ax.scatter([i] * len(vals), vals, s=12, color=f"C{i % 10}")
-            ax.set_xticks(range(len(acts)))
-            ax.set_xticklabels(acts, rotation=30, ha="right", fontsize=8)
-            ax.set_title(label, fontsize=9)
-        fig.suptitle("Latent audit of the trained encoders (one dot per seed)" + tag, fontsize=10)
-        fig.tight_layout()
-        paths["audit_png"] = os.path.join(out, "audit.png")
-        atomic_savefig(fig, paths["audit_png"], dpi=110)
-        plt.close(fig)
-
-        main = "NDCG@100" if "NDCG@100" in metrics else metrics[0]
-        fig, axes = plt.subplots(1, 2, figsize=(9, 3.8))
-        for ax, (k, label) in zip(axes, [("concordance", "ordering concordance"), ("zero_rate", "exact-zero latent rate")]):
-            for i, a in enumerate(acts):
-                pts = [(r["audit"][k], r["test"][main]) for r in runs if r["activation"] == a]
-                ax.scatter([p[0] for p in pts], [p[1] for p in pts], s=14, color=f"C{i % 10}", label=a)
-            c = report["summary"]["correlations"].get(f"{k}~{main}", {})
-            ax.set_title(f"{label} vs {main}: Pearson r = {_fmt(c.get('pearson'), 2)}", fontsize=9)
-            ax.set_xlabel(label)
-            ax.set_ylabel(f"test {main}")
-        axes[0].legend(fontsize=7)
-        fig.suptitle("Properties against accuracy, one dot per run" + tag, fontsize=10)
-        fig.tight_layout()
-        paths["correlation_png"] = os.path.join(out, "correlation.png")
-        atomic_savefig(fig, paths["correlation_png"], dpi=110)
-        plt.close(fig)
-
-        paths.update(_plot_curves(report, out, tag, main))
-    else:
-        s = report["summary"]["per_config"]
-        keys = list(s)
-        fig, ax = plt.subplots(figsize=(6.5, 3.8))
-        for i, k in enumerate(keys):
-            st = s[k]["RMSE"]
-            vals = [r["test"]["RMSE"] for r in report["runs"] if r["config"] == k]
-            ax.scatter([i] * len(vals), vals, s=10, color="0.6")
-            if st["n"] >= 2 and st["lo"] is not None:
-                ax.errorbar([i], [st["mean"]], yerr=[[st["mean"] - st["lo"]], [st["hi"] - st["mean"]]], fmt="o", color="C0", capsize=4,
-                            label="here (95% interval)" if i == 0 else None)
-            pub = s[k].get("published_ml1m")
-            if pub is not None:
-                ax.plot([i], [pub], "x", color="C3", ms=8, label="published ML-1M (constant)" if i == 0 else None)
-        ax.set_xticks(range(len(keys)))
-        ax.set_xticklabels([f"g={s[k]['g']}\nf={s[k]['f']}" for k in keys], fontsize=8)
-        ax.set_ylabel("test RMSE")
-        ax.legend(fontsize=7)
-        ax.set_title("I-AutoRec by (latent g, output f)" + tag, fontsize=10)
-        fig.tight_layout()
-        paths["rmse_png"] = os.path.join(out, "rmse.png")
-        atomic_savefig(fig, paths["rmse_png"], dpi=110)
-        plt.close(fig)
+    tag = " (SYNTHETIC DATA)" if report["meta"]["data"].get("synthetic") else ""
+    if report["meta"]["model"] not in ("multdae", "multvae"):
+        return {"rmse_png": _plot_rmse(report, out, tag)}
+    metrics = report["meta"]["metrics"]
+    main = "NDCG@100" if "NDCG@100" in metrics else metrics[0]
+    paths = {"metrics_png": _plot_metrics(report, out, tag), "audit_png": _plot_audit(report, out, tag),
+             "correlation_png": _plot_correlation(report, out, tag, main)}
+    paths.update(_plot_curves(report, out, tag, main))
     return paths

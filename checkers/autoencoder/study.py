@@ -279,58 +279,82 @@ def _study_autorec(cfg: StudyConfig, ratings: Ratings, progress: StudyProgress) 
     n_select = len(pairs) * len(lambdas) if len(lambdas) > 1 else 0
     progress.start(n_select + len(pairs) * len(seeds), f"I-AutoRec x {len(pairs)} (g, f) pairs x {len(seeds)} seeds")
     splits = {s: rating_split(ratings, seed=s) for s in seeds}
-    hidden = int(cfg.hidden[0])
     runs: list[dict] = []
     selection: dict[str, Any] = {}
-    timing_runs: dict[str, float] = {}
-    epoch_med: dict[str, float] = {}
-    enc_dir = os.path.join(cfg.out, "encoders")
+    timing = {"run_seconds": {}, "median_epoch_seconds": {}}
     for g, f in pairs:
         key = f"{g}/{f}"
         lam = lambdas[0]
         if len(lambdas) > 1:  # pick lam on the first seed's validation ratings
-            scores = {}
-            for lv in lambdas:
-                label = f"{key} lam={lv} (selection, seed {seeds[0]})"
-                progress.run_start(label, cfg.epochs)
-                model = AutoRec(n_users=splits[seeds[0]].train.n_cols, hidden=hidden, latent=g, output=f, lam=lv)
-                res = train_autorec(model, splits[seeds[0]], replace(tc, seed=seeds[0]), on_epoch=progress.epoch)
-                scores[str(lv)] = res.val["RMSE"]
-                timing_runs[label] = res.total_seconds
-                progress.run_end(label, {"val": res.val})
-            lam = float(min(scores, key=lambda k: (scores[k], float(k))))
-            selection[key] = {"val_RMSE_by_lambda": scores, "chosen": lam}
+            selection[key] = _autorec_select_lambda(cfg, tc, splits[seeds[0]], g, f, lambdas, seeds[0], progress, timing)
+            lam = selection[key]["chosen"]
         for seed in seeds:
-            label = f"{key} seed {seed}"
-            progress.run_start(label, cfg.epochs)
-            sp = splits[seed]
-            model = AutoRec(n_users=sp.train.n_cols, hidden=hidden, latent=g, output=f, lam=lam)
-            res = train_autorec(model, sp, replace(tc, seed=seed), on_epoch=progress.epoch)
-            enc = model.encoder(res.params)
-            path = os.path.join(enc_dir, f"autorec-{_slug(g)}-{_slug(f)}-seed{seed}.npz")
-            save_encoder(path, enc, normalise=f"divide:{model.scale:g}", rows="items", values="ratings", input_ids=sp.user_ids, threshold=None)
-            audit = audit_encoder(enc, sp.train, normalise=f"divide:{model.scale:g}", seed=seed, n_triples=cfg.triples, certify=cfg.certify,
-                                  falsify_budget=cfg.falsify_budget if seed == seeds[0] else 0.0)
-            run = {
-                "config": key, "g": g, "f": f, "lam": lam, "seed": seed, "best_epoch": res.best_epoch, "val": res.val, "test": res.test,
-                "audit": {**audit.summary(), "p1": audit.p1}, "certified": list(audit.certified), "falsifier": audit.falsifier,
-                "encoder": os.path.relpath(path, cfg.out), "history": _history_for_json(res.history),
-            }
-            runs.append(run)
-            timing_runs[label] = res.total_seconds + audit.seconds
-            epoch_med[label] = float(np.median(res.epoch_seconds))
-            progress.run_end(label, run)
-    # Baselines: global mean and item mean, per seed.
+            runs.append(_autorec_run(cfg, tc, splits[seed], g, f, lam, seed, seed == seeds[0], ratings.user_names, progress, timing))
+    keys = [f"{g}/{f}" for g, f in pairs]
+    ref = "sigmoid/identity" if "sigmoid/identity" in keys else keys[0]
+    return {
+        "meta": _autorec_meta(splits[seeds[0]], int(cfg.hidden[0]), lambdas, tc, ref),
+        "runs": runs,
+        "baselines": _autorec_baselines(splits, seeds),
+        "summary": {"per_config": _autorec_per_config(runs, pairs), "paired_vs_reference": _autorec_paired(runs, keys, ref, seeds),
+                    "lambda_selection": selection},
+        "timing": timing,
+    }
+
+
+def _autorec_select_lambda(cfg: StudyConfig, tc: TrainConfig, split: Any, g: str, f: str, lambdas: Sequence[float], seed: int,
+                           progress: StudyProgress, timing: dict) -> dict:
+    """Validation RMSE of every lambda on one seed's split; the lowest is chosen (ties: the smaller lambda)."""
+    scores = {}
+    for lv in lambdas:
+        label = f"{g}/{f} lam={lv} (selection, seed {seed})"
+        progress.run_start(label, cfg.epochs)
+        model = AutoRec(n_users=split.train.n_cols, hidden=int(cfg.hidden[0]), latent=g, output=f, lam=lv)
+        res = train_autorec(model, split, replace(tc, seed=seed), on_epoch=progress.epoch)
+        scores[str(lv)] = res.val["RMSE"]
+        timing["run_seconds"][label] = res.total_seconds
+        progress.run_end(label, {"val": res.val})
+    return {"val_RMSE_by_lambda": scores, "chosen": float(min(scores, key=lambda k: (scores[k], float(k))))}
+
+
+def _autorec_run(cfg: StudyConfig, tc: TrainConfig, sp: Any, g: str, f: str, lam: float, seed: int, first: bool,
+                 user_names: Optional[np.ndarray], progress: StudyProgress, timing: dict) -> dict:
+    """Train one (g, f) pair on one seed's split, export its encoder (inputs: users) and audit it on the items."""
+    label = f"{g}/{f} seed {seed}"
+    progress.run_start(label, cfg.epochs)
+    model = AutoRec(n_users=sp.train.n_cols, hidden=int(cfg.hidden[0]), latent=g, output=f, lam=lam)
+    res = train_autorec(model, sp, replace(tc, seed=seed), on_epoch=progress.epoch)
+    enc = model.encoder(res.params)
+    path = os.path.join(cfg.out, "encoders", f"autorec-{_slug(g)}-{_slug(f)}-seed{seed}.npz")
+    ids, names = (sp.user_ids, None) if user_names is None else (None, user_names[sp.user_ids])
+    save_encoder(path, enc, normalise=f"divide:{model.scale:g}", rows="items", values="ratings", input_ids=ids, input_names=names, threshold=None)
+    audit = audit_encoder(enc, sp.train, normalise=f"divide:{model.scale:g}", seed=seed, n_triples=cfg.triples, certify=cfg.certify,
+                          falsify_budget=cfg.falsify_budget if first else 0.0)
+    run = {
+        "config": f"{g}/{f}", "g": g, "f": f, "lam": lam, "seed": seed, "best_epoch": res.best_epoch, "val": res.val, "test": res.test,
+        "audit": {**audit.summary(), "p1": audit.p1}, "certified": list(audit.certified), "falsifier": audit.falsifier,
+        "encoder": os.path.relpath(path, cfg.out), "history": _history_for_json(res.history),
+    }
+    timing["run_seconds"][label] = res.total_seconds + audit.seconds
+    timing["median_epoch_seconds"][label] = float(np.median(res.epoch_seconds))
+    progress.run_end(label, run)
+    return run
+
+
+def _autorec_baselines(splits: dict, seeds: list[int]) -> dict:
+    """Global-mean and item-mean test RMSE per seed, with their mean and interval."""
     base: dict[str, list[float]] = {"global mean": [], "item mean": []}
     for s in seeds:
         g_rmse, i_rmse = mean_baselines(splits[s])
         base["global mean"].append(g_rmse)
         base["item mean"].append(i_rmse)
-    baselines = {k: {"RMSE": mean_ci(v), "per_seed": v} for k, v in base.items()}
-    keys = [f"{g}/{f}" for g, f in pairs]
-    ref = "sigmoid/identity" if "sigmoid/identity" in keys else keys[0]
+    return {k: {"RMSE": mean_ci(v), "per_seed": v} for k, v in base.items()}
+
+
+def _autorec_per_config(runs: list[dict], pairs: list[tuple[str, str]]) -> dict:
     per_cfg = {}
-    for (g, f), k in zip(pairs, keys):
+    for g, f in pairs:
+        k = f"{g}/{f}"
         rs = [r for r in runs if r["config"] == k]
         per_cfg[k] = {
             "g": g, "f": f, "class_g": _class_of(g), "lam": rs[0]["lam"],
@@ -341,6 +365,11 @@ def _study_autorec(cfg: StudyConfig, ratings: Ratings, progress: StudyProgress) 
             "audit": {kk: mean_ci([r["audit"][kk] for r in rs]) for kk in ("zero_rate", "dead_units", "concordance", "kendall_tau_b", "p2_violation_rate")}
             | {"certified_p3": sum(r["audit"]["certified_p3"] for r in rs), "certified_p2": sum(r["audit"]["certified_p2"] for r in rs)},
         }
+    return per_cfg
+
+
+def _autorec_paired(runs: list[dict], keys: list[str], ref: str, seeds: list[int]) -> dict:
+    """Each (g, f) against ``ref`` over the seeds: paired t and the exact sign-flip test."""
     paired = {}
     for k in keys:
         if k == ref:
@@ -348,23 +377,21 @@ def _study_autorec(cfg: StudyConfig, ratings: Ratings, progress: StudyProgress) 
         xa = [next(r["test"]["RMSE"] for r in runs if r["config"] == k and r["seed"] == s) for s in seeds]
         xr = [next(r["test"]["RMSE"] for r in runs if r["config"] == ref and r["seed"] == s) for s in seeds]
         paired[k] = {"t_test": paired_t_test(xa, xr), "sign_flip_seeds": sign_flip_test(np.subtract(xa, xr))}
+    return paired
+
+
+def _autorec_meta(split: Any, hidden: int, lambdas: Sequence[float], tc: TrainConfig, ref: str) -> dict:
     return {
-        "meta": {
-            "model": "autorec",
-            "protocol": splits[seeds[0]].meta | {"split_seed": "the run's seed"},
-            "model_config": {"model": "autorec", "variant": "I-AutoRec", "hidden": hidden, "input": "item rating vectors / 5",
-                             "lambda_grid": list(lambdas), "lambda_selection": "validation RMSE of the first seed" if len(lambdas) > 1 else "fixed"},
-            "train_config": {k: v for k, v in asdict(tc).items() if k not in ("seed", "select")} | {"select": "validation RMSE"},
-            "metrics": ["RMSE"],
-            "reference_activation": ref,
-            "published": {"source": "Sedhain et al. 2015, Table 1(a), MovieLens-1M, I-AutoRec",
-                          "values": {f"{g}/{f}": v for (g, f), v in PUBLISHED_AUTOREC_ML1M.items()},
-                          "note": "published constants displayed for comparison; not computed by latentcheck"},
-        },
-        "runs": runs,
-        "baselines": baselines,
-        "summary": {"per_config": per_cfg, "paired_vs_reference": paired, "lambda_selection": selection},
-        "timing": {"run_seconds": timing_runs, "median_epoch_seconds": epoch_med},
+        "model": "autorec",
+        "protocol": split.meta | {"split_seed": "the run's seed"},
+        "model_config": {"model": "autorec", "variant": "I-AutoRec", "hidden": hidden, "input": "item rating vectors / 5",
+                         "lambda_grid": list(lambdas), "lambda_selection": "validation RMSE of the first seed" if len(lambdas) > 1 else "fixed"},
+        "train_config": {k: v for k, v in asdict(tc).items() if k not in ("seed", "select")} | {"select": "validation RMSE"},
+        "metrics": ["RMSE"],
+        "reference_activation": ref,
+        "published": {"source": "Sedhain et al. 2015, Table 1(a), MovieLens-1M, I-AutoRec",
+                      "values": {f"{g}/{f}": v for (g, f), v in PUBLISHED_AUTOREC_ML1M.items()},
+                      "note": "published constants displayed for comparison; not computed by latentcheck"},
     }
 
 

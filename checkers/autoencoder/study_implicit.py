@@ -165,7 +165,7 @@ def study_task(task: dict, payload: dict, progress: Any = None) -> dict:
                "epoch_cap": cap, "val": res.val, "history": _curve(res.history)}
         if final:
             run |= {"test": res.test, "test_per_user": {k: v.tolist() for k, v in res.test_per_user.items()}}
-            run |= _audit_run(task, split, model, res.params, seed)
+            run |= _audit_run(task, split, model, res.params, seed, payload["ratings"].item_names)
         runs.append(run)
     return {"runs": runs, "seconds": time.perf_counter() - t0, "median_epoch_seconds": float(np.median(results[0].epoch_seconds))}
 
@@ -177,12 +177,14 @@ def seeds_vmapped() -> bool:
     return jax.default_backend() != "cpu"
 
 
-def _audit_run(task: dict, split: ImplicitSplit, model: Any, params: Any, seed: int) -> dict:
+def _audit_run(task: dict, split: ImplicitSplit, model: Any, params: Any, seed: int, item_names: Optional[np.ndarray] = None) -> dict:
+    """Export the encoder (input ids, or the id strings of a file with string ids) and audit it on every user of the split."""
     au = task["audit"]
     enc = model.encoder(params)
     name = f"{task['model']}-{_slug(task['activation'])}-split{task['split']['seed']}-seed{seed}.npz"
     path = os.path.join(au["out"], "encoders", name)
-    save_encoder(path, enc, normalise="l2", rows="users", values="binary", input_ids=split.item_ids, threshold=task["split"]["threshold"])
+    ids, names = (split.item_ids, None) if item_names is None else (None, item_names[split.item_ids])
+    save_encoder(path, enc, normalise="l2", rows="users", values="binary", input_ids=ids, input_names=names, threshold=task["split"]["threshold"])
     first = seed == au["first_seed"] and task["split"]["seed"] == au["first_split"]
     res = audit_encoder(enc, split.all_rows(), normalise="l2", seed=seed, n_triples=au["triples"], certify=au["certify"],
                         falsify_budget=au["falsify_budget"] if first else 0.0)
