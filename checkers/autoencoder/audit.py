@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Optional
@@ -40,8 +41,10 @@ from typing import Any, Optional
 import numpy as np
 
 from latentcheck.checkers.autoencoder.data import CSR
+from latentcheck.checkers.domains import sample_row_triples
 from latentcheck.theorems.encoder import Encoder
 from latentcheck.theorems.errors import InvalidArgument
+from latentcheck.theorems.properties import P2, P3
 
 __all__ = ["AuditResult", "audit_encoder", "normalise_rows", "NORMALISATIONS", "kendall_tau_b", "save_encoder", "read_input_meta", "rows_for_encoder", "META_KEYS"]
 
@@ -151,8 +154,8 @@ class AuditResult:
             "concordance": self.concordance,
             "kendall_tau_b": self.kendall_tau_b,
             "p2_violation_rate": self.p2_violation_rate,
-            "certified_p3": sum(1 for c in self.certified if c["property"] == "P3"),
-            "certified_p2": sum(1 for c in self.certified if c["property"] == "P2"),
+            "certified_p3": Counter(c["property"] for c in self.certified)[P3.id],
+            "certified_p2": Counter(c["property"] for c in self.certified)[P2.id],
         }
 
 
@@ -173,15 +176,6 @@ def _encode_all(encoder: Encoder, rows: CSR, spec: str, batch_size: int = 1024) 
 
 def _dense_rows(rows: CSR, idx: np.ndarray, spec: str) -> np.ndarray:
     return normalise_rows(rows.take_rows(np.asarray(idx)).to_dense(np.float32), spec)
-
-
-def _sample_triples(n_rows: int, n_triples: int, rng: np.random.Generator) -> np.ndarray:
-    t = rng.integers(0, n_rows, size=(n_triples, 3))
-    bad = (t[:, 0] == t[:, 1]) | (t[:, 0] == t[:, 2]) | (t[:, 1] == t[:, 2])
-    while np.any(bad):
-        t[bad] = rng.integers(0, n_rows, size=(int(bad.sum()), 3))
-        bad = (t[:, 0] == t[:, 1]) | (t[:, 0] == t[:, 2]) | (t[:, 1] == t[:, 2])
-    return t
 
 
 def _exact(vec: np.ndarray) -> list[Fraction]:
@@ -222,7 +216,7 @@ def audit_encoder(
     data = rows.take_rows(nonempty)
     z, _ = _encode_all(encoder, data, normalise)
     zero = _zero_figures(z)
-    tri = _sample_triples(data.n_rows, int(n_triples), rng) if n_triples > 0 else np.zeros((0, 3), np.int64)
+    tri = sample_row_triples(data.n_rows, int(n_triples), rng, label="the audited data") if n_triples > 0 else np.zeros((0, 3), np.int64)
     d_in, d_lat = _triple_differences(data, z.astype(np.float64), tri, normalise)
     order = _ordering_figures(d_in, d_lat)
     certified: list[dict] = []
@@ -341,7 +335,7 @@ def _certify_zeros(encoder: Encoder, data: CSR, original: np.ndarray, local: np.
         x = _dense_rows(data, [int(i)], spec)[0]
         res = check_zero(encoder, _exact(x))
         if res.violates:
-            out.append({"property": "P3", "certified": res.certified, "row": int(original[int(i)]),
+            out.append({"property": P3.id, "certified": res.certified, "row": int(original[int(i)]),
                         "detail": res.detail, "margin": res.margin, "input": "the float32 preprocessed row, as an exact rational"})
     return out
 
@@ -359,7 +353,7 @@ def _certify_flips(encoder: Encoder, data: CSR, original: np.ndarray, tri: np.nd
         X = _dense_rows(data, [x, u, v], spec)
         res = check_flip(encoder, _exact(X[0]), _exact(X[1]), _exact(X[2]))
         if res.violates:
-            out.append({"property": "P2", "certified": res.certified,
+            out.append({"property": P2.id, "certified": res.certified,
                         "rows": {"x": int(original[x]), "u": int(original[u]), "v": int(original[v])},
                         "detail": res.detail, "margin": res.margin, "input": "the float32 preprocessed rows, as exact rationals"})
     return out
@@ -372,20 +366,20 @@ def _run_falsifier(encoder: Encoder, data: CSR, spec: str, seed: int, budget: fl
         from latentcheck.checkers.falsify import falsify
     except ImportError as exc:
         gone = {"status": "unavailable", "reason": f"latentcheck.checkers.falsify could not be imported ({exc})", "certified": []}
-        return {"P3": dict(gone), "P2": dict(gone)}
+        return {P3.id: dict(gone), P2.id: dict(gone)}
     cap = max(100, min(5000, int(5e7 // max(1, data.n_cols))))  # at most ~400 MB of float64 rows
     sub = data if data.n_rows <= cap else data.take_rows(np.arange(cap))
     rows = normalise_rows(sub.to_dense(np.float32), spec).astype(np.float64)
     rows.setflags(write=False)
     dom = Domain("data", rows, f"audit rows 0..{sub.n_rows - 1} (preprocessed float32)")
     out: dict[str, Any] = {}
-    for prop in ("p3", "p2"):
+    for prop in (P3, P2):
         try:
             res = falsify(encoder, prop, domain=dom, dtype="float32", budget=budget, seed=seed, max_counterexamples=2, shrink=False)
         except Exception as exc:  # the falsifier is another team's code: report, do not crash the audit
-            out[prop.upper()] = {"status": "error", "reason": f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"}
+            out[prop.id] = {"status": "error", "reason": f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"}
             continue
-        out[prop.upper()] = {
+        out[prop.id] = {
             "status": res.status,
             "certified": [{"certified": c.certified, "origin": c.origin, "margin": c.margin, "detail": c.detail} for c in res.counterexamples],
             "float_only": len(res.float_only),
