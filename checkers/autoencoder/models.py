@@ -50,6 +50,15 @@ def glorot_uniform(key: Any, n_in: int, n_out: int, dtype: Any = "float32") -> A
     return jax.random.uniform(key, (n_in, n_out), dtype=dtype, minval=-lim, maxval=lim)
 
 
+def affine(h: Any, W: Any, b: Any) -> Any:
+    """``h[..., i] @ W[i, o] + b[o]`` with the bias broadcast explicitly (tests run with implicit rank promotion
+    raising); the same additions as implicit broadcasting, so the same bits."""
+    import jax.numpy as jnp
+
+    z = h @ W
+    return z + jnp.broadcast_to(b, z.shape)
+
+
 def _init_layers(key: Any, dims: Sequence[int], bias_std: float, dtype: Any) -> Params:
     import jax
 
@@ -132,7 +141,7 @@ class MultDAE:
         h = x
         for i in range(self.n_encoder_layers):
             W, b = params[i]
-            h = acts[i](h @ W + b)
+            h = acts[i](affine(h, W, b))
         return h
 
     def apply(self, params: Params, x: Any, *, key: Any = None) -> Any:
@@ -147,7 +156,7 @@ class MultDAE:
             h = jnp.where(mask, h / keep, jnp.zeros_like(h))
         acts = self._activations()
         for i, (W, b) in enumerate(params):
-            h = h @ W + b
+            h = affine(h, W, b)
             if i < len(params) - 1:
                 h = acts[i](h)
         return h
@@ -174,7 +183,7 @@ class MultDAE:
         h, vals = coo_input(rows, cols, vals, key, self.dropout, int(batch_size), int(self.n_items))
         acts = self._activations()
         for i, (W, b) in enumerate(params):
-            h = h @ W + b
+            h = affine(h, W, b)
             if i < len(params) - 1:
                 h = acts[i](h)
         nll = coo_multinomial_nll(h, rows, cols, vals, n_real, int(batch_size))
@@ -270,16 +279,16 @@ class MultVAE:
     def _mean_logvar(self, params: Params, h: Any) -> tuple[Any, Any]:
         hid = self.hidden_activation.jax_fn()
         for W, b in params[: self.n_encoder_layers - 1]:
-            h = hid(h @ W + b)
+            h = hid(affine(h, W, b))
         W, b = params[self.n_encoder_layers - 1]
-        out = h @ W + b
+        out = affine(h, W, b)
         return self.latent.jax_fn()(out[:, : self.m]), out[:, self.m :]
 
     def _decode(self, params: Params, z: Any) -> Any:
         hid = self.hidden_activation.jax_fn()
         dec = params[self.n_encoder_layers :]
         for i, (W, b) in enumerate(dec):
-            z = z @ W + b
+            z = affine(z, W, b)
             if i < len(dec) - 1:
                 z = hid(z)
         return z
@@ -441,7 +450,7 @@ class AutoRec:
         """Reconstruction (in scaled units) of a batch of scaled item vectors."""
         (V, mu), (W, b) = params
         g, f = self.latent.jax_fn(), self.output.jax_fn()
-        return f(g(x @ V + mu) @ W + b)
+        return f(affine(g(affine(x, V, mu)), W, b))
 
     def loss(self, params: Params, x: Any, n_rows_total: Any, n_real: Any) -> Any:
         """Observed squared error (scaled units) per real row, plus ``lam/2 (|W|^2 + |V|^2) / n_rows_total``."""
