@@ -90,6 +90,22 @@ def _short(text: Any, limit: int = 60) -> str:
         return s[:limit] + "..."
 
 
+def _witness_sections(report: Mapping[str, Any], prop: str) -> list[str]:
+    """The certified counterexamples, the float-only hazards and the undecided candidates, a section each."""
+    dtype = report.get("dtype")
+    titles = (("counterexamples", "Certified counterexamples"),
+              ("float_only", f"Float-only hazards in {dtype} (not counterexamples to {prop})"),
+              ("undecided", f"Undecided candidates (float {dtype} violates {prop}; real value not decided)"))
+    lines: list[str] = []
+    for key, title in titles:
+        items = report.get(key) or []
+        if items:
+            lines += ["", f"## {title}", ""]
+            for k, c in enumerate(items, 1):
+                lines += _render_cx(k, c)
+    return lines
+
+
 def render_markdown(report: Mapping[str, Any]) -> str:
     """The Markdown report for people, rendered from the JSON dict."""
     prop = report.get("property", "?")
@@ -150,21 +166,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     for key in ("seconds", "first_certified_seconds", "evaluations_per_second"):
         if timing.get(key) is not None:
             lines.append(f"| {key.replace('_', ' ')} | {timing[key]} |")
-    cxs = report.get("counterexamples") or []
-    if cxs:
-        lines += ["", "## Certified counterexamples", ""]
-        for k, c in enumerate(cxs, 1):
-            lines += _render_cx(k, c)
-    floats = report.get("float_only") or []
-    if floats:
-        lines += ["", f"## Float-only hazards in {report.get('dtype')} (not counterexamples to {prop})", ""]
-        for k, c in enumerate(floats, 1):
-            lines += _render_cx(k, c)
-    undecided = report.get("undecided") or []
-    if undecided:
-        lines += ["", f"## Undecided candidates (float {report.get('dtype')} violates {prop}; real value not decided)", ""]
-        for k, c in enumerate(undecided, 1):
-            lines += _render_cx(k, c)
+    lines += _witness_sections(report, prop)
     plots = report.get("plots") or []
     if plots:
         lines += ["", "## Plots", ""] + [f"![{Path(p).stem}]({p})" for p in plots]
