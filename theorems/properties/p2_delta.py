@@ -54,8 +54,9 @@ class OrderingMargin(Ordering):
 
         if self.spec != "P2-delta:1/10":
             return ()
-        return (Claim("P2-delta-relu", "ReLU fails P2-delta (delta = 1/10): a one-layer relu encoder R^8 -> R^3 with "
-                      "enc(0) != 0 has an ordering flip whose premise holds with margin delta |x|^2 (T5's zero user)",
+        return (Claim("P2-delta-relu", "ReLU fails P2-delta (delta = 1/10): some one-layer relu encoder R^8 -> R^3 (the "
+                      "instance in the scope, enc(0) != 0) has an ordering flip whose premise holds with margin "
+                      "delta |x|^2 (at T5's zero user)",
                       "beyond", "refuted", "property_refutes",
                       (("property", "p2-delta:1/10"), ("layers", (8, 3)), ("activation", "relu"), ("seed", 0))),)
 

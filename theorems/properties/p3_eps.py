@@ -117,8 +117,9 @@ class SmallLatent(Property):
     def claims(self) -> tuple[Any, ...]:
         from latentcheck.theorems.catalog import Claim
 
-        return (Claim("P3-eps-sigmoid", "Sigmoid fails P3-eps (eps = 1/100, r = 1): a one-layer sigmoid encoder R^8 -> R^3 "
-                      "maps some x with |x| >= 1 to a latent with every |enc_i(x)| < 1/100 (s(t) -> 0 as t -> -inf)",
+        return (Claim("P3-eps-sigmoid", "Sigmoid fails P3-eps (eps = 1/100, r = 1): some one-layer sigmoid encoder R^8 -> R^3 (the "
+                      "instance in the scope) maps an x with |x| >= 1 to a latent with every |enc_i(x)| < 1/100 "
+                      "(s(t) -> 0 as t -> -inf)",
                       "beyond", "refuted", "property_refutes",
                       (("property", "p3-eps:1/100,1"), ("layers", (8, 3)), ("activation", "sigmoid"), ("seed", 0))),)
 
