@@ -29,6 +29,7 @@ import numpy as np
 
 from latentcheck.theorems.activations import Activation, get_activation
 from latentcheck.theorems.errors import InvalidArgument, InvalidWeights, NonFiniteWeights, NotExact, ShapeMismatch
+from latentcheck.theorems.inputs import InputSemantics, Provenance
 from latentcheck.theorems.exact_arrays import exact_number, exact_scalars, exact_strings, fits_float64, float64_copy, unreadable_reason
 from latentcheck.theorems.lower import INTERVAL_PREC, to_interval
 
@@ -163,6 +164,11 @@ class Encoder:
     source_sha256: str | None = None
     #: dtype the weights were stored in (float16, bfloat16, float32, float64), when read from a file; W and b are exact widenings.
     stored_dtype: Optional[str] = None
+    #: How a data row becomes this encoder's input (normalisation, rows, values, ids): read from the model file,
+    #: overridden per command by ``--input-normalise``; every engine checks ``enc(normalise(x))``.
+    inputs: InputSemantics = InputSemantics()
+    #: Which file, format and tensors this encoder was read from (``None`` for one built in Python).
+    provenance: Optional[Provenance] = None
 
     # ------------------------------------------------------------- building
     @classmethod
