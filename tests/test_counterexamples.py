@@ -317,15 +317,11 @@ def test_float_encode_shares_compilation_and_matches_jax_fn() -> None:
             assert np.array_equal(float_encode(enc, X, dtype), want)
 
 
-def test_paper_sized_flip_and_zero_certify_fast() -> None:
-    import time
-
+def test_paper_sized_flip_and_zero_certified_by_constructions() -> None:
+    """Paper-sized encoders are refuted by the constructions alone (no search round); speed: benchmarks/falsify_vs_peers.py."""
     for sizes, act, prop in (([1682, 64], "sigmoid", "p2"), ([1682, 64], "relu", "p3")):
         enc = Encoder.random(sizes, act, seed=0)
-        falsify(enc, prop, budget=10, seed=0, shrink=False, max_counterexamples=1)  # first call: caches
-        t = time.perf_counter()
-        res = falsify(Encoder.random(sizes, act, seed=0), prop, budget=10, seed=0, shrink=False, max_counterexamples=1)
-        took = time.perf_counter() - t
+        res = falsify(enc, prop, budget=10, seed=0, shrink=False, max_counterexamples=1)
         assert res.status == "counterexample" and res.stats.rounds == 0
         cx = res.counterexamples[0]
         if prop == "p2":
@@ -335,7 +331,6 @@ def test_paper_sized_flip_and_zero_certify_fast() -> None:
         else:
             assert cx.certified == "exact" and check_zero(enc, cx.vector("x")).violates is True
         assert res.stats.first_certified_seconds <= res.stats.seconds
-        del took  # its speed is measured in benchmarks/falsify_vs_peers.py, not asserted here
 
 
 def test_shrink_deep_encoder_incremental_screen_keeps_certificate() -> None:
