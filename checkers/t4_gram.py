@@ -79,7 +79,7 @@ def _is_identity(S: Structured) -> bool:
     return (not S.rows and not S.cols and sp.simplify(S.diag - 1) == 0 and sp.simplify(S.off) == 0)
 
 
-def bordered_block_lemma(timeout_s: float = 20.0) -> list[tuple[str, bool]]:
+def bordered_block_lemma(timeout_s: float = 20.0, n_min: int = 2) -> list[tuple[str, bool]]:
     """For every ``N >= 2``, ``delta != 0``: ``M = [[delta I + phi0 J], [phi_d 1^T]]`` has a left inverse.
 
     Case A (``delta + N phi0 != 0``): ``P = [delta^-1 I - phi0/(delta (delta + N phi0)) J | 0]``.
@@ -99,7 +99,7 @@ def bordered_block_lemma(timeout_s: float = 20.0) -> list[tuple[str, bool]]:
     return [
         ("sympy: case A (delta + N phi0 != 0): P M = I_N for symbolic N", _is_identity(structured_product(inv_a, M, N))),
         ("sympy: case B (phi_d != 0): P M = I_N for symbolic N", _is_identity(structured_product(inv_b, M, N))),
-        ("z3: delta != 0 and N >= 2 imply case A or case B", _valid(cover, [zN >= 2, zd != 0], timeout_s)),
+        (f"z3: delta != 0 and N >= {n_min} imply case A or case B", _valid(cover, [zN >= n_min, zd != 0], timeout_s)),
     ]
 
 
@@ -123,7 +123,7 @@ def binom_at_least_n() -> list[tuple[str, bool]]:
     ]
 
 
-def binary_step2_symbolic(timeout_s: float = 20.0) -> list[tuple[str, bool]]:
+def binary_step2_symbolic(timeout_s: float = 20.0, distinct: bool = True) -> list[tuple[str, bool]]:
     """Step 2 on ``{0,1}^n`` for symbolic ``n`` and ``j`` (``1 <= j <= n - 1``), the induction step.
 
     Hypothesis: ``phi(i) = phi(0)`` for ``1 <= i <= j - 1``. Two distinct ``j``-sets ``S != T`` (index classes
@@ -138,7 +138,7 @@ def binary_step2_symbolic(timeout_s: float = 20.0) -> list[tuple[str, bool]]:
         "S": _const(ST=1, S=1, T=0, R=0), "T": _const(ST=1, S=0, T=1, R=0), "one": _const(ST=1, S=1, T=1, R=1)})
     zn, zj, za, zi = z3.Int("n"), z3.Int("j"), z3.Int("a"), z3.Int("i")
     phi = z3.Function("phi", z3.IntSort(), z3.RealSort())
-    sizes = [za >= 0, zj - za >= 1, zn - 2 * zj + za >= 0, zj >= 1, zj <= zn - 1]
+    sizes = [za >= 0, zj - za >= (1 if distinct else 0), zn - 2 * zj + za >= 0, zj >= 1, zj <= zn - 1]
     ih = z3.ForAll([zi], z3.Implies(z3.And(zi >= 1, zi <= zj - 1), phi(zi) == phi(0)))
     return [
         ("sympy: <S,T> = a, <S,S> = <1,S> = j on index classes",
