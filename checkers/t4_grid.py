@@ -168,6 +168,7 @@ def grid_answer(n: int, g: int, m: int, timeout_s: float = 20.0, max_queries: in
     upper, how = len(reps), "closure"
     from math import comb
 
+    decided = True  # False once z3 said unknown: the upper bound then stays where it is
     for k in range(len(reps), lower, -1):
         if comb(len(reps), k) > max_queries:
             return GridAnswer(n, g, m, lower, upper, classes, f"{how}; {comb(len(reps), k)} {k}-subsets: not searched")
@@ -179,8 +180,9 @@ def grid_answer(n: int, g: int, m: int, timeout_s: float = 20.0, max_queries: in
                 shown = {"".join(map(str, p)): [str(v) for v in vals] for p, vals in table.items()}
                 return GridAnswer(n, g, m, k, upper, classes, f"{how}; z3 witness with {k} (exact re-check)", shown)
         if any(a == "unknown" for a in answers):
-            return GridAnswer(n, g, m, lower, upper, classes, f"{how}; z3 unknown on some {k}-subset")
-        upper, how = k - 1, f"closure + z3 unsat on every {k}-subset"
+            decided, how = False, f"{how}; z3 unknown on some {k}-subset"
+        elif decided:
+            upper, how = k - 1, f"closure + z3 unsat on every {k}-subset"
     return GridAnswer(n, g, m, lower, upper, classes, how + "; explicit witness")
 
 
