@@ -73,3 +73,10 @@ def test_z3_witness_recheck_independent() -> None:
     pts = _grid(2, 2)
     enc = {p: tuple(Fraction(v) for v in table[p]) for p in pts}
     assert _p2_ok(pts, enc) and len(set(enc.values())) >= 2
+
+
+def test_three_values_on_the_3_grid_independent() -> None:
+    """The map documented in T4-domains.md for {0..3}^2, m = 1: 1 at (2,3), (3,2), 2 at (3,3), else 0: P2 holds."""
+    pts = _grid(2, 3)
+    enc = {p: ((2,) if p == (3, 3) else (1,) if p in ((2, 3), (3, 2)) else (0,)) for p in pts}
+    assert _p2_ok(pts, enc) and len(set(enc.values())) == 3
