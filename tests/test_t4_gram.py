@@ -205,3 +205,13 @@ def test_claim_texts_say_every_m_and_n() -> None:
     assert "every n > m >= 1" in get_claim("T4").claim and "R^n -> R^m" in get_claim("T4").claim
     assert "every n > m >= 1" in get_claim("T4-nonneg").claim
     assert "every n > m >= 1" in get_claim("T4-binary-gram").claim
+
+
+def test_a_failing_step_is_never_hidden_by_an_earlier_success(monkeypatch) -> None:
+    """T4 and T4-nonneg re-check their steps on every call: a planted failing lemma after a proved run gives unknown."""
+    from latentcheck.checkers import t4_gram as g
+
+    assert g.nonneg_general_outcome()["verdict"] == "proved"
+    monkeypatch.setattr(g, "bordered_block_lemma", lambda timeout_s=20.0, **kw: [("planted: broken lemma", False)])
+    assert g.nonneg_general_outcome()["verdict"] == "unknown"
+    assert g.rn_every_m_outcome()["verdict"] == "unknown"
