@@ -50,11 +50,11 @@ __all__ = [
     "tie_closure_classes",
     "tie_instances",
     "binary_gram_step1_cases",
-    "binary_gram_outcome",
+    "binary_gram_exact_check",
     "mobius_identities",
     "step2_rank_certificate",
     "grid_points",
-    "nonneg_general_outcome",
+    "grid_exploration",
     "binary_m1_outcome",
     "nonneg_m1_outcome",
     "binary_family_outcome",
@@ -75,15 +75,20 @@ class ClassModel:
     name: str
     classes: tuple[tuple[str, sp.Expr], ...]
     points: Mapping[str, tuple[str, Mapping[str, sp.Expr]]]
+    #: inner products of two arbitrary ("sums") points, given as symbols: ``{(x, u): s}`` (either order)
+    pair_ips: Mapping[tuple[str, str], sp.Expr] = field(default_factory=dict)
 
     def ip(self, x: str, y: str) -> sp.Expr:
         kx, vx = self.points[x]
         ky, vy = self.points[y]
-        if kx != "const":
-            raise ValueError(f"{x} must be class-constant to take inner products in model {self.name}")
-        if ky == "const":
+        if kx != "const" and ky != "const":
+            declared = self.pair_ips.get((x, y), self.pair_ips.get((y, x)))
+            if declared is None:
+                raise ValueError(f"<{x},{y}>: two arbitrary points need a declared inner product in model {self.name}")
+            return sp.expand(declared)
+        if kx == "const" and ky == "const":
             return sp.expand(sum(size * vx[c] * vy[c] for c, size in self.classes))
-        return sp.expand(sum(vx[c] * vy[c] for c, _ in self.classes))
+        return sp.expand(sum(vx[c] * vy[c] for c, _ in self.classes))  # constant on classes against class sums
 
 
 @dataclass(frozen=True)
@@ -169,6 +174,8 @@ def _env(proof: SkeletonProof) -> dict[str, Any]:
         for _, vals in model.points.values():
             for v in vals.values():
                 names |= {s.name for s in _as_expr(v).free_symbols}
+        for v in model.pair_ips.values():
+            names |= {s.name for s in _as_expr(v).free_symbols}
     return {s: (z3.Int(s) if s in proof.integer_symbols else z3.Real(s)) for s in sorted(names)}
 
 
@@ -569,43 +576,16 @@ def binary_family_refutes(timeout: float = 20.0) -> dict[str, Any]:
                                "n": n, "m": 2, "encoder_table": enc}}
 
 
-def _gram_lemmas() -> list[tuple[str, bool]]:
-    """Steps 4-5 of the R>=0^n proof on Gram entries (valid in every R^m): sympy identities."""
-    pp, pq, qq, t, s1, yy = sp.symbols("pp pq qq t s1 yy", real=True)
-    dist = pp - 2 * pq + qq  # |p - q|^2 in terms of the Gram entries
-    return [
-        ("|p-q|^2 = 0 when <p,q> = |p|^2 = |q|^2", sp.simplify(dist.subs({pq: pp, qq: pp})) == 0),
-        ("|fy-c|^2 = 0 when <fy,c> = |fy|^2 = |c|^2", sp.simplify(dist.subs({pq: qq, pp: qq})) == 0),
-        ("<y, t 1> = |y|^2 for t = |y|^2 / <y,1>", sp.simplify((yy / s1) * s1 - yy) == 0),
-    ]
-
-
-def nonneg_general_outcome(timeout: float = 20.0, grid_ns: Sequence[int] = (2, 3, 4)) -> dict[str, Any]:
-    """T4-nonneg: on R>=0^n every P2 map (any m < n, P3 not needed) is constant: written proof + checked lemmas.
-
-    The machine-checked part is small (Gram identities of steps 4-5, and an exact exploration showing
-    that finite grids cannot decide the question: the m >= 2 family satisfies P2 on ``{0,1,2}^n``).
-    """
-    method = "written proof (docs/theorems/T4-domains.md) + sympy Gram identities; exact grid exploration"
-    lemmas = _gram_lemmas()
+def grid_exploration(grid_ns: Sequence[int] = (2, 3, 4)) -> tuple[bool, str]:
+    """Exact int64: the non-constant family (``e_1``, and ``e_1 + e_2`` at the top point ``2*1``) satisfies P2 on
+    every triple of ``{0,1,2}^n``: no finite grid with a top point decides T4 on ``R>=0^n``."""
     grid = {n: binary_family_violations(n, g=2) for n in grid_ns}
-    scope = ("every n > m >= 1, every map R>=0^n \\ {0} -> R^m with P2 (P3 not needed); machine-checked: only the "
-             "Gram identities of steps 4-5 (sympy, every m); written argument: steps 1-3 (f factors through Y v; "
-             "ties make <f x, f v> locally constant in <x,v> on the open orthant, hence constant) and the choice of "
-             "points; m = 1 with P3 is machine-checked by T4-nonneg-P3-m1")
-    failed = [name for name, ok in lemmas if not ok]
-    if failed:
-        return {"verdict": "unknown", "method": method, "scope": scope, "reason": f"sympy did not verify {failed}"}
     if any(grid.values()):
-        return {"verdict": "unknown", "method": method, "scope": scope, "reason": f"grid exploration failed: {grid}"}
-    # Steps 1-3 are a written argument only: the claim is not machine-checked, so it is not "proved".
-    return {"verdict": "unknown", "method": method, "scope": scope,
-            "reason": "steps 1-3 are a written proof (docs/theorems/T4-domains.md), not machine-checked; "
-                      "machine-checked: the Gram identities of steps 4-5 and the grid exploration below",
-            "certificate": "sympy: " + "; ".join(name for name, _ in lemmas)
-            + f". Exploration (exact int64): the non-constant family (e_1, and e_1 + e_2 at the top point g*1) "
-              f"satisfies P2 on every triple of {{0,1,2}}^n for n = {', '.join(map(str, grid_ns))}, so no finite "
-              "grid decides T4 on R>=0^n: the proof uses the open orthant (no top point)"}
+        return False, f"grid exploration failed: {grid}"
+    return True, ("exploration (exact int64): the non-constant family (e_1, and e_1 + e_2 at the top point g*1) "
+                  f"satisfies P2 on every triple of {{0,1,2}}^n for n = {', '.join(map(str, grid_ns))}, so no finite "
+                  "grid decides T4 on R>=0^n: the proof uses points without a top (a e_1..a e_n bordered by a 1 "
+                  "for every a > 0)")
 
 
 # ------------------------------------------------------------------ binary Gram theorem, step 1 (every n)
@@ -687,32 +667,19 @@ def mobius_identities(n: int) -> list[tuple[str, bool]]:
     return out
 
 
-def binary_gram_outcome(timeout: float = 20.0, exact_ns: Sequence[int] = (2, 3, 4, 5, 6)) -> dict[str, Any]:
-    """T4-binary-gram: every P2 map {0,1}^n \\ {0} -> R^m, m < n, is a on u != 1 and a + b (b orthogonal to a) on 1."""
-    method = ("index-class proof (z3) of step 1 for symbolic n; step 2 exactly per n (tie closure, Mobius "
-              "identities, rank minors by exact interpolation)")
-    scope = (f"2 <= n <= {exact_ns[-1]}, every m < n, P2 on {{0,1}}^n \\ {{0}} (P3 not needed); machine-checked: "
-             "step 1 (<f x, f u> depends only on <x,u>) for symbolic n (z3 over index classes, 10 cases), and step 2 "
-             f"(the rank bound forces c_j = 0 for 1 <= j <= n-1) exactly for each n <= {exact_ns[-1]}; the same "
-             f"statement for n > {exact_ns[-1]} is a written argument only (docs/theorems/T4-domains.md), not claimed here")
-    steps: list[str] = []
-    for case in binary_gram_step1_cases():
-        r = check_skeleton(case, timeout_s=timeout)
-        if r.status != "proved":
-            return {"verdict": "unknown", "method": method, "scope": scope, "reason": f"{case.name}: {r.reason}"}
-        steps.append(f"[{case.name}] {r.reason}")
+def binary_gram_exact_check(exact_ns: Sequence[int] = (2, 3, 4, 5, 6)) -> tuple[bool, str]:
+    """The binary Gram theorem re-checked per ``n`` (a cross-check of the symbolic proof in :mod:`.t4_gram`):
+    ``n + 1`` Gram classes by tie closure, the Mobius identities, and the rank minors of each ``T_j`` block."""
     for n in exact_ns:
         classes = tie_closure_classes(n)
         if classes != n + 1:
-            return {"verdict": "unknown", "method": method, "scope": scope,
-                    "reason": f"tie closure for n={n} has {classes} classes, not {n + 1}"}
+            return False, f"tie closure for n={n} has {classes} classes, not {n + 1}"
         failed = [name for name, ok in mobius_identities(n) + step2_rank_certificate(n) if not ok]
         if failed:
-            return {"verdict": "unknown", "method": method, "scope": scope, "reason": f"not verified: {failed[0]}"}
-    steps.append(f"n = {', '.join(map(str, exact_ns))}: n + 1 Gram classes (tie closure), Mobius identities, A "
-                 "unitriangular, and for each 1 <= j <= n-1 the T_j-block minors c_j^(N-1)(c_j + N c_0) and "
-                 "+-c_0 c_j^(N-1) (exact interpolation at N + 1 points), N = C(n,j) >= n")
-    return {"verdict": "proved", "method": method, "scope": scope, "certificate": "; ".join(steps)}
+            return False, f"not verified: {failed[0]}"
+    return True, (f"exact cross-check for n = {', '.join(map(str, exact_ns))}: n + 1 Gram classes (tie closure), "
+                  "Mobius identities, A unitriangular, and for each 1 <= j <= n-1 the T_j-block minors "
+                  "c_j^(N-1)(c_j + N c_0) and +-c_0 c_j^(N-1) (exact interpolation at N + 1 points), N = C(n,j) >= n")
 
 
 # ------------------------------------------------------------------ binary Gram theorem, step 2 (exact, per n)

@@ -55,8 +55,8 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("T3", "A linear bottleneck cannot preserve ordering (m <= 3, every n > m): for A != 0 in R^{m x n}, "
           "x = r + k, v = k, u = e x (0 < e < |k|^2/|x|^2) is a strict ordering flip.",
           "T3", "proved", "t3_symbolic", (("max_m", 3),)),
-    Claim("T4", "P1 and P2 force a constant encoder, one latent dimension: for every n >= 2, every map "
-          "enc: R^n -> R (no continuity assumed) that satisfies P2 on nonzero inputs is constant on R^n \\ {0}.",
+    Claim("T4", "P1 and P2 force a constant encoder: for every n > m >= 1, every map enc: R^n -> R^m "
+          "(no continuity assumed) that satisfies P2 on nonzero inputs is constant on R^n \\ {0}.",
           "T4", "proved", "t4_smt"),
     Claim("T4-strict", "Strict P2 (<x,u> < <x,v> implies <enc x,enc u> < <enc x,enc v>) holds for no map "
           "R^2 \\ {0} -> R (n = 2, m = 1).",
@@ -78,9 +78,9 @@ CLAIMS: tuple[Claim, ...] = (
           "R>=0^n \\ {0} -> R with nonzero values that satisfies P2 is constant.",
           "beyond", "proved", "t4_nonneg_m1"),
     Claim("T4-nonneg", "T4 on ratings: for every n > m >= 1, every map R>=0^n \\ {0} -> R^m that satisfies P2 "
-          "is constant (P3 not needed). Open to the machine: a written proof exists, only its Gram identities are checked.",
-          "beyond", "unknown", "t4_nonneg_general"),
-    Claim("T4-binary-gram", "How far from constant on implicit feedback: for 2 <= n <= 6 and every m < n, every map "
+          "is constant (P3 not needed; only the ties of P2 are used).",
+          "beyond", "proved", "t4_nonneg_general"),
+    Claim("T4-binary-gram", "How far from constant on implicit feedback: for every n > m >= 1, every map "
           "f: {0,1}^n \\ {0} -> R^m that satisfies P2 is f(u) = a for every u != 1 and f(1) = a + b with <a,b> = 0 "
           "(1 the all-ones user): at most two distinct latent vectors, an image of rank at most 2.",
           "beyond", "proved", "t4_binary_gram"),
@@ -109,7 +109,7 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("paper-relu-never", "The paper read without 'generalizable': no ReLU bottleneck encoder satisfies P1-P3.",
           "paper", "refuted", "constant_relu_refutes"),
     Claim("paper-sigmoid-viable", "Sigmoid remains viable: some sigmoid bottleneck encoder satisfies P1, P2 and P3 "
-          "(true: W = 0 gives one; on R^n it must be constant by T4, machine-checked for m = 1 only).",
+          "(true: W = 0 gives one; on R^n it must be constant by T4).",
           "paper", "proved", "constant_sigmoid"),
 )
 
