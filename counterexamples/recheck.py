@@ -902,9 +902,8 @@ def recheck_path(path: str, encoder: str | None = None, model: str | None = None
         fn = recheck_l2 if schema == SCHEMA_L2 else recheck
         leaves, notes = fn(doc, enc, model, require_hash=True)
         dom = doc["domain"]["kind"]
-        lines = [f"note: {n}" for n in notes] + [f"OK: P3 holds on {dom} ({doc['inputs']['normalise']} input "
-                                                  f"normalisation): {leaves} leaves re-checked in exact rationals"]
-        return 0, "\n".join(lines)
+        head = f"OK: P3 holds on {dom} ({doc['inputs']['normalise']} input normalisation): {leaves} leaves re-checked in exact rationals"
+        return 0, "\n".join([head] + [f"note: {n}" for n in notes])
     except Unreadable as exc:
         return 2, f"REJECTED: {exc}"
     except Rejected as exc:
@@ -919,11 +918,11 @@ def _report_line(doc: dict, encoder: str | None, model: str | None) -> tuple[int
     lines = [f"note: {n}" for n in notes]
     total = len(doc.get("counterexamples", []))
     if total == 0:
-        return 0, "\n".join(lines + [f"OK: the report lists no certified counterexample (status {str(doc.get('status'))[:30]})"])
+        return 0, "\n".join([f"OK: the report lists no certified counterexample (status {str(doc.get('status'))[:30]})"] + lines)
     if done == 0:
-        return 3, "\n".join(lines + [f"NOT RE-CHECKED: none of the {total} certified counterexample(s) is within this "
-                                     "re-checker's reach; run latentcheck report"])
-    return 0, "\n".join(lines + [f"OK: {done} of {total} certified counterexample(s) re-checked in exact rationals"])
+        return 3, "\n".join([f"NOT RE-CHECKED: none of the {total} certified counterexample(s) is within this "
+                             "re-checker's reach; run latentcheck report"] + lines)
+    return 0, "\n".join([f"OK: {done} of {total} certified counterexample(s) re-checked in exact rationals"] + lines)
 
 
 def main(argv: list[str] | None = None) -> int:
