@@ -266,8 +266,8 @@ def bind_model(doc: dict, model: str | None) -> list[str]:
         if isinstance(rec, dict) and rec.get("sha256"):
             return [f"model file {str(rec.get('path'))[:200]} (SHA-256 {str(rec['sha256'])[:64]}) not re-hashed; pass --model PATH"]
         return []
-    rec = obj(rec, "model (the model file's record)")
-    need(isinstance(rec.get("sha256"), str), "the certificate records no SHA-256 of a model file to compare --model with")
+    need(isinstance(rec, dict) and isinstance(rec.get("sha256"), str),
+         "--model given, but the certificate records no SHA-256 of a model file to compare it with")
     need(sha256_of(model) == rec["sha256"], f"--model {model!r} has another SHA-256 than the certificate's model file")
     return [f"model file {model} matches the recorded SHA-256"]
 
