@@ -25,8 +25,13 @@ def register(app: typer.Typer) -> None:
         model: Optional[Path] = typer.Option(None, "--model", help="The model file the encoder was read from: its SHA-256 must be the one recorded."),
     ) -> None:
         """Re-check a certificate or report in exact rationals, against its model: prints OK or REJECTED: reason."""
+        from latentcheck.checkers._io import check_input_file
         from latentcheck.counterexamples.recheck import recheck_path
 
+        check_input_file(path, "PATH")
+        for opt, value in (("--encoder", encoder), ("--model", model)):
+            if value is not None:
+                check_input_file(value, opt)
         code, text = recheck_path(str(path), None if encoder is None else str(encoder), None if model is None else str(model))
         typer.echo(text)
         raise typer.Exit(code=code)
