@@ -307,3 +307,22 @@ def test_recheck_module_is_standalone() -> None:
     mods = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     mods |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
     assert mods <= {"__future__", "hashlib", "json", "os", "re", "sys", "fractions", "numpy", "math"}, mods
+
+
+def test_l2_by_homogeneity_binds_the_normalisation(tmp_path: Path) -> None:
+    """Zero biases, relu: verify decides l2 by enc(x/|x|) = enc(x)/|x| with the plain schema; the encoder file
+    records l2 and the re-checker accepts the plain proof for it only because the encoder is a cone."""
+    W = np.abs(np.random.default_rng(2).normal(size=(3, 5))) + 0.1
+    enc = Encoder.from_arrays([W], [np.zeros(3)], ["relu"])
+    res = verify(enc, "p3", domain="binary", input_normalise="l2", timeout=30)
+    assert res.verdict == "proved" and res.certificate["schema"] == R.SCHEMA
+    assert res.certificate["normalise"] == "none" and res.certificate["inputs"]["normalise"] == "l2"
+    out = tmp_path / "cone"
+    _write_outputs(out, enc, res)
+    with np.load(out / "encoder.npz") as data:
+        assert str(data["latentcheck_normalise"]) == "l2"
+    code, text = _run(out)
+    assert code == 0 and text.startswith("OK: P3 holds on binary (l2"), text
+    _rewrite_npz(out, b0=np.array([0.0, 0.0, 1e-3]))  # a bias: the plain proof no longer covers x/|x|
+    code, text = _run(out)
+    assert code == 1 and "covers normalised ones only for zero biases" in text, text
