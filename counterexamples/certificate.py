@@ -8,8 +8,11 @@ leaf's linear constraints). This module re-checks one in exact rational
 arithmetic (python-flint ``fmpq`` and ``fmpq_mat`` throughout). It shares no code with the search
 engine (``latentcheck.checkers.verifier``): it recomputes every bound itself, checks every
 relaxation line against the activation's knots, and trusts nothing but the
-weights and the multipliers. ``docs/recheck_certificate.py`` is a second,
-standalone re-checker of the same format (Fractions only).
+weights and the multipliers. :mod:`latentcheck.counterexamples.recheck`
+(``latentcheck recheck``) is a second, standalone re-checker of the same format
+(Fractions only), which also binds the certificate to its encoder file
+(:func:`binding_record` writes what it compares: sizes, activation names,
+input semantics, model file).
 
 Variables: ``x`` (inputs), ``z_k`` (pre-activations of layer ``k``), ``h_k``
 (its outputs; ``h_{-1} = x``). Rows a leaf may use:
