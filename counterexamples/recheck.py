@@ -23,14 +23,18 @@ What it checks:
   bound and every leaf (interval bounds and Farkas combinations recomputed
   in exact rationals), as docs/verify.md describes.
 * **falsify reports** (``latentcheck.falsify/1``): every counterexample
-  labelled ``exact`` for P3 is recomputed exactly (the weights embedded in
-  the report, or ``--model``/``--encoder`` with a matching SHA-256) and must
-  be a nonzero point of the domain that the encoder maps to exactly 0; hidden
-  activations must be catalog piecewise-linear ones, the latent one any
-  catalog activation whose zero set is known exactly. ``interval``
-  counterexamples and P2 flips are listed as not re-checked here (they need
-  interval arithmetic or more activations: ``latentcheck report`` re-checks
-  them with latentcheck's own exact and interval code).
+  labelled ``exact`` for P3 or P2 (P2-delta) is recomputed exactly (the
+  weights embedded in the report, or ``--model``/``--encoder`` with a
+  matching SHA-256, whose sizes and activations must be the report's): a P3
+  witness must be a nonzero point of the domain that the encoder maps to
+  exactly 0 (hidden activations: catalog piecewise-linear ones; the latent
+  one any catalog activation whose zero set is known exactly); a P2 flip
+  ``x, u, v`` in the domain must satisfy ``<x,v> - <x,u> >= delta |x|^2`` and
+  ``<enc x, enc u> > <enc x, enc v>`` (every activation a catalog
+  piecewise-linear one). ``interval`` counterexamples and other properties
+  are listed as not re-checked here (they need interval arithmetic:
+  ``latentcheck report`` re-checks them with latentcheck's own exact and
+  interval code).
 
 Output: ``OK: ...`` (exit 0), ``REJECTED: <reason>`` (exit 1: the
 certificate or report does not hold, or is malformed), ``REJECTED: cannot
@@ -824,29 +828,74 @@ def scaled_input(x: list, normalise: str, cone: bool) -> list:
     return x if cone else None  # enc(x/|x|) = enc(x)/|x| for a cone; else sqrt is irrational
 
 
-def p3_witness(enc: dict, c: dict, dom: object, normalise: str) -> str | None:
-    """Re-check one exact P3 witness: ``None`` when it holds, else why it is not re-checked (raises when wrong)."""
-    names = enc["names"]
-    if any(nm not in CATALOG for nm in names[:-1]):
-        return "hidden activations that are not catalog piecewise-linear ones"
-    x = [Q(v) for v in seq(obj(c.get("witness"), "witness").get("x"), "witness x", enc["sizes"][0])]
-    need(any(v != 0 for v in x), "the witness is the zero vector")
-    if not (isinstance(dom, dict) and dom.get("kind") in ("box", "binary", "nonneg", "reals")):
-        return "the report records no exact domain (box, binary, nonneg or reals) to check membership in"
-    lo, hi = domain_box(dom, len(x))
-    need(all((a is None or a <= v) and (h is None or v <= h) for v, a, h in zip(x, lo, hi)), "the witness is outside the domain")
-    if isinstance(dom, dict) and dom.get("kind") == "binary":
-        need(all(v in (0, 1) for v in x), "the witness is not binary")
-    hidden = [PL(dict(zip(("knots", "values", "slope_left", "slope_right", "offset"), CATALOG[nm]))) for nm in names[:-1]]
+def _catalog_pl(name: str) -> PL:
+    return PL(dict(zip(("knots", "values", "slope_left", "slope_right", "offset"), CATALOG[name])))
+
+
+def _vector(c: dict, name: str, dom: object, n: int) -> list:
+    """A witness vector, exactly, checked to lie in the report's exact domain."""
+    x = [Q(v) for v in seq(obj(c.get("witness"), "witness").get(name), f"witness {name}", n)]
+    lo, hi = domain_box(dom, n)
+    need(all((a is None or a <= v) and (h is None or v <= h) for v, a, h in zip(x, lo, hi)), f"witness {name} is outside the domain")
+    need(dom.get("kind") != "binary" or all(v in (0, 1) for v in x), f"witness {name} is not binary")
+    return x
+
+
+def _pre_latent(enc: dict, x: list, normalise: str) -> list | None:
+    """The latent pre-activations of the data row ``x`` exactly (hidden activations: catalog PL ones), or None
+    when l2 normalisation makes them irrational."""
+    hidden = [_catalog_pl(nm) for nm in enc["names"][:-1]]
     cone = all(v == 0 for bk in enc["b"] for v in bk) and all(a.homogeneous() for a in hidden)
     h = scaled_input(x, normalise, cone)
     if h is None:
-        return "l2-normalised inputs to an encoder with biases (values in Q(sqrt k))"
+        return None
     for k in range(len(enc["W"])):
         z = [sum((w * v for w, v in zip(row, h)), Fraction(0)) + bi for row, bi in zip(enc["W"][k], enc["b"][k])]
         h = [hidden[k](t) for t in z] if k < len(enc["W"]) - 1 else z
-    need(all(latent_zero(names[-1], t) for t in h), "the witness is not encoded as exactly 0")
+    return h
+
+
+def _exact_domain(dom: object) -> bool:
+    return isinstance(dom, dict) and dom.get("kind") in ("box", "binary", "nonneg", "reals")
+
+
+def p3_witness(enc: dict, c: dict, dom: object, normalise: str) -> str | None:
+    """Re-check one exact P3 witness: ``None`` when it holds, else why it is not re-checked (raises when wrong)."""
+    if any(nm not in CATALOG for nm in enc["names"][:-1]):
+        return "hidden activations that are not catalog piecewise-linear ones"
+    if not _exact_domain(dom):
+        return "the report records no exact domain (box, binary, nonneg or reals) to check membership in"
+    x = _vector(c, "x", dom, enc["sizes"][0])
+    need(any(v != 0 for v in x), "the witness is the zero vector")
+    z = _pre_latent(enc, x, normalise)
+    if z is None:
+        return "l2-normalised inputs to an encoder with biases (values in Q(sqrt k))"
+    need(all(latent_zero(enc["names"][-1], t) for t in z), "the witness is not encoded as exactly 0")
     return None
+
+
+def p2_witness(enc: dict, c: dict, dom: object, normalise: str, delta: Fraction) -> str | None:
+    """Re-check one exact P2 (or P2-delta) flip: ``<x,v> - <x,u> >= delta |x|^2`` and ``<zx,zu> > <zx,zv>``."""
+    if any(nm not in CATALOG for nm in enc["names"]):
+        return "activations that are not catalog piecewise-linear ones"
+    if not _exact_domain(dom):
+        return "the report records no exact domain (box, binary, nonneg or reals) to check membership in"
+    x, u, v = (_vector(c, nm, dom, enc["sizes"][0]) for nm in ("x", "u", "v"))
+    dot = lambda a, b: sum((p * q for p, q in zip(a, b)), Fraction(0))  # noqa: E731
+    need(dot(x, v) - dot(x, u) >= delta * dot(x, x), "the flip's premise <x,v> - <x,u> >= delta |x|^2 fails")
+    pre = [_pre_latent(enc, w, normalise) for w in (x, u, v)]
+    if any(p is None for p in pre):
+        return "l2-normalised inputs to an encoder with biases (values in Q(sqrt k))"
+    act = _catalog_pl(enc["names"][-1])
+    zx, zu, zv = ([act(t) for t in p] for p in pre)
+    need(dot(zx, zu) > dot(zx, zv), "the encoder does not flip the order: <enc x, enc u> <= <enc x, enc v>")
+    return None
+
+
+def _delta(report: dict) -> Fraction:
+    """P2's premise margin: 0, or ``delta`` of a ``P2-delta:D`` report."""
+    spec = str(report.get("property", ""))
+    return Q(spec.split(":", 1)[1]) if spec.upper().startswith("P2-DELTA:") else Fraction(0)
 
 
 def recheck_report(report: object, encoder: str | None = None, model: str | None = None) -> tuple[int, list[str]]:
@@ -862,11 +911,14 @@ def recheck_report(report: object, encoder: str | None = None, model: str | None
         c = obj(c, "a counterexample")
         label, prop = c.get("certified"), str(c.get("property", "")).upper()
         need(label in ("exact", "interval"), f"counterexample {k}: label {str(label)[:30]!r} is not exact or interval")
-        if label != "exact" or prop != "P3":
-            notes.append(f"counterexample {k} ({label} {prop[:10]}) not re-checked: needs interval arithmetic or "
-                         "the P2 rules; `latentcheck report` re-checks it")
+        need(prop == str(report.get("property", "")).upper(), f"counterexample {k} is for {prop[:30]}, not the report's property")
+        kind = "P3" if prop == "P3" else "P2" if prop == "P2" or prop.startswith("P2-DELTA:") else None
+        if label != "exact" or kind is None:
+            notes.append(f"counterexample {k} ({label} {prop[:20]}) not re-checked: needs interval arithmetic or "
+                         "another property's rules; `latentcheck report` re-checks it")
             continue
-        why = p3_witness(enc, c, obj(report.get("domain", {}), "domain").get("certificate"), normalise)
+        dom = obj(report.get("domain", {}), "domain").get("certificate")
+        why = p3_witness(enc, c, dom, normalise) if kind == "P3" else p2_witness(enc, c, dom, normalise, _delta(report))
         if why is not None:
             notes.append(f"counterexample {k} not re-checked: {why}")
             continue

@@ -135,3 +135,49 @@ def test_standalone_report_out_of_reach_is_not_ok(report, tmp_path) -> None:
 
     code, text = R.recheck_path(str(_edit(report[0], tmp_path / "i.json", interval)))
     assert code == 3 and text.startswith("NOT RE-CHECKED"), text
+
+
+# ------------------------------------------------------------------ P2 and P2-delta flips
+@pytest.fixture(scope="module")
+def p2_report(tmp_path_factory) -> Path:
+    tmp = tmp_path_factory.mktemp("p2")
+    rng = np.random.default_rng(7)
+    path = tmp / "p2.npz"
+    np.savez(path, W0=rng.normal(size=(3, 6)), b0=rng.normal(size=3) * 0.1, activations=np.array(["relu"]))
+    res = falsify(Encoder.load(path), "p2-delta:1/10", budget=3, seed=0)
+    out = write_report(res, tmp / "out", plots=False)["json"]
+    data = json.loads(out.read_text())
+    assert data["status"] == "counterexample" and all(c["certified"] == "exact" for c in data["counterexamples"])
+    with np.load(path) as f:  # an independent check of each flip: Fractions, relu by hand
+        W, b = rc.exact_matrix(f["W0"]), rc.exact_matrix(f["b0"])
+    enc = lambda x: [max(Fraction(0), sum((w * v for w, v in zip(row, x)), Fraction(0)) + bi) for row, bi in zip(W, b)]  # noqa: E731
+    dot = lambda a, c: sum((p * q for p, q in zip(a, c)), Fraction(0))  # noqa: E731
+    for c in data["counterexamples"]:
+        x, u, v = ([Fraction(s) for s in c["witness"][k]] for k in "xuv")
+        assert dot(x, v) - dot(x, u) >= Fraction(1, 10) * dot(x, x) and dot(enc(x), enc(u)) > dot(enc(x), enc(v))
+    return out
+
+
+def _swap_uv(d: dict) -> None:
+    w = d["counterexamples"][0]["witness"]
+    w["u"], w["v"] = w["v"], w["u"]
+
+
+def _bigger_delta(d: dict) -> None:
+    d["property"] = "P2-delta:1000"
+    for c in d["counterexamples"]:
+        c["property"] = "P2-delta:1000"
+
+
+def test_p2_flips_recheck_standalone_and_in_report(p2_report, tmp_path, capsys) -> None:
+    code, text = R.recheck_path(str(p2_report))
+    n = len(json.loads(p2_report.read_text())["counterexamples"])
+    assert code == 0 and text.startswith(f"OK: {n} of {n} certified"), text
+    code, out, err = _report_cli(capsys, str(p2_report))
+    assert code == 0 and "**Refuted.**" in out, err
+    for edit in (_swap_uv, _bigger_delta):
+        bad = _edit(p2_report, tmp_path / f"{edit.__name__}.json", edit)
+        code, text = R.recheck_path(str(bad))
+        assert code == 1 and text.startswith("REJECTED: the flip's premise"), text
+        code, out, err = _report_cli(capsys, str(bad))
+        assert code == 1 and "Refuted" not in out and "premise fails" in err, err
