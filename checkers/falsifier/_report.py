@@ -39,9 +39,9 @@ def initial_info(prop: Any, encoder: Any, black: bool, dim: int, cls: Any, targe
         info["inputs"] = bound["inputs"]
         if "model" in bound:
             info["model"] = bound["model"]
-        form = getattr(dom, "certificate_form", None)
-        if form is not None and dom.name in ("box", "binary", "nonneg", "reals"):
-            info["domain"] = {**info["domain"], "certificate": form()}
+        form = dom.certificate_form() if hasattr(dom, "certificate_form") else {}
+        if form.get("kind") in ("box", "binary", "nonneg", "reals"):  # recorded exactly: re-checks test membership
+            info["domain"] = {**info["domain"], "certificate": form}
     return info
 
 
