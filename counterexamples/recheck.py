@@ -995,7 +995,13 @@ def main(argv: list[str] | None = None) -> int:
         print("error: give one certificate or report file; usage: recheck FILE [--encoder PATH] [--model PATH]")
         return 2
     code, text = recheck_path(rest[0], opts.get("encoder"), opts.get("model"))
-    print(text)
+    try:
+        print(text, flush=True)
+    except OSError:  # a closed pipe or a full disk: the exit code still tells
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
     return code
 
 
