@@ -92,7 +92,8 @@ def _register_commands() -> None:
     from latentcheck.checkers import cli_prove
 
     cli_prove.register(app)
-    for module in ("latentcheck.checkers.cli_falsify", "latentcheck.checkers.autoencoder.cli", "latentcheck.checkers.cli_convert", "latentcheck.checkers.cli_verify"):
+    for module in ("latentcheck.checkers.cli_falsify", "latentcheck.checkers.autoencoder.cli", "latentcheck.checkers.cli_convert", "latentcheck.checkers.cli_verify",
+                   "latentcheck.checkers.cli_recheck"):
         try:
             mod = __import__(module, fromlist=["register"])
         except ModuleNotFoundError as exc:

@@ -18,17 +18,15 @@ __all__ = ["register"]
 
 
 def _write_outputs(out: Path, encoder, result) -> dict:
-    from latentcheck.counterexamples.certificate import sha256_file, write_certificate
+    from latentcheck.counterexamples.certificate import save_bound_encoder, sha256_file, write_certificate
 
     out.mkdir(parents=True, exist_ok=True)
     paths = {}
     data = result.to_json()
     if result.certificate is not None:
         enc_path = out / "encoder.npz"
-        tmp = out / "encoder.tmp.npz"
-        encoder.save(tmp)
-        os.replace(tmp, enc_path)
         cert = dict(result.certificate)
+        save_bound_encoder(encoder, cert.get("inputs", {}).get("normalise", "none"), enc_path)
         cert["encoder_file"] = "encoder.npz"
         cert["encoder_sha256"] = sha256_file(enc_path)
         write_certificate(cert, out / "certificate.json")

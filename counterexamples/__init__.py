@@ -4,13 +4,15 @@ Public API (stable)::
 
     from latentcheck.counterexamples import Counterexample, write_report
     from latentcheck.counterexamples import certify_zero, certify_flip, shrink, render_markdown, load_report
+    from latentcheck.counterexamples import recheck_path   # latentcheck recheck: (exit code, OK/REJECTED line)
 
 A :class:`Counterexample` holds an exact witness (rational strings) and a
 label: ``exact`` or ``interval`` (a real counterexample) or ``float-only``
 (a rounding hazard of one dtype, never a counterexample to the property).
 """
 
-from latentcheck.counterexamples.certificate import check_certificate
+from latentcheck.counterexamples.certificate import binding_record, check_certificate
+from latentcheck.counterexamples.recheck import recheck_path
 from latentcheck.counterexamples.certify import Certification, certify_flip, certify_zero, float_encode, to_counterexample
 from latentcheck.counterexamples.report import SCHEMA, load_report, render_markdown, strip_timings, write_report
 from latentcheck.counterexamples.shrink import shrink
@@ -37,4 +39,6 @@ __all__ = [
     "load_report",
     "strip_timings",
     "check_certificate",
+    "binding_record",
+    "recheck_path",
 ]

@@ -8,8 +8,11 @@ leaf's linear constraints). This module re-checks one in exact rational
 arithmetic (python-flint ``fmpq`` and ``fmpq_mat`` throughout). It shares no code with the search
 engine (``latentcheck.checkers.verifier``): it recomputes every bound itself, checks every
 relaxation line against the activation's knots, and trusts nothing but the
-weights and the multipliers. ``docs/recheck_certificate.py`` is a second,
-standalone re-checker of the same format (Fractions only).
+weights and the multipliers. :mod:`latentcheck.counterexamples.recheck`
+(``latentcheck recheck``) is a second, standalone re-checker of the same format
+(Fractions only), which also binds the certificate to its encoder file
+(:func:`binding_record` writes what it compares: sizes, activation names,
+input semantics, model file).
 
 Variables: ``x`` (inputs), ``z_k`` (pre-activations of layer ``k``), ``h_k``
 (its outputs; ``h_{-1} = x``). Rows a leaf may use:
@@ -39,7 +42,7 @@ from typing import Any, Sequence
 import numpy as np
 
 __all__ = ["SCHEMA", "CheckResult", "ExactNet", "check_certificate", "check_leaf", "leaf_box",
-           "write_certificate", "load_certificate", "sha256_file",
+           "write_certificate", "load_certificate", "sha256_file", "binding_record", "save_bound_encoder",
            "combine", "implied_bound", "check_bounds"]
 
 SCHEMA = "latentcheck.verify-certificate/1"
@@ -637,3 +640,51 @@ def write_certificate(cert: dict, path: "str | os.PathLike[str]") -> None:
 def load_certificate(path: "str | os.PathLike[str]") -> dict:
     with open(path) as fh:
         return json.load(fh)
+
+
+# ------------------------------------------------------------------ binding a certificate to its model
+def model_record(encoder: Any) -> dict | None:
+    """The model file the encoder was read from: its provenance record, else path and SHA-256 (``None``: built in Python)."""
+    prov = getattr(encoder, "provenance", None)
+    if prov is not None:
+        return prov.record()
+    if getattr(encoder, "source_sha256", None) is not None:
+        return {"path": encoder.source_path, "sha256": encoder.source_sha256}
+    return None
+
+
+def binding_record(encoder: Any, normalise: str | None = None) -> dict:
+    """What a certificate or report claims about its encoder (``latentcheck recheck`` compares each with the file):
+    sizes, activation names, input semantics (with the normalisation actually decided) and the model file."""
+    inputs = encoder.inputs.record()
+    if normalise is not None and normalise != inputs.get("normalise"):
+        inputs = {**inputs, "normalise": normalise, "normalise_from": "option"}
+    out = {"sizes": [int(v) for v in encoder.sizes], "activation_names": [layer.activation.name for layer in encoder.layers],
+           "inputs": inputs}
+    rec = model_record(encoder)
+    if rec is not None:
+        out["model"] = rec
+    return out
+
+
+def save_bound_encoder(encoder: Any, normalise: str, path: "str | os.PathLike[str]") -> None:
+    """Write the encoder a certificate is about as ``.npz`` atomically: ``W0, b0, ...`` at their stored values
+    (float16/32/64; other dtypes as their exact float64 widening), ``activations`` and ``latentcheck_normalise``."""
+    arrays: dict[str, np.ndarray] = {}
+    for i, layer in enumerate(encoder.layers):
+        for key, exact, src in ((f"W{i}", layer.W, layer.W_src), (f"b{i}", layer.b, layer.b_src)):
+            keep = src is not None and np.asarray(src).dtype in (np.float16, np.float32, np.float64)
+            arrays[key] = np.asarray(src if keep else exact)
+    arrays["activations"] = np.array([layer.activation.name for layer in encoder.layers], dtype=np.str_)
+    arrays["latentcheck_normalise"] = np.array(normalise, dtype=np.str_)
+    path = os.fspath(path)
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix=".tmp.npz")
+    os.close(fd)
+    try:
+        np.savez(tmp, **arrays)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

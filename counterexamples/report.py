@@ -144,6 +144,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     dom = report.get("domain") or {}
     if enc.get("weights_sha256"):
         lines.append(f"| weights file | {enc.get('weights_file')} (SHA-256 {enc['weights_sha256']}) |")
+    lines += _binding_rows(report)
     if enc.get("stored_dtypes"):
         lines.append(f"| stored dtypes | {', '.join(enc['stored_dtypes'])} (read exactly) |")
     if report.get("weights"):
@@ -172,6 +173,19 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         lines += ["", "## Plots", ""] + [f"![{Path(p).stem}]({p})" for p in plots]
     lines += ["", "## Replay", "", "```", str(report.get("command") or "(API call; see seed and settings above)"), "```", ""]
     return "\n".join(lines)
+
+
+def _binding_rows(report: Mapping[str, Any]) -> list[str]:
+    """The input semantics and the model file's tensors, as the report records them (certificate binding)."""
+    out = []
+    inputs = report.get("inputs")
+    if isinstance(inputs, dict):
+        out.append(f"| input normalisation | {inputs.get('normalise')} (from {inputs.get('normalise_from')}) |")
+    model = report.get("model")
+    if isinstance(model, dict) and model.get("tensors_used"):
+        used = ", ".join(str(t) for t in model["tensors_used"])
+        out.append(f"| tensors read | {used} ({model.get('format')}) |")
+    return out
 
 
 def _render_cx(k: int, c: Mapping[str, Any]) -> list[str]:

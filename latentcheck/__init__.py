@@ -85,6 +85,8 @@ _HOMES: dict[str, str] = {
     "certify_flip": "latentcheck.counterexamples",
     "certify_zero": "latentcheck.counterexamples",
     "check_certificate": "latentcheck.counterexamples",
+    "binding_record": "latentcheck.counterexamples",
+    "recheck_path": "latentcheck.counterexamples",
     "check_flip": "latentcheck.theorems",
     "check_zero": "latentcheck.theorems",
     "claim_ids": "latentcheck.theorems",

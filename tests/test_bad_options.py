@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 #: Options whose value is a folder to write, a file to write, or a file to read.
 OUT_DIRS = {"out"}
 OUT_FILES = {"json_path", "markdown_path", "output", "dst"}
-IN_FILES = {"weights", "path", "model", "src"}
+IN_FILES = {"weights", "path", "model", "src", "encoder"}
 #: Counts (>= 1) and durations (> 0) where 0 is also bad.
 ZERO_BAD = {"restarts", "max_counterexamples", "seeds", "epochs", "batch_size", "eval_every", "triples",
             "timeout", "budget", "lr", "min_match"}
@@ -70,6 +70,7 @@ def bases(tmp_path_factory) -> dict:
         "audit": ["audit", "--weights", str(_encoder(tmp)), "--falsify-budget", "0", "--triples", "10"],
         "convert": ["convert", str(_encoder(tmp)), str(tmp / "converted.safetensors")],
         "verify": ["verify", "-p", "p3", "--layers", "3,2", "--activation", "relu", "--timeout", "5"],
+        "recheck": ["recheck", str(_report_json(tmp))],
         "_tmp": tmp,
     }
 

@@ -165,9 +165,14 @@ def test_planted_bugs_are_rejected() -> None:
 
 
 def _standalone(cert: dict, Ws: list, bs: list, acts: list, tmp: Path) -> subprocess.CompletedProcess:
-    enc = tmp / "encoder.npz"
-    _encoder(Ws, bs, acts).save(enc)
-    (tmp / "certificate.json").write_text(json.dumps(dict(cert, encoder_file="encoder.npz")))
+    import hashlib
+
+    from latentcheck.counterexamples.certificate import save_bound_encoder
+
+    enc = tmp / "encoder.npz"  # as verify --out writes it: the normalisation recorded, the hash in the certificate
+    save_bound_encoder(_encoder(Ws, bs, acts), "l2", enc)
+    sha = hashlib.sha256(enc.read_bytes()).hexdigest()
+    (tmp / "certificate.json").write_text(json.dumps(dict(cert, encoder_file="encoder.npz", encoder_sha256=sha)))
     return subprocess.run([sys.executable, str(RECHECK), str(tmp / "certificate.json")], capture_output=True, text=True, timeout=120)
 
 

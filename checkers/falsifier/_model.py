@@ -68,12 +68,17 @@ class ZeroTarget:
 
 
 def _as_fraction(value: Any) -> Fraction | None:
-    try:
-        v = sp.nsimplify(value) if not isinstance(value, sp.Basic) else value
-        if isinstance(v, sp.Rational):
-            return Fraction(int(v.p), int(v.q))
-    except (TypeError, ValueError):
-        pass
+    """The exact rational ``value`` (a sympy Rational, an int or a Fraction), else ``None``.
+
+    Never ``nsimplify`` (it snaps ``13421773/134217728`` to ``1/10``) and never a float guessed as a rational:
+    an irrational or float boundary has no exact value here, and the exact repair is not attempted.
+    """
+    if isinstance(value, Fraction):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Fraction(value)
+    if isinstance(value, sp.Rational):
+        return Fraction(int(value.p), int(value.q))
     return None
 
 

@@ -32,6 +32,16 @@ def initial_info(prop: Any, encoder: Any, black: bool, dim: int, cls: Any, targe
     }
     if prop.spec != prop.id:  # a parameterised property: its parameters go on record
         info["property_parameters"] = prop.describe()
+    if not black:  # what the report is about, for latentcheck report / recheck to re-check against (issue 17)
+        from latentcheck.counterexamples.certificate import binding_record
+
+        bound = binding_record(encoder)
+        info["inputs"] = bound["inputs"]
+        if "model" in bound:
+            info["model"] = bound["model"]
+        form = dom.certificate_form() if hasattr(dom, "certificate_form") else {}
+        if form.get("kind") in ("box", "binary", "nonneg", "reals"):  # recorded exactly: re-checks test membership
+            info["domain"] = {**info["domain"], "certificate": form}
     return info
 
 

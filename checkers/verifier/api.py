@@ -147,10 +147,19 @@ def verify(encoder: Encoder, property: str = "p3", *, domain: "str | dict" = "re
     if input_normalise == "l2" and not homogeneous:  # biases: enc(x/s) = enc_s(x)/s (checkers/verifier/l2.py)
         from latentcheck.checkers.verifier.l2 import verify_l2
 
-        return verify_l2(encoder, pls, dom, t0 + float(timeout), t0)
+        return _bound(verify_l2(encoder, pls, dom, t0 + float(timeout), t0), encoder, input_normalise)
     from latentcheck.checkers.verifier.run import run_p3
 
     res = run_p3(encoder, pls, dom, homogeneous, t0 + float(timeout), t0)
     if input_normalise == "l2" and res.verdict in ("proved", "refuted"):
         res.reason += "; with zero biases and positively homogeneous activations enc(x/|x|) = enc(x)/|x|, so l2 normalisation does not change the answer"
+    return _bound(res, encoder, input_normalise)
+
+
+def _bound(res: VerifyResult, encoder: Encoder, input_normalise: str) -> VerifyResult:
+    """The certificate names its encoder: sizes, activations, input semantics and model file (re-checked by recheck)."""
+    if res.certificate is not None:
+        from latentcheck.counterexamples.certificate import binding_record
+
+        res.certificate.update(binding_record(encoder, input_normalise))
     return res

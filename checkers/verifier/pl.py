@@ -4,6 +4,10 @@ A continuous piecewise-linear ``s: R -> R`` is stored as its knots
 ``k_1 < ... < k_p`` (rationals), its values ``s(k_i)`` and the slopes left of
 ``k_1`` and right of ``k_p`` (with no knot: ``s(t) = a t + c``). Everything is
 a :class:`fractions.Fraction`; floats are derived for the LP search only.
+
+Exact means exact: coefficients and values are taken from sympy only when they
+are ``Rational`` (after exact simplification), never through ``nsimplify``
+(which snaps ``13421773/134217728``, float32's 0.1, to ``1/10``) or a float.
 """
 
 from __future__ import annotations
@@ -26,8 +30,29 @@ class NotPiecewiseLinear(Exception):
     """The activation is not (provably) continuous piecewise linear; the message says why."""
 
 
+def _exact_rational(v: Any) -> "sp.Rational | None":
+    """``v`` as a sympy Rational when it is one exactly (after exact simplification), else ``None``.
+
+    Never ``nsimplify``: it snaps exact rationals to nearby simple ones (``13421773/134217728`` -> ``1/10``),
+    and never a float: a ``Float`` is not read as a rational here.
+    """
+    if isinstance(v, int) and not isinstance(v, bool):
+        return sp.Integer(v)
+    if not isinstance(v, sp.Basic) or v.has(sp.Float):
+        return None
+    if isinstance(v, sp.Rational):
+        return v
+    try:
+        w = sp.simplify(v)
+    except Exception:  # sympy could not simplify: not provably rational
+        return None
+    return w if isinstance(w, sp.Rational) and not w.has(sp.Float) else None
+
+
 def _q(v: Any) -> Fraction:
-    r = sp.Rational(v)
+    r = _exact_rational(v)
+    if r is None:
+        raise NotPiecewiseLinear(f"{v} is not an exact rational")
     return Fraction(int(r.p), int(r.q))
 
 
@@ -224,8 +249,8 @@ def _linear_coeffs(expr: sp.Expr) -> tuple[Fraction, Fraction]:
         raise NotPiecewiseLinear(f"piece {expr} is not linear in t")
     coeffs = poly.all_coeffs()
     a, c = (coeffs if len(coeffs) == 2 else [0, coeffs[0]])
-    if not (sp.Rational(a) == a and sp.nsimplify(a).is_Rational and sp.nsimplify(c).is_Rational):
-        raise NotPiecewiseLinear(f"piece {expr} has irrational coefficients")
+    if _exact_rational(a) is None or _exact_rational(c) is None:
+        raise NotPiecewiseLinear(f"piece {expr} has coefficients that are not exact rationals")
     return _q(a), _q(c)
 
 
@@ -276,9 +301,9 @@ def _from_expr(expr: sp.Expr) -> PLFunction:
 
 def _exact_fn(expr: sp.Expr):
     def f(q: Fraction) -> Fraction:
-        v = sp.nsimplify(expr.subs(T, sp.Rational(q.numerator, q.denominator)))
-        if not v.is_Rational:
-            raise NotPiecewiseLinear(f"s({q}) = {v} is not rational")
+        v = expr.subs(T, sp.Rational(q.numerator, q.denominator))
+        if _exact_rational(v) is None:
+            raise NotPiecewiseLinear(f"s({q}) = {v} is not an exact rational")
         return _q(v)
 
     return f

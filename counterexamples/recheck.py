@@ -1,0 +1,1009 @@
+"""``latentcheck recheck``: re-check a certificate or a falsify report with rationals only.
+
+Standalone by design: this module imports nothing else of latentcheck, and
+depends only on the standard library (``fractions`` for all arithmetic,
+``json``, ``hashlib``) and NumPy's ``.npz`` reader (``allow_pickle=False``;
+every float16/32/64 or integer weight is taken at its exact value). No
+solver, no sympy, no python-flint. Run it as ``latentcheck recheck FILE`` or
+``python -m latentcheck.counterexamples.recheck FILE`` (or copy this file).
+
+What it checks:
+
+* **verify certificates** (``latentcheck.verify-certificate/1`` and
+  ``-l2/1``): the encoder file (``encoder.npz`` beside the certificate, or
+  ``--encoder``) is bound to the certificate: its SHA-256, its layer sizes,
+  its stored activation names, its recorded input normalisation and its keys
+  (exactly ``W0, b0, ...``, ``activations``, ``latentcheck_*``) must match
+  what the certificate claims; ``--model`` re-hashes the model file the
+  encoder was read from against the certificate's ``model.sha256``. The
+  piecewise-linear form of each catalog activation (relu, leaky_relu, relu6,
+  hard_tanh, hard_sigmoid, identity) is compared with the catalog; a formula
+  activation's form is taken from the certificate and said so in a note.
+  Then the argument that the trees cover every nonzero input, every derived
+  bound and every leaf (interval bounds and Farkas combinations recomputed
+  in exact rationals), as docs/verify.md describes.
+* **falsify reports** (``latentcheck.falsify/1``): every counterexample
+  labelled ``exact`` for P3 or P2 (P2-delta) is recomputed exactly (the
+  weights embedded in the report, or ``--model``/``--encoder`` with a
+  matching SHA-256, whose sizes and activations must be the report's): a P3
+  witness must be a nonzero point of the domain that the encoder maps to
+  exactly 0 (hidden activations: catalog piecewise-linear ones; the latent
+  one any catalog activation whose zero set is known exactly); a P2 flip
+  ``x, u, v`` in the domain must satisfy ``<x,v> - <x,u> >= delta |x|^2`` and
+  ``<enc x, enc u> > <enc x, enc v>`` (every activation a catalog
+  piecewise-linear one). ``interval`` counterexamples and other properties
+  are listed as not re-checked here (they need interval arithmetic:
+  ``latentcheck report`` re-checks them with latentcheck's own exact and
+  interval code).
+
+Output: ``OK: ...`` (exit 0), ``REJECTED: <reason>`` (exit 1: the
+certificate or report does not hold, or is malformed), ``REJECTED: cannot
+read ...`` (exit 2: the file is missing, not JSON, or the encoder file is
+missing or unreadable), ``NOT RE-CHECKED: <reason>`` (exit 3: nothing in a
+report could be re-checked with rationals alone). Never a traceback.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import sys
+from fractions import Fraction
+
+import numpy as np
+
+__all__ = ["Rejected", "Unreadable", "recheck", "recheck_l2", "recheck_report", "recheck_path", "main",
+           "CATALOG", "SCHEMA", "SCHEMA_L2", "REPORT_SCHEMA"]
+
+SCHEMA = "latentcheck.verify-certificate/1"
+SCHEMA_L2 = "latentcheck.verify-certificate-l2/1"
+REPORT_SCHEMA = "latentcheck.falsify/1"
+
+CATALOG = {  # name -> (knots, values, slope left, slope right, offset)
+    "relu": ([0], [0], 0, 1, 0),
+    "leaky_relu": ([0], [0], Fraction(1, 100), 1, 0),
+    "relu6": ([0, 6], [0, 6], 0, 0, 0),
+    "hard_tanh": ([-1, 1], [-1, 1], 0, 0, 0),
+    "hard_sigmoid": ([-3, 3], [0, 1], 0, 0, 0),
+    "identity": ([], [], 1, 1, 0),
+}
+
+#: Latent activations that are not piecewise linear, with their exact zero set: the single point 0 (each is
+#: strictly monotone or t * (positive function)). sigmoid, softplus and exp never vanish.
+ZERO_ONLY_AT_0 = ("tanh", "elu", "gelu", "silu", "softsign", "erf")
+NEVER_ZERO = ("sigmoid", "softplus", "exp")
+
+#: Longest exact number accepted (characters): beyond it a "number" is an attack on the checker's time.
+MAX_DIGITS = 4000
+_RATIONAL = re.compile(r"-?\d+(/\d+)?")
+
+
+class Rejected(Exception):
+    """The certificate or report does not hold (or is malformed); the message is the reason."""
+
+
+class Unreadable(Exception):
+    """A file could not be read (missing, not JSON, not an .npz)."""
+
+
+def need(cond: bool, why: str) -> None:
+    if not cond:
+        raise Rejected(why)
+
+
+def Q(v: object) -> Fraction:
+    """An exact rational from an int, a finite float or a string ``p`` / ``p/q``; anything else is rejected."""
+    if isinstance(v, bool):
+        raise Rejected(f"{v!r} is not a number")
+    if isinstance(v, int):
+        need(abs(v).bit_length() <= 4 * MAX_DIGITS, "a number in the certificate is too large")
+        return Fraction(v)
+    if isinstance(v, float):
+        need(v == v and v not in (float("inf"), float("-inf")), f"{v!r} is not a finite number")
+        return Fraction(v)
+    need(isinstance(v, str), f"{type(v).__name__} {str(v)[:40]!r} is not a number (write it as a string 'p/q')")
+    s = v.strip()
+    need(len(s) <= MAX_DIGITS and _RATIONAL.fullmatch(s) is not None, f"{s[:40]!r} is not an exact rational 'p' or 'p/q'")
+    num, _, den = s.partition("/")
+    need(den == "" or int(den) != 0, f"{s[:40]!r} divides by zero")
+    return Fraction(int(num), int(den) if den else 1)
+
+
+def idx(v: object, n: int, what: str) -> int:
+    """An index ``0 <= v < n`` (an int, not a bool nor a string)."""
+    need(isinstance(v, int) and not isinstance(v, bool), f"{what} {str(v)[:40]!r} is not an integer index")
+    need(0 <= v < n, f"{what} {v} is out of range 0..{n - 1}")
+    return v
+
+
+def seq(v: object, what: str, length: int | None = None) -> list:
+    need(isinstance(v, list), f"{what} is not a list")
+    need(length is None or len(v) == length, f"{what} has {len(v)} entries, not {length}")
+    return v
+
+
+def obj(v: object, what: str) -> dict:
+    need(isinstance(v, dict), f"{what} is not a JSON object")
+    return v
+
+
+# ---------------------------------------------------------------- activation
+class PL:
+    """A continuous piecewise-linear function: knots, values at the knots, end slopes (offset when no knot)."""
+
+    def __init__(self, d: object) -> None:
+        d = obj(d, "an activation")
+        self.k = [Q(v) for v in seq(d.get("knots"), "knots")]
+        self.v = [Q(v) for v in seq(d.get("values"), "values", len(self.k))]
+        self.sl, self.sr, self.c = Q(d.get("slope_left")), Q(d.get("slope_right")), Q(d.get("offset", "0"))
+        need(all(a < b for a, b in zip(self.k, self.k[1:])), "knots must increase")
+        need(bool(self.k) or self.sl == self.sr, "an affine activation has one slope")
+
+    def same_as(self, spec: tuple) -> bool:
+        knots, values, sl, sr, off = spec
+        return (self.k == [Fraction(v) for v in knots] and self.v == [Fraction(v) for v in values]
+                and self.sl == Fraction(sl) and self.sr == Fraction(sr) and (bool(self.k) or self.c == Fraction(off)))
+
+    def __call__(self, t: Fraction) -> Fraction:
+        if not self.k:
+            return self.sl * t + self.c
+        if t <= self.k[0]:
+            return self.v[0] + self.sl * (t - self.k[0])
+        if t >= self.k[-1]:
+            return self.v[-1] + self.sr * (t - self.k[-1])
+        i = max(i for i in range(len(self.k)) if self.k[i] <= t)
+        return self.v[i] + (self.v[i + 1] - self.v[i]) * (t - self.k[i]) / (self.k[i + 1] - self.k[i])
+
+    def test_points(self, lo: Fraction | None, hi: Fraction | None) -> list[Fraction]:
+        pts = [p for p in self.k if (lo is None or p > lo) and (hi is None or p < hi)]
+        pts += [p for p in (lo, hi) if p is not None]
+        return pts or [Fraction(0)]
+
+    def valid(self, a: Fraction, c: Fraction, sense: str, lo: Fraction | None, hi: Fraction | None) -> bool:
+        """s(t) >= a t + c ('ge') or <= ('le') on [lo, hi]: a piecewise-linear gap is extreme at knots or ends."""
+        need(sense in ("ge", "le"), f"sense {str(sense)[:20]!r} is not ge or le")
+        sg = 1 if sense == "ge" else -1
+        if any(sg * (self(p) - a * p - c) < 0 for p in self.test_points(lo, hi)):
+            return False
+        if lo is None and sg * (self.sl - a) > 0:
+            return False
+        return not (hi is None and sg * (self.sr - a) < 0)
+
+    def span(self, lo: Fraction | None, hi: Fraction | None) -> tuple:
+        vals = [self(p) for p in self.test_points(lo, hi)]
+        mn, mx = min(vals), max(vals)
+        if lo is None and self.sl != 0:
+            mn, mx = (None, mx) if self.sl > 0 else (mn, None)
+        if hi is None and self.sr != 0:
+            mn, mx = (mn, None) if self.sr > 0 else (None, mx)
+        return mn, mx
+
+    def homogeneous(self) -> bool:
+        return (not self.k and self.c == 0) or (self.k == [0] and self.v == [0])
+
+
+# ---------------------------------------------------------------- files
+def sha256_of(path: str) -> str:
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+    except OSError as exc:
+        raise Unreadable(f"cannot read {path!r} ({exc.strerror or type(exc).__name__})") from None
+    return h.hexdigest()
+
+
+def exact_array(a: np.ndarray, name: str) -> list:
+    """Nested lists of Fractions: float16/32/64 and integer arrays at their exact values."""
+    need(a.dtype.kind in "fiu" and a.dtype.itemsize <= 8, f"{name} has dtype {a.dtype}, which this re-checker does not read")
+    if a.dtype.kind == "f":
+        need(bool(np.all(np.isfinite(a))), f"{name} holds NaN or infinite values")
+        return np.vectorize(lambda v: Fraction(float(v)), otypes=[object])(a).tolist()
+    return np.vectorize(lambda v: Fraction(int(v)), otypes=[object])(a).tolist()
+
+
+_ALLOWED = re.compile(r"(W|b)(0|[1-9]\d*)|activations|latentcheck_\w+")
+
+
+def read_encoder(path: str) -> dict:
+    """The encoder file's layers (exact), activation names and recorded normalisation; every key accounted for."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: np.asarray(data[k]) for k in data.files}
+    except Exception as exc:  # noqa: BLE001 - any failure to read the archive is "unreadable", never a traceback
+        raise Unreadable(f"cannot read the encoder file {path!r} as .npz ({type(exc).__name__})") from None
+    odd = sorted(k for k in arrays if not _ALLOWED.fullmatch(k))
+    need(not odd, f"the encoder file holds keys {odd[:5]} that are not W<i>, b<i>, activations or latentcheck_*")
+    L = len([k for k in arrays if k.startswith("W")])
+    need(L >= 1 and all(f"W{i}" in arrays and f"b{i}" in arrays for i in range(L)) and
+         len([k for k in arrays if k[0] == "b" and k[1:].isdigit()]) == L,
+         f"the encoder file's layers are not exactly W0, b0, ..., W{L - 1}, b{L - 1}")
+    W = [exact_array(arrays[f"W{i}"], f"W{i}") for i in range(L)]
+    b = [exact_array(arrays[f"b{i}"], f"b{i}") for i in range(L)]
+    for i in range(L):
+        need(arrays[f"W{i}"].ndim == 2 and arrays[f"b{i}"].shape == (arrays[f"W{i}"].shape[0],), f"W{i}/b{i} shapes do not fit")
+        need(i == 0 or arrays[f"W{i}"].shape[1] == arrays[f"W{i - 1}"].shape[0], f"W{i} does not take layer {i - 1}'s outputs")
+    names = arrays.get("activations")
+    need(names is not None and names.dtype.kind == "U", "the encoder file stores no activation names")
+    names = [str(s) for s in np.atleast_1d(names).tolist()]
+    need(len(names) == L, "the encoder file stores one activation name per layer")
+    norm = arrays.get("latentcheck_normalise")
+    sizes = [int(arrays["W0"].shape[1])] + [int(arrays[f"W{i}"].shape[0]) for i in range(L)]
+    return {"W": W, "b": b, "names": names, "sizes": sizes,
+            "normalise": "none" if norm is None else str(norm)}
+
+
+def encoder_path_for(path: str, doc: dict, encoder: str | None) -> str:
+    if encoder is not None:
+        return encoder
+    name = doc.get("encoder_file", "encoder.npz")
+    need(isinstance(name, str) and os.path.basename(name) == name, "encoder_file must be a plain file name")
+    return os.path.join(os.path.dirname(os.path.abspath(path)), name)
+
+
+# ---------------------------------------------------------------- binding: the certificate names its model
+def bind(cert: dict, enc: dict, enc_path: str, model: str | None, require_hash: bool) -> list[str]:
+    """Check that the certificate's claims about the encoder are the file's; return notes."""
+    notes = []
+    claimed = cert.get("encoder_sha256")
+    if require_hash or claimed is not None:
+        need(isinstance(claimed, str), "the certificate names no encoder_sha256 (re-run latentcheck verify --out)")
+        need(sha256_of(enc_path) == claimed, "the encoder file's SHA-256 differs from the certificate's encoder_sha256")
+    L = len(enc["W"])
+    need(cert.get("sizes") == enc["sizes"], f"the certificate claims sizes {str(cert.get('sizes'))[:80]}, the encoder file has {enc['sizes']}")
+    names = seq(cert.get("activation_names"), "activation_names", L)
+    need(names == enc["names"], f"the certificate claims activations {str(names)[:120]}, the encoder file stores {enc['names']}")
+    inputs = obj(cert.get("inputs"), "inputs (the certificate's input semantics)")
+    need(inputs.get("normalise") == enc["normalise"],
+         f"the certificate claims input normalisation {str(inputs.get('normalise'))[:20]!r}, the encoder file records {enc['normalise']!r}")
+    notes += bind_model(cert, model)
+    return notes
+
+
+def bind_model(doc: dict, model: str | None) -> list[str]:
+    """``--model``: the model file the encoder was read from must have the SHA-256 the certificate records."""
+    rec = doc.get("model")
+    if model is None:
+        if isinstance(rec, dict) and rec.get("sha256"):
+            return [f"model file {str(rec.get('path'))[:200]} (SHA-256 {str(rec['sha256'])[:64]}) not re-hashed; pass --model PATH"]
+        return []
+    need(isinstance(rec, dict) and isinstance(rec.get("sha256"), str),
+         "--model given, but the certificate records no SHA-256 of a model file to compare it with")
+    need(sha256_of(model) == rec["sha256"], f"--model {model!r} has another SHA-256 than the certificate's model file")
+    return [f"model file {model} matches the recorded SHA-256"]
+
+
+def activations_for(cert: dict, names: list[str], L: int) -> tuple[list, list[str]]:
+    """The certificate's piecewise-linear forms; catalog names must have the catalog's knots."""
+    act = [PL(a) for a in seq(cert.get("activations"), "activations", L)]
+    notes = []
+    for i, (name, a) in enumerate(zip(names, act)):
+        if name in CATALOG:
+            need(a.same_as(CATALOG[name]), f"layer {i}: the knots given for {name} are wrong")
+        else:
+            notes.append(f"layer {i}: activation {name[:80]!r} taken from the certificate (knots {[str(v) for v in a.k][:8]})")
+    return act, notes
+
+
+# ---------------------------------------------------------------- bounds
+def meet(a: Fraction | None, b: Fraction | None, lower: bool) -> Fraction | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return max(a, b) if lower else min(a, b)
+
+
+def affine_bounds(W: list, b: list, lo: list, hi: list) -> tuple[list, list]:
+    zl, zu = [], []
+    for row, bi in zip(W, b):
+        lw_, up_ = bi, bi
+        for w, a, c in zip(row, lo, hi):
+            if w == 0:
+                continue
+            lw, uw = (a, c) if w > 0 else (c, a)  # w*x is smallest at lw
+            lw_ = None if (lw_ is None or lw is None) else lw_ + w * lw
+            up_ = None if (up_ is None or uw is None) else up_ + w * uw
+        zl.append(lw_)
+        zu.append(up_)
+    return zl, zu
+
+
+def box_of(net: tuple, xlo: list, xhi: list, clamps: dict) -> dict | None:
+    """Exact bounds of x, z_k, h_k in a leaf (h of the latent layer is 0); None when the leaf is empty."""
+    W, b, act = net
+    xlo = [meet(v, clamps.get(("x", i), (None, None))[0], True) for i, v in enumerate(xlo)]
+    xhi = [meet(v, clamps.get(("x", i), (None, None))[1], False) for i, v in enumerate(xhi)]
+    if any(a is not None and c is not None and a > c for a, c in zip(xlo, xhi)):
+        return None
+    box = {"x": (xlo, xhi), "z": [], "h": []}
+    lo, hi = xlo, xhi
+    for k in range(len(W)):
+        zl, zu = affine_bounds(W[k], b[k], lo, hi)
+        for j in range(len(zl)):
+            cl, cu = clamps.get(("z", k, j), (None, None))
+            zl[j], zu[j] = meet(zl[j], cl, True), meet(zu[j], cu, False)
+            if zl[j] is not None and zu[j] is not None and zl[j] > zu[j]:
+                return None
+        box["z"].append((zl, zu))
+        spans = [act[k].span(a, c) for a, c in zip(zl, zu)]
+        lo, hi = [s[0] for s in spans], [s[1] for s in spans]
+        if k == len(W) - 1:
+            if any((a is not None and a > 0) or (c is not None and c < 0) for a, c in zip(lo, hi)):
+                return None
+            lo, hi = [Fraction(0)] * len(lo), [Fraction(0)] * len(hi)
+        box["h"].append((lo, hi))
+    return box
+
+
+def unit(net: tuple, row: list, what: str) -> tuple[int, int]:
+    """``(k, j)`` of a row or split: a layer index and a unit index inside it, both checked."""
+    W = net[0]
+    k = idx(row[1], len(W), f"{what}: layer")
+    return k, idx(row[2], len(W[k]), f"{what}: unit")
+
+
+def combine(net: tuple, box: dict, rows: list, allow_sum: bool) -> tuple[dict, Fraction]:
+    """Sum of multiplier * row: ``{variable: coefficient}`` and ``d`` with sum <= d at every feasible point."""
+    W, b, act = net
+    r: dict = {}
+    d = Fraction(0)
+
+    def add(var: tuple, val: Fraction) -> None:
+        r[var] = r.get(var, Fraction(0)) + val
+
+    for row in seq(rows, "a leaf's rows"):
+        need(isinstance(row, list) and row and row[0] in ("aff", "hull", "sum"), f"unknown row {str(row)[:60]}")
+        if row[0] == "aff":
+            seq(row, "an aff row", 4)
+            k, j = unit(net, row, "aff row")
+            mu = Q(row[3])
+            add(("z", k, j), mu)
+            for i, w in enumerate(W[k][j]):
+                if w != 0:
+                    add(("x", i) if k == 0 else ("h", k - 1, i), -mu * w)
+            d += mu * b[k][j]
+        elif row[0] == "hull":
+            seq(row, "a hull row", 7)
+            k, j = unit(net, row, "hull row")
+            a, c, sense, y = Q(row[3]), Q(row[4]), row[5], Q(row[6])
+            need(y >= 0, f"negative multiplier on a hull row of unit ({k},{j})")
+            zl, zu = box["z"][k][0][j], box["z"][k][1][j]
+            need(act[k].valid(a, c, sense, zl, zu), f"hull row of unit ({k},{j}) is not valid on [{zl}, {zu}]")
+            sg = 1 if sense == "le" else -1
+            add(("h", k, j), sg * y)
+            add(("z", k, j), -sg * y * a)
+            d += sg * y * c
+        else:
+            seq(row, "a sum row", 2)
+            need(allow_sum, "the sum row is valid on the binary domain only")
+            y = Q(row[1])
+            need(y >= 0, "negative multiplier on the sum row")
+            for i in range(len(box["x"][0])):
+                add(("x", i), -y)
+            d -= y
+    return r, d
+
+
+def min_over_box(box: dict, r: dict, skip: tuple | None = None) -> Fraction | None:
+    total = Fraction(0)
+    for var, coef in r.items():
+        if coef == 0 or var == skip:
+            continue
+        if var[0] == "x":
+            lo, hi = box["x"][0][var[1]], box["x"][1][var[1]]
+        else:
+            lo, hi = box[var[0]][var[1]][0][var[2]], box[var[0]][var[1]][1][var[2]]
+        end = lo if coef > 0 else hi
+        if end is None:
+            return None
+        total += coef * end
+    return total
+
+
+# ---------------------------------------------------------------- the P3 certificate
+def domain_box(dom: object, n: int) -> tuple[list, list]:
+    dom = obj(dom, "domain")
+    kind = dom.get("kind")
+    if kind == "box":
+        lo, hi = Q(dom.get("lo")), Q(dom.get("hi"))
+        need(lo <= hi, "the domain box is empty")
+        return [lo] * n, [hi] * n
+    if kind == "binary":
+        return [Fraction(0)] * n, [Fraction(1)] * n
+    if kind == "nonneg":
+        return [Fraction(0)] * n, [None] * n
+    need(kind == "reals", f"unknown domain {str(kind)[:40]!r}")
+    return [None] * n, [None] * n
+
+
+def forward(net: tuple, x: list) -> list:
+    W, b, act = net
+    h = x
+    for k in range(len(W)):
+        h = [act[k](sum((w * v for w, v in zip(row, h)), Fraction(0)) + bi) for row, bi in zip(W[k], b[k])]
+    return h
+
+
+def cone_ok(net: tuple) -> bool:
+    W, b, act = net
+    return all(v == 0 for bk in b for v in bk) and all(a.homogeneous() for a in act)
+
+
+def cases(cert: dict, net: tuple, n: int) -> list:
+    lo, hi = domain_box(cert.get("domain"), n)
+    nz = obj(cert.get("nonzero"), "nonzero")
+    has0 = all((a is None or a <= 0) and (c is None or c >= 0) for a, c in zip(lo, hi))
+    kind = nz.get("kind")
+    if kind == "binary-sum":
+        need(cert["domain"].get("kind") == "binary", "binary-sum needs the binary domain")
+        return [(lo, hi, True)]
+    if kind == "zero-outside-domain":
+        need(not has0, "0 is in the domain")
+        return [(lo, hi, False)]
+    if kind == "enc0-nonzero":
+        need(not has0 or any(v != 0 for v in forward(net, [Fraction(0)] * n)), "enc(0) = 0")
+        return [(lo, hi, False)]
+    need(kind == "cone", f"unknown nonzero argument {str(kind)[:40]!r}")
+    need(has0, "the cone argument needs 0 in the domain")
+    need(cone_ok(net), "the cone argument needs zero biases and positively homogeneous activations")
+    want = {(i, 1) for i in range(n) if hi[i] is None or hi[i] > 0} | {(i, -1) for i in range(n) if lo[i] is None or lo[i] < 0}
+    got = []
+    for c in seq(nz.get("cases"), "the cone cases"):
+        c = seq(c, "a cone case", 2)
+        need(c[1] in (1, -1) and not isinstance(c[1], bool), f"cone case sign {str(c[1])[:20]!r} is not 1 or -1")
+        got.append((idx(c[0], n, "cone case coordinate"), c[1]))
+    need(set(got) == want and len(got) == len(set(got)), "the cone cases do not cover every allowed coordinate and sign")
+    out = []
+    for i, s in got:
+        cl = [Fraction(-1) if (a is None or a < 0) else Fraction(0) for a in lo]
+        ch = [Fraction(1) if (c is None or c > 0) else Fraction(0) for c in hi]
+        cl[i] = ch[i] = Fraction(s)
+        out.append((cl, ch, False))
+    return out
+
+
+def check_bound(net: tuple, lo: list, hi: list, clamps: dict, entry: object, allow_sum: bool) -> None:
+    entry = seq(entry, "a derived bound", 5)
+    k = idx(entry[0], len(net[0]), "derived bound: layer")
+    j = idx(entry[1], len(net[0][k]), "derived bound: unit")
+    sense, value = entry[2], Q(entry[3])
+    need(sense in ("le", "ge"), f"derived bound sense {str(sense)[:20]!r} is not le or ge")
+    box = box_of(net, lo, hi, clamps)
+    if box is not None:  # an empty box makes every bound true
+        r, d = combine(net, box, entry[4], allow_sum)
+        var = ("z", k, j)
+        rho = r.get(var, Fraction(0))
+        rest = min_over_box(box, r, skip=var)
+        need(rest is not None, f"derived bound on z[{k}][{j}] leans on an unbounded variable")
+        if sense == "le":
+            need(rho > 0 and (d - rest) / rho <= value, f"derived bound z[{k}][{j}] <= {value} does not follow")
+        else:
+            need(rho < 0 and (d - rest) / rho >= value, f"derived bound z[{k}][{j}] >= {value} does not follow")
+    old = clamps.get(("z", k, j), (None, None))
+    clamps[("z", k, j)] = (meet(old[0], value, True), old[1]) if sense == "ge" else (old[0], meet(old[1], value, False))
+
+
+def split_of(net: tuple, node: dict, binary: bool, n: int) -> tuple[tuple, tuple]:
+    var = seq(node.get("split"), "a split")
+    need(len(var) >= 2 and var[0] in ("x", "z"), f"unknown split {str(var)[:60]}")
+    if var[0] == "x":
+        need(binary, "x splits are valid on the binary domain only")
+        return ("x", idx(var[1], n, "x split")), ((None, Fraction(0)), (Fraction(1), None))
+    seq(var, "a z split", 4)
+    k, j = unit(net, var, "z split")
+    beta = Q(var[3])
+    return ("z", k, j), ((None, beta), (beta, None))
+
+
+def check_leaf(net: tuple, lo: list, hi: list, node: dict, path: dict, allow_sum: bool, leaves: int) -> None:
+    box = box_of(net, lo, hi, path)
+    if node.get("leaf") == "interval":
+        need(box is None, f"leaf {leaves}: the exact interval bounds do not empty it")
+        return
+    need(node.get("leaf") == "farkas", f"leaf {leaves}: kind {str(node.get('leaf'))[:40]!r} is not a proof")
+    if box is None:
+        return
+    r, d = combine(net, box, node.get("rows"), allow_sum)
+    low = min_over_box(box, r)
+    need(low is not None, f"leaf {leaves}: the combination leans on an unbounded variable")
+    need(low > d, f"leaf {leaves}: no contradiction ({float(low)} <= {float(d)})")
+
+
+def check_tree(net: tuple, lo: list, hi: list, allow_sum: bool, tree: object, binary: bool) -> int:
+    tree = obj(tree, "a tree")
+    clamps: dict = {}
+    for entry in seq(tree.get("bounds", []), "a tree's bounds"):
+        check_bound(net, lo, hi, clamps, entry, allow_sum)
+    leaves, stack = 0, [(tree.get("root"), dict(clamps))]
+    while stack:
+        node, path = stack.pop()
+        node = obj(node, "a tree node")
+        if "split" in node:
+            key, cuts = split_of(net, node, binary, len(lo))
+            for side, (a, c) in zip(("le", "ge"), cuts):
+                old = path.get(key, (None, None))
+                stack.append((node.get(side), {**path, key: (meet(old[0], a, True), meet(old[1], c, False))}))
+            continue
+        leaves += 1
+        check_leaf(net, lo, hi, node, path, allow_sum, leaves)
+    return leaves
+
+
+def recheck(cert: object, encoder_path: str, model: str | None = None, require_hash: bool = False) -> tuple[int, list[str]]:
+    """Re-check a P3 certificate against its encoder file: ``(leaves, notes)``; raises :class:`Rejected`."""
+    cert = obj(cert, "the certificate")
+    need(cert.get("schema") == SCHEMA, "unknown schema")
+    need(cert.get("property") == "p3", "not a P3 certificate")
+    need(cert.get("normalise", "none") == "none", "only un-normalised inputs are defined by this schema")
+    enc = read_encoder(encoder_path)
+    notes = bind(cert, enc, encoder_path, model, require_hash)
+    L = len(enc["W"])
+    act, more = activations_for(cert, enc["names"], L)
+    net = (enc["W"], enc["b"], act)
+    if cert["inputs"]["normalise"] != "none":  # the proof is about enc(x); it carries over to enc(x/|x|) only for a cone
+        need(cert["inputs"]["normalise"] == "l2" and cone_ok(net),
+             "the proof is about un-normalised inputs; it covers normalised ones only for zero biases and "
+             "positively homogeneous activations")
+    n = enc["sizes"][0]
+    cs = cases(cert, net, n)
+    trees = seq(cert.get("trees"), "trees", len(cs))
+    binary = cert["domain"].get("kind") == "binary"
+    leaves = sum(check_tree(net, lo, hi, s, t, binary) for (lo, hi, s), t in zip(cs, trees))
+    return leaves, notes + more
+
+
+# ================================================================ l2-normalised binary users (schema -l2/1)
+# The encoder sees x/|x|_2; for positively homogeneous activations enc(x/s) = enc_s(x)/s where enc_s has
+# every bias b replaced by s*b, s = sqrt(1'x). Checked: the cover of k = 1'x = 1..n, each entry's s box
+# and cuts (valid for s = sqrt(k) for every k in the range), and each entry's proof (unit or tree).
+def l2_sign(a: Fraction, b: Fraction, k: int) -> int:
+    """Sign of a + b*sqrt(k), exactly: compare squares when a and b have opposite signs."""
+    import math
+
+    r = math.isqrt(k)
+    if r * r == k:
+        v = a + b * r
+        return (v > 0) - (v < 0)
+    if a >= 0 and b >= 0:
+        return 1 if (a > 0 or b > 0) else 0
+    if a <= 0 and b <= 0:
+        return -1
+    return (1 if a > 0 else -1) if a * a > b * b * k else (1 if b > 0 else -1)
+
+
+def l2_slopes(d: object, name: str) -> tuple[Fraction, Fraction]:
+    """(slope for t < 0, slope for t > 0) of a positively homogeneous activation; catalog names checked."""
+    a = PL(d)
+    need(a.homogeneous(), f"activation {name[:80]}: not positively homogeneous")
+    if name in CATALOG:
+        need(a.same_as(CATALOG[name]), f"the knots given for {name} are wrong")
+    return a.sl, a.sr
+
+
+def l2_entry(e: object, n: int) -> tuple:
+    e = obj(e, "a cover entry")
+    kr, sr = seq(e.get("k"), "an entry's k range", 2), seq(e.get("s"), "an entry's s range", 2)
+    need(all(isinstance(v, int) and not isinstance(v, bool) for v in kr), "an entry's k range is not two integers")
+    klo, khi = kr
+    need(1 <= klo <= khi <= n, f"range {klo}..{khi} outside 1..{n}")
+    slo, shi = Q(sr[0]), Q(sr[1])
+    need(slo >= 0 and slo * slo <= klo, f"s_lo {slo} above sqrt({klo})")
+    need(shi >= 0 and shi * shi >= khi, f"s_hi {shi} below sqrt({khi})")
+    cuts = []
+    for cut in seq(e.get("cuts", []), "an entry's cuts"):
+        sense, a, c = seq(cut, "a cut", 3)
+        a, c = Q(a), Q(c)
+        if sense == "ge":  # line below sqrt at both ends of the range; sqrt is concave
+            for k in (klo, khi):
+                v = a + c * k
+                need(v <= 0 or v * v <= k, f"cut s >= {a} + {c}*k fails at k = {k}")
+        else:
+            need(sense == "le" and c > 0, "an upper cut needs a positive slope")
+            need(4 * a * c >= 1, f"cut s <= {a} + {c}*k is below sqrt somewhere")  # min of a + c k - sqrt(k) is a - 1/(4c)
+        cuts.append((sense, a, c))
+    return klo, khi, slo, shi, cuts
+
+
+def l2_apply(sl: Fraction, sr: Fraction, t: Fraction) -> Fraction:
+    return sr * t if t > 0 else sl * t
+
+
+def l2_layer(Wk: list, bk: list, slo: Fraction, shi: Fraction, lo: list, hi: list, clamp: dict, k: int) -> tuple | None:
+    zl, zh = [], []
+    for j, (row, bj) in enumerate(zip(Wk, bk)):
+        a = sum((w * (lo[i] if w > 0 else hi[i]) for i, w in enumerate(row) if w), Fraction(0)) + min(bj * slo, bj * shi)
+        c = sum((w * (hi[i] if w > 0 else lo[i]) for i, w in enumerate(row) if w), Fraction(0)) + max(bj * slo, bj * shi)
+        clo, chi = clamp.get((k, j), (None, None))
+        a = a if clo is None else max(a, clo)
+        c = c if chi is None else min(c, chi)
+        if a > c:
+            return None
+        zl.append(a)
+        zh.append(c)
+    return zl, zh
+
+
+def l2_box(W: list, b: list, slopes: list, rng: tuple, xfix: dict, zclamp: dict) -> dict | None:
+    """Per-variable exact bounds on a leaf, or None when the leaf holds no point."""
+    klo, khi, slo, shi = rng
+    n = len(W[0][0])
+    xlo = [Fraction(xfix.get(i, 0)) for i in range(n)]
+    xhi = [Fraction(xfix.get(i, 1)) for i in range(n)]
+    if sum(xlo) > khi or sum(xhi) < klo:
+        return None
+    lo, hi = xlo, xhi
+    zs, hs = [], []
+    for k, (Wk, bk) in enumerate(zip(W, b)):
+        z = l2_layer(Wk, bk, slo, shi, lo, hi, zclamp, k)
+        if z is None:
+            return None
+        sl, sr = slopes[k]
+        hl = [min([l2_apply(sl, sr, a), l2_apply(sl, sr, c)] + ([Fraction(0)] if a < 0 < c else [])) for a, c in zip(*z)]
+        hh = [max([l2_apply(sl, sr, a), l2_apply(sl, sr, c)] + ([Fraction(0)] if a < 0 < c else [])) for a, c in zip(*z)]
+        if k == len(W) - 1:
+            if any(a > 0 or c < 0 for a, c in zip(hl, hh)):
+                return None
+            hl, hh = [Fraction(0)] * len(hl), [Fraction(0)] * len(hh)
+        zs.append(z)
+        hs.append((hl, hh))
+        lo, hi = hl, hh
+    return {"x": (xlo, xhi), "s": (slo, shi), "z": zs, "h": hs}
+
+
+def l2_row(net: tuple, box: dict, row: object, rng: tuple, cuts: list, add) -> Fraction:
+    """Add one row's multiple to the combination (through ``add``); return its right-hand side."""
+    W, b, slopes = net
+    need(isinstance(row, list) and row and row[0] in ("aff", "hull", "ksum", "scut"), f"unknown row {str(row)[:60]}")
+    if row[0] == "aff":  # mu * (z_kj - W_kj . h_{k-1} - b_kj s) = 0
+        seq(row, "an aff row", 4)
+        k, j = unit((W,), row, "aff row")
+        mu = Q(row[3])
+        add(("z", k, j), mu)
+        for i, w in enumerate(W[k][j]):
+            if w:
+                add(("x", i) if k == 0 else ("h", k - 1, i), -mu * w)
+        add(("s",), -mu * b[k][j])
+        return Fraction(0)
+    if row[0] == "hull":
+        seq(row, "a hull row", 7)
+        k, j = unit((W,), row, "hull row")
+        a, c, sense, y = Q(row[3]), Q(row[4]), row[5], Q(row[6])
+        need(y >= 0 and sense in ("ge", "le"), "negative multiplier or unknown sense")
+        lo, hi = box["z"][k][0][j], box["z"][k][1][j]
+        sg = 1 if sense == "ge" else -1
+        pts = [lo, hi] + ([Fraction(0)] if lo < 0 < hi else [])
+        need(all(sg * (l2_apply(*slopes[k], p) - a * p - c) >= 0 for p in pts), f"line {str(row[:6])[:80]} invalid on the leaf")
+        add(("z", k, j), sg * y * a)
+        add(("h", k, j), -sg * y)
+        return -sg * y * c
+    seq(row, f"a {row[0]} row", 3)
+    y = Q(row[2])
+    need(y >= 0, "negative multiplier")
+    n = len(box["x"][0])
+    if row[0] == "ksum":
+        need(row[1] in ("ge", "le"), "a ksum row is ge or le")
+        sg = -1 if row[1] == "ge" else 1
+        for i in range(n):
+            add(("x", i), sg * y)
+        return sg * y * (rng[0] if row[1] == "ge" else rng[1])
+    sense, a, c = cuts[idx(row[1], len(cuts), "scut row: cut")]
+    sg = 1 if sense == "ge" else -1
+    for i in range(n):
+        add(("x", i), sg * y * c)
+    add(("s",), -sg * y)
+    return -sg * y * a
+
+
+def l2_farkas(net: tuple, box: dict, rows: object, rng: tuple, cuts: list) -> None:
+    coef: dict = {}
+
+    def add(var: tuple, v: Fraction) -> None:
+        coef[var] = coef.get(var, Fraction(0)) + v
+
+    d = sum((l2_row(net, box, row, rng, cuts, add) for row in seq(rows, "a leaf's rows")), Fraction(0))
+    low = Fraction(0)
+    for var, r in coef.items():
+        if var[0] == "x":
+            lo, hi = box["x"][0][var[1]], box["x"][1][var[1]]
+        elif var[0] == "s":
+            lo, hi = box["s"]
+        else:
+            lo, hi = box[var[0]][var[1]][0][var[2]], box[var[0]][var[1]][1][var[2]]
+        low += r * (lo if r > 0 else hi)
+    need(low > d, f"no contradiction ({float(low)} <= {float(d)})")
+
+
+def l2_tree(net: tuple, root: object, rng: tuple, cuts: list) -> int:
+    W = net[0]
+    leaves, todo = 0, [(root, {}, {})]
+    while todo:
+        node, xfix, zclamp = todo.pop()
+        node = obj(node, "a tree node")
+        if "split" in node:
+            sp = seq(node["split"], "a split")
+            need(len(sp) >= 2 and sp[0] in ("x", "z"), f"bad split {str(sp)[:60]}")
+            if sp[0] == "x":
+                i = idx(sp[1], len(W[0][0]), "x split")
+                need(i not in xfix, f"x[{i}] split twice")
+                todo += [(node.get("le"), {**xfix, i: 0}, zclamp), (node.get("ge"), {**xfix, i: 1}, zclamp)]
+            else:
+                key = unit((W,), seq(sp, "a z split", 3), "z split")
+                lo, hi = zclamp.get(key, (None, None))
+                todo.append((node.get("le"), xfix, {**zclamp, key: (lo, Fraction(0) if hi is None else min(hi, Fraction(0)))}))
+                todo.append((node.get("ge"), xfix, {**zclamp, key: (Fraction(0) if lo is None else max(lo, Fraction(0)), hi)}))
+            continue
+        leaves += 1
+        box = l2_box(W, net[1], net[2], rng, xfix, zclamp)
+        if box is not None:
+            need(node.get("leaf") == "farkas", "a non-empty leaf without Farkas rows")
+            l2_farkas(net, box, node.get("rows"), rng, cuts)
+    return leaves
+
+
+def l2_unit(W: list, b: list, slopes: list, proof: dict, klo: int, khi: int) -> int:
+    """z_j >= (sum of the k smallest weights) + sqrt(k) b_j > 0 for every k in the range, so h_j != 0."""
+    need(len(W) == 1 and slopes[0][1] != 0, "a unit proof needs one layer and s(t) != 0 for t > 0")
+    j = idx(proof.get("j"), len(W[0]), "unit proof: unit")
+    row = sorted(W[0][j])
+    acc = sum(row[:klo - 1], Fraction(0))
+    for k in range(klo, khi + 1):
+        acc += row[k - 1]
+        need(l2_sign(acc, b[0][j], k) > 0, f"unit {j} does not stay positive for {k} items")
+    return khi - klo + 1
+
+
+def recheck_l2(cert: object, encoder_path: str, model: str | None = None, require_hash: bool = False) -> tuple[int, list[str]]:
+    """Re-check an l2 certificate against its encoder file: ``(units and leaves, notes)``; raises :class:`Rejected`."""
+    cert = obj(cert, "the certificate")
+    need(cert.get("schema") == SCHEMA_L2 and cert.get("property") == "p3", "unknown schema")
+    need(cert.get("normalise") == "l2" and obj(cert.get("domain"), "domain").get("kind") == "binary",
+         "l2 certificates are for binary users")
+    enc = read_encoder(encoder_path)
+    notes = bind(cert, enc, encoder_path, model, require_hash)
+    need(enc["normalise"] == "l2", f"the encoder file records input normalisation {enc['normalise']!r}, not l2")
+    W, b, L, n = enc["W"], enc["b"], len(enc["W"]), enc["sizes"][0]
+    slopes = [l2_slopes(a, nm) for a, nm in zip(seq(cert.get("activations"), "activations", L), enc["names"])]
+    covered, count = set(), 0
+    for e in seq(cert.get("cover"), "cover"):
+        klo, khi, slo, shi, cuts = l2_entry(e, n)
+        covered.update(range(klo, khi + 1))
+        proof = obj(e.get("proof"), "an entry's proof")
+        if proof.get("kind") == "unit":
+            count += l2_unit(W, b, slopes, proof, klo, khi)
+        else:
+            need(proof.get("kind") == "tree", "unknown proof kind")
+            count += l2_tree((W, b, slopes), proof.get("root"), (klo, khi, slo, shi), cuts)
+    missing = sorted(set(range(1, n + 1)) - covered)
+    need(not missing, f"k = {missing[0] if missing else 0} is not covered")
+    return count, notes
+
+
+# ================================================================ falsify reports: exact P3 witnesses
+def report_weights(report: dict, encoder: str | None, model: str | None) -> dict:
+    """The report's encoder, exactly: its embedded weights, or an encoder file whose SHA-256 the report records."""
+    rec = obj(report.get("encoder"), "encoder")
+    path = encoder or model
+    if path is None:
+        layers = seq(report.get("weights"), "weights (the report embeds no exact weights; pass --encoder PATH)")
+        need(bool(layers), "the report embeds no layers")
+        W = [[[Q(v) for v in seq(r, "a weight row")] for r in seq(obj(layer, "a layer").get("W"), "W")] for layer in layers]
+        b = [[Q(v) for v in seq(layer.get("b"), "b", len(Wk))] for layer, Wk in zip(layers, W)]
+        need(all(Wk and all(len(r) == len(Wk[0]) for r in Wk) for Wk in W), "a weight matrix is empty or ragged")
+        need(all(len(W[k][0]) == len(W[k - 1]) for k in range(1, len(W))), "the layers' shapes do not chain")
+        names = [layer.get("activation") for layer in layers]
+        enc = {"W": W, "b": b, "names": names, "sizes": [len(W[0][0])] + [len(Wk) for Wk in W]}
+    else:
+        enc = read_encoder(path)
+        sums = {rec.get("weights_sha256"), obj(report.get("model", {}), "model").get("sha256")} - {None}
+        need(sha256_of(path) in sums, f"{path!r} is not the file the report names (SHA-256 differs or none recorded)")
+    need(rec.get("sizes") == enc["sizes"], f"the report claims sizes {str(rec.get('sizes'))[:80]}, the weights have {enc['sizes']}")
+    need(rec.get("activations") == enc["names"], f"the report claims activations {str(rec.get('activations'))[:120]}, the weights have {enc['names']}")
+    return enc
+
+
+def latent_zero(name: str, t: Fraction) -> bool:
+    """Whether the latent activation ``name`` is exactly 0 at ``t`` (catalog activations only)."""
+    if name in CATALOG:
+        knots, values, sl, sr, off = CATALOG[name]
+        return PL({"knots": knots, "values": values, "slope_left": sl, "slope_right": sr, "offset": off})(t) == 0
+    if name in ZERO_ONLY_AT_0:
+        return t == 0
+    need(name in NEVER_ZERO, f"latent activation {name[:60]!r} is not one this re-checker knows")
+    return False
+
+
+def scaled_input(x: list, normalise: str, cone: bool) -> list:
+    """The encoder's input for the data row ``x`` (``None``: l2 of a non-cone encoder, not decidable in rationals)."""
+    if normalise == "none":
+        return x
+    if normalise.startswith("divide:"):
+        k = Fraction(normalise.split(":", 1)[1])
+        need(k > 0, "divide:K needs K > 0")
+        return [v / k for v in x]
+    need(normalise == "l2", f"unknown input normalisation {normalise[:40]!r}")
+    return x if cone else None  # enc(x/|x|) = enc(x)/|x| for a cone; else sqrt is irrational
+
+
+def _catalog_pl(name: str) -> PL:
+    return PL(dict(zip(("knots", "values", "slope_left", "slope_right", "offset"), CATALOG[name])))
+
+
+def _vector(c: dict, name: str, dom: object, n: int) -> list:
+    """A witness vector, exactly, checked to lie in the report's exact domain."""
+    x = [Q(v) for v in seq(obj(c.get("witness"), "witness").get(name), f"witness {name}", n)]
+    lo, hi = domain_box(dom, n)
+    need(all((a is None or a <= v) and (h is None or v <= h) for v, a, h in zip(x, lo, hi)), f"witness {name} is outside the domain")
+    need(dom.get("kind") != "binary" or all(v in (0, 1) for v in x), f"witness {name} is not binary")
+    return x
+
+
+def _pre_latent(enc: dict, x: list, normalise: str) -> list | None:
+    """The latent pre-activations of the data row ``x`` exactly (hidden activations: catalog PL ones), or None
+    when l2 normalisation makes them irrational."""
+    hidden = [_catalog_pl(nm) for nm in enc["names"][:-1]]
+    cone = all(v == 0 for bk in enc["b"] for v in bk) and all(a.homogeneous() for a in hidden)
+    h = scaled_input(x, normalise, cone)
+    if h is None:
+        return None
+    for k in range(len(enc["W"])):
+        z = [sum((w * v for w, v in zip(row, h)), Fraction(0)) + bi for row, bi in zip(enc["W"][k], enc["b"][k])]
+        h = [hidden[k](t) for t in z] if k < len(enc["W"]) - 1 else z
+    return h
+
+
+def _exact_domain(dom: object) -> bool:
+    return isinstance(dom, dict) and dom.get("kind") in ("box", "binary", "nonneg", "reals")
+
+
+def p3_witness(enc: dict, c: dict, dom: object, normalise: str) -> str | None:
+    """Re-check one exact P3 witness: ``None`` when it holds, else why it is not re-checked (raises when wrong)."""
+    if any(nm not in CATALOG for nm in enc["names"][:-1]):
+        return "hidden activations that are not catalog piecewise-linear ones"
+    if not _exact_domain(dom):
+        return "the report records no exact domain (box, binary, nonneg or reals) to check membership in"
+    x = _vector(c, "x", dom, enc["sizes"][0])
+    need(any(v != 0 for v in x), "the witness is the zero vector")
+    z = _pre_latent(enc, x, normalise)
+    if z is None:
+        return "l2-normalised inputs to an encoder with biases (values in Q(sqrt k))"
+    need(all(latent_zero(enc["names"][-1], t) for t in z), "the witness is not encoded as exactly 0")
+    return None
+
+
+def p2_witness(enc: dict, c: dict, dom: object, normalise: str, delta: Fraction) -> str | None:
+    """Re-check one exact P2 (or P2-delta) flip: ``<x,v> - <x,u> >= delta |x|^2`` and ``<zx,zu> > <zx,zv>``."""
+    if any(nm not in CATALOG for nm in enc["names"]):
+        return "activations that are not catalog piecewise-linear ones"
+    if not _exact_domain(dom):
+        return "the report records no exact domain (box, binary, nonneg or reals) to check membership in"
+    x, u, v = (_vector(c, nm, dom, enc["sizes"][0]) for nm in ("x", "u", "v"))
+    dot = lambda a, b: sum((p * q for p, q in zip(a, b)), Fraction(0))  # noqa: E731
+    need(dot(x, v) - dot(x, u) >= delta * dot(x, x), "the flip's premise <x,v> - <x,u> >= delta |x|^2 fails")
+    pre = [_pre_latent(enc, w, normalise) for w in (x, u, v)]
+    if any(p is None for p in pre):
+        return "l2-normalised inputs to an encoder with biases (values in Q(sqrt k))"
+    act = _catalog_pl(enc["names"][-1])
+    zx, zu, zv = ([act(t) for t in p] for p in pre)
+    need(dot(zx, zu) > dot(zx, zv), "the encoder does not flip the order: <enc x, enc u> <= <enc x, enc v>")
+    return None
+
+
+def _delta(report: dict) -> Fraction:
+    """P2's premise margin: 0, or ``delta`` of a ``P2-delta:D`` report."""
+    spec = str(report.get("property", ""))
+    return Q(spec.split(":", 1)[1]) if spec.upper().startswith("P2-DELTA:") else Fraction(0)
+
+
+def recheck_report(report: object, encoder: str | None = None, model: str | None = None) -> tuple[int, list[str]]:
+    """Re-check a falsify report's exact P3 counterexamples: ``(re-checked, notes)``; raises :class:`Rejected`."""
+    report = obj(report, "the report")
+    need(str(report.get("schema", "")).startswith("latentcheck.falsify/"), "unknown schema")
+    cxs = seq(report.get("counterexamples", []), "counterexamples")
+    need(cxs or report.get("status") != "counterexample", "the report claims a counterexample but lists none")
+    enc = report_weights(report, encoder, model) if cxs else None
+    normalise = str(obj(report.get("inputs", {"normalise": "none"}), "inputs").get("normalise", "none"))
+    done, notes = 0, bind_model(report, model) if model is not None else []
+    for k, c in enumerate(cxs, 1):
+        c = obj(c, "a counterexample")
+        label, prop = c.get("certified"), str(c.get("property", "")).upper()
+        need(label in ("exact", "interval"), f"counterexample {k}: label {str(label)[:30]!r} is not exact or interval")
+        need(prop == str(report.get("property", "")).upper(), f"counterexample {k} is for {prop[:30]}, not the report's property")
+        kind = "P3" if prop == "P3" else "P2" if prop == "P2" or prop.startswith("P2-DELTA:") else None
+        if label != "exact" or kind is None:
+            notes.append(f"counterexample {k} ({label} {prop[:20]}) not re-checked: needs interval arithmetic or "
+                         "another property's rules; `latentcheck report` re-checks it")
+            continue
+        dom = obj(report.get("domain", {}), "domain").get("certificate")
+        why = p3_witness(enc, c, dom, normalise) if kind == "P3" else p2_witness(enc, c, dom, normalise, _delta(report))
+        if why is not None:
+            notes.append(f"counterexample {k} not re-checked: {why}")
+            continue
+        done += 1
+    return done, notes
+
+
+# ================================================================ the command
+def load_json(path: str) -> object:
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(512 * 1024 * 1024 + 1)
+    except OSError as exc:
+        raise Unreadable(f"cannot read {path!r} ({exc.strerror or type(exc).__name__})") from None
+    if len(raw) > 512 * 1024 * 1024:
+        raise Unreadable(f"{path!r} is larger than 512 MiB")
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError) as exc:  # not JSON, not UTF-8, numbers too long, nested too deep
+        raise Unreadable(f"cannot read {path!r} as JSON ({type(exc).__name__}: {str(exc)[:80]})") from None
+
+
+def recheck_path(path: str, encoder: str | None = None, model: str | None = None) -> tuple[int, str]:
+    """Re-check the certificate or report at ``path``: ``(exit code, one line)``; never raises."""
+    try:
+        doc = load_json(path)
+        need(isinstance(doc, dict), f"the file holds a JSON {type(doc).__name__}, not a certificate or report object")
+        schema = doc.get("schema")
+        if isinstance(schema, str) and schema.startswith("latentcheck.falsify/"):
+            return _report_line(doc, encoder, model)
+        need(schema in (SCHEMA, SCHEMA_L2), f"unknown schema {str(schema)[:60]!r}")
+        enc = encoder_path_for(path, doc, encoder)
+        fn = recheck_l2 if schema == SCHEMA_L2 else recheck
+        leaves, notes = fn(doc, enc, model, require_hash=True)
+        dom = doc["domain"]["kind"]
+        head = f"OK: P3 holds on {dom} ({doc['inputs']['normalise']} input normalisation): {leaves} leaves re-checked in exact rationals"
+        return 0, "\n".join([head] + [f"note: {n}" for n in notes])
+    except Unreadable as exc:
+        return 2, f"REJECTED: {exc}"
+    except Rejected as exc:
+        return 1, f"REJECTED: {exc}"
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError, ZeroDivisionError, OverflowError,
+            RecursionError, MemoryError) as exc:  # a malformed certificate the checks above did not name
+        return 1, f"REJECTED: malformed ({type(exc).__name__}: {str(exc)[:120]})"
+
+
+def _report_line(doc: dict, encoder: str | None, model: str | None) -> tuple[int, str]:
+    done, notes = recheck_report(doc, encoder, model)
+    lines = [f"note: {n}" for n in notes]
+    total = len(doc.get("counterexamples", []))
+    if total == 0:
+        return 0, "\n".join([f"OK: the report lists no certified counterexample (status {str(doc.get('status'))[:30]})"] + lines)
+    if done == 0:
+        return 3, "\n".join([f"NOT RE-CHECKED: none of the {total} certified counterexample(s) is within this "
+                             "re-checker's reach; run latentcheck report"] + lines)
+    return 0, "\n".join([f"OK: {done} of {total} certified counterexample(s) re-checked in exact rationals"] + lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``recheck FILE [--encoder PATH] [--model PATH]``; prints one verdict line (and notes), returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(__doc__)
+        return 2
+    opts: dict[str, str] = {}
+    rest = []
+    while argv:
+        a = argv.pop(0)
+        if a in ("--encoder", "--model") and argv:
+            opts[a[2:]] = argv.pop(0)
+        else:
+            rest.append(a)
+    if len(rest) != 1:
+        print("error: give one certificate or report file; usage: recheck FILE [--encoder PATH] [--model PATH]")
+        return 2
+    code, text = recheck_path(rest[0], opts.get("encoder"), opts.get("model"))
+    try:
+        print(text, flush=True)
+    except OSError:  # a closed pipe or a full disk: the exit code still tells
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
