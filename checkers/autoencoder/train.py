@@ -54,11 +54,11 @@ EpochCallback = Callable[[int, dict], None]
 #: The first-layer forms of Mult-DAE/Mult-VAE training (:attr:`TrainConfig.input_layer`).
 INPUT_LAYERS = ("dense", "sparse", "auto")
 
-#: ``"auto"`` picks the sparse first layer from this many items on (measured: benchmarks/train_speed.py --input-layer).
-SPARSE_MIN_ITEMS = 4096
+#: ``"auto"`` picks the sparse first layer from this many items on ...
+SPARSE_MIN_ITEMS = 2048
 
-#: ... and when at most this fraction of a batch's (row, item) cells are filled.
-SPARSE_MAX_DENSITY = 0.05
+#: ... and when at most this fraction of the (row, item) cells of the training rows are filled.
+SPARSE_MAX_DENSITY = 0.01
 
 #: The most host bytes of padded batches sent in one call (several epochs run as one call up to the next validation).
 CHUNK_BYTES = 64 << 20
@@ -67,12 +67,15 @@ CHUNK_BYTES = 64 << 20
 def sparse_input_wins(n_items: int, density: float) -> bool:
     """Whether ``input_layer="auto"`` takes the sparse first layer: many items and sparse rows.
 
-    On XLA's CPU backend the gather and segment sum of the sparse form cost
-    about as much per entry as the dense product costs per cell over a few
-    thousand items (ML-100K, 1,417 items: dense is as fast or faster), so the
-    sparse form is chosen only from :data:`SPARSE_MIN_ITEMS` items on and at
-    most :data:`SPARSE_MAX_DENSITY` density (thresholds from
-    ``benchmarks/train_speed.py --input-layer``).
+    The dense product costs ``batch x n_items x hidden`` multiply-adds, the
+    sparse form ``batch x (items per row) x hidden`` gathers and scatter-adds,
+    each of which costs XLA's CPU backend about as much as 20-30 dense
+    multiply-adds. So the sparse form wins when a row fills well under 1/30
+    of the items. Measured (``benchmarks/train_speed.py --breakdown``, this
+    2-core CPU): ML-100K (1,417 items, density 4.2%) trains no faster sparse;
+    Last.fm (15,385 items, density 0.32%) trains faster sparse. The cut,
+    :data:`SPARSE_MAX_DENSITY` (1%) and :data:`SPARSE_MIN_ITEMS`, lies between
+    those two measured points; it was not tuned finer.
     """
     return int(n_items) >= SPARSE_MIN_ITEMS and float(density) <= SPARSE_MAX_DENSITY
 
