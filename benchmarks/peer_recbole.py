@@ -28,7 +28,18 @@ number of held-out items, not by ``min(k, n)``).
 
 Seconds per training epoch exclude validation and the first epoch (JIT
 compilation for latentcheck; warm-up for both): the median of the rest per
-seed (robust to other work sharing the CPU), then the mean over seeds.
+seed (robust to other work sharing the CPU), then the mean over seeds; CPU
+seconds of each process (all its threads) are reported beside them, since
+wall times on a shared machine move with the other work. latentcheck's first
+layer is ``--input-layer`` (``auto`` by default: dense on ML-100K, sparse on
+Last.fm; ``TrainConfig.input_layer``).
+
+**Last.fm** (``--lastfm PATH``, on by default when
+``../shared/data/lastfm-2k/user_artists.dat`` exists; ``--lastfm ''`` skips
+it): the same comparison on hetrec-2011's user-artist pairs (every played
+pair a positive, the same Liang split: 15,385 artists in the training rows),
+with ``--lastfm-epochs`` (5), ``--lastfm-seeds`` (2) and
+``--lastfm-threads`` (1,2); a closing table prints one row per data set.
 
 **Mult-VAE** (``--models vae``; both by default): latentcheck's MultVAE beside
 RecBole's MultiVAE on the same rows, ``I -> 600 -> 2x64 | 64 -> 600 -> I``

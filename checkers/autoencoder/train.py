@@ -9,9 +9,12 @@ smaller batch is padded with empty rows that do not count in the loss
 the whole run; the padded index length is fixed per run so the step should
 compile once (:class:`BatchFeeder`). The step is one jitted function
 (forward, backward, Adam) with its parameter and optimiser buffers donated,
-and a whole epoch runs as one jitted ``lax.scan`` over the stacked batches;
-for Mult-DAE the loss is computed from the COO entries
-(:meth:`MultDAE.loss_coo`), so only the network input is densified.
+and the epochs up to the next validation run as one jitted ``lax.scan`` over
+their stacked batches (:func:`run_epochs`: each epoch cut and padded as if
+alone, so the same numbers as one call per epoch); for Mult-DAE the loss is
+computed from the COO entries (:meth:`MultDAE.loss_coo`), so only the network
+input is densified, or not even that with ``TrainConfig(input_layer="sparse")``
+(the first layer as an embedding-bag sum over each user's items).
 
 Model selection follows Liang et al.: evaluate on the validation users after
 every ``eval_every`` epochs and keep the parameters with the best
@@ -47,6 +50,7 @@ __all__ = [
     "INPUT_LAYERS",
     "sparse_input_wins",
     "resolve_input_layer",
+    "run_epochs",
 ]
 
 EpochCallback = Callable[[int, dict], None]
