@@ -438,6 +438,13 @@ def run_epochs(epoch_fn: Callable, params: Any, opt_state: Any, feeder: BatchFee
     return params, opt_state, out, step_no
 
 
+def _report_unvalidated(on_epoch: Optional[EpochCallback], losses: list[np.ndarray], epoch: int, seconds: float) -> None:
+    """``on_epoch`` for the epochs after ``epoch`` run without a validation (their call's seconds per epoch, their mean loss)."""
+    for e, loss in enumerate(losses, start=epoch + 1):
+        if on_epoch is not None:
+            on_epoch(e, {"epoch": e, "seconds": seconds, "loss": float(np.mean(loss))})
+
+
 def _next_validation(epoch: int, config: TrainConfig) -> int:
     """The epoch (1-based) of the first validation after ``epoch``: the next multiple of ``eval_every``, or the last epoch."""
     return min(config.epochs, (epoch // config.eval_every + 1) * config.eval_every)
@@ -565,9 +572,7 @@ def train_multdae_seeds(
         seconds = (time.perf_counter() - t0) / (last - epoch)
         epoch_seconds.extend([seconds] * (last - epoch))
         epoch_cpu.extend([(time.process_time() - c0) / (last - epoch)] * (last - epoch))
-        for e, loss in enumerate(losses[:-1], start=epoch + 1):
-            if on_epoch is not None:
-                on_epoch(e, {"epoch": e, "seconds": seconds, "loss": float(np.mean(loss))})
+        _report_unvalidated(on_epoch, losses[:-1], epoch, seconds)
         epoch = last
         info: dict[str, Any] = {"epoch": epoch, "seconds": seconds}
         val = _evaluate_seeds(topk, params, split.val_fold_in, split.val_holdout, eval_bs, S)
