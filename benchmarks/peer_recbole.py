@@ -28,7 +28,18 @@ number of held-out items, not by ``min(k, n)``).
 
 Seconds per training epoch exclude validation and the first epoch (JIT
 compilation for latentcheck; warm-up for both): the median of the rest per
-seed (robust to other work sharing the CPU), then the mean over seeds.
+seed (robust to other work sharing the CPU), then the mean over seeds; CPU
+seconds of each process (all its threads) are reported beside them, since
+wall times on a shared machine move with the other work. latentcheck's first
+layer is ``--input-layer`` (``auto`` by default: dense on ML-100K, sparse on
+Last.fm; ``TrainConfig.input_layer``).
+
+**Last.fm** (``--lastfm PATH``, on by default when
+``../shared/data/lastfm-2k/user_artists.dat`` exists; ``--lastfm ''`` skips
+it): the same comparison on hetrec-2011's user-artist pairs (every played
+pair a positive, the same Liang split: 15,385 artists in the training rows),
+with ``--lastfm-epochs`` (5), ``--lastfm-seeds`` (2) and
+``--lastfm-threads`` (1,2); a closing table prints one row per data set.
 
 **Mult-VAE** (``--models vae``; both by default): latentcheck's MultVAE beside
 RecBole's MultiVAE on the same rows, ``I -> 600 -> 2x64 | 64 -> 600 -> I``
@@ -97,12 +108,14 @@ def recbole_worker(cfg_path: str) -> None:
     model = model_class(config, train_data.dataset).to(config["device"])
     trainer = Trainer(config, model)
     times: list[float] = []
+    cpu: list[float] = []
     original = trainer._train_epoch
 
     def timed(*args, **kwargs):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         out = original(*args, **kwargs)
         times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
         return out
 
     trainer._train_epoch = timed
@@ -129,6 +142,7 @@ def recbole_worker(cfg_path: str) -> None:
                 tops[str(dataset.id2token(uid_field, u))] = [str(t) for t in dataset.id2token(iid_field, top[row])]
     print(json.dumps({
         "epoch_seconds": times,
+        "epoch_cpu_seconds": cpu,
         "fit_seconds": fit_seconds,
         "test_result": {k: float(v) for k, v in dict(test_result).items()},
         "top100": tops,
@@ -197,11 +211,13 @@ def recbole_recall(top, heldout, k):
     return float(np.mean(out))
 
 
-def run_latentcheck(split, args, seed, kind="dae", latent="tanh"):
+def run_latentcheck(split, args, seed, kind="dae", latent="tanh", epochs=None):
     import numpy as np
 
     from latentcheck.checkers.autoencoder.models import MultDAE, MultVAE
-    from latentcheck.checkers.autoencoder.train import TrainConfig, _make_topk, train_multdae
+    from latentcheck.checkers.autoencoder.train import TrainConfig, _make_topk, resolve_input_layer, train_multdae
+
+    epochs = epochs or args.epochs
 
     if kind == "vae":
         model = MultVAE(n_items=split.n_items, hidden=(600, 64), latent=latent, hidden_activation="tanh", dropout=0.5, lam=0.0,
@@ -209,7 +225,8 @@ def run_latentcheck(split, args, seed, kind="dae", latent="tanh"):
     else:
         model = MultDAE(n_items=split.n_items, hidden=(600, 64), latent=latent, hidden_activation="tanh", dropout=0.5, lam=0.0)
     t0 = time.perf_counter()
-    res = train_multdae(model, split, TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=1e-3, seed=seed, eval_every=1))
+    cfg = TrainConfig(epochs=epochs, batch_size=args.batch_size, lr=1e-3, seed=seed, eval_every=1, input_layer=args.input_layer)
+    res = train_multdae(model, split, cfg)
     fit = time.perf_counter() - t0
     bs = split.test_fold_in.n_rows
     topk = _make_topk(model, bs, 100)
@@ -217,15 +234,16 @@ def run_latentcheck(split, args, seed, kind="dae", latent="tanh"):
 
     rows, cols, vals, _ = BatchFeeder(split.test_fold_in, bs).batch(np.arange(bs))
     top = np.asarray(topk(res.params, rows, cols, vals))
-    return {"epoch_seconds": res.epoch_seconds, "fit_seconds": fit, "best_epoch": res.best_epoch, "top": top}
+    return {"epoch_seconds": res.epoch_seconds, "epoch_cpu_seconds": res.epoch_cpu_seconds, "fit_seconds": fit, "best_epoch": res.best_epoch,
+            "top": top, "input_layer": "sparse" if resolve_input_layer(cfg, split.train) else "dense"}
 
 
-def recbole_config(work: str, args, seed: int, kind: str) -> dict:
+def recbole_config(work: str, args, seed: int, kind: str, epochs=None) -> dict:
     """The RecBole config of one run: the benchmark files, the same sizes, optimiser, batch, epochs and selection."""
     cfg = {
         "data_path": work, "benchmark_filename": ["train", "valid", "test"], "load_col": {"inter": ["user_id", "item_id"]},
         "USER_ID_FIELD": "user_id", "ITEM_ID_FIELD": "item_id", "train_batch_size": args.batch_size, "eval_batch_size": 4096,
-        "epochs": args.epochs, "learning_rate": 1e-3, "weight_decay": 0.0, "mlp_hidden_size": [600], "latent_dimension": 64,
+        "epochs": epochs or args.epochs, "learning_rate": 1e-3, "weight_decay": 0.0, "mlp_hidden_size": [600], "latent_dimension": 64,
         "dropout_prob": 0.5, "eval_args": {"group_by": "user", "order": "RO", "mode": "full"}, "metrics": ["Recall", "NDCG"],
         "topk": [10, 20, 50, 100], "valid_metric": "NDCG@100", "stopping_step": 10_000, "eval_step": 1, "seed": seed,
         "reproducibility": True, "device": "cpu", "use_gpu": False, "show_progress": False, "checkpoint_dir": os.path.join(work, "ckpt"),
@@ -284,6 +302,12 @@ def main() -> None:
     parser.add_argument("--vae-activations", default="tanh,identity", help="latentcheck Mult-VAE latent activations (on the mean path)")
     parser.add_argument("--vae-threads", type=int, default=2, help="torch threads of the RecBole MultiVAE runs")
     parser.add_argument("--anneal-steps", type=int, default=200, help="Mult-VAE: steps to anneal the KL weight to 0.2 (both)")
+    parser.add_argument("--input-layer", default="auto", choices=("auto", "dense", "sparse"), help="latentcheck's first layer (TrainConfig.input_layer)")
+    parser.add_argument("--lastfm", default=os.path.join(ROOT, "..", "shared", "data", "lastfm-2k", "user_artists.dat"),
+                        help="Last.fm user_artists.dat for the second Mult-DAE row ('' to skip)")
+    parser.add_argument("--lastfm-epochs", type=int, default=5)
+    parser.add_argument("--lastfm-seeds", type=int, default=2)
+    parser.add_argument("--lastfm-threads", default="1,2", help="torch thread counts on Last.fm")
     parser.add_argument("--out", default=os.path.join(HERE, "results", "peer_recbole.json"))
     parser.add_argument("--recbole-worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -297,16 +321,17 @@ def main() -> None:
     from latentcheck.checkers.autoencoder.data import liang_split, load_ratings
 
     ensure_venv()
-    split = liang_split(load_ratings(args.data))
-    work = tempfile.mkdtemp(prefix="latentcheck-recbole-")
-    write_atomic(split, os.path.join(work, "ml100k"))
-    ctx = {"split": split, "weak": weak_split(split), "work": work, "col_of": {f"i{c}": c for c in range(split.n_items)}}
+    ctx = make_context(liang_split(load_ratings(args.data)), tempfile.mkdtemp(prefix="latentcheck-recbole-"))
     out: dict = {}
     if os.path.exists(args.out):
         with open(args.out) as fh:
             out = json.load(fh)
     if "dae" in models:
         out = {k: v for k, v in out.items() if k == "multvae"} | compare_dae(args, ctx)
+        if args.lastfm:
+            lf = make_context(lastfm_split(args.lastfm), tempfile.mkdtemp(prefix="latentcheck-recbole-lastfm-"))
+            out["lastfm"] = compare_dae(args, lf, "Last.fm (hetrec-2011)", args.lastfm_epochs, args.lastfm_seeds, args.lastfm_threads)
+        print_rows(out)
     if "vae" in models:
         out["multvae"] = compare_vae(args, ctx)
     from latentcheck.checkers._io import atomic_write_text
@@ -316,54 +341,81 @@ def main() -> None:
     print(f"wrote {args.out}")
 
 
-def compare_dae(args, ctx: dict) -> dict:
+def make_context(split, work: str) -> dict:
+    """The split, its RecBole atomic files under ``work`` and the rows both train on."""
+    write_atomic(split, os.path.join(work, "ml100k"))
+    return {"split": split, "weak": weak_split(split), "work": work, "col_of": {f"i{c}": c for c in range(split.n_items)}}
+
+
+def lastfm_split(path: str):
+    """Last.fm hetrec-2011: every played user-artist pair is a positive (weight > 0), then the same Liang split."""
+    from latentcheck.checkers.autoencoder.data import liang_split, load_interactions
+
+    return liang_split(load_interactions(path, "userID,artistID,weight"), threshold=0)
+
+
+def _dae_seed(args, ctx: dict, seed: int, epochs: int, threads: list[int], results: dict, by_threads: dict) -> None:
+    """One seed, interleaved: latentcheck, then RecBole at each thread count."""
+    import numpy as np
+
+    lc = run_latentcheck(ctx["weak"], args, seed, epochs=epochs)
+    results["latentcheck"].append({"seed": seed, "epoch_seconds": lc["epoch_seconds"], "epoch_cpu_seconds": lc["epoch_cpu_seconds"],
+                                   "fit_seconds": lc["fit_seconds"], "best_epoch": lc["best_epoch"], "input_layer": lc["input_layer"],
+                                   "metrics": score_top(ctx, lc["top"])})
+    job: dict = {"model": "MultiDAE", "config": recbole_config(ctx["work"], args, seed, "dae", epochs)}
+    for th in threads:
+        job["threads"] = th
+        rb = run_recbole(job, ctx["work"], f"dae{seed}-{th}")
+        by_threads[th].append({"seed": seed, "epoch_seconds": rb["epoch_seconds"], "epoch_cpu_seconds": rb["epoch_cpu_seconds"],
+                               "fit_seconds": rb["fit_seconds"], "metrics": score_top(ctx, recbole_top(ctx, rb)),
+                               "recbole_reported": rb["test_result"], "torch": rb["torch"], "torch_threads": rb["threads"]})
+        print(f"seed {seed}: latentcheck ({lc['input_layer']} input) {np.median(lc['epoch_seconds'][1:]):.4f} s/epoch "
+              f"({np.median(lc['epoch_cpu_seconds'][1:]):.4f} CPU s), RecBole ({th} torch threads) {np.median(rb['epoch_seconds'][1:]):.4f} s/epoch "
+              f"({np.median(rb['epoch_cpu_seconds'][1:]):.4f} CPU s) (medians); load {os.getloadavg()[0]:.2f}", flush=True)
+
+
+def compare_dae(args, ctx: dict, label: str = "ML-100K", epochs=None, seeds=None, threads_spec=None) -> dict:
     """latentcheck Mult-DAE against RecBole MultiDAE: seconds per epoch and accuracy; prints the table."""
     import numpy as np
 
     from latentcheck.checkers.autoencoder.report import mean_ci
     from latentcheck.checkers.autoencoder.study import environment
 
-    split, work = ctx["split"], ctx["work"]
-    threads = [int(t) for t in args.torch_threads.split(",") if t.strip()]
-    results = {"latentcheck": [], "recbole": []}
+    split = ctx["split"]
+    epochs, seeds = epochs or args.epochs, seeds or args.seeds
+    threads = [int(t) for t in (threads_spec or args.torch_threads).split(",") if t.strip()]
+    results: dict = {"latentcheck": [], "recbole": []}
     by_threads: dict[int, list] = {t: [] for t in threads}
     load_before = os.getloadavg()
-    for seed in range(args.seeds):
-        lc = run_latentcheck(ctx["weak"], args, seed)
-        results["latentcheck"].append({"seed": seed, "epoch_seconds": lc["epoch_seconds"], "fit_seconds": lc["fit_seconds"],
-                                       "best_epoch": lc["best_epoch"], "metrics": score_top(ctx, lc["top"])})
-        job: dict = {"model": "MultiDAE", "config": recbole_config(work, args, seed, "dae")}
-        for th in threads:
-            job["threads"] = th
-            rb = run_recbole(job, work, f"dae{seed}-{th}")
-            by_threads[th].append({"seed": seed, "epoch_seconds": rb["epoch_seconds"], "fit_seconds": rb["fit_seconds"],
-                                   "metrics": score_top(ctx, recbole_top(ctx, rb)), "recbole_reported": rb["test_result"],
-                                   "torch": rb["torch"], "torch_threads": rb["threads"]})
-            print(f"seed {seed}: latentcheck {np.median(lc['epoch_seconds'][1:]):.4f} s/epoch, RecBole ({th} torch threads) "
-                  f"{np.median(rb['epoch_seconds'][1:]):.4f} s/epoch (medians)", flush=True)
+    for seed in range(seeds):
+        _dae_seed(args, ctx, seed, epochs, threads, results, by_threads)
     load_after = os.getloadavg()
     best_threads = min(threads, key=lambda t: float(np.mean([np.median(r["epoch_seconds"][1:]) for r in by_threads[t]])))
     results["recbole"] = by_threads[best_threads]
 
-    def per_epoch(runs):
+    def per_epoch(runs, key="epoch_seconds"):
         # Median of epochs 2..N per run (robust to other work sharing the CPU), then mean over seeds.
-        return mean_ci([float(np.median(r["epoch_seconds"][1:])) for r in runs])
+        return mean_ci([float(np.median(r[key][1:])) for r in runs])
 
-    summary = {"seconds_per_epoch": {k: per_epoch(v) for k, v in results.items()}}
+    summary = {"seconds_per_epoch": {k: per_epoch(v) for k, v in results.items()},
+               "cpu_seconds_per_epoch": {k: per_epoch(v, "epoch_cpu_seconds") for k, v in results.items()}}
     names = list(results["latentcheck"][0]["metrics"])
     summary["metrics"] = {k: {n: mean_ci([r["metrics"][n] for r in v]) for n in names} for k, v in results.items()}
     speedup = summary["seconds_per_epoch"]["recbole"]["mean"] / summary["seconds_per_epoch"]["latentcheck"]["mean"]
     summary["speedup"] = speedup
+    summary["cpu_speedup"] = summary["cpu_seconds_per_epoch"]["recbole"]["mean"] / summary["cpu_seconds_per_epoch"]["latentcheck"]["mean"]
     med = {k: float(np.median([np.median(r["epoch_seconds"][1:]) for r in v])) for k, v in results.items()}
     summary["speedup_median_over_seeds"] = med["recbole"] / med["latentcheck"]
     summary["speedup_per_seed"] = [float(np.median(b["epoch_seconds"][1:]) / np.median(a["epoch_seconds"][1:]))
                                    for a, b in zip(results["latentcheck"], results["recbole"])]
     env = environment()
     out = {
-        "benchmark": "Mult-DAE I-600-64-600-I (tanh), latentcheck (JAX) vs RecBole 1.2.1 MultiDAE (PyTorch)",
+        "benchmark": f"Mult-DAE I-600-64-600-I (tanh) on {label}, latentcheck (JAX) vs RecBole 1.2.1 MultiDAE (PyTorch)",
         "data": split.meta | {"note": "RecBole trains on train users + held-out users' fold-in rows; both score the same test users"},
-        "settings": {"batch_size": args.batch_size, "epochs": args.epochs, "seeds": args.seeds, "lr": 1e-3, "dropout": 0.5, "weight_decay": 0.0,
-                     "selection": "best validation NDCG@100 over epochs", "seconds_per_epoch": "median of epochs 2..N (training only) per seed, mean over seeds"},
+        "settings": {"batch_size": args.batch_size, "epochs": epochs, "seeds": seeds, "lr": 1e-3, "dropout": 0.5, "weight_decay": 0.0,
+                     "latentcheck_input_layer": f"{args.input_layer} -> {results['latentcheck'][0]['input_layer']}",
+                     "selection": "best validation NDCG@100 over epochs", "seconds_per_epoch": "median of epochs 2..N (training only) per seed, mean over seeds",
+                     "cpu_seconds_per_epoch": "the same in CPU seconds of each process (all its threads)"},
         "machine": env["machine"], "device": env["device"], "versions": env["versions"] | {"torch": results["recbole"][0]["torch"]},
         "summary": summary | {"recbole_torch_threads_compared": best_threads,
                               "recbole_seconds_per_epoch_by_threads": {str(t): per_epoch(v) for t, v in by_threads.items()}},
@@ -374,6 +426,8 @@ def compare_dae(args, ctx: dict) -> dict:
     # Table
     sp = summary["seconds_per_epoch"]
     print()
+    print(f"== {label}: {split.train.n_rows + split.val_fold_in.n_rows + split.test_fold_in.n_rows} users x {split.n_items} items, "
+          f"{epochs} epochs, {seeds} seed(s); latentcheck input layer {results['latentcheck'][0]['input_layer']}")
     print(f"machine: {env['machine']}; load average before/after {load_before[0]:.2f}/{load_after[0]:.2f}; latentcheck on {env['device']} "
           f"(JAX {env['versions']['jax']}); RecBole on torch {results['recbole'][0]['torch']} ({best_threads} threads, its fastest of {threads})")
     for t, v in by_threads.items():
@@ -381,6 +435,8 @@ def compare_dae(args, ctx: dict) -> dict:
     print(f"{'':28s} {'latentcheck':>22s} {'RecBole':>22s} {'ratio':>8s}")
     fmt = lambda s: f"{s['mean']:.4f} +- {(s['hi'] - s['mean']) if s['n'] > 1 else 0:.4f}"  # noqa: E731
     print(f"{'seconds / training epoch':28s} {fmt(sp['latentcheck']):>22s} {fmt(sp['recbole']):>22s} {speedup:7.2f}x")
+    cp = summary["cpu_seconds_per_epoch"]
+    print(f"{'CPU seconds / epoch':28s} {fmt(cp['latentcheck']):>22s} {fmt(cp['recbole']):>22s} {summary['cpu_speedup']:7.2f}x")
     for n in names:
         a, b = summary["metrics"]["latentcheck"][n], summary["metrics"]["recbole"][n]
         print(f"{n:28s} {fmt(a):>22s} {fmt(b):>22s} {a['mean'] / b['mean']:7.3f}")
@@ -389,6 +445,19 @@ def compare_dae(args, ctx: dict) -> dict:
     rep = results["recbole"][0]["recbole_reported"]
     print(f"RecBole's own test figures (seed 0): " + ", ".join(f"{k} {v:.4f}" for k, v in rep.items() if k in ("recall@20", "ndcg@10", "ndcg@100", "recall@50")))
     return out
+
+
+def print_rows(out: dict) -> None:
+    """One line per data set: seconds and CPU seconds per epoch, the ratio, NDCG@100 of both."""
+    print()
+    print(f"{'Mult-DAE per epoch':26s} {'latentcheck s (CPU s)':>22s} {'RecBole s (CPU s)':>22s} {'ratio':>7s} {'CPU ratio':>9s} {'NDCG@100 lc / RecBole':>22s}")
+    for name, part in (("ML-100K", out), ("Last.fm", out.get("lastfm"))):
+        if not part or "summary" not in part:
+            continue
+        sm = part["summary"]
+        sp, cp, nd = sm["seconds_per_epoch"], sm["cpu_seconds_per_epoch"], sm["metrics"]
+        print(f"{name:26s} {sp['latentcheck']['mean']:>9.4f} ({cp['latentcheck']['mean']:.4f}) {sp['recbole']['mean']:>11.4f} ({cp['recbole']['mean']:.4f}) "
+              f"{sm['speedup']:6.2f}x {sm['cpu_speedup']:8.2f}x {nd['latentcheck']['NDCG@100']['mean']:>10.4f} / {nd['recbole']['NDCG@100']['mean']:.4f}")
 
 
 def welch(a, b) -> dict:

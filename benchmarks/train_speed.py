@@ -5,6 +5,20 @@ Usage::
     python benchmarks/train_speed.py                 # small synthetic sets, this machine
     python benchmarks/train_speed.py --ml20m         # ML-20M-shaped: 136,700 users, 20,000 items, 10M interactions
     python benchmarks/train_speed.py --vmap-seeds 5  # 5 seeds as one vmapped program vs 5 sequential runs
+    python benchmarks/train_speed.py --breakdown     # per-epoch breakdown before/after on ML-100K and Last.fm
+
+``--breakdown`` (issue 22) times, on the real data, where an epoch's time
+goes, for the trainer as it was ("before": dense first layer, one call per
+epoch) and as it is ("after": ``input_layer="auto"``, the epochs up to the
+next validation as one call), interleaved repetition by repetition (medians;
+wall and CPU seconds; the load average is printed): host batching (shuffle,
+cut, pad), the call (dispatch, transfer, the scanned steps, the host sync),
+the steps alone (the same scan on batches already on the device), so
+dispatch + transfer + sync = call - host batching - steps, and validation (per validation, and per
+epoch at the study's ``eval_every``). One batch's step is split into the
+forward pass (the loss), the backward pass (value-and-grad minus loss) and
+Adam (the whole step minus value-and-grad). Writes
+``benchmarks/results/train_speed_breakdown.json``.
 
 For each data set it reports, for the real trainer's epoch
 (:func:`latentcheck.checkers.autoencoder.train.run_epoch`: host shuffling and batch
@@ -152,15 +166,191 @@ def measure_seeds(csr, hidden, batch_size: int, epochs: int, n_seeds: int) -> di
             "sequential_seconds_per_epoch": t_s, "one_seed_seconds_per_epoch": float(np.mean(alone[0])), "speedup": t_s / t_v}
 
 
+# --------------------------------------------------------------------------- --breakdown (issue 22)
+
+
+def _timed(fn, reps_out: dict, name: str) -> None:
+    """Run ``fn()`` once, appending its wall and CPU seconds to ``reps_out[name]``."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    fn()
+    reps_out.setdefault(name, []).append((time.perf_counter() - t0, time.process_time() - c0))
+
+
+def _trainer_parts(model, split, bs: int, sparse: bool, chunk: int, eval_every: int):
+    """Closures timing one pass of each part of the trainer for one setting (one seed, stacked as the trainer does)."""
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    from latentcheck.checkers.autoencoder.metrics import DEFAULT_METRICS
+    from latentcheck.checkers.autoencoder.train import BatchFeeder, _evaluate_seeds, _make_topk_seeds, _stacked_epoch, make_seeds_epoch, run_epochs
+
+    opt = optax.adam(1e-3)
+    keys = jnp.stack([jax.random.PRNGKey(0)])
+    state = {"p": jax.vmap(model.init)(keys)}
+    state["o"] = jax.vmap(opt.init)(state["p"])
+    fn = make_seeds_epoch(model, opt, bs, sparse)
+    feeder = BatchFeeder(split.train, bs)
+    rngs = [np.random.default_rng(0)]
+    eval_bs = min(bs, max(split.val_fold_in.n_rows, 1))
+    topk = _make_topk_seeds(model, eval_bs, max(k for _, k in DEFAULT_METRICS), sparse)
+    dev = [jax.device_put(a) for a in _stacked_epoch(feeder, [np.random.default_rng(1)])]
+    nos = jnp.arange(dev[3].size, dtype=jnp.uint32)
+
+    def host():
+        for _ in range(chunk):
+            _stacked_epoch(feeder, rngs)
+
+    def call():
+        state["p"], state["o"], _, _ = run_epochs(fn, state["p"], state["o"], feeder, rngs, keys, 0, chunk)
+
+    def steps():
+        for _ in range(chunk):
+            state["p"], state["o"], losses = fn(state["p"], state["o"], *dev[:3], dev[3], keys, nos)
+        losses.block_until_ready()
+
+    def validate():
+        _evaluate_seeds(topk, state["p"], split.val_fold_in, split.val_holdout, eval_bs, 1)
+
+    for f in (call, steps, validate):
+        f()  # compile
+    return {"host": host, "call": call, "steps": steps, "validation": validate}, dev[3].size
+
+
+def _step_parts(model, split, bs: int, sparse: bool):
+    """Closures for one batch: the loss (forward), value-and-grad, and the whole step with Adam."""
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    from latentcheck.checkers.autoencoder.train import BatchFeeder
+
+    opt = optax.adam(1e-3)
+    key = jax.random.PRNGKey(0)
+    p = model.init(key)
+    o = opt.init(p)
+    r, c, v, n = (jax.device_put(a) for a in BatchFeeder(split.train, bs).batch(np.arange(min(bs, split.train.n_rows))))
+    loss = jax.jit(lambda p: model.loss_coo(p, r, c, v, n, key, bs, sparse))
+    vg = jax.jit(lambda p: jax.value_and_grad(model.loss_coo)(p, r, c, v, n, key, bs, sparse))
+
+    def stepf(p, o):
+        val, g = jax.value_and_grad(model.loss_coo)(p, r, c, v, n, key, bs, sparse)
+        u, o = opt.update(g, o, p)
+        return optax.apply_updates(p, u), o, val
+
+    step = jax.jit(stepf, donate_argnums=(0, 1))  # donated, as in the trainer (fresh 4-byte-per-weight buffers cost page faults)
+    box = {"p": jax.tree.map(jnp.copy, p), "o": jax.tree.map(jnp.copy, o)}
+
+    def run_step():
+        box["p"], box["o"], val = step(box["p"], box["o"])
+        val.block_until_ready()
+
+    fns = {"forward": lambda: loss(p).block_until_ready(), "value_and_grad": lambda: jax.block_until_ready(vg(p)), "step": run_step}
+    for f in fns.values():
+        f()
+    return fns
+
+
+def _medians(reps: dict, scale: dict) -> dict:
+    return {k: {"wall": float(np.median([w for w, _ in v])) / scale.get(k, 1), "cpu": float(np.median([c for _, c in v])) / scale.get(k, 1)}
+            for k, v in reps.items()}
+
+
+def breakdown_case(name: str, split, hidden, bs: int, eval_every: int, reps: int) -> dict:
+    """Before (dense, one call per epoch) and after (auto input, ``eval_every`` epochs per call), interleaved; seconds per epoch."""
+    from latentcheck.checkers.autoencoder.models import MultDAE
+    from latentcheck.checkers.autoencoder.train import TrainConfig, resolve_input_layer
+
+    model = MultDAE(n_items=split.n_items, hidden=tuple(hidden), latent="tanh", lam=0.0)
+    bs = min(bs, split.train.n_rows)
+    after_sparse = resolve_input_layer(TrainConfig(input_layer="auto"), split.train)
+    settings = {"before": (False, 1), "after": (after_sparse, eval_every)}
+    parts = {k: _trainer_parts(model, split, bs, sp, ch, eval_every) for k, (sp, ch) in settings.items()}
+    steps = {k: _step_parts(model, split, bs, sp) for k, (sp, _) in settings.items()}
+    raw: dict = {k: {} for k in settings}
+    for _ in range(reps):
+        for k in settings:
+            for part, f in parts[k][0].items():
+                _timed(f, raw[k], part)
+            for part, f in steps[k].items():
+                _timed(f, raw[k], "one_step_" + part)
+    out = {"name": name, "users": split.train.n_rows, "items": split.n_items, "dims": list(model.dims), "batch_size": bs,
+           "steps_per_epoch": parts["before"][1], "eval_every": eval_every, "reps": reps}
+    for k, (sp, ch) in settings.items():
+        m = _medians(raw[k], {"host": ch, "call": ch, "steps": ch})
+        # The call = host batching + dispatch/transfer/sync + the steps; what is left after the other two is dispatch (clipped at 0: noise).
+        m["dispatch_transfer_sync"] = {u: max(0.0, m["call"][u] - m["host"][u] - m["steps"][u]) for u in ("wall", "cpu")}
+        m["validation_per_epoch"] = {u: m["validation"][u] / eval_every for u in ("wall", "cpu")}
+        m["epoch_total"] = {u: m["call"][u] + m["validation_per_epoch"][u] for u in ("wall", "cpu")}
+        fw, vg, st = (m["one_step_" + x] for x in ("forward", "value_and_grad", "step"))
+        m["one_step_split"] = {u: {"forward": fw[u], "backward": max(0.0, vg[u] - fw[u]), "adam": max(0.0, st[u] - vg[u])} for u in ("wall", "cpu")}
+        out[k] = {"input_layer": "sparse" if sp else "dense", "epochs_per_call": ch, "seconds": m}
+    out["speedup_epoch_total_wall"] = out["before"]["seconds"]["epoch_total"]["wall"] / out["after"]["seconds"]["epoch_total"]["wall"]
+    out["speedup_epoch_total_cpu"] = out["before"]["seconds"]["epoch_total"]["cpu"] / out["after"]["seconds"]["epoch_total"]["cpu"]
+    return out
+
+
+def print_breakdown(r: dict) -> None:
+    print(f"\n{r['name']}: {r['users']} users x {r['items']} items, {'-'.join(map(str, r['dims']))}, batch {r['batch_size']}, "
+          f"{r['steps_per_epoch']} steps/epoch, validation every {r['eval_every']} epochs; ms per epoch, wall (CPU), medians of {r['reps']}")
+    rows = [("host batching", "host"), ("call: dispatch+transfer+sync", "dispatch_transfer_sync"), ("call: the steps", "steps"),
+            ("validation (per epoch)", "validation_per_epoch"), ("epoch total", "epoch_total")]
+    b, a = r["before"], r["after"]
+    print(f"  {'':32s} {'before (' + b['input_layer'] + ', 1 epoch/call)':>34s} {'after (' + a['input_layer'] + ', ' + str(a['epochs_per_call']) + ' epochs/call)':>34s}")
+    for label, key in rows:
+        f = lambda x: f"{x['seconds'][key]['wall'] * 1e3:9.2f} ({x['seconds'][key]['cpu'] * 1e3:8.2f})"  # noqa: E731
+        print(f"  {label:32s} {f(b):>34s} {f(a):>34s}")
+    for k in ("before", "after"):
+        sp = r[k]["seconds"]["one_step_split"]["cpu"]
+        print(f"  one step, {k} ({r[k]['input_layer']}), CPU ms: forward {sp['forward'] * 1e3:.2f}, backward {sp['backward'] * 1e3:.2f}, Adam {sp['adam'] * 1e3:.2f}")
+    print(f"  epoch total: {r['speedup_epoch_total_wall']:.2f}x faster wall, {r['speedup_epoch_total_cpu']:.2f}x CPU")
+
+
+def breakdown(args: argparse.Namespace) -> None:
+    import jax
+
+    from latentcheck.checkers.autoencoder.data import liang_split, load_interactions, load_ratings
+    from latentcheck.checkers.autoencoder.study import environment
+
+    shared = os.path.join(HERE, "..", "..", "shared", "data")
+    ml = liang_split(load_ratings(os.path.join(shared, "ml-100k")))
+    cases = [("ML-100K, the default study's model", ml, (200,), 500, 5),
+             ("ML-100K, the RecBole comparison's model", ml, (600, 64), 64, 1)]
+    lf_path = os.path.join(shared, "lastfm-2k", "user_artists.dat")
+    if os.path.exists(lf_path):
+        lf = liang_split(load_interactions(lf_path, "userID,artistID,weight"), threshold=0)
+        cases.append(("Last.fm, the RecBole comparison's model", lf, (600, 64), 64, 1))
+    load_before = os.getloadavg()
+    results = []
+    for name, split, hidden, bs, ev in cases:
+        r = breakdown_case(name, split, hidden, bs, ev, args.reps)
+        r["load_average_after"] = list(os.getloadavg())
+        print_breakdown(r)
+        results.append(r)
+    env = environment()
+    out = {"device": env["device"], "jax_devices": [str(d) for d in jax.devices()], "machine": env["machine"], "versions": env["versions"],
+           "load_average_before": list(load_before), "load_average_after": list(os.getloadavg()), "results": results}
+    path = os.path.join(os.path.dirname(os.path.abspath(args.out)), "train_speed_breakdown.json")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    from latentcheck.checkers._io import atomic_write_text
+
+    atomic_write_text(path, json.dumps(out, indent=2) + "\n")
+    print(f"device {env['device']}; load average before {load_before[0]:.2f}, after {os.getloadavg()[0]:.2f}; wrote {path}")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description="Mult-DAE seconds per epoch on synthetic data")
     p.add_argument("--ml20m", action="store_true", help="also the ML-20M-shaped set (136,700 x 20,000, 10M interactions)")
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--batch-size", type=int, default=500)
     p.add_argument("--out", default=os.path.join(HERE, "results", "train_speed.json"))
+    p.add_argument("--breakdown", action="store_true", help="per-epoch breakdown before/after on ML-100K and Last.fm (train_speed_breakdown.json)")
+    p.add_argument("--reps", type=int, default=7, help="--breakdown: interleaved repetitions (medians)")
     p.add_argument("--vmap-seeds", type=int, default=0, metavar="S",
                    help="only the vmapped-seeds row: S seeds as one program vs S sequential runs (writes train_speed_seeds.json)")
     args = p.parse_args()
+    if args.breakdown:
+        return breakdown(args)
     if args.vmap_seeds:
         return seeds_row(args)
 

@@ -153,3 +153,119 @@ def test_conclusion_supports_only_what_the_tests_show():
     capped = _fake_report(-0.10, capped=True)
     assert any("6 of 18 final runs" in c and "cap" in c for c in capped["caveats"])
     assert any("No run stopped at the cap" in c for c in big["caveats"])
+
+
+# --------------------------------------------------------------------------- issue 22: sparse first layer, epochs per call
+
+
+def _coo_batch(n_items: int, batch: int, seed: int):
+    """A padded COO batch (rows == batch are padding) and its float64 dense matrix, built here without the trainer."""
+    rng = np.random.default_rng(seed)
+    rows, cols = [], []
+    for r in range(batch):
+        items = np.sort(rng.choice(n_items, size=int(rng.integers(1, 8)), replace=False))
+        rows += [r] * items.size
+        cols += items.tolist()
+    pad = 5
+    rows = np.array(rows + [batch] * pad, dtype=np.int32)
+    cols = np.array(cols + [0] * pad, dtype=np.int32)
+    vals = np.array([1.0] * (rows.size - pad) + [0.0] * pad, dtype=np.float32)
+    dense = np.zeros((batch, n_items))
+    dense[rows[:-pad], cols[:-pad]] = 1.0
+    return rows, cols, vals, dense
+
+
+def test_sparse_first_layer_is_x_times_w_plus_b():
+    from latentcheck.checkers.autoencoder.models import coo_first_layer
+
+    m = MultDAE(n_items=30, hidden=(6,))
+    W, b = m.init(jax.random.PRNGKey(0))[0]
+    rows, cols, vals, dense = _coo_batch(30, 4, 0)
+    # Independent float64 reference: rows L2-normalised, then x @ W + b.
+    x = dense / np.linalg.norm(dense, axis=1, keepdims=True)
+    want = x @ np.asarray(W, dtype=np.float64) + np.asarray(b, dtype=np.float64)
+    for sparse in (False, True):
+        h, _ = coo_first_layer((W, b), jnp.asarray(rows), jnp.asarray(cols), jnp.asarray(vals), None, 0.5, 4, 30, sparse)
+        np.testing.assert_allclose(np.asarray(h, dtype=np.float64), want, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["dae", "vae"])
+def test_sparse_loss_and_gradients_equal_dense_with_dropout(kind):
+    model = MultDAE(n_items=40, hidden=(12, 5), lam=0.01) if kind == "dae" else MultVAE(n_items=40, hidden=(12, 5), lam=0.01)
+    params = model.init(jax.random.PRNGKey(1))
+    rows, cols, vals = (jnp.asarray(a) for a in _coo_batch(40, 6, 1)[:3])
+    key = jax.random.PRNGKey(7)  # the same key: the same dropout mask on the same entries in both forms
+    f = lambda sparse: jax.value_and_grad(model.train_loss)(params, rows, cols, vals, 6.0, key, 6, 3, sparse)  # noqa: E731
+    (ld, gd), (ls, gs) = f(False), f(True)
+    assert float(ls) == pytest.approx(float(ld), rel=1e-5)
+    for a, b in zip(jax.tree.leaves(gd), jax.tree.leaves(gs)):
+        np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=1e-4, atol=1e-6)
+    # ... and dropout is on: another key gives another loss.
+    assert float(model.train_loss(params, rows, cols, vals, 6.0, jax.random.PRNGKey(8), 6, 3, True)) != pytest.approx(float(ls), rel=1e-6)
+
+
+def test_sparse_evaluation_ranks_like_dense_and_masks_fold_in():
+    from latentcheck.checkers.autoencoder.train import _make_topk
+
+    m = MultDAE(n_items=50, hidden=(9,))
+    p = m.init(jax.random.PRNGKey(2))
+    rows, cols, vals, dense = _coo_batch(50, 5, 2)
+    args = (p, jnp.asarray(rows), jnp.asarray(cols), jnp.asarray(vals))
+    top_d, top_s = np.asarray(_make_topk(m, 5, 20, False)(*args)), np.asarray(_make_topk(m, 5, 20, True)(*args))
+    assert np.array_equal(top_d, top_s)
+    for u in range(5):
+        assert not set(np.flatnonzero(dense[u])) & set(top_s[u].tolist())
+
+
+def test_sparse_training_equals_dense_within_float(split):
+    model = MultDAE(n_items=split.n_items, hidden=(16,), latent="sigmoid")
+    runs = {il: train_multdae(model, split, TrainConfig(epochs=4, batch_size=64, lr=3e-3, eval_every=2, input_layer=il)) for il in ("dense", "sparse")}
+    d, s = runs["dense"], runs["sparse"]
+    for (Wd, bd), (Ws, bs) in zip(d.params, s.params):
+        np.testing.assert_allclose(np.asarray(Ws), np.asarray(Wd), atol=1e-4)
+    assert d.best_epoch == s.best_epoch
+    for k, v in d.test.items():
+        assert s.test[k] == pytest.approx(v, abs=1e-3)
+
+
+def test_several_epochs_per_call_give_the_same_bits(split, monkeypatch):
+    """The default (dense) path: epochs up to each validation in one call equal one call per epoch, bit for bit."""
+    import latentcheck.checkers.autoencoder.train as train
+
+    model = MultDAE(n_items=split.n_items, hidden=(16,), latent="tanh", lam=0.01)
+    cfg = TrainConfig(epochs=8, batch_size=64, lr=3e-3, eval_every=3, patience=40)
+    chunked = train_multdae_seeds(model, split, cfg, [0, 4])
+    monkeypatch.setattr(train, "CHUNK_BYTES", 0)  # every epoch its own call, as before issue 22
+    per_epoch = train_multdae_seeds(model, split, cfg, [0, 4])
+    for a, b in zip(chunked, per_epoch):
+        for (Wa, ba), (Wb, bb) in zip(a.params, b.params):
+            assert np.array_equal(np.asarray(Wa), np.asarray(Wb)) and np.array_equal(np.asarray(ba), np.asarray(bb))
+        assert a.history == [h | {"seconds": ha["seconds"]} for h, ha in zip(b.history, a.history)]
+        assert a.test == b.test and (a.best_epoch, a.steps, a.stop_reason) == (b.best_epoch, b.steps, b.stop_reason)
+        assert [h["epoch"] for h in a.history] == [3, 6, 8]
+    # The check can fail: another seed's run differs.
+    assert not np.array_equal(np.asarray(chunked[0].params[0][0]), np.asarray(chunked[1].params[0][0]))
+
+
+def test_epoch_groups_split_at_length_changes_and_byte_cap(monkeypatch):
+    import latentcheck.checkers.autoencoder.train as train
+
+    assert train._epoch_groups([8, 8, 16, 16, 8], [1] * 5) == [(0, 2), (2, 4), (4, 5)]
+    monkeypatch.setattr(train, "CHUNK_BYTES", 2)
+    assert train._epoch_groups([8] * 5, [1] * 5) == [(0, 2), (2, 4), (4, 5)]
+    assert train._next_validation(0, TrainConfig(epochs=7, eval_every=3)) == 3
+    assert train._next_validation(6, TrainConfig(epochs=7, eval_every=3)) == 7
+
+
+def test_input_layer_choice():
+    from latentcheck.checkers.autoencoder.data import CSR
+    from latentcheck.checkers.autoencoder.train import resolve_input_layer, sparse_input_wins
+
+    assert not sparse_input_wins(1417, 44358 / (750 * 1417))  # ML-100K: dense measured as fast
+    assert sparse_input_wins(15385, 74254 / (1501 * 15385))  # Last.fm: sparse measured faster
+    with pytest.raises(InvalidArgument):
+        TrainConfig(input_layer="embedding")
+    wide = CSR(np.array([0, 2, 3]), np.array([5, 900, 4000], dtype=np.int32), np.ones(3, np.float32), (2, 5000))
+    assert resolve_input_layer(TrainConfig(input_layer="auto"), wide)
+    assert not resolve_input_layer(TrainConfig(), wide)  # the default stays dense
+    assert resolve_input_layer(TrainConfig(input_layer="sparse"), wide)

@@ -36,7 +36,8 @@ from latentcheck.theorems.activations import Activation, get_activation
 from latentcheck.theorems.encoder import Encoder
 from latentcheck.theorems.errors import InvalidArgument
 
-__all__ = ["MultDAE", "MultVAE", "AutoRec", "Params", "glorot_uniform", "coo_input", "coo_multinomial_nll", "weight_decay"]
+__all__ = ["MultDAE", "MultVAE", "AutoRec", "Params", "glorot_uniform", "coo_input", "coo_entries", "coo_first_layer", "coo_multinomial_nll",
+           "weight_decay"]
 
 #: Parameters: a tuple of (W (in, out), b (out,)) pairs.
 Params = tuple
@@ -171,27 +172,38 @@ class MultDAE:
         reg = sum(jnp.sum(W * W) for W, _ in params)
         return nll + self.lam * reg
 
-    def loss_coo(self, params: Params, rows: Any, cols: Any, vals: Any, n_real: Any, key: Any, batch_size: int) -> Any:
+    def loss_coo(self, params: Params, rows: Any, cols: Any, vals: Any, n_real: Any, key: Any, batch_size: int,
+                 sparse: bool = False) -> Any:
         """:meth:`loss` for a batch given as padded COO (rows ``== batch_size`` are padding).
 
         The same quantity as ``loss(params, densify(rows, cols, vals), n_real, key)``
         computed the cheap way: the L2 normalisation and the dropout mask
         touch only the nonzero entries, and ``sum_i x_i log softmax_i`` is
-        ``sum_nnz x log-softmax at (row, col)``; only the (dropped-out)
-        network input is densified.
+        ``sum_nnz x log-softmax at (row, col)``. With ``sparse=False`` the
+        (dropped-out) network input is densified and multiplied by the first
+        weight matrix; with ``sparse=True`` the first layer is an
+        embedding-bag sum over the entries (:func:`coo_first_layer`): the
+        same value and the same dropout mask, other float rounding.
         """
-        h, vals = coo_input(rows, cols, vals, key, self.dropout, int(batch_size), int(self.n_items))
+        h, vals = coo_first_layer(params[0], rows, cols, vals, key, self.dropout, int(batch_size), int(self.n_items), sparse)
         acts = self._activations()
-        for i, (W, b) in enumerate(params):
-            h = affine(h, W, b)
-            if i < len(params) - 1:
-                h = acts[i](h)
+        for i, (W, b) in enumerate(params[1:], start=1):
+            h = affine(acts[i - 1](h), W, b)
         nll = coo_multinomial_nll(h, rows, cols, vals, n_real, int(batch_size))
         return nll + weight_decay(params, self.lam)
 
-    def train_loss(self, params: Params, rows: Any, cols: Any, vals: Any, n_real: Any, key: Any, batch_size: int, step: Any) -> Any:
+    def train_loss(self, params: Params, rows: Any, cols: Any, vals: Any, n_real: Any, key: Any, batch_size: int, step: Any,
+                   sparse: bool = False) -> Any:
         """The training objective of optimiser step ``step`` (for Mult-DAE: :meth:`loss_coo`; ``step`` is unused)."""
-        return self.loss_coo(params, rows, cols, vals, n_real, key, batch_size)
+        return self.loss_coo(params, rows, cols, vals, n_real, key, batch_size, sparse)
+
+    def apply_coo(self, params: Params, rows: Any, cols: Any, vals: Any, batch_size: int, sparse: bool = False) -> Any:
+        """Evaluation logits ``(batch_size, n_items)`` of a padded COO batch (no dropout): :meth:`apply` of the densified rows."""
+        h, _ = coo_first_layer(params[0], rows, cols, vals, None, 0.0, int(batch_size), int(self.n_items), sparse)
+        acts = self._activations()
+        for i, (W, b) in enumerate(params[1:], start=1):
+            h = affine(acts[i - 1](h), W, b)
+        return h
 
     def encoder(self, params: Params) -> Encoder:
         """The trained encoder (layers up to the bottleneck) as a :class:`latentcheck.theorems.Encoder`.
@@ -277,12 +289,20 @@ class MultVAE:
         return _init_layers(k1, enc, 0.001, dtype) + _init_layers(k2, dec, 0.001, dtype)
 
     def _mean_logvar(self, params: Params, h: Any) -> tuple[Any, Any]:
+        W, b = params[0]
+        return self._mean_logvar_after_first(params, affine(h, W, b))
+
+    def _mean_logvar_after_first(self, params: Params, out: Any) -> tuple[Any, Any]:
+        """Mean and log-variance from the first encoder layer's pre-activation ``out``."""
         hid = self.hidden_activation.jax_fn()
-        for W, b in params[: self.n_encoder_layers - 1]:
-            h = hid(affine(h, W, b))
-        W, b = params[self.n_encoder_layers - 1]
-        out = affine(h, W, b)
+        for W, b in params[1 : self.n_encoder_layers]:
+            out = affine(hid(out), W, b)
         return self.latent.jax_fn()(out[:, : self.m]), out[:, self.m :]
+
+    def apply_coo(self, params: Params, rows: Any, cols: Any, vals: Any, batch_size: int, sparse: bool = False) -> Any:
+        """Evaluation logits (``z = mu``, no dropout) of a padded COO batch: :meth:`apply` of the densified rows."""
+        h, _ = coo_first_layer(params[0], rows, cols, vals, None, 0.0, int(batch_size), int(self.n_items), sparse)
+        return self._decode(params, self._mean_logvar_after_first(params, h)[0])
 
     def _decode(self, params: Params, z: Any) -> Any:
         hid = self.hidden_activation.jax_fn()
@@ -313,15 +333,16 @@ class MultVAE:
 
         return jnp.minimum(self.anneal_cap, jnp.asarray(step, dtype=jnp.float32) / float(self.total_anneal_steps))
 
-    def train_loss(self, params: Params, rows: Any, cols: Any, vals: Any, n_real: Any, key: Any, batch_size: int, step: Any) -> Any:
-        """NLL + ``beta(step)`` KL (real rows only) + weight decay, for a padded COO batch."""
+    def train_loss(self, params: Params, rows: Any, cols: Any, vals: Any, n_real: Any, key: Any, batch_size: int, step: Any,
+                   sparse: bool = False) -> Any:
+        """NLL + ``beta(step)`` KL (real rows only) + weight decay, for a padded COO batch (``sparse``: as in :meth:`MultDAE.loss_coo`)."""
         import jax
         import jax.numpy as jnp
 
         B = int(batch_size)
         k_drop, k_eps = jax.random.split(key)
-        h, vals = coo_input(rows, cols, vals, k_drop, self.dropout, B, int(self.n_items))
-        mu, logvar = self._mean_logvar(params, h)
+        h, vals = coo_first_layer(params[0], rows, cols, vals, k_drop, self.dropout, B, int(self.n_items), sparse)
+        mu, logvar = self._mean_logvar_after_first(params, h)
         z = mu + jax.random.normal(k_eps, mu.shape, mu.dtype) * jnp.exp(0.5 * logvar)
         nll = coo_multinomial_nll(self._decode(params, z), rows, cols, vals, n_real, B)
         real = (jnp.arange(B) < n_real).astype(mu.dtype)
@@ -361,6 +382,15 @@ def coo_input(rows: Any, cols: Any, vals: Any, key: Any, dropout: float, batch_s
     Only the nonzero entries are normalised and masked (the mask is drawn with
     ``key`` over the padded entries); returns ``(dense input, vals with padding zeroed)``.
     """
+    import jax.numpy as jnp
+
+    B = int(batch_size)
+    v, vals = coo_entries(rows, vals, key, dropout, B)
+    return jnp.zeros((B, int(n_items)), dtype=vals.dtype).at[rows, cols].add(v, mode="drop"), vals
+
+
+def coo_entries(rows: Any, vals: Any, key: Any, dropout: float, batch_size: int) -> tuple[Any, Any]:
+    """The network input's entries of a padded COO batch: ``(values L2-normalised per row then dropped out, vals with padding zeroed)``."""
     import jax
     import jax.numpy as jnp
 
@@ -372,7 +402,33 @@ def coo_input(rows: Any, cols: Any, vals: Any, key: Any, dropout: float, batch_s
     if key is not None and dropout > 0:
         keep = 1.0 - dropout
         v = jnp.where(jax.random.bernoulli(key, keep, v.shape), v / keep, 0.0)
-    return jnp.zeros((B, int(n_items)), dtype=vals.dtype).at[rows, cols].add(v, mode="drop"), vals
+    return v, vals
+
+
+def coo_first_layer(layer: tuple, rows: Any, cols: Any, vals: Any, key: Any, dropout: float, batch_size: int, n_items: int,
+                    sparse: bool) -> tuple[Any, Any]:
+    """The first layer's pre-activation ``x @ W + b`` of a padded COO batch (L2-normalised rows, inverted dropout).
+
+    ``sparse=False``: the input is densified (:func:`coo_input`) and multiplied
+    by ``W``. ``sparse=True``: an embedding-bag sum, ``h[r] = sum over the
+    entries (r, c, v) of v * W[c]`` (a gather of ``W``'s rows and a segment
+    sum), so the cost follows the number of entries, not ``batch x n_items``;
+    its gradient is a scatter-add into the touched rows of ``W``. Both use
+    the same normalised and dropped-out entry values (the same mask); they
+    differ only in the order of the float additions. Returns ``(h, vals with
+    padding zeroed)``.
+    """
+    import jax
+    import jax.numpy as jnp
+
+    W, b = layer
+    B = int(batch_size)
+    if not sparse:
+        x, vals = coo_input(rows, cols, vals, key, dropout, B, int(n_items))
+        return affine(x, W, b), vals
+    v, vals = coo_entries(rows, vals, key, dropout, B)
+    z = jax.ops.segment_sum(v[:, None] * W[cols], rows, num_segments=B + 1)[:B]
+    return z + jnp.broadcast_to(b, z.shape), vals
 
 
 def coo_multinomial_nll(logits: Any, rows: Any, cols: Any, vals: Any, n_real: Any, batch_size: int) -> Any:

@@ -9,9 +9,12 @@ smaller batch is padded with empty rows that do not count in the loss
 the whole run; the padded index length is fixed per run so the step should
 compile once (:class:`BatchFeeder`). The step is one jitted function
 (forward, backward, Adam) with its parameter and optimiser buffers donated,
-and a whole epoch runs as one jitted ``lax.scan`` over the stacked batches;
-for Mult-DAE the loss is computed from the COO entries
-(:meth:`MultDAE.loss_coo`), so only the network input is densified.
+and the epochs up to the next validation run as one jitted ``lax.scan`` over
+their stacked batches (:func:`run_epochs`: each epoch cut and padded as if
+alone, so the same numbers as one call per epoch); for Mult-DAE the loss is
+computed from the COO entries (:meth:`MultDAE.loss_coo`), so only the network
+input is densified, or not even that with ``TrainConfig(input_layer="sparse")``
+(the first layer as an embedding-bag sum over each user's items).
 
 Model selection follows Liang et al.: evaluate on the validation users after
 every ``eval_every`` epochs and keep the parameters with the best
@@ -44,9 +47,49 @@ __all__ = [
     "run_epoch",
     "densify",
     "BatchFeeder",
+    "INPUT_LAYERS",
+    "sparse_input_wins",
+    "resolve_input_layer",
+    "run_epochs",
 ]
 
 EpochCallback = Callable[[int, dict], None]
+
+#: The first-layer forms of Mult-DAE/Mult-VAE training (:attr:`TrainConfig.input_layer`).
+INPUT_LAYERS = ("dense", "sparse", "auto")
+
+#: ``"auto"`` picks the sparse first layer from this many items on ...
+SPARSE_MIN_ITEMS = 2048
+
+#: ... and when at most this fraction of the (row, item) cells of the training rows are filled.
+SPARSE_MAX_DENSITY = 0.01
+
+#: The most host bytes of padded batches sent in one call (several epochs run as one call up to the next validation).
+CHUNK_BYTES = 64 << 20
+
+
+def sparse_input_wins(n_items: int, density: float) -> bool:
+    """Whether ``input_layer="auto"`` takes the sparse first layer: many items and sparse rows.
+
+    The dense product costs ``batch x n_items x hidden`` multiply-adds, the
+    sparse form ``batch x (items per row) x hidden`` gathers and scatter-adds,
+    each of which costs XLA's CPU backend about as much as 20-30 dense
+    multiply-adds. So the sparse form wins when a row fills well under 1/30
+    of the items. Measured (``benchmarks/train_speed.py --breakdown``, this
+    2-core CPU): ML-100K (1,417 items, density 4.2%) trains no faster sparse;
+    Last.fm (15,385 items, density 0.32%) trains faster sparse. The cut,
+    :data:`SPARSE_MAX_DENSITY` (1%) and :data:`SPARSE_MIN_ITEMS`, lies between
+    those two measured points; it was not tuned finer.
+    """
+    return int(n_items) >= SPARSE_MIN_ITEMS and float(density) <= SPARSE_MAX_DENSITY
+
+
+def resolve_input_layer(config: "TrainConfig", train: CSR) -> bool:
+    """True for the sparse first layer: ``config.input_layer``, with ``"auto"`` decided on the training rows."""
+    if config.input_layer != "auto":
+        return config.input_layer == "sparse"
+    density = train.nnz / max(1, train.n_rows * train.n_cols)
+    return sparse_input_wins(train.n_cols, density)
 
 
 @dataclass(frozen=True)
@@ -64,6 +107,12 @@ class TrainConfig:
             passed since the best validation score (checked at each
             validation); ``epochs`` is then the cap. ``None``: train all
             ``epochs`` (no early stopping).
+        input_layer: how Mult-DAE/Mult-VAE's first layer reads the sparse
+            binary rows: ``"dense"`` (densify the batch, one matrix product:
+            the default, bit-for-bit the numbers of earlier versions),
+            ``"sparse"`` (an embedding-bag sum over each user's items: the
+            same function and dropout mask, other float rounding) or
+            ``"auto"`` (sparse where it measured faster: :func:`sparse_input_wins`).
     """
 
     epochs: int = 100
@@ -73,8 +122,11 @@ class TrainConfig:
     eval_every: int = 1
     select: str = "NDCG@100"
     patience: Optional[int] = None
+    input_layer: str = "dense"
 
     def __post_init__(self) -> None:
+        if self.input_layer not in INPUT_LAYERS:
+            raise InvalidArgument(f"input_layer={self.input_layer!r} must be one of {', '.join(INPUT_LAYERS)}")
         if self.patience is not None and self.patience < 1:
             raise InvalidArgument(f"patience={self.patience!r} must be a positive number of optimiser steps (or None for a fixed epoch count)")
         if self.epochs < 1:
@@ -97,7 +149,10 @@ class TrainResult:
         history: one dict per evaluated epoch (``epoch``, ``loss``, validation metrics).
         val, test: mean metrics of the kept parameters.
         test_per_user: per-user (or per-rating) test values, for paired tests.
-        epoch_seconds: wall time of each training epoch (without validation).
+        epoch_seconds: wall time of each training epoch (without validation); the
+            epochs between two validations run as one call, so each gets that call's
+            time divided by its epochs.
+        epoch_cpu_seconds: the same in CPU seconds of this process (all threads).
         total_seconds: wall time of the whole run (training, validation, test).
         stop_reason: ``"patience"`` (early stopping), ``"cap"`` (the epoch cap
             was reached while still improving within the patience) or
@@ -113,6 +168,7 @@ class TrainResult:
     test_per_user: dict[str, np.ndarray] = field(default_factory=dict)
     epoch_seconds: list[float] = field(default_factory=list)
     total_seconds: float = 0.0
+    epoch_cpu_seconds: list[float] = field(default_factory=list)
     stop_reason: str = "epochs"
     steps: int = 0
     best_step: int = 0
@@ -181,24 +237,25 @@ def densify(rows: Any, cols: Any, vals: Any, n_rows: int, n_cols: int, dtype: An
 # --------------------------------------------------------------------------- Mult-DAE
 
 
-def make_multdae_step(model: MultDAE, optimizer: Any, batch_size: int) -> Callable:
+def make_multdae_step(model: MultDAE, optimizer: Any, batch_size: int, sparse: bool = False) -> Callable:
     """The jitted training step ``(params, opt_state, rows, cols, vals, n_real, key, step_no) -> (params, opt_state, loss)``.
 
-    The dropout key of a step is ``fold_in(key, step_no)``, computed inside the step.
+    The dropout key of a step is ``fold_in(key, step_no)``, computed inside the step;
+    ``sparse``: the first layer as an embedding-bag sum (:func:`coo_first_layer`).
     """
     import jax
     import optax
 
     def step(params, opt_state, rows, cols, vals, n_real, key, step_no):
         key = jax.random.fold_in(key, step_no)
-        loss, grads = jax.value_and_grad(model.loss_coo)(params, rows, cols, vals, n_real, key, batch_size)
+        loss, grads = jax.value_and_grad(model.loss_coo)(params, rows, cols, vals, n_real, key, batch_size, sparse)
         updates, opt_state = optimizer.update(grads, opt_state, params)
         return optax.apply_updates(params, updates), opt_state, loss
 
     return jax.jit(step, donate_argnums=(0, 1))
 
 
-def make_multdae_epoch(model: MultDAE, optimizer: Any, batch_size: int) -> Callable:
+def make_multdae_epoch(model: MultDAE, optimizer: Any, batch_size: int, sparse: bool = False) -> Callable:
     """A whole epoch as one jitted ``lax.scan`` over stacked batches (no per-step dispatch).
 
     ``(params, opt_state, rows[nb, P], cols[nb, P], vals[nb, P], n_real[nb], key, step_nos[nb]) -> (params, opt_state, losses[nb])``;
@@ -211,7 +268,7 @@ def make_multdae_epoch(model: MultDAE, optimizer: Any, batch_size: int) -> Calla
         def body(carry, xs):
             p, st = carry
             r, c, v, n, k = xs
-            loss, grads = jax.value_and_grad(model.loss_coo)(p, r, c, v, n, jax.random.fold_in(key, k), batch_size)
+            loss, grads = jax.value_and_grad(model.loss_coo)(p, r, c, v, n, jax.random.fold_in(key, k), batch_size, sparse)
             updates, st = optimizer.update(grads, st, p)
             return (optax.apply_updates(p, updates), st), loss
 
@@ -245,7 +302,7 @@ def run_epoch(params: Any, opt_state: Any, feeder: "BatchFeeder", rng: np.random
     return params, opt_state, np.asarray(jnp.stack(out), dtype=np.float64), step_no + len(batches)
 
 
-def _make_topk(model: MultDAE, batch_size: int, kmax: int) -> Callable:
+def _make_topk(model: MultDAE, batch_size: int, kmax: int, sparse: bool = False) -> Callable:
     import jax
     import jax.numpy as jnp
 
@@ -253,12 +310,22 @@ def _make_topk(model: MultDAE, batch_size: int, kmax: int) -> Callable:
     k = min(kmax, n)
 
     def topk(params, rows, cols, vals):
+        if sparse:
+            return jax.lax.top_k(_sparse_masked_logits(model, params, rows, cols, vals, batch_size), k)[1]
         x = densify(rows, cols, vals, batch_size, n)
         logits = model.apply(params, x)
         logits = jnp.where(x > 0, -jnp.inf, logits)
         return jax.lax.top_k(logits, k)[1]
 
     return jax.jit(topk)
+
+
+def _sparse_masked_logits(model: Any, params: Any, rows: Any, cols: Any, vals: Any, batch_size: int) -> Any:
+    """Evaluation logits with the sparse first layer and the fold-in items (entries with a value > 0) set to -inf."""
+    import jax.numpy as jnp
+
+    logits = model.apply_coo(params, rows, cols, vals, batch_size, sparse=True)
+    return logits.at[jnp.where(vals > 0, rows, batch_size), cols].set(-jnp.inf, mode="drop")
 
 
 def evaluate_multdae(
@@ -270,11 +337,12 @@ def evaluate_multdae(
     batch_size: int = 500,
     metrics: tuple[tuple[str, int], ...] = DEFAULT_METRICS,
     _topk: Optional[Callable] = None,
+    sparse: bool = False,
 ) -> dict[str, np.ndarray]:
-    """Per-user metrics: fold in ``fold_in`` rows, rank all items with fold-in items masked."""
+    """Per-user metrics: fold in ``fold_in`` rows, rank all items with fold-in items masked (``sparse``: the sparse first layer)."""
     kmax = max(k for _, k in metrics)
     bs = min(batch_size, max(1, fold_in.n_rows))
-    topk = _topk or _make_topk(model, bs, kmax)
+    topk = _topk or _make_topk(model, bs, kmax, sparse)
     feeder = BatchFeeder(fold_in, bs)
     tops = []
     for idx in fold_in.iter_batches(bs):
@@ -290,13 +358,15 @@ def _means(per_user: dict[str, np.ndarray]) -> dict[str, float]:
     return {k: float(np.nanmean(v)) if np.any(np.isfinite(v)) else float("nan") for k, v in per_user.items()}
 
 
-def make_seeds_epoch(model: Any, optimizer: Any, batch_size: int) -> Callable:
+def make_seeds_epoch(model: Any, optimizer: Any, batch_size: int, sparse: bool = False) -> Callable:
     """A whole epoch of ``S`` seeds as one jitted, vmapped ``lax.scan`` (stacked parameters).
 
     ``(params[S], opt_state[S], rows[S, nb, P], cols[S, nb, P], vals[S, nb, P], n_real[nb], keys[S], step_nos[nb])
     -> (params[S], opt_state[S], losses[S, nb])``. Seed ``s`` runs exactly the
     steps of a single run with dropout key ``keys[s]`` (step ``i`` uses
     ``fold_in(keys[s], step_nos[i])`` and ``model.train_loss(..., step_nos[i])``).
+    The batch axis ``nb`` may hold several epochs one after another (the
+    trainer runs the epochs up to the next validation as one call).
     """
     import jax
     import optax
@@ -305,7 +375,7 @@ def make_seeds_epoch(model: Any, optimizer: Any, batch_size: int) -> Callable:
         def body(carry, xs):
             p, st = carry
             r, c, v, n, k = xs
-            loss, grads = jax.value_and_grad(model.train_loss)(p, r, c, v, n, jax.random.fold_in(key, k), batch_size, k)
+            loss, grads = jax.value_and_grad(model.train_loss)(p, r, c, v, n, jax.random.fold_in(key, k), batch_size, k, sparse)
             updates, st = optimizer.update(grads, st, p)
             return (optax.apply_updates(p, updates), st), loss
 
@@ -327,7 +397,60 @@ def _stacked_epoch(feeder: BatchFeeder, rngs: list[np.random.Generator]) -> tupl
     return stack(0), stack(1), stack(2), n_real
 
 
-def _make_topk_seeds(model: Any, batch_size: int, kmax: int) -> Callable:
+def _epoch_groups(sizes: list[int], bytes_per_epoch: list[int]) -> list[tuple[int, int]]:
+    """Runs ``[start, stop)`` of consecutive epochs with one padded length and at most :data:`CHUNK_BYTES` of batches each."""
+    groups: list[tuple[int, int]] = []
+    start, used = 0, 0
+    for i, (size, nbytes) in enumerate(zip(sizes, bytes_per_epoch)):
+        if i > start and (size != sizes[start] or used + nbytes > CHUNK_BYTES):
+            groups.append((start, i))
+            start, used = i, 0
+        used += nbytes
+    groups.append((start, len(sizes)))
+    return groups
+
+
+def run_epochs(epoch_fn: Callable, params: Any, opt_state: Any, feeder: BatchFeeder, rngs: list[np.random.Generator], keys: Any,
+               step_no: int, n_epochs: int) -> tuple[Any, Any, list[np.ndarray], int]:
+    """``n_epochs`` epochs of stacked seeds (:func:`make_seeds_epoch`) in as few calls as possible.
+
+    Each epoch's batches are cut and padded exactly as for a call per epoch
+    (:func:`_stacked_epoch`: the same shuffles, the same padded length), and
+    consecutive epochs of one padded length are concatenated along the
+    batch axis and run as one scan: the same steps in the same order, so the
+    same numbers, with one dispatch and one host sync instead of one per
+    epoch. Returns ``(params, opt_state, per-epoch losses [S, nb], next step_no)``.
+    """
+    epochs = [_stacked_epoch(feeder, rngs) for _ in range(n_epochs)]
+    sizes = [e[0].shape[-1] for e in epochs]
+    groups = _epoch_groups(sizes, [e[0].nbytes * 3 for e in epochs])
+    out: list[np.ndarray] = []
+    for a, b in groups:
+        part = epochs[a:b]
+        rows, cols, vals = (np.concatenate([e[j] for e in part], axis=1) for j in range(3))
+        n_real = np.concatenate([e[3] for e in part])
+        nos = np.arange(step_no, step_no + n_real.size, dtype=np.uint32)
+        params, opt_state, losses = epoch_fn(params, opt_state, rows, cols, vals, n_real, keys, nos)
+        losses = np.asarray(losses, dtype=np.float64)
+        step_no += int(n_real.size)
+        bounds = np.cumsum([e[3].size for e in part])[:-1]
+        out.extend(np.split(losses, bounds, axis=1))
+    return params, opt_state, out, step_no
+
+
+def _report_unvalidated(on_epoch: Optional[EpochCallback], losses: list[np.ndarray], epoch: int, seconds: float) -> None:
+    """``on_epoch`` for the epochs after ``epoch`` run without a validation (their call's seconds per epoch, their mean loss)."""
+    for e, loss in enumerate(losses, start=epoch + 1):
+        if on_epoch is not None:
+            on_epoch(e, {"epoch": e, "seconds": seconds, "loss": float(np.mean(loss))})
+
+
+def _next_validation(epoch: int, config: TrainConfig) -> int:
+    """The epoch (1-based) of the first validation after ``epoch``: the next multiple of ``eval_every``, or the last epoch."""
+    return min(config.epochs, (epoch // config.eval_every + 1) * config.eval_every)
+
+
+def _make_topk_seeds(model: Any, batch_size: int, kmax: int, sparse: bool = False) -> Callable:
     """``(params[S], rows, cols, vals) -> top-k item indices [S, batch, k]`` with fold-in items masked."""
     import jax
     import jax.numpy as jnp
@@ -336,6 +459,8 @@ def _make_topk_seeds(model: Any, batch_size: int, kmax: int) -> Callable:
     k = min(kmax, n)
 
     def topk(params, rows, cols, vals):
+        if sparse:
+            return jax.lax.top_k(_sparse_masked_logits(model, params, rows, cols, vals, batch_size), k)[1]
         x = densify(rows, cols, vals, batch_size, n)
         logits = jnp.where(x > 0, -jnp.inf, model.apply(params, x))
         return jax.lax.top_k(logits, k)[1]
@@ -428,32 +553,34 @@ def train_multdae_seeds(
     optimizer = optax.adam(config.lr)
     opt_state = jax.vmap(optimizer.init)(params)
     bs = min(config.batch_size, split.train.n_rows)
-    epoch_fn = make_seeds_epoch(model, optimizer, bs)
+    sparse = resolve_input_layer(config, split.train)
+    epoch_fn = make_seeds_epoch(model, optimizer, bs, sparse)
     feeder = BatchFeeder(split.train, bs)
     eval_bs = max(1, min(config.batch_size, max(split.val_fold_in.n_rows, split.test_fold_in.n_rows)))
-    topk = _make_topk_seeds(model, eval_bs, max(k for _, k in DEFAULT_METRICS))
+    topk = _make_topk_seeds(model, eval_bs, max(k for _, k in DEFAULT_METRICS), sparse)
     select = jax.jit(lambda best, cur, m: jax.tree.map(lambda b, c: jnp.where(m.reshape((-1,) + (1,) * (c.ndim - 1)), c, b), best, cur))
     rngs = [np.random.default_rng(s) for s in seeds]
     tracks = [_SeedTrack() for _ in seeds]
     best_params = jax.tree.map(jnp.copy, params)
     epoch_seconds: list[float] = []
-    step_no = 0
-    for epoch in range(1, config.epochs + 1):
-        t0 = time.perf_counter()
-        rows, cols, vals, n_real = _stacked_epoch(feeder, rngs)
-        nos = np.arange(step_no, step_no + n_real.size, dtype=np.uint32)
-        params, opt_state, losses = epoch_fn(params, opt_state, rows, cols, vals, n_real, drop_keys, nos)
-        losses = np.asarray(losses, dtype=np.float64)
-        step_no += int(n_real.size)
-        epoch_seconds.append(time.perf_counter() - t0)
-        info: dict[str, Any] = {"epoch": epoch, "seconds": epoch_seconds[-1]}
-        if epoch % config.eval_every == 0 or epoch == config.epochs:
-            val = _evaluate_seeds(topk, params, split.val_fold_in, split.val_holdout, eval_bs, S)
-            improved = _update_tracks(tracks, [_means(v) for v in val], info, losses, epoch, step_no, config)
-            if improved.any():
-                best_params = select(best_params, params, jnp.asarray(improved))
+    epoch_cpu: list[float] = []
+    step_no, epoch = 0, 0
+    while epoch < config.epochs:
+        last = _next_validation(epoch, config)
+        t0, c0 = time.perf_counter(), time.process_time()
+        params, opt_state, losses, step_no = run_epochs(epoch_fn, params, opt_state, feeder, rngs, drop_keys, step_no, last - epoch)
+        seconds = (time.perf_counter() - t0) / (last - epoch)
+        epoch_seconds.extend([seconds] * (last - epoch))
+        epoch_cpu.extend([(time.process_time() - c0) / (last - epoch)] * (last - epoch))
+        _report_unvalidated(on_epoch, losses[:-1], epoch, seconds)
+        epoch = last
+        info: dict[str, Any] = {"epoch": epoch, "seconds": seconds}
+        val = _evaluate_seeds(topk, params, split.val_fold_in, split.val_holdout, eval_bs, S)
+        improved = _update_tracks(tracks, [_means(v) for v in val], info, losses[-1], epoch, step_no, config)
+        if improved.any():
+            best_params = select(best_params, params, jnp.asarray(improved))
         if on_epoch is not None:
-            on_epoch(epoch, info | {"loss": float(np.mean(losses))} | (tracks[0].history[-1] if tracks[0].history and tracks[0].history[-1]["epoch"] == epoch else {}))
+            on_epoch(epoch, info | {"loss": float(np.mean(losses[-1]))} | (tracks[0].history[-1] if tracks[0].history and tracks[0].history[-1]["epoch"] == epoch else {}))
         if all(t.stopped for t in tracks):
             break
     for t in tracks:
@@ -465,7 +592,7 @@ def train_multdae_seeds(
     return [
         TrainResult(
             params=jax.tree.map(lambda x, i=i: x[i], best_params), best_epoch=t.best_epoch, history=t.history,
-            val=_means(val_pu[i]), test=_means(test_pu[i]), test_per_user=dict(test_pu[i]), epoch_seconds=epoch_seconds,
+            val=_means(val_pu[i]), test=_means(test_pu[i]), test_per_user=dict(test_pu[i]), epoch_seconds=epoch_seconds, epoch_cpu_seconds=epoch_cpu,
             total_seconds=total, stop_reason=t.stop_reason, steps=t.steps, best_step=t.best_step,
         )
         for i, t in enumerate(tracks)
