@@ -44,9 +44,12 @@ from latentcheck.checkers.autoencoder.data import CSR
 from latentcheck.checkers.domains import sample_row_triples
 from latentcheck.theorems.encoder import Encoder
 from latentcheck.theorems.errors import InvalidArgument
+from latentcheck.theorems.inputs import META_KEYS as _INPUT_META_KEYS
+from latentcheck.theorems.inputs import InputSemantics, inputs_from_arrays, inputs_to_arrays
 from latentcheck.theorems.properties import P2, P3
 
-__all__ = ["AuditResult", "audit_encoder", "normalise_rows", "NORMALISATIONS", "kendall_tau_b", "save_encoder", "read_input_meta", "rows_for_encoder", "META_KEYS"]
+__all__ = ["AuditResult", "audit_encoder", "normalise_rows", "NORMALISATIONS", "kendall_tau_b", "save_encoder", "read_input_meta", "rows_for_encoder", "META_KEYS",
+           "meta_from_inputs"]
 
 #: Input preprocessing the audit can apply: ``l2``, ``none`` or ``divide:K``.
 NORMALISATIONS = ("l2", "none", "divide:K")
@@ -389,9 +392,9 @@ def _run_falsifier(encoder: Encoder, data: CSR, spec: str, seed: int, budget: fl
 
 # --------------------------------------------------------------------------- encoder files with input metadata
 
-#: Extra keys latentcheck writes beside ``W0, b0, ...`` so ``latentcheck audit`` can rebuild the inputs.
-META_KEYS = ("latentcheck_normalise", "latentcheck_rows", "latentcheck_values", "latentcheck_input_ids", "latentcheck_input_names",
-             "latentcheck_threshold")
+#: Extra keys latentcheck writes beside ``W0, b0, ...`` so ``latentcheck audit`` can rebuild the inputs
+#: (defined with the input semantics in :mod:`latentcheck.theorems.inputs`).
+META_KEYS = _INPUT_META_KEYS
 
 
 def save_encoder(
@@ -413,34 +416,34 @@ def save_encoder(
     ``ratings``, and ``input_ids`` the raw id of each input coordinate; for
     data whose ids are strings (a generic file's ids become codes that mean
     nothing outside that file) give ``input_names``, the id string of each
-    input coordinate, instead.
-    :meth:`latentcheck.theorems.Encoder.load` reads the file and ignores the extra keys.
+    input coordinate, instead. The keys are those of
+    :class:`latentcheck.theorems.InputSemantics`: :meth:`latentcheck.theorems.Encoder.load`
+    reads them back into ``encoder.inputs`` (``origin='file'``).
     """
-    import os
-
-    _parse_normalisation(normalise)
+    ids = None
+    if input_ids is not None:
+        arr = np.asarray(input_ids)
+        if arr.shape != (encoder.n,):
+            raise InvalidArgument(f"input_ids has shape {arr.shape} but the encoder takes n={encoder.n} inputs")
+        if arr.dtype.kind not in "iu":
+            raise InvalidArgument("input_ids must be integers; give string ids as input_names (ids are matched as strings)")
+        ids = tuple(int(v) for v in arr.tolist())
+    names = None
+    if input_names is not None:
+        arr = np.asarray(input_names).astype(np.str_)
+        if arr.shape != (encoder.n,):
+            raise InvalidArgument(f"input_names has shape {arr.shape} but the encoder takes n={encoder.n} inputs")
+        names = tuple(str(v) for v in arr.tolist())
     if rows not in ("users", "items") or values not in ("binary", "ratings"):
         raise InvalidArgument(f"rows={rows!r} must be users|items and values={values!r} binary|ratings")
+    inputs = InputSemantics(normalise=normalise, rows=rows, values=values, input_ids=ids, input_names=names,
+                            threshold=None if threshold is None else float(threshold), origin="file")
     arrays: dict[str, np.ndarray] = {}
     for i, layer in enumerate(encoder.layers):
-        arrays[f"W{i}"] = np.asarray(layer.W)
-        arrays[f"b{i}"] = np.asarray(layer.b)
+        arrays[f"W{i}"] = np.asarray(layer.W if layer.W_src is None else layer.W_src)
+        arrays[f"b{i}"] = np.asarray(layer.b if layer.b_src is None else layer.b_src)
     arrays["activations"] = np.array([layer.activation.name for layer in encoder.layers], dtype=np.str_)
-    arrays["latentcheck_normalise"] = np.array(normalise, dtype=np.str_)
-    arrays["latentcheck_rows"] = np.array(rows, dtype=np.str_)
-    arrays["latentcheck_values"] = np.array(values, dtype=np.str_)
-    if input_ids is not None:
-        ids = np.asarray(input_ids, dtype=np.int64)
-        if ids.shape != (encoder.n,):
-            raise InvalidArgument(f"input_ids has shape {ids.shape} but the encoder takes n={encoder.n} inputs")
-        arrays["latentcheck_input_ids"] = ids
-    if input_names is not None:
-        names = np.asarray(input_names).astype(np.str_)
-        if names.shape != (encoder.n,):
-            raise InvalidArgument(f"input_names has shape {names.shape} but the encoder takes n={encoder.n} inputs")
-        arrays["latentcheck_input_names"] = names
-    if threshold is not None:
-        arrays["latentcheck_threshold"] = np.array(float(threshold))
+    arrays.update(inputs_to_arrays(inputs, encoder.n))
     from latentcheck.checkers._io import atomic_write_with
 
     d = os.path.dirname(os.fspath(path))
@@ -454,29 +457,30 @@ def save_encoder(
     atomic_write_with(path, write)
 
 
-def read_input_meta(path: "str | os.PathLike[str]") -> dict[str, Any]:
-    """The input metadata stored by :func:`save_encoder` (empty for other ``.npz`` files)."""
+def meta_from_inputs(inputs: InputSemantics) -> dict[str, Any]:
+    """The dict form :func:`rows_for_encoder` reads (``normalise``, ``rows``, ``values``, ``threshold``, ids as arrays)."""
     out: dict[str, Any] = {}
+    if inputs.origin == "file" or inputs.normalise != "none":
+        out["normalise"] = inputs.normalise
+    for k in ("rows", "values", "threshold"):
+        if getattr(inputs, k) is not None:
+            out[k] = getattr(inputs, k)
+    if inputs.input_ids is not None:
+        out["input_ids"] = np.asarray(inputs.input_ids, dtype=np.int64)
+    if inputs.input_names is not None:
+        out["input_names"] = np.asarray(inputs.input_names, dtype=np.str_)
+    return out
+
+
+def read_input_meta(path: "str | os.PathLike[str]") -> dict[str, Any]:
+    """The input metadata stored by :func:`save_encoder` (empty for other ``.npz`` files); malformed keys raise
+    :class:`InvalidArgument`. The same reading as :meth:`latentcheck.theorems.Encoder.load` (``encoder.inputs``)."""
     try:
         with np.load(path, allow_pickle=False) as data:
-            for k in META_KEYS:
-                if k in data.files:
-                    arr = data[k]
-                    if k == "latentcheck_input_names":
-                        if arr.dtype.kind != "U" or arr.ndim != 1:
-                            raise InvalidArgument(f"{k} in {path!r} must be a 1-D array of id strings")
-                        out["input_names"] = arr.astype(str)
-                    elif arr.dtype.kind == "U":
-                        out[k.removeprefix("latentcheck_")] = str(arr)
-                    elif k == "latentcheck_input_ids":
-                        if arr.dtype.kind not in "iu" or arr.ndim != 1:
-                            raise InvalidArgument(f"{k} in {path!r} must be a 1-D integer array of raw ids")
-                        out["input_ids"] = arr.astype(np.int64)
-                    elif arr.dtype.kind == "f" and arr.ndim == 0:
-                        out[k.removeprefix("latentcheck_")] = float(arr)
+            inputs = inputs_from_arrays(data, os.fspath(path))
     except (OSError, ValueError):
         return {}
-    return out
+    return meta_from_inputs(inputs)
 
 
 def rows_for_encoder(ratings: "Any", encoder: Encoder, meta: dict[str, Any], *, rows: Optional[str] = None,
