@@ -132,7 +132,7 @@ def check_split_data(split: ImplicitSplit, seed: int, metrics: Sequence[tuple[st
         need = ", ".join(f"{v} {k}" for k, v in MIN_SPLIT_USERS.items())
         raise InvalidArgument(
             f"split {seed} has only {', '.join(short)} user(s) (needs at least {need}); give data with more users "
-            f"(or lower --min-user-items, or --heldout)")
+            "(or lower --min-user-items)")
 
 
 def task_split(ratings: Ratings, sp: dict) -> ImplicitSplit:
