@@ -172,13 +172,16 @@ def _l2_zero_interval(encoder: Encoder, x: Sequence[Fraction]) -> tuple[Optional
     hl = _half_line(encoder.activation)
     if hl is None:
         return None, "the latent activation has no rational half-line of zeros, and |x|_2 is irrational"
+    from latentcheck.theorems.lower import to_interval
+
     side, a = hl
     pre = _iv_pre(encoder, _iv_point(x))
-    inside = all(p.b < a for p in pre) if side == "left" else all(p.a > a for p in pre)
+    A = to_interval(a)  # a point interval: p < A is True only when every point of p is below a
+    inside = all((p < A) is True for p in pre) if side == "left" else all((p > A) is True for p in pre)
     if inside:
         return True, (f"every latent pre-activation at x/|x|_2 lies in an interval strictly {'below' if side == 'left' else 'above'} "
                       f"{a}, where the latent activation is 0 (interval arithmetic)")
-    outside = any(p.a > a for p in pre) if side == "left" else any(p.b < a for p in pre)
+    outside = any((p > A) is True for p in pre) if side == "left" else any((p < A) is True for p in pre)
     if outside:
         return False, "a latent pre-activation at x/|x|_2 lies outside the zero set (interval arithmetic)"
     return None, "the intervals at x/|x|_2 straddle the edge of the zero set"
