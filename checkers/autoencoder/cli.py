@@ -170,7 +170,16 @@ def _register_audit(app: typer.Typer) -> None:
             from latentcheck.theorems.errors import InvalidArgument
 
             raise InvalidArgument("give one of --input-normalise and --normalise (the same option), not both")
-        normalise = input_normalise or normalise
+        flag = "--input-normalise" if input_normalise is not None else "--normalise"
+        normalise = input_normalise if input_normalise is not None else normalise
+        if normalise is not None:
+            from latentcheck.theorems.errors import InvalidArgument
+            from latentcheck.theorems.inputs import parse_normalisation
+
+            try:
+                normalise = parse_normalisation(normalise)
+            except InvalidArgument as exc:
+                raise InvalidArgument(f"{flag}: {exc}") from None
         _check_audit_options(weights, data, activation, seed, normalise, rows, values, threshold, triples, certify,
                              falsify_budget, min_match)
         _check_audit_data_options(data, columns, min_user_items, out)
