@@ -315,3 +315,20 @@ def test_bad_input_normalise_is_exit_2_on_every_command(broken, capsys):
     for cmd in (["falsify", "-p", "p3", "--budget", "1"], ["verify"], ["audit"]):
         code, err = _exit([*cmd, "--weights", str(broken), "--input-normalise", "l3"], capsys)
         assert code == 2 and "l3" in err and err.startswith("error:"), (cmd, err)
+
+
+def test_saved_assertion_report_is_rechecked_with_the_normalisation(broken, tmp_path):
+    """``python -m latentcheck.checkers.testing REPORT.json`` reloads encoder.npz, which keeps l2, and confirms
+    the zero of enc(x/|x|_2) (the raw chain's check would not be the function that failed)."""
+    import subprocess
+    import sys
+
+    from latentcheck import assert_nonvanishing
+
+    with pytest.raises(AssertionError):
+        assert_nonvanishing(Encoder.load(broken), domain="binary", budget=1, seed=0, report_dir=tmp_path / "rep")
+    reports = list((tmp_path / "rep").rglob("report.json"))
+    assert len(reports) == 1
+    assert Encoder.load(reports[0].parent / "encoder.npz").inputs.normalise == "l2"
+    out = subprocess.run([sys.executable, "-m", "latentcheck.checkers.testing", str(reports[0])], capture_output=True, text=True)
+    assert out.returncode == 1 and "confirmed" in out.stdout and "NOT" not in out.stdout, out.stdout + out.stderr
