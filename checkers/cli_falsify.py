@@ -29,23 +29,11 @@ def encoder_with_meta(encoder: Any, meta: Optional[dict]) -> Any:
     the encoder already carries semantics read from the file."""
     from dataclasses import replace
 
-    from latentcheck.theorems.inputs import InputSemantics
+    from latentcheck.theorems.inputs import inputs_from_meta
 
     if not meta or encoder.inputs.origin != "default":
         return encoder
-    ids = meta.get("input_ids")
-    names = meta.get("input_names")
-    try:
-        inputs = InputSemantics(normalise=str(meta.get("normalise", "none")), rows=meta.get("rows"), values=meta.get("values"),
-                                input_ids=None if ids is None else tuple(int(v) for v in list(ids)),
-                                input_names=None if names is None else tuple(str(v) for v in list(names)),
-                                threshold=None if meta.get("threshold") is None else float(meta["threshold"]),
-                                origin="file" if "normalise" in meta else "default")
-    except (TypeError, ValueError) as exc:
-        from latentcheck.theorems.errors import InvalidArgument
-
-        raise InvalidArgument(f"the model file's input metadata is malformed ({exc}); re-save it with latentcheck convert") from None
-    return replace(encoder, inputs=inputs)
+    return replace(encoder, inputs=inputs_from_meta(meta, encoder.n))
 
 
 def build_encoder(weights: Optional[str], layers: Optional[str], activation: Optional[str],

@@ -162,3 +162,19 @@ def test_check_split_data_passes_enough_data():
     check_split_data(split, 0)  # no exception
     with pytest.raises(InvalidArgument, match="need at least 200"):
         check_split_data(split, 0, metrics=(("ndcg", 200),))
+
+
+def test_string_ids_survive_convert_and_safetensors(tmp_path):
+    """convert keeps the stored names (npz -> safetensors -> npz) and Encoder.load reads them into encoder.inputs."""
+    from latentcheck.theorems.formats import convert
+
+    src = _encoder(tmp_path / "e.npz", NAMES)
+    convert(src, tmp_path / "e.safetensors")
+    convert(tmp_path / "e.safetensors", tmp_path / "back.npz")
+    for p in ("e.safetensors", "back.npz"):
+        enc = Encoder.load(tmp_path / p)
+        assert enc.inputs.input_names == tuple(NAMES), p
+        assert enc.inputs.normalise == "none" and enc.inputs.origin == "file"
+    enc = Encoder.load(src)
+    enc.save(tmp_path / "s.safetensors")
+    assert Encoder.load(tmp_path / "s.safetensors").inputs == enc.inputs

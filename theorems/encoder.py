@@ -299,8 +299,9 @@ class Encoder:
         ``latentcheck_*`` keys) or ``.safetensors``."""
         if os.path.splitext(os.fspath(path))[1].lower() == ".safetensors":
             from latentcheck.theorems.formats import save_encoder
+            from latentcheck.theorems.inputs import inputs_to_meta
 
-            return save_encoder(self, path)
+            return save_encoder(self, path, inputs_to_meta(self.inputs))
         from latentcheck.theorems.inputs import inputs_to_arrays
 
         arrays: dict[str, np.ndarray] = {}

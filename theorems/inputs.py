@@ -24,7 +24,7 @@ import numpy as np
 from .errors import InvalidArgument
 
 __all__ = ["InputSemantics", "Provenance", "NORMALISATIONS", "parse_normalisation", "META_KEYS", "inputs_from_arrays",
-           "inputs_to_arrays", "divide_factor", "normalise_float", "with_input_normalise"]
+           "inputs_to_arrays", "divide_factor", "normalise_float", "with_input_normalise", "inputs_from_meta", "inputs_to_meta"]
 
 #: Keys an ``.npz`` encoder file may hold beside ``W0, b0, ...``: how a data row becomes the encoder's input.
 META_KEYS = ("latentcheck_normalise", "latentcheck_rows", "latentcheck_values", "latentcheck_input_ids",
@@ -210,6 +210,42 @@ def inputs_to_arrays(inputs: InputSemantics, n: int) -> dict[str, np.ndarray]:
         out["latentcheck_input_names"] = np.asarray(inputs.input_names, dtype=np.str_)
     if inputs.threshold is not None:
         out["latentcheck_threshold"] = np.array(float(inputs.threshold))
+    return out
+
+
+def inputs_from_meta(meta: Any, n: Optional[int] = None) -> InputSemantics:
+    """The :class:`InputSemantics` of a format reader's metadata dict (``normalise``, ``rows``, ``values``,
+    ``threshold``, ``input_ids``, ``input_names``: the ``latentcheck_*`` keys of any format); ``origin`` is
+    ``file`` when it records a normalisation."""
+    meta = dict(meta or {})
+    ids, names = meta.get("input_ids"), meta.get("input_names")
+    try:
+        ids_t = None if ids is None else tuple(int(v) for v in np.asarray(ids).tolist())
+        names_t = None if names is None else tuple(str(v) for v in np.asarray(names).tolist())
+        thr = meta.get("threshold")
+        inputs = InputSemantics(normalise=str(meta.get("normalise", "none")), rows=meta.get("rows"), values=meta.get("values"),
+                                input_ids=ids_t, input_names=names_t, threshold=None if thr is None else float(thr),
+                                origin="file" if "normalise" in meta else "default")
+    except (TypeError, ValueError, InvalidArgument) as exc:
+        raise InvalidArgument(f"the model file's input metadata is malformed ({exc}); re-save it with latentcheck convert") from None
+    for what, got in (("input_ids", inputs.input_ids), ("input_names", inputs.input_names)):
+        if got is not None and n is not None and len(got) != n:
+            raise InvalidArgument(f"the model file's {what} lists {len(got)} ids but the encoder takes n={n} inputs")
+    return inputs
+
+
+def inputs_to_meta(inputs: InputSemantics) -> dict[str, Any]:
+    """The metadata dict the format writers take (:func:`latentcheck.theorems.formats.save_encoder`)."""
+    out: dict[str, Any] = {}
+    if inputs.origin != "default" or inputs.normalise != "none":
+        out["normalise"] = inputs.normalise
+    for k in ("rows", "values", "threshold"):
+        if getattr(inputs, k) is not None:
+            out[k] = getattr(inputs, k)
+    if inputs.input_ids is not None:
+        out["input_ids"] = np.asarray(inputs.input_ids, dtype=np.int64)
+    if inputs.input_names is not None:
+        out["input_names"] = list(inputs.input_names)
     return out
 
 
