@@ -213,12 +213,37 @@ def certify_normalised(prop: Any, encoder: Encoder, vectors: Sequence[Sequence[A
         opts = {k: v for k, v in options.items() if k != "move_to_dtype"}
         cert = certify_candidate(prop, raw, [QVec.from_fractions(im) for im in images], domain=None,
                                  dtype=dtype if norm != "l2" else None, **opts)
-        return replace(cert, vectors=None, detail=f"{cert.detail} (at N(x); {what})")
-    if prop.certifier == "zero":
-        return _l2_zero(raw, xs[0], what)
-    if prop.certifier == "flip":
-        return _l2_flip(raw, xs, what)
-    return _cert(UNDECIDED, f"{prop.id} at an irrational x/|x|_2 is not decided ({what})")
+        cert = replace(cert, vectors=None, detail=f"{cert.detail} (at N(x); {what})")
+    elif prop.certifier == "zero":
+        cert = _l2_zero(raw, xs[0], what)
+    elif prop.certifier == "flip":
+        cert = _l2_flip(raw, xs, what)
+    else:
+        cert = _cert(UNDECIDED, f"{prop.id} at an irrational x/|x|_2 is not decided ({what})")
+    if norm == "l2" and prop.certifier == "zero" and dtype is not None and cert.status in ("refuted", UNDECIDED):
+        return _l2_float_zero(encoder, qs[0], dtype, cert)
+    return cert
+
+
+def _l2_float_zero(encoder: Encoder, q: QVec, dtype: str, cert: Any) -> Any:
+    """A P3 candidate whose real value is nonzero (or undecided) but whose float computation (``x/|x|_2`` in
+    float64, then the encoder in ``dtype``) is exactly 0: ``float-only`` (a rounding hazard), or a reportable
+    ``undecided``."""
+    import numpy as np
+
+    from latentcheck.counterexamples.certify import float_encode, xla_runtime
+    from latentcheck.counterexamples.types import FLOAT_ONLY
+
+    z = float_encode(encoder, q.floats()[None, :], dtype)[0]
+    if not np.all(z == 0):
+        return replace(cert, float_violates=False)
+    rt = xla_runtime()
+    if cert.status == UNDECIDED:
+        return replace(cert, float_violates=True, runtime=rt,
+                       detail=f"enc(x/|x|_2) is exactly 0 in {dtype} under {rt}; the real value could not be decided ({cert.detail})")
+    return replace(cert, status=FLOAT_ONLY, float_violates=True, runtime=rt,
+                   detail=f"enc(x/|x|_2) is exactly 0 in {dtype} under {rt} (x/|x|_2 in float64, rounded to {dtype}), but the "
+                          f"real value is certified nonzero ({cert.detail})")
 
 
 def _l2_zero(raw: Encoder, x: list[Fraction], what: str) -> Any:

@@ -178,3 +178,19 @@ def test_string_ids_survive_convert_and_safetensors(tmp_path):
     enc = Encoder.load(src)
     enc.save(tmp_path / "s.safetensors")
     assert Encoder.load(tmp_path / "s.safetensors").inputs == enc.inputs
+
+
+def test_audit_model_honours_stored_names(tmp_path):
+    """``audit --model FILE.safetensors``: the names stored in the file's metadata give the columns."""
+    from latentcheck.theorems.formats import convert
+
+    data = _data(tmp_path / "d.csv")
+    convert(_encoder(tmp_path / "e.npz", NAMES), tmp_path / "e.safetensors")
+    base = ["audit", "--data", str(data), "--columns", "user,item", "--json", *FAST]
+    via_model = runner.invoke(app, [*base, "--model", str(tmp_path / "e.safetensors")])
+    via_npz = runner.invoke(app, [*base, "--weights", str(tmp_path / "e.npz")])
+    assert via_model.exit_code == 0 and via_npz.exit_code == 0, via_model.output
+    jm, jn = json.loads(via_model.stdout), json.loads(via_npz.stdout)
+    assert jm["inputs"]["matched_columns"] == 4 and "compared as strings" in jm["inputs"]["columns"]
+    for key in ("zero_rate", "concordance", "p2_violation_rate", "norm_quantiles"):
+        assert jm[key] == jn[key], key

@@ -332,3 +332,18 @@ def test_saved_assertion_report_is_rechecked_with_the_normalisation(broken, tmp_
     assert Encoder.load(reports[0].parent / "encoder.npz").inputs.normalise == "l2"
     out = subprocess.run([sys.executable, "-m", "latentcheck.checkers.testing", str(reports[0])], capture_output=True, text=True)
     assert out.returncode == 1 and "confirmed" in out.stdout and "NOT" not in out.stdout, out.stdout + out.stderr
+
+
+def test_float16_hazard_of_the_normalised_encoder_is_float_only():
+    """sigmoid(-30 * 1'x/|x|) never vanishes in the reals (T2) but is 0 in float16 at x = e_1: float-only, not certified."""
+    enc = with_input_normalise(Encoder.from_arrays([np.array([[-30.0, -30.0, -30.0]])], [np.array([0.0])], ["sigmoid"]), "l2")
+    res = falsify(enc, "p3", domain="nonneg", dtype="float16", budget=2, seed=0)
+    assert not res.found and res.status == "float-only"
+    for cx in res.float_only:
+        x = [Fraction(s) for s in cx.witness[0]]
+        z = _indep.l2_latent_iv([(np.array([[-30.0, -30.0, -30.0]]), np.array([0.0]), "sigmoid")], x)
+        assert all(v.a > 0 for v in z)  # the real value is certified nonzero, independently
+        xf = np.array([float(v) for v in x])
+        pre = np.float16(-30.0 * xf.sum() / np.sqrt((xf * xf).sum()))
+        with np.errstate(over="ignore"):
+            assert np.float16(1) / (np.float16(1) + np.exp(-pre)) == 0  # and float16 rounds it to 0
