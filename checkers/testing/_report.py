@@ -164,6 +164,10 @@ def fail(prop: str, subject: Any, dom: Any, dtype: str, cx: Any, codes: dict, se
     directory = base / _slug(nodeid or f"{kind.name}-seed{seed}")
     lines = [f"latentcheck: {kind.title} (domain {dom.label}, dtype {dtype})."]
     lines += _p2_lines(cx, extra["rate"]) if kind.rate else _p3_lines(cx, codes, dtype)
+    norm = getattr(getattr(subject.encoder, "inputs", None), "normalise", "none")
+    if norm != "none":  # what was checked: enc(N(x)), the function the model serves
+        lines.append(f"    input normalisation {norm} (from {subject.encoder.inputs.origin}): the encoder sees "
+                     + ("x/|x|_2" if norm == "l2" else f"x/{norm.split(':', 1)[1]}") + "; enc(x) above means enc of that input")
     if subject.encoder is None:
         lines.append(f"    {_CALLABLE}")
     evals = int(search["evaluations"])
