@@ -82,13 +82,15 @@ def _sign(a: Fraction, c: Fraction, d: int) -> int:
     sa, sc = (a > 0) - (a < 0), (c > 0) - (c < 0)
     if sa == 0 or sc == 0 or sa == sc:
         return sa or sc
+    if a * a == c * c * d:  # only when d is a square (never for the d built here): a + c sqrt(d) = 0
+        return 0
     return sa if a * a > c * c * d else sc
 
 
 @functools.lru_cache(maxsize=256)
 def positively_homogeneous(act: Any) -> Optional[tuple[Fraction, Fraction]]:
-    """``(s(-1), s(1))`` when ``s(l t) = l s(t)`` for every ``l > 0`` is proved with sympy (so ``s(t) = t s(1)`` for
-    ``t > 0`` and ``-t s(-1)`` for ``t < 0``), else ``None``."""
+    """``(slope left of 0, slope right of 0) = (-s(-1), s(1))`` when ``s(l t) = l s(t)`` for every ``l > 0`` is
+    proved with sympy (so ``s(t) = t s(1)`` for ``t > 0`` and ``-t s(-1)`` for ``t < 0``), else ``None``."""
     import sympy as sp
 
     if not act.is_exact:
@@ -104,7 +106,7 @@ def positively_homogeneous(act: Any) -> Optional[tuple[Fraction, Fraction]]:
                 return None
     except Exception:  # sympy could not decide: not proved
         return None
-    return down, up
+    return -down, up  # s(t) = -s(-1) t for t < 0: the slope left of 0 is -s(-1)
 
 
 def l2_zero_exact(encoder: Encoder, x: Sequence[Fraction]) -> Optional[bool]:

@@ -149,13 +149,16 @@ def test_broken_l2_zero_is_certified_exactly_at_an_irrational_norm(broken):
     assert certify_candidate(p3, enc, [[1, 1, 1, 1]]).status == "exact"  # sqrt 4 = 2: rational, the exact rational path
 
 
-def test_two_layer_l2_zero_against_the_independent_checker():
+@pytest.mark.parametrize("hidden", ["relu", "identity"])
+def test_two_layer_l2_zero_against_the_independent_checker(hidden):
+    """Hidden relu or identity (whose slope left of 0 is 1, not s(-1) = -1), latent relu: every verdict of the
+    Q(sqrt D) evaluation agrees with the independent one."""
     W0 = np.array([[1.0, -2.0, 0.5], [-1.0, 1.0, 1.0]])
     b0 = np.array([0.25, -0.5])
     W1 = np.array([[-1.0, -1.0]])
     b1 = np.array([0.75])
-    enc = with_input_normalise(Encoder.from_arrays([W0, W1], [b0, b1], ["relu", "relu"]), "l2")
-    layers = [(W0, b0, "relu"), (W1, b1, "relu")]
+    enc = with_input_normalise(Encoder.from_arrays([W0, W1], [b0, b1], [hidden, "relu"]), "l2")
+    layers = [(W0, b0, hidden), (W1, b1, "relu")]
     from latentcheck.counterexamples.certify import certify_candidate
     from latentcheck.theorems.properties import get_property
 
