@@ -252,31 +252,32 @@ def test_planted_bug_in_the_qsqrt_sign_is_caught_by_the_independent_checker(heal
 
 
 # ----------------------------------------------------------------------------- the assertions and strategies
-def test_assert_nonvanishing_does_not_fail_a_healthy_l2_encoder(healthy):
+def test_assert_nonvanishing_does_not_fail_a_healthy_l2_encoder(healthy, tmp_path):
     from latentcheck import assert_nonvanishing
 
     enc = Encoder.load(healthy)
-    assert_nonvanishing(enc, domain="binary", budget=1, seed=0)
+    assert_nonvanishing(enc, domain="binary", budget=1, seed=0, report_dir=tmp_path)
     with pytest.raises(AssertionError):
-        assert_nonvanishing(enc, domain="binary", budget=1, seed=0, input_normalise="none")
+        assert_nonvanishing(enc, domain="binary", budget=1, seed=0, input_normalise="none", report_dir=tmp_path)
 
 
-def test_assert_nonvanishing_fails_a_broken_l2_encoder_with_a_true_zero(broken):
+def test_assert_nonvanishing_fails_a_broken_l2_encoder_with_a_true_zero(broken, tmp_path):
     from latentcheck import assert_nonvanishing
 
-    with pytest.raises(AssertionError, match=r"x/\|x\|_2"):
-        assert_nonvanishing(Encoder.load(broken), domain="binary", budget=1, seed=0)
+    with pytest.raises(AssertionError, match=r"input normalisation l2 \(from file\)"):
+        assert_nonvanishing(Encoder.load(broken), domain="binary", budget=1, seed=0, report_dir=tmp_path)
 
 
-def test_assert_order_preserving_compares_normalised_inputs():
+def test_assert_order_preserving_compares_normalised_inputs(tmp_path):
     from latentcheck import assert_order_preserving
 
     W, b = np.array([[1.0, 0.0]]), np.array([0.0])
     enc = Encoder.from_arrays([W], [b], ["identity"])
     rows = np.array([[1.0, 1.0], [1.0, 0.0], [1.0, 2.0]])
     with pytest.raises(AssertionError):
-        assert_order_preserving(enc, domain=rows, tolerance=0.1, samples=256, seed=0, budget=1, input_normalise="l2")
-    raw = assert_order_preserving(enc, domain=rows, tolerance=0.1, samples=256, seed=0, budget=1)  # the raw inputs: no flip
+        assert_order_preserving(enc, domain=rows, tolerance=0.1, samples=256, seed=0, budget=1, input_normalise="l2",
+                                report_dir=tmp_path)
+    raw = assert_order_preserving(enc, domain=rows, tolerance=0.1, samples=256, seed=0, budget=1, report_dir=tmp_path)  # the raw inputs: no flip
     assert raw.flips == 0
 
 
