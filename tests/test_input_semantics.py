@@ -277,7 +277,8 @@ def test_assert_order_preserving_compares_normalised_inputs(tmp_path):
     with pytest.raises(AssertionError):
         assert_order_preserving(enc, domain=rows, tolerance=0.1, samples=256, seed=0, budget=1, input_normalise="l2",
                                 report_dir=tmp_path)
-    raw = assert_order_preserving(enc, domain=rows, tolerance=0.1, samples=256, seed=0, budget=1, report_dir=tmp_path)  # the raw inputs: no flip
+    # the raw inputs: no flip
+    raw = assert_order_preserving(enc, domain=rows, tolerance=0.1, samples=256, seed=0, budget=1, report_dir=tmp_path)
     assert raw.flips == 0
 
 
