@@ -335,6 +335,7 @@ def test_saved_assertion_report_is_rechecked_with_the_normalisation(broken, tmp_
     reports = list((tmp_path / "rep").rglob("report.json"))
     assert len(reports) == 1
     assert Encoder.load(reports[0].parent / "encoder.npz").inputs.normalise == "l2"
+    assert json.loads(reports[0].read_text())["inputs"]["normalise"] == "l2"
     out = subprocess.run([sys.executable, "-m", "latentcheck.checkers.testing", str(reports[0])], capture_output=True, text=True)
     assert out.returncode == 1 and "confirmed" in out.stdout and "NOT" not in out.stdout, out.stdout + out.stderr
 

@@ -146,7 +146,10 @@ def _payload(prop: str, nodeid: str | None, subject: Any, dom: Any, dtype: str, 
     enc = {"kind": subject.kind, "n": subject.n, "m": subject.m}
     if subject.encoder is not None:
         enc.update(summary=subject.encoder.summary(), weights="encoder.npz")
+    inputs = (subject.encoder.inputs.record() if subject.encoder is not None
+              else getattr(subject.fn, "_latentcheck_inputs", None) or {"normalise": "none", "normalise_from": "default"})
     return {
+        "inputs": inputs,
         "schema": "latentcheck.testing/2", "title": PROPERTY[get_property(prop)].title, "property": prop, "test": nodeid, "domain": dom.label,
         "dtype": dtype, "seed": seed, "session_seed": None if seed_given else _session.session_seed(), "search": search,
         "encoder": enc, "counterexample": None if cx is None else {**cx.to_json(), "codes": codes},
