@@ -194,7 +194,7 @@ def _matrix(draw: Callable, rows: int, cols: int, kind: str, max_weight: int, gr
         # Deterministic repair: adding [I | 0] makes the all-zero draw (the
         # simplest one) the simplest full-rank matrix.
         W = W + np.eye(rows, cols)
-        if exact_rank(W) < full:
+        if exact_rank(W) < full or np.any(np.abs(W) > max_weight):  # the repair must keep |w| <= max_weight
             from hypothesis import reject
 
             reject()
