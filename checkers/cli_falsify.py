@@ -17,7 +17,23 @@ import typer
 
 from latentcheck.checkers import cli_convert
 
-__all__ = ["register", "build_encoder"]
+__all__ = ["register", "build_encoder", "encoder_with_meta", "INPUT_NORMALISE_HELP"]
+
+#: The help of ``--input-normalise`` on every command that checks an encoder.
+INPUT_NORMALISE_HELP = ("none, l2 (the encoder sees x/|x|_2) or divide:K (x/K); default: what the model file records "
+                        "(study exports), else none.")
+
+
+def encoder_with_meta(encoder: Any, meta: Optional[dict]) -> Any:
+    """``encoder`` with the input semantics a ``--model`` file records (its ``latentcheck_*`` metadata), unless
+    the encoder already carries semantics read from the file."""
+    from dataclasses import replace
+
+    from latentcheck.theorems.inputs import inputs_from_meta
+
+    if not meta or encoder.inputs.origin != "default":
+        return encoder
+    return replace(encoder, inputs=inputs_from_meta(meta, encoder.n))
 
 
 def build_encoder(weights: Optional[str], layers: Optional[str], activation: Optional[str],
@@ -71,6 +87,7 @@ def _register_falsify(app: typer.Typer) -> None:
         out: Optional[str] = typer.Option(None, "--out", help="Write report.json, report.md and plots here."),
         no_plots: bool = typer.Option(False, "--no-plots", help="Skip the PNG plots."),
         as_json: bool = typer.Option(False, "--json", help="Print the JSON report on stdout."),
+        input_normalise: Optional[str] = typer.Option(None, "--input-normalise", help=INPUT_NORMALISE_HELP),
     ) -> None:
         """Search for certified counterexamples to P3 (zero vectors), P2 (ordering flips), P3-eps or P2-delta."""
         from rich.console import Console
@@ -84,7 +101,11 @@ def _register_falsify(app: typer.Typer) -> None:
                                restarts, max_counterexamples, out)
         loaded = cli_convert.model_from_options(model, activation, activations, layers_from, output,
                                                 others={"--weights": weights, "--layers": layers, "--hidden-activation": hidden_activation})
-        encoder = loaded[0] if loaded else build_encoder(weights, layers, activation, hidden_activation, seed)
+        if input_normalise is not None:
+            from latentcheck.theorems.inputs import parse_normalisation
+
+            input_normalise = parse_normalisation(input_normalise)
+        encoder = encoder_with_meta(*loaded) if loaded else build_encoder(weights, layers, activation, hidden_activation, seed)
         from latentcheck.checkers.falsifier._pipeline import environment
 
         environment()  # start-up (JAX import, device): before the --budget clock starts
@@ -99,7 +120,8 @@ def _register_falsify(app: typer.Typer) -> None:
 
             result = _falsify(encoder, property.lower(), domain=dom, dtype=dtype, budget=budget, seed=seed,
                               restarts=restarts, max_counterexamples=max_counterexamples, shrink=not no_shrink,
-                              progress=progress, min_rounds=0 if (out is None or no_plots) else 1)
+                              progress=progress, min_rounds=0 if (out is None or no_plots) else 1,
+                              input_normalise=input_normalise)
         data = result.to_json()
         if command:
             data["command"] = command
@@ -191,6 +213,9 @@ def _print_summary(data: dict) -> None:
     prop = data["property"]
     style = {"counterexample": "bold red", "float-only": "bold yellow"}.get(status, "bold green")
     con.print(f"[{style}]{prop}: {status}[/] - {data.get('message', '')}", highlight=False)
+    inp = data.get("inputs") or {}
+    if inp:
+        con.print(f"  input normalisation: {inp.get('normalise')} (from {inp.get('normalise_from')})", highlight=False)
     for c in data.get("counterexamples", []):
         nz = {name: sum(1 for v in vec if v != "0") for name, vec in c["witness"].items()}
         con.print(f"  certified {c['certified']}: {c['origin']}; nonzeros {nz}; margin {str(c['margin'])[:40]}", highlight=False, markup=False)

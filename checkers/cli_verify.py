@@ -37,21 +37,6 @@ def _write_outputs(out: Path, encoder, result) -> dict:
     return paths
 
 
-def _recorded_normalisation(weights: Optional[str]) -> str:
-    """The input normalisation a weight file exported by ``study`` records (``none`` otherwise)."""
-    if weights is None or not os.path.exists(weights):
-        return "none"
-    import numpy as np
-
-    try:
-        with np.load(weights, allow_pickle=False) as data:
-            if "latentcheck_normalise" in data.files:
-                return str(data["latentcheck_normalise"])
-    except (ValueError, OSError):
-        return "none"  # Encoder.load reports the problem with the file
-    return "none"
-
-
 def register(app: typer.Typer) -> None:
     """Attach ``verify`` to the command line."""
 
@@ -68,13 +53,13 @@ def register(app: typer.Typer) -> None:
         hidden_activation: Optional[str] = typer.Option(None, "--hidden-activation", help="Hidden activation (default: --activation)."),
         seed: int = typer.Option(0, "--seed", help="Seed of the --layers weights."),
         domain: str = typer.Option("reals", "--domain", help="reals, nonneg, binary or box:LO,HI."),
-        input_normalise: Optional[str] = typer.Option(None, "--input-normalise", help="none, or l2 (the encoder sees x/|x|_2); default: what the weight file records (study exports), else none."),
+        input_normalise: Optional[str] = typer.Option(None, "--input-normalise", help="none, l2 (the encoder sees x/|x|_2) or divide:K; default: what the model file records (study exports), else none."),
         timeout: float = typer.Option(60.0, "--timeout", help="Seconds for the search before answering 'unknown'."),
         out: Optional[str] = typer.Option(None, "--out", help="Write verdict.json (and certificate.json + encoder.npz) here."),
         as_json: bool = typer.Option(False, "--json", help="Print the JSON verdict on stdout."),
     ) -> None:
         """Decide P3 exactly for a piecewise-linear encoder: proved (certificate), refuted (exact input) or unknown."""
-        from latentcheck.checkers.cli_falsify import build_encoder
+        from latentcheck.checkers.cli_falsify import build_encoder, encoder_with_meta
         from latentcheck.checkers.verify import parse_verify_domain
         from latentcheck.checkers.verify import verify as _verify
         from latentcheck.theorems.errors import InvalidArgument
@@ -102,14 +87,14 @@ def register(app: typer.Typer) -> None:
             out = Path(out)
         loaded = cli_convert.model_from_options(model, activation, activations, layers_from, output,
                                                 others={"--weights": weights, "--layers": layers, "--hidden-activation": hidden_activation})
-        if input_normalise is None:
-            input_normalise = loaded[1].get("normalise", "none") if loaded else _recorded_normalisation(weights)
-        if input_normalise not in ("none", "l2"):
-            raise InvalidArgument(f"--input-normalise {input_normalise!r} must be none or l2")
+        if input_normalise is not None:
+            from latentcheck.theorems.inputs import parse_normalisation
+
+            input_normalise = parse_normalisation(input_normalise)
         if not (timeout > 0):
             raise InvalidArgument(f"--timeout {timeout!r} must be a positive number of seconds")
         dom = parse_verify_domain(domain)
-        encoder = loaded[0] if loaded else build_encoder(weights, layers, activation, hidden_activation, seed)
+        encoder = encoder_with_meta(*loaded) if loaded else build_encoder(weights, layers, activation, hidden_activation, seed)
         result = _verify(encoder, "p3", domain=dom, input_normalise=input_normalise, timeout=timeout)
         data = result.to_json()
         if out is not None:
@@ -127,6 +112,9 @@ def _print(data: dict) -> None:
     con = Console()
     style = {"proved": "bold green", "refuted": "bold red"}.get(data["verdict"], "bold yellow")
     con.print(f"[{style}]p3 on {data['domain']}: {data['verdict']}[/] - {data['reason']}", highlight=False)
+    inp = data.get("inputs") or {}
+    if inp:
+        con.print(f"  input normalisation: {inp.get('normalise')} (from {inp.get('normalise_from')})", highlight=False)
     if data.get("counterexample"):
         nz = sum(1 for v in data["counterexample"] if v != "0")
         con.print(f"  counterexample: {nz} nonzero coordinate(s), enc(x) = 0 exactly", highlight=False)

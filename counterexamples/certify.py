@@ -144,6 +144,10 @@ def _float_encode_rt(encoder: Any, points: np.ndarray, dtype: str) -> tuple[np.n
     if pts.ndim == 1:
         pts = pts[None, :]
     x64 = dtype == "float64"
+    if isinstance(encoder, Encoder) and encoder.inputs.normalise != "none":  # the input as the model sees it
+        from latentcheck.theorems.inputs import normalise_float
+
+        pts = normalise_float(pts, encoder.inputs.normalise)
     if isinstance(encoder, Encoder):
         with jax.enable_x64(x64):
             fn, params = _forward_fn(encoder, dtype)
@@ -244,7 +248,8 @@ def float_flip_margin(encoder: Any, x: Sequence[Any], u: Sequence[Any], v: Seque
 def certify_zero(encoder: Any, x: Sequence[Any], *, domain: Any = None, dtype: str | None = "float32",
                  move_to_dtype: bool = False, nonvanishing: bool = False,
                  _float_zero: "tuple[bool, str] | None" = None) -> Certification:
-    """Certify a P3 candidate: ``x != 0`` in the domain and ``enc(x) = 0``.
+    """Certify a P3 candidate: ``x != 0`` in the domain and ``enc(x) = 0`` (the raw chain: an encoder with input
+    normalisation is certified by :func:`certify_candidate`, which checks ``enc(N(x))``).
 
     With ``move_to_dtype``, a float zero at an ``x`` that is not a ``dtype`` vector is certified again at
     ``x`` rounded to ``dtype`` (the point the float computation ran at), and the result names that point in
@@ -393,6 +398,10 @@ def certify_candidate(prop: Any, encoder: Any, vectors: Sequence[Sequence[Any]],
     :func:`certify_flip`) or to :func:`certify_point`, the generic one built on ``prop.check`` (exact /
     interval) and ``prop.float_violates``.
     """
+    if isinstance(encoder, Encoder) and encoder.inputs.normalise != "none":  # the function checked is enc(N(x))
+        from latentcheck.counterexamples.normalised import certify_normalised
+
+        return certify_normalised(prop, encoder, vectors, domain=domain, dtype=dtype, **options)
     special = _CERTIFIERS.get(prop.certifier) if prop.certifier else None
     if special is not None:
         return special(encoder, *vectors, domain=domain, dtype=dtype, **options)

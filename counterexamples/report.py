@@ -106,6 +106,15 @@ def _witness_sections(report: Mapping[str, Any], prop: str) -> list[str]:
     return lines
 
 
+def _normalisation_phrase(inp: Mapping[str, Any]) -> str:
+    """``l2 (from the model file): the encoder sees x/|x|_2`` and the like."""
+    norm = str(inp.get("normalise", "none"))
+    src = {"file": "the model file", "option": "--input-normalise", "default": "default"}.get(str(inp.get("normalise_from")),
+                                                                                              str(inp.get("normalise_from")))
+    sees = {"none": "x as given", "l2": "x/|x|_2 (0 for x = 0)"}.get(norm, f"x/{norm.split(':', 1)[-1]}")
+    return f"{norm} (from {src}): the function checked is enc applied to {sees}"
+
+
 def render_markdown(report: Mapping[str, Any]) -> str:
     """The Markdown report for people, rendered from the JSON dict."""
     prop = report.get("property", "?")
@@ -142,6 +151,8 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     if tgt:
         lines.append(f"| search target | {tgt.get('reason')} |")
     dom = report.get("domain") or {}
+    inp = report.get("inputs") or {"normalise": "none", "normalise_from": "not recorded"}
+    lines.append(f"| input normalisation | {_normalisation_phrase(inp)} |")
     if enc.get("weights_sha256"):
         lines.append(f"| weights file | {enc.get('weights_file')} (SHA-256 {enc['weights_sha256']}) |")
     lines += _binding_rows(report)

@@ -98,6 +98,11 @@ class _Shrinker:
         """Float64 ``(latent pre-activations, latents)`` of the witness: for one point from the first layer's
         pre-activations ``pre1`` when given; for several ``(None, latents of every point)``."""
         enc = self.encoder
+        norm = enc.inputs.normalise
+        if norm != "none":  # the function shrunk is enc(N(x)): the float screen sees N(x)
+            from latentcheck.theorems.inputs import normalise_float
+
+            arrs, pre1 = [normalise_float(a, norm) for a in arrs], None
         if len(arrs) != 1:
             return None, enc(np.stack(arrs))
         h = self.first.W @ arrs[0] + self.first.b if pre1 is None else pre1

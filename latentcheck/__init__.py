@@ -47,6 +47,7 @@ _HOMES: dict[str, str] = {
     "FLOAT_ONLY": "latentcheck.counterexamples",
     "FalsifyResult": "latentcheck.checkers",
     "INTERVAL": "latentcheck.counterexamples",
+    "InputSemantics": "latentcheck.theorems",
     "InvalidArgument": "latentcheck.theorems",
     "InvalidWeights": "latentcheck.theorems",
     "LatentcheckError": "latentcheck.theorems",

@@ -102,3 +102,92 @@ def p2_delta_violated(layers: Any, x: Sequence[Any], u: Sequence[Any], v: Sequen
 def layers_of(encoder: Any, names: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray, str]]:
     """The encoder's stored arrays with the activation names the test chose (read, never evaluated)."""
     return [(np.asarray(layer.W), np.asarray(layer.b), name) for layer, name in zip(encoder.layers, names)]
+
+
+# --------------------------------------------------------------------------- l2-normalised inputs (x / |x|_2)
+def _sign_qsqrt(a: Fraction, c: Fraction, d: int) -> int:
+    """Sign of ``a + c sqrt(d)``, by squaring (``d`` a positive integer)."""
+    if c == 0:
+        return (a > 0) - (a < 0)
+    if a == 0:
+        return (c > 0) - (c < 0)
+    if (a > 0) == (c > 0):
+        return 1 if a > 0 else -1
+    big_a = a * a > c * c * d
+    if a * a == c * c * d:
+        return 0
+    return ((a > 0) - (a < 0)) if big_a else ((c > 0) - (c < 0))
+
+
+def l2_encode_exact(layers: Sequence[tuple[np.ndarray, np.ndarray, str]], x: Sequence[Any]) -> tuple[list, int]:
+    """``enc(x / |x|_2)`` for ``relu`` / ``identity`` layers, each value a pair ``(a, c)`` meaning ``a + c sqrt(d)``.
+
+    ``|x|^2 = p/q`` and ``d = p q``: ``1/|x| = (q/d) sqrt(d)``. Returns ``(pairs, d)``."""
+    xs = [_q(v) for v in x]
+    sq = sum((v * v for v in xs), Fraction(0))
+    d = sq.numerator * sq.denominator
+    h = [(Fraction(0), v * Fraction(sq.denominator, d)) for v in xs]
+    for W, b, name in layers:
+        Wq = [[_q(w) for w in row] for row in np.asarray(W).tolist()]
+        bq = [_q(v) for v in np.asarray(b).tolist()]
+        pre = [(sum((w * a for w, (a, _) in zip(row, h)), Fraction(0)) + bb, sum((w * c for w, (_, c) in zip(row, h)), Fraction(0)))
+               for row, bb in zip(Wq, bq)]
+        if name == "relu":
+            h = [(a, c) if _sign_qsqrt(a, c, d) > 0 else (Fraction(0), Fraction(0)) for a, c in pre]
+        elif name == "identity":
+            h = pre
+        else:
+            raise ValueError(name)
+    return h, d
+
+
+def l2_zero(layers: Any, x: Sequence[Any]) -> bool:
+    """Whether ``enc(x / |x|_2) = 0`` exactly (``x != 0``; relu / identity layers)."""
+    if not any(_q(v) for v in x):
+        return False
+    h, d = l2_encode_exact(layers, x)
+    return all(_sign_qsqrt(a, c, d) == 0 for a, c in h)
+
+
+def l2_latent_iv(layers: Any, x: Sequence[Any]) -> list:
+    """mpmath intervals (200 bits) enclosing ``enc(x / |x|_2)`` (relu / identity / sigmoid / tanh layers)."""
+    old = iv.prec
+    iv.prec = 200
+    try:
+        xs = [_q(v) for v in x]
+        sq = sum((v * v for v in xs), Fraction(0))
+        if sq == 0:
+            h = [_ivq(Fraction(0)) for _ in xs]
+        else:
+            inv = 1 / iv.sqrt(_ivq(sq))
+            h = [_ivq(v) * inv for v in xs]
+        for W, b, name in layers:
+            pre = [sum((_ivq(_q(w)) * hv for w, hv in zip(row, h)), _ivq(_q(bb))) for row, bb in zip(np.asarray(W).tolist(), np.asarray(b).tolist())]
+            if name == "relu":
+                h = [iv.mpf([max(0, p.a), max(0, p.b)]) for p in pre]
+            elif name == "identity":
+                h = pre
+            else:
+                h = [_act(name, p) for p in pre]
+        return h
+    finally:
+        iv.prec = old
+
+
+def l2_flip_violated(layers: Any, x: Sequence[Any], u: Sequence[Any], v: Sequence[Any]) -> bool:
+    """P2 on normalised inputs: ``<Nx,Nu> <= <Nx,Nv>`` (intervals, 200 bits) and ``<enc Nx, enc Nu> > <enc Nx, enc Nv>``."""
+    old = iv.prec
+    iv.prec = 200
+    try:
+        def n(p: Sequence[Any]) -> list:
+            ps = [_q(t) for t in p]
+            sq = sum((t * t for t in ps), Fraction(0))
+            return [_ivq(Fraction(0))] * len(ps) if sq == 0 else [_ivq(t) / iv.sqrt(_ivq(sq)) for t in ps]
+
+        nx, nu, nv = n(x), n(u), n(v)
+        prem = _dot(nx, nu) - _dot(nx, nv)
+        zx, zu, zv = (l2_latent_iv(layers, p) for p in (x, u, v))
+        gap = _dot(zx, zu) - _dot(zx, zv)
+        return bool(prem.b <= 0 and gap.a > 0)
+    finally:
+        iv.prec = old

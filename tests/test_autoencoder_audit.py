@@ -103,8 +103,10 @@ def test_rows_for_encoder_uses_stored_ids(tmp_path):
     u0 = np.unique(r.users[r.ratings > 3.5])[0]
     liked = set(r.items[(r.users == u0) & (r.ratings > 3.5)].tolist())
     assert {int(items[::-1][j]) for j in csr.row(0)[0]} == liked
-    with pytest.raises(InvalidArgument, match="stores no latentcheck_input_ids"):
+    with pytest.raises(InvalidArgument, match="stores no input ids.*--item-order"):
         rows_for_encoder(r, Encoder.random([items.size + 1, 2], "relu", seed=0), {})
+    with pytest.raises(InvalidArgument, match="stores no input ids.*--item-order"):  # even when the counts agree
+        rows_for_encoder(r, Encoder.random([items.size, 2], "relu", seed=0), {})
 
 
 def test_input_ties_demand_equal_latent_scores():

@@ -31,6 +31,7 @@ from latentcheck.theorems.errors import (
     UnsafeExpression,
 )
 from latentcheck.theorems.expr import T, parse_expression
+from latentcheck.theorems.inputs import InputSemantics
 from latentcheck.theorems.properties import (P1, P2, P2_DELTA, P3, P3_EPS, PROPERTIES, PointCheck, Property, check_flip, check_zero,
                                              get_property, p1_holds)
 
@@ -56,6 +57,7 @@ __all__ = [
     "NON_VANISHING",
     "UNKNOWN",
     "Encoder",
+    "InputSemantics",
     "Layer",
     "exact_affine",
     "interval_affine",

@@ -289,19 +289,27 @@ class Encoder:
             if activation is None:
                 raise InvalidWeights(f"weight file {path!r} stores no 'activations'; pass the latent activation (e.g. --activation relu)")
             acts = [activation] * len(weights)
-        return _with_source(cls.from_arrays(weights, biases, acts), path)
+        from latentcheck.theorems.inputs import inputs_from_arrays
+
+        inputs = inputs_from_arrays(arrays, path, n=int(np.shape(weights[0])[1]) if np.ndim(weights[0]) == 2 else None)
+        return replace(_with_source(cls.from_arrays(weights, biases, acts), path), inputs=inputs)
 
     def save(self, path: "str | os.PathLike[str]") -> None:
-        """Save as ``.npz`` (``W0, b0, ...`` and a unicode ``activations`` array) or ``.safetensors``."""
+        """Save as ``.npz`` (``W0, b0, ...``, a unicode ``activations`` array and the input semantics under
+        ``latentcheck_*`` keys) or ``.safetensors``."""
         if os.path.splitext(os.fspath(path))[1].lower() == ".safetensors":
             from latentcheck.theorems.formats import save_encoder
+            from latentcheck.theorems.inputs import inputs_to_meta
 
-            return save_encoder(self, path)
+            return save_encoder(self, path, inputs_to_meta(self.inputs))
+        from latentcheck.theorems.inputs import inputs_to_arrays
+
         arrays: dict[str, np.ndarray] = {}
         for i, layer in enumerate(self.layers):
             arrays[f"W{i}"] = np.asarray(layer.W if layer.W_src is None else layer.W_src)
             arrays[f"b{i}"] = np.asarray(layer.b if layer.b_src is None else layer.b_src)
         arrays["activations"] = np.array([layer.activation.name for layer in self.layers], dtype=np.str_)
+        arrays.update(inputs_to_arrays(self.inputs, self.n))
         np.savez(path, **arrays)
 
     # ------------------------------------------------------------- shape

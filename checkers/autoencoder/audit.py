@@ -44,9 +44,12 @@ from latentcheck.checkers.autoencoder.data import CSR
 from latentcheck.checkers.domains import sample_row_triples
 from latentcheck.theorems.encoder import Encoder
 from latentcheck.theorems.errors import InvalidArgument
+from latentcheck.theorems.inputs import META_KEYS as _INPUT_META_KEYS
+from latentcheck.theorems.inputs import InputSemantics, inputs_from_arrays, inputs_to_arrays
 from latentcheck.theorems.properties import P2, P3
 
-__all__ = ["AuditResult", "audit_encoder", "normalise_rows", "NORMALISATIONS", "kendall_tau_b", "save_encoder", "read_input_meta", "rows_for_encoder", "META_KEYS"]
+__all__ = ["AuditResult", "audit_encoder", "normalise_rows", "NORMALISATIONS", "kendall_tau_b", "save_encoder", "read_input_meta", "rows_for_encoder", "META_KEYS",
+           "meta_from_inputs", "read_item_order"]
 
 #: Input preprocessing the audit can apply: ``l2``, ``none`` or ``divide:K``.
 NORMALISATIONS = ("l2", "none", "divide:K")
@@ -135,6 +138,8 @@ class AuditResult:
     certified: tuple = ()
     falsifier: dict = field(default_factory=dict)
     seconds: float = 0.0
+    #: where ``normalisation`` came from: ``file`` (the model file), ``option`` (an override) or ``default``
+    normalisation_from: str = "option"
 
     def to_json(self) -> dict[str, Any]:
         out = {k: getattr(self, k) for k in self.__dataclass_fields__ if k not in ("certified", "seconds")}
@@ -186,7 +191,7 @@ def audit_encoder(
     encoder: Encoder,
     rows: CSR,
     *,
-    normalise: str = "l2",
+    normalise: Optional[str] = None,
     seed: int = 0,
     n_triples: int = 20_000,
     certify: int = 2,
@@ -198,7 +203,8 @@ def audit_encoder(
     Args:
         encoder: the trained encoder (``n`` must equal ``rows.n_cols``).
         rows: the data rows (users x items for Mult-DAE, items x users for I-AutoRec).
-        normalise: the model's input preprocessing: ``l2``, ``none`` or ``divide:K``.
+        normalise: the model's input preprocessing: ``l2``, ``none`` or ``divide:K`` (the ``input_normalise``
+            override); default: ``encoder.inputs.normalise`` (what the model file records), ``none`` without one.
         seed: seeds the row subsample and the triples.
         n_triples: triples sampled for the ordering figures.
         certify: how many zero rows and how many flips to certify exactly (0: none).
@@ -210,6 +216,10 @@ def audit_encoder(
     if encoder.n != rows.n_cols:
         raise InvalidArgument(f"the encoder takes n={encoder.n} inputs but the data rows have {rows.n_cols} columns; "
                               "audit with the data the encoder was trained on (same item set and order)")
+    from latentcheck.theorems.inputs import with_input_normalise
+
+    encoder = with_input_normalise(encoder, normalise)
+    normalise = encoder.inputs.normalise
     _parse_normalisation(normalise)
     rng = np.random.default_rng(seed)
     nonempty = _audited_rows(rows, max_rows, rng)
@@ -228,7 +238,7 @@ def audit_encoder(
     zero.pop("zero_mask", None)
     falsifier = _run_falsifier(encoder, data, normalise, seed, falsify_budget) if falsify_budget > 0 else {}
     return AuditResult(n=encoder.n, m=encoder.m, rows=int(data.n_rows), activation=encoder.activation.name, normalisation=normalise,
-                       seed=int(seed), p1=bool(encoder.m < encoder.n), **zero, triples=int(tri.shape[0]), **order,
+                       normalisation_from=encoder.inputs.origin, seed=int(seed), p1=bool(encoder.m < encoder.n), **zero, triples=int(tri.shape[0]), **order,
                        certified=tuple(certified), falsifier=falsifier, seconds=time.perf_counter() - t0)
 
 
@@ -375,7 +385,8 @@ def _run_falsifier(encoder: Encoder, data: CSR, spec: str, seed: int, budget: fl
     out: dict[str, Any] = {}
     for prop in (P3, P2):
         try:
-            res = falsify(encoder, prop, domain=dom, dtype="float32", budget=budget, seed=seed, max_counterexamples=2, shrink=False)
+            res = falsify(encoder, prop, domain=dom, dtype="float32", budget=budget, seed=seed, max_counterexamples=2, shrink=False,
+                          input_normalise="none")  # the rows are already preprocessed: the raw chain is the model here
         except Exception as exc:  # the falsifier is another team's code: report, do not crash the audit
             out[prop.id] = {"status": "error", "reason": f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"}
             continue
@@ -389,9 +400,9 @@ def _run_falsifier(encoder: Encoder, data: CSR, spec: str, seed: int, budget: fl
 
 # --------------------------------------------------------------------------- encoder files with input metadata
 
-#: Extra keys latentcheck writes beside ``W0, b0, ...`` so ``latentcheck audit`` can rebuild the inputs.
-META_KEYS = ("latentcheck_normalise", "latentcheck_rows", "latentcheck_values", "latentcheck_input_ids", "latentcheck_input_names",
-             "latentcheck_threshold")
+#: Extra keys latentcheck writes beside ``W0, b0, ...`` so ``latentcheck audit`` can rebuild the inputs
+#: (defined with the input semantics in :mod:`latentcheck.theorems.inputs`).
+META_KEYS = _INPUT_META_KEYS
 
 
 def save_encoder(
@@ -413,34 +424,34 @@ def save_encoder(
     ``ratings``, and ``input_ids`` the raw id of each input coordinate; for
     data whose ids are strings (a generic file's ids become codes that mean
     nothing outside that file) give ``input_names``, the id string of each
-    input coordinate, instead.
-    :meth:`latentcheck.theorems.Encoder.load` reads the file and ignores the extra keys.
+    input coordinate, instead. The keys are those of
+    :class:`latentcheck.theorems.InputSemantics`: :meth:`latentcheck.theorems.Encoder.load`
+    reads them back into ``encoder.inputs`` (``origin='file'``).
     """
-    import os
-
-    _parse_normalisation(normalise)
+    ids = None
+    if input_ids is not None:
+        arr = np.asarray(input_ids)
+        if arr.shape != (encoder.n,):
+            raise InvalidArgument(f"input_ids has shape {arr.shape} but the encoder takes n={encoder.n} inputs")
+        if arr.dtype.kind not in "iu":
+            raise InvalidArgument("input_ids must be integers; give string ids as input_names (ids are matched as strings)")
+        ids = tuple(int(v) for v in arr.tolist())
+    names = None
+    if input_names is not None:
+        arr = np.asarray(input_names).astype(np.str_)
+        if arr.shape != (encoder.n,):
+            raise InvalidArgument(f"input_names has shape {arr.shape} but the encoder takes n={encoder.n} inputs")
+        names = tuple(str(v) for v in arr.tolist())
     if rows not in ("users", "items") or values not in ("binary", "ratings"):
         raise InvalidArgument(f"rows={rows!r} must be users|items and values={values!r} binary|ratings")
+    inputs = InputSemantics(normalise=normalise, rows=rows, values=values, input_ids=ids, input_names=names,
+                            threshold=None if threshold is None else float(threshold), origin="file")
     arrays: dict[str, np.ndarray] = {}
     for i, layer in enumerate(encoder.layers):
-        arrays[f"W{i}"] = np.asarray(layer.W)
-        arrays[f"b{i}"] = np.asarray(layer.b)
+        arrays[f"W{i}"] = np.asarray(layer.W if layer.W_src is None else layer.W_src)
+        arrays[f"b{i}"] = np.asarray(layer.b if layer.b_src is None else layer.b_src)
     arrays["activations"] = np.array([layer.activation.name for layer in encoder.layers], dtype=np.str_)
-    arrays["latentcheck_normalise"] = np.array(normalise, dtype=np.str_)
-    arrays["latentcheck_rows"] = np.array(rows, dtype=np.str_)
-    arrays["latentcheck_values"] = np.array(values, dtype=np.str_)
-    if input_ids is not None:
-        ids = np.asarray(input_ids, dtype=np.int64)
-        if ids.shape != (encoder.n,):
-            raise InvalidArgument(f"input_ids has shape {ids.shape} but the encoder takes n={encoder.n} inputs")
-        arrays["latentcheck_input_ids"] = ids
-    if input_names is not None:
-        names = np.asarray(input_names).astype(np.str_)
-        if names.shape != (encoder.n,):
-            raise InvalidArgument(f"input_names has shape {names.shape} but the encoder takes n={encoder.n} inputs")
-        arrays["latentcheck_input_names"] = names
-    if threshold is not None:
-        arrays["latentcheck_threshold"] = np.array(float(threshold))
+    arrays.update(inputs_to_arrays(inputs, encoder.n))
     from latentcheck.checkers._io import atomic_write_with
 
     d = os.path.dirname(os.fspath(path))
@@ -454,29 +465,55 @@ def save_encoder(
     atomic_write_with(path, write)
 
 
-def read_input_meta(path: "str | os.PathLike[str]") -> dict[str, Any]:
-    """The input metadata stored by :func:`save_encoder` (empty for other ``.npz`` files)."""
+def read_item_order(path: "str | os.PathLike[str]", n: int) -> tuple[str, ...]:
+    """The ids of ``--item-order FILE``: one id per line, in input order (blank lines at the end ignored).
+
+    Each id is kept as its exact text (stripped of surrounding blanks): ids are data, matched as strings.
+    Refuses a count other than ``n``, an empty id or a repeated id."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            lines = fh.read().splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidArgument(f"--item-order {os.fspath(path)!r} cannot be read ({type(exc).__name__}); give a UTF-8 text file "
+                              "with one id per line") from None
+    while lines and not lines[-1].strip():
+        lines.pop()
+    ids = tuple(v.strip() for v in lines)
+    if len(ids) != n:
+        raise InvalidArgument(f"--item-order {os.fspath(path)!r} lists {len(ids)} ids but the encoder takes n={n} inputs; "
+                              "give one id per input, in input order")
+    if any(not v for v in ids):
+        raise InvalidArgument(f"--item-order {os.fspath(path)!r} has an empty line among its ids; give one id per line")
+    if len(set(ids)) != n:
+        dup = next(v for v, c in Counter(ids).items() if c > 1)
+        raise InvalidArgument(f"--item-order {os.fspath(path)!r} lists the id {dup!r} more than once; each input has one id")
+    return ids
+
+
+def meta_from_inputs(inputs: InputSemantics) -> dict[str, Any]:
+    """The dict form :func:`rows_for_encoder` reads (``normalise``, ``rows``, ``values``, ``threshold``, ids as arrays)."""
     out: dict[str, Any] = {}
+    if inputs.origin == "file" or inputs.normalise != "none":
+        out["normalise"] = inputs.normalise
+    for k in ("rows", "values", "threshold"):
+        if getattr(inputs, k) is not None:
+            out[k] = getattr(inputs, k)
+    if inputs.input_ids is not None:
+        out["input_ids"] = np.asarray(inputs.input_ids, dtype=np.int64)
+    if inputs.input_names is not None:
+        out["input_names"] = np.asarray(inputs.input_names, dtype=np.str_)
+    return out
+
+
+def read_input_meta(path: "str | os.PathLike[str]") -> dict[str, Any]:
+    """The input metadata stored by :func:`save_encoder` (empty for other ``.npz`` files); malformed keys raise
+    :class:`InvalidArgument`. The same reading as :meth:`latentcheck.theorems.Encoder.load` (``encoder.inputs``)."""
     try:
         with np.load(path, allow_pickle=False) as data:
-            for k in META_KEYS:
-                if k in data.files:
-                    arr = data[k]
-                    if k == "latentcheck_input_names":
-                        if arr.dtype.kind != "U" or arr.ndim != 1:
-                            raise InvalidArgument(f"{k} in {path!r} must be a 1-D array of id strings")
-                        out["input_names"] = arr.astype(str)
-                    elif arr.dtype.kind == "U":
-                        out[k.removeprefix("latentcheck_")] = str(arr)
-                    elif k == "latentcheck_input_ids":
-                        if arr.dtype.kind not in "iu" or arr.ndim != 1:
-                            raise InvalidArgument(f"{k} in {path!r} must be a 1-D integer array of raw ids")
-                        out["input_ids"] = arr.astype(np.int64)
-                    elif arr.dtype.kind == "f" and arr.ndim == 0:
-                        out[k.removeprefix("latentcheck_")] = float(arr)
+            inputs = inputs_from_arrays(data, os.fspath(path))
     except (OSError, ValueError):
         return {}
-    return out
+    return meta_from_inputs(inputs)
 
 
 def rows_for_encoder(ratings: "Any", encoder: Encoder, meta: dict[str, Any], *, rows: Optional[str] = None,
@@ -488,8 +525,9 @@ def rows_for_encoder(ratings: "Any", encoder: Encoder, meta: dict[str, Any], *, 
     (ids absent from the data give zero columns; data ids unknown to the
     encoder are dropped and counted); ids are compared as strings when either
     side has string ids, so the integer codes of a generic file's string ids
-    never match by accident. Otherwise the columns are the sorted distinct ids
-    of the data, which must number ``n``. With ``values="binary"`` a (row,
+    never match by accident. Without stored ids this refuses (:class:`InvalidArgument`): ids are data, and
+    the data's sorted ids never stand in for them (``item-2`` / ``item-02`` would pair inputs with the wrong
+    items); give ``meta['input_names']`` (``latentcheck audit --item-order FILE``). With ``values="binary"`` a (row,
     column) pair is a 1 when any of its rows has a value above the threshold
     (``--threshold``; else the one stored in the file; else 3.5 for MovieLens,
     0 for other files with a VALUE column; every row without one), as in the
@@ -561,7 +599,7 @@ def _positives(ratings: Any, values: str, thr: Optional[float]) -> tuple[np.ndar
 def _match_columns(col_ids: np.ndarray, col_names: Optional[np.ndarray], encoder: Encoder, meta: dict[str, Any],
                    rows: str) -> tuple[np.ndarray, np.ndarray, str, int, int]:
     """(column of each kept entry, mask of the entries kept, how the columns were built, encoder inputs matched, data ids unknown)."""
-    if "input_ids" in meta or "input_names" in meta:
+    if "input_ids" in meta or "input_names" in meta:  # ids are data: never replaced by the data's sorted ids
         stored = meta["input_names"] if "input_names" in meta else meta["input_ids"]
         if stored.size != encoder.n:
             raise InvalidArgument(f"the weight file lists {stored.size} input ids but the encoder takes n={encoder.n}")
@@ -575,10 +613,8 @@ def _match_columns(col_ids: np.ndarray, col_names: Optional[np.ndarray], encoder
         if matched == 0:
             raise InvalidArgument("none of the data's ids matches the encoder's stored input ids; audit with the data the encoder was trained on")
         unknown = int(np.unique(data[~known]).size)
-        return order[pos][known], known, "input ids stored in the weight file" + (" (compared as strings)" if strings else ""), matched, unknown
-    uniq_cols, cols = np.unique(col_ids, return_inverse=True)
-    if uniq_cols.size != encoder.n:
-        what = "items" if rows == "users" else "users"
-        raise InvalidArgument(f"the data has {uniq_cols.size} {what} (after filtering) but the encoder takes n={encoder.n} inputs and its file "
-                              "stores no latentcheck_input_ids; export the id of each input column or pass the matching data")
-    return cols, np.ones(cols.size, dtype=bool), f"sorted distinct {'item' if rows == 'users' else 'user'} ids of the data", int(uniq_cols.size), 0
+        src = meta.get("ids_from", "input ids stored in the weight file")
+        return order[pos][known], known, src + (" (compared as strings)" if strings else ""), matched, unknown
+    raise InvalidArgument("the model file stores no input ids (latentcheck_input_names or latentcheck_input_ids), so which "
+                          "item is which input is unknown; pass --item-order FILE (one id per line, in input order) or "
+                          "re-export the encoder with its ids (save_encoder(..., input_names=...))")

@@ -151,7 +151,7 @@ def _register_audit(app: typer.Typer) -> None:
         columns: Optional[str] = typer.Option(None, "--columns", help="USER,ITEM[,VALUE] columns (header names or 0-based indices) of a delimited text or Parquet --data file."),
         activation: Optional[str] = typer.Option(None, "--activation", help="Latent activation, when the file stores none (or to override it)."),
         seed: int = typer.Option(0, "--seed", help="Seed of the triple sampling and row subsample."),
-        normalise: Optional[str] = typer.Option(None, "--normalise", help="Input preprocessing: l2 (Mult-DAE), none, divide:K. Default: stored in the file, else l2."),
+        normalise: Optional[str] = typer.Option(None, "--normalise", help="Same as --input-normalise (kept for older scripts)."),
         rows: Optional[str] = typer.Option(None, "--rows", help="users (a row per user over items) or items (a row per item over users, I-AutoRec). Default: stored, else users."),
         values: Optional[str] = typer.Option(None, "--values", help="binary (ratings above --threshold become 1) or ratings. Default: stored, else binary."),
         threshold: Optional[float] = typer.Option(None, "--threshold", help="Values above this are 1s for --values binary (default: stored in the file, else 3.5 for MovieLens, 0 for other files; no VALUE column: every row)."),
@@ -159,16 +159,36 @@ def _register_audit(app: typer.Typer) -> None:
         triples: int = typer.Option(20000, "--triples", help="Triples sampled for the ordering figures."),
         certify: int = typer.Option(3, "--certify", help="Zero rows and flips to certify in exact/interval arithmetic."),
         falsify_budget: float = typer.Option(3.0, "--falsify-budget", help="Seconds per property for the falsifier on the data domain (0 skips)."),
+        input_normalise: Optional[str] = typer.Option(None, "--input-normalise", help="none, l2 (the encoder sees x/|x|_2) or divide:K; default: what the model file records, else none. (--normalise is the older spelling.)"),
+        item_order: Optional[str] = typer.Option(None, "--item-order", help="Text file: the id of each encoder input, one per line, in input order (needed when the model file stores no ids; matched as strings)."),
         min_match: float = typer.Option(0.99, "--min-match", help="Smallest fraction, in (0, 1], of the encoder's input ids that must occur in the data (else exit 2: foreign data)."),
         out: Optional[str] = typer.Option(None, "--out", help="Folder for report.json and report.md (written atomically)."),
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     ) -> None:
         """Audit an exported encoder on real users: zero latents, dead units, ordering concordance, certified counterexamples."""
+        if normalise is not None and input_normalise is not None and normalise != input_normalise:
+            from latentcheck.theorems.errors import InvalidArgument
+
+            raise InvalidArgument("give one of --input-normalise and --normalise (the same option), not both")
+        flag = "--input-normalise" if input_normalise is not None else "--normalise"
+        normalise = input_normalise if input_normalise is not None else normalise
+        if normalise is not None:
+            from latentcheck.theorems.errors import InvalidArgument
+            from latentcheck.theorems.inputs import parse_normalisation
+
+            try:
+                normalise = parse_normalisation(normalise)
+            except InvalidArgument as exc:
+                raise InvalidArgument(f"{flag}: {exc}") from None
         _check_audit_options(weights, data, activation, seed, normalise, rows, values, threshold, triples, certify,
                              falsify_budget, min_match)
         _check_audit_data_options(data, columns, min_user_items, out)
+        if item_order is not None:
+            from latentcheck.checkers._io import check_input_file
+
+            check_input_file(item_order, "--item-order")
         payload = _audit_payload(weights, model, layers_from, activations, output, data, columns, activation, seed, normalise, rows,
-                                 values, threshold, min_user_items, triples, certify, falsify_budget, min_match)
+                                 values, threshold, min_user_items, triples, certify, falsify_budget, min_match, item_order)
         paths = _write_audit(payload, out) if out else {}
         if as_json:
             typer.echo(json.dumps(_json_safe(payload), indent=2))
@@ -181,20 +201,14 @@ def _register_audit(app: typer.Typer) -> None:
 def _audit_payload(weights: Optional[str], model: Optional[str], layers_from: Optional[str], activations: Optional[str],
                    output: Optional[str], data: Optional[str], columns: Optional[str], activation: Optional[str], seed: int,
                    normalise: Optional[str], rows: Optional[str], values: Optional[str], threshold: Optional[float],
-                   min_user_items: Optional[int], triples: int, certify: int, falsify_budget: float, min_match: float) -> dict:
+                   min_user_items: Optional[int], triples: int, certify: int, falsify_budget: float, min_match: float,
+                   item_order: Optional[str] = None) -> dict:
     """Load the encoder and the data, refuse foreign data, run the audit; the JSON-ready payload."""
-    from latentcheck.checkers.autoencoder.audit import audit_encoder, read_input_meta, rows_for_encoder
+    from latentcheck.checkers.autoencoder.audit import audit_encoder, rows_for_encoder
     from latentcheck.checkers.autoencoder.data import load_or_synthetic
-    from latentcheck.theorems.encoder import Encoder
     from latentcheck.theorems.errors import InvalidArgument
 
-    loaded = cli_convert.model_from_options(model, activation, activations, layers_from, output, others={"--weights": weights})
-    if loaded is not None:
-        enc, meta = loaded
-    elif weights is None:
-        raise InvalidArgument("give --weights FILE.npz or --model FILE (any format in docs/models.md)")
-    else:
-        enc, meta = Encoder.load(weights, activation=activation), read_input_meta(weights)
+    enc, meta = _audit_encoder(weights, model, layers_from, activations, output, activation, normalise, item_order)
     ratings = load_or_synthetic(data, columns=columns)
     row_kind = rows or meta.get("rows", "users")
     if min_user_items is None and row_kind == "users":
@@ -205,10 +219,10 @@ def _audit_payload(weights: Optional[str], model: Optional[str], layers_from: Op
             f"only {how['matched_fraction']:.2%} ({how['matched_columns']} of {enc.n}) of the encoder's input ids occur in "
             f"{ratings.source}, below --min-match {min_match:g}; audit with the data the encoder was trained on, "
             f"or lower --min-match (e.g. --min-match {max(0.01, round(how['matched_fraction'], 2) or 0.01):g}) to audit it anyway")
-    norm = normalise or meta.get("normalise", "l2")
-    res = audit_encoder(enc, csr, normalise=norm, seed=seed, n_triples=triples, certify=certify, falsify_budget=falsify_budget)
+    res = audit_encoder(enc, csr, seed=seed, n_triples=triples, certify=certify, falsify_budget=falsify_budget)
     row_ids = how.pop("row_ids")
-    payload = {"weights": weights or model, "data": ratings.describe(), "inputs": how, **res.to_json()}
+    payload = {"weights": weights or model, "data": ratings.describe(), "inputs": how, **res.to_json(),
+               "input_semantics": enc.inputs.record()}
     kind = "user" if how["rows"] == "users" else "item"
     raw = lambda k: row_ids[k].item() if hasattr(row_ids[k], "item") else row_ids[k]  # noqa: E731  (int id or id string)
     for c in payload["certified"]:  # raw ids beside the row indices
@@ -218,6 +232,38 @@ def _audit_payload(weights: Optional[str], model: Optional[str], layers_from: Op
             c[f"{kind}_ids"] = {k: raw(v) for k, v in c["rows"].items()}
     payload["partial_match_note"] = _partial_match_note(how, enc.n)
     return payload
+
+
+def _audit_encoder(weights: Optional[str], model: Optional[str], layers_from: Optional[str], activations: Optional[str],
+                   output: Optional[str], activation: Optional[str], normalise: Optional[str],
+                   item_order: Optional[str]) -> tuple[Any, dict]:
+    """The encoder with its input semantics (the file's, ``--item-order`` ids, ``--input-normalise``) and the
+    dict form of them; refuses (exit 2) an encoder with no input ids before the data are read."""
+    from dataclasses import replace
+
+    from latentcheck.checkers.autoencoder.audit import meta_from_inputs, read_item_order
+    from latentcheck.checkers.cli_falsify import encoder_with_meta
+    from latentcheck.theorems.encoder import Encoder
+    from latentcheck.theorems.errors import InvalidArgument
+    from latentcheck.theorems.inputs import with_input_normalise
+
+    loaded = cli_convert.model_from_options(model, activation, activations, layers_from, output, others={"--weights": weights})
+    if loaded is not None:
+        enc = encoder_with_meta(*loaded)
+    elif weights is None:
+        raise InvalidArgument("give --weights FILE.npz or --model FILE (any format in docs/models.md)")
+    else:
+        enc = Encoder.load(weights, activation=activation)
+    if item_order is not None:
+        enc = replace(enc, inputs=replace(enc.inputs, input_names=read_item_order(item_order, enc.n), input_ids=None))
+    enc = with_input_normalise(enc, normalise)
+    meta = meta_from_inputs(enc.inputs)
+    if item_order is not None:
+        meta["ids_from"] = f"input ids of --item-order {item_order}"
+    if "input_ids" not in meta and "input_names" not in meta:
+        raise InvalidArgument(f"{weights or model} stores no input ids (latentcheck_input_names / latentcheck_input_ids), so "
+                              "which item is which input is unknown; pass --item-order FILE (one id per line, in input order)")
+    return enc, meta
 
 
 def _partial_match_note(how: dict, n: int) -> str:
@@ -348,7 +394,7 @@ def _check_audit_options(weights: Optional[str], data: Optional[str], activation
         try:
             _parse_normalisation(normalise)
         except InvalidArgument as exc:
-            raise InvalidArgument(f"--normalise: {exc}") from None
+            raise InvalidArgument(f"--input-normalise: {exc}") from None
     if rows is not None and rows not in ("users", "items"):
         raise InvalidArgument(f"--rows {rows!r} must be users or items")
     if values is not None and values not in ("binary", "ratings"):
@@ -416,7 +462,7 @@ def _print_audit(p: dict, paths: Optional[dict] = None) -> None:
         console.print(f"[bold yellow]note[/]: {p['partial_match_note']}", highlight=False)
     t = Table(title=f"latent audit of {p['weights']} ({p['activation']}, n={p['n']}, m={p['m']})", show_header=False)
     rows = [
-        ("rows audited", f"{p['rows']} ({p['inputs']['rows']}, {p['inputs']['values']}, preprocessing {p['normalisation']})"),
+        ("rows audited", f"{p['rows']} ({p['inputs']['rows']}, {p['inputs']['values']}, preprocessing {p['normalisation']} from {p.get('normalisation_from', '?')})"),
         ("P1 (m < n)", str(p["p1"])),
         ("exact-zero latent rate (float32)", f"{p['zero_rate']:.4f} ({p['zero_rows']} rows)"),
         ("near-zero norms", ", ".join(f"{k}: {v:.4f}" for k, v in p["near_zero"].items())),

@@ -313,7 +313,7 @@ def render_audit_markdown(p: dict) -> str:
     L += [f"- encoder: n={p['n']} inputs, m={p['m']} latent units, latent activation `{p['activation']}`; P1 (m < n): {p['p1']}",
           f"- data: {d['source']} ({d['ratings']} rows, {d['users']} users, {d['items']} items)",
           f"- rows audited: {p['rows']} {inp['rows']} ({inp['values']}, threshold {inp.get('threshold')}, "
-          f"min_user_items {inp.get('min_user_items')}), preprocessing {p['normalisation']}",
+          f"min_user_items {inp.get('min_user_items')}), preprocessing {p['normalisation']} (from {p.get('normalisation_from', 'not recorded')})",
           f"- columns: {inp['columns']}; {inp['matched_columns']} of {p['n']} inputs matched ({inp['matched_fraction']:.2%})",
           f"- seed {p['seed']}, {p['triples']} triples", ""]
     rows = [

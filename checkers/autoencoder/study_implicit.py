@@ -112,6 +112,29 @@ def build_model(model: str, n_items: int, hidden: Sequence[int], activation: str
 _SPLITS: dict[tuple, tuple[Ratings, ImplicitSplit]] = {}
 
 
+#: Fewest users of each part of a split the study runs on (training needs a batch; the audit needs 3 rows).
+MIN_SPLIT_USERS = {"training": 2, "validation": 1, "test": 1}
+
+
+def check_split_data(split: ImplicitSplit, seed: int, metrics: Sequence[tuple[str, int]] = DEFAULT_METRICS) -> None:
+    """Refuse (:class:`InvalidArgument`, exit 2) data the study cannot evaluate, before any training: fewer items than
+    the largest metric cutoff (NDCG@100 ranks 100 items per user), or a split part without enough users."""
+    kmax = max(k for _, k in metrics)
+    worst = max((k, kind) for kind, k in metrics)
+    if split.n_items < kmax:
+        raise InvalidArgument(
+            f"the data have {split.n_items} items after the --threshold and --min-user-items filters, but the study's "
+            f"metrics need at least {kmax} ({metric_name(worst[1], worst[0])} ranks {kmax} items per user); give data with "
+            f"at least {kmax} items (or lower --threshold / --min-user-items to keep more)")
+    counts = {"training": split.train.n_rows, "validation": split.val_fold_in.n_rows, "test": split.test_fold_in.n_rows}
+    short = [f"{counts[k]} {k}" for k, need in MIN_SPLIT_USERS.items() if counts[k] < need]
+    if short:
+        need = ", ".join(f"{v} {k}" for k, v in MIN_SPLIT_USERS.items())
+        raise InvalidArgument(
+            f"split {seed} has only {', '.join(short)} user(s) (needs at least {need}); give data with more users "
+            "(or lower --min-user-items)")
+
+
 def task_split(ratings: Ratings, sp: dict) -> ImplicitSplit:
     """The split a task names (cached per process: the tasks of one split share it).
 
@@ -261,6 +284,9 @@ def study_implicit(cfg: Any, ratings: Ratings, progress: Any) -> dict:
     seeds = list(range(cfg.seed, cfg.seed + cfg.seeds))
     data = {"source": ratings.source, "rows": len(ratings)}
     first = task_split(ratings, {"threshold": threshold, "min_user_items": cfg.min_user_items, "heldout": cfg.heldout, "seed": split_seeds[0]})
+    for sp in split_seeds:  # every split checked before any training
+        check_split_data(task_split(ratings, {"threshold": threshold, "min_user_items": cfg.min_user_items,
+                                              "heldout": cfg.heldout, "seed": sp}), sp)
     name = MODEL_NAMES[cfg.model]
     tune_tasks = [_task(cfg, "tune", a, split_seeds[0], h, [seeds[0]], threshold, data) for a in acts for h in trials] if len(trials) > 1 else []
     progress.start(len(tune_tasks) + len(acts) * len(split_seeds),

@@ -136,7 +136,8 @@ def zero_target(cls: Classification, act: Activation, dtype: str) -> ZeroTarget:
 
 
 def jax_pre_activations(encoder: Encoder, dtype: str = "float32") -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
-    """Batched JAX functions ``pre(X[B, n]) -> [B, m]`` and the latent activation ``s``."""
+    """Batched JAX functions ``pre(X[B, n]) -> [B, m]`` and the latent activation ``s``; ``pre`` applies the
+    encoder's input normalisation first (``encoder.inputs.normalise``: the function checked is ``enc(N(x))``)."""
     import jax.numpy as jnp
 
     params = [(jnp.asarray(layer.W.T, dtype=dtype), jnp.asarray(layer.b, dtype=dtype)) for layer in encoder.layers]
@@ -146,11 +147,44 @@ def jax_pre_activations(encoder: Encoder, dtype: str = "float32") -> tuple[Calla
         z = h @ Wt
         return z + jnp.broadcast_to(b, z.shape)
 
+    normalise = _jax_normaliser(encoder.inputs.normalise)
+
     def pre(X: Any) -> Any:
-        h = X
+        h = normalise(X)
         for (Wt, b), f in zip(params[:-1], hidden):
             h = f(affine(h, Wt, b))
         Wt, b = params[-1]
         return affine(h, Wt, b)
 
     return pre, encoder.activation.jax_fn()
+
+
+def _jax_normaliser(normalise: str) -> Callable[[Any], Any]:
+    """``N`` in JAX: identity, ``x / K`` or ``x / |x|_2`` over the last axis (``N(0) = 0``, as ``F.normalize``)."""
+    import jax.numpy as jnp
+
+    from latentcheck.theorems.inputs import divide_factor
+
+    if normalise == "none":
+        return lambda X: X
+    k = divide_factor(normalise)
+    if k is not None:
+        inv = float(1 / k)
+        return lambda X: X * jnp.asarray(inv, dtype=X.dtype)
+
+    def l2(X: Any) -> Any:
+        sq = jnp.sum(X * X, axis=-1, keepdims=True)
+        safe = jnp.where(sq > 0, sq, 1.0)
+        return jnp.where(sq > 0, X / jnp.sqrt(safe), 0.0)
+
+    return l2
+
+
+def float_pre_activations(encoder: Encoder, X: np.ndarray) -> np.ndarray:
+    """Float64 latent pre-activations of ``enc(N(x))`` for rows ``X`` (the encoder's input normalisation applied)."""
+    from latentcheck.theorems.inputs import normalise_float
+
+    X = np.asarray(X, dtype=np.float64)
+    if encoder.inputs.normalise != "none":
+        X = normalise_float(X, encoder.inputs.normalise)
+    return encoder.pre_activations(X)

@@ -159,6 +159,7 @@ def _jax_traceable(fn: Callable[[Any], Any], dim: int, dtype: str) -> Callable[[
         return y, jnp.zeros_like(y)
 
     wrapped.__name__ = getattr(fn, "__name__", type(fn).__name__)
+    wrapped._latentcheck_inputs = getattr(fn, "_latentcheck_inputs", None)  # type: ignore[attr-defined]
     return wrapped
 
 
@@ -180,6 +181,7 @@ def falsify(
     max_rounds: int = 1000,
     min_rounds: int = 0,
     progress: Callable[[float, str], None] | None = None,
+    input_normalise: str | None = None,
 ) -> FalsifyResult:
     """Search for certified counterexamples to a property: P3 (zero vectors), P2 (ordering flips), P3-eps, P2-delta.
 
@@ -218,6 +220,11 @@ def falsify(
         min_rounds: search rounds to run even when the constructions already succeeded
             (reports use 1, so their histograms show the search).
         progress: called as ``progress(fraction_of_budget, message)``.
+        input_normalise: ``none``, ``l2`` or ``divide:K``: overrides ``encoder.inputs.normalise`` (what the model
+            file records). The function checked is ``enc(N(x))`` for ``x`` in the domain: the search, the
+            certification (exact at rational ``N(x)``; in ``Q(sqrt D)`` or by intervals for an irrational
+            ``x/|x|_2``: :mod:`latentcheck.counterexamples.normalised`) and the shrinking all run on it, and the
+            witness is the domain point ``x``. P2 compares ``<N x, N u>`` with ``<N x, N v>``.
 
     Returns:
         A :class:`FalsifyResult`; ``.counterexamples`` holds certified ones only.
@@ -231,16 +238,17 @@ def falsify(
     setup, state = _start(encoder, property, domain=domain, dtype=dtype, budget=budget, seed=seed, restarts=restarts,
                           steps=steps, max_counterexamples=max_counterexamples, shrink=shrink,
                           max_shrink_checks=max_shrink_checks, shrink_budget=shrink_budget, n=n, max_rounds=max_rounds,
-                          min_rounds=min_rounds, progress=progress)
+                          min_rounds=min_rounds, progress=progress, input_normalise=input_normalise)
     state = chain(*STAGES)(setup, state)
     return FalsifyResult(setup.prop.spec, state.status, state.certified, state.floats, state.stats, state.info,
                          select(state.undecided, setup.max_counterexamples))
 
 
 def _start(encoder: Any, property: Any, *, domain: Any, dtype: str, budget: float, seed: int, restarts: int,
-           n: int | None, **options: Any) -> tuple[Setup, State]:
+           n: int | None, input_normalise: str | None = None, **options: Any) -> tuple[Setup, State]:
     """The run's :class:`Setup` and its empty :class:`State` (arguments checked; the budget starts at the end)."""
     t_start = time.perf_counter()
+    encoder = _with_inputs(encoder, input_normalise)
     prop, dom, black, encoder, dim = _checked_arguments(encoder, property, domain, dtype, budget, restarts, n)
     cls = target = None
     if not black:
@@ -263,6 +271,30 @@ def _start(encoder: Any, property: Any, *, domain: Any, dtype: str, budget: floa
                   nonvanishing=cls is not None and cls.cls == "non-vanishing", costly=costly, **options)
     hist = np.zeros(len(prop.hist_edges) - 1, dtype=np.int64)
     return setup, State(stats=SearchStats(restarts=int(restarts)), info=info, deadline=deadline, hist=hist)
+
+
+def _with_inputs(encoder: Any, input_normalise: str | None) -> Any:
+    """The encoder with ``input_normalise`` applied: an ``Encoder``'s input semantics overridden, a callable
+    wrapped as ``fn(N(x))`` (in JAX)."""
+    from latentcheck.theorems.inputs import parse_normalisation, with_input_normalise
+
+    if input_normalise is None:
+        return encoder
+    norm = parse_normalisation(input_normalise)
+    if isinstance(encoder, Encoder):
+        return with_input_normalise(encoder, norm)
+    if norm == "none" or not callable(encoder):
+        return encoder
+    from latentcheck.checkers.falsifier._model import _jax_normaliser
+
+    nf, fn = _jax_normaliser(norm), encoder
+
+    def normalised(x: Any) -> Any:
+        return fn(nf(x))
+
+    normalised.__name__ = getattr(fn, "__name__", type(fn).__name__)
+    normalised._latentcheck_inputs = {"normalise": norm, "normalise_from": "option"}  # type: ignore[attr-defined]
+    return normalised
 
 
 def _checked_arguments(encoder: Any, property: Any, domain: Any, dtype: str, budget: float, restarts: int,

@@ -29,6 +29,8 @@ def initial_info(prop: Any, encoder: Any, black: bool, dim: int, cls: Any, targe
         "seed": int(seed),
         "budget_seconds": float(budget),
         "theory": theory_note(prop, encoder, cls, dom, black),
+        "inputs": encoder.inputs.record() if not black else (getattr(encoder, "_latentcheck_inputs", None)
+                                                                     or {"normalise": "none", "normalise_from": "default"}),
     }
     if prop.spec != prop.id:  # a parameterised property: its parameters go on record
         info["property_parameters"] = prop.describe()

@@ -10,7 +10,7 @@ import numpy as np
 from latentcheck.checkers.domains import Domain
 from latentcheck.checkers.falsifier._constructions import Candidate, jacobian
 from latentcheck.checkers.falsifier._exact import exact_repair, pivot_columns
-from latentcheck.checkers.falsifier._model import ZeroTarget
+from latentcheck.checkers.falsifier._model import ZeroTarget, float_pre_activations
 from latentcheck.counterexamples._fast import QVec
 
 __all__ = ["exact_vec", "finite_candidate", "dtype_round", "repair_point", "zero_round", "top_points", "zero_rows",
@@ -75,7 +75,7 @@ def top_points(ctx: Any, best: np.ndarray, best_loss: np.ndarray, origin: str) -
 
 
 def _in_zero_set(encoder: Any, x: np.ndarray, target: ZeroTarget) -> bool:
-    pre = encoder.pre_activations(x[None, :])
+    pre = float_pre_activations(encoder, x[None, :])
     if target.kind != "point":
         return bool(target.satisfied(pre, 0.0)[0])
     return bool(np.max(np.abs(pre - target.boundary)) < 1e-2 * max(1.0, float(np.max(np.abs(pre)))))
@@ -96,7 +96,7 @@ def zero_round(ctx: Any, best: np.ndarray, best_loss: np.ndarray) -> Iterator[tu
     for j in range(len(top)):
         if not ctx.black and _in_zero_set(ctx.encoder, X[j], ctx.target):
             vec = exact_vec(X[j], ctx.dom)
-            if ctx.target.kind == "point":
+            if ctx.target.kind == "point" and ctx.encoder.inputs.normalise == "none":  # the repair solves the raw chain
                 if repaired >= 2:
                     continue
                 repaired += 1
@@ -125,7 +125,7 @@ def zero_rows(encoder: Any, dom: Domain, target: ZeroTarget | None, dtype: str, 
     zf = float_encode(encoder, rows[nz], dtype)
     hit = set(int(i) for i in nz[np.all(zf == 0, axis=1)])
     if not black and target is not None:
-        pre = encoder.pre_activations(rows[nz])
+        pre = float_pre_activations(encoder, rows[nz])
         hit |= set(int(i) for i in nz[target.satisfied(pre, 0.0)])
     return [Candidate([data_row(dom, i)], f"data row {i}") for i in sorted(hit)[:16]]
 

@@ -45,6 +45,13 @@ def main(argv: list[str] | None = None) -> int:
     dtype = cx.get("dtype") or report.get("dtype", "float32")
     prop = get_property(cx["property"])
     vectors = [vecs[k] for k in prop.names]
+    if cx["certified"] in ("exact", "interval") and enc.inputs.normalise != "none":  # the witness of enc(N(x))
+        from latentcheck.counterexamples.certify import certify_candidate
+
+        cert = certify_candidate(prop, enc, vectors, dtype=None)
+        print(f"{cx['property']} counterexample re-checked ({cert.status}, input normalisation {enc.inputs.normalise}): "
+              f"{'confirmed' if cert.certified else 'NOT confirmed'}; {cert.detail}")
+        return 1 if cert.certified else 0
     if cx["certified"] in ("exact", "interval"):
         pc = prop.check(enc, vectors)
         print(f"{cx['property']} counterexample re-checked ({pc.certified}): {'confirmed' if pc.violates else 'NOT confirmed'}; {pc.detail}")

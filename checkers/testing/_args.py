@@ -66,8 +66,17 @@ def _one_input(fn: Callable, batched: bool) -> Callable:
     return single
 
 
-def subject(encoder_fn: Any, n: Any, dtype: str, batched: bool = False) -> Subject:
-    """Check the encoder argument; a callable is called once on zeros to learn ``m`` and to fail early."""
+def subject(encoder_fn: Any, n: Any, dtype: str, batched: bool = False, input_normalise: Any = None) -> Subject:
+    """Check the encoder argument; a callable is called once on zeros to learn ``m`` and to fail early.
+
+    ``input_normalise`` (``none``, ``l2``, ``divide:K``) overrides an Encoder's ``inputs.normalise`` (what its
+    file records) and wraps a callable as ``fn(N(x))``: the function checked is the one the model serves."""
+    if input_normalise is not None:
+        from latentcheck.checkers.falsifier._pipeline import _with_inputs
+
+        if batched and not isinstance(encoder_fn, Encoder):
+            raise InvalidArgument("input_normalise with batched=True is not supported; normalise inside the callable")
+        encoder_fn = _with_inputs(encoder_fn, str(input_normalise))
     if isinstance(encoder_fn, Encoder):
         if n is not None and int(n) != encoder_fn.n:
             raise InvalidArgument(f"n={n!r} but the Encoder takes n={encoder_fn.n}; leave n out for an Encoder")

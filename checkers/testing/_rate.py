@@ -97,6 +97,32 @@ def exact_gap_signs(X: np.ndarray, U: np.ndarray, V: np.ndarray) -> np.ndarray:
     return out
 
 
+def _normalisation(fn: Any) -> str:
+    from latentcheck.theorems.encoder import Encoder
+
+    return fn.inputs.normalise if isinstance(fn, Encoder) else "none"
+
+
+def _normalised(fn: Any, X: np.ndarray) -> np.ndarray:
+    """Rows ``X`` as an Encoder with input normalisation sees them (float64), else ``X``."""
+    from latentcheck.theorems.inputs import normalise_float
+
+    norm = _normalisation(fn)
+    return X if norm == "none" else normalise_float(X, norm)
+
+
+def _exact_signs(fn: Any, X: np.ndarray, U: np.ndarray, V: np.ndarray) -> np.ndarray:
+    """Exact signs of ``<N x, N v> - <N x, N u>`` (``divide:K`` scales both sides alike; ``l2`` in ``Q(sqrt)``)."""
+    if _normalisation(fn) != "l2":
+        return exact_gap_signs(X, U, V)
+    from latentcheck.counterexamples.normalised import _premise_sign
+
+    def q(a: np.ndarray) -> list[Fraction]:
+        return [Fraction(float(v)) for v in a]
+
+    return np.array([-_premise_sign(q(x), q(u), q(v)) for x, u, v in zip(X, U, V)], dtype=np.int64)
+
+
 def _count(fn: Any, X: np.ndarray, U: np.ndarray, V: np.ndarray, dtype: str) -> dict[str, Any]:
     """One chunk: ties, flips (strict flips and tie violations), and the chunk's worst flip."""
     from latentcheck.counterexamples.certify import float_encode
@@ -104,13 +130,14 @@ def _count(fn: Any, X: np.ndarray, U: np.ndarray, V: np.ndarray, dtype: str) -> 
     k = X.shape[0]
     Z = float_encode(fn, np.concatenate([X, U, V]), dtype)
     ZX, ZU, ZV = Z[:k], Z[k:2 * k], Z[2 * k:]
-    xu, xv = np.einsum("ij,ij->i", X, U), np.einsum("ij,ij->i", X, V)
+    NX, NU, NV = _normalised(fn, X), _normalised(fn, U), _normalised(fn, V)  # P2 compares the inputs the model sees
+    xu, xv = np.einsum("ij,ij->i", NX, NU), np.einsum("ij,ij->i", NX, NV)
     gap_out = np.einsum("ij,ij->i", ZX, ZU) - np.einsum("ij,ij->i", ZX, ZV)
     scale = np.einsum("ij,ij->i", np.abs(ZX), np.abs(ZU)) + np.einsum("ij,ij->i", np.abs(ZX), np.abs(ZV)) + 1e-30
     sign = np.sign(xv - xu).astype(np.int64)
     near = np.abs(xv - xu) <= 1e-9 * (1.0 + np.abs(xv) + np.abs(xu))
     if np.any(near):
-        sign[near] = exact_gap_signs(X[near], U[near], V[near])
+        sign[near] = _exact_signs(fn, X[near], U[near], V[near])
     tie = sign == 0
     # Orient: u has the smaller input score; on a tie, the larger latent score (P2's <= holds both ways).
     swap = (sign < 0) | (tie & (gap_out < 0))
@@ -166,11 +193,12 @@ def certified_flip(fn: Any, encoder: Any, dom: Any, dtype: str, triple: tuple[np
     The float triple is moved to exact points of the domain (``Domain.to_exact``)
     and certified there; None when the flip does not hold at those points.
     """
-    from latentcheck.counterexamples.certify import certify_flip, to_counterexample
+    from latentcheck.counterexamples.certify import certify_candidate, to_counterexample
     from latentcheck.counterexamples.shrink import shrink
+    from latentcheck.theorems.properties import get_property
 
     vecs = [dom.to_exact(np.asarray(a, dtype=np.float64)) for a in triple]
-    cert = certify_flip(fn, *vecs, domain=dom, dtype=dtype)
+    cert = certify_candidate(get_property("p2"), fn, vecs, domain=dom, dtype=dtype)  # enc(N(x)) for an Encoder
     cx = to_counterexample(cert, "P2", vecs, dtype=dtype, domain=dom.label, origin="flip-rate sample")
     if cx is None or encoder is None or not cx.is_certified:
         return cx

@@ -146,7 +146,10 @@ def _payload(prop: str, nodeid: str | None, subject: Any, dom: Any, dtype: str, 
     enc = {"kind": subject.kind, "n": subject.n, "m": subject.m}
     if subject.encoder is not None:
         enc.update(summary=subject.encoder.summary(), weights="encoder.npz")
+    inputs = (subject.encoder.inputs.record() if subject.encoder is not None
+              else getattr(subject.fn, "_latentcheck_inputs", None) or {"normalise": "none", "normalise_from": "default"})
     return {
+        "inputs": inputs,
         "schema": "latentcheck.testing/2", "title": PROPERTY[get_property(prop)].title, "property": prop, "test": nodeid, "domain": dom.label,
         "dtype": dtype, "seed": seed, "session_seed": None if seed_given else _session.session_seed(), "search": search,
         "encoder": enc, "counterexample": None if cx is None else {**cx.to_json(), "codes": codes},
@@ -164,6 +167,10 @@ def fail(prop: str, subject: Any, dom: Any, dtype: str, cx: Any, codes: dict, se
     directory = base / _slug(nodeid or f"{kind.name}-seed{seed}")
     lines = [f"latentcheck: {kind.title} (domain {dom.label}, dtype {dtype})."]
     lines += _p2_lines(cx, extra["rate"]) if kind.rate else _p3_lines(cx, codes, dtype)
+    norm = getattr(getattr(subject.encoder, "inputs", None), "normalise", "none")
+    if norm != "none":  # what was checked: enc(N(x)), the function the model serves
+        lines.append(f"    input normalisation {norm} (from {subject.encoder.inputs.origin}): the encoder sees "
+                     + ("x/|x|_2" if norm == "l2" else f"x/{norm.split(':', 1)[1]}") + "; enc(x) above means enc of that input")
     if subject.encoder is None:
         lines.append(f"    {_CALLABLE}")
     evals = int(search["evaluations"])

@@ -135,6 +135,7 @@ def assert_nonvanishing(
     batched: bool = False,
     allow_float_only: bool = False,
     report_dir: Any = None,
+    input_normalise: str | None = None,
 ) -> NonvanishingResult:
     """Assert P3 on a domain: no nonzero input ``x`` has ``enc(x) = 0``.
 
@@ -156,6 +157,8 @@ def assert_nonvanishing(
         allow_float_only: pass when the only zero found is float-only (rounds to 0 in ``dtype``, not in
             real arithmetic) or undecided.
         report_dir: where to write the report (default: ``latentcheck-reports/``).
+        input_normalise: ``none``, ``l2`` or ``divide:K``; default: an Encoder's ``inputs.normalise`` (what its
+            model file records: a Mult-DAE saved by ``study`` is checked as ``enc(x/|x|_2)``, as it is served).
 
     Returns:
         A :class:`NonvanishingResult` when no counterexample was found.
@@ -171,7 +174,7 @@ def assert_nonvanishing(
         raise InvalidArgument(f"allow_float_only={allow_float_only!r} must be True or False")
     dt = dtype_name(dtype)
     t0 = time.perf_counter()
-    sub = subject(encoder_fn, n, dt, batched)
+    sub = subject(encoder_fn, n, dt, batched, input_normalise)
     dom = domain_of(domain, sub.n)
     res = _run_falsify(sub, dom, dt, used_seed, b)
     cx = _chosen(res)
@@ -221,6 +224,7 @@ def assert_order_preserving(
     seed: int | None = None,
     batched: bool = False,
     report_dir: Any = None,
+    input_normalise: str | None = None,
 ) -> OrderResult:
     """Assert that at most a fraction ``tolerance`` of triples flips similarity order.
 
@@ -238,7 +242,8 @@ def assert_order_preserving(
         tolerance: the largest acceptable flip rate, in ``[0, 1]``.
         confidence: confidence level of the upper bound.
         samples: number of triples.
-        encoder_fn, n, domain, dtype, budget, seed, batched, report_dir: as in :func:`assert_nonvanishing`.
+        encoder_fn, n, domain, dtype, budget, seed, batched, report_dir, input_normalise: as in
+            :func:`assert_nonvanishing` (the input order is that of the normalised inputs ``<N x, N u>``).
 
     Returns:
         The measured :class:`OrderResult`.
@@ -249,7 +254,7 @@ def assert_order_preserving(
     used_seed, seed_given, b = seed_and_budget(seed, budget)
     dt = dtype_name(dtype)
     t0 = time.perf_counter()
-    sub = subject(encoder_fn, n, dt, batched)
+    sub = subject(encoder_fn, n, dt, batched, input_normalise)
     dom = domain_of(domain, sub.n)
     from latentcheck.checkers.testing._rate import certified_flip, flip_rate
 

@@ -194,7 +194,7 @@ def _matrix(draw: Callable, rows: int, cols: int, kind: str, max_weight: int, gr
         # Deterministic repair: adding [I | 0] makes the all-zero draw (the
         # simplest one) the simplest full-rank matrix.
         W = W + np.eye(rows, cols)
-        if exact_rank(W) < full:
+        if exact_rank(W) < full or np.any(np.abs(W) > max_weight):  # the repair must keep |w| <= max_weight
             from hypothesis import reject
 
             reject()
@@ -320,6 +320,7 @@ def encoders(
     weights: str = "full-rank",
     bias: bool = True,
     max_weight: int = 3,
+    input_normalise: str = "none",
 ) -> st.SearchStrategy[Encoder]:
     """Encoders ``R^n -> R^m`` with small integer or quarter-integer weights.
 
@@ -339,6 +340,8 @@ def encoders(
             or ``'any'``.
         bias: draw biases (False: every bias is zero).
         max_weight: bound on the magnitude of every weight and bias.
+        input_normalise: the drawn encoders' input normalisation (``none``, ``l2``, ``divide:K``): every
+            engine and assertion then checks ``enc(N(x))`` (``encoder.inputs``).
 
     Keep dimensions small (tens, not thousands): Hypothesis draws every
     weight, and small examples are the point. To check a full-size trained
@@ -357,7 +360,15 @@ def encoders(
         >>> (enc.n, enc.m)
         (3, 1)
     """
-    return _arrays(_plan(n, m, depth, activation, hidden_activation, weights, bias, max_weight)).flatmap(_build)
+    from latentcheck.theorems.inputs import parse_normalisation
+
+    norm = parse_normalisation(input_normalise)
+    built = _arrays(_plan(n, m, depth, activation, hidden_activation, weights, bias, max_weight)).flatmap(_build)
+    if norm == "none":
+        return built
+    from latentcheck.theorems.inputs import with_input_normalise
+
+    return built.map(lambda enc: with_input_normalise(enc, norm))
 
 
 # --------------------------------------------------------------------- domains

@@ -53,6 +53,8 @@ class VerifyResult:
     counterexample: list[str] | None = None
     certificate: dict | None = None
     stats: dict = field(default_factory=dict)
+    #: the input semantics checked (``InputSemantics.record()``: normalisation and where it came from)
+    inputs: dict = field(default_factory=dict)
 
     @property
     def exit_code(self) -> int:
@@ -61,7 +63,7 @@ class VerifyResult:
     def to_json(self) -> dict[str, Any]:
         return {"schema": "latentcheck.verify/1", "property": "p3", "verdict": self.verdict, "reason": self.reason,
                 "method": self.method, "domain": self.domain, "counterexample": self.counterexample,
-                "certified": self.verdict in ("proved", "refuted"), "stats": self.stats}
+                "certified": self.verdict in ("proved", "refuted"), "stats": self.stats, "inputs": self.inputs}
 
 
 def parse_verify_domain(spec: "str | Domain") -> Domain:
@@ -104,8 +106,49 @@ def _t2_or_unknown(encoder: Encoder, dom: "Domain", why: str, t0: float) -> Veri
     return VerifyResult("unknown", why, "none", _label(dom), stats=stats)
 
 
-def verify(encoder: Encoder, property: str = "p3", *, domain: "str | dict" = "reals", input_normalise: str = "none",
+def verify(encoder: Encoder, property: str = "p3", *, domain: "str | dict" = "reals", input_normalise: "str | None" = None,
            timeout: float = 60.0) -> VerifyResult:
+    """Decide P3 (no nonzero input in the domain is encoded as 0) exactly, for the function the encoder's
+    input semantics describe: ``enc(normalise(x))`` (``encoder.inputs.normalise``, overridden by
+    ``input_normalise``: ``none``, ``l2`` or ``divide:K``). See :func:`_verify` for the arguments."""
+    from latentcheck.theorems.inputs import divide_factor, with_input_normalise
+
+    if not isinstance(encoder, Encoder):
+        raise InvalidArgument("verify needs a theorems.Encoder (weights and activations), not a plain callable")
+    encoder = with_input_normalise(encoder, input_normalise)
+    norm = encoder.inputs.normalise
+    k = divide_factor(norm)
+    if k is None:
+        res = _verify(encoder, property, domain=domain, input_normalise=norm, timeout=timeout)
+    else:
+        res = _verify_divided(encoder, property, domain, k, timeout)
+    res.inputs = encoder.inputs.record()
+    return res
+
+
+def _verify_divided(encoder: Encoder, property: str, domain: Any, k: Fraction, timeout: float) -> VerifyResult:
+    """``divide:K`` on reals or nonneg: ``x -> x/K`` maps the domain onto itself, so P3 of ``enc(x/K)`` is P3 of
+    ``enc``, and a zero ``y`` of ``enc`` gives the zero ``x = K y``; other domains are not decided."""
+    dom = parse_verify_domain(domain)
+    if dom.label not in ("reals", "nonneg"):
+        return VerifyResult("unknown", f"--input-normalise divide:{k} is decided on reals and nonneg only (there x -> x/K "
+                            "maps the domain onto itself); on other domains it is not", "none", _label(dom))
+    res = _verify(encoder, property, domain=dom, input_normalise="none", timeout=timeout)
+    if res.counterexample is not None:
+        y = [Fraction(v) for v in res.counterexample]
+        x = [v * k for v in y]
+        if not (any(x) and all(v == 0 for v in encoder.exact([v / k for v in x]))):  # re-checked at x/K, exactly
+            return VerifyResult("unknown", "the witness did not survive scaling by K (internal)", res.method, res.domain,
+                                stats=res.stats)
+        res.counterexample = [str(v) for v in x]
+        res.reason += f"; the witness is x = {k} * y, so enc(x/{k}) = enc(y) = 0"
+    elif res.verdict == "proved":
+        res.reason += f"; x -> x/{k} maps the domain onto itself, so enc(x/{k}) is never 0 either"
+    return res
+
+
+def _verify(encoder: Encoder, property: str = "p3", *, domain: "str | dict" = "reals", input_normalise: str = "none",
+            timeout: float = 60.0) -> VerifyResult:
     """Decide P3 (no nonzero input in the domain is encoded as 0) exactly.
 
     Args:

@@ -114,6 +114,12 @@ def _meta_from(values: dict[str, Any], prefix: str) -> dict[str, Any]:
         if arr.ndim != 1 or arr.dtype.kind not in "iu":
             raise InvalidWeights(f"{prefix}input_ids must be a 1-D integer array of raw ids")
         meta["input_ids"] = arr.astype(np.int64)
+    names = values.get(prefix + "input_names")
+    if names is not None:  # string ids, kept as strings (ids are data)
+        arr = np.asarray(names)
+        if arr.ndim != 1 or arr.dtype.kind not in "UO":
+            raise InvalidWeights(f"{prefix}input_names must be a 1-D array of id strings")
+        meta["input_names"] = [str(v) for v in arr.tolist()]
     return meta
 
 
@@ -189,6 +195,8 @@ def read_model(path: "str | os.PathLike[str]", *, layers_from: Optional[str] = N
         extra.update({k: md["latentcheck_" + k] for k in _META if "latentcheck_" + k in md})
         if "latentcheck_input_ids" in tensors:
             extra["input_ids"] = tensors.pop("latentcheck_input_ids")
+        if "latentcheck_input_names" in md:  # string ids: a JSON list in the metadata (ids are data)
+            extra["input_names"] = _json_names(md["latentcheck_input_names"], where)
     elif fmt == "npz":
         extra = {k.removeprefix("latentcheck_"): v for k, v in tensors.items() if k.startswith("latentcheck_")}
         extra["activations"] = tensors.get("activations")
@@ -238,7 +246,14 @@ def load_encoder(path: "str | os.PathLike[str]", activation: Any = None, *, acti
                  layers_from: Optional[str] = None, output: Optional[str] = None) -> "Encoder":
     """:func:`read_model` then build the :class:`latentcheck.theorems.Encoder` (activations resolved, stored dtype recorded)."""
     mf = read_model(path, layers_from=layers_from, output=output)
-    return _to_encoder(mf, activation, activations, repr(os.fspath(path)))
+    enc = _to_encoder(mf, activation, activations, repr(os.fspath(path)))
+    if not mf.meta:
+        return enc
+    from dataclasses import replace
+
+    from latentcheck.theorems.inputs import inputs_from_meta
+
+    return replace(enc, inputs=inputs_from_meta(mf.meta, enc.n))  # encoder.inputs: the file's latentcheck_* metadata
 
 
 ModelFile.to_encoder = _to_encoder  # type: ignore[attr-defined]
@@ -301,6 +316,8 @@ def _save_npz(path: str, arrays: dict[str, np.ndarray], acts: list[str], meta: d
             out["latentcheck_" + k] = np.array(meta[k], dtype=np.float64 if k == "threshold" else np.str_)
     if "input_ids" in meta:
         out["latentcheck_input_ids"] = np.asarray(meta["input_ids"], dtype=np.int64)
+    if "input_names" in meta:
+        out["latentcheck_input_names"] = np.asarray([str(v) for v in np.asarray(meta["input_names"]).tolist()], dtype=np.str_)
 
     def write(tmp: str) -> None:
         with open(tmp, "wb") as fh:
@@ -319,7 +336,20 @@ def _save_safetensors(path: str, arrays: dict[str, np.ndarray], acts: list[str],
     out = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
     if "input_ids" in meta:
         out["latentcheck_input_ids"] = np.asarray(meta["input_ids"], dtype=np.int64)
+    if "input_names" in meta:
+        md["latentcheck_input_names"] = json.dumps([str(v) for v in np.asarray(meta["input_names"]).tolist()])
     _atomic_write(path, lambda tmp: save_file(out, tmp, metadata=md))
+
+
+def _json_names(text: str, where: str) -> list[str]:
+    """The id strings of a safetensors ``latentcheck_input_names`` entry (a JSON list of strings)."""
+    try:
+        names = json.loads(text)
+    except ValueError:
+        names = None
+    if not isinstance(names, list) or not all(isinstance(v, str) for v in names):
+        raise InvalidWeights(f"latentcheck_input_names in {where} must be a JSON list of id strings; re-save the file with latentcheck")
+    return names
 
 
 def convert(src: "str | os.PathLike[str]", dst: "str | os.PathLike[str]", *, activation: Any = None,
