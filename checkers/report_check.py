@@ -101,10 +101,18 @@ def _bind(report: Mapping[str, Any], encoder: Any) -> None:
         raise ReportRejected(f"the report claims sizes {rec.get('sizes')}, the model has {encoder.sizes}")
     if rec.get("activations") != names:
         raise ReportRejected(f"the report claims activations {rec.get('activations')}, the model has {names}")
+
+
+def _with_report_inputs(report: Mapping[str, Any], encoder: Any) -> Any:
+    """The encoder with the input normalisation the report was decided under (a report names it; none otherwise)."""
+    from latentcheck.theorems.inputs import parse_normalisation, with_input_normalise
+
     norm = (report.get("inputs") or {}).get("normalise", "none")
-    if norm != "none":
-        raise InvalidArgument(f"the report's inputs are normalised ({norm}); re-checking normalised witnesses is not "
-                              "implemented in latentcheck report yet; use latentcheck recheck")
+    try:
+        norm = parse_normalisation(str(norm))
+    except InvalidArgument:
+        raise ReportRejected(f"the report's input normalisation {str(norm)[:40]!r} is not one latentcheck knows") from None
+    return encoder if norm == encoder.inputs.normalise else with_input_normalise(encoder, norm)
 
 
 def _domain(report: Mapping[str, Any]) -> Any:
@@ -138,13 +146,28 @@ def _check_one(prop: Any, encoder: Any, dom: Any, c: dict, k: int) -> None:
     vecs = _witness(prop, c, encoder.n, k)
     if dom is not None and not all(domain_contains(dom, as_qvec(v)) for v in vecs):
         raise ReportRejected(f"counterexample {k}: a witness vector is not in the domain {dom.label}")
-    chk = prop.check(encoder, vecs)
     claimed = c.get("certified")
+    if encoder.inputs.normalise != "none":  # enc(N(x)): exact at a rational N(x), in Q(sqrt D) or by intervals
+        _check_normalised(prop, encoder, dom, vecs, claimed, k)
+        return
+    chk = prop.check(encoder, vecs)
     if chk is None or chk.violates is not True:
         raise ReportRejected(f"counterexample {k} ({claimed}) does not violate {prop.id} when re-checked: "
                              f"{getattr(chk, 'detail', 'no exact or interval decision')}")
     if claimed == "exact" and chk.certified != "exact":
         raise ReportRejected(f"counterexample {k} is labelled exact but re-checks only as {chk.certified}")
+
+
+def _check_normalised(prop: Any, encoder: Any, dom: Any, vecs: list[list[Fraction]], claimed: Any, k: int) -> None:
+    """Re-certify one witness of a report about ``enc(N(x))`` outside floating point (``dtype=None``: no float step)."""
+    from latentcheck.counterexamples.normalised import certify_normalised
+
+    cert = certify_normalised(prop, encoder, vecs, domain=dom, dtype=None)
+    if cert.status not in ("exact", "interval"):
+        raise ReportRejected(f"counterexample {k} ({claimed}) does not violate {prop.id} of the normalised encoder "
+                             f"({encoder.inputs.normalise}) when re-checked: {cert.detail}")
+    if claimed == "exact" and cert.status != "exact":
+        raise ReportRejected(f"counterexample {k} is labelled exact but re-checks only as {cert.status}")
 
 
 def recheck_report_witnesses(report: Mapping[str, Any], model: Optional[str] = None) -> int:
@@ -167,6 +190,7 @@ def recheck_report_witnesses(report: Mapping[str, Any], model: Optional[str] = N
         raise ReportRejected(f"the report's property {str(report.get('property'))[:40]!r} is not one latentcheck knows") from None
     encoder = _encoder(report, model)
     _bind(report, encoder)
+    encoder = _with_report_inputs(report, encoder)
     dom = _domain(report)
     for k, c in items:
         _check_one(prop, encoder, dom, c, k)

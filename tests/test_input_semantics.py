@@ -353,3 +353,29 @@ def test_float16_hazard_of_the_normalised_encoder_is_float_only():
         pre = np.float16(-30.0 * xf.sum() / np.sqrt((xf * xf).sum()))
         with np.errstate(over="ignore"):
             assert np.float16(1) / (np.float16(1) + np.exp(-pre)) == 0  # and float16 rounds it to 0
+
+
+def test_report_rechecks_normalised_witnesses_and_rejects_a_tampered_one(broken, tmp_path):
+    """latentcheck report re-certifies an l2 report's zeros of enc(x/|x|) and refuses to render an edited witness."""
+    out = tmp_path / "rep"
+    res = runner.invoke(app, ["falsify", "-p", "p3", "--weights", str(broken), "--domain", "binary", "--budget", "1",
+                              "--out", str(out), "--no-plots"])
+    assert res.exit_code == 1, res.output
+    data = json.loads((out / "report.json").read_text())
+    assert runner.invoke(app, ["report", str(out / "report.json")]).exit_code == 0
+    cxs = data["counterexamples"]
+    assert cxs and all(c["certified"] in ("exact", "interval") for c in cxs)
+    enc = Encoder.load(str(broken))
+    for c in cxs:  # an edited witness: a binary user the normalised encoder does not send to 0
+        x = c["witness"]["x"]
+        for j in range(len(x)):
+            y = ["0"] * len(x)
+            y[j] = "1"
+            if any(abs(v) > 1e-9 for v in enc(np.array([float(t) for t in y]))):
+                c["witness"]["x"] = y
+                break
+    assert any(c["witness"]["x"] != x for c in cxs)
+    bad = tmp_path / "tampered.json"
+    bad.write_text(json.dumps(data))
+    again = runner.invoke(app, ["report", str(bad)])
+    assert again.exit_code == 1 and "REJECTED" in again.output
