@@ -147,6 +147,8 @@ def _register_audit(app: typer.Typer) -> None:
         layers_from: cli_convert.LayersFromOpt = None,
         activations: cli_convert.ActivationsOpt = None,
         output: cli_convert.OutputOpt = None,
+        ignore: cli_convert.IgnoreOpt = None,
+        latent: cli_convert.LatentOpt = None,
         data: Optional[str] = typer.Option(None, "--data", help="MovieLens directory or ratings file, or any delimited text / Parquet file with --columns, whose users (or items) are audited. Default: SYNTHETIC data."),
         columns: Optional[str] = typer.Option(None, "--columns", help="USER,ITEM[,VALUE] columns (header names or 0-based indices) of a delimited text or Parquet --data file."),
         activation: Optional[str] = typer.Option(None, "--activation", help="Latent activation, when the file stores none (or to override it)."),
@@ -167,7 +169,7 @@ def _register_audit(app: typer.Typer) -> None:
         _check_audit_options(weights, data, activation, seed, normalise, rows, values, threshold, triples, certify,
                              falsify_budget, min_match)
         _check_audit_data_options(data, columns, min_user_items, out)
-        payload = _audit_payload(weights, model, layers_from, activations, output, data, columns, activation, seed, normalise, rows,
+        payload = _audit_payload(weights, model, layers_from, activations, (output, ignore, latent), data, columns, activation, seed, normalise, rows,
                                  values, threshold, min_user_items, triples, certify, falsify_budget, min_match)
         paths = _write_audit(payload, out) if out else {}
         if as_json:
@@ -179,7 +181,7 @@ def _register_audit(app: typer.Typer) -> None:
 
 
 def _audit_payload(weights: Optional[str], model: Optional[str], layers_from: Optional[str], activations: Optional[str],
-                   output: Optional[str], data: Optional[str], columns: Optional[str], activation: Optional[str], seed: int,
+                   selection: tuple, data: Optional[str], columns: Optional[str], activation: Optional[str], seed: int,
                    normalise: Optional[str], rows: Optional[str], values: Optional[str], threshold: Optional[float],
                    min_user_items: Optional[int], triples: int, certify: int, falsify_budget: float, min_match: float) -> dict:
     """Load the encoder and the data, refuse foreign data, run the audit; the JSON-ready payload."""
@@ -188,7 +190,9 @@ def _audit_payload(weights: Optional[str], model: Optional[str], layers_from: Op
     from latentcheck.theorems.encoder import Encoder
     from latentcheck.theorems.errors import InvalidArgument
 
-    loaded = cli_convert.model_from_options(model, activation, activations, layers_from, output, others={"--weights": weights})
+    output, ignore, latent = selection  # --output, --ignore, --latent
+    loaded = cli_convert.model_from_options(model, activation, activations, layers_from, output, others={"--weights": weights},
+                                            ignore=ignore, latent=latent)
     if loaded is not None:
         enc, meta = loaded
     elif weights is None:
