@@ -227,6 +227,17 @@ class Encoder:
             acts.append(activation if i == len(sizes) - 2 else hidden)
         return cls.from_arrays(ws, bs, acts)
 
+    @classmethod
+    def from_torch(cls, module: Any, example_input: Any = None, **options: Any) -> "Encoder":
+        """The encoder of a PyTorch ``nn.Module`` (``nn.Sequential``, or a module with an ``encoder`` child), read by
+        the same rules as model files: Linear used (weight norm applied by torch), BatchNorm (eval) folded, eval-mode
+        Dropout identity, anything else refused by name. ``example_input`` (a tensor) lets a custom module's submodule
+        order be checked against its forward pass. ``options``: ``activations``, ``latent`` (``mu``/``z``/``all``),
+        ``ignore`` (module-name globs). torch is imported only here (docs/models.md)."""
+        from latentcheck.theorems.formats._torch_module import from_torch
+
+        return from_torch(module, example_input, **options)
+
     # ------------------------------------------------------------- files
     @classmethod
     def load(cls, path: "str | os.PathLike[str]", activation: "str | Activation | None" = None, **options: Any) -> "Encoder":

@@ -81,8 +81,8 @@ def _plain_linear(mod: Module, tensors: dict[str, Any], where: str) -> RawLayer:
 
 
 def _seq_index(name: str) -> tuple[str, Optional[int]]:
-    m = re.fullmatch(r"(.*)\.(\d+)", name.replace("/", "."))
-    return (m.group(1), int(m.group(2))) if m else (name, None)
+    m = re.fullmatch(r"(?:(.*)\.)?(\d+)", name.replace("/", "."))
+    return (m.group(1) or "", int(m.group(2))) if m else (name, None)
 
 
 def _bn_side(bn: str, prev: Optional[str], nxt: Optional[str], where: str) -> tuple[Optional[str], str, str]:
