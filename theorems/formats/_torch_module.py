@@ -47,10 +47,7 @@ def _activation(mod: Any, name: str) -> Optional[tuple[str, Optional[str]]]:
     if kind in _SIMPLE_ACTS:
         return _SIMPLE_ACTS[kind], None
     if kind == "LeakyReLU":
-        slope = Fraction(float(mod.negative_slope))
-        if not 0 <= slope <= 1:
-            raise InvalidWeights(f"module {name!r} (LeakyReLU) has negative_slope={float(slope)}; latentcheck reads 0 <= slope <= 1")
-        return f"Max(t, {slope.numerator}*t/{slope.denominator})", None
+        return _leaky(float(mod.negative_slope), name)
     if kind == "ELU" and float(mod.alpha) == 1.0:
         return "elu", None
     if kind == "Softplus" and float(mod.beta) == 1.0:
@@ -63,12 +60,29 @@ def _activation(mod: Any, name: str) -> Optional[tuple[str, Optional[str]]]:
     return None
 
 
+def _leaky(slope: float, name: str) -> tuple[str, Optional[str]]:
+    """LeakyReLU's slope exactly when its numbers are small, else its shortest decimal (noted)."""
+    if not 0 <= slope <= 1:
+        raise InvalidWeights(f"module {name!r} (LeakyReLU) has negative_slope={slope}; latentcheck reads 0 <= slope <= 1")
+    exact = Fraction(slope)
+    if exact.denominator <= 10**12:
+        return f"Max(t, {exact.numerator}*t/{exact.denominator})", None
+    short = Fraction(repr(slope))
+    return (f"Max(t, {short.numerator}*t/{short.denominator})",
+            f"LeakyReLU {name!r}: slope read as {short} (the shortest decimal of the stored {slope!r}; they differ by {float(abs(exact - short)):.1e})")
+
+
+_LEAF_KINDS = ("Linear", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "Embedding", "Bilinear")
+
+
 def _leaves(mod: Any, prefix: str, out: list[tuple[str, Any]]) -> bool:
     """Append ``(name, leaf module)`` in order; True when some container's order was assumed (a custom module)."""
     import torch
 
+    from torch.nn.utils import parametrize
+
     children = list(mod.named_children())
-    if not children:
+    if not children or type(mod).__name__ in _LEAF_KINDS or parametrize.is_parametrized(mod):
         out.append((prefix, mod))
         return False
     if any(True for _ in mod.named_parameters(recurse=False)):
@@ -146,11 +160,13 @@ def _batchnorm(mod: Any, name: str, ch: _Chain) -> None:
 
 
 def _step(name: str, mod: Any, ch: _Chain) -> None:
+    import torch
+
     kind = type(mod).__name__
     last = ch.layers[-1] if ch.layers else None
-    if kind == "Linear":
+    if isinstance(mod, torch.nn.Linear):
         _linear(mod, name, ch)
-    elif kind in ("BatchNorm1d", "BatchNorm2d"):
+    elif isinstance(mod, torch.nn.BatchNorm1d):
         _batchnorm(mod, name, ch)
     elif kind.startswith("Dropout") or kind == "AlphaDropout":
         if mod.training and float(getattr(mod, "p", 0.0)) > 0:
@@ -208,7 +224,9 @@ def _first_in(decoder: Any) -> Optional[int]:
         return None
     items: list[tuple[str, Any]] = []
     _leaves(decoder, "", items)
-    return next((int(m.in_features) for _, m in items if type(m).__name__ == "Linear"), None)
+    import torch
+
+    return next((int(m.in_features) for _, m in items if isinstance(m, torch.nn.Linear)), None)
 
 
 def from_torch(module: Any, example_input: Any = None, *, activations: Optional[Sequence[str]] = None,
@@ -285,8 +303,11 @@ def _check_forward(part: Any, ch: _Chain, acts: list[str], example_input: Any) -
         ref = part(example_input).detach().cpu().double().numpy()
         x = example_input.detach().cpu().double().numpy()
     h = x.reshape(x.shape[0], -1) if x.ndim > 1 else x
-    for s, a in zip(ch.layers, acts):
-        h = get_activation(a).numpy(h @ s["W"].T + s["b"])
+    try:
+        for s, a in zip(ch.layers, acts):
+            h = get_activation(a).numpy(h @ s["W"].T + s["b"])
+    except ValueError:  # the layers read do not even chain
+        h = np.full((1, 1), np.nan)
     ref = ref.reshape(ref.shape[0], -1) if ref.ndim > 1 else ref
     tol = 1e-3 * (1.0 + float(np.max(np.abs(ref)))) if ref.size else 0.0
     if h.shape != ref.shape or float(np.max(np.abs(h - ref))) > tol:
