@@ -34,7 +34,8 @@ def _export(module, path, n: int, **kw) -> None:
     torch = pytest.importorskip("torch", reason="PyTorch not installed (optional extra latentcheck[torch])")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(module, (torch.rand(2, n, dtype=torch.float32) + 0.1,), str(path), dynamo=False, **kw)
+        torch.onnx.export(module, (torch.rand(2, n, dtype=torch.float32) + 0.1,), str(path), dynamo=False,
+                          input_names=["x"], dynamic_axes={"x": {0: "batch"}}, **kw)
 
 
 def _multdae(torch, n: int = 12, h: int = 8, m: int = 4, norm: bool = True):
