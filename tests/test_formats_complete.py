@@ -259,3 +259,21 @@ def test_convert_cli_lists_tensors_read(tmp_path, capsys) -> None:
     out = capsys.readouterr().out
     assert int(exc.value.code or 0) == 0
     assert "0.weight" in out and "1.running_var" in out and "note: BatchNorm '1'" in out
+
+
+def test_recbole_recipe_with_string_tokens(tmp_path) -> None:
+    """docs/models.md's RecBole re-save (input_names as strings) reads back for a string-token dataset."""
+    torch = pytest.importorskip("torch", reason="PyTorch not installed (optional extra latentcheck[torch])")
+    rng = np.random.default_rng(12)
+    names = ["[PAD]", "item-2", "item-02", "B00X"]
+    sd = {"encoder.mlp_layers.0.weight": torch.from_numpy(rng.normal(size=(3, 4))),
+          "encoder.mlp_layers.0.bias": torch.zeros(3),
+          "decoder.mlp_layers.0.weight": torch.from_numpy(rng.normal(size=(4, 3))), "decoder.mlp_layers.0.bias": torch.zeros(4)}
+    torch.save({"state_dict": sd, "model": "MultiDAE", "input_names": names}, tmp_path / "multidae.pt")
+    mf = read_model(tmp_path / "multidae.pt")
+    assert mf.meta["input_names"].tolist() == names and mf.meta["normalise"] == "l2"
+    enc = load_encoder(tmp_path / "multidae.pt")
+    assert enc.inputs.input_names == tuple(names) and enc.sizes == [4, 3]
+    assert enc.provenance.tensors_used == ("encoder.mlp_layers.0.weight", "encoder.mlp_layers.0.bias")
+    convert(tmp_path / "multidae.pt", tmp_path / "m.npz")
+    assert read_model(tmp_path / "m.npz").meta["input_names"].tolist() == names
