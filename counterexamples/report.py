@@ -106,6 +106,16 @@ def _witness_sections(report: Mapping[str, Any], prop: str) -> list[str]:
     return lines
 
 
+def _provenance_rows(prov: dict[str, Any]) -> list[str]:
+    """Setting rows naming the model file's tensors read, those ignored, the VAE latent and every fold note."""
+    rows = []
+    if prov.get("tensors_used"):
+        rows.append(f"| tensors read | {', '.join(prov['tensors_used'])}"
+                    + (f" (latent {prov['latent']})" if prov.get("latent") else "")
+                    + (f"; ignored: {', '.join(prov['tensors_ignored'])}" if prov.get("tensors_ignored") else "") + " |")
+    return rows + [f"| model note | {note} |" for note in prov.get("folded", [])]
+
+
 def render_markdown(report: Mapping[str, Any]) -> str:
     """The Markdown report for people, rendered from the JSON dict."""
     prop = report.get("property", "?")
@@ -146,6 +156,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         lines.append(f"| weights file | {enc.get('weights_file')} (SHA-256 {enc['weights_sha256']}) |")
     if enc.get("stored_dtypes"):
         lines.append(f"| stored dtypes | {', '.join(enc['stored_dtypes'])} (read exactly) |")
+    lines += _provenance_rows(enc.get("provenance") or {})
     if report.get("weights"):
         lines.append("| exact weights | recorded in report.json (`weights`) |")
     lines.append(f"| domain | {dom.get('label', dom)} |")

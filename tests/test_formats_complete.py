@@ -277,3 +277,17 @@ def test_recbole_recipe_with_string_tokens(tmp_path) -> None:
     assert enc.provenance.tensors_used == ("encoder.mlp_layers.0.weight", "encoder.mlp_layers.0.bias")
     convert(tmp_path / "multidae.pt", tmp_path / "m.npz")
     assert read_model(tmp_path / "m.npz").meta["input_names"].tolist() == names
+
+
+def test_falsify_report_lists_tensors_read_and_folds(tmp_path) -> None:
+    from latentcheck.counterexamples.report import render_markdown
+
+    rng = np.random.default_rng(13)
+    t = _bn_file(rng, n=4, h=3, m=2)
+    np.savez(tmp_path / "bn.npz", **t)
+    enc = load_encoder(tmp_path / "bn.npz", activations=["relu", "relu"])
+    data = falsify(enc, "p3", budget=10, seed=0, max_rounds=1, restarts=4, max_counterexamples=1, shrink=False).to_json()
+    prov = data["encoder"]["provenance"]
+    assert prov["tensors_used"][:2] == ["0.weight", "0.bias"] and prov["sha256"] == enc.source_sha256
+    md = render_markdown(data)
+    assert "| tensors read | 0.weight, 0.bias" in md and "| model note | BatchNorm '1'" in md

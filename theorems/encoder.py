@@ -352,6 +352,8 @@ class Encoder:
         dtypes = sorted({str(a.dtype) for layer in self.layers for a in (layer.W_src, layer.b_src) if a is not None})
         if dtypes:
             out["stored_dtypes"] = dtypes
+        if self.provenance is not None:
+            out["provenance"] = self.provenance.record()  # the tensors read, folds and the VAE latent: reports list them
         return out
 
     def exact_weights(self) -> list[dict[str, Any]]:
