@@ -187,3 +187,25 @@ def test_assertions_accept_a_module() -> None:
         dead[0].bias.fill_(-1.0)
     with pytest.raises(AssertionError):
         assert_nonvanishing(dead, domain="binary", budget=2, seed=0)
+
+
+def test_liang_q_layers_module_needs_activations_and_gives_mu() -> None:
+    class MultVAE(nn.Module):  # the PyTorch port of Liang et al.: activations live in forward()
+        def __init__(self) -> None:
+            super().__init__()
+            self.q_layers = nn.ModuleList([nn.Linear(10, 6), nn.Linear(6, 4)])
+            self.p_layers = nn.ModuleList([nn.Linear(2, 6), nn.Linear(6, 10)])
+
+        def encode(self, x):
+            h = torch.tanh(self.q_layers[0](x))
+            return self.q_layers[1](h)[:, :2]
+
+    torch.manual_seed(7)
+    m = MultVAE().double().eval()
+    with pytest.raises(InvalidArgument, match="activations="):
+        Encoder.from_torch(m)
+    enc = Encoder.from_torch(m, activations=["tanh", "identity"])
+    assert enc.provenance.latent == "mu"
+    x = torch.randn(16, 10, dtype=torch.float64)
+    with torch.no_grad():
+        np.testing.assert_allclose(enc(x.numpy()), m.encode(x).numpy(), rtol=1e-12, atol=1e-12)

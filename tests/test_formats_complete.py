@@ -291,3 +291,15 @@ def test_falsify_report_lists_tensors_read_and_folds(tmp_path) -> None:
     assert prov["tensors_used"][:2] == ["0.weight", "0.bias"] and prov["sha256"] == enc.source_sha256
     md = render_markdown(data)
     assert "| tensors read | 0.weight, 0.bias" in md and "| model note | BatchNorm '1'" in md
+
+
+def test_verify_refutes_the_dead_batchnorm_file(tmp_path, capsys) -> None:
+    """Issue 17's case end to end: `verify` on the file whose eval-mode BatchNorm zeroes every input is refuted, not proved."""
+    rng = np.random.default_rng(2)
+    t = _bn_file(rng, n=4, h=3, m=2)
+    t["1.weight"], t["1.bias"], t["3.bias"] = np.zeros(3), -np.ones(3), -np.ones(2)
+    np.savez(tmp_path / "dead.npz", **t)
+    with pytest.raises(SystemExit) as exc:
+        cli_main(["verify", "--model", str(tmp_path / "dead.npz"), "--activations", "relu,relu", "--domain", "box:1,2"])
+    out = capsys.readouterr().out
+    assert int(exc.value.code or 0) == 1 and "refuted" in out

@@ -311,7 +311,9 @@ def read_onnx(path: str, output: Optional[str] = None, *, ignore: Optional[Seque
     except Exception as exc:  # protobuf DecodeError and friends
         raise InvalidWeights(f"{where} is not a readable ONNX model ({type(exc).__name__}); export it with torch.onnx.export") from None
     consts = _constants(model.graph)
-    ch, branch = _walk(model.graph, consts, where, output, tuple(g for g in (ignore or ()) if g))
+    globs = tuple(g for g in (ignore or ()) if g)
+    _check_globs(model.graph, globs, where)
+    ch, branch = _walk(model.graph, consts, where, output, globs)
     if not ch.layers:
         raise InvalidWeights(f"{where} has no Gemm or MatMul layer after its input; nothing to read as an encoder")
     if ch.pending:
@@ -326,6 +328,15 @@ def read_onnx(path: str, output: Optional[str] = None, *, ignore: Optional[Seque
     meta = {"normalise": ch.normalise} if ch.normalise else {}
     return ModelFile(tuple(layers), tuple(acts), "onnx", meta, used=tuple(dict.fromkeys(ch.used)), ignored=tuple(ch.ignored),
                      notes=tuple(ch.notes), latent=latent_taken)
+
+
+def _check_globs(graph: Any, globs: tuple[str, ...], where: str) -> None:
+    import fnmatch
+
+    names = [n.name for n in graph.node]
+    for g in globs:
+        if not any(fnmatch.fnmatchcase(n, g) for n in names):
+            raise InvalidWeights(f"--ignore {g!r} matches no node of {where}; its nodes are {', '.join(names[:8])}")
 
 
 def _onnx_latent(layers: list[RawLayer], ch: _Chain, branch: list[Any], consts: dict[str, np.ndarray],

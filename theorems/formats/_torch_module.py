@@ -72,6 +72,12 @@ def _leaky(slope: float, name: str) -> tuple[str, Optional[str]]:
             f"LeakyReLU {name!r}: slope read as {short} (the shortest decimal of the stored {slope!r}; they differ by {float(abs(exact - short)):.1e})")
 
 
+def _trusted(mod: Any) -> bool:
+    """RecBole's ``MLPLayers``: its forward is ``self.mlp_layers(x)`` (a Sequential), so its order is known."""
+    names = [n for n, _ in mod.named_children()]
+    return type(mod).__name__ == "MLPLayers" and type(mod).__module__.startswith("recbole") and names == ["mlp_layers"]
+
+
 _LEAF_KINDS = ("Linear", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "Embedding", "Bilinear")
 
 
@@ -89,7 +95,7 @@ def _leaves(mod: Any, prefix: str, out: list[tuple[str, Any]]) -> bool:
         own = next(n for n, _ in mod.named_parameters(recurse=False))
         raise InvalidWeights(f"module {prefix or '(top)'!r} holds its own parameter {own!r} beside submodules, used by a forward "
                              "latentcheck cannot see; wrap the encoder's layers in nn.Sequential")
-    assumed = not isinstance(mod, (torch.nn.Sequential, torch.nn.ModuleList))
+    assumed = not isinstance(mod, (torch.nn.Sequential, torch.nn.ModuleList)) and not _trusted(mod)
     for name, child in children:
         assumed |= _leaves(child, f"{prefix}.{name}" if prefix else name, out)
     return assumed
