@@ -174,3 +174,41 @@ def test_helper_ignore_skips_a_named_node(tmp_path) -> None:
         load_encoder(path)
     enc = load_encoder(path, ignore=["odd"])
     assert enc.provenance.tensors_ignored == ("odd",) and enc.provenance.tensors_used == ("W", "b")
+
+
+def test_multdae_same_encoder_and_verdict_from_every_route(tmp_path, capsys) -> None:
+    """A ReLU Mult-DAE saved as a state-dict checkpoint, safetensors and ONNX (F.normalize) is one encoder, one verdict."""
+    torch = pytest.importorskip("torch", reason="PyTorch not installed (optional extra latentcheck[torch])")
+    pytest.importorskip("safetensors")
+    from safetensors.torch import save_file
+
+    from latentcheck.checkers.cli import main as cli_main
+
+    nn = torch.nn
+
+    class MultDAE(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.encoder = nn.Sequential(nn.Linear(8, 5), nn.ReLU(), nn.Linear(5, 3), nn.ReLU())
+
+        def forward(self, x):
+            return self.encoder(nn.functional.normalize(x))
+
+    torch.manual_seed(8)
+    mod = MultDAE().eval()
+    sd = mod.state_dict()
+    torch.save({"state_dict": sd, "normalise": "l2", "activations": ["relu", "relu"]}, tmp_path / "dae.pt")
+    save_file(sd, str(tmp_path / "dae.safetensors"), metadata={"latentcheck_normalise": "l2", "activations": '["relu", "relu"]'})
+    _export(mod, tmp_path / "dae.onnx", 8)
+    encs = [load_encoder(tmp_path / f"dae.{ext}") for ext in ("pt", "safetensors", "onnx")]
+    for e in encs:
+        assert e.inputs.normalise == "l2" and e.sizes == [8, 5, 3]
+        for la, lb in zip(e.layers, encs[0].layers):
+            assert la.W.tobytes() == lb.W.tobytes() and la.b.tobytes() == lb.b.tobytes()
+    codes = []
+    for ext in ("pt", "safetensors", "onnx"):
+        with pytest.raises(SystemExit) as exc:
+            cli_main(["verify", "--model", str(tmp_path / f"dae.{ext}"), "--domain", "binary"])
+        codes.append(int(exc.value.code or 0))
+        capsys.readouterr()
+    assert len(set(codes)) == 1 and codes[0] in (0, 1), codes
