@@ -303,3 +303,20 @@ def test_verify_refutes_the_dead_batchnorm_file(tmp_path, capsys) -> None:
         cli_main(["verify", "--model", str(tmp_path / "dead.npz"), "--activations", "relu,relu", "--domain", "box:1,2"])
     out = capsys.readouterr().out
     assert int(exc.value.code or 0) == 1 and "refuted" in out
+
+
+def test_separate_vae_heads_refused_by_default_then_mu(tmp_path) -> None:
+    """fc_mu / fc_logvar heads after the encoder: the default selection would stop at the hidden layer, so it is refused."""
+    rng = np.random.default_rng(14)
+    t = {"encoder.0.weight": rng.normal(size=(5, 8)), "encoder.0.bias": rng.normal(size=5),
+         "fc_mu.weight": rng.normal(size=(2, 5)), "fc_mu.bias": rng.normal(size=2),
+         "fc_logvar.weight": rng.normal(size=(2, 5)), "fc_logvar.bias": rng.normal(size=2),
+         "decoder.0.weight": rng.normal(size=(8, 2)), "decoder.0.bias": rng.normal(size=8)}
+    np.savez(tmp_path / "heads.npz", **t)
+    with pytest.raises(InvalidWeights, match="--layers-from 'encoder.0,fc_mu'"):
+        load_encoder(tmp_path / "heads.npz", activations=["tanh", "identity"])
+    enc = load_encoder(tmp_path / "heads.npz", activations=["tanh", "identity"], layers_from="encoder.0,fc_mu")
+    assert enc.provenance.latent == "mu" and enc.sizes == [8, 5, 2]
+    x = rng.normal(size=(10, 8))
+    ref = np.tanh(x @ t["encoder.0.weight"].T + t["encoder.0.bias"]) @ t["fc_mu.weight"].T + t["fc_mu.bias"]
+    np.testing.assert_allclose(enc(x), ref, rtol=1e-13, atol=1e-13)

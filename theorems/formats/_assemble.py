@@ -148,8 +148,35 @@ def _vae_half(chosen: list[RawLayer], found: dict[str, RawLayer], names: list[st
     return None
 
 
+_MU = re.compile(r"(^|_)(mu|mean)$")
+_LOGVAR = re.compile(r"(^|_)(logvar|log_var|var|logsigma|log_sigma|sigma|std|log_std)$")
+
+
+def _head_kind(name: str) -> Optional[str]:
+    leaf = name.replace("/", ".").rsplit(".", 1)[-1].lower()
+    return "mu" if _MU.search(leaf) else "logvar" if _LOGVAR.search(leaf) else None
+
+
+def _separate_heads(chosen: list[RawLayer], found: dict[str, RawLayer], where: str) -> None:
+    """Refuse a default selection that stops before separate VAE heads (``fc_mu`` / ``fc_logvar``) reading the encoder's output."""
+    taken = {layer.name for layer in chosen}
+    width = chosen[-1].W.shape[0]
+    heads = {n: _head_kind(n) for n, layer in found.items() if n not in taken and layer.W.shape[1] == width}
+    mus = [n for n, k in heads.items() if k == "mu"]
+    if mus and any(k == "logvar" for k in heads.values()):
+        sel = ",".join([layer.name for layer in chosen] + mus[:1])
+        raise InvalidWeights(f"{where} has VAE heads ({', '.join(n for n, k in heads.items() if k)}) reading the output of "
+                             f"{chosen[-1].name!r}, so the encoder's latent is ambiguous; pass --layers-from '{sel}' to check mu")
+
+
 def _take_latent(asm: Assembled, found: dict[str, RawLayer], names: list[str], extra: dict[str, Any],
                  latent: Optional[str], where: str) -> None:
+    if _head_kind(asm.layers[-1].name) == "mu":
+        if latent == "all":
+            raise InvalidArgument(f"--latent all: {asm.layers[-1].name!r} is a separate mu head; logvar is another layer, not read")
+        asm.latent = latent or "mu"
+        asm.notes.append(f"VAE head {asm.layers[-1].name!r} is mu" + (" (z at eval time is mu: no sampling)" if asm.latent == "z" else ""))
+        return
     half = _vae_half(asm.layers, found, names, extra)
     if half is None:
         if latent is not None:
@@ -175,6 +202,8 @@ def assemble(tensors: dict[str, Any], extra: dict[str, Any], where: str, *, orde
     order = [m.prefix for m in mods] if ordered else sorted((m.prefix for m in mods), key=natural_key)
     names = [p for p in order if p in found]
     chosen = select_layers(found, where, layers_from, output, list(tensors), ordered=ordered)
+    if layers_from is None and output is None:
+        _separate_heads(chosen, found, where)
     layers, bn_notes, bn_used = _fold_batchnorms(mods, tensors, chosen, order, where)
     asm = Assembled(layers)
     by_prefix = {m.prefix: m for m in mods}
