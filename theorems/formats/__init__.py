@@ -8,6 +8,13 @@ Formats (docs/models.md): latentcheck ``.npz`` (``W0, b0, ...``) and any
 stored dtype (float16, bfloat16, float32, float64) to float64, and the stored
 dtype is recorded. Writes ``.npz`` and ``.safetensors``.
 
+A model is read completely or refused: every tensor is used (a layer, a
+folded BatchNorm, weight norm), outside the encoder (a decoder), ignored by
+the user's ``ignore`` globs, or refused naming it (:mod:`._modules`,
+:mod:`._assemble`); ``Encoder.provenance`` records which, with every fold and
+the VAE latent (``latent``: mu, z, all). ``Encoder.from_torch`` reads an
+``nn.Module`` by the same rules (:mod:`._torch_module`).
+
 Nothing here imports safetensors, torch, onnx, msgpack or JAX at import time.
 """
 
@@ -92,7 +99,8 @@ def _native_keys(tensors: dict[str, Any], where: str) -> Optional[list[int]]:
         if not (_NATIVE_KEY.fullmatch(k) or k == "activations" or k.startswith("latentcheck_")):
             hint = " (layer numbers have no leading zeros)" if re.fullmatch(r"[Wb]\d+", k) else ""
             raise InvalidWeights(f"key {k!r} in {where} is not W<i>, b<i>, activations or latentcheck_*{hint}, so its role is "
-                                 f"unknown and it is refused; rename it, or pass --ignore {k!r} to drop it knowingly")
+                                 f"unknown and it is refused; rename it, or drop it knowingly with --model FILE --ignore {k!r} "
+                                 f"(ignore=[{k!r}] in Python)")
     idx = sorted(int(k[1:]) for k in tensors if k.startswith("W") and _NATIVE_KEY.fullmatch(k))
     if idx != list(range(len(idx))):
         raise InvalidWeights(f"{where} has layers {idx}; they must be numbered 0, 1, 2, ... without gaps")
@@ -227,6 +235,8 @@ def read_model(path: "str | os.PathLike[str]", *, layers_from: Optional[str] = N
     fmt = format or detect_format(path)
     where = repr(path)
     latent = check_latent(latent)
+    if isinstance(ignore, str):
+        ignore = [g for g in ignore.split(",") if g.strip()]
     if fmt == "onnx":
         if layers_from is not None:
             raise InvalidWeights("--layers-from applies to files of named weights; for ONNX pass --output NAME")

@@ -246,7 +246,8 @@ def from_torch(module: Any, example_input: Any = None, *, activations: Optional[
 
     if not is_torch_module(module):
         raise InvalidArgument(f"from_torch takes a torch.nn.Module, got {type(module).__name__}")
-    ch, decoder, pname = _chain(module, tuple(ignore or ()), example_input)
+    globs = tuple(g for g in (ignore.split(",") if isinstance(ignore, str) else ignore or ()) if g)
+    ch, decoder, pname = _chain(module, globs, example_input)
     acts = _resolve_acts(ch, activations, pname)
     if example_input is not None:
         _check_forward(module if not pname else getattr(module, pname), ch, acts, example_input)
