@@ -306,6 +306,8 @@ def _check_forward(part: Any, ch: _Chain, acts: list[str], example_input: Any) -
 
     from latentcheck.theorems.activations import get_activation
 
+    if isinstance(part, torch.nn.ModuleList):
+        raise InvalidArgument("example_input cannot check a ModuleList (it has no forward); pass activations=[...] without example_input")
     with torch.no_grad():
         ref = part(example_input).detach().cpu().double().numpy()
         x = example_input.detach().cpu().double().numpy()
