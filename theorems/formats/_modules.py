@@ -26,10 +26,10 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from latentcheck.theorems.errors import InvalidWeights, ShapeMismatch
-from latentcheck.theorems.formats._exact import widen_exact, widest
+from latentcheck.theorems.formats._exact import widen_exact
 
 __all__ = ["Module", "group_modules", "apply_ignore", "BN_EPS", "fold_output_side", "fold_input_side", "bn_scale_shift",
-           "weight_norm"]
+           "weight_norm", "refusal", "bn_note"]
 
 #: PyTorch's BatchNorm default eps; a state dict does not store it.
 BN_EPS = 1e-5
@@ -167,7 +167,3 @@ def bn_note(prefix: str, target: str, side: str, eps: float, how: str) -> str:
     return (f"BatchNorm {prefix!r} (eval, eps={eps:g} {how}) folded into the {where} side of {target!r} in float64 "
             "(sqrt(var + eps) is irrational in general, so the checked weights are a float64 rounding of the file's map)")
 
-
-def dtype_of(names: Sequence[str]) -> str:
-    """The widest of stored dtype names (re-export for the folding code)."""
-    return widest(list(names))
