@@ -116,18 +116,19 @@ def _linear(mod: Any, name: str, ch: _Chain) -> None:
     from latentcheck.theorems.formats._exact import widen_exact
     from latentcheck.theorems.formats._readers import _torch_to_numpy
 
+    pre = f"{name}." if name else ""
     with torch.no_grad():
         weight = _served_weight(mod, name, ch)
-        W, wd = widen_exact(f"{name}.weight", _torch_to_numpy(torch, f"{name}.weight", weight, "the module"), "the module")
+        W, wd = widen_exact(f"{pre}weight", _torch_to_numpy(torch, f"{pre}weight", weight, "the module"), "the module")
         if mod.bias is None:
             b, bd = np.zeros(W.shape[0]), wd
         else:
-            b, bd = widen_exact(f"{name}.bias", _torch_to_numpy(torch, f"{name}.bias", mod.bias, "the module"), "the module")
+            b, bd = widen_exact(f"{pre}bias", _torch_to_numpy(torch, f"{pre}bias", mod.bias, "the module"), "the module")
     for s, t in ch.pending:
         W, b, wd = W * s[None, :], W @ t + b, "float64"
     ch.pending = []
     ch.layers.append({"name": name, "W": W, "b": b, "act": None, "dtype": wd if wd == bd else "float64"})
-    ch.used += [n for n in (f"{name}.weight", f"{name}.bias") if n != f"{name}.bias" or mod.bias is not None]
+    ch.used += [f"{pre}weight"] + ([f"{pre}bias"] if mod.bias is not None else [])
 
 
 def _served_weight(mod: Any, name: str, ch: _Chain) -> Any:
