@@ -175,7 +175,7 @@ def test_vae_module_and_file_latent(tmp_path) -> None:
         np.testing.assert_allclose(f(x.numpy()), mu, rtol=1e-12, atol=1e-12)
 
 
-def test_assertions_accept_a_module() -> None:
+def test_assertions_accept_a_module(tmp_path) -> None:
     from latentcheck.checkers.testing import assert_nonvanishing
 
     torch.manual_seed(6)
@@ -186,7 +186,7 @@ def test_assertions_accept_a_module() -> None:
         dead[0].weight.zero_()
         dead[0].bias.fill_(-1.0)
     with pytest.raises(AssertionError):
-        assert_nonvanishing(dead, domain="binary", budget=2, seed=0)
+        assert_nonvanishing(dead, domain="binary", budget=2, seed=0, report_dir=tmp_path)
 
 
 def test_liang_q_layers_module_needs_activations_and_gives_mu() -> None:
