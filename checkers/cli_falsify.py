@@ -74,6 +74,8 @@ def _register_falsify(app: typer.Typer) -> None:
         layers_from: cli_convert.LayersFromOpt = None,
         activations: cli_convert.ActivationsOpt = None,
         output: cli_convert.OutputOpt = None,
+        ignore: cli_convert.IgnoreOpt = None,
+        latent: cli_convert.LatentOpt = None,
         layers: Optional[str] = typer.Option(None, "--layers", help="Random encoder sizes, e.g. 1682,600,64."),
         activation: Optional[str] = typer.Option(None, "--activation", help="Latent activation: catalog name or formula in t."),
         hidden_activation: Optional[str] = typer.Option(None, "--hidden-activation", help="Hidden activation (default: --activation)."),
@@ -100,7 +102,8 @@ def _register_falsify(app: typer.Typer) -> None:
         dom = _check_falsify_options(property, weights, layers, activation, hidden_activation, domain, dtype, budget, seed,
                                restarts, max_counterexamples, out)
         loaded = cli_convert.model_from_options(model, activation, activations, layers_from, output,
-                                                others={"--weights": weights, "--layers": layers, "--hidden-activation": hidden_activation})
+                                                others={"--weights": weights, "--layers": layers, "--hidden-activation": hidden_activation},
+                                                ignore=ignore, latent=latent)
         if input_normalise is not None:
             from latentcheck.theorems.inputs import parse_normalisation
 

@@ -48,6 +48,8 @@ def register(app: typer.Typer) -> None:
         layers_from: cli_convert.LayersFromOpt = None,
         activations: cli_convert.ActivationsOpt = None,
         output: cli_convert.OutputOpt = None,
+        ignore: cli_convert.IgnoreOpt = None,
+        latent: cli_convert.LatentOpt = None,
         layers: Optional[str] = typer.Option(None, "--layers", help="Random encoder sizes, e.g. 64,32,8."),
         activation: Optional[str] = typer.Option(None, "--activation", help="Latent activation: catalog name or formula in t."),
         hidden_activation: Optional[str] = typer.Option(None, "--hidden-activation", help="Hidden activation (default: --activation)."),
@@ -86,7 +88,8 @@ def register(app: typer.Typer) -> None:
             check_output_dir(out, "--out")
             out = Path(out)
         loaded = cli_convert.model_from_options(model, activation, activations, layers_from, output,
-                                                others={"--weights": weights, "--layers": layers, "--hidden-activation": hidden_activation})
+                                                others={"--weights": weights, "--layers": layers, "--hidden-activation": hidden_activation},
+                                                ignore=ignore, latent=latent)
         if input_normalise is not None:
             from latentcheck.theorems.inputs import parse_normalisation
 

@@ -113,6 +113,14 @@ def _normalisation_phrase(inp: Mapping[str, Any]) -> str:
                                                                                               str(inp.get("normalise_from")))
     sees = {"none": "x as given", "l2": "x/|x|_2 (0 for x = 0)"}.get(norm, f"x/{norm.split(':', 1)[-1]}")
     return f"{norm} (from {src}): the function checked is enc applied to {sees}"
+def _provenance_rows(prov: dict[str, Any]) -> list[str]:
+    """Setting rows naming the model file's tensors read, those ignored, the VAE latent and every fold note."""
+    rows = []
+    if prov.get("tensors_used"):
+        rows.append(f"| tensors read | {', '.join(prov['tensors_used'])}"
+                    + (f" (latent {prov['latent']})" if prov.get("latent") else "")
+                    + (f"; ignored: {', '.join(prov['tensors_ignored'])}" if prov.get("tensors_ignored") else "") + " |")
+    return rows + [f"| model note | {note} |" for note in prov.get("folded", [])]
 
 
 def render_markdown(report: Mapping[str, Any]) -> str:
@@ -158,6 +166,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     lines += _binding_rows(report)
     if enc.get("stored_dtypes"):
         lines.append(f"| stored dtypes | {', '.join(enc['stored_dtypes'])} (read exactly) |")
+    lines += _provenance_rows(enc.get("provenance") or {})
     if report.get("weights"):
         lines.append("| exact weights | recorded in report.json (`weights`) |")
     lines.append(f"| domain | {dom.get('label', dom)} |")

@@ -197,9 +197,13 @@ def test_activations_must_be_given_when_file_is_silent(tmp_path) -> None:
 
 
 def test_no_linear_layers_exit_2(tmp_path, capsys) -> None:
-    np.savez(tmp_path / "bn.npz", **{"norm.weight": np.ones(4), "norm.bias": np.zeros(4), "norm.running_mean": np.zeros(4)})
+    np.savez(tmp_path / "bn.npz", **{"norm.weight": np.ones(4), "norm.bias": np.zeros(4), "norm.running_mean": np.zeros(4),
+                                     "norm.running_var": np.ones(4)})
     code, _, err = _cli(capsys, "falsify", "-p", "p3", "--model", str(tmp_path / "bn.npz"), "--activation", "relu")
     assert code == 2 and "no linear layer" in _one_error_line(err)
+    np.savez(tmp_path / "half.npz", **{"norm.weight": np.ones(4), "norm.bias": np.zeros(4), "norm.running_mean": np.zeros(4)})
+    code, _, err = _cli(capsys, "falsify", "-p", "p3", "--model", str(tmp_path / "half.npz"), "--activation", "relu")
+    assert code == 2 and "'norm.weight'" in _one_error_line(err) and "--ignore" in err
 
 
 # ------------------------------------------------------------------ Equinox leaves (the .npy record layout)

@@ -262,8 +262,10 @@ def test_docs_models_example_runs(tmp_path, capsys, monkeypatch, title: str, cod
     import shlex
     import subprocess
 
+    import re
+
     for module in ("torch", "flax", "equinox", "safetensors"):
-        if f"import {module}" in code or f"from {module}" in code:
+        if re.search(rf"^\s*(import|from)\b[^\n]*\b{module}\b", code, flags=re.M):
             pytest.importorskip(module, reason=f"{module} not installed")
     run = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-2000:]

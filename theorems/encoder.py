@@ -227,6 +227,17 @@ class Encoder:
             acts.append(activation if i == len(sizes) - 2 else hidden)
         return cls.from_arrays(ws, bs, acts)
 
+    @classmethod
+    def from_torch(cls, module: Any, example_input: Any = None, **options: Any) -> "Encoder":
+        """The encoder of a PyTorch ``nn.Module`` (``nn.Sequential``, or a module with an ``encoder`` child), read by
+        the same rules as model files: Linear used (weight norm applied by torch), BatchNorm (eval) folded, eval-mode
+        Dropout identity, anything else refused by name. ``example_input`` (a tensor) lets a custom module's submodule
+        order be checked against its forward pass. ``options``: ``activations``, ``latent`` (``mu``/``z``/``all``),
+        ``ignore`` (module-name globs). torch is imported only here (docs/models.md)."""
+        from latentcheck.theorems.formats._torch_module import from_torch
+
+        return from_torch(module, example_input, **options)
+
     # ------------------------------------------------------------- files
     @classmethod
     def load(cls, path: "str | os.PathLike[str]", activation: "str | Activation | None" = None, **options: Any) -> "Encoder":
@@ -235,8 +246,10 @@ class Encoder:
         ``activation`` overrides or supplies the latent activation; hidden layers
         without a stored activation default to it as well. Other formats
         (safetensors, PyTorch, ONNX, Flax, Equinox, ``.npz`` of named arrays) and
-        ``options`` (``activations``, ``layers_from``, ``output``) go to
-        :func:`latentcheck.theorems.formats.load_encoder` (docs/models.md).
+        ``options`` (``activations``, ``layers_from``, ``output``, ``ignore`` (globs of tensors to drop knowingly),
+        ``latent`` (``mu``, ``z``, ``all`` for VAE heads)) go to
+        :func:`latentcheck.theorems.formats.load_encoder` (docs/models.md). Every tensor of the file is used or
+        refused (:class:`InvalidWeights` naming it); ``encoder.provenance`` records what was read.
         """
         path = os.fspath(path)
         if options or os.path.splitext(path)[1].lower() in _OTHER_FORMATS:
@@ -258,18 +271,15 @@ class Encoder:
             raise InvalidWeights(f"weight file {path!r} is not a valid .npz ({exc}); save it with np.savez(path, W0=..., b0=...)") from None
         except (OSError, zipfile.BadZipFile, EOFError) as exc:
             raise InvalidWeights(f"weight file {path!r} is not a readable .npz ({type(exc).__name__}); save it with np.savez(path, W0=..., b0=...)") from None
-        layer_keys = sorted((int(m.group(1)) for k in arrays if (m := re.fullmatch(r"W(\d+)", k))))
-        if not layer_keys and any("." in k or "/" in k for k in arrays):
+        if not any(re.fullmatch(r"W\d+", k) for k in arrays) and any("." in k or "/" in k for k in arrays):
             from latentcheck.theorems.formats import load_encoder  # named arrays (encoder.0.weight, params/Dense_0/kernel, ...)
 
             return _with_source(load_encoder(path, activation), path)
-        if not layer_keys:
+        if not any(re.fullmatch(r"W\d+", k) for k in arrays):
             raise InvalidWeights(f"weight file {path!r} has keys {sorted(arrays)} but no W0; name layers W0, b0, W1, b1, ... with W_i shaped (out, in)")
-        if layer_keys != list(range(len(layer_keys))):
-            raise InvalidWeights(f"weight file {path!r} has layers {layer_keys}; they must be numbered 0, 1, 2, ... without gaps")
-        missing = [f"b{i}" for i in layer_keys if f"b{i}" not in arrays]
-        if missing:
-            raise InvalidWeights(f"weight file {path!r} lacks {', '.join(missing)}; give one bias per layer")
+        from latentcheck.theorems.formats import _native_keys
+
+        layer_keys = _native_keys(arrays, repr(path))  # every key is W<i>, b<i>, activations or latentcheck_*, else refused by name
         weights = [arrays[f"W{i}"] for i in layer_keys]
         biases = [arrays[f"b{i}"] for i in layer_keys]
         for name, arr in [(f"W{i}", w) for i, w in enumerate(weights)] + [(f"b{i}", b) for i, b in enumerate(biases)]:
@@ -292,7 +302,8 @@ class Encoder:
         from latentcheck.theorems.inputs import inputs_from_arrays
 
         inputs = inputs_from_arrays(arrays, path, n=int(np.shape(weights[0])[1]) if np.ndim(weights[0]) == 2 else None)
-        return replace(_with_source(cls.from_arrays(weights, biases, acts), path), inputs=inputs)
+        enc = _native_provenance(_with_source(cls.from_arrays(weights, biases, acts), path), arrays, len(weights))
+        return replace(enc, inputs=inputs)
 
     def save(self, path: "str | os.PathLike[str]") -> None:
         """Save as ``.npz`` (``W0, b0, ...``, a unicode ``activations`` array and the input semantics under
@@ -350,6 +361,8 @@ class Encoder:
         dtypes = sorted({str(a.dtype) for layer in self.layers for a in (layer.W_src, layer.b_src) if a is not None})
         if dtypes:
             out["stored_dtypes"] = dtypes
+        if self.provenance is not None:
+            out["provenance"] = self.provenance.record()  # the tensors read, folds and the VAE latent: reports list them
         return out
 
     def exact_weights(self) -> list[dict[str, Any]]:
@@ -443,6 +456,13 @@ class Encoder:
     def interval(self, x: Sequence[Any]) -> list[Any]:
         """Intervals (mpmath ``iv.mpf``) enclosing every coordinate of ``enc(x)``."""
         return [to_interval(v) for v in self.mixed(x)]
+
+
+def _native_provenance(enc: "Encoder", arrays: dict[str, Any], n_layers: int) -> "Encoder":
+    """``enc`` (read from latentcheck's ``.npz``) with its provenance: every key was used."""
+    used = tuple(k for i in range(n_layers) for k in (f"W{i}", f"b{i}")) + tuple(k for k in arrays if not re.fullmatch(r"[Wb]\d+", k))
+    prov = Provenance(path=enc.source_path, sha256=enc.source_sha256, format="npz", tensors_used=used)
+    return replace(enc, provenance=prov)
 
 
 def _with_source(enc: "Encoder", path: str) -> "Encoder":

@@ -147,6 +147,8 @@ def _register_audit(app: typer.Typer) -> None:
         layers_from: cli_convert.LayersFromOpt = None,
         activations: cli_convert.ActivationsOpt = None,
         output: cli_convert.OutputOpt = None,
+        ignore: cli_convert.IgnoreOpt = None,
+        latent: cli_convert.LatentOpt = None,
         data: Optional[str] = typer.Option(None, "--data", help="MovieLens directory or ratings file, or any delimited text / Parquet file with --columns, whose users (or items) are audited. Default: SYNTHETIC data."),
         columns: Optional[str] = typer.Option(None, "--columns", help="USER,ITEM[,VALUE] columns (header names or 0-based indices) of a delimited text or Parquet --data file."),
         activation: Optional[str] = typer.Option(None, "--activation", help="Latent activation, when the file stores none (or to override it)."),
@@ -187,8 +189,9 @@ def _register_audit(app: typer.Typer) -> None:
             from latentcheck.checkers._io import check_input_file
 
             check_input_file(item_order, "--item-order")
-        payload = _audit_payload(weights, model, layers_from, activations, output, data, columns, activation, seed, normalise, rows,
-                                 values, threshold, min_user_items, triples, certify, falsify_budget, min_match, item_order)
+        payload = _audit_payload(weights, model, layers_from, activations, (output, ignore, latent), data, columns, activation, seed,
+                                 normalise, rows, values, threshold, min_user_items, triples, certify, falsify_budget, min_match,
+                                 item_order)
         paths = _write_audit(payload, out) if out else {}
         if as_json:
             typer.echo(json.dumps(_json_safe(payload), indent=2))
@@ -199,7 +202,7 @@ def _register_audit(app: typer.Typer) -> None:
 
 
 def _audit_payload(weights: Optional[str], model: Optional[str], layers_from: Optional[str], activations: Optional[str],
-                   output: Optional[str], data: Optional[str], columns: Optional[str], activation: Optional[str], seed: int,
+                   selection: tuple, data: Optional[str], columns: Optional[str], activation: Optional[str], seed: int,
                    normalise: Optional[str], rows: Optional[str], values: Optional[str], threshold: Optional[float],
                    min_user_items: Optional[int], triples: int, certify: int, falsify_budget: float, min_match: float,
                    item_order: Optional[str] = None) -> dict:
@@ -208,7 +211,7 @@ def _audit_payload(weights: Optional[str], model: Optional[str], layers_from: Op
     from latentcheck.checkers.autoencoder.data import load_or_synthetic
     from latentcheck.theorems.errors import InvalidArgument
 
-    enc, meta = _audit_encoder(weights, model, layers_from, activations, output, activation, normalise, item_order)
+    enc, meta = _audit_encoder(weights, model, layers_from, activations, selection, activation, normalise, item_order)
     ratings = load_or_synthetic(data, columns=columns)
     row_kind = rows or meta.get("rows", "users")
     if min_user_items is None and row_kind == "users":
@@ -235,7 +238,7 @@ def _audit_payload(weights: Optional[str], model: Optional[str], layers_from: Op
 
 
 def _audit_encoder(weights: Optional[str], model: Optional[str], layers_from: Optional[str], activations: Optional[str],
-                   output: Optional[str], activation: Optional[str], normalise: Optional[str],
+                   selection: tuple, activation: Optional[str], normalise: Optional[str],
                    item_order: Optional[str]) -> tuple[Any, dict]:
     """The encoder with its input semantics (the file's, ``--item-order`` ids, ``--input-normalise``) and the
     dict form of them; refuses (exit 2) an encoder with no input ids before the data are read."""
@@ -247,7 +250,9 @@ def _audit_encoder(weights: Optional[str], model: Optional[str], layers_from: Op
     from latentcheck.theorems.errors import InvalidArgument
     from latentcheck.theorems.inputs import with_input_normalise
 
-    loaded = cli_convert.model_from_options(model, activation, activations, layers_from, output, others={"--weights": weights})
+    output, ignore, latent = selection  # --output, --ignore, --latent
+    loaded = cli_convert.model_from_options(model, activation, activations, layers_from, output, others={"--weights": weights},
+                                            ignore=ignore, latent=latent)
     if loaded is not None:
         enc = encoder_with_meta(*loaded)
     elif weights is None:

@@ -124,6 +124,17 @@ def _codes(fn: Any, cx: Any, dtype: str) -> dict[str, list[float]]:
     return {f"enc({name})": Z[i].tolist() for i, name in enumerate(cx.names)}
 
 
+def _as_encoder(fn: Any) -> Any:
+    """A ``torch.nn.Module`` becomes its Encoder (``Encoder.from_torch``: the rules of model files); anything else is kept."""
+    from latentcheck.theorems.formats._torch_module import is_torch_module
+
+    if not is_torch_module(fn):
+        return fn
+    from latentcheck.theorems.encoder import Encoder
+
+    return Encoder.from_torch(fn)
+
+
 def assert_nonvanishing(
     encoder_fn: Any,
     n: int | None = None,
@@ -146,7 +157,8 @@ def assert_nonvanishing(
     never maps to 0 in real arithmetic).
 
     Args:
-        encoder_fn: a ``latentcheck.theorems.Encoder`` or a callable ``x[n] -> z[m]``.
+        encoder_fn: a ``latentcheck.theorems.Encoder``, a ``torch.nn.Module`` (read by ``Encoder.from_torch``)
+            or a callable ``x[n] -> z[m]``.
         n: input dimension (needed for a callable).
         domain: ``'reals'``, ``'nonneg'`` (ratings), ``'binary'`` (implicit feedback), ``'sphere'``,
             ``'data:PATH'``, or a 2-D array whose rows are the inputs.
@@ -174,7 +186,7 @@ def assert_nonvanishing(
         raise InvalidArgument(f"allow_float_only={allow_float_only!r} must be True or False")
     dt = dtype_name(dtype)
     t0 = time.perf_counter()
-    sub = subject(encoder_fn, n, dt, batched, input_normalise)
+    sub = subject(_as_encoder(encoder_fn), n, dt, batched, input_normalise)
     dom = domain_of(domain, sub.n)
     res = _run_falsify(sub, dom, dt, used_seed, b)
     cx = _chosen(res)
@@ -254,7 +266,7 @@ def assert_order_preserving(
     used_seed, seed_given, b = seed_and_budget(seed, budget)
     dt = dtype_name(dtype)
     t0 = time.perf_counter()
-    sub = subject(encoder_fn, n, dt, batched, input_normalise)
+    sub = subject(_as_encoder(encoder_fn), n, dt, batched, input_normalise)
     dom = domain_of(domain, sub.n)
     from latentcheck.checkers.testing._rate import certified_flip, flip_rate
 

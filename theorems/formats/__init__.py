@@ -8,6 +8,13 @@ Formats (docs/models.md): latentcheck ``.npz`` (``W0, b0, ...``) and any
 stored dtype (float16, bfloat16, float32, float64) to float64, and the stored
 dtype is recorded. Writes ``.npz`` and ``.safetensors``.
 
+A model is read completely or refused: every tensor is used (a layer, a
+folded BatchNorm, weight norm), outside the encoder (a decoder), ignored by
+the user's ``ignore`` globs, or refused naming it (:mod:`._modules`,
+:mod:`._assemble`); ``Encoder.provenance`` records which, with every fold and
+the VAE latent (``latent``: mu, z, all). ``Encoder.from_torch`` reads an
+``nn.Module`` by the same rules (:mod:`._torch_module`).
+
 Nothing here imports safetensors, torch, onnx, msgpack or JAX at import time.
 """
 
@@ -24,13 +31,13 @@ import numpy as np
 
 from latentcheck.theorems.errors import InvalidWeights, ShapeMismatch
 from latentcheck.theorems.formats._exact import widen_exact, widest
-from latentcheck.theorems.formats._layers import ModelFile, RawLayer, layers_from_tensors, natural_key, select_layers
+from latentcheck.theorems.formats._layers import ModelFile, RawLayer
 
 if TYPE_CHECKING:
     from latentcheck.theorems.encoder import Encoder
 
 __all__ = ["FORMATS", "WRITABLE", "ModelFile", "RawLayer", "detect_format", "read_model", "load_encoder",
-           "save_encoder", "convert", "resolve_activations"]
+           "save_encoder", "convert", "resolve_activations", "input_semantics"]
 
 #: Formats :func:`read_model` reads (by extension, else by the file's first bytes).
 FORMATS = ("npz", "safetensors", "torch", "onnx", "flax", "equinox")
@@ -80,16 +87,36 @@ def detect_format(path: "str | os.PathLike[str]") -> str:
     return fmt
 
 
-def _native(tensors: dict[str, Any], where: str) -> Optional[list[RawLayer]]:
-    """Layers of latentcheck's own layout (``W0, b0, W1, b1, ...``), or None when it is not that layout."""
-    idx = sorted(int(m.group(1)) for k in tensors if (m := re.fullmatch(r"W(\d+)", k)))
-    if not idx:
+_NATIVE_KEY = re.compile(r"([Wb])(0|[1-9]\d*)")
+
+
+def _native_keys(tensors: dict[str, Any], where: str) -> Optional[list[int]]:
+    """Layer indices of latentcheck's own layout (``W0, b0, W1, b1, ...``), or None when it is not that layout.
+    Every other key must be ``activations`` or ``latentcheck_*``: anything else is refused, naming it."""
+    if not any(re.fullmatch(r"W\d+", k) for k in tensors):
         return None
+    for k in tensors:
+        if not (_NATIVE_KEY.fullmatch(k) or k == "activations" or k.startswith("latentcheck_")):
+            hint = " (layer numbers have no leading zeros)" if re.fullmatch(r"[Wb]\d+", k) else ""
+            raise InvalidWeights(f"key {k!r} in {where} is not W<i>, b<i>, activations or latentcheck_*{hint}, so its role is "
+                                 f"unknown and it is refused; rename it, or drop it knowingly with --model FILE --ignore {k!r} "
+                                 f"(ignore=[{k!r}] in Python)")
+    idx = sorted(int(k[1:]) for k in tensors if k.startswith("W") and _NATIVE_KEY.fullmatch(k))
     if idx != list(range(len(idx))):
         raise InvalidWeights(f"{where} has layers {idx}; they must be numbered 0, 1, 2, ... without gaps")
     missing = [f"b{i}" for i in idx if f"b{i}" not in tensors]
-    if missing:
-        raise InvalidWeights(f"{where} lacks {', '.join(missing)}; give one bias per layer")
+    extra_b = sorted(k for k in tensors if k.startswith("b") and _NATIVE_KEY.fullmatch(k) and int(k[1:]) not in idx)
+    if missing or extra_b:
+        raise InvalidWeights(f"{where} has {'no ' + ', '.join(missing) if missing else 'biases ' + ', '.join(extra_b) + ' without weights'}; "
+                             "give one bias b<i> per weight W<i>")
+    return idx
+
+
+def _native(tensors: dict[str, Any], where: str) -> Optional[list[RawLayer]]:
+    """Layers of latentcheck's own layout (``W0, b0, W1, b1, ...``), or None when it is not that layout."""
+    idx = _native_keys(tensors, where)
+    if idx is None:
+        return None
     out = []
     for i in idx:
         W, wd = widen_exact(f"W{i}", tensors[f"W{i}"], where)
@@ -137,16 +164,6 @@ def _acts_from(value: Any, where: str) -> Optional[list[str]]:
     raise InvalidWeights(f"'activations' in {where} must be a list of activation names")
 
 
-def _vae_mu(layers: list[RawLayer], found: dict[str, RawLayer]) -> list[RawLayer]:
-    """MultiVAE rule: when the decoder's first layer takes half the encoder's last width, the latent is mu (first half)."""
-    dec = sorted((n for n in found if "decoder" in n.replace("/", ".").split(".")), key=natural_key)
-    last = layers[-1]
-    if not dec or 2 * found[dec[0]].W.shape[1] != last.W.shape[0]:
-        return layers
-    half = last.W.shape[0] // 2
-    return layers[:-1] + [RawLayer(last.name + "[:mu]", last.W[:half], last.b[:half], last.dtype)]
-
-
 def _recbole_acts(tensors: dict[str, Any], extra: dict[str, Any], n_layers: int) -> Optional[list[str]]:
     """RecBole MultiDAE/MultiVAE: MLPLayers (``encoder.mlp_layers.*``) put tanh after every layer, incl. the latent;
     a plain Sequential encoder (``encoder.0``, ``encoder.2`` ...) puts tanh between layers, identity at the latent."""
@@ -157,58 +174,89 @@ def _recbole_acts(tensors: dict[str, Any], extra: dict[str, Any], n_layers: int)
 
 
 def _named_model(tensors: dict[str, Any], extra: dict[str, Any], fmt: str, where: str,
-                 layers_from: Optional[str], output: Optional[str]) -> ModelFile:
-    found = layers_from_tensors(tensors, where)
-    layers = select_layers(found, where, layers_from, output, list(tensors), ordered=fmt in ("torch", "npz", "equinox"))
-    if layers_from is None and output is None and any("encoder" in n.replace("/", ".").split(".") for n in found):
-        layers = _vae_mu(layers, found)
+                 layers_from: Optional[str], output: Optional[str], latent: Optional[str] = None) -> ModelFile:
+    from latentcheck.theorems.formats._assemble import assemble
+
+    asm = assemble(tensors, extra, where, ordered=fmt in ("torch", "npz", "equinox"), layers_from=layers_from,
+                   output=output, latent=latent)
+    layers = asm.layers
     acts = _acts_from(extra.get("activations"), where) or _recbole_acts(tensors, extra, len(layers))
     meta = _meta_from(extra, "")
     if extra.get("model") in _RECBOLE or any(k.startswith("encoder.mlp_layers.") for k in tensors):
         meta.setdefault("normalise", "l2")  # F.normalize(rating_matrix)
         meta.setdefault("threshold", 0.0)  # RecBole counts every interaction as positive unless its config sets a threshold
-    return ModelFile(tuple(layers), tuple(acts) if acts else (None,) * len(layers), fmt, meta)
+        asm.notes.append("RecBole model: inputs are l2-normalised rows (F.normalize), as RecBole trains them")
+    return ModelFile(tuple(layers), tuple(acts) if acts else (None,) * len(layers), fmt, meta, used=tuple(asm.used),
+                     notes=tuple(asm.notes), latent=asm.latent)
 
 
-def read_model(path: "str | os.PathLike[str]", *, layers_from: Optional[str] = None, output: Optional[str] = None,
-               format: Optional[str] = None) -> ModelFile:
-    """Read a model file into its encoder layers (exact float64), stored activations and input metadata."""
+def _read_tensors(path: str, fmt: str, where: str) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+    """``(tensors, extra, meta keys used)`` of a named-weights file; latentcheck's own meta keys moved to ``extra``."""
     from latentcheck.theorems.formats import _readers as rd
 
-    path = os.fspath(path)
-    fmt = format or detect_format(path)
-    where = repr(path)
-    if fmt == "onnx":
-        if layers_from is not None:
-            raise InvalidWeights("--layers-from applies to files of named weights; for ONNX pass --output NAME")
-        from latentcheck.theorems.formats._onnx import read_onnx
-
-        return read_onnx(path, output)
     readers = {"npz": rd.read_npz, "safetensors": rd.read_safetensors, "torch": rd.read_torch,
                "flax": rd.read_flax_msgpack, "equinox": rd.read_equinox_leaves}
     if fmt not in readers:
         raise InvalidWeights(f"format {fmt!r} is not one of {', '.join(FORMATS)}")
     tensors, extra = readers[fmt](path)
+    meta_used: list[str] = []
     if fmt == "safetensors":
         md = extra.pop("metadata")
         extra["activations"] = rd.sniff_json_activations(md, where)
         extra.update({k: md["latentcheck_" + k] for k in _META if "latentcheck_" + k in md})
+        if "latentcheck_input_names" in md:
+            extra["input_names"] = rd.json_strings(md["latentcheck_input_names"], "latentcheck_input_names", where)
         if "latentcheck_input_ids" in tensors:
             extra["input_ids"] = tensors.pop("latentcheck_input_ids")
-        if "latentcheck_input_names" in md:  # string ids: a JSON list in the metadata (ids are data)
-            extra["input_names"] = _json_names(md["latentcheck_input_names"], where)
+            meta_used.append("latentcheck_input_ids")
+    elif fmt == "torch":
+        for k in ("input_ids", "input_names", "latentcheck_input_ids"):
+            if k in tensors:
+                extra[k.removeprefix("latentcheck_")] = tensors.pop(k)
+                meta_used.append(k)
     elif fmt == "npz":
+        meta_used = [k for k in tensors if k.startswith("latentcheck_") or k == "activations"]
         extra = {k.removeprefix("latentcheck_"): v for k, v in tensors.items() if k.startswith("latentcheck_")}
         extra["activations"] = tensors.get("activations")
+        tensors = {k: v for k, v in tensors.items() if k not in meta_used}
+    return tensors, extra, meta_used
+
+
+def read_model(path: "str | os.PathLike[str]", *, layers_from: Optional[str] = None, output: Optional[str] = None,
+               format: Optional[str] = None, ignore: Optional[Sequence[str]] = None, latent: Optional[str] = None) -> ModelFile:
+    """Read a model file into its encoder layers (exact float64), stored activations and input metadata.
+
+    Every tensor is used, outside the encoder (a decoder), listed in ``ignore`` (globs), or refused (docs/models.md).
+    """
+    from latentcheck.theorems.formats._assemble import check_latent
+    from latentcheck.theorems.formats._modules import apply_ignore
+
+    path = os.fspath(path)
+    fmt = format or detect_format(path)
+    where = repr(path)
+    latent = check_latent(latent)
+    if isinstance(ignore, str):
+        ignore = [g for g in ignore.split(",") if g.strip()]
+    if fmt == "onnx":
+        if layers_from is not None:
+            raise InvalidWeights("--layers-from applies to files of named weights; for ONNX pass --output NAME")
+        from latentcheck.theorems.formats._onnx import read_onnx
+
+        return read_onnx(path, output, ignore=ignore, latent=latent)
+    tensors, extra, meta_used = _read_tensors(path, fmt, where)
+    tensors, ignored = apply_ignore(tensors, ignore, where)
     native = _native(tensors, where)
     if native is None:
-        return _named_model(tensors, extra, fmt, where, layers_from, output)
-    if layers_from is not None or output is not None:
-        raise InvalidWeights(f"{where} is in latentcheck's W0, b0, ... layout; --layers-from and --output do not apply")
+        mf = _named_model(tensors, extra, fmt, where, layers_from, output, latent)
+        return dataclasses.replace(mf, used=mf.used + tuple(meta_used), ignored=tuple(ignored))
+    if layers_from is not None or output is not None or latent is not None:
+        raise InvalidWeights(f"{where} is in latentcheck's W0, b0, ... layout; --layers-from, --output and --latent do not apply")
     acts = _acts_from(extra.get("activations"), where)
     if acts is not None and len(acts) != len(native):
         raise ShapeMismatch(f"'activations' in {where} lists {len(acts)} activations for {len(native)} layers")
-    return ModelFile(tuple(native), tuple(acts) if acts else (None,) * len(native), fmt, _meta_from(extra, ""))
+    used = tuple(k for i in range(len(native)) for k in (f"W{i}", f"b{i}")) + tuple(meta_used)
+    return ModelFile(tuple(native), tuple(acts) if acts else (None,) * len(native), fmt, _meta_from(extra, ""),
+                     used=used, ignored=tuple(ignored))
 
 
 def resolve_activations(stored: Sequence[Optional[str]], activation: Optional[str] = None,
@@ -233,27 +281,41 @@ def resolve_activations(stored: Sequence[Optional[str]], activation: Optional[st
     return [str(a) for a in out]
 
 
+def _provenance(mf: ModelFile, path: Optional[str]) -> Any:
+    from latentcheck.theorems.encoder import file_sha256
+    from latentcheck.theorems.inputs import Provenance
+
+    sha = file_sha256(path) if path is not None and os.path.isfile(path) else None
+    return Provenance(path=path, sha256=sha, format=mf.format, tensors_used=tuple(mf.used), tensors_ignored=tuple(mf.ignored),
+                      folded=tuple(mf.notes), latent=mf.latent)
+
+
+def input_semantics(meta: dict[str, Any], n: Optional[int] = None) -> Any:
+    """The :class:`~latentcheck.theorems.inputs.InputSemantics` a model file states (``origin='file'`` where it states a normalisation)."""
+    from latentcheck.theorems.inputs import inputs_from_meta
+
+    return inputs_from_meta(meta, n)
+
+
 def _to_encoder(mf: ModelFile, activation: Any = None, activations: Optional[Sequence[str]] = None,
-                where: str = "the model") -> "Encoder":
+                where: str = "the model", path: Optional[str] = None) -> "Encoder":
     from latentcheck.theorems.encoder import Encoder
 
     acts = resolve_activations(mf.activations, activation, activations, where)
     enc = Encoder.from_arrays([layer.W for layer in mf.layers], [layer.b for layer in mf.layers], acts)
-    return dataclasses.replace(enc, stored_dtype=mf.stored_dtype)
+    prov = _provenance(mf, path)
+    return dataclasses.replace(enc, stored_dtype=mf.stored_dtype, inputs=input_semantics(mf.meta, enc.n), provenance=prov,
+                               source_path=path, source_sha256=prov.sha256)
 
 
 def load_encoder(path: "str | os.PathLike[str]", activation: Any = None, *, activations: Optional[Sequence[str]] = None,
-                 layers_from: Optional[str] = None, output: Optional[str] = None) -> "Encoder":
-    """:func:`read_model` then build the :class:`latentcheck.theorems.Encoder` (activations resolved, stored dtype recorded)."""
-    mf = read_model(path, layers_from=layers_from, output=output)
-    enc = _to_encoder(mf, activation, activations, repr(os.fspath(path)))
-    if not mf.meta:
-        return enc
-    from dataclasses import replace
-
-    from latentcheck.theorems.inputs import inputs_from_meta
-
-    return replace(enc, inputs=inputs_from_meta(mf.meta, enc.n))  # encoder.inputs: the file's latentcheck_* metadata
+                 layers_from: Optional[str] = None, output: Optional[str] = None, ignore: Optional[Sequence[str]] = None,
+                 latent: Optional[str] = None) -> "Encoder":
+    """:func:`read_model` then build the :class:`latentcheck.theorems.Encoder` (activations resolved, stored dtype,
+    input semantics and provenance recorded)."""
+    path = os.fspath(path)
+    mf = read_model(path, layers_from=layers_from, output=output, ignore=ignore, latent=latent)
+    return _to_encoder(mf, activation, activations, repr(path), path)
 
 
 ModelFile.to_encoder = _to_encoder  # type: ignore[attr-defined]
@@ -333,6 +395,8 @@ def _save_safetensors(path: str, arrays: dict[str, np.ndarray], acts: list[str],
         raise InvalidWeights("writing .safetensors needs the safetensors package: pip install safetensors") from None
     md = {"format": "latentcheck", "activations": json.dumps(acts)}
     md.update({"latentcheck_" + k: str(meta[k]) for k in _META if k in meta})
+    if "input_names" in meta:
+        md["latentcheck_input_names"] = json.dumps([str(n) for n in np.asarray(meta["input_names"]).tolist()])
     out = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
     if "input_ids" in meta:
         out["latentcheck_input_ids"] = np.asarray(meta["input_ids"], dtype=np.int64)
@@ -341,25 +405,16 @@ def _save_safetensors(path: str, arrays: dict[str, np.ndarray], acts: list[str],
     _atomic_write(path, lambda tmp: save_file(out, tmp, metadata=md))
 
 
-def _json_names(text: str, where: str) -> list[str]:
-    """The id strings of a safetensors ``latentcheck_input_names`` entry (a JSON list of strings)."""
-    try:
-        names = json.loads(text)
-    except ValueError:
-        names = None
-    if not isinstance(names, list) or not all(isinstance(v, str) for v in names):
-        raise InvalidWeights(f"latentcheck_input_names in {where} must be a JSON list of id strings; re-save the file with latentcheck")
-    return names
-
-
 def convert(src: "str | os.PathLike[str]", dst: "str | os.PathLike[str]", *, activation: Any = None,
             activations: Optional[Sequence[str]] = None, layers_from: Optional[str] = None,
-            output: Optional[str] = None) -> "Encoder":
-    """Read ``src`` in any format, write ``dst`` (``.npz`` or ``.safetensors``), keeping input metadata."""
+            output: Optional[str] = None, ignore: Optional[Sequence[str]] = None, latent: Optional[str] = None) -> "Encoder":
+    """Read ``src`` in any format, write ``dst`` (``.npz`` or ``.safetensors``), keeping input metadata
+    (``normalise``, ``rows``, ``values``, ``threshold``, ``input_ids``, ``input_names``)."""
     ext = os.path.splitext(os.fspath(dst))[1].lower()
     if ext not in (".npz", ".safetensors"):
         raise InvalidWeights(f"cannot write {os.fspath(dst)!r}: latentcheck convert writes .npz or .safetensors")
-    mf = read_model(src, layers_from=layers_from, output=output)
-    enc = _to_encoder(mf, activation, activations, repr(os.fspath(src)))
+    src = os.fspath(src)
+    mf = read_model(src, layers_from=layers_from, output=output, ignore=ignore, latent=latent)
+    enc = _to_encoder(mf, activation, activations, repr(src), src)
     save_encoder(enc, dst, mf.meta)
     return enc

@@ -12,8 +12,8 @@ PyTorch ``state_dict``, ``.npz``, Flax msgpack):
    as numbers (``Dense_10`` after ``Dense_2``), trusted only when the names
    differ in their numbers alone: otherwise ``--layers-from`` must say it.
 3. *Which layers*: ``layers_from`` (comma-separated globs over layer names,
-   in the order given); else every layer with a name component ``encoder``,
-   if there is one; else every layer, cut after the first layer of smallest
+   in the order given); else every layer with a name component ``encoder``
+   (or ``q_layers``, Liang et al.'s Mult-VAE), if there is one; else every layer, cut after the first layer of smallest
    width (the bottleneck). ``output`` cuts after the layer of that name.
 4. Consecutive layers must chain (``in`` of one = ``out`` of the previous).
 """
@@ -50,7 +50,11 @@ class ModelFile:
     layers: tuple[RawLayer, ...]
     activations: tuple[Optional[str], ...]  # None: the file does not say
     format: str
-    meta: dict = field(default_factory=dict)  # normalise, input_ids, rows, values, threshold
+    meta: dict = field(default_factory=dict)  # normalise, input_ids, input_names, rows, values, threshold
+    used: tuple[str, ...] = ()  # the file's tensors that make up the encoder, in order
+    ignored: tuple[str, ...] = ()  # tensors the user excluded with --ignore
+    notes: tuple[str, ...] = ()  # what was folded, applied or read as identity / normalisation
+    latent: Optional[str] = None  # VAE heads: mu, z or all
 
     @property
     def stored_dtype(self) -> str:
@@ -99,6 +103,10 @@ def layers_from_tensors(tensors: dict[str, Any], where: str) -> dict[str, RawLay
     return out
 
 
+#: Name components that mark encoder layers (``q_layers``: the PyTorch ports of Liang et al.'s Mult-VAE/DAE).
+ENCODER_PARTS = ("encoder", "q_layers")
+
+
 def _has_component(name: str, comp: str) -> bool:
     return comp in name.replace("/", ".").split(".")
 
@@ -119,8 +127,8 @@ def select_layers(found: dict[str, RawLayer], where: str, layers_from: Optional[
             if not hits:
                 raise InvalidWeights(f"--layers-from {pattern!r} matches no layer of {where}; its layers are {', '.join(names)}")
             chosen += hits
-    elif any(_has_component(n, "encoder") for n in names):
-        chosen = [n for n in names if _has_component(n, "encoder")]
+    elif any(_has_component(n, c) for n in names for c in ENCODER_PARTS):
+        chosen = [n for n in names if any(_has_component(n, c) for c in ENCODER_PARTS)]
     else:
         chosen, cut = names, output is None
     if not layers_from and not ordered and len({re.sub(r"\d+", "#", n) for n in chosen}) > 1:

@@ -72,7 +72,7 @@ def _unwrap_checkpoint(obj: Any, where: str) -> tuple[dict[str, Any], dict[str, 
     for key in ("state_dict", "model_state_dict", "model", "params"):
         if isinstance(obj.get(key), dict):
             inner = obj[key]
-            extra.update({k: obj[k] for k in ("input_ids",) if k in obj})
+            extra.update({k: obj[k] for k in ("input_ids", "input_names") if k in obj})
             return inner, extra
     return obj, {}
 
@@ -121,8 +121,7 @@ def read_torch(path: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     tensors: dict[str, np.ndarray] = {}
     for name, value in state.items():
         if isinstance(value, torch.Tensor):
-            if value.is_floating_point() or value.ndim > 0:
-                tensors[str(name)] = _torch_to_numpy(torch, name, value, repr(path))
+            tensors[str(name)] = _torch_to_numpy(torch, name, value, repr(path))  # every tensor is accounted for
         elif isinstance(value, (str, int, float, list, tuple)):
             extra.setdefault(str(name), value)
     if "input_ids" in extra and hasattr(extra["input_ids"], "numpy"):
@@ -217,6 +216,17 @@ def _name_leaves(leaves: list[np.ndarray], where: str) -> dict[str, np.ndarray]:
             i += 1
         i += 1
         k += 1
+    return out
+
+
+def json_strings(text: str, key: str, where: str) -> list[str]:
+    """A JSON list of strings from file metadata (``latentcheck_input_names``)."""
+    try:
+        out = json.loads(text)
+    except json.JSONDecodeError:
+        out = None
+    if not isinstance(out, list) or not all(isinstance(a, str) for a in out):
+        raise InvalidWeights(f"'{key}' metadata in {where} must be a JSON list of strings")
     return out
 
 
