@@ -246,7 +246,7 @@ def test_convert_keeps_input_names_and_meta(tmp_path) -> None:
     convert(tmp_path / "m.safetensors", tmp_path / "back.npz")
     for p in ("m.safetensors", "back.npz"):
         mf = read_model(tmp_path / p)
-        assert mf.meta["input_names"].tolist() == names.tolist() and mf.meta["normalise"] == "l2"
+        assert [str(v) for v in mf.meta["input_names"]] == names.tolist() and mf.meta["normalise"] == "l2"
         enc = load_encoder(tmp_path / p)
         assert enc.inputs.input_names == tuple(names.tolist()) and enc.inputs.normalise == "l2" and enc.inputs.origin == "file"
 
