@@ -258,6 +258,10 @@ class Encoder:
             raise InvalidWeights(f"weight file {path!r} is not a valid .npz ({exc}); save it with np.savez(path, W0=..., b0=...)") from None
         except (OSError, zipfile.BadZipFile, EOFError) as exc:
             raise InvalidWeights(f"weight file {path!r} is not a readable .npz ({type(exc).__name__}); save it with np.savez(path, W0=..., b0=...)") from None
+        padded = sorted(k for k in arrays if re.fullmatch(r"[Wb]0\d+", k))
+        if padded:
+            raise InvalidWeights(f"weight file {path!r} has key(s) {', '.join(padded)}: layer numbers are written without "
+                                 f"leading zeros (W0, b0, W1, b1, ...); rename {padded[0]}")
         layer_keys = sorted((int(m.group(1)) for k in arrays if (m := re.fullmatch(r"W(\d+)", k))))
         if not layer_keys and any("." in k or "/" in k for k in arrays):
             from latentcheck.theorems.formats import load_encoder  # named arrays (encoder.0.weight, params/Dense_0/kernel, ...)
