@@ -2,7 +2,9 @@
 
 Exit codes: 1 when a certified counterexample is found (like a failing
 test), 0 when none is found within the budget (the report says this is not a
-proof) or only float-only hazards are found, 2 on bad input.
+proof) or only float-only hazards are found, 2 on bad input, 4 on an internal
+error, 130 on Ctrl-C (with ``--out``, the finished part is written as a report
+marked ``"interrupted": true``).
 """
 
 from __future__ import annotations
@@ -76,6 +78,7 @@ def _register_falsify(app: typer.Typer) -> None:
         from rich.console import Console
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+        from latentcheck.checkers._exit import poll_interrupt
         from latentcheck.checkers.falsify import falsify as _falsify
         from latentcheck.counterexamples.report import render_markdown, write_report
         from latentcheck.theorems.errors import InvalidArgument
@@ -95,11 +98,16 @@ def _register_falsify(app: typer.Typer) -> None:
             task = bar.add_task(f"falsify {property.upper()}", total=1.0)
 
             def progress(frac: float, msg: str) -> None:
+                poll_interrupt()  # a Ctrl-C that a GC callback swallowed
                 bar.update(task, completed=frac, description=f"falsify {property.upper()}: {msg}")
 
-            result = _falsify(encoder, property.lower(), domain=dom, dtype=dtype, budget=budget, seed=seed,
-                              restarts=restarts, max_counterexamples=max_counterexamples, shrink=not no_shrink,
-                              progress=progress, min_rounds=0 if (out is None or no_plots) else 1)
+            try:
+                result = _falsify(encoder, property.lower(), domain=dom, dtype=dtype, budget=budget, seed=seed,
+                                  restarts=restarts, max_counterexamples=max_counterexamples, shrink=not no_shrink,
+                                  progress=progress, min_rounds=0 if (out is None or no_plots) else 1)
+            except KeyboardInterrupt as exc:
+                _keep_interrupted(exc, command, out, as_json, err)
+                raise
         data = result.to_json()
         if command:
             data["command"] = command
@@ -112,6 +120,34 @@ def _register_falsify(app: typer.Typer) -> None:
         else:
             _print_summary(data)
         raise typer.Exit(code=1 if result.found else 0)
+
+
+def _keep_interrupted(exc: KeyboardInterrupt, command: Optional[str], out: Optional[str], as_json: bool, err: Any) -> None:
+    """After Ctrl-C: write what was finished (``report.json``/``report.md`` marked ``interrupted``, atomically,
+    without plots) and say where; a second Ctrl-C meanwhile is ignored so the report is written whole."""
+    import signal
+
+    partial = getattr(exc, "partial", None)
+    if partial is None:
+        err.print("interrupted (Ctrl-C) before the search started; nothing to keep", highlight=False, soft_wrap=True)
+        return
+    data = partial.to_json()
+    data["interrupted"] = True
+    if command:
+        data["command"] = command
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        if out is not None:
+            from latentcheck.counterexamples.report import write_report
+
+            paths = write_report(data, out, plots=False)
+            err.print(f"interrupted (Ctrl-C): partial report {paths['json']} (marked \"interrupted\": true)", highlight=False, soft_wrap=True)
+        else:
+            err.print(f"interrupted (Ctrl-C): {data.get('message', '')}", highlight=False, soft_wrap=True)
+        if as_json:
+            typer.echo(json.dumps(data, indent=2))
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _register_report(app: typer.Typer) -> None:
