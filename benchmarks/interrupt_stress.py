@@ -28,7 +28,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CLI = [sys.executable, "-m", "latentcheck.checkers.cli"]
+#: The console script's own entry (its Ctrl-C handler goes in before the imports).
+CLI = [sys.executable, "-c", "import sys; from latentcheck.checkers._exit import console_main; console_main()"]
 #: (arguments after ``--out DIR``, the window of random delays in seconds after start)
 COMMANDS = {
     "falsify": (["falsify", "-p", "p3", "--layers", "20,50", "--activation", "tanh", "--budget", "60"], (0.3, 12.0)),
@@ -79,8 +80,10 @@ def one(kind: str, delay: float, env: dict) -> dict:
         if finished_first:
             outcome = "finished-before-signal"
             detail = ""
-        elif rc in (139, -11, -6, 134):
-            outcome, detail = "crash", err[-300:]
+        elif rc in (139, -11, -6, 134, -7, 135):
+            outcome, detail = "crash", err[-4000:]
+        elif rc == -signal.SIGINT:  # killed by SIGINT (a shell shows 130): Python's default, before our handler
+            outcome, detail = "sigint-default", err[-200:]
         elif rc != 130:
             outcome, detail = "wrong-exit", err[-300:]
         else:
@@ -94,11 +97,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=50)
     ap.add_argument("--only", choices=sorted(COMMANDS))
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--faulthandler", action="store_true", help="PYTHONFAULTHANDLER=1: a crash prints its stacks")
     ap.add_argument("--write", default=str(ROOT / "benchmarks" / "results" / "interrupt_stress.json"))
     a = ap.parse_args(argv)
     rng = random.Random(a.seed)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    env.pop("PYTHONFAULTHANDLER", None)
+    if not a.faulthandler:
+        env.pop("PYTHONFAULTHANDLER", None)
+    else:
+        env["PYTHONFAULTHANDLER"] = "1"
     rows = []
     for kind in [a.only] if a.only else list(COMMANDS):
         lo, hi = COMMANDS[kind][1]
@@ -111,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     for r in rows:
         counts.setdefault(r["kind"], {}).setdefault(r["outcome"], 0)
         counts[r["kind"]][r["outcome"]] += 1
-    bad = [r for r in rows if r["outcome"] not in ("ok", "finished-before-signal")]
+    bad = [r for r in rows if r["outcome"] not in ("ok", "finished-before-signal", "sigint-default")]
     summary = {"counts": counts, "failures": bad, "runs": rows, "machine": {"cpus": os.cpu_count(), "load": os.getloadavg(),
                "python": platform.python_version()}, "bar_met": not bad}
     Path(a.write).write_text(json.dumps(summary, indent=2) + "\n")

@@ -40,7 +40,7 @@ import traceback
 from typing import Any, Callable, Optional
 
 __all__ = ["HELD", "FINDING", "BAD_INPUT", "UNKNOWN", "INTERNAL", "INTERRUPTED", "BROKEN_PIPE",
-           "install_sigint", "interrupted", "poll_interrupt", "debug_requested", "internal_error_line",
+           "install_sigint", "interrupted", "console_main", "poll_interrupt", "debug_requested", "internal_error_line",
            "run_guarded", "leave"]
 
 HELD, FINDING, BAD_INPUT, UNKNOWN, INTERNAL = 0, 1, 2, 3, 4
@@ -53,6 +53,7 @@ _IGNORING = ("__del__", "callback", "_remove", "__exit__")
 _WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO}
 
 _interrupted = False
+_hard = False  # run_guarded for the process's own entry point (may touch file descriptor 1)
 
 
 def _on_sigint(signum: int, frame: Any) -> None:
@@ -64,10 +65,11 @@ def _on_sigint(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
-def install_sigint() -> None:
+def install_sigint(reset: bool = True) -> None:
     """Record every Ctrl-C (see the module text); main thread only, a no-op elsewhere."""
     global _interrupted
-    _interrupted = False
+    if reset:
+        _interrupted = False
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, _on_sigint)
 
@@ -96,7 +98,9 @@ def internal_error_line(exc: BaseException) -> str:
 
 
 def _silence_stdout() -> None:
-    """Point file descriptor 1 at /dev/null so the interpreter's final flush cannot fail again."""
+    """Point file descriptor 1 at /dev/null so the interpreter's final flush cannot fail again (own process only)."""
+    if not _hard:
+        return
     try:
         fd = os.open(os.devnull, os.O_WRONLY)
         os.dup2(fd, sys.stdout.fileno())
@@ -161,8 +165,10 @@ def run_guarded(body: Callable[[], Any], argv: list[str], hard: bool = True) -> 
     with one line (with the traceback first under ``--debug``). ``hard``: the process's own entry point
     (``os._exit`` after an interrupt); ``False`` from Python, where the Ctrl-C handler is put back after.
     """
+    global _hard
+    _hard = hard
     previous = signal.getsignal(signal.SIGINT) if threading.current_thread() is threading.main_thread() else None
-    install_sigint()
+    install_sigint(reset=not hard)  # the console script's handler may already have seen a Ctrl-C
     try:
         code = _run(body, argv)
     finally:
@@ -191,6 +197,19 @@ def _run(body: Callable[[], Any], argv: list[str]) -> int:
         _say("interrupted (Ctrl-C): the result above may be incomplete")
         code = INTERRUPTED
     return code
+
+
+def console_main() -> "NoReturn":  # noqa: F821
+    """The ``latentcheck`` console script: the Ctrl-C handler goes in before the (seconds of) imports, so an
+    interrupt while typer, rich, NumPy or JAX load is exit 130 too, without a traceback."""
+    install_sigint()
+    try:
+        from latentcheck.checkers.cli import main
+    except KeyboardInterrupt:
+        leave(INTERRUPTED)
+    if _interrupted:
+        leave(INTERRUPTED)
+    main()
 
 
 def _internal(exc: BaseException, argv: list[str]) -> int:
