@@ -29,7 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 #: The console script's own entry (its Ctrl-C handler goes in before the imports).
-CLI = [sys.executable, "-c", "import sys; from latentcheck.checkers._exit import console_main; console_main()"]
+CLI = [sys.executable, str(ROOT / "benchmarks" / "_latentcheck_entry.py")]
 #: (arguments after ``--out DIR``, the window of random delays in seconds after start)
 COMMANDS = {
     "falsify": (["falsify", "-p", "p3", "--layers", "20,50", "--activation", "tanh", "--budget", "60"], (0.3, 12.0)),

@@ -224,17 +224,17 @@ def search(setup: Setup, state: State) -> State:
     seeds, mask = _seeds(setup, state.candidates, int(setup.restarts))
     no_seeds = jnp.asarray(np.zeros_like(mask))
     seeds, mask = jnp.asarray(seeds), jnp.asarray(mask)
-    for r in range(1, setup.max_rounds + 1):
-        if time.perf_counter() >= state.deadline and (r > 1 or enough(setup, state) or setup.costly):
-            return replace(state, stats=replace(state.stats, budget_exhausted=True))  # a cheap first round always runs
-        setup.note((time.perf_counter() - setup.t_start) / setup.budget, f"round {r}")
-        try:
+    try:
+        for r in range(1, setup.max_rounds + 1):
+            if time.perf_counter() >= state.deadline and (r > 1 or enough(setup, state) or setup.costly):
+                return replace(state, stats=replace(state.stats, budget_exhausted=True))  # a cheap first round always runs
+            setup.note((time.perf_counter() - setup.t_start) / setup.budget, f"round {r}")
             state, timed_out = _one_round(setup, state, rnd, r, seeds, mask if r == 1 else no_seeds)
-        except KeyboardInterrupt as exc:  # the rounds finished so far stand
-            keep_state(exc, state)
-            raise
-        if timed_out or (enough(setup, state) and r >= setup.min_rounds):
-            break
+            if timed_out or (enough(setup, state) and r >= setup.min_rounds):
+                break
+    except KeyboardInterrupt as exc:  # Ctrl-C: the rounds finished so far stand
+        keep_state(exc, state)
+        raise
     return state
 
 
