@@ -44,7 +44,7 @@ def _progress_hooks(console: Any) -> Any:
             self.run_task = self.progress.add_task(f"  {label}", total=epochs, info="")
 
         def epoch(self, epoch: int, info: dict) -> None:
-            poll_interrupt()  # a Ctrl-C that a GC callback swallowed
+            poll_interrupt()  # a recorded Ctrl-C stops the study here, between epochs
             extra = ""
             for k in ("val_NDCG@100", "val_RMSE"):
                 if k in info:
@@ -134,8 +134,10 @@ def _register_study(app: typer.Typer) -> None:
         from latentcheck.checkers._cli_args import make_console
 
         console = make_console(stderr=as_json)  # logs: wide enough for the tables
+        from latentcheck.checkers._exit import cooperative
+
         try:
-            with _progress_hooks(console) as prog:
+            with cooperative(), _progress_hooks(console) as prog:  # a first Ctrl-C stops between epochs
                 report, paths = run_study(cfg, prog)
         except KeyboardInterrupt:
             _say_how_to_resume(cfg)
