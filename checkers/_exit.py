@@ -16,17 +16,24 @@ code  meaning
 
 An exception nobody expected is never exit 1: it is exit 4 with one line.
 
-Ctrl-C: :func:`install_sigint` puts a handler in place that records the
-interrupt before raising :class:`KeyboardInterrupt`. Python swallows an
-exception raised inside a garbage-collector callback or a finaliser (JAX
-registers one, ``_xla_gc_callback``), so a Ctrl-C that lands there would be
-lost and the command would finish with exit 0; the recorded flag catches
-that (:func:`poll_interrupt` in progress hooks, and :func:`run_guarded` at
-the end). An interrupted command leaves with ``os._exit(130)`` after
-flushing its output: a normal interpreter shutdown runs the C++ static
-destructors of ``libjax_common.so`` while XLA's threads may still be busy
-with the interrupted work, and that segfaults about one time in ten
-(``segfault at 210 ... in libjax_common.so``, exit 139).
+Ctrl-C: :func:`install_sigint` (the console script installs it before its
+imports) records the interrupt before raising :class:`KeyboardInterrupt`.
+Python swallows an exception raised inside a garbage-collector callback or a
+finaliser (JAX registers one, ``_xla_gc_callback``), so a Ctrl-C landing
+there used to be lost and the command finished with exit 0; the recorded flag
+catches that (:func:`poll_interrupt` in progress hooks, and
+:func:`run_guarded` at the end).
+
+The segfaults (exit 139; ``segfault at 210 ... in libjax_common.so`` in the
+main thread, about 1 interrupt in 25 of ``falsify``) came from a
+``KeyboardInterrupt`` raised at a random point inside JAX (dispatching or
+compiling the jitted search round): the crash followed at interpreter exit,
+and still before it when the exit was ``os._exit``. So inside ``falsify`` and
+``study`` the first Ctrl-C is cooperative (:func:`cooperative`): it only sets
+the flag, and the work stops at its next progress hook (between search rounds,
+between epochs), where no XLA work is in flight; a second Ctrl-C raises at
+once. An interrupted command then leaves with ``os._exit(130)`` after flushing
+its output, so XLA's threads are not torn down by the interpreter's shutdown.
 """
 
 from __future__ import annotations
