@@ -9,7 +9,7 @@ A run that finishes before its signal arrives is counted apart (it is not an
 interrupt). A Ctrl-C that was swallowed (exit 0 or 1 after the signal) is a
 failure.
 
-Usage: python benchmarks/interrupt_stress.py [--runs 50] [--only falsify|study] [--seed 0]
+Usage: python benchmarks/interrupt_stress.py [--runs 50] [--only falsify|study] [--seed 0] [--window LO,HI]
 (prints the counts, writes benchmarks/results/interrupt_stress.json; exit 0 when the bar is met)
 """
 
@@ -97,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=50)
     ap.add_argument("--only", choices=sorted(COMMANDS))
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--window", help="LO,HI: the random delays in seconds (default: per command, see COMMANDS)")
     ap.add_argument("--faulthandler", action="store_true", help="PYTHONFAULTHANDLER=1: a crash prints its stacks")
     ap.add_argument("--write", default=str(ROOT / "benchmarks" / "results" / "interrupt_stress.json"))
     a = ap.parse_args(argv)
@@ -108,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         env["PYTHONFAULTHANDLER"] = "1"
     rows = []
     for kind in [a.only] if a.only else list(COMMANDS):
-        lo, hi = COMMANDS[kind][1]
+        lo, hi = COMMANDS[kind][1] if not a.window else (float(v) for v in a.window.split(","))
         for i in range(a.runs):
             row = one(kind, rng.uniform(lo, hi), env)
             rows.append(row)
