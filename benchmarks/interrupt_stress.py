@@ -32,7 +32,9 @@ ROOT = Path(__file__).resolve().parents[1]
 CLI = [sys.executable, str(ROOT / "benchmarks" / "_latentcheck_entry.py")]
 #: (arguments after ``--out DIR``, the window of random delays in seconds after start)
 COMMANDS = {
-    "falsify": (["falsify", "-p", "p3", "--layers", "20,50", "--activation", "tanh", "--budget", "60"], (0.3, 12.0)),
+    # 200 -> 400 tanh: no zero to find, and rounds slow enough (about 50 ms) that the search runs its whole budget
+    "falsify": (["falsify", "-p", "p3", "--layers", "200,400", "--activation", "tanh", "--restarts", "1024", "--budget", "60"],
+                (0.3, 20.0)),
     "study": (["study", "--seeds", "1", "--split-seeds", "1", "--activations", "relu,tanh", "--max-steps", "300",
                "--falsify-budget", "0"], (0.3, 30.0)),
 }
@@ -48,7 +50,10 @@ def _readable(kind: str, out: Path, stderr: str) -> tuple[bool, str]:
             data = json.loads(path.read_text())
         except ValueError as exc:
             return False, f"report.json unreadable: {exc}"
-        return (data.get("interrupted") is True, "report marked interrupted" if data.get("interrupted") else "report not marked")
+        if data.get("interrupted") is True:
+            return True, "report marked interrupted"
+        return data.get("status") in ("none-found", "counterexample", "float-only", "none-exists", "undecided"), \
+            "complete report (the Ctrl-C came after the search)"
     runs = sorted((out / "runs").glob("*.json")) if (out / "runs").is_dir() else []
     for p in runs:
         try:

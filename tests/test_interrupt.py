@@ -134,7 +134,7 @@ def _start(args: list[str], cwd: Path) -> subprocess.Popen:
 def test_real_ctrl_c_in_falsify(delay: float, tmp_path) -> None:
     """A real SIGINT at three moments (start-up, JAX start, search): exit 130, no crash, a readable report."""
     out = tmp_path / "out"
-    proc = _start(["falsify", "-p", "p3", "--layers", "20,50", "--activation", "tanh", "--budget", "120",
+    proc = _start(["falsify", "-p", "p3", "--layers", "200,400", "--activation", "tanh", "--restarts", "1024", "--budget", "120",
                    "--out", str(out)], tmp_path)
     time.sleep(delay)
     assert proc.poll() is None  # the budget is far away: the signal interrupts the run
