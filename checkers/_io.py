@@ -86,8 +86,13 @@ def check_output_dir(path: "str | os.PathLike[str]", option: str) -> Path:
     return p
 
 
-def check_output_file(path: "str | os.PathLike[str]", option: str, allow_dash: bool = False) -> Path:
-    """A file path whose folder exists (or can be created) and is writable, and that is not a folder."""
+def check_output_file(path: "str | os.PathLike[str]", option: str, allow_dash: bool = False,
+                      create_parents: bool = False) -> Path:
+    """A file path that is not a folder, in a folder that exists and is writable: else :class:`InvalidArgument`.
+
+    With ``create_parents`` (a writer that makes missing folders), the nearest existing folder above
+    must be writable instead.
+    """
     text = os.fspath(path)
     if allow_dash and text == "-":
         return Path(text)
@@ -98,9 +103,12 @@ def check_output_file(path: "str | os.PathLike[str]", option: str, allow_dash: b
         raise InvalidArgument(f"{option} {text!r} is a folder; give a file name inside it, e.g. {p / 'out.json'}")
     if text.endswith(os.sep):
         raise InvalidArgument(f"{option} {text!r} names a folder; give a file name")
-    base = _nearest_existing(p.parent if str(p.parent) else Path("."))
+    parent = p.parent if str(p.parent) else Path(".")
+    base = _nearest_existing(parent)
     if not base.is_dir():
         raise InvalidArgument(f"{option} {text!r}: {base} is a file, not a folder; choose another place")
+    if base != parent and not create_parents:
+        raise InvalidArgument(f"{option} {text!r}: the folder {str(parent)!r} does not exist; create it first or choose another place")
     _probe_writable(base, option, repr(text))
     return p
 

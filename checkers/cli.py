@@ -1,9 +1,12 @@
 """The ``latentcheck`` command line (typer + rich).
 
-Exit codes: 0 success (or, for ``prove``, every verdict as expected), 1 a
-finding (``falsify`` found a certified counterexample, ``prove`` a verdict
-other than expected), 2 bad input (one line on stderr naming the problem and
-the fix).
+Exit codes (:mod:`latentcheck.checkers._exit`): 0 held (or, for ``prove``,
+every verdict as expected), 1 a finding (``falsify`` found a certified
+counterexample, ``verify`` refuted, ``prove`` a verdict other than expected),
+2 bad input or an output that cannot be written (one line on stderr naming
+the problem and the fix), 3 unknown, 4 internal error (one line; ``--debug``
+for the traceback), 130 interrupted by Ctrl-C, 141 standard output closed
+early (``| head``).
 """
 
 from __future__ import annotations
@@ -29,8 +32,13 @@ app = typer.Typer(
 )
 
 @app.callback()
-def _root() -> None:
-    """latentcheck: prove, falsify, classify, study and audit."""
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="On an internal error (exit 4), print its traceback too (or set LATENTCHECK_DEBUG=1)."),
+) -> None:
+    """latentcheck: prove, falsify, classify, study and audit.
+
+    Exit codes: 0 held, 1 finding, 2 bad input, 3 unknown, 4 internal error, 130 interrupted (Ctrl-C).
+    """
 
 
 console = make_console()
@@ -119,33 +127,50 @@ def _click_errors() -> tuple[type, type, type]:
 
 
 def main(argv: Optional[list[str]] = None) -> None:
-    """Entry point of the ``latentcheck`` console script.
+    """Entry point of the ``latentcheck`` console script (exit codes: :mod:`latentcheck.checkers._exit`).
 
     Every bad option value, path or input ends as one ``error: ...`` line on
     stderr and exit code 2 (no traceback): usage errors of the parser as well
-    as latentcheck's own :class:`LatentcheckError`.
+    as latentcheck's own :class:`LatentcheckError`. An unexpected exception is
+    exit 4 with one line (``--debug`` or ``LATENTCHECK_DEBUG=1`` prints its
+    traceback), never 1; Ctrl-C is exit 130. Called with ``argv`` (from
+    Python), it raises ``SystemExit`` instead of leaving the process at once.
     """
+    from latentcheck.checkers._exit import run_guarded
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    run_guarded(lambda: _dispatch([a for a in args if a != "--debug"]), args, hard=argv is None)
+
+
+def _dispatch(args: list[str]) -> int:
+    """Parse ``args`` and run the command; its exit code (2, with one line, for bad input)."""
+    import typer.main
+
+    from typer.exceptions import Exit
+
     ClickException, NoArgsIsHelpError, UsageError = _click_errors()
+    command = typer.main.get_command(app)
     try:
-        code = app(args=argv, standalone_mode=False, prog_name="latentcheck")
+        with command.make_context("latentcheck", args) as ctx:
+            code = command.invoke(ctx)
+    except Exit as exc:
+        return exc.exit_code
     except NoArgsIsHelpError as exc:
         exc.show()
-        sys.exit(2)
+        return 2
     except UsageError as exc:
         cmd = exc.ctx.command_path if getattr(exc, "ctx", None) is not None else "latentcheck"
-        _error(f"{_one_line(exc.format_message())} (see {cmd} --help)")
+        return _error(f"{_one_line(exc.format_message())} (see {cmd} --help)")
     except ClickException as exc:
-        _error(_one_line(exc.format_message()))
+        return _error(_one_line(exc.format_message()))
     except LatentcheckError as exc:
-        _error(_one_line(str(exc)))
-    except KeyboardInterrupt:
-        sys.exit(130)
-    sys.exit(code if isinstance(code, int) else 0)
+        return _error(_one_line(str(exc)))
+    return code if isinstance(code, int) else 0
 
 
-def _error(message: str) -> None:
+def _error(message: str) -> int:
     err_console.print(f"error: {message}", highlight=False, markup=False, soft_wrap=True)
-    sys.exit(2)
+    return 2
 
 
 if __name__ == "__main__":

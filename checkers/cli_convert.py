@@ -91,12 +91,15 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Convert an encoder between formats, exactly (writes .npz or .safetensors in the stored dtype)."""
         from latentcheck.checkers._cli_args import nonempty
+        from latentcheck.checkers._io import check_input_file, check_output_file
         from latentcheck.theorems.formats import convert as _convert
 
         for value, option, example in ((activation, "--activation", "relu"), (activations, "--activations", "tanh,relu"),
                                        (layers_from, "--layers-from", "'encoder.*'"), (output, "--output", "latent"),
                                        (latent, "--latent", "mu")):
             nonempty(value, option, example)
+        check_input_file(src, "SRC")
+        check_output_file(dst, "DST", create_parents=True)  # before the model is read
 
         enc = _convert(src, dst, activation=activation, activations=_split(activations), layers_from=layers_from, output=output,
                        ignore=split_globs(ignore), latent=latent)

@@ -2,7 +2,9 @@
 
 Exit codes: 1 when a certified counterexample is found (like a failing
 test), 0 when none is found within the budget (the report says this is not a
-proof) or only float-only hazards are found, 2 on bad input.
+proof) or only float-only hazards are found, 2 on bad input, 4 on an internal
+error, 130 on Ctrl-C (with ``--out``, the finished part is written as a report
+marked ``"interrupted": true``).
 """
 
 from __future__ import annotations
@@ -92,12 +94,7 @@ def _register_falsify(app: typer.Typer) -> None:
         input_normalise: Optional[str] = typer.Option(None, "--input-normalise", help=INPUT_NORMALISE_HELP),
     ) -> None:
         """Search for certified counterexamples to P3 (zero vectors), P2 (ordering flips), P3-eps or P2-delta."""
-        from rich.console import Console
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-        from latentcheck.checkers.falsify import falsify as _falsify
-        from latentcheck.counterexamples.report import render_markdown, write_report
-        from latentcheck.theorems.errors import InvalidArgument
+        from latentcheck.checkers._exit import cooperative
 
         dom = _check_falsify_options(property, weights, layers, activation, hidden_activation, domain, dtype, budget, seed,
                                restarts, max_counterexamples, out)
@@ -109,34 +106,82 @@ def _register_falsify(app: typer.Typer) -> None:
 
             input_normalise = parse_normalisation(input_normalise)
         encoder = encoder_with_meta(*loaded) if loaded else build_encoder(weights, layers, activation, hidden_activation, seed)
-        from latentcheck.checkers.falsifier._pipeline import environment
+        with cooperative():  # a first Ctrl-C stops the search between rounds, never inside JAX
+            return _run_falsify(encoder, property, dom, dtype, budget, seed, restarts, max_counterexamples, no_shrink,
+                                out, no_plots, as_json, input_normalise)
 
-        environment()  # start-up (JAX import, device): before the --budget clock starts
-        err = Console(stderr=True)
-        command = "latentcheck " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else None
-        with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), TimeElapsedColumn(),
-                      console=err, transient=True, disable=not err.is_terminal) as bar:
-            task = bar.add_task(f"falsify {property.upper()}", total=1.0)
 
-            def progress(frac: float, msg: str) -> None:
-                bar.update(task, completed=frac, description=f"falsify {property.upper()}: {msg}")
+def _run_falsify(encoder: Any, property: str, dom: Any, dtype: str, budget: float, seed: int, restarts: int,
+                 max_counterexamples: int, no_shrink: bool, out: Optional[str], no_plots: bool, as_json: bool,
+                 input_normalise: Optional[str] = None) -> None:
+    """The search and its report (Ctrl-C: the finished part written, marked interrupted)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from latentcheck.checkers._exit import poll_interrupt
+    from latentcheck.checkers.falsifier._pipeline import environment
+    from latentcheck.checkers.falsify import falsify as _falsify
+    from latentcheck.counterexamples.report import write_report
+
+    environment()  # start-up (JAX import, device): before the --budget clock starts
+    err = Console(stderr=True)
+    command = "latentcheck " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else None
+    with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), TimeElapsedColumn(),
+                  console=err, transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task(f"falsify {property.upper()}", total=1.0)
+
+        def progress(frac: float, msg: str) -> None:
+            poll_interrupt()  # a recorded Ctrl-C stops the run here, between rounds
+            bar.update(task, completed=frac, description=f"falsify {property.upper()}: {msg}")
+
+        try:
             result = _falsify(encoder, property.lower(), domain=dom, dtype=dtype, budget=budget, seed=seed,
                               restarts=restarts, max_counterexamples=max_counterexamples, shrink=not no_shrink,
                               progress=progress, min_rounds=0 if (out is None or no_plots) else 1,
                               input_normalise=input_normalise)
-        data = result.to_json()
-        if command:
-            data["command"] = command
+        except KeyboardInterrupt as exc:
+            _keep_interrupted(exc, command, out, as_json, err)
+            raise
+    data = result.to_json()
+    if command:
+        data["command"] = command
+    if out is not None:
+        paths = write_report(data, out, plots=not no_plots)
+        if not as_json:
+            err.print(f"report: {paths['markdown']} and {paths['json']}", highlight=False)
+    if as_json:
+        typer.echo(json.dumps(data, indent=2))
+    else:
+        _print_summary(data)
+    raise typer.Exit(code=1 if result.found else 0)
+
+
+def _keep_interrupted(exc: KeyboardInterrupt, command: Optional[str], out: Optional[str], as_json: bool, err: Any) -> None:
+    """After Ctrl-C: write what was finished (``report.json``/``report.md`` marked ``interrupted``, atomically,
+    without plots) and say where; a second Ctrl-C meanwhile is ignored so the report is written whole."""
+    import signal
+
+    partial = getattr(exc, "partial", None)
+    if partial is None:
+        err.print("interrupted (Ctrl-C) before the search started; nothing to keep", highlight=False, soft_wrap=True)
+        return
+    data = partial.to_json()
+    data["interrupted"] = True
+    if command:
+        data["command"] = command
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
         if out is not None:
-            paths = write_report(data, out, plots=not no_plots)
-            if not as_json:
-                err.print(f"report: {paths['markdown']} and {paths['json']}", highlight=False)
+            from latentcheck.counterexamples.report import write_report
+
+            paths = write_report(data, out, plots=False)
+            err.print(f"interrupted (Ctrl-C): partial report {paths['json']} (marked \"interrupted\": true)", highlight=False, soft_wrap=True)
+        else:
+            err.print(f"interrupted (Ctrl-C): {data.get('message', '')}", highlight=False, soft_wrap=True)
         if as_json:
             typer.echo(json.dumps(data, indent=2))
-        else:
-            _print_summary(data)
-        raise typer.Exit(code=1 if result.found else 0)
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _register_report(app: typer.Typer) -> None:

@@ -1,6 +1,6 @@
 """``latentcheck verify``: decide P3 exactly for a piecewise-linear encoder.
 
-Exit codes: 0 proved, 1 refuted, 3 unknown or proved-float, 2 bad input.
+Exit codes: 0 proved, 1 refuted, 3 unknown or proved-float, 2 bad input, 4 internal error, 130 Ctrl-C.
 """
 
 from __future__ import annotations

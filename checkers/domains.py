@@ -254,6 +254,20 @@ class Sphere(Domain):
         return x / jnp.maximum(nrm, jnp.finfo(x.dtype).tiny)
 
 
+#: The largest |LO|, |HI| of ``box:LO,HI``: the largest finite float64 (the search converts the bounds).
+MAX_BOX_BOUND = Fraction(np.finfo(np.float64).max.item())
+
+
+def _magnitude(q: Fraction) -> str:
+    """A short text for a possibly huge rational (``1e400`` is not printed with 400 digits)."""
+    text = str(q)
+    if len(text) <= 30:
+        return text
+    sign = "-" if q < 0 else ""
+    digits = len(str(abs(q.numerator))) - len(str(q.denominator))
+    return f"about {sign}1e{digits}"
+
+
 class Box(Domain):
     """The box ``[lo, hi]^n`` with exact rational bounds read from the text ``box:LO,HI``."""
 
@@ -262,6 +276,10 @@ class Box(Domain):
 
     def __init__(self, name: str | None = "box", lo: Any = -1, hi: Any = 1) -> None:
         self.lo, self.hi = Fraction(lo), Fraction(hi)
+        for value in (self.lo, self.hi):
+            if abs(value) > MAX_BOX_BOUND:
+                raise InvalidArgument(f"box bound {_magnitude(value)} is too large: the search runs in floating point, "
+                                      f"so |LO| and |HI| must be at most {float(MAX_BOX_BOUND)!r} (the largest float64)")
         if self.lo > self.hi:
             raise InvalidArgument(f"box:{self.lo},{self.hi} has LO > HI; write box:LO,HI with LO <= HI")
         self.is_cone = self.lo == 0 and self.hi == 0
@@ -466,6 +484,8 @@ def load_rows_exact(spec: str) -> tuple[np.ndarray, np.ndarray | None, str]:
         raise DataError(f"{path!r} is not a readable .npz/.npy ({exc})") from None
     except OSError as exc:
         raise DataError(f"{path!r} is not a readable .npz/.npy ({exc})") from None
+    except EOFError:
+        raise DataError(f"{path!r} is empty; pass an .npz, an .npy or a MovieLens-100K folder with rows") from None
     reason = unreadable_reason(arr.dtype)
     if reason is not None:
         raise DataError(f"data array in {path!r}: {reason}")

@@ -141,7 +141,10 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         "undecided": f"**Undecided.** Candidates violate {prop} in {report.get('dtype')} floats, but their real value could "
                      f"not be decided: neither counterexamples nor refuted.",
         "none-exists": _none_exists_headline(report),
+        "interrupted": f"**Interrupted (Ctrl-C).** The search stopped early and nothing was certified: no conclusion about {prop}.",
     }.get(status, status)
+    if report.get("interrupted") and status != "interrupted":
+        headline += " **Interrupted (Ctrl-C)**: the search stopped early; what was certified before is kept."
     lines += [headline, ""]
     if report.get("message"):
         lines += [str(report["message"]), ""]

@@ -16,6 +16,7 @@ __all__ = ["register"]
 def _progress_hooks(console: Any) -> Any:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+    from latentcheck.checkers._exit import poll_interrupt
     from latentcheck.checkers.autoencoder.study import StudyProgress
 
     class RichProgress(StudyProgress):
@@ -43,6 +44,7 @@ def _progress_hooks(console: Any) -> Any:
             self.run_task = self.progress.add_task(f"  {label}", total=epochs, info="")
 
         def epoch(self, epoch: int, info: dict) -> None:
+            poll_interrupt()  # a recorded Ctrl-C stops the study here, between epochs
             extra = ""
             for k in ("val_NDCG@100", "val_RMSE"):
                 if k in info:
@@ -50,6 +52,7 @@ def _progress_hooks(console: Any) -> Any:
             self.progress.update(self.run_task, completed=epoch, info=extra)
 
         def run_end(self, label: str, result: dict) -> None:
+            poll_interrupt()
             test = result.get("test", {})
             msg = ", ".join(f"{k} {v:.4f}" for k, v in test.items() if k in ("NDCG@100", "Recall@20", "RMSE"))
             if self.total is not None:
@@ -131,12 +134,33 @@ def _register_study(app: typer.Typer) -> None:
         from latentcheck.checkers._cli_args import make_console
 
         console = make_console(stderr=as_json)  # logs: wide enough for the tables
-        with _progress_hooks(console) as prog:
-            report, paths = run_study(cfg, prog)
+        from latentcheck.checkers._exit import cooperative
+
+        try:
+            with cooperative(), _progress_hooks(console) as prog:  # a first Ctrl-C stops between epochs
+                report, paths = run_study(cfg, prog)
+        except KeyboardInterrupt:
+            _say_how_to_resume(cfg)
+            raise
         if as_json:
             typer.echo(json.dumps({"summary": _json_safe(report["summary"]), "files": paths, "synthetic": report["meta"]["synthetic"]}, indent=2))
             return
         _print_summary(console, report, paths)
+
+
+def _say_how_to_resume(cfg: Any) -> None:
+    """After Ctrl-C: how many finished runs are stored under ``--out``/runs and how to go on from them."""
+    import os
+    import sys
+
+    store = os.path.join(cfg.out, "runs")
+    done = len([f for f in os.listdir(store) if f.endswith(".json") and not f.startswith(".")]) if os.path.isdir(store) else 0
+    if cfg.model == "autorec":
+        line = "interrupted (Ctrl-C): autorec runs are not stored, so nothing can be resumed; rerun the command"
+    else:
+        line = (f"interrupted (Ctrl-C): {done} finished run(s) are stored under {store}; rerun the same command with "
+                f"--resume to reuse them")
+    print(line, file=sys.stderr, flush=True)
 
 
 def _register_audit(app: typer.Typer) -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 import platform
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 import numpy as np
@@ -239,8 +239,24 @@ def falsify(
                           steps=steps, max_counterexamples=max_counterexamples, shrink=shrink,
                           max_shrink_checks=max_shrink_checks, shrink_budget=shrink_budget, n=n, max_rounds=max_rounds,
                           min_rounds=min_rounds, progress=progress, input_normalise=input_normalise)
-    state = chain(*STAGES)(setup, state)
+    try:
+        state = chain(*STAGES)(setup, state)
+    except KeyboardInterrupt as exc:  # Ctrl-C: what was finished rides on the exception as ``exc.partial``
+        exc.partial = _interrupted_result(setup, getattr(exc, "state", None) or state)  # type: ignore[attr-defined]
+        raise
     return FalsifyResult(setup.prop.spec, state.status, state.certified, state.floats, state.stats, state.info,
+                         select(state.undecided, setup.max_counterexamples))
+
+
+def _interrupted_result(setup: Any, state: Any) -> FalsifyResult:
+    """The result of a run stopped by Ctrl-C: the certified counterexamples found so far, marked ``interrupted``."""
+    stats = replace(state.stats, seconds=time.perf_counter() - setup.t_start)
+    status = "counterexample" if state.certified else "interrupted"
+    found = f"{len(state.certified)} certified counterexample(s) found before it are kept" if state.certified else "nothing was certified before it"
+    info = {**state.info, "interrupted": True, "histograms": None,
+            "message": f"interrupted (Ctrl-C) after {stats.rounds} search round(s); {found}. The search did not finish: "
+                       f"rerun the command for a full result"}
+    return FalsifyResult(setup.prop.spec, status, state.certified, state.floats, stats, info,
                          select(state.undecided, setup.max_counterexamples))
 
 

@@ -24,7 +24,7 @@ from latentcheck.checkers.falsifier._budget import Budget, OutOfTime
 from latentcheck.checkers.falsifier._rounds import exact_vec, finite_candidate, repair_point
 from latentcheck.checkers.falsifier._state import Setup, State, enough, full, record, select
 
-__all__ = ["Stage", "chain", "certify", "certify_all", "decide", "construct", "search", "shrink", "conclude", "STAGES"]
+__all__ = ["Stage", "chain", "certify", "certify_all", "keep_state", "decide", "construct", "search", "shrink", "conclude", "STAGES"]
 
 Stage = Callable[[Setup, State], State]
 
@@ -34,7 +34,11 @@ def chain(*stages: Stage) -> Stage:
 
     def run(setup: Setup, state: State) -> State:
         for stage in stages:
-            state = stage(setup, state)
+            try:
+                state = stage(setup, state)
+            except KeyboardInterrupt as exc:
+                keep_state(exc, state)
+                raise
         return state
 
     return run
@@ -57,8 +61,17 @@ def certify_all(setup: Setup, state: State, found: Iterable[tuple[list, str]]) -
         except OutOfTime as exc:
             exc.state = state  # type: ignore[attr-defined]
             raise
+        except KeyboardInterrupt as exc:
+            keep_state(exc, state)
+            raise
         state = record(setup, state, cert, vecs, origin)
     return state
+
+
+def keep_state(exc: BaseException, state: State) -> None:
+    """Attach the work finished before a Ctrl-C (``exc.state``) unless an inner stage already did."""
+    if getattr(exc, "state", None) is None:
+        exc.state = state  # type: ignore[attr-defined]
 
 
 def decide(setup: Setup, state: State) -> State:
@@ -212,13 +225,17 @@ def search(setup: Setup, state: State) -> State:
     seeds, mask = _seeds(setup, state.candidates, int(setup.restarts))
     no_seeds = jnp.asarray(np.zeros_like(mask))
     seeds, mask = jnp.asarray(seeds), jnp.asarray(mask)
-    for r in range(1, setup.max_rounds + 1):
-        if time.perf_counter() >= state.deadline and (r > 1 or enough(setup, state) or setup.costly):
-            return replace(state, stats=replace(state.stats, budget_exhausted=True))  # a cheap first round always runs
-        setup.note((time.perf_counter() - setup.t_start) / setup.budget, f"round {r}")
-        state, timed_out = _one_round(setup, state, rnd, r, seeds, mask if r == 1 else no_seeds)
-        if timed_out or (enough(setup, state) and r >= setup.min_rounds):
-            break
+    try:
+        for r in range(1, setup.max_rounds + 1):
+            if time.perf_counter() >= state.deadline and (r > 1 or enough(setup, state) or setup.costly):
+                return replace(state, stats=replace(state.stats, budget_exhausted=True))  # a cheap first round always runs
+            setup.note((time.perf_counter() - setup.t_start) / setup.budget, f"round {r}")
+            state, timed_out = _one_round(setup, state, rnd, r, seeds, mask if r == 1 else no_seeds)
+            if timed_out or (enough(setup, state) and r >= setup.min_rounds):
+                break
+    except KeyboardInterrupt as exc:  # Ctrl-C: the rounds finished so far stand
+        keep_state(exc, state)
+        raise
     return state
 
 

@@ -5,7 +5,8 @@ the witness again: outside floating point (exact rationals or intervals) for
 a certified counterexample, in the report's dtype for a float-only one.
 
 Exit codes: 1 the counterexample is confirmed (like the failing test), 0 it
-no longer holds, 2 the report cannot be re-checked (say why on stderr).
+no longer holds, 2 the report cannot be re-checked (say why on stderr), 4 an
+internal error (one line; ``--debug`` for the traceback), 130 Ctrl-C.
 """
 
 from __future__ import annotations
@@ -17,7 +18,28 @@ from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The re-check's exit code; an unexpected exception is exit 4 with one line, never 1 (see ``_exit``)."""
+    from latentcheck.checkers._exit import INTERNAL, INTERRUPTED, debug_requested, internal_error_line
+    from latentcheck.theorems.errors import LatentcheckError
+
     args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _main([a for a in args if a != "--debug"])
+    except KeyboardInterrupt:
+        return INTERRUPTED
+    except LatentcheckError as exc:  # a malformed report or encoder file: bad input
+        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - a bug is exit 4, not "confirmed"
+        if debug_requested(args):
+            import traceback
+
+            traceback.print_exception(exc)
+        print(internal_error_line(exc), file=sys.stderr)
+        return INTERNAL
+
+
+def _main(args: list[str]) -> int:
     if len(args) != 1 or args[0] in ("-h", "--help"):
         print(__doc__.strip())
         return 2 if not args or args[0] not in ("-h", "--help") else 0

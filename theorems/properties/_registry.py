@@ -182,6 +182,15 @@ def parse_params(prop_id: str, text: str, names: Sequence[str]) -> list[Fraction
         raise InvalidArgument(f"property {prop_id}:{text} needs {len(names)} number(s) ({', '.join(names)}), "
                               f"e.g. {prop_id.lower()}:{','.join('1/100' for _ in names)}")
     try:
-        return [Fraction(p) for p in parts]
+        values = [Fraction(p) for p in parts]
     except (ValueError, ZeroDivisionError):
         raise InvalidArgument(f"property {prop_id}:{text}: {', '.join(names)} must be numbers such as 0.01 or 1/100") from None
+    for name, part, value in zip(names, parts, values):
+        if abs(value) > MAX_PARAM:
+            raise InvalidArgument(f"property {prop_id}:{text}: {name} = {part} is too large; each number must be at most "
+                                  f"1e150 in absolute value (the float search squares R)")
+    return values
+
+
+#: The largest parameter of ``p3-eps:EPS,R`` / ``p2-delta:DELTA``: the float search squares R, which must stay a float64.
+MAX_PARAM = Fraction(10) ** 150
