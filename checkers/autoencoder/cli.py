@@ -61,6 +61,37 @@ def _progress_hooks(console: Any) -> Any:
     return RichProgress()
 
 
+def _study_progress(console: Any, log: Optional[str]) -> Any:
+    """Live bars on a terminal, else one line per finished run on stderr; with ``--log`` the same lines also go to the file."""
+    import sys
+
+    from latentcheck.checkers.autoencoder.progress import LineProgress, TeeProgress
+
+    parts: list[Any] = [_progress_hooks(console) if sys.stderr.isatty() else LineProgress([sys.stderr])]
+    if log:
+        parts.append(_LogFile(log))
+    return parts[0] if len(parts) == 1 else TeeProgress(parts)
+
+
+class _LogFile:
+    """A :class:`LineProgress` writing to ``path`` (truncated at the start), closed on exit."""
+
+    def __init__(self, path: str) -> None:
+        from latentcheck.checkers.autoencoder.progress import LineProgress
+
+        self.fh = open(path, "w", encoding="utf-8")
+        self.lines = LineProgress([self.fh])
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.fh.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.lines, name)
+
+
 def register(app: typer.Typer) -> None:
     """Attach ``study`` and ``audit`` to the ``latentcheck`` command line."""
     _register_study(app)
@@ -101,6 +132,9 @@ def _register_study(app: typer.Typer) -> None:
         anneal_steps: int = typer.Option(200000, "--anneal-steps", help="multvae: KL annealing steps to beta 0.2 (Liang et al.: 200000)."),
         executor: Optional[str] = typer.Option(None, "--executor", help="inprocess (default) or ray[:ADDRESS] (optional extra 'ray')."),
         resume: bool = typer.Option(False, "--resume", help="Reuse finished runs stored under --out/runs."),
+        log: Optional[str] = typer.Option(None, "--log", help="Also write one line per finished run (what, metric, time, ETA) to this file. "
+                                          "When stderr is not a terminal these lines go to stderr instead of the progress bars."),
+        margin: float = typer.Option(0.01, "--margin", help="multdae/multvae: pre-registered equivalence margin on test NDCG@100 (absolute) for the TOST; recorded in the report before any run."),
     ) -> None:
         """Train autoencoder recommenders with each latent activation and seed; report accuracy and latent properties."""
         from rich.console import Console
@@ -112,6 +146,7 @@ def _register_study(app: typer.Typer) -> None:
                              triples, certify, falsify_budget, out)
         _check_study_extra_options(columns, threshold, min_user_items, split_seeds, patience, max_steps, search,
                                    anneal_steps, executor)
+        _check_study_log_margin(log, margin)
         hid: tuple[int, ...] = ()
         if hidden:
             try:
@@ -126,12 +161,12 @@ def _register_study(app: typer.Typer) -> None:
             falsify_budget=falsify_budget, ease=not no_ease, out=out, columns=columns, threshold=threshold, min_user_items=min_user_items,
             split_seeds=split_seeds, patience=patience, max_steps=max_steps, lr_grid=_floats("--lr-grid", lr_grid, low_ok=False),
             lam_grid=_floats("--lam-grid", lam_grid), dropout_grid=_floats("--dropout-grid", dropout_grid, high=1.0), search=search,
-            anneal_steps=anneal_steps, executor=executor, resume=resume,
+            anneal_steps=anneal_steps, executor=executor, resume=resume, margin=margin,
         )
         from latentcheck.checkers._cli_args import make_console
 
         console = make_console(stderr=as_json)  # logs: wide enough for the tables
-        with _progress_hooks(console) as prog:
+        with _study_progress(console, log) as prog:
             report, paths = run_study(cfg, prog)
         if as_json:
             typer.echo(json.dumps({"summary": _json_safe(report["summary"]), "files": paths, "synthetic": report["meta"]["synthetic"]}, indent=2))
@@ -326,6 +361,21 @@ def _check_study_extra_options(columns: Optional[str], threshold: Optional[float
     nonempty(executor, "--executor", "inprocess")
     if search != "grid" and not re.fullmatch(r"random:[1-9][0-9]*", search):
         raise InvalidArgument(f"--search {search!r} must be grid or random:N with N >= 1, e.g. random:6")
+
+
+def _check_study_log_margin(log: Optional[str], margin: float) -> None:
+    """``--log`` must name a file in an existing folder; ``--margin`` must be a finite number in (0, 1)."""
+    import math
+    import os
+
+    from latentcheck.theorems.errors import InvalidArgument
+
+    if log is not None:
+        folder = os.path.dirname(os.path.abspath(log)) if log.strip() else ""
+        if not log.strip() or os.path.isdir(log) or not os.path.isdir(folder):
+            raise InvalidArgument(f"--log {log!r} must name a file in an existing folder, e.g. --log runs/study.log")
+    if not (math.isfinite(margin) and 0 < margin < 1):
+        raise InvalidArgument(f"--margin {margin!r} must be a number in (0, 1), the equivalence margin on NDCG@100, e.g. 0.01")
 
 
 def _check_audit_options(weights: Optional[str], data: Optional[str], activation: Optional[str], seed: int,

@@ -105,6 +105,7 @@ class StudyConfig:
     anneal_steps: int = 200_000
     executor: Optional[str] = None
     resume: bool = False
+    margin: float = 0.01
 
     def __post_init__(self) -> None:
         if self.model not in MODELS:
@@ -119,6 +120,8 @@ class StudyConfig:
             raise InvalidArgument(f"patience={self.patience!r} must be >= 0 steps (0: no early stopping) and max_steps={self.max_steps!r} >= 1")
         if self.min_user_items < 1:
             raise InvalidArgument(f"min_user_items={self.min_user_items!r} must be at least 1, e.g. 5")
+        if not (0 < self.margin < 1):
+            raise InvalidArgument(f"margin={self.margin!r} must be in (0, 1): the equivalence margin on test NDCG@100, e.g. 0.01")
 
     def resolved(self) -> "StudyConfig":
         """The config with every default filled in."""
@@ -148,7 +151,8 @@ class StudyConfig:
         if c.model == "autorec":
             parts.append(f"--epochs {c.epochs}")
         else:
-            parts += [f"--split-seeds {c.split_seeds}", f"--patience {c.patience}", f"--max-steps {c.max_steps}", f"--search {c.search}"]
+            parts += [f"--split-seeds {c.split_seeds}", f"--patience {c.patience}", f"--max-steps {c.max_steps}", f"--search {c.search}",
+                      f"--margin {c.margin:g}"]
             if c.epochs:
                 parts.append(f"--epochs {c.epochs}")
         if c.seed:
