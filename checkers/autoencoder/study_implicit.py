@@ -276,7 +276,8 @@ def study_implicit(cfg: Any, ratings: Ratings, progress: Any) -> dict:
     summary = summarise(runs, per_user, acts, metrics, ref, {a: _class_of(a) for a in acts})
     summary["tuning"] = selection
     summary["capped"] = _capped(tune_results, runs)
-    baselines, t_base = _baselines(cfg, ratings, threshold, split_seeds, progress)
+    baselines, t_base, base_per_user = _baselines(cfg, ratings, threshold, split_seeds, progress)
+    per_user_block, summary["analysis"] = _analysis(cfg, ratings, threshold, split_seeds, per_user | base_per_user, acts, ref, metrics)
     meta = {
         "model": cfg.model, "protocol": first.meta | {"split_seeds": split_seeds, "threshold": threshold},
         "model_config": build_model(cfg.model, first.n_items, cfg.hidden, "identity", trials[0], cfg.anneal_steps).describe()
@@ -288,8 +289,9 @@ def study_implicit(cfg: Any, ratings: Ratings, progress: Any) -> dict:
         "metrics": metrics, "reference_activation": ref, "split_seeds": split_seeds, "seeds_vmapped": seeds_vmapped(),
         "audit": {"rows": "every user's complete row of the run's split, L2-normalised in float32", "triples": cfg.triples,
                   "certify": cfg.certify, "falsify_budget_seconds": cfg.falsify_budget},
+        "analysis": analysis_config(cfg),
     }
-    report = {"meta": meta, "runs": runs, "baselines": baselines, "summary": summary,
+    report = {"meta": meta, "runs": runs, "baselines": baselines, "summary": summary, "per_user": per_user_block,
               "timing": {"task_seconds": {t["label"]: r["seconds"] for t, r in zip(tune_tasks + final_tasks, tune_results + final_results)},
                          "median_epoch_seconds": {t["label"]: r["median_epoch_seconds"] for t, r in zip(final_tasks, final_results)},
                          "baseline_seconds": t_base}}
@@ -306,21 +308,45 @@ def _capped(tune_results: list[dict], runs: list[dict]) -> dict:
 def _baselines(cfg: Any, ratings: Ratings, threshold: Optional[float], split_seeds: list[int], progress: Any) -> tuple[dict, float]:
     """EASE (closed form, lambda on validation) and popularity, averaged over the splits."""
     if not cfg.ease:
-        return {}, 0.0
+        return {}, 0.0, {}
     from latentcheck.checkers.autoencoder.ease import fit_ease, popularity_baseline
 
     progress.message("EASE (closed form) and popularity baselines")
     t0 = time.perf_counter()
-    ease, pop = [], []
+    ease, pop, per_user = [], [], {}
     for sp in split_seeds:
         split = task_split(ratings, {"threshold": threshold, "min_user_items": cfg.min_user_items, "heldout": cfg.heldout, "seed": sp})
         ease.append(fit_ease(split))
-        pop.append({k: float(np.nanmean(v)) for k, v in popularity_baseline(split).items()})
+        pop_users = popularity_baseline(split)
+        pop.append({k: float(np.nanmean(v)) for k, v in pop_users.items()})
+        per_user[("EASE", sp, None)] = {k: np.asarray(v, dtype=np.float64) for k, v in ease[-1].test_per_user.items()}
+        per_user[("popularity", sp, None)] = {k: np.asarray(v, dtype=np.float64) for k, v in pop_users.items()}
     metrics = list(ease[0].test)
     out = {"ease": {"lam": [e.lam for e in ease], "val": {m: float(np.mean([e.val[m] for e in ease])) for m in metrics},
                     "test": {m: float(np.mean([e.test[m] for e in ease])) for m in metrics}},
            "popularity": {"test": {m: float(np.mean([p[m] for p in pop])) for m in pop[0]}}}
-    return out, time.perf_counter() - t0
+    return out, time.perf_counter() - t0, per_user
+
+
+def analysis_config(cfg: Any) -> dict:
+    """The pre-registered analysis, fixed by the config before any run (primary metric, margin, alpha, bootstrap)."""
+    from .analysis import ANALYSIS_DEFAULTS
+
+    return ANALYSIS_DEFAULTS | {"margin": float(cfg.margin), "seed": int(ANALYSIS_DEFAULTS["seed"] + cfg.seed),
+                                "fixed": "before any run, from the command line (--margin) and latentcheck's defaults"}
+
+
+def _analysis(cfg: Any, ratings: Ratings, threshold: Optional[float], split_seeds: list[int], per_user: dict, acts: list[str], ref: str,
+              metrics: list[str]) -> tuple[dict, dict]:
+    """The per-user score block of the report and the pre-registered analysis computed from it."""
+    from .analysis import analyse, pack_per_user
+
+    users = {sp: task_split(ratings, {"threshold": threshold, "min_user_items": cfg.min_user_items, "heldout": cfg.heldout, "seed": sp}).test_users
+             for sp in split_seeds}
+    ac = analysis_config(cfg)
+    arms = list(acts) + [b for b in ("EASE", "popularity") if any(k[0] == b for k in per_user)]
+    result = analyse(per_user, arms, ref, metrics, ac["margin"], ac["n_boot"], ac["seed"], primary=ac["primary"], alpha=ac["alpha"])
+    return pack_per_user(per_user, users), result
 
 
 # --------------------------------------------------------------------------- summary and tests
