@@ -36,6 +36,7 @@ def _progress_hooks(console: Any) -> Any:
 
         def start(self, total_runs: int, description: str) -> None:
             self.total = self.progress.add_task(description, total=total_runs, info="")
+            self.n_total = total_runs
 
         def run_start(self, label: str, epochs: int) -> None:
             if self.run_task is not None:
@@ -54,6 +55,11 @@ def _progress_hooks(console: Any) -> Any:
             msg = ", ".join(f"{k} {v:.4f}" for k, v in test.items() if k in ("NDCG@100", "Recall@20", "RMSE"))
             if self.total is not None:
                 self.progress.update(self.total, advance=1, info=f"last: {label} {msg}")
+
+        def add_total(self, runs: int) -> None:
+            if self.total is not None:
+                self.n_total += runs
+                self.progress.update(self.total, total=self.n_total)
 
         def message(self, text: str) -> None:
             self.progress.console.print(text, highlight=False, markup=False)
@@ -178,6 +184,9 @@ def _register_study(app: typer.Typer) -> None:
         resume: bool = typer.Option(False, "--resume", help="Reuse finished runs stored under --out/runs."),
         log: Optional[str] = typer.Option(None, "--log", help="Also write one line per finished run (what, metric, time, ETA) to this file. "
                                           "When stderr is not a terminal these lines go to stderr instead of the progress bars."),
+        tune_seeds: int = typer.Option(2, "--tune-seeds", help="multdae/multvae: training seeds per tuning trial (its score is their mean validation NDCG@100)."),
+        bracket_rounds: int = typer.Option(4, "--bracket-rounds", help="multdae/multvae: rounds of widening an axis whose best value is at an edge (0: the fixed grid only)."),
+        bracket_axes: str = typer.Option("lr,lam,dropout,width", "--bracket-axes", help="multdae/multvae: axes the search may widen (lr, lam, dropout, width = latent size), or none."),
         margin: float = typer.Option(0.01, "--margin", help="multdae/multvae: pre-registered equivalence margin on test NDCG@100 (absolute) for the TOST; recorded in the report before any run."),
     ) -> None:
         """Train autoencoder recommenders with each latent activation and seed; report accuracy and latent properties."""
@@ -191,6 +200,11 @@ def _register_study(app: typer.Typer) -> None:
         _check_study_extra_options(columns, threshold, min_user_items, split_seeds, patience, max_steps, search,
                                    anneal_steps, executor)
         _check_study_log_margin(log, margin)
+        from latentcheck.checkers._cli_args import nonneg_int, positive_int
+
+        positive_int(tune_seeds, "--tune-seeds", "2")
+        nonneg_int(bracket_rounds, "--bracket-rounds")
+        _bracket_axes(bracket_axes)
         hid: tuple[int, ...] = ()
         if hidden:
             try:
@@ -205,7 +219,8 @@ def _register_study(app: typer.Typer) -> None:
             falsify_budget=falsify_budget, ease=not no_ease, out=out, columns=columns, threshold=threshold, min_user_items=min_user_items,
             split_seeds=split_seeds, patience=patience, max_steps=max_steps, lr_grid=_floats("--lr-grid", lr_grid, low_ok=False),
             lam_grid=_floats("--lam-grid", lam_grid), dropout_grid=_floats("--dropout-grid", dropout_grid, high=1.0), search=search,
-            anneal_steps=anneal_steps, executor=executor, resume=resume, margin=margin,
+            anneal_steps=anneal_steps, executor=executor, resume=resume, margin=margin, tune_seeds=tune_seeds, bracket_rounds=bracket_rounds,
+            bracket_axes=_bracket_axes(bracket_axes),
         )
         from latentcheck.checkers._cli_args import make_console
 
@@ -405,6 +420,18 @@ def _check_study_extra_options(columns: Optional[str], threshold: Optional[float
     nonempty(executor, "--executor", "inprocess")
     if search != "grid" and not re.fullmatch(r"random:[1-9][0-9]*", search):
         raise InvalidArgument(f"--search {search!r} must be grid or random:N with N >= 1, e.g. random:6")
+
+
+def _bracket_axes(text: str) -> tuple[str, ...]:
+    """``--bracket-axes``: comma-separated names among lr, lam, dropout, width, or ``none``."""
+    from latentcheck.theorems.errors import InvalidArgument
+
+    names = tuple(a.strip() for a in text.split(",") if a.strip())
+    if names == ("none",):
+        return ()
+    if not names or not set(names) <= {"lr", "lam", "dropout", "width"} or len(set(names)) != len(names):
+        raise InvalidArgument(f"--bracket-axes {text!r} must list distinct names among lr, lam, dropout, width (or none), e.g. lr,lam")
+    return names
 
 
 def _check_study_log_margin(log: Optional[str], margin: float) -> None:

@@ -82,6 +82,9 @@ class LineProgress(StudyProgress):
         self._write(run_line(self.done, self.total, label, result, now - self.last, now - self.t0))
         self.last = now
 
+    def add_total(self, runs: int) -> None:
+        self.total = (self.total or 0) + int(runs)
+
     def message(self, text: str) -> None:
         self._write(text)
 
@@ -116,6 +119,10 @@ class TeeProgress(StudyProgress):
     def run_end(self, label: str, result: dict) -> None:
         for p in self.parts:
             p.run_end(label, result)
+
+    def add_total(self, runs: int) -> None:
+        for p in self.parts:
+            p.add_total(runs)
 
     def message(self, text: str) -> None:
         for p in self.parts:

@@ -202,7 +202,8 @@ def _task(cfg: Any, kind: str, act: str, split_seed: int, hyper: dict, seeds: li
     trial = ",".join(f"{k}={v:g}" for k, v in hyper.items())
     label = f"{act} {kind} split {split_seed} " + (f"seeds {seeds[0]}-{seeds[-1]}" if kind == "final" else trial)
     return {
-        "label": label, "kind": kind, "model": cfg.model, "activation": act, "hyper": hyper, "seeds": seeds, "hidden": list(cfg.hidden),
+        "label": label, "kind": kind, "model": cfg.model, "activation": act, "hyper": hyper, "seeds": seeds,
+        "hidden": list(cfg.hidden[:-1]) + [int(hyper["width"])] if "width" in hyper else list(cfg.hidden),
         "anneal_steps": cfg.anneal_steps, "data": data,
         "split": {"threshold": threshold, "min_user_items": cfg.min_user_items, "heldout": cfg.heldout, "seed": split_seed},
         "train": {"batch_size": cfg.batch_size, "patience": cfg.patience, "max_steps": cfg.max_steps, "epochs": cfg.epochs, "eval_every": cfg.eval_every},
@@ -225,6 +226,76 @@ def _execute(cfg: Any, tasks: list[dict], ratings: Ratings, progress: Any) -> li
         progress.run_end(task["label"], res["runs"][0])
 
     return run_tasks(fn, tasks, {"ratings": ratings}, executor=cfg.executor, store=os.path.join(cfg.out, "runs"), resume=cfg.resume, on_done=done)
+
+
+def _tunes(cfg: Any, trials: list[dict]) -> bool:
+    """Whether there is anything to tune: several trials, or an axis to widen."""
+    return len(trials) > 1 or (cfg.bracket_rounds > 0 and bool(tune_axes(cfg)))
+
+
+def tune_axes(cfg: Any) -> list[str]:
+    """The axes the bracketing search may widen: the configured ones, less those fixed by --lr / --lam and width without --hidden."""
+    fixed = {"lr"} if cfg.lr is not None else set()
+    fixed |= {"lam"} if cfg.lam is not None else set()
+    return [a for a in cfg.bracket_axes if a not in fixed and (a != "width" or cfg.hidden)]
+
+
+def tuning_meta(cfg: Any, trials: list[dict], split_seeds: list[int]) -> dict:
+    from .tuning import AXES
+
+    return {"search": cfg.search, "grid": {"lr": list(cfg.lr_grid), "lam": list(cfg.lam_grid), "dropout": list(cfg.dropout_grid),
+                                           "width": [cfg.hidden[-1]] if cfg.hidden else []},
+            "trials": trials, "bracketing": {"axes": {a: AXES[a].describe() for a in tune_axes(cfg)}, "max_rounds": cfg.bracket_rounds},
+            "seeds_per_trial": list(range(cfg.seed, cfg.seed + cfg.tune_seeds)),
+            "on": "each split's own validation users (nested): the settings of a split's final runs are chosen on that split only"}
+
+
+def tune(cfg: Any, acts: list[str], trials: list[dict], split_seeds: list[int], threshold: Optional[float], data: dict, ratings: Ratings,
+         progress: Any) -> tuple[dict, list[dict], list[dict]]:
+    """Bracketing search per activation and split, on that split's validation users, every trial over ``cfg.tune_seeds`` seeds.
+
+    The searches advance in lock step: each round's trials of every (activation, split) run as one batch of tasks.
+    """
+    from .tuning import Bracket
+
+    if not _tunes(cfg, trials):
+        return {a: {"trials": [], "chosen": trials[0], "chosen_index": 0,
+                    "by_split": {str(sp): {"chosen": trials[0], "trials": []} for sp in split_seeds}} for a in acts}, [], []
+    tseeds = list(range(cfg.seed, cfg.seed + cfg.tune_seeds))
+    searches = {(a, sp): Bracket(trials, tune_axes(cfg), cfg.bracket_rounds) for a in acts for sp in split_seeds}
+    all_tasks, all_results = [], []
+    while todo := [(k, h) for k, b in searches.items() for h in b.pending()]:
+        if all_tasks:  # a widening round: more tasks than announced
+            progress.add_total(len(todo))
+            progress.message(f"bracketing: {len(todo)} more tuning task(s) where a best value sits at the edge of the grid")
+        tasks = [_task(cfg, "tune", a, sp, h, tseeds, threshold, data) for (a, sp), h in todo]
+        results = _execute(cfg, tasks, ratings, progress)
+        for ((a, sp), h), res in zip(todo, results):
+            score, details = _trial_score(res["runs"])
+            searches[(a, sp)].record(h, score, **details)
+        all_tasks += tasks
+        all_results += results
+    return {a: _selection(a, [(sp, searches[(a, sp)]) for sp in split_seeds]) for a in acts}, all_tasks, all_results
+
+
+def _trial_score(runs: list[dict]) -> tuple[float, dict]:
+    """A trial's score (mean validation NDCG@100 over its seeds) and the record kept in the report."""
+    val = {m: float(np.mean([r["val"].get(m, float("nan")) for r in runs])) for m in runs[0]["val"]}
+    r = runs[0]
+    return val.get(PRIMARY, float("nan")), {"val": val, "val_by_seed": [x["val"].get(PRIMARY) for x in runs], "best_step": r["best_step"],
+                                           "steps": r["steps"], "stop_reason": "cap" if any(x["stop_reason"] == "cap" for x in runs) else r["stop_reason"],
+                                           "curve": [(h["step"], h.get(f"val_{PRIMARY}")) for h in r["history"]]}
+
+
+def _selection(act: str, searches: list[tuple[int, Any]]) -> dict:
+    """Per split the search's report and trials; the first split's also at the top level (tables and plots)."""
+    by_split = {}
+    for sp, b in searches:
+        best = b.best()
+        by_split[str(sp)] = b.report() | {"trials": b.trials, "chosen_index": b.trials.index(best)}
+    first = by_split[str(searches[0][0])]
+    return {"trials": first["trials"], "chosen": first["chosen"], "chosen_index": first["chosen_index"], "chosen_val": first["chosen_score"],
+            "by_split": by_split, "bracketed_everywhere": all(v["bracketed"] for v in by_split.values())}
 
 
 def select_trials(acts: list[str], trials: list[dict], tune_tasks: list[dict], tune_results: list[dict]) -> dict[str, dict]:
@@ -262,12 +333,14 @@ def study_implicit(cfg: Any, ratings: Ratings, progress: Any) -> dict:
     data = {"source": ratings.source, "rows": len(ratings)}
     first = task_split(ratings, {"threshold": threshold, "min_user_items": cfg.min_user_items, "heldout": cfg.heldout, "seed": split_seeds[0]})
     name = MODEL_NAMES[cfg.model]
-    tune_tasks = [_task(cfg, "tune", a, split_seeds[0], h, [seeds[0]], threshold, data) for a in acts for h in trials] if len(trials) > 1 else []
-    progress.start(len(tune_tasks) + len(acts) * len(split_seeds),
-                   f"{name}: {len(acts)} activations x ({len(tune_tasks) // max(1, len(acts))} tuning trials + {len(split_seeds)} splits x {len(seeds)} seeds)")
-    tune_results = _execute(cfg, tune_tasks, ratings, progress) if tune_tasks else []
-    selection = select_trials(acts, trials, tune_tasks, tune_results) if tune_tasks else {a: {"trials": [], "chosen": trials[0], "chosen_index": 0} for a in acts}
-    final_tasks = [_task(cfg, "final", a, sp, selection[a]["chosen"], seeds, threshold, data) for a in acts for sp in split_seeds]
+    if cfg.hidden:
+        trials = [h | {"width": float(cfg.hidden[-1])} for h in trials]
+    n_tune = len(trials) * len(split_seeds) if _tunes(cfg, trials) else 0
+    progress.start(len(acts) * (n_tune + len(split_seeds)),
+                   f"{name}: {len(acts)} activations x ({n_tune} first-round tuning tasks + {len(split_seeds)} splits x {len(seeds)} seeds; "
+                   "bracketing may add tuning tasks)")
+    selection, tune_tasks, tune_results = tune(cfg, acts, trials, split_seeds, threshold, data, ratings, progress)
+    final_tasks = [_task(cfg, "final", a, sp, selection[a]["by_split"][str(sp)]["chosen"], seeds, threshold, data) for a in acts for sp in split_seeds]
     final_results = _execute(cfg, final_tasks, ratings, progress)
     runs = [r for res in final_results for r in res["runs"]]
     per_user = {(r["activation"], r["split_seed"], r["seed"]): {k: np.asarray(v, dtype=np.float64) for k, v in r.pop("test_per_user").items()} for r in runs}
@@ -284,8 +357,7 @@ def study_implicit(cfg: Any, ratings: Ratings, progress: Any) -> dict:
         | {"latent_activation": "varies", "weight_decay_lam": "tuned", "dropout": "tuned"},
         "train_config": {"batch_size": cfg.batch_size, "eval_every_epochs": cfg.eval_every, "patience_steps": cfg.patience,
                          "max_steps": cfg.max_steps, "epoch_cap": cfg.epochs, "select": f"validation {PRIMARY}", "optimizer": "Adam"},
-        "tuning": {"search": cfg.search, "grid": {"lr": list(cfg.lr_grid), "lam": list(cfg.lam_grid), "dropout": list(cfg.dropout_grid)},
-                   "trials": trials, "on": f"validation users of split {split_seeds[0]}, training seed {seeds[0]}"},
+        "tuning": tuning_meta(cfg, trials, split_seeds),
         "metrics": metrics, "reference_activation": ref, "split_seeds": split_seeds, "seeds_vmapped": seeds_vmapped(),
         "audit": {"rows": "every user's complete row of the run's split, L2-normalised in float32", "triples": cfg.triples,
                   "certify": cfg.certify, "falsify_budget_seconds": cfg.falsify_budget},
@@ -446,13 +518,46 @@ def _least_claim(runs: list[dict], per_act: dict) -> dict:
     return {"least": least, "supported": supported, "against": {b: {"diff": t["diff"], "p_holm": p} for b, t, p in zip(others, tests, adj)}}
 
 
+def _tuning_caveat(tm: dict, sel: dict) -> str:
+    """How the settings were chosen, and whether every chosen value is bracketed (interior or at a stated limit)."""
+    searches = [(a, sp, v) for a, st in sel.items() for sp, v in st.get("by_split", {}).items() if v.get("axes")]
+    edges = [f"{a} split {sp} {ax}" for a, sp, v in searches for ax, r in v["axes"].items() if r["status"].startswith("edge")]
+    head = (f"Tuning ({len(tm['trials'])} initial trials, {tm['search']}; bracketing up to {tm['bracketing']['max_rounds']} rounds over "
+            f"{', '.join(tm['bracketing']['axes']) or 'no axis'}) used each split's own validation users, {len(tm['seeds_per_trial'])} seed(s) per trial; "
+            "the test users were evaluated once per final run, after selection.")
+    if not searches:
+        return head
+    return head + (f" Every chosen value is interior or at a stated limit ({len(searches)} searches)." if not edges else
+                   f" NOT bracketed (still at an edge when the rounds ran out): {', '.join(edges)}; raise --bracket-rounds.")
+
+
+def _analysis_claims(an: Optional[dict]) -> tuple[list[str], list[str]]:
+    """The pre-registered verdicts (primary test) as claims: equivalent / better / worse are supported, inconclusive is not."""
+    if not an:
+        return [], []
+    supported, unsupported = [], []
+    m, mg, ref = an["primary"], an["margin"], an["reference"]
+    for arm, v in an["verdicts"].items():
+        c = an["comparisons"][arm][m]
+        where = (f"{m} difference {c['diff']:+.4f} [{c['ci95'][0]:+.4f}, {c['ci95'][1]:+.4f}], "
+                 f"superiority Holm p = {c['p_superiority_holm']:.2g}, TOST at +-{mg:g} Holm p = {c['p_tost_holm']:.2g}")
+        if v == "equivalent":
+            supported.append(f"**pre-registered:** `{arm}` is as accurate as `{ref}` within +-{mg:g} {m} (TOST; {where}).")
+        elif v in ("better", "worse"):
+            supported.append(f"**pre-registered:** `{arm}` is {'more' if v == 'better' else 'less'} accurate than `{ref}` ({where}).")
+        else:
+            unsupported.append(f"**pre-registered:** neither a difference nor equivalence within +-{mg:g} between `{arm}` and `{ref}` ({where}).")
+    return supported, unsupported
+
+
 def conclusion(report: dict, synthetic: bool) -> dict:
     """Plain-language findings: what the runs support, what they do not, and the caveats (cap, data, tests)."""
     s, meta = report["summary"], report["meta"]
     per_act, ref = s["per_activation"], meta["reference_activation"]
     n_runs = next(iter(per_act.values()))["runs"]
     order = sorted(per_act, key=lambda a: -per_act[a]["metrics"][PRIMARY]["mean"])
-    supported, unsupported, caveats = [], [], []
+    supported, unsupported = _analysis_claims(s.get("analysis"))
+    caveats: list[str] = []
     ranking = ", ".join(f"{a} {per_act[a]['metrics'][PRIMARY]['mean']:.4f}" for a in order)
     for a, comp in s["paired_vs_reference"].items():
         c = comp[PRIMARY]
@@ -482,8 +587,7 @@ def conclusion(report: dict, synthetic: bool) -> dict:
     caveats.append(f"One dataset ({meta['protocol']['source']}), {meta['protocol']['test_users']} test users per split, "
                    f"{len(meta['split_seeds'])} splits x {n_runs // max(1, len(meta['split_seeds']))} training seeds = {n_runs} runs per activation; "
                    "the run-level tests treat runs on the same split as independent although they share test users (the split-mean and test-user tests do not).")
-    caveats.append(f"Tuning ({len(meta['tuning']['trials'])} trials per activation, {meta['tuning']['search']}) used the validation users of one split; "
-                   "the test users were evaluated once per final run, after selection.")
+    caveats.append(_tuning_caveat(meta["tuning"], s.get("tuning", {})))
     caveats.append("Correlations between latent properties and accuracy are descriptive across runs, not causal.")
     if synthetic:
         caveats.insert(0, "SYNTHETIC DATA: these numbers say nothing about real users.")
