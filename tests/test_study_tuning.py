@@ -72,3 +72,37 @@ def test_pending_refuses_before_every_score_is_recorded():
     b.pending()
     with pytest.raises(RuntimeError):
         b.pending()
+
+
+# --------------------------------------------------------------------------- in the study (tiny synthetic run)
+
+
+def test_study_tunes_every_split_on_its_own_validation_users(tmp_path):
+    import glob
+    import json
+
+    from typer.testing import CliRunner
+
+    from latentcheck.checkers.cli import app
+
+    out = tmp_path / "o"
+    res = CliRunner().invoke(app, ["study", "--seeds", "1", "--split-seeds", "2", "--epochs", "1", "--activations", "relu", "--lr-grid", "1e-3,3e-3",
+                                   "--lam", "0", "--hidden", "8", "--triples", "50", "--falsify-budget", "0", "--no-ease", "--batch-size", "250",
+                                   "--bracket-rounds", "1", "--bracket-axes", "lr", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    rep = json.loads((out / "report.json").read_text())
+    tuning = rep["summary"]["tuning"]["relu"]
+    assert sorted(tuning["by_split"]) == ["98765", "98766"] and rep["meta"]["tuning"]["seeds_per_trial"] == [0, 1]
+    stored = [json.loads(open(f).read()) for f in glob.glob(str(out / "runs" / "*.json"))]
+    tune = [s for s in stored if s["task"]["kind"] == "tune"]
+    for sp, sel in tuning["by_split"].items():
+        assert sel["n_trials"] == len(sel["trials"]) == 3  # 2 initial, 1 widening step along lr from the best edge
+        for t in sel["trials"]:  # each score: the mean validation NDCG@100 of 2 seeds trained on this split only
+            (task,) = [s for s in tune if s["task"]["split"]["seed"] == int(sp) and s["task"]["hyper"] == t["hyper"]]
+            assert task["task"]["seeds"] == [0, 1]
+            assert t["score"] == sum(r["val"]["NDCG@100"] for r in task["result"]["runs"]) / 2
+        finals = [r for r in rep["runs"] if r["split_seed"] == int(sp)]
+        assert all(r["hyper"] == sel["chosen"] for r in finals)  # the split's final runs use the split's own choice
+        assert sel["chosen"] == max(sel["trials"], key=lambda t: t["score"])["hyper"]
+        assert set(sel["axes"]) == {"lr"} and "lr" in sel["axes"]
+    assert "bracketing" in res.stderr and "[7/" in res.stderr  # 2 splits x 3 trials + ... the total grew with the widening round
