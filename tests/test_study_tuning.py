@@ -106,3 +106,17 @@ def test_study_tunes_every_split_on_its_own_validation_users(tmp_path):
         assert sel["chosen"] == max(sel["trials"], key=lambda t: t["score"])["hyper"]
         assert set(sel["axes"]) == {"lr"} and "lr" in sel["axes"]
     assert "bracketing" in res.stderr and "[7/" in res.stderr  # 2 splits x 3 trials + ... the total grew with the widening round
+
+
+def test_multvae_annealing_is_scaled_to_the_run_unless_fixed():
+    from latentcheck.checkers.autoencoder.models import MultVAE
+    from latentcheck.checkers.autoencoder.study import StudyConfig
+    from latentcheck.checkers.autoencoder.study_implicit import anneal_steps
+
+    total = anneal_steps(None, 0.1, 50_000)
+    m = MultVAE(n_items=10, hidden=(4,), total_anneal_steps=total)
+    # beta (independently: min(0.2, step / total)) reaches 0.2 after 10% of a 50,000-step cap, and not before
+    assert float(m.beta(5_000)) == pytest.approx(0.2) and float(m.beta(4_000)) < 0.2
+    assert anneal_steps(200_000, 0.1, 50_000) == 200_000  # the old default, kept under --anneal-steps
+    cmd = StudyConfig(model="multvae").command()
+    assert "--anneal-fraction 0.1" in cmd and "--anneal-steps 200000" in StudyConfig(model="multvae", anneal_steps=200_000).command()

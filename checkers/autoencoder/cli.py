@@ -179,7 +179,8 @@ def _register_study(app: typer.Typer) -> None:
         lam_grid: Optional[str] = typer.Option(None, "--lam-grid", help="multdae/multvae: weight decays tuned per activation (default 0,1e-3,1e-2; --lam fixes one)."),
         dropout_grid: Optional[str] = typer.Option(None, "--dropout-grid", help="multdae/multvae: input dropout rates tuned per activation (default 0.5)."),
         search: str = typer.Option("grid", "--search", help="grid (every combination) or random:N (N seeded draws over the grids' ranges, the same for every activation)."),
-        anneal_steps: int = typer.Option(200000, "--anneal-steps", help="multvae: KL annealing steps to beta 0.2 (Liang et al.: 200000)."),
+        anneal_steps: Optional[int] = typer.Option(None, "--anneal-steps", help="multvae: fixed total_anneal_steps, beta = min(0.2, step / N) (Liang et al.'s default and this option's old default: 200000). Default: scaled by --anneal-fraction."),
+        anneal_fraction: float = typer.Option(0.1, "--anneal-fraction", help="multvae: beta reaches 0.2 after this fraction of the run's step cap (--max-steps, or --epochs x steps per epoch), unless --anneal-steps is given."),
         executor: Optional[str] = typer.Option(None, "--executor", help="inprocess (default) or ray[:ADDRESS] (optional extra 'ray')."),
         resume: bool = typer.Option(False, "--resume", help="Reuse finished runs stored under --out/runs."),
         log: Optional[str] = typer.Option(None, "--log", help="Also write one line per finished run (what, metric, time, ETA) to this file. "
@@ -199,12 +200,7 @@ def _register_study(app: typer.Typer) -> None:
                              triples, certify, falsify_budget, out)
         _check_study_extra_options(columns, threshold, min_user_items, split_seeds, patience, max_steps, search,
                                    anneal_steps, executor)
-        _check_study_log_margin(log, margin)
-        from latentcheck.checkers._cli_args import nonneg_int, positive_int
-
-        positive_int(tune_seeds, "--tune-seeds", "2")
-        nonneg_int(bracket_rounds, "--bracket-rounds")
-        _bracket_axes(bracket_axes)
+        _check_study_analysis_options(log, margin, tune_seeds, bracket_rounds, bracket_axes, anneal_fraction)
         hid: tuple[int, ...] = ()
         if hidden:
             try:
@@ -220,7 +216,7 @@ def _register_study(app: typer.Typer) -> None:
             split_seeds=split_seeds, patience=patience, max_steps=max_steps, lr_grid=_floats("--lr-grid", lr_grid, low_ok=False),
             lam_grid=_floats("--lam-grid", lam_grid), dropout_grid=_floats("--dropout-grid", dropout_grid, high=1.0), search=search,
             anneal_steps=anneal_steps, executor=executor, resume=resume, margin=margin, tune_seeds=tune_seeds, bracket_rounds=bracket_rounds,
-            bracket_axes=_bracket_axes(bracket_axes),
+            bracket_axes=_bracket_axes(bracket_axes), anneal_fraction=anneal_fraction,
         )
         from latentcheck.checkers._cli_args import make_console
 
@@ -404,7 +400,7 @@ def _check_study_options(data: Optional[str], model: str, activations: Optional[
 
 
 def _check_study_extra_options(columns: Optional[str], threshold: Optional[float], min_user_items: int, split_seeds: int,
-                               patience: Optional[int], max_steps: Optional[int], search: str, anneal_steps: int,
+                               patience: Optional[int], max_steps: Optional[int], search: str, anneal_steps: Optional[int],
                                executor: Optional[str]) -> None:
     """The study's data, tuning and executor options, checked before any data is read."""
     from latentcheck.checkers._cli_args import finite, nonempty, nonneg_int, positive_int
@@ -432,6 +428,20 @@ def _bracket_axes(text: str) -> tuple[str, ...]:
     if not names or not set(names) <= {"lr", "lam", "dropout", "width"} or len(set(names)) != len(names):
         raise InvalidArgument(f"--bracket-axes {text!r} must list distinct names among lr, lam, dropout, width (or none), e.g. lr,lam")
     return names
+
+
+def _check_study_analysis_options(log: Optional[str], margin: float, tune_seeds: int, bracket_rounds: int, bracket_axes: str,
+                                  anneal_fraction: float) -> None:
+    """``--log``, ``--margin``, the bracketing search's options and ``--anneal-fraction``, checked before any work."""
+    from latentcheck.checkers._cli_args import nonneg_int, positive_int
+    from latentcheck.theorems.errors import InvalidArgument
+
+    _check_study_log_margin(log, margin)
+    positive_int(tune_seeds, "--tune-seeds", "2")
+    nonneg_int(bracket_rounds, "--bracket-rounds")
+    _bracket_axes(bracket_axes)
+    if not (0 < anneal_fraction <= 1):
+        raise InvalidArgument(f"--anneal-fraction {anneal_fraction!r} must be in (0, 1], e.g. 0.1")
 
 
 def _check_study_log_margin(log: Optional[str], margin: float) -> None:

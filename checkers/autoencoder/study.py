@@ -102,7 +102,8 @@ class StudyConfig:
     lam_grid: tuple[float, ...] = ()
     dropout_grid: tuple[float, ...] = ()
     search: str = "grid"
-    anneal_steps: int = 200_000
+    anneal_steps: Optional[int] = None
+    anneal_fraction: float = 0.1
     executor: Optional[str] = None
     resume: bool = False
     margin: float = 0.01
@@ -127,6 +128,8 @@ class StudyConfig:
             raise InvalidArgument(f"tune_seeds={self.tune_seeds!r} must be >= 1 (default 2) and bracket_rounds={self.bracket_rounds!r} >= 0 (0: no widening)")
         if not set(self.bracket_axes) <= {"lr", "lam", "dropout", "width"}:
             raise InvalidArgument(f"bracket_axes={self.bracket_axes!r} must be among lr, lam, dropout, width")
+        if not (0 < self.anneal_fraction <= 1) or (self.anneal_steps is not None and self.anneal_steps < 1):
+            raise InvalidArgument(f"anneal_fraction={self.anneal_fraction!r} must be in (0, 1] and anneal_steps={self.anneal_steps!r} >= 1 (or None)")
         if not (0 < self.margin < 1):
             raise InvalidArgument(f"margin={self.margin!r} must be in (0, 1): the equivalence margin on test NDCG@100, e.g. 0.01")
 
@@ -158,6 +161,8 @@ class StudyConfig:
         if c.model == "autorec":
             parts.append(f"--epochs {c.epochs}")
         else:
+            if c.model == "multvae":
+                parts.append(f"--anneal-steps {c.anneal_steps}" if c.anneal_steps else f"--anneal-fraction {c.anneal_fraction:g}")
             parts += [f"--split-seeds {c.split_seeds}", f"--patience {c.patience}", f"--max-steps {c.max_steps}", f"--search {c.search}",
                       f"--margin {c.margin:g}", f"--tune-seeds {c.tune_seeds}", f"--bracket-rounds {c.bracket_rounds}",
                       f"--bracket-axes {','.join(c.bracket_axes) or 'none'}"]

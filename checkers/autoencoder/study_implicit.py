@@ -109,6 +109,18 @@ def build_model(model: str, n_items: int, hidden: Sequence[int], activation: str
     return MultDAE(n_items=n_items, hidden=tuple(hidden), latent=activation, lam=hyper["lam"], dropout=hyper["dropout"])
 
 
+def anneal_steps(steps: Optional[int], fraction: Optional[float], cap_steps: int, beta_cap: float = 0.2) -> int:
+    """Mult-VAE's ``total_anneal_steps`` (``beta = min(0.2, step / total)``, Liang et al.).
+
+    Given ``steps``, that (Liang et al.'s default: 200,000, so beta reaches 0.2 only after 40,000 steps). Otherwise
+    scaled to the run: beta reaches ``beta_cap`` after ``fraction`` of the run's step cap, i.e.
+    ``total = fraction * cap_steps / beta_cap``.
+    """
+    if steps is not None:
+        return int(steps)
+    return max(1, int(round(float(fraction if fraction is not None else 0.1) * cap_steps / beta_cap)))
+
+
 _SPLITS: dict[tuple, tuple[Ratings, ImplicitSplit]] = {}
 
 
@@ -145,10 +157,11 @@ def study_task(task: dict, payload: dict, progress: Any = None) -> dict:
     """Train one activation x split x hyperparameters for the task's seeds (one vmapped program); audit final runs."""
     t0 = time.perf_counter()
     split = task_split(payload["ratings"], task["split"])
-    model = build_model(task["model"], split.n_items, task["hidden"], task["activation"], task["hyper"], task["anneal_steps"])
     tr = task["train"]
     steps_per_epoch = -(-split.train.n_rows // min(tr["batch_size"], split.train.n_rows))
     cap = tr["epochs"] or max(1, -(-tr["max_steps"] // steps_per_epoch))
+    anneal = anneal_steps(task["anneal_steps"], task.get("anneal_fraction"), cap * steps_per_epoch)
+    model = build_model(task["model"], split.n_items, task["hidden"], task["activation"], task["hyper"], anneal)
     tc = TrainConfig(epochs=cap, batch_size=tr["batch_size"], lr=task["hyper"]["lr"], eval_every=tr["eval_every"], patience=tr["patience"] or None)
     final = task["kind"] == "final"
     if progress is not None:
@@ -204,7 +217,7 @@ def _task(cfg: Any, kind: str, act: str, split_seed: int, hyper: dict, seeds: li
     return {
         "label": label, "kind": kind, "model": cfg.model, "activation": act, "hyper": hyper, "seeds": seeds,
         "hidden": list(cfg.hidden[:-1]) + [int(hyper["width"])] if "width" in hyper else list(cfg.hidden),
-        "anneal_steps": cfg.anneal_steps, "data": data,
+        "anneal_steps": cfg.anneal_steps, "anneal_fraction": cfg.anneal_fraction, "data": data,
         "split": {"threshold": threshold, "min_user_items": cfg.min_user_items, "heldout": cfg.heldout, "seed": split_seed},
         "train": {"batch_size": cfg.batch_size, "patience": cfg.patience, "max_steps": cfg.max_steps, "epochs": cfg.epochs, "eval_every": cfg.eval_every},
         "audit": {"out": cfg.out, "triples": cfg.triples, "certify": cfg.certify, "falsify_budget": cfg.falsify_budget,
@@ -353,7 +366,9 @@ def study_implicit(cfg: Any, ratings: Ratings, progress: Any) -> dict:
     per_user_block, summary["analysis"] = _analysis(cfg, ratings, threshold, split_seeds, per_user | base_per_user, acts, ref, metrics)
     meta = {
         "model": cfg.model, "protocol": first.meta | {"split_seeds": split_seeds, "threshold": threshold},
-        "model_config": build_model(cfg.model, first.n_items, cfg.hidden, "identity", trials[0], cfg.anneal_steps).describe()
+        "model_config": build_model(cfg.model, first.n_items, cfg.hidden, "identity", trials[0], _first_anneal(cfg, first)).describe()
+        | ({"kl_annealing": f"{cfg.anneal_steps} steps (fixed)" if cfg.anneal_steps else
+            f"beta reaches 0.2 after {cfg.anneal_fraction:g} of each run's step cap"} if cfg.model == "multvae" else {})
         | {"latent_activation": "varies", "weight_decay_lam": "tuned", "dropout": "tuned"},
         "train_config": {"batch_size": cfg.batch_size, "eval_every_epochs": cfg.eval_every, "patience_steps": cfg.patience,
                          "max_steps": cfg.max_steps, "epoch_cap": cfg.epochs, "select": f"validation {PRIMARY}", "optimizer": "Adam"},
@@ -369,6 +384,11 @@ def study_implicit(cfg: Any, ratings: Ratings, progress: Any) -> dict:
                          "baseline_seconds": t_base}}
     summary["conclusion"] = conclusion(report, ratings.synthetic)
     return report
+
+
+def _first_anneal(cfg: Any, split: ImplicitSplit) -> int:
+    spe = -(-split.train.n_rows // min(cfg.batch_size, split.train.n_rows))
+    return anneal_steps(cfg.anneal_steps, cfg.anneal_fraction, (cfg.epochs or max(1, -(-cfg.max_steps // spe))) * spe)
 
 
 def _capped(tune_results: list[dict], runs: list[dict]) -> dict:
