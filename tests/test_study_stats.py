@@ -171,3 +171,14 @@ def _exit(argv):
     with pytest.raises(SystemExit) as exc:
         main(argv)
     return exc.value.code
+
+
+def test_conclusion_states_the_pre_registered_verdicts_either_way():
+    from latentcheck.checkers.autoencoder.study_implicit import _analysis_claims
+
+    res = analyse(_arms({"same": 0.0, "up": 0.05}), ["ref", "same", "up"], "ref", ["NDCG@100"], margin=0.01, n_boot=1000, seed=0)
+    supported, unsupported = _analysis_claims(res)
+    assert any("`same` is as accurate as `ref` within +-0.01" in s for s in supported)
+    assert any("`up` is more accurate than `ref`" in s for s in supported) and unsupported == []
+    res = analyse(_arms({"n": 0.0}, n_splits=2, n_seeds=2, n_users=30, noise=0.3), ["ref", "n"], "ref", ["NDCG@100"], 0.01, 1000, 0)
+    assert _analysis_claims(res)[0] == [] and "neither a difference nor equivalence" in _analysis_claims(res)[1][0]

@@ -542,8 +542,9 @@ def _tuning_caveat(tm: dict, sel: dict) -> str:
     """How the settings were chosen, and whether every chosen value is bracketed (interior or at a stated limit)."""
     searches = [(a, sp, v) for a, st in sel.items() for sp, v in st.get("by_split", {}).items() if v.get("axes")]
     edges = [f"{a} split {sp} {ax}" for a, sp, v in searches for ax, r in v["axes"].items() if r["status"].startswith("edge")]
-    head = (f"Tuning ({len(tm['trials'])} initial trials, {tm['search']}; bracketing up to {tm['bracketing']['max_rounds']} rounds over "
-            f"{', '.join(tm['bracketing']['axes']) or 'no axis'}) used each split's own validation users, {len(tm['seeds_per_trial'])} seed(s) per trial; "
+    br = tm.get("bracketing", {})
+    head = (f"Tuning ({len(tm.get('trials', []))} initial trials, {tm.get('search')}; bracketing up to {br.get('max_rounds', 0)} rounds over "
+            f"{', '.join(br.get('axes', {})) or 'no axis'}) used each split's own validation users, {len(tm.get('seeds_per_trial', [0]))} seed(s) per trial; "
             "the test users were evaluated once per final run, after selection.")
     if not searches:
         return head
