@@ -242,8 +242,8 @@ def _execute(cfg: Any, tasks: list[dict], ratings: Ratings, progress: Any) -> li
 
 
 def _tunes(cfg: Any, trials: list[dict]) -> bool:
-    """Whether there is anything to tune: several trials, or an axis to widen."""
-    return len(trials) > 1 or (cfg.bracket_rounds > 0 and bool(tune_axes(cfg)))
+    """Whether there is anything to tune: several initial trials (with every value fixed by --lr, --lam and one-value grids, nothing is tuned or widened)."""
+    return len(trials) > 1
 
 
 def tune_axes(cfg: Any) -> list[str]:
@@ -449,7 +449,7 @@ def summarise(runs: list[dict], per_user: dict, acts: list[str], metrics: list[s
     for a in acts:
         rs = [r for r in runs if r["activation"] == a]
         per_act[a] = {
-            "class": classes[a], "hyper": rs[0]["hyper"], "runs": len(rs), "capped_runs": sum(r["stop_reason"] == "cap" for r in rs),
+            "class": classes[a], "hyper": rs[0]["hyper"], "hyper_by_split": {str(r["split_seed"]): r["hyper"] for r in rs}, "runs": len(rs), "capped_runs": sum(r["stop_reason"] == "cap" for r in rs),
             "metrics": {m: mean_ci([r["test"][m] for r in rs]) for m in metrics},
             "val_metrics": {m: mean_ci([r["val"][m] for r in rs]) for m in metrics},
             "best_epoch_median": float(np.median([r["best_epoch"] for r in rs])),
