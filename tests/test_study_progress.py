@@ -14,7 +14,7 @@ from latentcheck.checkers.cli import app, main
 
 runner = CliRunner()
 
-TINY = ["study", "--seeds", "1", "--split-seeds", "1", "--epochs", "2", "--activations", "tanh,relu", "--lr", "1e-3",
+TINY = ["study", "--seeds", "1", "--split-seeds", "1", "--epochs", "2", "--activations", "tanh,relu", "--lr", "1e-3", "--bracket-rounds", "0",
         "--lam-grid", "0,1e-3", "--hidden", "8", "--triples", "100", "--falsify-budget", "0", "--no-ease", "--batch-size", "200"]
 
 LINE = re.compile(r"^\[(\d+)/(\d+)\] (\S+) (tune|final) split \d+ .*: (test|val) NDCG@100 (\d\.\d{4}) \(.* s; elapsed .*; ETA .*\)$")
