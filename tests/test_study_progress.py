@@ -61,7 +61,7 @@ def test_eta_is_mean_time_per_run_times_runs_left():
     p.run_end("b", {"test": {"NDCG@100": 0.5}, "val": {"NDCG@100": 0.1}})  # t = 40: 10 s, 2 of 4 -> 30 s/run -> ETA 30 s
     p.run_end("c", {})  # t = 100: 60 s, 3 of 4 -> ETA 30 s
     out = buf.getvalue().splitlines()
-    assert out[0] == "study: demo (4 runs)"
+    assert out[0] == "study: demo (4 tasks)"
     assert out[1] == "[1/4] a: val NDCG@100 0.2500 (20.0 s; elapsed 20.0 s; ETA 1 min 0 s)"
     assert out[2] == "[2/4] b: test NDCG@100 0.5000 (10.0 s; elapsed 30.0 s; ETA 30.0 s)"
     assert out[3] == "[3/4] c: no metric (1 min 0 s; elapsed 1 min 30 s; ETA 30.0 s)"

@@ -68,7 +68,7 @@ def _progress_hooks(console: Any) -> Any:
 
 
 def _study_progress(console: Any, log: Optional[str]) -> Any:
-    """Live bars on a terminal, else one line per finished run on stderr; with ``--log`` the same lines also go to the file."""
+    """Live bars on a terminal, else one line per finished task on stderr; with ``--log`` the same lines also go to the file."""
     import sys
 
     from latentcheck.checkers.autoencoder.progress import LineProgress, TeeProgress
@@ -183,7 +183,7 @@ def _register_study(app: typer.Typer) -> None:
         anneal_fraction: float = typer.Option(0.1, "--anneal-fraction", help="multvae: beta reaches 0.2 after this fraction of the run's step cap (--max-steps, or --epochs x steps per epoch), unless --anneal-steps is given."),
         executor: Optional[str] = typer.Option(None, "--executor", help="inprocess (default) or ray[:ADDRESS] (optional extra 'ray')."),
         resume: bool = typer.Option(False, "--resume", help="Reuse finished runs stored under --out/runs."),
-        log: Optional[str] = typer.Option(None, "--log", help="Also write one line per finished run (what, metric, time, ETA) to this file. "
+        log: Optional[str] = typer.Option(None, "--log", help="Also write one line per finished task (what, metric averaged over its seeds, time, ETA) to this file. "
                                           "When stderr is not a terminal these lines go to stderr instead of the progress bars."),
         tune_seeds: int = typer.Option(2, "--tune-seeds", help="multdae/multvae: training seeds per tuning trial (its score is their mean validation NDCG@100)."),
         bracket_rounds: int = typer.Option(4, "--bracket-rounds", help="multdae/multvae: rounds of widening an axis whose best value is at an edge (0: the fixed grid only)."),

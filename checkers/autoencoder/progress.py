@@ -1,4 +1,7 @@
-"""Plain progress lines for a study: one line per finished run (what, metric, time, ETA).
+"""Plain progress lines for a study: one line per finished task (what, metric, time, ETA).
+
+A task is one activation x split x setting, trained for its seeds; the
+metric is the mean over those seeds.
 
 Used when stderr is not a terminal (CI logs, pipes) instead of the live
 progress bars, and always for ``--log FILE``. A line reads::
@@ -74,7 +77,7 @@ class LineProgress(StudyProgress):
         self.total = int(total_runs)
         self.done = 0
         self.t0 = self.last = self.clock()
-        self._write(f"study: {description} ({total_runs} runs)")
+        self._write(f"study: {description} ({total_runs} tasks)")
 
     def run_end(self, label: str, result: dict) -> None:
         now = self.clock()

@@ -236,7 +236,7 @@ def _execute(cfg: Any, tasks: list[dict], ratings: Ratings, progress: Any) -> li
         if capped:
             progress.message(f"warning: {task['label']}: {len(capped)} run(s) stopped at the cap of {capped[0]['steps']} steps "
                              "(still improving within the patience): possibly under-trained; raise --max-steps")
-        progress.run_end(task["label"], res["runs"][0])
+        progress.run_end(task["label"], _task_means(res["runs"]))
 
     return run_tasks(fn, tasks, {"ratings": ratings}, executor=cfg.executor, store=os.path.join(cfg.out, "runs"), resume=cfg.resume, on_done=done)
 
@@ -309,6 +309,14 @@ def _selection(act: str, searches: list[tuple[int, Any]]) -> dict:
     first = by_split[str(searches[0][0])]
     return {"trials": first["trials"], "chosen": first["chosen"], "chosen_index": first["chosen_index"], "chosen_val": first["chosen_score"],
             "by_split": by_split, "bracketed_everywhere": all(v["bracketed"] for v in by_split.values())}
+
+
+def _task_means(runs: list[dict]) -> dict:
+    """A task's validation (and test) metrics averaged over its seeds, for the progress line."""
+    out = {"val": {m: float(np.mean([r["val"][m] for r in runs])) for m in runs[0]["val"]}}
+    if "test" in runs[0]:
+        out["test"] = {m: float(np.mean([r["test"][m] for r in runs])) for m in runs[0]["test"]}
+    return out
 
 
 def select_trials(acts: list[str], trials: list[dict], tune_tasks: list[dict], tune_results: list[dict]) -> dict[str, dict]:
