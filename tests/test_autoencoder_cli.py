@@ -11,7 +11,7 @@ from latentcheck.checkers.cli import app
 
 runner = CliRunner()
 
-STUDY = ["study", "--seeds", "2", "--epochs", "3", "--activations", "tanh,relu", "--triples", "300",
+STUDY = ["study", "--seeds", "2", "--epochs", "3", "--bracket-rounds", "0", "--tune-seeds", "1", "--activations", "tanh,relu", "--triples", "300",
          "--falsify-budget", "0", "--batch-size", "200", "--eval-every", "1", "--split-seeds", "1", "--lr-grid", "1e-3,3e-3", "--lam", "0"]
 
 

@@ -22,11 +22,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 #: Options whose value is a folder to write, a file to write, or a file to read.
 OUT_DIRS = {"out"}
-OUT_FILES = {"json_path", "markdown_path", "output", "dst"}
+OUT_FILES = {"json_path", "markdown_path", "output", "dst", "log"}
 IN_FILES = {"weights", "path", "model", "src", "encoder"}
 #: Counts (>= 1) and durations (> 0) where 0 is also bad.
 ZERO_BAD = {"restarts", "max_counterexamples", "seeds", "epochs", "batch_size", "eval_every", "triples",
-            "timeout", "budget", "lr", "min_match"}
+            "timeout", "budget", "lr", "min_match", "margin", "tune_seeds", "anneal_fraction"}
 #: Float options where a negative value is meaningful.
 NEGATIVE_OK = {"threshold"}
 #: Flags and options whose every string is valid (or that have no value).
@@ -67,6 +67,7 @@ def bases(tmp_path_factory) -> dict:
         "report": ["report", str(_report_json(tmp))],
         "study": ["study", "--seeds", "1", "--epochs", "1", "--activations", "relu", "--no-ease", "--falsify-budget", "0",
                   "--triples", "10", "--out", str(tmp / "study")],
+        "study-stats": ["study-stats", str(tmp / "no-report.json")],
         "audit": ["audit", "--weights", str(_encoder(tmp)), "--falsify-budget", "0", "--triples", "10"],
         "convert": ["convert", str(_encoder(tmp)), str(tmp / "converted.safetensors")],
         "verify": ["verify", "-p", "p3", "--layers", "3,2", "--activation", "relu", "--timeout", "5"],

@@ -26,6 +26,9 @@ from latentcheck.checkers.autoencoder.ease import ease_weights, fit_ease, popula
 from latentcheck.checkers.autoencoder.metrics import DEFAULT_METRICS, ndcg_at_k, ranking_metrics, recall_at_k, rmse
 from latentcheck.checkers.autoencoder.models import AutoRec, MultDAE, MultVAE, normalise_l2
 from latentcheck.checkers.autoencoder.report import mean_ci, paired_t_test, pearson, sign_flip_test, spearman, t_cdf, t_quantile
+from latentcheck.checkers.autoencoder.analysis import analyse, cluster_bootstrap
+from latentcheck.checkers.autoencoder.progress import LineProgress
+from latentcheck.checkers.autoencoder.study_stats import compare_numbers, recompute
 from latentcheck.checkers.autoencoder.study import DEFAULT_ACTIVATIONS, DEFAULT_AUTOREC_PAIRS, StudyConfig, run_study
 from latentcheck.checkers.autoencoder.train import TrainConfig, TrainResult, evaluate_multdae, train_autorec, train_multdae, train_multdae_seeds
 
@@ -81,4 +84,10 @@ __all__ = [
     "run_study",
     "DEFAULT_ACTIVATIONS",
     "DEFAULT_AUTOREC_PAIRS",
+    "LineProgress",
+    # the pre-registered analysis and its recomputation (latentcheck study-stats)
+    "analyse",
+    "cluster_bootstrap",
+    "recompute",
+    "compare_numbers",
 ]

@@ -37,6 +37,7 @@ def _progress_hooks(console: Any) -> Any:
 
         def start(self, total_runs: int, description: str) -> None:
             self.total = self.progress.add_task(description, total=total_runs, info="")
+            self.n_total = total_runs
 
         def run_start(self, label: str, epochs: int) -> None:
             if self.run_task is not None:
@@ -58,16 +59,113 @@ def _progress_hooks(console: Any) -> Any:
             if self.total is not None:
                 self.progress.update(self.total, advance=1, info=f"last: {label} {msg}")
 
+        def add_total(self, runs: int) -> None:
+            if self.total is not None:
+                self.n_total += runs
+                self.progress.update(self.total, total=self.n_total)
+
         def message(self, text: str) -> None:
             self.progress.console.print(text, highlight=False, markup=False)
 
     return RichProgress()
 
 
+def _study_progress(console: Any, log: Optional[str]) -> Any:
+    """Live bars on a terminal, else one line per finished task on stderr; with ``--log`` the same lines also go to the file."""
+    import sys
+
+    from latentcheck.checkers.autoencoder.progress import LineProgress, TeeProgress
+
+    parts: list[Any] = [_progress_hooks(console) if sys.stderr.isatty() else LineProgress([sys.stderr])]
+    if log:
+        parts.append(_LogFile(log))
+    return TeeProgress(parts + [_InterruptPoll()])
+
+
+class _InterruptPoll:
+    """Progress hooks that only poll for a recorded Ctrl-C, between epochs and runs, whatever the display is."""
+
+    def __enter__(self) -> "_InterruptPoll":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+    def __getattr__(self, name: str) -> Any:
+        from latentcheck.checkers._exit import poll_interrupt
+
+        if name in ("epoch", "run_end"):
+            return lambda *a, **k: poll_interrupt()
+        return lambda *a, **k: None
+
+
+class _LogFile:
+    """A :class:`LineProgress` writing to ``path`` (truncated at the start), closed on exit."""
+
+    def __init__(self, path: str) -> None:
+        from latentcheck.checkers.autoencoder.progress import LineProgress
+
+        self.fh = open(path, "w", encoding="utf-8")
+        self.lines = LineProgress([self.fh])
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.fh.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.lines, name)
+
+
 def register(app: typer.Typer) -> None:
     """Attach ``study`` and ``audit`` to the ``latentcheck`` command line."""
     _register_study(app)
     _register_audit(app)
+    _register_study_stats(app)
+
+
+def _register_study_stats(app: typer.Typer) -> None:
+    @app.command("study-stats")
+    def study_stats(
+        report: str = typer.Argument(..., help="A study's report.json (or the folder holding it)."),
+        as_json: bool = typer.Option(False, "--json", help="Print the recomputed numbers and the disagreements as JSON."),
+    ) -> None:
+        """Recompute every number of a study's analysis from its per-user scores; exit 0 when all agree with the report, 1 when not."""
+        from latentcheck.checkers.autoencoder.study_stats import compare_numbers, load_study_report, recompute
+
+        rep = load_study_report(report)
+        again = recompute(rep)
+        n, bad = compare_numbers(rep, again)
+        if as_json:
+            typer.echo(json.dumps(_json_safe({"compared": n, "disagree": bad, "analysis": again["summary"]["analysis"]}), indent=2))
+        else:
+            _print_study_stats(again["summary"]["analysis"], n, bad)
+        if bad:
+            raise typer.Exit(1)
+
+
+def _print_study_stats(an: dict, n: int, bad: list[dict]) -> None:
+    from rich.table import Table
+
+    from latentcheck.checkers._cli_args import make_console
+
+    console = make_console()
+    m = an["primary"]
+    t = Table(title=f"{m} against {an['reference']}: cluster bootstrap ({an['n_boot']} resamples, seed {an['seed']}), margin +-{an['margin']:g}, Holm")
+    for c in ("arm", "difference", "95% interval", "superiority p (Holm)", "TOST p (Holm)", "verdict"):
+        t.add_column(c)
+    for arm, comp in an["comparisons"].items():
+        c = comp[m]
+        t.add_row(arm, f"{c['diff']:+.4f}", f"[{c['ci95'][0]:+.4f}, {c['ci95'][1]:+.4f}]", f"{c['p_superiority_holm']:.3g}",
+                  f"{c['p_tost_holm']:.3g}", an["verdicts"][arm])
+    console.print(t)
+    if bad:
+        console.print(f"[bold red]{len(bad)} of {n} numbers disagree[/] with the report:", highlight=False)
+        for b in bad[:20]:
+            console.print(f"  {b['path']}: report {b['report']!r}, recomputed {b['recomputed']!r}", highlight=False, markup=False)
+    else:
+        console.print(f"all {n} recomputed numbers agree with the report (relative difference <= 1e-9)", highlight=False)
 
 
 def _register_study(app: typer.Typer) -> None:
@@ -101,9 +199,16 @@ def _register_study(app: typer.Typer) -> None:
         lam_grid: Optional[str] = typer.Option(None, "--lam-grid", help="multdae/multvae: weight decays tuned per activation (default 0,1e-3,1e-2; --lam fixes one)."),
         dropout_grid: Optional[str] = typer.Option(None, "--dropout-grid", help="multdae/multvae: input dropout rates tuned per activation (default 0.5)."),
         search: str = typer.Option("grid", "--search", help="grid (every combination) or random:N (N seeded draws over the grids' ranges, the same for every activation)."),
-        anneal_steps: int = typer.Option(200000, "--anneal-steps", help="multvae: KL annealing steps to beta 0.2 (Liang et al.: 200000)."),
+        anneal_steps: Optional[int] = typer.Option(None, "--anneal-steps", help="multvae: fixed total_anneal_steps, beta = min(0.2, step / N) (Liang et al.'s default and this option's old default: 200000). Default: scaled by --anneal-fraction."),
+        anneal_fraction: float = typer.Option(0.1, "--anneal-fraction", help="multvae: beta reaches 0.2 after this fraction of the run's step cap (--max-steps, or --epochs x steps per epoch), unless --anneal-steps is given."),
         executor: Optional[str] = typer.Option(None, "--executor", help="inprocess (default) or ray[:ADDRESS] (optional extra 'ray')."),
         resume: bool = typer.Option(False, "--resume", help="Reuse finished runs stored under --out/runs."),
+        log: Optional[str] = typer.Option(None, "--log", help="Also write one line per finished task (what, metric averaged over its seeds, time, ETA) to this file. "
+                                          "When stderr is not a terminal these lines go to stderr instead of the progress bars."),
+        tune_seeds: int = typer.Option(2, "--tune-seeds", help="multdae/multvae: training seeds per tuning trial (its score is their mean validation NDCG@100)."),
+        bracket_rounds: int = typer.Option(4, "--bracket-rounds", help="multdae/multvae: rounds of widening an axis whose best value is at an edge (0: the fixed grid only)."),
+        bracket_axes: str = typer.Option("lr,lam,dropout,width", "--bracket-axes", help="multdae/multvae: axes the search may widen (lr, lam, dropout, width = latent size), or none."),
+        margin: float = typer.Option(0.01, "--margin", help="multdae/multvae: pre-registered equivalence margin on test NDCG@100 (absolute) for the TOST; recorded in the report before any run."),
     ) -> None:
         """Train autoencoder recommenders with each latent activation and seed; report accuracy and latent properties."""
         from rich.console import Console
@@ -115,6 +220,7 @@ def _register_study(app: typer.Typer) -> None:
                              triples, certify, falsify_budget, out)
         _check_study_extra_options(columns, threshold, min_user_items, split_seeds, patience, max_steps, search,
                                    anneal_steps, executor)
+        _check_study_analysis_options(log, margin, tune_seeds, bracket_rounds, bracket_axes, anneal_fraction)
         hid: tuple[int, ...] = ()
         if hidden:
             try:
@@ -129,7 +235,8 @@ def _register_study(app: typer.Typer) -> None:
             falsify_budget=falsify_budget, ease=not no_ease, out=out, columns=columns, threshold=threshold, min_user_items=min_user_items,
             split_seeds=split_seeds, patience=patience, max_steps=max_steps, lr_grid=_floats("--lr-grid", lr_grid, low_ok=False),
             lam_grid=_floats("--lam-grid", lam_grid), dropout_grid=_floats("--dropout-grid", dropout_grid, high=1.0), search=search,
-            anneal_steps=anneal_steps, executor=executor, resume=resume,
+            anneal_steps=anneal_steps, executor=executor, resume=resume, margin=margin, tune_seeds=tune_seeds, bracket_rounds=bracket_rounds,
+            bracket_axes=_bracket_axes(bracket_axes), anneal_fraction=anneal_fraction,
         )
         from latentcheck.checkers._cli_args import make_console
 
@@ -137,7 +244,7 @@ def _register_study(app: typer.Typer) -> None:
         from latentcheck.checkers._exit import cooperative
 
         try:
-            with cooperative(), _progress_hooks(console) as prog:  # a first Ctrl-C stops between epochs
+            with cooperative(), _study_progress(console, log) as prog:  # a first Ctrl-C stops between epochs
                 report, paths = run_study(cfg, prog)
         except KeyboardInterrupt:
             _say_how_to_resume(cfg)
@@ -385,7 +492,7 @@ def _check_study_options(data: Optional[str], model: str, activations: Optional[
 
 
 def _check_study_extra_options(columns: Optional[str], threshold: Optional[float], min_user_items: int, split_seeds: int,
-                               patience: Optional[int], max_steps: Optional[int], search: str, anneal_steps: int,
+                               patience: Optional[int], max_steps: Optional[int], search: str, anneal_steps: Optional[int],
                                executor: Optional[str]) -> None:
     """The study's data, tuning and executor options, checked before any data is read."""
     from latentcheck.checkers._cli_args import finite, nonempty, nonneg_int, positive_int
@@ -401,6 +508,47 @@ def _check_study_extra_options(columns: Optional[str], threshold: Optional[float
     nonempty(executor, "--executor", "inprocess")
     if search != "grid" and not re.fullmatch(r"random:[1-9][0-9]*", search):
         raise InvalidArgument(f"--search {search!r} must be grid or random:N with N >= 1, e.g. random:6")
+
+
+def _bracket_axes(text: str) -> tuple[str, ...]:
+    """``--bracket-axes``: comma-separated names among lr, lam, dropout, width, or ``none``."""
+    from latentcheck.theorems.errors import InvalidArgument
+
+    names = tuple(a.strip() for a in text.split(",") if a.strip())
+    if names == ("none",):
+        return ()
+    if not names or not set(names) <= {"lr", "lam", "dropout", "width"} or len(set(names)) != len(names):
+        raise InvalidArgument(f"--bracket-axes {text!r} must list distinct names among lr, lam, dropout, width (or none), e.g. lr,lam")
+    return names
+
+
+def _check_study_analysis_options(log: Optional[str], margin: float, tune_seeds: int, bracket_rounds: int, bracket_axes: str,
+                                  anneal_fraction: float) -> None:
+    """``--log``, ``--margin``, the bracketing search's options and ``--anneal-fraction``, checked before any work."""
+    from latentcheck.checkers._cli_args import nonneg_int, positive_int
+    from latentcheck.theorems.errors import InvalidArgument
+
+    _check_study_log_margin(log, margin)
+    positive_int(tune_seeds, "--tune-seeds", "2")
+    nonneg_int(bracket_rounds, "--bracket-rounds")
+    _bracket_axes(bracket_axes)
+    if not (0 < anneal_fraction <= 1):
+        raise InvalidArgument(f"--anneal-fraction {anneal_fraction!r} must be in (0, 1], e.g. 0.1")
+
+
+def _check_study_log_margin(log: Optional[str], margin: float) -> None:
+    """``--log`` must name a file in an existing folder; ``--margin`` must be a finite number in (0, 1)."""
+    import math
+    import os
+
+    from latentcheck.theorems.errors import InvalidArgument
+
+    if log is not None:
+        folder = os.path.dirname(os.path.abspath(log)) if log.strip() else ""
+        if not log.strip() or os.path.isdir(log) or not os.path.isdir(folder):
+            raise InvalidArgument(f"--log {log!r} must name a file in an existing folder, e.g. --log runs/study.log")
+    if not (math.isfinite(margin) and 0 < margin < 1):
+        raise InvalidArgument(f"--margin {margin!r} must be a number in (0, 1), the equivalence margin on NDCG@100, e.g. 0.01")
 
 
 def _check_audit_options(weights: Optional[str], data: Optional[str], activation: Optional[str], seed: int,

@@ -391,9 +391,41 @@ def _md_implicit(report: dict) -> list[str]:
              "(the split changes) and training randomness. Baselines are averaged over the splits.")
     L.append("")
     L += _md_tuning(report)
+    L += _md_analysis(report)
     L += _md_paired(report)
     L += _md_audit(report)
     L += _md_correlations(report)
+    return L
+
+
+def _md_analysis(report: dict) -> list[str]:
+    """The pre-registered analysis (primary: cluster bootstrap, TOST at the declared margin), every metric with its own Holm."""
+    an = report["summary"].get("analysis")
+    if not an:
+        return []
+    m, mg = an["primary"], an["margin"]
+    L = [f"## Pre-registered analysis: {m} against `{an['reference']}`, equivalence margin +-{mg:g} (primary test)", ""]
+    rows = []
+    for arm, comp in an["comparisons"].items():
+        c = comp[m]
+        rows.append([f"`{arm}`", f"{_fmt(c['diff'])} [{_fmt(c['ci95'][0])}, {_fmt(c['ci95'][1])}]", f"[{_fmt(c['ci90'][0])}, {_fmt(c['ci90'][1])}]",
+                     f"{_p(c['p_superiority'])} ({_p(c.get('p_superiority_holm'))})", f"{_p(c['p_tost'])} ({_p(c.get('p_tost_holm'))})",
+                     f"**{an['verdicts'][arm]}**"])
+    L.append(_table(["arm", "difference [95% interval]", "90% interval", "superiority p (Holm)", f"TOST p at +-{mg:g} (Holm)", "verdict"], rows))
+    L.append("")
+    L.append(f"Declared before any run (`meta.analysis`): primary metric {m}, margin +-{mg:g}, alpha {an['alpha']:g}, "
+             f"{an['n_boot']} bootstrap resamples, seed {an['seed']}. Method: {an['method']}. *equivalent*: both one-sided tests "
+             "reject a difference beyond the margin (Holm); *better*/*worse*: the two-sided superiority test rejects no difference (Holm); "
+             "*inconclusive*: neither. `latentcheck study-stats report.json` recomputes every number from the stored per-user scores.")
+    L.append("")
+    others = [k for k in next(iter(an["comparisons"].values()), {}) if k != m]
+    rows = [[f"`{arm}`", k, f"{_fmt(comp[k]['diff'])} [{_fmt(comp[k]['ci95'][0])}, {_fmt(comp[k]['ci95'][1])}]",
+             f"{_p(comp[k]['p_superiority'])} ({_p(comp[k].get('p_superiority_holm'))})"] for k in others for arm, comp in an["comparisons"].items()]
+    if rows:
+        L.append("Secondary metrics (same bootstrap, superiority only, Holm per metric):")
+        L.append("")
+        L.append(_table(["arm", "metric", "difference [95% interval]", "p (Holm)"], rows))
+        L.append("")
     return L
 
 
@@ -488,28 +520,33 @@ def _md_tuning(report: dict) -> list[str]:
     meta, s = report["meta"], report["summary"]
     tuning = meta.get("tuning", {})
     L = ["## Tuning (validation users only; the test users are evaluated once, after selection)", ""]
-    g = tuning.get("grid", {})
-    L.append(f"Search `{tuning.get('search')}` over lr {g.get('lr')}, weight decay lam {g.get('lam')}, dropout {g.get('dropout')}: "
-             f"{len(tuning.get('trials', []))} trials per activation, on {tuning.get('on')}; early stopping after "
-             f"{meta['train_config'].get('patience_steps')} optimiser steps without a better validation NDCG@100, cap {meta['train_config'].get('max_steps')} steps.")
+    g, br = tuning.get("grid", {}), tuning.get("bracketing", {})
+    axes = ", ".join(f"{a} ({d['step']}, limits {d['limits'][0]:g}-{d['limits'][1]:g})" for a, d in br.get("axes", {}).items()) or "none"
+    L.append(f"Search `{tuning.get('search')}` from lr {g.get('lr')}, weight decay lam {g.get('lam')}, dropout {g.get('dropout')}, latent width {g.get('width')} "
+             f"({len(tuning.get('trials', []))} initial trials), widened for up to {br.get('max_rounds', 0)} rounds along: {axes}; "
+             f"each trial trained with seeds {tuning.get('seeds_per_trial')} (score: their mean validation NDCG@100), on {tuning.get('on')}; "
+             f"early stopping after {meta['train_config'].get('patience_steps')} optimiser steps without a better validation NDCG@100, "
+             f"cap {meta['train_config'].get('max_steps')} steps.")
     L.append("")
-    sel = s.get("tuning", {})
-    trials = tuning.get("trials", [])
-    if trials and any(v.get("trials") for v in sel.values()):
-        header = ["latent activation"] + [f"lr {t['lr']:g}, lam {t['lam']:g}, drop {t['dropout']:g}" for t in trials]
-        rows = []
-        for act, v in sel.items():
-            cells = []
-            for i, t in enumerate(v["trials"]):
-                cell = _fmt(t["val"].get("NDCG@100"))
-                cell += " (cap)" if t["stop_reason"] == "cap" else ""
-                cells.append(f"**{cell}**" if i == v["chosen_index"] else cell)
-            rows.append([f"`{act}`"] + cells)
-        L.append("Validation NDCG@100 of each trial (chosen in bold; `(cap)`: stopped by the cap):")
-        L.append("")
-        L.append(_table(header, rows))
-    else:
-        L.append("One trial only (fixed values): no selection.")
+    rows, curves = [], []
+    for act, v in s.get("tuning", {}).items():
+        for sp, r in v.get("by_split", {}).items():
+            if not r.get("axes"):
+                continue
+            h = r["chosen"]
+            rows.append([f"`{act}`", sp, ", ".join(f"{k} {x:g}" for k, x in h.items()), _fmt(r["chosen_score"]), str(r["n_trials"]),
+                         "; ".join(f"{k}: {a['status']}" for k, a in r["axes"].items())])
+            for k, a in r["axes"].items():
+                pts = ", ".join((f"**{x:g}: {_fmt(y)}**" if x == a["chosen"] else f"{x:g}: {_fmt(y)}") for x, y in a["curve"])
+                curves.append([f"`{act}`", sp, k, pts])
+    if not rows:
+        L += ["One trial only (fixed values): no selection.", ""]
+        return L
+    L.append(_table(["latent activation", "split", "chosen", "validation NDCG@100", "trials", "bracketing per axis"], rows))
+    L.append("")
+    L.append("Validation curve along each axis through the chosen trial (value: mean validation NDCG@100; chosen in bold):")
+    L.append("")
+    L.append(_table(["latent activation", "split", "axis", "curve"], curves))
     L.append("")
     return L
 

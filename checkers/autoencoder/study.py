@@ -102,9 +102,14 @@ class StudyConfig:
     lam_grid: tuple[float, ...] = ()
     dropout_grid: tuple[float, ...] = ()
     search: str = "grid"
-    anneal_steps: int = 200_000
+    anneal_steps: Optional[int] = None
+    anneal_fraction: float = 0.1
     executor: Optional[str] = None
     resume: bool = False
+    margin: float = 0.01
+    tune_seeds: int = 2
+    bracket_rounds: int = 4
+    bracket_axes: tuple[str, ...] = ("lr", "lam", "dropout", "width")
 
     def __post_init__(self) -> None:
         if self.model not in MODELS:
@@ -119,6 +124,14 @@ class StudyConfig:
             raise InvalidArgument(f"patience={self.patience!r} must be >= 0 steps (0: no early stopping) and max_steps={self.max_steps!r} >= 1")
         if self.min_user_items < 1:
             raise InvalidArgument(f"min_user_items={self.min_user_items!r} must be at least 1, e.g. 5")
+        if self.tune_seeds < 1 or self.bracket_rounds < 0:
+            raise InvalidArgument(f"tune_seeds={self.tune_seeds!r} must be >= 1 (default 2) and bracket_rounds={self.bracket_rounds!r} >= 0 (0: no widening)")
+        if not set(self.bracket_axes) <= {"lr", "lam", "dropout", "width"}:
+            raise InvalidArgument(f"bracket_axes={self.bracket_axes!r} must be among lr, lam, dropout, width")
+        if not (0 < self.anneal_fraction <= 1) or (self.anneal_steps is not None and self.anneal_steps < 1):
+            raise InvalidArgument(f"anneal_fraction={self.anneal_fraction!r} must be in (0, 1] and anneal_steps={self.anneal_steps!r} >= 1 (or None)")
+        if not (0 < self.margin < 1):
+            raise InvalidArgument(f"margin={self.margin!r} must be in (0, 1): the equivalence margin on test NDCG@100, e.g. 0.01")
 
     def resolved(self) -> "StudyConfig":
         """The config with every default filled in."""
@@ -148,7 +161,11 @@ class StudyConfig:
         if c.model == "autorec":
             parts.append(f"--epochs {c.epochs}")
         else:
-            parts += [f"--split-seeds {c.split_seeds}", f"--patience {c.patience}", f"--max-steps {c.max_steps}", f"--search {c.search}"]
+            if c.model == "multvae":
+                parts.append(f"--anneal-steps {c.anneal_steps}" if c.anneal_steps else f"--anneal-fraction {c.anneal_fraction:g}")
+            parts += [f"--split-seeds {c.split_seeds}", f"--patience {c.patience}", f"--max-steps {c.max_steps}", f"--search {c.search}",
+                      f"--margin {c.margin:g}", f"--tune-seeds {c.tune_seeds}", f"--bracket-rounds {c.bracket_rounds}",
+                      f"--bracket-axes {','.join(c.bracket_axes) or 'none'}"]
             if c.epochs:
                 parts.append(f"--epochs {c.epochs}")
         if c.seed:
@@ -166,6 +183,9 @@ class StudyProgress:
     def epoch(self, epoch: int, info: dict) -> None: ...
 
     def run_end(self, label: str, result: dict) -> None: ...
+
+    def add_total(self, runs: int) -> None:
+        """More runs than announced at :meth:`start` (the bracketing search widened an axis)."""
 
     def message(self, text: str) -> None: ...
 

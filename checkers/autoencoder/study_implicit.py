@@ -109,6 +109,18 @@ def build_model(model: str, n_items: int, hidden: Sequence[int], activation: str
     return MultDAE(n_items=n_items, hidden=tuple(hidden), latent=activation, lam=hyper["lam"], dropout=hyper["dropout"])
 
 
+def anneal_steps(steps: Optional[int], fraction: Optional[float], cap_steps: int, beta_cap: float = 0.2) -> int:
+    """Mult-VAE's ``total_anneal_steps`` (``beta = min(0.2, step / total)``, Liang et al.).
+
+    Given ``steps``, that (Liang et al.'s default: 200,000, so beta reaches 0.2 only after 40,000 steps). Otherwise
+    scaled to the run: beta reaches ``beta_cap`` after ``fraction`` of the run's step cap, i.e.
+    ``total = fraction * cap_steps / beta_cap``.
+    """
+    if steps is not None:
+        return int(steps)
+    return max(1, int(round(float(fraction if fraction is not None else 0.1) * cap_steps / beta_cap)))
+
+
 _SPLITS: dict[tuple, tuple[Ratings, ImplicitSplit]] = {}
 
 
@@ -168,10 +180,11 @@ def study_task(task: dict, payload: dict, progress: Any = None) -> dict:
     """Train one activation x split x hyperparameters for the task's seeds (one vmapped program); audit final runs."""
     t0 = time.perf_counter()
     split = task_split(payload["ratings"], task["split"])
-    model = build_model(task["model"], split.n_items, task["hidden"], task["activation"], task["hyper"], task["anneal_steps"])
     tr = task["train"]
     steps_per_epoch = -(-split.train.n_rows // min(tr["batch_size"], split.train.n_rows))
     cap = tr["epochs"] or max(1, -(-tr["max_steps"] // steps_per_epoch))
+    anneal = anneal_steps(task["anneal_steps"], task.get("anneal_fraction"), cap * steps_per_epoch)
+    model = build_model(task["model"], split.n_items, task["hidden"], task["activation"], task["hyper"], anneal)
     tc = TrainConfig(epochs=cap, batch_size=tr["batch_size"], lr=task["hyper"]["lr"], eval_every=tr["eval_every"], patience=tr["patience"] or None)
     final = task["kind"] == "final"
     if progress is not None:
@@ -225,8 +238,9 @@ def _task(cfg: Any, kind: str, act: str, split_seed: int, hyper: dict, seeds: li
     trial = ",".join(f"{k}={v:g}" for k, v in hyper.items())
     label = f"{act} {kind} split {split_seed} " + (f"seeds {seeds[0]}-{seeds[-1]}" if kind == "final" else trial)
     return {
-        "label": label, "kind": kind, "model": cfg.model, "activation": act, "hyper": hyper, "seeds": seeds, "hidden": list(cfg.hidden),
-        "anneal_steps": cfg.anneal_steps, "data": data,
+        "label": label, "kind": kind, "model": cfg.model, "activation": act, "hyper": hyper, "seeds": seeds,
+        "hidden": list(cfg.hidden[:-1]) + [int(hyper["width"])] if "width" in hyper else list(cfg.hidden),
+        "anneal_steps": cfg.anneal_steps, "anneal_fraction": cfg.anneal_fraction, "data": data,
         "split": {"threshold": threshold, "min_user_items": cfg.min_user_items, "heldout": cfg.heldout, "seed": split_seed},
         "train": {"batch_size": cfg.batch_size, "patience": cfg.patience, "max_steps": cfg.max_steps, "epochs": cfg.epochs, "eval_every": cfg.eval_every},
         "audit": {"out": cfg.out, "triples": cfg.triples, "certify": cfg.certify, "falsify_budget": cfg.falsify_budget,
@@ -245,9 +259,87 @@ def _execute(cfg: Any, tasks: list[dict], ratings: Ratings, progress: Any) -> li
         if capped:
             progress.message(f"warning: {task['label']}: {len(capped)} run(s) stopped at the cap of {capped[0]['steps']} steps "
                              "(still improving within the patience): possibly under-trained; raise --max-steps")
-        progress.run_end(task["label"], res["runs"][0])
+        progress.run_end(task["label"], _task_means(res["runs"]))
 
     return run_tasks(fn, tasks, {"ratings": ratings}, executor=cfg.executor, store=os.path.join(cfg.out, "runs"), resume=cfg.resume, on_done=done)
+
+
+def _tunes(cfg: Any, trials: list[dict]) -> bool:
+    """Whether there is anything to tune: several initial trials (with every value fixed by --lr, --lam and one-value grids, nothing is tuned or widened)."""
+    return len(trials) > 1
+
+
+def tune_axes(cfg: Any) -> list[str]:
+    """The axes the bracketing search may widen: the configured ones, less those fixed by --lr / --lam and width without --hidden."""
+    fixed = {"lr"} if cfg.lr is not None else set()
+    fixed |= {"lam"} if cfg.lam is not None else set()
+    return [a for a in cfg.bracket_axes if a not in fixed and (a != "width" or cfg.hidden)]
+
+
+def tuning_meta(cfg: Any, trials: list[dict], split_seeds: list[int]) -> dict:
+    from .tuning import AXES
+
+    return {"search": cfg.search, "grid": {"lr": list(cfg.lr_grid), "lam": list(cfg.lam_grid), "dropout": list(cfg.dropout_grid),
+                                           "width": [cfg.hidden[-1]] if cfg.hidden else []},
+            "trials": trials, "bracketing": {"axes": {a: AXES[a].describe() for a in tune_axes(cfg)}, "max_rounds": cfg.bracket_rounds},
+            "seeds_per_trial": list(range(cfg.seed, cfg.seed + cfg.tune_seeds)),
+            "on": "each split's own validation users (nested): the settings of a split's final runs are chosen on that split only"}
+
+
+def tune(cfg: Any, acts: list[str], trials: list[dict], split_seeds: list[int], threshold: Optional[float], data: dict, ratings: Ratings,
+         progress: Any) -> tuple[dict, list[dict], list[dict]]:
+    """Bracketing search per activation and split, on that split's validation users, every trial over ``cfg.tune_seeds`` seeds.
+
+    The searches advance in lock step: each round's trials of every (activation, split) run as one batch of tasks.
+    """
+    from .tuning import Bracket
+
+    if not _tunes(cfg, trials):
+        return {a: {"trials": [], "chosen": trials[0], "chosen_index": 0,
+                    "by_split": {str(sp): {"chosen": trials[0], "trials": []} for sp in split_seeds}} for a in acts}, [], []
+    tseeds = list(range(cfg.seed, cfg.seed + cfg.tune_seeds))
+    searches = {(a, sp): Bracket(trials, tune_axes(cfg), cfg.bracket_rounds) for a in acts for sp in split_seeds}
+    all_tasks, all_results = [], []
+    while todo := [(k, h) for k, b in searches.items() for h in b.pending()]:
+        if all_tasks:  # a widening round: more tasks than announced
+            progress.add_total(len(todo))
+            progress.message(f"bracketing: {len(todo)} more tuning task(s) where a best value sits at the edge of the grid")
+        tasks = [_task(cfg, "tune", a, sp, h, tseeds, threshold, data) for (a, sp), h in todo]
+        results = _execute(cfg, tasks, ratings, progress)
+        for ((a, sp), h), res in zip(todo, results):
+            score, details = _trial_score(res["runs"])
+            searches[(a, sp)].record(h, score, **details)
+        all_tasks += tasks
+        all_results += results
+    return {a: _selection(a, [(sp, searches[(a, sp)]) for sp in split_seeds]) for a in acts}, all_tasks, all_results
+
+
+def _trial_score(runs: list[dict]) -> tuple[float, dict]:
+    """A trial's score (mean validation NDCG@100 over its seeds) and the record kept in the report."""
+    val = {m: float(np.mean([r["val"].get(m, float("nan")) for r in runs])) for m in runs[0]["val"]}
+    r = runs[0]
+    return val.get(PRIMARY, float("nan")), {"val": val, "val_by_seed": [x["val"].get(PRIMARY) for x in runs], "best_step": r["best_step"],
+                                           "steps": r["steps"], "stop_reason": "cap" if any(x["stop_reason"] == "cap" for x in runs) else r["stop_reason"],
+                                           "curve": [(h["step"], h.get(f"val_{PRIMARY}")) for h in r["history"]]}
+
+
+def _selection(act: str, searches: list[tuple[int, Any]]) -> dict:
+    """Per split the search's report and trials; the first split's also at the top level (tables and plots)."""
+    by_split = {}
+    for sp, b in searches:
+        best = b.best()
+        by_split[str(sp)] = b.report() | {"trials": b.trials, "chosen_index": b.trials.index(best)}
+    first = by_split[str(searches[0][0])]
+    return {"trials": first["trials"], "chosen": first["chosen"], "chosen_index": first["chosen_index"], "chosen_val": first["chosen_score"],
+            "by_split": by_split, "bracketed_everywhere": all(v["bracketed"] for v in by_split.values())}
+
+
+def _task_means(runs: list[dict]) -> dict:
+    """A task's validation (and test) metrics averaged over its seeds, for the progress line."""
+    out = {"val": {m: float(np.mean([r["val"][m] for r in runs])) for m in runs[0]["val"]}}
+    if "test" in runs[0]:
+        out["test"] = {m: float(np.mean([r["test"][m] for r in runs])) for m in runs[0]["test"]}
+    return out
 
 
 def select_trials(acts: list[str], trials: list[dict], tune_tasks: list[dict], tune_results: list[dict]) -> dict[str, dict]:
@@ -288,12 +380,14 @@ def study_implicit(cfg: Any, ratings: Ratings, progress: Any) -> dict:
         check_split_data(task_split(ratings, {"threshold": threshold, "min_user_items": cfg.min_user_items,
                                               "heldout": cfg.heldout, "seed": sp}), sp)
     name = MODEL_NAMES[cfg.model]
-    tune_tasks = [_task(cfg, "tune", a, split_seeds[0], h, [seeds[0]], threshold, data) for a in acts for h in trials] if len(trials) > 1 else []
-    progress.start(len(tune_tasks) + len(acts) * len(split_seeds),
-                   f"{name}: {len(acts)} activations x ({len(tune_tasks) // max(1, len(acts))} tuning trials + {len(split_seeds)} splits x {len(seeds)} seeds)")
-    tune_results = _execute(cfg, tune_tasks, ratings, progress) if tune_tasks else []
-    selection = select_trials(acts, trials, tune_tasks, tune_results) if tune_tasks else {a: {"trials": [], "chosen": trials[0], "chosen_index": 0} for a in acts}
-    final_tasks = [_task(cfg, "final", a, sp, selection[a]["chosen"], seeds, threshold, data) for a in acts for sp in split_seeds]
+    if cfg.hidden:
+        trials = [h | {"width": float(cfg.hidden[-1])} for h in trials]
+    n_tune = len(trials) * len(split_seeds) if _tunes(cfg, trials) else 0
+    progress.start(len(acts) * (n_tune + len(split_seeds)),
+                   f"{name}: {len(acts)} activations x ({n_tune} first-round tuning tasks + {len(split_seeds)} splits x {len(seeds)} seeds; "
+                   "bracketing may add tuning tasks)")
+    selection, tune_tasks, tune_results = tune(cfg, acts, trials, split_seeds, threshold, data, ratings, progress)
+    final_tasks = [_task(cfg, "final", a, sp, selection[a]["by_split"][str(sp)]["chosen"], seeds, threshold, data) for a in acts for sp in split_seeds]
     final_results = _execute(cfg, final_tasks, ratings, progress)
     runs = [r for res in final_results for r in res["runs"]]
     per_user = {(r["activation"], r["split_seed"], r["seed"]): {k: np.asarray(v, dtype=np.float64) for k, v in r.pop("test_per_user").items()} for r in runs}
@@ -302,25 +396,33 @@ def study_implicit(cfg: Any, ratings: Ratings, progress: Any) -> dict:
     summary = summarise(runs, per_user, acts, metrics, ref, {a: _class_of(a) for a in acts})
     summary["tuning"] = selection
     summary["capped"] = _capped(tune_results, runs)
-    baselines, t_base = _baselines(cfg, ratings, threshold, split_seeds, progress)
+    baselines, t_base, base_per_user = _baselines(cfg, ratings, threshold, split_seeds, progress)
+    per_user_block, summary["analysis"] = _analysis(cfg, ratings, threshold, split_seeds, per_user | base_per_user, acts, ref, metrics)
     meta = {
         "model": cfg.model, "protocol": first.meta | {"split_seeds": split_seeds, "threshold": threshold},
-        "model_config": build_model(cfg.model, first.n_items, cfg.hidden, "identity", trials[0], cfg.anneal_steps).describe()
+        "model_config": build_model(cfg.model, first.n_items, cfg.hidden, "identity", trials[0], _first_anneal(cfg, first)).describe()
+        | ({"kl_annealing": f"{cfg.anneal_steps} steps (fixed)" if cfg.anneal_steps else
+            f"beta reaches 0.2 after {cfg.anneal_fraction:g} of each run's step cap"} if cfg.model == "multvae" else {})
         | {"latent_activation": "varies", "weight_decay_lam": "tuned", "dropout": "tuned"},
         "train_config": {"batch_size": cfg.batch_size, "eval_every_epochs": cfg.eval_every, "patience_steps": cfg.patience,
                          "max_steps": cfg.max_steps, "epoch_cap": cfg.epochs, "select": f"validation {PRIMARY}", "optimizer": "Adam"},
-        "tuning": {"search": cfg.search, "grid": {"lr": list(cfg.lr_grid), "lam": list(cfg.lam_grid), "dropout": list(cfg.dropout_grid)},
-                   "trials": trials, "on": f"validation users of split {split_seeds[0]}, training seed {seeds[0]}"},
+        "tuning": tuning_meta(cfg, trials, split_seeds),
         "metrics": metrics, "reference_activation": ref, "split_seeds": split_seeds, "seeds_vmapped": seeds_vmapped(),
         "audit": {"rows": "every user's complete row of the run's split, L2-normalised in float32", "triples": cfg.triples,
                   "certify": cfg.certify, "falsify_budget_seconds": cfg.falsify_budget},
+        "analysis": analysis_config(cfg),
     }
-    report = {"meta": meta, "runs": runs, "baselines": baselines, "summary": summary,
+    report = {"meta": meta, "runs": runs, "baselines": baselines, "summary": summary, "per_user": per_user_block,
               "timing": {"task_seconds": {t["label"]: r["seconds"] for t, r in zip(tune_tasks + final_tasks, tune_results + final_results)},
                          "median_epoch_seconds": {t["label"]: r["median_epoch_seconds"] for t, r in zip(final_tasks, final_results)},
                          "baseline_seconds": t_base}}
     summary["conclusion"] = conclusion(report, ratings.synthetic)
     return report
+
+
+def _first_anneal(cfg: Any, split: ImplicitSplit) -> int:
+    spe = -(-split.train.n_rows // min(cfg.batch_size, split.train.n_rows))
+    return anneal_steps(cfg.anneal_steps, cfg.anneal_fraction, (cfg.epochs or max(1, -(-cfg.max_steps // spe))) * spe)
 
 
 def _capped(tune_results: list[dict], runs: list[dict]) -> dict:
@@ -332,21 +434,45 @@ def _capped(tune_results: list[dict], runs: list[dict]) -> dict:
 def _baselines(cfg: Any, ratings: Ratings, threshold: Optional[float], split_seeds: list[int], progress: Any) -> tuple[dict, float]:
     """EASE (closed form, lambda on validation) and popularity, averaged over the splits."""
     if not cfg.ease:
-        return {}, 0.0
+        return {}, 0.0, {}
     from latentcheck.checkers.autoencoder.ease import fit_ease, popularity_baseline
 
     progress.message("EASE (closed form) and popularity baselines")
     t0 = time.perf_counter()
-    ease, pop = [], []
+    ease, pop, per_user = [], [], {}
     for sp in split_seeds:
         split = task_split(ratings, {"threshold": threshold, "min_user_items": cfg.min_user_items, "heldout": cfg.heldout, "seed": sp})
         ease.append(fit_ease(split))
-        pop.append({k: float(np.nanmean(v)) for k, v in popularity_baseline(split).items()})
+        pop_users = popularity_baseline(split)
+        pop.append({k: float(np.nanmean(v)) for k, v in pop_users.items()})
+        per_user[("EASE", sp, None)] = {k: np.asarray(v, dtype=np.float64) for k, v in ease[-1].test_per_user.items()}
+        per_user[("popularity", sp, None)] = {k: np.asarray(v, dtype=np.float64) for k, v in pop_users.items()}
     metrics = list(ease[0].test)
     out = {"ease": {"lam": [e.lam for e in ease], "val": {m: float(np.mean([e.val[m] for e in ease])) for m in metrics},
                     "test": {m: float(np.mean([e.test[m] for e in ease])) for m in metrics}},
            "popularity": {"test": {m: float(np.mean([p[m] for p in pop])) for m in pop[0]}}}
-    return out, time.perf_counter() - t0
+    return out, time.perf_counter() - t0, per_user
+
+
+def analysis_config(cfg: Any) -> dict:
+    """The pre-registered analysis, fixed by the config before any run (primary metric, margin, alpha, bootstrap)."""
+    from .analysis import ANALYSIS_DEFAULTS
+
+    return ANALYSIS_DEFAULTS | {"margin": float(cfg.margin), "seed": int(ANALYSIS_DEFAULTS["seed"] + cfg.seed),
+                                "fixed": "before any run, from the command line (--margin) and latentcheck's defaults"}
+
+
+def _analysis(cfg: Any, ratings: Ratings, threshold: Optional[float], split_seeds: list[int], per_user: dict, acts: list[str], ref: str,
+              metrics: list[str]) -> tuple[dict, dict]:
+    """The per-user score block of the report and the pre-registered analysis computed from it."""
+    from .analysis import analyse, pack_per_user
+
+    users = {sp: task_split(ratings, {"threshold": threshold, "min_user_items": cfg.min_user_items, "heldout": cfg.heldout, "seed": sp}).test_users
+             for sp in split_seeds}
+    ac = analysis_config(cfg)
+    arms = list(acts) + [b for b in ("EASE", "popularity") if any(k[0] == b for k in per_user)]
+    result = analyse(per_user, arms, ref, metrics, ac["margin"], ac["n_boot"], ac["seed"], primary=ac["primary"], alpha=ac["alpha"])
+    return pack_per_user(per_user, users), result
 
 
 # --------------------------------------------------------------------------- summary and tests
@@ -357,7 +483,7 @@ def summarise(runs: list[dict], per_user: dict, acts: list[str], metrics: list[s
     for a in acts:
         rs = [r for r in runs if r["activation"] == a]
         per_act[a] = {
-            "class": classes[a], "hyper": rs[0]["hyper"], "runs": len(rs), "capped_runs": sum(r["stop_reason"] == "cap" for r in rs),
+            "class": classes[a], "hyper": rs[0]["hyper"], "hyper_by_split": {str(r["split_seed"]): r["hyper"] for r in rs}, "runs": len(rs), "capped_runs": sum(r["stop_reason"] == "cap" for r in rs),
             "metrics": {m: mean_ci([r["test"][m] for r in rs]) for m in metrics},
             "val_metrics": {m: mean_ci([r["val"][m] for r in rs]) for m in metrics},
             "best_epoch_median": float(np.median([r["best_epoch"] for r in rs])),
@@ -446,13 +572,47 @@ def _least_claim(runs: list[dict], per_act: dict) -> dict:
     return {"least": least, "supported": supported, "against": {b: {"diff": t["diff"], "p_holm": p} for b, t, p in zip(others, tests, adj)}}
 
 
+def _tuning_caveat(tm: dict, sel: dict) -> str:
+    """How the settings were chosen, and whether every chosen value is bracketed (interior or at a stated limit)."""
+    searches = [(a, sp, v) for a, st in sel.items() for sp, v in st.get("by_split", {}).items() if v.get("axes")]
+    edges = [f"{a} split {sp} {ax}" for a, sp, v in searches for ax, r in v["axes"].items() if r["status"].startswith("edge")]
+    br = tm.get("bracketing", {})
+    head = (f"Tuning ({len(tm.get('trials', []))} initial trials, {tm.get('search')}; bracketing up to {br.get('max_rounds', 0)} rounds over "
+            f"{', '.join(br.get('axes', {})) or 'no axis'}) used each split's own validation users, {len(tm.get('seeds_per_trial', [0]))} seed(s) per trial; "
+            "the test users were evaluated once per final run, after selection.")
+    if not searches:
+        return head
+    return head + (f" Every chosen value is interior or at a stated limit ({len(searches)} searches)." if not edges else
+                   f" NOT bracketed (still at an edge when the rounds ran out): {', '.join(edges)}; raise --bracket-rounds.")
+
+
+def _analysis_claims(an: Optional[dict]) -> tuple[list[str], list[str]]:
+    """The pre-registered verdicts (primary test) as claims: equivalent / better / worse are supported, inconclusive is not."""
+    if not an:
+        return [], []
+    supported, unsupported = [], []
+    m, mg, ref = an["primary"], an["margin"], an["reference"]
+    for arm, v in an["verdicts"].items():
+        c = an["comparisons"][arm][m]
+        where = (f"{m} difference {c['diff']:+.4f} [{c['ci95'][0]:+.4f}, {c['ci95'][1]:+.4f}], "
+                 f"superiority Holm p = {c['p_superiority_holm']:.2g}, TOST at +-{mg:g} Holm p = {c['p_tost_holm']:.2g}")
+        if v == "equivalent":
+            supported.append(f"**pre-registered:** `{arm}` is as accurate as `{ref}` within +-{mg:g} {m} (TOST; {where}).")
+        elif v in ("better", "worse"):
+            supported.append(f"**pre-registered:** `{arm}` is {'more' if v == 'better' else 'less'} accurate than `{ref}` ({where}).")
+        else:
+            unsupported.append(f"**pre-registered:** neither a difference nor equivalence within +-{mg:g} between `{arm}` and `{ref}` ({where}).")
+    return supported, unsupported
+
+
 def conclusion(report: dict, synthetic: bool) -> dict:
     """Plain-language findings: what the runs support, what they do not, and the caveats (cap, data, tests)."""
     s, meta = report["summary"], report["meta"]
     per_act, ref = s["per_activation"], meta["reference_activation"]
     n_runs = next(iter(per_act.values()))["runs"]
     order = sorted(per_act, key=lambda a: -per_act[a]["metrics"][PRIMARY]["mean"])
-    supported, unsupported, caveats = [], [], []
+    supported, unsupported = _analysis_claims(s.get("analysis"))
+    caveats: list[str] = []
     ranking = ", ".join(f"{a} {per_act[a]['metrics'][PRIMARY]['mean']:.4f}" for a in order)
     for a, comp in s["paired_vs_reference"].items():
         c = comp[PRIMARY]
@@ -482,8 +642,7 @@ def conclusion(report: dict, synthetic: bool) -> dict:
     caveats.append(f"One dataset ({meta['protocol']['source']}), {meta['protocol']['test_users']} test users per split, "
                    f"{len(meta['split_seeds'])} splits x {n_runs // max(1, len(meta['split_seeds']))} training seeds = {n_runs} runs per activation; "
                    "the run-level tests treat runs on the same split as independent although they share test users (the split-mean and test-user tests do not).")
-    caveats.append(f"Tuning ({len(meta['tuning']['trials'])} trials per activation, {meta['tuning']['search']}) used the validation users of one split; "
-                   "the test users were evaluated once per final run, after selection.")
+    caveats.append(_tuning_caveat(meta["tuning"], s.get("tuning", {})))
     caveats.append("Correlations between latent properties and accuracy are descriptive across runs, not causal.")
     if synthetic:
         caveats.insert(0, "SYNTHETIC DATA: these numbers say nothing about real users.")
