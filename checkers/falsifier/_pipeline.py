@@ -239,13 +239,18 @@ def falsify(
                           steps=steps, max_counterexamples=max_counterexamples, shrink=shrink,
                           max_shrink_checks=max_shrink_checks, shrink_budget=shrink_budget, n=n, max_rounds=max_rounds,
                           min_rounds=min_rounds, progress=progress, input_normalise=input_normalise)
-    try:
-        state = chain(*STAGES)(setup, state)
-    except KeyboardInterrupt as exc:  # Ctrl-C: what was finished rides on the exception as ``exc.partial``
-        exc.partial = _interrupted_result(setup, getattr(exc, "state", None) or state)  # type: ignore[attr-defined]
-        raise
+    state = _run_stages(setup, state)
     return FalsifyResult(setup.prop.spec, state.status, state.certified, state.floats, state.stats, state.info,
                          select(state.undecided, setup.max_counterexamples))
+
+
+def _run_stages(setup: Any, state: Any) -> Any:
+    """The stages in order; on Ctrl-C what was finished rides on the exception as ``exc.partial``."""
+    try:
+        return chain(*STAGES)(setup, state)
+    except KeyboardInterrupt as exc:
+        exc.partial = _interrupted_result(setup, getattr(exc, "state", None) or state)  # type: ignore[attr-defined]
+        raise
 
 
 def _interrupted_result(setup: Any, state: Any) -> FalsifyResult:
