@@ -33,3 +33,55 @@ def test_flat_namespace_matches_the_packages() -> None:
             homes.setdefault(name, package)
     assert sorted(homes) == latentcheck.__all__
     assert latentcheck.falsify is importlib.import_module("latentcheck.checkers.falsify").falsify
+
+
+def _stub_names(path: str) -> list[str]:
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse((Path(__file__).resolve().parents[1] / path).read_text())
+    return [a.name for node in tree.body if isinstance(node, ast.ImportFrom) for a in node.names]
+
+
+def _documented_names() -> list[str]:
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "api.md").read_text()
+    return re.findall(r"^\| `([A-Za-z_][A-Za-z0-9_]*)` \|", text, flags=re.M)
+
+
+def test_all_equals_the_documented_api() -> None:
+    """As Hypothesis does: ``latentcheck.__all__``, the static stub and docs/api.md list the same names, once each."""
+    import latentcheck
+
+    documented, stub = _documented_names(), _stub_names("latentcheck/__init__.pyi")
+    assert len(documented) == len(set(documented)) and len(stub) == len(set(stub))
+    assert sorted(documented) == sorted(stub) == list(latentcheck.__all__)
+
+
+def test_documented_api_check_can_fail(tmp_path) -> None:
+    """A name added to the stub but not to docs/api.md is caught (the comparison above is not vacuous)."""
+    documented = _documented_names()
+    assert "Encoder" in documented and sorted(documented + ["NotDocumented"]) != sorted(_stub_names("latentcheck/__init__.pyi"))
+
+
+@pytest.mark.parametrize("stub, package", [("latentcheck/__init__.pyi", "latentcheck"), ("checkers/__init__.pyi", "latentcheck.checkers"),
+                                           ("checkers/testing/__init__.pyi", "latentcheck.checkers.testing")])
+def test_each_stub_import_resolves_to_the_defining_module(stub: str, package: str) -> None:
+    """Every stub line names a module that defines (or re-exports) the name: readers and tools can follow it."""
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse((Path(__file__).resolve().parents[1] / stub).read_text())
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom):
+            mod = importlib.import_module(f"{package}.{node.module}")
+            for a in node.names:
+                assert hasattr(mod, a.name), f"{package}.{node.module}.{a.name}"
+
+
+def test_import_latentcheck_loads_no_jax() -> None:
+    code = "import sys, latentcheck; latentcheck.Encoder; bad = [m for m in sys.modules if m.split('.')[0] in ('jax', 'jaxlib', 'z3')]; print(bad)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -22,48 +22,8 @@ Example:
     >>> from latentcheck.checkers.testing import assert_nonvanishing, encoders
 """
 
-from __future__ import annotations
+import lazy_loader as _lazy
 
-import importlib
-from typing import Any
-
-__all__ = [
-    "activations",
-    "encoders",
-    "reals",
-    "nonneg",
-    "binary",
-    "sphere",
-    "rows_of",
-    "assert_nonvanishing",
-    "assert_order_preserving",
-    "NonvanishingResult",
-    "OrderResult",
-]
-
-_HOME = {
-    "activations": "strategies",
-    "encoders": "strategies",
-    "reals": "strategies",
-    "nonneg": "strategies",
-    "binary": "strategies",
-    "sphere": "strategies",
-    "rows_of": "strategies",
-    "assert_nonvanishing": "assertions",
-    "assert_order_preserving": "assertions",
-    "NonvanishingResult": "assertions",
-    "OrderResult": "assertions",
-}
-
-
-def __getattr__(name: str) -> Any:
-    home = _HOME.get(name)
-    if home is None:
-        raise AttributeError(f"module 'latentcheck.checkers.testing' has no attribute {name!r}; its public names are {', '.join(__all__)}")
-    value = getattr(importlib.import_module(f"latentcheck.checkers.testing.{home}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+# The public names and the modules that define them are listed statically in __init__.pyi; each loads on
+# first use, so importing this package stays cheap (no JAX, no solver).
+__getattr__, __dir__, __all__ = _lazy.attach_stub(__name__, __file__)
