@@ -29,8 +29,8 @@ _HOMES = {
     "t1_identities": "latentcheck.checkers.symbolic",
     "t3_identities": "latentcheck.checkers.symbolic",
     "verify": "latentcheck.checkers.verify",
-    "Domain": "latentcheck.checkers.domains",
-    "parse_domain": "latentcheck.checkers.domains",
+    "Domain": "latentcheck.theorems.domains",
+    "parse_domain": "latentcheck.theorems.domains",
     "VerifyResult": "latentcheck.checkers.verify",
 }
 

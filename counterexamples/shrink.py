@@ -66,11 +66,11 @@ def shrink(cx: Counterexample, encoder: Any, *, domain: Any, dtype: str | None =
     ``time.perf_counter()`` value) stops early; a stop by deadline is noted
     on the result because it makes the outcome depend on the machine's speed.
     """
-    from latentcheck.checkers.falsifier._blas import serial_blas
+    from latentcheck.theorems._blas import serial_blas
     from latentcheck.theorems.properties import get_property
 
     if isinstance(domain, str):
-        from latentcheck.checkers.domains import parse_domain
+        from latentcheck.theorems.domains import parse_domain
 
         domain = parse_domain(domain)
     if not cx.is_certified:

@@ -36,6 +36,8 @@ _HOMES: dict[str, str] = {
     "CHECKS": "latentcheck.checkers",
     "CLAIMS": "latentcheck.theorems",
     "Certification": "latentcheck.counterexamples",
+    "certifier": "latentcheck.counterexamples",
+    "certifier_for": "latentcheck.counterexamples",
     "Claim": "latentcheck.theorems",
     "Classification": "latentcheck.theorems",
     "Counterexample": "latentcheck.counterexamples",

@@ -7,7 +7,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from latentcheck.checkers.domains import parse_domain
+from latentcheck.theorems.domains import parse_domain
 from latentcheck.checkers.falsify import falsify
 from latentcheck.counterexamples.certify import certify_candidate
 from latentcheck.theorems import Encoder

@@ -4,7 +4,7 @@
 :class:`State`, and runs the chain of stages in ``_stages`` (each a function
 ``stage(setup, state) -> state``, composed like optax transformations). The
 property object (``latentcheck.theorems.properties``) and the domain object
-(``latentcheck.checkers.domains``) supply everything that differs between
+(``latentcheck.theorems.domains``) supply everything that differs between
 properties and domains.
 
 Rounds are deterministic: round 0 runs the constructions of the theorems,
@@ -25,7 +25,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from latentcheck.checkers.domains import Domain, parse_domain
+from latentcheck.theorems.domains import Domain, parse_domain
 from latentcheck.checkers.falsifier._budget import Budget
 from latentcheck.checkers.falsifier._model import ZeroTarget, zero_target
 from latentcheck.checkers.falsifier._report import initial_info
@@ -203,7 +203,7 @@ def falsify(
         property: a registered property: ``"p3"``, ``"p2"``, ``"p3-eps"`` (``"p3-eps:EPS,R"``), ``"p2-delta"``
             (``"p2-delta:DELTA"``), any case, or a property object (:mod:`latentcheck.theorems.properties`).
         domain: ``reals``, ``nonneg``, ``binary``, ``sphere``, ``box:LO,HI``, ``data:PATH`` or a
-            :class:`latentcheck.checkers.domains.Domain`.
+            :class:`latentcheck.theorems.domains.Domain`.
         dtype: float dtype for the float re-evaluation (``float16``, ``bfloat16``, ``float32``, ``float64``);
             the search itself runs in float32.
         budget: seconds for the search rounds (checked between rounds).

@@ -7,7 +7,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from latentcheck.checkers.domains import Domain
+from latentcheck.theorems.domains import Domain
 from latentcheck.checkers.falsifier._constructions import Candidate, jacobian
 from latentcheck.checkers.falsifier._exact import exact_repair, pivot_columns
 from latentcheck.checkers.falsifier._model import ZeroTarget, float_pre_activations

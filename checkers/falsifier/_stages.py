@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
-from latentcheck.checkers.falsifier._blas import serial_blas
+from latentcheck.theorems._blas import serial_blas
 from latentcheck.checkers.falsifier._budget import Budget, OutOfTime
 from latentcheck.checkers.falsifier._rounds import exact_vec, finite_candidate, repair_point
 from latentcheck.checkers.falsifier._state import Setup, State, enough, full, record, select

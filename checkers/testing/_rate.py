@@ -1,7 +1,7 @@
 """The ordering-flip rate behind ``assert_order_preserving``: a statistic, not a search.
 
 Triples ``(x, u, v)`` are drawn with the domain's own sampler
-(:meth:`latentcheck.checkers.domains.Domain.sample`; the rows of a data
+(:meth:`latentcheck.theorems.domains.Domain.sample`; the rows of a data
 domain uniformly), evaluated with the falsifier's float evaluation
 (:func:`latentcheck.counterexamples.certify.float_encode`, the encoder in
 ``dtype``), and counted. The worst flip is certified and shrunk by the

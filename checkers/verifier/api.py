@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from latentcheck.checkers.domains import Domain, parse_domain
+from latentcheck.theorems.domains import Domain, parse_domain
 from latentcheck.theorems.encoder import Encoder
 from latentcheck.theorems.errors import InvalidArgument
 

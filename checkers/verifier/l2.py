@@ -37,7 +37,7 @@ from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 from latentcheck.checkers.verifier.pl import PLFunction
 
 if TYPE_CHECKING:
-    from latentcheck.checkers.domains import Domain
+    from latentcheck.theorems.domains import Domain
 
 __all__ = ["verify_l2", "l2_scope", "sqrt_bounds", "range_entry"]
 

@@ -29,7 +29,7 @@ from latentcheck.checkers.verifier.pl import PLFunction
 from latentcheck.counterexamples.certificate import SCHEMA, ExactNet, check_certificate
 
 if TYPE_CHECKING:
-    from latentcheck.checkers.domains import Domain
+    from latentcheck.theorems.domains import Domain
 
 __all__ = ["run_p3"]
 
