@@ -200,7 +200,7 @@ def certify_normalised(prop: Any, encoder: Encoder, vectors: Sequence[Sequence[A
                        dtype: Optional[str] = "float32", **options: Any) -> Any:
     """Certify a candidate of ``prop`` for ``enc(N(x))`` (see the module docstring); the witness stays ``vectors``."""
     from latentcheck.counterexamples._certifier import certifier_for
-    from latentcheck.counterexamples.certify import certify_candidate, certify_p2, certify_p3
+    from latentcheck.counterexamples.certify import certify_p2, certify_p3, certify_raw
 
     norm = encoder.inputs.normalise
     qs = [as_qvec(v) for v in vectors]
@@ -215,8 +215,8 @@ def certify_normalised(prop: Any, encoder: Encoder, vectors: Sequence[Sequence[A
     special = certifier_for(prop)  # P3's and P2's have exact forms at an irrational x/|x|_2
     if all(im is not None for im in images):
         opts = {k: v for k, v in options.items() if k != "move_to_dtype"}
-        cert = certify_candidate(prop, raw, [QVec.from_fractions(im) for im in images], domain=None,
-                                 dtype=dtype if norm != "l2" else None, **opts)
+        cert = certify_raw(prop, raw, [QVec.from_fractions(im) for im in images], domain=None,
+                           dtype=dtype if norm != "l2" else None, **opts)
         cert = replace(cert, vectors=None, detail=f"{cert.detail} (at N(x); {what})")
     elif special is certify_p3:
         cert = _l2_zero(raw, xs[0], what)

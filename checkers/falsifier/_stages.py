@@ -47,7 +47,7 @@ def chain(*stages: Stage) -> Stage:
 
 def certify(setup: Setup, vectors: Sequence[Any]) -> Any:
     """Certify one candidate under the run's budget (``OutOfTime`` when ``--budget`` is spent)."""
-    from latentcheck.counterexamples.certify import certify_candidate
+    from latentcheck.counterexamples.candidate import certify_candidate
 
     return setup.timer.run(certify_candidate, setup.prop, setup.encoder, vectors, domain=setup.dom, dtype=setup.dtype,
                            **setup.prop.certify_options(setup.nonvanishing))

@@ -193,7 +193,8 @@ def certified_flip(fn: Any, encoder: Any, dom: Any, dtype: str, triple: tuple[np
     The float triple is moved to exact points of the domain (``Domain.to_exact``)
     and certified there; None when the flip does not hold at those points.
     """
-    from latentcheck.counterexamples.certify import certify_candidate, to_counterexample
+    from latentcheck.counterexamples.candidate import certify_candidate
+    from latentcheck.counterexamples.certify import to_counterexample
     from latentcheck.counterexamples.shrink import shrink
     from latentcheck.theorems.properties import get_property
 
