@@ -31,6 +31,7 @@ from latentcheck.checkers.falsifier._model import ZeroTarget, zero_target
 from latentcheck.checkers.falsifier._report import initial_info
 from latentcheck.checkers.falsifier._stages import STAGES, chain
 from latentcheck.checkers.falsifier._state import SearchStats, Setup, State, select
+from latentcheck.checkers.falsifier._strategy import strategy
 from latentcheck.counterexamples.types import Counterexample
 from latentcheck.theorems.encoder import Encoder
 from latentcheck.theorems.errors import InvalidArgument
@@ -269,7 +270,7 @@ def _start(encoder: Any, property: Any, *, domain: Any, dtype: str, budget: floa
     cls = target = None
     if not black:
         cls = _classification(encoder.activation)
-        if prop.uses_zero_target:
+        if strategy("zero_target", prop)(prop):
             target = _zero_target(encoder.activation, dtype)
     else:
         target = ZeroTarget("point", 0.0, 0.0, None, "black box: the search minimises |f(x)|^2")

@@ -50,7 +50,7 @@ def certify(setup: Setup, vectors: Sequence[Any]) -> Any:
     from latentcheck.counterexamples.candidate import certify_candidate
 
     return setup.timer.run(certify_candidate, setup.prop, setup.encoder, vectors, domain=setup.dom, dtype=setup.dtype,
-                           **setup.prop.certify_options(setup.nonvanishing))
+                           **strategy("certify_options", setup.prop)(setup.prop, setup.nonvanishing))
 
 
 def certify_all(setup: Setup, state: State, found: Iterable[tuple[list, str]]) -> State:
@@ -105,7 +105,7 @@ def _repaired(setup: Setup, cand: Any) -> list:
     """A candidate's exact vectors, repaired onto an isolated zero where the target is one."""
     vecs = [exact_vec(v, setup.dom) for v in cand.vectors]
     t = setup.target
-    if (setup.prop.uses_zero_target and t is not None and t.kind == "point" and not cand.exact and not setup.black
+    if (strategy("zero_target", setup.prop)(setup.prop) and t is not None and t.kind == "point" and not cand.exact and not setup.black
             and setup.encoder.inputs.normalise == "none"):  # the repair solves the raw chain
         rep = repair_point(setup.encoder, vecs[0], t, setup.dom)
         if rep is not None:
@@ -184,7 +184,7 @@ def _compiled_round(setup: Setup, state: State) -> tuple[Callable, State]:
         flops = 2.0 * sum(layer.W.size for layer in setup.encoder.layers)
     steps = setup.steps
     if steps is None:
-        steps = int(np.clip(4e8 / (B * flops * setup.prop.steps_cost), 10, 200))
+        steps = int(np.clip(4e8 / (B * flops * strategy("steps_cost", setup.prop)(setup.prop)), 10, 200))
     seeds, mask = _seeds(setup, state.candidates, B)
     t0 = time.perf_counter()
     rnd = run_round(srch, int(steps)).lower(jax.random.fold_in(jax.random.PRNGKey(int(setup.seed)), 1),

@@ -17,6 +17,12 @@ Hooks (and their defaults, used when nothing is registered for the class):
 * :func:`data_finder`: candidates among a finite domain's rows (default: the best rows by the objective).
 * :func:`round_picker`: ``(vectors, origin)`` to certify from a round's best points (default: the top points).
 * :func:`none_decider`: a status settled before any search (default: ``None``).
+* :func:`zero_target` ``(prop) -> bool``: the search aims the latent pre-activations at the activation's zero
+  set, and float candidates are repaired onto an isolated zero (default: ``False``; P3).
+* :func:`steps_cost` ``(prop) -> int``: relative cost of one search step per restart (default: 1; P2's
+  searches evaluate three points).
+* :func:`certify_options` ``(prop, nonvanishing) -> dict``: keyword options the falsifier passes to the
+  property's certifier (default: none).
 
 The strategies of P3, P2, P3-eps and P2-delta are registered in
 ``search_p3.py``, ``search_p2.py``, ``search_p3_eps.py`` and ``search_p2_delta.py``,
@@ -31,8 +37,8 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-__all__ = ["objective", "searcher", "constructor", "data_finder", "round_picker", "none_decider", "strategy",
-           "ByClass"]
+__all__ = ["objective", "searcher", "constructor", "data_finder", "round_picker", "none_decider", "zero_target",
+           "steps_cost", "certify_options", "strategy", "ByClass"]
 
 
 class ByClass:
@@ -106,6 +112,18 @@ def _nothing_decided(prop: Any, cls: Any, target: Any, activation: Any, dtype: s
     return None
 
 
+def _no_zero_target(prop: Any) -> bool:
+    return False
+
+
+def _one_step(prop: Any) -> int:
+    return 1
+
+
+def _no_options(prop: Any, nonvanishing: bool) -> dict[str, Any]:
+    return {}
+
+
 _TABLES: dict[str, ByClass] = {t.name: t for t in (
     ByClass("objective", _no_objective),
     ByClass("searcher", _objective_search),
@@ -113,6 +131,9 @@ _TABLES: dict[str, ByClass] = {t.name: t for t in (
     ByClass("data_finder", _best_rows),
     ByClass("round_picker", _top_points),
     ByClass("none_decider", _nothing_decided),
+    ByClass("zero_target", _no_zero_target),
+    ByClass("steps_cost", _one_step),
+    ByClass("certify_options", _no_options),
 )}
 
 objective = _TABLES["objective"].register
@@ -121,6 +142,9 @@ constructor = _TABLES["constructor"].register
 data_finder = _TABLES["data_finder"].register
 round_picker = _TABLES["round_picker"].register
 none_decider = _TABLES["none_decider"].register
+zero_target = _TABLES["zero_target"].register
+steps_cost = _TABLES["steps_cost"].register
+certify_options = _TABLES["certify_options"].register
 
 
 def strategy(hook: str, prop: Any) -> Callable[..., Any]:

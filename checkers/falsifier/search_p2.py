@@ -10,10 +10,16 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from latentcheck.checkers.falsifier._strategy import constructor, data_finder, round_picker, searcher
+from latentcheck.checkers.falsifier._strategy import constructor, data_finder, round_picker, searcher, steps_cost
 from latentcheck.theorems.properties.p2 import Ordering
 
-__all__ = ["flip_search", "flip_constructions", "flip_data_rows", "flip_round"]
+__all__ = ["flip_search", "flip_constructions", "flip_data_rows", "flip_round", "three_points"]
+
+
+@steps_cost(Ordering)
+def three_points(prop: Ordering) -> int:
+    """A step evaluates the encoder at three points (x, u, v)."""
+    return 3
 
 
 @searcher(Ordering)

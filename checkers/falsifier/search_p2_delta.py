@@ -8,8 +8,8 @@ explicitly, so that P2-delta's strategies do not depend on it subclassing P2.
 
 from __future__ import annotations
 
-from latentcheck.checkers.falsifier._strategy import constructor, data_finder, round_picker, searcher
-from latentcheck.checkers.falsifier.search_p2 import flip_constructions, flip_data_rows, flip_round, flip_search
+from latentcheck.checkers.falsifier._strategy import constructor, data_finder, round_picker, searcher, steps_cost
+from latentcheck.checkers.falsifier.search_p2 import flip_constructions, flip_data_rows, flip_round, flip_search, three_points
 from latentcheck.theorems.properties.p2_delta import OrderingMargin
 
 __all__: list[str] = []
@@ -18,3 +18,4 @@ searcher(OrderingMargin)(flip_search)
 constructor(OrderingMargin)(flip_constructions)
 data_finder(OrderingMargin)(flip_data_rows)
 round_picker(OrderingMargin)(flip_round)
+steps_cost(OrderingMargin)(three_points)

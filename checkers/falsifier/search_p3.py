@@ -11,10 +11,22 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from latentcheck.checkers.falsifier._strategy import constructor, data_finder, none_decider, round_picker, searcher
+from latentcheck.checkers.falsifier._strategy import (certify_options, constructor, data_finder, none_decider,
+                                                      round_picker, searcher, zero_target)
 from latentcheck.theorems.properties.p3 import NonZero
 
 __all__: list[str] = []
+
+
+@zero_target(NonZero)
+def _aims_at_zero(prop: NonZero) -> bool:
+    return True
+
+
+@certify_options(NonZero)
+def _options(prop: NonZero, nonvanishing: bool) -> dict[str, Any]:
+    """``certify_zero`` moves the witness to the dtype's grid, and knows whether T2 rules out real zeros."""
+    return {"move_to_dtype": True, "nonvanishing": nonvanishing}
 
 
 @searcher(NonZero)

@@ -45,8 +45,6 @@ class Property:
         what: the report's word for a violation (``"zero counterexample"``).
         hist_key: the JSON key of the search histogram; ``hist_edges`` its bin edges.
         shrink_order: the shrinker's passes in order (``"zero-uv"``, ``"support"``, ``"round"``, ``"scale"``).
-        uses_zero_target: the search aims the latent pre-activations at the activation's zero set (P3).
-        steps_cost: relative cost of one search step per restart (P2 evaluates three points).
         verifiable: ``latentcheck verify`` can prove it when no counterexample is found.
     """
 
@@ -59,8 +57,6 @@ class Property:
     hist_key: str | None = None
     hist_edges: tuple[float, ...] = ()
     shrink_order: tuple[str, ...] = ("support", "round")
-    uses_zero_target: bool = False
-    steps_cost: int = 1
     verifiable: bool = False
 
     # ------------------------------------------------------------- identity
@@ -96,10 +92,6 @@ class Property:
         """A cheap float64 screen of a shrink candidate before the certification that alone decides
         (``latents()`` gives ``(latent pre-activations or None, latents)``); the default lets every one through."""
         return True
-
-    def certify_options(self, nonvanishing: bool) -> dict[str, Any]:
-        """Keyword options of the dedicated certifier (the generic one takes none)."""
-        return {}
 
     # ------------------------------------------------------------- words
     def theory_note(self, encoder: Any, cls: Any, domain: Any) -> str:

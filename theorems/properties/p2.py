@@ -67,5 +67,4 @@ P2 = register(Ordering(
     "for all x, u, v in D: <x,u> <= <x,v> implies <enc x, enc u> <= <enc x, enc v>",
     arity=3, names=("x", "u", "v"), what="ordering flip", hist_key="flip_margin_signed_log10",
     hist_edges=tuple(float(e) for e in np.linspace(-6.0, 6.0, 49)), shrink_order=("zero-uv", "support", "round"),
-    steps_cost=3,
 ))

@@ -73,5 +73,5 @@ P2_DELTA = register(replace(
     id="P2-delta", name="ordering preservation with a margin",
     statement="for all x, u, v in D: <x,v> - <x,u> >= delta |x|^2 implies <enc x, enc u> <= <enc x, enc v>",
     arity=3, names=("x", "u", "v"), what="ordering flip", hist_key=P2.hist_key, hist_edges=P2.hist_edges,
-    shrink_order=P2.shrink_order, steps_cost=3, delta=Fraction(1, 10),
+    shrink_order=P2.shrink_order, delta=Fraction(1, 10),
 ))

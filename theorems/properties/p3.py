@@ -39,9 +39,6 @@ class NonZero(Property):
         pre, z = latents()
         return bool(np.all(np.abs(z) <= 1e-9 * (1.0 + float(np.max(np.abs(pre))))))
 
-    def certify_options(self, nonvanishing: bool) -> dict[str, Any]:
-        return {"move_to_dtype": True, "nonvanishing": nonvanishing}
-
     def theory_note(self, encoder: Any, cls: Any, domain: Any) -> str:
         if cls is None:
             return ""
@@ -59,5 +56,5 @@ P3 = register(NonZero(
     "P3", "non-zero preservation", "for all x != 0 in D: enc(x) != 0",
     arity=1, names=("x",), what="zero counterexample", hist_key="latent_norm_log10",
     hist_edges=tuple(float(e) for e in np.linspace(-45.0, 5.0, 51)), shrink_order=("support", "round", "scale"),
-    uses_zero_target=True, verifiable=True,
+    verifiable=True,
 ))
