@@ -223,7 +223,7 @@ def _check_falsify_options(property: str, weights: Optional[str], layers: Option
     """Every ``falsify`` option checked before the encoder is built or any search starts; returns the domain."""
     from latentcheck.checkers._cli_args import nonempty, nonneg_int, positive_int, positive_seconds
     from latentcheck.checkers._io import check_input_file, check_output_dir
-    from latentcheck.theorems.domains import parse_domain
+    from latentcheck.checkers.domains import parse_domain
     from latentcheck.theorems.errors import InvalidArgument, LatentcheckError
 
     from latentcheck.theorems.properties import get_property
