@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Callable
 
 from latentcheck.theorems._files import atomic_savefig, atomic_write_text, atomic_write_with
 from latentcheck.theorems.errors import InvalidArgument

@@ -38,7 +38,7 @@ def test_builtin_properties_find_their_own_strategies() -> None:
     p3, p2, eps, delta = (get_property(s) for s in ("p3", "p2", "p3-eps:1/100,1", "p2-delta:1/10"))
     assert strategy("searcher", p3) is search_p3._search
     assert strategy("none_decider", p3) is search_p3._none
-    assert strategy("zero_target", p3)(p3) is True and strategy("zero_target", p2)(p2) is False
+    assert strategy("uses_zero_target", p3)(p3) is True and strategy("uses_zero_target", p2)(p2) is False
     assert strategy("searcher", p2) is search_p2.flip_search and strategy("searcher", delta) is search_p2.flip_search
     assert strategy("steps_cost", p2)(p2) == 3 and strategy("steps_cost", delta)(delta) == 3
     assert strategy("steps_cost", p3)(p3) == 1
@@ -144,3 +144,15 @@ def test_the_generic_certifier_refuses_a_non_witness() -> None:
     assert certify_candidate(TOY, enc, [[Fraction(-1, 2), 0]], dtype="float32").status == "refuted"
     cert = certify_candidate(TOY, enc, [[Fraction(-3, 4), 0]], dtype="float32")
     assert cert.status == "exact" and _independent_first_latent(W, np.zeros(2), ["-3/4", "0"]) < Fraction(-1, 2)
+
+
+def test_the_decorators_shadow_no_engine_name() -> None:
+    """The falsifier package exports the decorators beside its engine names; none may replace another."""
+    from latentcheck.checkers import falsifier
+    from latentcheck.checkers.falsifier import _model
+
+    assert len(falsifier.__all__) == len(set(falsifier.__all__))
+    assert falsifier.zero_target is _model.zero_target
+    for name in ("objective", "searcher", "constructor", "data_finder", "round_picker", "none_decider",
+                 "uses_zero_target", "steps_cost", "certify_options"):
+        assert getattr(falsifier, name) is getattr(_strategy, name)

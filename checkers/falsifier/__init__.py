@@ -6,7 +6,7 @@ from latentcheck.checkers.falsifier._search import Search, SearchState, objectiv
 from latentcheck.checkers.falsifier._stages import STAGES, chain
 from latentcheck.checkers.falsifier._state import Setup, State
 from latentcheck.checkers.falsifier._strategy import (certify_options, constructor, data_finder, none_decider, objective,
-                                                      round_picker, searcher, steps_cost, zero_target)
+                                                      round_picker, searcher, steps_cost, uses_zero_target)
 
 # Each property's strategies, registered by class on import (see _strategy.py).
 from latentcheck.checkers.falsifier import search_p2, search_p2_delta, search_p3, search_p3_eps  # noqa: F401,E402
@@ -38,7 +38,7 @@ __all__ = [
     "data_finder",
     "round_picker",
     "none_decider",
-    "zero_target",
+    "uses_zero_target",
     "steps_cost",
     "certify_options",
 ]

@@ -270,7 +270,7 @@ def _start(encoder: Any, property: Any, *, domain: Any, dtype: str, budget: floa
     cls = target = None
     if not black:
         cls = _classification(encoder.activation)
-        if strategy("zero_target", prop)(prop):
+        if strategy("uses_zero_target", prop)(prop):
             target = _zero_target(encoder.activation, dtype)
     else:
         target = ZeroTarget("point", 0.0, 0.0, None, "black box: the search minimises |f(x)|^2")

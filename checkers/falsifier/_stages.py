@@ -105,7 +105,7 @@ def _repaired(setup: Setup, cand: Any) -> list:
     """A candidate's exact vectors, repaired onto an isolated zero where the target is one."""
     vecs = [exact_vec(v, setup.dom) for v in cand.vectors]
     t = setup.target
-    if (strategy("zero_target", setup.prop)(setup.prop) and t is not None and t.kind == "point" and not cand.exact and not setup.black
+    if (strategy("uses_zero_target", setup.prop)(setup.prop) and t is not None and t.kind == "point" and not cand.exact and not setup.black
             and setup.encoder.inputs.normalise == "none"):  # the repair solves the raw chain
         rep = repair_point(setup.encoder, vecs[0], t, setup.dom)
         if rep is not None:

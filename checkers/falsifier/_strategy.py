@@ -17,7 +17,7 @@ Hooks (and their defaults, used when nothing is registered for the class):
 * :func:`data_finder`: candidates among a finite domain's rows (default: the best rows by the objective).
 * :func:`round_picker`: ``(vectors, origin)`` to certify from a round's best points (default: the top points).
 * :func:`none_decider`: a status settled before any search (default: ``None``).
-* :func:`zero_target` ``(prop) -> bool``: the search aims the latent pre-activations at the activation's zero
+* :func:`uses_zero_target` ``(prop) -> bool``: the search aims the latent pre-activations at the activation's zero
   set, and float candidates are repaired onto an isolated zero (default: ``False``; P3).
 * :func:`steps_cost` ``(prop) -> int``: relative cost of one search step per restart (default: 1; P2's
   searches evaluate three points).
@@ -37,7 +37,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-__all__ = ["objective", "searcher", "constructor", "data_finder", "round_picker", "none_decider", "zero_target",
+__all__ = ["objective", "searcher", "constructor", "data_finder", "round_picker", "none_decider", "uses_zero_target",
            "steps_cost", "certify_options", "strategy", "ByClass"]
 
 
@@ -131,7 +131,7 @@ _TABLES: dict[str, ByClass] = {t.name: t for t in (
     ByClass("data_finder", _best_rows),
     ByClass("round_picker", _top_points),
     ByClass("none_decider", _nothing_decided),
-    ByClass("zero_target", _no_zero_target),
+    ByClass("uses_zero_target", _no_zero_target),
     ByClass("steps_cost", _one_step),
     ByClass("certify_options", _no_options),
 )}
@@ -142,7 +142,7 @@ constructor = _TABLES["constructor"].register
 data_finder = _TABLES["data_finder"].register
 round_picker = _TABLES["round_picker"].register
 none_decider = _TABLES["none_decider"].register
-zero_target = _TABLES["zero_target"].register
+uses_zero_target = _TABLES["uses_zero_target"].register
 steps_cost = _TABLES["steps_cost"].register
 certify_options = _TABLES["certify_options"].register
 

@@ -12,13 +12,13 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from latentcheck.checkers.falsifier._strategy import (certify_options, constructor, data_finder, none_decider,
-                                                      round_picker, searcher, zero_target)
+                                                      round_picker, searcher, uses_zero_target)
 from latentcheck.theorems.properties.p3 import NonZero
 
 __all__: list[str] = []
 
 
-@zero_target(NonZero)
+@uses_zero_target(NonZero)
 def _aims_at_zero(prop: NonZero) -> bool:
     return True
 
