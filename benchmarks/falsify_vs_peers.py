@@ -118,7 +118,7 @@ def search_throughput(enc, prop: str, restarts: int = 256, steps: int = 20) -> f
     import jax
     import jax.numpy as jnp
 
-    from latentcheck.checkers.domains import parse_domain
+    from latentcheck.theorems.domains import parse_domain
     from latentcheck.checkers.falsify import p2_search, p3_search, run_round, zero_target
     from latentcheck.checkers.falsifier._pipeline import _classification
 

@@ -1,56 +1,16 @@
-"""Output files written atomically, and output paths checked before any work.
-
-A report is written to a temporary file in its own directory and moved into
-place with ``os.replace``: a reader sees the old file or the new one, never
-half of one, and a crash leaves the old report intact.
-"""
+"""Output paths checked before any work (and the atomic writers of :mod:`latentcheck.theorems._files`,
+re-exported for the engines and the command line)."""
 
 from __future__ import annotations
 
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Callable
 
+from latentcheck.theorems._files import atomic_savefig, atomic_write_text, atomic_write_with
 from latentcheck.theorems.errors import InvalidArgument
 
 __all__ = ["atomic_write_text", "atomic_write_with", "atomic_savefig", "check_output_dir", "check_output_file", "check_input_file"]
-
-
-def atomic_write_with(path: "str | os.PathLike[str]", write: Callable[[str], None], suffix: str = "") -> None:
-    """Call ``write(tmp_path)`` on a temporary file beside ``path``, then move it onto ``path``."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=suffix + ".tmp", dir=folder)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
-def atomic_write_text(path: "str | os.PathLike[str]", text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` atomically."""
-
-    def write(tmp: str) -> None:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-
-    atomic_write_with(path, write)
-
-
-def atomic_savefig(fig: Any, path: "str | os.PathLike[str]", **kwargs: Any) -> None:
-    """``fig.savefig(path, **kwargs)`` atomically (the format follows ``path``'s suffix)."""
-    fmt = kwargs.pop("format", None) or (Path(path).suffix.lstrip(".") or "png")
-    atomic_write_with(path, lambda tmp: fig.savefig(tmp, format=fmt, **kwargs))
 
 
 def _nearest_existing(p: Path) -> Path:

@@ -14,7 +14,7 @@ The public API (stable; other modules and the pytest helpers build on it)::
 ``"p3"``, ``"p2"``, ``"p3-eps:EPS,R"`` (``|enc(x)|_inf >= eps`` for ``|x| >= r``), ``"p2-delta:DELTA"``
 (ordering required only where ``<x,v> - <x,u> >= delta |x|^2``). ``domain`` is a name
 (``reals``, ``nonneg``, ``binary``, ``sphere``, ``box:LO,HI``, ``data:PATH``) or a domain object
-(:mod:`latentcheck.checkers.domains`).
+(:mod:`latentcheck.theorems.domains`).
 
 ``encoder`` is a :class:`latentcheck.theorems.Encoder` (certified results) or a plain
 callable ``f(x[n]) -> z[m]`` with ``n=`` given (float search only: every

@@ -117,7 +117,7 @@ def _with_report_inputs(report: Mapping[str, Any], encoder: Any) -> Any:
 
 def _domain(report: Mapping[str, Any]) -> Any:
     """The report's domain when it is recorded exactly (box, binary, nonneg, reals), else ``None``."""
-    from latentcheck.checkers.domains import parse_domain
+    from latentcheck.theorems.domains import parse_domain
 
     cert = (report.get("domain") or {}).get("certificate")
     if not isinstance(cert, dict) or cert.get("kind") not in ("box", "binary", "nonneg", "reals"):

@@ -17,8 +17,14 @@ from latentcheck.counterexamples.certify import Certification, certify_flip, cer
 from latentcheck.counterexamples.report import SCHEMA, load_report, render_markdown, strip_timings, write_report
 from latentcheck.counterexamples.shrink import shrink
 from latentcheck.counterexamples.types import CERTIFIED, EXACT, FLOAT_ONLY, INTERVAL, UNDECIDED, Counterexample, format_fraction, parse_fraction
+from latentcheck.counterexamples._certifier import certifier, certifier_for
+
+# The certifiers that live in files of their own, registered by property class on import (see _certifier.py).
+from latentcheck.counterexamples import certifier_p2_delta, certifier_p3_eps  # noqa: F401,E402
 
 __all__ = [
+    "certifier",
+    "certifier_for",
     "Counterexample",
     "CERTIFIED",
     "EXACT",

@@ -34,7 +34,6 @@ import hashlib
 import json
 import math
 import os
-import tempfile
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Sequence
@@ -621,20 +620,12 @@ def sha256_file(path: "str | os.PathLike[str]") -> str:
 
 
 def write_certificate(cert: dict, path: "str | os.PathLike[str]") -> None:
-    """Write JSON atomically (temp file in the same folder, then rename)."""
+    """Write JSON atomically (temp file in the same folder, then rename; the folder is created)."""
+    from latentcheck.theorems._files import atomic_write_text
+
     path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(cert, fh, indent=1)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    atomic_write_text(path, json.dumps(cert, indent=1))
 
 
 def load_certificate(path: "str | os.PathLike[str]") -> dict:
@@ -677,14 +668,6 @@ def save_bound_encoder(encoder: Any, normalise: str, path: "str | os.PathLike[st
             arrays[key] = np.asarray(src if keep else exact)
     arrays["activations"] = np.array([layer.activation.name for layer in encoder.layers], dtype=np.str_)
     arrays["latentcheck_normalise"] = np.array(normalise, dtype=np.str_)
-    path = os.fspath(path)
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix=".tmp.npz")
-    os.close(fd)
-    try:
-        np.savez(tmp, **arrays)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    from latentcheck.theorems._files import atomic_write_bytes_with
+
+    atomic_write_bytes_with(path, lambda fh: np.savez(fh, **arrays), ".npz")

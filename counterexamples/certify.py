@@ -36,12 +36,15 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from latentcheck.counterexamples._certifier import certifier, certifier_for
 from latentcheck.counterexamples._fast import QVec, as_qvec, check_flip_fast, check_zero_fast, domain_contains
 from latentcheck.counterexamples.types import EXACT, FLOAT_ONLY, INTERVAL, UNDECIDED, Counterexample
 from latentcheck.theorems.encoder import Encoder
 from latentcheck.theorems.properties import PointCheck, check_flip, check_zero
+from latentcheck.theorems.properties.p2 import Ordering
+from latentcheck.theorems.properties.p3 import NonZero
 
-__all__ = ["certify_candidate", "certify_point", "Certification", "certify_zero", "certify_flip", "float_encode", "ieee_encode", "xla_runtime", "to_counterexample"]
+__all__ = ["certify_raw", "certify_point", "certify_p3", "certify_p2", "Certification", "certify_zero", "certify_flip", "float_encode", "ieee_encode", "xla_runtime", "to_counterexample"]
 
 
 @dataclass(frozen=True)
@@ -249,7 +252,7 @@ def certify_zero(encoder: Any, x: Sequence[Any], *, domain: Any = None, dtype: s
                  move_to_dtype: bool = False, nonvanishing: bool = False,
                  _float_zero: "tuple[bool, str] | None" = None) -> Certification:
     """Certify a P3 candidate: ``x != 0`` in the domain and ``enc(x) = 0`` (the raw chain: an encoder with input
-    normalisation is certified by :func:`certify_candidate`, which checks ``enc(N(x))``).
+    normalisation is certified by :func:`latentcheck.counterexamples.candidate.certify_candidate`, which checks ``enc(N(x))``).
 
     With ``move_to_dtype``, a float zero at an ``x`` that is not a ``dtype`` vector is certified again at
     ``x`` rounded to ``dtype`` (the point the float computation ran at), and the result names that point in
@@ -390,21 +393,19 @@ def to_counterexample(cert: Certification, property: str, vectors: Sequence[Sequ
                                        ieee_reproduces=cert.ieee_reproduces)
 
 
-def certify_candidate(prop: Any, encoder: Any, vectors: Sequence[Sequence[Any]], *, domain: Any = None,
-                      dtype: str | None = "float32", **options: Any) -> Certification:
-    """Certify a candidate witness of the property object ``prop`` (``vectors``: ``prop.arity`` points).
+def certify_raw(prop: Any, encoder: Any, vectors: Sequence[Sequence[Any]], *, domain: Any = None,
+               dtype: str | None = "float32", **options: Any) -> Certification:
+    """Certify a candidate witness of ``prop`` for the encoder as it stands (no input normalisation: use
+    :func:`latentcheck.counterexamples.candidate.certify_candidate`, which checks ``enc(N(x))``).
 
-    Dispatches to the property's dedicated certifier (``prop.certifier``: :func:`certify_zero`,
-    :func:`certify_flip`) or to :func:`certify_point`, the generic one built on ``prop.check`` (exact /
-    interval) and ``prop.float_violates``.
+    Dispatches, by the property's class, to the certifier registered for it (``@certifier``, see
+    :mod:`latentcheck.counterexamples._certifier`: :func:`certify_zero` for P3, :func:`certify_flip` for P2),
+    else to :func:`certify_point`, the generic one built on ``prop.check`` (exact / interval) and
+    ``prop.float_violates``.
     """
-    if isinstance(encoder, Encoder) and encoder.inputs.normalise != "none":  # the function checked is enc(N(x))
-        from latentcheck.counterexamples.normalised import certify_normalised
-
-        return certify_normalised(prop, encoder, vectors, domain=domain, dtype=dtype, **options)
-    special = _CERTIFIERS.get(prop.certifier) if prop.certifier else None
+    special = certifier_for(prop)
     if special is not None:
-        return special(encoder, *vectors, domain=domain, dtype=dtype, **options)
+        return special(prop, encoder, vectors, domain=domain, dtype=dtype, **options)
     return certify_point(prop, encoder, vectors, domain=domain, dtype=dtype)
 
 
@@ -445,4 +446,14 @@ def _float_violates(prop: Any, encoder: Any, qs: Sequence[QVec], dtype: str) -> 
     return prop.float_violates(list(p), list(zz)), rt
 
 
-_CERTIFIERS: dict[str, Callable[..., Certification]] = {"zero": certify_zero, "flip": certify_flip}
+
+@certifier(NonZero)
+def certify_p3(prop: Any, encoder: Any, vectors: Sequence[Sequence[Any]], **options: Any) -> Certification:
+    """P3's certifier: :func:`certify_zero` at the one point."""
+    return certify_zero(encoder, *vectors, **options)
+
+
+@certifier(Ordering)
+def certify_p2(prop: Any, encoder: Any, vectors: Sequence[Sequence[Any]], **options: Any) -> Certification:
+    """P2's certifier: :func:`certify_flip` at the triple."""
+    return certify_flip(encoder, *vectors, **options)

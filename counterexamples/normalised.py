@@ -199,7 +199,8 @@ def _cert(status: str, detail: str, margin: Optional[str] = None) -> Any:
 def certify_normalised(prop: Any, encoder: Encoder, vectors: Sequence[Sequence[Any]], *, domain: Any = None,
                        dtype: Optional[str] = "float32", **options: Any) -> Any:
     """Certify a candidate of ``prop`` for ``enc(N(x))`` (see the module docstring); the witness stays ``vectors``."""
-    from latentcheck.counterexamples.certify import certify_candidate
+    from latentcheck.counterexamples._certifier import certifier_for
+    from latentcheck.counterexamples.certify import certify_p2, certify_p3, certify_raw
 
     norm = encoder.inputs.normalise
     qs = [as_qvec(v) for v in vectors]
@@ -211,18 +212,19 @@ def certify_normalised(prop: Any, encoder: Encoder, vectors: Sequence[Sequence[A
     images = [normalised_point(x, norm) for x in xs]
     raw = raw_encoder(encoder)
     what = f"N = {norm}: the encoder sees " + ("x/|x|_2" if norm == "l2" else f"x/{divide_factor(norm)}")
+    special = certifier_for(prop)  # P3's and P2's have exact forms at an irrational x/|x|_2
     if all(im is not None for im in images):
         opts = {k: v for k, v in options.items() if k != "move_to_dtype"}
-        cert = certify_candidate(prop, raw, [QVec.from_fractions(im) for im in images], domain=None,
-                                 dtype=dtype if norm != "l2" else None, **opts)
+        cert = certify_raw(prop, raw, [QVec.from_fractions(im) for im in images], domain=None,
+                           dtype=dtype if norm != "l2" else None, **opts)
         cert = replace(cert, vectors=None, detail=f"{cert.detail} (at N(x); {what})")
-    elif prop.certifier == "zero":
+    elif special is certify_p3:
         cert = _l2_zero(raw, xs[0], what)
-    elif prop.certifier == "flip":
+    elif special is certify_p2:
         cert = _l2_flip(raw, xs, what)
     else:
         cert = _cert(UNDECIDED, f"{prop.id} at an irrational x/|x|_2 is not decided ({what})")
-    if norm == "l2" and prop.certifier == "zero" and dtype is not None and cert.status in ("refuted", UNDECIDED):
+    if norm == "l2" and special is certify_p3 and dtype is not None and cert.status in ("refuted", UNDECIDED):
         return _l2_float_zero(encoder, qs[0], dtype, cert)
     return cert
 

@@ -271,7 +271,7 @@ def write_report(result: Any, out_dir: "str | os.PathLike[str]", *, command: str
         written = write_plots(data, out)
         data["plots"] = [p.name for p in written.values()]
         paths.update(written)
-    from latentcheck.checkers._io import atomic_write_text
+    from latentcheck.theorems._files import atomic_write_text
 
     paths["json"] = out / "report.json"
     atomic_write_text(paths["json"], json.dumps(data, indent=2) + "\n")

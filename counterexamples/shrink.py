@@ -2,7 +2,7 @@
 
 A shrink step proposes a simpler witness, screens it cheaply in float64 (the
 property's ``shrink_screen``) and accepts it only when the property's
-certifier (:func:`latentcheck.counterexamples.certify.certify_candidate`)
+certifier (:func:`latentcheck.counterexamples.candidate.certify_candidate`)
 certifies it again (same label or better). The passes are the property's
 ``shrink_order``, repeated until none makes progress or the check budget is
 spent:
@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from latentcheck.counterexamples.certify import certify_candidate
+from latentcheck.counterexamples.candidate import certify_candidate
 from latentcheck.counterexamples.types import Counterexample, format_fraction
 
 __all__ = ["shrink"]
@@ -66,11 +66,11 @@ def shrink(cx: Counterexample, encoder: Any, *, domain: Any, dtype: str | None =
     ``time.perf_counter()`` value) stops early; a stop by deadline is noted
     on the result because it makes the outcome depend on the machine's speed.
     """
-    from latentcheck.checkers.falsifier._blas import serial_blas
+    from latentcheck.theorems._blas import serial_blas
     from latentcheck.theorems.properties import get_property
 
     if isinstance(domain, str):
-        from latentcheck.checkers.domains import parse_domain
+        from latentcheck.theorems.domains import parse_domain
 
         domain = parse_domain(domain)
     if not cx.is_certified:

@@ -17,7 +17,7 @@ from .checkers.testing.strategies import activations, binary, encoders, nonneg, 
 from .checkers.verify import VerifyResult, verify
 from .counterexamples import (
     CERTIFIED, Certification, Counterexample, EXACT, FLOAT_ONLY, INTERVAL, SCHEMA, UNDECIDED,
-    binding_record, certify_flip, certify_zero, check_certificate, float_encode, format_fraction,
+    binding_record, certifier, certifier_for, certify_flip, certify_zero, check_certificate, float_encode, format_fraction,
     load_report, parse_fraction, recheck_path, render_markdown, shrink, strip_timings,
     to_counterexample, write_report
 )

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from latentcheck import counterexamples
 from latentcheck.checkers.cli import app
-from latentcheck.checkers.domains import parse_domain
+from latentcheck.theorems.domains import parse_domain
 from latentcheck.checkers.falsify import falsify
 from latentcheck.counterexamples import (
     Counterexample,

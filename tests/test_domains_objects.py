@@ -7,7 +7,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from latentcheck.checkers.domains import Binary, Box, Data, Domain, Nonneg, Reals, Sphere, parse_domain
+from latentcheck.theorems.domains import Binary, Box, Data, Domain, Nonneg, Reals, Sphere, parse_domain
 from latentcheck.counterexamples._fast import QVec, domain_contains
 from latentcheck.theorems.errors import InvalidArgument
 

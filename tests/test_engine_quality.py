@@ -11,8 +11,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 ENGINE = [*sorted((ROOT / "checkers" / "falsifier").glob("*.py")), ROOT / "counterexamples" / "shrink.py",
-          ROOT / "checkers" / "cli_falsify.py", ROOT / "checkers" / "domains.py", ROOT / "counterexamples" / "certify.py",
-          ROOT / "counterexamples" / "types.py", *sorted((ROOT / "theorems" / "properties").glob("*.py"))]
+          ROOT / "checkers" / "cli_falsify.py", ROOT / "theorems" / "domains.py", ROOT / "counterexamples" / "certify.py",
+          ROOT / "counterexamples" / "types.py", ROOT / "counterexamples" / "_certifier.py",
+          *sorted((ROOT / "counterexamples").glob("certifier_*.py")), *sorted((ROOT / "theorems" / "properties").glob("*.py"))]
 
 
 def _functions(path: Path):

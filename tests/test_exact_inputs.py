@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import _recheck as rc
-from latentcheck.checkers.domains import parse_domain
+from latentcheck.theorems.domains import parse_domain
 from latentcheck.counterexamples._fast import QVec
 from latentcheck.counterexamples.certify import certify_zero
 from latentcheck.theorems import Encoder
@@ -198,7 +198,7 @@ def test_data_witness_is_a_row_bit_for_bit(tmp_path) -> None:
 
 
 def test_planted_data_rounding_is_caught(tmp_path, monkeypatch) -> None:
-    import latentcheck.checkers.domains as dmod
+    import latentcheck.theorems.domains as dmod
 
     rows = np.array([[2**53 + 1, 2**53, 0]], dtype=np.int64)
     monkeypatch.setattr(dmod, "fits_float64", lambda arr: True)  # the old behaviour: rows taken as float64

@@ -246,7 +246,7 @@ def test_huge_numbers_refused_exit_2(argv, needle, capsys) -> None:
 
 
 def test_huge_number_limits_are_exact() -> None:
-    from latentcheck.checkers.domains import MAX_BOX_BOUND, parse_domain
+    from latentcheck.theorems.domains import MAX_BOX_BOUND, parse_domain
     from latentcheck.theorems.errors import InvalidArgument
     from latentcheck.theorems.properties import get_property
 

@@ -11,7 +11,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from latentcheck.checkers.domains import parse_domain, stereographic_point
+from latentcheck.theorems.domains import parse_domain, stereographic_point
 from latentcheck.checkers.falsify import falsify, p3_search, run_round, zero_target
 from latentcheck.counterexamples import strip_timings
 from latentcheck.theorems import Encoder, check_flip, check_zero, classify
@@ -288,7 +288,7 @@ def test_pivot_columns_subset_full_and_rank_deficient() -> None:
 
 
 def test_serial_blas_keeps_results() -> None:
-    from latentcheck.checkers.falsifier._blas import serial_blas
+    from latentcheck.theorems._blas import serial_blas
 
     rng = np.random.default_rng(0)
     A, y = rng.normal(size=(50, 50)), rng.normal(size=50)

@@ -11,7 +11,7 @@ from latentcheck.checkers.falsifier._stages import STAGES, chain, conclude, cons
 from latentcheck.checkers.falsifier._state import record, select
 from latentcheck.checkers.falsify import falsify
 from latentcheck.counterexamples._fast import QVec
-from latentcheck.counterexamples.certify import certify_candidate
+from latentcheck.counterexamples.candidate import certify_candidate
 from latentcheck.theorems import Encoder
 
 RELU = Encoder.random([10, 3], "relu", seed=0)

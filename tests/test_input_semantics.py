@@ -137,7 +137,7 @@ def test_cli_verify_and_falsify_agree_on_the_file(healthy, broken):
 
 def test_broken_l2_zero_is_certified_exactly_at_an_irrational_norm(broken):
     """k = 3: x/|x| is irrational; enc(x/|x|) = relu(1.5 - sqrt 3) = 0 is decided in Q(sqrt 3)."""
-    from latentcheck.counterexamples.certify import certify_candidate
+    from latentcheck.counterexamples.candidate import certify_candidate
     from latentcheck.theorems.properties import get_property
 
     enc = Encoder.load(broken)
@@ -159,7 +159,7 @@ def test_two_layer_l2_zero_against_the_independent_checker(hidden):
     b1 = np.array([0.75])
     enc = with_input_normalise(Encoder.from_arrays([W0, W1], [b0, b1], [hidden, "relu"]), "l2")
     layers = [(W0, b0, hidden), (W1, b1, "relu")]
-    from latentcheck.counterexamples.certify import certify_candidate
+    from latentcheck.counterexamples.candidate import certify_candidate
     from latentcheck.theorems.properties import get_property
 
     rng = np.random.default_rng(0)
@@ -177,7 +177,7 @@ def test_two_layer_l2_zero_against_the_independent_checker(hidden):
 
 def test_non_homogeneous_activation_is_certified_by_intervals():
     """Latent Max(0, t - 1): not positively homogeneous; at k = 3 the pre-activation 2.5 - sqrt 3 ~ 0.77 < 1: interval."""
-    from latentcheck.counterexamples.certify import certify_candidate
+    from latentcheck.counterexamples.candidate import certify_candidate
     from latentcheck.theorems.properties import get_property
 
     enc = with_input_normalise(Encoder.from_arrays([W4], [[2.5]], ["Max(0, t - 1)"]), "l2")
@@ -189,7 +189,7 @@ def test_non_homogeneous_activation_is_certified_by_intervals():
 
 def test_p2_on_normalised_inputs_is_certified_and_rechecked():
     """enc(x) = x_0: at x = (1,1), u = (1,0), v = (1,2): <Nx,Nu> = 1/sqrt2 < 3/sqrt10 = <Nx,Nv>, latents reversed."""
-    from latentcheck.counterexamples.certify import certify_candidate
+    from latentcheck.counterexamples.candidate import certify_candidate
     from latentcheck.theorems.properties import get_property
 
     W, b = np.array([[1.0, 0.0]]), np.array([0.0])
@@ -237,7 +237,7 @@ def test_planted_bug_in_the_qsqrt_sign_is_caught_by_the_independent_checker(heal
     """A wrong sign rule in Q(sqrt D) (the sqrt term alone) 'certifies' zeros of the healthy encoder; the
     independent re-check rejects every one of them (and agrees with the engine once the bug is gone)."""
     import latentcheck.counterexamples.normalised as nm
-    from latentcheck.counterexamples.certify import certify_candidate
+    from latentcheck.counterexamples.candidate import certify_candidate
     from latentcheck.theorems.properties import get_property
 
     enc, p3 = Encoder.load(healthy), get_property("p3")

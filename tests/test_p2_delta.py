@@ -7,9 +7,9 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from latentcheck.checkers.domains import parse_domain
+from latentcheck.theorems.domains import parse_domain
 from latentcheck.checkers.falsify import falsify
-from latentcheck.counterexamples.certify import certify_candidate
+from latentcheck.counterexamples.candidate import certify_candidate
 from latentcheck.theorems import Encoder
 from latentcheck.theorems.errors import InvalidArgument
 from latentcheck.theorems.properties import P2_DELTA, OrderingMargin, PointCheck, get_property

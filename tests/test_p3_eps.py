@@ -71,8 +71,8 @@ def test_check_refutes_short_points_and_large_latents() -> None:
 
 def test_planted_bug_is_caught_by_the_rechecker(monkeypatch: pytest.MonkeyPatch) -> None:
     """A check that skips the eps comparison certifies a point the independent re-checker rejects."""
-    from latentcheck.checkers.domains import parse_domain
-    from latentcheck.counterexamples.certify import certify_candidate
+    from latentcheck.theorems.domains import parse_domain
+    from latentcheck.counterexamples.candidate import certify_candidate
     from latentcheck.theorems.properties import PointCheck, SmallLatent
 
     enc = _sigmoid_encoder()

@@ -35,7 +35,7 @@ from latentcheck.theorems.timeouts import Timeout as _Timeout
 from latentcheck.theorems.timeouts import check as _check_deadline
 from latentcheck.theorems.timeouts import time_limit as _time_limit
 
-__all__ = ["Classification", "classify", "RELU_LIKE", "TANH_LIKE", "NON_VANISHING", "VANISHING", "UNKNOWN"]
+__all__ = ["Classification", "classify", "class_name", "RELU_LIKE", "TANH_LIKE", "NON_VANISHING", "VANISHING", "UNKNOWN"]
 
 RELU_LIKE = "relu-like"
 TANH_LIKE = "tanh-like"
@@ -294,3 +294,13 @@ def _classify(act: Activation, expr: sp.Expr, name: str) -> Classification:
         return Classification(name, UNKNOWN, f"{cert}, but no proof that the zeros are isolated", "sign-change",
                               zero_bracket=bracket)
     return Classification(name, UNKNOWN, "no real zero found and no proof that s never vanishes", "none")
+
+
+def class_name(name: str, timeout: float = 5.0) -> str:
+    """The class of the activation called ``name`` (``classify(...).cls``), or ``"unknown"`` where it cannot be
+    classified in ``timeout`` seconds: for reports where the class is informative only (the study's tables)."""
+    try:
+        return classify(get_activation(name), timeout=timeout).cls
+    except Exception:  # classification is informative only
+        return "unknown"
+

@@ -22,11 +22,9 @@ import re
 import sympy as sp
 
 from latentcheck.theorems.errors import ExpressionSyntaxError, UnsafeExpression
+from latentcheck.theorems.symbols import T
 
 __all__ = ["T", "parse_expression", "MAX_EXPRESSION_LENGTH", "MAX_EXPONENT"]
-
-#: The one real variable of every activation.
-T = sp.Symbol("t", real=True)
 
 MAX_EXPRESSION_LENGTH = 400
 MAX_EXPONENT = 64
@@ -189,7 +187,7 @@ def _provably(arg: sp.Expr, strict: bool) -> bool:
         return bool(known)
     from mpmath import iv
 
-    from latentcheck.theorems.lower import interval_value  # lower imports this module: import at call time
+    from latentcheck.theorems.lower import interval_value  # mpmath intervals, loaded at call time
 
     try:
         box = interval_value(arg, iv.mpf(["-inf", "inf"]))

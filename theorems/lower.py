@@ -21,7 +21,7 @@ import sympy as sp
 from mpmath import iv, mp
 
 from latentcheck.theorems.errors import NotExact
-from latentcheck.theorems.expr import T
+from latentcheck.theorems.symbols import T
 
 __all__ = [
     "to_array_fn",

@@ -41,7 +41,7 @@ from typing import Any, Optional
 import numpy as np
 
 from latentcheck.checkers.autoencoder.data import CSR
-from latentcheck.checkers.domains import sample_row_triples
+from latentcheck.theorems.domains import sample_row_triples
 from latentcheck.theorems.encoder import Encoder
 from latentcheck.theorems.errors import InvalidArgument
 from latentcheck.theorems.inputs import META_KEYS as _INPUT_META_KEYS
@@ -372,7 +372,7 @@ def _certify_flips(encoder: Encoder, data: CSR, original: np.ndarray, tri: np.nd
 def _run_falsifier(encoder: Encoder, data: CSR, spec: str, seed: int, budget: float) -> dict:
     """Run :func:`latentcheck.checkers.falsify.falsify` on the data domain when it is installed."""
     try:
-        from latentcheck.checkers.domains import Domain
+        from latentcheck.theorems.domains import Domain
         from latentcheck.checkers.falsify import falsify
     except ImportError as exc:
         gone = {"status": "unavailable", "reason": f"latentcheck.checkers.falsify could not be imported ({exc})", "certified": []}

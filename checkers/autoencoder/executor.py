@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from typing import Any, Callable, Optional, Sequence
 
 from latentcheck.theorems.errors import InvalidArgument
@@ -49,17 +48,10 @@ def task_id(task: dict) -> str:
 
 def write_json_atomic(path: str, obj: Any) -> None:
     """Write JSON to a temporary file in the same directory, then rename it over ``path``."""
-    d = os.path.dirname(os.path.abspath(path))
-    os.makedirs(d, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=d, prefix=".tmp-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(obj, fh, sort_keys=True, default=str)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    from latentcheck.theorems._files import atomic_write_text
+
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    atomic_write_text(path, json.dumps(obj, sort_keys=True, default=str))
 
 
 def _load_stored(path: str, task: dict) -> Optional[Any]:

@@ -258,12 +258,9 @@ def environment() -> dict[str, Any]:
 
 
 def _class_of(name: str) -> str:
-    from latentcheck.theorems.classify import classify
+    from latentcheck.theorems.classify import class_name
 
-    try:
-        return classify(get_activation(name), timeout=5.0).cls
-    except Exception:  # classification is informative only
-        return "unknown"
+    return class_name(name)
 
 
 # --------------------------------------------------------------------------- Mult-DAE study

@@ -364,7 +364,7 @@ def select_trials(acts: list[str], trials: list[dict], tune_tasks: list[dict], t
 
 def study_implicit(cfg: Any, ratings: Ratings, progress: Any) -> dict:
     """Run the tuned, converged, multi-split study of ``cfg.model`` (multdae or multvae) and return the report dict."""
-    from latentcheck.checkers.autoencoder.study import _class_of
+    from latentcheck.theorems.classify import class_name as _class_of
 
     threshold = resolve_threshold(cfg.threshold, ratings)
     acts = [get_activation(a).name for a in cfg.activations]

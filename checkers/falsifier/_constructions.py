@@ -22,7 +22,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from latentcheck.checkers.domains import Domain
+from latentcheck.theorems.domains import Domain
 from latentcheck.checkers.falsifier._exact import exact_repair, pivot_columns
 from latentcheck.checkers.falsifier._model import ZeroTarget
 from latentcheck.theorems.activations import Activation
@@ -55,7 +55,7 @@ class Candidate:
 def _lp(W: np.ndarray, b: np.ndarray, target: ZeroTarget, domain: Domain, time_limit: float) -> np.ndarray | None:
     from scipy.optimize import linprog  # noqa: F401  (loads SciPy's BLAS before serial_blas looks for it)
 
-    from latentcheck.checkers.falsifier._blas import serial_blas
+    from latentcheck.theorems._blas import serial_blas
 
     with serial_blas():
         return _lp_body(W, b, target, domain, time_limit)
@@ -141,7 +141,7 @@ def _inverse_table(act: Activation) -> tuple[np.ndarray, np.ndarray, float | Non
 def _layerwise(encoder: Encoder, aim: float, domain: Domain) -> np.ndarray | None:
     from scipy.optimize import nnls
 
-    from latentcheck.checkers.falsifier._blas import serial_blas
+    from latentcheck.theorems._blas import serial_blas
 
     with serial_blas():
         return _layerwise_body(encoder, aim, domain, nnls)

@@ -72,7 +72,7 @@ def solve_int(A: Sequence[Sequence[int]], c: Sequence[int]) -> tuple[list[int], 
 def _qr_pick(sub: np.ndarray, k: int, rel: float) -> np.ndarray | None:
     from scipy.linalg import qr
 
-    from latentcheck.checkers.falsifier._blas import serial_blas
+    from latentcheck.theorems._blas import serial_blas
 
     with serial_blas():
         _, R, piv = qr(sub, mode="economic", pivoting=True)

@@ -4,7 +4,7 @@
 :class:`State`, and runs the chain of stages in ``_stages`` (each a function
 ``stage(setup, state) -> state``, composed like optax transformations). The
 property object (``latentcheck.theorems.properties``) and the domain object
-(``latentcheck.checkers.domains``) supply everything that differs between
+(``latentcheck.theorems.domains``) supply everything that differs between
 properties and domains.
 
 Rounds are deterministic: round 0 runs the constructions of the theorems,
@@ -25,12 +25,13 @@ from typing import Any, Callable
 
 import numpy as np
 
-from latentcheck.checkers.domains import Domain, parse_domain
+from latentcheck.theorems.domains import Domain, parse_domain
 from latentcheck.checkers.falsifier._budget import Budget
 from latentcheck.checkers.falsifier._model import ZeroTarget, zero_target
 from latentcheck.checkers.falsifier._report import initial_info
 from latentcheck.checkers.falsifier._stages import STAGES, chain
 from latentcheck.checkers.falsifier._state import SearchStats, Setup, State, select
+from latentcheck.checkers.falsifier._strategy import strategy
 from latentcheck.counterexamples.types import Counterexample
 from latentcheck.theorems.encoder import Encoder
 from latentcheck.theorems.errors import InvalidArgument
@@ -203,7 +204,7 @@ def falsify(
         property: a registered property: ``"p3"``, ``"p2"``, ``"p3-eps"`` (``"p3-eps:EPS,R"``), ``"p2-delta"``
             (``"p2-delta:DELTA"``), any case, or a property object (:mod:`latentcheck.theorems.properties`).
         domain: ``reals``, ``nonneg``, ``binary``, ``sphere``, ``box:LO,HI``, ``data:PATH`` or a
-            :class:`latentcheck.checkers.domains.Domain`.
+            :class:`latentcheck.theorems.domains.Domain`.
         dtype: float dtype for the float re-evaluation (``float16``, ``bfloat16``, ``float32``, ``float64``);
             the search itself runs in float32.
         budget: seconds for the search rounds (checked between rounds).
@@ -274,7 +275,7 @@ def _start(encoder: Any, property: Any, *, domain: Any, dtype: str, budget: floa
     cls = target = None
     if not black:
         cls = _classification(encoder.activation)
-        if prop.uses_zero_target:
+        if strategy("uses_zero_target", prop)(prop):
             target = _zero_target(encoder.activation, dtype)
     else:
         target = ZeroTarget("point", 0.0, 0.0, None, "black box: the search minimises |f(x)|^2")

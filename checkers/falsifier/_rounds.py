@@ -1,5 +1,5 @@
 """Candidates for certification: from a search round's best points, from the rows of a finite domain, and the
-exact repair onto an isolated zero. Pure functions of their arguments; the property objects call them."""
+exact repair onto an isolated zero. Pure functions of their arguments; the strategies (``search_*.py``) call them."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from latentcheck.checkers.domains import Domain
+from latentcheck.theorems.domains import Domain
 from latentcheck.checkers.falsifier._constructions import Candidate, jacobian
 from latentcheck.checkers.falsifier._exact import exact_repair, pivot_columns
 from latentcheck.checkers.falsifier._model import ZeroTarget, float_pre_activations
 from latentcheck.counterexamples._fast import QVec
 
 __all__ = ["exact_vec", "finite_candidate", "dtype_round", "repair_point", "zero_round", "top_points", "zero_rows",
-           "flip_rows", "best_rows", "data_row"]
+           "flip_rows", "data_row"]
 
 
 def finite_candidate(cand: Any) -> bool:
@@ -146,15 +146,3 @@ def flip_rows(dom: Domain, enc_fn: Callable, delta: float = 0.0) -> list[Candida
             u, v = int(ui[i]), int(vi[i])
             out.append(Candidate([data_row(dom, int(i)), data_row(dom, u), data_row(dom, v)], f"data rows x={int(i)}, u={u}, v={v}"))
     return out
-
-
-def best_rows(prop: Any, dom: Domain, enc_fn: Callable) -> list[Candidate]:
-    """For a one-point property: the 16 rows with the best objective that violate it in float32."""
-    if prop.arity != 1:
-        return []
-    import jax.numpy as jnp
-
-    X = jnp.asarray(dom.rows, dtype=jnp.float32)
-    _, best, _ = prop.objective()(X, enc_fn(X))
-    best = np.asarray(best)
-    return [Candidate([data_row(dom, int(i))], f"data row {int(i)}") for i in _finite_order(best, 16)]

@@ -29,7 +29,7 @@ from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
-from latentcheck.checkers.domains import Domain
+from latentcheck.theorems.domains import Domain
 from latentcheck.checkers.falsifier._model import ZeroTarget
 
 __all__ = ["SearchState", "Search", "p3_search", "p2_search", "objective_search", "run_round", "HIST_EDGES_P3", "HIST_EDGES_P2"]

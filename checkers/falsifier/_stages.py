@@ -19,10 +19,11 @@ from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
-from latentcheck.checkers.falsifier._blas import serial_blas
+from latentcheck.theorems._blas import serial_blas
 from latentcheck.checkers.falsifier._budget import Budget, OutOfTime
 from latentcheck.checkers.falsifier._rounds import exact_vec, finite_candidate, repair_point
 from latentcheck.checkers.falsifier._state import Setup, State, enough, full, record, select
+from latentcheck.checkers.falsifier._strategy import strategy
 
 __all__ = ["Stage", "chain", "certify", "certify_all", "keep_state", "decide", "construct", "search", "shrink", "conclude", "STAGES"]
 
@@ -46,10 +47,10 @@ def chain(*stages: Stage) -> Stage:
 
 def certify(setup: Setup, vectors: Sequence[Any]) -> Any:
     """Certify one candidate under the run's budget (``OutOfTime`` when ``--budget`` is spent)."""
-    from latentcheck.counterexamples.certify import certify_candidate
+    from latentcheck.counterexamples.candidate import certify_candidate
 
     return setup.timer.run(certify_candidate, setup.prop, setup.encoder, vectors, domain=setup.dom, dtype=setup.dtype,
-                           **setup.prop.certify_options(setup.nonvanishing))
+                           **strategy("certify_options", setup.prop)(setup.prop, setup.nonvanishing))
 
 
 def certify_all(setup: Setup, state: State, found: Iterable[tuple[list, str]]) -> State:
@@ -79,7 +80,7 @@ def decide(setup: Setup, state: State) -> State:
     if setup.black:
         return state
     act = setup.encoder.activation
-    status = setup.prop.none_decided(setup.cls, setup.target, act, setup.dtype)
+    status = strategy("none_decider", setup.prop)(setup.prop, setup.cls, setup.target, act, setup.dtype)
     if status is None:
         return state
     stats = replace(state.stats, seconds=time.perf_counter() - setup.t_start)
@@ -90,19 +91,21 @@ def decide(setup: Setup, state: State) -> State:
 def _sources(setup: Setup, state: State) -> Iterable[Any]:
     """Round 0's candidates: the property's constructions, or a finite domain's rows."""
     if setup.dom.is_finite:
-        return iter(setup.prop.data_candidates(setup.encoder, setup.dom, _enc_fn(setup), target=setup.target,
-                                               dtype=setup.dtype, black=setup.black))
+        find = strategy("data_finder", setup.prop)
+        return iter(find(setup.prop, setup.encoder, setup.dom, _enc_fn(setup), target=setup.target, dtype=setup.dtype,
+                         black=setup.black))
     if setup.black:
         return iter(())
     limit = max(0.05, min(0.25 * setup.budget, state.deadline - time.perf_counter()))
-    return setup.prop.constructions(setup.encoder, setup.dom, target=setup.target, seed=setup.seed, time_limit=limit)
+    build = strategy("constructor", setup.prop)
+    return build(setup.prop, setup.encoder, setup.dom, target=setup.target, seed=setup.seed, time_limit=limit)
 
 
 def _repaired(setup: Setup, cand: Any) -> list:
     """A candidate's exact vectors, repaired onto an isolated zero where the target is one."""
     vecs = [exact_vec(v, setup.dom) for v in cand.vectors]
     t = setup.target
-    if (setup.prop.uses_zero_target and t is not None and t.kind == "point" and not cand.exact and not setup.black
+    if (strategy("uses_zero_target", setup.prop)(setup.prop) and t is not None and t.kind == "point" and not cand.exact and not setup.black
             and setup.encoder.inputs.normalise == "none"):  # the repair solves the raw chain
         rep = repair_point(setup.encoder, vecs[0], t, setup.dom)
         if rep is not None:
@@ -172,15 +175,16 @@ def _compiled_round(setup: Setup, state: State) -> tuple[Callable, State]:
     from latentcheck.checkers.falsifier._search import run_round
 
     B = int(setup.restarts)
+    search = strategy("searcher", setup.prop)
     if setup.black:
-        srch = setup.prop.make_search(None, setup.dom, restarts=B, target=setup.target, enc_fn=_enc_fn(setup), n=setup.dim)
+        srch = search(setup.prop, None, setup.dom, restarts=B, target=setup.target, enc_fn=_enc_fn(setup), n=setup.dim)
         flops = 2.0 * setup.dim * 64
     else:
-        srch = setup.prop.make_search(setup.encoder, setup.dom, restarts=B, target=setup.target)
+        srch = search(setup.prop, setup.encoder, setup.dom, restarts=B, target=setup.target)
         flops = 2.0 * sum(layer.W.size for layer in setup.encoder.layers)
     steps = setup.steps
     if steps is None:
-        steps = int(np.clip(4e8 / (B * flops * setup.prop.steps_cost), 10, 200))
+        steps = int(np.clip(4e8 / (B * flops * strategy("steps_cost", setup.prop)(setup.prop)), 10, 200))
     seeds, mask = _seeds(setup, state.candidates, B)
     t0 = time.perf_counter()
     rnd = run_round(srch, int(steps)).lower(jax.random.fold_in(jax.random.PRNGKey(int(setup.seed)), 1),
@@ -205,7 +209,8 @@ def _one_round(setup: Setup, state: State, rnd: Callable, r: int, seeds: Any, ma
     setup.timer.new_stage()  # this round's candidates may still be checked in the grace
     timed_out = False
     try:
-        state = certify_all(setup, state, setup.prop.round_candidates(setup, best, best_loss))
+        pick = strategy("round_picker", setup.prop)
+        state = certify_all(setup, state, pick(setup.prop, setup, best, best_loss))
     except OutOfTime as exc:
         state, timed_out = getattr(exc, "state", state), True
     st = replace(state.stats, certify_seconds=state.stats.certify_seconds + time.perf_counter() - t0,

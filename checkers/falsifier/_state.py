@@ -14,7 +14,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from latentcheck.checkers.domains import Domain
+from latentcheck.theorems.domains import Domain
 from latentcheck.counterexamples.types import UNDECIDED, Counterexample
 
 __all__ = ["SearchStats", "Setup", "State", "record", "select", "enough", "full"]

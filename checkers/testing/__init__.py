@@ -10,7 +10,7 @@ input domains :func:`reals`, :func:`nonneg`, :func:`binary`, :func:`sphere`,
 every counterexample.
 
 One engine: the assertions are a thin layer over :func:`latentcheck.checkers.falsify`
-and :func:`latentcheck.checkers.domains.parse_domain` (``assert_nonvanishing``
+and :func:`latentcheck.theorems.domains.parse_domain` (``assert_nonvanishing``
 reports what ``latentcheck falsify`` finds for the same encoder, seed and
 budget); the flip rate samples with the domain's own sampler and certifies
 with the falsifier's stages.

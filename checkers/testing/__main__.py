@@ -68,7 +68,7 @@ def _main(args: list[str]) -> int:
     prop = get_property(cx["property"])
     vectors = [vecs[k] for k in prop.names]
     if cx["certified"] in ("exact", "interval") and enc.inputs.normalise != "none":  # the witness of enc(N(x))
-        from latentcheck.counterexamples.certify import certify_candidate
+        from latentcheck.counterexamples.candidate import certify_candidate
 
         cert = certify_candidate(prop, enc, vectors, dtype=None)
         print(f"{cx['property']} counterexample re-checked ({cert.status}, input normalisation {enc.inputs.normalise}): "

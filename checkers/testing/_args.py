@@ -2,8 +2,8 @@
 
 Nothing here searches or certifies: an encoder argument becomes an
 ``Encoder`` or a one-input callable ``x[n] -> z[m]`` (falsify's black-box
-form), a domain argument becomes a :class:`latentcheck.checkers.domains.Domain`
-through :func:`latentcheck.checkers.domains.parse_domain`, and seed and budget
+form), a domain argument becomes a :class:`latentcheck.theorems.domains.Domain`
+through :func:`latentcheck.theorems.domains.parse_domain`, and seed and budget
 default to the pytest session's (:mod:`latentcheck.checkers.testing._session`).
 """
 
@@ -106,8 +106,8 @@ def subject(encoder_fn: Any, n: Any, dtype: str, batched: bool = False, input_no
 
 
 def domain_of(domain: Any, n: int) -> Any:
-    """A :class:`~latentcheck.checkers.domains.Domain`: a name or ``data:PATH`` (parse_domain), or a 2-D array of rows."""
-    from latentcheck.checkers.domains import Domain, parse_domain
+    """A :class:`~latentcheck.theorems.domains.Domain`: a name or ``data:PATH`` (parse_domain), or a 2-D array of rows."""
+    from latentcheck.theorems.domains import Domain, parse_domain
 
     if isinstance(domain, (str, Domain)):
         try:

@@ -1,7 +1,7 @@
 """The ordering-flip rate behind ``assert_order_preserving``: a statistic, not a search.
 
 Triples ``(x, u, v)`` are drawn with the domain's own sampler
-(:meth:`latentcheck.checkers.domains.Domain.sample`; the rows of a data
+(:meth:`latentcheck.theorems.domains.Domain.sample`; the rows of a data
 domain uniformly), evaluated with the falsifier's float evaluation
 (:func:`latentcheck.counterexamples.certify.float_encode`, the encoder in
 ``dtype``), and counted. The worst flip is certified and shrunk by the
@@ -193,7 +193,8 @@ def certified_flip(fn: Any, encoder: Any, dom: Any, dtype: str, triple: tuple[np
     The float triple is moved to exact points of the domain (``Domain.to_exact``)
     and certified there; None when the flip does not hold at those points.
     """
-    from latentcheck.counterexamples.certify import certify_candidate, to_counterexample
+    from latentcheck.counterexamples.candidate import certify_candidate
+    from latentcheck.counterexamples.certify import to_counterexample
     from latentcheck.counterexamples.shrink import shrink
     from latentcheck.theorems.properties import get_property
 

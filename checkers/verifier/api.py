@@ -17,54 +17,17 @@ Verdicts:
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
-from latentcheck.checkers.domains import Domain, parse_domain
+from latentcheck.theorems.domains import Domain, parse_domain
 from latentcheck.theorems.encoder import Encoder
+from latentcheck.checkers.verifier.result import CERT_SCHEMA_NOTE, VERDICTS, VerifyResult
 from latentcheck.theorems.errors import InvalidArgument
 
 __all__ = ["verify", "VerifyResult", "parse_verify_domain", "VERDICTS", "CERT_SCHEMA_NOTE"]
-
-VERDICTS = ("proved", "refuted", "proved-float", "unknown")
-CERT_SCHEMA_NOTE = "see docs/verify.md"
-
-
-@dataclass
-class VerifyResult:
-    """The verdict and its evidence.
-
-    Attributes:
-        verdict: ``proved``, ``refuted``, ``proved-float`` or ``unknown``.
-        reason: one sentence: why this verdict.
-        method: ``interval``, ``branch-and-bound``, ``T2``, ``exact-point`` or ``none``.
-        counterexample: for ``refuted``: ``x`` as exact rational strings.
-        certificate: for ``proved`` by branch and bound: the certificate (JSON-ready).
-        stats: nodes, LPs, leaves, seconds.
-    """
-
-    verdict: str
-    reason: str
-    method: str
-    domain: str
-    counterexample: list[str] | None = None
-    certificate: dict | None = None
-    stats: dict = field(default_factory=dict)
-    #: the input semantics checked (``InputSemantics.record()``: normalisation and where it came from)
-    inputs: dict = field(default_factory=dict)
-
-    @property
-    def exit_code(self) -> int:
-        return {"proved": 0, "refuted": 1}.get(self.verdict, 3)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"schema": "latentcheck.verify/1", "property": "p3", "verdict": self.verdict, "reason": self.reason,
-                "method": self.method, "domain": self.domain, "counterexample": self.counterexample,
-                "certified": self.verdict in ("proved", "refuted"), "stats": self.stats, "inputs": self.inputs}
-
 
 def parse_verify_domain(spec: "str | Domain") -> Domain:
     """``reals``, ``nonneg``, ``binary`` or ``box:LO,HI`` (exact rationals from the text), as a Domain object.
@@ -77,24 +40,6 @@ def parse_verify_domain(spec: "str | Domain") -> Domain:
     return dom
 
 
-def _label(dom: Domain) -> str:
-    return dom.label
-
-
-def _x_bounds(dom: Domain, n: int) -> tuple[list, list]:
-    return dom.coordinate_bounds(n)
-
-
-def _in_domain(dom: Domain, x: list[Fraction]) -> bool:
-    return dom.contains(x)
-
-
-def _is_counterexample(encoder: Encoder, dom: "Domain", x: list[Fraction]) -> bool:
-    if not any(x) or not _in_domain(dom, x):
-        return False
-    return all(v == 0 for v in encoder.exact(x))
-
-
 def _t2_or_unknown(encoder: Encoder, dom: "Domain", why: str, t0: float) -> VerifyResult:
     from latentcheck.theorems.classify import classify
 
@@ -102,8 +47,8 @@ def _t2_or_unknown(encoder: Encoder, dom: "Domain", why: str, t0: float) -> Veri
     stats = {"seconds": round(time.perf_counter() - t0, 4)}
     if cls.cls == "non-vanishing":
         return VerifyResult("proved", f"T2: the latent activation {encoder.activation.name} never vanishes ({cls.certificate}), "
-                            "so no input at all is encoded as 0", "T2", _label(dom), stats=stats)
-    return VerifyResult("unknown", why, "none", _label(dom), stats=stats)
+                            "so no input at all is encoded as 0", "T2", dom.label, stats=stats)
+    return VerifyResult("unknown", why, "none", dom.label, stats=stats)
 
 
 def verify(encoder: Encoder, property: str = "p3", *, domain: "str | dict" = "reals", input_normalise: "str | None" = None,
@@ -132,7 +77,7 @@ def _verify_divided(encoder: Encoder, property: str, domain: Any, k: Fraction, t
     dom = parse_verify_domain(domain)
     if dom.label not in ("reals", "nonneg"):
         return VerifyResult("unknown", f"--input-normalise divide:{k} is decided on reals and nonneg only (there x -> x/K "
-                            "maps the domain onto itself); on other domains it is not", "none", _label(dom))
+                            "maps the domain onto itself); on other domains it is not", "none", dom.label)
     res = _verify(encoder, property, domain=dom, input_normalise="none", timeout=timeout)
     if res.counterexample is not None:
         y = [Fraction(v) for v in res.counterexample]
@@ -184,7 +129,7 @@ def _verify(encoder: Encoder, property: str = "p3", *, domain: "str | dict" = "r
         return _t2_or_unknown(encoder, dom, f"not piecewise linear ({exc}); verify decides piecewise-linear encoders only", t0)
     if not all(getattr(layer, "float64_exact", True) for layer in encoder.layers):
         return VerifyResult("unknown", "the stored weights are not all exact float64 numbers (e.g. long double); verify "
-                            "decides encoders whose weights float64 holds exactly", "none", _label(dom),
+                            "decides encoders whose weights float64 holds exactly", "none", dom.label,
                             stats={"seconds": round(time.perf_counter() - t0, 4)})
     homogeneous = all(p.positively_homogeneous for p in pls) and all(not np.any(layer.b) for layer in encoder.layers)
     if input_normalise == "l2" and not homogeneous:  # biases: enc(x/s) = enc_s(x)/s (checkers/verifier/l2.py)

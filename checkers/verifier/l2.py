@@ -37,7 +37,7 @@ from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 from latentcheck.checkers.verifier.pl import PLFunction
 
 if TYPE_CHECKING:
-    from latentcheck.checkers.domains import Domain
+    from latentcheck.theorems.domains import Domain
 
 __all__ = ["verify_l2", "l2_scope", "sqrt_bounds", "range_entry"]
 
@@ -534,7 +534,7 @@ def _new_stats() -> dict:
 
 def verify_l2(encoder: Any, pls: list[PLFunction], dom: "Domain", deadline: float, t0: float) -> Any:
     """Decide P3 for l2-normalised binary users; returns a :class:`VerifyResult`."""
-    from latentcheck.checkers.verifier.api import VerifyResult, _label
+    from latentcheck.checkers.verifier.result import VerifyResult
     from latentcheck.counterexamples.certificate_l2 import SCHEMA_L2, check_l2_certificate, l2_counterexample_ok
 
     stats = _new_stats()
@@ -543,7 +543,7 @@ def verify_l2(encoder: Any, pls: list[PLFunction], dom: "Domain", deadline: floa
     def done(verdict: str, reason: str, method: str, **kw: Any) -> Any:
         st = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in stats.items()}
         st["seconds"] = round(time.perf_counter() - t0, 4)
-        return VerifyResult(verdict, reason, method, _label(dom), stats=st, **kw)
+        return VerifyResult(verdict, reason, method, dom.label, stats=st, **kw)
 
     if not dom.is_binary:
         return done("unknown", "--input-normalise l2 with biases is decided on the binary domain only (there |x|^2 = 1'x "

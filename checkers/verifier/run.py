@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from latentcheck.checkers.verifier.api import VerifyResult, _in_domain, _is_counterexample, _label, _x_bounds
+from latentcheck.checkers.verifier.result import VerifyResult, is_counterexample
 from latentcheck.checkers.verifier import bound_cache
 from latentcheck.checkers.verifier.bab import BabStats, Problem, solve_tree
 from latentcheck.checkers.verifier.tighten import tighten
@@ -29,7 +29,7 @@ from latentcheck.checkers.verifier.pl import PLFunction
 from latentcheck.counterexamples.certificate import SCHEMA, ExactNet, check_certificate
 
 if TYPE_CHECKING:
-    from latentcheck.checkers.domains import Domain
+    from latentcheck.theorems.domains import Domain
 
 __all__ = ["run_p3"]
 
@@ -44,7 +44,7 @@ def _probes(encoder: Any, dom: "Domain", n: int) -> list[Fraction] | None:
             for s in (1, -1):
                 x = [Fraction(0)] * n
                 x[i] = Fraction(s, 2 ** p)
-                if _in_domain(dom, x) and _is_counterexample(encoder, dom, x):
+                if dom.contains(x) and is_counterexample(encoder, dom, x):
                     return x
     return None
 
@@ -55,14 +55,14 @@ def _binary_singletons(encoder: Any, dom: "Domain", n: int) -> list[Fraction] | 
     for i in np.argsort(out)[:8].tolist():
         x = [Fraction(0)] * n
         x[i] = Fraction(1)
-        if _is_counterexample(encoder, dom, x):
+        if is_counterexample(encoder, dom, x):
             return x
     return None
 
 
 def _scale_into(dom: "Domain", x: list[Fraction]) -> list[Fraction]:
     """A positive multiple of ``x`` inside the domain (the encoder is homogeneous)."""
-    lo, hi = _x_bounds(dom, len(x))
+    lo, hi = dom.coordinate_bounds(len(x))
     lam = Fraction(1)
     for v, a, b in zip(x, lo, hi):
         if v > 0 and b is not None:
@@ -73,7 +73,7 @@ def _scale_into(dom: "Domain", x: list[Fraction]) -> list[Fraction]:
 
 
 def _cases(dom: "Domain", n: int, mode: str) -> list[tuple[list, list, Any]]:
-    lo, hi = _x_bounds(dom, n)
+    lo, hi = dom.coordinate_bounds(n)
     if mode != "cone":
         return [(lo, hi, None)]
     out = []
@@ -176,10 +176,10 @@ def _nonzero_mode(encoder: Any, dom: "Domain", n: int, zero_in: bool, homogeneou
 def run_p3(encoder: Any, pls: list[PLFunction], dom: "Domain", homogeneous: bool, deadline: float, t0: float,
            tighten_seconds: float | None = None) -> VerifyResult:
     n = encoder.n
-    label = _label(dom)
+    label = dom.label
     Ws = [np.asarray(layer.W, dtype=np.float64) for layer in encoder.layers]
     bs = [np.asarray(layer.b, dtype=np.float64) for layer in encoder.layers]
-    lo, hi = _x_bounds(dom, n)
+    lo, hi = dom.coordinate_bounds(n)
     zero_in = all((a is None or a <= 0) and (b is None or b >= 0) for a, b in zip(lo, hi))
     stats = BabStats()
     if tighten_seconds is None:
@@ -207,7 +207,7 @@ def run_p3(encoder: Any, pls: list[PLFunction], dom: "Domain", homogeneous: bool
             x = [max(a, min(b, v)) if a is not None and b is not None else v for v, a, b in zip(x, *case_box)]
             if mode == "cone":
                 x = _scale_into(dom, x)
-        return x if _is_counterexample(encoder, dom, x) else None
+        return x if is_counterexample(encoder, dom, x) else None
 
     trees, cases = [], []
     for clo, chi, case in _cases(dom, n, mode):

@@ -24,7 +24,6 @@ import dataclasses
 import json
 import os
 import re
-import tempfile
 from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 import numpy as np
@@ -337,17 +336,12 @@ def _narrowest_exact(arr: np.ndarray, stored: Optional[str]) -> np.ndarray:
 
 
 def _atomic_write(path: str, write: Any) -> None:
-    d = os.path.dirname(os.path.abspath(path))
-    os.makedirs(d, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=d, prefix=".tmp-", suffix=os.path.splitext(path)[1])
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """``write(tmp)`` then moved onto ``path`` (the one atomic writer, :mod:`latentcheck.theorems._files`;
+    the folder is created)."""
+    from latentcheck.theorems._files import atomic_write_with
+
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    atomic_write_with(path, write)
 
 
 def save_encoder(encoder: "Encoder", path: "str | os.PathLike[str]", meta: Optional[dict[str, Any]] = None) -> None:

@@ -1,15 +1,18 @@
 """The :class:`Property` base class and the one registry of properties.
 
-A property is an object that owns everything the engine needs to falsify it:
-its arity (points per witness), the exact / interval decision at a point
-(:meth:`Property.check`), the float decision (:meth:`Property.float_violates`),
-its search (:meth:`Property.make_search`, JAX imported lazily), its
-constructions, its shrink order, its histogram and its report wording. The
-engine (``checkers.falsifier``), the shrinker, the certifier, the report and
-the command line dispatch through the object; none compares property names.
+A property is mathematics only: its arity (points per witness), the exact /
+interval decision at a point (:meth:`Property.check`), the float decision
+(:meth:`Property.float_violates`), its shrink order, its histogram and its
+report wording. How an engine works on it lives with the engine, in registries
+keyed by property class: the falsifier's search and constructions
+(``checkers/falsifier/_strategy.py``: ``@searcher(SmallLatent)``, ...) and the
+certifier (``counterexamples/_certifier.py``: ``@certifier(SmallLatent)``). None
+compares property names.
 
-Adding a property is one file: subclass :class:`Property`, create the object
-and :func:`register` it (see ``p3_eps.py``). Lookup is case-insensitive by id,
+Adding a property is three files: subclass :class:`Property` here, create the
+object and :func:`register` it (see ``p3_eps.py``); register its search in
+``checkers/falsifier/search_<id>.py`` and its certifier in
+``counterexamples/certifier_<id>.py``. Lookup is case-insensitive by id,
 with parameters after a colon for the properties that take them
 (``get_property("p3-eps:1/100,2")``).
 
@@ -20,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -42,10 +45,6 @@ class Property:
         what: the report's word for a violation (``"zero counterexample"``).
         hist_key: the JSON key of the search histogram; ``hist_edges`` its bin edges.
         shrink_order: the shrinker's passes in order (``"zero-uv"``, ``"support"``, ``"round"``, ``"scale"``).
-        certifier: the dedicated certifier of ``counterexamples.certify`` (``"zero"``, ``"flip"``), or ``None``
-            for the generic one built on :meth:`check` and :meth:`float_violates`.
-        uses_zero_target: the search aims the latent pre-activations at the activation's zero set (P3).
-        steps_cost: relative cost of one search step per restart (P2 evaluates three points).
         verifiable: ``latentcheck verify`` can prove it when no counterexample is found.
     """
 
@@ -58,9 +57,6 @@ class Property:
     hist_key: str | None = None
     hist_edges: tuple[float, ...] = ()
     shrink_order: tuple[str, ...] = ("support", "round")
-    certifier: str | None = None
-    uses_zero_target: bool = False
-    steps_cost: int = 1
     verifiable: bool = False
 
     # ------------------------------------------------------------- identity
@@ -97,43 +93,6 @@ class Property:
         (``latents()`` gives ``(latent pre-activations or None, latents)``); the default lets every one through."""
         return True
 
-    def certify_options(self, nonvanishing: bool) -> dict[str, Any]:
-        """Keyword options of the dedicated certifier (the generic one takes none)."""
-        return {}
-
-    # ------------------------------------------------------------- search
-    def make_search(self, encoder: Any, domain: Any, *, restarts: int, target: Any = None,
-                    enc_fn: Callable | None = None, n: int | None = None) -> Any:
-        """A :class:`latentcheck.checkers.falsifier.Search` for this property (``encoder=None`` with ``enc_fn``:
-        a black box). The default minimises :meth:`objective` by projected Adam."""
-        from latentcheck.checkers.falsifier._search import objective_search
-
-        return objective_search(self.objective(), self.arity, encoder, domain, restarts=restarts, enc_fn=enc_fn, n=n,
-                                hist_edges=np.asarray(self.hist_edges))
-
-    def objective(self) -> Callable[[Any, Any], tuple[Any, Any, Any]]:
-        """The JAX search objective ``f(points, latents) -> (loss, best, hist_value)`` per restart (lower is
-        better; ``best`` is ``+inf`` where the float point does not violate the property)."""
-        raise NotImplementedError(f"{self.id} has no search objective")
-
-    def constructions(self, encoder: Any, domain: Any, *, target: Any = None, seed: int = 0,
-                      time_limit: float = 0.5) -> Iterator[Any]:
-        """Candidates from the theorems (``Candidate`` objects of ``checkers.falsifier``); none by default."""
-        return iter(())
-
-    def data_candidates(self, encoder: Any, domain: Any, enc_fn: Callable, *, target: Any = None,
-                        dtype: str = "float32", black: bool = False) -> list[Any]:
-        """Candidates among the rows of a finite domain."""
-        from latentcheck.checkers.falsifier._rounds import best_rows
-
-        return best_rows(self, domain, enc_fn)
-
-    def round_candidates(self, ctx: Any, best: np.ndarray, best_loss: np.ndarray) -> list[tuple[list, str]]:
-        """``(vectors, origin)`` to certify from a search round's best points."""
-        from latentcheck.checkers.falsifier._rounds import top_points
-
-        return top_points(ctx, best, best_loss, "gradient search")
-
     # ------------------------------------------------------------- words
     def theory_note(self, encoder: Any, cls: Any, domain: Any) -> str:
         """What the theorems say about this property for this encoder and domain."""
@@ -142,10 +101,6 @@ class Property:
     def claims(self) -> tuple[Any, ...]:
         """Claims this property adds to ``latentcheck prove`` (:class:`latentcheck.theorems.catalog.Claim` s)."""
         return ()
-
-    def none_decided(self, cls: Any, target: Any, activation: Any, dtype: str) -> str | None:
-        """A status decided before any search (``"none-exists"`` by a theorem), or ``None``."""
-        return None
 
 
 #: Every property by lower-case id.

@@ -1,14 +1,16 @@
 """P2, similarity-ordering preservation: ``<x,u> <= <x,v>`` implies ``<enc x, enc u> <= <enc x, enc v>``.
 
 A witness is a triple ``(x, u, v)`` (an ordering flip). The search is a pool
-inversion then projected Adam; T3 (kernel) and T5 (zero user) give constructions.
+inversion then projected Adam; T3 (kernel) and T5 (zero user) give constructions
+(``checkers/falsifier/search_p2.py``); the certifier is ``certify_flip``
+(``counterexamples/certify.py``, registered for :class:`Ordering`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -45,29 +47,6 @@ class Ordering(Property):
         z = latents()[1]
         return bool(z[0] @ z[1] - z[0] @ z[2] > 1e-12 * (1 + abs(z[0] @ z[1])))
 
-    def make_search(self, encoder: Any, domain: Any, *, restarts: int, target: Any = None,
-                    enc_fn: Callable | None = None, n: int | None = None) -> Any:
-        from latentcheck.checkers.falsifier._search import p2_search
-
-        return p2_search(encoder, domain, restarts=restarts, enc_fn=enc_fn, n=n, delta=float(self.delta))
-
-    def constructions(self, encoder: Any, domain: Any, *, target: Any = None, seed: int = 0,
-                      time_limit: float = 0.5) -> Iterator[Any]:
-        from latentcheck.checkers.falsifier._constructions import p2_constructions
-
-        return p2_constructions(encoder, domain, seed)
-
-    def data_candidates(self, encoder: Any, domain: Any, enc_fn: Callable, *, target: Any = None,
-                        dtype: str = "float32", black: bool = False) -> list[Any]:
-        from latentcheck.checkers.falsifier._rounds import flip_rows
-
-        return flip_rows(domain, enc_fn, float(self.delta))
-
-    def round_candidates(self, ctx: Any, best: np.ndarray, best_loss: np.ndarray) -> list[tuple[list, str]]:
-        from latentcheck.checkers.falsifier._rounds import top_points
-
-        return top_points(ctx, best, best_loss, "pool inversion + gradient search")
-
     def theory_note(self, encoder: Any, cls: Any, domain: Any) -> str:
         if domain.is_whole:
             return ("T4: on R^n with m < n every non-constant encoder has an ordering flip (T3 for linear encoders, "
@@ -88,5 +67,4 @@ P2 = register(Ordering(
     "for all x, u, v in D: <x,u> <= <x,v> implies <enc x, enc u> <= <enc x, enc v>",
     arity=3, names=("x", "u", "v"), what="ordering flip", hist_key="flip_margin_signed_log10",
     hist_edges=tuple(float(e) for e in np.linspace(-6.0, 6.0, 49)), shrink_order=("zero-uv", "support", "round"),
-    certifier="flip", steps_cost=3,
 ))

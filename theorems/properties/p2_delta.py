@@ -8,6 +8,9 @@ a triple ``(x, u, v)`` with the premise decided exactly and
 ``<enc x, enc u> > <enc x, enc v>`` certified (exact rationals or intervals).
 At ``x = 0`` the premise reads ``0 >= 0``: T5's zero-user flips are witnesses
 for every ``delta``.
+
+Its search and its certifier live with their engines:
+``checkers/falsifier/search_p2_delta.py`` and ``counterexamples/certifier_p2_delta.py``.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ __all__ = ["P2_DELTA", "OrderingMargin"]
 
 @dataclass(frozen=True)
 class OrderingMargin(Ordering):
-    """P2-delta as an object: P2's search, constructions and float check with the premise ``delta |x|^2``."""
+    """P2-delta as an object: P2's float check with the premise ``delta |x|^2``, its own exact check."""
 
     @property
     def spec(self) -> str:
@@ -70,5 +73,5 @@ P2_DELTA = register(replace(
     id="P2-delta", name="ordering preservation with a margin",
     statement="for all x, u, v in D: <x,v> - <x,u> >= delta |x|^2 implies <enc x, enc u> <= <enc x, enc v>",
     arity=3, names=("x", "u", "v"), what="ordering flip", hist_key=P2.hist_key, hist_edges=P2.hist_edges,
-    shrink_order=P2.shrink_order, steps_cost=3, certifier=None, delta=Fraction(1, 10),
+    shrink_order=P2.shrink_order, delta=Fraction(1, 10),
 ))

@@ -3,14 +3,16 @@
 A witness is one point ``x`` (``x != 0``, ``enc(x) = 0``). The search aims the
 latent pre-activations at the activation's zero set (``ZeroTarget``); T1 gives
 constructions for vanishing activations and T2 rules out real witnesses for
-non-vanishing ones.
+non-vanishing ones. The search, constructions and the pre-search decision live
+in ``checkers/falsifier/search_p3.py``; the certifier in ``counterexamples/certify.py``
+(``certify_zero``, registered for :class:`NonZero`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -37,41 +39,6 @@ class NonZero(Property):
         pre, z = latents()
         return bool(np.all(np.abs(z) <= 1e-9 * (1.0 + float(np.max(np.abs(pre))))))
 
-    def certify_options(self, nonvanishing: bool) -> dict[str, Any]:
-        return {"move_to_dtype": True, "nonvanishing": nonvanishing}
-
-    def make_search(self, encoder: Any, domain: Any, *, restarts: int, target: Any = None,
-                    enc_fn: Callable | None = None, n: int | None = None) -> Any:
-        from latentcheck.checkers.falsifier._search import p3_search
-
-        if encoder is None:
-            return p3_search(n, target, domain, restarts=restarts, pre_fn=enc_fn, act_fn=lambda z: z)
-        return p3_search(encoder, target, domain, restarts=restarts)
-
-    def constructions(self, encoder: Any, domain: Any, *, target: Any = None, seed: int = 0,
-                      time_limit: float = 0.5) -> Iterator[Any]:
-        from latentcheck.checkers.falsifier._constructions import p3_constructions
-
-        return iter(p3_constructions(encoder, target, domain, time_limit=time_limit))
-
-    def data_candidates(self, encoder: Any, domain: Any, enc_fn: Callable, *, target: Any = None,
-                        dtype: str = "float32", black: bool = False) -> list[Any]:
-        from latentcheck.checkers.falsifier._rounds import zero_rows
-
-        return zero_rows(encoder, domain, target, dtype, black)
-
-    def round_candidates(self, ctx: Any, best: np.ndarray, best_loss: np.ndarray) -> list[tuple[list, str]]:
-        from latentcheck.checkers.falsifier._rounds import zero_round
-
-        return zero_round(ctx, best, best_loss)
-
-    def none_decided(self, cls: Any, target: Any, activation: Any, dtype: str) -> str | None:
-        if target is None or target.kind != "none":
-            return None
-        from latentcheck.checkers.float_vanishing import none_exists  # T2 and an empty sound XLA zero set in this dtype
-
-        return "none-exists" if none_exists(cls, activation, dtype, "xla") else "none-found"
-
     def theory_note(self, encoder: Any, cls: Any, domain: Any) -> str:
         if cls is None:
             return ""
@@ -89,5 +56,5 @@ P3 = register(NonZero(
     "P3", "non-zero preservation", "for all x != 0 in D: enc(x) != 0",
     arity=1, names=("x",), what="zero counterexample", hist_key="latent_norm_log10",
     hist_edges=tuple(float(e) for e in np.linspace(-45.0, 5.0, 51)), shrink_order=("support", "round", "scale"),
-    certifier="zero", uses_zero_target=True, verifiable=True,
+    verifiable=True,
 ))

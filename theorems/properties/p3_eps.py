@@ -9,13 +9,16 @@ make every latent coordinate as small as one likes. Parameters ``eps > 0`` and
 A witness is one point ``x`` with ``|x|^2 >= r^2`` decided exactly and every
 ``|enc_i(x)| < eps`` certified: exactly for rational activations, else by the
 upper ends of interval enclosures.
+
+The search, the construction and the certifier live with their engines:
+``checkers/falsifier/search_p3_eps.py`` and ``counterexamples/certifier_p3_eps.py``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from fractions import Fraction
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -82,38 +85,6 @@ class SmallLatent(Property):
         z = latents()[1]
         return bool(np.all(np.isfinite(z)) and float(np.max(np.abs(z))) < float(self.eps))
 
-    def objective(self) -> Callable[[Any, Any], tuple[Any, Any, Any]]:
-        import jax
-        import jax.numpy as jnp
-
-        eps, r = float(self.eps), float(self.r)
-
-        def f(X: Any, Z: Any) -> tuple[Any, Any, Any]:
-            nrm = jnp.linalg.norm(X, axis=-1)
-            top = jnp.max(jnp.abs(Z), axis=-1)
-            short = jax.nn.relu(1.01 * r - nrm) / max(r, 1e-6)
-            loss = jnp.log(jnp.sum(jnp.abs(Z), axis=-1) + 1e-30) + 100.0 * short * short
-            best = jnp.where((nrm >= 1.001 * r) & (top < eps), jnp.log(top + 1e-45), jnp.inf)
-            return loss, best, jnp.log10(top + 1e-45)
-
-        return f
-
-    def constructions(self, encoder: Any, domain: Any, *, target: Any = None, seed: int = 0,
-                      time_limit: float = 0.5) -> Iterator[Any]:
-        """One layer on a cone: pre-activations all at a ``t`` with ``|s(t)| < eps / 2`` (least norm), then a
-        kernel direction of ``W`` added until ``|x| >= r``."""
-        if len(encoder.layers) != 1 or not domain.is_whole:
-            return iter(())
-        t = _small_point(encoder.activation, float(self.eps) / 2)
-        if t is None:
-            return iter(())
-        from latentcheck.checkers.falsifier._constructions import Candidate
-
-        W, b = encoder.layers[0].W, encoder.layers[0].b
-        x = np.linalg.lstsq(W, np.full(W.shape[0], t) - b, rcond=None)[0]
-        x = _reach_norm(W, x, 1.01 * float(self.r), seed)
-        return iter([Candidate([x], f"least-norm solution of W x + b = {t:g} (|s({t:g})| < eps/2), lifted to |x| >= r")])
-
     def claims(self) -> tuple[Any, ...]:
         from latentcheck.theorems.catalog import Claim
 
@@ -126,27 +97,6 @@ class SmallLatent(Property):
     def theory_note(self, encoder: Any, cls: Any, domain: Any) -> str:
         return (f"P3-eps ({_text(self.eps)}, {_text(self.r)}): an activation that never vanishes can still come within "
                 "eps of 0 (sigmoid as t -> -inf); the search decides, certificates bound every |enc_i(x)| from above")
-
-
-def _small_point(act: Any, tol: float) -> float | None:
-    """A ``t`` (``-1, -2, -4, ...`` or ``+1, +2, ...``) where the activation is below ``tol`` in float64 with room."""
-    for k in range(12):
-        for t in (-(2.0 ** k), 2.0 ** k):
-            with np.errstate(all="ignore"):
-                val = float(np.abs(act.numpy(np.array([t]))[0]))
-            if np.isfinite(val) and val < tol:
-                return t
-    return None
-
-
-def _reach_norm(W: np.ndarray, x: np.ndarray, r: float, seed: int) -> np.ndarray:
-    """``x`` plus a kernel vector of ``W`` so that ``|x| >= r`` (``x`` unchanged when it is long enough or W has no kernel)."""
-    if float(np.linalg.norm(x)) >= r or W.shape[0] >= W.shape[1]:
-        return x
-    g = np.random.default_rng([int(seed), 0x3E5]).normal(size=W.shape[1])
-    k = g - np.linalg.lstsq(W, W @ g, rcond=None)[0]
-    nk = float(np.linalg.norm(k))
-    return x if nk == 0 else x + k * (2.0 * r / nk)
 
 
 def _text(q: Fraction) -> str:

@@ -1,4 +1,4 @@
-"""Single-threaded BLAS for the falsifier's small dense solves (latency, not throughput).
+"""Single-threaded BLAS for small dense solves (latency, not throughput): the falsifier's constructions, the shrinker.
 
 The constructions solve systems of a few hundred unknowns (a 64-column QR, a
 600 x 600 LU, NNLS). Multi-threaded OpenBLAS makes such calls slower, and on a
