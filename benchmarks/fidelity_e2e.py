@@ -212,6 +212,46 @@ def export_torch(py: str, npz: str, work: str, inputs: str) -> dict[str, str]:
     return out
 
 
+def recbole_python(explicit: str | None) -> str | None:
+    """A Python that imports recbole (``--recbole-python``, ``$FIDELITY_RECBOLE_PYTHON``, benchmarks/.venv-recbole), or None."""
+    candidates = [explicit, os.environ.get("FIDELITY_RECBOLE_PYTHON"), os.path.join(HERE, ".venv-recbole", "bin", "python"),
+                  os.path.join(os.path.dirname(ROOT), "trainspeed", "benchmarks", ".venv-recbole", "bin", "python")]
+    for py in candidates:
+        if py and os.path.exists(py) and subprocess.run([py, "-c", "import recbole, torch"], capture_output=True).returncode == 0:
+            return py
+    return None
+
+
+def recbole_atomic(data: str, work: str) -> str:
+    """RecBole's atomic file ``ml100k.inter`` of the ratings above 3.5 (raw ids as tokens, as the study binarises)."""
+    folder = os.path.join(work, "ml100k")
+    os.makedirs(folder, exist_ok=True)
+    rows = np.loadtxt(os.path.join(data, "u.data"), dtype=np.int64, usecols=(0, 1, 2))
+    rows = rows[rows[:, 2] > 3.5]
+    with open(os.path.join(folder, "ml100k.inter"), "w") as fh:
+        fh.write("user_id:token\titem_id:token\n")
+        fh.writelines(f"{u}\t{i}\n" for u, i in rows[:, :2].tolist())
+    return work
+
+
+def train_recbole(py: str, data: str, work: str, epochs: int) -> dict:
+    """RecBole's MultiDAE trained as it is (tanh) and with ReLU (one argument patched); their re-saved checkpoints."""
+    cfg = {"data_path": recbole_atomic(data, work), "load_col": {"inter": ["user_id", "item_id"]}, "epochs": epochs,
+           "train_batch_size": 256, "learning_rate": 1e-3, "mlp_hidden_size": [], "latent_dimension": 64, "dropout_prob": 0.5,
+           "eval_args": {"split": {"RS": [0.8, 0.1, 0.1]}, "group_by": "user", "order": "RO", "mode": "full"},
+           "metrics": ["NDCG"], "topk": [100], "valid_metric": "NDCG@100", "seed": 0, "reproducibility": True, "device": "cpu",
+           "use_gpu": False, "show_progress": False, "checkpoint_dir": os.path.join(work, "ckpt"), "train_neg_sample_args": None,
+           "log_wandb": False, "save_dataset": False, "save_dataloaders": False}
+    job = os.path.join(work, "recbole_job.json")
+    with open(job, "w") as fh:
+        json.dump({"config": cfg, "activations": ["tanh", "relu"], "out_prefix": os.path.join(work, "recbole-trained")}, fh)
+    proc = subprocess.run([py, os.path.join(HERE, "_fidelity_recbole.py"), job], capture_output=True, text=True, cwd=work,
+                          env={**os.environ, "PYTHONNOUSERSITE": "1"})
+    if proc.returncode != 0:
+        raise RuntimeError(f"RecBole training exited {proc.returncode}: {proc.stderr.strip()[-800:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
 def file_specs(npz: str, files: dict[str, str], item_order: str) -> dict[str, dict[str, Any]]:
     """Per file: its path, the extra CLI options it needs, and the same as Python options."""
     plain = {"cli": ["--activations", "relu", "--input-normalise", "l2"], "py": {"activations": ["relu"]}, "normalise": "l2",
@@ -311,23 +351,63 @@ def run_core(data: str, work: str, py: str, max_steps: int, budget: float, timeo
     with open(item_order, "w") as fh:
         fh.write("\n".join(ids) + "\n")
     specs = file_specs(npz, files, item_order)
-    results: dict[str, dict[str, dict]] = {}
+    results = {}
     for name, spec in specs.items():
         log(f"checking {name} ...")
-        results[name] = {}
-        for command, fn in [("falsify", lambda s: check_falsify(s, budget)), ("verify", lambda s: check_verify(s, timeout)),
-                            ("audit", lambda s: check_audit(s, data)),
-                            ("assert", lambda s: check_assert(s, budget, os.path.join(work, "assert-reports")))]:
-            with Clock() as c:
-                results[name][command] = fn(spec)
-            results[name][command].update(wall=round(c.wall, 2), cpu=round(c.cpu, 2))
+        results[name] = check_file(spec, data, budget, timeout, work)
     latents, weights, read = float_and_exact(specs, x)
     latents["torch forward"] = np.load(files["torch_latents"])
     verdicts = {name: {cmd: str(r[cmd]["verdict"]) + f" (exit {r[cmd]['exit']})" for cmd in COMMANDS} for name, r in results.items()}
     return {"data": data, "npz": npz, "n_inputs": int(n), "files": {k: v["path"] for k, v in specs.items()},
-            "options": {k: v["cli"] for k, v in specs.items()}, "results": results, "read": read, "timings": timings,
-            "problems": verdict_mismatches(verdicts) + latent_mismatches(latents, "torch forward") + weight_mismatches(weights, "study .npz"),
+            "options": {k: v["cli"] + v["audit"] for k, v in specs.items()}, "results": results, "read": read, "timings": timings,
+            "problems": verdict_mismatches(verdicts) + latent_mismatches(latents, "torch forward")
+            + weight_mismatches(weights, "study .npz") + normalisation_problems(results, read),
             "random_inputs": int(x.shape[0])}
+
+
+def check_file(spec: dict, data: str, budget: float, timeout: float, work: str) -> dict[str, dict]:
+    """Every command on one file, each with its wall and CPU seconds."""
+    out = {}
+    for command, fn in [("falsify", lambda s: check_falsify(s, budget)), ("verify", lambda s: check_verify(s, timeout)),
+                        ("audit", lambda s: check_audit(s, data)),
+                        ("assert", lambda s: check_assert(s, budget, os.path.join(work, "assert-reports")))]:
+        with Clock() as c:
+            out[command] = fn(spec)
+        out[command].update(wall=round(c.wall, 2), cpu=round(c.cpu, 2))
+    return out
+
+
+def normalisation_problems(results: dict, read: dict, expected: str = "l2") -> list[str]:
+    """Every command must have seen the Mult-DAE's l2 normalisation."""
+    bad = [f"{name}: {cmd} saw normalisation {r[cmd].get('normalise')!r}" for name, r in results.items() for cmd in COMMANDS
+           if r[cmd].get("normalise") != expected]
+    return bad + [f"{name}: read with normalisation {r['normalise']!r}" for name, r in read.items() if r["normalise"] != expected]
+
+
+def run_recbole_part(py: str, data: str, work: str, epochs: int, budget: float, timeout: float,
+                     log: Callable[[str], None] = print) -> dict:
+    """RecBole-trained MultiDAEs (tanh as RecBole builds it; ReLU patched): every command, and RecBole's forward vs ours."""
+    from latentcheck.theorems import Encoder
+
+    with Clock() as c:
+        trained = train_recbole(py, data, work, epochs)
+    doc: dict[str, Any] = {"timing": {"wall": c.wall, "cpu": c.cpu}, "torch": trained["torch"], "models": {}, "problems": []}
+    for act, info in trained["models"].items():
+        name = f"RecBole-trained {act}"
+        log(f"checking {name} ...")
+        spec = {"path": info["path"], "cli": [], "py": {}, "normalise": None, "audit": ["--threshold", "3.5"]}
+        enc = Encoder.load(info["path"])
+        x = np.load(info["path"][:-3] + "-inputs.npy")
+        ours = {"latentcheck": enc(normalised(x, enc.inputs.normalise)), "RecBole forward": np.load(info["path"][:-3] + "-latents.npy")}
+        doc["problems"] += latent_mismatches(ours, "RecBole forward")
+        acts = [layer.activation.name for layer in enc.layers]
+        if acts[-1] != act:
+            doc["problems"].append(f"{name}: latentcheck read latent activation {acts[-1]!r}, RecBole trained {act!r}")
+        results = check_file(spec, data, budget, timeout, work)
+        doc["problems"] += normalisation_problems({name: results}, {name: {"normalise": enc.inputs.normalise}})
+        doc["models"][name] = {**info, "activations_read": acts, "sizes": enc.sizes, "results": results,
+                               "tensors_used": list(enc.provenance.tensors_used), "folded": list(enc.provenance.folded)}
+    return doc
 
 
 def print_table(doc: dict) -> None:
@@ -339,6 +419,19 @@ def print_table(doc: dict) -> None:
         cells = [f"{r[c]['verdict']} (exit {r[c]['exit']})" if r[c]["exit"] is not None else str(r[c]["verdict"]) for c in COMMANDS]
         tensors = ",".join(doc["read"][name]["tensors_used"])[:40]
         print(f"| {name:<22} | {cells[0]:<26} | {cells[1]:<18} | {cells[2]:<40} | {cells[3]:<20} | {doc['read'][name]['normalise']:<9} | {tensors:<40} |")
+    rb = doc.get("recbole_trained")
+    if isinstance(rb, dict):
+        print("\nRecBole-trained MultiDAEs (their own weights: verdicts are about other functions, not compared with the rows above)")
+        for name, m in rb["models"].items():
+            r = m["results"]
+            cells = [f"{r[c]['verdict']} (exit {r[c]['exit']})" if r[c]["exit"] is not None else str(r[c]["verdict"]) for c in COMMANDS]
+            print(f"| {name:<22} | {cells[0]:<26} | {cells[1]:<18} | {cells[2]:<40} | {cells[3]:<20} | {r['falsify']['normalise']!s:<9} | "
+                  f"{','.join(m['tensors_used'])[:40]:<40} |")
+        print(f"RecBole training: {rb['timing']['wall']:.1f} s wall, {rb['timing']['cpu']:.1f} s CPU (torch {rb['torch']})")
+        for p in rb["problems"]:
+            print("  - RecBole: " + p)
+    elif rb:
+        print(f"\nRecBole-trained MultiDAEs: {rb}")
     for step, t in doc["timings"].items():
         print(f"{step}: {t['wall']:.1f} s wall, {t['cpu']:.1f} s CPU")
     print("problems: " + ("none: every file gets the same verdict per command, the same latents as torch's forward "
@@ -354,6 +447,8 @@ def main() -> int:
     ap.add_argument("--budget", type=float, default=5.0, help="seconds for each falsify / assertion search")
     ap.add_argument("--timeout", type=float, default=120.0, help="seconds for each verify")
     ap.add_argument("--torch-python", default=None)
+    ap.add_argument("--recbole-python", default=None)
+    ap.add_argument("--recbole-epochs", type=int, default=3, help="epochs of the RecBole-trained MultiDAEs (0 skips them)")
     ap.add_argument("--out", default=os.path.join(HERE, "results", "fidelity_e2e.json"))
     args = ap.parse_args()
     py = torch_python(args.torch_python)
@@ -366,6 +461,9 @@ def main() -> int:
         if synthetic:
             print(f"note: {args.data} is absent; using a small SYNTHETIC ratings file")
         doc = run_core(data, work, py, args.max_steps, args.budget, args.timeout)
+        rb = recbole_python(args.recbole_python) if args.recbole_epochs > 0 else None
+        doc["recbole_trained"] = run_recbole_part(rb, data, work, args.recbole_epochs, args.budget, args.timeout) if rb else \
+            "skipped: no Python with RecBole (--recbole-python) or --recbole-epochs 0"
     doc.update(synthetic=synthetic, torch_python=py, total={"wall": total.wall, "cpu": total.cpu},
                load_average=list(os.getloadavg()), cpus=os.cpu_count(), command=" ".join(sys.argv))
     print_table(doc)
@@ -374,7 +472,8 @@ def main() -> int:
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     atomic_write_text(args.out, json.dumps(doc, indent=2, default=str) + "\n")
     print(f"wrote {args.out}")
-    return 1 if doc["problems"] else 0
+    rb = doc["recbole_trained"]
+    return 1 if doc["problems"] or (isinstance(rb, dict) and rb["problems"]) else 0
 
 
 if __name__ == "__main__":
