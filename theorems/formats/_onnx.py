@@ -25,7 +25,7 @@ import numpy as np
 
 from latentcheck.theorems.errors import InvalidWeights
 from latentcheck.theorems.formats._exact import widen_exact, widest
-from latentcheck.theorems.formats._layers import ModelFile, RawLayer
+from latentcheck.theorems.formats._layers import ModelFile, RawLayer, bottleneck_end
 
 __all__ = ["read_onnx"]
 
@@ -322,8 +322,7 @@ def read_onnx(path: str, output: Optional[str] = None, *, ignore: Optional[Seque
         raise InvalidWeights(f"{where} ends its encoder chain with a BatchNormalization after the activation; pass --output to end before it")
     steps = ch.layers
     if output is None and not branch:
-        widths = [s["W"].shape[0] for s in steps]
-        steps = steps[: widths.index(min(widths)) + 1]
+        steps = steps[: bottleneck_end([s["W"].shape[0] for s in steps], steps[0]["W"].shape[1])]
     layers = [_finish(s, where) for s in steps]
     acts = [s["act"] or "identity" for s in steps]
     latent_taken = _onnx_latent(layers, ch, branch, consts, latent, where) if branch or latent else None
