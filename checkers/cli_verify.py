@@ -17,20 +17,12 @@ from latentcheck.checkers import cli_convert
 __all__ = ["register"]
 
 
-def encoder_record(encoder) -> dict:
-    """What was checked: sizes, activations and, for a model file, its path, SHA-256 and the tensors read."""
-    rec = {"sizes": list(encoder.sizes), "activations": [layer.activation.name for layer in encoder.layers]}
-    if encoder.provenance is not None:
-        rec["provenance"] = encoder.provenance.record()
-    return rec
-
-
 def _write_outputs(out: Path, encoder, result) -> dict:
     from latentcheck.counterexamples.certificate import save_bound_encoder, sha256_file, write_certificate
 
     out.mkdir(parents=True, exist_ok=True)
     paths = {}
-    data = {**result.to_json(), "encoder": encoder_record(encoder)}
+    data = {**result.to_json(), "encoder": encoder.summary()}
     if result.certificate is not None:
         enc_path = out / "encoder.npz"
         cert = dict(result.certificate)
@@ -107,7 +99,7 @@ def register(app: typer.Typer) -> None:
         dom = parse_verify_domain(domain)
         encoder = encoder_with_meta(*loaded) if loaded else build_encoder(weights, layers, activation, hidden_activation, seed)
         result = _verify(encoder, "p3", domain=dom, input_normalise=input_normalise, timeout=timeout)
-        data = {**result.to_json(), "encoder": encoder_record(encoder)}
+        data = {**result.to_json(), "encoder": encoder.summary()}
         if out is not None:
             data["files"] = _write_outputs(out, encoder, result)
         if as_json:
