@@ -270,14 +270,19 @@ def check_falsify(spec: dict, budget: float) -> dict:
     rc, doc, tail = run_cli(["falsify", "-p", "p3", "--domain", "binary", "--model", spec["path"], *spec["cli"],
                              "--budget", str(budget), "--seed", "0", "--no-plots"])
     inputs = doc.get("inputs") or {}
-    prov = (doc.get("encoder") or {}).get("provenance") or {}
     return {"exit": rc, "verdict": doc.get("status", f"no JSON ({tail})"), "normalise": inputs.get("normalise"),
-            "tensors": prov.get("tensors_used"), "sizes": (doc.get("encoder") or {}).get("sizes")}
+            "tensors": _tensors(doc), "sizes": (doc.get("encoder") or {}).get("sizes")}
 
 
 def check_verify(spec: dict, timeout: float) -> dict:
     rc, doc, tail = run_cli(["verify", "--domain", "binary", "--model", spec["path"], *spec["cli"], "--timeout", str(timeout)])
-    return {"exit": rc, "verdict": doc.get("verdict", f"no JSON ({tail})"), "normalise": (doc.get("inputs") or {}).get("normalise")}
+    return {"exit": rc, "verdict": doc.get("verdict", f"no JSON ({tail})"), "normalise": (doc.get("inputs") or {}).get("normalise"),
+            "tensors": _tensors(doc)}
+
+
+def _tensors(doc: dict) -> Any:
+    """The tensors a command's JSON says it read (``encoder.provenance.tensors_used``)."""
+    return ((doc.get("encoder") or {}).get("provenance") or {}).get("tensors_used")
 
 
 def check_audit(spec: dict, data: str) -> dict:
@@ -285,7 +290,7 @@ def check_audit(spec: dict, data: str) -> dict:
     p3 = ((doc.get("falsifier") or {}).get("P3") or {}).get("status")
     verdict = f"zero_rows={doc.get('zero_rows')}; P3 search {p3}" if doc else f"no JSON ({tail})"
     return {"exit": rc, "verdict": verdict, "normalise": doc.get("normalisation"),
-            "matched_columns": (doc.get("inputs") or {}).get("matched_columns")}
+            "matched_columns": (doc.get("inputs") or {}).get("matched_columns"), "tensors": _tensors(doc)}
 
 
 def check_assert(spec: dict, budget: float, report_dir: str) -> dict:
@@ -361,7 +366,7 @@ def run_core(data: str, work: str, py: str, max_steps: int, budget: float, timeo
     return {"data": data, "npz": npz, "n_inputs": int(n), "files": {k: v["path"] for k, v in specs.items()},
             "options": {k: v["cli"] + v["audit"] for k, v in specs.items()}, "results": results, "read": read, "timings": timings,
             "problems": verdict_mismatches(verdicts) + latent_mismatches(latents, "torch forward")
-            + weight_mismatches(weights, "study .npz") + normalisation_problems(results, read),
+            + weight_mismatches(weights, "study .npz") + normalisation_problems(results, read) + tensor_problems(results, read),
             "random_inputs": int(x.shape[0])}
 
 
@@ -375,6 +380,13 @@ def check_file(spec: dict, data: str, budget: float, timeout: float, work: str) 
             out[command] = fn(spec)
         out[command].update(wall=round(c.wall, 2), cpu=round(c.cpu, 2))
     return out
+
+
+def tensor_problems(results: dict, read: dict) -> list[str]:
+    """Every command that names the tensors it read names those the Python reader used."""
+    return [f"{name}: {cmd} read {r[cmd].get('tensors')}, the file's encoder is {read[name]['tensors_used']}"
+            for name, r in results.items() for cmd in ("falsify", "verify", "audit")
+            if r[cmd].get("tensors") is not None and list(r[cmd]["tensors"]) != list(read[name]["tensors_used"])]
 
 
 def normalisation_problems(results: dict, read: dict, expected: str = "l2") -> list[str]:

@@ -95,3 +95,11 @@ def test_study_torch_safetensors_onnx_recbole_layout_agree_on_synthetic(tmp_path
         assert r["audit"]["exit"] == 0 and r["audit"]["matched_columns"] == doc["n_inputs"], (name, r)
         assert doc["read"][name]["activations"] == ["relu"] and doc["read"][name]["normalise"] == "l2"
     assert "decoder.weight" not in doc["read"]["ONNX (F.normalize)"]["tensors_used"]
+
+
+def test_a_command_that_read_other_tensors_is_reported() -> None:
+    read = {"onnx": {"tensors_used": ["W", "b"]}}
+    ok = {"falsify": {"tensors": ["W", "b"]}, "verify": {"tensors": ["W", "b"]}, "audit": {"tensors": None}}
+    assert fe.tensor_problems({"onnx": ok}, read) == []
+    bad = fe.tensor_problems({"onnx": {**ok, "verify": {"tensors": ["W", "b", "Wd"]}}}, read)
+    assert len(bad) == 1 and bad[0].startswith("onnx: verify read")
