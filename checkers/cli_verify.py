@@ -22,7 +22,7 @@ def _write_outputs(out: Path, encoder, result) -> dict:
 
     out.mkdir(parents=True, exist_ok=True)
     paths = {}
-    data = result.to_json()
+    data = {**result.to_json(), "encoder": encoder.summary()}
     if result.certificate is not None:
         enc_path = out / "encoder.npz"
         cert = dict(result.certificate)
@@ -99,7 +99,7 @@ def register(app: typer.Typer) -> None:
         dom = parse_verify_domain(domain)
         encoder = encoder_with_meta(*loaded) if loaded else build_encoder(weights, layers, activation, hidden_activation, seed)
         result = _verify(encoder, "p3", domain=dom, input_normalise=input_normalise, timeout=timeout)
-        data = result.to_json()
+        data = {**result.to_json(), "encoder": encoder.summary()}
         if out is not None:
             data["files"] = _write_outputs(out, encoder, result)
         if as_json:
@@ -115,6 +115,10 @@ def _print(data: dict) -> None:
     con = Console()
     style = {"proved": "bold green", "refuted": "bold red"}.get(data["verdict"], "bold yellow")
     con.print(f"[{style}]p3 on {data['domain']}: {data['verdict']}[/] - {data['reason']}", highlight=False)
+    prov = (data.get("encoder") or {}).get("provenance") or {}
+    if prov.get("path"):
+        con.print(f"  model: {prov['path']} ({prov.get('format')}, SHA-256 {prov.get('sha256')}); tensors read: "
+                  f"{', '.join(prov.get('tensors_used') or [])}", highlight=False, markup=False)
     inp = data.get("inputs") or {}
     if inp:
         con.print(f"  input normalisation: {inp.get('normalise')} (from {inp.get('normalise_from')})", highlight=False)

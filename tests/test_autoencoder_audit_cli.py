@@ -146,3 +146,20 @@ def test_columns_without_data_is_an_error(tmp_path, capsys):
     with pytest.raises(SystemExit) as info:
         main(["audit", "--weights", str(enc), "--columns", "0,1", *FAST])
     assert info.value.code == 2 and "--columns needs --data" in capsys.readouterr().err
+
+
+def test_audit_names_the_model_file_and_the_tensors_read(tmp_path):
+    """Regression (issue 17's end-to-end check): audit's report named the path only, not its SHA-256 or the tensors read."""
+    import hashlib
+
+    us, its, ps = _rows(seed=3)
+    data = _log(tmp_path / "plays.csv", us, its, ps)
+    enc = _relu_zero_encoder(sorted(set(its)), tmp_path / "enc.npz")
+    args = ["audit", "--model", str(enc), "--data", str(data), "--columns", "user_id,track_id,plays", "--min-user-items", "2", *FAST]
+    res = runner.invoke(app, [*args, "--json"])
+    assert res.exit_code == 0, res.output
+    rec = json.loads(res.stdout)["encoder"]
+    assert rec["provenance"]["sha256"] == hashlib.sha256(enc.read_bytes()).hexdigest()
+    assert rec["provenance"]["tensors_used"][:2] == ["W0", "b0"] and rec["sizes"] == [12, 3]
+    text = runner.invoke(app, args)
+    assert text.exit_code == 0 and "tensors read" in text.output and "W0, b0" in text.output, text.output

@@ -212,3 +212,25 @@ def test_multdae_same_encoder_and_verdict_from_every_route(tmp_path, capsys) -> 
         codes.append(int(exc.value.code or 0))
         capsys.readouterr()
     assert len(set(codes)) == 1 and codes[0] in (0, 1), codes
+
+
+def test_bottleneck_provenance_names_only_the_encoder_tensors(tmp_path) -> None:
+    """A whole Mult-DAE export is cut at the bottleneck: the decoder's tensors (and its BatchNorm fold) are not named as checked.
+
+    Regression (issue 17 end-to-end check): the cut kept every constant the walk had passed, so a certificate about
+    the 5 -> 3 encoder claimed to be about ``Wd``/``bd`` too.
+    """
+    rng = np.random.default_rng(5)
+    f = lambda a: np.asarray(a, np.float32)  # noqa: E731
+    inits = {"W": f(rng.normal(size=(3, 5))), "b": f(rng.normal(size=3)), "Wd": f(rng.normal(size=(5, 3))),
+             "bd": f(rng.normal(size=5)), "g": f(rng.uniform(0.5, 2, 5)), "beta": f(rng.normal(size=5)),
+             "mean": f(rng.normal(size=5)), "var": f(rng.uniform(0.3, 3, 5))}
+    nodes = [helper.make_node("Gemm", ["x", "W", "b"], ["h"], name="enc", transB=1),
+             helper.make_node("Relu", ["h"], ["z"], name="act"),
+             helper.make_node("Gemm", ["z", "Wd", "bd"], ["d"], name="dec", transB=1),
+             helper.make_node("BatchNormalization", ["d", "g", "beta", "mean", "var"], ["y"], name="dec_bn")]
+    enc = load_encoder(_graph(tmp_path, nodes, inits, 5))
+    assert enc.sizes == [5, 3]
+    assert enc.provenance.tensors_used == ("W", "b")
+    assert not any("dec_bn" in note for note in enc.provenance.folded)
+    np.testing.assert_array_equal(enc.layers[0].W, inits["W"].astype(np.float64))

@@ -355,3 +355,23 @@ def test_garbage_files_exit_2_one_line(tmp_path, capsys) -> None:
         assert name in _one_error_line(err)
     code, _, err = _cli(capsys, "falsify", "-p", "p3", "--model", str(tmp_path / "missing.pt"))
     assert code == 2 and "does not exist" in _one_error_line(err)
+
+
+def test_overcomplete_autoencoder_is_cut_at_its_inner_layer_not_the_reconstruction(tmp_path) -> None:
+    """An overcomplete Mult-DAE (6 -> 8 -> 6: fewer items than hidden units) whose whole graph is saved.
+
+    Regression (issue 17's end-to-end check on a 144-item set with 200 hidden units): the narrowest layer
+    was the reconstruction (width 6 = the input's), so ONNX and ordered named-array files were checked as
+    the whole autoencoder, a different function (and verdict) from the study's 6 -> 8 encoder.
+    """
+    layers = _mlp_arrays(11, sizes=(6, 8, 6))
+    _onnx_model(tmp_path / "ae.onnx", layers, ["Relu", "Sigmoid"])
+    enc = load_encoder(tmp_path / "ae.onnx")
+    assert enc.sizes == [6, 8]
+    np.testing.assert_array_equal(enc.layers[0].W, np.asarray(layers[0][0], np.float64))
+    assert load_encoder(tmp_path / "ae.onnx", output="h1").sizes == [6, 8, 6]  # the whole graph, when asked
+    np.savez(tmp_path / "ae.npz", **{f"{i}.{k}": v for i, (W, b) in zip((0, 2), layers) for k, v in (("weight", W), ("bias", b))})
+    assert [layer.W.shape for layer in read_model(tmp_path / "ae.npz").layers] == [(8, 6)]
+    # an encoder-only chain that narrows at its end is kept whole, as before
+    _onnx_model(tmp_path / "enc.onnx", _mlp_arrays(12, sizes=(6, 8, 4)), ["Relu", "Relu"])
+    assert load_encoder(tmp_path / "enc.onnx").sizes == [6, 8, 4]

@@ -356,7 +356,7 @@ def _audit_payload(weights: Optional[str], model: Optional[str], layers_from: Op
     res = audit_encoder(enc, csr, seed=seed, n_triples=triples, certify=certify, falsify_budget=falsify_budget)
     row_ids = how.pop("row_ids")
     payload = {"weights": weights or model, "data": ratings.describe(), "inputs": how, **res.to_json(),
-               "input_semantics": enc.inputs.record()}
+               "input_semantics": enc.inputs.record(), "encoder": enc.summary()}  # the file, its SHA-256, the tensors read
     kind = "user" if how["rows"] == "users" else "item"
     raw = lambda k: row_ids[k].item() if hasattr(row_ids[k], "item") else row_ids[k]  # noqa: E731  (int id or id string)
     for c in payload["certified"]:  # raw ids beside the row indices
@@ -640,6 +640,7 @@ def _print_audit(p: dict, paths: Optional[dict] = None) -> None:
     t = Table(title=f"latent audit of {p['weights']} ({p['activation']}, n={p['n']}, m={p['m']})", show_header=False)
     rows = [
         ("rows audited", f"{p['rows']} ({p['inputs']['rows']}, {p['inputs']['values']}, preprocessing {p['normalisation']} from {p.get('normalisation_from', '?')})"),
+        ("tensors read", ", ".join(((p.get("encoder") or {}).get("provenance") or {}).get("tensors_used") or []) or "-"),
         ("P1 (m < n)", str(p["p1"])),
         ("exact-zero latent rate (float32)", f"{p['zero_rate']:.4f} ({p['zero_rows']} rows)"),
         ("near-zero norms", ", ".join(f"{k}: {v:.4f}" for k, v in p["near_zero"].items())),

@@ -142,9 +142,19 @@ def select_layers(found: dict[str, RawLayer], where: str, layers_from: Optional[
     layers = [found[n] for n in chosen]
     _check_chain(layers, where)
     if cut:
-        widths = [layer.W.shape[0] for layer in layers]
-        layers = layers[: widths.index(min(widths)) + 1]
+        layers = layers[: bottleneck_end([layer.W.shape[0] for layer in layers], layers[0].W.shape[1])]
     return layers
+
+
+def bottleneck_end(widths: Sequence[int], n_in: int) -> int:
+    """How many layers of a whole-model chain make its encoder: up to the first layer of smallest width.
+
+    A chain whose last layer gives back the input's width is an autoencoder (the last output is the
+    reconstruction, never the latent), so the bottleneck is sought among the inner layers only: an
+    overcomplete Mult-DAE (``144 -> 200 -> 144``) ends its encoder at 200, not at the reconstruction.
+    """
+    inner = list(widths[:-1]) if len(widths) >= 2 and widths[-1] == n_in else list(widths)
+    return inner.index(min(inner)) + 1
 
 
 def _check_chain(layers: list[RawLayer], where: str) -> None:

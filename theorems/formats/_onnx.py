@@ -25,7 +25,7 @@ import numpy as np
 
 from latentcheck.theorems.errors import InvalidWeights
 from latentcheck.theorems.formats._exact import widen_exact, widest
-from latentcheck.theorems.formats._layers import ModelFile, RawLayer
+from latentcheck.theorems.formats._layers import ModelFile, RawLayer, bottleneck_end
 
 __all__ = ["read_onnx"]
 
@@ -209,7 +209,8 @@ class _Chain:
     def __init__(self) -> None:
         self.layers: list[dict[str, Any]] = []
         self.notes: list[str] = []
-        self.used: list[str] = []
+        self.used: list[tuple[int, str]] = []  # (index of the layer the constant belongs to, its name)
+        self.layer_notes: list[tuple[int, str]] = []  # fold notes of one layer (dropped with it when the chain is cut)
         self.pending: list[tuple[np.ndarray, np.ndarray]] = []  # BatchNorms after an activation: fold into the next layer's input
         self.ignored: list[str] = []
         self.normalise: Optional[str] = None
@@ -221,21 +222,22 @@ def _step(ch: _Chain, node: Any, consts: dict[str, np.ndarray], cur: str, where:
         W, b = _affine(node, consts, where)
         ch.layers.append({"W": W, "b": b, "act": None, "name": node.name or node.output[0], "pre": ch.pending, "post": []})
         ch.pending = []
-        ch.used += [i for i in node.input[1:] if i in consts]
+        ch.used += [(len(ch.layers) - 1, i) for i in node.input[1:] if i in consts]
     elif node.op_type == "Add" and last and last["b"] is None and last["act"] is None and not last["post"]:
         other = [n for n in node.input if n != cur]
         if len(other) != 1 or other[0] not in consts:
             raise InvalidWeights(f"Add node {node.name!r} in {where} adds a non-constant; only a bias after MatMul is read")
         last["b"] = consts[other[0]]
-        ch.used.append(other[0])
+        ch.used.append((len(ch.layers) - 1, other[0]))
     elif node.op_type == "BatchNormalization":
         s, t, eps = _batchnorm(node, consts, where)
         side = "output" if last and last["act"] is None else "input"
         (last["post"] if side == "output" else ch.pending).append((s, t))
-        ch.used += list(node.input[1:])
-        ch.notes.append(f"BatchNormalization node {node.name!r} ({eps}) folded into the {side} side of the "
+        owner = len(ch.layers) - 1 if side == "output" else len(ch.layers)
+        ch.used += [(owner, i) for i in node.input[1:]]
+        ch.layer_notes.append((owner, f"BatchNormalization node {node.name!r} ({eps}) folded into the {side} side of the "
                         f"{'preceding' if side == 'output' else 'next'} layer in float64 (sqrt(var + eps) is irrational in "
-                        "general, so the checked weights are a float64 rounding of the file's map)")
+                        "general, so the checked weights are a float64 rounding of the file's map)"))
     elif node.op_type == "Dropout":
         ch.notes.append(_dropout(node, consts, where))
     elif node.op_type == "Identity":
@@ -320,14 +322,16 @@ def read_onnx(path: str, output: Optional[str] = None, *, ignore: Optional[Seque
         raise InvalidWeights(f"{where} ends its encoder chain with a BatchNormalization after the activation; pass --output to end before it")
     steps = ch.layers
     if output is None and not branch:
-        widths = [s["W"].shape[0] for s in steps]
-        steps = steps[: widths.index(min(widths)) + 1]
+        steps = steps[: bottleneck_end([s["W"].shape[0] for s in steps], steps[0]["W"].shape[1])]
     layers = [_finish(s, where) for s in steps]
     acts = [s["act"] or "identity" for s in steps]
     latent_taken = _onnx_latent(layers, ch, branch, consts, latent, where) if branch or latent else None
     meta = {"normalise": ch.normalise} if ch.normalise else {}
-    return ModelFile(tuple(layers), tuple(acts), "onnx", meta, used=tuple(dict.fromkeys(ch.used)), ignored=tuple(ch.ignored),
-                     notes=tuple(ch.notes), latent=latent_taken)
+    kept = len(steps)  # a chain cut at the bottleneck: the decoder's constants and folds are not part of the checked function
+    used = tuple(dict.fromkeys(name for owner, name in ch.used if owner < kept))
+    notes = tuple(note for owner, note in ch.layer_notes if owner < kept) + tuple(ch.notes)
+    return ModelFile(tuple(layers), tuple(acts), "onnx", meta, used=used, ignored=tuple(ch.ignored),
+                     notes=notes, latent=latent_taken)
 
 
 def _check_globs(graph: Any, globs: tuple[str, ...], where: str) -> None:
