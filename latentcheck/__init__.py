@@ -28,4 +28,12 @@ __version__ = "0.1.0"
 
 # The names and the modules that define them are listed statically in __init__.pyi (docs/api.md documents
 # each; tests/test_public_api.py checks the three agree). Each loads on first use.
-__getattr__, __dir__, __all__ = _lazy.attach_stub(__name__, __file__)
+_lazy_getattr, __dir__, __all__ = _lazy.attach_stub(__name__, __file__)
+
+
+def __getattr__(name: str):  # noqa: ANN201 - whatever the public name is
+    try:
+        return _lazy_getattr(name)
+    except AttributeError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}; its public names are "
+                             f"{__name__}.__all__ (docs/api.md)") from None
