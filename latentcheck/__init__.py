@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os as _os
 
-import lazy_loader as _lazy
 
 # In a source checkout the three packages sit beside this folder (the layout the
 # project keeps); in an installed wheel they are inside it.
@@ -28,12 +27,6 @@ __version__ = "0.1.0"
 
 # The names and the modules that define them are listed statically in __init__.pyi (docs/api.md documents
 # each; tests/test_public_api.py checks the three agree). Each loads on first use.
-_lazy_getattr, __dir__, __all__ = _lazy.attach_stub(__name__, __file__)
+from .theorems._face import attach_stub as _attach_stub  # noqa: E402 - after the source-checkout path above
 
-
-def __getattr__(name: str):  # noqa: ANN201 - whatever the public name is
-    try:
-        return _lazy_getattr(name)
-    except AttributeError:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}; its public names are "
-                             f"{__name__}.__all__ (docs/api.md)") from None
+__getattr__, __dir__, __all__ = _attach_stub(__name__, __file__)

@@ -213,22 +213,14 @@ def _register_study(app: typer.Typer) -> None:
         """Train autoencoder recommenders with each latent activation and seed; report accuracy and latent properties."""
         from rich.console import Console
 
-        from latentcheck.checkers.autoencoder.study import StudyConfig, run_study, split_activation_list
-        from latentcheck.theorems.errors import InvalidArgument
+        from latentcheck.checkers.autoencoder.study import StudyConfig, split_activation_list
 
         _check_study_options(data, model, activations, seeds, seed, epochs, hidden, batch_size, lr, lam, eval_every,
                              triples, certify, falsify_budget, out)
         _check_study_extra_options(columns, threshold, min_user_items, split_seeds, patience, max_steps, search,
                                    anneal_steps, executor)
         _check_study_analysis_options(log, margin, tune_seeds, bracket_rounds, bracket_axes, anneal_fraction)
-        hid: tuple[int, ...] = ()
-        if hidden:
-            try:
-                hid = tuple(int(h) for h in hidden.split(",") if h.strip())
-            except ValueError:
-                raise InvalidArgument(f"--hidden {hidden!r} must be comma-separated positive sizes such as 600,200") from None
-            if not hid or any(h < 1 for h in hid):
-                raise InvalidArgument(f"--hidden {hidden!r} must be comma-separated positive sizes such as 600,200")
+        hid = _hidden_sizes(hidden)
         cfg = StudyConfig(
             data=data, model=model.lower(), activations=split_activation_list(activations) if activations else (), seeds=seeds, seed=seed,
             epochs=epochs, hidden=hid, batch_size=batch_size, lr=lr, lam=lam, eval_every=eval_every, triples=triples, certify=certify,
@@ -241,18 +233,39 @@ def _register_study(app: typer.Typer) -> None:
         from latentcheck.checkers._cli_args import make_console
 
         console = make_console(stderr=as_json)  # logs: wide enough for the tables
-        from latentcheck.checkers._exit import cooperative
-
-        try:
-            with cooperative(), _study_progress(console, log) as prog:  # a first Ctrl-C stops between epochs
-                report, paths = run_study(cfg, prog)
-        except KeyboardInterrupt:
-            _say_how_to_resume(cfg)
-            raise
+        report, paths = _run_study_cooperatively(cfg, console, log)
         if as_json:
             typer.echo(json.dumps({"summary": _json_safe(report["summary"]), "files": paths, "synthetic": report["meta"]["synthetic"]}, indent=2))
             return
         _print_summary(console, report, paths)
+
+
+def _hidden_sizes(hidden: Optional[str]) -> tuple[int, ...]:
+    """``--hidden 600,200`` as sizes (``()`` without it); anything else is refused with exit 2."""
+    from latentcheck.theorems.errors import InvalidArgument
+
+    if not hidden:
+        return ()
+    try:
+        hid = tuple(int(h) for h in hidden.split(",") if h.strip())
+    except ValueError:
+        raise InvalidArgument(f"--hidden {hidden!r} must be comma-separated positive sizes such as 600,200") from None
+    if not hid or any(h < 1 for h in hid):
+        raise InvalidArgument(f"--hidden {hidden!r} must be comma-separated positive sizes such as 600,200")
+    return hid
+
+
+def _run_study_cooperatively(cfg: Any, console: Any, log: Optional[str]) -> tuple[dict, dict]:
+    """Run the study; a first Ctrl-C stops it between epochs, and then how to ``--resume`` is said."""
+    from latentcheck.checkers._exit import cooperative
+    from latentcheck.checkers.autoencoder.study import run_study
+
+    try:
+        with cooperative(), _study_progress(console, log) as prog:
+            return run_study(cfg, prog)
+    except KeyboardInterrupt:
+        _say_how_to_resume(cfg)
+        raise
 
 
 def _say_how_to_resume(cfg: Any) -> None:
