@@ -8,8 +8,16 @@ Names are re-exported lazily, so ``import checkers`` stays cheap: JAX and z3
 load only when an engine that needs them is used.
 """
 
-from ..theorems._face import attach_stub as _attach_stub
+import lazy_loader as _lazy
 
 # The public names and the modules that define them are listed statically in __init__.pyi; each loads on
 # first use, so importing this package stays cheap (no JAX, no solver).
-__getattr__, __dir__, __all__ = _attach_stub(__name__, __file__)
+_lazy_getattr, __dir__, __all__ = _lazy.attach_stub(__name__, __file__)
+
+
+def __getattr__(name: str):  # noqa: ANN201 - whatever the public name is
+    try:
+        return _lazy_getattr(name)
+    except AttributeError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}; its public names are "
+                             f"{__name__}.__all__ (docs/api.md)") from None

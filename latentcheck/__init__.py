@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os as _os
 
+import lazy_loader as _lazy
 
 # In a source checkout the three packages sit beside this folder (the layout the
 # project keeps); in an installed wheel they are inside it.
@@ -27,6 +28,12 @@ __version__ = "0.1.0"
 
 # The names and the modules that define them are listed statically in __init__.pyi (docs/api.md documents
 # each; tests/test_public_api.py checks the three agree). Each loads on first use.
-from .theorems._face import attach_stub as _attach_stub  # noqa: E402 - after the source-checkout path above
+_lazy_getattr, __dir__, __all__ = _lazy.attach_stub(__name__, __file__)
 
-__getattr__, __dir__, __all__ = _attach_stub(__name__, __file__)
+
+def __getattr__(name: str):  # noqa: ANN201 - whatever the public name is
+    try:
+        return _lazy_getattr(name)
+    except AttributeError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}; its public names are "
+                             f"{__name__}.__all__ (docs/api.md)") from None
