@@ -120,7 +120,7 @@ def search_throughput(enc, prop: str, restarts: int = 256, steps: int = 20) -> f
 
     from latentcheck.theorems.domains import parse_domain
     from latentcheck.checkers.falsify import p2_search, p3_search, run_round, zero_target
-    from latentcheck.checkers.falsifier._pipeline import _classification
+    from latentcheck.checkers.falsify._pipeline import _classification
 
     dom = parse_domain("reals")
     if prop == "p3":

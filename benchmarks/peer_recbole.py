@@ -192,7 +192,7 @@ def write_atomic(split, directory: str) -> None:
 
 def weak_split(split):
     """The same rows as the RecBole files: held-out users' fold-in rows join training."""
-    from latentcheck.checkers.autoencoder.data import ImplicitSplit, _vstack
+    from latentcheck.checkers.study.data import ImplicitSplit, _vstack
 
     train = _vstack([split.train, split.val_fold_in, split.test_fold_in])
     return ImplicitSplit(train, split.val_fold_in, split.val_holdout, split.test_fold_in, split.test_holdout,
@@ -214,8 +214,8 @@ def recbole_recall(top, heldout, k):
 def run_latentcheck(split, args, seed, kind="dae", latent="tanh", epochs=None):
     import numpy as np
 
-    from latentcheck.checkers.autoencoder.models import MultDAE, MultVAE
-    from latentcheck.checkers.autoencoder.train import TrainConfig, _make_topk, resolve_input_layer, train_multdae
+    from latentcheck.checkers.study.models import MultDAE, MultVAE
+    from latentcheck.checkers.study.train import TrainConfig, _make_topk, resolve_input_layer, train_multdae
 
     epochs = epochs or args.epochs
 
@@ -230,7 +230,7 @@ def run_latentcheck(split, args, seed, kind="dae", latent="tanh", epochs=None):
     fit = time.perf_counter() - t0
     bs = split.test_fold_in.n_rows
     topk = _make_topk(model, bs, 100)
-    from latentcheck.checkers.autoencoder.train import BatchFeeder
+    from latentcheck.checkers.study.train import BatchFeeder
 
     rows, cols, vals, _ = BatchFeeder(split.test_fold_in, bs).batch(np.arange(bs))
     top = np.asarray(topk(res.params, rows, cols, vals))
@@ -271,7 +271,7 @@ def score_top(ctx: dict, top) -> dict:
     """latentcheck's metrics (and RecBole's Recall@20 definition) of top-100 lists of the test users."""
     import numpy as np
 
-    from latentcheck.checkers.autoencoder.metrics import ranking_metrics
+    from latentcheck.checkers.study.metrics import ranking_metrics
 
     held = ctx["split"].test_holdout
     m = {k: float(np.nanmean(v)) for k, v in ranking_metrics(top, held, METRICS).items()}
@@ -318,7 +318,7 @@ def main() -> None:
     if not models or any(m not in ("dae", "vae") for m in models):
         raise SystemExit(f"error: --models {args.models!r} must be dae, vae or dae,vae")
 
-    from latentcheck.checkers.autoencoder.data import liang_split, load_ratings
+    from latentcheck.checkers.study.data import liang_split, load_ratings
 
     ensure_venv()
     ctx = make_context(liang_split(load_ratings(args.data)), tempfile.mkdtemp(prefix="latentcheck-recbole-"))
@@ -349,7 +349,7 @@ def make_context(split, work: str) -> dict:
 
 def lastfm_split(path: str):
     """Last.fm hetrec-2011: every played user-artist pair is a positive (weight > 0), then the same Liang split."""
-    from latentcheck.checkers.autoencoder.data import liang_split, load_interactions
+    from latentcheck.checkers.study.data import liang_split, load_interactions
 
     return liang_split(load_interactions(path, "userID,artistID,weight"), threshold=0)
 
@@ -378,8 +378,8 @@ def compare_dae(args, ctx: dict, label: str = "ML-100K", epochs=None, seeds=None
     """latentcheck Mult-DAE against RecBole MultiDAE: seconds per epoch and accuracy; prints the table."""
     import numpy as np
 
-    from latentcheck.checkers.autoencoder.report import mean_ci
-    from latentcheck.checkers.autoencoder.study import environment
+    from latentcheck.checkers.study.report import mean_ci
+    from latentcheck.checkers.study.experiment import environment
 
     split = ctx["split"]
     epochs, seeds = epochs or args.epochs, seeds or args.seeds
@@ -485,8 +485,8 @@ def compare_vae(args, ctx: dict) -> dict:
     """latentcheck Mult-VAE (one row per latent activation) against RecBole MultiVAE: accuracy over the seeds; prints the table."""
     import numpy as np
 
-    from latentcheck.checkers.autoencoder.report import mean_ci
-    from latentcheck.checkers.autoencoder.study import environment
+    from latentcheck.checkers.study.report import mean_ci
+    from latentcheck.checkers.study.experiment import environment
 
     acts = [a.strip() for a in args.vae_activations.split(",") if a.strip()]
     lc: dict[str, list] = {a: [] for a in acts}

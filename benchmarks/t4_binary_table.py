@@ -33,7 +33,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from latentcheck.checkers.t4_domains import (  # noqa: E402
+from latentcheck.checkers.prove.t4_domains import (  # noqa: E402
     binary_family_violations,
     mobius_identities,
     step2_rank_certificate,

@@ -1,7 +1,7 @@
 """How many distinct latent vectors may a P2 encoder have on the ratings grid {0..g}^n \\ {0}? (issue 21, item 4)
 
 For small n, g and m < n: the exact maximum where the bounds meet, computed by
-latentcheck.checkers.t4_grid.grid_answer:
+latentcheck.checkers.prove.t4_grid.grid_answer:
 
 * upper bound: the closure of the Gram entries under ties, the bordered-block lemma (N = m + 1 points) and
   equal vectors; then z3 (QF_NRA, every coordinate of every grid point an unknown, P2 on every triple as a
@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from latentcheck.checkers.t4_grid import grid_answer  # noqa: E402
+from latentcheck.checkers.prove.t4_grid import grid_answer  # noqa: E402
 
 CASES = ((2, 2, 1), (2, 3, 1), (3, 1, 1), (3, 1, 2), (3, 2, 1), (3, 2, 2), (4, 1, 2), (4, 1, 3))
 

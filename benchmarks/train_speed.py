@@ -21,7 +21,7 @@ Adam (the whole step minus value-and-grad). Writes
 ``benchmarks/results/train_speed_breakdown.json``.
 
 For each data set it reports, for the real trainer's epoch
-(:func:`latentcheck.checkers.autoencoder.train.run_epoch`: host shuffling and batch
+(:func:`latentcheck.checkers.study.train.run_epoch`: host shuffling and batch
 cutting, padded COO transfer, on-device densification, one jitted
 ``lax.scan`` of donated forward/backward/Adam steps): seconds per epoch
 (mean of the epochs after the first, which compiles), the host's share
@@ -47,7 +47,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 def shaped_synthetic(n_users: int, n_items: int, n_interactions: int, seed: int = 0):
     """A popularity-skewed implicit matrix of about ``n_interactions`` ones, built directly as CSR (fast)."""
-    from latentcheck.checkers.autoencoder.data import CSR
+    from latentcheck.checkers.study.data import CSR
 
     rng = np.random.default_rng(seed)
     mean = n_interactions / n_users
@@ -69,8 +69,8 @@ def measure(csr, hidden, batch_size: int, epochs: int, seed: int = 0) -> dict:
     import jax.numpy as jnp
     import optax
 
-    from latentcheck.checkers.autoencoder.models import MultDAE
-    from latentcheck.checkers.autoencoder.train import BatchFeeder, make_multdae_epoch, make_multdae_step, run_epoch
+    from latentcheck.checkers.study.models import MultDAE
+    from latentcheck.checkers.study.train import BatchFeeder, make_multdae_epoch, make_multdae_step, run_epoch
 
     model = MultDAE(n_items=csr.n_cols, hidden=tuple(hidden), latent="tanh")
     key = jax.random.PRNGKey(seed)
@@ -132,8 +132,8 @@ def measure_seeds(csr, hidden, batch_size: int, epochs: int, n_seeds: int) -> di
     import jax.numpy as jnp
     import optax
 
-    from latentcheck.checkers.autoencoder.models import MultDAE
-    from latentcheck.checkers.autoencoder.train import BatchFeeder, _stacked_epoch, make_seeds_epoch
+    from latentcheck.checkers.study.models import MultDAE
+    from latentcheck.checkers.study.train import BatchFeeder, _stacked_epoch, make_seeds_epoch
 
     model = MultDAE(n_items=csr.n_cols, hidden=tuple(hidden), latent="tanh")
     bs = min(batch_size, csr.n_rows)
@@ -182,8 +182,8 @@ def _trainer_parts(model, split, bs: int, sparse: bool, chunk: int, eval_every: 
     import jax.numpy as jnp
     import optax
 
-    from latentcheck.checkers.autoencoder.metrics import DEFAULT_METRICS
-    from latentcheck.checkers.autoencoder.train import BatchFeeder, _evaluate_seeds, _make_topk_seeds, _stacked_epoch, make_seeds_epoch, run_epochs
+    from latentcheck.checkers.study.metrics import DEFAULT_METRICS
+    from latentcheck.checkers.study.train import BatchFeeder, _evaluate_seeds, _make_topk_seeds, _stacked_epoch, make_seeds_epoch, run_epochs
 
     opt = optax.adam(1e-3)
     keys = jnp.stack([jax.random.PRNGKey(0)])
@@ -223,7 +223,7 @@ def _step_parts(model, split, bs: int, sparse: bool):
     import jax.numpy as jnp
     import optax
 
-    from latentcheck.checkers.autoencoder.train import BatchFeeder
+    from latentcheck.checkers.study.train import BatchFeeder
 
     opt = optax.adam(1e-3)
     key = jax.random.PRNGKey(0)
@@ -258,8 +258,8 @@ def _medians(reps: dict, scale: dict) -> dict:
 
 def breakdown_case(name: str, split, hidden, bs: int, eval_every: int, reps: int) -> dict:
     """Before (dense, one call per epoch) and after (auto input, ``eval_every`` epochs per call), interleaved; seconds per epoch."""
-    from latentcheck.checkers.autoencoder.models import MultDAE
-    from latentcheck.checkers.autoencoder.train import TrainConfig, resolve_input_layer
+    from latentcheck.checkers.study.models import MultDAE
+    from latentcheck.checkers.study.train import TrainConfig, resolve_input_layer
 
     model = MultDAE(n_items=split.n_items, hidden=tuple(hidden), latent="tanh", lam=0.0)
     bs = min(bs, split.train.n_rows)
@@ -309,8 +309,8 @@ def print_breakdown(r: dict) -> None:
 def breakdown(args: argparse.Namespace) -> None:
     import jax
 
-    from latentcheck.checkers.autoencoder.data import liang_split, load_interactions, load_ratings
-    from latentcheck.checkers.autoencoder.study import environment
+    from latentcheck.checkers.study.data import liang_split, load_interactions, load_ratings
+    from latentcheck.checkers.study.experiment import environment
 
     shared = os.path.join(HERE, "..", "..", "shared", "data")
     ml = liang_split(load_ratings(os.path.join(shared, "ml-100k")))
@@ -356,8 +356,8 @@ def main() -> None:
 
     import jax
 
-    from latentcheck.checkers.autoencoder.data import liang_split, synthetic_ratings
-    from latentcheck.checkers.autoencoder.study import environment
+    from latentcheck.checkers.study.data import liang_split, synthetic_ratings
+    from latentcheck.checkers.study.experiment import environment
 
     env = environment()
     sets = [
@@ -383,7 +383,7 @@ def main() -> None:
 def seeds_row(args: argparse.Namespace) -> None:
     import jax
 
-    from latentcheck.checkers.autoencoder.study import environment
+    from latentcheck.checkers.study.experiment import environment
 
     env = environment()
     csr = shaped_synthetic(3000, 1500, 150_000)

@@ -221,7 +221,7 @@ def run_latentcheck(enc, dom: str, limit: float) -> dict:
     from latentcheck.checkers.verify import verify
 
     import highspy  # noqa: F401  (imports before the clock, as the MILP's scipy import is)
-    from latentcheck.checkers.verifier import bound_cache, highs_lp, milp_search  # noqa: F401
+    from latentcheck.checkers.verify import bound_cache, highs_lp, milp_search  # noqa: F401
 
     bound_cache.clear()  # every case cold: no bounds from an earlier query
     t, c = time.perf_counter(), time.process_time()

@@ -1,10 +1,15 @@
-"""latentcheck.checkers: the engines.
+"""latentcheck.checkers: the engines, one subpackage per role.
 
-Symbolic (sympy) and SMT (z3) proofs, the JAX falsifier, float zero sets
-per runtime (IEEE in NumPy, XLA in JAX), the autoencoder study (``latentcheck.checkers.autoencoder``), user-facing test
-helpers (``latentcheck.checkers.testing``) and the command line (``latentcheck.checkers.cli``).
+- ``falsify/``: find, certify and shrink counterexamples (JAX search, exact certification);
+- ``verify/``: decide P3 exactly for piecewise-linear encoders (branch and bound, certificates);
+- ``prove/``: the catalogue's theorems and claims (sympy, z3, the T4 steps);
+- ``study/``: JAX autoencoder recommenders, their training, metrics, audit and the study;
+- ``testing/``: Hypothesis strategies, assertions and the pytest plugin;
+- ``cli/``: the ``latentcheck`` command line (one module per command).
 
-Names are re-exported lazily, so ``import checkers`` stays cheap: JAX and z3
+Shared by them: ``float_model``/``float_vanishing`` (float zero sets per runtime: IEEE in NumPy, XLA in
+JAX), ``report_check`` (re-checks a report before it is shown), ``_exit`` (exit codes, Ctrl-C), ``_io``
+and ``_env``. Names are re-exported lazily, so ``import latentcheck.checkers`` stays cheap: JAX and z3
 load only when an engine that needs them is used.
 """
 

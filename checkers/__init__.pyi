@@ -1,13 +1,12 @@
 """latentcheck.checkers' public names, each from the module that defines it (lazy_loader.attach_stub).
 
-``falsify`` and ``verify`` come from their engine packages, not from the same-named modules
-``checkers/falsify.py`` and ``checkers/verify.py``: so ``import latentcheck.checkers.falsify as f`` is the module
-(lazy_loader replaces a package attribute only when a name comes from a module of the same name)."""
+The engines' entry points ``falsify`` and ``verify`` are not names here: ``latentcheck.checkers.falsify`` and
+``latentcheck.checkers.verify`` are the engine packages (the functions are ``latentcheck.falsify`` and
+``latentcheck.verify``, or ``latentcheck.checkers.falsify.falsify``), so a name never shadows a package."""
 
-from .domains import Domain, parse_domain
-from .falsifier import FalsifyResult, falsify
+from .falsify import FalsifyResult
 from .float_vanishing import float_vanishing_threshold, float_vanishing_thresholds, float_zero_sets
-from .prove import CHECKS, Verdict, prove_all, prove_claim
-from .smt import SmtResult, p2_constant_check, t4_m1_all_n
-from .symbolic import t1_identities, t3_identities
-from .verifier import VerifyResult, verify
+from .prove.checks import CHECKS, Verdict, prove_all, prove_claim
+from .prove.smt import SmtResult, p2_constant_check, t4_m1_all_n
+from .prove.symbolic import t1_identities, t3_identities
+from .verify import VerifyResult

@@ -48,7 +48,7 @@ import traceback
 from typing import Any, Callable, Iterator, Optional
 
 __all__ = ["HELD", "FINDING", "BAD_INPUT", "UNKNOWN", "INTERNAL", "INTERRUPTED", "BROKEN_PIPE",
-           "install_sigint", "interrupted", "console_main", "cooperative", "poll_interrupt", "debug_requested", "internal_error_line",
+           "install_sigint", "interrupted", "cooperative", "poll_interrupt", "debug_requested", "internal_error_line",
            "run_guarded", "leave"]
 
 HELD, FINDING, BAD_INPUT, UNKNOWN, INTERNAL = 0, 1, 2, 3, 4
@@ -229,19 +229,6 @@ def _run(body: Callable[[], Any], argv: list[str]) -> int:
         _say("interrupted (Ctrl-C): the result above may be incomplete")
         code = INTERRUPTED
     return code
-
-
-def console_main() -> "NoReturn":  # noqa: F821
-    """The ``latentcheck`` console script: the Ctrl-C handler goes in before the (seconds of) imports, so an
-    interrupt while typer, rich, NumPy or JAX load is exit 130 too, without a traceback."""
-    install_sigint()
-    try:
-        from latentcheck.checkers.cli import main
-    except KeyboardInterrupt:
-        leave(INTERRUPTED)
-    if _interrupted:
-        leave(INTERRUPTED)
-    main()
 
 
 def _internal(exc: BaseException, argv: list[str]) -> int:

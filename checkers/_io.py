@@ -7,8 +7,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from latentcheck.theorems._files import atomic_savefig, atomic_write_text, atomic_write_with
-from latentcheck.theorems.errors import InvalidArgument
+from ..theorems._files import atomic_savefig, atomic_write_text, atomic_write_with
+from ..theorems.errors import InvalidArgument
 
 __all__ = ["atomic_write_text", "atomic_write_with", "atomic_savefig", "check_output_dir", "check_output_file", "check_input_file"]
 

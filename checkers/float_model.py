@@ -44,7 +44,7 @@ import numpy as np
 import sympy as sp
 from mpmath import iv
 
-from latentcheck.theorems.expr import T
+from ..theorems.expr import T
 
 __all__ = ["FloatFormat", "FORMATS", "Undecided", "NoModel", "enclose", "round_nearest", "Expm1", "Log1p", "Erfc", "FDiv",
            "ULPS"]

@@ -11,16 +11,16 @@ label: ``exact`` or ``interval`` (a real counterexample) or ``float-only``
 (a rounding hazard of one dtype, never a counterexample to the property).
 """
 
-from latentcheck.counterexamples.certificate import binding_record, check_certificate
-from latentcheck.counterexamples.recheck import recheck_path
-from latentcheck.counterexamples.certify import Certification, certify_flip, certify_zero, float_encode, to_counterexample
-from latentcheck.counterexamples.report import SCHEMA, load_report, render_markdown, strip_timings, write_report
-from latentcheck.counterexamples.shrink import shrink
-from latentcheck.counterexamples.types import CERTIFIED, EXACT, FLOAT_ONLY, INTERVAL, UNDECIDED, Counterexample, format_fraction, parse_fraction
-from latentcheck.counterexamples._certifier import certifier, certifier_for
+from .certificate import binding_record, check_certificate
+from .recheck import recheck_path
+from .certify import Certification, certify_flip, certify_zero, float_encode, to_counterexample
+from .report import SCHEMA, load_report, render_markdown, strip_timings, write_report
+from .shrink import shrink
+from .types import CERTIFIED, EXACT, FLOAT_ONLY, INTERVAL, UNDECIDED, Counterexample, format_fraction, parse_fraction
+from ._certifier import certifier, certifier_for
 
 # The certifiers that live in files of their own, registered by property class on import (see _certifier.py).
-from latentcheck.counterexamples import certifier_p2_delta, certifier_p3_eps  # noqa: F401,E402
+from . import certifier_p2_delta, certifier_p3_eps  # noqa: F401,E402
 
 __all__ = [
     "certifier",

@@ -75,7 +75,7 @@ class QVec:
     @classmethod
     def from_float(cls, values: np.ndarray) -> "QVec":
         """The exact value of a float array (every finite float is a dyadic rational; wider dtypes are read exactly)."""
-        from latentcheck.theorems.exact_arrays import exact_scalars, fits_float64
+        from ..theorems.exact_arrays import exact_scalars, fits_float64
 
         raw = np.asarray(values)
         if not fits_float64(raw):
@@ -147,7 +147,7 @@ class QVec:
 
 
 def _exact_number(v: Any) -> Fraction:
-    from latentcheck.theorems.exact_arrays import exact_number
+    from ..theorems.exact_arrays import exact_number
 
     return exact_number(v)
 
@@ -331,7 +331,7 @@ def ball_fn(act: Any) -> Callable[[Fraction], Any]:
     """``p -> a ball containing act(p)``: the expression compiled once into python-flint ``arb`` operations
     (:func:`latentcheck.theorems.balls.compile_ball`); an expression the compiler does not handle keeps mpmath's
     ``act.interval``, its enclosure turned into a ball. Call under ``ball_precision()``."""
-    from latentcheck.theorems.balls import Unsupported, ball_from_interval, ball_of, compile_ball
+    from ..theorems.balls import Unsupported, ball_from_interval, ball_of, compile_ball
 
     key = act.expr
     fn = _BALLFN.get(key)
@@ -340,7 +340,7 @@ def ball_fn(act: Any) -> Callable[[Fraction], Any]:
             body = compile_ball(act.expr)
             fn = lambda p: body(ball_of(p))  # noqa: E731
         except Unsupported:
-            from latentcheck.theorems.lower import to_interval
+            from ..theorems.lower import to_interval
 
             fn = lambda p: ball_from_interval(act.interval(to_interval(p)))  # noqa: E731
         _BALLFN[key] = fn
@@ -350,8 +350,8 @@ def ball_fn(act: Any) -> Callable[[Fraction], Any]:
 # ------------------------------------------------------------------ the checks
 def check_zero_fast(encoder: Any, q: QVec) -> Any:
     """:func:`latentcheck.theorems.check_zero` for an encoder with an exact body, from a :class:`QVec`; ``None`` to fall back."""
-    from latentcheck.theorems.balls import ball_precision
-    from latentcheck.theorems.properties import PointCheck
+    from ..theorems.balls import ball_precision
+    from ..theorems.properties import PointCheck
 
     if q.is_zero:
         return PointCheck(False, "exact", "x is the zero vector, which P3 does not constrain")
@@ -374,9 +374,9 @@ def _first_nonzero(act: Any, pre: list[Fraction]) -> tuple[int | None, str, list
     excludes 0) and how; else ``None`` and the coordinates neither exactly 0 nor certified nonzero.
     theorems decides s(p) exactly when it can, else by an interval; both are rigorous, so the order
     here (the ball first for a transcendental s) reaches the same verdict."""
-    from latentcheck.theorems.balls import contains_zero
-    from latentcheck.theorems.encoder import exact_activation_value
-    from latentcheck.theorems.errors import NotExact
+    from ..theorems.balls import contains_zero
+    from ..theorems.encoder import exact_activation_value
+    from ..theorems.errors import NotExact
 
     memo = _Memo(act)
     undecided: list[int] = []
@@ -414,9 +414,9 @@ def _ball_dot_diff(ex: list, eu: list, ev: list) -> Any:
 
 def check_flip_fast(encoder: Any, qx: QVec, qu: QVec, qv: QVec) -> Any:
     """:func:`latentcheck.theorems.check_flip` for an encoder with an exact body, from :class:`QVec` s; ``None`` to fall back."""
-    from latentcheck.theorems.balls import ball_precision, lower_mpf, upper_mpf
-    from latentcheck.theorems.errors import NotExact
-    from latentcheck.theorems.properties import PointCheck, dot, lower_decimal
+    from ..theorems.balls import ball_precision, lower_mpf, upper_mpf
+    from ..theorems.errors import NotExact
+    from ..theorems.properties import PointCheck, dot, lower_decimal
 
     lhs, rhs = qx.dot(qu), qx.dot(qv)
     if lhs > rhs:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from latentcheck.counterexamples.certify import Certification, certify_raw
-from latentcheck.counterexamples.normalised import certify_normalised
-from latentcheck.theorems.encoder import Encoder
+from .certify import Certification, certify_raw
+from .normalised import certify_normalised
+from ..theorems.encoder import Encoder
 
 __all__ = ["certify_candidate"]
 

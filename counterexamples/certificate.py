@@ -6,7 +6,7 @@ input box and the pre-activations, whose every leaf is closed either by
 interval arithmetic or by a Farkas certificate (rational multipliers of the
 leaf's linear constraints). This module re-checks one in exact rational
 arithmetic (python-flint ``fmpq`` and ``fmpq_mat`` throughout). It shares no code with the search
-engine (``latentcheck.checkers.verifier``): it recomputes every bound itself, checks every
+engine (``latentcheck.checkers.verify``): it recomputes every bound itself, checks every
 relaxation line against the activation's knots, and trusts nothing but the
 weights and the multipliers. :mod:`latentcheck.counterexamples.recheck`
 (``latentcheck recheck``) is a second, standalone re-checker of the same format
@@ -621,7 +621,7 @@ def sha256_file(path: "str | os.PathLike[str]") -> str:
 
 def write_certificate(cert: dict, path: "str | os.PathLike[str]") -> None:
     """Write JSON atomically (temp file in the same folder, then rename; the folder is created)."""
-    from latentcheck.theorems._files import atomic_write_text
+    from ..theorems._files import atomic_write_text
 
     path = os.fspath(path)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
@@ -668,6 +668,6 @@ def save_bound_encoder(encoder: Any, normalise: str, path: "str | os.PathLike[st
             arrays[key] = np.asarray(src if keep else exact)
     arrays["activations"] = np.array([layer.activation.name for layer in encoder.layers], dtype=np.str_)
     arrays["latentcheck_normalise"] = np.array(normalise, dtype=np.str_)
-    from latentcheck.theorems._files import atomic_write_bytes_with
+    from ..theorems._files import atomic_write_bytes_with
 
     atomic_write_bytes_with(path, lambda fh: np.savez(fh, **arrays), ".npz")

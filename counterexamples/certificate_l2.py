@@ -22,7 +22,7 @@ elsewhere):
   interval bounds or a Farkas combination of valid rows, as in
   ``docs/verify.md``, with rows ``ksum`` and ``scut`` for the range and cuts).
 
-It shares no code with the search (``latentcheck.checkers.verifier.l2``).
+It shares no code with the search (``latentcheck.checkers.verify.l2``).
 """
 
 from __future__ import annotations

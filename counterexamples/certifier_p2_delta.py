@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from latentcheck.counterexamples._certifier import certifier
-from latentcheck.counterexamples.certify import Certification, certify_point
-from latentcheck.theorems.properties.p2_delta import OrderingMargin
+from ._certifier import certifier
+from .certify import Certification, certify_point
+from ..theorems.properties.p2_delta import OrderingMargin
 
 __all__ = ["certify_ordering_margin"]
 

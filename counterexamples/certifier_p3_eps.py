@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from latentcheck.counterexamples._certifier import certifier
-from latentcheck.counterexamples.certify import Certification, certify_point
-from latentcheck.theorems.properties.p3_eps import SmallLatent
+from ._certifier import certifier
+from .certify import Certification, certify_point
+from ..theorems.properties.p3_eps import SmallLatent
 
 __all__ = ["certify_small_latent"]
 

@@ -36,13 +36,13 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from latentcheck.counterexamples._certifier import certifier, certifier_for
-from latentcheck.counterexamples._fast import QVec, as_qvec, check_flip_fast, check_zero_fast, domain_contains
-from latentcheck.counterexamples.types import EXACT, FLOAT_ONLY, INTERVAL, UNDECIDED, Counterexample
-from latentcheck.theorems.encoder import Encoder
-from latentcheck.theorems.properties import PointCheck, check_flip, check_zero
-from latentcheck.theorems.properties.p2 import Ordering
-from latentcheck.theorems.properties.p3 import NonZero
+from ._certifier import certifier, certifier_for
+from ._fast import QVec, as_qvec, check_flip_fast, check_zero_fast, domain_contains
+from .types import EXACT, FLOAT_ONLY, INTERVAL, UNDECIDED, Counterexample
+from ..theorems.encoder import Encoder
+from ..theorems.properties import PointCheck, check_flip, check_zero
+from ..theorems.properties.p2 import Ordering
+from ..theorems.properties.p3 import NonZero
 
 __all__ = ["certify_raw", "certify_point", "certify_p3", "certify_p2", "Certification", "certify_zero", "certify_flip", "float_encode", "ieee_encode", "xla_runtime", "to_counterexample"]
 
@@ -148,7 +148,7 @@ def _float_encode_rt(encoder: Any, points: np.ndarray, dtype: str) -> tuple[np.n
         pts = pts[None, :]
     x64 = dtype == "float64"
     if isinstance(encoder, Encoder) and encoder.inputs.normalise != "none":  # the input as the model sees it
-        from latentcheck.theorems.inputs import normalise_float
+        from ..theorems.inputs import normalise_float
 
         pts = normalise_float(pts, encoder.inputs.normalise)
     if isinstance(encoder, Encoder):

@@ -33,10 +33,10 @@ from dataclasses import replace
 from fractions import Fraction
 from typing import Any, Optional, Sequence
 
-from latentcheck.counterexamples._fast import QVec, as_qvec, domain_contains
-from latentcheck.counterexamples.types import EXACT, INTERVAL, UNDECIDED
-from latentcheck.theorems.encoder import Encoder
-from latentcheck.theorems.inputs import InputSemantics, divide_factor
+from ._fast import QVec, as_qvec, domain_contains
+from .types import EXACT, INTERVAL, UNDECIDED
+from ..theorems.encoder import Encoder
+from ..theorems.inputs import InputSemantics, divide_factor
 
 __all__ = ["raw_encoder", "normalised_point", "certify_normalised", "l2_zero_exact", "positively_homogeneous"]
 
@@ -142,7 +142,7 @@ def _iv_point(x: Sequence[Fraction]) -> list[Any]:
     """Intervals enclosing ``x / |x|_2``."""
     from mpmath import iv
 
-    from latentcheck.theorems.lower import to_interval
+    from ..theorems.lower import to_interval
 
     sq = sum((v * v for v in x), Fraction(0))
     if sq == 0:
@@ -162,7 +162,7 @@ def _half_line(act: Any) -> Optional[tuple[str, Fraction]]:
     """``('left', a)`` when ``s = 0`` on ``(-inf, a]``, ``('right', a)`` on ``[a, inf)`` (``a`` rational), else ``None``."""
     import sympy as sp
 
-    from latentcheck.theorems.classify import classify
+    from ..theorems.classify import classify
 
     hl = classify(act).half_line
     if hl is None or not isinstance(hl[1], sp.Rational):
@@ -174,7 +174,7 @@ def _l2_zero_interval(encoder: Encoder, x: Sequence[Fraction]) -> tuple[Optional
     hl = _half_line(encoder.activation)
     if hl is None:
         return None, "the latent activation has no rational half-line of zeros, and |x|_2 is irrational"
-    from latentcheck.theorems.lower import to_interval
+    from ..theorems.lower import to_interval
 
     side, a = hl
     pre = _iv_pre(encoder, _iv_point(x))
@@ -191,7 +191,7 @@ def _l2_zero_interval(encoder: Encoder, x: Sequence[Fraction]) -> tuple[Optional
 
 # --------------------------------------------------------------------------- certification
 def _cert(status: str, detail: str, margin: Optional[str] = None) -> Any:
-    from latentcheck.counterexamples.certify import Certification
+    from .certify import Certification
 
     return Certification(status, None, None, detail, margin)
 
@@ -199,8 +199,8 @@ def _cert(status: str, detail: str, margin: Optional[str] = None) -> Any:
 def certify_normalised(prop: Any, encoder: Encoder, vectors: Sequence[Sequence[Any]], *, domain: Any = None,
                        dtype: Optional[str] = "float32", **options: Any) -> Any:
     """Certify a candidate of ``prop`` for ``enc(N(x))`` (see the module docstring); the witness stays ``vectors``."""
-    from latentcheck.counterexamples._certifier import certifier_for
-    from latentcheck.counterexamples.certify import certify_p2, certify_p3, certify_raw
+    from ._certifier import certifier_for
+    from .certify import certify_p2, certify_p3, certify_raw
 
     norm = encoder.inputs.normalise
     qs = [as_qvec(v) for v in vectors]
@@ -235,8 +235,8 @@ def _l2_float_zero(encoder: Encoder, q: QVec, dtype: str, cert: Any) -> Any:
     ``undecided``."""
     import numpy as np
 
-    from latentcheck.counterexamples.certify import float_encode, xla_runtime
-    from latentcheck.counterexamples.types import FLOAT_ONLY
+    from .certify import float_encode, xla_runtime
+    from .types import FLOAT_ONLY
 
     z = float_encode(encoder, q.floats()[None, :], dtype)[0]
     if not np.all(z == 0):

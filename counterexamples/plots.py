@@ -30,7 +30,7 @@ def write_plots(report: Mapping[str, Any], out_dir: Path) -> dict[str, Path]:
     """Write the plots a report's histograms allow; returns ``{name: path}``."""
     import matplotlib
 
-    from latentcheck.theorems._files import atomic_savefig
+    from ..theorems._files import atomic_savefig
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

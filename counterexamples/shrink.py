@@ -30,8 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from latentcheck.counterexamples.candidate import certify_candidate
-from latentcheck.counterexamples.types import Counterexample, format_fraction
+from .candidate import certify_candidate
+from .types import Counterexample, format_fraction
 
 __all__ = ["shrink"]
 
@@ -66,11 +66,11 @@ def shrink(cx: Counterexample, encoder: Any, *, domain: Any, dtype: str | None =
     ``time.perf_counter()`` value) stops early; a stop by deadline is noted
     on the result because it makes the outcome depend on the machine's speed.
     """
-    from latentcheck.theorems._blas import serial_blas
-    from latentcheck.theorems.properties import get_property
+    from ..theorems._blas import serial_blas
+    from ..theorems.properties import get_property
 
     if isinstance(domain, str):
-        from latentcheck.theorems.domains import parse_domain
+        from ..theorems.domains import parse_domain
 
         domain = parse_domain(domain)
     if not cx.is_certified:
@@ -100,7 +100,7 @@ class _Shrinker:
         enc = self.encoder
         norm = enc.inputs.normalise
         if norm != "none":  # the function shrunk is enc(N(x)): the float screen sees N(x)
-            from latentcheck.theorems.inputs import normalise_float
+            from ..theorems.inputs import normalise_float
 
             arrs, pre1 = [normalise_float(a, norm) for a in arrs], None
         if len(arrs) != 1:

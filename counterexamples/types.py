@@ -43,8 +43,8 @@ CERTIFIED = (EXACT, INTERVAL)
 @functools.lru_cache(maxsize=256)
 def _names(prop: str) -> tuple[str, ...] | None:
     """The witness names of a registered property (``None`` when ``prop`` names none that takes witnesses)."""
-    from latentcheck.theorems.errors import LatentcheckError
-    from latentcheck.theorems.properties import get_property
+    from ..theorems.errors import LatentcheckError
+    from ..theorems.properties import get_property
 
     try:
         p = get_property(prop)

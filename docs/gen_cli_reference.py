@@ -96,7 +96,7 @@ def render() -> str:
     import typer._click as click
     import typer.main
 
-    from latentcheck.checkers import cli
+    from latentcheck.checkers.cli import app as cli
 
     root = typer.main.get_command(cli.app)
     ctx = click.Context(root, info_name=PROG)

@@ -74,7 +74,7 @@ def rendered_pages(rows: Sequence[Row], pages_dir: Path = ROOT / "theorems") -> 
 
 
 def prove_rows() -> list[dict[str, Any]]:
-    from latentcheck.checkers.prove import prove_all
+    from latentcheck.checkers.prove.checks import prove_all
 
     return [v.to_json() for v in prove_all()]
 
@@ -86,8 +86,8 @@ def _write(path: Path, text: str) -> None:
 
 
 def _verdicts_page(rows: Sequence[Row]) -> str:
-    from latentcheck.checkers.cli_prove import verdicts_markdown
-    from latentcheck.checkers.prove import Verdict
+    from latentcheck.checkers.cli.prove import verdicts_markdown
+    from latentcheck.checkers.prove.checks import Verdict
 
     fields = Verdict.__dataclass_fields__
     verdicts = [Verdict(**{k: r[k] for k in fields if k in r}) for r in rows]

@@ -4,12 +4,12 @@ Read by ``lazy_loader.attach_stub`` in ``__init__.py``: each name is imported fr
 it on first use, so ``import latentcheck`` loads no JAX or solver; type checkers and readers follow these
 imports to the files."""
 
-from .checkers.domains import Domain, parse_domain
+from .theorems.domains import Domain, parse_domain
 from .checkers.falsify import FalsifyResult, falsify
 from .checkers.float_vanishing import float_vanishing_threshold, float_vanishing_thresholds, float_zero_sets
-from .checkers.prove import CHECKS, Verdict, prove_all, prove_claim
-from .checkers.smt import SmtResult, p2_constant_check, t4_m1_all_n
-from .checkers.symbolic import t1_identities, t3_identities
+from .checkers.prove.checks import CHECKS, Verdict, prove_all, prove_claim
+from .checkers.prove.smt import SmtResult, p2_constant_check, t4_m1_all_n
+from .checkers.prove.symbolic import t1_identities, t3_identities
 from .checkers.testing.assertions import (
     NonvanishingResult, OrderResult, assert_nonvanishing, assert_order_preserving
 )

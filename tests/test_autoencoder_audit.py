@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from latentcheck.checkers.autoencoder.audit import audit_encoder, kendall_tau_b, normalise_rows, rows_for_encoder, save_encoder, read_input_meta
-from latentcheck.checkers.autoencoder.data import csr_from_coo, synthetic_ratings
+from latentcheck.checkers.study.audit import audit_encoder, kendall_tau_b, normalise_rows, rows_for_encoder, save_encoder, read_input_meta
+from latentcheck.checkers.study.data import csr_from_coo, synthetic_ratings
 from latentcheck.theorems import Encoder
 from latentcheck.theorems.errors import InvalidArgument
 

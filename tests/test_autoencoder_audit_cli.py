@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from latentcheck.checkers.autoencoder.audit import read_input_meta, save_encoder
-from latentcheck.checkers.cli import app, main
+from latentcheck.checkers.study.audit import read_input_meta, save_encoder
+from latentcheck.checkers.cli.app import app, main
 from latentcheck.theorems.encoder import Encoder
 
 runner = CliRunner()

@@ -7,7 +7,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from latentcheck.checkers.cli import app
+from latentcheck.checkers.cli.app import app
 
 runner = CliRunner()
 
@@ -68,7 +68,7 @@ def test_resume_reuses_finished_runs(study_dir, tmp_path):
 
 @pytest.mark.slow
 def test_study_on_a_generic_csv_with_multvae(tmp_path):
-    from latentcheck.checkers.autoencoder.data import synthetic_ratings
+    from latentcheck.checkers.study.data import synthetic_ratings
 
     r = synthetic_ratings(n_users=200, n_items=80, seed=2)
     f = tmp_path / "log.csv"
@@ -120,7 +120,7 @@ def test_autorec_study_smoke(tmp_path):
 
 
 def test_bad_input_exits_2_with_one_line(tmp_path):
-    from latentcheck.checkers.cli import main
+    from latentcheck.checkers.cli.app import main
 
     for argv in (["study", "--data", str(tmp_path / "missing"), "--out", str(tmp_path)],
                  ["study", "--model", "vae", "--out", str(tmp_path)],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from latentcheck.checkers.autoencoder.data import csr_from_coo, liang_split, load_ratings, rating_split, synthetic_ratings
+from latentcheck.checkers.study.data import csr_from_coo, liang_split, load_ratings, rating_split, synthetic_ratings
 from latentcheck.theorems.errors import DataError, InvalidArgument
 
 ROWS = [(1, 10, 5.0, 100), (1, 11, 4.0, 101), (2, 10, 3.0, 102), (3, 12, 4.5, 103)]
@@ -144,7 +144,7 @@ def test_rating_split_partitions_the_ratings():
 
 # --------------------------------------------------------------------------- any interaction file
 
-from latentcheck.checkers.autoencoder.data import load_interactions, load_or_synthetic, parse_columns  # noqa: E402
+from latentcheck.checkers.study.data import load_interactions, load_or_synthetic, parse_columns  # noqa: E402
 
 LOG = [("alice", "x1", 3), ("alice", "x2", 1), ("bob", "x1", 7), ("carol", "x3", 0)]
 

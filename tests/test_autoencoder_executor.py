@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from latentcheck.checkers.autoencoder.executor import parse_executor, run_tasks, task_id
+from latentcheck.checkers.study.executor import parse_executor, run_tasks, task_id
 from latentcheck.theorems.errors import InvalidArgument
 
 CALLS: list[int] = []

@@ -8,10 +8,10 @@ import math
 import numpy as np
 import pytest
 
-from latentcheck.checkers.autoencoder.data import csr_from_coo
-from latentcheck.checkers.autoencoder.ease import ease_weights
-from latentcheck.checkers.autoencoder.metrics import ndcg_at_k, ranking_metrics, recall_at_k, topk_indices
-from latentcheck.checkers.autoencoder.report import mean_ci, paired_t_test, pearson, sign_flip_test, spearman, t_cdf, t_quantile
+from latentcheck.checkers.study.data import csr_from_coo
+from latentcheck.checkers.study.ease import ease_weights
+from latentcheck.checkers.study.metrics import ndcg_at_k, ranking_metrics, recall_at_k, topk_indices
+from latentcheck.checkers.study.report import mean_ci, paired_t_test, pearson, sign_flip_test, spearman, t_cdf, t_quantile
 
 
 def _loop_metrics(scores, heldout_sets, k):
@@ -143,7 +143,7 @@ def test_correlations():
 
 
 def test_holm_by_hand():
-    from latentcheck.checkers.autoencoder.report import holm
+    from latentcheck.checkers.study.report import holm
 
     # Sorted 0.005, 0.01, 0.03, 0.04 -> 4*0.005, 3*0.01, 2*0.03, max(0.06, 1*0.04).
     assert holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
@@ -153,7 +153,7 @@ def test_holm_by_hand():
 
 
 def test_wilcoxon_exact_by_hand():
-    from latentcheck.checkers.autoencoder.report import wilcoxon_test
+    from latentcheck.checkers.study.report import wilcoxon_test
 
     # All five differences positive: 2 of 2^5 sign patterns are as extreme -> p = 2/32.
     assert wilcoxon_test([2, 3, 4, 5, 6], [1, 1, 1, 1, 1])["p"] == pytest.approx(2 / 32)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from latentcheck.checkers.autoencoder.audit import audit_encoder
-from latentcheck.checkers.autoencoder.data import liang_split, load_ratings, rating_split
-from latentcheck.checkers.autoencoder.models import MultDAE
-from latentcheck.checkers.autoencoder.train import TrainConfig, train_multdae
+from latentcheck.checkers.study.audit import audit_encoder
+from latentcheck.checkers.study.data import liang_split, load_ratings, rating_split
+from latentcheck.checkers.study.models import MultDAE
+from latentcheck.checkers.study.train import TrainConfig, train_multdae
 
 pytestmark = pytest.mark.data
 

@@ -7,13 +7,13 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from latentcheck.checkers.autoencoder.audit import read_input_meta, save_encoder
-from latentcheck.checkers.autoencoder.data import liang_split, rating_split, synthetic_ratings
-from latentcheck.checkers.autoencoder.ease import popularity_baseline
-from latentcheck.checkers.autoencoder.metrics import ndcg_at_k
-from latentcheck.checkers.autoencoder.models import AutoRec, MultDAE, normalise_l2
-from latentcheck.checkers.autoencoder.study import mean_baselines
-from latentcheck.checkers.autoencoder.train import TrainConfig, densify, evaluate_multdae, train_autorec, train_multdae
+from latentcheck.checkers.study.audit import read_input_meta, save_encoder
+from latentcheck.checkers.study.data import liang_split, rating_split, synthetic_ratings
+from latentcheck.checkers.study.ease import popularity_baseline
+from latentcheck.checkers.study.metrics import ndcg_at_k
+from latentcheck.checkers.study.models import AutoRec, MultDAE, normalise_l2
+from latentcheck.checkers.study.experiment import mean_baselines
+from latentcheck.checkers.study.train import TrainConfig, densify, evaluate_multdae, train_autorec, train_multdae
 from latentcheck.theorems import Encoder
 from latentcheck.theorems.errors import InvalidArgument
 
@@ -127,7 +127,7 @@ def test_autorec_trains_and_beats_item_mean():
 
 
 def test_mean_baselines_by_hand():
-    from latentcheck.checkers.autoencoder.data import RatingSplit, csr_from_coo
+    from latentcheck.checkers.study.data import RatingSplit, csr_from_coo
 
     # Items 0 and 1 have training ratings; item 2 (the last row) has none.
     train = csr_from_coo(np.array([0, 0, 1]), np.array([0, 1, 0]), np.array([4.0, 2.0, 5.0]), (3, 2))

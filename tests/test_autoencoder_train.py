@@ -7,10 +7,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from latentcheck.checkers.autoencoder.data import liang_split, synthetic_ratings
-from latentcheck.checkers.autoencoder.ease import popularity_baseline
-from latentcheck.checkers.autoencoder.models import MultDAE, MultVAE
-from latentcheck.checkers.autoencoder.train import TrainConfig, train_multdae, train_multdae_seeds
+from latentcheck.checkers.study.data import liang_split, synthetic_ratings
+from latentcheck.checkers.study.ease import popularity_baseline
+from latentcheck.checkers.study.models import MultDAE, MultVAE
+from latentcheck.checkers.study.train import TrainConfig, train_multdae, train_multdae_seeds
 from latentcheck.theorems.errors import InvalidArgument
 
 
@@ -95,7 +95,7 @@ def test_multvae_trains_and_beats_popularity(split):
 
 
 def test_trials_are_the_same_for_every_activation_and_seeded():
-    from latentcheck.checkers.autoencoder.study_implicit import make_trials
+    from latentcheck.checkers.study.implicit import make_trials
 
     grid = make_trials((1e-3, 3e-3), (0.0, 0.01), (0.5,), "grid", 0)
     assert grid == [{"lr": 1e-3, "lam": 0.0, "dropout": 0.5}, {"lr": 1e-3, "lam": 0.01, "dropout": 0.5},
@@ -111,7 +111,7 @@ def test_trials_are_the_same_for_every_activation_and_seeded():
 
 
 def test_split_cache_never_serves_another_dataset():
-    from latentcheck.checkers.autoencoder.study_implicit import task_split
+    from latentcheck.checkers.study.implicit import task_split
 
     sp = {"threshold": 3.5, "min_user_items": 5, "heldout": 0.1, "seed": 1}
     for seed in range(3):  # fresh objects, possibly at a freed object's address
@@ -121,7 +121,7 @@ def test_split_cache_never_serves_another_dataset():
 
 def _fake_report(shift_sigmoid: float, capped: bool = False):
     """Runs of tanh/relu/sigmoid on 2 splits x 3 seeds with hand-set accuracies (no training)."""
-    from latentcheck.checkers.autoencoder.study_implicit import AUDIT_KEYS, conclusion, summarise
+    from latentcheck.checkers.study.implicit import AUDIT_KEYS, conclusion, summarise
 
     rng = np.random.default_rng(0)
     runs, per_user = [], {}
@@ -176,7 +176,7 @@ def _coo_batch(n_items: int, batch: int, seed: int):
 
 
 def test_sparse_first_layer_is_x_times_w_plus_b():
-    from latentcheck.checkers.autoencoder.models import coo_first_layer
+    from latentcheck.checkers.study.models import coo_first_layer
 
     m = MultDAE(n_items=30, hidden=(6,))
     W, b = m.init(jax.random.PRNGKey(0))[0]
@@ -205,7 +205,7 @@ def test_sparse_loss_and_gradients_equal_dense_with_dropout(kind):
 
 
 def test_sparse_evaluation_ranks_like_dense_and_masks_fold_in():
-    from latentcheck.checkers.autoencoder.train import _make_topk
+    from latentcheck.checkers.study.train import _make_topk
 
     m = MultDAE(n_items=50, hidden=(9,))
     p = m.init(jax.random.PRNGKey(2))
@@ -230,7 +230,7 @@ def test_sparse_training_equals_dense_within_float(split):
 
 def test_several_epochs_per_call_give_the_same_bits(split, monkeypatch):
     """The default (dense) path: epochs up to each validation in one call equal one call per epoch, bit for bit."""
-    import latentcheck.checkers.autoencoder.train as train
+    import latentcheck.checkers.study.train as train
 
     model = MultDAE(n_items=split.n_items, hidden=(16,), latent="tanh", lam=0.01)
     cfg = TrainConfig(epochs=8, batch_size=64, lr=3e-3, eval_every=3, patience=40)
@@ -248,7 +248,7 @@ def test_several_epochs_per_call_give_the_same_bits(split, monkeypatch):
 
 
 def test_epoch_groups_split_at_length_changes_and_byte_cap(monkeypatch):
-    import latentcheck.checkers.autoencoder.train as train
+    import latentcheck.checkers.study.train as train
 
     assert train._epoch_groups([8, 8, 16, 16, 8], [1] * 5) == [(0, 2), (2, 4), (4, 5)]
     monkeypatch.setattr(train, "CHUNK_BYTES", 2)
@@ -258,8 +258,8 @@ def test_epoch_groups_split_at_length_changes_and_byte_cap(monkeypatch):
 
 
 def test_input_layer_choice():
-    from latentcheck.checkers.autoencoder.data import CSR
-    from latentcheck.checkers.autoencoder.train import resolve_input_layer, sparse_input_wins
+    from latentcheck.checkers.study.data import CSR
+    from latentcheck.checkers.study.train import resolve_input_layer, sparse_input_wins
 
     assert not sparse_input_wins(1417, 44358 / (750 * 1417))  # ML-100K: dense measured as fast
     assert sparse_input_wins(15385, 74254 / (1501 * 15385))  # Last.fm: sparse measured faster

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from latentcheck.checkers.autoencoder.data import liang_split, load_interactions
-from latentcheck.checkers.cli import app, main
+from latentcheck.checkers.study.data import liang_split, load_interactions
+from latentcheck.checkers.cli.app import app, main
 from latentcheck.theorems.errors import DataError
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import typer
 
-from latentcheck.checkers.cli import app, main
+from latentcheck.checkers.cli.app import app, main
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,8 +46,8 @@ def _report_json(tmp: Path) -> Path:
 
 
 def _encoder(tmp: Path) -> Path:
-    from latentcheck.checkers.autoencoder.audit import save_encoder
-    from latentcheck.checkers.autoencoder.data import synthetic_ratings
+    from latentcheck.checkers.study.audit import save_encoder
+    from latentcheck.checkers.study.data import synthetic_ratings
     from latentcheck.theorems.encoder import Encoder
 
     ids = np.unique(synthetic_ratings().items)

@@ -12,13 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from latentcheck.checkers.cli import main
+from latentcheck.checkers.cli.app import main
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def _encoder_with_ids(tmp: Path, ids: np.ndarray) -> Path:
-    from latentcheck.checkers.autoencoder.audit import save_encoder
+    from latentcheck.checkers.study.audit import save_encoder
     from latentcheck.theorems.encoder import Encoder
 
     enc = Encoder.random([ids.size, 3], "tanh", seed=0)
@@ -29,7 +29,7 @@ def _encoder_with_ids(tmp: Path, ids: np.ndarray) -> Path:
 
 @pytest.mark.parametrize("foreign", [0.5, 0.02])
 def test_audit_refuses_foreign_data_unless_min_match_lowered(tmp_path, capsys, foreign: float) -> None:
-    from latentcheck.checkers.autoencoder.data import synthetic_ratings
+    from latentcheck.checkers.study.data import synthetic_ratings
 
     data_ids = np.unique(synthetic_ratings().items)
     n_foreign = int(round(foreign * data_ids.size))
@@ -50,7 +50,7 @@ def test_audit_refuses_foreign_data_unless_min_match_lowered(tmp_path, capsys, f
 
 
 def test_audit_min_match_bounds(tmp_path, capsys) -> None:
-    from latentcheck.checkers.autoencoder.data import synthetic_ratings
+    from latentcheck.checkers.study.data import synthetic_ratings
 
     path = _encoder_with_ids(tmp_path, np.unique(synthetic_ratings().items))
     for bad in ("0", "1.5", "-0.1", "nan"):
@@ -68,7 +68,7 @@ def test_prove_table_not_wrapped_when_piped() -> None:
                          capture_output=True, text=True, timeout=300, env=env)
     assert out.returncode == 0, out.stderr
     text = out.stdout
-    from latentcheck.checkers.prove import prove_all
+    from latentcheck.checkers.prove.checks import prove_all
 
     words = set()
     for v in prove_all(["P3-relu", "T5-as-stated"]):

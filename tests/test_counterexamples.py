@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from latentcheck import counterexamples
-from latentcheck.checkers.cli import app
+from latentcheck.checkers.cli.app import app
 from latentcheck.theorems.domains import parse_domain
 from latentcheck.checkers.falsify import falsify
 from latentcheck.counterexamples import (
@@ -145,7 +145,7 @@ def test_cli_exit_codes_and_json(tmp_path) -> None:
 
 
 def test_cli_bad_input_exits_2(tmp_path) -> None:
-    from latentcheck.checkers.cli import main
+    from latentcheck.checkers.cli.app import main
 
     cases = [
         ["falsify", "--property", "p5", "--layers", "4,2", "--activation", "relu"],

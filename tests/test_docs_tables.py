@@ -28,7 +28,7 @@ def _gen():
 def rows() -> list[dict]:
     """Rows of `latentcheck prove --json` for every claim shown on a theorem page (run as the CLI runs it)."""
     gen = _gen()
-    from latentcheck.checkers.prove import all_claims
+    from latentcheck.checkers.prove.checks import all_claims
 
     stems = [p.stem for p in sorted((ROOT / "docs" / "theorems").glob("T*.md"))]
     ids = [c.id for c in all_claims()

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from latentcheck.checkers.cli import main
+from latentcheck.checkers.cli.app import main
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -53,13 +53,13 @@ def _crash_cases(tmp: Path) -> dict[str, tuple[str, list[str]]]:
     report.write_text("{}")
     return {
         "classify": ("latentcheck.theorems.classify.classify", ["classify", "relu"]),
-        "prove": ("latentcheck.checkers.cli_prove.prove_all", ["prove", "--only", "P3-relu"]),
-        "falsify": ("latentcheck.checkers.cli_falsify.build_encoder", ["falsify", "-p", "p3", "--weights", enc]),
+        "prove": ("latentcheck.checkers.cli.prove.prove_all", ["prove", "--only", "P3-relu"]),
+        "falsify": ("latentcheck.checkers.cli.falsify.build_encoder", ["falsify", "-p", "p3", "--weights", enc]),
         "report": ("latentcheck.counterexamples.report.load_report", ["report", str(report)]),
-        "verify": ("latentcheck.checkers.cli_falsify.build_encoder", ["verify", "--weights", enc]),
+        "verify": ("latentcheck.checkers.cli.falsify.build_encoder", ["verify", "--weights", enc]),
         "convert": ("latentcheck.theorems.formats.convert", ["convert", enc, str(tmp / "out.npz")]),
-        "study": ("latentcheck.checkers.autoencoder.study.run_study", ["study", "--out", str(tmp / "study")]),
-        "audit": ("latentcheck.checkers.autoencoder.cli._audit_payload", ["audit", "--weights", enc]),
+        "study": ("latentcheck.checkers.study.experiment.run_study", ["study", "--out", str(tmp / "study")]),
+        "audit": ("latentcheck.checkers.cli.study._audit_payload", ["audit", "--weights", enc]),
     }
 
 
@@ -157,7 +157,7 @@ def _forbid(monkeypatch, target: str) -> None:
 
 @pytest.mark.parametrize("option", ["--json", "--markdown"])
 def test_prove_missing_folder_refused_before_work(option: str, tmp_path, capsys, monkeypatch) -> None:
-    _forbid(monkeypatch, "latentcheck.checkers.cli_prove.prove_all")
+    _forbid(monkeypatch, "latentcheck.checkers.cli.prove.prove_all")
     code, _, err = _run(["prove", "--only", "P3-relu", option, str(tmp_path / "no" / "such" / "x.out")], capsys)
     assert code == 2 and err.startswith(f"error: {option}") and "does not exist" in err
     assert len(err.strip().splitlines()) == 1
@@ -176,11 +176,11 @@ def test_output_under_a_file_refused_before_work(tmp_path, capsys, monkeypatch) 
     cases = [
         ("latentcheck.counterexamples.report.load_report", ["report", str(report), "-o", _under_a_file(tmp_path, "r.md")], "--output"),
         ("latentcheck.theorems.formats.convert", ["convert", enc, _under_a_file(tmp_path, "x.npz")], "DST"),
-        ("latentcheck.checkers.cli_falsify.build_encoder", ["falsify", "-p", "p3", "--weights", enc, "--out", _under_a_file(tmp_path, "f")], "--out"),
-        ("latentcheck.checkers.cli_falsify.build_encoder", ["verify", "--weights", enc, "--out", _under_a_file(tmp_path, "v")], "--out"),
-        ("latentcheck.checkers.autoencoder.study.run_study", ["study", "--out", _under_a_file(tmp_path, "s")], "--out"),
-        ("latentcheck.checkers.autoencoder.cli._audit_payload", ["audit", "--weights", enc, "--out", _under_a_file(tmp_path, "a")], "--out"),
-        ("latentcheck.checkers.cli_prove.prove_all", ["prove", "--json", _under_a_file(tmp_path, "p.json")], "--json"),
+        ("latentcheck.checkers.cli.falsify.build_encoder", ["falsify", "-p", "p3", "--weights", enc, "--out", _under_a_file(tmp_path, "f")], "--out"),
+        ("latentcheck.checkers.cli.falsify.build_encoder", ["verify", "--weights", enc, "--out", _under_a_file(tmp_path, "v")], "--out"),
+        ("latentcheck.checkers.study.experiment.run_study", ["study", "--out", _under_a_file(tmp_path, "s")], "--out"),
+        ("latentcheck.checkers.cli.study._audit_payload", ["audit", "--weights", enc, "--out", _under_a_file(tmp_path, "a")], "--out"),
+        ("latentcheck.checkers.cli.prove.prove_all", ["prove", "--json", _under_a_file(tmp_path, "p.json")], "--json"),
     ]
     for target, argv, option in cases:
         with monkeypatch.context() as m:

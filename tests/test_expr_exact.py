@@ -94,7 +94,7 @@ def test_catalog_still_parses() -> None:
 def test_cli_refuses_complex_branch_with_exit_2() -> None:
     from typer.testing import CliRunner
 
-    from latentcheck.checkers.cli import app
+    from latentcheck.checkers.cli.app import app
 
     res = CliRunner().invoke(app, ["classify", "cosh(sqrt(t))"])
     assert "leave the real numbers" in str(res.exception) or "leave the real numbers" in res.output

@@ -252,7 +252,7 @@ def test_integer_solves_are_exact_and_canonical() -> None:
     import math
     import random
 
-    from latentcheck.checkers.falsifier._exact import solve_exact, solve_int
+    from latentcheck.checkers.falsify._exact import solve_exact, solve_int
 
     R = random.Random(0)
     for n in (1, 2, 5, 8, 12, 20, 64):
@@ -274,7 +274,7 @@ def test_integer_solves_are_exact_and_canonical() -> None:
 
 
 def test_pivot_columns_subset_full_and_rank_deficient() -> None:
-    from latentcheck.checkers.falsifier._exact import pivot_columns
+    from latentcheck.checkers.falsify._exact import pivot_columns
 
     rng = np.random.default_rng(0)
     W = rng.normal(size=(4, 40))

@@ -8,8 +8,8 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from latentcheck.checkers.falsifier import _constructions as C
-from latentcheck.checkers.falsifier._budget import Budget, OutOfTime
+from latentcheck.checkers.falsify import _constructions as C
+from latentcheck.checkers.falsify._budget import Budget, OutOfTime
 from latentcheck.theorems.timeouts import Timeout, time_limit
 
 

@@ -182,7 +182,7 @@ def test_multdae_same_encoder_and_verdict_from_every_route(tmp_path, capsys) -> 
     pytest.importorskip("safetensors")
     from safetensors.torch import save_file
 
-    from latentcheck.checkers.cli import main as cli_main
+    from latentcheck.checkers.cli.app import main as cli_main
 
     nn = torch.nn
 

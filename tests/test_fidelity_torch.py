@@ -13,7 +13,7 @@ import pytest
 torch = pytest.importorskip("torch", reason="PyTorch not installed (optional extra latentcheck[torch])")
 nn = torch.nn
 
-from latentcheck.checkers.cli import main as cli_main  # noqa: E402
+from latentcheck.checkers.cli.app import main as cli_main  # noqa: E402
 from latentcheck.theorems import Encoder  # noqa: E402
 from latentcheck.theorems.errors import InvalidArgument, InvalidWeights  # noqa: E402
 from latentcheck.theorems.formats import load_encoder  # noqa: E402

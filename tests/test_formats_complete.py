@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from latentcheck.checkers.cli import main as cli_main
+from latentcheck.checkers.cli.app import main as cli_main
 from latentcheck.checkers.falsify import falsify
 from latentcheck.theorems import Encoder
 from latentcheck.theorems.errors import InvalidArgument, InvalidWeights

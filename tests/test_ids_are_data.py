@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from latentcheck.checkers.autoencoder.audit import read_item_order, rows_for_encoder, save_encoder
-from latentcheck.checkers.autoencoder.data import load_or_synthetic
-from latentcheck.checkers.cli import app, main
+from latentcheck.checkers.study.audit import read_item_order, rows_for_encoder, save_encoder
+from latentcheck.checkers.study.data import load_or_synthetic
+from latentcheck.checkers.cli.app import app, main
 from latentcheck.theorems.encoder import Encoder
 from latentcheck.theorems.errors import InvalidArgument
 
@@ -53,7 +53,7 @@ def _encoder(path, names=None):
 def test_string_ids_are_matched_as_strings(tmp_path):
     ratings = load_or_synthetic(str(_data(tmp_path / "d.csv")), columns="user,item")
     enc = Encoder.load(_encoder(tmp_path / "e.npz", NAMES))
-    from latentcheck.checkers.autoencoder.audit import meta_from_inputs
+    from latentcheck.checkers.study.audit import meta_from_inputs
 
     csr, how = rows_for_encoder(ratings, enc, meta_from_inputs(enc.inputs), min_user_items=1)
     assert how["matched_columns"] == 4 and "compared as strings" in how["columns"]
@@ -68,7 +68,7 @@ def test_string_ids_are_matched_as_strings(tmp_path):
 def test_item_2_and_item_02_are_different_items(tmp_path):
     """Swapping the two names in the stored order swaps the two columns: nothing is matched by a normalised form."""
     ratings = load_or_synthetic(str(_data(tmp_path / "d.csv")), columns="user,item")
-    from latentcheck.checkers.autoencoder.audit import meta_from_inputs
+    from latentcheck.checkers.study.audit import meta_from_inputs
 
     swapped = ["item-02", "item-2", "item-10", "item-1"]
     a = Encoder.load(_encoder(tmp_path / "a.npz", NAMES))
@@ -154,8 +154,8 @@ def test_study_with_too_few_users_per_split_fails_fast(tmp_path, capsys):
 
 
 def test_check_split_data_passes_enough_data():
-    from latentcheck.checkers.autoencoder.data import liang_split, synthetic_ratings
-    from latentcheck.checkers.autoencoder.study_implicit import check_split_data
+    from latentcheck.checkers.study.data import liang_split, synthetic_ratings
+    from latentcheck.checkers.study.implicit import check_split_data
 
     r = synthetic_ratings(n_users=300, n_items=150, seed=0)
     split = liang_split(r, threshold=3.5, min_user_items=1, heldout=30, seed=0)

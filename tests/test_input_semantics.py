@@ -16,8 +16,8 @@ import pytest
 from typer.testing import CliRunner
 
 from tests import _indep
-from latentcheck.checkers.autoencoder.audit import read_input_meta, save_encoder
-from latentcheck.checkers.cli import app, main
+from latentcheck.checkers.study.audit import read_input_meta, save_encoder
+from latentcheck.checkers.cli.app import app, main
 from latentcheck.checkers.falsify import falsify
 from latentcheck.checkers.verify import verify
 from latentcheck.theorems.encoder import Encoder

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from _indep import encode, layers_of
-from latentcheck.checkers.cli import main
+from latentcheck.checkers.cli.app import main
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -106,7 +106,7 @@ def test_cli_falsify_writes_partial_report_and_exits_130(tmp_path, capsys, monke
 
 
 def test_cli_study_says_how_to_resume(tmp_path, capsys, monkeypatch) -> None:
-    import latentcheck.checkers.autoencoder.study as study
+    import latentcheck.checkers.study.experiment as study
 
     out = tmp_path / "study"
 

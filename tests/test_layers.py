@@ -25,8 +25,6 @@ GRAPH = Path(__file__).resolve().parent / "_layers_graph.py"
 #: Import cycles not yet removed (issue 18), each a sorted list of modules. The test fails when a cycle
 #: outside this list appears, and when one of these is gone (then delete it here): the list only shrinks.
 KNOWN_CYCLES: list[list[str]] = [
-    # the console entry point and the CLI app (left to the CLI's owner: checkers/cli*.py)
-    ["latentcheck.checkers._exit", "latentcheck.checkers.cli"],
     # Encoder.load / from_torch / save call the readers, which build Encoders
     ["latentcheck.theorems.encoder", "latentcheck.theorems.formats", "latentcheck.theorems.formats._torch_module"],
 ]

@@ -62,7 +62,7 @@ def test_floats_read_exactly() -> None:
 
 
 def test_t4_integer_determinant_matches_sympy() -> None:
-    from latentcheck.checkers.t4_domains import _int_det
+    from latentcheck.checkers.prove.t4_domains import _int_det
 
     R = random.Random(3)
     for n in (1, 2, 4, 7):
@@ -77,7 +77,7 @@ def test_t4_integer_determinant_matches_sympy() -> None:
 def test_falsifier_integer_matmul_matches_object_dot() -> None:
     import numpy as np
 
-    from latentcheck.checkers.falsifier._exact import _int_matmul
+    from latentcheck.checkers.falsify._exact import _int_matmul
 
     R = random.Random(9)
     A = np.array([[R.randint(-2**90, 2**90) for _ in range(5)] for _ in range(3)], dtype=object)

@@ -16,8 +16,8 @@ import sympy as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from latentcheck.checkers.verifier import pl as plmod
-from latentcheck.checkers.verifier.pl import NotPiecewiseLinear, piecewise_linear
+from latentcheck.checkers.verify import pl as plmod
+from latentcheck.checkers.verify.pl import NotPiecewiseLinear, piecewise_linear
 from latentcheck.checkers.verify import verify
 from latentcheck.theorems.encoder import Encoder
 from latentcheck.theorems.expr import T

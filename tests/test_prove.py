@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from latentcheck.checkers.float_vanishing import float_vanishing_threshold
-from latentcheck.checkers.prove import CHECKS, PROVED, REFUTED, prove_all
+from latentcheck.checkers.prove.checks import CHECKS, PROVED, REFUTED, prove_all
 from latentcheck.theorems import CATALOG, NON_VANISHING, Encoder, check_zero, classify
 from latentcheck.theorems.catalog import CLAIMS
 from latentcheck.theorems.constructions import t1_witness

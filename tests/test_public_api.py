@@ -9,7 +9,7 @@ import sys
 import pytest
 
 
-@pytest.mark.parametrize("package", ["latentcheck.theorems", "latentcheck.checkers", "latentcheck.counterexamples", "latentcheck.checkers.testing", "latentcheck.checkers.autoencoder"])
+@pytest.mark.parametrize("package", ["latentcheck.theorems", "latentcheck.checkers", "latentcheck.counterexamples", "latentcheck.checkers.testing", "latentcheck.checkers.study"])
 def test_all_names_resolve(package: str) -> None:
     mod = importlib.import_module(package)
     assert mod.__all__, package
@@ -31,8 +31,13 @@ def test_flat_namespace_matches_the_packages() -> None:
     for package in ("latentcheck.theorems", "latentcheck.counterexamples", "latentcheck.checkers", "latentcheck.checkers.testing"):
         for name in importlib.import_module(package).__all__:
             homes.setdefault(name, package)
+    # the engines' entry points live in their engine packages (a checkers name never shadows a package)
+    homes.update({"falsify": "latentcheck.checkers.falsify", "verify": "latentcheck.checkers.verify"})
     assert sorted(homes) == latentcheck.__all__
     assert latentcheck.falsify is importlib.import_module("latentcheck.checkers.falsify").falsify
+    assert latentcheck.verify is importlib.import_module("latentcheck.checkers.verify").verify
+    import latentcheck.checkers.falsify as falsify_package  # the package, not the function
+    assert falsify_package.__name__ == "latentcheck.checkers.falsify" and callable(falsify_package.falsify)
 
 
 def _stub_names(path: str) -> list[str]:

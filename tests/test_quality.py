@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from latentcheck.checkers.smt import binary_domain, grid_domain, p2_constant_check, p2_table_violations
+from latentcheck.checkers.prove.smt import binary_domain, grid_domain, p2_constant_check, p2_table_violations
 from latentcheck.theorems import Encoder, check_flip, check_zero
 
 small = st.integers(-3, 3).map(float)

@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from latentcheck.checkers.cli_verify import _write_outputs
+from latentcheck.checkers.cli.verify import _write_outputs
 from latentcheck.checkers.verify import verify
 from latentcheck.counterexamples import recheck as R
 from latentcheck.counterexamples.certificate import save_bound_encoder

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import _recheck as rc
-from latentcheck.checkers.cli import main
+from latentcheck.checkers.cli.app import main
 from latentcheck.checkers.falsify import falsify
 from latentcheck.checkers.report_check import ReportRejected, recheck_report_witnesses
 from latentcheck.counterexamples import recheck as R

@@ -14,9 +14,9 @@ from typing import Any, Sequence
 import numpy as np
 import pytest
 
-from latentcheck.checkers.falsifier import _strategy
-from latentcheck.checkers.falsifier import search_p2, search_p3, search_p3_eps
-from latentcheck.checkers.falsifier._strategy import ByClass, objective, strategy
+from latentcheck.checkers.falsify import _strategy
+from latentcheck.checkers.falsify import search_p2, search_p3, search_p3_eps
+from latentcheck.checkers.falsify._strategy import ByClass, objective, strategy
 from latentcheck.counterexamples import certifier, certifier_for
 from latentcheck.counterexamples.certifier_p2_delta import certify_ordering_margin
 from latentcheck.counterexamples.certifier_p3_eps import certify_small_latent
@@ -123,7 +123,7 @@ def toy_registered() -> Any:
 
 
 def test_a_new_property_is_falsified_by_the_generic_search_and_certifier(toy_registered: Any) -> None:
-    from latentcheck.checkers.falsifier import falsify
+    from latentcheck.checkers.falsify import falsify
 
     W = np.array([[0.75, -1.25, 0.5], [0.25, 0.5, -1.0]])
     b = np.array([0.125, -0.375])
@@ -148,8 +148,8 @@ def test_the_generic_certifier_refuses_a_non_witness() -> None:
 
 def test_the_decorators_shadow_no_engine_name() -> None:
     """The falsifier package exports the decorators beside its engine names; none may replace another."""
-    from latentcheck.checkers import falsifier
-    from latentcheck.checkers.falsifier import _model
+    from latentcheck.checkers import falsify as falsifier
+    from latentcheck.checkers.falsify import _model
 
     assert len(falsifier.__all__) == len(set(falsifier.__all__))
     assert falsifier.zero_target is _model.zero_target

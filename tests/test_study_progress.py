@@ -9,8 +9,8 @@ import pytest
 
 from typer.testing import CliRunner
 
-from latentcheck.checkers.autoencoder.progress import LineProgress, format_seconds, run_line
-from latentcheck.checkers.cli import app, main
+from latentcheck.checkers.study.progress import LineProgress, format_seconds, run_line
+from latentcheck.checkers.cli.app import app, main
 
 runner = CliRunner()
 

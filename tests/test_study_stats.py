@@ -10,7 +10,7 @@ from scipy import stats
 from typer.testing import CliRunner
 
 from _indep_stats import holm_by_definition, naive_cluster_bootstrap
-from latentcheck.checkers.autoencoder.analysis import (
+from latentcheck.checkers.study.analysis import (
     analyse,
     cluster_bootstrap,
     compare_arms,
@@ -20,7 +20,7 @@ from latentcheck.checkers.autoencoder.analysis import (
     paired_matrices,
     unpack_per_user,
 )
-from latentcheck.checkers.cli import app, main
+from latentcheck.checkers.cli.app import app, main
 
 runner = CliRunner()
 
@@ -174,7 +174,7 @@ def _exit(argv):
 
 
 def test_conclusion_states_the_pre_registered_verdicts_either_way():
-    from latentcheck.checkers.autoencoder.study_implicit import _analysis_claims
+    from latentcheck.checkers.study.implicit import _analysis_claims
 
     res = analyse(_arms({"same": 0.0, "up": 0.05}), ["ref", "same", "up"], "ref", ["NDCG@100"], margin=0.01, n_boot=1000, seed=0)
     supported, unsupported = _analysis_claims(res)

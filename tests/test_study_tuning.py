@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from latentcheck.checkers.autoencoder.tuning import AXES, Bracket, step
+from latentcheck.checkers.study.tuning import AXES, Bracket, step
 
 
 def _surface(h):
@@ -83,7 +83,7 @@ def test_study_tunes_every_split_on_its_own_validation_users(tmp_path):
 
     from typer.testing import CliRunner
 
-    from latentcheck.checkers.cli import app
+    from latentcheck.checkers.cli.app import app
 
     out = tmp_path / "o"
     res = CliRunner().invoke(app, ["study", "--seeds", "1", "--split-seeds", "2", "--epochs", "1", "--activations", "relu", "--lr-grid", "1e-3,3e-3",
@@ -109,9 +109,9 @@ def test_study_tunes_every_split_on_its_own_validation_users(tmp_path):
 
 
 def test_multvae_annealing_is_scaled_to_the_run_unless_fixed():
-    from latentcheck.checkers.autoencoder.models import MultVAE
-    from latentcheck.checkers.autoencoder.study import StudyConfig
-    from latentcheck.checkers.autoencoder.study_implicit import anneal_steps
+    from latentcheck.checkers.study.models import MultVAE
+    from latentcheck.checkers.study.experiment import StudyConfig
+    from latentcheck.checkers.study.implicit import anneal_steps
 
     total = anneal_steps(None, 0.1, 50_000)
     m = MultVAE(n_items=10, hidden=(4,), total_anneal_steps=total)

@@ -13,8 +13,8 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from latentcheck.checkers.prove import PROVED, REFUTED, prove_claim
-from latentcheck.checkers.t4_domains import (
+from latentcheck.checkers.prove.checks import PROVED, REFUTED, prove_claim
+from latentcheck.checkers.prove.t4_domains import (
     binary_family_proof,
     binary_family_table,
     binary_family_violations,
@@ -160,7 +160,7 @@ def test_claim_text_matches_scope() -> None:
 
 # ------------------------------------------------------------------ the binary Gram theorem and T4-nonneg
 def test_gram_step1_cases_prove_and_wrong_goal_does_not() -> None:
-    from latentcheck.checkers.t4_domains import binary_gram_step1_cases
+    from latentcheck.checkers.prove.t4_domains import binary_gram_step1_cases
 
     cases = binary_gram_step1_cases()
     assert len(cases) == 10 and all(check_skeleton(c).status == PROVED for c in cases)
@@ -181,14 +181,14 @@ def test_gram_form_independent() -> None:
 
 def test_binary_gram_exact_cross_check() -> None:
     """The per-n exact re-check (tie closure, Mobius identities, rank minors) still agrees for n <= 5."""
-    from latentcheck.checkers.t4_domains import binary_gram_exact_check
+    from latentcheck.checkers.prove.t4_domains import binary_gram_exact_check
 
     ok, why = binary_gram_exact_check((2, 3, 4, 5))
     assert ok, why
 
 
 def test_mobius_identities_exact() -> None:
-    from latentcheck.checkers.t4_domains import mobius_identities
+    from latentcheck.checkers.prove.t4_domains import mobius_identities
 
     assert all(ok for _, ok in mobius_identities(4))
     import math
@@ -203,7 +203,7 @@ def test_mobius_identities_exact() -> None:
 def test_grid_exploration_independent() -> None:
     """The family on {0,1,2}^2 (top point (2,2)) has no P2 violation, by plain Python and by the engine;
     moving the extra coordinate to a non-top point breaks it."""
-    from latentcheck.checkers.t4_domains import grid_points
+    from latentcheck.checkers.prove.t4_domains import grid_points
 
     pts = [tuple(p) for p in grid_points(2, 2).tolist()]
     good = {p: ((1, 1) if p == (2, 2) else (1, 0)) for p in pts}
@@ -250,7 +250,7 @@ def test_class_model_matches_concrete_vectors(make, values) -> None:
 def test_gram_case_models_match_concrete_vectors() -> None:
     import sympy as sp
 
-    from latentcheck.checkers.t4_domains import binary_gram_step1_cases
+    from latentcheck.checkers.prove.t4_domains import binary_gram_step1_cases
 
     for case in binary_gram_step1_cases():
         model = case.models[0]
@@ -283,7 +283,7 @@ def _frac_det(rows: list[list[Fraction]]) -> Fraction:
 
 def test_step2_minors_independent() -> None:
     """n = 4, j = 2 (N = 6): rebuild the T_j block of D + c0 mu mu^T with Fractions and compare the minors."""
-    from latentcheck.checkers.t4_domains import step2_rank_certificate
+    from latentcheck.checkers.prove.t4_domains import step2_rank_certificate
 
     assert all(ok for n in (2, 3, 4) for _, ok in step2_rank_certificate(n))
     n, j = 4, 2

@@ -1,4 +1,4 @@
-"""T4 through the Gram rank argument (checkers/t4_gram.py): independent re-checks and planted bugs.
+"""T4 through the Gram rank argument (checkers/prove/t4_gram.py): independent re-checks and planted bugs.
 
 The independent checks build concrete matrices and vectors with Fractions and plain Python; they share
 no code with the engine (the formulas for the left inverses are written out again here).
@@ -14,9 +14,9 @@ from fractions import Fraction
 import pytest
 import sympy as sp
 
-from latentcheck.checkers import t4_gram as g
-from latentcheck.checkers.prove import PROVED, prove_claim
-from latentcheck.checkers.t4_domains import check_skeleton
+from latentcheck.checkers.prove import t4_gram as g
+from latentcheck.checkers.prove.checks import PROVED, prove_claim
+from latentcheck.checkers.prove.t4_domains import check_skeleton
 from latentcheck.theorems.catalog import get_claim
 
 
@@ -209,7 +209,7 @@ def test_claim_texts_say_every_m_and_n() -> None:
 
 def test_a_failing_step_is_never_hidden_by_an_earlier_success(monkeypatch) -> None:
     """T4 and T4-nonneg re-check their steps on every call: a planted failing lemma after a proved run gives unknown."""
-    from latentcheck.checkers import t4_gram as g
+    from latentcheck.checkers.prove import t4_gram as g
 
     assert g.nonneg_general_outcome()["verdict"] == "proved"
     monkeypatch.setattr(g, "bordered_block_lemma", lambda timeout_s=20.0, **kw: [("planted: broken lemma", False)])

@@ -1,4 +1,4 @@
-"""Distinct latent vectors of P2 maps on grids {0..g}^n (checkers/t4_grid.py): soundness against known maps.
+"""Distinct latent vectors of P2 maps on grids {0..g}^n (checkers/prove/t4_grid.py): soundness against known maps.
 
 The re-checks use plain Python and Fractions (no engine code).
 """
@@ -10,7 +10,7 @@ from fractions import Fraction
 
 import pytest
 
-from latentcheck.checkers import t4_grid as G
+from latentcheck.checkers.prove import t4_grid as G
 
 
 def _grid(n: int, g: int) -> list[tuple[int, ...]]:

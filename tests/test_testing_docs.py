@@ -30,7 +30,7 @@ def test_cli_reference_is_not_stale(capsys: pytest.CaptureFixture[str]) -> None:
 def test_cli_reference_covers_every_live_command_and_option() -> None:
     import typer.main
 
-    from latentcheck.checkers.cli import app
+    from latentcheck.checkers.cli.app import app
 
     text = _load("gen_cli_reference").render()
     root = typer.main.get_command(app)

@@ -54,7 +54,7 @@ def _is_real_zero(enc: Encoder, x: list[str]) -> bool:
 def _cli(weights: Path, seed: int) -> dict:
     from typer.testing import CliRunner
 
-    from latentcheck.checkers.cli import app
+    from latentcheck.checkers.cli.app import app
 
     res = CliRunner().invoke(app, ["falsify", "-p", "p3", "--weights", str(weights), "--domain", DOMAIN, "--seed", str(seed),
                                    "--budget", str(BUDGET), "--json"])

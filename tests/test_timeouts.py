@@ -136,7 +136,7 @@ def test_classify_inside_prove_limit_keeps_outer_deadline() -> None:
 
 
 def test_prove_claim_seconds_stay_near_limit(monkeypatch) -> None:
-    from latentcheck.checkers import prove as prove_mod
+    from latentcheck.checkers.prove import checks as prove_mod
     from latentcheck.theorems.catalog import CLAIMS
 
     def slow(**kwargs):
@@ -155,7 +155,7 @@ def test_prove_claim_seconds_stay_near_limit(monkeypatch) -> None:
 
 @pytest.mark.parametrize("bad", [0, -3, math.nan, math.inf])
 def test_prove_claim_refuses_bad_timeout(bad) -> None:
-    from latentcheck.checkers.prove import prove_claim
+    from latentcheck.checkers.prove.checks import prove_claim
     from latentcheck.theorems.catalog import CLAIMS
 
     with pytest.raises(InvalidArgument):

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from latentcheck.checkers.verifier.pl import NotPiecewiseLinear, piecewise_linear
+from latentcheck.checkers.verify.pl import NotPiecewiseLinear, piecewise_linear
 from latentcheck.checkers.verify import verify
 from latentcheck.theorems.encoder import Encoder
 
@@ -374,7 +374,7 @@ def test_verify_reads_models_with_model_option(tmp_path):
 
 def test_abs_matrix_belongs_to_its_own_network() -> None:
     """Regression: |W| was cached by id(net); a new network reusing a freed id got another network's matrix."""
-    from latentcheck.checkers.verifier.pl import piecewise_linear
+    from latentcheck.checkers.verify.pl import piecewise_linear
     from latentcheck.counterexamples.certificate import ExactNet, abs_mat
     from latentcheck.theorems.activations import get_activation
 

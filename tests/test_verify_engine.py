@@ -94,7 +94,7 @@ def test_integer_matrix_products_equal_rational_ones():
 
 def test_bounds_reused_on_sub_boxes_and_certificates_still_recheck(tmp_path):
     """Derived bounds from box:-1,1 are reused on box:-1/2,1/2 (inside it) but not on box:-2,2 (not inside)."""
-    from latentcheck.checkers.verifier import bound_cache
+    from latentcheck.checkers.verify import bound_cache
 
     bound_cache.clear()
     enc, _, _ = _three_layer(0.5)
@@ -113,8 +113,8 @@ def test_bounds_reused_on_sub_boxes_and_certificates_still_recheck(tmp_path):
 def test_bound_cache_keys_and_binary_rule():
     """The key changes with one ulp of one weight; bounds stored for binary (they may use the sum row) are not
     handed to a non-binary query; bounds stored for a box are handed to binary queries inside it."""
-    from latentcheck.checkers.verifier import bound_cache
-    from latentcheck.checkers.verifier.pl import piecewise_linear
+    from latentcheck.checkers.verify import bound_cache
+    from latentcheck.checkers.verify.pl import piecewise_linear
 
     pls = [piecewise_linear("relu")]
     W = np.array([[1.0, -2.0]])
@@ -196,7 +196,7 @@ def test_hull_lines_valid_and_tight(name):
     brute force over those points in Fractions."""
     import random
 
-    from latentcheck.checkers.verifier.pl import piecewise_linear
+    from latentcheck.checkers.verify.pl import piecewise_linear
 
     pl = piecewise_linear(name)
     rng = random.Random(5)

@@ -215,7 +215,7 @@ def test_unit_proof_and_standalone(tmp_path: Path) -> None:
 def test_cli_l2_verdict_and_certificate(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from latentcheck.checkers.cli import app
+    from latentcheck.checkers.cli.app import app
 
     Ws, bs, acts, cert = _proved_case()
     enc = tmp_path / "enc.npz"

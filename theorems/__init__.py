@@ -5,9 +5,9 @@ quantify over, properties P1-P3 and the theorem catalog. Imports no JAX and
 no solver runtime at import time.
 """
 
-from latentcheck.theorems.activations import CATALOG, Activation, catalog_names, get_activation
-from latentcheck.theorems.catalog import CLAIMS, Claim, claim_ids, get_claim
-from latentcheck.theorems.classify import (
+from .activations import CATALOG, Activation, catalog_names, get_activation
+from .catalog import CLAIMS, Claim, claim_ids, get_claim
+from .classify import (
     NON_VANISHING,
     RELU_LIKE,
     TANH_LIKE,
@@ -16,9 +16,10 @@ from latentcheck.theorems.classify import (
     Classification,
     classify,
 )
-from latentcheck.theorems.constructions import t1_witness, t3_witness
-from latentcheck.theorems.encoder import Encoder, Layer, exact_affine, interval_affine
-from latentcheck.theorems.errors import (
+from .constructions import t1_witness, t3_witness
+from .domains import Domain, parse_domain
+from .encoder import Encoder, Layer, exact_affine, interval_affine
+from .errors import (
     DataError,
     ExpressionSyntaxError,
     InvalidArgument,
@@ -30,12 +31,14 @@ from latentcheck.theorems.errors import (
     UnknownActivation,
     UnsafeExpression,
 )
-from latentcheck.theorems.expr import T, parse_expression
-from latentcheck.theorems.inputs import InputSemantics
-from latentcheck.theorems.properties import (P1, P2, P2_DELTA, P3, P3_EPS, PROPERTIES, PointCheck, Property, check_flip, check_zero,
+from .expr import T, parse_expression
+from .inputs import InputSemantics
+from .properties import (P1, P2, P2_DELTA, P3, P3_EPS, PROPERTIES, PointCheck, Property, check_flip, check_zero,
                                              get_property, p1_holds)
 
 __all__ = [
+    "Domain",
+    "parse_domain",
     "get_property",
     "P3_EPS",
     "P2_DELTA",

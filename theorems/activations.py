@@ -15,9 +15,9 @@ from typing import Any, Callable
 import numpy as np
 import sympy as sp
 
-from latentcheck.theorems.errors import ExpressionSyntaxError, UnknownActivation, UnsafeExpression
-from latentcheck.theorems.expr import T, parse_expression
-from latentcheck.theorems.lower import exact_value, interval_value, is_rational_function_of_t, to_array_fn
+from .errors import ExpressionSyntaxError, UnknownActivation, UnsafeExpression
+from .expr import T, parse_expression
+from .lower import exact_value, interval_value, is_rational_function_of_t, to_array_fn
 
 __all__ = ["Activation", "CATALOG", "get_activation", "catalog_names"]
 

@@ -25,9 +25,9 @@ from typing import Any, Callable, Iterator
 import sympy as sp
 from flint import arb, ctx, fmpq, fmpz
 
-from latentcheck.theorems.errors import NotExact
-from latentcheck.theorems.expr import T
-from latentcheck.theorems.lower import INTERVAL_PREC
+from .errors import NotExact
+from .expr import T
+from .lower import INTERVAL_PREC
 
 __all__ = ["BALL_PREC", "Unsupported", "ball_precision", "ball_of", "compile_ball", "ball_from_interval",
            "exact_bounds", "contains_zero", "lower_mpf", "upper_mpf"]

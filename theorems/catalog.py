@@ -2,7 +2,7 @@
 
 Each :class:`Claim` names the statement, where it comes from, the verdict the
 mathematics predicts (``proved`` or ``refuted``) and the check that decides
-it (a key of the engine registry in :mod:`latentcheck.checkers.prove`). The engines never
+it (a key of the engine registry in :mod:`latentcheck.checkers.prove.checks`). The engines never
 look at ``expected``: ``latentcheck prove`` compares afterwards, and exits
 non-zero when a verdict differs.
 """
@@ -119,7 +119,7 @@ def claim_ids() -> list[str]:
 
 
 def get_claim(claim_id: str) -> Claim:
-    from latentcheck.theorems.errors import InvalidArgument
+    from .errors import InvalidArgument
 
     for c in CLAIMS:
         if c.id.lower() == claim_id.lower():

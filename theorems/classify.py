@@ -27,13 +27,13 @@ import numpy as np
 import sympy as sp
 from mpmath import iv
 
-from latentcheck.theorems.activations import Activation, get_activation
-from latentcheck.theorems.errors import NotExact
-from latentcheck.theorems.expr import T
-from latentcheck.theorems.lower import interval_value
-from latentcheck.theorems.timeouts import Timeout as _Timeout
-from latentcheck.theorems.timeouts import check as _check_deadline
-from latentcheck.theorems.timeouts import time_limit as _time_limit
+from .activations import Activation, get_activation
+from .errors import NotExact
+from .expr import T
+from .lower import interval_value
+from .timeouts import Timeout as _Timeout
+from .timeouts import check as _check_deadline
+from .timeouts import time_limit as _time_limit
 
 __all__ = ["Classification", "classify", "class_name", "RELU_LIKE", "TANH_LIKE", "NON_VANISHING", "VANISHING", "UNKNOWN"]
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any, Sequence
 
-from latentcheck.theorems.errors import InvalidArgument
-from latentcheck.theorems.linalg import kernel_vector, least_norm_solve, matvec, rank, to_fraction_matrix
+from .errors import InvalidArgument
+from .linalg import kernel_vector, least_norm_solve, matvec, rank, to_fraction_matrix
 
 __all__ = ["t1_witness", "t3_witness", "dot"]
 

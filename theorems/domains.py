@@ -33,8 +33,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from latentcheck.theorems.errors import DataError, InvalidArgument
-from latentcheck.theorems.exact_arrays import exact_scalars, fits_float64, float64_copy, unreadable_reason
+from .errors import DataError, InvalidArgument
+from .exact_arrays import exact_scalars, fits_float64, float64_copy, unreadable_reason
 
 __all__ = ["Domain", "Reals", "Nonneg", "Binary", "Sphere", "Box", "Data", "DOMAINS", "parse_domain", "sample_row_triples", "load_rows", "load_rows_exact", "stereographic_point"]
 

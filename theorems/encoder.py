@@ -27,11 +27,11 @@ from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
-from latentcheck.theorems.activations import Activation, get_activation
-from latentcheck.theorems.errors import InvalidArgument, InvalidWeights, NonFiniteWeights, NotExact, ShapeMismatch
-from latentcheck.theorems.inputs import InputSemantics, Provenance
-from latentcheck.theorems.exact_arrays import exact_number, exact_scalars, exact_strings, fits_float64, float64_copy, unreadable_reason
-from latentcheck.theorems.lower import INTERVAL_PREC, to_interval
+from .activations import Activation, get_activation
+from .errors import InvalidArgument, InvalidWeights, NonFiniteWeights, NotExact, ShapeMismatch
+from .inputs import InputSemantics, Provenance
+from .exact_arrays import exact_number, exact_scalars, exact_strings, fits_float64, float64_copy, unreadable_reason
+from .lower import INTERVAL_PREC, to_interval
 
 __all__ = ["Layer", "Encoder", "exact_affine", "interval_affine", "exact_activation_value", "file_sha256"]
 
@@ -234,7 +234,7 @@ class Encoder:
         Dropout identity, anything else refused by name. ``example_input`` (a tensor) lets a custom module's submodule
         order be checked against its forward pass. ``options``: ``activations``, ``latent`` (``mu``/``z``/``all``),
         ``ignore`` (module-name globs). torch is imported only here (docs/models.md)."""
-        from latentcheck.theorems.formats._torch_module import from_torch
+        from .formats._torch_module import from_torch
 
         return from_torch(module, example_input, **options)
 
@@ -253,7 +253,7 @@ class Encoder:
         """
         path = os.fspath(path)
         if options or os.path.splitext(path)[1].lower() in _OTHER_FORMATS:
-            from latentcheck.theorems.formats import load_encoder
+            from .formats import load_encoder
 
             return _with_source(load_encoder(path, activation, **options), path)
         if not os.path.exists(path):
@@ -272,12 +272,12 @@ class Encoder:
         except (OSError, zipfile.BadZipFile, EOFError) as exc:
             raise InvalidWeights(f"weight file {path!r} is not a readable .npz ({type(exc).__name__}); save it with np.savez(path, W0=..., b0=...)") from None
         if not any(re.fullmatch(r"W\d+", k) for k in arrays) and any("." in k or "/" in k for k in arrays):
-            from latentcheck.theorems.formats import load_encoder  # named arrays (encoder.0.weight, params/Dense_0/kernel, ...)
+            from .formats import load_encoder  # named arrays (encoder.0.weight, params/Dense_0/kernel, ...)
 
             return _with_source(load_encoder(path, activation), path)
         if not any(re.fullmatch(r"W\d+", k) for k in arrays):
             raise InvalidWeights(f"weight file {path!r} has keys {sorted(arrays)} but no W0; name layers W0, b0, W1, b1, ... with W_i shaped (out, in)")
-        from latentcheck.theorems.formats import _native_keys
+        from .formats import _native_keys
 
         layer_keys = _native_keys(arrays, repr(path))  # every key is W<i>, b<i>, activations or latentcheck_*, else refused by name
         weights = [arrays[f"W{i}"] for i in layer_keys]
@@ -299,7 +299,7 @@ class Encoder:
             if activation is None:
                 raise InvalidWeights(f"weight file {path!r} stores no 'activations'; pass the latent activation (e.g. --activation relu)")
             acts = [activation] * len(weights)
-        from latentcheck.theorems.inputs import inputs_from_arrays
+        from .inputs import inputs_from_arrays
 
         inputs = inputs_from_arrays(arrays, path, n=int(np.shape(weights[0])[1]) if np.ndim(weights[0]) == 2 else None)
         enc = _native_provenance(_with_source(cls.from_arrays(weights, biases, acts), path), arrays, len(weights))
@@ -309,11 +309,11 @@ class Encoder:
         """Save as ``.npz`` (``W0, b0, ...``, a unicode ``activations`` array and the input semantics under
         ``latentcheck_*`` keys) or ``.safetensors``."""
         if os.path.splitext(os.fspath(path))[1].lower() == ".safetensors":
-            from latentcheck.theorems.formats import save_encoder
-            from latentcheck.theorems.inputs import inputs_to_meta
+            from .formats import save_encoder
+            from .inputs import inputs_to_meta
 
             return save_encoder(self, path, inputs_to_meta(self.inputs))
-        from latentcheck.theorems.inputs import inputs_to_arrays
+        from .inputs import inputs_to_arrays
 
         arrays: dict[str, np.ndarray] = {}
         for i, layer in enumerate(self.layers):
@@ -516,7 +516,7 @@ def exact_activation_value(act: Activation, p: Fraction, enclosure: Any = None) 
 def _exact_transcendental(expr: Any, p: Fraction) -> Fraction | None:
     import sympy as sp
 
-    from latentcheck.theorems.lower import exact_value
+    from .lower import exact_value
 
     if expr.has(sp.Float):  # a float literal would make the value a float, which is never read as a rational here
         return None

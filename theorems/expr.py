@@ -21,8 +21,8 @@ import re
 
 import sympy as sp
 
-from latentcheck.theorems.errors import ExpressionSyntaxError, UnsafeExpression
-from latentcheck.theorems.symbols import T
+from .errors import ExpressionSyntaxError, UnsafeExpression
+from .symbols import T
 
 __all__ = ["T", "parse_expression", "MAX_EXPRESSION_LENGTH", "MAX_EXPONENT"]
 
@@ -187,7 +187,7 @@ def _provably(arg: sp.Expr, strict: bool) -> bool:
         return bool(known)
     from mpmath import iv
 
-    from latentcheck.theorems.lower import interval_value  # mpmath intervals, loaded at call time
+    from .lower import interval_value  # mpmath intervals, loaded at call time
 
     try:
         box = interval_value(arg, iv.mpf(["-inf", "inf"]))

@@ -20,8 +20,8 @@ import mpmath
 import sympy as sp
 from mpmath import iv, mp
 
-from latentcheck.theorems.errors import NotExact
-from latentcheck.theorems.symbols import T
+from .errors import NotExact
+from .symbols import T
 
 __all__ = [
     "to_array_fn",

@@ -28,7 +28,7 @@ import threading
 import time
 from typing import Any, Iterator, Optional
 
-from latentcheck.theorems.errors import InvalidArgument
+from .errors import InvalidArgument
 
 __all__ = ["Timeout", "Limit", "time_limit", "remaining", "seconds_left", "check", "validate_seconds"]
 

@@ -19,8 +19,8 @@ from pathlib import Path
 
 def main(argv: list[str] | None = None) -> int:
     """The re-check's exit code; an unexpected exception is exit 4 with one line, never 1 (see ``_exit``)."""
-    from latentcheck.checkers._exit import INTERNAL, INTERRUPTED, debug_requested, internal_error_line
-    from latentcheck.theorems.errors import LatentcheckError
+    from .._exit import INTERNAL, INTERRUPTED, debug_requested, internal_error_line
+    from ...theorems.errors import LatentcheckError
 
     args = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -59,8 +59,8 @@ def _main(args: list[str]) -> int:
         return 2
     import numpy as np
 
-    from latentcheck.theorems import Encoder
-    from latentcheck.theorems.properties import get_property
+    from ...theorems import Encoder
+    from ...theorems.properties import get_property
 
     enc = Encoder.load(path.parent / weights)
     vecs = {k: [Fraction(v) for v in vals] for k, vals in cx["witness"].items()}
@@ -68,7 +68,7 @@ def _main(args: list[str]) -> int:
     prop = get_property(cx["property"])
     vectors = [vecs[k] for k in prop.names]
     if cx["certified"] in ("exact", "interval") and enc.inputs.normalise != "none":  # the witness of enc(N(x))
-        from latentcheck.counterexamples.candidate import certify_candidate
+        from ...counterexamples.candidate import certify_candidate
 
         cert = certify_candidate(prop, enc, vectors, dtype=None)
         print(f"{cx['property']} counterexample re-checked ({cert.status}, input normalisation {enc.inputs.normalise}): "
@@ -78,7 +78,7 @@ def _main(args: list[str]) -> int:
         pc = prop.check(enc, vectors)
         print(f"{cx['property']} counterexample re-checked ({pc.certified}): {'confirmed' if pc.violates else 'NOT confirmed'}; {pc.detail}")
         return 1 if pc.violates else 0
-    from latentcheck.counterexamples.certify import float_encode
+    from ...counterexamples.certify import float_encode
 
     points = [np.array([float(v) for v in vec]) for vec in vectors]
     Z = float_encode(enc, np.stack(points), dtype)

@@ -15,9 +15,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from latentcheck.checkers.testing import _session
-from latentcheck.theorems.encoder import Encoder
-from latentcheck.theorems.errors import InvalidArgument, LatentcheckError
+from . import _session
+from ...theorems.encoder import Encoder
+from ...theorems.errors import InvalidArgument, LatentcheckError
 
 __all__ = ["Subject", "subject", "dtype_name", "domain_of", "seed_and_budget", "DTYPES"]
 
@@ -72,7 +72,7 @@ def subject(encoder_fn: Any, n: Any, dtype: str, batched: bool = False, input_no
     ``input_normalise`` (``none``, ``l2``, ``divide:K``) overrides an Encoder's ``inputs.normalise`` (what its
     file records) and wraps a callable as ``fn(N(x))``: the function checked is the one the model serves."""
     if input_normalise is not None:
-        from latentcheck.checkers.falsifier._pipeline import _with_inputs
+        from ..falsify._pipeline import _with_inputs
 
         if batched and not isinstance(encoder_fn, Encoder):
             raise InvalidArgument("input_normalise with batched=True is not supported; normalise inside the callable")
@@ -91,7 +91,7 @@ def subject(encoder_fn: Any, n: Any, dtype: str, batched: bool = False, input_no
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or int(n) < 1:
         raise InvalidArgument(f"n={n!r} must be a positive int (the encoder's input dimension)")
     fn = _one_input(encoder_fn, bool(batched))
-    from latentcheck.counterexamples.certify import float_encode
+    from ...counterexamples.certify import float_encode
 
     try:
         Z = float_encode(fn, np.zeros((2, int(n))), dtype)
@@ -107,7 +107,7 @@ def subject(encoder_fn: Any, n: Any, dtype: str, batched: bool = False, input_no
 
 def domain_of(domain: Any, n: int) -> Any:
     """A :class:`~latentcheck.theorems.domains.Domain`: a name or ``data:PATH`` (parse_domain), or a 2-D array of rows."""
-    from latentcheck.theorems.domains import Domain, parse_domain
+    from ...theorems.domains import Domain, parse_domain
 
     if isinstance(domain, (str, Domain)):
         try:

@@ -14,8 +14,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, NoReturn
 
-from latentcheck.checkers.testing import _session
-from latentcheck.theorems.properties import P2, P3, get_property
+from . import _session
+from ...theorems.properties import P2, P3, get_property
 
 __all__ = ["fail", "PROPERTY"]
 
@@ -126,7 +126,7 @@ def _versions() -> dict[str, str]:
 
 def _write(directory: Path, payload: dict, encoder: Any, message: str) -> str | None:
     """Write report.json, report.md and (for an Encoder) encoder.npz; the reason when it cannot."""
-    from latentcheck.checkers._io import atomic_write_text
+    from .._io import atomic_write_text
 
     try:
         directory.mkdir(parents=True, exist_ok=True)

@@ -30,11 +30,11 @@ from typing import Any
 
 import numpy as np
 
-from latentcheck.checkers.testing import _session
-from latentcheck.checkers.testing._args import domain_of, dtype_name, seed_and_budget, subject
-from latentcheck.checkers.testing._report import fail
-from latentcheck.checkers.testing._stats import clopper_pearson_upper
-from latentcheck.theorems.errors import InvalidArgument
+from . import _session
+from ._args import domain_of, dtype_name, seed_and_budget, subject
+from ._report import fail
+from ._stats import clopper_pearson_upper
+from ...theorems.errors import InvalidArgument
 
 __all__ = ["assert_nonvanishing", "assert_order_preserving", "NonvanishingResult", "OrderResult"]
 
@@ -97,7 +97,7 @@ class OrderResult:
 
 def _run_falsify(sub: Any, dom: Any, dtype: str, seed: int, budget: float) -> Any:
     """``latentcheck.checkers.falsify`` on P3, capped in rounds where runs must be deterministic."""
-    from latentcheck.checkers.falsify import falsify
+    from ..falsify import falsify
 
     kwargs: dict[str, Any] = {"domain": dom, "dtype": dtype, "budget": budget, "seed": seed}
     if sub.encoder is None:
@@ -117,7 +117,7 @@ def _chosen(res: Any) -> Any:
 
 def _codes(fn: Any, cx: Any, dtype: str) -> dict[str, list[float]]:
     """The float codes of the witness vectors in ``dtype`` (what the message and the report show)."""
-    from latentcheck.counterexamples.certify import float_encode
+    from ...counterexamples.certify import float_encode
 
     X = np.array([[float(q) for q in cx.vector(name)] for name in cx.names])
     Z = float_encode(fn, X, dtype)
@@ -126,11 +126,11 @@ def _codes(fn: Any, cx: Any, dtype: str) -> dict[str, list[float]]:
 
 def _as_encoder(fn: Any) -> Any:
     """A ``torch.nn.Module`` becomes its Encoder (``Encoder.from_torch``: the rules of model files); anything else is kept."""
-    from latentcheck.theorems.formats._torch_module import is_torch_module
+    from ...theorems.formats._torch_module import is_torch_module
 
     if not is_torch_module(fn):
         return fn
-    from latentcheck.theorems.encoder import Encoder
+    from ...theorems.encoder import Encoder
 
     return Encoder.from_torch(fn)
 
@@ -268,7 +268,7 @@ def assert_order_preserving(
     t0 = time.perf_counter()
     sub = subject(_as_encoder(encoder_fn), n, dt, batched, input_normalise)
     dom = domain_of(domain, sub.n)
-    from latentcheck.checkers.testing._rate import certified_flip, flip_rate
+    from ._rate import certified_flip, flip_rate
 
     fs = flip_rate(sub.fn, dom, sub.n, dt, samples=int(samples), seed=used_seed, budget=b)
     upper = clopper_pearson_upper(fs.flips, fs.triples, float(confidence))

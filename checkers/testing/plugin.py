@@ -24,7 +24,7 @@ import math
 
 import pytest
 
-from latentcheck.checkers.testing import _session
+from . import _session
 
 _saved: list[tuple[dict, set[str]]] = []
 _failed: set[str] = set()

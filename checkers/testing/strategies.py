@@ -32,10 +32,10 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from latentcheck.theorems.activations import Activation, catalog_names, get_activation
-from latentcheck.theorems.encoder import Encoder
-from latentcheck.theorems.errors import InvalidArgument, LatentcheckError
-from latentcheck.theorems.expr import T
+from ...theorems.activations import Activation, catalog_names, get_activation
+from ...theorems.encoder import Encoder
+from ...theorems.errors import InvalidArgument, LatentcheckError
+from ...theorems.expr import T
 
 __all__ = ["activations", "encoders", "reals", "nonneg", "binary", "sphere", "rows_of", "WEIGHT_KINDS"]
 
@@ -360,13 +360,13 @@ def encoders(
         >>> (enc.n, enc.m)
         (3, 1)
     """
-    from latentcheck.theorems.inputs import parse_normalisation
+    from ...theorems.inputs import parse_normalisation
 
     norm = parse_normalisation(input_normalise)
     built = _arrays(_plan(n, m, depth, activation, hidden_activation, weights, bias, max_weight)).flatmap(_build)
     if norm == "none":
         return built
-    from latentcheck.theorems.inputs import with_input_normalise
+    from ...theorems.inputs import with_input_normalise
 
     return built.map(lambda enc: with_input_normalise(enc, norm))
 

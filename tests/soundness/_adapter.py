@@ -122,7 +122,7 @@ def plant_float16_weights(monkeypatch: Any) -> None:
 
 def _clear_caches() -> None:
     """Forget cached classifications so a planted parser bug takes effect."""
-    import latentcheck.checkers.falsifier._pipeline as pipe
+    import latentcheck.checkers.falsify._pipeline as pipe
 
     for name in ("_classification", "_zero_target"):
         fn = getattr(pipe, name, None)

@@ -28,12 +28,12 @@ from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 import numpy as np
 
-from latentcheck.theorems.errors import InvalidWeights, ShapeMismatch
-from latentcheck.theorems.formats._exact import widen_exact, widest
-from latentcheck.theorems.formats._layers import ModelFile, RawLayer
+from ..errors import InvalidWeights, ShapeMismatch
+from ._exact import widen_exact, widest
+from ._layers import ModelFile, RawLayer
 
 if TYPE_CHECKING:
-    from latentcheck.theorems.encoder import Encoder
+    from ..encoder import Encoder
 
 __all__ = ["FORMATS", "WRITABLE", "ModelFile", "RawLayer", "detect_format", "read_model", "load_encoder",
            "save_encoder", "convert", "resolve_activations", "input_semantics"]
@@ -174,7 +174,7 @@ def _recbole_acts(tensors: dict[str, Any], extra: dict[str, Any], n_layers: int)
 
 def _named_model(tensors: dict[str, Any], extra: dict[str, Any], fmt: str, where: str,
                  layers_from: Optional[str], output: Optional[str], latent: Optional[str] = None) -> ModelFile:
-    from latentcheck.theorems.formats._assemble import assemble
+    from ._assemble import assemble
 
     asm = assemble(tensors, extra, where, ordered=fmt in ("torch", "npz", "equinox"), layers_from=layers_from,
                    output=output, latent=latent)
@@ -191,7 +191,7 @@ def _named_model(tensors: dict[str, Any], extra: dict[str, Any], fmt: str, where
 
 def _read_tensors(path: str, fmt: str, where: str) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
     """``(tensors, extra, meta keys used)`` of a named-weights file; latentcheck's own meta keys moved to ``extra``."""
-    from latentcheck.theorems.formats import _readers as rd
+    from . import _readers as rd
 
     readers = {"npz": rd.read_npz, "safetensors": rd.read_safetensors, "torch": rd.read_torch,
                "flax": rd.read_flax_msgpack, "equinox": rd.read_equinox_leaves}
@@ -227,8 +227,8 @@ def read_model(path: "str | os.PathLike[str]", *, layers_from: Optional[str] = N
 
     Every tensor is used, outside the encoder (a decoder), listed in ``ignore`` (globs), or refused (docs/models.md).
     """
-    from latentcheck.theorems.formats._assemble import check_latent
-    from latentcheck.theorems.formats._modules import apply_ignore
+    from ._assemble import check_latent
+    from ._modules import apply_ignore
 
     path = os.fspath(path)
     fmt = format or detect_format(path)
@@ -239,7 +239,7 @@ def read_model(path: "str | os.PathLike[str]", *, layers_from: Optional[str] = N
     if fmt == "onnx":
         if layers_from is not None:
             raise InvalidWeights("--layers-from applies to files of named weights; for ONNX pass --output NAME")
-        from latentcheck.theorems.formats._onnx import read_onnx
+        from ._onnx import read_onnx
 
         return read_onnx(path, output, ignore=ignore, latent=latent)
     tensors, extra, meta_used = _read_tensors(path, fmt, where)
@@ -281,8 +281,8 @@ def resolve_activations(stored: Sequence[Optional[str]], activation: Optional[st
 
 
 def _provenance(mf: ModelFile, path: Optional[str]) -> Any:
-    from latentcheck.theorems.encoder import file_sha256
-    from latentcheck.theorems.inputs import Provenance
+    from ..encoder import file_sha256
+    from ..inputs import Provenance
 
     sha = file_sha256(path) if path is not None and os.path.isfile(path) else None
     return Provenance(path=path, sha256=sha, format=mf.format, tensors_used=tuple(mf.used), tensors_ignored=tuple(mf.ignored),
@@ -291,14 +291,14 @@ def _provenance(mf: ModelFile, path: Optional[str]) -> Any:
 
 def input_semantics(meta: dict[str, Any], n: Optional[int] = None) -> Any:
     """The :class:`~latentcheck.theorems.inputs.InputSemantics` a model file states (``origin='file'`` where it states a normalisation)."""
-    from latentcheck.theorems.inputs import inputs_from_meta
+    from ..inputs import inputs_from_meta
 
     return inputs_from_meta(meta, n)
 
 
 def _to_encoder(mf: ModelFile, activation: Any = None, activations: Optional[Sequence[str]] = None,
                 where: str = "the model", path: Optional[str] = None) -> "Encoder":
-    from latentcheck.theorems.encoder import Encoder
+    from ..encoder import Encoder
 
     acts = resolve_activations(mf.activations, activation, activations, where)
     enc = Encoder.from_arrays([layer.W for layer in mf.layers], [layer.b for layer in mf.layers], acts)
@@ -338,7 +338,7 @@ def _narrowest_exact(arr: np.ndarray, stored: Optional[str]) -> np.ndarray:
 def _atomic_write(path: str, write: Any) -> None:
     """``write(tmp)`` then moved onto ``path`` (the one atomic writer, :mod:`latentcheck.theorems._files`;
     the folder is created)."""
-    from latentcheck.theorems._files import atomic_write_with
+    from .._files import atomic_write_with
 
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     atomic_write_with(path, write)

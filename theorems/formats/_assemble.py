@@ -13,10 +13,10 @@ from typing import Any, Optional
 
 import numpy as np
 
-from latentcheck.theorems.errors import InvalidArgument, InvalidWeights
-from latentcheck.theorems.formats._exact import widen_exact, widest
-from latentcheck.theorems.formats._layers import RawLayer, natural_key, select_layers
-from latentcheck.theorems.formats._modules import (BN_EPS, Module, bn_note, bn_scale_shift, fold_input_side, fold_output_side,
+from ..errors import InvalidArgument, InvalidWeights
+from ._exact import widen_exact, widest
+from ._layers import RawLayer, natural_key, select_layers
+from ._modules import (BN_EPS, Module, bn_note, bn_scale_shift, fold_input_side, fold_output_side,
                                                    group_modules, refusal, weight_norm)
 
 __all__ = ["Assembled", "assemble", "LATENTS", "check_latent"]

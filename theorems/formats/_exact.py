@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from latentcheck.theorems.errors import InvalidWeights
+from ..errors import InvalidWeights
 
 __all__ = ["widen_exact", "bf16_bits_to_float32", "widest", "FLOAT_ORDER"]
 

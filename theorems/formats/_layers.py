@@ -27,8 +27,8 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from latentcheck.theorems.errors import InvalidWeights, ShapeMismatch
-from latentcheck.theorems.formats._exact import widen_exact, widest
+from ..errors import InvalidWeights, ShapeMismatch
+from ._exact import widen_exact, widest
 
 __all__ = ["ModelFile", "RawLayer", "layers_from_tensors", "natural_key", "select_layers"]
 

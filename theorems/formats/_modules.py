@@ -25,8 +25,8 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from latentcheck.theorems.errors import InvalidWeights, ShapeMismatch
-from latentcheck.theorems.formats._exact import widen_exact
+from ..errors import InvalidWeights, ShapeMismatch
+from ._exact import widen_exact
 
 __all__ = ["Module", "group_modules", "apply_ignore", "BN_EPS", "fold_output_side", "fold_input_side", "bn_scale_shift",
            "weight_norm", "refusal", "bn_note"]

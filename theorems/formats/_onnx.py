@@ -23,9 +23,9 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from latentcheck.theorems.errors import InvalidWeights
-from latentcheck.theorems.formats._exact import widen_exact, widest
-from latentcheck.theorems.formats._layers import ModelFile, RawLayer, bottleneck_end
+from ..errors import InvalidWeights
+from ._exact import widen_exact, widest
+from ._layers import ModelFile, RawLayer, bottleneck_end
 
 __all__ = ["read_onnx"]
 

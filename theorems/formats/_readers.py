@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from latentcheck.theorems.errors import InvalidWeights
+from ..errors import InvalidWeights
 
 __all__ = ["read_npz", "read_safetensors", "read_torch", "read_flax_msgpack", "read_equinox_leaves", "TORCH_MISSING"]
 

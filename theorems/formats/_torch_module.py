@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 import numpy as np
 
-from latentcheck.theorems.errors import InvalidArgument, InvalidWeights
+from ..errors import InvalidArgument, InvalidWeights
 
 if TYPE_CHECKING:
-    from latentcheck.theorems.encoder import Encoder
+    from ..encoder import Encoder
 
 __all__ = ["from_torch", "is_torch_module"]
 
@@ -113,8 +113,8 @@ class _Chain:
 def _linear(mod: Any, name: str, ch: _Chain) -> None:
     import torch
 
-    from latentcheck.theorems.formats._exact import widen_exact
-    from latentcheck.theorems.formats._readers import _torch_to_numpy
+    from ._exact import widen_exact
+    from ._readers import _torch_to_numpy
 
     pre = f"{name}." if name else ""
     with torch.no_grad():
@@ -150,7 +150,7 @@ def _batchnorm(mod: Any, name: str, ch: _Chain) -> None:
     if mod.training or mod.running_mean is None:
         raise InvalidWeights(f"module {name!r} (BatchNorm) uses batch statistics (training mode or track_running_stats=False), "
                              "which is no fixed function; call module.eval() first")
-    from latentcheck.theorems.formats._modules import Module, bn_scale_shift
+    from ._modules import Module, bn_scale_shift
 
     tensors = {f"{name}.{k}": v.detach().cpu().numpy() for k, v in (("running_mean", mod.running_mean), ("running_var", mod.running_var),
                                                                     ("weight", mod.weight), ("bias", mod.bias)) if v is not None}
@@ -241,9 +241,9 @@ def from_torch(module: Any, example_input: Any = None, *, activations: Optional[
     """The :class:`~latentcheck.theorems.Encoder` of a PyTorch module (see the module docstring)."""
     import dataclasses
 
-    from latentcheck.theorems.encoder import Encoder
-    from latentcheck.theorems.formats._assemble import check_latent
-    from latentcheck.theorems.inputs import Provenance
+    from ..encoder import Encoder
+    from ._assemble import check_latent
+    from ..inputs import Provenance
 
     if not is_torch_module(module):
         raise InvalidArgument(f"from_torch takes a torch.nn.Module, got {type(module).__name__}")
@@ -254,13 +254,13 @@ def from_torch(module: Any, example_input: Any = None, *, activations: Optional[
         _check_forward(module if not pname else getattr(module, pname), ch, acts, example_input)
     latent_taken = _latent(ch, decoder, type(module).__name__, check_latent(latent))
     enc = Encoder.from_arrays([s["W"] for s in ch.layers], [s["b"] for s in ch.layers], acts)
-    from latentcheck.theorems.formats._exact import widest
+    from ._exact import widest
 
     prov = Provenance(path=None, sha256=None, format="torch-module", tensors_used=tuple(ch.used),
                       tensors_ignored=tuple(ch.ignored), folded=tuple(ch.notes), latent=latent_taken)
     enc = dataclasses.replace(enc, stored_dtype=widest([s["dtype"] for s in ch.layers]), provenance=prov)
     if type(module).__name__ in ("MultiDAE", "MultiVAE"):  # RecBole: forward() starts with F.normalize(rating_matrix)
-        from latentcheck.theorems.inputs import InputSemantics
+        from ..inputs import InputSemantics
 
         enc = dataclasses.replace(enc, inputs=InputSemantics(normalise="l2", origin="file"))
     return enc
@@ -305,7 +305,7 @@ def _check_forward(part: Any, ch: _Chain, acts: list[str], example_input: Any) -
     """The chain read must agree with ``part(example_input)`` (float tolerance of the module's dtype)."""
     import torch
 
-    from latentcheck.theorems.activations import get_activation
+    from ..activations import get_activation
 
     if isinstance(part, torch.nn.ModuleList):
         raise InvalidArgument("example_input cannot check a ModuleList (it has no forward); pass activations=[...] without example_input")

@@ -6,7 +6,7 @@ Each property is one module (``p3.py``, ``p2.py``, ``p3_eps.py``, ...): a
 :class:`Property` subclass and the object it registers.
 """
 
-from latentcheck.theorems.properties._core import (
+from ._core import (
     PointCheck,
     check_flip,
     check_zero,
@@ -16,12 +16,12 @@ from latentcheck.theorems.properties._core import (
     latent_flip,
     lower_decimal,
 )
-from latentcheck.theorems.properties._registry import REGISTRY, Property, get_property, parse_params, register
-from latentcheck.theorems.properties.p1 import P1, p1_holds
-from latentcheck.theorems.properties.p3 import P3, NonZero
-from latentcheck.theorems.properties.p2 import P2, Ordering
-from latentcheck.theorems.properties.p3_eps import P3_EPS, SmallLatent
-from latentcheck.theorems.properties.p2_delta import P2_DELTA, OrderingMargin
+from ._registry import REGISTRY, Property, get_property, parse_params, register
+from .p1 import P1, p1_holds
+from .p3 import P3, NonZero
+from .p2 import P2, Ordering
+from .p3_eps import P3_EPS, SmallLatent
+from .p2_delta import P2_DELTA, OrderingMargin
 
 #: The paper's properties by id (``REGISTRY`` holds every registered one, the relaxed ones too).
 PROPERTIES = {p.id: p for p in (P1, P2, P3)}

@@ -22,9 +22,9 @@ from typing import Any, Sequence
 
 from mpmath import iv
 
-from latentcheck.theorems.encoder import Encoder
-from latentcheck.theorems.errors import NotExact
-from latentcheck.theorems.lower import INTERVAL_PREC, to_interval
+from ..encoder import Encoder
+from ..errors import NotExact
+from ..lower import INTERVAL_PREC, to_interval
 
 __all__ = ["Property", "REGISTRY", "register", "get_property", "PointCheck", "check_zero", "check_flip", "dot",
            "lower_decimal", "floor_decimal", "interval_ends"]
@@ -56,7 +56,7 @@ def dot(a: Sequence[Any], b: Sequence[Any]) -> Any:
 
 
 def _as_fractions(x: Sequence[Any]) -> list[Fraction]:
-    from latentcheck.theorems.exact_arrays import exact_number
+    from ..exact_arrays import exact_number
 
     return [exact_number(v) for v in x]
 

@@ -27,7 +27,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from latentcheck.theorems.errors import InvalidArgument
+from ..errors import InvalidArgument
 
 __all__ = ["Property", "REGISTRY", "register", "get_property", "parse_params"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from latentcheck.theorems.properties._registry import Property, register
+from ._registry import Property, register
 
 __all__ = ["P1", "p1_holds"]
 

@@ -14,8 +14,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from latentcheck.theorems.properties._core import PointCheck, check_flip
-from latentcheck.theorems.properties._registry import Property, register
+from ._core import PointCheck, check_flip
+from ._registry import Property, register
 
 __all__ = ["P2", "Ordering"]
 

@@ -19,10 +19,10 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any, Sequence
 
-from latentcheck.theorems.errors import InvalidArgument
-from latentcheck.theorems.properties._core import PointCheck, _as_fractions, dot, latent_flip
-from latentcheck.theorems.properties._registry import parse_params, register
-from latentcheck.theorems.properties.p2 import P2, Ordering
+from ..errors import InvalidArgument
+from ._core import PointCheck, _as_fractions, dot, latent_flip
+from ._registry import parse_params, register
+from .p2 import P2, Ordering
 
 __all__ = ["P2_DELTA", "OrderingMargin"]
 
@@ -53,7 +53,7 @@ class OrderingMargin(Ordering):
         return latent_flip(encoder, xs, us, vs, f"<x,v> - <x,u> = {gap} >= delta |x|^2 = {need}")
 
     def claims(self) -> tuple[Any, ...]:
-        from latentcheck.theorems.catalog import Claim
+        from ..catalog import Claim
 
         if self.spec != "P2-delta:1/10":
             return ()

@@ -16,8 +16,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from latentcheck.theorems.properties._core import PointCheck, check_zero
-from latentcheck.theorems.properties._registry import Property, register
+from ._core import PointCheck, check_zero
+from ._registry import Property, register
 
 __all__ = ["P3", "NonZero"]
 

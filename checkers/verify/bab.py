@@ -1,0 +1,433 @@
+"""Branch and bound over the pieces of the activations, with LP leaves (one warm-started HiGHS model, highspy).
+
+Each node fixes some pre-activations to a side of a knot (and, on the binary
+domain, some inputs to 0 or 1). Its LP is the convex relaxation: the affine
+layers exactly, every activation by the hull of its graph over the node's
+interval, the latent outputs at 0. The LP is solved in its elastic form
+``min s`` (hull, clamp and sum rows loosened by ``s``; see
+:mod:`latentcheck.checkers.verify.highs_lp`), which always has an optimum
+and whose duals are a Farkas certificate when ``s* > 0``. Closed leaves are
+re-checked exactly with the whole certificate at the end (at once with
+``eager_check``: :func:`latentcheck.counterexamples.certificate.check_leaf`);
+an LP point whose float64 latent is 0 is tried as a counterexample.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import time
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, Callable
+
+import numpy as np
+import scipy.sparse as sps
+from scipy.optimize import linprog
+
+from .bounds import NodeBounds, node_bounds
+from .pl import PLFunction
+from ...counterexamples.certificate import ExactNet, check_leaf, leaf_box
+
+__all__ = ["Problem", "BabStats", "solve_tree"]
+
+_FEAS_TOL = 1e-9
+
+
+@dataclass
+class Problem:
+    """One tree to close: the network, the ``x`` box (float and exact) and whether the sum row applies."""
+
+    Ws: list[np.ndarray]
+    bs: list[np.ndarray]
+    pls: list[PLFunction]
+    xlo: np.ndarray
+    xhi: np.ndarray
+    xlo_q: list
+    xhi_q: list
+    binary: bool
+    net: ExactNet
+    absWs: list[np.ndarray] = field(default_factory=list)
+    eager_check: bool = False
+    lp: Any = None  # the one HiGHS model (highs_lp.RelaxLP), built at the first node and reused
+
+    def relax(self, nb: NodeBounds, hulls: list) -> Any:
+        """The HiGHS model moved to this node's bounds and hull lines (built on first use)."""
+        from .highs_lp import RelaxLP
+
+        if self.lp is None:
+            self.lp = RelaxLP(self, nb, hulls)
+        else:
+            self.lp.load(nb, hulls)
+        return self.lp
+
+    def __post_init__(self) -> None:
+        self.absWs = [np.abs(W) for W in self.Ws]
+        self.n = self.Ws[0].shape[1]
+        self.sizes = [W.shape[0] for W in self.Ws]
+        offs, o = [], self.n
+        for m in self.sizes:
+            offs.append((o, o + m))
+            o += 2 * m
+        self.offs = offs  # (z offset, h offset) per layer
+        self.nv = o + 1  # + s
+        rows, cols, vals, rhs = [], [], [], []
+        r = 0
+        for k, W in enumerate(self.Ws):
+            zo = offs[k][0]
+            prev = 0 if k == 0 else offs[k - 1][1]
+            Wc = sps.coo_matrix(W)
+            rows += (Wc.row + r).tolist() + list(range(r, r + W.shape[0]))
+            cols += (Wc.col + prev).tolist() + list(range(zo, zo + W.shape[0]))
+            vals += (-Wc.data).tolist() + [1.0] * W.shape[0]
+            rhs += self.bs[k].tolist()
+            r += W.shape[0]
+        self.A_eq = sps.csr_matrix((vals, (rows, cols)), shape=(r, self.nv))
+        self.b_eq = np.asarray(rhs)
+
+
+@dataclass
+class BabStats:
+    nodes: int = 0
+    lps: int = 0
+    leaves_farkas: int = 0
+    leaves_interval: int = 0
+    exact_failures: int = 0
+    stuck: int = 0
+    float_leaves: int = 0
+    derived_bounds: int = 0
+    reused_bounds: int = 0
+    milp_seconds: float = 0.0
+    milp_status: str = ""
+    lp_seconds: float = 0.0
+    check_seconds: float = 0.0
+
+
+def _zclamp(path: dict) -> dict:
+    out = {}
+    for key, (lo, hi) in path.items():
+        if key[0] == "z":
+            a = -math.inf if lo is None else _down(lo)
+            b = math.inf if hi is None else _up(hi)
+            out[(key[1], key[2])] = (a, b)
+    return out
+
+
+def _zclamp_child(zc: dict, path: dict, split: tuple) -> dict:
+    """The parent's float clamps with the split unit's entry recomputed from the child's path."""
+    if split[0] != "z":
+        return zc
+    key = ("z", split[1], split[2])
+    out = dict(zc)
+    out.update(_zclamp({key: path[key]}))
+    return out
+
+
+def _down(q: Fraction) -> float:
+    f = float(q)
+    return f if Fraction(f) <= q else math.nextafter(f, -math.inf)
+
+
+def _up(q: Fraction) -> float:
+    f = float(q)
+    return f if Fraction(f) >= q else math.nextafter(f, math.inf)
+
+
+def _x_box(P: Problem, path: dict) -> tuple[np.ndarray, np.ndarray]:
+    xlo, xhi = P.xlo.copy(), P.xhi.copy()
+    for key, (lo, hi) in path.items():
+        if key[0] == "x":
+            if lo is not None:
+                xlo[key[1]] = max(xlo[key[1]], float(lo))
+            if hi is not None:
+                xhi[key[1]] = min(xhi[key[1]], float(hi))
+    return xlo, xhi
+
+
+def _hulls(P: Problem, nb: NodeBounds) -> list[list[tuple]]:
+    """Per layer and unit: the hull lines ``(a, c, sense, float a, float c)`` on the unit's float interval."""
+    out = []
+    for k, (zlo, zhi) in enumerate(nb.z):
+        cache = _HULLS.setdefault(P.pls[k], {})
+        if len(cache) > 200_000:
+            cache.clear()
+        layer = []
+        for ab in zip(zlo.tolist(), zhi.tolist()):
+            lines = cache.get(ab)
+            if lines is None:
+                lines = cache[ab] = _hull_cached(P.pls[k], *ab)
+            layer.append(lines)
+        out.append(layer)
+    return out
+
+
+_HULLS: dict = {}  # activation -> {(float lo, float hi): lines}; keyed by the activation's exact value, not id()
+
+
+@functools.lru_cache(maxsize=200_000)
+def _hull_cached(pl: PLFunction, a: float, b: float) -> tuple:
+    return tuple((la, lc, sense, float(la), float(lc)) for la, lc, sense in
+                 pl.hull_lines(Fraction(a) if math.isfinite(a) else None, Fraction(b) if math.isfinite(b) else None))
+
+
+def _cert_rows(rows: list) -> list:
+    out = []
+    for r in rows:
+        if r[0] == "hull":
+            out.append(["hull", r[1], r[2], str(r[3]), str(r[4]), r[5], str(Fraction(max(0.0, float(r[6]))))])
+        elif r[0] == "sum":
+            out.append(["sum", str(Fraction(max(0.0, float(r[1]))))])
+        else:
+            out.append(["aff", r[1], r[2], str(Fraction(float(r[3])))])
+    return out
+
+
+_TOPK = 16
+
+
+def _score(viol: float, lo: float, hi: float, beta: float, k: int) -> float:
+    """Branching score: the LP's violation of the activation times the relative bound product
+    ``(beta - lo)(hi - beta)/(hi - lo)`` (measured: 515 nodes on 64-32-8 against 581 for the violation alone,
+    3821 for the bound product alone)."""
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return viol
+    return viol * (beta - lo) * (hi - beta) / (hi - lo)
+
+
+def _branch(P: Problem, nb: NodeBounds, v: np.ndarray) -> tuple | None:
+    """The split to make: the unstable unit whose LP value is farthest from its activation, else a fractional input."""
+    best, best_key = 0.0, None
+    for k in range(len(P.sizes)):
+        zo, ho = P.offs[k]
+        zlo, zhi = nb.z[k]
+        zs, hs = v[zo:zo + P.sizes[k]], v[ho:ho + P.sizes[k]]
+        viol = np.abs(hs - P.pls[k].numpy(zs))
+        knots = P.pls[k].knots
+        for j in np.argsort(-viol)[:_TOPK].tolist():
+            inside = [q for q in knots if zlo[j] < float(q) < zhi[j]]
+            if not inside or viol[j] <= 1e-7:
+                continue
+            beta = min(inside, key=lambda q: abs(float(q) - zs[j]))
+            score = _score(viol[j], float(zlo[j]), float(zhi[j]), float(beta), k)
+            if score > best:
+                best, best_key = score, ("z", k, j, beta)
+    if best_key is not None:
+        return best_key
+    if P.binary:
+        xs = v[:P.n]
+        frac = np.minimum(xs - np.floor(xs), np.ceil(xs) - xs)
+        j = int(np.argmax(frac))
+        if frac[j] > 1e-7:
+            return ("x", j)
+    return None
+
+
+def _any_unstable(P: Problem, nb: NodeBounds, v: np.ndarray) -> tuple | None:
+    for k in range(len(P.sizes)):
+        zo = P.offs[k][0]
+        zlo, zhi = nb.z[k]
+        for j in range(P.sizes[k]):
+            inside = [q for q in P.pls[k].knots if zlo[j] < float(q) < zhi[j]]
+            if inside:
+                return ("z", k, j, min(inside, key=lambda q: abs(float(q) - v[zo + j])))
+    return None
+
+
+def _latent_f(P: Problem, x: np.ndarray) -> np.ndarray:
+    h = x
+    for k, (W, b) in enumerate(zip(P.Ws, P.bs)):
+        h = P.pls[k].numpy(W @ h + b)
+    return h
+
+
+def _screen(P: Problem, v: np.ndarray, try_point: Callable[[np.ndarray], Any]) -> Any:
+    """Cheap tries at a node whose LP is feasible: the LP's ``x`` (rounded to 0/1 on the binary domain, also
+    keeping only the inputs at 1), kept when the float64 latent is (nearly) 0; ``try_point`` decides exactly."""
+    x = v[:P.n]
+    cands = [np.round(x), (x >= 1 - 1e-9).astype(float)] if P.binary else [x]
+    for c in cands:
+        if P.binary and c.sum() < 1:
+            continue
+        if np.max(np.abs(_latent_f(P, c))) <= 1e-9:
+            found = try_point(c)
+            if found is not None:
+                return found
+    return None
+
+
+def _children(path: dict, split: tuple) -> tuple[dict, dict]:
+    if split[0] == "x":
+        key = ("x", split[1])
+        cuts = ((None, Fraction(0)), (Fraction(1), None))
+    else:
+        key = ("z", split[1], split[2])
+        cuts = ((None, split[3]), (split[3], None))
+    out = []
+    for lo, hi in cuts:
+        old = path.get(key, (None, None))
+        new = dict(path)
+        nlo = lo if old[0] is None else (old[0] if lo is None else max(old[0], lo))
+        nhi = hi if old[1] is None else (old[1] if hi is None else min(old[1], hi))
+        new[key] = (nlo, nhi)
+        out.append(new)
+    return out[0], out[1]
+
+
+def _split_json(split: tuple) -> list:
+    return ["x", split[1]] if split[0] == "x" else ["z", split[1], split[2], str(split[3])]
+
+
+def solve_tree(P: Problem, deadline: float, try_point: Callable[[np.ndarray], Any], stats: BabStats,
+               start: dict | None = None) -> tuple[str, Any]:
+    """Close one tree: ``("closed", tree)``, ``("found", counterexample)`` or ``("open", reason)``.
+
+    Depth first from the clamps ``start`` (derived bounds); every Farkas leaf is
+    re-checked exactly before it counts.
+    """
+    root: dict = {}
+    stack = [(root, dict(start or {}), _zclamp(start or {}))]
+    while stack:
+        if time.perf_counter() > deadline:
+            return "open", f"time limit reached with {len(stack)} open nodes"
+        node, path, zc = stack.pop()
+        stats.nodes += 1
+        xlo, xhi = _x_box(P, path)
+        nb = node_bounds(P.Ws, P.absWs, P.bs, P.pls, xlo, xhi, zc)
+        if nb.empty is not None:
+            node["leaf"] = "interval"
+            stats.leaves_interval += 1
+            continue
+        hulls = _hulls(P, nb)
+        t0 = time.perf_counter()
+        status, s, v, rows = P.relax(nb, hulls).elastic(deadline)
+        stats.lp_seconds += time.perf_counter() - t0
+        stats.lps += 1
+        if status != "optimal":
+            if time.perf_counter() > deadline:
+                return "open", f"time limit reached with {len(stack) + 1} open nodes"
+            return "open", f"the LP solver stopped on a node ({status})"
+        if s > _FEAS_TOL:
+            t0 = time.perf_counter()
+            crows = _cert_rows(rows)
+            ok = True
+            if P.eager_check:  # else the whole certificate is re-checked once at the end
+                box = leaf_box(P.net, P.xlo_q, P.xhi_q, path)
+                ok = box.empty is not None or check_leaf(P.net, box, crows, P.n, P.sizes)[0]
+            stats.check_seconds += time.perf_counter() - t0
+            if ok:
+                node["leaf"] = "farkas"
+                node["rows"] = crows
+                stats.leaves_farkas += 1
+                continue
+            stats.exact_failures += 1
+        if s <= _FEAS_TOL:
+            found = _screen(P, v, try_point)
+            if found is not None:
+                return "found", found
+        split = _branch(P, nb, v) if s <= _FEAS_TOL else None
+        if split is None and s <= _FEAS_TOL:
+            found = try_point(v[:P.n])
+            if found is None:
+                xi = interior_point(P, v, P.binary)
+                found = None if xi is None else try_point(xi)
+            if found is not None:
+                return "found", found
+        if split is None:
+            split = _any_unstable(P, nb, v)
+        if split is None and s > _FEAS_TOL:
+            node["leaf"] = "float"  # the LP says infeasible, the exact re-check failed: not a proof
+            stats.float_leaves += 1
+            continue
+        if split is None:
+            stats.stuck += 1
+            return "open", "a leaf with every unit fixed is feasible in floating point but no exact point or certificate was found"
+        node["split"] = _split_json(split)
+        node["le"], node["ge"] = {}, {}
+        left, right = _children(path, split)
+        stack.append((node["ge"], right, _zclamp_child(zc, right, split)))
+        stack.append((node["le"], left, _zclamp_child(zc, left, split)))
+    return "closed", root
+
+
+def _piece(pl: PLFunction, z: float) -> tuple[Fraction | None, Fraction | None]:
+    lo = hi = None
+    for q in pl.knots:
+        if float(q) <= z:
+            lo = q
+        elif hi is None:
+            hi = q
+    return lo, hi
+
+
+def _line_on(pl: PLFunction, lo: Fraction | None, hi: Fraction | None) -> tuple[Fraction, Fraction]:
+    """``(a, c)`` with ``s(t) = a t + c`` on the piece ``[lo, hi]``."""
+    if not pl.knots:
+        return pl.slope_left, pl.offset
+    p = (lo + hi) / 2 if lo is not None and hi is not None else (hi - 1 if lo is None else lo + 1)
+    a = pl.slope_left if lo is None else (pl.slope_right if hi is None else (pl(hi) - pl(lo)) / (hi - lo))
+    return a, pl(p) - a * p
+
+
+def interior_point(P: Problem, v: np.ndarray, xfix: bool) -> np.ndarray | None:
+    """Re-solve with every unit fixed to the piece of ``v``, maximising the distance ``m`` to the knots.
+
+    Latent units on a constant-zero piece keep a margin; those whose zero is a
+    single point of a sloped piece become equalities (solved exactly later).
+    Returns the new ``x`` (float) or ``None``.
+    """
+    rows, cols, vals, rhs = [], [], [], []
+    erows, ecols, evals, erhs = [], [], [], []
+    m_col = P.nv - 1
+    L = len(P.sizes)
+    for k in range(L):
+        zo, ho = P.offs[k]
+        for j in range(P.sizes[k]):
+            lo, hi = _piece(P.pls[k], float(v[zo + j]))
+            a, c = _line_on(P.pls[k], lo, hi)
+            if k == L - 1 and (a != 0 or c != 0):  # prefer an adjacent piece that is identically 0
+                zf = float(v[zo + j])
+                for q in P.pls[k].knots:
+                    if abs(float(q) - zf) <= 1e-6 * (1 + abs(zf)):
+                        for nlo, nhi in (_piece(P.pls[k], float(q) - 1e-9 * (1 + abs(float(q)))), _piece(P.pls[k], float(q))):
+                            na, nc = _line_on(P.pls[k], nlo, nhi)
+                            if na == 0 and nc == 0:
+                                lo, hi, a, c = nlo, nhi, na, nc
+            r = len(erhs)
+            erows += [r, r]
+            ecols += [ho + j, zo + j]
+            evals += [1.0, -float(a)]
+            erhs.append(float(c))
+            if k == L - 1 and (a != 0 or c != 0):
+                if a == 0:
+                    return None
+                continue  # h = a z + c = 0: an equality, no margin
+            for bound, sign in ((hi, 1.0), (lo, -1.0)):
+                if bound is not None:
+                    r = len(rhs)
+                    rows += [r, r]
+                    cols += [zo + j, m_col]
+                    vals += [sign, 1.0]
+                    rhs.append(sign * float(bound))
+    A_ub = sps.csr_matrix((vals, (rows, cols)), shape=(len(rhs), P.nv))
+    A_pat = sps.csr_matrix((evals, (erows, ecols)), shape=(len(erhs), P.nv))
+    A_eq = sps.vstack([P.A_eq, A_pat]).tocsr()
+    b_eq = np.concatenate([P.b_eq, np.asarray(erhs)])
+    xs = v[:P.n]
+    bounds = []
+    for i in range(P.n):
+        if xfix:
+            bounds.append((float(round(xs[i])), float(round(xs[i]))))
+        else:
+            bounds.append((None if not np.isfinite(P.xlo[i]) else P.xlo[i], None if not np.isfinite(P.xhi[i]) else P.xhi[i]))
+    ho = P.offs[-1][1]
+    bounds += [(None, None)] * (P.nv - P.n)
+    for j in range(P.sizes[-1]):
+        bounds[ho + j] = (0.0, 0.0)
+    bounds[m_col] = (None, 1.0)
+    c = np.zeros(P.nv)
+    c[m_col] = -1.0
+    res = linprog(c, A_ub=A_ub if len(rhs) else None, b_ub=np.asarray(rhs) if len(rhs) else None,
+                  A_eq=A_eq, b_eq=b_eq, bounds=bounds, method="highs")
+    if res.status != 0 or -res.fun <= 1e-12:
+        return None
+    return res.x[:P.n]

@@ -1,0 +1,254 @@
+"""One HiGHS model of the convex relaxation, kept alive and changed in place (highspy, warm starts).
+
+Columns: ``x`` (inputs), ``z_k``, ``h_k`` per layer (the offsets of
+:class:`latentcheck.checkers.verify.bab.Problem`) and the elastic slack ``s``.
+Rows: each affine equality ``z_kj - W_k[j] . h_{k-1} = b_kj`` (exact, one row),
+the hull lines of every activation on its interval (a fixed set of row "slots"
+per unit, rewritten when the unit's interval changes), each unit's clamp
+``lo <= z_kj <= hi`` from the path as two rows, and, on the binary domain, the sum
+row ``sum(x) >= 1``; hull, clamp and sum rows are loosened by ``s``. Column
+bounds: the domain's box on ``x``, the *forward* interval bounds on ``z`` (which
+every ``h_{k-1}`` in its box meets, so the elastic LP is always feasible) and
+the value ranges on ``h``. The multipliers of column bounds and clamp rows are
+left out of a certificate: the exact re-check's box enforces both.
+
+Two uses, one model:
+
+* ``bound(col, sign)``: ``min sign * v[col]`` with ``s`` fixed at 0 (LP bound tightening);
+* ``elastic()``: ``min s``; ``s* > 0`` means the node holds no zero-mapped input and the
+  duals are a Farkas certificate (the row multipliers, as certificate rows).
+
+HiGHS's duals satisfy ``c = A^T y + (column duals)``, ``y >= 0`` on a row at its lower
+bound and ``<= 0`` at its upper bound; the rows ``a . v <= u`` (multiplier ``-y``) and
+``a . v >= l`` (multiplier ``y``) then combine to ``r . v <= d`` with ``r = -(c - column duals)``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+from typing import Any
+
+import numpy as np
+
+__all__ = ["RelaxLP", "new_highs"]
+
+_INF = math.inf
+_BANNER_DONE = False
+#: HiGHS's dual simplex for both kinds of LP (measured: fewer iterations after a warm start than primal, and
+#: the primal simplex's different optimal vertices made the branching choose worse units).
+_BOUND_STRATEGY = 1
+_NODE_STRATEGY = 1
+
+
+def new_highs() -> Any:
+    """A silent ``highspy.Highs`` (the library prints a banner on stdout at its first construction; it is held back)."""
+    global _BANNER_DONE
+    import highspy
+
+    if _BANNER_DONE:
+        h = highspy.Highs()
+    else:
+        sys.stdout.flush()
+        saved, null = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(null, 1)
+            h = highspy.Highs()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+            os.close(null)
+        _BANNER_DONE = True
+    h.setOptionValue("output_flag", False)
+    return h
+
+
+class RelaxLP:
+    """The relaxation of one :class:`Problem` over a node's float bounds ``nb`` and hull lines ``hulls``."""
+
+    def __init__(self, P: Any, nb: Any, hulls: list) -> None:
+        self.P = P
+        self.h = new_highs()
+        self.h.setOptionValue("presolve", "off")
+        self.s = P.nv - 1
+        self.n_rows = 0
+        self.tags: list = []  # per row: ("aff", k, j) | ("hull", k, j, slot) | ("sum",)
+        self.slots: list[list[list[int]]] = []  # [k][j] -> row indices
+        self.loaded: list[list[Any]] = []  # [k][j] -> the lines in its slots
+        self.cost_col: int | None = None
+        self._build(nb, hulls)
+
+    # ------------------------------------------------------------------ building
+    def _add_rows(self, lo: np.ndarray, hi: np.ndarray, starts: np.ndarray, idx: np.ndarray, val: np.ndarray) -> None:
+        self.h.addRows(len(lo), np.asarray(lo, float), np.asarray(hi, float), len(idx), np.asarray(starts, np.int32),
+                       np.asarray(idx, np.int32), np.asarray(val, float))
+        self.n_rows += len(lo)
+
+    def _build(self, nb: Any, hulls: list) -> None:
+        P = self.P
+        lo, hi = self._col_bounds(nb)
+        self.h.addVars(P.nv, lo, hi)
+        for k, W in enumerate(P.Ws):
+            zo, _ = P.offs[k]
+            prev = 0 if k == 0 else P.offs[k - 1][1]
+            m, d = W.shape
+            cols = np.concatenate([zo + np.arange(m)[:, None], prev + np.tile(np.arange(d), (m, 1))], axis=1)
+            vals = np.concatenate([np.ones((m, 1)), -W], axis=1)
+            keep = vals != 0.0
+            keep[:, 0] = True
+            starts = np.concatenate([[0], np.cumsum(keep.sum(axis=1))[:-1]])
+            self._add_rows(P.bs[k], P.bs[k], starts, cols[keep], vals[keep])
+            self.tags += [("aff", k, j) for j in range(m)]
+        self.clamp_rows = []
+        for k in range(len(P.Ws)):  # z - s <= hi ; z + s >= lo (free rows until the path clamps the unit)
+            m, zo = P.sizes[k], P.offs[k][0]
+            first = self.n_rows
+            idx = np.stack([np.repeat(zo + np.arange(m), 2), np.full(2 * m, self.s)], axis=1).ravel()
+            val = np.stack([np.ones(2 * m), np.tile([-1.0, 1.0], m)], axis=1).ravel()
+            self._add_rows(np.full(2 * m, -_INF), np.full(2 * m, _INF), np.arange(0, 4 * m, 2), idx, val)
+            self.tags += [None] * (2 * m)
+            self.clamp_rows.append(first)
+        self.clamped = [np.zeros(m, bool) for m in P.sizes]
+        for k in range(len(P.Ws)):
+            self.slots.append([[] for _ in range(P.sizes[k])])
+            self.loaded.append([None] * P.sizes[k])
+            for j in range(P.sizes[k]):
+                self._load_unit(k, j, hulls[k][j])
+        self._load_clamps(nb)
+        if P.binary:
+            self._add_rows(np.array([1.0]), np.array([_INF]), np.array([0]), np.r_[np.arange(P.n), self.s],
+                           np.r_[np.ones(P.n), 1.0])
+            self.tags.append(("sum",))
+        self.h.changeColCost(self.s, 0.0)
+
+    def _col_bounds(self, nb: Any) -> tuple[np.ndarray, np.ndarray]:
+        P = self.P
+        lo, hi = np.full(P.nv, -_INF), np.full(P.nv, _INF)
+        lo[:P.n], hi[:P.n] = nb.x
+        for k in range(len(P.sizes)):
+            zo, ho = P.offs[k]
+            m = P.sizes[k]
+            lo[zo:zo + m], hi[zo:zo + m] = nb.zf[k]
+            lo[ho:ho + m], hi[ho:ho + m] = nb.h[k]
+        lo[self.s], hi[self.s] = 0.0, _INF
+        return lo, hi
+
+    def _load_unit(self, k: int, j: int, lines: tuple) -> None:
+        """Write a unit's hull lines into its row slots (adding slots when there are more lines than rows)."""
+        if self.loaded[k][j] == lines:
+            return
+        zo, ho = self.P.offs[k]
+        slots = self.slots[k][j]
+        for i, (_a, _c, sense, fa, fc) in enumerate(lines):
+            sg = -1.0 if sense == "le" else 1.0  # le: h - a z - s <= c ; ge: h - a z + s >= c
+            rlo, rhi = (-_INF, fc) if sense == "le" else (fc, _INF)
+            if i < len(slots):
+                r = slots[i]
+                self.h.changeCoeff(r, zo + j, -fa)
+                self.h.changeCoeff(r, self.s, sg)
+                self.h.changeRowBounds(r, rlo, rhi)
+                self.tags[r] = ("hull", k, j, i)
+            else:
+                self._add_rows(np.array([rlo]), np.array([rhi]), np.array([0]), np.array([ho + j, zo + j, self.s]),
+                               np.array([1.0, -fa, sg]))
+                slots.append(self.n_rows - 1)
+                self.tags.append(("hull", k, j, i))
+        for r in slots[len(lines):]:
+            self.h.changeRowBounds(r, -_INF, _INF)  # an unused slot: a free row
+        self.loaded[k][j] = lines
+
+    def clamp(self, k: int, j: int, lo: float, hi: float) -> None:
+        """Set the clamp rows of ``z_kj`` to ``[lo, hi]``."""
+        r = self.clamp_rows[k] + 2 * j
+        self.h.changeRowBounds(r, -_INF, hi)
+        self.h.changeRowBounds(r + 1, lo, _INF)
+        self.clamped[k][j] = True
+
+    def _load_clamps(self, nb: Any) -> None:
+        for k in range(len(self.P.sizes)):
+            (flo, fhi), (zlo, zhi) = nb.zf[k], nb.z[k]
+            tight = (zlo > flo) | (zhi < fhi)
+            for j in np.flatnonzero(tight | self.clamped[k]).tolist():
+                if tight[j]:
+                    self.clamp(k, j, float(zlo[j]), float(zhi[j]))
+                else:
+                    r = self.clamp_rows[k] + 2 * j
+                    self.h.changeRowsBounds(2, np.array([r, r + 1], np.int32), np.full(2, -_INF), np.full(2, _INF))
+                    self.clamped[k][j] = False
+
+    # ------------------------------------------------------------------ a node
+    def load(self, nb: Any, hulls: list) -> None:
+        """Move the model to another node's bounds and hull lines (only the units that changed are rewritten)."""
+        lo, hi = self._col_bounds(nb)
+        idx = np.arange(self.P.nv, dtype=np.int32)
+        self.h.changeColsBounds(len(idx), idx, lo, hi)
+        self._load_clamps(nb)
+        for k in range(len(self.P.sizes)):
+            for j, lines in enumerate(hulls[k]):
+                if self.loaded[k][j] != lines:
+                    self._load_unit(k, j, lines)
+
+    def _set_cost(self, col: int | None, sign: float) -> None:
+        if self.cost_col is not None:
+            self.h.changeColCost(self.cost_col, 0.0)
+        self.cost_col = col
+        if col is not None:
+            self.h.changeColCost(col, sign)
+
+    def _run(self, deadline: float | None) -> str:
+        if deadline is not None:  # HiGHS's clock runs over the object's whole life
+            self.h.setOptionValue("time_limit", self.h.getRunTime() + max(0.01, deadline - time.perf_counter()))
+        self.h.run()
+        st = self.h.getModelStatus()
+        import highspy
+
+        if st == highspy.HighsModelStatus.kOptimal:
+            return "optimal"
+        if st == highspy.HighsModelStatus.kInfeasible:
+            return "infeasible"
+        return str(st)
+
+    def bound(self, col: int, sign: float, deadline: float | None = None) -> tuple[str, float, list]:
+        """``min sign * v[col]`` over the relaxation (``s = 0``): ``(status, value, certificate rows)``."""
+        self.h.changeColBounds(self.s, 0.0, 0.0)
+        self._set_cost(col, sign)
+        self.h.setOptionValue("simplex_strategy", _BOUND_STRATEGY)
+        st = self._run(deadline)
+        if st != "optimal":
+            return st, math.nan, []
+        return st, float(self.h.getInfo().objective_function_value), self.dual_rows()
+
+    def elastic(self, deadline: float | None = None) -> tuple[str, float, np.ndarray | None, list]:
+        """``min s``: ``(status, s*, the point, certificate rows)``."""
+        self.h.changeColBounds(self.s, 0.0, _INF)
+        self._set_cost(self.s, 1.0)
+        self.h.setOptionValue("simplex_strategy", _NODE_STRATEGY)
+        st = self._run(deadline)
+        if st != "optimal":
+            return st, math.nan, None, []
+        v = np.asarray(self.h.getSolution().col_value)
+        return st, float(self.h.getInfo().objective_function_value), v, self.dual_rows()
+
+    def dual_rows(self) -> list:
+        """The row multipliers as certificate rows (floats; :func:`bab._cert_rows` makes them exact strings)."""
+        y = np.asarray(self.h.getSolution().row_dual)
+        out: list = []
+        aff: dict = {}
+        for r in np.flatnonzero(y).tolist():
+            tag, yr = self.tags[r], float(y[r])
+            if tag is None:
+                continue
+            if tag[0] == "aff":
+                aff[(tag[1], tag[2])] = aff.get((tag[1], tag[2]), 0.0) - yr
+            elif tag[0] == "hull":
+                k, j, i = tag[1], tag[2], tag[3]
+                a, c, sense, _fa, _fc = self.loaded[k][j][i]
+                lam = -yr if sense == "le" else yr
+                if lam > 0:
+                    out.append(("hull", k, j, a, c, sense, lam))
+            elif tag[0] == "sum" and yr > 0:
+                out.append(("sum", yr))
+        out += [("aff", k, j, mu) for (k, j), mu in aff.items() if mu != 0.0]
+        return out
