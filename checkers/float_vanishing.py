@@ -40,6 +40,8 @@ import sympy as sp
 from ..theorems.activations import Activation, get_activation
 from ..theorems.errors import NotExact
 from ..theorems.expr import T
+from ..theorems.errors import InvalidArgument
+from .float_model import Erfc, Expm1, FDiv, FORMATS, Log1p, NoModel, enclose
 
 __all__ = [
     "DTYPES",
@@ -77,7 +79,6 @@ def _np_dtype(name: str) -> Any:
 
 def _check_dtype(dtype: str) -> None:
     if dtype not in DTYPES:
-        from ..theorems.errors import InvalidArgument
 
         raise InvalidArgument(f"dtype={dtype!r} is not one of {', '.join(DTYPES)}")
 
@@ -180,7 +181,6 @@ def _exhaustive(act: Activation, name: str, runtime: str) -> list[tuple[int, int
 # ------------------------------------------------------------ 32/64-bit: certified bisection
 def _xla_tree(jax_name: str, kwargs: tuple) -> sp.Expr | None:
     """The float computation of a ``jax.nn`` catalog function, as a tree for :mod:`latentcheck.checkers.float_model`."""
-    from .float_model import Erfc, Expm1, FDiv, Log1p
 
     def logistic(x: sp.Expr) -> sp.Expr:  # XLA expands logistic(x) as 1 / (exp(-x) + 1)
         return FDiv(sp.Integer(1), sp.Add(sp.exp(-x), sp.Integer(1), evaluate=False))
@@ -215,7 +215,6 @@ def _model_tree(act: Activation, runtime: str) -> sp.Expr | None:
 
 
 def _verdict(tree: sp.Expr, a: int, b: int, name: str, flush: bool) -> str | None:
-    from .float_model import FORMATS, NoModel, enclose
 
     try:
         lo, hi = enclose(tree, _ordered_to_float(a, name), _ordered_to_float(b, name), FORMATS[name], flush)

@@ -25,6 +25,13 @@ from typing import Any, Mapping, Optional
 import numpy as np
 
 from ..theorems.errors import InvalidArgument, LatentcheckError
+from ..counterexamples._fast import as_qvec, domain_contains
+from ..counterexamples.certificate import sha256_file
+from ..counterexamples.normalised import certify_normalised
+from ..theorems.domains import parse_domain
+from ..theorems.encoder import Encoder
+from ..theorems.inputs import parse_normalisation, with_input_normalise
+from ..theorems.properties import get_property
 
 __all__ = ["ReportRejected", "recheck_report_witnesses"]
 
@@ -53,7 +60,6 @@ def _exact_float64(text: Any, where: str) -> float:
 
 def _from_embedded(layers: Any) -> Any:
     """The encoder from the report's exact weights (float64 values, checked exact)."""
-    from ..theorems.encoder import Encoder
 
     if not isinstance(layers, list) or not all(isinstance(layer, dict) for layer in layers):
         raise ReportRejected("the report's weights are not a list of layers")
@@ -69,8 +75,6 @@ def _from_embedded(layers: Any) -> Any:
 
 
 def _from_file(path: str, report: Mapping[str, Any]) -> Any:
-    from ..counterexamples.certificate import sha256_file
-    from ..theorems.encoder import Encoder
 
     enc_rec = report.get("encoder") or {}
     model_rec = report.get("model") if isinstance(report.get("model"), dict) else {}
@@ -105,7 +109,6 @@ def _bind(report: Mapping[str, Any], encoder: Any) -> None:
 
 def _with_report_inputs(report: Mapping[str, Any], encoder: Any) -> Any:
     """The encoder with the input normalisation the report was decided under (a report names it; none otherwise)."""
-    from ..theorems.inputs import parse_normalisation, with_input_normalise
 
     norm = (report.get("inputs") or {}).get("normalise", "none")
     try:
@@ -117,7 +120,6 @@ def _with_report_inputs(report: Mapping[str, Any], encoder: Any) -> Any:
 
 def _domain(report: Mapping[str, Any]) -> Any:
     """The report's domain when it is recorded exactly (box, binary, nonneg, reals), else ``None``."""
-    from ..theorems.domains import parse_domain
 
     cert = (report.get("domain") or {}).get("certificate")
     if not isinstance(cert, dict) or cert.get("kind") not in ("box", "binary", "nonneg", "reals"):
@@ -141,7 +143,6 @@ def _witness(prop: Any, c: dict, n: int, k: int) -> list[list[Fraction]]:
 
 
 def _check_one(prop: Any, encoder: Any, dom: Any, c: dict, k: int) -> None:
-    from ..counterexamples._fast import as_qvec, domain_contains
 
     vecs = _witness(prop, c, encoder.n, k)
     if dom is not None and not all(domain_contains(dom, as_qvec(v)) for v in vecs):
@@ -160,7 +161,6 @@ def _check_one(prop: Any, encoder: Any, dom: Any, c: dict, k: int) -> None:
 
 def _check_normalised(prop: Any, encoder: Any, dom: Any, vecs: list[list[Fraction]], claimed: Any, k: int) -> None:
     """Re-certify one witness of a report about ``enc(N(x))`` outside floating point (``dtype=None``: no float step)."""
-    from ..counterexamples.normalised import certify_normalised
 
     cert = certify_normalised(prop, encoder, vecs, domain=dom, dtype=None)
     if cert.status not in ("exact", "interval"):
@@ -177,7 +177,6 @@ def recheck_report_witnesses(report: Mapping[str, Any], model: Optional[str] = N
         ReportRejected: a witness does not re-check, or the report does not describe the model.
         InvalidArgument: there is nothing to re-check against (no weights, no model file) or it is out of scope.
     """
-    from ..theorems.properties import get_property
 
     items = _certified(report)
     if not items:

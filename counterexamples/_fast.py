@@ -31,6 +31,11 @@ from fractions import Fraction
 from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
+from ..theorems.balls import Unsupported, ball_from_interval, ball_of, ball_precision, compile_ball, contains_zero, lower_mpf, upper_mpf
+from ..theorems.encoder import exact_activation_value
+from ..theorems.errors import NotExact
+from ..theorems.exact_arrays import exact_number, exact_scalars, fits_float64
+from ..theorems.properties import PointCheck, dot, lower_decimal
 
 __all__ = ["QVec", "as_qvec", "exact_affine_fast", "exact_pre_fast", "check_zero_fast", "check_flip_fast",
            "ball_fn", "domain_contains"]
@@ -75,7 +80,6 @@ class QVec:
     @classmethod
     def from_float(cls, values: np.ndarray) -> "QVec":
         """The exact value of a float array (every finite float is a dyadic rational; wider dtypes are read exactly)."""
-        from ..theorems.exact_arrays import exact_scalars, fits_float64
 
         raw = np.asarray(values)
         if not fits_float64(raw):
@@ -147,7 +151,6 @@ class QVec:
 
 
 def _exact_number(v: Any) -> Fraction:
-    from ..theorems.exact_arrays import exact_number
 
     return exact_number(v)
 
@@ -331,7 +334,6 @@ def ball_fn(act: Any) -> Callable[[Fraction], Any]:
     """``p -> a ball containing act(p)``: the expression compiled once into python-flint ``arb`` operations
     (:func:`latentcheck.theorems.balls.compile_ball`); an expression the compiler does not handle keeps mpmath's
     ``act.interval``, its enclosure turned into a ball. Call under ``ball_precision()``."""
-    from ..theorems.balls import Unsupported, ball_from_interval, ball_of, compile_ball
 
     key = act.expr
     fn = _BALLFN.get(key)
@@ -350,8 +352,6 @@ def ball_fn(act: Any) -> Callable[[Fraction], Any]:
 # ------------------------------------------------------------------ the checks
 def check_zero_fast(encoder: Any, q: QVec) -> Any:
     """:func:`latentcheck.theorems.check_zero` for an encoder with an exact body, from a :class:`QVec`; ``None`` to fall back."""
-    from ..theorems.balls import ball_precision
-    from ..theorems.properties import PointCheck
 
     if q.is_zero:
         return PointCheck(False, "exact", "x is the zero vector, which P3 does not constrain")
@@ -374,9 +374,6 @@ def _first_nonzero(act: Any, pre: list[Fraction]) -> tuple[int | None, str, list
     excludes 0) and how; else ``None`` and the coordinates neither exactly 0 nor certified nonzero.
     theorems decides s(p) exactly when it can, else by an interval; both are rigorous, so the order
     here (the ball first for a transcendental s) reaches the same verdict."""
-    from ..theorems.balls import contains_zero
-    from ..theorems.encoder import exact_activation_value
-    from ..theorems.errors import NotExact
 
     memo = _Memo(act)
     undecided: list[int] = []
@@ -414,9 +411,6 @@ def _ball_dot_diff(ex: list, eu: list, ev: list) -> Any:
 
 def check_flip_fast(encoder: Any, qx: QVec, qu: QVec, qv: QVec) -> Any:
     """:func:`latentcheck.theorems.check_flip` for an encoder with an exact body, from :class:`QVec` s; ``None`` to fall back."""
-    from ..theorems.balls import ball_precision, lower_mpf, upper_mpf
-    from ..theorems.errors import NotExact
-    from ..theorems.properties import PointCheck, dot, lower_decimal
 
     lhs, rhs = qx.dot(qu), qx.dot(qv)
     if lhs > rhs:

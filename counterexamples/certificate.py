@@ -39,6 +39,7 @@ from fractions import Fraction
 from typing import Any, Sequence
 
 import numpy as np
+from ..theorems._files import atomic_write_bytes_with, atomic_write_text
 
 __all__ = ["SCHEMA", "CheckResult", "ExactNet", "check_certificate", "check_leaf", "leaf_box",
            "write_certificate", "load_certificate", "sha256_file", "binding_record", "save_bound_encoder",
@@ -621,7 +622,6 @@ def sha256_file(path: "str | os.PathLike[str]") -> str:
 
 def write_certificate(cert: dict, path: "str | os.PathLike[str]") -> None:
     """Write JSON atomically (temp file in the same folder, then rename; the folder is created)."""
-    from ..theorems._files import atomic_write_text
 
     path = os.fspath(path)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
@@ -668,6 +668,5 @@ def save_bound_encoder(encoder: Any, normalise: str, path: "str | os.PathLike[st
             arrays[key] = np.asarray(src if keep else exact)
     arrays["activations"] = np.array([layer.activation.name for layer in encoder.layers], dtype=np.str_)
     arrays["latentcheck_normalise"] = np.array(normalise, dtype=np.str_)
-    from ..theorems._files import atomic_write_bytes_with
 
     atomic_write_bytes_with(path, lambda fh: np.savez(fh, **arrays), ".npz")

@@ -43,6 +43,7 @@ from ..theorems.encoder import Encoder
 from ..theorems.properties import PointCheck, check_flip, check_zero
 from ..theorems.properties.p2 import Ordering
 from ..theorems.properties.p3 import NonZero
+from ..theorems.inputs import normalise_float
 
 __all__ = ["certify_raw", "certify_point", "certify_p3", "certify_p2", "Certification", "certify_zero", "certify_flip", "float_encode", "ieee_encode", "xla_runtime", "to_counterexample"]
 
@@ -148,7 +149,6 @@ def _float_encode_rt(encoder: Any, points: np.ndarray, dtype: str) -> tuple[np.n
         pts = pts[None, :]
     x64 = dtype == "float64"
     if isinstance(encoder, Encoder) and encoder.inputs.normalise != "none":  # the input as the model sees it
-        from ..theorems.inputs import normalise_float
 
         pts = normalise_float(pts, encoder.inputs.normalise)
     if isinstance(encoder, Encoder):

@@ -37,6 +37,11 @@ from ._fast import QVec, as_qvec, domain_contains
 from .types import EXACT, INTERVAL, UNDECIDED
 from ..theorems.encoder import Encoder
 from ..theorems.inputs import InputSemantics, divide_factor
+from ..theorems.classify import classify
+from ..theorems.lower import to_interval
+from ._certifier import certifier_for
+from .certify import Certification, certify_p2, certify_p3, certify_raw, float_encode, xla_runtime
+from .types import FLOAT_ONLY
 
 __all__ = ["raw_encoder", "normalised_point", "certify_normalised", "l2_zero_exact", "positively_homogeneous"]
 
@@ -142,7 +147,6 @@ def _iv_point(x: Sequence[Fraction]) -> list[Any]:
     """Intervals enclosing ``x / |x|_2``."""
     from mpmath import iv
 
-    from ..theorems.lower import to_interval
 
     sq = sum((v * v for v in x), Fraction(0))
     if sq == 0:
@@ -162,7 +166,6 @@ def _half_line(act: Any) -> Optional[tuple[str, Fraction]]:
     """``('left', a)`` when ``s = 0`` on ``(-inf, a]``, ``('right', a)`` on ``[a, inf)`` (``a`` rational), else ``None``."""
     import sympy as sp
 
-    from ..theorems.classify import classify
 
     hl = classify(act).half_line
     if hl is None or not isinstance(hl[1], sp.Rational):
@@ -174,7 +177,6 @@ def _l2_zero_interval(encoder: Encoder, x: Sequence[Fraction]) -> tuple[Optional
     hl = _half_line(encoder.activation)
     if hl is None:
         return None, "the latent activation has no rational half-line of zeros, and |x|_2 is irrational"
-    from ..theorems.lower import to_interval
 
     side, a = hl
     pre = _iv_pre(encoder, _iv_point(x))
@@ -191,7 +193,6 @@ def _l2_zero_interval(encoder: Encoder, x: Sequence[Fraction]) -> tuple[Optional
 
 # --------------------------------------------------------------------------- certification
 def _cert(status: str, detail: str, margin: Optional[str] = None) -> Any:
-    from .certify import Certification
 
     return Certification(status, None, None, detail, margin)
 
@@ -199,8 +200,6 @@ def _cert(status: str, detail: str, margin: Optional[str] = None) -> Any:
 def certify_normalised(prop: Any, encoder: Encoder, vectors: Sequence[Sequence[Any]], *, domain: Any = None,
                        dtype: Optional[str] = "float32", **options: Any) -> Any:
     """Certify a candidate of ``prop`` for ``enc(N(x))`` (see the module docstring); the witness stays ``vectors``."""
-    from ._certifier import certifier_for
-    from .certify import certify_p2, certify_p3, certify_raw
 
     norm = encoder.inputs.normalise
     qs = [as_qvec(v) for v in vectors]
@@ -235,8 +234,6 @@ def _l2_float_zero(encoder: Encoder, q: QVec, dtype: str, cert: Any) -> Any:
     ``undecided``."""
     import numpy as np
 
-    from .certify import float_encode, xla_runtime
-    from .types import FLOAT_ONLY
 
     z = float_encode(encoder, q.floats()[None, :], dtype)[0]
     if not np.all(z == 0):

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
+from ..theorems._files import atomic_savefig
 
 __all__ = ["write_plots"]
 
@@ -30,7 +31,6 @@ def write_plots(report: Mapping[str, Any], out_dir: Path) -> dict[str, Path]:
     """Write the plots a report's histograms allow; returns ``{name: path}``."""
     import matplotlib
 
-    from ..theorems._files import atomic_savefig
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

@@ -20,6 +20,9 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..theorems.errors import DataError, InvalidArgument
+from ..theorems._files import atomic_write_text
+from ..theorems.properties import get_property
+from .plots import write_plots
 
 __all__ = ["write_report", "render_markdown", "load_report", "strip_timings", "SCHEMA"]
 
@@ -29,7 +32,6 @@ SCHEMA = "latentcheck.falsify/1"
 
 def _statement(prop: str) -> str:
     """The property's statement from the one registry ('' for a report of a property this version does not know)."""
-    from ..theorems.properties import get_property
 
     try:
         return get_property(prop).statement
@@ -266,12 +268,10 @@ def write_report(result: Any, out_dir: "str | os.PathLike[str]", *, command: str
     out.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
     if plots:
-        from .plots import write_plots
 
         written = write_plots(data, out)
         data["plots"] = [p.name for p in written.values()]
         paths.update(written)
-    from ..theorems._files import atomic_write_text
 
     paths["json"] = out / "report.json"
     atomic_write_text(paths["json"], json.dumps(data, indent=2) + "\n")

@@ -32,6 +32,10 @@ import numpy as np
 
 from .candidate import certify_candidate
 from .types import Counterexample, format_fraction
+from ..theorems._blas import serial_blas
+from ..theorems.domains import parse_domain
+from ..theorems.inputs import normalise_float
+from ..theorems.properties import get_property
 
 __all__ = ["shrink"]
 
@@ -66,11 +70,8 @@ def shrink(cx: Counterexample, encoder: Any, *, domain: Any, dtype: str | None =
     ``time.perf_counter()`` value) stops early; a stop by deadline is noted
     on the result because it makes the outcome depend on the machine's speed.
     """
-    from ..theorems._blas import serial_blas
-    from ..theorems.properties import get_property
 
     if isinstance(domain, str):
-        from ..theorems.domains import parse_domain
 
         domain = parse_domain(domain)
     if not cx.is_certified:
@@ -100,7 +101,6 @@ class _Shrinker:
         enc = self.encoder
         norm = enc.inputs.normalise
         if norm != "none":  # the function shrunk is enc(N(x)): the float screen sees N(x)
-            from ..theorems.inputs import normalise_float
 
             arrs, pre1 = [normalise_float(a, norm) for a in arrs], None
         if len(arrs) != 1:

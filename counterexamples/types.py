@@ -25,6 +25,8 @@ import functools
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any, Mapping, Sequence
+from ..theorems.errors import LatentcheckError
+from ..theorems.properties import get_property
 
 __all__ = ["Counterexample", "CERTIFIED", "EXACT", "INTERVAL", "FLOAT_ONLY", "UNDECIDED", "LABELS", "format_fraction",
            "parse_fraction"]
@@ -43,8 +45,6 @@ CERTIFIED = (EXACT, INTERVAL)
 @functools.lru_cache(maxsize=256)
 def _names(prop: str) -> tuple[str, ...] | None:
     """The witness names of a registered property (``None`` when ``prop`` names none that takes witnesses)."""
-    from ..theorems.errors import LatentcheckError
-    from ..theorems.properties import get_property
 
     try:
         p = get_property(prop)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+from .errors import InvalidArgument
 
 __all__ = ["Claim", "CLAIMS", "claim_ids", "get_claim"]
 
@@ -119,7 +120,6 @@ def claim_ids() -> list[str]:
 
 
 def get_claim(claim_id: str) -> Claim:
-    from .errors import InvalidArgument
 
     for c in CLAIMS:
         if c.id.lower() == claim_id.lower():

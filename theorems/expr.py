@@ -23,6 +23,7 @@ import sympy as sp
 
 from .errors import ExpressionSyntaxError, UnsafeExpression
 from .symbols import T
+from .lower import interval_value
 
 __all__ = ["T", "parse_expression", "MAX_EXPRESSION_LENGTH", "MAX_EXPONENT"]
 
@@ -187,7 +188,6 @@ def _provably(arg: sp.Expr, strict: bool) -> bool:
         return bool(known)
     from mpmath import iv
 
-    from .lower import interval_value  # mpmath intervals, loaded at call time
 
     try:
         box = interval_value(arg, iv.mpf(["-inf", "inf"]))

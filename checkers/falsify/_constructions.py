@@ -27,6 +27,7 @@ from ._exact import exact_repair, pivot_columns
 from ._model import ZeroTarget
 from ...theorems.activations import Activation
 from ...theorems.encoder import Encoder
+from ...theorems._blas import serial_blas
 
 __all__ = ["Candidate", "p3_constructions", "p2_constructions", "jacobian", "unit_images", "MEMORY_CAP_BYTES", "fits_in_memory"]
 
@@ -55,7 +56,6 @@ class Candidate:
 def _lp(W: np.ndarray, b: np.ndarray, target: ZeroTarget, domain: Domain, time_limit: float) -> np.ndarray | None:
     from scipy.optimize import linprog  # noqa: F401  (loads SciPy's BLAS before serial_blas looks for it)
 
-    from ...theorems._blas import serial_blas
 
     with serial_blas():
         return _lp_body(W, b, target, domain, time_limit)
@@ -141,7 +141,6 @@ def _inverse_table(act: Activation) -> tuple[np.ndarray, np.ndarray, float | Non
 def _layerwise(encoder: Encoder, aim: float, domain: Domain) -> np.ndarray | None:
     from scipy.optimize import nnls
 
-    from ...theorems._blas import serial_blas
 
     with serial_blas():
         return _layerwise_body(encoder, aim, domain, nnls)

@@ -26,6 +26,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from ...theorems.encoder import Encoder, exact_affine
+from ...counterexamples._fast import QVec, exact_affine_fast, exact_pre_fast
+from ...theorems._blas import serial_blas
 
 __all__ = ["solve_exact", "solve_int", "pivot_columns", "local_jacobian", "exact_repair"]
 
@@ -72,7 +74,6 @@ def solve_int(A: Sequence[Sequence[int]], c: Sequence[int]) -> tuple[list[int], 
 def _qr_pick(sub: np.ndarray, k: int, rel: float) -> np.ndarray | None:
     from scipy.linalg import qr
 
-    from ...theorems._blas import serial_blas
 
     with serial_blas():
         _, R, piv = qr(sub, mode="economic", pivoting=True)
@@ -134,7 +135,6 @@ def _slope(act, p: Fraction) -> Fraction:
 
 def _affine(layer, h: list[Fraction]) -> list[Fraction]:
     """Exact ``W h + b`` (vectorised integer arithmetic when the weights allow it; ``latentcheck.theorems`` otherwise)."""
-    from ...counterexamples._fast import QVec, exact_affine_fast
 
     out = exact_affine_fast(layer, QVec.from_fractions(h))
     return out if out is not None else layer.exact_affine(h)
@@ -191,7 +191,6 @@ def local_jacobian(encoder: Encoder, x: Sequence[Fraction], S: Sequence[int]) ->
 
 
 def _exact_pre(encoder: Encoder, x: list[Fraction]) -> list[Fraction]:
-    from ...counterexamples._fast import QVec, exact_pre_fast
 
     out = exact_pre_fast(encoder, QVec.from_fractions(x))
     return out if out is not None else encoder.exact_pre_activations(x)

@@ -27,6 +27,8 @@ import sympy as sp
 from ...theorems.activations import Activation
 from ...theorems.classify import NON_VANISHING, RELU_LIKE, Classification
 from ...theorems.encoder import Encoder
+from ...theorems.inputs import divide_factor, normalise_float
+from ..float_vanishing import float_vanishing_threshold, zero_set_phrase
 
 __all__ = ["ZeroTarget", "zero_target", "jax_pre_activations", "float_threshold_right"]
 
@@ -99,7 +101,6 @@ def float_threshold_right(act: Activation, dtype: str) -> float | None:
 
 def zero_target(cls: Classification, act: Activation, dtype: str) -> ZeroTarget:
     """The :class:`ZeroTarget` for a latent activation in a dtype."""
-    from ..float_vanishing import float_vanishing_threshold, zero_set_phrase
 
     if cls.cls == RELU_LIKE and cls.half_line is not None:
         side, a = cls.half_line
@@ -163,7 +164,6 @@ def _jax_normaliser(normalise: str) -> Callable[[Any], Any]:
     """``N`` in JAX: identity, ``x / K`` or ``x / |x|_2`` over the last axis (``N(0) = 0``, as ``F.normalize``)."""
     import jax.numpy as jnp
 
-    from ...theorems.inputs import divide_factor
 
     if normalise == "none":
         return lambda X: X
@@ -182,7 +182,6 @@ def _jax_normaliser(normalise: str) -> Callable[[Any], Any]:
 
 def float_pre_activations(encoder: Encoder, X: np.ndarray) -> np.ndarray:
     """Float64 latent pre-activations of ``enc(N(x))`` for rows ``X`` (the encoder's input normalisation applied)."""
-    from ...theorems.inputs import normalise_float
 
     X = np.asarray(X, dtype=np.float64)
     if encoder.inputs.normalise != "none":

@@ -36,6 +36,11 @@ from ...counterexamples.types import Counterexample
 from ...theorems.encoder import Encoder
 from ...theorems.errors import InvalidArgument
 from ...theorems.properties import Property, get_property
+from ...counterexamples.certify import xla_runtime
+from ...theorems.classify import classify
+from ...theorems.inputs import parse_normalisation, with_input_normalise
+from .._env import jax_device, package_version as ver
+from ._model import _jax_normaliser
 
 __all__ = ["falsify", "FalsifyResult", "SearchStats", "SCHEMA", "DTYPES", "environment"]
 
@@ -101,8 +106,6 @@ def _environment() -> dict[str, Any]:
     import numpy
     import sympy
 
-    from .._env import jax_device
-    from .._env import package_version as ver
 
     platform_name, kind, count = jax_device()
     return {
@@ -116,7 +119,6 @@ def _environment() -> dict[str, Any]:
 @functools.lru_cache(maxsize=64)
 def _classification(act: Any) -> Any:
     """``latentcheck.theorems.classify`` of an activation (a pure function of its expression: computed once per process)."""
-    from ...theorems.classify import classify
 
     return classify(act)
 
@@ -298,7 +300,6 @@ def _start(encoder: Any, property: Any, *, domain: Any, dtype: str, budget: floa
 def _with_inputs(encoder: Any, input_normalise: str | None) -> Any:
     """The encoder with ``input_normalise`` applied: an ``Encoder``'s input semantics overridden, a callable
     wrapped as ``fn(N(x))`` (in JAX)."""
-    from ...theorems.inputs import parse_normalisation, with_input_normalise
 
     if input_normalise is None:
         return encoder
@@ -307,7 +308,6 @@ def _with_inputs(encoder: Any, input_normalise: str | None) -> Any:
         return with_input_normalise(encoder, norm)
     if norm == "none" or not callable(encoder):
         return encoder
-    from ._model import _jax_normaliser
 
     nf, fn = _jax_normaliser(norm), encoder
 
@@ -350,6 +350,5 @@ def _checked_arguments(encoder: Any, property: Any, domain: Any, dtype: str, bud
 
 
 def _runtime_name() -> str:
-    from ...counterexamples.certify import xla_runtime
 
     return xla_runtime()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 import numpy as np
+from ...counterexamples.certificate import binding_record
 
 __all__ = ["initial_info", "histograms", "message", "theory_note"]
 
@@ -35,7 +36,6 @@ def initial_info(prop: Any, encoder: Any, black: bool, dim: int, cls: Any, targe
     if prop.spec != prop.id:  # a parameterised property: its parameters go on record
         info["property_parameters"] = prop.describe()
     if not black:  # what the report is about, for latentcheck report / recheck to re-check against (issue 17)
-        from ...counterexamples.certificate import binding_record
 
         bound = binding_record(encoder)
         info["inputs"] = bound["inputs"]

@@ -12,6 +12,8 @@ from ._constructions import Candidate, jacobian
 from ._exact import exact_repair, pivot_columns
 from ._model import ZeroTarget, float_pre_activations
 from ...counterexamples._fast import QVec
+from ...counterexamples.certify import _np_dtype, float_encode
+from ._search import pool_inversion
 
 __all__ = ["exact_vec", "finite_candidate", "dtype_round", "repair_point", "zero_round", "top_points", "zero_rows",
            "flip_rows", "data_row"]
@@ -39,7 +41,6 @@ def exact_vec(v: Any, domain: Domain) -> QVec:
 
 
 def dtype_round(x: np.ndarray, dtype: str) -> np.ndarray:
-    from ...counterexamples.certify import _np_dtype
 
     return np.asarray(x, dtype=np.float64).astype(_np_dtype(dtype)).astype(np.float64)
 
@@ -84,7 +85,6 @@ def _in_zero_set(encoder: Any, x: np.ndarray, target: ZeroTarget) -> bool:
 def zero_round(ctx: Any, best: np.ndarray, best_loss: np.ndarray) -> Iterator[tuple[list, str]]:
     """P3 candidates of a round: points in the zero set (repaired exactly onto an isolated zero, at most two), else
     points whose float computation in ``dtype`` is exactly 0 (lazily: each repair runs just before its check)."""
-    from ...counterexamples.certify import float_encode
 
     top = _finite_order(best_loss)
     if not top:
@@ -118,7 +118,6 @@ def data_row(dom: Domain, i: int) -> QVec:
 
 def zero_rows(encoder: Any, dom: Domain, target: ZeroTarget | None, dtype: str, black: bool) -> list[Candidate]:
     """Nonzero rows whose float encoding is 0 or whose pre-activations lie in the zero set (at most 16)."""
-    from ...counterexamples.certify import float_encode
 
     rows = dom.rows
     nz = np.nonzero(np.any(rows != 0, axis=1))[0]
@@ -134,7 +133,6 @@ def flip_rows(dom: Domain, enc_fn: Callable, delta: float = 0.0) -> list[Candida
     """The best flips among the rows by pool inversion (``delta``: the premise's margin ``delta |x|^2``)."""
     import jax.numpy as jnp
 
-    from ._search import pool_inversion
 
     P = jnp.asarray(dom.rows, dtype=jnp.float32)
     X = P[: min(256, dom.rows.shape[0])]

@@ -31,6 +31,7 @@ import numpy as np
 
 from ...theorems.domains import Domain
 from ._model import ZeroTarget
+from ._model import jax_pre_activations
 
 __all__ = ["SearchState", "Search", "p3_search", "p2_search", "objective_search", "run_round", "HIST_EDGES_P3", "HIST_EDGES_P2"]
 
@@ -118,7 +119,6 @@ def p3_search(encoder: Any, target: ZeroTarget, domain: Domain, *, restarts: int
     import jax.numpy as jnp
     import optax
 
-    from ._model import jax_pre_activations
 
     if pre_fn is None:
         pre_fn, act_fn = jax_pre_activations(encoder, "float32")
@@ -270,7 +270,6 @@ def _flip_losses(enc_fn: Callable, delta: float) -> Callable[[Any], tuple[Any, A
 
 
 def _encoder_fn(encoder: Any) -> Callable:
-    from ._model import jax_pre_activations
 
     pre_fn, act_fn = jax_pre_activations(encoder, "float32")
 

@@ -24,6 +24,13 @@ from ._budget import Budget, OutOfTime
 from ._rounds import exact_vec, finite_candidate, repair_point
 from ._state import Setup, State, enough, full, record, select
 from ._strategy import strategy
+from ...counterexamples._fast import QVec
+from ...counterexamples.candidate import certify_candidate
+from ...counterexamples.shrink import shrink as _shrink
+from ..verify.falsify_hook import verified_status
+from ._model import jax_pre_activations
+from ._report import histograms, message
+from ._search import run_round
 
 __all__ = ["Stage", "chain", "certify", "certify_all", "keep_state", "decide", "construct", "search", "shrink", "conclude", "STAGES"]
 
@@ -47,7 +54,6 @@ def chain(*stages: Stage) -> Stage:
 
 def certify(setup: Setup, vectors: Sequence[Any]) -> Any:
     """Certify one candidate under the run's budget (``OutOfTime`` when ``--budget`` is spent)."""
-    from ...counterexamples.candidate import certify_candidate
 
     return setup.timer.run(certify_candidate, setup.prop, setup.encoder, vectors, domain=setup.dom, dtype=setup.dtype,
                            **strategy("certify_options", setup.prop)(setup.prop, setup.nonvanishing))
@@ -145,7 +151,6 @@ def _enc_fn(setup: Setup) -> Callable:
 
     if setup.black:
         return jax.vmap(setup.encoder)
-    from ._model import jax_pre_activations
 
     pre_fn, act_fn = jax_pre_activations(setup.encoder, "float32")
     return lambda X: act_fn(pre_fn(X))
@@ -153,7 +158,6 @@ def _enc_fn(setup: Setup) -> Callable:
 
 def _seeds(setup: Setup, cands: Sequence[Any], B: int) -> tuple[np.ndarray, np.ndarray]:
     """Round 1's seed points from round 0's candidates, and the mask of restarts they replace."""
-    from ...counterexamples._fast import QVec
 
     arity, dim = setup.prop.arity, setup.dim
     seeds = np.zeros((B, dim) if arity == 1 else (B, arity, dim), dtype=np.float32)
@@ -172,7 +176,6 @@ def _compiled_round(setup: Setup, state: State) -> tuple[Callable, State]:
     import jax
     import jax.numpy as jnp
 
-    from ._search import run_round
 
     B = int(setup.restarts)
     search = strategy("searcher", setup.prop)
@@ -253,7 +256,6 @@ def shrink(setup: Setup, state: State) -> State:
     state = replace(state, certified=select(state.certified, k), floats=select(state.floats, k))
     if not setup.shrink or setup.black:
         return state
-    from ...counterexamples.shrink import shrink as _shrink
 
     t0 = time.perf_counter()
     sdeadline = state.deadline if setup.shrink_budget is None else t0 + float(setup.shrink_budget)  # within --budget
@@ -274,7 +276,6 @@ def conclude(setup: Setup, state: State) -> State:
     """The status, the histograms and the message (and an exact proof where the property has a verifier)."""
     if state.status is not None:
         return state
-    from ._report import histograms, message
 
     st = replace(state.stats, seconds=time.perf_counter() - setup.t_start)
     status = ("counterexample" if state.certified else "float-only" if state.floats else
@@ -284,7 +285,6 @@ def conclude(setup: Setup, state: State) -> State:
                               len(state.undecided))
     left = state.deadline - time.perf_counter()
     if status == "none-found" and setup.prop.verifiable and not setup.black and not state.undecided and left > 0.2:
-        from ..verify.falsify_hook import verified_status  # an exact real proof, within --budget
 
         status = verified_status(setup.encoder, setup.dom, left, info)
     return replace(state, status=status, stats=st, info=info)

@@ -16,6 +16,7 @@ import numpy as np
 
 from ...theorems.domains import Domain
 from ...counterexamples.types import UNDECIDED, Counterexample
+from ...counterexamples.certify import to_counterexample
 
 __all__ = ["SearchStats", "Setup", "State", "record", "select", "enough", "full"]
 
@@ -117,7 +118,6 @@ class State:
 
 def record(setup: Setup, state: State, cert: Any, vectors: Sequence[Any], origin: str, notes: Sequence[str] = ()) -> State:
     """``state`` with one certified candidate added to the right list (or counted as rejected / a repeat)."""
-    from ...counterexamples.certify import to_counterexample
 
     st = replace(state.stats, candidates_checked=state.stats.candidates_checked + 1)
     if cert.certified and st.first_certified_seconds is None:

@@ -36,6 +36,9 @@ from __future__ import annotations
 from typing import Any, Callable, Iterator
 
 import numpy as np
+from ._constructions import Candidate
+from ._rounds import _finite_order, data_row, top_points
+from ._search import objective_search
 
 __all__ = ["objective", "searcher", "constructor", "data_finder", "round_picker", "none_decider", "uses_zero_target",
            "steps_cost", "certify_options", "strategy", "ByClass"]
@@ -75,7 +78,6 @@ def _no_objective(prop: Any) -> Callable[..., Any]:
 def _objective_search(prop: Any, encoder: Any, domain: Any, *, restarts: int, target: Any = None,
                       enc_fn: Callable | None = None, n: int | None = None) -> Any:
     """The generic search: projected Adam minimising the property's objective."""
-    from ._search import objective_search
 
     return objective_search(strategy("objective", prop)(prop), prop.arity, encoder, domain, restarts=restarts,
                             enc_fn=enc_fn, n=n, hist_edges=np.asarray(prop.hist_edges))
@@ -93,8 +95,6 @@ def _best_rows(prop: Any, encoder: Any, domain: Any, enc_fn: Callable, *, target
         return []
     import jax.numpy as jnp
 
-    from ._rounds import _finite_order, data_row
-    from ._constructions import Candidate
 
     X = jnp.asarray(domain.rows, dtype=jnp.float32)
     _, best, _ = strategy("objective", prop)(prop)(X, enc_fn(X))
@@ -103,7 +103,6 @@ def _best_rows(prop: Any, encoder: Any, domain: Any, enc_fn: Callable, *, target
 
 
 def _top_points(prop: Any, ctx: Any, best: np.ndarray, best_loss: np.ndarray) -> list[tuple[list, str]]:
-    from ._rounds import top_points
 
     return top_points(ctx, best, best_loss, "gradient search")
 

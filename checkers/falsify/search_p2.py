@@ -12,6 +12,9 @@ import numpy as np
 
 from ._strategy import constructor, data_finder, round_picker, searcher, steps_cost
 from ...theorems.properties.p2 import Ordering
+from ._constructions import p2_constructions
+from ._rounds import flip_rows, top_points
+from ._search import p2_search
 
 __all__ = ["flip_search", "flip_constructions", "flip_data_rows", "flip_round", "three_points"]
 
@@ -26,7 +29,6 @@ def three_points(prop: Ordering) -> int:
 def flip_search(prop: Ordering, encoder: Any, domain: Any, *, restarts: int, target: Any = None,
                 enc_fn: Callable | None = None, n: int | None = None) -> Any:
     """Pool inversion, then projected Adam on the flip margin with the premise ``delta |x|^2``."""
-    from ._search import p2_search
 
     return p2_search(encoder, domain, restarts=restarts, enc_fn=enc_fn, n=n, delta=float(prop.delta))
 
@@ -35,7 +37,6 @@ def flip_search(prop: Ordering, encoder: Any, domain: Any, *, restarts: int, tar
 def flip_constructions(prop: Ordering, encoder: Any, domain: Any, *, target: Any = None, seed: int = 0,
                        time_limit: float = 0.5) -> Iterator[Any]:
     """T5 (zero user) and T3 (kernel) flip candidates."""
-    from ._constructions import p2_constructions
 
     return p2_constructions(encoder, domain, seed)
 
@@ -44,7 +45,6 @@ def flip_constructions(prop: Ordering, encoder: Any, domain: Any, *, target: Any
 def flip_data_rows(prop: Ordering, encoder: Any, domain: Any, enc_fn: Callable, *, target: Any = None,
                    dtype: str = "float32", black: bool = False) -> list[Any]:
     """The best flips among a finite domain's rows by pool inversion."""
-    from ._rounds import flip_rows
 
     return flip_rows(domain, enc_fn, float(prop.delta))
 
@@ -52,6 +52,5 @@ def flip_data_rows(prop: Ordering, encoder: Any, domain: Any, enc_fn: Callable, 
 @round_picker(Ordering)
 def flip_round(prop: Ordering, ctx: Any, best: np.ndarray, best_loss: np.ndarray) -> list[tuple[list, str]]:
     """A round's best triples."""
-    from ._rounds import top_points
 
     return top_points(ctx, best, best_loss, "pool inversion + gradient search")

@@ -14,6 +14,10 @@ import numpy as np
 from ._strategy import (certify_options, constructor, data_finder, none_decider,
                                                       round_picker, searcher, uses_zero_target)
 from ...theorems.properties.p3 import NonZero
+from ..float_vanishing import none_exists
+from ._constructions import p3_constructions
+from ._rounds import zero_round, zero_rows
+from ._search import p3_search
 
 __all__: list[str] = []
 
@@ -32,7 +36,6 @@ def _options(prop: NonZero, nonvanishing: bool) -> dict[str, Any]:
 @searcher(NonZero)
 def _search(prop: NonZero, encoder: Any, domain: Any, *, restarts: int, target: Any = None,
             enc_fn: Callable | None = None, n: int | None = None) -> Any:
-    from ._search import p3_search
 
     if encoder is None:
         return p3_search(n, target, domain, restarts=restarts, pre_fn=enc_fn, act_fn=lambda z: z)
@@ -42,7 +45,6 @@ def _search(prop: NonZero, encoder: Any, domain: Any, *, restarts: int, target: 
 @constructor(NonZero)
 def _constructions(prop: NonZero, encoder: Any, domain: Any, *, target: Any = None, seed: int = 0,
                    time_limit: float = 0.5) -> Iterator[Any]:
-    from ._constructions import p3_constructions
 
     return iter(p3_constructions(encoder, target, domain, time_limit=time_limit))
 
@@ -50,14 +52,12 @@ def _constructions(prop: NonZero, encoder: Any, domain: Any, *, target: Any = No
 @data_finder(NonZero)
 def _data_rows(prop: NonZero, encoder: Any, domain: Any, enc_fn: Callable, *, target: Any = None,
                dtype: str = "float32", black: bool = False) -> list[Any]:
-    from ._rounds import zero_rows
 
     return zero_rows(encoder, domain, target, dtype, black)
 
 
 @round_picker(NonZero)
 def _round(prop: NonZero, ctx: Any, best: np.ndarray, best_loss: np.ndarray) -> list[tuple[list, str]]:
-    from ._rounds import zero_round
 
     return zero_round(ctx, best, best_loss)
 
@@ -66,6 +66,5 @@ def _round(prop: NonZero, ctx: Any, best: np.ndarray, best_loss: np.ndarray) -> 
 def _none(prop: NonZero, cls: Any, target: Any, activation: Any, dtype: str) -> str | None:
     if target is None or target.kind != "none":
         return None
-    from ..float_vanishing import none_exists  # T2 and an empty sound XLA zero set in this dtype
 
     return "none-exists" if none_exists(cls, activation, dtype, "xla") else "none-found"

@@ -16,6 +16,7 @@ import numpy as np
 
 from ._strategy import constructor, objective
 from ...theorems.properties.p3_eps import SmallLatent
+from ._constructions import Candidate
 
 __all__ = ["small_latent_objective"]
 
@@ -50,7 +51,6 @@ def _constructions(prop: SmallLatent, encoder: Any, domain: Any, *, target: Any 
     t = _small_point(encoder.activation, float(prop.eps) / 2)
     if t is None:
         return iter(())
-    from ._constructions import Candidate
 
     W, b = encoder.layers[0].W, encoder.layers[0].b
     x = np.linalg.lstsq(W, np.full(W.shape[0], t) - b, rcond=None)[0]

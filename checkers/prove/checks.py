@@ -25,6 +25,14 @@ from ...theorems.encoder import Encoder
 from ...theorems.linalg import rank
 from ...theorems.properties import check_flip, check_zero
 from ...theorems.timeouts import Timeout, check as check_deadline, seconds_left, time_limit, validate_seconds
+from ...theorems.catalog import get_claim
+from ...theorems.properties import REGISTRY
+from ..falsify import falsify
+from ..float_vanishing import float_vanishing_threshold
+from .smt import binary_domain, grid_domain, p2_constant_check, t4_concrete_r2, t4_m1_all_n
+from .symbolic import constant_encoder_identity, t1_identities, t3_identities, t5_constant_identity, t5_derivative_identity
+from . import t4_domains, t4_gram
+from .t4_gram import rn_every_m_outcome
 
 __all__ = ["Verdict", "CHECKS", "prove_claim", "prove_all", "all_claims", "find_claim", "PROVED", "REFUTED", "UNKNOWN"]
 
@@ -103,7 +111,6 @@ def _identities_outcome(results: list[tuple[str, bool]], method: str, scope: str
 
 # ------------------------------------------------------------------ checks
 def _t1_symbolic(max_m: int = 3) -> _Outcome:
-    from .symbolic import t1_identities
 
     results = []
     for m in range(1, max_m + 1):
@@ -116,7 +123,6 @@ def _t1_symbolic(max_m: int = 3) -> _Outcome:
 
 
 def _t1_interior(max_m: int = 3) -> _Outcome:
-    from .symbolic import t1_identities
 
     results = []
     for m in range(1, max_m + 1):
@@ -154,7 +160,6 @@ def _t2_catalog() -> _Outcome:
 
 
 def _t3_symbolic(max_m: int = 3) -> _Outcome:
-    from .symbolic import t3_identities
 
     results = []
     for m in range(1, max_m + 1):
@@ -173,8 +178,6 @@ def _t3_symbolic(max_m: int = 3) -> _Outcome:
 
 
 def _t4_smt(timeout: float = 20.0) -> _Outcome:
-    from .smt import t4_concrete_r2, t4_m1_all_n
-    from .t4_gram import rn_every_m_outcome
 
     general = t4_m1_all_n(timeout_s=seconds_left(timeout))
     if general.status != PROVED:
@@ -196,7 +199,6 @@ def _t4_smt(timeout: float = 20.0) -> _Outcome:
 
 
 def _t4_strict(dims: Sequence[tuple[int, int]] = ((2, 1),), timeout: float = 20.0) -> _Outcome:
-    from .smt import grid_domain, p2_constant_check
 
     notes = []
     for n, m in dims:
@@ -211,7 +213,6 @@ def _t4_strict(dims: Sequence[tuple[int, int]] = ((2, 1),), timeout: float = 20.
 
 
 def _t4_binary(dims: Sequence[tuple[int, int]], with_p3: bool, timeout: float = 20.0) -> _Outcome:
-    from .smt import binary_domain, p2_constant_check
 
     proved_dims = []
     for n, m in dims:
@@ -231,14 +232,11 @@ def _t4_binary(dims: Sequence[tuple[int, int]], with_p3: bool, timeout: float = 
 
 
 def _t4_domain(engine: str, timeout: float = 20.0, module: str = "t4_domains") -> _Outcome:
-    """T4 on {0,1}^n and R>=0^n: the engines of checkers.t4_domains / t4_gram (each returns _Outcome's fields)."""
-    import importlib
-
-    return _Outcome(**getattr(importlib.import_module(f"latentcheck.checkers.{module}"), engine)(timeout=timeout))
+    """T4 on {0,1}^n and R>=0^n: the engines of prove.t4_domains / t4_gram (each returns _Outcome's fields)."""
+    return _Outcome(**getattr({"t4_domains": t4_domains, "t4_gram": t4_gram}[module], engine)(timeout=timeout))
 
 
 def _t5_as_stated() -> _Outcome:
-    from .symbolic import t5_constant_identity
 
     ok, why = t5_constant_identity()
     if not ok:
@@ -251,7 +249,6 @@ def _t5_as_stated() -> _Outcome:
 
 
 def _t5_corrected(max_m: int = 2) -> _Outcome:
-    from .symbolic import t5_derivative_identity
 
     results = []
     for m in range(1, max_m + 1):
@@ -296,7 +293,6 @@ def _p3_float(activation: str, dtype: str) -> _Outcome:
     import jax
     import jax.numpy as jnp
 
-    from ..float_vanishing import float_vanishing_threshold
 
     act = get_activation(activation)
     thr = float_vanishing_threshold(act, dtype)
@@ -361,7 +357,6 @@ def _p2_sigmoid() -> _Outcome:
 
 
 def _constant(activation: str) -> _Outcome:
-    from .symbolic import constant_encoder_identity
 
     act = get_activation(activation)
     ok, why = constant_encoder_identity(act.expr)
@@ -389,7 +384,6 @@ def _constant_relu_refutes() -> _Outcome:
 def _property_refutes(property: str, layers: Sequence[int], activation: str, seed: int = 0) -> _Outcome:
     """A registered property refuted on a seeded random encoder by :func:`latentcheck.checkers.falsify` (certified
     counterexamples only; anything else is ``unknown``)."""
-    from ..falsify import falsify
 
     enc = Encoder.random(list(layers), activation, seed=seed)
     res = falsify(enc, property, budget=5.0, seed=0)
@@ -459,14 +453,12 @@ def prove_claim(claim: Claim, timeout: float = 30.0) -> Verdict:
 
 def all_claims() -> list[Claim]:
     """The catalog's claims, then those the registered properties contribute (``Property.claims``)."""
-    from ...theorems.properties import REGISTRY
 
     return list(CLAIMS) + [c for p in REGISTRY.values() for c in p.claims()]
 
 
 def find_claim(claim_id: str) -> Claim:
     """A claim by id (any case): the catalog's or a registered property's."""
-    from ...theorems.catalog import get_claim
 
     for c in all_claims()[len(CLAIMS):]:
         if c.id.lower() == claim_id.lower():

@@ -9,6 +9,7 @@ each docstring and in ``docs/``.
 from __future__ import annotations
 
 import sympy as sp
+from ...theorems.expr import T
 
 __all__ = [
     "symbolic_matrix",
@@ -126,7 +127,6 @@ def t5_derivative_identity(m: int) -> list[tuple[str, bool]]:
 
 def constant_encoder_identity(activation_expr: sp.Expr) -> tuple[bool, str]:
     """For ``W = 0`` and a symbolic ``b_i > 0``: ``s(0 x + b_i) = s(b_i)`` is free of ``x`` and nonzero."""
-    from ...theorems.expr import T
 
     bi = sp.Symbol("b_i", positive=True)
     x = sp.Symbol("x_j", real=True)

@@ -36,6 +36,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 import sympy as sp
+from .smt import binary_domain, p2_constant_check
 
 __all__ = [
     "ClassModel",
@@ -501,7 +502,6 @@ def _skeleton_row(proof: SkeletonProof, method: str, machine: str, timeout_s: fl
 
 def binary_m1_outcome(cross_check_ns: Sequence[int] = (2, 3, 4), timeout: float = 20.0) -> dict[str, Any]:
     """T4-binary-P3-m1 for every n >= 2 (index classes), with z3 instance cross-checks."""
-    from .smt import binary_domain, p2_constant_check
 
     _, row = _skeleton_row(binary_m1_proof(), "index-class proof: sympy ties + z3 membership and logic; "
                            "SMT instances as cross-check",
@@ -520,7 +520,6 @@ def binary_m1_outcome(cross_check_ns: Sequence[int] = (2, 3, 4), timeout: float 
 
 def nonneg_m1_outcome(timeout: float = 20.0) -> dict[str, Any]:
     """T4-nonneg-P3-m1: every map R>=0^n \\ {0} -> R \\ {0} with P2 is constant, every n >= 2."""
-    from .smt import p2_constant_check
 
     _, row = _skeleton_row(nonneg_m1_proof(), "index-class proof: sympy ties + z3 membership and logic; "
                            "SMT instance as cross-check",

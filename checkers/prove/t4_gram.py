@@ -26,6 +26,7 @@ from typing import Any, Mapping
 import sympy as sp
 
 from .t4_domains import ClassModel, SkeletonProof, _as_expr, _const, _valid, check_skeleton
+from .t4_domains import binary_gram_exact_check, binary_gram_step1_cases, grid_exploration
 
 __all__ = ["Structured", "structured_product", "bordered_block_lemma", "binom_at_least_n", "binary_step2_symbolic",
            "nonneg_step1_cases", "nonneg_step2_symbolic", "reflection_lemmas"]
@@ -202,7 +203,6 @@ def nonneg_step1_cases() -> list[SkeletonProof]:
     for ``i != j``, ``k != l`` (the binary singleton cases, whose points lie in ``R>=0^n`` too)."""
     import dataclasses
 
-    from .t4_domains import binary_gram_step1_cases
 
     singles = [dataclasses.replace(c, domain="nonneg") for c in binary_gram_step1_cases() if c.name.startswith("singletons")]
     return [_positive_chain(), _zero_chain(), *singles]
@@ -268,7 +268,6 @@ BINARY_GRAM_WRITTEN = ("the reduction of every pair of inputs to the class model
 
 def binary_gram_outcome(timeout: float = 20.0) -> dict[str, Any]:
     """T4-binary-gram for every ``n > m >= 1``: every P2 map is ``a`` on ``u != 1`` and ``a + b`` (``<a,b> = 0``) on ``1``."""
-    from .t4_domains import binary_gram_exact_check, binary_gram_step1_cases
 
     method = ("index classes: step 1 by z3 (10 cases); step 2 by induction on j: z3 overlaps of j-sets, sympy left "
               "inverses of the bordered block for symbolic size N = C(n,j), z3 case split, sympy ratio identities for C(n,j) >= n "
@@ -305,7 +304,6 @@ def _nonneg_steps(timeout: float) -> tuple[bool, list[str]]:
 
 def nonneg_general_outcome(timeout: float = 20.0) -> dict[str, Any]:
     """T4-nonneg: on ``R>=0^n`` every P2 map (every ``n > m >= 1``, P3 not needed) is constant."""
-    from .t4_domains import grid_exploration
 
     method = ("index classes: step 1 (<f x, f u> = phi(<x,u>)) by z3 over class models (9 cases); step 2 by sympy "
               "left inverses of the bordered block a e_1..a e_n, a 1 for symbolic n + z3 case split")

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
+from .smt import _model_value, p2_table_violations
 
 __all__ = ["GridAnswer", "grid_upper_bound", "grid_witness", "grid_answer", "grid_table"]
 
@@ -196,7 +197,6 @@ def grid_z3_witness(n: int, g: int, m: int, distinct: Sequence[int], timeout_s: 
     re-check on every triple (``smt.p2_table_violations``); ``"unsat"``; or ``"unknown"``."""
     import z3
 
-    from .smt import _model_value, p2_table_violations
 
     pts = [tuple(int(v) for v in p) for p in _points(n, g).tolist()]
     f = {p: [z3.Real(f"f_{'_'.join(map(str, p))}_{i}") for i in range(m)] for p in pts}

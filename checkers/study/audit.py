@@ -47,6 +47,10 @@ from ...theorems.errors import InvalidArgument
 from ...theorems.inputs import META_KEYS as _INPUT_META_KEYS
 from ...theorems.inputs import InputSemantics, inputs_from_arrays, inputs_to_arrays
 from ...theorems.properties import P2, P3
+from ...theorems.inputs import with_input_normalise
+from ...theorems.properties import check_flip, check_zero
+from .._io import atomic_write_with
+from .data import csr_from_coo
 
 __all__ = ["AuditResult", "audit_encoder", "normalise_rows", "NORMALISATIONS", "kendall_tau_b", "save_encoder", "read_input_meta", "rows_for_encoder", "META_KEYS",
            "meta_from_inputs", "read_item_order"]
@@ -216,7 +220,6 @@ def audit_encoder(
     if encoder.n != rows.n_cols:
         raise InvalidArgument(f"the encoder takes n={encoder.n} inputs but the data rows have {rows.n_cols} columns; "
                               "audit with the data the encoder was trained on (same item set and order)")
-    from ...theorems.inputs import with_input_normalise
 
     encoder = with_input_normalise(encoder, normalise)
     normalise = encoder.inputs.normalise
@@ -338,7 +341,6 @@ def _flips_to_certify(d_in: np.ndarray, d_lat: np.ndarray, certify: int) -> list
 
 
 def _certify_zeros(encoder: Encoder, data: CSR, original: np.ndarray, local: np.ndarray, spec: str) -> list[dict]:
-    from ...theorems.properties import check_zero
 
     out = []
     for i in local:
@@ -352,7 +354,6 @@ def _certify_zeros(encoder: Encoder, data: CSR, original: np.ndarray, local: np.
 
 def _certify_flips(encoder: Encoder, data: CSR, original: np.ndarray, tri: np.ndarray, order: list[int], d_in: np.ndarray, spec: str,
                    d_lat: Optional[np.ndarray] = None) -> list[dict]:
-    from ...theorems.properties import check_flip
 
     out = []
     for t in order:
@@ -452,7 +453,6 @@ def save_encoder(
         arrays[f"b{i}"] = np.asarray(layer.b if layer.b_src is None else layer.b_src)
     arrays["activations"] = np.array([layer.activation.name for layer in encoder.layers], dtype=np.str_)
     arrays.update(inputs_to_arrays(inputs, encoder.n))
-    from .._io import atomic_write_with
 
     d = os.path.dirname(os.fspath(path))
     if d:
@@ -534,7 +534,6 @@ def rows_for_encoder(ratings: "Any", encoder: Encoder, meta: dict[str, Any], *, 
     study; duplicate rows count once (the first). ``min_user_items`` drops
     users with fewer such pairs (``rows="users"`` only).
     """
-    from .data import csr_from_coo
 
     rows = rows or meta.get("rows", "users")
     values = values or meta.get("values", "binary")

@@ -23,6 +23,7 @@ import os
 from typing import Any, Callable, Optional, Sequence
 
 from ...theorems.errors import InvalidArgument
+from ...theorems._files import atomic_write_text
 
 __all__ = ["parse_executor", "task_id", "run_tasks", "write_json_atomic"]
 
@@ -48,7 +49,6 @@ def task_id(task: dict) -> str:
 
 def write_json_atomic(path: str, obj: Any) -> None:
     """Write JSON to a temporary file in the same directory, then rename it over ``path``."""
-    from ...theorems._files import atomic_write_text
 
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     atomic_write_text(path, json.dumps(obj, sort_keys=True, default=str))

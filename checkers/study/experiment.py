@@ -36,6 +36,9 @@ from .report import (
 from .train import TrainConfig, train_autorec
 from ...theorems.activations import get_activation
 from ...theorems.errors import InvalidArgument
+from ...theorems.classify import class_name
+from .._env import jax_device, package_version as ver
+from .implicit import DEFAULT_GRID, DEFAULT_MAX_STEPS, DEFAULT_PATIENCE, study_implicit
 
 __all__ = [
     "StudyConfig",
@@ -135,7 +138,6 @@ class StudyConfig:
 
     def resolved(self) -> "StudyConfig":
         """The config with every default filled in."""
-        from .implicit import DEFAULT_GRID, DEFAULT_MAX_STEPS, DEFAULT_PATIENCE
 
         m = self.model
         acts = self.activations or (DEFAULT_ACTIVATIONS if m != "autorec" else DEFAULT_AUTOREC_PAIRS)
@@ -236,8 +238,6 @@ def environment() -> dict[str, Any]:
     """Versions, device and machine for the report."""
     import jax
 
-    from .._env import jax_device
-    from .._env import package_version as ver
 
     platform_name, kind, count = jax_device()
     cpu = platform.processor() or platform.machine()
@@ -258,7 +258,6 @@ def environment() -> dict[str, Any]:
 
 
 def _class_of(name: str) -> str:
-    from ...theorems.classify import class_name
 
     return class_name(name)
 
@@ -429,7 +428,6 @@ def run_study(config: StudyConfig, progress: Optional[StudyProgress] = None) -> 
         progress.message(f"no --data given: using SYNTHETIC data {ratings.source}")
     os.makedirs(cfg.out, exist_ok=True)
     if cfg.model != "autorec":
-        from .implicit import study_implicit
 
         report = study_implicit(cfg, ratings, progress)
     else:

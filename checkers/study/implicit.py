@@ -44,6 +44,10 @@ from .report import correlation_p, holm, mean_ci, paired_t_test, pearson, spearm
 from .train import TrainConfig, train_multdae_seeds
 from ...theorems.activations import get_activation
 from ...theorems.errors import InvalidArgument
+from ...theorems.classify import class_name as _class_of
+from .analysis import ANALYSIS_DEFAULTS, analyse, pack_per_user
+from .ease import fit_ease, popularity_baseline
+from .tuning import AXES, Bracket
 
 __all__ = ["DEFAULT_GRID", "DEFAULT_PATIENCE", "DEFAULT_MAX_STEPS", "make_trials", "resolve_threshold", "build_model", "study_task",
            "study_implicit", "conclusion"]
@@ -277,7 +281,6 @@ def tune_axes(cfg: Any) -> list[str]:
 
 
 def tuning_meta(cfg: Any, trials: list[dict], split_seeds: list[int]) -> dict:
-    from .tuning import AXES
 
     return {"search": cfg.search, "grid": {"lr": list(cfg.lr_grid), "lam": list(cfg.lam_grid), "dropout": list(cfg.dropout_grid),
                                            "width": [cfg.hidden[-1]] if cfg.hidden else []},
@@ -292,7 +295,6 @@ def tune(cfg: Any, acts: list[str], trials: list[dict], split_seeds: list[int], 
 
     The searches advance in lock step: each round's trials of every (activation, split) run as one batch of tasks.
     """
-    from .tuning import Bracket
 
     if not _tunes(cfg, trials):
         return {a: {"trials": [], "chosen": trials[0], "chosen_index": 0,
@@ -364,7 +366,6 @@ def select_trials(acts: list[str], trials: list[dict], tune_tasks: list[dict], t
 
 def study_implicit(cfg: Any, ratings: Ratings, progress: Any) -> dict:
     """Run the tuned, converged, multi-split study of ``cfg.model`` (multdae or multvae) and return the report dict."""
-    from ...theorems.classify import class_name as _class_of
 
     threshold = resolve_threshold(cfg.threshold, ratings)
     acts = [get_activation(a).name for a in cfg.activations]
@@ -435,7 +436,6 @@ def _baselines(cfg: Any, ratings: Ratings, threshold: Optional[float], split_see
     """EASE (closed form, lambda on validation) and popularity, averaged over the splits."""
     if not cfg.ease:
         return {}, 0.0, {}
-    from .ease import fit_ease, popularity_baseline
 
     progress.message("EASE (closed form) and popularity baselines")
     t0 = time.perf_counter()
@@ -456,7 +456,6 @@ def _baselines(cfg: Any, ratings: Ratings, threshold: Optional[float], split_see
 
 def analysis_config(cfg: Any) -> dict:
     """The pre-registered analysis, fixed by the config before any run (primary metric, margin, alpha, bootstrap)."""
-    from .analysis import ANALYSIS_DEFAULTS
 
     return ANALYSIS_DEFAULTS | {"margin": float(cfg.margin), "seed": int(ANALYSIS_DEFAULTS["seed"] + cfg.seed),
                                 "fixed": "before any run, from the command line (--margin) and latentcheck's defaults"}
@@ -465,7 +464,6 @@ def analysis_config(cfg: Any) -> dict:
 def _analysis(cfg: Any, ratings: Ratings, threshold: Optional[float], split_seeds: list[int], per_user: dict, acts: list[str], ref: str,
               metrics: list[str]) -> tuple[dict, dict]:
     """The per-user score block of the report and the pre-registered analysis computed from it."""
-    from .analysis import analyse, pack_per_user
 
     users = {sp: task_split(ratings, {"threshold": threshold, "min_user_items": cfg.min_user_items, "heldout": cfg.heldout, "seed": sp}).test_users
              for sp in split_seeds}

@@ -16,6 +16,7 @@ import os
 from typing import Any, Sequence
 
 import numpy as np
+from .._io import atomic_savefig, atomic_write_text
 
 __all__ = [
     "t_cdf",
@@ -251,7 +252,6 @@ def write_report(report: dict, out_dir: "str | os.PathLike[str]") -> dict[str, s
     plots = _plots(report, out)
     report.setdefault("files", {})["plots"] = sorted(os.path.basename(p) for p in plots.values())
     clean = _json_clean(report)
-    from .._io import atomic_write_text
 
     paths["json"] = os.path.join(out, "report.json")
     atomic_write_text(paths["json"], json.dumps(clean, indent=2, sort_keys=True) + "\n")
@@ -602,7 +602,6 @@ def _plot_curves(report: dict, out: str, tag: str, main: str) -> dict[str, str]:
     """Validation curves against optimiser steps: one panel per activation (final runs, stop marked), and the tuning trials."""
     import matplotlib.pyplot as plt
 
-    from .._io import atomic_savefig
 
     acts = list(report["summary"]["per_activation"])
     key = f"val_{main}"
@@ -649,7 +648,6 @@ def _save(fig: Any, path: str) -> str:
     """Save ``fig`` atomically at 110 dpi, close it, return ``path``."""
     import matplotlib.pyplot as plt
 
-    from .._io import atomic_savefig
 
     atomic_savefig(fig, path, dpi=110)
     plt.close(fig)

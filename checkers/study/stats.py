@@ -29,6 +29,8 @@ from ...theorems.errors import InvalidArgument
 
 from .analysis import analyse, unpack_per_user
 from .report import mean_ci
+from .implicit import paired_comparisons
+from .report import _json_clean
 
 __all__ = ["load_study_report", "recompute", "compare_numbers", "flatten"]
 
@@ -64,7 +66,6 @@ def _run_means(per_user: dict, runs: list[dict], metrics: list[str]) -> list[dic
 
 def recompute(report: dict) -> dict[str, Any]:
     """Every recomputable number, as a nested dict whose paths mirror the report's."""
-    from .implicit import paired_comparisons
 
     try:
         per_user, _ = unpack_per_user(report["per_user"])
@@ -122,7 +123,6 @@ def _same(a: Any, b: Any) -> bool:
 
 def compare_numbers(report: dict, recomputed: dict) -> tuple[int, list[dict]]:
     """``(numbers compared, mismatches)``: every recomputed leaf against the report's value at the same path."""
-    from .report import _json_clean
 
     n, bad = 0, []
     for path, val in flatten(_json_clean(recomputed)):

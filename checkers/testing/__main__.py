@@ -15,12 +15,16 @@ import json
 import sys
 from fractions import Fraction
 from pathlib import Path
+from ...counterexamples.candidate import certify_candidate
+from ...counterexamples.certify import float_encode
+from ...theorems import Encoder
+from ...theorems.errors import LatentcheckError
+from ...theorems.properties import get_property
+from .._exit import INTERNAL, INTERRUPTED, debug_requested, internal_error_line
 
 
 def main(argv: list[str] | None = None) -> int:
     """The re-check's exit code; an unexpected exception is exit 4 with one line, never 1 (see ``_exit``)."""
-    from .._exit import INTERNAL, INTERRUPTED, debug_requested, internal_error_line
-    from ...theorems.errors import LatentcheckError
 
     args = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -59,8 +63,6 @@ def _main(args: list[str]) -> int:
         return 2
     import numpy as np
 
-    from ...theorems import Encoder
-    from ...theorems.properties import get_property
 
     enc = Encoder.load(path.parent / weights)
     vecs = {k: [Fraction(v) for v in vals] for k, vals in cx["witness"].items()}
@@ -68,7 +70,6 @@ def _main(args: list[str]) -> int:
     prop = get_property(cx["property"])
     vectors = [vecs[k] for k in prop.names]
     if cx["certified"] in ("exact", "interval") and enc.inputs.normalise != "none":  # the witness of enc(N(x))
-        from ...counterexamples.candidate import certify_candidate
 
         cert = certify_candidate(prop, enc, vectors, dtype=None)
         print(f"{cx['property']} counterexample re-checked ({cert.status}, input normalisation {enc.inputs.normalise}): "
@@ -78,7 +79,6 @@ def _main(args: list[str]) -> int:
         pc = prop.check(enc, vectors)
         print(f"{cx['property']} counterexample re-checked ({pc.certified}): {'confirmed' if pc.violates else 'NOT confirmed'}; {pc.detail}")
         return 1 if pc.violates else 0
-    from ...counterexamples.certify import float_encode
 
     points = [np.array([float(v) for v in vec]) for vec in vectors]
     Z = float_encode(enc, np.stack(points), dtype)

@@ -18,6 +18,9 @@ import numpy as np
 from . import _session
 from ...theorems.encoder import Encoder
 from ...theorems.errors import InvalidArgument, LatentcheckError
+from ...counterexamples.certify import float_encode
+from ...theorems.domains import Domain, parse_domain
+from ..falsify._pipeline import _with_inputs
 
 __all__ = ["Subject", "subject", "dtype_name", "domain_of", "seed_and_budget", "DTYPES"]
 
@@ -72,7 +75,6 @@ def subject(encoder_fn: Any, n: Any, dtype: str, batched: bool = False, input_no
     ``input_normalise`` (``none``, ``l2``, ``divide:K``) overrides an Encoder's ``inputs.normalise`` (what its
     file records) and wraps a callable as ``fn(N(x))``: the function checked is the one the model serves."""
     if input_normalise is not None:
-        from ..falsify._pipeline import _with_inputs
 
         if batched and not isinstance(encoder_fn, Encoder):
             raise InvalidArgument("input_normalise with batched=True is not supported; normalise inside the callable")
@@ -91,7 +93,6 @@ def subject(encoder_fn: Any, n: Any, dtype: str, batched: bool = False, input_no
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or int(n) < 1:
         raise InvalidArgument(f"n={n!r} must be a positive int (the encoder's input dimension)")
     fn = _one_input(encoder_fn, bool(batched))
-    from ...counterexamples.certify import float_encode
 
     try:
         Z = float_encode(fn, np.zeros((2, int(n))), dtype)
@@ -107,7 +108,6 @@ def subject(encoder_fn: Any, n: Any, dtype: str, batched: bool = False, input_no
 
 def domain_of(domain: Any, n: int) -> Any:
     """A :class:`~latentcheck.theorems.domains.Domain`: a name or ``data:PATH`` (parse_domain), or a 2-D array of rows."""
-    from ...theorems.domains import Domain, parse_domain
 
     if isinstance(domain, (str, Domain)):
         try:

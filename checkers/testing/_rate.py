@@ -18,6 +18,13 @@ from fractions import Fraction
 from typing import Any
 
 import numpy as np
+from ...counterexamples.candidate import certify_candidate
+from ...counterexamples.certify import float_encode, to_counterexample
+from ...counterexamples.normalised import _premise_sign
+from ...counterexamples.shrink import shrink
+from ...theorems.encoder import Encoder
+from ...theorems.inputs import normalise_float
+from ...theorems.properties import get_property
 
 __all__ = ["FlipSample", "flip_rate", "exact_gap_signs", "certified_flip", "SLACK"]
 
@@ -98,14 +105,12 @@ def exact_gap_signs(X: np.ndarray, U: np.ndarray, V: np.ndarray) -> np.ndarray:
 
 
 def _normalisation(fn: Any) -> str:
-    from ...theorems.encoder import Encoder
 
     return fn.inputs.normalise if isinstance(fn, Encoder) else "none"
 
 
 def _normalised(fn: Any, X: np.ndarray) -> np.ndarray:
     """Rows ``X`` as an Encoder with input normalisation sees them (float64), else ``X``."""
-    from ...theorems.inputs import normalise_float
 
     norm = _normalisation(fn)
     return X if norm == "none" else normalise_float(X, norm)
@@ -115,7 +120,6 @@ def _exact_signs(fn: Any, X: np.ndarray, U: np.ndarray, V: np.ndarray) -> np.nda
     """Exact signs of ``<N x, N v> - <N x, N u>`` (``divide:K`` scales both sides alike; ``l2`` in ``Q(sqrt)``)."""
     if _normalisation(fn) != "l2":
         return exact_gap_signs(X, U, V)
-    from ...counterexamples.normalised import _premise_sign
 
     def q(a: np.ndarray) -> list[Fraction]:
         return [Fraction(float(v)) for v in a]
@@ -125,7 +129,6 @@ def _exact_signs(fn: Any, X: np.ndarray, U: np.ndarray, V: np.ndarray) -> np.nda
 
 def _count(fn: Any, X: np.ndarray, U: np.ndarray, V: np.ndarray, dtype: str) -> dict[str, Any]:
     """One chunk: ties, flips (strict flips and tie violations), and the chunk's worst flip."""
-    from ...counterexamples.certify import float_encode
 
     k = X.shape[0]
     Z = float_encode(fn, np.concatenate([X, U, V]), dtype)
@@ -193,10 +196,6 @@ def certified_flip(fn: Any, encoder: Any, dom: Any, dtype: str, triple: tuple[np
     The float triple is moved to exact points of the domain (``Domain.to_exact``)
     and certified there; None when the flip does not hold at those points.
     """
-    from ...counterexamples.candidate import certify_candidate
-    from ...counterexamples.certify import to_counterexample
-    from ...counterexamples.shrink import shrink
-    from ...theorems.properties import get_property
 
     vecs = [dom.to_exact(np.asarray(a, dtype=np.float64)) for a in triple]
     cert = certify_candidate(get_property("p2"), fn, vecs, domain=dom, dtype=dtype)  # enc(N(x)) for an Encoder

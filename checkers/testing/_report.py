@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 
 from . import _session
 from ...theorems.properties import P2, P3, get_property
+from .._io import atomic_write_text
 
 __all__ = ["fail", "PROPERTY"]
 
@@ -126,7 +127,6 @@ def _versions() -> dict[str, str]:
 
 def _write(directory: Path, payload: dict, encoder: Any, message: str) -> str | None:
     """Write report.json, report.md and (for an Encoder) encoder.npz; the reason when it cannot."""
-    from .._io import atomic_write_text
 
     try:
         directory.mkdir(parents=True, exist_ok=True)

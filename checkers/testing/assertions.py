@@ -35,6 +35,11 @@ from ._args import domain_of, dtype_name, seed_and_budget, subject
 from ._report import fail
 from ._stats import clopper_pearson_upper
 from ...theorems.errors import InvalidArgument
+from ...counterexamples.certify import float_encode
+from ...theorems.encoder import Encoder
+from ...theorems.formats._torch_module import is_torch_module
+from ..falsify import falsify
+from ._rate import certified_flip, flip_rate
 
 __all__ = ["assert_nonvanishing", "assert_order_preserving", "NonvanishingResult", "OrderResult"]
 
@@ -97,7 +102,6 @@ class OrderResult:
 
 def _run_falsify(sub: Any, dom: Any, dtype: str, seed: int, budget: float) -> Any:
     """``latentcheck.checkers.falsify`` on P3, capped in rounds where runs must be deterministic."""
-    from ..falsify import falsify
 
     kwargs: dict[str, Any] = {"domain": dom, "dtype": dtype, "budget": budget, "seed": seed}
     if sub.encoder is None:
@@ -117,7 +121,6 @@ def _chosen(res: Any) -> Any:
 
 def _codes(fn: Any, cx: Any, dtype: str) -> dict[str, list[float]]:
     """The float codes of the witness vectors in ``dtype`` (what the message and the report show)."""
-    from ...counterexamples.certify import float_encode
 
     X = np.array([[float(q) for q in cx.vector(name)] for name in cx.names])
     Z = float_encode(fn, X, dtype)
@@ -126,11 +129,9 @@ def _codes(fn: Any, cx: Any, dtype: str) -> dict[str, list[float]]:
 
 def _as_encoder(fn: Any) -> Any:
     """A ``torch.nn.Module`` becomes its Encoder (``Encoder.from_torch``: the rules of model files); anything else is kept."""
-    from ...theorems.formats._torch_module import is_torch_module
 
     if not is_torch_module(fn):
         return fn
-    from ...theorems.encoder import Encoder
 
     return Encoder.from_torch(fn)
 
@@ -268,7 +269,6 @@ def assert_order_preserving(
     t0 = time.perf_counter()
     sub = subject(_as_encoder(encoder_fn), n, dt, batched, input_normalise)
     dom = domain_of(domain, sub.n)
-    from ._rate import certified_flip, flip_rate
 
     fs = flip_rate(sub.fn, dom, sub.n, dt, samples=int(samples), seed=used_seed, budget=b)
     upper = clopper_pearson_upper(fs.flips, fs.triples, float(confidence))

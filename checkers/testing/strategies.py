@@ -36,6 +36,7 @@ from ...theorems.activations import Activation, catalog_names, get_activation
 from ...theorems.encoder import Encoder
 from ...theorems.errors import InvalidArgument, LatentcheckError
 from ...theorems.expr import T
+from ...theorems.inputs import parse_normalisation, with_input_normalise
 
 __all__ = ["activations", "encoders", "reals", "nonneg", "binary", "sphere", "rows_of", "WEIGHT_KINDS"]
 
@@ -360,13 +361,11 @@ def encoders(
         >>> (enc.n, enc.m)
         (3, 1)
     """
-    from ...theorems.inputs import parse_normalisation
 
     norm = parse_normalisation(input_normalise)
     built = _arrays(_plan(n, m, depth, activation, hidden_activation, weights, bias, max_weight)).flatmap(_build)
     if norm == "none":
         return built
-    from ...theorems.inputs import with_input_normalise
 
     return built.map(lambda enc: with_input_normalise(enc, norm))
 

@@ -26,6 +26,13 @@ from ...theorems.domains import Domain, parse_domain
 from ...theorems.encoder import Encoder
 from .result import CERT_SCHEMA_NOTE, VERDICTS, VerifyResult
 from ...theorems.errors import InvalidArgument
+from ...counterexamples.certificate import binding_record
+from ...theorems.classify import classify
+from ...theorems.inputs import divide_factor, with_input_normalise
+from ...theorems.properties import get_property
+from .l2 import verify_l2
+from .pl import NotPiecewiseLinear, piecewise_linear
+from .run import run_p3
 
 __all__ = ["verify", "VerifyResult", "parse_verify_domain", "VERDICTS", "CERT_SCHEMA_NOTE"]
 
@@ -41,7 +48,6 @@ def parse_verify_domain(spec: "str | Domain") -> Domain:
 
 
 def _t2_or_unknown(encoder: Encoder, dom: "Domain", why: str, t0: float) -> VerifyResult:
-    from ...theorems.classify import classify
 
     cls = classify(encoder.activation)
     stats = {"seconds": round(time.perf_counter() - t0, 4)}
@@ -56,7 +62,6 @@ def verify(encoder: Encoder, property: str = "p3", *, domain: "str | dict" = "re
     """Decide P3 (no nonzero input in the domain is encoded as 0) exactly, for the function the encoder's
     input semantics describe: ``enc(normalise(x))`` (``encoder.inputs.normalise``, overridden by
     ``input_normalise``: ``none``, ``l2`` or ``divide:K``). See :func:`_verify` for the arguments."""
-    from ...theorems.inputs import divide_factor, with_input_normalise
 
     if not isinstance(encoder, Encoder):
         raise InvalidArgument("verify needs a theorems.Encoder (weights and activations), not a plain callable")
@@ -109,10 +114,8 @@ def _verify(encoder: Encoder, property: str = "p3", *, domain: "str | dict" = "r
         >>> verify(enc, "p3", domain="box:0,1").verdict
         'proved'
     """
-    from .pl import NotPiecewiseLinear, piecewise_linear
 
     t0 = time.perf_counter()
-    from ...theorems.properties import get_property
 
     if not get_property(property).verifiable:
         raise InvalidArgument(f"property={property!r}: verify decides p3 only")
@@ -133,10 +136,8 @@ def _verify(encoder: Encoder, property: str = "p3", *, domain: "str | dict" = "r
                             stats={"seconds": round(time.perf_counter() - t0, 4)})
     homogeneous = all(p.positively_homogeneous for p in pls) and all(not np.any(layer.b) for layer in encoder.layers)
     if input_normalise == "l2" and not homogeneous:  # biases: enc(x/s) = enc_s(x)/s (checkers/verifier/l2.py)
-        from .l2 import verify_l2
 
         return _bound(verify_l2(encoder, pls, dom, t0 + float(timeout), t0), encoder, input_normalise)
-    from .run import run_p3
 
     res = run_p3(encoder, pls, dom, homogeneous, t0 + float(timeout), t0)
     if input_normalise == "l2" and res.verdict in ("proved", "refuted"):
@@ -147,7 +148,6 @@ def _verify(encoder: Encoder, property: str = "p3", *, domain: "str | dict" = "r
 def _bound(res: VerifyResult, encoder: Encoder, input_normalise: str) -> VerifyResult:
     """The certificate names its encoder: sizes, activations, input semantics and model file (re-checked by recheck)."""
     if res.certificate is not None:
-        from ...counterexamples.certificate import binding_record
 
         res.certificate.update(binding_record(encoder, input_normalise))
     return res

@@ -28,6 +28,7 @@ from scipy.optimize import linprog
 from .bounds import NodeBounds, node_bounds
 from .pl import PLFunction
 from ...counterexamples.certificate import ExactNet, check_leaf, leaf_box
+from .highs_lp import RelaxLP
 
 __all__ = ["Problem", "BabStats", "solve_tree"]
 
@@ -53,7 +54,6 @@ class Problem:
 
     def relax(self, nb: NodeBounds, hulls: list) -> Any:
         """The HiGHS model moved to this node's bounds and hull lines (built on first use)."""
-        from .highs_lp import RelaxLP
 
         if self.lp is None:
             self.lp = RelaxLP(self, nb, hulls)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from typing import Any
+from .api import verify
+from .pl import NotPiecewiseLinear, piecewise_linear
 
 __all__ = ["verified_status"]
 
@@ -15,8 +17,6 @@ def verified_status(encoder: Any, domain: Any, budget: float, info: dict) -> str
     Records the verdict in ``info["verify"]``. Encoders that are not piecewise
     linear, and domains verify does not decide (sphere, data), stay ``none-found``.
     """
-    from .api import verify
-    from .pl import NotPiecewiseLinear, piecewise_linear
 
     if domain.coordinate_bounds(1) is None:  # the sphere, rows of data: verify does not decide them
         return "none-found"

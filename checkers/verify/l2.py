@@ -35,6 +35,8 @@ import scipy.sparse as sps
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from .pl import PLFunction
+from ...counterexamples.certificate_l2 import SCHEMA_L2, check_l2_certificate, l2_counterexample_ok
+from .result import VerifyResult
 
 if TYPE_CHECKING:
     from ...theorems.domains import Domain
@@ -534,8 +536,6 @@ def _new_stats() -> dict:
 
 def verify_l2(encoder: Any, pls: list[PLFunction], dom: "Domain", deadline: float, t0: float) -> Any:
     """Decide P3 for l2-normalised binary users; returns a :class:`VerifyResult`."""
-    from .result import VerifyResult
-    from ...counterexamples.certificate_l2 import SCHEMA_L2, check_l2_certificate, l2_counterexample_ok
 
     stats = _new_stats()
     names = [layer.activation.name for layer in encoder.layers]

@@ -27,6 +27,9 @@ from .bab import BabStats, Problem, solve_tree
 from .tighten import tighten
 from .pl import PLFunction
 from ...counterexamples.certificate import SCHEMA, ExactNet, check_certificate
+from .bab import _FEAS_TOL, _hulls, _x_box, _zclamp, interior_point
+from .bounds import node_bounds
+from .milp_search import milp_candidate
 
 if TYPE_CHECKING:
     from ...theorems.domains import Domain
@@ -107,9 +110,6 @@ _MILP_CAP = 0.3
 
 def _milp_probe(P: Problem, start: dict, deadline: float, try_point: Any, stats: BabStats, share: float) -> Any:
     """Search a zero-mapped input with a float MILP; certify it exactly (after an interior refinement)."""
-    from .bab import _x_box, _zclamp, interior_point
-    from .bounds import node_bounds
-    from .milp_search import milp_candidate
 
     xlo, xhi = _x_box(P, start)
     nb = node_bounds(P.Ws, P.absWs, P.bs, P.pls, xlo, xhi, _zclamp(start))
@@ -144,8 +144,6 @@ def _bounds(P: Problem, key: str, deadline: float, stats: BabStats, seconds: flo
 
 def _root_closed(P: Problem, start: dict, deadline: float) -> bool:
     """Whether the root is already closed: empty interval bounds, or an elastic LP optimum ``s* > 0``."""
-    from .bab import _FEAS_TOL, _hulls, _x_box, _zclamp
-    from .bounds import node_bounds
 
     xlo, xhi = _x_box(P, start)
     nb = node_bounds(P.Ws, P.absWs, P.bs, P.pls, xlo, xhi, _zclamp(start))

@@ -29,6 +29,7 @@ import numpy as np
 from .bab import BabStats, Problem, _down, _hull_cached, _hulls, _up, _x_box, _zclamp
 from .bounds import _range_cached, node_bounds
 from ...counterexamples.certificate import Q, implied_bound, leaf_box
+from .bab import _cert_rows
 
 __all__ = ["tighten"]
 
@@ -90,7 +91,6 @@ def _improves(val: float, cur: float, width: float, sense: str) -> bool:
 def _tighten_unit(P: Problem, lp: Any, nb: Any, box: Any, k: int, j: int, entries: list, path: dict, stats: BabStats,
                   t_end: float) -> str:
     """Both bounds of one unit: ``"ok"``, ``"infeasible"`` (the relaxation is empty) or ``"time"``."""
-    from .bab import _cert_rows
 
     zo = P.offs[k][0]
     for sense, sign in (("ge", 1.0), ("le", -1.0)):

@@ -25,6 +25,7 @@ from mpmath import iv
 from ..encoder import Encoder
 from ..errors import NotExact
 from ..lower import INTERVAL_PREC, to_interval
+from ..exact_arrays import exact_number
 
 __all__ = ["Property", "REGISTRY", "register", "get_property", "PointCheck", "check_zero", "check_flip", "dot",
            "lower_decimal", "floor_decimal", "interval_ends"]
@@ -56,7 +57,6 @@ def dot(a: Sequence[Any], b: Sequence[Any]) -> Any:
 
 
 def _as_fractions(x: Sequence[Any]) -> list[Fraction]:
-    from ..exact_arrays import exact_number
 
     return [exact_number(v) for v in x]
 

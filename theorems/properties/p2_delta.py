@@ -23,6 +23,7 @@ from ..errors import InvalidArgument
 from ._core import PointCheck, _as_fractions, dot, latent_flip
 from ._registry import parse_params, register
 from .p2 import P2, Ordering
+from ..catalog import Claim
 
 __all__ = ["P2_DELTA", "OrderingMargin"]
 
@@ -53,7 +54,6 @@ class OrderingMargin(Ordering):
         return latent_flip(encoder, xs, us, vs, f"<x,v> - <x,u> = {gap} >= delta |x|^2 = {need}")
 
     def claims(self) -> tuple[Any, ...]:
-        from ..catalog import Claim
 
         if self.spec != "P2-delta:1/10":
             return ()

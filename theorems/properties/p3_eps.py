@@ -25,6 +25,7 @@ import numpy as np
 from ..errors import InvalidArgument
 from ._core import PointCheck, _as_fractions, floor_decimal, interval_ends
 from ._registry import Property, parse_params, register
+from ..catalog import Claim
 
 __all__ = ["P3_EPS", "SmallLatent"]
 
@@ -86,7 +87,6 @@ class SmallLatent(Property):
         return bool(np.all(np.isfinite(z)) and float(np.max(np.abs(z))) < float(self.eps))
 
     def claims(self) -> tuple[Any, ...]:
-        from ..catalog import Claim
 
         return (Claim("P3-eps-sigmoid", "Sigmoid fails P3-eps (eps = 1/100, r = 1): some one-layer sigmoid encoder R^8 -> R^3 (the "
                       "instance in the scope) maps an x with |x| >= 1 to a latent with every |enc_i(x)| < 1/100 "
