@@ -7,7 +7,7 @@ Each table sits between ``<!-- study-table:NAME begin -->`` and
 ``<!-- study-table:NAME end -->`` in docs/study.md; everything between the
 markers is replaced by the table built from the report (``results``,
 ``audit``, ``correlations``, ``timing``, and ``analysis`` when the report
-carries the pre-registered analysis). tests/test_study_docs.py checks that
+carries the pre-registered analysis). tests/checkers/study/test_study_docs.py checks that
 the committed tables match the committed report.
 """
 

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 ENGINE = [*sorted((ROOT / "checkers" / "falsifier").glob("*.py")), ROOT / "counterexamples" / "shrink.py",
           ROOT / "checkers" / "cli_falsify.py", ROOT / "theorems" / "domains.py", ROOT / "counterexamples" / "certify.py",
           ROOT / "counterexamples" / "types.py", ROOT / "counterexamples" / "_certifier.py",

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 REPORT = os.path.join(ROOT, "docs", "gallery", "study-ml100k-tuned", "summary.json")
 DOC = os.path.join(ROOT, "docs", "study.md")
 GEN = os.path.join(ROOT, "docs", "gen_study_tables.py")

@@ -72,7 +72,7 @@ def ml100k() -> str:
     """MovieLens-100K: ``LATENTCHECK_ML100K`` or ../shared/data/ml-100k beside the checkout."""
     from pathlib import Path
 
-    path = Path(os.environ.get("LATENTCHECK_ML100K", Path(__file__).resolve().parents[2] / "shared" / "data" / "ml-100k"))
+    path = Path(os.environ.get("LATENTCHECK_ML100K", Path(__file__).resolve().parents[3] / "shared" / "data" / "ml-100k"))
     if not (path / "u.data").exists():
         pytest.skip(f"MovieLens-100K not found at {path} (set LATENTCHECK_ML100K; it is not redistributed with latentcheck)")
     return str(path)

@@ -24,7 +24,7 @@ from latentcheck.checkers.verify.pl import NotPiecewiseLinear, piecewise_linear
 from latentcheck.checkers.verify import verify
 from latentcheck.theorems.encoder import Encoder
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _recheck_module():

@@ -28,7 +28,7 @@ from latentcheck.counterexamples import recheck as R
 from latentcheck.counterexamples.certificate import save_bound_encoder
 from latentcheck.theorems.encoder import Encoder
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _sha(path: Path) -> str:

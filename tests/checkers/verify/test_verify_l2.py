@@ -22,7 +22,7 @@ import sympy as sp
 from latentcheck.checkers.verify import verify
 from latentcheck.theorems.encoder import Encoder
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 RECHECK = ROOT / "docs" / "recheck_certificate.py"
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from latentcheck.checkers.cli.app import main
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _encoder_with_ids(tmp: Path, ids: np.ndarray) -> Path:

@@ -130,7 +130,7 @@ def _tanh_flips(enc, W, b, triples):
     import sys
     from pathlib import Path
 
-    sys.path.insert(0, str(Path(__file__).parent))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[0]))
     from _recheck import encode
 
     from latentcheck.counterexamples._fast import QVec, check_flip_fast

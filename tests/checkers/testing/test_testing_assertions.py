@@ -28,7 +28,7 @@ def test_relu_encoder_fails_with_a_certified_shrunk_counterexample(tmp_path) -> 
     msg = str(info.value)
     assert "P3 (non-zero preservation)" in msg and "certified exact" in msg
     assert "x = [0, 1, 0, 0]" in msg
-    assert "Reproduce: pytest 'tests/test_testing_assertions.py::test_relu_encoder_fails" in msg
+    assert "Reproduce: pytest 'tests/checkers/testing/test_testing_assertions.py::test_relu_encoder_fails" in msg
     report = next(tmp_path.rglob("report.json"))
     data = json.loads(report.read_text())
     assert data["counterexample"]["witness"]["x"] == ["0", "1", "0", "0"]

@@ -246,7 +246,7 @@ def _doc_examples() -> list[tuple[str, str, str]]:
     import re
     from pathlib import Path
 
-    text = (Path(__file__).resolve().parents[1] / "docs" / "models.md").read_text()
+    text = (Path(__file__).resolve().parents[2] / "docs" / "models.md").read_text()
     out = []
     for section in re.split(r"\n## ", text)[1:]:
         title = section.splitlines()[0]

@@ -18,7 +18,7 @@ import pytest
 
 from latentcheck.checkers.cli.app import main
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 class Boom(RuntimeError):

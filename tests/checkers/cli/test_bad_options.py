@@ -18,7 +18,7 @@ import typer
 
 from latentcheck.checkers.cli.app import app, main
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 
 #: Options whose value is a folder to write, a file to write, or a file to read.
 OUT_DIRS = {"out"}

@@ -19,7 +19,7 @@ import pytest
 from latentcheck.checkers.verify import verify
 from latentcheck.theorems.encoder import Encoder
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _recheck_module():

@@ -20,7 +20,7 @@ import pytest
 from _indep import encode, layers_of
 from latentcheck.checkers.cli.app import main
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _interrupt_at(prefix: str):

@@ -119,7 +119,7 @@ def test_object_ints_refused() -> None:
 def test_complex_weights_exit_2_one_line(tmp_path) -> None:
     path = tmp_path / "c.npz"
     np.savez(path, W0=np.array([[1 + 1j, 0, 0]]), b0=np.zeros(1), activations=np.array(["relu"]))
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     out = subprocess.run([sys.executable, "-m", "latentcheck.checkers.cli", "falsify", "--weights", str(path), "--property", "p3"],
                          capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": root})
     assert out.returncode == 2, out.stderr
@@ -232,7 +232,7 @@ def test_public_exact_functions_read_longdouble_exactly() -> None:
 def test_complex_data_rows_exit_2_one_line(tmp_path) -> None:
     path = tmp_path / "rows.npy"
     np.save(path, np.array([[1 + 1j, 0, 0]]))
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     out = subprocess.run([sys.executable, "-m", "latentcheck.checkers.cli", "falsify", "--layers", "3,1", "--activation", "relu",
                           "--property", "p3", "--domain", f"data:{path}"],
                          capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": root})

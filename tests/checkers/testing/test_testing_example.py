@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "ci"
+EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "ci"
 
 
 def _run(activation: str, report_dir: Path) -> tuple[subprocess.CompletedProcess, float]:

@@ -18,7 +18,7 @@ from latentcheck.checkers.study.data import liang_split, load_interactions
 from latentcheck.checkers.cli.app import app, main
 from latentcheck.theorems.errors import DataError
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 runner = CliRunner()
 
 
@@ -146,7 +146,7 @@ def test_study_runs_unchanged_on_a_generated_listening_log(tmp_path):
     """The issue's command on a tiny log (tiny epochs): string ids, quoted fields, play counts, duplicate rows."""
     gen = _generator()
     log = tmp_path / "listen.csv"
-    # 120 tracks: the study refuses fewer items than NDCG@100 ranks (tests/test_ids_are_data.py)
+    # 120 tracks: the study refuses fewer items than NDCG@100 ranks (tests/checkers/study/test_ids_are_data.py)
     gen.main([str(log), "--users", "150", "--tracks", "120", "--mean-tracks", "12", "--seed", "1"])
     out = tmp_path / "unseen"
     res = runner.invoke(app, ["study", "--data", str(log), "--columns", "user_id,track_id,plays", "--threshold", "1", "--split-seeds", "1",
