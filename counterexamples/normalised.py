@@ -11,7 +11,7 @@
   - P3, every activation positively homogeneous (``s(l t) = l s(t)`` for ``l > 0``, proved per activation
     with sympy: ``s(p) = p s(1)`` and ``s(-p) = p s(-1)`` for a positive symbol ``p``): every value of the
     network is ``a + c sqrt D`` with rational ``a, c`` and its sign is decided exactly, so ``enc(N(x)) = 0``
-    is decided exactly (the argument of ``checkers/verifier/l2.py`` for any rational ``x``);
+    is decided exactly (the argument of ``checkers/verify/l2.py`` for any rational ``x``);
   - P3 otherwise: interval arithmetic (mpmath) on an enclosure of ``N(x)``; certified (``interval``) when every
     latent pre-activation lies strictly inside the half-line where the latent activation is 0;
   - P2: the premise ``<N x, N u> <= <N x, N v>`` decided exactly (signs of ``a sqrt p - b sqrt q``), the latent

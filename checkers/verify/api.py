@@ -135,7 +135,7 @@ def _verify(encoder: Encoder, property: str = "p3", *, domain: "str | dict" = "r
                             "decides encoders whose weights float64 holds exactly", "none", dom.label,
                             stats={"seconds": round(time.perf_counter() - t0, 4)})
     homogeneous = all(p.positively_homogeneous for p in pls) and all(not np.any(layer.b) for layer in encoder.layers)
-    if input_normalise == "l2" and not homogeneous:  # biases: enc(x/s) = enc_s(x)/s (checkers/verifier/l2.py)
+    if input_normalise == "l2" and not homogeneous:  # biases: enc(x/s) = enc_s(x)/s (checkers/verify/l2.py)
 
         return _bound(verify_l2(encoder, pls, dom, t0 + float(timeout), t0), encoder, input_normalise)
 

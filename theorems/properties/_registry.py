@@ -5,13 +5,13 @@ interval decision at a point (:meth:`Property.check`), the float decision
 (:meth:`Property.float_violates`), its shrink order, its histogram and its
 report wording. How an engine works on it lives with the engine, in registries
 keyed by property class: the falsifier's search and constructions
-(``checkers/falsifier/_strategy.py``: ``@searcher(SmallLatent)``, ...) and the
+(``checkers/falsify/_strategy.py``: ``@searcher(SmallLatent)``, ...) and the
 certifier (``counterexamples/_certifier.py``: ``@certifier(SmallLatent)``). None
 compares property names.
 
 Adding a property is three files: subclass :class:`Property` here, create the
 object and :func:`register` it (see ``p3_eps.py``); register its search in
-``checkers/falsifier/search_<id>.py`` and its certifier in
+``checkers/falsify/search_<id>.py`` and its certifier in
 ``counterexamples/certifier_<id>.py``. Lookup is case-insensitive by id,
 with parameters after a colon for the properties that take them
 (``get_property("p3-eps:1/100,2")``).

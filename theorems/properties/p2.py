@@ -2,7 +2,7 @@
 
 A witness is a triple ``(x, u, v)`` (an ordering flip). The search is a pool
 inversion then projected Adam; T3 (kernel) and T5 (zero user) give constructions
-(``checkers/falsifier/search_p2.py``); the certifier is ``certify_flip``
+(``checkers/falsify/search_p2.py``); the certifier is ``certify_flip``
 (``counterexamples/certify.py``, registered for :class:`Ordering`).
 """
 

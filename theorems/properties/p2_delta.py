@@ -10,7 +10,7 @@ At ``x = 0`` the premise reads ``0 >= 0``: T5's zero-user flips are witnesses
 for every ``delta``.
 
 Its search and its certifier live with their engines:
-``checkers/falsifier/search_p2_delta.py`` and ``counterexamples/certifier_p2_delta.py``.
+``checkers/falsify/search_p2_delta.py`` and ``counterexamples/certifier_p2_delta.py``.
 """
 
 from __future__ import annotations

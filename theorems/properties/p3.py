@@ -4,7 +4,7 @@ A witness is one point ``x`` (``x != 0``, ``enc(x) = 0``). The search aims the
 latent pre-activations at the activation's zero set (``ZeroTarget``); T1 gives
 constructions for vanishing activations and T2 rules out real witnesses for
 non-vanishing ones. The search, constructions and the pre-search decision live
-in ``checkers/falsifier/search_p3.py``; the certifier in ``counterexamples/certify.py``
+in ``checkers/falsify/search_p3.py``; the certifier in ``counterexamples/certify.py``
 (``certify_zero``, registered for :class:`NonZero`).
 """
 

@@ -11,7 +11,7 @@ A witness is one point ``x`` with ``|x|^2 >= r^2`` decided exactly and every
 upper ends of interval enclosures.
 
 The search, the construction and the certifier live with their engines:
-``checkers/falsifier/search_p3_eps.py`` and ``counterexamples/certifier_p3_eps.py``.
+``checkers/falsify/search_p3_eps.py`` and ``counterexamples/certifier_p3_eps.py``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Exact pieces stay exact (issue 17, item 3).
 
-The piecewise-linear form of an activation (``checkers/verifier/pl.py``) must agree with the activation
+The piecewise-linear form of an activation (``checkers/verify/pl.py``) must agree with the activation
 at exact rational points, knots included, for constants that are float32 values written out exactly
 (``13421773/134217728`` is float32's 0.1, which ``sympy.nsimplify`` snapped to ``1/10``). The reference
 here is a Fraction evaluator of the same formula tree, written in this file (no sympy, no latentcheck).
