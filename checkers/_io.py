@@ -1,4 +1,4 @@
-"""Output paths checked before any work (and the atomic writers of :mod:`latentcheck.theorems._files`,
+"""Output paths checked before any work (and the atomic writers of :mod:`latentcheck.theorems.files`,
 re-exported for the engines and the command line)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from ..theorems._files import atomic_savefig, atomic_write_text, atomic_write_with
+from ..theorems.files import atomic_savefig, atomic_write_text, atomic_write_with
 from ..theorems.errors import InvalidArgument
 
 __all__ = ["atomic_write_text", "atomic_write_with", "atomic_savefig", "check_output_dir", "check_output_file", "check_input_file"]

@@ -39,7 +39,7 @@ from fractions import Fraction
 from typing import Any, Sequence
 
 import numpy as np
-from ..theorems._files import atomic_write_bytes_with, atomic_write_text
+from ..theorems.files import atomic_write_bytes_with, atomic_write_text
 
 __all__ = ["SCHEMA", "CheckResult", "ExactNet", "check_certificate", "check_leaf", "leaf_box",
            "write_certificate", "load_certificate", "sha256_file", "binding_record", "save_bound_encoder",

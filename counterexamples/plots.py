@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
-from ..theorems._files import atomic_savefig
+from ..theorems.files import atomic_savefig
 
 __all__ = ["write_plots"]
 

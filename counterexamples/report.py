@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..theorems.errors import DataError, InvalidArgument
-from ..theorems._files import atomic_write_text
+from ..theorems.files import atomic_write_text
 from ..theorems.properties import get_property
 from .plots import write_plots
 

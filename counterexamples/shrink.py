@@ -32,7 +32,7 @@ import numpy as np
 
 from .candidate import certify_candidate
 from .types import Counterexample, format_fraction
-from ..theorems._blas import serial_blas
+from ..theorems.blas import serial_blas
 from ..theorems.domains import parse_domain
 from ..theorems.inputs import normalise_float
 from ..theorems.properties import get_property

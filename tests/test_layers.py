@@ -87,21 +87,21 @@ def test_no_import_cycles_beyond_the_known_ones(tree: Path) -> None:
 def test_an_upward_import_breaks_the_contract(tmp_path: Path) -> None:
     """Planted bug: theorems importing checkers (inside a function, where it runs late) must be refused."""
     tree = _installed_tree(tmp_path)
-    target = tree / "latentcheck" / "theorems" / "_files.py"
+    target = tree / "latentcheck" / "theorems" / "files.py"
     target.write_text(target.read_text() + "\n\ndef _planted():\n    from latentcheck.checkers import falsify\n"
                       "    return falsify\n")
     out = _lint(tree)
     assert out.returncode != 0, out.stdout
     assert "0 kept, 1 broken" in out.stdout, out.stdout
-    assert "latentcheck.theorems._files" in out.stdout, out.stdout
+    assert "latentcheck.theorems.files" in out.stdout, out.stdout
 
 
 def test_a_planted_cycle_is_counted(tmp_path: Path) -> None:
     """Planted bug: two modules of one layer importing each other make a cycle the count finds."""
     tree = _installed_tree(tmp_path)
-    for name, other in (("_files", "_blas"), ("_blas", "_files")):
+    for name, other in (("files", "blas"), ("blas", "files")):
         path = tree / "latentcheck" / "theorems" / f"{name}.py"
         path.write_text(path.read_text() + f"\n\ndef _planted():\n    from latentcheck.theorems import {other}\n"
                         f"    return {other}\n")
     found = _cycles(tree)
-    assert ["latentcheck.theorems._blas", "latentcheck.theorems._files"] in found, found
+    assert ["latentcheck.theorems.blas", "latentcheck.theorems.files"] in found, found

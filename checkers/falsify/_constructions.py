@@ -27,7 +27,7 @@ from ._exact import exact_repair, pivot_columns
 from ._model import ZeroTarget
 from ...theorems.activations import Activation
 from ...theorems.encoder import Encoder
-from ...theorems._blas import serial_blas
+from ...theorems.blas import serial_blas
 
 __all__ = ["Candidate", "p3_constructions", "p2_constructions", "jacobian", "unit_images", "MEMORY_CAP_BYTES", "fits_in_memory"]
 

@@ -27,7 +27,7 @@ import numpy as np
 
 from ...theorems.encoder import Encoder, exact_affine
 from ...counterexamples._fast import QVec, exact_affine_fast, exact_pre_fast
-from ...theorems._blas import serial_blas
+from ...theorems.blas import serial_blas
 
 __all__ = ["solve_exact", "solve_int", "pivot_columns", "local_jacobian", "exact_repair"]
 

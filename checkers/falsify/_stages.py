@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
-from ...theorems._blas import serial_blas
+from ...theorems.blas import serial_blas
 from ._budget import Budget, OutOfTime
 from ._rounds import exact_vec, finite_candidate, repair_point
 from ._state import Setup, State, enough, full, record, select

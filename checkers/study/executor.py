@@ -23,7 +23,7 @@ import os
 from typing import Any, Callable, Optional, Sequence
 
 from ...theorems.errors import InvalidArgument
-from ...theorems._files import atomic_write_text
+from ...theorems.files import atomic_write_text
 
 __all__ = ["parse_executor", "task_id", "run_tasks", "write_json_atomic"]
 

@@ -336,9 +336,9 @@ def _narrowest_exact(arr: np.ndarray, stored: Optional[str]) -> np.ndarray:
 
 
 def _atomic_write(path: str, write: Any) -> None:
-    """``write(tmp)`` then moved onto ``path`` (the one atomic writer, :mod:`latentcheck.theorems._files`;
+    """``write(tmp)`` then moved onto ``path`` (the one atomic writer, :mod:`latentcheck.theorems.files`;
     the folder is created)."""
-    from .._files import atomic_write_with
+    from ..files import atomic_write_with
 
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     atomic_write_with(path, write)

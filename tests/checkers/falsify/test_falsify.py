@@ -288,7 +288,7 @@ def test_pivot_columns_subset_full_and_rank_deficient() -> None:
 
 
 def test_serial_blas_keeps_results() -> None:
-    from latentcheck.theorems._blas import serial_blas
+    from latentcheck.theorems.blas import serial_blas
 
     rng = np.random.default_rng(0)
     A, y = rng.normal(size=(50, 50)), rng.normal(size=50)
