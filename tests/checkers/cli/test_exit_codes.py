@@ -290,7 +290,9 @@ def test_testing_cli_crash_is_exit_4(tmp_path, capsys, monkeypatch) -> None:
     from latentcheck.theorems.encoder import Encoder
 
     Encoder.random([3, 2], "relu", seed=0).save(tmp_path / "encoder.npz")
-    monkeypatch.setattr(__import__("latentcheck.theorems.properties", fromlist=["get_property"]), "get_property", _boom)
+    import latentcheck.checkers.testing.__main__ as testing_main
+
+    monkeypatch.setattr(testing_main, "get_property", _boom)  # where the re-check command looks it up
     assert recheck_main([str(report)]) == 4
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["error: internal error: Boom: planted failure; rerun with --debug for the traceback, and please report it"]

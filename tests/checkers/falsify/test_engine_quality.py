@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
-ENGINE = [*sorted((ROOT / "checkers" / "falsifier").glob("*.py")), ROOT / "counterexamples" / "shrink.py",
-          ROOT / "checkers" / "cli_falsify.py", ROOT / "theorems" / "domains.py", ROOT / "counterexamples" / "certify.py",
+ENGINE = [*sorted((ROOT / "checkers" / "falsify").glob("*.py")), ROOT / "counterexamples" / "shrink.py",
+          ROOT / "checkers" / "cli" / "falsify.py", ROOT / "theorems" / "domains.py", ROOT / "counterexamples" / "certify.py",
           ROOT / "counterexamples" / "types.py", ROOT / "counterexamples" / "_certifier.py",
           *sorted((ROOT / "counterexamples").glob("certifier_*.py")), *sorted((ROOT / "theorems" / "properties").glob("*.py"))]
 
