@@ -56,5 +56,26 @@ def cycles(package: str = "latentcheck") -> list[list[str]]:
     return sorted(found)
 
 
+
+
+def private_imports_across_packages(package: str = "latentcheck") -> list[list[str]]:
+    """``[importer, imported]`` for each import of a private module (a ``_name`` part) from outside the package
+    that owns it: ``checkers.study.audit -> checkers.falsify._pipeline`` is one; ``checkers.falsify.api ->
+    checkers.falsify._pipeline`` is not."""
+    graph = grimp.build_graph(package, include_external_packages=False)
+    found = []
+    for importer in sorted(graph.modules):
+        for imported in sorted(graph.find_modules_directly_imported_by(importer)):
+            parts = imported.split(".")
+            private = [i for i, p in enumerate(parts) if p.startswith("_") and not p.startswith("__")]
+            if not private:
+                continue
+            owner = ".".join(parts[: private[0]])
+            if importer != owner and not importer.startswith(owner + "."):
+                found.append([importer, imported])
+    return found
+
+
 if __name__ == "__main__":
-    json.dump(cycles(sys.argv[1] if len(sys.argv) > 1 else "latentcheck"), sys.stdout)
+    what = sys.argv[1] if len(sys.argv) > 1 else "cycles"
+    json.dump(private_imports_across_packages() if what == "private" else cycles(), sys.stdout)
