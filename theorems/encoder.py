@@ -31,7 +31,8 @@ from .activations import Activation, get_activation
 from .errors import InvalidArgument, InvalidWeights, NonFiniteWeights, NotExact, ShapeMismatch
 from .inputs import InputSemantics, Provenance
 from .exact_arrays import exact_number, exact_scalars, exact_strings, fits_float64, float64_copy, unreadable_reason
-from .lower import INTERVAL_PREC, to_interval
+from .exact_net import ExactLayer, ExactNet, exact_affine, interval_affine
+from .lower import to_interval
 
 __all__ = ["Layer", "Encoder", "exact_affine", "interval_affine", "exact_activation_value", "file_sha256"]
 
@@ -74,39 +75,18 @@ class Layer:
         return [Fraction(v) for v in exact_scalars(self.b if self.b_src is None else self.b_src).tolist()]
 
     @functools.cached_property
-    def _int_form(self) -> tuple[np.ndarray, int]:
-        """``(K, d)``: object array of ints with ``W_exact == K / d`` (``d`` a power of two or 1)."""
-        Wq = self.W_exact
-        d = 1
-        for v in Wq.ravel().tolist():
-            if isinstance(v, Fraction) and v.denominator > d:
-                d = v.denominator  # dyadic: the largest denominator is a multiple of every other
-        K = np.empty(Wq.shape, dtype=object)
-        K.ravel()[:] = [int(v * d) for v in Wq.ravel().tolist()]
-        return K, d
+    def kernel(self) -> ExactLayer:
+        """The layer in the exact kernel (:mod:`latentcheck.theorems.exact_net`): integer weights over a power of
+        two, built once from the stored values."""
+        return ExactLayer.from_arrays(self.W if self.W_src is None else self.W_src, self.b if self.b_src is None else self.b_src)
 
     def exact_affine(self, x: Sequence[Any]) -> list[Fraction]:
         """Exact ``W x + b`` at the stored values, for rational ``x``."""
-        if self.float64_exact:
-            return exact_affine(self.W, self.b, x)
-        xs = [exact_number(v) for v in x]
-        den = 1
-        for v in xs:
-            den = den * v.denominator // _gcd(den, v.denominator)
-        nz = [j for j, v in enumerate(xs) if v]
-        K, d = self._int_form
-        if nz:
-            xi = np.array([xs[j].numerator * (den // xs[j].denominator) for j in nz], dtype=object)
-            acc = K[:, nz].dot(xi).tolist()
-        else:
-            acc = [0] * K.shape[0]
-        return [Fraction(int(a), den * d) + bb for a, bb in zip(acc, self.b_exact)]
+        return self.kernel.affine(x)
 
     def interval_affine(self, h: Sequence[Any]) -> list[Any]:
         """Intervals enclosing ``W h + b`` at the stored values, for interval (or rational) ``h``."""
-        if self.float64_exact:
-            return interval_affine(self.W, self.b, h)
-        return _interval_affine_exact(self.W_exact, self.b_exact, h)
+        return self.kernel.enclose(h)
 
     @property
     def n_in(self) -> int:
@@ -404,6 +384,11 @@ class Encoder:
         return h @ last.W.T + last.b
 
     # ------------------------------------------------------------- exact
+    @functools.cached_property
+    def exact_net(self) -> ExactNet:
+        """The encoder in the exact kernel (:class:`latentcheck.theorems.exact_net.ExactNet`), built once."""
+        return ExactNet.from_encoder(self)
+
     @property
     def is_exact(self) -> bool:
         """True when every activation maps rationals to rationals."""
@@ -552,95 +537,3 @@ def _mixed_affine(layer: Layer, h: Sequence[Any]) -> list[Any]:
     exact_rows = layer.exact_affine(zeros_for_loose) if not np.all(touches) else None
     iv_rows = layer.interval_affine(h) if np.any(touches) else None
     return [iv_rows[i] if touches[i] else exact_rows[i] for i in range(layer.n_out)]
-
-
-def _float_to_int_scaled(row: np.ndarray) -> tuple[list[int], int]:
-    """Integers ``k`` and exponent ``e`` with ``row == k * 2**e`` exactly."""
-    mant, expo = np.frexp(row)
-    # Each float is mant * 2**expo with 53-bit mantissa: k_i = mant*2**53 * 2**(expo_i - e_min).
-    ints = (mant * (1 << 53)).astype(np.int64)
-    e_min = int(expo.min()) if row.size else 0
-    ks = [int(k) << int(e - e_min) for k, e in zip(ints.tolist(), expo.tolist())]
-    return ks, e_min - 53
-
-
-def exact_affine(W: np.ndarray, b: np.ndarray, x: Sequence[Fraction]) -> list[Fraction]:
-    """Exact ``W x + b`` for ``W, b`` at their stored values and rational ``x`` (integer arithmetic).
-
-    Arrays of another dtype than float64 (long double, wide integers...) are read exactly, never rounded.
-    """
-    if np.asarray(W).dtype != np.float64 or np.asarray(b).dtype != np.float64:
-        return _exact_affine_any(np.asarray(W), np.asarray(b), x)
-    xs = [exact_number(v) for v in x]
-    den = 1
-    for v in xs:
-        den = den * v.denominator // _gcd(den, v.denominator)
-    xi = [v.numerator * (den // v.denominator) for v in xs]
-    nz = [j for j, v in enumerate(xi) if v != 0]
-    out = []
-    for i in range(W.shape[0]):
-        row = np.asarray(W[i])[nz]
-        if len(nz):
-            ks, e = _float_to_int_scaled(row)
-            acc = sum(k * xi[j] for k, j in zip(ks, nz))
-            val = Fraction(acc, den) * (Fraction(2) ** e)
-        else:
-            val = Fraction(0)
-        out.append(val + Fraction(float(b[i])))
-    return out
-
-
-def _exact_affine_any(W: np.ndarray, b: np.ndarray, x: Sequence[Any]) -> list[Fraction]:
-    Wq, bq = exact_scalars(W), exact_scalars(b).tolist()
-    xs = [exact_number(v) for v in x]
-    nz = [j for j, v in enumerate(xs) if v]
-    return [sum((Fraction(Wq[i, j]) * xs[j] for j in nz if Wq[i, j] != 0), Fraction(bq[i])) for i in range(Wq.shape[0])]
-
-
-def _gcd(a: int, b: int) -> int:
-    import math
-
-    return math.gcd(a, b)
-
-
-def _interval_affine_exact(Wq: np.ndarray, bq: Sequence[Fraction], h: Sequence[Any]) -> list[Any]:
-    """Intervals enclosing ``W h + b`` for exact (object) ``W`` and ``b``."""
-    from mpmath import iv
-
-    old = iv.prec
-    iv.prec = INTERVAL_PREC
-    try:
-        hv = [to_interval(v) for v in h]
-        out = []
-        for i in range(Wq.shape[0]):
-            acc = to_interval(Fraction(bq[i]))
-            for w, v in zip(Wq[i].tolist(), hv):
-                if w != 0:
-                    acc = acc + to_interval(Fraction(w)) * v
-            out.append(acc)
-        return out
-    finally:
-        iv.prec = old
-
-
-def interval_affine(W: np.ndarray, b: np.ndarray, h: Sequence[Any]) -> list[Any]:
-    """Intervals enclosing ``W h + b`` for interval (or rational) ``h`` (``W, b`` at their stored values)."""
-    from mpmath import iv
-
-    if np.asarray(W).dtype != np.float64 or np.asarray(b).dtype != np.float64:
-        return _interval_affine_exact(exact_scalars(W), [Fraction(v) for v in exact_scalars(b).tolist()], h)
-
-    old = iv.prec
-    iv.prec = INTERVAL_PREC
-    try:
-        hv = [to_interval(v) for v in h]
-        out = []
-        for i in range(W.shape[0]):
-            acc = iv.mpf(float(b[i]))
-            for w, v in zip(W[i].tolist(), hv):
-                if w != 0.0:
-                    acc = acc + iv.mpf(w) * v
-            out.append(acc)
-        return out
-    finally:
-        iv.prec = old
