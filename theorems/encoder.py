@@ -10,8 +10,8 @@ exact rationals (piecewise-linear and polynomial activations, and any
 activation at a rational point where it has an exact rational value, such as
 ``tanh(0) = 0``) and in interval arithmetic (the rest).
 
-Files: ``.npz`` with keys ``W0, b0, W1, b1, ...`` and an optional unicode
-array ``activations`` (one per layer). Loaded with ``allow_pickle=False``.
+Files are read and written by :mod:`latentcheck.theorems.formats` (``load_encoder``, ``save_encoder``,
+``encoder_from_torch``), which builds encoders from this module; this module never imports it.
 """
 
 from __future__ import annotations
@@ -35,10 +35,6 @@ from .exact_net import ExactLayer, ExactNet, exact_affine, interval_affine
 from .lower import to_interval
 
 __all__ = ["Layer", "Encoder", "exact_affine", "interval_affine", "exact_activation_value", "file_sha256"]
-
-# Extensions :meth:`Encoder.load` hands to :mod:`latentcheck.theorems.formats`.
-_OTHER_FORMATS = (".safetensors", ".pt", ".pth", ".ckpt", ".bin", ".onnx", ".msgpack", ".flax", ".eqx")
-
 
 @dataclass(frozen=True, eq=False)
 class Layer:
@@ -207,102 +203,6 @@ class Encoder:
             acts.append(activation if i == len(sizes) - 2 else hidden)
         return cls.from_arrays(ws, bs, acts)
 
-    @classmethod
-    def from_torch(cls, module: Any, example_input: Any = None, **options: Any) -> "Encoder":
-        """The encoder of a PyTorch ``nn.Module`` (``nn.Sequential``, or a module with an ``encoder`` child), read by
-        the same rules as model files: Linear used (weight norm applied by torch), BatchNorm (eval) folded, eval-mode
-        Dropout identity, anything else refused by name. ``example_input`` (a tensor) lets a custom module's submodule
-        order be checked against its forward pass. ``options``: ``activations``, ``latent`` (``mu``/``z``/``all``),
-        ``ignore`` (module-name globs). torch is imported only here (docs/models.md)."""
-        from .formats._torch_module import from_torch
-
-        return from_torch(module, example_input, **options)
-
-    # ------------------------------------------------------------- files
-    @classmethod
-    def load(cls, path: "str | os.PathLike[str]", activation: "str | Activation | None" = None, **options: Any) -> "Encoder":
-        """Load an encoder from ``.npz`` (keys ``W0, b0, ...``, optional ``activations``).
-
-        ``activation`` overrides or supplies the latent activation; hidden layers
-        without a stored activation default to it as well. Other formats
-        (safetensors, PyTorch, ONNX, Flax, Equinox, ``.npz`` of named arrays) and
-        ``options`` (``activations``, ``layers_from``, ``output``, ``ignore`` (globs of tensors to drop knowingly),
-        ``latent`` (``mu``, ``z``, ``all`` for VAE heads)) go to
-        :func:`latentcheck.theorems.formats.load_encoder` (docs/models.md). Every tensor of the file is used or
-        refused (:class:`InvalidWeights` naming it); ``encoder.provenance`` records what was read.
-        """
-        path = os.fspath(path)
-        if options or os.path.splitext(path)[1].lower() in _OTHER_FORMATS:
-            from .formats import load_encoder
-
-            return _with_source(load_encoder(path, activation, **options), path)
-        if not os.path.exists(path):
-            raise InvalidWeights(f"weight file {path!r} does not exist; pass the path of an .npz with keys W0, b0, W1, b1, ...")
-        with open(path, "rb") as fh:
-            magic = fh.read(4)
-        if magic != b"PK\x03\x04":
-            raise InvalidWeights(f"weight file {path!r} is not a readable .npz (not a zip archive); save it with np.savez(path, W0=..., b0=...)")
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                arrays = {k: data[k] for k in data.files}
-        except ValueError as exc:
-            if "pickle" in str(exc).lower():
-                raise InvalidWeights(f"weight file {path!r} holds Python objects (pickles), which latentcheck never loads; save plain arrays with np.savez") from None
-            raise InvalidWeights(f"weight file {path!r} is not a valid .npz ({exc}); save it with np.savez(path, W0=..., b0=...)") from None
-        except (OSError, zipfile.BadZipFile, EOFError) as exc:
-            raise InvalidWeights(f"weight file {path!r} is not a readable .npz ({type(exc).__name__}); save it with np.savez(path, W0=..., b0=...)") from None
-        if not any(re.fullmatch(r"W\d+", k) for k in arrays) and any("." in k or "/" in k for k in arrays):
-            from .formats import load_encoder  # named arrays (encoder.0.weight, params/Dense_0/kernel, ...)
-
-            return _with_source(load_encoder(path, activation), path)
-        if not any(re.fullmatch(r"W\d+", k) for k in arrays):
-            raise InvalidWeights(f"weight file {path!r} has keys {sorted(arrays)} but no W0; name layers W0, b0, W1, b1, ... with W_i shaped (out, in)")
-        from .formats import _native_keys
-
-        layer_keys = _native_keys(arrays, repr(path))  # every key is W<i>, b<i>, activations or latentcheck_*, else refused by name
-        weights = [arrays[f"W{i}"] for i in layer_keys]
-        biases = [arrays[f"b{i}"] for i in layer_keys]
-        for name, arr in [(f"W{i}", w) for i, w in enumerate(weights)] + [(f"b{i}", b) for i, b in enumerate(biases)]:
-            reason = unreadable_reason(arr.dtype)
-            if reason is not None:
-                raise InvalidWeights(f"{name} in {path!r}: {reason}")
-        if "activations" in arrays:
-            stored = arrays["activations"]
-            if stored.dtype.kind != "U":
-                raise InvalidWeights(f"'activations' in {path!r} must be a unicode string array, got dtype {stored.dtype}")
-            acts: list[Any] = [str(a) for a in np.atleast_1d(stored)]
-            if len(acts) != len(weights):
-                raise ShapeMismatch(f"'activations' in {path!r} lists {len(acts)} activations for {len(weights)} layers")
-            if activation is not None:
-                acts[-1] = activation
-        else:
-            if activation is None:
-                raise InvalidWeights(f"weight file {path!r} stores no 'activations'; pass the latent activation (e.g. --activation relu)")
-            acts = [activation] * len(weights)
-        from .inputs import inputs_from_arrays
-
-        inputs = inputs_from_arrays(arrays, path, n=int(np.shape(weights[0])[1]) if np.ndim(weights[0]) == 2 else None)
-        enc = _native_provenance(_with_source(cls.from_arrays(weights, biases, acts), path), arrays, len(weights))
-        return replace(enc, inputs=inputs)
-
-    def save(self, path: "str | os.PathLike[str]") -> None:
-        """Save as ``.npz`` (``W0, b0, ...``, a unicode ``activations`` array and the input semantics under
-        ``latentcheck_*`` keys) or ``.safetensors``."""
-        if os.path.splitext(os.fspath(path))[1].lower() == ".safetensors":
-            from .formats import save_encoder
-            from .inputs import inputs_to_meta
-
-            return save_encoder(self, path, inputs_to_meta(self.inputs))
-        from .inputs import inputs_to_arrays
-
-        arrays: dict[str, np.ndarray] = {}
-        for i, layer in enumerate(self.layers):
-            arrays[f"W{i}"] = np.asarray(layer.W if layer.W_src is None else layer.W_src)
-            arrays[f"b{i}"] = np.asarray(layer.b if layer.b_src is None else layer.b_src)
-        arrays["activations"] = np.array([layer.activation.name for layer in self.layers], dtype=np.str_)
-        arrays.update(inputs_to_arrays(self.inputs, self.n))
-        np.savez(path, **arrays)
-
     # ------------------------------------------------------------- shape
     @property
     def n(self) -> int:
@@ -441,20 +341,6 @@ class Encoder:
     def interval(self, x: Sequence[Any]) -> list[Any]:
         """Intervals (mpmath ``iv.mpf``) enclosing every coordinate of ``enc(x)``."""
         return [to_interval(v) for v in self.mixed(x)]
-
-
-def _native_provenance(enc: "Encoder", arrays: dict[str, Any], n_layers: int) -> "Encoder":
-    """``enc`` (read from latentcheck's ``.npz``) with its provenance: every key was used."""
-    used = tuple(k for i in range(n_layers) for k in (f"W{i}", f"b{i}")) + tuple(k for k in arrays if not re.fullmatch(r"[Wb]\d+", k))
-    prov = Provenance(path=enc.source_path, sha256=enc.source_sha256, format="npz", tensors_used=used)
-    return replace(enc, provenance=prov)
-
-
-def _with_source(enc: "Encoder", path: str) -> "Encoder":
-    """``enc`` recording the weights file it came from and its SHA-256 (for self-contained reports)."""
-    if not os.path.isfile(path):  # a folder-based format: no single file to hash
-        return replace(enc, source_path=path)
-    return replace(enc, source_path=path, source_sha256=file_sha256(path))
 
 
 def file_sha256(path: str) -> str:
