@@ -295,7 +295,7 @@ def check_audit(spec: dict, data: str) -> dict:
 
 
 def check_assert(spec: dict, budget: float, report_dir: str) -> dict:
-    """``assert_nonvanishing`` on the file read by ``Encoder.load`` (normalisation: the file's, or l2 stated)."""
+    """``assert_nonvanishing`` on the file read by ``load_encoder`` (normalisation: the file's, or l2 stated)."""
     from latentcheck import assert_nonvanishing
     from latentcheck.theorems import Encoder
 

@@ -32,6 +32,7 @@ from .errors import InvalidArgument, InvalidWeights, NonFiniteWeights, NotExact,
 from .inputs import InputSemantics, Provenance
 from .exact_arrays import exact_number, exact_scalars, exact_strings, fits_float64, float64_copy, unreadable_reason
 from .exact_net import ExactLayer, ExactNet, exact_affine, interval_affine
+from .float_forward import jax_forward
 from .lower import to_interval
 
 __all__ = ["Layer", "Encoder", "exact_affine", "interval_affine", "exact_activation_value", "file_sha256"]
@@ -93,6 +94,25 @@ class Layer:
         return int(self.W.shape[0])
 
 
+def _validate_layers(layers: tuple) -> None:
+    """:class:`InvalidWeights` / :class:`ShapeMismatch` unless ``layers`` is a non-empty chain of fitting, finite layers."""
+    if not layers:
+        raise InvalidWeights("an encoder needs at least one layer (W0, b0)")
+    prev_out = None
+    for i, layer in enumerate(layers):
+        if not isinstance(layer, Layer) or not isinstance(layer.activation, Activation):
+            raise InvalidWeights(f"layer {i} is {type(layer).__name__}, not a Layer with an Activation; build encoders with "
+                                 "Encoder.from_arrays")
+        W, b = layer.W, layer.b
+        if W.ndim != 2 or b.ndim != 1 or b.shape[0] != W.shape[0] or 0 in W.shape:
+            raise ShapeMismatch(f"layer {i}: W{i} {W.shape} and b{i} {b.shape} do not fit (W_i is (out, in), b_i (out,))")
+        if prev_out is not None and W.shape[1] != prev_out:
+            raise ShapeMismatch(f"W{i} takes {W.shape[1]} inputs but layer {i - 1} gives {prev_out} outputs; W_i is shaped (out, in)")
+        if not (np.isfinite(W).all() and np.isfinite(b).all()):
+            raise NonFiniteWeights(f"layer {i} holds NaN or infinite values; retrain or clean the weights before checking")
+        prev_out = W.shape[0]
+
+
 def _check_array(name: str, value: Any, ndim: int) -> tuple[np.ndarray, np.ndarray | None]:
     """``(float64 copy, stored array or None)``: the stored array is kept when float64 cannot hold it exactly."""
     try:
@@ -145,6 +165,12 @@ class Encoder:
     inputs: InputSemantics = InputSemantics()
     #: Which file, format and tensors this encoder was read from (``None`` for one built in Python).
     provenance: Optional[Provenance] = None
+
+    def __post_init__(self) -> None:
+        """Every construction is validated (``replace`` too): a non-empty chain of layers whose shapes fit, finite
+        float64 weights, known activations."""
+        object.__setattr__(self, "layers", tuple(self.layers))
+        _validate_layers(self.layers)
 
     # ------------------------------------------------------------- building
     @classmethod
@@ -261,19 +287,9 @@ class Encoder:
         return h
 
     def jax_fn(self, dtype: Any = "float32") -> Callable[[Any], Any]:
-        """A pure JAX function ``x[n] -> z[m]`` in ``dtype`` (jit/vmap it at the edge)."""
-        import jax.numpy as jnp
-
-        params = [(jnp.asarray(layer.W, dtype=dtype), jnp.asarray(layer.b, dtype=dtype)) for layer in self.layers]
-        fns = [layer.activation.jax_fn() for layer in self.layers]
-
-        def forward(x: Any) -> Any:
-            h = jnp.asarray(x, dtype=dtype)
-            for (W, b), f in zip(params, fns):
-                h = f(W @ h + b).astype(dtype)
-            return h
-
-        return forward
+        """A pure JAX function ``x[n] -> z[m]`` in ``dtype`` (jit/vmap it at the edge): the one float forward
+        pass, :func:`latentcheck.theorems.float_forward.apply_layers`."""
+        return jax_forward(self, str(np.dtype(dtype)) if not isinstance(dtype, str) else dtype)
 
     def pre_activations(self, x: np.ndarray) -> np.ndarray:
         """Float64 latent pre-activations ``W_L h(x) + b_L``."""
