@@ -178,6 +178,7 @@ class IntMatrix:
 
     def denominator(self, den: int) -> tuple[int, int]:
         """``(shift, d)``: a product ``acc`` over a vector's denominator ``den`` is ``(acc << shift) / d``."""
+        den = int(den)
         if self.e >= 0:
             return self.e, self.D * den
         return 0, (self.D * den) << -self.e
