@@ -235,6 +235,13 @@ class ExactLayer:
         shift, d = self.W.denominator(den)
         return [Fraction(a << shift, d) + bb if a else bb for a, bb in zip(acc, self.b)]
 
+    def linear(self, x: Sequence[Any]) -> list[Fraction]:
+        """Exact ``W x`` (no bias) for a rational ``x``."""
+        idx, num, den = rational_vector([exact_number(v) if type(v) is not Fraction else v for v in x])
+        acc = self.W.product(idx, num)
+        shift, d = self.W.denominator(den)
+        return [Fraction(a << shift, d) for a in acc]
+
     def affine(self, x: Sequence[Any]) -> list[Fraction]:
         """Exact ``W x + b`` for a rational ``x`` (ints, Fractions, exact strings, stored floats)."""
         return self.affine_sparse(*rational_vector([exact_number(v) if type(v) is not Fraction else v for v in x]))
