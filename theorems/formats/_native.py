@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import zipfile
 from dataclasses import replace
 from typing import Any, Optional
 
@@ -17,6 +16,7 @@ from ..encoder import Encoder, file_sha256
 from ..errors import InvalidWeights, ShapeMismatch
 from ..exact_arrays import unreadable_reason
 from ..inputs import Provenance, inputs_from_arrays, inputs_to_arrays
+from ._readers import read_npz
 
 __all__ = ["native_keys", "read_npz_arrays", "has_native_layers", "native_encoder", "save_native_npz", "with_source",
            "native_provenance"]
@@ -54,16 +54,7 @@ def read_npz_arrays(path: str) -> dict[str, np.ndarray]:
         magic = fh.read(4)
     if magic != b"PK\x03\x04":
         raise InvalidWeights(f"weight file {path!r} is not a readable .npz (not a zip archive); save it with np.savez(path, W0=..., b0=...)")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-    except ValueError as exc:
-        if "pickle" in str(exc).lower():
-            raise InvalidWeights(f"weight file {path!r} holds Python objects (pickles), which latentcheck never loads; save plain arrays with np.savez") from None
-        raise InvalidWeights(f"weight file {path!r} is not a valid .npz ({exc}); save it with np.savez(path, W0=..., b0=...)") from None
-    except (OSError, zipfile.BadZipFile, EOFError) as exc:
-        raise InvalidWeights(f"weight file {path!r} is not a readable .npz ({type(exc).__name__}); save it with np.savez(path, W0=..., b0=...)") from None
-    return arrays
+    return read_npz(path)[0]  # never a pickle; the reader's errors name the file
 
 
 def has_native_layers(arrays: dict[str, Any]) -> bool:
