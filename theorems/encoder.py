@@ -18,14 +18,12 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import os
-import re
-import zipfile
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
+import sympy as sp
 
 from .activations import Activation, get_activation
 from .errors import InvalidArgument, InvalidWeights, NonFiniteWeights, NotExact, ShapeMismatch
@@ -33,7 +31,7 @@ from .inputs import InputSemantics, Provenance
 from .exact_arrays import exact_number, exact_scalars, exact_strings, fits_float64, float64_copy, unreadable_reason
 from .exact_net import ExactLayer, ExactNet, exact_affine, interval_affine
 from .float_forward import jax_forward
-from .lower import to_interval
+from .lower import exact_value, to_interval
 
 __all__ = ["Layer", "Encoder", "exact_affine", "interval_affine", "exact_activation_value", "file_sha256"]
 
@@ -401,10 +399,6 @@ def exact_activation_value(act: Activation, p: Fraction, enclosure: Any = None) 
 
 @functools.lru_cache(maxsize=4096)
 def _exact_transcendental(expr: Any, p: Fraction) -> Fraction | None:
-    import sympy as sp
-
-    from .lower import exact_value
-
     if expr.has(sp.Float):  # a float literal would make the value a float, which is never read as a rational here
         return None
     try:

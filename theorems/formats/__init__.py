@@ -23,7 +23,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import re
 import zipfile
 from typing import Any, Optional, Sequence
 
