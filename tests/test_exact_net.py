@@ -175,3 +175,24 @@ def test_pl_form_in_fmpq_and_fraction_agree() -> None:
 
 def test_as_fmpq_reads_exactly() -> None:
     assert as_fmpq("3/6") == fmpq(1, 2) and as_fmpq(0.1) == fmpq(*(0.1).as_integer_ratio()) and as_fmpq(Fraction(-4, 3)) == fmpq(-4, 3)
+
+
+def test_encoder_is_a_pytree_and_validated_on_construction() -> None:
+    import dataclasses
+
+    import jax
+
+    from latentcheck import ShapeMismatch
+    from latentcheck.theorems.float_forward import apply_layers, register_pytree
+
+    enc = Encoder.random([5, 4, 3], "tanh", seed=0)
+    register_pytree(Encoder)
+    assert len(jax.tree_util.tree_leaves(enc)) == 4  # W, b per layer (no wide copies)
+    doubled = jax.tree_util.tree_map(lambda a: a * 2, enc)
+    assert isinstance(doubled, Encoder) and np.array_equal(doubled.layers[1].W, 2 * enc.layers[1].W)
+    fns = [layer.activation.jax_fn() for layer in enc.layers]
+    f = jax.jit(lambda e, x: apply_layers([(layer.W.T, layer.b) for layer in e.layers], fns, x, "float32"))
+    x = np.linspace(-1, 1, 5)
+    assert np.allclose(np.asarray(f(enc, x)), enc(x), atol=1e-5)
+    with pytest.raises(ShapeMismatch):  # every construction is validated, replace() included
+        dataclasses.replace(enc, layers=(enc.layers[1], enc.layers[0]))

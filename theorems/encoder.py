@@ -170,6 +170,28 @@ class Encoder:
         object.__setattr__(self, "layers", tuple(self.layers))
         _validate_layers(self.layers)
 
+    # ------------------------------------------------------------- pytree
+    def tree_flatten(self) -> tuple[tuple, tuple]:
+        """JAX pytree children (every layer's ``W, b, W_src, b_src``) and static data (activations, source, inputs).
+        :func:`latentcheck.theorems.float_forward.register_pytree` registers the class when JAX is first used."""
+        children = tuple((layer.W, layer.b, layer.W_src, layer.b_src) for layer in self.layers)
+        aux = (tuple(layer.activation for layer in self.layers), self.source_path, self.source_sha256, self.stored_dtype,
+               self.inputs, self.provenance)
+        return children, aux
+
+    @classmethod
+    def tree_unflatten(cls, aux: tuple, children: tuple) -> "Encoder":
+        """The encoder of :meth:`tree_flatten`'s parts. Not validated: under ``jit`` / ``vmap`` the leaves are
+        tracers (every encoder built from arrays is validated by ``__post_init__``)."""
+        acts, source_path, source_sha256, stored_dtype, inputs, provenance = aux
+        out = object.__new__(cls)
+        values = {"layers": tuple(Layer(W, b, act, Ws, bs) for (W, b, Ws, bs), act in zip(children, acts)),
+                  "source_path": source_path, "source_sha256": source_sha256, "stored_dtype": stored_dtype,
+                  "inputs": inputs, "provenance": provenance}
+        for name, value in values.items():
+            object.__setattr__(out, name, value)
+        return out
+
     # ------------------------------------------------------------- building
     @classmethod
     def from_arrays(

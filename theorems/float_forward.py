@@ -13,16 +13,30 @@ from __future__ import annotations
 import weakref
 from typing import Any, Callable, Sequence
 
-__all__ = ["float_params", "cached_params", "apply_layers", "jax_forward", "forward_fn"]
+__all__ = ["register_pytree", "float_params", "cached_params", "apply_layers", "jax_forward", "forward_fn"]
 
 _PARAMS: "weakref.WeakKeyDictionary[Any, dict[str, list]]" = weakref.WeakKeyDictionary()
 _COMPILED: dict[tuple, Callable] = {}
+
+
+_REGISTERED: list[type] = []
+
+
+def register_pytree(cls: type) -> None:
+    """Register the encoder class as a JAX pytree (its ``tree_flatten`` / ``tree_unflatten``), once."""
+    if cls in _REGISTERED:
+        return
+    import jax
+
+    jax.tree_util.register_pytree_node(cls, lambda enc: enc.tree_flatten(), cls.tree_unflatten)
+    _REGISTERED.append(cls)
 
 
 def float_params(encoder: Any, dtype: str) -> list[tuple[Any, Any]]:
     """``[(W^T, b)]`` as JAX arrays in ``dtype``, cast once per encoder and dtype (from the float64 copies)."""
     import jax.numpy as jnp
 
+    register_pytree(type(encoder))
     per = _PARAMS.setdefault(encoder, {})
     key = (dtype, jnp.zeros((), dtype=dtype).dtype.name)  # float64 is float32 unless x64 is on: cached apart
     if key not in per:
