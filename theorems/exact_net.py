@@ -86,12 +86,12 @@ class IntMatrix:
         """A float64 matrix, exactly: ``K`` the smallest integers with ``W == K * 2**e`` (vectorised)."""
         W = np.asarray(W, dtype=np.float64)
         if W.ndim != 2:
-            W = W.reshape(-1, 1) if W.ndim < 2 else W
+            raise ValueError(f"a weight matrix is 2-D (out, in), got shape {W.shape}")
+        if not np.all(np.isfinite(W)):
+            raise ValueError("a matrix with NaN or infinite entries has no exact value")
         nz = W != 0
         if not nz.any():
             return cls(np.zeros(W.shape, dtype=np.int64), 0)
-        if not np.all(np.isfinite(W)):
-            raise ValueError("a matrix with NaN or infinite entries has no exact value")
         mant, expo = np.frexp(W)
         M = (mant * _TWO53).astype(np.int64)  # * 2**53, exact
         tz = trailing_zeros(np.where(nz, M, 1))
