@@ -165,7 +165,7 @@ class IntMatrix:
             prod = fmpz_mat(m, len(num), sub.ravel().tolist()) * fmpz_mat(len(num), 1, list(num))
         else:
             dense = [0] * n
-            for i, a in zip(idx, num):
+            for i, a in zip(idx.tolist() if isinstance(idx, np.ndarray) else idx, num):
                 dense[i] = a
             prod = self.flint() * fmpz_mat(n, 1, dense)
         return [int(v) for v in prod.entries()]
