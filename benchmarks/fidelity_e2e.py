@@ -49,6 +49,7 @@ import time
 from typing import Any, Callable
 
 import numpy as np
+from latentcheck import load_encoder
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -294,11 +295,11 @@ def check_audit(spec: dict, data: str) -> dict:
 
 
 def check_assert(spec: dict, budget: float, report_dir: str) -> dict:
-    """``assert_nonvanishing`` on the file read by ``Encoder.load`` (normalisation: the file's, or l2 stated)."""
+    """``assert_nonvanishing`` on the file read by ``load_encoder`` (normalisation: the file's, or l2 stated)."""
     from latentcheck import assert_nonvanishing
     from latentcheck.theorems import Encoder
 
-    enc = Encoder.load(spec["path"], **spec["py"])
+    enc = load_encoder(spec["path"], **spec["py"])
     try:
         assert_nonvanishing(enc, domain="binary", budget=budget, seed=0, report_dir=report_dir, input_normalise=spec["normalise"])
         verdict = "held"
@@ -313,7 +314,7 @@ def float_and_exact(specs: dict, x: np.ndarray) -> tuple[dict, dict, dict]:
 
     latents, weights, read = {}, {}, {}
     for name, spec in specs.items():
-        enc = Encoder.load(spec["path"], **spec["py"])
+        enc = load_encoder(spec["path"], **spec["py"])
         norm = spec["normalise"] or enc.inputs.normalise
         latents[name] = enc(normalised(x, norm))
         weights[name] = [(layer.W, layer.b) for layer in enc.layers]
@@ -408,7 +409,7 @@ def run_recbole_part(py: str, data: str, work: str, epochs: int, budget: float, 
         name = f"RecBole-trained {act}"
         log(f"checking {name} ...")
         spec = {"path": info["path"], "cli": [], "py": {}, "normalise": None, "audit": ["--threshold", "3.5"]}
-        enc = Encoder.load(info["path"])
+        enc = load_encoder(info["path"])
         x = np.load(info["path"][:-3] + "-inputs.npy")
         ours = {"latentcheck": enc(normalised(x, enc.inputs.normalise)), "RecBole forward": np.load(info["path"][:-3] + "-latents.npy")}
         doc["problems"] += latent_mismatches(ours, "RecBole forward")

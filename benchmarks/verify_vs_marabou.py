@@ -40,6 +40,7 @@ import tempfile
 import time
 
 import numpy as np
+from latentcheck import save_encoder
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -133,7 +134,7 @@ def run_marabou(enc, dom: str, limit: float) -> dict:
             return {"verdict": "not-run", "reason": f"maraboupy 2.0.0 could not be installed: {exc}"}
     with tempfile.TemporaryDirectory() as tmp:
         w = os.path.join(tmp, "w.npz")
-        enc.save(w)
+        save_encoder(enc, w)
         lo, hi = (0.0, 1.0) if dom == "binary" else tuple(float(v) for v in dom[4:].split(","))
         cfg = {"weights": w, "lo": lo, "hi": hi, "binary": dom == "binary", "limit": limit}
         with open(os.path.join(tmp, "cfg.json"), "w") as fh:

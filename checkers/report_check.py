@@ -32,6 +32,7 @@ from ..theorems.domains import parse_domain
 from ..theorems.encoder import Encoder
 from ..theorems.inputs import parse_normalisation, with_input_normalise
 from ..theorems.properties import get_property
+from ..theorems.formats import load_encoder
 
 __all__ = ["ReportRejected", "recheck_report_witnesses"]
 
@@ -83,7 +84,7 @@ def _from_file(path: str, report: Mapping[str, Any]) -> Any:
         raise InvalidArgument("the report records no SHA-256 of a model file to compare --model with; re-run falsify --out")
     if sha256_file(path) not in sums:
         raise ReportRejected(f"{path} is not the model file the report names (its SHA-256 differs)")
-    return Encoder.load(path)
+    return load_encoder(path)
 
 
 def _encoder(report: Mapping[str, Any], model: Optional[str]) -> Any:

@@ -8,25 +8,22 @@ is a ball's lower end here, an mpmath interval's there: both rounded down)
 
 * :class:`QVec`: an exact rational vector kept sparse as Python-int
   numerators over one common denominator (no ``Fraction`` per entry);
-* exact affine maps ``W x + b`` by integer arithmetic: ``W`` (float64) is
-  ``K * 2**e`` with integer ``K`` (built once per layer), and ``K`` times the
+* exact affine maps ``W x + b`` by the exact kernel (:mod:`latentcheck.theorems.exact_net`): ``W``
+  is ``K * 2**e`` with integer ``K`` (built once per layer), and ``K`` times the
   numerators of ``x`` is one python-flint ``fmpz_mat`` product. No float
-  rounding occurs anywhere: the result equals
-  :func:`latentcheck.theorems.encoder.exact_affine` exactly (tests compare them);
+  rounding occurs anywhere;
 * the latent activation evaluated exactly (rational activations) or in
   python-flint's ``arb`` ball arithmetic at ``BALL_PREC`` bits: the expression
   tree is compiled once (:func:`latentcheck.theorems.balls.compile_ball`); an
   expression it does not handle keeps mpmath's ``Activation.interval``.
 
-Whatever is outside these cases (a transcendental hidden activation, weights
-stored wider than float64) returns ``None`` and the caller falls back to ``latentcheck.theorems``. Nothing here is a float
+Whatever is outside these cases (a transcendental hidden activation) returns ``None`` and the caller falls back to ``latentcheck.theorems``. Nothing here is a float
 approximation: a decision is exact, or interval-certified, or not made.
 """
 
 from __future__ import annotations
 
 import math
-import weakref
 from fractions import Fraction
 from typing import Any, Callable, Iterable, Sequence
 
@@ -35,6 +32,7 @@ from ..theorems.balls import Unsupported, ball_from_interval, ball_of, ball_prec
 from ..theorems.encoder import exact_activation_value
 from ..theorems.errors import NotExact
 from ..theorems.exact_arrays import exact_number, exact_scalars, fits_float64
+from ..theorems.exact_net import trailing_zeros
 from ..theorems.properties import PointCheck, dot, lower_decimal
 
 __all__ = ["QVec", "as_qvec", "exact_affine_fast", "exact_pre_fast", "check_zero_fast", "check_flip_fast",
@@ -92,7 +90,7 @@ class QVec:
             return cls(x.size, idx.astype(np.int64), [], 1)
         mant, expo = np.frexp(x[idx])
         M = (mant * 9007199254740992.0).astype(np.int64)  # * 2**53, exact
-        tz = _trailing_zeros(M)
+        tz = trailing_zeros(M)
         M = M >> tz
         E = expo.astype(np.int64) - 53 + tz  # value = M * 2**E, M odd
         emin = int(E.min())
@@ -155,12 +153,6 @@ def _exact_number(v: Any) -> Fraction:
     return exact_number(v)
 
 
-def _trailing_zeros(M: np.ndarray) -> np.ndarray:
-    a = np.abs(M)
-    low = a & -a  # lowest set bit (a > 0)
-    return np.round(np.log2(low.astype(np.float64))).astype(np.int64)
-
-
 def _int_div_float(a: int, b: int) -> float:
     try:
         return a / b
@@ -186,95 +178,11 @@ def domain_contains(domain: Any, q: QVec) -> bool:
 
 
 # ------------------------------------------------------------------ exact affine maps
-class _IntLayer:
-    """``W == K * 2**e`` exactly: ``K`` integers (int64, or Python ints when wider) and FLINT's copy of it."""
-
-    __slots__ = ("K", "e", "flint")
-
-    def __init__(self, K: np.ndarray, e: int) -> None:
-        self.K, self.e, self.flint = K, e, None
-
-    def matrix(self) -> Any:
-        """``K`` as a ``flint.fmpz_mat`` (built once)."""
-        if self.flint is None:
-            from flint import fmpz_mat
-
-            self.flint = fmpz_mat(*self.K.shape, self.K.ravel().tolist())
-        return self.flint
-
-
-_LAYERS: "weakref.WeakKeyDictionary[Any, _IntLayer]" = weakref.WeakKeyDictionary()
-
-
-def _int_form(W: np.ndarray) -> _IntLayer:
-    """``W`` (float64, shape ``(m, n)``) as ``K * 2**e`` with ``K`` the smallest integers that do it (exact)."""
-    nz = W != 0
-    if not nz.any():
-        return _IntLayer(np.zeros(W.shape, dtype=np.int64), 0)
-    mant, expo = np.frexp(W)
-    M = (mant * 9007199254740992.0).astype(np.int64)  # * 2**53, exact
-    tz = _trailing_zeros(np.where(nz, M, 1))
-    M = M >> tz  # odd (or 0)
-    E = expo.astype(np.int64) - 53 + tz  # W = M * 2**E
-    emin = int(E[nz].min())
-    s = np.where(nz, E - emin, 0)
-    bits = np.frexp(np.abs(M).astype(np.float64))[1] + s  # |M| < 2**53 is exact in float64: frexp gives its bit length
-    if int(bits.max()) <= 62:
-        return _IntLayer(M << s, emin)
-    K = np.empty(W.shape, dtype=object)
-    K.ravel()[:] = [a << b if b else a for a, b in zip(M.ravel().tolist(), s.ravel().tolist())]
-    return _IntLayer(K, emin)
-
-
-def _int_layer(layer: Any) -> _IntLayer:
-    out = _LAYERS.get(layer)
-    if out is None:
-        out = _LAYERS[layer] = _int_form(np.asarray(layer.W, dtype=np.float64))
-    return out
-
-
-_BIAS: "weakref.WeakKeyDictionary[Any, list[Fraction]]" = weakref.WeakKeyDictionary()
-
-
-def _biases(layer: Any) -> list[Fraction]:
-    try:
-        return _BIAS[layer]
-    except KeyError:
-        out = _BIAS[layer] = [Fraction(float(v)) for v in np.asarray(layer.b, dtype=np.float64)]
-        return out
-
-
-def exact_affine_fast(layer: Any, q: QVec) -> list[Fraction] | None:
-    """Exact ``W x + b`` (a ``Fraction`` per output): one FLINT integer matrix-vector product.
-
-    ``None`` when the weights are stored wider than float64 (then ``Layer.exact_affine`` reads them exactly).
-    A sparse ``x`` multiplies only the columns it touches.
-    """
-    from flint import fmpz_mat
-
-    if not getattr(layer, "float64_exact", True):
-        return None
-    bias = _biases(layer)
-    if not q.num:
-        return list(bias)
-    m, n = layer.W.shape
-    if 4 * q.nnz < n:
-        il = _int_form(np.asarray(layer.W, dtype=np.float64)[:, q.idx]) if layer not in _LAYERS else None
-        sub = il.K if il is not None else _int_layer(layer).K[:, q.idx]
-        e = il.e if il is not None else _LAYERS[layer].e
-        prod = fmpz_mat(m, q.nnz, sub.ravel().tolist()) * fmpz_mat(q.nnz, 1, q.num)
-    else:
-        il = _int_layer(layer)
-        dense = [0] * n
-        for i, a in zip(q.idx.tolist(), q.num):
-            dense[i] = a
-        prod, e = il.matrix() * fmpz_mat(n, 1, dense), il.e
-    tot = [int(v) for v in prod.entries()]
-    den = q.den
-    if e >= 0:
-        return [Fraction(v << e, den) + bb if v else bb for v, bb in zip(tot, bias)]
-    den = den << -e
-    return [Fraction(v, den) + bb if v else bb for v, bb in zip(tot, bias)]
+def exact_affine_fast(layer: Any, q: QVec) -> list[Fraction]:
+    """Exact ``W x + b`` (a ``Fraction`` per output): the exact kernel's one integer matrix-vector product
+    (:meth:`latentcheck.theorems.exact_net.ExactLayer.affine_sparse`; a sparse ``x`` multiplies only the
+    columns it touches)."""
+    return layer.kernel.affine_sparse(q.idx, q.num, q.den)
 
 
 class _Memo:
@@ -319,8 +227,6 @@ def exact_pre_fast(encoder: Any, q: QVec) -> list[Fraction] | None:
         if not layer.activation.is_exact:
             return None
         pre = exact_affine_fast(layer, h)
-        if pre is None:
-            return None
         memo = _Memo(layer.activation)
         h = QVec.from_fractions([memo.exact_value(p) for p in pre])
     return exact_affine_fast(encoder.layers[-1], h)

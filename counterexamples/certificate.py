@@ -5,8 +5,10 @@ certificate (JSON, schema :data:`SCHEMA`): a branch-and-bound tree over the
 input box and the pre-activations, whose every leaf is closed either by
 interval arithmetic or by a Farkas certificate (rational multipliers of the
 leaf's linear constraints). This module re-checks one in exact rational
-arithmetic (python-flint ``fmpq`` and ``fmpq_mat`` throughout). It shares no code with the search
-engine (``latentcheck.checkers.verify``): it recomputes every bound itself, checks every
+arithmetic (python-flint ``fmpq`` throughout; the products are the exact kernel's,
+:mod:`latentcheck.theorems.exact_net`, and the activation is the one PL form,
+:mod:`latentcheck.theorems.pl`). It shares no code with the search engine
+(``latentcheck.checkers.verify``) beyond those two: it recomputes every bound itself, checks every
 relaxation line against the activation's knots, and trusts nothing but the
 weights and the multipliers. :mod:`latentcheck.counterexamples.recheck`
 (``latentcheck recheck``) is a second, standalone re-checker of the same format
@@ -32,14 +34,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Sequence
 
 import numpy as np
-from ..theorems.files import atomic_write_bytes_with, atomic_write_text
+from ..theorems._files import atomic_write_bytes_with, atomic_write_text
+from ..theorems.exact_net import ExactNet
+from ..theorems.pl import as_fmpq
 
 __all__ = ["SCHEMA", "CheckResult", "ExactNet", "check_certificate", "check_leaf", "leaf_box",
            "write_certificate", "load_certificate", "sha256_file", "binding_record", "save_bound_encoder",
@@ -50,24 +53,7 @@ SCHEMA = "latentcheck.verify-certificate/1"
 Bound = "Fraction | None"
 
 
-def Q(v: Any) -> Any:
-    """An exact rational as a python-flint ``fmpq`` (from int, str, Fraction or an exact float)."""
-    import flint
-
-    if isinstance(v, flint.fmpq):
-        return v
-    if isinstance(v, int):
-        return flint.fmpq(v)
-    if isinstance(v, str) and v.count("/") <= 1:  # "p" or "p/q": the integers read directly (the same value as Fraction(v))
-        num, _, den = v.partition("/")
-        try:
-            return flint.fmpq(int(num), int(den) if den else 1)
-        except ValueError:
-            pass
-    if isinstance(v, float):
-        return flint.fmpq(*v.as_integer_ratio())
-    q = Fraction(v) if not isinstance(v, Fraction) else v
-    return flint.fmpq(q.numerator, q.denominator)
+Q = as_fmpq  # an exact rational as python-flint's ``fmpq``
 
 
 def _fr(v: Any) -> Any:
@@ -82,221 +68,6 @@ class CheckResult:
     reason: str
     leaves: int = 0
     min_margin: Fraction | None = None
-
-
-# ------------------------------------------------------------------ the activation
-@dataclass(frozen=True)
-class _PL:
-    knots: tuple[Fraction, ...]
-    values: tuple[Fraction, ...]
-    sl: Fraction
-    sr: Fraction
-    offset: Fraction
-
-    @classmethod
-    def from_json(cls, d: dict) -> "_PL":
-        return cls(tuple(_fr(k) for k in d["knots"]), tuple(_fr(v) for v in d["values"]),
-                   _fr(d["slope_left"]), _fr(d["slope_right"]), _fr(d.get("offset", "0")))
-
-    def __call__(self, t: Fraction) -> Fraction:
-        if not self.knots:
-            return self.sl * t + self.offset
-        if t <= self.knots[0]:
-            return self.values[0] + self.sl * (t - self.knots[0])
-        if t >= self.knots[-1]:
-            return self.values[-1] + self.sr * (t - self.knots[-1])
-        for (a, va), (b, vb) in zip(zip(self.knots, self.values), zip(self.knots[1:], self.values[1:])):
-            if a <= t <= b:
-                return va + (vb - va) * (t - a) / (b - a)
-        raise AssertionError("unreachable")
-
-    def _pts(self, lo: Fraction | None, hi: Fraction | None) -> list[Fraction]:
-        pts = [k for k in self.knots if (lo is None or k > lo) and (hi is None or k < hi)]
-        if lo is not None:
-            pts.append(lo)
-        if hi is not None:
-            pts.append(hi)
-        return pts or [Q(0)]
-
-    def line_valid(self, a: Fraction, c: Fraction, sense: str, lo: Fraction | None, hi: Fraction | None) -> bool:
-        sign = 1 if sense == "ge" else -1
-        if any(sign * (self(p) - a * p - c) < 0 for p in self._pts(lo, hi)):
-            return False
-        left = self.sl if self.knots else self.sl
-        right = self.sr if self.knots else self.sl
-        if lo is None and sign * (left - a) > 0:
-            return False
-        if hi is None and sign * (right - a) < 0:
-            return False
-        return True
-
-    def value_range(self, lo: Fraction | None, hi: Fraction | None) -> tuple[Fraction | None, Fraction | None]:
-        vals = [self(p) for p in self._pts(lo, hi)]
-        low, high = min(vals), max(vals)
-        left = self.sl
-        right = self.sr if self.knots else self.sl
-        if lo is None and left != 0:
-            low, high = (None, high) if left > 0 else (low, None)
-        if hi is None and right != 0:
-            low, high = (low, None) if right > 0 else (None, high)
-        return low, high
-
-    def homogeneous(self) -> bool:
-        if not self.knots:
-            return self.offset == 0
-        return self.knots == (Q(0),) and self.values == (Q(0),)
-
-
-# ------------------------------------------------------------------ the network, exactly
-@dataclass
-class ExactNet:
-    """Weights as exact rationals (``fmpq_mat``) plus float copies for sign masks."""
-
-    W: list[Any]
-    WT: list[Any]
-    Wf: list[np.ndarray]
-    b: list[list[Fraction]]
-    pl: list[_PL]
-    Wi: list[Any] = None  # W_k as an integer matrix over a power of 2 (_IntMat), the same numbers
-    WTi: list[Any] = None
-    absWi: list[Any] = None
-
-    def __post_init__(self) -> None:
-        if self.Wi is None:  # built directly rather than through build(): derive the integer forms from Wf
-            self.Wi = [_IntMat.from_ratios([v.as_integer_ratio() for v in np.asarray(W, np.float64).ravel().tolist()], W.shape)
-                       for W in self.Wf]
-            self.WTi = [m.transpose() for m in self.Wi]
-            self.absWi = [m.abs() for m in self.Wi]
-
-    @classmethod
-    def build(cls, weights: Sequence[np.ndarray], biases: Sequence[np.ndarray], activations: Sequence[dict]) -> "ExactNet":
-        import flint
-
-        Ws, WTs, Wf, bs, Wi, WTi, absWi = [], [], [], [], [], [], []
-        for W, b in zip(weights, biases):
-            W = np.asarray(W, dtype=np.float64)
-            if not np.all(np.isfinite(W)) or not np.all(np.isfinite(b)):
-                raise ValueError("weights must be finite")
-            ratios = [v.as_integer_ratio() for v in W.ravel().tolist()]  # exact: a float64 is p / 2^e
-            M = flint.fmpq_mat(W.shape[0], W.shape[1], [flint.fmpq(p, q) for p, q in ratios])
-            Ws.append(M)
-            WTs.append(M.transpose())
-            Wf.append(W)
-            bs.append([Q(float(v)) for v in np.asarray(b, dtype=np.float64).tolist()])
-            im = _IntMat.from_ratios(ratios, W.shape)
-            Wi.append(im)
-            WTi.append(im.transpose())
-            absWi.append(im.abs())
-        return cls(Ws, WTs, Wf, bs, [_PL.from_json(a) for a in activations], Wi, WTi, absWi)
-
-    @property
-    def depth(self) -> int:
-        return len(self.W)
-
-    def exact_forward(self, x: Sequence[Fraction]) -> list[Fraction]:
-        h = [Q(v) for v in x]
-        for k in range(self.depth):
-            z = self.Wi[k].matvec(h)
-            h = [self.pl[k](zi + bi) for zi, bi in zip(z, self.b[k])]
-        return h
-
-
-@dataclass(frozen=True)
-class _IntMat:
-    """An exact rational matrix as an integer matrix ``M`` and one integer ``scale``: the matrix is ``M / scale``.
-
-    A float64 matrix has a power of 2 as a common denominator, so ``M`` is its entries shifted to integers;
-    a product with a rational vector is then one integer product over the vector's common denominator
-    (python-flint's ``fmpz_mat``), several times faster than ``fmpq_mat`` and equal to it exactly.
-    """
-
-    M: Any
-    scale: int
-
-    @classmethod
-    def from_ratios(cls, ratios: list[tuple[int, int]], shape: tuple[int, int]) -> "_IntMat":
-        import flint
-
-        D = max((q for _p, q in ratios), default=1)
-        if any(D % q for _p, q in ratios):  # never for float64 entries (powers of 2); kept general
-            D = 1
-            for _p, q in ratios:
-                D = D * q // math.gcd(D, q)
-        return cls(flint.fmpz_mat(shape[0], shape[1], [p * (D // q) for p, q in ratios]), D)
-
-    def transpose(self) -> "_IntMat":
-        return _IntMat(self.M.transpose(), self.scale)
-
-    def abs(self) -> "_IntMat":
-        import flint
-
-        r, c = self.M.nrows(), self.M.ncols()
-        return _IntMat(flint.fmpz_mat(r, c, [abs(int(self.M[i, j])) for i in range(r) for j in range(c)]), self.scale)
-
-    def matvec(self, v: Sequence[Any]) -> list:
-        import flint
-
-        qs = [Q(x) for x in v]
-        dens = [int(x.q) for x in qs]
-        D = max(dens, default=1)
-        if any(D % d for d in dens):
-            D = 1
-            for d in dens:
-                D = D * d // math.gcd(D, d)
-        col = flint.fmpz_mat(len(qs), 1, [int(x.p) * (D // d) for x, d in zip(qs, dens)])
-        out = self.M * col
-        den = self.scale * D
-        return [flint.fmpq(out[i, 0], den) for i in range(out.nrows())]
-
-
-def _to_fmpq(v: float) -> Any:
-    import flint
-
-    return Q(float(v))
-
-
-def _matvec(M: Any, v: Sequence[Fraction]) -> list[Fraction]:
-    import flint
-
-    col = flint.fmpq_mat(len(v), 1, [Q(q) for q in v])
-    out = M * col
-    return [out[i, 0] for i in range(out.nrows())]
-
-
-def _interval_affine(net: ExactNet, k: int, lo: list, hi: list) -> tuple[list, list]:
-    """Exact bounds of ``W_k h + b_k`` for ``h`` in the box ``[lo, hi]`` (``None`` = infinite)."""
-    Wf = net.Wf[k]
-    lo_f = [Q(0) if v is None else v for v in lo]
-    hi_f = [Q(0) if v is None else v for v in hi]
-    mid = [(a + b) / 2 for a, b in zip(lo_f, hi_f)]
-    rad = [(b - a) / 2 for a, b in zip(lo_f, hi_f)]
-    import flint
-
-    c = net.Wi[k].matvec(mid)
-    r = net.absWi[k].matvec(rad)
-    lo_inf = np.array([v is None for v in lo])
-    hi_inf = np.array([v is None for v in hi])
-    down = ((Wf > 0) & lo_inf[None, :]).any(axis=1) | ((Wf < 0) & hi_inf[None, :]).any(axis=1)
-    up = ((Wf > 0) & hi_inf[None, :]).any(axis=1) | ((Wf < 0) & lo_inf[None, :]).any(axis=1)
-    zlo = [None if down[i] else c[i] - r[i] + net.b[k][i] for i in range(len(c))]
-    zhi = [None if up[i] else c[i] + r[i] + net.b[k][i] for i in range(len(c))]
-    del flint
-    return zlo, zhi
-
-
-def abs_mat(net: ExactNet, k: int) -> Any:
-    """``|W_k|`` exactly, cached on the network itself.
-
-    (A module-level cache keyed by ``id(net)`` handed a freed network's matrix to a new network that got
-    the same id: wrong shapes, or worse, wrong bounds of the right shape.)
-    """
-    cache = net.__dict__.setdefault("_abs_cache", {})
-    if k not in cache:
-        import flint
-
-        W = net.Wf[k]
-        cache[k] = flint.fmpq_mat(W.shape[0], W.shape[1], [_to_fmpq(abs(v)) for v in W.ravel().tolist()])
-    return cache[k]
 
 
 def _meet(a: Fraction | None, b: Fraction | None, lower: bool) -> Fraction | None:
@@ -336,7 +107,7 @@ def leaf_box(net: ExactNet, xlo: list, xhi: list, path: dict) -> LeafBox:
             return box
     hlo, hhi = xlo, xhi
     for k in range(net.depth):
-        zlo, zhi = _interval_affine(net, k, hlo, hhi)
+        zlo, zhi = net.interval_affine(k, hlo, hhi)
         for key, (lo, hi) in path.items():
             if key[0] == "z" and key[1] == k:
                 zlo[key[2]] = _meet(zlo[key[2]], lo, True)
@@ -388,7 +159,7 @@ def combine(net: ExactNet, box: LeafBox, rows: Sequence[Sequence[Any]], n: int, 
             k, j, mu = int(row[1]), int(row[2]), _fr(row[3])
             mus[k][j] += mu
             rz[k][j] += mu
-            d += mu * net.b[k][j]
+            d += mu * net.bq[k][j]
         elif kind == "hull":
             k, j, a, c, sense, y = int(row[1]), int(row[2]), _fr(row[3]), _fr(row[4]), row[5], _fr(row[6])
             if y < 0:
@@ -410,7 +181,7 @@ def combine(net: ExactNet, box: LeafBox, rows: Sequence[Sequence[Any]], n: int, 
             return f"unknown row kind {kind!r}"
     for k in range(net.depth):
         if any(mus[k]):
-            back = net.WTi[k].matvec(mus[k])
+            back = net.Wi[k].T.matvec(mus[k])
             if k == 0:
                 rx = [a - b for a, b in zip(rx, back)]
             else:
@@ -509,14 +280,14 @@ def _cases(cert: dict, net: ExactNet, n: int) -> tuple[list[tuple[list, list, bo
     if kind == "enc0-nonzero":
         if not zero_in:
             return [(lo, hi, False)], None
-        out = net.exact_forward([Q(0)] * n)
+        out = net.forward([Q(0)] * n)
         if all(v == 0 for v in out):
             return [], "enc(0) = 0, so the trees must not cover 0"
         return [(lo, hi, False)], None
     if kind == "cone":
         if not zero_in:
             return [], "the cone argument needs 0 in the domain"
-        if any(v != 0 for bk in net.b for v in bk) or not all(p.homogeneous() for p in net.pl):
+        if any(v != 0 for bk in net.bq for v in bk) or not all(p.positively_homogeneous for p in net.pl):
             return [], "the cone argument needs zero biases and positively homogeneous activations"
         need = {(i, 1) for i in range(n) if hi[i] is None or hi[i] > 0}
         need |= {(i, -1) for i in range(n) if lo[i] is None or lo[i] < 0}

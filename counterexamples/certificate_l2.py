@@ -6,8 +6,9 @@ with biases ``b_k`` and ``s = |x|_2 = sqrt(1'x) > 0``, induction over the layers
 gives ``enc(x / s) = enc_s(x) / s`` where ``enc_s`` is the same network with
 every bias ``b_k`` replaced by ``s * b_k``. So a nonzero binary ``x`` is encoded
 as 0 iff ``enc_s(x) = 0`` with ``s^2 = 1'x``. This module checks, in exact
-rationals (python-flint ``fmpq_mat`` for the products, :class:`fractions.Fraction`
-elsewhere):
+rationals (the exact kernel :mod:`latentcheck.theorems.exact_net` for the products, python-flint
+``fmpq`` and :class:`fractions.Fraction` elsewhere; the activation read by the one PL form,
+:mod:`latentcheck.theorems.pl`):
 
 * a counterexample: ``enc_s(x)`` evaluated exactly in ``Q(sqrt(k))`` (pairs
   ``a + b sqrt(k)``, signs decided exactly), :func:`l2_counterexample_ok`;
@@ -22,7 +23,7 @@ elsewhere):
   interval bounds or a Farkas combination of valid rows, as in
   ``docs/verify.md``, with rows ``ksum`` and ``scut`` for the range and cuts).
 
-It shares no code with the search (``latentcheck.checkers.verify.l2``).
+It shares no code with the search (``latentcheck.checkers.verify.l2``) beyond those two.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ from fractions import Fraction
 from typing import Any, Sequence
 
 import numpy as np
+
+from ..theorems.exact_net import ExactNet
+from ..theorems.pl import PLFunction, as_fmpq
 
 __all__ = ["SCHEMA_L2", "check_l2_certificate", "l2_counterexample_ok", "sign_qsqrt", "L2Check"]
 
@@ -67,17 +71,16 @@ def sign_qsqrt(a: Fraction, b: Fraction, k: int) -> int:
     return sa if a * a > b * b * k else sb  # never equal: sqrt(k) is irrational
 
 
-def _pl_exact(act: dict) -> tuple[Fraction, Fraction]:
-    """``(slope left of 0, slope right of 0)`` of a positively homogeneous activation; rejects any other."""
-    knots = [Fraction(v) for v in act["knots"]]
-    if not knots:
-        _need(Fraction(act.get("offset", "0")) == 0, "an activation with an offset is not positively homogeneous")
-        a = Fraction(act["slope_left"])
-        _need(Fraction(act["slope_right"]) == a, "a knot-free activation must have one slope")
-        return a, a
-    _need(knots == [0] and [Fraction(v) for v in act["values"]] == [0],
+def _pl_exact(act: dict, number: Any = Fraction) -> tuple[Any, Any]:
+    """``(slope left of 0, slope right of 0)`` of a positively homogeneous activation (the one PL form,
+    :class:`latentcheck.theorems.pl.PLFunction`, numbers built by ``number``); rejects any other."""
+    pl = PLFunction.from_json(act, number)
+    if not pl.knots:
+        _need(pl.offset == 0, "an activation with an offset is not positively homogeneous")
+        _need(pl.slope_right == pl.slope_left, "a knot-free activation must have one slope")
+    _need(pl.positively_homogeneous,
           "an activation with a knot other than 0, or s(0) != 0, is not positively homogeneous")
-    return Fraction(act["slope_left"]), Fraction(act["slope_right"])
+    return pl.slope_left, pl.slope_right
 
 
 def _exact_arrays(Ws: Sequence[np.ndarray], bs: Sequence[np.ndarray]) -> tuple[list, list]:
@@ -92,19 +95,14 @@ def l2_counterexample_ok(Ws: Sequence[np.ndarray], bs: Sequence[np.ndarray], act
     if any(v not in (0, 1) for v in x) or not any(x):
         return False
     k = int(sum(x))
-    slopes = [_pl_exact(a) for a in activations]
-    idx = [i for i, v in enumerate(x) if v]
-    W0 = np.asarray(Ws[0], dtype=np.float64)
-    ha = [sum((Fraction(v) for v in W0[j, idx].tolist()), Fraction(0)) for j in range(W0.shape[0])]
-    hb = [Fraction(v) for v in np.asarray(bs[0], dtype=np.float64).tolist()]
+    slopes = [_pl_exact(a, as_fmpq) for a in activations]
+    net = ExactNet.build(Ws, bs, [])
+    ha, hb = net.Wi[0].matvec([int(v) for v in x]), net.bq[0]  # enc_s: pairs a + b sqrt(k)
     za, zb = ha, hb
-    for layer in range(len(Ws)):
+    for layer in range(net.depth):
         if layer > 0:
-            W = np.asarray(Ws[layer], dtype=np.float64)
-            Wq = [[Fraction(v) for v in row] for row in W.tolist()]
-            bq = [Fraction(v) for v in np.asarray(bs[layer], dtype=np.float64).tolist()]
-            za = [sum((w * a for w, a in zip(row, ha)), Fraction(0)) for row in Wq]
-            zb = [sum((w * c for w, c in zip(row, hb)), Fraction(0)) + bb for row, bb in zip(Wq, bq)]
+            za = net.Wi[layer].matvec(ha)
+            zb = net.layers[layer].affine_q(hb)
         sl, sr = slopes[layer]
         ha, hb = [], []
         for a, c in zip(za, zb):
@@ -164,40 +162,21 @@ def _check_unit(e: dict, W: list, b: list, slopes: list, klo: int, khi: int) -> 
 
 
 # ------------------------------------------------------------------ trees (python-flint fmpq)
-def _F(v: Any) -> Any:
-    import flint
-
-    if isinstance(v, flint.fmpq):
-        return v
-    q = Fraction(v)
-    return flint.fmpq(q.numerator, q.denominator)
+_F = as_fmpq
 
 
 class _Net:
-    """The weights as exact ``fmpq_mat`` (``W``, ``|W|``, ``W^T``) and biases as ``fmpq``."""
+    """The weights in the exact kernel (``W``, ``|W|``, ``W^T`` as integer matrices) and biases as ``fmpq``."""
 
     def __init__(self, Ws: Sequence[np.ndarray], bs: Sequence[np.ndarray], slopes: list) -> None:
-        import flint
-
-        self.W, self.A, self.WT, self.b = [], [], [], []
-        for M, v in zip(Ws, bs):
-            M = np.asarray(M, dtype=np.float64)
-            _need(bool(np.all(np.isfinite(M))) and bool(np.all(np.isfinite(v))), "weights must be finite")
-            ents = [_F(x) for x in M.ravel().tolist()]
-            self.W.append(flint.fmpq_mat(M.shape[0], M.shape[1], ents))
-            self.A.append(flint.fmpq_mat(M.shape[0], M.shape[1], [abs(x) for x in ents]))
-            self.WT.append(self.W[-1].transpose())
-            self.b.append([_F(x) for x in np.asarray(v, dtype=np.float64).tolist()])
+        _need(all(bool(np.all(np.isfinite(M))) for M in Ws) and all(bool(np.all(np.isfinite(v))) for v in bs),
+              "weights must be finite")
+        self.kernel = ExactNet.build(Ws, bs, [])
+        self.W = self.kernel.Wi
+        self.b = self.kernel.bq
         self.slopes = [(_F(a), _F(c)) for a, c in slopes]
         self.n = int(np.asarray(Ws[0]).shape[1])
         self.sizes = [int(np.asarray(M).shape[0]) for M in Ws]
-
-
-def _mv(M: Any, v: list) -> list:
-    import flint
-
-    out = M * flint.fmpq_mat(len(v), 1, v)
-    return [out[i, 0] for i in range(out.nrows())]
 
 
 def _act(sl: Any, sr: Any, t: Any) -> Any:
@@ -217,8 +196,8 @@ def _box(net: _Net, rng: tuple, xfix: dict, zclamp: dict) -> tuple[dict | None, 
     smid, srad = (slo + shi) / 2, (shi - slo) / 2
     L = len(net.W)
     for k in range(L):
-        c = _mv(net.W[k], [(a + b) / 2 for a, b in zip(lo, hi)])
-        r = _mv(net.A[k], [(b - a) / 2 for a, b in zip(lo, hi)])
+        c = net.W[k].matvec([(a + b) / 2 for a, b in zip(lo, hi)])
+        r = net.W[k].abs.matvec([(b - a) / 2 for a, b in zip(lo, hi)])
         zl = [ci - ri + bi * smid - abs(bi) * srad for ci, ri, bi in zip(c, r, net.b[k])]
         zh = [ci + ri + bi * smid + abs(bi) * srad for ci, ri, bi in zip(c, r, net.b[k])]
         for (kk, j), (a, b) in zclamp.items():
@@ -288,7 +267,7 @@ def _farkas(net: _Net, box: dict, rows: list, rng: tuple, cuts: list) -> None:
         else:
             raise _Reject(f"unknown row kind {kind!r}")
     for k in range(L):  # mu (z_k - W_k h_{k-1} - b_k s) = 0
-        back = _mv(net.WT[k], mu[k])
+        back = net.W[k].T.matvec(mu[k])
         rz[k] = [u + v for u, v in zip(rz[k], mu[k])]
         rs -= sum((m * bb for m, bb in zip(mu[k], net.b[k])), zero)
         if k == 0:

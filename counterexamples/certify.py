@@ -44,6 +44,7 @@ from ..theorems.properties import PointCheck, check_flip, check_zero
 from ..theorems.properties.p2 import Ordering
 from ..theorems.properties.p3 import NonZero
 from ..theorems.inputs import normalise_float
+from ..theorems.float_forward import cached_params, forward_fn
 
 __all__ = ["certify_raw", "certify_point", "certify_p3", "certify_p2", "Certification", "certify_zero", "certify_flip", "float_encode", "ieee_encode", "xla_runtime", "to_counterexample"]
 
@@ -85,39 +86,7 @@ class Certification:
         return self.status in (EXACT, INTERVAL, FLOAT_ONLY) or (self.status == UNDECIDED and bool(self.float_violates))
 
 
-_PARAMS: "weakref.WeakKeyDictionary[Any, dict[str, Any]]" = weakref.WeakKeyDictionary()
-_COMPILED: dict[tuple, Callable] = {}
 _IEEE_PARAMS: "weakref.WeakKeyDictionary[Any, dict[str, Any]]" = weakref.WeakKeyDictionary()
-
-
-def _forward_fn(encoder: Encoder, dtype: str) -> tuple[Callable, Any]:
-    """A jitted ``f(params, X)`` shared by every encoder of the same architecture and dtype, and this encoder's params.
-
-    The same operations as ``jax.vmap(encoder.jax_fn(dtype))`` (weights cast to
-    ``dtype`` on the host, ``s(W @ h + b).astype(dtype)`` per layer), with the
-    weights passed as arguments so that a new encoder of a known shape needs no
-    new compilation.
-    """
-    import jax
-    import jax.numpy as jnp
-
-    key = (dtype,) + tuple((layer.W.shape, layer.activation.name, layer.activation.expr, layer.activation.jax_name,
-                            layer.activation.jax_kwargs) for layer in encoder.layers)
-    fn = _COMPILED.get(key)
-    if fn is None:
-        fns = [layer.activation.jax_fn() for layer in encoder.layers]
-
-        def forward(params: Any, x: Any) -> Any:
-            h = jnp.asarray(x, dtype=dtype)
-            for (W, b), f in zip(params, fns):
-                h = f(W @ h + b).astype(dtype)
-            return h
-
-        fn = _COMPILED[key] = jax.jit(jax.vmap(forward, in_axes=(None, 0)))
-    per = _PARAMS.setdefault(encoder, {})
-    if dtype not in per:
-        per[dtype] = [(jnp.asarray(layer.W, dtype=dtype), jnp.asarray(layer.b, dtype=dtype)) for layer in encoder.layers]
-    return fn, per[dtype]
 
 
 def xla_runtime() -> str:
@@ -153,7 +122,7 @@ def _float_encode_rt(encoder: Any, points: np.ndarray, dtype: str) -> tuple[np.n
         pts = normalise_float(pts, encoder.inputs.normalise)
     if isinstance(encoder, Encoder):
         with jax.enable_x64(x64):
-            fn, params = _forward_fn(encoder, dtype)
+            fn, params = forward_fn(encoder, dtype)
             out = fn(params, jnp.asarray(pts, dtype=dtype))
             return np.asarray(out).astype(np.float64), xla_runtime()
     with jax.enable_x64(x64):
@@ -171,8 +140,8 @@ def ieee_encode(encoder: Encoder, points: np.ndarray, dtype: str) -> np.ndarray 
         np_dtype = _np_dtype(dtype)
         per = _IEEE_PARAMS.setdefault(encoder, {})
         if dtype not in per:  # the weights cast once per encoder and dtype (as Encoder.__call__ casts them)
-            xla = _PARAMS.get(encoder, {}).get(dtype)  # the same host-side casts, when XLA already made them
-            per[dtype] = ([(np.asarray(W).T, np.asarray(b)) for W, b in xla] if xla is not None else
+            xla = cached_params(encoder, dtype)  # the same host-side casts, when XLA already made them
+            per[dtype] = ([(np.asarray(Wt), np.asarray(b)) for Wt, b in xla] if xla is not None else
                           [(layer.W.T.astype(np_dtype), layer.b.astype(np_dtype)) for layer in encoder.layers])
         h = np.asarray(points, dtype=np.float64).astype(np_dtype)
         with np.errstate(all="ignore"):

@@ -129,11 +129,8 @@ def l2_zero_exact(encoder: Encoder, x: Sequence[Fraction]) -> Optional[bool]:
     a: list[Fraction] = [Fraction(0)] * len(x)
     c: list[Fraction] = [v * scale for v in x]
     for layer, (sl, sr) in zip(encoder.layers, slopes):
-        W, b = layer.W_exact, layer.b_exact
-        nz_a = [j for j, v in enumerate(a) if v]
-        nz_c = [j for j, v in enumerate(c) if v]
-        na = [sum((W[i, j] * a[j] for j in nz_a), Fraction(0)) + b[i] for i in range(layer.n_out)]
-        nc = [sum((W[i, j] * c[j] for j in nz_c), Fraction(0)) for i in range(layer.n_out)]
+        na = layer.kernel.affine(a)  # the exact kernel: W a + b and W c
+        nc = layer.kernel.linear(c)
         a, c = [], []
         for u, w in zip(na, nc):
             m = sr if _sign(u, w, d) >= 0 else sl

@@ -1,6 +1,8 @@
 """``latentcheck recheck``: re-check a certificate or a falsify report with rationals only.
 
-Standalone by design: this module imports nothing else of latentcheck, and
+Independent of the exact kernel on purpose: it does not use :mod:`latentcheck.theorems.exact_net` or
+:mod:`latentcheck.theorems.pl` (the engines' one exact ``W x`` and PL form), so a bug there cannot hide
+here. Standalone by design: this module imports nothing else of latentcheck, and
 depends only on the standard library (``fractions`` for all arithmetic,
 ``json``, ``hashlib``) and NumPy's ``.npz`` reader (``allow_pickle=False``;
 every float16/32/64 or integer weight is taken at its exact value). No

@@ -23,6 +23,7 @@ from .counterexamples import (
 )
 from .theorems import (
     Activation, CATALOG, CLAIMS, Claim, Classification, DataError, Encoder, ExpressionSyntaxError,
+    encoder_from_torch, load_encoder, save_encoder,
     InputSemantics, InvalidArgument, InvalidWeights, LatentcheckError, Layer, NON_VANISHING,
     NonFiniteWeights, NotExact, P1, P2, P2_DELTA, P3, P3_EPS, PROPERTIES, PointCheck, Property,
     RELU_LIKE, ShapeMismatch, T, TANH_LIKE, UNKNOWN, UnknownActivation, UnsafeExpression, VANISHING,

@@ -2,7 +2,8 @@
 
 Weights are read exactly with NumPy's ``as_integer_ratio``; pre-activations are computed in Fractions;
 activations by hand: ``relu`` and ``identity`` exactly, ``sigmoid`` and ``tanh`` as mpmath intervals
-(``mpmath.iv`` at 200 bits) from the exact pre-activation. Nothing from ``latentcheck`` is used.
+(``mpmath.iv`` at 200 bits) from the exact pre-activation. Nothing from ``latentcheck`` is used: independent
+of the exact kernel (``theorems/exact_net.py``, ``theorems/pl.py``) on purpose, so a bug there cannot hide here.
 """
 
 from __future__ import annotations

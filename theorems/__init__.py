@@ -32,6 +32,7 @@ from .errors import (
     UnsafeExpression,
 )
 from .expr import T, parse_expression
+from .formats import encoder_from_torch, load_encoder, save_encoder
 from .inputs import InputSemantics
 from .properties import (P1, P2, P2_DELTA, P3, P3_EPS, PROPERTIES, PointCheck, Property, check_flip, check_zero,
                                              get_property, p1_holds)
@@ -63,6 +64,9 @@ __all__ = [
     "InputSemantics",
     "Layer",
     "exact_affine",
+    "encoder_from_torch",
+    "load_encoder",
+    "save_encoder",
     "interval_affine",
     "LatentcheckError",
     "InvalidArgument",

@@ -10,34 +10,30 @@ exact rationals (piecewise-linear and polynomial activations, and any
 activation at a rational point where it has an exact rational value, such as
 ``tanh(0) = 0``) and in interval arithmetic (the rest).
 
-Files: ``.npz`` with keys ``W0, b0, W1, b1, ...`` and an optional unicode
-array ``activations`` (one per layer). Loaded with ``allow_pickle=False``.
+Files are read and written by :mod:`latentcheck.theorems.formats` (``load_encoder``, ``save_encoder``,
+``encoder_from_torch``), which builds encoders from this module; this module never imports it.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
-import os
-import re
-import zipfile
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
+import sympy as sp
 
 from .activations import Activation, get_activation
 from .errors import InvalidArgument, InvalidWeights, NonFiniteWeights, NotExact, ShapeMismatch
 from .inputs import InputSemantics, Provenance
 from .exact_arrays import exact_number, exact_scalars, exact_strings, fits_float64, float64_copy, unreadable_reason
-from .lower import INTERVAL_PREC, to_interval
+from .exact_net import ExactLayer, ExactNet, exact_affine, interval_affine
+from .float_forward import jax_forward
+from .lower import exact_value, to_interval
 
 __all__ = ["Layer", "Encoder", "exact_affine", "interval_affine", "exact_activation_value", "file_sha256"]
-
-# Extensions :meth:`Encoder.load` hands to :mod:`latentcheck.theorems.formats`.
-_OTHER_FORMATS = (".safetensors", ".pt", ".pth", ".ckpt", ".bin", ".onnx", ".msgpack", ".flax", ".eqx")
-
 
 @dataclass(frozen=True, eq=False)
 class Layer:
@@ -74,39 +70,18 @@ class Layer:
         return [Fraction(v) for v in exact_scalars(self.b if self.b_src is None else self.b_src).tolist()]
 
     @functools.cached_property
-    def _int_form(self) -> tuple[np.ndarray, int]:
-        """``(K, d)``: object array of ints with ``W_exact == K / d`` (``d`` a power of two or 1)."""
-        Wq = self.W_exact
-        d = 1
-        for v in Wq.ravel().tolist():
-            if isinstance(v, Fraction) and v.denominator > d:
-                d = v.denominator  # dyadic: the largest denominator is a multiple of every other
-        K = np.empty(Wq.shape, dtype=object)
-        K.ravel()[:] = [int(v * d) for v in Wq.ravel().tolist()]
-        return K, d
+    def kernel(self) -> ExactLayer:
+        """The layer in the exact kernel (:mod:`latentcheck.theorems.exact_net`): integer weights over a power of
+        two, built once from the stored values."""
+        return ExactLayer.from_arrays(self.W if self.W_src is None else self.W_src, self.b if self.b_src is None else self.b_src)
 
     def exact_affine(self, x: Sequence[Any]) -> list[Fraction]:
         """Exact ``W x + b`` at the stored values, for rational ``x``."""
-        if self.float64_exact:
-            return exact_affine(self.W, self.b, x)
-        xs = [exact_number(v) for v in x]
-        den = 1
-        for v in xs:
-            den = den * v.denominator // _gcd(den, v.denominator)
-        nz = [j for j, v in enumerate(xs) if v]
-        K, d = self._int_form
-        if nz:
-            xi = np.array([xs[j].numerator * (den // xs[j].denominator) for j in nz], dtype=object)
-            acc = K[:, nz].dot(xi).tolist()
-        else:
-            acc = [0] * K.shape[0]
-        return [Fraction(int(a), den * d) + bb for a, bb in zip(acc, self.b_exact)]
+        return self.kernel.affine(x)
 
     def interval_affine(self, h: Sequence[Any]) -> list[Any]:
         """Intervals enclosing ``W h + b`` at the stored values, for interval (or rational) ``h``."""
-        if self.float64_exact:
-            return interval_affine(self.W, self.b, h)
-        return _interval_affine_exact(self.W_exact, self.b_exact, h)
+        return self.kernel.enclose(h)
 
     @property
     def n_in(self) -> int:
@@ -115,6 +90,25 @@ class Layer:
     @property
     def n_out(self) -> int:
         return int(self.W.shape[0])
+
+
+def _validate_layers(layers: tuple) -> None:
+    """:class:`InvalidWeights` / :class:`ShapeMismatch` unless ``layers`` is a non-empty chain of fitting, finite layers."""
+    if not layers:
+        raise InvalidWeights("an encoder needs at least one layer (W0, b0)")
+    prev_out = None
+    for i, layer in enumerate(layers):
+        if not isinstance(layer, Layer) or not isinstance(layer.activation, Activation):
+            raise InvalidWeights(f"layer {i} is {type(layer).__name__}, not a Layer with an Activation; build encoders with "
+                                 "Encoder.from_arrays")
+        W, b = layer.W, layer.b
+        if W.ndim != 2 or b.ndim != 1 or b.shape[0] != W.shape[0] or 0 in W.shape:
+            raise ShapeMismatch(f"layer {i}: W{i} {W.shape} and b{i} {b.shape} do not fit (W_i is (out, in), b_i (out,))")
+        if prev_out is not None and W.shape[1] != prev_out:
+            raise ShapeMismatch(f"W{i} takes {W.shape[1]} inputs but layer {i - 1} gives {prev_out} outputs; W_i is shaped (out, in)")
+        if not (np.isfinite(W).all() and np.isfinite(b).all()):
+            raise NonFiniteWeights(f"layer {i} holds NaN or infinite values; retrain or clean the weights before checking")
+        prev_out = W.shape[0]
 
 
 def _check_array(name: str, value: Any, ndim: int) -> tuple[np.ndarray, np.ndarray | None]:
@@ -169,6 +163,34 @@ class Encoder:
     inputs: InputSemantics = InputSemantics()
     #: Which file, format and tensors this encoder was read from (``None`` for one built in Python).
     provenance: Optional[Provenance] = None
+
+    def __post_init__(self) -> None:
+        """Every construction is validated (``replace`` too): a non-empty chain of layers whose shapes fit, finite
+        float64 weights, known activations."""
+        object.__setattr__(self, "layers", tuple(self.layers))
+        _validate_layers(self.layers)
+
+    # ------------------------------------------------------------- pytree
+    def tree_flatten(self) -> tuple[tuple, tuple]:
+        """JAX pytree children (every layer's ``W, b, W_src, b_src``) and static data (activations, source, inputs).
+        :func:`latentcheck.theorems.float_forward.register_pytree` registers the class when JAX is first used."""
+        children = tuple((layer.W, layer.b, layer.W_src, layer.b_src) for layer in self.layers)
+        aux = (tuple(layer.activation for layer in self.layers), self.source_path, self.source_sha256, self.stored_dtype,
+               self.inputs, self.provenance)
+        return children, aux
+
+    @classmethod
+    def tree_unflatten(cls, aux: tuple, children: tuple) -> "Encoder":
+        """The encoder of :meth:`tree_flatten`'s parts. Not validated: under ``jit`` / ``vmap`` the leaves are
+        tracers (every encoder built from arrays is validated by ``__post_init__``)."""
+        acts, source_path, source_sha256, stored_dtype, inputs, provenance = aux
+        out = object.__new__(cls)
+        values = {"layers": tuple(Layer(W, b, act, Ws, bs) for (W, b, Ws, bs), act in zip(children, acts)),
+                  "source_path": source_path, "source_sha256": source_sha256, "stored_dtype": stored_dtype,
+                  "inputs": inputs, "provenance": provenance}
+        for name, value in values.items():
+            object.__setattr__(out, name, value)
+        return out
 
     # ------------------------------------------------------------- building
     @classmethod
@@ -226,102 +248,6 @@ class Encoder:
             bs.append(rng.normal(0.0, bias_scale, size=(b,)))
             acts.append(activation if i == len(sizes) - 2 else hidden)
         return cls.from_arrays(ws, bs, acts)
-
-    @classmethod
-    def from_torch(cls, module: Any, example_input: Any = None, **options: Any) -> "Encoder":
-        """The encoder of a PyTorch ``nn.Module`` (``nn.Sequential``, or a module with an ``encoder`` child), read by
-        the same rules as model files: Linear used (weight norm applied by torch), BatchNorm (eval) folded, eval-mode
-        Dropout identity, anything else refused by name. ``example_input`` (a tensor) lets a custom module's submodule
-        order be checked against its forward pass. ``options``: ``activations``, ``latent`` (``mu``/``z``/``all``),
-        ``ignore`` (module-name globs). torch is imported only here (docs/models.md)."""
-        from .formats._torch_module import from_torch
-
-        return from_torch(module, example_input, **options)
-
-    # ------------------------------------------------------------- files
-    @classmethod
-    def load(cls, path: "str | os.PathLike[str]", activation: "str | Activation | None" = None, **options: Any) -> "Encoder":
-        """Load an encoder from ``.npz`` (keys ``W0, b0, ...``, optional ``activations``).
-
-        ``activation`` overrides or supplies the latent activation; hidden layers
-        without a stored activation default to it as well. Other formats
-        (safetensors, PyTorch, ONNX, Flax, Equinox, ``.npz`` of named arrays) and
-        ``options`` (``activations``, ``layers_from``, ``output``, ``ignore`` (globs of tensors to drop knowingly),
-        ``latent`` (``mu``, ``z``, ``all`` for VAE heads)) go to
-        :func:`latentcheck.theorems.formats.load_encoder` (docs/models.md). Every tensor of the file is used or
-        refused (:class:`InvalidWeights` naming it); ``encoder.provenance`` records what was read.
-        """
-        path = os.fspath(path)
-        if options or os.path.splitext(path)[1].lower() in _OTHER_FORMATS:
-            from .formats import load_encoder
-
-            return _with_source(load_encoder(path, activation, **options), path)
-        if not os.path.exists(path):
-            raise InvalidWeights(f"weight file {path!r} does not exist; pass the path of an .npz with keys W0, b0, W1, b1, ...")
-        with open(path, "rb") as fh:
-            magic = fh.read(4)
-        if magic != b"PK\x03\x04":
-            raise InvalidWeights(f"weight file {path!r} is not a readable .npz (not a zip archive); save it with np.savez(path, W0=..., b0=...)")
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                arrays = {k: data[k] for k in data.files}
-        except ValueError as exc:
-            if "pickle" in str(exc).lower():
-                raise InvalidWeights(f"weight file {path!r} holds Python objects (pickles), which latentcheck never loads; save plain arrays with np.savez") from None
-            raise InvalidWeights(f"weight file {path!r} is not a valid .npz ({exc}); save it with np.savez(path, W0=..., b0=...)") from None
-        except (OSError, zipfile.BadZipFile, EOFError) as exc:
-            raise InvalidWeights(f"weight file {path!r} is not a readable .npz ({type(exc).__name__}); save it with np.savez(path, W0=..., b0=...)") from None
-        if not any(re.fullmatch(r"W\d+", k) for k in arrays) and any("." in k or "/" in k for k in arrays):
-            from .formats import load_encoder  # named arrays (encoder.0.weight, params/Dense_0/kernel, ...)
-
-            return _with_source(load_encoder(path, activation), path)
-        if not any(re.fullmatch(r"W\d+", k) for k in arrays):
-            raise InvalidWeights(f"weight file {path!r} has keys {sorted(arrays)} but no W0; name layers W0, b0, W1, b1, ... with W_i shaped (out, in)")
-        from .formats import _native_keys
-
-        layer_keys = _native_keys(arrays, repr(path))  # every key is W<i>, b<i>, activations or latentcheck_*, else refused by name
-        weights = [arrays[f"W{i}"] for i in layer_keys]
-        biases = [arrays[f"b{i}"] for i in layer_keys]
-        for name, arr in [(f"W{i}", w) for i, w in enumerate(weights)] + [(f"b{i}", b) for i, b in enumerate(biases)]:
-            reason = unreadable_reason(arr.dtype)
-            if reason is not None:
-                raise InvalidWeights(f"{name} in {path!r}: {reason}")
-        if "activations" in arrays:
-            stored = arrays["activations"]
-            if stored.dtype.kind != "U":
-                raise InvalidWeights(f"'activations' in {path!r} must be a unicode string array, got dtype {stored.dtype}")
-            acts: list[Any] = [str(a) for a in np.atleast_1d(stored)]
-            if len(acts) != len(weights):
-                raise ShapeMismatch(f"'activations' in {path!r} lists {len(acts)} activations for {len(weights)} layers")
-            if activation is not None:
-                acts[-1] = activation
-        else:
-            if activation is None:
-                raise InvalidWeights(f"weight file {path!r} stores no 'activations'; pass the latent activation (e.g. --activation relu)")
-            acts = [activation] * len(weights)
-        from .inputs import inputs_from_arrays
-
-        inputs = inputs_from_arrays(arrays, path, n=int(np.shape(weights[0])[1]) if np.ndim(weights[0]) == 2 else None)
-        enc = _native_provenance(_with_source(cls.from_arrays(weights, biases, acts), path), arrays, len(weights))
-        return replace(enc, inputs=inputs)
-
-    def save(self, path: "str | os.PathLike[str]") -> None:
-        """Save as ``.npz`` (``W0, b0, ...``, a unicode ``activations`` array and the input semantics under
-        ``latentcheck_*`` keys) or ``.safetensors``."""
-        if os.path.splitext(os.fspath(path))[1].lower() == ".safetensors":
-            from .formats import save_encoder
-            from .inputs import inputs_to_meta
-
-            return save_encoder(self, path, inputs_to_meta(self.inputs))
-        from .inputs import inputs_to_arrays
-
-        arrays: dict[str, np.ndarray] = {}
-        for i, layer in enumerate(self.layers):
-            arrays[f"W{i}"] = np.asarray(layer.W if layer.W_src is None else layer.W_src)
-            arrays[f"b{i}"] = np.asarray(layer.b if layer.b_src is None else layer.b_src)
-        arrays["activations"] = np.array([layer.activation.name for layer in self.layers], dtype=np.str_)
-        arrays.update(inputs_to_arrays(self.inputs, self.n))
-        np.savez(path, **arrays)
 
     # ------------------------------------------------------------- shape
     @property
@@ -381,19 +307,9 @@ class Encoder:
         return h
 
     def jax_fn(self, dtype: Any = "float32") -> Callable[[Any], Any]:
-        """A pure JAX function ``x[n] -> z[m]`` in ``dtype`` (jit/vmap it at the edge)."""
-        import jax.numpy as jnp
-
-        params = [(jnp.asarray(layer.W, dtype=dtype), jnp.asarray(layer.b, dtype=dtype)) for layer in self.layers]
-        fns = [layer.activation.jax_fn() for layer in self.layers]
-
-        def forward(x: Any) -> Any:
-            h = jnp.asarray(x, dtype=dtype)
-            for (W, b), f in zip(params, fns):
-                h = f(W @ h + b).astype(dtype)
-            return h
-
-        return forward
+        """A pure JAX function ``x[n] -> z[m]`` in ``dtype`` (jit/vmap it at the edge): the one float forward
+        pass, :func:`latentcheck.theorems.float_forward.apply_layers`."""
+        return jax_forward(self, str(np.dtype(dtype)) if not isinstance(dtype, str) else dtype)
 
     def pre_activations(self, x: np.ndarray) -> np.ndarray:
         """Float64 latent pre-activations ``W_L h(x) + b_L``."""
@@ -404,6 +320,11 @@ class Encoder:
         return h @ last.W.T + last.b
 
     # ------------------------------------------------------------- exact
+    @functools.cached_property
+    def exact_net(self) -> ExactNet:
+        """The encoder in the exact kernel (:class:`latentcheck.theorems.exact_net.ExactNet`), built once."""
+        return ExactNet.from_encoder(self)
+
     @property
     def is_exact(self) -> bool:
         """True when every activation maps rationals to rationals."""
@@ -458,20 +379,6 @@ class Encoder:
         return [to_interval(v) for v in self.mixed(x)]
 
 
-def _native_provenance(enc: "Encoder", arrays: dict[str, Any], n_layers: int) -> "Encoder":
-    """``enc`` (read from latentcheck's ``.npz``) with its provenance: every key was used."""
-    used = tuple(k for i in range(n_layers) for k in (f"W{i}", f"b{i}")) + tuple(k for k in arrays if not re.fullmatch(r"[Wb]\d+", k))
-    prov = Provenance(path=enc.source_path, sha256=enc.source_sha256, format="npz", tensors_used=used)
-    return replace(enc, provenance=prov)
-
-
-def _with_source(enc: "Encoder", path: str) -> "Encoder":
-    """``enc`` recording the weights file it came from and its SHA-256 (for self-contained reports)."""
-    if not os.path.isfile(path):  # a folder-based format: no single file to hash
-        return replace(enc, source_path=path)
-    return replace(enc, source_path=path, source_sha256=file_sha256(path))
-
-
 def file_sha256(path: str) -> str:
     """SHA-256 of a file's bytes (hex)."""
     h = hashlib.sha256()
@@ -514,10 +421,6 @@ def exact_activation_value(act: Activation, p: Fraction, enclosure: Any = None) 
 
 @functools.lru_cache(maxsize=4096)
 def _exact_transcendental(expr: Any, p: Fraction) -> Fraction | None:
-    import sympy as sp
-
-    from .lower import exact_value
-
     if expr.has(sp.Float):  # a float literal would make the value a float, which is never read as a rational here
         return None
     try:
@@ -552,95 +455,3 @@ def _mixed_affine(layer: Layer, h: Sequence[Any]) -> list[Any]:
     exact_rows = layer.exact_affine(zeros_for_loose) if not np.all(touches) else None
     iv_rows = layer.interval_affine(h) if np.any(touches) else None
     return [iv_rows[i] if touches[i] else exact_rows[i] for i in range(layer.n_out)]
-
-
-def _float_to_int_scaled(row: np.ndarray) -> tuple[list[int], int]:
-    """Integers ``k`` and exponent ``e`` with ``row == k * 2**e`` exactly."""
-    mant, expo = np.frexp(row)
-    # Each float is mant * 2**expo with 53-bit mantissa: k_i = mant*2**53 * 2**(expo_i - e_min).
-    ints = (mant * (1 << 53)).astype(np.int64)
-    e_min = int(expo.min()) if row.size else 0
-    ks = [int(k) << int(e - e_min) for k, e in zip(ints.tolist(), expo.tolist())]
-    return ks, e_min - 53
-
-
-def exact_affine(W: np.ndarray, b: np.ndarray, x: Sequence[Fraction]) -> list[Fraction]:
-    """Exact ``W x + b`` for ``W, b`` at their stored values and rational ``x`` (integer arithmetic).
-
-    Arrays of another dtype than float64 (long double, wide integers...) are read exactly, never rounded.
-    """
-    if np.asarray(W).dtype != np.float64 or np.asarray(b).dtype != np.float64:
-        return _exact_affine_any(np.asarray(W), np.asarray(b), x)
-    xs = [exact_number(v) for v in x]
-    den = 1
-    for v in xs:
-        den = den * v.denominator // _gcd(den, v.denominator)
-    xi = [v.numerator * (den // v.denominator) for v in xs]
-    nz = [j for j, v in enumerate(xi) if v != 0]
-    out = []
-    for i in range(W.shape[0]):
-        row = np.asarray(W[i])[nz]
-        if len(nz):
-            ks, e = _float_to_int_scaled(row)
-            acc = sum(k * xi[j] for k, j in zip(ks, nz))
-            val = Fraction(acc, den) * (Fraction(2) ** e)
-        else:
-            val = Fraction(0)
-        out.append(val + Fraction(float(b[i])))
-    return out
-
-
-def _exact_affine_any(W: np.ndarray, b: np.ndarray, x: Sequence[Any]) -> list[Fraction]:
-    Wq, bq = exact_scalars(W), exact_scalars(b).tolist()
-    xs = [exact_number(v) for v in x]
-    nz = [j for j, v in enumerate(xs) if v]
-    return [sum((Fraction(Wq[i, j]) * xs[j] for j in nz if Wq[i, j] != 0), Fraction(bq[i])) for i in range(Wq.shape[0])]
-
-
-def _gcd(a: int, b: int) -> int:
-    import math
-
-    return math.gcd(a, b)
-
-
-def _interval_affine_exact(Wq: np.ndarray, bq: Sequence[Fraction], h: Sequence[Any]) -> list[Any]:
-    """Intervals enclosing ``W h + b`` for exact (object) ``W`` and ``b``."""
-    from mpmath import iv
-
-    old = iv.prec
-    iv.prec = INTERVAL_PREC
-    try:
-        hv = [to_interval(v) for v in h]
-        out = []
-        for i in range(Wq.shape[0]):
-            acc = to_interval(Fraction(bq[i]))
-            for w, v in zip(Wq[i].tolist(), hv):
-                if w != 0:
-                    acc = acc + to_interval(Fraction(w)) * v
-            out.append(acc)
-        return out
-    finally:
-        iv.prec = old
-
-
-def interval_affine(W: np.ndarray, b: np.ndarray, h: Sequence[Any]) -> list[Any]:
-    """Intervals enclosing ``W h + b`` for interval (or rational) ``h`` (``W, b`` at their stored values)."""
-    from mpmath import iv
-
-    if np.asarray(W).dtype != np.float64 or np.asarray(b).dtype != np.float64:
-        return _interval_affine_exact(exact_scalars(W), [Fraction(v) for v in exact_scalars(b).tolist()], h)
-
-    old = iv.prec
-    iv.prec = INTERVAL_PREC
-    try:
-        hv = [to_interval(v) for v in h]
-        out = []
-        for i in range(W.shape[0]):
-            acc = iv.mpf(float(b[i]))
-            for w, v in zip(W[i].tolist(), hv):
-                if w != 0.0:
-                    acc = acc + iv.mpf(w) * v
-            out.append(acc)
-        return out
-    finally:
-        iv.prec = old

@@ -18,6 +18,7 @@ from typing import Any, Optional
 import typer
 
 from . import convert as cli_convert
+from ...theorems.formats import load_encoder
 
 __all__ = ["register", "build_encoder", "encoder_with_meta", "INPUT_NORMALISE_HELP"]
 
@@ -47,7 +48,7 @@ def build_encoder(weights: Optional[str], layers: Optional[str], activation: Opt
     if (weights is None) == (layers is None):
         raise InvalidArgument("give exactly one of --weights FILE.npz or --layers N,H,...,M (with --activation)")
     if weights is not None:
-        return Encoder.load(weights, activation=activation)
+        return load_encoder(weights, activation=activation)
     if activation is None:
         raise InvalidArgument(f"--layers {layers} needs --activation NAME|EXPR (e.g. relu, tanh, sigmoid, 'Max(0, t - 1)')")
     try:

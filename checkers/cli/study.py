@@ -9,6 +9,7 @@ from typing import Any, Optional
 import typer
 
 from . import convert as cli_convert
+from ...theorems.formats import load_encoder
 
 __all__ = ["register"]
 
@@ -402,7 +403,7 @@ def _audit_encoder(weights: Optional[str], model: Optional[str], layers_from: Op
     elif weights is None:
         raise InvalidArgument("give --weights FILE.npz or --model FILE (any format in docs/models.md)")
     else:
-        enc = Encoder.load(weights, activation=activation)
+        enc = load_encoder(weights, activation=activation)
     if item_order is not None:
         enc = replace(enc, inputs=replace(enc.inputs, input_names=read_item_order(item_order, enc.n), input_ids=None))
     enc = with_input_normalise(enc, normalise)

@@ -25,7 +25,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ...theorems.encoder import Encoder, exact_affine
+from ...theorems.encoder import Encoder
 from ...counterexamples._fast import QVec, exact_affine_fast, exact_pre_fast
 from ...theorems.blas import serial_blas
 
@@ -106,25 +106,12 @@ def pivot_columns(J: np.ndarray, k: int, allowed: np.ndarray | None = None) -> l
     return None if pick is None else sorted(int(c) for c in cols[pick])
 
 
-def _layer_int_matrix(layer: Any, cols: "Sequence[int] | None") -> tuple[np.ndarray, int]:
-    """``(K, e)`` with the layer's stored weights (columns ``cols``) ``== K * 2**e`` exactly, never via float64."""
-    if getattr(layer, "float64_exact", True):
-        return _int_matrix(layer.W if cols is None else layer.W[:, list(cols)])
-    K, d = layer._int_form  # W_exact == K / d, d a power of two
-    return (K if cols is None else K[:, list(cols)]), -(int(d).bit_length() - 1)
-
-
-def _int_matrix(M: np.ndarray) -> tuple[np.ndarray, int]:
-    """Object array of Python ints ``K`` and exponent ``e`` with ``M == K * 2**e`` exactly."""
-    M = np.asarray(M, dtype=np.float64)
-    mant, expo = np.frexp(M)
-    nz = M != 0
-    e_min = int(expo[nz].min()) if nz.any() else 0
-    ints = (mant * (1 << 53)).astype(np.int64)
-    out = np.empty(M.shape, dtype=object)
-    flat_i, flat_e = ints.ravel().tolist(), expo.ravel().tolist()
-    out.ravel()[:] = [int(k) << int(e - e_min) if k else 0 for k, e in zip(flat_i, flat_e)]
-    return out, e_min - 53
+def _layer_int_matrix(layer: Any, cols: "Sequence[int] | None") -> tuple[np.ndarray, int, int]:
+    """``(K, e, D)`` with the layer's stored weights (columns ``cols``) ``== K * 2**e / D`` exactly (the exact
+    kernel's integer form; ``K`` an object array of Python ints)."""
+    M = layer.kernel.W
+    K = M.K if cols is None else M.K[:, list(cols)]
+    return K.astype(object), M.e, M.D
 
 
 def _slope(act, p: Fraction) -> Fraction:
@@ -136,8 +123,7 @@ def _slope(act, p: Fraction) -> Fraction:
 def _affine(layer, h: list[Fraction]) -> list[Fraction]:
     """Exact ``W h + b`` (vectorised integer arithmetic when the weights allow it; ``latentcheck.theorems`` otherwise)."""
 
-    out = exact_affine_fast(layer, QVec.from_fractions(h))
-    return out if out is not None else layer.exact_affine(h)
+    return exact_affine_fast(layer, QVec.from_fractions(h))
 
 
 def _int_matmul(A: np.ndarray, B: np.ndarray) -> np.ndarray:
@@ -163,8 +149,7 @@ def _local_jacobian_int(encoder: Encoder, x: Sequence[Fraction], S: Sequence[int
         h = [layer.activation.exact(p) for p in pre]
     pre_L = _affine(encoder.layers[-1], h)
     # Jacobian: right to left, as integers K * 2**e / den.
-    K, e = _layer_int_matrix(encoder.layers[0], S)
-    den = 1
+    K, e, den = _layer_int_matrix(encoder.layers[0], S)
     for layer, sl in zip(encoder.layers[1:], slopes):
         d = 1
         for s in sl:
@@ -172,9 +157,10 @@ def _local_jacobian_int(encoder: Encoder, x: Sequence[Fraction], S: Sequence[int
         scale = np.array([s.numerator * (d // s.denominator) for s in sl], dtype=object)
         K = K * scale[:, None]
         den *= d
-        Wi, ei = _layer_int_matrix(layer, None)
+        Wi, ei, di = _layer_int_matrix(layer, None)
         K = _int_matmul(Wi, K)
         e += ei
+        den *= di
     return K, e, den, pre_L
 
 

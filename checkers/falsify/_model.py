@@ -27,6 +27,7 @@ import sympy as sp
 from ...theorems.activations import Activation
 from ...theorems.classify import NON_VANISHING, RELU_LIKE, Classification
 from ...theorems.encoder import Encoder
+from ...theorems.float_forward import apply_layers, float_params
 from ...theorems.inputs import divide_factor, normalise_float
 from ..float_vanishing import float_vanishing_threshold, zero_set_phrase
 
@@ -138,24 +139,15 @@ def zero_target(cls: Classification, act: Activation, dtype: str) -> ZeroTarget:
 
 def jax_pre_activations(encoder: Encoder, dtype: str = "float32") -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
     """Batched JAX functions ``pre(X[B, n]) -> [B, m]`` and the latent activation ``s``; ``pre`` applies the
-    encoder's input normalisation first (``encoder.inputs.normalise``: the function checked is ``enc(N(x))``)."""
-    import jax.numpy as jnp
-
-    params = [(jnp.asarray(layer.W.T, dtype=dtype), jnp.asarray(layer.b, dtype=dtype)) for layer in encoder.layers]
-    hidden = [layer.activation.jax_fn() for layer in encoder.layers[:-1]]
-
-    def affine(h: Any, Wt: Any, b: Any) -> Any:  # h[..., n] @ Wt[n, m] + b[m], the bias broadcast explicitly
-        z = h @ Wt
-        return z + jnp.broadcast_to(b, z.shape)
-
+    encoder's input normalisation first (``encoder.inputs.normalise``: the function checked is ``enc(N(x))``),
+    then the one float forward pass (:func:`latentcheck.theorems.float_forward.apply_layers`, which
+    certification's float re-evaluation runs too)."""
+    params = float_params(encoder, dtype)
+    fns = [layer.activation.jax_fn() for layer in encoder.layers]
     normalise = _jax_normaliser(encoder.inputs.normalise)
 
     def pre(X: Any) -> Any:
-        h = normalise(X)
-        for (Wt, b), f in zip(params[:-1], hidden):
-            h = f(affine(h, Wt, b))
-        Wt, b = params[-1]
-        return affine(h, Wt, b)
+        return apply_layers(params, fns, normalise(X), dtype, latent=False)
 
     return pre, encoder.activation.jax_fn()
 

@@ -426,7 +426,7 @@ def save_encoder(
     data whose ids are strings (a generic file's ids become codes that mean
     nothing outside that file) give ``input_names``, the id string of each
     input coordinate, instead. The keys are those of
-    :class:`latentcheck.theorems.InputSemantics`: :meth:`latentcheck.theorems.Encoder.load`
+    :class:`latentcheck.theorems.InputSemantics`: :func:`latentcheck.load_encoder`
     reads them back into ``encoder.inputs`` (``origin='file'``).
     """
     ids = None
@@ -507,7 +507,7 @@ def meta_from_inputs(inputs: InputSemantics) -> dict[str, Any]:
 
 def read_input_meta(path: "str | os.PathLike[str]") -> dict[str, Any]:
     """The input metadata stored by :func:`save_encoder` (empty for other ``.npz`` files); malformed keys raise
-    :class:`InvalidArgument`. The same reading as :meth:`latentcheck.theorems.Encoder.load` (``encoder.inputs``)."""
+    :class:`InvalidArgument`. The same reading as :func:`latentcheck.load_encoder` (``encoder.inputs``)."""
     try:
         with np.load(path, allow_pickle=False) as data:
             inputs = inputs_from_arrays(data, os.fspath(path))

@@ -21,6 +21,7 @@ from ...theorems import Encoder
 from ...theorems.errors import LatentcheckError
 from ...theorems.properties import get_property
 from .._exit import INTERNAL, INTERRUPTED, debug_requested, internal_error_line
+from ...theorems.formats import load_encoder
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,7 +65,7 @@ def _main(args: list[str]) -> int:
     import numpy as np
 
 
-    enc = Encoder.load(path.parent / weights)
+    enc = load_encoder(path.parent / weights)
     vecs = {k: [Fraction(v) for v in vals] for k, vals in cx["witness"].items()}
     dtype = cx.get("dtype") or report.get("dtype", "float32")
     prop = get_property(cx["property"])

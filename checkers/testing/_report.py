@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 from . import _session
 from ...theorems.properties import P2, P3, get_property
 from .._io import atomic_write_text
+from ...theorems.formats import save_encoder
 
 __all__ = ["fail", "PROPERTY"]
 
@@ -131,7 +132,7 @@ def _write(directory: Path, payload: dict, encoder: Any, message: str) -> str | 
     try:
         directory.mkdir(parents=True, exist_ok=True)
         if encoder is not None:
-            encoder.save(directory / "encoder.npz")
+            save_encoder(encoder, directory / "encoder.npz")
         atomic_write_text(directory / "report.json", json.dumps(payload, indent=2) + "\n")
         weights = "; weights: `encoder.npz`" if encoder is not None else ""
         atomic_write_text(directory / "report.md", f"# latentcheck: {payload['title']}\n\n```\n{message}\n```\n\n"

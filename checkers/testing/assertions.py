@@ -40,6 +40,7 @@ from ...theorems.encoder import Encoder
 from ...theorems.formats._torch_module import is_torch_module
 from ..falsify import falsify
 from ._rate import certified_flip, flip_rate
+from ...theorems.formats import encoder_from_torch
 
 __all__ = ["assert_nonvanishing", "assert_order_preserving", "NonvanishingResult", "OrderResult"]
 
@@ -128,12 +129,12 @@ def _codes(fn: Any, cx: Any, dtype: str) -> dict[str, list[float]]:
 
 
 def _as_encoder(fn: Any) -> Any:
-    """A ``torch.nn.Module`` becomes its Encoder (``Encoder.from_torch``: the rules of model files); anything else is kept."""
+    """A ``torch.nn.Module`` becomes its Encoder (``encoder_from_torch``: the rules of model files); anything else is kept."""
 
     if not is_torch_module(fn):
         return fn
 
-    return Encoder.from_torch(fn)
+    return encoder_from_torch(fn)
 
 
 def assert_nonvanishing(
@@ -158,7 +159,7 @@ def assert_nonvanishing(
     never maps to 0 in real arithmetic).
 
     Args:
-        encoder_fn: a ``latentcheck.theorems.Encoder``, a ``torch.nn.Module`` (read by ``Encoder.from_torch``)
+        encoder_fn: a ``latentcheck.theorems.Encoder``, a ``torch.nn.Module`` (read by ``encoder_from_torch``)
             or a callable ``x[n] -> z[m]``.
         n: input dimension (needed for a callable).
         domain: ``'reals'``, ``'nonneg'`` (ratings), ``'binary'`` (implicit feedback), ``'sphere'``,

@@ -24,6 +24,7 @@ from latentcheck.counterexamples import (
     write_report,
 )
 from latentcheck.theorems import Encoder, check_flip, check_zero
+from latentcheck import save_encoder
 
 
 def test_public_api_matches_all() -> None:
@@ -165,7 +166,7 @@ def test_cli_bad_input_exits_2(tmp_path) -> None:
 def test_cli_weights_file_and_same_seed_same_json(tmp_path) -> None:
     enc = Encoder.random([16, 4], "tanh", seed=3)
     path = tmp_path / "w.npz"
-    enc.save(path)
+    save_encoder(enc, path)
     argv = ["falsify", "--property", "p2", "--weights", str(path), "--budget", "10", "--seed", "7", "--json"]
     a, b = runner.invoke(app, argv), runner.invoke(app, argv)
     assert a.exit_code == b.exit_code == 1

@@ -22,6 +22,7 @@ from latentcheck.counterexamples._fast import QVec
 from latentcheck.counterexamples.certify import certify_zero
 from latentcheck.theorems import Encoder
 from latentcheck.theorems.errors import DataError, InvalidWeights
+from latentcheck import load_encoder, save_encoder
 
 LD = np.longdouble
 TINY = LD(2) ** -60  # representable in x87 extended (64-bit mantissa), not next to 1 in float64
@@ -38,7 +39,7 @@ def _save(path, W, b, act) -> str:
 def test_longdouble_weights_are_read_exactly(tmp_path) -> None:
     W = np.array([[LD(1) + TINY, LD(-1)]], dtype=np.longdouble)
     path = _save(tmp_path / "ld.npz", W, np.zeros(1, dtype=np.longdouble), "t**2")
-    enc = Encoder.load(path)
+    enc = load_encoder(path)
     assert enc.layers[0].W_exact[0, 0] == Fraction(*W[0, 0].as_integer_ratio()) == 1 + Fraction(1, 2**60)
     # float64 would say enc(1, 1) = 0; the stored weights give (2**-60)**2
     cert = certify_zero(enc, [1, 1], dtype="float32")
@@ -68,7 +69,7 @@ def test_wide_integer_weights_stay_integers(tmp_path, dtype) -> None:
     W = np.array([[big, 2**53]], dtype=dtype) if dtype == np.uint64 else np.array([[big, -(2**53)]], dtype=dtype)
     x = [1, -1] if dtype == np.uint64 else [1, 1]
     path = _save(tmp_path / "int.npz", W, np.zeros(1, dtype=dtype), "identity")
-    enc = Encoder.load(path)
+    enc = load_encoder(path)
     assert enc.exact(x) == [1]  # float64 would round 2**53 + 1 to 2**53 and give 0
     assert not certify_zero(enc, x, dtype="float64").certified
     assert not rc.p3_witness_holds(*rc.from_npz(path), x)
@@ -94,8 +95,8 @@ def test_bfloat16_weights_exact() -> None:
 def test_save_keeps_the_stored_dtype(tmp_path) -> None:
     W = np.array([[LD(1) + TINY, LD(-1)]], dtype=np.longdouble)
     enc = Encoder.from_arrays([W], [np.zeros(1, dtype=np.longdouble)], "relu")
-    enc.save(tmp_path / "again.npz")
-    back = Encoder.load(tmp_path / "again.npz")
+    save_encoder(enc, tmp_path / "again.npz")
+    back = load_encoder(tmp_path / "again.npz")
     assert back.layers[0].W_exact[0, 0] == 1 + Fraction(1, 2**60)
 
 
@@ -106,7 +107,7 @@ def test_unreadable_weight_dtypes_refused(tmp_path, bad) -> None:
     path = tmp_path / "bad.npz"
     np.savez(path, W0=bad, b0=np.zeros(1), activations=np.array(["relu"]))
     with pytest.raises(InvalidWeights, match=re.escape(str(bad.dtype))):
-        Encoder.load(path)
+        load_encoder(path)
     with pytest.raises(InvalidWeights, match="cannot be read"):
         Encoder.from_arrays([bad], [np.zeros(1)], "relu")
 
@@ -136,7 +137,7 @@ def test_planted_float64_rounding_is_caught(tmp_path, monkeypatch) -> None:
     path = _save(tmp_path / "ld.npz", W, np.zeros(1, dtype=np.longdouble), "t**2")
     real = te._check_array
     monkeypatch.setattr(te, "_check_array", lambda name, value, ndim: (real(name, value, ndim)[0], None))
-    bad = Encoder.load(path)
+    bad = load_encoder(path)
     cert = certify_zero(bad, [1, 1], dtype="float32")
     assert cert.status == "exact"  # the planted bug produces a false certificate...
     assert not rc.p3_witness_holds(*rc.from_npz(path), [1, 1])  # ...which the independent re-checker rejects
@@ -149,7 +150,7 @@ def test_falsify_longdouble_certificates_recheck(tmp_path) -> None:
     rng = np.random.default_rng(0)
     W = (rng.normal(size=(2, 4)).astype(np.longdouble) * (LD(1) + TINY))
     path = _save(tmp_path / "ld.npz", W, np.zeros(2, dtype=np.longdouble), "relu")
-    res = falsify(Encoder.load(path), "p3", budget=3, seed=0, shrink=False)
+    res = falsify(load_encoder(path), "p3", budget=3, seed=0, shrink=False)
     Ws, bs, acts = rc.from_npz(path)
     assert res.counterexamples, res.status
     for cx in res.counterexamples:
@@ -249,7 +250,7 @@ def test_exact_repair_uses_stored_weights(tmp_path) -> None:
 
     W = np.array([[LD(1) + TINY, LD(-1)]], dtype=np.longdouble)
     path = _save(tmp_path / "ld.npz", W, np.zeros(1, dtype=np.longdouble), "t**2")
-    res = falsify(Encoder.load(path), "p3", budget=4, seed=0, shrink=False)
+    res = falsify(load_encoder(path), "p3", budget=4, seed=0, shrink=False)
     assert res.counterexamples, res.status
     for cx in res.counterexamples:
         assert cx.certified == "exact" and rc.p3_witness_holds(*rc.from_npz(path), cx.vector("x"))

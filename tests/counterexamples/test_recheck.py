@@ -27,6 +27,7 @@ from latentcheck.checkers.verify import verify
 from latentcheck.counterexamples import recheck as R
 from latentcheck.counterexamples.certificate import save_bound_encoder
 from latentcheck.theorems.encoder import Encoder
+from latentcheck import load_encoder, save_encoder
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -165,8 +166,8 @@ def test_swapped_model_file_rejected(proved: Path, tmp_path: Path) -> None:
 def test_model_option_binds_the_source_file(tmp_path: Path) -> None:
     W = np.abs(np.random.default_rng(0).normal(size=(3, 4)))
     src = tmp_path / "model.npz"
-    Encoder.from_arrays([W], [np.ones(3)], ["relu"]).save(src)
-    enc = Encoder.load(src)
+    save_encoder(Encoder.from_arrays([W], [np.ones(3)], ["relu"]), src)
+    enc = load_encoder(src)
     _write_outputs(tmp_path / "out", enc, verify(enc, "p3", domain="nonneg", timeout=30))
     code, text = _run(tmp_path / "out", model=str(src))
     assert code == 0 and "matches the recorded SHA-256" in text, text

@@ -20,6 +20,7 @@ from latentcheck.checkers.report_check import ReportRejected, recheck_report_wit
 from latentcheck.counterexamples import recheck as R
 from latentcheck.counterexamples.report import write_report
 from latentcheck.theorems import Encoder
+from latentcheck import load_encoder
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +30,7 @@ def report(tmp_path_factory) -> tuple[Path, Path]:
     path = tmp / "enc.npz"
     np.savez(path, W0=rng.normal(size=(3, 8)), b0=rng.normal(size=3) * 0.1, W1=rng.normal(size=(2, 3)),
              b1=np.zeros(2), activations=np.array(["relu", "relu"]))
-    res = falsify(Encoder.load(path), "p3", budget=3, seed=0)
+    res = falsify(load_encoder(path), "p3", budget=3, seed=0)
     paths = write_report(res, tmp / "out", plots=False)
     data = json.loads(paths["json"].read_text())
     assert data["status"] == "counterexample" and data["counterexamples"]
@@ -144,7 +145,7 @@ def p2_report(tmp_path_factory) -> Path:
     rng = np.random.default_rng(7)
     path = tmp / "p2.npz"
     np.savez(path, W0=rng.normal(size=(3, 6)), b0=rng.normal(size=3) * 0.1, activations=np.array(["relu"]))
-    res = falsify(Encoder.load(path), "p2-delta:1/10", budget=3, seed=0)
+    res = falsify(load_encoder(path), "p2-delta:1/10", budget=3, seed=0)
     out = write_report(res, tmp / "out", plots=False)["json"]
     data = json.loads(out.read_text())
     assert data["status"] == "counterexample" and all(c["certified"] == "exact" for c in data["counterexamples"])

@@ -19,6 +19,7 @@ import _recheck as rc
 from latentcheck.checkers.falsify import falsify
 from latentcheck.counterexamples.report import render_markdown, write_report
 from latentcheck.theorems import Encoder
+from latentcheck import load_encoder
 
 
 def recheck_report(data: dict) -> bool:
@@ -41,7 +42,7 @@ def weights_file(tmp_path):
 
 
 def test_report_rechecks_from_json_alone(weights_file, tmp_path) -> None:
-    res = falsify(Encoder.load(weights_file), "p3", budget=3, seed=0)
+    res = falsify(load_encoder(weights_file), "p3", budget=3, seed=0)
     paths = write_report(res, tmp_path / "out", plots=False)
     data = json.loads(paths["json"].read_text())
     assert data["encoder"]["weights_sha256"] == hashlib.sha256(weights_file.read_bytes()).hexdigest()
@@ -58,7 +59,7 @@ def test_planted_wrong_weights_in_report_are_caught(tmp_path) -> None:
     rng = np.random.default_rng(1)
     path = tmp_path / "lin.npz"
     np.savez(path, W0=rng.normal(size=(2, 5)), b0=np.zeros(2), activations=np.array(["identity"]))
-    res = falsify(Encoder.load(path), "p3", budget=3, seed=0)
+    res = falsify(load_encoder(path), "p3", budget=3, seed=0)
     data = json.loads(json.dumps(res.to_json()))
     assert recheck_report(data)  # the true record passes (kernel witness of the linear map)
     x = [Fraction(v) for v in data["counterexamples"][0]["witness"]["x"]]

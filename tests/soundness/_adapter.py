@@ -1,7 +1,7 @@
 """Every call the soundness fuzzer makes into latentcheck, in one place.
 
 The fuzzer and the re-checker see the engine only through these functions:
-the public Python API (``latentcheck.theorems.Encoder.load``, ``latentcheck.checkers.falsify.falsify``,
+the public Python API (``latentcheck.load_encoder``, ``latentcheck.checkers.falsify.falsify``,
 ``FalsifyResult.to_json``, ``latentcheck.theorems.classify``), the CLI's ``--json``
 output, and the two planted bugs (which monkeypatch engine internals). When
 the engine's API changes, adjust this module only.
@@ -17,6 +17,7 @@ import sys
 from typing import Any
 
 import numpy as np
+from latentcheck import load_encoder
 
 __all__ = ["Refused", "falsify_report", "falsify_cli", "classify_report", "plant_float_literals",
            "plant_float16_weights", "REPO"]
@@ -44,7 +45,7 @@ def falsify_report(weights: str, prop: str, *, domain: str = "reals", dtype: str
     from latentcheck.theorems import Encoder
 
     try:
-        enc = Encoder.load(weights)
+        enc = load_encoder(weights)
         res = falsify(enc, prop, domain=domain, dtype=dtype, budget=budget, seed=seed, restarts=restarts,
                       max_counterexamples=max_counterexamples, shrink=shrink, max_rounds=3)
     except _refusal_types() as exc:
@@ -107,17 +108,21 @@ def plant_float_literals(monkeypatch: Any) -> None:
 
 def plant_float16_weights(monkeypatch: Any) -> None:
     """Planted bug: the weight loader rounds every weight and bias through float16."""
-    from latentcheck.theorems import Encoder
+    from latentcheck.theorems import Encoder, formats
 
-    original = Encoder.load.__func__
+    originals = {name: getattr(formats, name) for name in ("native_encoder", "_to_encoder")}
 
-    def rounded(cls: Any, path: Any, *args: Any, **kwargs: Any) -> Any:
-        enc = original(cls, path, *args, **kwargs)
-        ws = [np.asarray(layer.W, dtype=np.float64).astype(np.float16).astype(np.float64) for layer in enc.layers]
-        bs = [np.asarray(layer.b, dtype=np.float64).astype(np.float16).astype(np.float64) for layer in enc.layers]
-        return cls.from_arrays(ws, bs, [layer.activation for layer in enc.layers])
+    def rounding(original: Any) -> Any:
+        def rounded(*args: Any, **kwargs: Any) -> Any:
+            enc = original(*args, **kwargs)
+            ws = [np.asarray(layer.W, dtype=np.float64).astype(np.float16).astype(np.float64) for layer in enc.layers]
+            bs = [np.asarray(layer.b, dtype=np.float64).astype(np.float16).astype(np.float64) for layer in enc.layers]
+            return Encoder.from_arrays(ws, bs, [layer.activation for layer in enc.layers])
 
-    monkeypatch.setattr(Encoder, "load", classmethod(rounded))
+        return rounded
+
+    for name, original in originals.items():  # load_encoder's two builders (latentcheck's .npz, every other format)
+        monkeypatch.setattr(formats, name, rounding(original))
 
 
 def _clear_caches() -> None:

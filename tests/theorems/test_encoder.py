@@ -8,13 +8,14 @@ import numpy as np
 import pytest
 
 from latentcheck.theorems import Encoder, InvalidWeights, NonFiniteWeights, ShapeMismatch, UnknownActivation
+from latentcheck import load_encoder, save_encoder
 
 
 def test_roundtrip(tmp_path) -> None:
     enc = Encoder.random([7, 5, 3], "tanh", hidden_activation="relu", seed=1)
     path = tmp_path / "enc.npz"
-    enc.save(path)
-    back = Encoder.load(path)
+    save_encoder(enc, path)
+    back = load_encoder(path)
     assert back.sizes == [7, 5, 3]
     assert [l.activation.name for l in back.layers] == ["relu", "tanh"]
     x = np.linspace(-1, 1, 7)
@@ -60,22 +61,22 @@ def test_bad_files(tmp_path) -> None:
     junk = tmp_path / "junk.npz"
     junk.write_bytes(b"not a zip file")
     with pytest.raises(InvalidWeights, match="not a readable .npz"):
-        Encoder.load(junk, activation="relu")
+        load_encoder(junk, activation="relu")
     pickled = tmp_path / "pickled.npz"
     np.savez(pickled, W0=np.array([object()], dtype=object), b0=np.zeros(1))
     with pytest.raises(InvalidWeights, match="pickle"):
-        Encoder.load(pickled, activation="relu")
+        load_encoder(pickled, activation="relu")
     nob = tmp_path / "nob.npz"
     np.savez(nob, W0=np.ones((1, 2)))
     with pytest.raises(InvalidWeights, match="b0"):
-        Encoder.load(nob, activation="relu")
+        load_encoder(nob, activation="relu")
     with pytest.raises(InvalidWeights, match="does not exist"):
-        Encoder.load(tmp_path / "missing.npz", activation="relu")
+        load_encoder(tmp_path / "missing.npz", activation="relu")
     noact = tmp_path / "noact.npz"
     np.savez(noact, W0=np.ones((1, 2)), b0=np.zeros(1))
     with pytest.raises(InvalidWeights, match="activation"):
-        Encoder.load(noact)
+        load_encoder(noact)
     badact = tmp_path / "badact.npz"
     np.savez(badact, W0=np.ones((1, 2)), b0=np.zeros(1), activations=np.array(["nosuch"]))
     with pytest.raises(UnknownActivation):
-        Encoder.load(badact)
+        load_encoder(badact)

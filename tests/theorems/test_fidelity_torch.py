@@ -1,7 +1,7 @@
 """Fidelity: PyTorch's own forward pass against latentcheck's float forward, for modules and for saved files.
 
 Each case builds a model in PyTorch (float64, eval mode unless the test is
-about training mode), reads it with ``Encoder.from_torch`` and from its
+about training mode), reads it with ``encoder_from_torch`` and from its
 ``state_dict`` file, and compares on random inputs. Skips without PyTorch.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from latentcheck import encoder_from_torch
 
 torch = pytest.importorskip("torch", reason="PyTorch not installed (optional extra latentcheck[torch])")
 nn = torch.nn
@@ -45,7 +46,7 @@ def test_batchnorm_module_and_state_dict(tmp_path) -> None:
     m = nn.Sequential(nn.Linear(9, 6), nn.BatchNorm1d(6), nn.ReLU(), nn.Linear(6, 3), nn.Tanh()).double()
     _randomise_bn(m[1])
     m.eval()
-    enc = Encoder.from_torch(m)
+    enc = encoder_from_torch(m)
     _agree(enc, m, 9)
     assert enc.provenance.format == "torch-module" and any("BatchNorm '1'" in n for n in enc.provenance.folded)
     torch.save(m.state_dict(), tmp_path / "bn.pt")
@@ -58,7 +59,7 @@ def test_batchnorm_after_activation_and_at_the_input(tmp_path) -> None:
     _randomise_bn(m[0])
     _randomise_bn(m[3])
     m.eval()
-    _agree(Encoder.from_torch(m), m, 5)
+    _agree(encoder_from_torch(m), m, 5)
     torch.save(m.state_dict(), tmp_path / "m.pt")
     _agree(load_encoder(tmp_path / "m.pt", activations=["relu", "sigmoid"]), m, 5)
 
@@ -68,7 +69,7 @@ def test_float32_batchnorm_within_float32_rounding() -> None:
     m = nn.Sequential(nn.Linear(8, 6), nn.BatchNorm1d(6), nn.ReLU(), nn.Linear(6, 3))
     _randomise_bn(m[1])
     m.eval()
-    enc = Encoder.from_torch(m)
+    enc = encoder_from_torch(m)
     x = torch.randn(64, 8)
     with torch.no_grad():
         ref = m(x).double().numpy()
@@ -78,13 +79,13 @@ def test_float32_batchnorm_within_float32_rounding() -> None:
 def test_training_mode_batchnorm_and_dropout_refused() -> None:
     m = nn.Sequential(nn.Linear(4, 3), nn.Dropout(0.5), nn.ReLU())
     with pytest.raises(InvalidWeights, match="'1' \\(Dropout\\).*training mode"):
-        Encoder.from_torch(m)
+        encoder_from_torch(m)
     m.eval()
-    enc = Encoder.from_torch(m)
+    enc = encoder_from_torch(m)
     assert any("Dropout '1' read as identity" in n for n in enc.provenance.folded)
     bn = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3), nn.ReLU())
     with pytest.raises(InvalidWeights, match="batch statistics"):
-        Encoder.from_torch(bn)
+        encoder_from_torch(bn)
 
 
 @pytest.mark.parametrize("style", ["hook", "parametrization"])
@@ -103,7 +104,7 @@ def test_weight_norm_module_and_file(tmp_path, style: str) -> None:
         for name, p in lin.named_parameters():
             p.mul_(1.5)  # g and v no longer consistent with the cached weight: the served weight is recomputed
     m = nn.Sequential(lin, nn.Tanh()).eval()
-    _agree(Encoder.from_torch(m), m, 6)
+    _agree(encoder_from_torch(m), m, 6)
     torch.save(m.state_dict(), tmp_path / "wn.pt")
     assert any(k.endswith(("weight_g", "original0")) for k in m.state_dict())
     _agree(load_encoder(tmp_path / "wn.pt", activations=["tanh"]), m, 6)
@@ -112,7 +113,7 @@ def test_weight_norm_module_and_file(tmp_path, style: str) -> None:
 def test_layernorm_refused_by_name_module_and_file(tmp_path, capsys) -> None:
     m = nn.Sequential(nn.Linear(6, 4), nn.LayerNorm(4), nn.ReLU(), nn.Linear(4, 2)).eval()
     with pytest.raises(InvalidWeights, match="'1' \\(LayerNorm\\)"):
-        Encoder.from_torch(m)
+        encoder_from_torch(m)
     torch.save(m.state_dict(), tmp_path / "ln.pt")
     code, err = _cli(capsys, "verify", "--model", str(tmp_path / "ln.pt"), "--activations", "relu,relu", "--domain", "binary")
     assert code == 2 and "'1.weight'" in err and "LayerNorm" in err
@@ -122,7 +123,7 @@ def test_new_kinds_no_bias_identity_flatten_nested() -> None:
     torch.manual_seed(4)
     inner = nn.Sequential(nn.Linear(5, 4, bias=False), nn.LeakyReLU(0.2))
     m = nn.Sequential(nn.Flatten(), inner, nn.Identity(), nn.Sequential(nn.Linear(4, 3), nn.ELU())).double().eval()
-    enc = Encoder.from_torch(m)
+    enc = encoder_from_torch(m)
     _agree(enc, m, 5)
     assert enc.provenance.tensors_used == ("1.0.weight", "3.0.weight", "3.0.bias")
     assert [layer.activation.name for layer in enc.layers][1] == "elu"
@@ -140,9 +141,9 @@ def test_custom_module_needs_example_input() -> None:
 
     m = Enc().double().eval()
     with pytest.raises(InvalidArgument, match="example_input"):
-        Encoder.from_torch(m)
+        encoder_from_torch(m)
     with pytest.raises(InvalidWeights):  # registration order b, a does not chain / reproduce the forward
-        Encoder.from_torch(m, torch.randn(3, 6, dtype=torch.float64))
+        encoder_from_torch(m, torch.randn(3, 6, dtype=torch.float64))
 
 
 class MultiVAE(nn.Module):
@@ -162,13 +163,13 @@ class MultiVAE(nn.Module):
 def test_vae_module_and_file_latent(tmp_path) -> None:
     torch.manual_seed(5)
     m = MultiVAE().double().eval()
-    enc = Encoder.from_torch(m)
+    enc = encoder_from_torch(m)
     x = torch.randn(20, 10, dtype=torch.float64)
     with torch.no_grad():
         mu = m.encoder(x)[:, :3].numpy()
     np.testing.assert_allclose(enc(x.numpy()), mu, rtol=1e-12, atol=1e-12)
     assert enc.provenance.latent == "mu" and enc.inputs.normalise == "l2"
-    assert Encoder.from_torch(m, latent="all").m == 6
+    assert encoder_from_torch(m, latent="all").m == 6
     torch.save(m.state_dict(), tmp_path / "vae.pt")
     for opts in ({}, {"layers_from": "encoder.*"}):
         f = load_encoder(tmp_path / "vae.pt", activations=["tanh", "identity"], **opts)
@@ -203,8 +204,8 @@ def test_liang_q_layers_module_needs_activations_and_gives_mu() -> None:
     torch.manual_seed(7)
     m = MultVAE().double().eval()
     with pytest.raises(InvalidArgument, match="activations="):
-        Encoder.from_torch(m)
-    enc = Encoder.from_torch(m, activations=["tanh", "identity"])
+        encoder_from_torch(m)
+    enc = encoder_from_torch(m, activations=["tanh", "identity"])
     assert enc.provenance.latent == "mu"
     x = torch.randn(16, 10, dtype=torch.float64)
     with torch.no_grad():

@@ -37,7 +37,7 @@ def _npz_route(tmp_path, layers, acts) -> Encoder:
         arrays[f"W{i}"], arrays[f"b{i}"] = np.asarray(W, np.float64), np.asarray(b, np.float64)
     arrays["activations"] = np.array(acts)
     np.savez(tmp_path / "ref.npz", **arrays)
-    return Encoder.load(tmp_path / "ref.npz")
+    return load_encoder(tmp_path / "ref.npz")
 
 
 def _same_weights(a: Encoder, b: Encoder) -> None:
@@ -165,7 +165,7 @@ def test_natural_order_and_kernel_transpose(tmp_path) -> None:
         arrays[f"params/Dense_{i}/kernel"] = W.T.copy()
         arrays[f"params/Dense_{i}/bias"] = b
     np.savez(tmp_path / "flax.npz", **arrays)
-    enc = Encoder.load(tmp_path / "flax.npz", activation="relu")
+    enc = load_encoder(tmp_path / "flax.npz", activation="relu")
     ref = _npz_route(tmp_path, layers, ["relu"] * len(layers))
     _same_weights(enc, ref)
 
@@ -318,8 +318,8 @@ def test_convert_round_trip_bit_identical(tmp_path, capsys) -> None:
 def test_encoder_save_safetensors_float64_exact(tmp_path) -> None:
     pytest.importorskip("safetensors")
     enc = Encoder.random([9, 4, 2], "relu", "tanh", seed=12)
-    enc.save(tmp_path / "r.safetensors")
-    back = Encoder.load(tmp_path / "r.safetensors")
+    save_encoder(enc, tmp_path / "r.safetensors")
+    back = load_encoder(tmp_path / "r.safetensors")
     _same_weights(enc, back)
     assert back.stored_dtype == "float64"
 

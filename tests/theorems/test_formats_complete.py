@@ -15,6 +15,7 @@ from latentcheck.checkers.falsify import falsify
 from latentcheck.theorems import Encoder
 from latentcheck.theorems.errors import InvalidArgument, InvalidWeights
 from latentcheck.theorems.formats import convert, load_encoder, read_model
+from latentcheck import save_encoder
 
 EPS = 1e-5  # PyTorch's BatchNorm default
 
@@ -174,7 +175,7 @@ def test_native_npz_w01_refused_by_name(tmp_path, capsys) -> None:
     rng = np.random.default_rng(8)
     np.savez(tmp_path / "w.npz", W0=rng.normal(size=(3, 4)), W01=rng.normal(size=(2, 3)), b0=np.zeros(3), b1=np.zeros(2),
              activations=np.array(["relu", "relu"]))
-    for loader in (lambda: Encoder.load(tmp_path / "w.npz"), lambda: read_model(tmp_path / "w.npz")):
+    for loader in (lambda: load_encoder(tmp_path / "w.npz"), lambda: read_model(tmp_path / "w.npz")):
         with pytest.raises(InvalidWeights, match="'W01'"):
             loader()
     for flag in ("--weights", "--model"):
@@ -184,14 +185,14 @@ def test_native_npz_w01_refused_by_name(tmp_path, capsys) -> None:
 
 def test_native_npz_provenance_and_stray_key(tmp_path) -> None:
     enc = Encoder.random([5, 3], "relu", seed=0)
-    enc.save(tmp_path / "e.npz")
-    loaded = Encoder.load(tmp_path / "e.npz")
+    save_encoder(enc, tmp_path / "e.npz")
+    loaded = load_encoder(tmp_path / "e.npz")
     assert loaded.provenance.tensors_used == ("W0", "b0", "activations")
     assert loaded.provenance.sha256 == loaded.source_sha256 and loaded.provenance.format == "npz"
     np.savez(tmp_path / "stray.npz", W0=np.ones((3, 5)), b0=np.zeros(3), activations=np.array(["relu"]), scale=np.ones(1))
     with pytest.raises(InvalidWeights, match="'scale'"):
-        Encoder.load(tmp_path / "stray.npz")
-    assert Encoder.load(tmp_path / "stray.npz", ignore=["scale"]).provenance.tensors_ignored == ("scale",)
+        load_encoder(tmp_path / "stray.npz")
+    assert load_encoder(tmp_path / "stray.npz", ignore=["scale"]).provenance.tensors_ignored == ("scale",)
 
 
 def _vae_tensors(rng, n=8, h=6, m=2, enc="encoder", dec="decoder"):

@@ -29,7 +29,7 @@ def _npz_route(tmp_path, layers, acts) -> Encoder:
     for i, (W, b) in enumerate(layers):
         arrays[f"W{i}"], arrays[f"b{i}"] = np.asarray(W, np.float64), np.asarray(b, np.float64)
     np.savez(tmp_path / "ref.npz", activations=np.array(acts), **arrays)
-    return Encoder.load(tmp_path / "ref.npz")
+    return load_encoder(tmp_path / "ref.npz")
 
 
 def _same_weights(a: Encoder, b: Encoder) -> None:

@@ -23,6 +23,8 @@ from latentcheck.checkers.verify import verify
 from latentcheck.theorems.encoder import Encoder
 from latentcheck.theorems.errors import InvalidArgument
 from latentcheck.theorems.inputs import InputSemantics, inputs_from_arrays, with_input_normalise
+from latentcheck import load_encoder
+from latentcheck import save_encoder as write_encoder  # the model writer; save_encoder here is the study's
 
 runner = CliRunner()
 
@@ -55,22 +57,22 @@ def broken(tmp_path):
 
 
 def _layers(path):
-    enc = Encoder.load(path)
+    enc = load_encoder(path)
     return _indep.layers_of(enc, [layer.activation.name for layer in enc.layers])
 
 
 # ----------------------------------------------------------------------------- the object, read and written
 def test_load_fills_inputs_from_the_file_and_save_writes_them_back(healthy, tmp_path):
-    enc = Encoder.load(healthy)
+    enc = load_encoder(healthy)
     assert enc.inputs.normalise == "l2" and enc.inputs.origin == "file"
     assert enc.inputs.rows == "users" and enc.inputs.values == "binary" and enc.inputs.input_ids == (0, 1, 2, 3)
-    enc.save(tmp_path / "again.npz")
-    again = Encoder.load(tmp_path / "again.npz")
+    write_encoder(enc, tmp_path / "again.npz")
+    again = load_encoder(tmp_path / "again.npz")
     assert again.inputs == enc.inputs
-    assert Encoder.load(tmp_path / "again.npz").inputs.record()["normalise_from"] == "file"
+    assert load_encoder(tmp_path / "again.npz").inputs.record()["normalise_from"] == "file"
     plain = Encoder.from_arrays([W4], [[2.5]], ["relu"])
-    plain.save(tmp_path / "plain.npz")
-    assert Encoder.load(tmp_path / "plain.npz").inputs == InputSemantics()  # nothing recorded: none, origin default
+    write_encoder(plain, tmp_path / "plain.npz")
+    assert load_encoder(tmp_path / "plain.npz").inputs == InputSemantics()  # nothing recorded: none, origin default
 
 
 def test_save_encoder_keeps_its_public_behaviour(tmp_path):
@@ -80,7 +82,7 @@ def test_save_encoder_keeps_its_public_behaviour(tmp_path):
     meta = read_input_meta(tmp_path / "e.npz")
     assert meta["normalise"] == "divide:5" and meta["rows"] == "items" and meta["values"] == "ratings" and meta["threshold"] == 3.5
     assert meta["input_names"].tolist() == ["a", "b", "c"]
-    assert Encoder.load(tmp_path / "e.npz").inputs.input_names == ("a", "b", "c")
+    assert load_encoder(tmp_path / "e.npz").inputs.input_names == ("a", "b", "c")
     with pytest.raises(InvalidArgument, match="input_names"):
         save_encoder(tmp_path / "f.npz", enc, normalise="l2", rows="users", values="binary", input_names=np.array(["a"]))
     with pytest.raises(InvalidArgument, match="input_ids must be integers"):
@@ -102,7 +104,7 @@ def test_malformed_meta_is_refused_with_the_key_named(tmp_path, capsys):
 
 # ----------------------------------------------------------------------------- the regression: verify and falsify agree
 def test_healthy_l2_encoder_is_proved_by_verify_and_not_refuted_by_falsify(healthy):
-    enc = Encoder.load(healthy)
+    enc = load_encoder(healthy)
     v = verify(enc, "p3", domain="binary", timeout=20)
     assert v.verdict == "proved" and v.inputs["normalise"] == "l2" and v.inputs["normalise_from"] == "file"
     f = falsify(enc, "p3", domain="binary", budget=1.0, seed=0)
@@ -115,7 +117,7 @@ def test_healthy_l2_encoder_is_proved_by_verify_and_not_refuted_by_falsify(healt
 
 
 def test_override_none_checks_the_raw_chain(healthy):
-    enc = Encoder.load(healthy)
+    enc = load_encoder(healthy)
     f = falsify(enc, "p3", domain="binary", budget=1.0, seed=0, input_normalise="none")
     assert f.found and f.info["inputs"] == {"normalise": "none", "normalise_from": "option", "rows": "users", "values": "binary",
                                             "input_ids": 4}
@@ -140,7 +142,7 @@ def test_broken_l2_zero_is_certified_exactly_at_an_irrational_norm(broken):
     from latentcheck.counterexamples.candidate import certify_candidate
     from latentcheck.theorems.properties import get_property
 
-    enc = Encoder.load(broken)
+    enc = load_encoder(broken)
     p3 = get_property("p3")
     cert = certify_candidate(p3, enc, [[1, 1, 1, 0]])
     assert cert.status == "exact" and _indep.l2_zero(_layers(broken), [1, 1, 1, 0])
@@ -204,7 +206,7 @@ def test_p2_on_normalised_inputs_is_certified_and_rechecked():
 
 
 def test_falsify_p2_with_l2_from_the_file(broken):
-    res = falsify(Encoder.load(broken), "p2", domain="nonneg", budget=2.0, seed=0)
+    res = falsify(load_encoder(broken), "p2", domain="nonneg", budget=2.0, seed=0)
     assert res.found
     for cx in res.counterexamples:
         x, u, v = ([Fraction(s) for s in vec] for vec in cx.witness)
@@ -214,7 +216,7 @@ def test_falsify_p2_with_l2_from_the_file(broken):
 def test_divide_k_is_applied_exactly(tmp_path):
     """relu(1 - x): raw zeros for x >= 1; with divide:5 zeros only for x >= 5 (none in box:0,2)."""
     path = _save(tmp_path / "d.npz", 1.0, normalise="divide:5", W=np.array([[-1.0]]))
-    enc = Encoder.load(path)
+    enc = load_encoder(path)
     assert enc.inputs.normalise == "divide:5"
     assert not falsify(enc, "p3", domain="box:0,2", budget=1.0, seed=0).found
     assert falsify(enc, "p3", domain="box:0,2", budget=1.0, seed=0, input_normalise="none").found
@@ -227,7 +229,7 @@ def test_divide_k_is_applied_exactly(tmp_path):
 
 
 def test_shrinking_keeps_a_zero_of_the_normalised_encoder(broken):
-    res = falsify(Encoder.load(broken), "p3", domain="nonneg", budget=2.0, seed=1, max_counterexamples=2)
+    res = falsify(load_encoder(broken), "p3", domain="nonneg", budget=2.0, seed=1, max_counterexamples=2)
     assert res.found
     for cx in res.counterexamples:
         assert _indep.l2_zero(_layers(broken), [Fraction(s) for s in cx.witness[0]])
@@ -240,7 +242,7 @@ def test_planted_bug_in_the_qsqrt_sign_is_caught_by_the_independent_checker(heal
     from latentcheck.counterexamples.candidate import certify_candidate
     from latentcheck.theorems.properties import get_property
 
-    enc, p3 = Encoder.load(healthy), get_property("p3")
+    enc, p3 = load_encoder(healthy), get_property("p3")
     users = [[(m >> i) & 1 for i in range(4)] for m in range(1, 16)]
     honest = [certify_candidate(p3, enc, [x]).status for x in users]
     assert all(st == "refuted" for st in honest)
@@ -255,7 +257,7 @@ def test_planted_bug_in_the_qsqrt_sign_is_caught_by_the_independent_checker(heal
 def test_assert_nonvanishing_does_not_fail_a_healthy_l2_encoder(healthy, tmp_path):
     from latentcheck import assert_nonvanishing
 
-    enc = Encoder.load(healthy)
+    enc = load_encoder(healthy)
     assert_nonvanishing(enc, domain="binary", budget=1, seed=0, report_dir=tmp_path)
     with pytest.raises(AssertionError):
         assert_nonvanishing(enc, domain="binary", budget=1, seed=0, input_normalise="none", report_dir=tmp_path)
@@ -265,7 +267,7 @@ def test_assert_nonvanishing_fails_a_broken_l2_encoder_with_a_true_zero(broken, 
     from latentcheck import assert_nonvanishing
 
     with pytest.raises(AssertionError, match=r"input normalisation l2 \(from file\)"):
-        assert_nonvanishing(Encoder.load(broken), domain="binary", budget=1, seed=0, report_dir=tmp_path)
+        assert_nonvanishing(load_encoder(broken), domain="binary", budget=1, seed=0, report_dir=tmp_path)
 
 
 def test_assert_order_preserving_compares_normalised_inputs(tmp_path):
@@ -331,10 +333,10 @@ def test_saved_assertion_report_is_rechecked_with_the_normalisation(broken, tmp_
     from latentcheck import assert_nonvanishing
 
     with pytest.raises(AssertionError):
-        assert_nonvanishing(Encoder.load(broken), domain="binary", budget=1, seed=0, report_dir=tmp_path / "rep")
+        assert_nonvanishing(load_encoder(broken), domain="binary", budget=1, seed=0, report_dir=tmp_path / "rep")
     reports = list((tmp_path / "rep").rglob("report.json"))
     assert len(reports) == 1
-    assert Encoder.load(reports[0].parent / "encoder.npz").inputs.normalise == "l2"
+    assert load_encoder(reports[0].parent / "encoder.npz").inputs.normalise == "l2"
     assert json.loads(reports[0].read_text())["inputs"]["normalise"] == "l2"
     out = subprocess.run([sys.executable, "-m", "latentcheck.checkers.testing", str(reports[0])], capture_output=True, text=True)
     assert out.returncode == 1 and "confirmed" in out.stdout and "NOT" not in out.stdout, out.stdout + out.stderr
@@ -365,7 +367,7 @@ def test_report_rechecks_normalised_witnesses_and_rejects_a_tampered_one(broken,
     assert runner.invoke(app, ["report", str(out / "report.json")]).exit_code == 0
     cxs = data["counterexamples"]
     assert cxs and all(c["certified"] in ("exact", "interval") for c in cxs)
-    enc = Encoder.load(str(broken))
+    enc = load_encoder(str(broken))
     for c in cxs:  # an edited witness: a binary user the normalised encoder does not send to 0
         x = c["witness"]["x"]
         for j in range(len(x)):

@@ -12,7 +12,7 @@ A model is read completely or refused: every tensor is used (a layer, a
 folded BatchNorm, weight norm), outside the encoder (a decoder), ignored by
 the user's ``ignore`` globs, or refused naming it (:mod:`._modules`,
 :mod:`._assemble`); ``Encoder.provenance`` records which, with every fold and
-the VAE latent (``latent``: mu, z, all). ``Encoder.from_torch`` reads an
+the VAE latent (``latent``: mu, z, all). :func:`encoder_from_torch` reads an
 ``nn.Module`` by the same rules (:mod:`._torch_module`).
 
 Nothing here imports safetensors, torch, onnx, msgpack or JAX at import time.
@@ -23,20 +23,26 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import re
-from typing import TYPE_CHECKING, Any, Optional, Sequence
+import zipfile
+from typing import Any, Optional, Sequence
 
 import numpy as np
 
+from .._files import atomic_write_with
+from ..encoder import Encoder, file_sha256
 from ..errors import InvalidWeights, ShapeMismatch
+from ..inputs import Provenance, inputs_from_meta, inputs_to_meta
+from . import _readers as rd
+from ._assemble import assemble, check_latent
 from ._exact import widen_exact, widest
 from ._layers import ModelFile, RawLayer
-
-if TYPE_CHECKING:
-    from ..encoder import Encoder
+from ._modules import apply_ignore
+from ._onnx import read_onnx
+from ._native import has_native_layers, native_encoder, native_keys, read_npz_arrays, save_native_npz
+from ._torch_module import from_torch
 
 __all__ = ["FORMATS", "WRITABLE", "ModelFile", "RawLayer", "detect_format", "read_model", "load_encoder",
-           "save_encoder", "convert", "resolve_activations", "input_semantics"]
+           "save_encoder", "encoder_from_torch", "convert", "resolve_activations", "input_semantics"]
 
 #: Formats :func:`read_model` reads (by extension, else by the file's first bytes).
 FORMATS = ("npz", "safetensors", "torch", "onnx", "flax", "equinox")
@@ -52,8 +58,6 @@ def _sniff(head: bytes, path: str) -> Optional[str]:
     if head.startswith(b"\x93NUMPY"):
         return "equinox"
     if head.startswith(b"PK\x03\x04"):
-        import zipfile
-
         try:
             with zipfile.ZipFile(path) as zf:
                 return "torch" if any(n.endswith("data.pkl") for n in zf.namelist()) else "npz"
@@ -86,34 +90,9 @@ def detect_format(path: "str | os.PathLike[str]") -> str:
     return fmt
 
 
-_NATIVE_KEY = re.compile(r"([Wb])(0|[1-9]\d*)")
-
-
-def _native_keys(tensors: dict[str, Any], where: str) -> Optional[list[int]]:
-    """Layer indices of latentcheck's own layout (``W0, b0, W1, b1, ...``), or None when it is not that layout.
-    Every other key must be ``activations`` or ``latentcheck_*``: anything else is refused, naming it."""
-    if not any(re.fullmatch(r"W\d+", k) for k in tensors):
-        return None
-    for k in tensors:
-        if not (_NATIVE_KEY.fullmatch(k) or k == "activations" or k.startswith("latentcheck_")):
-            hint = " (layer numbers have no leading zeros)" if re.fullmatch(r"[Wb]\d+", k) else ""
-            raise InvalidWeights(f"key {k!r} in {where} is not W<i>, b<i>, activations or latentcheck_*{hint}, so its role is "
-                                 f"unknown and it is refused; rename it, or drop it knowingly with --model FILE --ignore {k!r} "
-                                 f"(ignore=[{k!r}] in Python)")
-    idx = sorted(int(k[1:]) for k in tensors if k.startswith("W") and _NATIVE_KEY.fullmatch(k))
-    if idx != list(range(len(idx))):
-        raise InvalidWeights(f"{where} has layers {idx}; they must be numbered 0, 1, 2, ... without gaps")
-    missing = [f"b{i}" for i in idx if f"b{i}" not in tensors]
-    extra_b = sorted(k for k in tensors if k.startswith("b") and _NATIVE_KEY.fullmatch(k) and int(k[1:]) not in idx)
-    if missing or extra_b:
-        raise InvalidWeights(f"{where} has {'no ' + ', '.join(missing) if missing else 'biases ' + ', '.join(extra_b) + ' without weights'}; "
-                             "give one bias b<i> per weight W<i>")
-    return idx
-
-
 def _native(tensors: dict[str, Any], where: str) -> Optional[list[RawLayer]]:
     """Layers of latentcheck's own layout (``W0, b0, W1, b1, ...``), or None when it is not that layout."""
-    idx = _native_keys(tensors, where)
+    idx = native_keys(tensors, where)
     if idx is None:
         return None
     out = []
@@ -174,8 +153,6 @@ def _recbole_acts(tensors: dict[str, Any], extra: dict[str, Any], n_layers: int)
 
 def _named_model(tensors: dict[str, Any], extra: dict[str, Any], fmt: str, where: str,
                  layers_from: Optional[str], output: Optional[str], latent: Optional[str] = None) -> ModelFile:
-    from ._assemble import assemble
-
     asm = assemble(tensors, extra, where, ordered=fmt in ("torch", "npz", "equinox"), layers_from=layers_from,
                    output=output, latent=latent)
     layers = asm.layers
@@ -191,8 +168,6 @@ def _named_model(tensors: dict[str, Any], extra: dict[str, Any], fmt: str, where
 
 def _read_tensors(path: str, fmt: str, where: str) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
     """``(tensors, extra, meta keys used)`` of a named-weights file; latentcheck's own meta keys moved to ``extra``."""
-    from . import _readers as rd
-
     readers = {"npz": rd.read_npz, "safetensors": rd.read_safetensors, "torch": rd.read_torch,
                "flax": rd.read_flax_msgpack, "equinox": rd.read_equinox_leaves}
     if fmt not in readers:
@@ -227,9 +202,6 @@ def read_model(path: "str | os.PathLike[str]", *, layers_from: Optional[str] = N
 
     Every tensor is used, outside the encoder (a decoder), listed in ``ignore`` (globs), or refused (docs/models.md).
     """
-    from ._assemble import check_latent
-    from ._modules import apply_ignore
-
     path = os.fspath(path)
     fmt = format or detect_format(path)
     where = repr(path)
@@ -239,7 +211,6 @@ def read_model(path: "str | os.PathLike[str]", *, layers_from: Optional[str] = N
     if fmt == "onnx":
         if layers_from is not None:
             raise InvalidWeights("--layers-from applies to files of named weights; for ONNX pass --output NAME")
-        from ._onnx import read_onnx
 
         return read_onnx(path, output, ignore=ignore, latent=latent)
     tensors, extra, meta_used = _read_tensors(path, fmt, where)
@@ -281,9 +252,6 @@ def resolve_activations(stored: Sequence[Optional[str]], activation: Optional[st
 
 
 def _provenance(mf: ModelFile, path: Optional[str]) -> Any:
-    from ..encoder import file_sha256
-    from ..inputs import Provenance
-
     sha = file_sha256(path) if path is not None and os.path.isfile(path) else None
     return Provenance(path=path, sha256=sha, format=mf.format, tensors_used=tuple(mf.used), tensors_ignored=tuple(mf.ignored),
                       folded=tuple(mf.notes), latent=mf.latent)
@@ -291,15 +259,11 @@ def _provenance(mf: ModelFile, path: Optional[str]) -> Any:
 
 def input_semantics(meta: dict[str, Any], n: Optional[int] = None) -> Any:
     """The :class:`~latentcheck.theorems.inputs.InputSemantics` a model file states (``origin='file'`` where it states a normalisation)."""
-    from ..inputs import inputs_from_meta
-
     return inputs_from_meta(meta, n)
 
 
 def _to_encoder(mf: ModelFile, activation: Any = None, activations: Optional[Sequence[str]] = None,
-                where: str = "the model", path: Optional[str] = None) -> "Encoder":
-    from ..encoder import Encoder
-
+                where: str = "the model", path: Optional[str] = None) -> Encoder:
     acts = resolve_activations(mf.activations, activation, activations, where)
     enc = Encoder.from_arrays([layer.W for layer in mf.layers], [layer.b for layer in mf.layers], acts)
     prov = _provenance(mf, path)
@@ -309,15 +273,42 @@ def _to_encoder(mf: ModelFile, activation: Any = None, activations: Optional[Seq
 
 def load_encoder(path: "str | os.PathLike[str]", activation: Any = None, *, activations: Optional[Sequence[str]] = None,
                  layers_from: Optional[str] = None, output: Optional[str] = None, ignore: Optional[Sequence[str]] = None,
-                 latent: Optional[str] = None) -> "Encoder":
-    """:func:`read_model` then build the :class:`latentcheck.theorems.Encoder` (activations resolved, stored dtype,
-    input semantics and provenance recorded)."""
+                 latent: Optional[str] = None) -> Encoder:
+    """The :class:`latentcheck.theorems.Encoder` of a model file (docs/models.md).
+
+    latentcheck's ``.npz`` (keys ``W0, b0, ...``, optional ``activations``) is read directly: ``activation``
+    overrides or supplies the latent activation (hidden layers without a stored one default to it too). Other
+    formats (safetensors, PyTorch, ONNX, Flax, Equinox, ``.npz`` of named arrays) and the options
+    (``activations``, ``layers_from``, ``output``, ``ignore`` (globs of tensors to drop knowingly), ``latent``
+    (``mu``, ``z``, ``all`` for VAE heads)) go through :func:`read_model`. Every tensor of the file is used or
+    refused (:class:`InvalidWeights` naming it); ``encoder.provenance`` records what was read.
+
+    Example:
+        >>> enc = load_encoder("model.npz", activation="relu")  # doctest: +SKIP
+    """
     path = os.fspath(path)
+    options = any(v is not None for v in (activations, layers_from, output, ignore, latent))
+    if not options and os.path.splitext(path)[1].lower() not in _OTHER_EXT:
+        arrays = read_npz_arrays(path)
+        if has_native_layers(arrays):
+            return native_encoder(arrays, path, activation)
     mf = read_model(path, layers_from=layers_from, output=output, ignore=ignore, latent=latent)
     return _to_encoder(mf, activation, activations, repr(path), path)
 
 
 ModelFile.to_encoder = _to_encoder  # type: ignore[attr-defined]
+
+#: Extensions :func:`load_encoder` reads through :func:`read_model` even without options.
+_OTHER_EXT = (".safetensors", ".pt", ".pth", ".ckpt", ".bin", ".onnx", ".msgpack", ".flax", ".eqx")
+
+
+def encoder_from_torch(module: Any, example_input: Any = None, **options: Any) -> Encoder:
+    """The encoder of a PyTorch ``nn.Module`` (``nn.Sequential``, or a module with an ``encoder`` child), read by
+    the same rules as model files: Linear used (weight norm applied by torch), BatchNorm (eval) folded, eval-mode
+    Dropout identity, anything else refused by name. ``example_input`` (a tensor) lets a custom module's submodule
+    order be checked against its forward pass. ``options``: ``activations``, ``latent`` (``mu``/``z``/``all``),
+    ``ignore`` (module-name globs). torch is imported only inside (docs/models.md)."""
+    return from_torch(module, example_input, **options)
 
 
 def _narrowest_exact(arr: np.ndarray, stored: Optional[str]) -> np.ndarray:
@@ -338,19 +329,23 @@ def _narrowest_exact(arr: np.ndarray, stored: Optional[str]) -> np.ndarray:
 def _atomic_write(path: str, write: Any) -> None:
     """``write(tmp)`` then moved onto ``path`` (the one atomic writer, :mod:`latentcheck.theorems.files`;
     the folder is created)."""
-    from ..files import atomic_write_with
-
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     atomic_write_with(path, write)
 
 
-def save_encoder(encoder: "Encoder", path: "str | os.PathLike[str]", meta: Optional[dict[str, Any]] = None) -> None:
+def save_encoder(encoder: Encoder, path: "str | os.PathLike[str]", meta: Optional[dict[str, Any]] = None) -> None:
     """Write ``.npz`` (``W0, b0, ..., activations``) or ``.safetensors`` (same names, activations in metadata),
-    atomically, each array in the encoder's stored dtype when that holds it exactly (else float64)."""
+    atomically. Without ``meta``: the encoder's input semantics are written with it (``.npz``: ``latentcheck_*``
+    keys, the arrays at their stored values); with ``meta`` (input metadata of a converted file), each array in
+    the encoder's stored dtype when that holds it exactly (else float64)."""
     path = os.fspath(path)
     ext = os.path.splitext(path)[1].lower()
     if ext not in (".npz", ".safetensors"):
         raise InvalidWeights(f"cannot write {path!r}: latentcheck writes .npz or .safetensors")
+    if meta is None:
+        if ext == ".npz":
+            return save_native_npz(encoder, path)
+        meta = inputs_to_meta(encoder.inputs)
     stored = getattr(encoder, "stored_dtype", None)
     meta = dict(meta or {})
     arrays: dict[str, np.ndarray] = {}
@@ -401,7 +396,7 @@ def _save_safetensors(path: str, arrays: dict[str, np.ndarray], acts: list[str],
 
 def convert(src: "str | os.PathLike[str]", dst: "str | os.PathLike[str]", *, activation: Any = None,
             activations: Optional[Sequence[str]] = None, layers_from: Optional[str] = None,
-            output: Optional[str] = None, ignore: Optional[Sequence[str]] = None, latent: Optional[str] = None) -> "Encoder":
+            output: Optional[str] = None, ignore: Optional[Sequence[str]] = None, latent: Optional[str] = None) -> Encoder:
     """Read ``src`` in any format, write ``dst`` (``.npz`` or ``.safetensors``), keeping input metadata
     (``normalise``, ``rows``, ``values``, ``threshold``, ``input_ids``, ``input_names``)."""
     ext = os.path.splitext(os.fspath(dst))[1].lower()

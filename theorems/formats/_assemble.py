@@ -100,7 +100,7 @@ def _bn_side(bn: str, prev: Optional[str], nxt: Optional[str], where: str) -> tu
         return nxt, "in", "directly before it in the Sequential"
     if gaps:
         raise InvalidWeights(f"BatchNorm {bn!r} in {where} is not next to a Linear layer in its Sequential, so where its activation "
-                             "sits is unknown; re-save with the BatchNorm right after its Linear, or use Encoder.from_torch(module)")
+                             "sits is unknown; re-save with the BatchNorm right after its Linear, or use encoder_from_torch(module)")
     if prev is not None:
         return prev, "out", "assumed Linear -> BatchNorm -> activation: a state dict does not store where the activation is"
     return nxt, "in", "before the first Linear layer"

@@ -18,6 +18,7 @@ or ``Constant`` nodes, read exactly in their stored dtype.
 
 from __future__ import annotations
 
+import fnmatch
 from fractions import Fraction
 from typing import Any, Optional, Sequence
 
@@ -251,7 +252,6 @@ def _step(ch: _Chain, node: Any, consts: dict[str, np.ndarray], cur: str, where:
 def _walk(graph: Any, consts: dict[str, np.ndarray], where: str, stop: Optional[str],
           ignore: tuple[str, ...] = ()) -> tuple[_Chain, list[Any]]:
     """The chain from the input (to ``stop``), and the nodes where it branched (``[]`` if it did not)."""
-    import fnmatch
 
     inputs = [i.name for i in graph.input if i.name not in consts]
     if len(inputs) != 1:
@@ -335,7 +335,6 @@ def read_onnx(path: str, output: Optional[str] = None, *, ignore: Optional[Seque
 
 
 def _check_globs(graph: Any, globs: tuple[str, ...], where: str) -> None:
-    import fnmatch
 
     names = [n.name for n in graph.node]
     for g in globs:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import warnings
 import zipfile
 from typing import Any
 
@@ -104,7 +105,6 @@ def read_torch(path: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         import torch
     except ImportError:
         raise InvalidWeights(TORCH_MISSING) from None
-    import warnings
 
     try:
         with warnings.catch_warnings():  # torch warns about pickle protocols on stderr; the error line says what matters

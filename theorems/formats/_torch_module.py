@@ -1,4 +1,4 @@
-"""``Encoder.from_torch(module)``: a PyTorch ``nn.Module`` read by the same rules as files (torch imported lazily).
+"""``encoder_from_torch(module)`` (:mod:`latentcheck.theorems.formats`): a PyTorch ``nn.Module`` read by the same rules as files (torch imported lazily).
 
 The chain is the module's leaf modules in order: ``nn.Sequential`` /
 ``nn.ModuleList`` keep their order; a module with an ``encoder`` (or
@@ -16,16 +16,22 @@ forward pass.
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
+import sys
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any, Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import numpy as np
 
+from ..activations import get_activation
+from ..encoder import Encoder
 from ..errors import InvalidArgument, InvalidWeights
-
-if TYPE_CHECKING:
-    from ..encoder import Encoder
+from ..inputs import InputSemantics, Provenance
+from ._assemble import check_latent
+from ._exact import widen_exact, widest
+from ._modules import Module, bn_scale_shift
+from ._readers import _torch_to_numpy
 
 __all__ = ["from_torch", "is_torch_module"]
 
@@ -35,8 +41,6 @@ _PASS = ("Identity", "Flatten")
 
 def is_torch_module(obj: Any) -> bool:
     """Whether ``obj`` is a ``torch.nn.Module`` (without importing torch when it is not loaded)."""
-    import sys
-
     torch = sys.modules.get("torch")
     return torch is not None and isinstance(obj, torch.nn.Module)
 
@@ -113,8 +117,6 @@ class _Chain:
 def _linear(mod: Any, name: str, ch: _Chain) -> None:
     import torch
 
-    from ._exact import widen_exact
-    from ._readers import _torch_to_numpy
 
     pre = f"{name}." if name else ""
     with torch.no_grad():
@@ -150,7 +152,6 @@ def _batchnorm(mod: Any, name: str, ch: _Chain) -> None:
     if mod.training or mod.running_mean is None:
         raise InvalidWeights(f"module {name!r} (BatchNorm) uses batch statistics (training mode or track_running_stats=False), "
                              "which is no fixed function; call module.eval() first")
-    from ._modules import Module, bn_scale_shift
 
     tensors = {f"{name}.{k}": v.detach().cpu().numpy() for k, v in (("running_mean", mod.running_mean), ("running_var", mod.running_var),
                                                                     ("weight", mod.weight), ("bias", mod.bias)) if v is not None}
@@ -237,13 +238,9 @@ def _first_in(decoder: Any) -> Optional[int]:
 
 
 def from_torch(module: Any, example_input: Any = None, *, activations: Optional[Sequence[str]] = None,
-               latent: Optional[str] = None, ignore: Optional[Sequence[str]] = None) -> "Encoder":
+               latent: Optional[str] = None, ignore: Optional[Sequence[str]] = None) -> Encoder:
     """The :class:`~latentcheck.theorems.Encoder` of a PyTorch module (see the module docstring)."""
-    import dataclasses
 
-    from ..encoder import Encoder
-    from ._assemble import check_latent
-    from ..inputs import Provenance
 
     if not is_torch_module(module):
         raise InvalidArgument(f"from_torch takes a torch.nn.Module, got {type(module).__name__}")
@@ -254,13 +251,11 @@ def from_torch(module: Any, example_input: Any = None, *, activations: Optional[
         _check_forward(module if not pname else getattr(module, pname), ch, acts, example_input)
     latent_taken = _latent(ch, decoder, type(module).__name__, check_latent(latent))
     enc = Encoder.from_arrays([s["W"] for s in ch.layers], [s["b"] for s in ch.layers], acts)
-    from ._exact import widest
 
     prov = Provenance(path=None, sha256=None, format="torch-module", tensors_used=tuple(ch.used),
                       tensors_ignored=tuple(ch.ignored), folded=tuple(ch.notes), latent=latent_taken)
     enc = dataclasses.replace(enc, stored_dtype=widest([s["dtype"] for s in ch.layers]), provenance=prov)
     if type(module).__name__ in ("MultiDAE", "MultiVAE"):  # RecBole: forward() starts with F.normalize(rating_matrix)
-        from ..inputs import InputSemantics
 
         enc = dataclasses.replace(enc, inputs=InputSemantics(normalise="l2", origin="file"))
     return enc
@@ -305,7 +300,6 @@ def _check_forward(part: Any, ch: _Chain, acts: list[str], example_input: Any) -
     """The chain read must agree with ``part(example_input)`` (float tolerance of the module's dtype)."""
     import torch
 
-    from ..activations import get_activation
 
     if isinstance(part, torch.nn.ModuleList):
         raise InvalidArgument("example_input cannot check a ModuleList (it has no forward); pass activations=[...] without example_input")

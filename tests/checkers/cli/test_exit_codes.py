@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from latentcheck.checkers.cli.app import main
+from latentcheck import load_encoder, save_encoder
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -267,7 +268,7 @@ def test_npz_with_padded_layer_number_is_invalid_weights(tmp_path, capsys) -> No
 
     path = _npz(tmp_path, W0=np.ones((2, 3)), W01=np.ones((2, 2)), b0=np.zeros(2), b1=np.zeros(2))
     with pytest.raises(InvalidWeights, match="W01"):
-        Encoder.load(path, activation="relu")
+        load_encoder(path, activation="relu")
     code, _, err = _run(["falsify", "-p", "p3", "--weights", str(path), "--activation", "relu"], capsys)
     assert code == 2 and "W01" in err and len(err.strip().splitlines()) == 1
 
@@ -289,7 +290,7 @@ def test_testing_cli_crash_is_exit_4(tmp_path, capsys, monkeypatch) -> None:
                                   "encoder": {"weights": "encoder.npz"}}))
     from latentcheck.theorems.encoder import Encoder
 
-    Encoder.random([3, 2], "relu", seed=0).save(tmp_path / "encoder.npz")
+    save_encoder(Encoder.random([3, 2], "relu", seed=0), tmp_path / "encoder.npz")
     import latentcheck.checkers.testing.__main__ as testing_main
 
     monkeypatch.setattr(testing_main, "get_property", _boom)  # where the re-check command looks it up

@@ -19,6 +19,7 @@ import pytest
 
 from _indep import encode, layers_of
 from latentcheck.checkers.cli.app import main
+from latentcheck import load_encoder, save_encoder
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -75,7 +76,7 @@ def test_cli_falsify_writes_partial_report_and_exits_130(tmp_path, capsys, monke
 
     enc = Encoder.random([12, 3], "relu", seed=0)
     weights = tmp_path / "enc.npz"
-    enc.save(weights)
+    save_encoder(enc, weights)
     seen = {"n": 0}
 
     def poll() -> None:  # the progress hook's poll: Ctrl-C at the second call (after the constructions)
@@ -95,7 +96,7 @@ def test_cli_falsify_writes_partial_report_and_exits_130(tmp_path, capsys, monke
     assert data["interrupted"] is True and data["status"] == "counterexample"
     assert "Interrupted (Ctrl-C)" in (out / "report.md").read_text()
     assert sorted(p.name for p in out.iterdir()) == ["report.json", "report.md"]  # no temporary file left
-    loaded = Encoder.load(weights)
+    loaded = load_encoder(weights)
     for cx in data["counterexamples"]:
         assert _zero_exactly(loaded, cx["witness"]["x"])
     # a wrong witness is caught by the re-checker: x + 1000 * W[0] makes the first pre-activation positive

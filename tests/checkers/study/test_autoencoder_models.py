@@ -16,6 +16,7 @@ from latentcheck.checkers.study.experiment import mean_baselines
 from latentcheck.checkers.study.train import TrainConfig, densify, evaluate_multdae, train_autorec, train_multdae
 from latentcheck.theorems import Encoder
 from latentcheck.theorems.errors import InvalidArgument
+from latentcheck import load_encoder
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +106,7 @@ def test_encoder_roundtrips_through_npz(tmp_path, split):
     enc = model.encoder(params)
     path = tmp_path / "enc.npz"
     save_encoder(path, enc, normalise="l2", rows="users", values="binary", input_ids=split.item_ids, threshold=3.5)
-    back = Encoder.load(path)
+    back = load_encoder(path)
     assert back.activation.name == "softplus" and back.sizes == enc.sizes
     x = np.random.default_rng(0).random((3, split.n_items))
     assert np.array_equal(back(x), enc(x))

@@ -18,6 +18,8 @@ from latentcheck.checkers.study.data import load_or_synthetic
 from latentcheck.checkers.cli.app import app, main
 from latentcheck.theorems.encoder import Encoder
 from latentcheck.theorems.errors import InvalidArgument
+from latentcheck import load_encoder
+from latentcheck import save_encoder as write_encoder  # the model writer; save_encoder here is the study's
 
 runner = CliRunner()
 FAST = ["--triples", "200", "--falsify-budget", "0", "--certify", "1", "--min-user-items", "1"]
@@ -44,7 +46,7 @@ def _data(path):
 def _encoder(path, names=None):
     enc = Encoder.from_arrays([np.eye(4)], [np.zeros(4)], ["identity"])  # z = x: the latent shows which column is which
     if names is None:
-        enc.save(path)  # no ids stored
+        write_encoder(enc, path)  # no ids stored
     else:
         save_encoder(path, enc, normalise="none", rows="users", values="binary", input_names=np.array(names))
     return path
@@ -52,7 +54,7 @@ def _encoder(path, names=None):
 
 def test_string_ids_are_matched_as_strings(tmp_path):
     ratings = load_or_synthetic(str(_data(tmp_path / "d.csv")), columns="user,item")
-    enc = Encoder.load(_encoder(tmp_path / "e.npz", NAMES))
+    enc = load_encoder(_encoder(tmp_path / "e.npz", NAMES))
     from latentcheck.checkers.study.audit import meta_from_inputs
 
     csr, how = rows_for_encoder(ratings, enc, meta_from_inputs(enc.inputs), min_user_items=1)
@@ -71,8 +73,8 @@ def test_item_2_and_item_02_are_different_items(tmp_path):
     from latentcheck.checkers.study.audit import meta_from_inputs
 
     swapped = ["item-02", "item-2", "item-10", "item-1"]
-    a = Encoder.load(_encoder(tmp_path / "a.npz", NAMES))
-    b = Encoder.load(_encoder(tmp_path / "b.npz", swapped))
+    a = load_encoder(_encoder(tmp_path / "a.npz", NAMES))
+    b = load_encoder(_encoder(tmp_path / "b.npz", swapped))
     ca, _ = rows_for_encoder(ratings, a, meta_from_inputs(a.inputs), min_user_items=1)
     cb, _ = rows_for_encoder(ratings, b, meta_from_inputs(b.inputs), min_user_items=1)
     da, db = ca.to_dense(np.float32), cb.to_dense(np.float32)
@@ -165,19 +167,19 @@ def test_check_split_data_passes_enough_data():
 
 
 def test_string_ids_survive_convert_and_safetensors(tmp_path):
-    """convert keeps the stored names (npz -> safetensors -> npz) and Encoder.load reads them into encoder.inputs."""
+    """convert keeps the stored names (npz -> safetensors -> npz) and load_encoder reads them into encoder.inputs."""
     from latentcheck.theorems.formats import convert
 
     src = _encoder(tmp_path / "e.npz", NAMES)
     convert(src, tmp_path / "e.safetensors")
     convert(tmp_path / "e.safetensors", tmp_path / "back.npz")
     for p in ("e.safetensors", "back.npz"):
-        enc = Encoder.load(tmp_path / p)
+        enc = load_encoder(tmp_path / p)
         assert enc.inputs.input_names == tuple(NAMES), p
         assert enc.inputs.normalise == "none" and enc.inputs.origin == "file"
-    enc = Encoder.load(src)
-    enc.save(tmp_path / "s.safetensors")
-    assert Encoder.load(tmp_path / "s.safetensors").inputs == enc.inputs
+    enc = load_encoder(src)
+    write_encoder(enc, tmp_path / "s.safetensors")
+    assert load_encoder(tmp_path / "s.safetensors").inputs == enc.inputs
 
 
 def test_audit_model_honours_stored_names(tmp_path):

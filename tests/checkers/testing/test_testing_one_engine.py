@@ -24,6 +24,7 @@ import pytest
 from latentcheck.checkers.falsify import falsify
 from latentcheck.checkers.testing import assert_nonvanishing
 from latentcheck.theorems import Encoder
+from latentcheck import load_encoder, save_encoder
 
 # The budget only caps the run (it stops at the first round with a finding); it is generous because falsify's
 # shrinking stops at the budget's deadline, and a shrink cut short by a loaded machine would show another witness.
@@ -72,9 +73,9 @@ def _assertion_report(enc: Encoder, tmp_path: Path) -> tuple[dict, str]:
 def test_cli_api_and_assertion_give_the_same_finding(tmp_path: Path) -> None:
     enc = _encoder()
     weights = tmp_path / "enc.npz"
-    enc.save(weights)
+    save_encoder(enc, weights)
     cli = _cli(weights, SEED)
-    api = falsify(Encoder.load(weights), "p3", domain=DOMAIN, seed=SEED, budget=BUDGET).to_json()
+    api = falsify(load_encoder(weights), "p3", domain=DOMAIN, seed=SEED, budget=BUDGET).to_json()
     report, message = _assertion_report(enc, tmp_path / "reports")
     assert cli["status"] == api["status"] == report["search"]["status"] == "counterexample"
     assert [c["witness"] for c in cli["counterexamples"]] == [c["witness"] for c in api["counterexamples"]]
@@ -112,7 +113,7 @@ _USER_TEST = textwrap.dedent(
 
     def test_p3(latentcheck_seed):
         print("SEED", latentcheck_seed)
-        assert_nonvanishing(Encoder.load({weights!r}), domain={domain!r}, budget={budget!r})
+        assert_nonvanishing(load_encoder({weights!r}), domain={domain!r}, budget={budget!r})
     """
 )
 
@@ -120,7 +121,7 @@ _USER_TEST = textwrap.dedent(
 def test_the_plugin_seed_gives_the_api_finding(tmp_path: Path) -> None:
     enc = _encoder()
     weights = tmp_path / "enc.npz"
-    enc.save(weights)
+    save_encoder(enc, weights)
     (tmp_path / "test_user.py").write_text(_USER_TEST.format(weights=str(weights), domain=DOMAIN, budget=BUDGET))
     env = {k: v for k, v in os.environ.items() if k not in ("CI", "PYTEST_CURRENT_TEST", "PYTEST_ADDOPTS")}
     out = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-s", "--latentcheck-seed=3",

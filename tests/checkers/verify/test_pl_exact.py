@@ -16,7 +16,7 @@ import sympy as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from latentcheck.checkers.verify import pl as plmod
+from latentcheck.theorems import pl as plmod
 from latentcheck.checkers.verify.pl import NotPiecewiseLinear, piecewise_linear
 from latentcheck.checkers.verify import verify
 from latentcheck.theorems.encoder import Encoder

@@ -23,6 +23,7 @@ import pytest
 from latentcheck.checkers.verify.pl import NotPiecewiseLinear, piecewise_linear
 from latentcheck.checkers.verify import verify
 from latentcheck.theorems.encoder import Encoder
+from latentcheck import load_encoder, save_encoder
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -64,7 +65,7 @@ def _assert_refuted(res, Ws, bs, acts, lo=None, hi=None, binary=False):
 
 def _recheck(res, enc, tmp_path):
     assert res.verdict == "proved", res.reason
-    enc.save(tmp_path / "encoder.npz")
+    save_encoder(enc, tmp_path / "encoder.npz")
     cert = dict(res.certificate)
     leaves, _ = RECHECK.recheck(cert, tmp_path / "encoder.npz")
     assert leaves >= 1
@@ -244,7 +245,7 @@ def test_engine_check_rejects_corruption(tmp_path):
     from latentcheck.counterexamples.certificate import check_certificate
 
     cert, enc_path = _farkas_cert(tmp_path)
-    enc = Encoder.load(enc_path)
+    enc = load_encoder(enc_path)
     Ws, bs = [l.W for l in enc.layers], [l.b for l in enc.layers]
     assert check_certificate(cert, Ws, bs).ok
     bad = copy.deepcopy(cert)
@@ -263,7 +264,7 @@ def _cli(*args, cwd=None):
 def test_cli_exit_codes_and_certificate_file(tmp_path):
     W = np.abs(np.random.default_rng(0).normal(size=(3, 4)))
     enc = Encoder.from_arrays([W], [np.ones(3)], ["relu"])
-    enc.save(tmp_path / "w.npz")
+    save_encoder(enc, tmp_path / "w.npz")
     r = _cli("--weights", str(tmp_path / "w.npz"), "--domain", "nonneg", "--out", str(tmp_path / "out"), "--json")
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["verdict"] == "proved"
@@ -330,7 +331,7 @@ def test_recheck_rejects_overclaimed_derived_bound(tmp_path):
     e[3] = str(Fraction(e[3]) + (1 if e[2] == "ge" else -1) * Fraction(1, 2))  # claim more than follows
     with pytest.raises(RECHECK.Rejected):
         RECHECK.recheck(bad, enc_path)
-    enc = Encoder.load(enc_path)
+    enc = load_encoder(enc_path)
     assert not check_certificate(bad, [l.W for l in enc.layers], [l.b for l in enc.layers]).ok
 
 
@@ -346,7 +347,7 @@ def test_weights_float64_cannot_hold_are_not_verified(tmp_path) -> None:
     W = np.array([[1 + np.longdouble(2) ** -60, -1.0]], dtype=np.longdouble)
     path = tmp_path / "ld.npz"
     np.savez(path, W0=W, b0=np.zeros(1, dtype=np.longdouble))
-    enc = Encoder.load(str(path), activation="relu")
+    enc = load_encoder(str(path), activation="relu")
     res = verify(enc, "p3", domain="box:-1,1", timeout=10)
     assert res.verdict == "unknown" and "float64" in res.reason
 
@@ -375,15 +376,15 @@ def test_verify_reads_models_with_model_option(tmp_path):
 def test_abs_matrix_belongs_to_its_own_network() -> None:
     """Regression: |W| was cached by id(net); a new network reusing a freed id got another network's matrix."""
     from latentcheck.checkers.verify.pl import piecewise_linear
-    from latentcheck.counterexamples.certificate import ExactNet, abs_mat
+    from latentcheck.counterexamples.certificate import ExactNet
     from latentcheck.theorems.activations import get_activation
 
     acts = [piecewise_linear(get_activation("relu")).to_json()]
     for size in (2, 3, 4, 5, 6, 2, 3):
         W = -np.arange(1, size * (size + 1) + 1, dtype=np.float64).reshape(size, size + 1) * (size % 3 + 1)
         net = ExactNet.build([W], [np.zeros(size)], acts)
-        M = abs_mat(net, 0)
-        assert (M.nrows(), M.ncols()) == W.shape
+        M = net.Wi[0].abs.fractions()
+        assert M.shape == W.shape
         assert all(M[i, j] == abs(int(W[i, j])) for i in range(size) for j in range(size + 1))
         del net
 

@@ -18,6 +18,7 @@ import pytest
 
 from latentcheck.checkers.verify import verify
 from latentcheck.theorems.encoder import Encoder
+from latentcheck import save_encoder
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -57,7 +58,7 @@ def test_three_layers_unsat_needs_more_than_intervals(tmp_path):
     res = verify(enc, "p3", domain="box:-1,1", timeout=60)
     assert res.verdict == "proved", res.reason
     assert res.stats["lps"] >= 1
-    enc.save(tmp_path / "e.npz")
+    save_encoder(enc, tmp_path / "e.npz")
     leaves, _ = RECHECK.recheck(dict(res.certificate), tmp_path / "e.npz")
     assert leaves >= 1
 
@@ -73,19 +74,27 @@ def test_three_layers_sat_refuted_exactly():
 
 
 def test_integer_matrix_products_equal_rational_ones():
-    """The exact engine's integer form (an fmpz matrix over a power of 2) gives the fmpq_mat products exactly."""
-    from latentcheck.counterexamples.certificate import ExactNet, _matvec, abs_mat
+    """The exact kernel's integer form (an fmpz matrix over a power of 2) gives the fmpq_mat products exactly."""
+    from flint import fmpq, fmpq_mat
+
+    from latentcheck.counterexamples.certificate import ExactNet
+
+    def _matvec(M, v):  # the reference: python-flint's rational matrix product, built here
+        out = M * fmpq_mat(len(v), 1, [fmpq(q.numerator, q.denominator) for q in v])
+        return [out[i, 0] for i in range(out.nrows())]
 
     rng = np.random.default_rng(3)
     W = rng.normal(size=(6, 9)) * np.exp(rng.normal(size=(6, 9)) * 8)
     W[0, 0], W[1, 1], W[2, 2] = 5e-310, -0.0, 3.0
     net = ExactNet.build([W], [np.zeros(6)], [{"knots": ["0"], "values": ["0"], "slope_left": "0", "slope_right": "1"}])
+    Wq = fmpq_mat(6, 9, [fmpq(*w.as_integer_ratio()) for w in W.ravel().tolist()])
+    Aq = fmpq_mat(6, 9, [fmpq(*abs(w).as_integer_ratio()) for w in W.ravel().tolist()])
     for _ in range(10):
         v = [Fraction(int(rng.integers(-60, 60)), int(rng.integers(1, 50))) for _ in range(9)]
         u = [Fraction(int(rng.integers(-60, 60)), int(rng.integers(1, 50))) for _ in range(6)]
-        assert net.Wi[0].matvec(v) == _matvec(net.W[0], v)
-        assert net.absWi[0].matvec(v) == _matvec(abs_mat(net, 0), v)
-        assert net.WTi[0].matvec(u) == _matvec(net.W[0].transpose(), u)
+        assert net.Wi[0].matvec(v) == _matvec(Wq, v)
+        assert net.Wi[0].abs.matvec(v) == _matvec(Aq, v)
+        assert net.Wi[0].T.matvec(u) == _matvec(Wq.transpose(), u)
     # and against plain Fractions, written here
     v = [Fraction(1, 3)] * 9
     want = [sum((Fraction(float(w)) * Fraction(1, 3) for w in row), Fraction(0)) for row in W.tolist()]
@@ -98,7 +107,7 @@ def test_bounds_reused_on_sub_boxes_and_certificates_still_recheck(tmp_path):
 
     bound_cache.clear()
     enc, _, _ = _three_layer(0.5)
-    enc.save(tmp_path / "e.npz")
+    save_encoder(enc, tmp_path / "e.npz")
     first = verify(enc, "p3", domain="box:-1,1", timeout=60)
     assert first.verdict == "proved" and first.stats["reused_bounds"] == 0
     inner = verify(enc, "p3", domain="box:-1/2,1/2", timeout=60)
@@ -137,7 +146,7 @@ def test_bound_cache_keys_and_binary_rule():
 def test_cli_json_stays_clean_when_the_lp_runs(tmp_path):
     """highspy prints a banner at its first construction; verify --json must still print JSON only."""
     enc, _, _ = _three_layer(0.5)
-    enc.save(tmp_path / "e.npz")
+    save_encoder(enc, tmp_path / "e.npz")
     r = subprocess.run([sys.executable, "-m", "latentcheck.checkers.cli", "verify", "--weights", str(tmp_path / "e.npz"),
                         "--domain", "box:-1,1", "--json"], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert r.returncode == 0, r.stderr
@@ -179,7 +188,7 @@ def test_mixed_layers_known_answers(first, tmp_path):
     enc, Ws, bs, acts = _mixed(first, 0.5)
     res = verify(enc, "p3", domain="box:-1,1", timeout=60)
     assert res.verdict == "proved", res.reason
-    enc.save(tmp_path / "m.npz")
+    save_encoder(enc, tmp_path / "m.npz")
     RECHECK.recheck(dict(res.certificate), tmp_path / "m.npz")
     enc, Ws, bs, acts = _mixed(first, 0.0)
     res = verify(enc, "p3", domain="box:-1,1", timeout=60)

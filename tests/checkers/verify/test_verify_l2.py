@@ -21,6 +21,7 @@ import sympy as sp
 
 from latentcheck.checkers.verify import verify
 from latentcheck.theorems.encoder import Encoder
+from latentcheck import save_encoder
 
 ROOT = Path(__file__).resolve().parents[3]
 RECHECK = ROOT / "docs" / "recheck_certificate.py"
@@ -219,7 +220,7 @@ def test_cli_l2_verdict_and_certificate(tmp_path: Path) -> None:
 
     Ws, bs, acts, cert = _proved_case()
     enc = tmp_path / "enc.npz"
-    _encoder(Ws, bs, acts).save(enc)
+    save_encoder(_encoder(Ws, bs, acts), enc)
     out = tmp_path / "out"
     r = CliRunner().invoke(app, ["verify", "--weights", str(enc), "--domain", "binary", "--input-normalise", "l2",
                                  "--timeout", "60", "--out", str(out), "--json"])
