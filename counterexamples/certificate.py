@@ -40,7 +40,7 @@ from fractions import Fraction
 from typing import Any, Sequence
 
 import numpy as np
-from ..theorems._files import atomic_write_bytes_with, atomic_write_text
+from ..theorems.files import atomic_write_bytes_with, atomic_write_text
 from ..theorems.exact_net import ExactNet
 from ..theorems.pl import as_fmpq
 

@@ -28,7 +28,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from .._files import atomic_write_with
+from ..files import atomic_write_with
 from ..encoder import Encoder, file_sha256
 from ..errors import InvalidWeights, ShapeMismatch
 from ..inputs import Provenance, inputs_from_meta, inputs_to_meta

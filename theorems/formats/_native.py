@@ -11,7 +11,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .._files import atomic_write_bytes_with
+from ..files import atomic_write_bytes_with
 from ..encoder import Encoder, file_sha256
 from ..errors import InvalidWeights, ShapeMismatch
 from ..exact_arrays import unreadable_reason
