@@ -36,7 +36,6 @@ KNOWN_PRIVATE_IMPORTS: list[list[str]] = [
     ["latentcheck.checkers.report_check", "latentcheck.counterexamples._fast"],
     ["latentcheck.checkers.testing._args", "latentcheck.checkers.falsify._pipeline"],
     ["latentcheck.checkers.testing.assertions", "latentcheck.theorems.formats._torch_module"],
-    ["latentcheck.theorems.encoder", "latentcheck.theorems.formats._torch_module"],
 ]
 
 
