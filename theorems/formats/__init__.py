@@ -29,6 +29,12 @@ from typing import TYPE_CHECKING, Any, Optional, Sequence
 import numpy as np
 
 from ..errors import InvalidWeights, ShapeMismatch
+from . import _readers as rd
+from .._files import atomic_write_with
+from ..inputs import Provenance, inputs_from_meta
+from ._assemble import assemble, check_latent
+from ._modules import apply_ignore
+from ._onnx import read_onnx
 from ._exact import widen_exact, widest
 from ._layers import ModelFile, RawLayer
 
@@ -174,8 +180,6 @@ def _recbole_acts(tensors: dict[str, Any], extra: dict[str, Any], n_layers: int)
 
 def _named_model(tensors: dict[str, Any], extra: dict[str, Any], fmt: str, where: str,
                  layers_from: Optional[str], output: Optional[str], latent: Optional[str] = None) -> ModelFile:
-    from ._assemble import assemble
-
     asm = assemble(tensors, extra, where, ordered=fmt in ("torch", "npz", "equinox"), layers_from=layers_from,
                    output=output, latent=latent)
     layers = asm.layers
@@ -191,8 +195,6 @@ def _named_model(tensors: dict[str, Any], extra: dict[str, Any], fmt: str, where
 
 def _read_tensors(path: str, fmt: str, where: str) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
     """``(tensors, extra, meta keys used)`` of a named-weights file; latentcheck's own meta keys moved to ``extra``."""
-    from . import _readers as rd
-
     readers = {"npz": rd.read_npz, "safetensors": rd.read_safetensors, "torch": rd.read_torch,
                "flax": rd.read_flax_msgpack, "equinox": rd.read_equinox_leaves}
     if fmt not in readers:
@@ -227,9 +229,6 @@ def read_model(path: "str | os.PathLike[str]", *, layers_from: Optional[str] = N
 
     Every tensor is used, outside the encoder (a decoder), listed in ``ignore`` (globs), or refused (docs/models.md).
     """
-    from ._assemble import check_latent
-    from ._modules import apply_ignore
-
     path = os.fspath(path)
     fmt = format or detect_format(path)
     where = repr(path)
@@ -239,8 +238,6 @@ def read_model(path: "str | os.PathLike[str]", *, layers_from: Optional[str] = N
     if fmt == "onnx":
         if layers_from is not None:
             raise InvalidWeights("--layers-from applies to files of named weights; for ONNX pass --output NAME")
-        from ._onnx import read_onnx
-
         return read_onnx(path, output, ignore=ignore, latent=latent)
     tensors, extra, meta_used = _read_tensors(path, fmt, where)
     tensors, ignored = apply_ignore(tensors, ignore, where)
@@ -282,7 +279,6 @@ def resolve_activations(stored: Sequence[Optional[str]], activation: Optional[st
 
 def _provenance(mf: ModelFile, path: Optional[str]) -> Any:
     from ..encoder import file_sha256
-    from ..inputs import Provenance
 
     sha = file_sha256(path) if path is not None and os.path.isfile(path) else None
     return Provenance(path=path, sha256=sha, format=mf.format, tensors_used=tuple(mf.used), tensors_ignored=tuple(mf.ignored),
@@ -291,8 +287,6 @@ def _provenance(mf: ModelFile, path: Optional[str]) -> Any:
 
 def input_semantics(meta: dict[str, Any], n: Optional[int] = None) -> Any:
     """The :class:`~latentcheck.theorems.inputs.InputSemantics` a model file states (``origin='file'`` where it states a normalisation)."""
-    from ..inputs import inputs_from_meta
-
     return inputs_from_meta(meta, n)
 
 
@@ -338,8 +332,6 @@ def _narrowest_exact(arr: np.ndarray, stored: Optional[str]) -> np.ndarray:
 def _atomic_write(path: str, write: Any) -> None:
     """``write(tmp)`` then moved onto ``path`` (the one atomic writer, :mod:`latentcheck.theorems._files`;
     the folder is created)."""
-    from .._files import atomic_write_with
-
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     atomic_write_with(path, write)
 
