@@ -1,4 +1,4 @@
-"""The ``latentcheck`` command line (typer + rich): one app, and each command a top-level function of its module.
+"""The ``latentcheck`` command line (typer + rich).
 
 Exit codes (:mod:`latentcheck.checkers._exit`): 0 held (or, for ``prove``,
 every verdict as expected), 1 a finding (``falsify`` found a certified
@@ -7,12 +7,6 @@ counterexample, ``verify`` refuted, ``prove`` a verdict other than expected),
 the problem and the fix), 3 unknown, 4 internal error (one line; ``--debug``
 for the traceback), 130 interrupted by Ctrl-C, 141 standard output closed
 early (``| head``).
-
-Every command module is imported here, statically, and with it the engines it uses (their own imports of
-JAX, z3 and the optional model-file frameworks wait until they are used, so ``latentcheck --help`` loads
-neither). The options shared by several commands are defined once in :mod:`._options`; the option groups
-they build are :class:`~latentcheck.checkers.encoder_source.EncoderSource` and
-:class:`~latentcheck.checkers.search_options.SearchOptions`.
 """
 
 from __future__ import annotations
@@ -37,6 +31,12 @@ from .study_stats import study_stats
 from .verify import verify
 from .._exit import run_guarded
 from ...theorems.errors import LatentcheckError
+
+# Each command is a top-level function of its module, imported here statically, and with it the engines it
+# uses; their own imports of JAX, z3 and the optional model-file frameworks wait until they are used, so
+# ``latentcheck --help`` loads none of them (tests/test_cli_options.py). The options shared by several
+# commands are defined once in ._options; the option groups they build are EncoderSource
+# (checkers/encoder_source.py) and SearchOptions (checkers/search_options.py), checked on construction.
 
 app = typer.Typer(
     name="latentcheck",
