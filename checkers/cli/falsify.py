@@ -22,7 +22,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from ._options import (ActivationOpt, ActivationsOpt, DtypeOpt, FalsifyDomainOpt, FalsifyPropertyOpt, HiddenActivationOpt,
                        IgnoreOpt, InputNormaliseOpt, LatentOpt, LayersFromOpt, LayersOpt, ModelOpt, OutputOpt, WeightsOpt)
 from .. import falsify as falsify_engine
-from .._exit import cooperative, poll_interrupt
+from .. import _exit  # _exit.poll_interrupt looked up at each call (tests plant a Ctrl-C there)
 from .._io import check_output_dir
 from ..encoder_source import EncoderSource
 from ..search_options import FalsifyOptions
@@ -63,7 +63,7 @@ def falsify(
     if out is not None:
         check_output_dir(out, "--out")
     encoder = source.load()
-    with cooperative():  # a first Ctrl-C stops the search between rounds, never inside JAX
+    with _exit.cooperative():  # a first Ctrl-C stops the search between rounds, never inside JAX
         _run_falsify(encoder, search, source.normalise, no_shrink, out, no_plots, as_json)
 
 
@@ -79,7 +79,7 @@ def _run_falsify(encoder: Any, search: FalsifyOptions, input_normalise: Optional
         task = bar.add_task(f"falsify {property.upper()}", total=1.0)
 
         def progress(frac: float, msg: str) -> None:
-            poll_interrupt()  # a recorded Ctrl-C stops the run here, between rounds
+            _exit.poll_interrupt()  # a recorded Ctrl-C stops the run here, between rounds
             bar.update(task, completed=frac, description=f"falsify {property.upper()}: {msg}")
 
         try:

@@ -19,7 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ._args import make_console, finite, nonempty, nonneg_finite, nonneg_int, positive_finite, positive_int
-from .._exit import cooperative, poll_interrupt
+from .. import _exit  # _exit.poll_interrupt looked up at each call (tests plant a Ctrl-C there)
 from .._io import check_output_dir
 from ..study import experiment
 from ..study.experiment import (DEFAULT_ACTIVATIONS, DEFAULT_AUTOREC_PAIRS, MODELS, StudyConfig, StudyProgress,
@@ -157,7 +157,7 @@ def _hidden_sizes(hidden: Optional[str]) -> tuple[int, ...]:
 def _run_study_cooperatively(cfg: Any, console: Any, log: Optional[str]) -> tuple[dict, dict]:
     """Run the study; a first Ctrl-C stops it between epochs, and then how to ``--resume`` is said."""
     try:
-        with cooperative(), _study_progress(console, log) as prog:
+        with _exit.cooperative(), _study_progress(console, log) as prog:
             return experiment.run_study(cfg, prog)
     except KeyboardInterrupt:
         _say_how_to_resume(cfg)
@@ -298,7 +298,7 @@ class _RichProgress(StudyProgress):
         self.run_task = self.progress.add_task(f"  {label}", total=epochs, info="")
 
     def epoch(self, epoch: int, info: dict) -> None:
-        poll_interrupt()  # a recorded Ctrl-C stops the study here, between epochs
+        _exit.poll_interrupt()  # a recorded Ctrl-C stops the study here, between epochs
         extra = ""
         for k in ("val_NDCG@100", "val_RMSE"):
             if k in info:
@@ -306,7 +306,7 @@ class _RichProgress(StudyProgress):
         self.progress.update(self.run_task, completed=epoch, info=extra)
 
     def run_end(self, label: str, result: dict) -> None:
-        poll_interrupt()
+        _exit.poll_interrupt()
         test = result.get("test", {})
         msg = ", ".join(f"{k} {v:.4f}" for k, v in test.items() if k in ("NDCG@100", "Recall@20", "RMSE"))
         if self.total is not None:
@@ -332,7 +332,7 @@ class _InterruptPoll:
 
     def __getattr__(self, name: str) -> Any:
         if name in ("epoch", "run_end"):
-            return lambda *a, **k: poll_interrupt()
+            return lambda *a, **k: _exit.poll_interrupt()
         return lambda *a, **k: None
 
 
