@@ -86,8 +86,8 @@ def _run_falsify(encoder: Any, search: FalsifyOptions, input_normalise: Optional
             result = falsify_engine.falsify(encoder, property.lower(), domain=search.dom, dtype=search.dtype,
                                             budget=search.seconds, seed=search.seed, restarts=search.restarts,
                                             max_counterexamples=search.max_counterexamples, shrink=not no_shrink,
-                              progress=progress, min_rounds=0 if (out is None or no_plots) else 1,
-                              input_normalise=input_normalise)
+                                            progress=progress, min_rounds=0 if (out is None or no_plots) else 1,
+                                            input_normalise=input_normalise)
         except KeyboardInterrupt as exc:
             _keep_interrupted(exc, command, out, as_json, err)
             raise
