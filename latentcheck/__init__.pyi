@@ -5,6 +5,7 @@ it on first use, so ``import latentcheck`` loads no JAX or solver; type checkers
 imports to the files."""
 
 from .theorems.domains import Domain, parse_domain
+from .checkers.encoder_source import EncoderSource
 from .checkers.falsify import FalsifyResult, falsify
 from .checkers.float_vanishing import float_vanishing_threshold, float_vanishing_thresholds, float_zero_sets
 from .checkers.prove.checks import CHECKS, Verdict, prove_all, prove_claim
@@ -14,6 +15,7 @@ from .checkers.testing.assertions import (
     NonvanishingResult, OrderResult, assert_nonvanishing, assert_order_preserving
 )
 from .checkers.testing.strategies import activations, binary, encoders, nonneg, reals, rows_of, sphere
+from .checkers.search_options import FalsifyOptions, SearchOptions, VerifyOptions
 from .checkers.verify import VerifyResult, verify
 from .counterexamples import (
     CERTIFIED, Certification, Counterexample, EXACT, FLOAT_ONLY, INTERVAL, SCHEMA, UNDECIDED,

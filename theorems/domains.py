@@ -36,7 +36,7 @@ import numpy as np
 from .errors import DataError, InvalidArgument
 from .exact_arrays import exact_scalars, fits_float64, float64_copy, unreadable_reason
 
-__all__ = ["Domain", "Reals", "Nonneg", "Binary", "Sphere", "Box", "Data", "DOMAINS", "parse_domain", "sample_row_triples", "load_rows", "load_rows_exact", "stereographic_point"]
+__all__ = ["Domain", "Reals", "Nonneg", "Binary", "Sphere", "Box", "Data", "DOMAINS", "domain_forms", "parse_domain", "sample_row_triples", "load_rows", "load_rows_exact", "stereographic_point"]
 
 #: Names of the built-in (continuous or binary) domains.
 DOMAINS = ("reals", "nonneg", "binary", "sphere")
@@ -61,6 +61,8 @@ class Domain:
     """
 
     name = ""
+    #: How ``parse_domain`` reads it (``box:LO,HI``); the name for the domains without parameters.
+    syntax = ""
     rows: np.ndarray | None = None
     source: str | None = None
     rows_src: np.ndarray | None = None
@@ -272,6 +274,7 @@ class Box(Domain):
     """The box ``[lo, hi]^n`` with exact rational bounds read from the text ``box:LO,HI``."""
 
     name = "box"
+    syntax = "box:LO,HI"
     allows_rounding = True  # a rounded point is re-checked for membership like every candidate
 
     def __init__(self, name: str | None = "box", lo: Any = -1, hi: Any = 1) -> None:
@@ -326,6 +329,7 @@ class Data(Domain):
     """The rows of a data matrix, read exactly from their stored dtype; nothing between them is searched."""
 
     name = "data"
+    syntax = "data:PATH[#KEY]"
     is_finite = True
 
     def __init__(self, name: str | None = "data", rows: np.ndarray | None = None, source: str | None = None,
@@ -394,6 +398,14 @@ def sample_row_triples(n_rows: int, count: int, rng: np.random.Generator, *, lab
 
 
 _CLASSES: dict[str, type] = {cls.name: cls for cls in (Reals, Nonneg, Binary, Sphere, Box, Data)}
+
+
+def domain_forms(products_only: bool = False) -> tuple[str, ...]:
+    """Every way to write a domain for :func:`parse_domain` (``reals``, ..., ``box:LO,HI``, ``data:PATH[#KEY]``);
+    with ``products_only``, those that are products of intervals (their class gives ``coordinate_bounds``:
+    what ``latentcheck verify`` decides). Help texts are made from this, so they list what the parser reads."""
+    return tuple(cls.syntax or cls.name for cls in _CLASSES.values()
+                 if not products_only or cls.coordinate_bounds is not Domain.coordinate_bounds)
 
 
 def _short(q: Fraction) -> str:

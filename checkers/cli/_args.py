@@ -1,73 +1,20 @@
-"""Checks of command-line values, run before any work (one :class:`InvalidArgument` each).
-
-Every message names the option, the bad value and the fix, so ``latentcheck``
-prints it as one ``error:`` line and exits with code 2.
-"""
+"""Checks of command-line values (defined once, in :mod:`latentcheck.checkers._values`) and the console for tables."""
 
 from __future__ import annotations
 
-import math
-from typing import Any, Optional
+from typing import Any
 
-from ...theorems.errors import InvalidArgument
+from rich.console import Console
+
+from .._values import finite, fraction, nonempty, nonneg_finite, nonneg_int, positive_finite, positive_int, positive_seconds
 
 __all__ = ["positive_int", "nonneg_int", "positive_seconds", "nonneg_finite", "positive_finite", "finite",
-           "fraction", "nonempty"]
-
-
-def positive_int(value: Optional[int], option: str, example: str = "1") -> None:
-    """``value`` is ``None`` or an int >= 1."""
-    if value is not None and value < 1:
-        raise InvalidArgument(f"{option} {value} must be at least 1, e.g. {option} {example}")
-
-
-def nonneg_int(value: Optional[int], option: str, example: str = "0") -> None:
-    """``value`` is ``None`` or an int >= 0."""
-    if value is not None and value < 0:
-        raise InvalidArgument(f"{option} {value} must be 0 or more, e.g. {option} {example}")
-
-
-def finite(value: Optional[float], option: str, example: str = "1") -> None:
-    """``value`` is ``None`` or a finite number (not NaN, not infinite)."""
-    if value is not None and not math.isfinite(value):
-        raise InvalidArgument(f"{option} {value!r} must be a finite number, e.g. {option} {example}")
-
-
-def positive_finite(value: Optional[float], option: str, example: str = "1") -> None:
-    """``value`` is ``None`` or a finite number > 0."""
-    if value is not None and not (math.isfinite(value) and value > 0):
-        raise InvalidArgument(f"{option} {value!r} must be a positive, finite number, e.g. {option} {example}")
-
-
-def positive_seconds(value: Optional[float], option: str, example: str = "10") -> None:
-    """``value`` is ``None`` or a positive, finite number of seconds."""
-    if value is not None and not (math.isfinite(value) and value > 0):
-        raise InvalidArgument(f"{option} {value!r} must be a positive, finite number of seconds, e.g. {option} {example}")
-
-
-def nonneg_finite(value: Optional[float], option: str, example: str = "0") -> None:
-    """``value`` is ``None`` or a finite number >= 0."""
-    if value is not None and not (math.isfinite(value) and value >= 0):
-        raise InvalidArgument(f"{option} {value!r} must be a finite number >= 0, e.g. {option} {example}")
-
-
-def fraction(value: Optional[float], option: str, example: str = "0.9") -> None:
-    """``value`` is ``None`` or in ``(0, 1]``."""
-    if value is not None and not (math.isfinite(value) and 0 < value <= 1):
-        raise InvalidArgument(f"{option} {value!r} must lie in (0, 1], e.g. {option} {example}")
-
-
-def nonempty(value: Any, option: str, example: str) -> None:
-    """``value`` is ``None`` or a string with something besides blanks and commas."""
-    if value is not None and not str(value).replace(",", "").strip():
-        raise InvalidArgument(f"{option} {value!r} is empty; give a value, e.g. {option} {example}")
+           "fraction", "nonempty", "make_console"]
 
 
 def make_console(stderr: bool = False) -> Any:
     """A rich console for tables: on a terminal as wide as it is; elsewhere (CI logs, pipes)
     240 columns or more, so tables do not wrap at 80 columns and split words."""
-    from rich.console import Console
-
     con = Console(stderr=stderr)
     if not con.is_terminal:
         con = Console(stderr=stderr, width=max(con.width, 240))

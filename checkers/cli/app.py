@@ -11,16 +11,32 @@ early (``| head``).
 
 from __future__ import annotations
 
-import json
 import sys
-from pathlib import Path
 from typing import Optional
 
 import typer
+import typer.main
 from rich.console import Console
+from typer.exceptions import Exit
 
-from ._args import make_console
+from .audit import audit
+from .classify import classify
+from .convert import convert
+from .falsify import falsify
+from .prove import prove
+from .recheck import recheck
+from .report import report
+from .study import study
+from .study_stats import study_stats
+from .verify import verify
+from .._exit import run_guarded
 from ...theorems.errors import LatentcheckError
+
+# Each command is a top-level function of its module, imported here statically, and with it the engines it
+# uses; their own imports of JAX, z3 and the optional model-file frameworks wait until they are used, so
+# ``latentcheck --help`` loads none of them (tests/test_cli_options.py). The options shared by several
+# commands are defined once in ._options; the option groups they build are EncoderSource
+# (checkers/encoder_source.py) and SearchOptions (checkers/search_options.py), checked on construction.
 
 app = typer.Typer(
     name="latentcheck",
@@ -30,6 +46,14 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+#: The commands, in the order ``latentcheck --help`` lists them.
+COMMANDS = (("classify", classify), ("prove", prove), ("falsify", falsify), ("report", report), ("study", study),
+            ("audit", audit), ("study-stats", study_stats), ("convert", convert), ("verify", verify), ("recheck", recheck))
+
+for _name, _command in COMMANDS:
+    app.command(_name)(_command)
+
 
 @app.callback()
 def _root(
@@ -41,77 +65,7 @@ def _root(
     """
 
 
-console = make_console()
 err_console = Console(stderr=True)
-
-
-class UsageFailure(Exception):
-    """Raised inside commands to exit 2 with a one-line message."""
-
-
-def fail(message: str) -> "typer.Exit":
-    """Print ``error: message`` on one line to stderr and exit with code 2."""
-    err_console.print(f"error: {message}", highlight=False, markup=False, soft_wrap=True)
-    raise typer.Exit(code=2)
-
-
-@app.command()
-def classify(
-    expression: str = typer.Argument(..., help="A catalog name (relu, tanh, sigmoid, ...) or a formula in t, e.g. 'Max(0, t - 1)'."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
-    timeout: float = typer.Option(10.0, "--timeout", help="Seconds for the symbolic decision before answering 'unknown'."),
-) -> None:
-    """Classify an activation (relu-like, tanh-like, non-vanishing) with a certificate and its float zero sets (IEEE in NumPy, XLA in JAX)."""
-    from ..float_vanishing import float_vanishing_thresholds, float_zero_sets_json, zero_set_sentence
-    from ...theorems.activations import get_activation
-    from ...theorems.classify import classify as _classify
-
-    from ._args import positive_seconds
-
-    positive_seconds(timeout, "--timeout")
-    act = get_activation(expression)
-    result = _classify(act, timeout=timeout)
-    zero_sets = float_zero_sets_json(act)
-    thresholds = float_vanishing_thresholds(act)
-    payload = result.to_json()
-    payload["expression"] = str(act.expr)
-    payload["float_vanishing"] = thresholds
-    payload["float_zero_sets"] = zero_sets
-    payload["float_runtimes"] = {"ieee": "NumPy, IEEE 754 (subnormals kept)",
-                                 "xla": "JAX/XLA on CPU (subnormals flushed to zero)"}
-    if as_json:
-        typer.echo(json.dumps(payload, indent=2))
-        return
-    from rich.table import Table
-
-    table = Table(title=f"activation {act.name}", show_header=False)
-    table.add_row("expression", str(act.expr))
-    table.add_row("class", result.cls)
-    table.add_row("method", result.method)
-    table.add_row("certificate", result.certificate)
-    for dtype, sets in zero_sets.items():
-        for runtime, label in (("ieee", "IEEE, NumPy"), ("xla", "XLA, JAX CPU, flush-to-zero")):
-            table.add_row(f"rounds to 0 in {dtype} ({label})", zero_set_sentence(sets[runtime], dtype))
-    console.print(table)
-
-
-def _register_commands() -> None:
-    """Attach the commands that live in their own modules."""
-    from . import prove as cli_prove
-
-    cli_prove.register(app)
-    for module in ("latentcheck.checkers.cli.falsify", "latentcheck.checkers.cli.study", "latentcheck.checkers.cli.convert", "latentcheck.checkers.cli.verify",
-                   "latentcheck.checkers.cli.recheck"):
-        try:
-            mod = __import__(module, fromlist=["register"])
-        except ModuleNotFoundError as exc:
-            if exc.name and (module == exc.name or module.startswith(exc.name + ".")):
-                continue  # that part of latentcheck is not installed in this checkout
-            raise
-        mod.register(app)
-
-
-_register_commands()
 
 
 def _one_line(text: str) -> str:
@@ -136,18 +90,12 @@ def main(argv: Optional[list[str]] = None) -> None:
     traceback), never 1; Ctrl-C is exit 130. Called with ``argv`` (from
     Python), it raises ``SystemExit`` instead of leaving the process at once.
     """
-    from .._exit import run_guarded
-
     args = list(sys.argv[1:] if argv is None else argv)
     run_guarded(lambda: _dispatch([a for a in args if a != "--debug"]), args, hard=argv is None)
 
 
 def _dispatch(args: list[str]) -> int:
     """Parse ``args`` and run the command; its exit code (2, with one line, for bad input)."""
-    import typer.main
-
-    from typer.exceptions import Exit
-
     ClickException, NoArgsIsHelpError, UsageError = _click_errors()
     command = typer.main.get_command(app)
     try:

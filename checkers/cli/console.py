@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 from .._exit import INTERRUPTED, install_sigint, interrupted, leave
 
 
-def console_main() -> "NoReturn":  # noqa: F821
+def console_main() -> NoReturn:
     """The ``latentcheck`` console script: the Ctrl-C handler goes in before the (seconds of) imports, so an
     interrupt while typer, rich, NumPy or JAX load is exit 130 too, without a traceback."""
     install_sigint()

@@ -6,20 +6,62 @@ Exit codes: 0 proved, 1 refuted, 3 unknown or proved-float, 2 bad input, 4 inter
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
-from typing import Optional
+from typing import Annotated, Optional
 
 import typer
+from rich.console import Console
 
-from . import convert as cli_convert
+from ._options import (ActivationOpt, ActivationsOpt, HiddenActivationOpt, IgnoreOpt, InputNormaliseOpt, LatentOpt,
+                       LayersFromOpt, LayersOpt, ModelOpt, OutputOpt, VerifyDomainOpt, VerifyPropertyOpt, WeightsOpt)
+from .. import verify as verify_engine
+from .._io import check_output_dir
+from ..encoder_source import EncoderSource
+from ..search_options import VerifyOptions
+from ...counterexamples.certificate import save_bound_encoder, sha256_file, write_certificate
 
-__all__ = ["register"]
+__all__ = ["verify"]
+
+
+def verify(
+    property: VerifyPropertyOpt = "p3",
+    weights: WeightsOpt = None,
+    model: ModelOpt = None,
+    layers_from: LayersFromOpt = None,
+    activations: ActivationsOpt = None,
+    output: OutputOpt = None,
+    ignore: IgnoreOpt = None,
+    latent: LatentOpt = None,
+    layers: LayersOpt = None,
+    activation: ActivationOpt = None,
+    hidden_activation: HiddenActivationOpt = None,
+    input_normalise: InputNormaliseOpt = None,
+    domain: VerifyDomainOpt = "reals",
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the --layers weights.")] = 0,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds for the search before answering 'unknown'.")] = 60.0,
+    out: Annotated[Optional[str], typer.Option("--out", help="Write verdict.json (and certificate.json + encoder.npz) here.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the JSON verdict on stdout.")] = False,
+) -> None:
+    """Decide P3 exactly for a piecewise-linear encoder: proved (certificate), refuted (exact input) or unknown."""
+    search = VerifyOptions(property, domain, seconds=timeout, seed=seed)
+    source = EncoderSource(weights=weights, model=model, layers_from=layers_from, activations=activations, output=output,
+                           ignore=ignore, latent=latent, layers=layers, activation=activation,
+                           hidden_activation=hidden_activation, seed=seed, input_normalise=input_normalise)
+    if out is not None:
+        check_output_dir(out, "--out")
+    encoder = source.load()
+    result = verify_engine.verify(encoder, "p3", domain=search.dom, input_normalise=source.normalise, timeout=search.seconds)
+    data = {**result.to_json(), "encoder": encoder.summary()}
+    if out is not None:
+        data["files"] = _write_outputs(Path(out), encoder, result)
+    if as_json:
+        typer.echo(json.dumps(data, indent=2))
+    else:
+        _print(data)
+    raise typer.Exit(code=result.exit_code)
 
 
 def _write_outputs(out: Path, encoder, result) -> dict:
-    from ...counterexamples.certificate import save_bound_encoder, sha256_file, write_certificate
-
     out.mkdir(parents=True, exist_ok=True)
     paths = {}
     data = {**result.to_json(), "encoder": encoder.summary()}
@@ -37,81 +79,7 @@ def _write_outputs(out: Path, encoder, result) -> dict:
     return paths
 
 
-def register(app: typer.Typer) -> None:
-    """Attach ``verify`` to the command line."""
-
-    @app.command()
-    def verify(
-        property: str = typer.Option("p3", "--property", "-p", help="p3 (no nonzero input is encoded as 0)."),
-        weights: Optional[str] = typer.Option(None, "--weights", help="Encoder weights (.npz with W0, b0, ...)."),
-        model: cli_convert.ModelOpt = None,
-        layers_from: cli_convert.LayersFromOpt = None,
-        activations: cli_convert.ActivationsOpt = None,
-        output: cli_convert.OutputOpt = None,
-        ignore: cli_convert.IgnoreOpt = None,
-        latent: cli_convert.LatentOpt = None,
-        layers: Optional[str] = typer.Option(None, "--layers", help="Random encoder sizes, e.g. 64,32,8."),
-        activation: Optional[str] = typer.Option(None, "--activation", help="Latent activation: catalog name or formula in t."),
-        hidden_activation: Optional[str] = typer.Option(None, "--hidden-activation", help="Hidden activation (default: --activation)."),
-        seed: int = typer.Option(0, "--seed", help="Seed of the --layers weights."),
-        domain: str = typer.Option("reals", "--domain", help="reals, nonneg, binary or box:LO,HI."),
-        input_normalise: Optional[str] = typer.Option(None, "--input-normalise", help="none, l2 (the encoder sees x/|x|_2) or divide:K; default: what the model file records (study exports), else none."),
-        timeout: float = typer.Option(60.0, "--timeout", help="Seconds for the search before answering 'unknown'."),
-        out: Optional[str] = typer.Option(None, "--out", help="Write verdict.json (and certificate.json + encoder.npz) here."),
-        as_json: bool = typer.Option(False, "--json", help="Print the JSON verdict on stdout."),
-    ) -> None:
-        """Decide P3 exactly for a piecewise-linear encoder: proved (certificate), refuted (exact input) or unknown."""
-        from .falsify import build_encoder, encoder_with_meta
-        from ..verify import parse_verify_domain
-        from ..verify import verify as _verify
-        from ...theorems.errors import InvalidArgument
-        from ...theorems.properties import get_property
-
-        from ._args import nonempty, nonneg_int, positive_seconds
-        from .._io import check_input_file, check_output_dir
-
-        try:
-            verifiable = get_property(property).verifiable
-        except InvalidArgument:
-            verifiable = False
-        if not verifiable:
-            raise InvalidArgument(f"--property {property!r}: verify decides p3 only; use --property p3")
-        if weights is not None:
-            check_input_file(weights, "--weights")
-        nonempty(layers, "--layers", "64,32,8")
-        nonempty(activation, "--activation", "relu")
-        nonempty(hidden_activation, "--hidden-activation", "relu")
-        nonempty(domain, "--domain", "binary")
-        nonneg_int(seed, "--seed")
-        positive_seconds(timeout, "--timeout", "60")
-        if out is not None:
-            check_output_dir(out, "--out")
-            out = Path(out)
-        loaded = cli_convert.model_from_options(model, activation, activations, layers_from, output,
-                                                others={"--weights": weights, "--layers": layers, "--hidden-activation": hidden_activation},
-                                                ignore=ignore, latent=latent)
-        if input_normalise is not None:
-            from ...theorems.inputs import parse_normalisation
-
-            input_normalise = parse_normalisation(input_normalise)
-        if not (timeout > 0):
-            raise InvalidArgument(f"--timeout {timeout!r} must be a positive number of seconds")
-        dom = parse_verify_domain(domain)
-        encoder = encoder_with_meta(*loaded) if loaded else build_encoder(weights, layers, activation, hidden_activation, seed)
-        result = _verify(encoder, "p3", domain=dom, input_normalise=input_normalise, timeout=timeout)
-        data = {**result.to_json(), "encoder": encoder.summary()}
-        if out is not None:
-            data["files"] = _write_outputs(out, encoder, result)
-        if as_json:
-            typer.echo(json.dumps(data, indent=2))
-        else:
-            _print(data)
-        raise typer.Exit(code=result.exit_code)
-
-
 def _print(data: dict) -> None:
-    from rich.console import Console
-
     con = Console()
     style = {"proved": "bold green", "refuted": "bold red"}.get(data["verdict"], "bold yellow")
     con.print(f"[{style}]p3 on {data['domain']}: {data['verdict']}[/] - {data['reason']}", highlight=False)

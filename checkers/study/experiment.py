@@ -159,7 +159,7 @@ class StudyConfig:
             parts.append(f"--data {c.data}")
         if c.columns:
             parts.append(f"--columns {c.columns}")
-        parts += [f"--model {c.model}", f"--activations '{','.join(c.activations)}'", f"--seeds {c.seeds}"]
+        parts += [f"--architecture {c.model}", f"--activations '{','.join(c.activations)}'", f"--seeds {c.seeds}"]
         if c.model == "autorec":
             parts.append(f"--epochs {c.epochs}")
         else:
@@ -432,7 +432,7 @@ def run_study(config: StudyConfig, progress: Optional[StudyProgress] = None) -> 
         report = study_implicit(cfg, ratings, progress)
     else:
         if not ratings.has_value:
-            raise InvalidArgument("--model autorec needs explicit ratings: give --columns USER,ITEM,VALUE")
+            raise InvalidArgument("--architecture autorec needs explicit ratings: give --columns USER,ITEM,VALUE")
         report = _study_autorec(cfg, ratings, progress)
     env = environment()
     report["meta"].update({

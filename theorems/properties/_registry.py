@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, ClassVar, Sequence
 
 import numpy as np
 
@@ -58,12 +58,19 @@ class Property:
     hist_edges: tuple[float, ...] = ()
     shrink_order: tuple[str, ...] = ("support", "round")
     verifiable: bool = False
+    #: The names of the parameters after the colon (``("EPS", "R")`` for ``p3-eps:EPS,R``); none for most.
+    params: ClassVar[tuple[str, ...]] = ()
 
     # ------------------------------------------------------------- identity
     @property
     def spec(self) -> str:
         """The id with its parameters (``"P3-eps:1/100,1"``): :func:`get_property` of it gives this object back."""
         return self.id
+
+    @property
+    def usage(self) -> str:
+        """How to write it on the command line: ``p3``, or ``p3-eps[:EPS,R]`` for one that takes parameters."""
+        return self.id.lower() + (f"[:{','.join(self.params)}]" if self.params else "")
 
     @property
     def falsifiable(self) -> bool:

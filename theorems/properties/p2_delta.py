@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from fractions import Fraction
-from typing import Any, Sequence
+from typing import Any, ClassVar, Sequence
 
 from ..errors import InvalidArgument
 from ._core import PointCheck, _as_fractions, dot, latent_flip
@@ -32,13 +32,15 @@ __all__ = ["P2_DELTA", "OrderingMargin"]
 class OrderingMargin(Ordering):
     """P2-delta as an object: P2's float check with the premise ``delta |x|^2``, its own exact check."""
 
+    params: ClassVar[tuple[str, ...]] = ("DELTA",)
+
     @property
     def spec(self) -> str:
         d = self.delta
         return f"{self.id}:{d.numerator if d.denominator == 1 else f'{d.numerator}/{d.denominator}'}"
 
     def with_params(self, text: str) -> "OrderingMargin":
-        (delta,) = parse_params(self.id, text, ("DELTA",))
+        (delta,) = parse_params(self.id, text, self.params)
         if delta < 0:
             raise InvalidArgument(f"property {self.id}:{text} needs DELTA >= 0, e.g. p2-delta:1/10")
         return replace(self, delta=delta)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from fractions import Fraction
-from typing import Any, Callable, Sequence
+from typing import Any, ClassVar, Callable, Sequence
 
 import numpy as np
 
@@ -41,6 +41,8 @@ def _abs_bounds(value: Any) -> tuple[Fraction, Fraction]:
 class SmallLatent(Property):
     """P3-eps as an object (see the module docstring)."""
 
+    params: ClassVar[tuple[str, ...]] = ("EPS", "R")
+
     eps: Fraction = Fraction(1, 100)
     r: Fraction = Fraction(1)
 
@@ -49,7 +51,7 @@ class SmallLatent(Property):
         return f"{self.id}:{_text(self.eps)},{_text(self.r)}"
 
     def with_params(self, text: str) -> "SmallLatent":
-        eps, r = parse_params(self.id, text, ("EPS", "R"))
+        eps, r = parse_params(self.id, text, self.params)
         if eps <= 0 or r < 0:
             raise InvalidArgument(f"property {self.id}:{text} needs EPS > 0 and R >= 0, e.g. p3-eps:1/100,1")
         return replace(self, eps=eps, r=r)

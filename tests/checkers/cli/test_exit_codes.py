@@ -53,14 +53,14 @@ def _crash_cases(tmp: Path) -> dict[str, tuple[str, list[str]]]:
     report = tmp / "report.json"
     report.write_text("{}")
     return {
-        "classify": ("latentcheck.theorems.classify.classify", ["classify", "relu"]),
+        "classify": ("latentcheck.checkers.cli.classify.classify_activation", ["classify", "relu"]),
         "prove": ("latentcheck.checkers.cli.prove.prove_all", ["prove", "--only", "P3-relu"]),
-        "falsify": ("latentcheck.checkers.cli.falsify.build_encoder", ["falsify", "-p", "p3", "--weights", enc]),
-        "report": ("latentcheck.counterexamples.report.load_report", ["report", str(report)]),
-        "verify": ("latentcheck.checkers.cli.falsify.build_encoder", ["verify", "--weights", enc]),
-        "convert": ("latentcheck.theorems.formats.convert", ["convert", enc, str(tmp / "out.npz")]),
+        "falsify": ("latentcheck.checkers.encoder_source.load_encoder", ["falsify", "-p", "p3", "--weights", enc]),
+        "report": ("latentcheck.checkers.cli.report.load_report", ["report", str(report)]),
+        "verify": ("latentcheck.checkers.encoder_source.load_encoder", ["verify", "--weights", enc]),
+        "convert": ("latentcheck.checkers.cli.convert.convert_model", ["convert", enc, str(tmp / "out.npz")]),
         "study": ("latentcheck.checkers.study.experiment.run_study", ["study", "--out", str(tmp / "study")]),
-        "audit": ("latentcheck.checkers.cli.study._audit_payload", ["audit", "--weights", enc]),
+        "audit": ("latentcheck.checkers.cli.audit._audit_payload", ["audit", "--weights", enc]),
     }
 
 
@@ -83,7 +83,7 @@ def test_crash_is_exit_4_with_one_line(command: str, tmp_path, capsys, monkeypat
 
 @pytest.mark.parametrize("how", ["option", "env"])
 def test_debug_shows_the_traceback(how: str, tmp_path, capsys, monkeypatch) -> None:
-    monkeypatch.setattr(__import__("latentcheck.theorems.classify", fromlist=["classify"]), "classify", _boom)
+    monkeypatch.setattr(__import__("latentcheck.checkers.cli.classify", fromlist=["classify_activation"]), "classify_activation", _boom)
     argv = ["classify", "relu"]
     if how == "option":
         argv = ["--debug"] + argv
@@ -105,7 +105,7 @@ def test_keyboard_interrupt_is_130(capsys, monkeypatch) -> None:
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(__import__("latentcheck.theorems.classify", fromlist=["classify"]), "classify", interrupted)
+    monkeypatch.setattr(__import__("latentcheck.checkers.cli.classify", fromlist=["classify_activation"]), "classify_activation", interrupted)
     code, _, _ = _run(["classify", "relu"], capsys)
     assert code == 130
 
@@ -122,14 +122,14 @@ def test_swallowed_ctrl_c_is_still_130(capsys, monkeypatch) -> None:
         for i in range(100000):
             total += i
 
-    real = __import__("latentcheck.theorems.classify", fromlist=["classify"]).classify
+    real = __import__("latentcheck.checkers.cli.classify", fromlist=["classify_activation"]).classify_activation
 
     def classify_with_swallowed_interrupt(*args, **kwargs):
         fake_gc_callback()
         assert _exit.interrupted()
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(__import__("latentcheck.theorems.classify", fromlist=["classify"]), "classify",
+    monkeypatch.setattr(__import__("latentcheck.checkers.cli.classify", fromlist=["classify_activation"]), "classify_activation",
                         classify_with_swallowed_interrupt)
     code, out, err = _run(["classify", "relu", "--json"], capsys)
     assert code == 130
@@ -175,12 +175,12 @@ def test_output_under_a_file_refused_before_work(tmp_path, capsys, monkeypatch) 
     report = tmp_path / "report.json"
     report.write_text("{}")
     cases = [
-        ("latentcheck.counterexamples.report.load_report", ["report", str(report), "-o", _under_a_file(tmp_path, "r.md")], "--output"),
-        ("latentcheck.theorems.formats.convert", ["convert", enc, _under_a_file(tmp_path, "x.npz")], "DST"),
-        ("latentcheck.checkers.cli.falsify.build_encoder", ["falsify", "-p", "p3", "--weights", enc, "--out", _under_a_file(tmp_path, "f")], "--out"),
-        ("latentcheck.checkers.cli.falsify.build_encoder", ["verify", "--weights", enc, "--out", _under_a_file(tmp_path, "v")], "--out"),
+        ("latentcheck.checkers.cli.report.load_report", ["report", str(report), "-o", _under_a_file(tmp_path, "r.md")], "--output"),
+        ("latentcheck.checkers.cli.convert.convert_model", ["convert", enc, _under_a_file(tmp_path, "x.npz")], "DST"),
+        ("latentcheck.checkers.encoder_source.load_encoder", ["falsify", "-p", "p3", "--weights", enc, "--out", _under_a_file(tmp_path, "f")], "--out"),
+        ("latentcheck.checkers.encoder_source.load_encoder", ["verify", "--weights", enc, "--out", _under_a_file(tmp_path, "v")], "--out"),
         ("latentcheck.checkers.study.experiment.run_study", ["study", "--out", _under_a_file(tmp_path, "s")], "--out"),
-        ("latentcheck.checkers.cli.study._audit_payload", ["audit", "--weights", enc, "--out", _under_a_file(tmp_path, "a")], "--out"),
+        ("latentcheck.checkers.cli.audit._audit_payload", ["audit", "--weights", enc, "--out", _under_a_file(tmp_path, "a")], "--out"),
         ("latentcheck.checkers.cli.prove.prove_all", ["prove", "--json", _under_a_file(tmp_path, "p.json")], "--json"),
     ]
     for target, argv, option in cases:

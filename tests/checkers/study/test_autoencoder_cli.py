@@ -73,7 +73,7 @@ def test_study_on_a_generic_csv_with_multvae(tmp_path):
     r = synthetic_ratings(n_users=200, n_items=80, seed=2)
     f = tmp_path / "log.csv"
     f.write_text("who;what;stars\n" + "".join(f"u{u};i{i};{v:g}\n" for u, i, v in zip(r.users, r.items, r.ratings)))
-    res = runner.invoke(app, ["study", "--data", str(f), "--columns", "who,what,stars", "--threshold", "3", "--model", "multvae",
+    res = runner.invoke(app, ["study", "--data", str(f), "--columns", "who,what,stars", "--threshold", "3", "--architecture", "multvae",
                               "--activations", "tanh,sigmoid", "--seeds", "1", "--split-seeds", "2", "--epochs", "2", "--lr", "3e-3",
                               "--lam", "0", "--hidden", "16", "--triples", "100", "--falsify-budget", "0", "--no-ease", "--out", str(tmp_path / "o")])
     assert res.exit_code == 0, res.output
@@ -108,7 +108,7 @@ def test_audit_command_on_exported_encoder(study_dir):
 
 
 def test_autorec_study_smoke(tmp_path):
-    res = runner.invoke(app, ["study", "--model", "autorec", "--seeds", "2", "--epochs", "3", "--lam", "1", "--hidden", "16",
+    res = runner.invoke(app, ["study", "--architecture", "autorec", "--seeds", "2", "--epochs", "3", "--lam", "1", "--hidden", "16",
                               "--activations", "sigmoid/identity,identity/identity", "--triples", "200", "--falsify-budget", "0",
                               "--out", str(tmp_path)])
     assert res.exit_code == 0, res.output
@@ -123,7 +123,7 @@ def test_bad_input_exits_2_with_one_line(tmp_path):
     from latentcheck.checkers.cli.app import main
 
     for argv in (["study", "--data", str(tmp_path / "missing"), "--out", str(tmp_path)],
-                 ["study", "--model", "vae", "--out", str(tmp_path)],
+                 ["study", "--architecture", "vae", "--out", str(tmp_path)],
                  ["study", "--activations", "tanh,nonsense_fn", "--epochs", "1", "--seeds", "1", "--out", str(tmp_path)],
                  ["study", "--data", str(_csv(tmp_path)), "--columns", "a,nope", "--out", str(tmp_path)],
                  ["study", "--data", str(_csv(tmp_path)), "--columns", "0,1", "--threshold", "3", "--out", str(tmp_path)],
