@@ -34,7 +34,7 @@ from ...theorems.errors import LatentcheckError
 
 # Each command is a top-level function of its module, imported here statically, and with it the engines it
 # uses; their own imports of JAX, z3 and the optional model-file frameworks wait until they are used, so
-# ``latentcheck --help`` loads none of them (tests/test_cli_options.py). The options shared by several
+# ``latentcheck --help`` loads none of them (tests/checkers/cli/test_cli_options.py). The options shared by several
 # commands are defined once in ._options; the option groups they build are EncoderSource
 # (checkers/encoder_source.py) and SearchOptions (checkers/search_options.py), checked on construction.
 

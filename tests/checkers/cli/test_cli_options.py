@@ -31,7 +31,7 @@ from latentcheck.theorems.domains import domain_forms
 from latentcheck.theorems.errors import InvalidArgument
 from latentcheck.theorems.properties import REGISTRY, P3
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _run(argv: list[str], capsys) -> tuple[int, str, str]:
