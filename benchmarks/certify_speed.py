@@ -71,7 +71,7 @@ def _median_time(fn, items) -> float:
 
 
 def _case(n: int, m: int, act: str) -> dict:
-    from latentcheck.counterexamples._fast import as_qvec, check_flip_fast, check_zero_fast
+    from latentcheck.counterexamples.fast import as_qvec, check_flip_fast, check_zero_fast
     from latentcheck.counterexamples.certify import certify_flip, certify_zero
 
     rng = np.random.default_rng(7)

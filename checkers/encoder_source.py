@@ -20,7 +20,7 @@ from ._values import nonempty, nonneg_int
 from .study.experiment import split_activation_list
 from ..theorems.encoder import Encoder
 from ..theorems.errors import InvalidArgument
-from ..theorems.formats import load_encoder, read_model
+from ..theorems.formats import load_encoder as load_weights_file, read_model
 from ..theorems.inputs import inputs_from_meta, parse_normalisation
 
 __all__ = ["EncoderSource", "load_encoder", "encoder_with_meta", "split_globs", "MAX_RANDOM_SIZE"]
@@ -118,7 +118,7 @@ def load_encoder(source: EncoderSource) -> Encoder:
         encoder = mf.to_encoder(source.activation, source.activation_list, repr(source.model), source.model)
         return encoder_with_meta(encoder, mf.meta)
     if source.weights is not None:
-        return load_encoder(source.weights, activation=source.activation)
+        return load_weights_file(source.weights, activation=source.activation)
     return Encoder.random(list(source.sizes), source.activation, source.hidden_activation, seed=source.seed)
 
 

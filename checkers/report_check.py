@@ -25,7 +25,7 @@ from typing import Any, Mapping, Optional
 import numpy as np
 
 from ..theorems.errors import InvalidArgument, LatentcheckError
-from ..counterexamples._fast import as_qvec, domain_contains
+from ..counterexamples.fast import as_qvec, domain_contains
 from ..counterexamples.certificate import sha256_file
 from ..counterexamples.normalised import certify_normalised
 from ..theorems.domains import parse_domain

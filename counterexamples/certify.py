@@ -37,7 +37,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ._certifier import certifier, certifier_for
-from ._fast import QVec, as_qvec, check_flip_fast, check_zero_fast, domain_contains
+from .fast import QVec, as_qvec, check_flip_fast, check_zero_fast, domain_contains
 from .types import EXACT, FLOAT_ONLY, INTERVAL, UNDECIDED, Counterexample
 from ..theorems.encoder import Encoder
 from ..theorems.properties import PointCheck, check_flip, check_zero
@@ -230,7 +230,7 @@ def certify_zero(encoder: Any, x: Sequence[Any], *, domain: Any = None, dtype: s
     that is moved: every label is then decided at the moved point itself.
 
     ``x`` is a sequence of rationals (``Fraction``, ``int``, exact strings), a
-    float array (taken at its exact value) or a :class:`latentcheck.counterexamples._fast.QVec`.
+    float array (taken at its exact value) or a :class:`latentcheck.counterexamples.fast.QVec`.
     ``encoder`` may be a plain callable: then no exact re-check exists and a
     float zero is at best ``float-only``.
     """

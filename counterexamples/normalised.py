@@ -33,7 +33,7 @@ from dataclasses import replace
 from fractions import Fraction
 from typing import Any, Optional, Sequence
 
-from ._fast import QVec, as_qvec, domain_contains
+from .fast import QVec, as_qvec, domain_contains
 from .types import EXACT, INTERVAL, UNDECIDED
 from ..theorems.encoder import Encoder
 from ..theorems.inputs import InputSemantics, divide_factor

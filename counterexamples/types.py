@@ -201,6 +201,6 @@ class Counterexample:
 
     @classmethod
     def from_vectors(cls, property: str, vectors: Sequence[Sequence[Any]], **kwargs: Any) -> "Counterexample":
-        """Build from vectors of rationals (``Fraction``, ``int`` or exact strings) or :class:`latentcheck.counterexamples._fast.QVec` s."""
+        """Build from vectors of rationals (``Fraction``, ``int`` or exact strings) or :class:`latentcheck.counterexamples.fast.QVec` s."""
         return cls(property, tuple(vec.strings() if hasattr(vec, "strings") else tuple(format_fraction(v) for v in vec)
                                    for vec in vectors), **kwargs)

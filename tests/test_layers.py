@@ -28,15 +28,7 @@ KNOWN_CYCLES: list[list[str]] = []
 
 
 #: Imports of a private module from outside the package that owns it, not yet removed: the list only shrinks.
-KNOWN_PRIVATE_IMPORTS: list[list[str]] = [
-    ["latentcheck.checkers.cli.falsify", "latentcheck.checkers.falsify._pipeline"],
-    ["latentcheck.checkers.falsify._exact", "latentcheck.counterexamples._fast"],
-    ["latentcheck.checkers.falsify._rounds", "latentcheck.counterexamples._fast"],
-    ["latentcheck.checkers.falsify._stages", "latentcheck.counterexamples._fast"],
-    ["latentcheck.checkers.report_check", "latentcheck.counterexamples._fast"],
-    ["latentcheck.checkers.testing._args", "latentcheck.checkers.falsify._pipeline"],
-    ["latentcheck.checkers.testing.assertions", "latentcheck.theorems.formats._torch_module"],
-]
+KNOWN_PRIVATE_IMPORTS: list[list[str]] = []
 
 
 def _installed_tree(dest: Path) -> Path:

@@ -16,7 +16,7 @@ anywhere, and a sparse ``x`` multiplies only the columns it touches.
   encoder, once.
 
 Every exact engine uses this module: ``Encoder.exact`` / ``mixed`` / ``interval``, the vectorised
-re-checks (``counterexamples/_fast.py``), the verifier's certificates (``counterexamples/certificate.py``,
+re-checks (``counterexamples/fast.py``), the verifier's certificates (``counterexamples/certificate.py``,
 ``certificate_l2.py``). The standalone re-checker (``counterexamples/recheck.py``) and the tests'
 ``tests/_indep.py`` stay independent of it on purpose.
 """

@@ -31,7 +31,7 @@ The modules are private (``_pipeline``, ``_search``, ...); each property's strat
 """
 
 from ._model import ZeroTarget, jax_pre_activations, zero_target
-from ._pipeline import DTYPES, SCHEMA, FalsifyResult, SearchStats, environment, falsify
+from ._pipeline import DTYPES, SCHEMA, FalsifyResult, SearchStats, environment, falsify, with_inputs
 from ._search import Search, SearchState, objective_search, p2_search, p3_search, pool_inversion, run_round
 from ._stages import STAGES, chain
 from ._state import Setup, State
@@ -48,6 +48,7 @@ __all__ = [
     "SCHEMA",
     "DTYPES",
     "environment",
+    "with_inputs",
     "Search",
     "SearchState",
     "p3_search",

@@ -26,7 +26,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ...theorems.encoder import Encoder
-from ...counterexamples._fast import QVec, exact_affine_fast, exact_pre_fast
+from ...counterexamples.fast import QVec, exact_affine_fast, exact_pre_fast
 from ...theorems.blas import serial_blas
 
 __all__ = ["solve_exact", "solve_int", "pivot_columns", "local_jacobian", "exact_repair"]

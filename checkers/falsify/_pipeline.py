@@ -272,7 +272,7 @@ def _start(encoder: Any, property: Any, *, domain: Any, dtype: str, budget: floa
            n: int | None, input_normalise: str | None = None, **options: Any) -> tuple[Setup, State]:
     """The run's :class:`Setup` and its empty :class:`State` (arguments checked; the budget starts at the end)."""
     t_start = time.perf_counter()
-    encoder = _with_inputs(encoder, input_normalise)
+    encoder = with_inputs(encoder, input_normalise)
     prop, dom, black, encoder, dim = _checked_arguments(encoder, property, domain, dtype, budget, restarts, n)
     cls = target = None
     if not black:
@@ -297,7 +297,7 @@ def _start(encoder: Any, property: Any, *, domain: Any, dtype: str, budget: floa
     return setup, State(stats=SearchStats(restarts=int(restarts)), info=info, deadline=deadline, hist=hist)
 
 
-def _with_inputs(encoder: Any, input_normalise: str | None) -> Any:
+def with_inputs(encoder: Any, input_normalise: str | None) -> Any:
     """The encoder with ``input_normalise`` applied: an ``Encoder``'s input semantics overridden, a callable
     wrapped as ``fn(N(x))`` (in JAX)."""
 

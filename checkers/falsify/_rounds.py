@@ -11,7 +11,7 @@ from ...theorems.domains import Domain
 from ._constructions import Candidate, jacobian
 from ._exact import exact_repair, pivot_columns
 from ._model import ZeroTarget, float_pre_activations
-from ...counterexamples._fast import QVec
+from ...counterexamples.fast import QVec
 from ...counterexamples.certify import _np_dtype, float_encode
 from ._search import pool_inversion
 

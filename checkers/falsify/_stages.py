@@ -24,7 +24,7 @@ from ._budget import Budget, OutOfTime
 from ._rounds import exact_vec, finite_candidate, repair_point
 from ._state import Setup, State, enough, full, record, select
 from ._strategy import strategy
-from ...counterexamples._fast import QVec
+from ...counterexamples.fast import QVec
 from ...counterexamples.candidate import certify_candidate
 from ...counterexamples.shrink import shrink as _shrink
 from ..verify.falsify_hook import verified_status

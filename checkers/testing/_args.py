@@ -20,7 +20,7 @@ from ...theorems.encoder import Encoder
 from ...theorems.errors import InvalidArgument, LatentcheckError
 from ...counterexamples.certify import float_encode
 from ...theorems.domains import Domain, parse_domain
-from ..falsify._pipeline import _with_inputs
+from ..falsify import with_inputs
 
 __all__ = ["Subject", "subject", "dtype_name", "domain_of", "seed_and_budget", "DTYPES"]
 
@@ -78,7 +78,7 @@ def subject(encoder_fn: Any, n: Any, dtype: str, batched: bool = False, input_no
 
         if batched and not isinstance(encoder_fn, Encoder):
             raise InvalidArgument("input_normalise with batched=True is not supported; normalise inside the callable")
-        encoder_fn = _with_inputs(encoder_fn, str(input_normalise))
+        encoder_fn = with_inputs(encoder_fn, str(input_normalise))
     if isinstance(encoder_fn, Encoder):
         if n is not None and int(n) != encoder_fn.n:
             raise InvalidArgument(f"n={n!r} but the Encoder takes n={encoder_fn.n}; leave n out for an Encoder")

@@ -37,7 +37,7 @@ from ._stats import clopper_pearson_upper
 from ...theorems.errors import InvalidArgument
 from ...counterexamples.certify import float_encode
 from ...theorems.encoder import Encoder
-from ...theorems.formats._torch_module import is_torch_module
+from ...theorems.formats import is_torch_module
 from ..falsify import falsify
 from ._rate import certified_flip, flip_rate
 from ...theorems.formats import encoder_from_torch

@@ -196,7 +196,7 @@ def _random_vectors(rng: np.random.Generator, n: int) -> list[list[Fraction]]:
                                               ([9, 3], "gelu", None), ([9, 3], "elu", None), ([9, 3], "silu", None),
                                               ([9, 3], "erf", None), ([9, 3], "exp", None), ([9, 3], "softsign", None)])
 def test_fast_checks_equal_theorems(sizes, act, hidden) -> None:
-    from latentcheck.counterexamples._fast import QVec, check_flip_fast, check_zero_fast
+    from latentcheck.counterexamples.fast import QVec, check_flip_fast, check_zero_fast
 
     rng = np.random.default_rng(len(sizes) * 7 + len(act))
     enc = Encoder.random(sizes, act, hidden, seed=5)
@@ -241,7 +241,7 @@ def test_fast_zero_check_on_real_zeros_and_certify_inputs() -> None:
 def test_exact_affine_fast_equals_exact_affine() -> None:
     import random
 
-    from latentcheck.counterexamples._fast import QVec, exact_affine_fast
+    from latentcheck.counterexamples.fast import QVec, exact_affine_fast
     from latentcheck.theorems.encoder import exact_affine
 
     rng = np.random.default_rng(0)
@@ -268,7 +268,7 @@ def test_exact_affine_fast_equals_exact_affine() -> None:
 
 
 def test_qvec_canonical_and_strings() -> None:
-    from latentcheck.counterexamples._fast import QVec
+    from latentcheck.counterexamples.fast import QVec
     from latentcheck.counterexamples.types import format_fraction
 
     x = np.array([0.0, -0.75, 3.0, 1e-20, -0.0, 2.0**60])
@@ -284,7 +284,7 @@ def test_qvec_canonical_and_strings() -> None:
 def test_ball_activations_enclose_mpmath_intervals() -> None:
     # The fast path's ball for s(p) and theorems' mpmath interval both enclose s(p): they must overlap, and
     # the ball must be tight (both are rigorous; an enclosure that misses the other shows a wrong operation).
-    from latentcheck.counterexamples._fast import ball_fn
+    from latentcheck.counterexamples.fast import ball_fn
     from latentcheck.theorems.activations import get_activation
     from latentcheck.theorems.balls import ball_precision, exact_bounds
     from latentcheck.theorems.lower import to_interval

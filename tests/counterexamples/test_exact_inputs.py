@@ -18,7 +18,7 @@ import pytest
 
 import _recheck as rc
 from latentcheck.theorems.domains import parse_domain
-from latentcheck.counterexamples._fast import QVec
+from latentcheck.counterexamples.fast import QVec
 from latentcheck.counterexamples.certify import certify_zero
 from latentcheck.theorems import Encoder
 from latentcheck.theorems.errors import DataError, InvalidWeights

@@ -133,7 +133,7 @@ def _tanh_flips(enc, W, b, triples):
     sys.path.insert(0, str(Path(__file__).resolve().parents[0]))
     from _recheck import encode
 
-    from latentcheck.counterexamples._fast import QVec, check_flip_fast
+    from latentcheck.counterexamples.fast import QVec, check_flip_fast
 
     certified = confirmed = 0
     for x, u, v in triples:
@@ -173,7 +173,7 @@ def test_fast_flip_certificates_recheck_independently() -> None:
 
 
 def test_planted_sign_error_in_ball_dot_is_caught(monkeypatch) -> None:
-    import latentcheck.counterexamples._fast as fast
+    import latentcheck.counterexamples.fast as fast
 
     real = fast._ball_dot_diff
     monkeypatch.setattr(fast, "_ball_dot_diff", lambda ex, eu, ev: real(ex, ev, eu))  # <x,v> - <x,u>: the wrong sign

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from latentcheck.theorems.domains import Binary, Box, Data, Domain, Nonneg, Reals, Sphere, parse_domain
-from latentcheck.counterexamples._fast import QVec, domain_contains
+from latentcheck.counterexamples.fast import QVec, domain_contains
 from latentcheck.theorems.errors import InvalidArgument
 
 F = Fraction

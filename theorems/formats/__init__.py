@@ -39,10 +39,10 @@ from ._layers import ModelFile, RawLayer
 from ._modules import apply_ignore
 from ._onnx import read_onnx
 from ._native import has_native_layers, native_encoder, native_keys, read_npz_arrays, save_native_npz
-from ._torch_module import from_torch
+from ._torch_module import from_torch, is_torch_module
 
 __all__ = ["FORMATS", "WRITABLE", "ModelFile", "RawLayer", "detect_format", "read_model", "load_encoder",
-           "save_encoder", "encoder_from_torch", "convert", "resolve_activations", "input_semantics"]
+           "save_encoder", "encoder_from_torch", "is_torch_module", "convert", "resolve_activations", "input_semantics"]
 
 #: Formats :func:`read_model` reads (by extension, else by the file's first bytes).
 FORMATS = ("npz", "safetensors", "torch", "onnx", "flax", "equinox")

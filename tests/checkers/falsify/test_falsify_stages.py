@@ -10,7 +10,7 @@ from latentcheck.checkers.falsify._pipeline import _start
 from latentcheck.checkers.falsify._stages import STAGES, chain, conclude, construct, decide, search, shrink
 from latentcheck.checkers.falsify._state import record, select
 from latentcheck.checkers.falsify import falsify
-from latentcheck.counterexamples._fast import QVec
+from latentcheck.counterexamples.fast import QVec
 from latentcheck.counterexamples.candidate import certify_candidate
 from latentcheck.theorems import Encoder
 
