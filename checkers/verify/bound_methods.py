@@ -1,0 +1,242 @@
+"""Bound methods behind one interface: interval, CROWN/DeepPoly back-substitution (float64, numpy).
+
+One network relaxation (:class:`Relaxation`): per unit one *lower* and one *upper*
+line of the activation, chosen from the hull lines that :func:`bab._hulls` gives for
+the unit's float interval (the same lines the LP uses; a line valid on the float
+interval is valid on the exact box inside it). Back-substitution then bounds a
+linear objective ``Lam . z_k`` of one layer's pre-activations by one backward pass
+per layer: ``z_k = W_k h_{k-1} + b_k``, and each ``h_{k-1,j}`` with coefficient
+``g`` is replaced by its lower line when ``g > 0`` and by its upper line when
+``g < 0`` (DeepPoly/CROWN); what is left is a linear function of ``x``, minimised
+over the node's ``x`` box (plus, on the binary domain, the sum row ``sum(x) >= 1``
+with its best multiplier).
+
+**Nothing here is trusted.** A back-substitution bound *is* a dual-feasible point of
+the node's LP: the back-substituted coefficients are the multipliers of the affine
+rows and ``|g|`` those of the hull rows. :func:`certificate_rows` writes them in the
+certificate's existing row format (``aff``, ``hull``, ``sum``), and a node or a
+bound is only ever used through those rows, re-checked in exact rationals by
+:func:`latentcheck.counterexamples.certificate.check_leaf` (a float error makes the
+exact check fail: the leaf then does not count, the run never says ``proved``).
+The float value is used to decide *what* to try (which bound is worth a split,
+which node CROWN may close) and carries a relative safety margin for that only.
+
+The latent constraint ``h_L = 0`` enters INVPROP-style as multipliers ``y >= 0``
+of the latent units' hull rows: with ``h_L = 0`` a ``ge`` line says
+``a z + c <= 0`` and an ``le`` line ``a z + c >= 0``; the node is empty when some
+combination has a positive lower bound (:func:`close_margin`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = ["METHODS", "Relaxation", "relaxation", "backsub", "crown_layer_bounds", "close_margin",
+           "certificate_rows", "SAFETY"]
+
+#: The bound methods in cascade order, cheap to strong (``lp`` is the HiGHS model of :mod:`.highs_lp`).
+METHODS = ("interval", "crown", "lp")
+
+#: Relative safety margin on a float back-substitution bound before it is acted on (the exact check decides).
+SAFETY = 1e-9
+
+
+@dataclass
+class Relaxation:
+    """Per layer: the chosen lines ``h >= al z + cl`` and ``h <= au z + cu`` (``nan`` slope: no line, the
+    unit's ``h`` interval ``[hlo, hhi]`` bounds it instead), and the index of each in the unit's hull lines."""
+
+    al: list[np.ndarray]
+    cl: list[np.ndarray]
+    au: list[np.ndarray]
+    cu: list[np.ndarray]
+    il: list[np.ndarray]
+    iu: list[np.ndarray]
+    hlo: list[np.ndarray]
+    hhi: list[np.ndarray]
+    hulls: list
+
+
+def _pick(lines: tuple, sense: str, lo: float, hi: float) -> int:
+    """The index of the line of ``sense`` to use for one unit: the one highest (``ge``) or lowest (``le``) at the
+    interval's middle (for relu's lower side: ``h >= z`` when ``hi > -lo``, else ``h >= 0``, as CROWN does)."""
+    best, best_v = -1, -math.inf
+    mid = 0.5 * (lo + hi) if math.isfinite(lo) and math.isfinite(hi) else (lo if math.isfinite(lo) else hi)
+    if not math.isfinite(mid):
+        mid = 0.0
+    for i, (_a, _c, s, fa, fc) in enumerate(lines):
+        if s != sense:
+            continue
+        v = (fa * mid + fc) * (1.0 if sense == "ge" else -1.0)
+        if v > best_v:
+            best, best_v = i, v
+    return best
+
+
+def relaxation(P: Any, nb: Any, hulls: list) -> Relaxation:
+    """The relaxation of a node from its float bounds ``nb`` and hull lines ``hulls`` (see :func:`bab._hulls`)."""
+    R = Relaxation([], [], [], [], [], [], [], [], hulls)
+    for k, m in enumerate(P.sizes):
+        zlo, zhi = nb.z[k]
+        al, cl, au, cu = (np.full(m, np.nan) for _ in range(4))
+        il, iu = np.full(m, -1), np.full(m, -1)
+        for j in range(m):
+            lines = hulls[k][j]
+            lo, hi = float(zlo[j]), float(zhi[j])
+            i = _pick(lines, "ge", lo, hi)
+            if i >= 0:
+                il[j], al[j], cl[j] = i, lines[i][3], lines[i][4]
+            i = _pick(lines, "le", lo, hi)
+            if i >= 0:
+                iu[j], au[j], cu[j] = i, lines[i][3], lines[i][4]
+        R.al.append(al), R.cl.append(cl), R.au.append(au), R.cu.append(cu), R.il.append(il), R.iu.append(iu)
+        R.hlo.append(np.asarray(nb.h[k][0], float))
+        R.hhi.append(np.asarray(nb.h[k][1], float))
+    return R
+
+
+def _through_activation(R: Relaxation, k: int, G: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``G . h_k`` >= ``Lam . z_k + const``: the lines chosen by the sign of ``G`` (units without a line: their
+    ``h`` interval). Returns ``(Lam, const)`` (``const`` may be ``-inf``)."""
+    pos = G > 0
+    a = np.where(pos, R.al[k][:, None], R.au[k][:, None])
+    c = np.where(pos, R.cl[k][:, None], R.cu[k][:, None])
+    none = np.isnan(a) & (G != 0)
+    a = np.where(np.isnan(a), 0.0, a)
+    c = np.where(np.isnan(c), 0.0, c)
+    Lam = G * a
+    const = (G * c).sum(axis=0)
+    if none.any():
+        hb = np.where(pos, R.hlo[k][:, None], R.hhi[k][:, None])
+        with np.errstate(invalid="ignore"):
+            extra = np.where(none, G * hb, 0.0)
+        const = const + np.where(np.isnan(extra), -np.inf, extra).sum(axis=0)
+    return Lam, const
+
+
+def _x_min(G: np.ndarray, xlo: np.ndarray, xhi: np.ndarray, binary: bool) -> tuple[np.ndarray, np.ndarray]:
+    """``min over the x box of G . x`` per column, with the sum row's best multiplier ``y_s`` on the binary domain
+    (``max(0, min_i G_i)``: the bound ``sum_i min(0, G_i - y_s) x-range + y_s`` is concave in ``y_s``, rising
+    until ``y_s`` passes the smallest ``G_i``). Returns ``(bound, y_s)``."""
+    ys = np.zeros(G.shape[1])
+    if binary:
+        free = (xlo[:, None] < xhi[:, None]) & np.ones_like(G, bool)
+        gmin = np.where(free, G, np.inf).min(axis=0)
+        ys = np.maximum(0.0, np.where(np.isfinite(gmin), gmin, 0.0))
+    Gs = G - ys[None, :]
+    with np.errstate(invalid="ignore"):
+        lo_part = np.where(Gs > 0, Gs * xlo[:, None], 0.0)
+        hi_part = np.where(Gs < 0, Gs * xhi[:, None], 0.0)
+    tot = np.where(np.isnan(lo_part), -np.inf, lo_part).sum(axis=0) + np.where(np.isnan(hi_part), -np.inf, hi_part).sum(axis=0)
+    return tot + ys, ys
+
+
+def backsub(P: Any, R: Relaxation, k: int, Lam: np.ndarray, xlo: np.ndarray, xhi: np.ndarray,
+            keep: bool = False) -> tuple[np.ndarray, list, np.ndarray]:
+    """Lower bounds of ``Lam[:, i] . z_k`` over the relaxation, one column per objective.
+
+    Returns ``(bounds, trail, y_sum)``: ``trail[k']`` is the coefficient matrix on ``z_k'`` met on the way down
+    (kept only when ``keep``; :func:`certificate_rows` needs it), ``y_sum`` the sum row's multipliers.
+    """
+    const = np.zeros(Lam.shape[1])
+    trail: list = [None] * (k + 1)
+    for kk in range(k, -1, -1):
+        if keep:
+            trail[kk] = Lam
+        const = const + P.bs[kk] @ Lam
+        G = P.Ws[kk].T @ Lam
+        if kk == 0:
+            xb, ys = _x_min(G, xlo, xhi, P.binary)
+            return const + xb, trail, ys
+        Lam, c = _through_activation(R, kk - 1, G)
+        const = const + c
+    raise AssertionError("unreachable")
+
+
+def crown_layer_bounds(P: Any, R: Relaxation, k: int, xlo: np.ndarray, xhi: np.ndarray,
+                       units: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """CROWN lower and upper bounds of ``z_k`` (for ``units``, else all), from the relaxation of layers ``< k``."""
+    m = P.sizes[k]
+    units = np.arange(m) if units is None else np.asarray(units, int)
+    E = np.zeros((m, 2 * len(units)))
+    E[units, np.arange(len(units))] = 1.0
+    E[units, len(units) + np.arange(len(units))] = -1.0
+    b, _t, _y = backsub(P, R, k, E, xlo, xhi)
+    return b[:len(units)], -b[len(units):]
+
+
+def latent_objectives(P: Any, R: Relaxation) -> tuple[np.ndarray, np.ndarray, list]:
+    """With ``h_L = 0``: per latent unit and side, the row ``sigma (a z + c) <= 0`` of its chosen line, as an
+    objective column ``Lam`` on ``z_L`` and a constant; plus the all-units sum of the ``ge`` rows.
+    Returns ``(Lam, const, tags)``, ``tags[i]`` the ``(unit, side)`` pairs of column ``i`` with weights."""
+    L = len(P.sizes) - 1
+    m = P.sizes[L]
+    cols, consts, tags = [], [], []
+    for side, a, c in (("ge", R.al[L], R.cl[L]), ("le", R.au[L], R.cu[L])):
+        sg = 1.0 if side == "ge" else -1.0
+        for j in range(m):
+            if np.isnan(a[j]) or (a[j] == 0.0 and c[j] == 0.0):
+                continue
+            col = np.zeros(m)
+            col[j] = sg * a[j]
+            cols.append(col)
+            consts.append(sg * c[j])
+            tags.append([(j, side, 1.0)])
+    ok = ~np.isnan(R.al[L]) & ((R.al[L] != 0) | (R.cl[L] != 0))
+    if ok.sum() > 1:
+        cols.append(np.where(ok, R.al[L], 0.0))
+        consts.append(float(np.where(ok, R.cl[L], 0.0).sum()))
+        tags.append([(j, "ge", 1.0) for j in np.flatnonzero(ok).tolist()])
+    if not cols:
+        return np.zeros((m, 0)), np.zeros(0), []
+    return np.stack(cols, axis=1), np.asarray(consts), tags
+
+
+def close_margin(P: Any, R: Relaxation, xlo: np.ndarray, xhi: np.ndarray) -> tuple[float, Any]:
+    """The best float margin by which a combination of the latent rows is violated on the relaxation
+    (``> 0``: the node holds no zero-mapped input, if the exact check agrees), and the objective giving it."""
+    L = len(P.sizes) - 1
+    Lam, const, tags = latent_objectives(P, R)
+    if not tags:
+        return -math.inf, None
+    b, _t, _y = backsub(P, R, L, Lam, xlo, xhi)
+    margin = b + const
+    i = int(np.argmax(margin))
+    return float(margin[i]), (Lam[:, i], tags[i])
+
+
+def _hull_row(R: Relaxation, k: int, j: int, idx: int, y: float) -> tuple:
+    a, c, sense, _fa, _fc = R.hulls[k][j][idx]
+    return ("hull", k, j, a, c, sense, y)
+
+
+def certificate_rows(P: Any, R: Relaxation, k: int, lam: np.ndarray, xlo: np.ndarray, xhi: np.ndarray,
+                     latent: list | None = None) -> list:
+    """The certificate rows (``bab`` float form, made exact by :func:`bab._cert_rows`) of the back-substitution
+    of ``lam . z_k``: the affine row of each ``z_k'j`` with multiplier ``-Lam_k'[j]``, the chosen hull row of each
+    ``h_k'j`` with multiplier ``|g|``, the sum row's; with ``latent`` (tags of :func:`latent_objectives`), the
+    latent hull rows that make ``lam`` too. Their combination reads ``-lam . z_k + (x terms) <= -const``."""
+    rows: list = []
+    for j, side, w in latent or []:
+        idx = R.il[k][j] if side == "ge" else R.iu[k][j]
+        rows.append(_hull_row(R, k, j, int(idx), float(w)))
+    Lam = lam[:, None]
+    for kk in range(k, -1, -1):
+        rows += [("aff", kk, j, -float(v)) for j, v in enumerate(Lam[:, 0].tolist()) if v != 0.0]
+        G = P.Ws[kk].T @ Lam
+        if kk == 0:
+            _b, ys = _x_min(G, xlo, xhi, P.binary)
+            if ys[0] > 0:
+                rows.append(("sum", float(ys[0])))
+            return rows
+        g = G[:, 0]
+        for j in np.flatnonzero(g).tolist():
+            idx = R.il[kk - 1][j] if g[j] > 0 else R.iu[kk - 1][j]
+            if idx >= 0:
+                rows.append(_hull_row(R, kk - 1, j, int(idx), abs(float(g[j]))))
+        Lam, _c = _through_activation(R, kk - 1, G)
+    return rows
