@@ -25,6 +25,7 @@ import numpy as np
 import scipy.sparse as sps
 from scipy.optimize import linprog
 
+from . import alpha_crown as AC
 from . import bound_methods as BM
 from .bounds import NodeBounds, node_bounds
 from .pl import PLFunction
@@ -437,14 +438,33 @@ def _crown_tighten(P: Problem, node: dict, path: dict, zc: dict, nb: NodeBounds,
     return node, path, zc, nb
 
 
+def _crown_rows(P: Problem, R: Any, nb: NodeBounds) -> list | None:
+    """Float certificate rows of a back-substitution that closes the node (positive margin), or ``None``: the
+    fixed choices first, then ``alpha`` gradient steps (``"alpha"`` in the cascade)."""
+    L = len(P.sizes) - 1
+    margin, obj = BM.close_margin(P, R, *nb.x)
+    if obj is not None and margin > _CROWN_TOL * (1 + abs(margin)):
+        return BM.certificate_rows(P, R, L, obj[0], *nb.x, latent=obj[1])
+    if "alpha" not in P.methods or obj is None:
+        return None
+    margin, at = AC.optimise(P, R, *nb.x)
+    if at is None or not margin > _CROWN_TOL * (1 + abs(margin)):
+        return None
+    y, alphas, lrows = at
+    lam = np.zeros(P.sizes[L])
+    np.add.at(lam, lrows.j, y * lrows.sigma * lrows.a)
+    latent = [(j, side, float(w)) for (j, side), w in zip(lrows.tags, y.tolist()) if w > 0]
+    return BM.certificate_rows(P, R, L, lam, *nb.x, latent=latent, alphas=alphas)
+
+
 def _crown_close(P: Problem, node: dict, path: dict, nb: NodeBounds, stats: BabStats) -> bool:
     """Close the node by back-substitution when a combination of the latent rows has a positive float margin
     (the rows are the leaf's certificate, re-checked exactly like an LP's)."""
     R = BM.relaxation(P, nb, _hulls(P, nb))
-    margin, obj = BM.close_margin(P, R, *nb.x)
-    if obj is None or not margin > _CROWN_TOL * (1 + abs(margin)):
+    frows = _crown_rows(P, R, nb)
+    if frows is None:
         return False
-    rows = _cert_rows(BM.certificate_rows(P, R, len(P.sizes) - 1, obj[0], *nb.x, latent=obj[1]))
+    rows = _cert_rows(frows)
     if P.eager_check:
         box = leaf_box(P.net, P.xlo_q, P.xhi_q, path)
         if box.empty is None and not check_leaf(P.net, box, rows, P.n, P.sizes)[0]:

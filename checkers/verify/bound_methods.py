@@ -59,6 +59,9 @@ class Relaxation:
     hlo: list[np.ndarray]
     hhi: list[np.ndarray]
     hulls: list
+    ib: list = None  # a second lower line per unit (alpha-CROWN mixes it in with weight alpha; = il if none)
+    ab: list = None
+    cb: list = None
 
 
 def _pick(lines: tuple, sense: str, lo: float, hi: float) -> int:
@@ -77,34 +80,70 @@ def _pick(lines: tuple, sense: str, lo: float, hi: float) -> int:
     return best
 
 
+def _second(lines: tuple, first: int, lo: float, hi: float) -> int:
+    """Another ``ge`` line for alpha-CROWN to mix in: the highest at an end of the interval (relu: the one of
+    ``h >= 0``, ``h >= z`` that :func:`_pick` left), else ``first``."""
+    for end in (lo, hi):
+        if not math.isfinite(end):
+            continue
+        best = max((i for i, ln in enumerate(lines) if ln[2] == "ge"), key=lambda i: lines[i][3] * end + lines[i][4],
+                   default=first)
+        if best != first:
+            return best
+    return first
+
+
+def _picks(lines: tuple, lo: float, hi: float) -> tuple:
+    """``(il, al, cl, iu, au, cu, ib, ab, cb)`` of one unit (``-1``/``nan`` where a side has no line)."""
+    out = []
+    for sense in ("ge", "le"):
+        i = _pick(lines, sense, lo, hi)
+        out += [i, lines[i][3], lines[i][4]] if i >= 0 else [-1, math.nan, math.nan]
+    i = _second(lines, out[0], lo, hi) if out[0] >= 0 else -1
+    out += [i, lines[i][3], lines[i][4]] if i >= 0 else [-1, math.nan, math.nan]
+    return tuple(out)
+
+
+_PICKS: dict = {}  # id-free cache: (lines, lo, hi) -> picks (lines are tuples of exact values, hashable)
+
+
 def relaxation(P: Any, nb: Any, hulls: list) -> Relaxation:
     """The relaxation of a node from its float bounds ``nb`` and hull lines ``hulls`` (see :func:`bab._hulls`)."""
-    R = Relaxation([], [], [], [], [], [], [], [], hulls)
+    R = Relaxation([], [], [], [], [], [], [], [], hulls, [], [], [])
+    if len(_PICKS) > 200_000:
+        _PICKS.clear()
     for k, m in enumerate(P.sizes):
         zlo, zhi = nb.z[k]
-        al, cl, au, cu = (np.full(m, np.nan) for _ in range(4))
-        il, iu = np.full(m, -1), np.full(m, -1)
-        for j in range(m):
-            lines = hulls[k][j]
-            lo, hi = float(zlo[j]), float(zhi[j])
-            i = _pick(lines, "ge", lo, hi)
-            if i >= 0:
-                il[j], al[j], cl[j] = i, lines[i][3], lines[i][4]
-            i = _pick(lines, "le", lo, hi)
-            if i >= 0:
-                iu[j], au[j], cu[j] = i, lines[i][3], lines[i][4]
-        R.al.append(al), R.cl.append(cl), R.au.append(au), R.cu.append(cu), R.il.append(il), R.iu.append(iu)
+        rows = []
+        for lines, lo, hi in zip(hulls[k], zlo.tolist(), zhi.tolist()):
+            key = (lines, lo, hi)
+            got = _PICKS.get(key)
+            if got is None:
+                got = _PICKS[key] = _picks(lines, lo, hi)
+            rows.append(got)
+        il, al, cl, iu, au, cu, ib, ab, cb = (np.asarray(c) for c in zip(*rows)) if m else (np.zeros(0),) * 9
+        R.il.append(il.astype(int)), R.al.append(al.astype(float)), R.cl.append(cl.astype(float))
+        R.iu.append(iu.astype(int)), R.au.append(au.astype(float)), R.cu.append(cu.astype(float))
+        R.ib.append(ib.astype(int)), R.ab.append(ab.astype(float)), R.cb.append(cb.astype(float))
         R.hlo.append(np.asarray(nb.h[k][0], float))
         R.hhi.append(np.asarray(nb.h[k][1], float))
     return R
 
 
-def _through_activation(R: Relaxation, k: int, G: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def lower_line(R: Relaxation, k: int, alpha: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """The lower line of each unit of layer ``k``: ``(1 - alpha)`` times the picked one plus ``alpha`` times the second."""
+    if alpha is None:
+        return R.al[k], R.cl[k]
+    return (1 - alpha) * R.al[k] + alpha * R.ab[k], (1 - alpha) * R.cl[k] + alpha * R.cb[k]
+
+
+def _through_activation(R: Relaxation, k: int, G: np.ndarray, alpha: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``G . h_k`` >= ``Lam . z_k + const``: the lines chosen by the sign of ``G`` (units without a line: their
     ``h`` interval). Returns ``(Lam, const)`` (``const`` may be ``-inf``)."""
     pos = G > 0
-    a = np.where(pos, R.al[k][:, None], R.au[k][:, None])
-    c = np.where(pos, R.cl[k][:, None], R.cu[k][:, None])
+    al, cl = lower_line(R, k, alpha)
+    a = np.where(pos, al[:, None], R.au[k][:, None])
+    c = np.where(pos, cl[:, None], R.cu[k][:, None])
     none = np.isnan(a) & (G != 0)
     a = np.where(np.isnan(a), 0.0, a)
     c = np.where(np.isnan(c), 0.0, c)
@@ -215,7 +254,7 @@ def _hull_row(R: Relaxation, k: int, j: int, idx: int, y: float) -> tuple:
 
 
 def certificate_rows(P: Any, R: Relaxation, k: int, lam: np.ndarray, xlo: np.ndarray, xhi: np.ndarray,
-                     latent: list | None = None) -> list:
+                     latent: list | None = None, alphas: list | None = None) -> list:
     """The certificate rows (``bab`` float form, made exact by :func:`bab._cert_rows`) of the back-substitution
     of ``lam . z_k``: the affine row of each ``z_k'j`` with multiplier ``-Lam_k'[j]``, the chosen hull row of each
     ``h_k'j`` with multiplier ``|g|``, the sum row's; with ``latent`` (tags of :func:`latent_objectives`), the
@@ -234,9 +273,21 @@ def certificate_rows(P: Any, R: Relaxation, k: int, lam: np.ndarray, xlo: np.nda
                 rows.append(("sum", float(ys[0])))
             return rows
         g = G[:, 0]
+        al = None if alphas is None else alphas[kk - 1]
         for j in np.flatnonzero(g).tolist():
-            idx = R.il[kk - 1][j] if g[j] > 0 else R.iu[kk - 1][j]
-            if idx >= 0:
-                rows.append(_hull_row(R, kk - 1, j, int(idx), abs(float(g[j]))))
-        Lam, _c = _through_activation(R, kk - 1, G)
+            rows += _unit_rows(R, kk - 1, j, float(g[j]), 0.0 if al is None else float(al[j]))
+        Lam, _c = _through_activation(R, kk - 1, G, al)
     return rows
+
+
+def _unit_rows(R: Relaxation, k: int, j: int, g: float, alpha: float) -> list:
+    """The hull rows replacing ``g h_kj``: the upper line's (``g < 0``), or the lower lines' with weights
+    ``1 - alpha`` and ``alpha`` (``g > 0``); none for a unit without a line (the box bounds its ``h``)."""
+    if g < 0:
+        return [_hull_row(R, k, j, int(R.iu[k][j]), -g)] if R.iu[k][j] >= 0 else []
+    if R.il[k][j] < 0:
+        return []
+    if alpha <= 0.0 or R.ib[k][j] == R.il[k][j]:
+        return [_hull_row(R, k, j, int(R.il[k][j]), g)]
+    out = [_hull_row(R, k, j, int(R.ib[k][j]), g * alpha)]
+    return out + ([_hull_row(R, k, j, int(R.il[k][j]), g * (1 - alpha))] if alpha < 1.0 else [])
