@@ -39,7 +39,7 @@ _FEAS_TOL = 1e-9
 #: The bound methods a node tries, cheap to strong (``"crown"`` left out: interval bounds and LP leaves only, the
 #: engine before issue 19). ``"crown-tighten"``: CROWN bounds of every unstable unit at each node, each kept one
 #: recorded as a split whose far side is closed by the bound's rows.
-CASCADE = ("interval", "crown", "crown-tighten", "lp")
+CASCADE = ("interval", "crown", "lp")
 
 
 @dataclass
@@ -250,7 +250,7 @@ def _x_branch(P: Problem, v: np.ndarray) -> tuple | None:
 
 #: Strong branching: the top candidates whose two children are bounded by their own LPs (as kFSB does with its
 #: bounds); 0 turns it off.
-STRONG_K = 4
+STRONG_K = 1
 
 
 def _child_lp(P: Problem, path: dict, deadline: float, stats: BabStats) -> tuple[float, Any]:
