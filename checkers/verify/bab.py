@@ -71,6 +71,7 @@ class Problem:
 
     def __post_init__(self) -> None:
         self.methods = tuple(self.methods or CASCADE)
+        self.gates: dict = {}  # stage -> (tries, successes), for _gate
         # back-substitution needs a bounded x box: its rows leave float residues on every variable (bounded there)
         self.crown = "crown" in self.methods and bool(np.all(np.isfinite(self.xlo)) and np.all(np.isfinite(self.xhi)))
         self.absWs = [np.abs(W) for W in self.Ws]
@@ -475,18 +476,36 @@ def _crown_close(P: Problem, node: dict, path: dict, nb: NodeBounds, stats: BabS
     return True
 
 
+#: The cascade adapts: after this many tries a back-substitution stage stays on only while it succeeds (closes a
+#: node, records a split) at least ``_GATE_RATE`` of the time; the LP then does the work alone.
+_GATE_TRIES = 40
+_GATE_RATE = 0.1
+
+
+def _gate(P: Problem, stage: str, hit: bool | None = None) -> bool:
+    """Whether ``stage`` is still worth trying (``hit`` given: record one try's outcome)."""
+    tries, hits = P.gates.get(stage, (0, 0))
+    if hit is not None:
+        P.gates[stage] = (tries + 1, hits + int(hit))
+        return True
+    return tries < _GATE_TRIES or hits >= _GATE_RATE * tries
+
+
 def _crown_step(P: Problem, node: dict, path: dict, zc: dict, nb: NodeBounds, stats: BabStats) -> tuple:
     """The cascade's back-substitution stage at one node: ``(node, path, zc, nb, closed)``."""
     t0 = time.perf_counter()
     closed = False
-    if "crown-tighten" in P.methods:
+    if "crown-tighten" in P.methods and _gate(P, "tighten"):
+        before = stats.crown_splits
         node, path, zc, nb = _crown_tighten(P, node, path, zc, nb, stats)
+        _gate(P, "tighten", stats.crown_splits > before)
     if nb.empty is not None:
         node["leaf"] = "interval"
         stats.leaves_interval += 1
         closed = True
-    else:
+    elif _gate(P, "close"):
         closed = _crown_close(P, node, path, nb, stats)
+        _gate(P, "close", closed)
     stats.crown_seconds += time.perf_counter() - t0
     return node, path, zc, nb, closed
 

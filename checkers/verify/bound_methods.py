@@ -104,22 +104,19 @@ def _picks(lines: tuple, lo: float, hi: float) -> tuple:
     return tuple(out)
 
 
-_PICKS: dict = {}  # id-free cache: (lines, lo, hi) -> picks (lines are tuples of exact values, hashable)
-
-
 def relaxation(P: Any, nb: Any, hulls: list) -> Relaxation:
     """The relaxation of a node from its float bounds ``nb`` and hull lines ``hulls`` (see :func:`bab._hulls`)."""
     R = Relaxation([], [], [], [], [], [], [], [], hulls, [], [], [])
-    if len(_PICKS) > 200_000:
-        _PICKS.clear()
     for k, m in enumerate(P.sizes):
         zlo, zhi = nb.z[k]
+        cache = _PICKS.setdefault(P.pls[k], {})  # the activation hashed once per layer, not per unit
+        if len(cache) > 200_000:
+            cache.clear()
         rows = []
         for lines, lo, hi in zip(hulls[k], zlo.tolist(), zhi.tolist()):
-            key = (lines, lo, hi)
-            got = _PICKS.get(key)
+            got = cache.get((lo, hi))
             if got is None:
-                got = _PICKS[key] = _picks(lines, lo, hi)
+                got = cache[(lo, hi)] = _picks(lines, lo, hi)
             rows.append(got)
         il, al, cl, iu, au, cu, ib, ab, cb = (np.asarray(c) for c in zip(*rows)) if m else (np.zeros(0),) * 9
         R.il.append(il.astype(int)), R.al.append(al.astype(float)), R.cl.append(cl.astype(float))
@@ -128,6 +125,9 @@ def relaxation(P: Any, nb: Any, hulls: list) -> Relaxation:
         R.hlo.append(np.asarray(nb.h[k][0], float))
         R.hhi.append(np.asarray(nb.h[k][1], float))
     return R
+
+
+_PICKS: dict = {}  # activation -> {(float lo, float hi): picks} (the hull lines are a function of these)
 
 
 def lower_line(R: Relaxation, k: int, alpha: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
