@@ -36,10 +36,13 @@ __all__ = ["Problem", "BabStats", "solve_tree"]
 
 _FEAS_TOL = 1e-9
 
-#: The bound methods a node tries, cheap to strong (``"crown"`` left out: interval bounds and LP leaves only, the
-#: engine before issue 19). ``"crown-tighten"``: CROWN bounds of every unstable unit at each node, each kept one
-#: recorded as a split whose far side is closed by the bound's rows.
-CASCADE = ("interval", "crown", "lp")
+#: The bound methods, cheap to strong. At the root (:mod:`.tighten`): ``"invprop"`` (intermediate bounds under
+#: ``h_L = 0`` by optimised back-substitution, :mod:`.invprop`; without it, or with ``"lp-tighten"``, two LPs per
+#: unstable unit). At each node: interval bounds, ``"crown"`` (back-substitution tries to close the node; with
+#: ``"alpha"`` its slopes and latent multipliers optimised; with ``"crown-tighten"`` CROWN bounds of the hidden
+#: units, each kept one recorded as a split whose far side its rows close), then the elastic LP (``"lp"``).
+#: ``("interval", "lp")`` is the engine before issue 19.
+CASCADE = ("interval", "invprop", "crown", "lp")
 
 
 @dataclass
@@ -117,6 +120,7 @@ class BabStats:
     crown_splits: int = 0
     crown_seconds: float = 0.0
     strong_lps: int = 0
+    invprop_bounds: int = 0
 
 
 def _zclamp(path: dict) -> dict:

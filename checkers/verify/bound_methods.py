@@ -254,17 +254,21 @@ def _hull_row(R: Relaxation, k: int, j: int, idx: int, y: float) -> tuple:
 
 
 def certificate_rows(P: Any, R: Relaxation, k: int, lam: np.ndarray, xlo: np.ndarray, xhi: np.ndarray,
-                     latent: list | None = None, alphas: list | None = None) -> list:
+                     latent: list | None = None, alphas: list | None = None, inject: dict | None = None) -> list:
     """The certificate rows (``bab`` float form, made exact by :func:`bab._cert_rows`) of the back-substitution
     of ``lam . z_k``: the affine row of each ``z_k'j`` with multiplier ``-Lam_k'[j]``, the chosen hull row of each
     ``h_k'j`` with multiplier ``|g|``, the sum row's; with ``latent`` (tags of :func:`latent_objectives`), the
-    latent hull rows that make ``lam`` too. Their combination reads ``-lam . z_k + (x terms) <= -const``."""
+    latent hull rows that make ``lam`` too; ``alphas``: per hidden layer, each unit's weight on its second lower
+    line; ``inject``: ``{layer: vector}`` objective terms added on the way down (INVPROP's ``z_kj`` beside the latent
+    rows). Their combination reads ``-lam . z_k + (x terms) <= -const``."""
     rows: list = []
     for j, side, w in latent or []:
         idx = R.il[k][j] if side == "ge" else R.iu[k][j]
         rows.append(_hull_row(R, k, j, int(idx), float(w)))
     Lam = lam[:, None]
     for kk in range(k, -1, -1):
+        if inject and kk in inject:
+            Lam = Lam + np.asarray(inject[kk], float)[:, None]
         rows += [("aff", kk, j, -float(v)) for j, v in enumerate(Lam[:, 0].tolist()) if v != 0.0]
         G = P.Ws[kk].T @ Lam
         if kk == 0:
