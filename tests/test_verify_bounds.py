@@ -210,7 +210,7 @@ CROWN_CLOSES = [([6, 8, 6, 3], 6, 1.0, "box:-1,1"), ([5, 6, 3], 5, 0.5, "binary"
 @pytest.mark.parametrize("sizes,seed,shift,dom", CROWN_CLOSES)
 def test_crown_closed_leaves_recheck_standalone(sizes, seed, shift, dom, tmp_path):
     enc, _Ws, _bs = _net(sizes, seed, shift)
-    res = _verify(enc, dom)
+    res = _verify(enc, dom, {"CASCADE": ("interval", "crown", "lp"), "STRONG_K": 1})  # LP root bounds, CROWN at nodes
     assert res.stats["crown_closed"] >= 1, "the case must exercise a node closed by back-substitution"
     cert = _recheck(res, enc, tmp_path)
     crown = [lf for t in cert["trees"] for lf in _leaves(t["root"]) if lf.get("by") == "crown"]
@@ -256,6 +256,23 @@ def test_crown_tighten_splits_recheck_and_agree_with_the_old_engine(tmp_path):
     for row in split_leaves[0]["rows"]:
         if row[0] == "hull":
             row[6] = str(Fraction(row[6]) / 4)  # weaker multipliers: the affine terms no longer cancel
+    with pytest.raises(RECHECK.Rejected):
+        RECHECK.recheck(bad, tmp_path / "encoder.npz")
+
+
+@pytest.mark.parametrize("sizes,seed,shift,dom", [([6, 10, 8, 3], 0, 0.5, "box:-1,1"), ([8, 12, 8, 3], 2, 1.0, "box:-1,1"),
+                                                  ([7, 8, 6, 3], 1, 0.5, "binary")])
+def test_invprop_bounds_recheck_and_a_too_tight_one_is_refused(sizes, seed, shift, dom, tmp_path):
+    """INVPROP's root bounds are the certificate's derived bounds: the standalone re-checker derives each from its
+    rows; one made tighter than its rows imply is refused."""
+    enc, _Ws, _bs = _net(sizes, seed, shift)
+    res = _verify(enc, dom, {"CASCADE": ("interval", "invprop", "crown", "lp"), "STRONG_K": 1})
+    assert res.stats["invprop_bounds"] >= 1
+    cert = _recheck(res, enc, tmp_path)
+    bad = copy.deepcopy(cert)
+    entry = bad["trees"][0]["bounds"][0]
+    delta = Fraction(1, 2 ** 10)
+    entry[3] = str(Fraction(entry[3]) + (delta if entry[2] == "ge" else -delta))
     with pytest.raises(RECHECK.Rejected):
         RECHECK.recheck(bad, tmp_path / "encoder.npz")
 

@@ -18,6 +18,8 @@ exact rationals.
 
 from __future__ import annotations
 
+import math
+import time
 from typing import Any
 
 import numpy as np
@@ -56,13 +58,19 @@ def _x_part(P: Any, G: np.ndarray, xlo: np.ndarray, xhi: np.ndarray) -> tuple[np
     return (Gs * xstar).sum(axis=0) + ys, xstar
 
 
+def _selector(P: Any, rows: LatentRows) -> np.ndarray:
+    """The 0/1 matrix taking latent rows to their units (``Lam = sel @ (Y * sigma a)``)."""
+    sel = np.zeros((P.sizes[-1], len(rows.j)))
+    sel[rows.j, np.arange(len(rows.j))] = 1.0
+    return sel
+
+
 def bounds_and_grad(P: Any, R: Relaxation, rows: LatentRows, k: int, obj: np.ndarray, Y: np.ndarray, alphas: list,
                     xlo: np.ndarray, xhi: np.ndarray) -> tuple[np.ndarray, np.ndarray, list]:
     """Per column ``c``: the bound of ``obj[:, c] . z_k + latent combination Y[:, c]``, and its gradients."""
     L = len(P.sizes) - 1
-    C = obj.shape[1]
-    Lam = np.zeros((P.sizes[L], C))
-    np.add.at(Lam, rows.j, Y * (rows.sigma * rows.a)[:, None])
+    sel = _selector(P, rows)
+    Lam = sel @ (Y * (rows.sigma * rows.a)[:, None])
     const = (rows.sigma * rows.c) @ Y
     Gs, used = [None] * (L + 1), [None] * (L + 1)
     for kk in range(L, -1, -1):
@@ -94,10 +102,11 @@ def bounds_and_grad(P: Any, R: Relaxation, rows: LatentRows, k: int, obj: np.nda
 
 
 def optimise_layer(P: Any, R: Relaxation, k: int, units: np.ndarray, xlo: np.ndarray, xhi: np.ndarray,
-                   steps: int | None = None) -> tuple[np.ndarray, np.ndarray, Any]:
+                   steps: int | None = None, t_end: float = math.inf) -> tuple[np.ndarray, np.ndarray, Any]:
     """Lower and upper bounds of ``z_k`` on ``units`` under ``h_L = 0`` and the parameters giving each (best seen).
 
     Returns ``(lo, hi, best)``; ``best = (rows, Y, alphas, obj)`` with one column per bound (``lo`` first).
+    Stops early at ``t_end`` (``time.perf_counter()``), keeping the best seen.
     """
     steps = STEPS if steps is None else steps
     rows = latent_rows(P, R)
@@ -112,6 +121,8 @@ def optimise_layer(P: Any, R: Relaxation, k: int, units: np.ndarray, xlo: np.nda
     best = np.full(C, -np.inf)
     bestY, bestA = params[0].copy(), [a.copy() for a in params[1:]]
     for t in range(1, steps + 1):
+        if t > 1 and time.perf_counter() > t_end:
+            break
         b, dY, dal = bounds_and_grad(P, R, rows, k, obj, params[0], params[1:], xlo, xhi)
         better = b > best
         best = np.where(better, b, best)

@@ -148,7 +148,7 @@ def _record(P: Problem, k: int, j: int, sense: str, exact: Any, crows: list, ent
     path[("z", k, j)] = (exact, old[1]) if sense == "ge" else (old[0], exact)
 
 
-def _invprop_layer(P: Problem, k: int, entries: list, path: dict, stats: BabStats) -> str:
+def _invprop_layer(P: Problem, k: int, entries: list, path: dict, stats: BabStats, t_end: float) -> str:
     """INVPROP bounds (:mod:`.invprop`) of layer ``k``'s unstable units, each kept only when its rows imply it in
     exact rationals (:func:`implied_bound`) and it beats the current bound by ``_MIN_GAIN``: ``"ok"`` or ``"empty"``."""
     xlo, xhi = _x_box(P, path)
@@ -159,7 +159,7 @@ def _invprop_layer(P: Problem, k: int, entries: list, path: dict, stats: BabStat
     if not len(units):
         return "ok"
     R = BM.relaxation(P, nb, _hulls(P, nb))
-    lo, hi, best = IP.optimise_layer(P, R, k, units, *nb.x)
+    lo, hi, best = IP.optimise_layer(P, R, k, units, *nb.x, t_end=t_end)
     box = leaf_box(P.net, P.xlo_q, P.xhi_q, path)
     if box.empty is not None:
         return "empty"
@@ -189,13 +189,50 @@ def _invprop(P: Problem, entries: list, path: dict, stats: BabStats, passes: int
             for k in range(len(P.sizes) - 1):
                 if time.perf_counter() > t_end:
                     return "time"
-                if _invprop_layer(P, k, entries, path, stats) == "empty":
+                if _invprop_layer(P, k, entries, path, stats, t_end) == "empty":
                     return "empty"
             if len(entries) == before:
                 break
         return "ok"
     finally:
         stats.crown_seconds += time.perf_counter() - t0
+
+
+#: Share of the tightening time the INVPROP passes may use (the LP bounds, when worth it, get the rest).
+_INVPROP_SHARE = 0.25
+#: The LP bounds run after INVPROP when, on a probe of the widest unstable units, they tighten by this share of
+#: the interval's width on average (the LP has the exact relaxation INVPROP's optimisation approaches).
+_LP_PROBE_UNITS = 4
+_LP_PROBE_GAIN = 0.005
+
+
+def _lp_worth_it(P: Problem, path: dict, stats: BabStats, t_end: float) -> bool:
+    """Whether the LP bounds are worth their two LPs per unit after INVPROP: probe the widest unstable units of
+    the last hidden layer (float only; nothing is recorded)."""
+    xlo, xhi = _x_box(P, path)
+    nb = node_bounds(P.Ws, P.absWs, P.bs, P.pls, xlo, xhi, _zclamp(path))
+    k = len(P.sizes) - 2
+    if nb.empty is not None or k < 0:
+        return False
+    units = _unstable(P, nb, k)
+    if not units:
+        return False
+    zlo, zhi = nb.z[k]
+    units = sorted(units, key=lambda j: -(zhi[j] - zlo[j]))[:_LP_PROBE_UNITS]
+    lp = P.relax(nb, _hulls(P, nb))
+    gains = []
+    for j in units:
+        for sign in (1.0, -1.0):
+            t0 = time.perf_counter()
+            st, val, _rows = lp.bound(P.offs[k][0] + j, sign, t_end)
+            stats.lp_seconds += time.perf_counter() - t0
+            stats.lps += 1
+            if st == "infeasible":
+                return True
+            if st == "optimal":
+                cur = zlo[j] if sign > 0 else -zhi[j]
+                gains.append(max(0.0, val - cur) / (zhi[j] - zlo[j]))
+    return bool(gains) and float(np.mean(gains)) > _LP_PROBE_GAIN
 
 
 def tighten(P: Problem, deadline: float, stats: BabStats, max_seconds: float, passes: int | None = None,
@@ -212,8 +249,9 @@ def tighten(P: Problem, deadline: float, stats: BabStats, max_seconds: float, pa
     entries = list(entries or [])
     path = dict(path or {})
     if "invprop" in P.methods and P.crown:
-        st = _invprop(P, entries, path, stats, _PASSES if passes is None else passes, t_end)
-        if st != "ok" or "lp-tighten" not in P.methods:
+        t_inv = min(t_end, time.perf_counter() + _INVPROP_SHARE * max_seconds)
+        st = _invprop(P, entries, path, stats, _PASSES if passes is None else passes, t_inv)
+        if st == "empty" or not ("lp-tighten" in P.methods or _lp_worth_it(P, path, stats, t_end)):
             return entries, path
     for _ in range(_PASSES if passes is None else passes):
         before = len(entries)
