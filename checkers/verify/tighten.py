@@ -206,6 +206,20 @@ _LP_PROBE_UNITS = 4
 _LP_PROBE_GAIN = 0.005
 
 
+def _closed_already(P: Problem, path: dict, stats: BabStats, t_end: float) -> bool:
+    """Whether the root needs no bounds: empty intervals, or an elastic LP optimum ``s* > 0`` (one LP; the tree's
+    root then closes with it)."""
+    xlo, xhi = _x_box(P, path)
+    nb = node_bounds(P.Ws, P.absWs, P.bs, P.pls, xlo, xhi, _zclamp(path))
+    if nb.empty is not None:
+        return True
+    t0 = time.perf_counter()
+    st, s, _v, _rows = P.relax(nb, _hulls(P, nb)).elastic(t_end)
+    stats.lp_seconds += time.perf_counter() - t0
+    stats.lps += 1
+    return st == "optimal" and s > 1e-9
+
+
 def _lp_worth_it(P: Problem, path: dict, stats: BabStats, t_end: float) -> bool:
     """Whether the LP bounds are worth their two LPs per unit after INVPROP: probe the widest unstable units of
     the last hidden layer (float only; nothing is recorded)."""
@@ -249,6 +263,8 @@ def tighten(P: Problem, deadline: float, stats: BabStats, max_seconds: float, pa
     entries = list(entries or [])
     path = dict(path or {})
     if "invprop" in P.methods and P.crown:
+        if _closed_already(P, path, stats, t_end):
+            return entries, path
         t_inv = min(t_end, time.perf_counter() + _INVPROP_SHARE * max_seconds)
         st = _invprop(P, entries, path, stats, _PASSES if passes is None else passes, t_inv)
         if st == "empty" or not ("lp-tighten" in P.methods or _lp_worth_it(P, path, stats, t_end)):
