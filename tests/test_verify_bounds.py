@@ -363,3 +363,12 @@ def test_planted_bug_in_recorded_bound_is_refused_by_the_exact_check():
     too_high = bab._dyadic(float(lo[j]) + 1e-3, False)  # a bound past CROWN's: the rows cannot close that side
     box = leaf_box(P.net, P.xlo_q, P.xhi_q, {("z", 2, j): (None, too_high)})
     assert box.empty is None and not check_leaf(P.net, box, honest, P.n, P.sizes)[0]
+
+
+def test_unknown_cascade_stage_is_refused():
+    from latentcheck.theorems.errors import InvalidArgument
+
+    _enc, Ws, bs = _net([3, 4, 2], 0)
+    with pytest.raises(InvalidArgument, match="unknown bound method"):
+        bab.Problem(Ws, bs, [piecewise_linear("relu")] * 2, np.full(3, -1.0), np.full(3, 1.0), [Fraction(-1)] * 3,
+                    [Fraction(1)] * 3, False, None, methods=("interval", "crwon", "lp"))

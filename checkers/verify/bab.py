@@ -31,6 +31,7 @@ from .bounds import NodeBounds, node_bounds
 from .pl import PLFunction
 from ...counterexamples.certificate import ExactNet, check_leaf, leaf_box
 from .highs_lp import RelaxLP
+from ...theorems.errors import InvalidArgument
 
 __all__ = ["Problem", "BabStats", "solve_tree"]
 
@@ -74,6 +75,9 @@ class Problem:
 
     def __post_init__(self) -> None:
         self.methods = tuple(self.methods or CASCADE)
+        unknown = [m for m in self.methods if m not in BM.METHODS]
+        if unknown:
+            raise InvalidArgument(f"unknown bound method(s) {unknown}; the cascade's stages are {list(BM.METHODS)}")
         self.gates: dict = {}  # stage -> (tries, successes), for _gate
         # back-substitution needs a bounded x box: its rows leave float residues on every variable (bounded there)
         self.crown = "crown" in self.methods and bool(np.all(np.isfinite(self.xlo)) and np.all(np.isfinite(self.xhi)))

@@ -19,7 +19,8 @@ bound is only ever used through those rows, re-checked in exact rationals by
 :func:`latentcheck.counterexamples.certificate.check_leaf` (a float error makes the
 exact check fail: the leaf then does not count, the run never says ``proved``).
 The float value is used to decide *what* to try (which bound is worth a split,
-which node CROWN may close) and carries a relative safety margin for that only.
+which node CROWN may close), with a relative margin (``bab._CROWN_TOL``) so that
+what is tried nearly always passes the exact check.
 
 The latent constraint ``h_L = 0`` enters INVPROP-style as multipliers ``y >= 0``
 of the latent units' hull rows: with ``h_L = 0`` a ``ge`` line says
@@ -36,13 +37,13 @@ from typing import Any
 import numpy as np
 
 __all__ = ["METHODS", "Relaxation", "relaxation", "backsub", "crown_layer_bounds", "close_margin",
-           "certificate_rows", "SAFETY"]
+           "certificate_rows", "lower_line", "latent_objectives"]
 
-#: The bound methods in cascade order, cheap to strong (``lp`` is the HiGHS model of :mod:`.highs_lp`).
-METHODS = ("interval", "crown", "lp")
-
-#: Relative safety margin on a float back-substitution bound before it is acted on (the exact check decides).
-SAFETY = 1e-9
+#: Every stage name a cascade (``bab.CASCADE``, ``Problem.methods``) may hold, cheap to strong: ``interval``;
+#: ``invprop`` (root bounds under ``h_L = 0``, :mod:`.invprop`); ``crown`` (back-substitution closes nodes);
+#: ``alpha`` (its slopes and latent multipliers optimised, :mod:`.alpha_crown`); ``crown-tighten`` (node bounds
+#: recorded as splits); ``lp-tighten`` (LP root bounds even after INVPROP); ``lp`` (the elastic LP at each node).
+METHODS = ("interval", "invprop", "crown", "alpha", "crown-tighten", "lp-tighten", "lp")
 
 
 @dataclass
