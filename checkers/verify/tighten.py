@@ -198,8 +198,6 @@ def _invprop(P: Problem, entries: list, path: dict, stats: BabStats, passes: int
         stats.crown_seconds += time.perf_counter() - t0
 
 
-#: Share of the tightening time the INVPROP passes may use (the LP bounds, when worth it, get the rest).
-_INVPROP_SHARE = 0.25
 #: The LP bounds run after INVPROP when, on a probe of the widest unstable units, they tighten by this share of
 #: the interval's width on average (the LP has the exact relaxation INVPROP's optimisation approaches).
 _LP_PROBE_UNITS = 4
@@ -265,8 +263,7 @@ def tighten(P: Problem, deadline: float, stats: BabStats, max_seconds: float, pa
     if "invprop" in P.methods and P.crown:
         if _closed_already(P, path, stats, t_end):
             return entries, path
-        t_inv = min(t_end, time.perf_counter() + _INVPROP_SHARE * max_seconds)
-        st = _invprop(P, entries, path, stats, _PASSES if passes is None else passes, t_inv)
+        st = _invprop(P, entries, path, stats, _PASSES if passes is None else passes, t_end)
         if st == "empty" or not ("lp-tighten" in P.methods or _lp_worth_it(P, path, stats, t_end)):
             return entries, path
     for _ in range(_PASSES if passes is None else passes):
