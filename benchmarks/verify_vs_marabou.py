@@ -2,7 +2,14 @@
 
 Usage (from the repository root, with the project's virtualenv)::
 
-    python benchmarks/verify_vs_marabou.py [--limit 100] [--cases NAME,NAME]
+    python benchmarks/verify_vs_marabou.py [--limit 100] [--cases NAME,NAME] [--engines new,old]
+        [--skip-marabou] [--skip-milp] [--out FILE]
+
+``--engines``: latentcheck configurations run one after the other in this
+process on every case (``ENGINES``: ``new`` = the defaults, ``old`` = interval
+bounds, LP bound tightening and LP leaves only, as before issue 19, and the
+optional stages); the first is compared with the peers, the others recorded
+beside it (``latentcheck_ab``, ``cpu_speedup_vs_old_engine``).
 
 The query: is there an input ``x`` in the domain, ``x != 0``, with
 ``enc(x) = 0``? For the box cases below ``enc(0) != 0``, so every solver
@@ -222,6 +229,7 @@ def plain_milp(enc, dom: str, limit: float) -> dict:
 ENGINES = {
     "new": None,  # the defaults of checkers/verify/bab.py
     "old": {"CASCADE": ("interval", "lp"), "STRONG_K": 1},  # interval bounds and LP leaves only (before issue 19)
+    "invprop": {"CASCADE": ("interval", "invprop", "crown", "lp"), "STRONG_K": 1},
     "crown-tighten": {"CASCADE": ("interval", "crown", "crown-tighten", "lp"), "STRONG_K": 1},
     "alpha": {"CASCADE": ("interval", "crown", "alpha", "lp"), "STRONG_K": 1},
     "strong2": {"CASCADE": ("interval", "crown", "lp"), "STRONG_K": 2},
