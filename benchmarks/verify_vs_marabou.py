@@ -236,6 +236,17 @@ ENGINES = {
 }
 
 
+def _clear_line_caches() -> None:
+    """The engine's in-process caches of hull lines, value ranges and line picks (measured: without this the
+    second engine run on a case saves about 0.7 CPU s on binary 1682-64 from the first one's work)."""
+    from latentcheck.checkers.verify import bab, bound_methods, bounds
+
+    bab._HULLS.clear()
+    bab._hull_cached.cache_clear()
+    bounds._range_cached.cache_clear()
+    bound_methods._PICKS.clear()
+
+
 def run_latentcheck(enc, dom: str, limit: float, engine: str = "new") -> dict:
     sys.path.insert(0, ROOT)
     from latentcheck.checkers.verify import verify
@@ -246,7 +257,8 @@ def run_latentcheck(enc, dom: str, limit: float, engine: str = "new") -> dict:
     saved = {k: getattr(bab, k) for k in ("CASCADE", "STRONG_K")}
     for k, v in (ENGINES[engine] or {}).items():
         setattr(bab, k, v)
-    bound_cache.clear()  # every case cold: no bounds from an earlier query
+    bound_cache.clear()  # every case and engine cold: no bounds from an earlier query, no cached hull lines
+    _clear_line_caches()
     t, c = time.perf_counter(), time.process_time()
     try:
         res = verify(enc, "p3", domain=dom, timeout=limit)

@@ -488,7 +488,7 @@ def _crown_close(P: Problem, node: dict, path: dict, nb: NodeBounds, stats: BabS
 
 #: The cascade adapts: after this many tries a back-substitution stage stays on only while it succeeds (closes a
 #: node, records a split) at least ``_GATE_RATE`` of the time; the LP then does the work alone.
-_GATE_TRIES = 40
+_GATE_TRIES = 12
 _GATE_RATE = 0.1
 
 
