@@ -82,7 +82,8 @@ class Problem:
             raise InvalidArgument(f"unknown bound method(s) {unknown}; the cascade's stages are {list(BM.METHODS)}")
         self.gates: dict = {}  # stage -> (tries, successes), for _gate
         # back-substitution needs a bounded x box: its rows leave float residues on every variable (bounded there)
-        self.crown = "crown" in self.methods and bool(np.all(np.isfinite(self.xlo)) and np.all(np.isfinite(self.xhi)))
+        self.bounded = bool(np.all(np.isfinite(self.xlo)) and np.all(np.isfinite(self.xhi)))
+        self.crown = "crown" in self.methods and self.bounded
         self.absWs = [np.abs(W) for W in self.Ws]
         self.n = self.Ws[0].shape[1]
         self.sizes = [W.shape[0] for W in self.Ws]

@@ -260,7 +260,7 @@ def tighten(P: Problem, deadline: float, stats: BabStats, max_seconds: float, pa
     t_end = min(deadline, time.perf_counter() + max_seconds)
     entries = list(entries or [])
     path = dict(path or {})
-    if "invprop" in P.methods and P.crown:
+    if "invprop" in P.methods and P.bounded:
         if _closed_already(P, path, stats, t_end):
             return entries, path
         st = _invprop(P, entries, path, stats, _PASSES if passes is None else passes, t_end)
