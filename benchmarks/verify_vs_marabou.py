@@ -2,7 +2,14 @@
 
 Usage (from the repository root, with the project's virtualenv)::
 
-    python benchmarks/verify_vs_marabou.py [--limit 100] [--cases NAME,NAME]
+    python benchmarks/verify_vs_marabou.py [--limit 100] [--cases NAME,NAME] [--engines new,old]
+        [--skip-marabou] [--skip-milp] [--out FILE]
+
+``--engines``: latentcheck configurations run one after the other in this
+process on every case (``ENGINES``: ``new`` = the defaults, ``old`` = interval
+bounds, LP bound tightening and LP leaves only, as before issue 19, and the
+optional stages); the first is compared with the peers, the others recorded
+beside it (``latentcheck_ab``, ``cpu_speedup_vs_old_engine``).
 
 The query: is there an input ``x`` in the domain, ``x != 0``, with
 ``enc(x) = 0``? For the box cases below ``enc(0) != 0``, so every solver
@@ -50,6 +57,8 @@ VPY = os.path.join(VENV, "bin", "python")
 # name -> (sizes, domain, latent bias shift, seed); the shift added to the latent bias makes P3 hold (unsat)
 CASES = {
     "relu-64-32-8-unsat": ([64, 32, 8], "box:-1,1", 4.0, 0),
+    "relu-64-48-16-unsat": ([64, 48, 16], "box:-1,1", 6.0, 0),
+    "relu-128-64-16-unsat": ([128, 64, 16], "box:-1,1", 6.0, 0),
     "relu-64-64-32-8-unsat": ([64, 64, 32, 8], "box:-1,1", 6.0, 0),
     "relu-256-128-32-unsat": ([256, 128, 32], "box:-1,1", 6.0, 0),
     "relu-64-32-8-sat": ([64, 32, 8], "box:-1,1", 1.5, 0),
@@ -217,19 +226,49 @@ def plain_milp(enc, dom: str, limit: float) -> dict:
     return {"verdict": verdict, "seconds": float(limit) if verdict == "TIMEOUT" else secs, "cpu_seconds": cpu}
 
 
-def run_latentcheck(enc, dom: str, limit: float) -> dict:
+#: Engine configurations for an A/B run (``--engines``): the bound cascade of ``verify.bab`` and its strong branching.
+ENGINES = {
+    "new": None,  # the defaults of checkers/verify/bab.py
+    "old": {"CASCADE": ("interval", "lp"), "STRONG_K": 1},  # interval bounds and LP leaves only (before issue 19)
+    "invprop": {"CASCADE": ("interval", "invprop", "crown", "lp"), "STRONG_K": 1},
+    "crown-tighten": {"CASCADE": ("interval", "crown", "crown-tighten", "lp"), "STRONG_K": 1},
+    "alpha": {"CASCADE": ("interval", "crown", "alpha", "lp"), "STRONG_K": 1},
+    "strong2": {"CASCADE": ("interval", "crown", "lp"), "STRONG_K": 2},
+}
+
+
+def _clear_line_caches() -> None:
+    """The engine's in-process caches of hull lines, value ranges and line picks (measured: without this the
+    second engine run on a case saves about 0.7 CPU s on binary 1682-64 from the first one's work)."""
+    from latentcheck.checkers.verify import bab, bound_methods, bounds
+
+    bab._HULLS.clear()
+    bab._hull_cached.cache_clear()
+    bounds._range_cached.cache_clear()
+    bound_methods._PICKS.clear()
+
+
+def run_latentcheck(enc, dom: str, limit: float, engine: str = "new") -> dict:
     sys.path.insert(0, ROOT)
     from latentcheck.checkers.verify import verify
 
     import highspy  # noqa: F401  (imports before the clock, as the MILP's scipy import is)
-    from latentcheck.checkers.verify import bound_cache, highs_lp, milp_search  # noqa: F401
+    from latentcheck.checkers.verify import bab, bound_cache, highs_lp, milp_search  # noqa: F401
 
-    bound_cache.clear()  # every case cold: no bounds from an earlier query
+    saved = {k: getattr(bab, k) for k in ("CASCADE", "STRONG_K")}
+    for k, v in (ENGINES[engine] or {}).items():
+        setattr(bab, k, v)
+    bound_cache.clear()  # every case and engine cold: no bounds from an earlier query, no cached hull lines
+    _clear_line_caches()
     t, c = time.perf_counter(), time.process_time()
-    res = verify(enc, "p3", domain=dom, timeout=limit)
+    try:
+        res = verify(enc, "p3", domain=dom, timeout=limit)
+    finally:
+        for k, v in saved.items():
+            setattr(bab, k, v)
     secs, cpu = time.perf_counter() - t, time.process_time() - c
     return {"verdict": res.verdict, "seconds": float(limit) if res.verdict == "unknown" else secs, "cpu_seconds": cpu,
-            "certified": res.verdict in ("proved", "refuted"), "stats": res.stats, "reason": res.reason}
+            "certified": res.verdict in ("proved", "refuted"), "engine": engine, "stats": res.stats, "reason": res.reason}
 
 
 def _ratio(a: dict, b: dict) -> float | None:
@@ -239,11 +278,23 @@ def _ratio(a: dict, b: dict) -> float | None:
     return round(float(b.get("seconds", 0.0)) / float(a["seconds"]), 2) if b.get("seconds") else None
 
 
+def _cpu_ratio(a: dict, b: dict) -> float | None:
+    """``b``'s CPU seconds over ``a``'s, when both decided (None otherwise)."""
+    done = ("proved", "refuted", "sat", "unsat")
+    if a.get("verdict") not in done or b.get("verdict") not in done or not a.get("cpu_seconds"):
+        return None
+    return round(float(b["cpu_seconds"]) / float(a["cpu_seconds"]), 2)
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--limit", type=float, default=100.0)
     ap.add_argument("--cases", default=",".join(CASES))
     ap.add_argument("--marabou-worker", default=None)
+    ap.add_argument("--engines", default="new", help="latentcheck configurations, comma separated: " + ",".join(ENGINES)
+                    + " (the first is compared with the peers; the others are recorded beside it, same process)")
+    ap.add_argument("--skip-marabou", action="store_true", help="do not run (or install) Marabou")
+    ap.add_argument("--skip-milp", action="store_true", help="do not run the plain MILP")
     ap.add_argument("--out", default=os.path.join(HERE, "results", "verify_vs_marabou.json"))
     args = ap.parse_args(argv)
     if args.marabou_worker:
@@ -254,15 +305,23 @@ def main(argv=None) -> None:
         sizes, dom, shift, seed = CASES[name]
         enc = build(sizes, shift, seed)
         row = {"case": name, "sizes": sizes, "domain": dom, "latent_bias_shift": shift, "seed": seed}
-        row["latentcheck"] = run_latentcheck(enc, dom, args.limit)
-        row["plain_milp"] = plain_milp(enc, dom, args.limit)
-        row["marabou"] = run_marabou(enc, dom, args.limit)
+        engines = args.engines.split(",")
+        row["latentcheck"] = run_latentcheck(enc, dom, args.limit, engines[0])
+        row["latentcheck_ab"] = {e: run_latentcheck(enc, dom, args.limit, e) for e in engines[1:]}
+        row["plain_milp"] = {"verdict": "not-run"} if args.skip_milp else plain_milp(enc, dom, args.limit)
+        row["marabou"] = {"verdict": "not-run"} if args.skip_marabou else run_marabou(enc, dom, args.limit)
         row["speedup_vs_marabou"] = _ratio(row["latentcheck"], row["marabou"])
         row["speedup_vs_plain_milp"] = _ratio(row["latentcheck"], row["plain_milp"])
+        row["cpu_speedup_vs_plain_milp"] = _cpu_ratio(row["latentcheck"], row["plain_milp"])
+        row["cpu_speedup_vs_old_engine"] = _cpu_ratio(row["latentcheck"], row["latentcheck_ab"].get("old", {}))
         rows.append(row)
         lc, pm, mb = row["latentcheck"], row["plain_milp"], row["marabou"]
+        for e, r in [(engines[0], lc)] + list(row["latentcheck_ab"].items()):
+            st = r["stats"]
+            print(f"{name:26s} [{e}] {r['verdict']:>9s} {r['seconds']:7.1f}s ({r['cpu_seconds']:6.1f} cpu) nodes {st.get('nodes')} "
+                  f"LPs {st.get('lps')} crown-closed {st.get('crown_closed')} crown-splits {st.get('crown_splits')}", flush=True)
         print(f"{name:26s} latentcheck {lc['verdict']:>9s} {lc['seconds']:7.1f}s ({lc['cpu_seconds']:6.1f} cpu) | "
-              f"plain MILP {pm['verdict']:>7s} {pm['seconds']:7.1f}s ({pm['cpu_seconds']:6.1f} cpu) | "
+              f"plain MILP {pm['verdict']:>7s} {pm.get('seconds', float('nan')):7.1f}s ({pm.get('cpu_seconds', float('nan')):6.1f} cpu) | "
               f"Marabou {mb['verdict']:>7s} {mb.get('seconds', float('nan')):7.1f}s ({mb.get('cpu_seconds', float('nan')):6.1f} cpu) | "
               f"x{row['speedup_vs_marabou']} vs Marabou, x{row['speedup_vs_plain_milp']} vs MILP", flush=True)
     out = {"benchmark": "verify_vs_marabou", "limit_seconds": args.limit, "machine": platform.machine(),

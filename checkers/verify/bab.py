@@ -25,14 +25,27 @@ import numpy as np
 import scipy.sparse as sps
 from scipy.optimize import linprog
 
+from . import alpha_crown as AC
+from . import bound_methods as BM
 from .bounds import NodeBounds, node_bounds
 from .pl import PLFunction
 from ...counterexamples.certificate import ExactNet, check_leaf, leaf_box
 from .highs_lp import RelaxLP
+from ...theorems.errors import InvalidArgument
 
 __all__ = ["Problem", "BabStats", "solve_tree"]
 
 _FEAS_TOL = 1e-9
+
+#: The bound methods, cheap to strong. At the root (:mod:`.tighten`): ``"invprop"`` (intermediate bounds under
+#: ``h_L = 0`` by optimised back-substitution, :mod:`.invprop`; without it, or with ``"lp-tighten"``, two LPs per
+#: unstable unit). At each node: interval bounds, ``"crown"`` (back-substitution tries to close the node; with
+#: ``"alpha"`` its slopes and latent multipliers optimised; with ``"crown-tighten"`` CROWN bounds of the hidden
+#: units, each kept one recorded as a split whose far side its rows close), then the elastic LP (``"lp"``).
+#: ``("interval", "lp")`` is the engine before issue 19. ``"invprop"`` is off by default: measured faster on
+#: 64-32-8 and 64-64-32-8 when it replaces the LP bounds, but on 256-128-32 only the LP bounds close the root, and
+#: the probe deciding between them (:func:`tighten._lp_worth_it`) is not reliable (docs/verify.md, "Bound methods").
+CASCADE = ("interval", "crown", "lp")
 
 
 @dataclass
@@ -50,6 +63,7 @@ class Problem:
     net: ExactNet
     absWs: list[np.ndarray] = field(default_factory=list)
     eager_check: bool = False
+    methods: tuple = ()  # the bound cascade (bound_methods.METHODS); () takes the module default CASCADE
     lp: Any = None  # the one HiGHS model (highs_lp.RelaxLP), built at the first node and reused
 
     def relax(self, nb: NodeBounds, hulls: list) -> Any:
@@ -62,6 +76,14 @@ class Problem:
         return self.lp
 
     def __post_init__(self) -> None:
+        self.methods = tuple(self.methods or CASCADE)
+        unknown = [m for m in self.methods if m not in BM.METHODS]
+        if unknown:
+            raise InvalidArgument(f"unknown bound method(s) {unknown}; the cascade's stages are {list(BM.METHODS)}")
+        self.gates: dict = {}  # stage -> (tries, successes), for _gate
+        # back-substitution needs a bounded x box: its rows leave float residues on every variable (bounded there)
+        self.bounded = bool(np.all(np.isfinite(self.xlo)) and np.all(np.isfinite(self.xhi)))
+        self.crown = "crown" in self.methods and self.bounded
         self.absWs = [np.abs(W) for W in self.Ws]
         self.n = self.Ws[0].shape[1]
         self.sizes = [W.shape[0] for W in self.Ws]
@@ -101,6 +123,11 @@ class BabStats:
     milp_status: str = ""
     lp_seconds: float = 0.0
     check_seconds: float = 0.0
+    crown_closed: int = 0
+    crown_splits: int = 0
+    crown_seconds: float = 0.0
+    strong_lps: int = 0
+    invprop_bounds: int = 0
 
 
 def _zclamp(path: dict) -> dict:
@@ -194,9 +221,9 @@ def _score(viol: float, lo: float, hi: float, beta: float, k: int) -> float:
     return viol * (beta - lo) * (hi - beta) / (hi - lo)
 
 
-def _branch(P: Problem, nb: NodeBounds, v: np.ndarray) -> tuple | None:
-    """The split to make: the unstable unit whose LP value is farthest from its activation, else a fractional input."""
-    best, best_key = 0.0, None
+def _ranked(P: Problem, nb: NodeBounds, v: np.ndarray) -> list[tuple[float, tuple]]:
+    """Unstable units by score, best first: ``(score, ("z", k, j, knot))`` (the knot nearest the LP's value)."""
+    out = []
     for k in range(len(P.sizes)):
         zo, ho = P.offs[k]
         zlo, zhi = nb.z[k]
@@ -209,10 +236,21 @@ def _branch(P: Problem, nb: NodeBounds, v: np.ndarray) -> tuple | None:
                 continue
             beta = min(inside, key=lambda q: abs(float(q) - zs[j]))
             score = _score(viol[j], float(zlo[j]), float(zhi[j]), float(beta), k)
-            if score > best:
-                best, best_key = score, ("z", k, j, beta)
-    if best_key is not None:
-        return best_key
+            if score > 0:
+                out.append((score, ("z", k, j, beta)))
+    out.sort(key=lambda t: -t[0])
+    return out
+
+
+def _branch(P: Problem, nb: NodeBounds, v: np.ndarray) -> tuple | None:
+    """The split to make: the unstable unit whose LP value is farthest from its activation, else a fractional input."""
+    ranked = _ranked(P, nb, v)
+    if ranked:
+        return ranked[0][1]
+    return _x_branch(P, v)
+
+
+def _x_branch(P: Problem, v: np.ndarray) -> tuple | None:
     if P.binary:
         xs = v[:P.n]
         frac = np.minimum(xs - np.floor(xs), np.ceil(xs) - xs)
@@ -220,6 +258,53 @@ def _branch(P: Problem, nb: NodeBounds, v: np.ndarray) -> tuple | None:
         if frac[j] > 1e-7:
             return ("x", j)
     return None
+
+
+#: Strong branching: the top candidates whose two children are bounded by their own LPs (as kFSB does with its
+#: bounds); 0 turns it off.
+STRONG_K = 1
+
+
+def _child_lp(P: Problem, path: dict, deadline: float, stats: BabStats) -> tuple[float, Any]:
+    """One child's elastic LP: ``(s*, its closing leaf or its LP result)`` (``inf`` when its intervals are empty)."""
+    xlo, xhi = _x_box(P, path)
+    nb = node_bounds(P.Ws, P.absWs, P.bs, P.pls, xlo, xhi, _zclamp(path))
+    if nb.empty is not None:
+        return math.inf, {"leaf": "interval"}
+    t0 = time.perf_counter()
+    status, s, v, rows = P.relax(nb, _hulls(P, nb)).elastic(deadline)
+    stats.lp_seconds += time.perf_counter() - t0
+    stats.lps += 1
+    if status != "optimal":
+        return -math.inf, None
+    if s > _FEAS_TOL:
+        return s, {"leaf": "farkas", "rows": _cert_rows(rows)}
+    return s, {"nb": nb, "lp": (status, s, v, rows)}
+
+
+def _strong_branch(P: Problem, nb: NodeBounds, v: np.ndarray, path: dict, deadline: float,
+                   stats: BabStats) -> tuple[tuple | None, tuple]:
+    """The split whose children's elastic LP optima are largest (the smaller first, then the sum), among the
+    ``STRONG_K`` best by :func:`_score`; with the children's closing leaves when their LPs already close them."""
+    ranked = _ranked(P, nb, v)
+    if not ranked:
+        return _x_branch(P, v), (None, None)
+    if STRONG_K <= 1 or len(ranked) == 1:
+        return ranked[0][1], (None, None)
+    best, best_key, best_pre = None, None, (None, None)
+    for _score_v, split in ranked[:STRONG_K]:
+        if time.perf_counter() > deadline:
+            break
+        left, right = _children(path, split)
+        sl, pl_ = _child_lp(P, left, deadline, stats)
+        sr, pr = _child_lp(P, right, deadline, stats)
+        key = (min(sl, sr), sl + sr if math.isfinite(sl + sr) else math.inf)
+        stats.strong_lps += 2
+        if best is None or key > best:
+            best, best_key, best_pre = key, split, (pl_, pr)
+        if pl_ is not None and pr is not None and "leaf" in pl_ and "leaf" in pr:
+            break
+    return (best_key or ranked[0][1]), best_pre
 
 
 def _any_unstable(P: Problem, nb: NodeBounds, v: np.ndarray) -> tuple | None:
@@ -277,6 +362,186 @@ def _split_json(split: tuple) -> list:
     return ["x", split[1]] if split[0] == "x" else ["z", split[1], split[2], str(split[3])]
 
 
+#: A float back-substitution bound must clear a split value (or a margin 0) by this, absolute plus relative to its
+#: size, before it is acted on; what it closes is still re-checked exactly.
+_CROWN_TOL = 1e-7
+#: A non-knot CROWN bound is recorded (as a split with a closed side) only when it shrinks the unit's interval by
+#: this fraction of its width: every recorded bound is one more leaf for the exact re-check.
+_CROWN_GAIN = 0.25
+#: Split values of recorded CROWN bounds are multiples of 2^-_DYADIC_BITS (short denominators for the exact check).
+_DYADIC_BITS = 16
+
+
+def _dyadic(v: float, down: bool) -> Fraction:
+    """A multiple of ``2^-_DYADIC_BITS`` at or below (``down``) or above ``v``."""
+    s = 2 ** _DYADIC_BITS
+    return Fraction(math.floor(v * s) if down else math.ceil(v * s), s)
+
+
+def _crown_cut(pl: PLFunction, lo: float, hi: float, new_lo: float, new_hi: float, gain: float) -> list:
+    """The splits that record CROWN's bounds ``[new_lo, new_hi]`` of a unit now in ``[lo, hi]``: ``(beta, closed
+    side)`` pairs, at the farthest knot each bound passes, else (when it gains enough) at a dyadic value."""
+    out = []
+    tol_lo, tol_hi = _CROWN_TOL * (1 + abs(new_lo)), _CROWN_TOL * (1 + abs(new_hi))
+    below = [q for q in pl.knots if lo < float(q) < new_lo - tol_lo]
+    above = [q for q in pl.knots if new_hi + tol_hi < float(q) < hi]
+    width = hi - lo
+    if below:
+        out.append((max(below), "le"))
+    elif math.isfinite(new_lo) and new_lo - lo > gain * width:
+        beta = _dyadic(new_lo - tol_lo, True)
+        if float(beta) > lo:
+            out.append((beta, "le"))
+    if above:
+        out.append((min(above), "ge"))
+    elif math.isfinite(new_hi) and hi - new_hi > gain * width:
+        beta = _dyadic(new_hi + tol_hi, False)
+        if float(beta) < hi:
+            out.append((beta, "ge"))
+    return out
+
+
+def _record_cut(P: Problem, R: Any, k: int, j: int, beta: Fraction, side: str, node: dict, path: dict,
+                xb: tuple) -> tuple[dict, dict]:
+    """Split ``z_kj`` at ``beta``; the ``side`` child is closed by the back-substitution rows of the bound
+    (``z_kj >= beta'`` closes ``le``, ``z_kj <= beta'`` closes ``ge``). Returns the open child and its path."""
+    lam = np.zeros(P.sizes[k])
+    lam[j] = 1.0 if side == "le" else -1.0
+    rows = _cert_rows(BM.certificate_rows(P, R, k, lam, *xb))
+    nxt: dict = {}
+    node["split"] = _split_json(("z", k, j, beta))
+    closed = {"leaf": "farkas", "rows": rows, "by": "crown"}
+    node["le"], node["ge"] = (closed, nxt) if side == "le" else (nxt, closed)
+    left, right = _children(path, ("z", k, j, beta))
+    return nxt, (right if side == "le" else left)
+
+
+def _unstable_units(P: Problem, nb: NodeBounds, k: int) -> np.ndarray:
+    zlo, zhi = nb.z[k]
+    inside = np.zeros(P.sizes[k], bool)
+    for q in P.pls[k].knots:
+        inside |= (zlo < float(q)) & (float(q) < zhi)
+    return np.flatnonzero(inside)
+
+
+def _crown_tighten(P: Problem, node: dict, path: dict, zc: dict, nb: NodeBounds, stats: BabStats) -> tuple:
+    """CROWN bounds of the unstable units of each hidden layer, from the relaxation of the layers below; a bound
+    that passes a knot (or gains ``_CROWN_GAIN``) becomes a split with a closed side. Returns the open node, its
+    path, float clamps and interval bounds."""
+    for k in range(len(P.sizes) - 1):
+        units = _unstable_units(P, nb, k)
+        if not len(units):
+            continue
+        xb = nb.x
+        R = BM.relaxation(P, nb, _hulls(P, nb))
+        new_lo, new_hi = BM.crown_layer_bounds(P, R, k, *xb, units=units)
+        cuts = 0
+        for j, a, b in zip(units.tolist(), new_lo.tolist(), new_hi.tolist()):
+            lo, hi = float(nb.z[k][0][j]), float(nb.z[k][1][j])
+            for beta, side in _crown_cut(P.pls[k], lo, hi, a, b, _CROWN_GAIN):
+                node, path = _record_cut(P, R, k, j, beta, side, node, path, xb)
+                cuts += 1
+        if cuts:
+            stats.crown_splits += cuts
+            zc = _zclamp(path)
+            nb = node_bounds(P.Ws, P.absWs, P.bs, P.pls, nb.x[0], nb.x[1], zc)
+            if nb.empty is not None:
+                break
+    return node, path, zc, nb
+
+
+def _crown_rows(P: Problem, R: Any, nb: NodeBounds) -> list | None:
+    """Float certificate rows of a back-substitution that closes the node (positive margin), or ``None``: the
+    fixed choices first, then ``alpha`` gradient steps (``"alpha"`` in the cascade)."""
+    L = len(P.sizes) - 1
+    margin, obj = BM.close_margin(P, R, *nb.x)
+    if obj is not None and margin > _CROWN_TOL * (1 + abs(margin)):
+        return BM.certificate_rows(P, R, L, obj[0], *nb.x, latent=obj[1])
+    if "alpha" not in P.methods or obj is None:
+        return None
+    margin, at = AC.optimise(P, R, *nb.x)
+    if at is None or not margin > _CROWN_TOL * (1 + abs(margin)):
+        return None
+    y, alphas, lrows = at
+    lam = np.zeros(P.sizes[L])
+    np.add.at(lam, lrows.j, y * lrows.sigma * lrows.a)
+    latent = [(j, side, float(w)) for (j, side), w in zip(lrows.tags, y.tolist()) if w > 0]
+    return BM.certificate_rows(P, R, L, lam, *nb.x, latent=latent, alphas=alphas)
+
+
+def _crown_close(P: Problem, node: dict, path: dict, nb: NodeBounds, stats: BabStats) -> bool:
+    """Close the node by back-substitution when a combination of the latent rows has a positive float margin
+    (the rows are the leaf's certificate, re-checked exactly like an LP's)."""
+    R = BM.relaxation(P, nb, _hulls(P, nb))
+    frows = _crown_rows(P, R, nb)
+    if frows is None:
+        return False
+    rows = _cert_rows(frows)
+    if P.eager_check:
+        box = leaf_box(P.net, P.xlo_q, P.xhi_q, path)
+        if box.empty is None and not check_leaf(P.net, box, rows, P.n, P.sizes)[0]:
+            stats.exact_failures += 1
+            return False
+    node["leaf"], node["rows"], node["by"] = "farkas", rows, "crown"
+    stats.crown_closed += 1
+    return True
+
+
+#: The cascade adapts: after this many tries a back-substitution stage stays on only while it succeeds (closes a
+#: node, records a split) at least ``_GATE_RATE`` of the time; the LP then does the work alone.
+_GATE_TRIES = 12
+_GATE_RATE = 0.1
+
+
+def _gate(P: Problem, stage: str, hit: bool | None = None) -> bool:
+    """Whether ``stage`` is still worth trying (``hit`` given: record one try's outcome)."""
+    tries, hits = P.gates.get(stage, (0, 0))
+    if hit is not None:
+        P.gates[stage] = (tries + 1, hits + int(hit))
+        return True
+    return tries < _GATE_TRIES or hits >= _GATE_RATE * tries
+
+
+def _crown_step(P: Problem, node: dict, path: dict, zc: dict, nb: NodeBounds, stats: BabStats) -> tuple:
+    """The cascade's back-substitution stage at one node: ``(node, path, zc, nb, closed)``."""
+    t0 = time.perf_counter()
+    closed = False
+    if "crown-tighten" in P.methods and _gate(P, "tighten"):
+        before = stats.crown_splits
+        node, path, zc, nb = _crown_tighten(P, node, path, zc, nb, stats)
+        _gate(P, "tighten", stats.crown_splits > before)
+    if nb.empty is not None:
+        node["leaf"] = "interval"
+        stats.leaves_interval += 1
+        closed = True
+    elif _gate(P, "close"):
+        closed = _crown_close(P, node, path, nb, stats)
+        _gate(P, "close", closed)
+    stats.crown_seconds += time.perf_counter() - t0
+    return node, path, zc, nb, closed
+
+
+def _bound_node(P: Problem, node: dict, path: dict, zc: dict, deadline: float, stats: BabStats) -> tuple:
+    """The cascade at one node: interval bounds, back-substitution, the elastic LP. ``(node, path, zc, nb, lp)``
+    (back-substitution may record splits above the node: the returned node is the open one below them), or
+    ``None`` when the node was closed before the LP."""
+    xlo, xhi = _x_box(P, path)
+    nb = node_bounds(P.Ws, P.absWs, P.bs, P.pls, xlo, xhi, zc)
+    if nb.empty is not None:
+        node["leaf"] = "interval"
+        stats.leaves_interval += 1
+        return None
+    if P.crown:
+        node, path, zc, nb, closed = _crown_step(P, node, path, zc, nb, stats)
+        if closed:
+            return None
+    t0 = time.perf_counter()
+    status, s, v, rows = P.relax(nb, _hulls(P, nb)).elastic(deadline)
+    stats.lp_seconds += time.perf_counter() - t0
+    stats.lps += 1
+    return node, path, zc, nb, (status, s, v, rows)
+
+
 def solve_tree(P: Problem, deadline: float, try_point: Callable[[np.ndarray], Any], stats: BabStats,
                start: dict | None = None) -> tuple[str, Any]:
     """Close one tree: ``("closed", tree)``, ``("found", counterexample)`` or ``("open", reason)``.
@@ -285,46 +550,35 @@ def solve_tree(P: Problem, deadline: float, try_point: Callable[[np.ndarray], An
     re-checked exactly before it counts.
     """
     root: dict = {}
-    stack = [(root, dict(start or {}), _zclamp(start or {}))]
+    stack = [(root, dict(start or {}), _zclamp(start or {}), None)]
     while stack:
         if time.perf_counter() > deadline:
             return "open", f"time limit reached with {len(stack)} open nodes"
-        node, path, zc = stack.pop()
-        stats.nodes += 1
-        xlo, xhi = _x_box(P, path)
-        nb = node_bounds(P.Ws, P.absWs, P.bs, P.pls, xlo, xhi, zc)
-        if nb.empty is not None:
-            node["leaf"] = "interval"
-            stats.leaves_interval += 1
+        node, path, zc, pre = stack.pop()
+        if pre is not None and "leaf" in pre and _take_leaf(P, node, path, pre, stats):
             continue
-        hulls = _hulls(P, nb)
-        t0 = time.perf_counter()
-        status, s, v, rows = P.relax(nb, hulls).elastic(deadline)
-        stats.lp_seconds += time.perf_counter() - t0
-        stats.lps += 1
+        stats.nodes += 1
+        if pre is not None and "lp" in pre:  # solved by strong branching at the parent
+            nb, (status, s, v, rows) = pre["nb"], pre["lp"]
+        else:
+            got = _bound_node(P, node, path, zc, deadline, stats)
+            if got is None:
+                continue
+            node, path, zc, nb, (status, s, v, rows) = got
         if status != "optimal":
             if time.perf_counter() > deadline:
                 return "open", f"time limit reached with {len(stack) + 1} open nodes"
             return "open", f"the LP solver stopped on a node ({status})"
-        if s > _FEAS_TOL:
-            t0 = time.perf_counter()
-            crows = _cert_rows(rows)
-            ok = True
-            if P.eager_check:  # else the whole certificate is re-checked once at the end
-                box = leaf_box(P.net, P.xlo_q, P.xhi_q, path)
-                ok = box.empty is not None or check_leaf(P.net, box, crows, P.n, P.sizes)[0]
-            stats.check_seconds += time.perf_counter() - t0
-            if ok:
-                node["leaf"] = "farkas"
-                node["rows"] = crows
-                stats.leaves_farkas += 1
-                continue
-            stats.exact_failures += 1
+        if s > _FEAS_TOL and _take_leaf(P, node, path, {"leaf": "farkas", "rows": _cert_rows(rows)}, stats):
+            continue
+        pre: tuple = (None, None)
         if s <= _FEAS_TOL:
             found = _screen(P, v, try_point)
             if found is not None:
                 return "found", found
-        split = _branch(P, nb, v) if s <= _FEAS_TOL else None
+        split = None
+        if s <= _FEAS_TOL:
+            split, pre = _strong_branch(P, nb, v, path, deadline, stats) if STRONG_K > 1 else (_branch(P, nb, v), pre)
         if split is None and s <= _FEAS_TOL:
             found = try_point(v[:P.n])
             if found is None:
@@ -344,9 +598,30 @@ def solve_tree(P: Problem, deadline: float, try_point: Callable[[np.ndarray], An
         node["split"] = _split_json(split)
         node["le"], node["ge"] = {}, {}
         left, right = _children(path, split)
-        stack.append((node["ge"], right, _zclamp_child(zc, right, split)))
-        stack.append((node["le"], left, _zclamp_child(zc, left, split)))
+        stack.append((node["ge"], right, _zclamp_child(zc, right, split), pre[1]))
+        stack.append((node["le"], left, _zclamp_child(zc, left, split), pre[0]))
     return "closed", root
+
+
+def _take_leaf(P: Problem, node: dict, path: dict, leaf: dict, stats: BabStats) -> bool:
+    """Make ``node`` the closed ``leaf`` (``interval``, or ``farkas`` with its rows; re-checked exactly here with
+    ``eager_check``, else with the whole certificate at the end); ``False`` when the exact check refuses it."""
+    if leaf["leaf"] == "interval":
+        node["leaf"] = "interval"
+        stats.leaves_interval += 1
+        return True
+    t0 = time.perf_counter()
+    ok = True
+    if P.eager_check:
+        box = leaf_box(P.net, P.xlo_q, P.xhi_q, path)
+        ok = box.empty is not None or check_leaf(P.net, box, leaf["rows"], P.n, P.sizes)[0]
+    stats.check_seconds += time.perf_counter() - t0
+    if not ok:
+        stats.exact_failures += 1
+        return False
+    node.update(leaf)
+    stats.leaves_farkas += 1
+    return True
 
 
 def _piece(pl: PLFunction, z: float) -> tuple[Fraction | None, Fraction | None]:

@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from . import bound_methods as BM
+from . import invprop as IP
 from .bab import BabStats, Problem, _down, _hull_cached, _hulls, _up, _x_box, _zclamp
 from .bounds import _range_cached, node_bounds
 from ...counterexamples.certificate import Q, implied_bound, leaf_box
@@ -119,11 +121,8 @@ def _tighten_unit(P: Problem, lp: Any, nb: Any, box: Any, k: int, j: int, entrie
             continue
         # the exact bound rounded outward to a float64 value: a weaker bound, still implied, whose denominator is
         # a power of 2 (exact bounds carry huge denominators that slow every later exact interval step)
-        exact = Fraction(_down(Fraction(str(exact))) if sense == "ge" else _up(Fraction(str(exact))))
-        entries.append([k, j, sense, str(exact), crows])
-        old = path.get(("z", k, j), (None, None))
-        path[("z", k, j)] = (exact, old[1]) if sense == "ge" else (old[0], exact)
-        _clamp_unit(P, lp, nb, box, k, j, sense, Q(exact))
+        _record(P, k, j, sense, exact, crows, entries, path)
+        _clamp_unit(P, lp, nb, box, k, j, sense, Q(path[("z", k, j)][0 if sense == "ge" else 1]))
     return "ok"
 
 
@@ -141,10 +140,119 @@ def _area(nb: Any, k: int, j: int, pl: Any) -> float:
     return -(beta - lo) * (hi - beta) / (hi - lo)
 
 
+def _record(P: Problem, k: int, j: int, sense: str, exact: Any, crows: list, entries: list, path: dict) -> None:
+    """Keep an exact bound (rounded outward to a float64 value: short denominators for the exact steps after)."""
+    exact = Fraction(_down(Fraction(str(exact))) if sense == "ge" else _up(Fraction(str(exact))))
+    entries.append([k, j, sense, str(exact), crows])
+    old = path.get(("z", k, j), (None, None))
+    path[("z", k, j)] = (exact, old[1]) if sense == "ge" else (old[0], exact)
+
+
+def _invprop_layer(P: Problem, k: int, entries: list, path: dict, stats: BabStats, t_end: float) -> str:
+    """INVPROP bounds (:mod:`.invprop`) of layer ``k``'s unstable units, each kept only when its rows imply it in
+    exact rationals (:func:`implied_bound`) and it beats the current bound by ``_MIN_GAIN``: ``"ok"`` or ``"empty"``."""
+    xlo, xhi = _x_box(P, path)
+    nb = node_bounds(P.Ws, P.absWs, P.bs, P.pls, xlo, xhi, _zclamp(path))
+    if nb.empty is not None:
+        return "empty"
+    units = np.asarray(_unstable(P, nb, k), int)
+    if not len(units):
+        return "ok"
+    R = BM.relaxation(P, nb, _hulls(P, nb))
+    lo, hi, best = IP.optimise_layer(P, R, k, units, *nb.x, t_end=t_end)
+    box = leaf_box(P.net, P.xlo_q, P.xhi_q, path)
+    if box.empty is not None:
+        return "empty"
+    u = len(units)
+    for i, j in enumerate(units.tolist()):
+        cur_lo, cur_hi = float(nb.z[k][0][j]), float(nb.z[k][1][j])
+        for sense, val, col, cur in (("ge", lo[i], i, cur_lo), ("le", hi[i], u + i, cur_hi)):
+            if not _improves(float(val), cur, cur_hi - cur_lo, sense):
+                continue
+            t0 = time.perf_counter()
+            crows = _cert_rows(IP.rows_for(P, R, k, best, col, *nb.x))
+            exact = implied_bound(P.net, box, crows, P.n, P.sizes, k, j, sense)
+            stats.check_seconds += time.perf_counter() - t0
+            if exact is not None and _improves(float(exact), cur, cur_hi - cur_lo, sense):
+                _record(P, k, j, sense, exact, crows, entries, path)
+                stats.invprop_bounds += 1
+    return "ok"
+
+
+def _invprop(P: Problem, entries: list, path: dict, stats: BabStats, passes: int, t_end: float) -> str:
+    """Passes of INVPROP bounds over the hidden layers, first to last (a later pass sees the tighter relaxation of
+    every layer, the latent term's back-substitution crosses them all)."""
+    t0 = time.perf_counter()
+    try:
+        for _ in range(passes):
+            before = len(entries)
+            for k in range(len(P.sizes) - 1):
+                if time.perf_counter() > t_end:
+                    return "time"
+                if _invprop_layer(P, k, entries, path, stats, t_end) == "empty":
+                    return "empty"
+            if len(entries) == before:
+                break
+        return "ok"
+    finally:
+        stats.crown_seconds += time.perf_counter() - t0
+
+
+#: The LP bounds run after INVPROP when, on a probe of the widest unstable units, they tighten by this share of
+#: the interval's width on average (the LP has the exact relaxation INVPROP's optimisation approaches).
+_LP_PROBE_UNITS = 4
+_LP_PROBE_GAIN = 0.005
+
+
+def _closed_already(P: Problem, path: dict, stats: BabStats, t_end: float) -> bool:
+    """Whether the root needs no bounds: empty intervals, or an elastic LP optimum ``s* > 0`` (one LP; the tree's
+    root then closes with it)."""
+    xlo, xhi = _x_box(P, path)
+    nb = node_bounds(P.Ws, P.absWs, P.bs, P.pls, xlo, xhi, _zclamp(path))
+    if nb.empty is not None:
+        return True
+    t0 = time.perf_counter()
+    st, s, _v, _rows = P.relax(nb, _hulls(P, nb)).elastic(t_end)
+    stats.lp_seconds += time.perf_counter() - t0
+    stats.lps += 1
+    return st == "optimal" and s > 1e-9
+
+
+def _lp_worth_it(P: Problem, path: dict, stats: BabStats, t_end: float) -> bool:
+    """Whether the LP bounds are worth their two LPs per unit after INVPROP: probe the widest unstable units of
+    the last hidden layer (float only; nothing is recorded)."""
+    xlo, xhi = _x_box(P, path)
+    nb = node_bounds(P.Ws, P.absWs, P.bs, P.pls, xlo, xhi, _zclamp(path))
+    k = len(P.sizes) - 2
+    if nb.empty is not None or k < 0:
+        return False
+    units = _unstable(P, nb, k)
+    if not units:
+        return False
+    zlo, zhi = nb.z[k]
+    units = sorted(units, key=lambda j: -(zhi[j] - zlo[j]))[:_LP_PROBE_UNITS]
+    lp = P.relax(nb, _hulls(P, nb))
+    gains = []
+    for j in units:
+        for sign in (1.0, -1.0):
+            t0 = time.perf_counter()
+            st, val, _rows = lp.bound(P.offs[k][0] + j, sign, t_end)
+            stats.lp_seconds += time.perf_counter() - t0
+            stats.lps += 1
+            if st == "infeasible":
+                return True
+            if st == "optimal":
+                cur = zlo[j] if sign > 0 else -zhi[j]
+                gains.append(max(0.0, val - cur) / (zhi[j] - zlo[j]))
+    return bool(gains) and float(np.mean(gains)) > _LP_PROBE_GAIN
+
+
 def tighten(P: Problem, deadline: float, stats: BabStats, max_seconds: float, passes: int | None = None,
             entries: list | None = None, path: dict | None = None) -> tuple[list, dict]:
     """Derived bounds ``[k, j, sense, value, rows]`` (certificate entries) and the clamps they give (a ``path``).
 
+    With ``"invprop"`` in the problem's cascade, INVPROP back-substitution bounds first (a batched optimisation
+    per layer instead of two LPs per unit), and the LP bounds after them only with ``"lp-tighten"``.
     Continues from ``entries``/``path`` when given (bounds reused from an earlier query). Stops early when the
     relaxation is already empty (the root's elastic LP then closes the tree) or the interval bounds exclude 0
     from a latent unit.
@@ -152,6 +260,12 @@ def tighten(P: Problem, deadline: float, stats: BabStats, max_seconds: float, pa
     t_end = min(deadline, time.perf_counter() + max_seconds)
     entries = list(entries or [])
     path = dict(path or {})
+    if "invprop" in P.methods and P.bounded:
+        if _closed_already(P, path, stats, t_end):
+            return entries, path
+        st = _invprop(P, entries, path, stats, _PASSES if passes is None else passes, t_end)
+        if st == "empty" or not ("lp-tighten" in P.methods or _lp_worth_it(P, path, stats, t_end)):
+            return entries, path
     for _ in range(_PASSES if passes is None else passes):
         before = len(entries)
         for k in range(len(P.sizes)):
