@@ -28,6 +28,7 @@ from latentcheck.checkers.verify import alpha_crown as AC
 from latentcheck.checkers.verify import bab, bound_cache
 from latentcheck.checkers.verify import bound_methods as BM
 from latentcheck.checkers.verify import verify
+from latentcheck.theorems.formats import save_encoder
 from latentcheck.checkers.verify.bounds import node_bounds
 from latentcheck.checkers.verify.pl import piecewise_linear
 from latentcheck.checkers.verify.run import run_p3
@@ -36,7 +37,7 @@ from latentcheck.counterexamples.certificate import (SCHEMA, ExactNet, binding_r
 from latentcheck.checkers.verify.api import parse_verify_domain
 from latentcheck.theorems.encoder import Encoder
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _recheck_module():
@@ -105,7 +106,7 @@ def _verify(enc, dom, mode=None, timeout=30):
 
 def _recheck(res, enc, tmp_path):
     assert res.verdict == "proved", res.reason
-    enc.save(tmp_path / "encoder.npz")
+    save_encoder(enc, tmp_path / "encoder.npz")
     leaves, _ = RECHECK.recheck(copy.deepcopy(res.certificate), tmp_path / "encoder.npz")
     assert leaves >= 1
     return res.certificate
