@@ -44,6 +44,8 @@ _NODE_STRATEGY = 1
 #: After an LP stops at its iteration limit, the same LP is re-run with these (``solver``, ``simplex_strategy``):
 #: the primal simplex, then the interior point method (with crossover, so duals and a basis come back).
 _FALLBACKS = (("simplex", 4), ("ipm", None))
+#: Interior point iterations allowed (its iteration count hardly grows with the model; crossover follows).
+_IPM_ITERATIONS = 1000
 #: A unit's hull lines are rewritten only when its interval is no longer inside the loaded one, its number of
 #: pieces changed, or it shrank below this fraction of the loaded width; otherwise the loaded (looser, still
 #: valid: the exact re-check tests each line on the leaf's interval) lines stay, and so does the warm basis.
@@ -81,8 +83,9 @@ def run_with_fallback(h: Any, deadline: float | None, limit: int) -> tuple[str, 
     ``"infeasible"``, ``"time limit"``, ``"iteration limit"`` (every method stopped) or HiGHS's own."""
     its = fallbacks = 0
     saved = h.getOptionValue("simplex_strategy")
+    saved = int(saved[1] if isinstance(saved, tuple) else saved)  # highspy 1.16 answers (status, value)
     h.setOptionValue("simplex_iteration_limit", int(limit))
-    h.setOptionValue("ipm_iteration_limit", int(limit))
+    h.setOptionValue("ipm_iteration_limit", _IPM_ITERATIONS)
     st = "iteration limit"
     try:
         for attempt in range(1 + len(_FALLBACKS)):

@@ -277,6 +277,9 @@ def run_p3(encoder: Any, pls: list[PLFunction], dom: "Domain", homogeneous: bool
         found, how, entries, start = _before_tree(P, key, deadline, stats, sstats, tighten_seconds, try_point,
                                                   len(all_cases) - ci)
         problems.append(P)
+        if found is not None and not is_counterexample(encoder, dom, found):  # a search is never trusted
+            sstats.rejected += 1
+            found = None
         if found is not None:
             return done("refuted", f"an exact rational input in the domain is encoded as exactly 0 (found by "
                         f"{_FOUND_BY[how]}, certified in rationals)", f"{how}-search+exact",
