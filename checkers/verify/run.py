@@ -108,8 +108,11 @@ def _full_point(P: Problem, x: np.ndarray) -> np.ndarray:
 #: the bound tightening (the satisfiable box 128-64-16 of issue 19: Marabou 1 s, plain MILP 17 s), then the MILP
 #: in a slot of its own (HiGHS's time limit) before the tree. On an unsatisfiable case the MILP usually stops early
 #: with a float "infeasible" (not used as a proof); the slots bound what is lost when it does not.
-_SEARCH_FRAC, _SEARCH_CAP = 0.05, 3.0
+_SEARCH_FRAC, _SEARCH_CAP = 0.02, 1.5
 _MILP_FRAC, _MILP_CAP = 0.2, 30.0
+#: The tree's first slot, before the MILP: easy unsatisfiable cases close in it and never pay for the MILP; a tree
+#: still open at its end is dropped (its certificate is rebuilt by the second tree, after the MILP).
+_TREE_FIRST_FRAC = 0.15
 
 
 def _slot(deadline: float, frac: float, cap: float, cases_left: int) -> float:
@@ -199,7 +202,7 @@ def _nonzero_mode(encoder: Any, dom: "Domain", n: int, zero_in: bool, homogeneou
 
 def _before_tree(P: Problem, key: str, deadline: float, stats: BabStats, sstats: SearchStats, tighten_seconds: float,
                  try_point: Any, cases_left: int) -> tuple[Any, str, list, dict]:
-    """The portfolio before the tree: PGD + SoI walks, the bounds, the MILP in its slot.
+    """The portfolio before the tree: PGD + SoI walks, then the bounds.
 
     ``(counterexample or None, which search found it, derived bounds, the root's clamps)``."""
     slot = _slot(deadline, _SEARCH_FRAC, _SEARCH_CAP, cases_left)
@@ -209,10 +212,20 @@ def _before_tree(P: Problem, key: str, deadline: float, stats: BabStats, sstats:
             return found, sstats.found_by, [], {}
     entries, start = _bounds(P, key, deadline, stats, tighten_seconds)
     stats.derived_bounds += len(entries)
-    if _root_closed(P, start, deadline):
-        return None, "", entries, start
+    return None, "", entries, start
+
+
+def _tree(P: Problem, start: dict, deadline: float, try_point: Any, stats: BabStats, cases_left: int) -> tuple[str, Any, str]:
+    """The tree in two slots with the MILP between them: ``(status, tree or counterexample or reason, found by)``."""
+    first = time.perf_counter() + _TREE_FIRST_FRAC * max(0.0, deadline - time.perf_counter()) / max(1, cases_left)
+    status, out = solve_tree(P, min(first, deadline), try_point, stats, start)
+    if status != "open" or time.perf_counter() >= deadline or not out.startswith("time limit"):
+        return status, out, "tree"
     found = _milp_probe(P, start, deadline, try_point, stats, _slot(deadline, _MILP_FRAC, _MILP_CAP, cases_left))
-    return found, "milp", entries, start
+    if found is not None:
+        return "found", found, "milp"
+    status, out = solve_tree(P, deadline, try_point, stats, start)
+    return status, out, "tree"
 
 
 _FOUND_BY = {"soi": "a sum-of-infeasibilities walk over activation patterns", "pgd": "projected gradient descent",
@@ -221,7 +234,7 @@ _FOUND_BY = {"soi": "a sum-of-infeasibilities walk over activation patterns", "p
 
 def _lp_stats(problems: list, sstats: SearchStats) -> dict:
     """LP effort of the trees' models and of the search's, for the verdict's stats."""
-    out = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in vars(sstats).items() if k != "notes"}
+    out = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in vars(sstats).items()}
     lps = [P.lp for P in problems if P.lp is not None]
     out["tree_lp_iterations"] = sum(lp.iterations for lp in lps)
     out["tree_lp_fallbacks"] = sum(lp.fallbacks for lp in lps)
@@ -284,7 +297,10 @@ def run_p3(encoder: Any, pls: list[PLFunction], dom: "Domain", homogeneous: bool
             return done("refuted", f"an exact rational input in the domain is encoded as exactly 0 (found by "
                         f"{_FOUND_BY[how]}, certified in rationals)", f"{how}-search+exact",
                         counterexample=[str(v) for v in found])
-        status, out = solve_tree(P, deadline, try_point, stats, start)
+        status, out, how = _tree(P, start, deadline, try_point, stats, len(all_cases) - ci)
+        if status == "found" and how == "milp":
+            return done("refuted", f"an exact rational input in the domain is encoded as exactly 0 (found by "
+                        f"{_FOUND_BY[how]}, certified in rationals)", "milp-search+exact", counterexample=[str(v) for v in out])
         if status == "found":
             return done("refuted", "an exact rational input in the domain is encoded as exactly 0", "branch-and-bound",
                         counterexample=[str(v) for v in out])

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Callable
 
@@ -47,7 +47,6 @@ class SearchStats:
     lp_fallbacks: int = 0
     rejected: int = 0  # candidates whose exact check failed
     found_by: str = ""
-    notes: list = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- pieces of an activation
