@@ -7,9 +7,12 @@ by enumerating every nonzero 0/1 input in Fractions.
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
+import json
 import math
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -255,3 +258,51 @@ def test_tiny_iteration_limit_gives_a_right_verdict_or_unknown(monkeypatch, fall
         assert res.verdict in ("proved", "unknown"), res.reason
         if res.verdict == "unknown":
             assert "iteration limit" in res.reason
+
+
+# --------------------------------------------------------------------------- the peer benchmark's own checks
+def _bench():
+    root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("verify_vs_peers_under_test", root / "benchmarks" / "verify_vs_peers.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_peer_benchmark_checks_catch_wrong_witnesses_and_certificates(tmp_path):
+    """The benchmark's checks (standalone re-checker) accept a true witness and a true certificate, and reject
+    a planted wrong witness, a float point off the zero set and a certificate with a forged multiplier."""
+    B = _bench()
+    RC = B._recheck_module()
+    enc, Ws, bs = _planted_sat_encoder()
+    w = str(tmp_path / "sat.npz")
+    enc.save(w)
+    res = verify(enc, "p3", domain="box:-1,1", timeout=30)
+    assert B.check_point(RC, w, "box:-1,1", res.counterexample, True)["exact_zero"] is True
+    assert B.check_point(RC, w, "box:-1,1", ["1"] * 5, True)["exact_zero"] is False
+    assert B.check_point(RC, w, "box:-1,1", [2.0] * 5, False)["exact_zero"] is False  # outside the box
+    u = str(tmp_path / "unsat.npz")
+    enc_u = _unsat_encoder()
+    enc_u.save(u)
+    res_u = verify(enc_u, "p3", domain="box:-1,1", timeout=30)
+    assert res_u.verdict == "proved"
+    cert = str(tmp_path / "cert.json")
+    with open(cert, "w") as fh:
+        json.dump(res_u.certificate, fh)
+    assert B.check_certificate(RC, u, cert)["ok"] is True
+    forged = json.loads(json.dumps(res_u.certificate))
+    assert _forge_first_multiplier(forged["trees"][0]["root"])
+    with open(cert, "w") as fh:
+        json.dump(forged, fh)
+    assert B.check_certificate(RC, u, cert)["ok"] is False
+
+
+def _forge_first_multiplier(node) -> bool:
+    """Scale the first hull/aff multiplier of the first Farkas leaf by 3 (the combination no longer cancels)."""
+    if node.get("leaf") == "farkas":
+        for row in node["rows"]:
+            if row[0] in ("hull", "aff"):
+                row[-1] = str(Fraction(row[-1]) * 3 + 1)
+                return True
+        return False
+    return any(_forge_first_multiplier(node[k]) for k in ("le", "ge") if k in node)
