@@ -306,3 +306,25 @@ def _forge_first_multiplier(node) -> bool:
                 return True
         return False
     return any(_forge_first_multiplier(node[k]) for k in ("le", "ge") if k in node)
+
+
+def test_binary_descent_repairs_a_rounding_and_never_returns_a_nonzero_point():
+    """x* = e_2 + e_4 is planted as a zero (latent pre-activations -1/2); x* + e_7 is not (W[0, 7] = 5): one
+    flip back repairs it. From anywhere, what the descent returns is a 0/1 point the Fraction pass maps to 0."""
+    rng = np.random.default_rng(3)
+    W = rng.integers(-4, 5, size=(4, 8)) / 4.0
+    W[0, 7] = 5.0
+    xs = np.zeros(8)
+    xs[[2, 4]] = 1.0
+    b = -(W @ xs) - 0.5
+    P = _problem([W], [b], 0.0, 1.0, binary=True)
+    x0 = xs.copy()
+    x0[7] = 1.0
+    got = soi.binary_descent(P, x0)
+    assert got is not None and np.array_equal(got, xs)
+    layers = [(W, b, "relu")]
+    for _ in range(20):
+        got = soi.binary_descent(P, (rng.random(8) < 0.3).astype(float))
+        if got is not None:
+            q = [Fraction(int(v)) for v in got]
+            assert any(q) and all(v == 0 for v in encode(layers, q))

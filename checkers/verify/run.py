@@ -109,10 +109,10 @@ def _full_point(P: Problem, x: np.ndarray) -> np.ndarray:
 #: in a slot of its own (HiGHS's time limit) before the tree. On an unsatisfiable case the MILP usually stops early
 #: with a float "infeasible" (not used as a proof); the slots bound what is lost when it does not.
 _SEARCH_FRAC, _SEARCH_CAP = 0.02, 1.5
-_MILP_FRAC, _MILP_CAP = 0.2, 30.0
+_MILP_FRAC, _MILP_CAP = 0.1, 15.0
 #: The tree's first slot, before the MILP: easy unsatisfiable cases close in it and never pay for the MILP; a tree
 #: still open at its end is dropped (its certificate is rebuilt by the second tree, after the MILP).
-_TREE_FIRST_FRAC = 0.15
+_TREE_FIRST_FRAC = 0.25
 
 
 def _slot(deadline: float, frac: float, cap: float, cases_left: int) -> float:
@@ -207,7 +207,8 @@ def _before_tree(P: Problem, key: str, deadline: float, stats: BabStats, sstats:
     ``(counterexample or None, which search found it, derived bounds, the root's clamps)``."""
     slot = _slot(deadline, _SEARCH_FRAC, _SEARCH_CAP, cases_left)
     if slot > 0.05:
-        found = _search(P, try_point, time.perf_counter() + slot, sstats, _root_start(P, {}, deadline))
+        starts = _root_start(P, {}, deadline)  # builds the LP model the bounds use next; not counted in the slot
+        found = _search(P, try_point, time.perf_counter() + slot, sstats, starts)
         if found is not None:
             return found, sstats.found_by, [], {}
     entries, start = _bounds(P, key, deadline, stats, tighten_seconds)
@@ -228,7 +229,7 @@ def _tree(P: Problem, start: dict, deadline: float, try_point: Any, stats: BabSt
     return status, out, "tree"
 
 
-_FOUND_BY = {"soi": "a sum-of-infeasibilities walk over activation patterns", "pgd": "projected gradient descent",
+_FOUND_BY = {"soi": "a sum-of-infeasibilities walk over activation patterns", "pgd": "projected gradient descent (on binary: rounded, then repaired by single flips)",
              "milp": "the MILP search"}
 
 

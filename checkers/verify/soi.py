@@ -107,13 +107,15 @@ def _pgd_loss_grad(P: Any, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def pgd_points(P: Any, lo: np.ndarray, hi: np.ndarray, rng: np.random.Generator, starts: list[np.ndarray] | None = None,
-               batch: int = 32, steps: int = 150, deadline: float = _INF) -> tuple[np.ndarray, np.ndarray]:
+               batch: int = 32, steps: int = 150, deadline: float = _INF, sparse: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Sign-gradient descent on the latent's absolute sum inside ``[lo, hi]`` (finite box; binary: ``[0, 1]``).
 
     Returns ``(X, loss)``: the final points, best first."""
     lo_f = np.where(np.isfinite(lo), lo, -1.0)
     hi_f = np.where(np.isfinite(hi), hi, 1.0)
     X = lo_f + (hi_f - lo_f) * rng.random((batch, len(lo)))
+    if sparse:  # binary users hold few items: start near the 0 corner
+        X = lo_f + (hi_f - lo_f) * rng.random((batch, len(lo))) * (rng.random((batch, len(lo))) < 0.05)
     for i, s in enumerate((starts or [])[:batch]):
         X[i] = np.clip(s, lo_f, hi_f)
     width = hi_f - lo_f
@@ -128,6 +130,36 @@ def pgd_points(P: Any, lo: np.ndarray, hi: np.ndarray, rng: np.random.Generator,
         X = np.clip(X - step * width * np.sign(g), lo_f, hi_f)
     order = np.argsort(best_loss)
     return best_X[order], best_loss[order]
+
+
+def _loss_after_flips(P: Any, x: np.ndarray) -> np.ndarray:
+    """``sum_j |s_L(z_Lj)|`` at each point ``x`` with one coordinate flipped (0 <-> 1), one row per coordinate.
+    The first layer is updated by a rank-one change (no n x n product)."""
+    z = P.Ws[0] @ x + P.bs[0]
+    Z = z[None, :] + (1.0 - 2.0 * x)[:, None] * P.Ws[0].T
+    h = P.pls[0].numpy(Z)
+    for k in range(1, len(P.Ws)):
+        h = P.pls[k].numpy(h @ P.Ws[k].T + P.bs[k])
+    return np.abs(h).sum(axis=1)
+
+
+def binary_descent(P: Any, x0: np.ndarray, steps: int = 40, deadline: float = _INF) -> np.ndarray | None:
+    """Greedy single flips from a 0/1 point, each the one that lowers the latent's absolute sum most (keeping
+    ``sum(x) >= 1``); the point where that sum is 0 in float64, or None (a local minimum)."""
+    x = np.round(np.clip(x0, 0.0, 1.0))
+    loss = float(_pgd_loss_grad(P, x[None, :])[0][0])
+    for _ in range(steps):
+        if loss == 0.0:
+            return x if x.sum() >= 1 else None
+        if time.perf_counter() > deadline:
+            return None
+        ls = _loss_after_flips(P, x)
+        ls[(x.sum() + 1.0 - 2.0 * x) < 1] = _INF
+        i = int(np.argmin(ls))
+        if not ls[i] < loss:
+            return None
+        x[i], loss = 1.0 - x[i], float(ls[i])
+    return x if loss == 0.0 and x.sum() >= 1 else None
 
 
 # --------------------------------------------------------------------------- the pattern LP
@@ -394,7 +426,7 @@ def _lp_point_tryer(P: Any, try_point: Callable, stats: SearchStats) -> Callable
             cands.append(vm[:P.n])
         cands.append(v[:P.n])
         for x in cands:
-            for c in ([np.round(x), (x >= 0.5).astype(float)] if P.binary else [x]):
+            for c in (_binary_cands(P, x, deadline) if P.binary else [x]):
                 if P.binary and c.sum() < 1:
                     continue
                 found = try_point(c)
@@ -404,6 +436,15 @@ def _lp_point_tryer(P: Any, try_point: Callable, stats: SearchStats) -> Callable
         return None
 
     return attempt
+
+
+def _binary_cands(P: Any, x: np.ndarray, deadline: float = _INF) -> list[np.ndarray]:
+    """0/1 candidates from a point of ``[0, 1]^n``: rounded, and the rounding repaired by greedy flips."""
+    out = [np.round(x)]
+    fixed = binary_descent(P, x, deadline=deadline)
+    if fixed is not None:
+        out.append(fixed)
+    return out
 
 
 def search_portfolio(P: Any, lo: np.ndarray, hi: np.ndarray, try_point: Callable, deadline: float, stats: SearchStats,
@@ -419,12 +460,12 @@ def search_portfolio(P: Any, lo: np.ndarray, hi: np.ndarray, try_point: Callable
     rounds = 0
     while time.perf_counter() < deadline:
         t = time.perf_counter()
-        X, loss = pgd_points(P, lo, hi, rng, starts if rounds == 0 else None, deadline=deadline)
+        X, loss = pgd_points(P, lo, hi, rng, starts if rounds == 0 else None, deadline=deadline, sparse=P.binary)
         stats.pgd_starts += len(X)
         stats.pgd_seconds += time.perf_counter() - t
         for x, l in zip(X[:4], loss[:4]):
-            if l <= _TOL:
-                found = try_point(np.round(x) if P.binary else x)
+            for c in (_binary_cands(P, x, deadline)[1:] if P.binary else ([x] if l <= _TOL else [])):
+                found = try_point(c)
                 if found is not None:
                     stats.found_by = "pgd"
                     return found
