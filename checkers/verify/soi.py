@@ -405,10 +405,11 @@ def _kick(lp: PatternLP, v: np.ndarray, tabu: deque, rng: np.random.Generator, s
             p = int(lp.pattern[k][j]) + direction
             if 0 <= p < len(lp.lines[k]) and math.isfinite(d):
                 cands.append((k, j, p))
-                weights.append(math.exp(-max(0.0, d) * 4.0))
+                weights.append(max(0.0, d))
     if not cands:
         return False
-    w = np.asarray(weights) / sum(weights)
+    w = np.exp(-4.0 * (np.asarray(weights) - min(weights)))  # relative to the nearest: never all 0
+    w /= w.sum()
     k, j, p = cands[int(rng.choice(len(cands), p=w))]
     lp.set_unit(k, j, p)
     tabu.append((k, j))
