@@ -328,3 +328,38 @@ def test_binary_descent_repairs_a_rounding_and_never_returns_a_nonzero_point():
         if got is not None:
             q = [Fraction(int(v)) for v in got]
             assert any(q) and all(v == 0 for v in encode(layers, q))
+
+
+def _leaky(t: Fraction) -> Fraction:
+    return t if t > 0 else t / 100
+
+
+def test_point_zero_set_is_hit_exactly_by_the_equality_repair():
+    """Latent leaky_relu(h1 - h2 + 1/10) (1/10 as its float64 value): 0 only where h1 - h2 = -b exactly, which no
+    float point of the LP hits; the SoI's exact repair solves that row in rationals. Checked by hand in Fractions."""
+    W1 = np.array([[1.0, 0.5], [-0.5, 1.0]])
+    b1 = np.array([0.0, 0.25])
+    W2 = np.array([[1.0, -1.0]])
+    b2 = np.array([0.1])
+    enc = Encoder.from_arrays([W1, W2], [b1, b2], ["relu", "leaky_relu"])
+    res = verify(enc, "p3", domain="box:-1,1", timeout=30)
+    assert res.verdict == "refuted", res.reason
+    x = [Fraction(v) for v in res.counterexample]
+    assert any(x) and all(-1 <= v <= 1 for v in x)
+    h = [max(Fraction(0), sum(_exact(w) * v for w, v in zip(row, x)) + _exact(bb)) for row, bb in zip(W1.tolist(), b1)]
+    z = sum(_exact(w) * v for w, v in zip(W2[0].tolist(), h)) + _exact(b2[0])
+    assert _leaky(z) == 0
+
+
+def test_equality_repair_output_is_only_a_candidate(monkeypatch):
+    """A repair that returns a wrong exact point (planted) is rejected by the exact check, never reported."""
+    monkeypatch.setattr(soi, "exact_equality_repair", lambda P, pattern, x: [Fraction(1, 3)] * P.n)
+    W1 = np.array([[1.0, 0.5], [-0.5, 1.0]])
+    enc = Encoder.from_arrays([W1, np.array([[1.0, -1.0]])], [np.zeros(2), np.array([0.1])], ["relu", "leaky_relu"])
+    res = verify(enc, "p3", domain="box:-1,1", timeout=20)
+    if res.verdict == "refuted":
+        assert [Fraction(v) for v in res.counterexample] != [Fraction(1, 3)] * 2
+        x = [Fraction(v) for v in res.counterexample]
+        h = [max(Fraction(0), sum(_exact(w) * v for w, v in zip(row, x))) for row in W1.tolist()]
+        assert _leaky(h[0] - h[1] + _exact(0.1)) == 0
+    assert res.stats["rejected"] >= 1

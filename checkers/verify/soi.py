@@ -22,11 +22,13 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Callable
 
+import flint
 import numpy as np
+from scipy.linalg import qr
 
 from .highs_lp import new_highs, run_with_fallback
 
-__all__ = ["PatternLP", "SearchStats", "pgd_points", "soi_walk", "search_portfolio"]
+__all__ = ["PatternLP", "SearchStats", "pgd_points", "soi_walk", "search_portfolio", "exact_equality_repair"]
 
 _INF = math.inf
 _TOL = 1e-9
@@ -417,6 +419,73 @@ def _kick(lp: PatternLP, v: np.ndarray, tabu: deque, rng: np.random.Generator, s
     return True
 
 
+def _q(v: float) -> Any:
+    return flint.fmpq(*float(v).as_integer_ratio())
+
+
+def _exact_W(P: Any, k: int) -> Any:
+    """``W_k`` as an exact ``fmpq_mat`` (the float64 numbers themselves)."""
+    if P.net is not None:
+        return P.net.W[k]
+    W = P.Ws[k]
+    return flint.fmpq_mat(W.shape[0], W.shape[1], [_q(v) for v in W.ravel().tolist()])
+
+
+def _latent_rows(P: Any, pattern: list[np.ndarray], rows: list[int]) -> tuple[Any, list]:
+    """On the pattern, ``z_L[rows] = G x + g`` exactly: ``(G as fmpq_mat, g as fmpq list)``."""
+    L = len(P.Ws)
+    WL = _exact_W(P, L - 1)
+    G = flint.fmpq_mat(len(rows), WL.ncols(), [WL[j, i] for j in rows for i in range(WL.ncols())])
+    for k in range(L - 2, -1, -1):
+        a = [P.pls[k]._pieces[int(p)][0] for p in pattern[k]]
+        G = flint.fmpq_mat(G.nrows(), G.ncols(), [G[r, i] * flint.fmpq(a[i].numerator, a[i].denominator)
+                                                   for r in range(G.nrows()) for i in range(G.ncols())]) * _exact_W(P, k)
+    h = flint.fmpq_mat(P.n, 1, [0] * P.n)
+    for k in range(L):
+        z = _exact_W(P, k) * h + flint.fmpq_mat(len(P.bs[k]), 1, [_q(v) for v in P.bs[k].tolist()])
+        if k == L - 1:
+            return G, [z[j, 0] for j in rows]
+        pcs = [P.pls[k]._pieces[int(p)] for p in pattern[k]]
+        h = flint.fmpq_mat(len(pcs), 1, [flint.fmpq(a.numerator, a.denominator) * z[i, 0] + flint.fmpq(c.numerator, c.denominator)
+                                         for i, (a, c) in enumerate(pcs)])
+    raise AssertionError("unreachable")
+
+
+def exact_equality_repair(P: Any, pattern: list[np.ndarray], x: np.ndarray) -> list[Fraction] | None:
+    """An exact rational input for a latent unit whose zero is a single point of a sloped piece (leaky ReLU,
+    hard tanh: ``a z + c = 0``), which no float point hits: those rows ``G x + g = -c/a`` are solved exactly
+    for as many coordinates of ``x`` strictly inside the box (chosen by pivoted QR), the rest kept at ``x``'s
+    values. The result is only a candidate (the caller checks it exactly). None when no latent unit needs it."""
+    last = pattern[-1]
+    pcs = P.pls[-1]._pieces
+    rows = [j for j in range(len(last)) if pcs[int(last[j])][0] != 0]
+    if not rows or len(rows) > P.n:
+        return None
+    G, g = _latent_rows(P, pattern, rows)
+    inside = np.flatnonzero((x > P.xlo + 1e-9) & (x < P.xhi - 1e-9))
+    if len(inside) < len(rows):
+        return None
+    Gf = np.array([[float(G[r, i]) for i in inside] for r in range(len(rows))])
+    _qm, _rm, piv = qr(Gf, pivoting=True)
+    B = [int(inside[i]) for i in piv[:len(rows)]]
+    xq = [_q(v) for v in x.tolist()]
+    for i in B:
+        xq[i] = flint.fmpq(0)
+    rest = G * flint.fmpq_mat(P.n, 1, xq)
+    rhs = []
+    for r, j in enumerate(rows):
+        a, c = pcs[int(last[j])]
+        rhs.append(-flint.fmpq(c.numerator, c.denominator) / flint.fmpq(a.numerator, a.denominator) - g[r] - rest[r, 0])
+    GB = flint.fmpq_mat(len(rows), len(rows), [G[r, i] for r in range(len(rows)) for i in B])
+    try:
+        sol = GB.solve(flint.fmpq_mat(len(rows), 1, rhs))
+    except ZeroDivisionError:
+        return None
+    for t, i in enumerate(B):
+        xq[i] = sol[t, 0]
+    return [Fraction(int(v.p), int(v.q)) for v in xq]
+
+
 def _lp_point_tryer(P: Any, try_point: Callable, stats: SearchStats) -> Callable:
     """Candidates from a feasible pattern: the margin LP's ``x`` (rounded on the binary domain), then the walk's."""
 
@@ -426,6 +495,13 @@ def _lp_point_tryer(P: Any, try_point: Callable, stats: SearchStats) -> Callable
         if st == "optimal" and vm is not None:
             cands.append(vm[:P.n])
         cands.append(v[:P.n])
+        if not P.binary:
+            xe = exact_equality_repair(P, lp.pattern, cands[0])
+            if xe is not None:
+                found = try_point(xe)
+                if found is not None:
+                    return found
+                stats.rejected += 1
         for x in cands:
             for c in (_binary_cands(P, x, deadline) if P.binary else [x]):
                 if P.binary and c.sum() < 1:
