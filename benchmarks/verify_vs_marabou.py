@@ -79,20 +79,12 @@ def build(sizes, shift, seed):
 
 
 # --------------------------------------------------------------------------- Marabou side (runs in its venv)
-def marabou_worker(cfg_path: str) -> None:
-    from maraboupy import Marabou, MarabouCore
-
-    with open(cfg_path) as fh:
-        cfg = json.load(fh)
-    data = np.load(cfg["weights"], allow_pickle=False)
-    L = len([k for k in data.files if k.startswith("W")])
-    Ws = [data[f"W{i}"] for i in range(L)]
-    bs = [data[f"b{i}"] for i in range(L)]
-    n = Ws[0].shape[1]
+def marabou_query(MarabouCore, Ws: list, bs: list, lo: float, hi: float, binary: bool):
+    """The P3 query as a Marabou InputQuery: x in [lo, hi]^n (binary: x_i = 0 or 1, sum >= 1), latent ReLUs at 0."""
+    n, L = Ws[0].shape[1], len(Ws)
     nv = n + sum(2 * W.shape[0] for W in Ws)
     ipq = MarabouCore.InputQuery()
     ipq.setNumberOfVariables(nv)
-    lo, hi = cfg["lo"], cfg["hi"]
     for i in range(n):
         ipq.setLowerBound(i, lo)
         ipq.setUpperBound(i, hi)
@@ -114,7 +106,7 @@ def marabou_worker(cfg_path: str) -> None:
             if k == L - 1:
                 ipq.setUpperBound(hs[j], 0.0)
         prev = hs
-    if cfg["binary"]:
+    if binary:
         for i in range(n):
             d0, d1 = MarabouCore.Equation(), MarabouCore.Equation()
             d0.addAddend(1.0, i)
@@ -127,6 +119,19 @@ def marabou_worker(cfg_path: str) -> None:
             s.addAddend(1.0, i)
         s.setScalar(1.0)
         ipq.addEquation(s)
+    return ipq
+
+
+def marabou_worker(cfg_path: str) -> None:
+    from maraboupy import Marabou, MarabouCore
+
+    with open(cfg_path) as fh:
+        cfg = json.load(fh)
+    data = np.load(cfg["weights"], allow_pickle=False)
+    L = len([k for k in data.files if k.startswith("W")])
+    Ws = [data[f"W{i}"] for i in range(L)]
+    bs = [data[f"b{i}"] for i in range(L)]
+    ipq = marabou_query(MarabouCore, Ws, bs, cfg["lo"], cfg["hi"], cfg["binary"])
     opts = Marabou.createOptions(timeoutInSeconds=int(cfg["limit"]), verbosity=0, numWorkers=1)
     t = time.perf_counter()
     code, vals, stats = MarabouCore.solve(ipq, opts, "")
@@ -172,12 +177,13 @@ def _children_cpu() -> float:
 
 
 # --------------------------------------------------------------------------- plain MILP (big-M from interval bounds)
-def plain_milp(enc, dom: str, limit: float) -> dict:
+def plain_milp_point(Ws: list, bs: list, dom: str, limit: float) -> tuple[str, "np.ndarray | None"]:
+    """``(verdict, x)``: ``sat`` with the MILP's input, ``unsat``, ``TIMEOUT`` or ``status-K`` (floating point)."""
     import scipy.sparse as sps
     from scipy.optimize import Bounds, LinearConstraint, milp
 
-    Ws = [np.asarray(l.W) for l in enc.layers]
-    bs = [np.asarray(l.b) for l in enc.layers]
+    Ws = [np.asarray(W, dtype=np.float64) for W in Ws]
+    bs = [np.asarray(b, dtype=np.float64) for b in bs]
     n = Ws[0].shape[1]
     binary = dom == "binary"
     lo, hi = (0.0, 1.0) if binary else tuple(float(v) for v in dom[4:].split(","))
@@ -218,11 +224,16 @@ def plain_milp(enc, dom: str, limit: float) -> dict:
         blocks.append(sps.csr_matrix((np.ones(n), (np.zeros(n, int), np.arange(n))), shape=(1, nv)))
         lbs.append([1.0]); ubs.append([np.inf])
     A = sps.vstack(blocks).tocsr()
-    t, c = time.perf_counter(), time.process_time()
     res = milp(np.zeros(nv), constraints=LinearConstraint(A, np.concatenate(lbs), np.concatenate(ubs)),
                integrality=integ, bounds=Bounds(vlo, vhi), options={"time_limit": float(limit)})
-    secs, cpu = time.perf_counter() - t, time.process_time() - c
     verdict = {0: "sat", 2: "unsat"}.get(res.status, "TIMEOUT" if res.status == 1 else f"status-{res.status}")
+    return verdict, (res.x[:n] if verdict == "sat" and res.x is not None else None)
+
+
+def plain_milp(enc, dom: str, limit: float) -> dict:
+    t, c = time.perf_counter(), time.process_time()
+    verdict, _x = plain_milp_point([l.W for l in enc.layers], [l.b for l in enc.layers], dom, limit)
+    secs, cpu = time.perf_counter() - t, time.process_time() - c
     return {"verdict": verdict, "seconds": float(limit) if verdict == "TIMEOUT" else secs, "cpu_seconds": cpu}
 
 

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["RelaxLP", "new_highs"]
+__all__ = ["RelaxLP", "new_highs", "run_with_fallback", "iteration_limit"]
 
 _INF = math.inf
 _BANNER_DONE = False
@@ -41,6 +41,72 @@ _BANNER_DONE = False
 #: the primal simplex's different optimal vertices made the branching choose worse units).
 _BOUND_STRATEGY = 1
 _NODE_STRATEGY = 1
+#: After an LP stops at its iteration limit, the same LP is re-run with these (``solver``, ``simplex_strategy``):
+#: the primal simplex, then the interior point method (with crossover, so duals and a basis come back).
+_FALLBACKS = (("simplex", 4), ("ipm", None))
+#: Interior point iterations allowed (its iteration count hardly grows with the model; crossover follows).
+_IPM_ITERATIONS = 1000
+#: A unit's hull lines are rewritten only when its interval is no longer inside the loaded one, its number of
+#: pieces changed, or it shrank below this fraction of the loaded width; otherwise the loaded (looser, still
+#: valid: the exact re-check tests each line on the leaf's interval) lines stay, and so does the warm basis.
+_REWRITE_WIDTH = 0.75
+
+
+def iteration_limit(rows: int, cols: int) -> int:
+    """Simplex iterations allowed per LP before the fallback (issue 19: one LP of binary 400-64 took 259,235)."""
+    return max(5000, 10 * (rows + cols))
+
+
+def _status(h: Any) -> str:
+    import highspy
+
+    st = h.getModelStatus()
+    if st == highspy.HighsModelStatus.kOptimal:
+        return "optimal"
+    if st == highspy.HighsModelStatus.kInfeasible:
+        return "infeasible"
+    if st == highspy.HighsModelStatus.kIterationLimit:
+        return "iteration limit"
+    if st == highspy.HighsModelStatus.kTimeLimit:
+        return "time limit"
+    return str(st)
+
+
+def _iterations(h: Any) -> int:
+    info = h.getInfo()
+    return max(0, int(info.simplex_iteration_count)) + max(0, int(info.ipm_iteration_count))
+
+
+def run_with_fallback(h: Any, deadline: float | None, limit: int) -> tuple[str, int, int]:
+    """Run ``h`` with at most ``limit`` simplex iterations; at the limit re-run it with the primal simplex, then
+    with the interior point method. ``(status, iterations, fallbacks used)``; the status is ``"optimal"``,
+    ``"infeasible"``, ``"time limit"``, ``"iteration limit"`` (every method stopped) or HiGHS's own."""
+    its = fallbacks = 0
+    saved = h.getOptionValue("simplex_strategy")
+    saved = int(saved[1] if isinstance(saved, tuple) else saved)  # highspy 1.16 answers (status, value)
+    h.setOptionValue("simplex_iteration_limit", int(limit))
+    h.setOptionValue("ipm_iteration_limit", _IPM_ITERATIONS)
+    st = "iteration limit"
+    try:
+        for attempt in range(1 + len(_FALLBACKS)):
+            if attempt:
+                solver, strategy = _FALLBACKS[attempt - 1]
+                h.setOptionValue("solver", solver)
+                if strategy is not None:
+                    h.setOptionValue("simplex_strategy", strategy)
+                fallbacks += 1
+            if deadline is not None:  # HiGHS's clock runs over the object's whole life
+                h.setOptionValue("time_limit", h.getRunTime() + max(0.01, deadline - time.perf_counter()))
+            h.run()
+            its += _iterations(h)
+            st = _status(h)
+            if st != "iteration limit":
+                break
+    finally:
+        if fallbacks:
+            h.setOptionValue("solver", "choose")
+            h.setOptionValue("simplex_strategy", saved)
+    return st, its, fallbacks
 
 
 def new_highs() -> Any:
@@ -77,7 +143,13 @@ class RelaxLP:
         self.tags: list = []  # per row: ("aff", k, j) | ("hull", k, j, slot) | ("sum",)
         self.slots: list[list[list[int]]] = []  # [k][j] -> row indices
         self.loaded: list[list[Any]] = []  # [k][j] -> the lines in its slots
+        self.slot_coef: list[list[list[tuple]]] = []  # [k][j] -> per slot the (z, s) coefficients now in the model
+        self.iv: list[tuple[np.ndarray, np.ndarray]] = []  # per layer: the float intervals the loaded lines are for
         self.cost_col: int | None = None
+        self.iterations = 0  # simplex + IPM iterations over the model's life
+        self.fallbacks = 0  # LPs re-run after the iteration limit
+        self.limit: int | None = None  # iterations per LP (None: iteration_limit of the model's size)
+        self.rewrites = 0  # units whose hull lines were rewritten at a node
         self._build(nb, hulls)
 
     # ------------------------------------------------------------------ building
@@ -114,6 +186,8 @@ class RelaxLP:
         for k in range(len(P.Ws)):
             self.slots.append([[] for _ in range(P.sizes[k])])
             self.loaded.append([None] * P.sizes[k])
+            self.slot_coef.append([[] for _ in range(P.sizes[k])])
+            self.iv.append((nb.z[k][0].copy(), nb.z[k][1].copy()))
             for j in range(P.sizes[k]):
                 self._load_unit(k, j, hulls[k][j])
         self._load_clamps(nb)
@@ -144,16 +218,21 @@ class RelaxLP:
         for i, (_a, _c, sense, fa, fc) in enumerate(lines):
             sg = -1.0 if sense == "le" else 1.0  # le: h - a z - s <= c ; ge: h - a z + s >= c
             rlo, rhi = (-_INF, fc) if sense == "le" else (fc, _INF)
+            coef = self.slot_coef[k][j]
             if i < len(slots):
                 r = slots[i]
-                self.h.changeCoeff(r, zo + j, -fa)
-                self.h.changeCoeff(r, self.s, sg)
+                if coef[i][0] != -fa:  # only the coefficients that differ: each change costs HiGHS a refactor
+                    self.h.changeCoeff(r, zo + j, -fa)
+                if coef[i][1] != sg:
+                    self.h.changeCoeff(r, self.s, sg)
+                coef[i] = (-fa, sg)
                 self.h.changeRowBounds(r, rlo, rhi)
                 self.tags[r] = ("hull", k, j, i)
             else:
                 self._add_rows(np.array([rlo]), np.array([rhi]), np.array([0]), np.array([ho + j, zo + j, self.s]),
                                np.array([1.0, -fa, sg]))
                 slots.append(self.n_rows - 1)
+                coef.append((-fa, sg))
                 self.tags.append(("hull", k, j, i))
         for r in slots[len(lines):]:
             self.h.changeRowBounds(r, -_INF, _INF)  # an unused slot: a free row
@@ -186,9 +265,23 @@ class RelaxLP:
         self.h.changeColsBounds(len(idx), idx, lo, hi)
         self._load_clamps(nb)
         for k in range(len(self.P.sizes)):
+            keep = self._keep(k, nb.z[k][0], nb.z[k][1], hulls[k])
             for j, lines in enumerate(hulls[k]):
-                if self.loaded[k][j] != lines:
+                if self.loaded[k][j] != lines and not keep[j]:
                     self._load_unit(k, j, lines)
+                    self.iv[k][0][j], self.iv[k][1][j] = nb.z[k][0][j], nb.z[k][1][j]
+                    self.rewrites += 1
+
+    def _keep(self, k: int, zlo: np.ndarray, zhi: np.ndarray, lines: list) -> np.ndarray:
+        """Units whose loaded lines may stay: the new interval lies inside the loaded one, has as many lines
+        (the same pieces meet it) and is not much narrower (see ``_REWRITE_WIDTH``)."""
+        llo, lhi = self.iv[k]
+        inside = (zlo >= llo) & (zhi <= lhi)
+        with np.errstate(invalid="ignore"):
+            wide = (zhi - zlo) >= _REWRITE_WIDTH * (lhi - llo)
+        same = np.array([self.loaded[k][j] is not None and len(self.loaded[k][j]) == len(lines[j])
+                         for j in range(len(lines))], bool)
+        return inside & wide & same & np.isfinite(llo) & np.isfinite(lhi)
 
     def _set_cost(self, col: int | None, sign: float) -> None:
         if self.cost_col is not None:
@@ -198,17 +291,11 @@ class RelaxLP:
             self.h.changeColCost(col, sign)
 
     def _run(self, deadline: float | None) -> str:
-        if deadline is not None:  # HiGHS's clock runs over the object's whole life
-            self.h.setOptionValue("time_limit", self.h.getRunTime() + max(0.01, deadline - time.perf_counter()))
-        self.h.run()
-        st = self.h.getModelStatus()
-        import highspy
-
-        if st == highspy.HighsModelStatus.kOptimal:
-            return "optimal"
-        if st == highspy.HighsModelStatus.kInfeasible:
-            return "infeasible"
-        return str(st)
+        limit = self.limit if self.limit is not None else iteration_limit(self.n_rows, self.P.nv)
+        st, its, fb = run_with_fallback(self.h, deadline, limit)
+        self.iterations += its
+        self.fallbacks += fb
+        return st
 
     def bound(self, col: int, sign: float, deadline: float | None = None) -> tuple[str, float, list]:
         """``min sign * v[col]`` over the relaxation (``s = 0``): ``(status, value, certificate rows)``."""

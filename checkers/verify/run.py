@@ -30,6 +30,7 @@ from ...counterexamples.certificate import SCHEMA, ExactNet, check_certificate
 from .bab import _FEAS_TOL, _hulls, _x_box, _zclamp, interior_point
 from .bounds import node_bounds
 from .milp_search import milp_candidate
+from .soi import SearchStats, search_portfolio
 
 if TYPE_CHECKING:
     from ...theorems.domains import Domain
@@ -103,12 +104,40 @@ def _full_point(P: Problem, x: np.ndarray) -> np.ndarray:
     return v
 
 
-#: Seconds for the float MILP probe (measured: it finds the satisfiable 64-32-8 point in 0.13-0.23 s; on
-#: unsatisfiable cases its time is lost, and the branch and bound finds the binary 1682-64 point by itself at node 23).
-_MILP_CAP = 0.3
+#: The search portfolio's time slots, as fractions of the time left (and caps in seconds): PGD + SoI walks before
+#: the bound tightening (the satisfiable box 128-64-16 of issue 19: Marabou 1 s, plain MILP 17 s), then the MILP
+#: in a slot of its own (HiGHS's time limit) before the tree. On an unsatisfiable case the MILP usually stops early
+#: with a float "infeasible" (not used as a proof); the slots bound what is lost when it does not.
+_SEARCH_FRAC, _SEARCH_CAP = 0.02, 1.5
+_MILP_FRAC, _MILP_CAP = 0.1, 15.0
+#: The tree's first slot, before the MILP: easy unsatisfiable cases close in it and never pay for the MILP; a tree
+#: still open at its end is dropped (its certificate is rebuilt by the second tree, after the MILP).
+_TREE_FIRST_FRAC = 0.25
 
 
-def _milp_probe(P: Problem, start: dict, deadline: float, try_point: Any, stats: BabStats, share: float) -> Any:
+def _slot(deadline: float, frac: float, cap: float, cases_left: int) -> float:
+    """Seconds for a slot: ``frac`` of the time left, at most ``cap``, shared among the cases still to close."""
+    return min(cap, frac * max(0.0, deadline - time.perf_counter())) / max(1, cases_left)
+
+
+def _root_start(P: Problem, start: dict, deadline: float) -> list[np.ndarray]:
+    """The root relaxation's LP point (as a PGD start), when the root is not already closed."""
+    xlo, xhi = _x_box(P, start)
+    nb = node_bounds(P.Ws, P.absWs, P.bs, P.pls, xlo, xhi, _zclamp(start))
+    if nb.empty is not None:
+        return []
+    status, _s, v, _rows = P.relax(nb, _hulls(P, nb)).elastic(deadline)
+    return [v[:P.n]] if status == "optimal" and v is not None else []
+
+
+def _search(P: Problem, try_point: Any, deadline: float, sstats: SearchStats, starts: list) -> Any:
+    """PGD + SoI walks until ``deadline``; an exact counterexample or None."""
+    lo = np.where(np.isfinite(P.xlo), P.xlo, -1.0)
+    hi = np.where(np.isfinite(P.xhi), P.xhi, 1.0)
+    return search_portfolio(P, lo, hi, try_point, deadline, sstats, starts=starts)
+
+
+def _milp_probe(P: Problem, start: dict, deadline: float, try_point: Any, stats: BabStats, seconds: float) -> Any:
     """Search a zero-mapped input with a float MILP; certify it exactly (after an interior refinement)."""
 
     xlo, xhi = _x_box(P, start)
@@ -116,7 +145,7 @@ def _milp_probe(P: Problem, start: dict, deadline: float, try_point: Any, stats:
     if nb.empty is not None:
         return None
     t = time.perf_counter()
-    status, x = milp_candidate(P, nb, min(share * (deadline - t), _MILP_CAP))
+    status, x = milp_candidate(P, nb, min(seconds, deadline - t))
     stats.milp_seconds += time.perf_counter() - t
     stats.milp_status = status
     if x is None:
@@ -171,6 +200,49 @@ def _nonzero_mode(encoder: Any, dom: "Domain", n: int, zero_in: bool, homogeneou
     return "cone", None, ""
 
 
+def _before_tree(P: Problem, key: str, deadline: float, stats: BabStats, sstats: SearchStats, tighten_seconds: float,
+                 try_point: Any, cases_left: int) -> tuple[Any, str, list, dict]:
+    """The portfolio before the tree: PGD + SoI walks, then the bounds.
+
+    ``(counterexample or None, which search found it, derived bounds, the root's clamps)``."""
+    slot = _slot(deadline, _SEARCH_FRAC, _SEARCH_CAP, cases_left)
+    if slot > 0.05:
+        starts = _root_start(P, {}, deadline)  # builds the LP model the bounds use next; not counted in the slot
+        found = _search(P, try_point, time.perf_counter() + slot, sstats, starts)
+        if found is not None:
+            return found, sstats.found_by, [], {}
+    entries, start = _bounds(P, key, deadline, stats, tighten_seconds)
+    stats.derived_bounds += len(entries)
+    return None, "", entries, start
+
+
+def _tree(P: Problem, start: dict, deadline: float, try_point: Any, stats: BabStats, cases_left: int) -> tuple[str, Any, str]:
+    """The tree in two slots with the MILP between them: ``(status, tree or counterexample or reason, found by)``."""
+    first = time.perf_counter() + _TREE_FIRST_FRAC * max(0.0, deadline - time.perf_counter()) / max(1, cases_left)
+    status, out = solve_tree(P, min(first, deadline), try_point, stats, start)
+    if status != "open" or time.perf_counter() >= deadline or not out.startswith("time limit"):
+        return status, out, "tree"
+    found = _milp_probe(P, start, deadline, try_point, stats, _slot(deadline, _MILP_FRAC, _MILP_CAP, cases_left))
+    if found is not None:
+        return "found", found, "milp"
+    status, out = solve_tree(P, deadline, try_point, stats, start)
+    return status, out, "tree"
+
+
+_FOUND_BY = {"soi": "a sum-of-infeasibilities walk over activation patterns", "pgd": "projected gradient descent (on binary: rounded, then repaired by single flips)",
+             "milp": "the MILP search"}
+
+
+def _lp_stats(problems: list, sstats: SearchStats) -> dict:
+    """LP effort of the trees' models and of the search's, for the verdict's stats."""
+    out = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in vars(sstats).items()}
+    lps = [P.lp for P in problems if P.lp is not None]
+    out["tree_lp_iterations"] = sum(lp.iterations for lp in lps)
+    out["tree_lp_fallbacks"] = sum(lp.fallbacks for lp in lps)
+    out["tree_hull_rewrites"] = sum(lp.rewrites for lp in lps)
+    return out
+
+
 def run_p3(encoder: Any, pls: list[PLFunction], dom: "Domain", homogeneous: bool, deadline: float, t0: float,
            tighten_seconds: float | None = None) -> VerifyResult:
     n = encoder.n
@@ -180,11 +252,14 @@ def run_p3(encoder: Any, pls: list[PLFunction], dom: "Domain", homogeneous: bool
     lo, hi = dom.coordinate_bounds(n)
     zero_in = all((a is None or a <= 0) and (b is None or b >= 0) for a, b in zip(lo, hi))
     stats = BabStats()
+    problems: list = []
+    sstats = SearchStats()
     if tighten_seconds is None:
         tighten_seconds = min(40.0, 0.4 * (deadline - t0))
 
     def done(verdict: str, reason: str, method: str, **kw: Any) -> VerifyResult:
         st = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in vars(stats).items()}
+        st.update(_lp_stats(problems, sstats))
         st["seconds"] = round(time.perf_counter() - t0, 4)
         return VerifyResult(verdict, reason, method, label, stats=st, **kw)
 
@@ -200,6 +275,8 @@ def run_p3(encoder: Any, pls: list[PLFunction], dom: "Domain", homogeneous: bool
     def try_point(xf: np.ndarray) -> Any:
         if dom.is_binary:
             x = [Fraction(int(round(v))) for v in xf]
+        elif len(xf) and isinstance(xf[0], Fraction):  # already exact (a search's exact repair): not clamped
+            x = list(xf)
         else:
             x = [Fraction(float(v)) for v in xf]
             x = [max(a, min(b, v)) if a is not None and b is not None else v for v, a, b in zip(x, *case_box)]
@@ -208,17 +285,25 @@ def run_p3(encoder: Any, pls: list[PLFunction], dom: "Domain", homogeneous: bool
         return x if is_counterexample(encoder, dom, x) else None
 
     trees, cases = [], []
-    for clo, chi, case in _cases(dom, n, mode):
+    all_cases = _cases(dom, n, mode)
+    for ci, (clo, chi, case) in enumerate(all_cases):
         case_box = (clo, chi)
         P = Problem(Ws, bs, pls, np.array([_f(a, -np.inf) for a in clo]), np.array([_f(b, np.inf) for b in chi]),
                     clo, chi, dom.is_binary, net)
-        entries, start = _bounds(P, key, deadline, stats, tighten_seconds)
-        found = None if _root_closed(P, start, deadline) else _milp_probe(P, start, deadline, try_point, stats, 0.05)
-        stats.derived_bounds += len(entries)
+        found, how, entries, start = _before_tree(P, key, deadline, stats, sstats, tighten_seconds, try_point,
+                                                  len(all_cases) - ci)
+        problems.append(P)
+        if found is not None and not is_counterexample(encoder, dom, found):  # a search is never trusted
+            sstats.rejected += 1
+            found = None
         if found is not None:
-            return done("refuted", "an exact rational input in the domain is encoded as exactly 0 (found by the MILP "
-                        "search, certified in rationals)", "milp-search+exact", counterexample=[str(v) for v in found])
-        status, out = solve_tree(P, deadline, try_point, stats, start)
+            return done("refuted", f"an exact rational input in the domain is encoded as exactly 0 (found by "
+                        f"{_FOUND_BY[how]}, certified in rationals)", f"{how}-search+exact",
+                        counterexample=[str(v) for v in found])
+        status, out, how = _tree(P, start, deadline, try_point, stats, len(all_cases) - ci)
+        if status == "found" and how == "milp":
+            return done("refuted", f"an exact rational input in the domain is encoded as exactly 0 (found by "
+                        f"{_FOUND_BY[how]}, certified in rationals)", "milp-search+exact", counterexample=[str(v) for v in out])
         if status == "found":
             return done("refuted", "an exact rational input in the domain is encoded as exactly 0", "branch-and-bound",
                         counterexample=[str(v) for v in out])

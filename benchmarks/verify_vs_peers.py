@@ -1,0 +1,369 @@
+"""latentcheck verify beside a plain MILP, Marabou and alpha-beta-CROWN on the P3 cases of issue 19, one run.
+
+Usage (from the repository root, with the project's virtualenv)::
+
+    python benchmarks/verify_vs_peers.py [--limit 100] [--cases NAME,NAME] [--trained] [--no-marabou]
+
+The query: is there an input ``x`` in the domain, ``x != 0``, with ``enc(x) = 0``? (On the box cases
+``enc(0) != 0``, so every tool answers ``exists x in box: enc(x) = 0``; on ``binary`` the nonzero users are
+``x in {0,1}^n, sum(x) >= 1``.)
+
+Every tool runs in a process of its own (``--worker``), so its CPU seconds (``RUSAGE_CHILDREN``: start-up,
+imports and model building included) are measured beside its wall seconds, with ``--limit`` seconds per case:
+
+* latentcheck: ``latentcheck.checkers.verify`` (search portfolio, bounds, branch and bound, exact re-check).
+* plain MILP: HiGHS through ``scipy.optimize.milp`` with big-M from interval bounds (floating point).
+* Marabou: maraboupy 2.0.0 in ``benchmarks/.venv-marabou`` (gitignored; created on first use with
+  ``pip install maraboupy==2.0.0 numpy``), one worker; binary inputs as disjunctions (floating point).
+* alpha-beta-CROWN: not on PyPI; run only when ``--abcrown DIR`` names a checkout with a working environment
+  (``ABCROWN_PYTHON``). Otherwise its column says ``not-run`` with the reason; no number is ever made up.
+
+The check of each verdict, done here without the tool's own code: a witness (latentcheck's exact rational input,
+the MILP's and Marabou's float points) is evaluated exactly in Fractions by the standalone re-checker's forward
+pass (``counterexamples/recheck.py``, loaded by path); a latentcheck proof's certificate is re-checked by
+``recheck`` from the same file. Float verdicts without a witness (``unsat``) cannot be checked and say so.
+
+``--trained`` adds the trained ML-100K Mult-DAE encoders (1417-200 and 1417-600-200, ReLU and leaky ReLU,
+l2-normalised binary users): they are trained first with ``latentcheck study`` into ``benchmarks/.cache``
+(minutes per encoder on 2 cores; skipped when ``../shared/data/ml-100k`` is absent). The peers do not take
+the l2-normalised query (``x/|x|_2`` is not piecewise linear), so their columns say ``not-run`` there.
+
+Writes ``benchmarks/results/verify_vs_peers.json`` (atomically) and prints a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import importlib.util
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from fractions import Fraction
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+VENV = os.environ.get("LATENTCHECK_MARABOU_VENV", os.path.join(HERE, ".venv-marabou"))
+VPY = os.path.join(VENV, "bin", "python")
+CACHE = os.path.join(HERE, ".cache")
+ML100K = os.environ.get("ML100K_DIR", os.path.join(ROOT, "..", "shared", "data", "ml-100k"))
+
+# name -> (sizes, domain, latent bias shift, seed, truth known before this run or None). Encoder.random(sizes,
+# "relu", seed) with the shift added to the latent biases (a larger shift makes P3 hold). "sat" truths are
+# exact witnesses found by latentcheck (re-checked below); "unsat" ones are re-checked certificates.
+CASES = {
+    "box-64-32-8-sat": ([64, 32, 8], "box:-1,1", 1.5, 0, "sat"),
+    "box-64-32-8-unsat": ([64, 32, 8], "box:-1,1", 4.0, 0, "unsat"),
+    "box-64-64-32-8-unsat": ([64, 64, 32, 8], "box:-1,1", 6.0, 0, "unsat"),
+    "box-64-48-16": ([64, 48, 16], "box:-1,1", 4.0, 0, None),
+    # issue 19's missed case: shift 1.45 is satisfiable (a sum-of-infeasibilities walk finds it); the plain MILP
+    # ran out of 40 s on it (shifts 1.0: MILP 0.3 s; 1.25-1.5: MILP timeouts; 2.0: MILP unsat in 36 s).
+    "box-128-64-16-sat": ([128, 64, 16], "box:-1,1", 1.45, 0, "sat"),
+    "box-256-128-32": ([256, 128, 32], "box:-1,1", 6.0, 0, None),
+    "binary-1682-64": ([1682, 64], "binary", 0.0, 0, "sat"),
+    "binary-1682-200-64": ([1682, 200, 64], "binary", 0.0, 0, None),
+    "binary-400-64": ([400, 64], "binary", 0.0, 0, None),
+    "binary-400-64-16": ([400, 64, 16], "binary", 0.0, 0, None),
+}
+TRAINED = {  # name -> (hidden sizes, latent activation)
+    "ml100k-1417-200-relu-l2": ("200", "relu"),
+    "ml100k-1417-200-leaky-l2": ("200", "leaky_relu"),
+    "ml100k-1417-600-200-relu-l2": ("600,200", "relu"),
+    "ml100k-1417-600-200-leaky-l2": ("600,200", "leaky_relu"),
+}
+
+
+def _recheck_module():
+    """The standalone re-checker (no latentcheck import), loaded by its path as docs/recheck_certificate.py does."""
+    spec = importlib.util.spec_from_file_location("verify_vs_peers_recheck", os.path.join(ROOT, "counterexamples", "recheck.py"))
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+# --------------------------------------------------------------------------- encoders
+def build(sizes: list, shift: float, seed: int, path: str) -> None:
+    sys.path.insert(0, ROOT)
+    from latentcheck.theorems.encoder import Encoder
+
+    e = Encoder.random(sizes, "relu", seed=seed)
+    bs = [layer.b.copy() for layer in e.layers]
+    bs[-1] = bs[-1] + shift
+    Encoder.from_arrays([layer.W for layer in e.layers], bs, "relu").save(path)
+
+
+def train(hidden: str, act: str, steps: int) -> str | None:
+    """A trained Mult-DAE encoder (cached under benchmarks/.cache); None when ML-100K is absent."""
+    if not os.path.isdir(ML100K):
+        return None
+    out = os.path.join(CACHE, f"ml100k-{hidden.replace(',', '-')}-{act}-{steps}")
+    found = sorted(glob.glob(os.path.join(out, "**", "*.npz"), recursive=True))
+    if not found:
+        exe = os.path.join(os.path.dirname(sys.executable), "latentcheck")
+        subprocess.run([exe, "study", "--data", ML100K, "--activations", act, "--hidden", hidden, "--split-seeds", "1",
+                        "--seeds", "1", "--lr", "3e-3", "--lam", "0", "--max-steps", str(steps), "--falsify-budget", "0",
+                        "--no-ease", "--out", out], check=True)
+        found = sorted(glob.glob(os.path.join(out, "**", "*.npz"), recursive=True))
+    return found[0] if found else None
+
+
+# --------------------------------------------------------------------------- workers (one process per tool)
+def worker_latentcheck(cfg: dict) -> dict:
+    sys.path.insert(0, ROOT)
+    from latentcheck.checkers.verify import verify
+    from latentcheck.theorems.encoder import Encoder
+
+    enc = Encoder.load(cfg["weights"])
+    t = time.perf_counter()
+    res = verify(enc, "p3", domain=cfg["domain"], timeout=cfg["limit"])
+    out = {"verdict": res.verdict, "solve_seconds": time.perf_counter() - t, "method": res.method,
+           "reason": res.reason, "stats": res.stats, "counterexample": res.counterexample}
+    if res.certificate is not None:
+        with open(cfg["cert"], "w") as fh:
+            json.dump(res.certificate, fh)
+        out["certificate"] = cfg["cert"]
+    return out
+
+
+def _box(domain: str) -> tuple[float, float]:
+    return (0.0, 1.0) if domain == "binary" else tuple(float(v) for v in domain[4:].split(","))
+
+
+def worker_milp(cfg: dict) -> dict:
+    sys.path.insert(0, HERE)
+    from verify_vs_marabou import plain_milp_point
+
+    data = np.load(cfg["weights"], allow_pickle=False)
+    L = len([k for k in data.files if k.startswith("W")])
+    Ws, bs = [data[f"W{i}"] for i in range(L)], [data[f"b{i}"] for i in range(L)]
+    t = time.perf_counter()
+    verdict, x = plain_milp_point(Ws, bs, cfg["domain"], cfg["limit"])
+    return {"verdict": verdict, "solve_seconds": time.perf_counter() - t, "x": None if x is None else x.tolist()}
+
+
+def worker_marabou(cfg: dict) -> dict:
+    """Runs in Marabou's venv (NumPy and maraboupy only)."""
+    from maraboupy import Marabou, MarabouCore
+
+    sys.path.insert(0, HERE)
+    from verify_vs_marabou import marabou_query
+
+    data = np.load(cfg["weights"], allow_pickle=False)
+    L = len([k for k in data.files if k.startswith("W")])
+    Ws, bs = [data[f"W{i}"] for i in range(L)], [data[f"b{i}"] for i in range(L)]
+    lo, hi = _box(cfg["domain"])
+    ipq = marabou_query(MarabouCore, Ws, bs, lo, hi, cfg["domain"] == "binary")
+    opts = Marabou.createOptions(timeoutInSeconds=int(cfg["limit"]), verbosity=0, numWorkers=1)
+    t = time.perf_counter()
+    code, vals, stats = MarabouCore.solve(ipq, opts, "")
+    n = Ws[0].shape[1]
+    x = [float(vals[i]) for i in range(n)] if code == "sat" else None
+    return {"verdict": "TIMEOUT" if stats.hasTimedOut() else code, "solve_seconds": time.perf_counter() - t, "x": x}
+
+
+WORKERS = {"latentcheck": worker_latentcheck, "milp": worker_milp, "marabou": worker_marabou}
+
+
+def _children_cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def run_tool(tool: str, python: str, cfg: dict, tmp: str) -> dict:
+    """One tool on one case, in its own process: its answer plus wall and CPU seconds of that process."""
+    path = os.path.join(tmp, f"{tool}.json")
+    with open(path, "w") as fh:
+        json.dump(cfg, fh)
+    t, c0 = time.perf_counter(), _children_cpu()
+    try:
+        out = subprocess.run([python, os.path.abspath(__file__), "--worker", tool, path], capture_output=True, text=True,
+                             timeout=cfg["limit"] + 120)
+    except subprocess.TimeoutExpired:
+        return {"verdict": "TIMEOUT", "wall_seconds": time.perf_counter() - t, "cpu_seconds": None,
+                "reason": "killed after the limit + 120 s"}
+    res = {"wall_seconds": round(time.perf_counter() - t, 3), "cpu_seconds": round(_children_cpu() - c0, 3)}
+    lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
+    if out.returncode != 0 or not lines:
+        res.update(verdict="ERROR", reason=(out.stderr or out.stdout)[-400:])
+        return res
+    res.update(json.loads(lines[-1]))
+    return res
+
+
+# --------------------------------------------------------------------------- checks (standalone, exact)
+def _exact_net(RC, weights: str) -> tuple:
+    enc = RC.read_encoder(weights)
+    acts = []
+    for name in enc["names"]:
+        knots, values, sl, sr, off = RC.CATALOG[name]
+        acts.append(RC.PL({"knots": [str(v) for v in knots], "values": [str(v) for v in values],
+                           "slope_left": str(sl), "slope_right": str(sr), "offset": str(off)}))
+    return (enc["W"], enc["b"], acts), enc["normalise"]
+
+
+def check_point(RC, weights: str, domain: str, x: list | None, exact_input: bool) -> dict:
+    """Whether ``x`` (exact strings, or floats read exactly) is a nonzero domain point with ``enc(x) = 0`` exactly."""
+    if x is None:
+        return {"checked": False, "why": "no witness returned"}
+    net, norm = _exact_net(RC, weights)
+    if norm != "none":
+        return {"checked": False, "why": f"normalise {norm}: checked by latentcheck's exact Q(sqrt k) test only"}
+    xs = [Fraction(v) if exact_input else Fraction(float(v)) for v in x]
+    lo, hi = (Fraction(v) for v in _box(domain))
+    if domain == "binary":
+        xs = [Fraction(round(v)) for v in xs] if not exact_input else xs
+    inside = any(xs) and all(lo <= v <= hi for v in xs)
+    zero = inside and all(v == 0 for v in RC.forward(net, xs))
+    return {"checked": True, "exact_zero": bool(zero), "how": "exact Fraction forward pass (counterexamples/recheck.py)"
+            + ("" if exact_input else "; the float point read exactly" + (", rounded to 0/1" if domain == "binary" else ""))}
+
+
+def check_certificate(RC, weights: str, cert_path: str) -> dict:
+    with open(cert_path) as fh:
+        cert = json.load(fh)
+    try:
+        leaves, _notes = RC.recheck(cert, weights)
+    except RC.Rejected as exc:
+        return {"checked": True, "ok": False, "why": str(exc)[:300]}
+    return {"checked": True, "ok": True, "leaves": leaves, "how": "recheck() of counterexamples/recheck.py"}
+
+
+def check(RC, tool: str, res: dict, weights: str, domain: str) -> dict:
+    v = res.get("verdict")
+    if tool == "latentcheck" and v == "refuted":
+        return check_point(RC, weights, domain, res.get("counterexample"), True)
+    if tool == "latentcheck" and v == "proved" and res.get("certificate"):
+        return check_certificate(RC, weights, res["certificate"])
+    if v == "sat":
+        return check_point(RC, weights, domain, res.get("x"), False)
+    if v == "unsat":
+        return {"checked": False, "why": "a floating-point 'unsat' carries no certificate"}
+    return {"checked": False, "why": "no answer"}
+
+
+# --------------------------------------------------------------------------- peers that may be absent
+def marabou_python() -> tuple[str | None, str]:
+    if os.path.exists(VPY):
+        return VPY, ""
+    try:
+        subprocess.run([sys.executable, "-m", "venv", VENV], check=True)
+        subprocess.run([VPY, "-m", "pip", "install", "-q", "maraboupy==2.0.0", "numpy"], check=True)
+    except (subprocess.CalledProcessError, OSError) as exc:
+        return None, f"maraboupy 2.0.0 could not be installed: {exc}"
+    return VPY, ""
+
+
+def abcrown_status(directory: str | None) -> str:
+    if not directory:
+        return ("not run here: alpha-beta-CROWN is not on PyPI and no checkout was given (--abcrown DIR, with "
+                "ABCROWN_PYTHON naming its environment's python)")
+    return ("not run here: the alpha-beta-CROWN runner (CPU torch, torchvision stub, ONNX loader, max-tree spec "
+            "max_j z_j <= 0) is not implemented in this script yet")
+
+
+# --------------------------------------------------------------------------- main
+def _row(name: str, weights: str, domain: str, meta: dict, tools: dict, limit: float, RC, tmp: str) -> dict:
+    row = dict(meta, case=name, domain=domain)
+    cfg = {"weights": weights, "domain": domain, "limit": limit, "cert": os.path.join(tmp, f"{name}.cert.json")}
+    for tool, python in tools.items():
+        if isinstance(python, str) and python.startswith("not-run"):
+            row[tool] = {"verdict": "not-run", "reason": python[len("not-run: "):]}
+            continue
+        res = run_tool(tool, python, cfg, tmp)
+        res["check"] = check(RC, tool, res, weights, domain)
+        res.pop("x", None)
+        if isinstance(res.get("counterexample"), list):
+            res["counterexample_nonzero"] = sum(1 for v in res["counterexample"] if Fraction(v) != 0)
+            res.pop("counterexample")
+        row[tool] = res
+    return row
+
+
+def _fmt(res: dict) -> str:
+    v = res.get("verdict", "?")
+    if v == "not-run":
+        return f"{'not-run':>9s} {'':>15s}"
+    ok = res.get("check", {})
+    mark = "+" if ok.get("exact_zero") or ok.get("ok") else ("!" if ok.get("checked") else " ")
+    cpu = res.get("cpu_seconds")
+    return f"{v:>8s}{mark} {res.get('wall_seconds', 0):6.1f}s/{cpu if cpu is not None else float('nan'):5.1f}c"
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--limit", type=float, default=100.0)
+    ap.add_argument("--cases", default=",".join(CASES))
+    ap.add_argument("--trained", action="store_true", help="add the trained ML-100K encoders (trains them first)")
+    ap.add_argument("--trained-steps", type=int, default=3000)
+    ap.add_argument("--no-marabou", action="store_true")
+    ap.add_argument("--abcrown", default=None)
+    ap.add_argument("--worker", nargs=2, default=None)
+    ap.add_argument("--out", default=os.path.join(HERE, "results", "verify_vs_peers.json"))
+    args = ap.parse_args(argv)
+    if args.worker:
+        tool, cfg_path = args.worker
+        with open(cfg_path) as fh:
+            print(json.dumps(WORKERS[tool](json.load(fh))), flush=True)
+        return
+    RC = _recheck_module()
+    mpy, why = (None, "--no-marabou") if args.no_marabou else marabou_python()
+    tools = {"latentcheck": sys.executable, "milp": sys.executable, "marabou": mpy or f"not-run: {why}",
+             "abcrown": f"not-run: {abcrown_status(args.abcrown)}"}
+    rows = []
+    print(f"{'case':30s} {'truth':>6s} | {'latentcheck':>25s} | {'plain MILP':>25s} | {'Marabou':>25s} | alpha-beta-CROWN")
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, weights, domain, meta, peers in _all_cases(args, tmp):
+            row = _row(name, weights, domain, meta, tools if peers else {
+                "latentcheck": sys.executable, "milp": "not-run: l2-normalised query", "marabou": "not-run: l2-normalised query",
+                "abcrown": "not-run: l2-normalised query"}, args.limit, RC, tmp)
+            rows.append(row)
+            print(f"{name:30s} {str(meta.get('truth')):>6s} | {_fmt(row['latentcheck'])} | {_fmt(row['milp'])} | "
+                  f"{_fmt(row['marabou'])} | {row['abcrown']['verdict']}", flush=True)
+    _write(args, rows, tools)
+
+
+def _all_cases(args, tmp: str):
+    for name in [c for c in args.cases.split(",") if c]:
+        sizes, dom, shift, seed, truth = CASES[name]
+        path = os.path.join(tmp, f"{name}.npz")
+        build(sizes, shift, seed, path)
+        yield name, path, dom, {"sizes": sizes, "latent_bias_shift": shift, "seed": seed, "truth": truth}, True
+    if args.trained:
+        for name, (hidden, act) in TRAINED.items():
+            path = train(hidden, act, args.trained_steps)
+            if path is None:
+                print(f"{name}: skipped (no ML-100K data at {ML100K})")
+                continue
+            yield name, path, "binary", {"sizes": [1417] + [int(h) for h in hidden.split(",")], "activation": act,
+                                         "normalise": "l2", "truth": None, "weights_file": path}, False
+
+
+def _write(args, rows: list, tools: dict) -> None:
+    out = {"benchmark": "verify_vs_peers", "limit_seconds": args.limit, "machine": platform.machine(),
+           "cpus": os.cpu_count(), "load_average_at_end": os.getloadavg(), "python": platform.python_version(),
+           "tools": {k: (v if isinstance(v, str) and v.startswith("not-run") else "run") for k, v in tools.items()},
+           "note": "one run; wall_seconds and cpu_seconds of each tool's own process (start-up, imports and model "
+                   "building included; a shared machine makes wall seconds noisy, CPU seconds are the fairer figure). "
+                   "latentcheck's refuted/proved are certified (checked again here: exact forward pass of the witness, "
+                   "recheck() of the certificate); plain MILP and Marabou answer in floating point: their witness is "
+                   "read exactly and checked, their 'unsat' cannot be. '+' in the printed table: the check passed; "
+                   "'!': it failed.",
+           "rows": rows}
+    os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    tmp = args.out + ".tmp"
+    with open(tmp, "w") as fh:
+        json.dump(out, fh, indent=1)
+    os.replace(tmp, args.out)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
