@@ -119,9 +119,10 @@ def train(hidden: str, act: str, steps: int) -> str | None:
 def worker_latentcheck(cfg: dict) -> dict:
     sys.path.insert(0, ROOT)
     from latentcheck.checkers.verify import verify
+    from latentcheck.theorems.formats import load_encoder
     from latentcheck.theorems.encoder import Encoder
 
-    enc = Encoder.load(cfg["weights"])
+    enc = load_encoder(cfg["weights"])
     t = time.perf_counter()
     res = verify(enc, "p3", domain=cfg["domain"], timeout=cfg["limit"])
     out = {"verdict": res.verdict, "solve_seconds": time.perf_counter() - t, "method": res.method,

@@ -20,6 +20,7 @@ import z3
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from latentcheck.theorems.formats import save_encoder
 from latentcheck.checkers.verify import highs_lp, soi, verify
 from latentcheck.checkers.verify import run as run_mod
 from latentcheck.checkers.verify.bab import Problem
@@ -262,7 +263,7 @@ def test_tiny_iteration_limit_gives_a_right_verdict_or_unknown(monkeypatch, fall
 
 # --------------------------------------------------------------------------- the peer benchmark's own checks
 def _bench():
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[3]
     spec = importlib.util.spec_from_file_location("verify_vs_peers_under_test", root / "benchmarks" / "verify_vs_peers.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
@@ -276,7 +277,7 @@ def test_peer_benchmark_checks_catch_wrong_witnesses_and_certificates(tmp_path):
     RC = B._recheck_module()
     enc, Ws, bs = _planted_sat_encoder()
     w = str(tmp_path / "sat.npz")
-    enc.save(w)
+    save_encoder(enc, w)
     res = verify(enc, "p3", domain="box:-1,1", timeout=30)
     assert B.check_point(RC, w, "box:-1,1", res.counterexample, True)["exact_zero"] is True
     assert B.check_point(RC, w, "box:-1,1", ["1"] * 5, True)["exact_zero"] is False
