@@ -1,0 +1,167 @@
+"""The exact check of a P3-eps certificate for a one-layer smooth encoder on binary users (schema ``-smooth/1``).
+
+Claim: every binary user ``x != 0`` with ``|x|_2 >= r`` (that is ``k = 1'x >= r^2``) has ``|enc(x)|_inf >= eps``,
+where ``enc(x) = s(W x / S + b)`` and ``S = sqrt(k)`` (``l2``), ``K`` (``divide:K``) or 1 (``none``).
+
+The argument (docs/verify.md, "P3-eps for smooth activations"): the window ``(A, C)`` contains
+``{t : |s(t)| < eps}`` (checked here with arb balls and the monotonicity facts of
+:mod:`latentcheck.theorems.relaxations`), so a user with ``|enc(x)|_inf < eps`` satisfies, for every unit ``j``,
+``W_j x - (A - b_j) S >= 0`` (row ``lo``) and ``(C - b_j) S - W_j x >= 0`` (row ``hi``). The cover splits
+``k`` into ranges; each range is closed by a *unit* (one row fails for every user with ``k`` items: the ``k``
+largest or smallest weights decide it) or by *Farkas* multipliers ``y >= 0`` of the rows, ``1'x >= klo``,
+``1'x <= khi`` and the range's cuts of ``S = sqrt(k)``, whose combination ``R . (x, S) >= D`` has
+``max over the box < D``. Everything in exact rationals (integer products with the float weights' common
+power-of-two denominator); the standalone ``latentcheck recheck`` checks the same certificate with its own code.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from ..theorems.errors import LatentcheckError
+from ..theorems.relaxations import ball_value, smooth_facts
+from ..theorems.balls import exact_bounds
+
+__all__ = ["SCHEMA_SMOOTH", "CertificateError", "check_smooth_certificate", "window_ok", "sign_with_sqrt", "s_kind"]
+
+SCHEMA_SMOOTH = "latentcheck.verify-certificate-smooth/1"
+
+
+class CertificateError(LatentcheckError):
+    """A smooth P3-eps certificate does not hold (the message says where)."""
+
+
+def _need(cond: bool, why: str) -> None:
+    if not cond:
+        raise CertificateError(why)
+
+
+def sign_with_sqrt(a: Fraction, b: Fraction, k: int) -> int:
+    """The sign of ``a + b sqrt(k)``, exactly (squares compared when ``a`` and ``b`` differ in sign)."""
+    r = math.isqrt(k)
+    if r * r == k:
+        v = a + b * r
+        return (v > 0) - (v < 0)
+    sa, sb = (a > 0) - (a < 0), (b > 0) - (b < 0)
+    if sa >= 0 and sb >= 0:
+        return 1 if sa or sb else 0
+    if sa <= 0 and sb <= 0:
+        return -1
+    return sa if a * a > b * b * k else sb
+
+
+def s_kind(normalise: str) -> Fraction | None:
+    """``S`` for ``none`` (1) and ``divide:K`` (``K``); ``None`` for ``l2`` (``S = sqrt(k)``)."""
+    if normalise == "l2":
+        return None
+    if normalise == "none":
+        return Fraction(1)
+    _need(normalise.startswith("divide:"), f"normalisation {normalise!r} is not none, l2 or divide:K")
+    return Fraction(normalise.split(":", 1)[1])
+
+
+def window_ok(name: str, eps: Fraction, lo: Fraction | None, hi: Fraction | None) -> None:
+    """``{t : |s(t)| < eps}`` lies in ``(lo, hi)``: ``s(hi) >= eps`` and ``s(lo) <= -eps`` as balls, with monotonicity."""
+    facts = smooth_facts(name)
+    if hi is not None:
+        _need(facts.increasing_from is None or hi >= facts.increasing_from, f"{name} is not increasing from {hi}")
+        _need(exact_bounds(ball_value(name, hi))[0] >= eps, f"{name}({hi}) >= eps is not proved")
+    if lo is not None:
+        _need(facts.increasing_from is None, f"{name} is not increasing on the whole line: no lower window end")
+        _need(exact_bounds(ball_value(name, lo))[1] <= -eps, f"{name}({lo}) <= -eps is not proved")
+
+
+def _unit_ok(K: np.ndarray, d: int, b: list, ends: tuple, S: Fraction | None, proof: dict, klo: int, khi: int) -> None:
+    j, side = proof["j"], proof["side"]
+    _need(isinstance(j, int) and 0 <= j < K.shape[0] and side in ("lo", "hi"), "bad unit proof")
+    A, C = ends
+    end = C if side == "hi" else A
+    _need(end is not None, f"unit proof on side {side} without that window end")
+    row = sorted(int(v) for v in K[j])
+    if side == "lo":
+        row = row[::-1]  # the k largest weights: W_j x <= their sum
+    acc = sum(row[:klo - 1])
+    for k in range(klo, khi + 1):
+        acc += row[k - 1]
+        a, c = Fraction(acc, d), -(end - b[j])  # side hi: W_j x - (C - b_j) S > 0; side lo: ... < 0
+        sg = sign_with_sqrt(a, c, k) if S is None else ((a + c * S > 0) - (a + c * S < 0))
+        _need(sg == (1 if side == "hi" else -1), f"unit {j} ({side}) does not close k = {k}")
+
+
+def _farkas_ok(K: np.ndarray, d: int, b: list, ends: tuple, entry: dict, rows: list) -> None:
+    """``R . (x, S) >= D`` follows from the rows with the multipliers; its maximum over the box is below ``D``."""
+    A, C = ends
+    m, n = K.shape
+    ylo, yhi = [Fraction(0)] * m, [Fraction(0)] * m
+    rx, rs, D = Fraction(0), Fraction(0), Fraction(0)  # rx: coefficient added to every x_i
+    klo, khi = entry["k"]
+    for row in rows:
+        kind, y = row[0], Fraction(row[-1])
+        _need(y >= 0, "negative multiplier")
+        if kind in ("lo", "hi"):
+            j = row[1]
+            _need(isinstance(j, int) and 0 <= j < m and (A if kind == "lo" else C) is not None, f"bad row {row[:2]}")
+            (ylo if kind == "lo" else yhi)[j] += y
+            rs += -y * (A - b[j]) if kind == "lo" else y * (C - b[j])
+        elif kind == "ksum":
+            rx += y if row[1] == "ge" else -y
+            D += y * klo if row[1] == "ge" else -y * khi
+        else:
+            _need(kind == "scut", f"unknown row kind {kind!r}")
+            sense, a, c = entry["cuts"][row[1]]
+            a, c = Fraction(a), Fraction(c)
+            sg = 1 if sense == "ge" else -1  # ge: S - c 1'x >= a; le: c 1'x - S >= -a
+            rs += sg * y
+            rx += -sg * y * c
+            D += sg * y * a
+    den = 1
+    for v in ylo + yhi:
+        den = den * v.denominator // math.gcd(den, v.denominator)
+    yint = np.array([int((p - q) * den) for p, q in zip(ylo, yhi)], dtype=object)
+    wx = yint.dot(K) if m else np.zeros(n, dtype=object)  # = den * d * sum_j (ylo_j - yhi_j) W_j
+    top = sum((max(Fraction(int(v), den * d) + rx, Fraction(0)) for v in wx.tolist()), Fraction(0))
+    slo, shi = Fraction(entry["s"][0]), Fraction(entry["s"][1])
+    top += max(rs * slo, rs * shi)
+    _need(top < D, f"Farkas rows of k = {klo}..{khi} give no contradiction ({float(top)} >= {float(D)})")
+
+
+def check_smooth_certificate(cert: dict, K: np.ndarray, d: int, b: list, name: str, n: int) -> int:
+    """Check the certificate for ``W = K / d`` (object int array), exact biases ``b``; return the k covered.
+
+    Raises:
+        CertificateError: where it fails.
+    """
+    eps, r = Fraction(cert["eps"]), Fraction(cert["r"])
+    win = cert["window"]
+    ends = tuple(None if win[key] is None else Fraction(win[key]) for key in ("lo", "hi"))
+    window_ok(name, eps, *ends)
+    S = s_kind(cert["normalise"])
+    covered: set[int] = set()
+    for e in cert["cover"]:
+        klo, khi = e["k"]
+        slo, shi = Fraction(e["s"][0]), Fraction(e["s"][1])
+        if S is None:
+            _need(0 <= slo and slo * slo <= klo and shi * shi >= khi, f"s box of k = {klo}..{khi} misses sqrt(k)")
+            for sense, a, c in e.get("cuts", []):
+                a, c = Fraction(a), Fraction(c)
+                if sense == "ge":
+                    _need(all(a + c * k <= 0 or (a + c * k) ** 2 <= k for k in (klo, khi)), "a secant cut is above sqrt")
+                else:
+                    _need(sense == "le" and c > 0 and 4 * a * c >= 1, "a tangent cut is below sqrt")
+        else:
+            _need(slo == shi == S and not e.get("cuts"), f"s must be exactly {S} for this normalisation")
+        proof = e["proof"]
+        if proof["kind"] == "unit":
+            _unit_ok(K, d, b, ends, S, proof, klo, khi)
+        else:
+            _need(proof["kind"] == "farkas", "unknown proof kind")
+            _farkas_ok(K, d, b, ends, e, proof["rows"])
+        covered.update(range(klo, khi + 1))
+    first = max(1, math.ceil(r * r))
+    missing = [k for k in range(first, n + 1) if k not in covered]
+    _need(not missing, f"k = {missing[:1]} not covered")
+    return len(covered)
