@@ -42,7 +42,8 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def verify(
-        property: str = typer.Option("p3", "--property", "-p", help="p3 (no nonzero input is encoded as 0)."),
+        property: str = typer.Option("p3", "--property", "-p", help="p3 (no nonzero input is encoded as 0), or p3-eps:EPS[,R] (every binary user with |x|_2 >= R, default 1, has |enc(x)|_inf >= EPS; one-layer tanh/sigmoid/softplus/elu/gelu/silu encoders)."),
+        min_latent: bool = typer.Option(False, "--min-latent", help="Certified lower and upper bounds on min |enc(x)|_inf over binary users x != 0 (one-layer smooth encoders; --domain binary)."),
         weights: Optional[str] = typer.Option(None, "--weights", help="Encoder weights (.npz with W0, b0, ...)."),
         model: cli_convert.ModelOpt = None,
         layers_from: cli_convert.LayersFromOpt = None,
@@ -70,12 +71,16 @@ def register(app: typer.Typer) -> None:
         from ._args import nonempty, nonneg_int, positive_seconds
         from .._io import check_input_file, check_output_dir
 
+        from ..verify.api import small_latent_property, verify_min_latent
+
+        if property.strip().lower().startswith("p3-eps"):
+            small_latent_property(property)  # its own error for a bad EPS or R
         try:
-            verifiable = get_property(property).verifiable
+            verifiable = small_latent_property(property) is not None or get_property(property).verifiable
         except InvalidArgument:
             verifiable = False
         if not verifiable:
-            raise InvalidArgument(f"--property {property!r}: verify decides p3 only; use --property p3")
+            raise InvalidArgument(f"--property {property!r}: verify decides p3 and p3-eps:EPS[,R]; use --property p3")
         if weights is not None:
             check_input_file(weights, "--weights")
         nonempty(layers, "--layers", "64,32,8")
@@ -98,7 +103,10 @@ def register(app: typer.Typer) -> None:
             raise InvalidArgument(f"--timeout {timeout!r} must be a positive number of seconds")
         dom = parse_verify_domain(domain)
         encoder = encoder_with_meta(*loaded) if loaded else build_encoder(weights, layers, activation, hidden_activation, seed)
-        result = _verify(encoder, "p3", domain=dom, input_normalise=input_normalise, timeout=timeout)
+        if min_latent:
+            result = verify_min_latent(encoder, domain=dom, input_normalise=input_normalise, timeout=timeout)
+        else:
+            result = _verify(encoder, property, domain=dom, input_normalise=input_normalise, timeout=timeout)
         data = {**result.to_json(), "encoder": encoder.summary()}
         if out is not None:
             data["files"] = _write_outputs(out, encoder, result)
@@ -114,7 +122,11 @@ def _print(data: dict) -> None:
 
     con = Console()
     style = {"proved": "bold green", "refuted": "bold red"}.get(data["verdict"], "bold yellow")
-    con.print(f"[{style}]p3 on {data['domain']}: {data['verdict']}[/] - {data['reason']}", highlight=False)
+    con.print(f"[{style}]{data.get('property', 'p3')} on {data['domain']}: {data['verdict']}[/] - {data['reason']}", highlight=False)
+    ml = data.get("min_latent")
+    if ml:
+        con.print(f"  min |enc(x)|_inf over binary users: lower {ml['lower']} (~{ml['lower_decimal']:.6g}), upper "
+                  f"{ml['upper']} (~{ml['upper_decimal']}), gap {ml['gap']}", highlight=False)
     prov = (data.get("encoder") or {}).get("provenance") or {}
     if prov.get("path"):
         con.print(f"  model: {prov['path']} ({prov.get('format')}, SHA-256 {prov.get('sha256')}); tensors read: "
@@ -124,7 +136,8 @@ def _print(data: dict) -> None:
         con.print(f"  input normalisation: {inp.get('normalise')} (from {inp.get('normalise_from')})", highlight=False)
     if data.get("counterexample"):
         nz = sum(1 for v in data["counterexample"] if v != "0")
-        con.print(f"  counterexample: {nz} nonzero coordinate(s), enc(x) = 0 exactly", highlight=False)
+        what = "enc(x) = 0 exactly" if data.get("property", "p3") == "p3" else "|enc(x)|_inf < eps (arb balls)"
+        con.print(f"  counterexample: {nz} nonzero coordinate(s), {what}", highlight=False)
     st = data.get("stats", {})
     con.print(f"  {st.get('nodes', 0)} nodes, {st.get('lps', 0)} LPs, {st.get('seconds', 0)} s", highlight=False)
     if data.get("files"):

@@ -335,8 +335,12 @@ def _proved(net: _Net, win: Window, eps: Fraction, r: Fraction, cover: list, don
         return done("unknown", f"the LP said no such user exists but the exact re-check failed ({exc}): not a proof",
                     "none")
     return done("proved", f"no binary user x != 0 with |x|_2 >= {r} has |enc(x)|_inf < {eps}: the window "
-                f"{{t : |{net.name}(t)| < eps}} lies in ({win.outer[0]}, {win.outer[1]}) (arb), and every k = 1'x "
+                f"{{t : |{net.name}(t)| < eps}} lies in ({_end(win.outer[0], '-inf')}, {_end(win.outer[1], 'inf')}) (arb), and every k = 1'x "
                 f"is closed by a unit or a Farkas certificate, re-checked exactly", "smooth-cover", certificate=cert)
+
+
+def _end(v: Fraction | None, inf: str) -> str:
+    return inf if v is None else f"{float(v):.12g}"
 
 
 # ---------------------------------------------------------------- min |enc(x)|_inf
@@ -429,6 +433,7 @@ def min_latent(encoder: Any, dom: Any, normalise: str, timeout: float, steps: in
             upper = min(upper, hi_eps)
         else:
             hi_eps = eps  # not decided: look lower for a provable eps (upper stays the witness's)
+    upper = None if upper is None else Fraction(math.ceil(upper * (1 << 48)), 1 << 48)  # rounded up: still an upper bound
     return MinLatent(lo_eps, upper, None if x is None else x.tolist(), cert, log,
                      "lower: largest eps with p3-eps proved (certificate); upper: |enc(x)|_inf at the witness (arb)")
 
