@@ -7,7 +7,8 @@ The argument (docs/verify.md, "P3-eps for smooth activations"): the window ``(A,
 ``{t : |s(t)| < eps}`` (checked here with arb balls and the monotonicity facts of
 :mod:`latentcheck.theorems.relaxations`), so a user with ``|enc(x)|_inf < eps`` satisfies, for every unit ``j``,
 ``W_j x - (A - b_j) S >= 0`` (row ``lo``) and ``(C - b_j) S - W_j x >= 0`` (row ``hi``). The cover splits
-``k`` into ranges; each range is closed by a *unit* (one row fails for every user with ``k`` items: the ``k``
+``k`` into ranges; ``k = 1`` may be closed *item by item* (each single item has a unit outside the window);
+each range is closed by a *unit* (one row fails for every user with ``k`` items: the ``k``
 largest or smallest weights decide it) or by *Farkas* multipliers ``y >= 0`` of the rows, ``1'x >= klo``,
 ``1'x <= khi`` and the range's cuts of ``S = sqrt(k)``, whose combination ``R . (x, S) >= D`` has
 ``max over the box < D``. Everything in exact rationals (integer products with the float weights' common
@@ -92,6 +93,17 @@ def _unit_ok(K: np.ndarray, d: int, b: list, ends: tuple, S: Fraction | None, pr
         _need(sg == (1 if side == "hi" else -1), f"unit {j} ({side}) does not close k = {k}")
 
 
+def _items_ok(K: np.ndarray, d: int, b: list, ends: tuple, S: Fraction) -> None:
+    """Every one-item user ``e_i`` has some ``z_j = W_ji / S + b_j`` outside ``(A, C)``."""
+    A, C = ends
+    m, n = K.shape
+    for i in range(n):
+        col = K[:, i].tolist()
+        _need(any((C is not None and Fraction(int(col[j]), d) >= (C - b[j]) * S) or
+                  (A is not None and Fraction(int(col[j]), d) <= (A - b[j]) * S) for j in range(m)),
+              f"the user with item {i} alone is not closed")
+
+
 def _farkas_ok(K: np.ndarray, d: int, b: list, ends: tuple, entry: dict, rows: list) -> None:
     """``R . (x, S) >= D`` follows from the rows with the multipliers; its maximum over the box is below ``D``."""
     A, C = ends
@@ -155,7 +167,10 @@ def check_smooth_certificate(cert: dict, K: np.ndarray, d: int, b: list, name: s
         else:
             _need(slo == shi == S and not e.get("cuts"), f"s must be exactly {S} for this normalisation")
         proof = e["proof"]
-        if proof["kind"] == "unit":
+        if proof["kind"] == "items":
+            _need(klo == khi == 1, "an items proof is for k = 1 only")
+            _items_ok(K, d, b, ends, Fraction(1) if S is None else S)  # sqrt(1) = 1 exactly
+        elif proof["kind"] == "unit":
             _unit_ok(K, d, b, ends, S, proof, klo, khi)
         else:
             _need(proof["kind"] == "farkas", "unknown proof kind")

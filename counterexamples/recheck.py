@@ -896,6 +896,14 @@ def smooth_unit(W: list, b: list, ends: tuple, S: Fraction | None, proof: dict, 
         need(smooth_sign(acc, b[j] - end, k, S) == (1 if side == "hi" else -1), f"unit {j} does not close k = {k}")
 
 
+def smooth_items(W: list, b: list, ends: tuple, S: Fraction) -> None:
+    """k = 1: every single item i has a unit j with W_ji / S + b_j outside (A, C)."""
+    A, C = ends
+    for i in range(len(W[0])):
+        need(any((C is not None and W[j][i] / S + b[j] >= C) or (A is not None and W[j][i] / S + b[j] <= A)
+                 for j in range(len(W))), f"the user with item {i} alone is not closed")
+
+
 def smooth_farkas(W: list, b: list, ends: tuple, rng: tuple, cuts: list, rows: object) -> None:
     klo, khi, slo, shi = rng
     m, n = len(W), len(W[0])
@@ -947,7 +955,10 @@ def recheck_smooth(cert: object, encoder_path: str, model: str | None = None, re
     for e in seq(cert.get("cover"), "cover"):
         klo, khi, slo, shi, cuts = smooth_entry(e, n, S)
         proof = obj(e.get("proof"), "an entry's proof")
-        if proof.get("kind") == "unit":
+        if proof.get("kind") == "items":
+            need(klo == khi == 1, "an items proof is for k = 1 only")
+            smooth_items(W, b, ends, Fraction(1) if S is None else S)  # sqrt(1) = 1 exactly
+        elif proof.get("kind") == "unit":
             smooth_unit(W, b, ends, S, proof, klo, khi)
         else:
             need(proof.get("kind") == "farkas", "unknown proof kind")

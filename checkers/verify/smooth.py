@@ -6,7 +6,8 @@
 and, with ``S`` as a variable tied to ``k = 1'x`` by cuts, over a range of ``k``.
 
 1. **Units** (float screen, exact check): for each ``k``, a unit whose ``k`` smallest weights (``k`` largest)
-   already put ``z_j`` at or beyond ``C`` (below ``A``) for every user with ``k`` items closes ``k``.
+   already put ``z_j`` at or beyond ``C`` (below ``A``) for every user with ``k`` items closes ``k``; ``k = 1``
+   is also closed **item by item** (every single item puts some ``z_j`` outside the window), or refuted by one.
 2. **LP + Farkas**: the remaining ranges of ``k``, LP relaxation (``x`` in ``[0, 1]``, elastic); an infeasible
    one is closed by its dual multipliers, rounded to dyadic rationals and checked exactly; a feasible range is
    halved, down to single ``k``.
@@ -286,6 +287,11 @@ def verify_p3_eps(encoder: Any, eps: Fraction, r: Fraction, dom: Any, normalise:
     ks = np.arange(first, net.n + 1)
     units = _unit_cover(net, win, ks)
     stats["units"] = len(units)
+    if first == 1 and not any(e["k"][0] == 1 for e in units):  # users with one item: each checked on its own
+        items, x = _one_item(net, win, eps)
+        if x is not None:
+            return done("refuted", _refuted_reason(net, x, eps), "exact-point", counterexample=[str(v) for v in x])
+        units += items
     runs = _runs(first, net.n, units)
     farkas, open_k = _close(net, win, runs, t0 + 0.7 * (deadline - t0), stats)
     stats["farkas"] = len(farkas)
@@ -296,6 +302,30 @@ def verify_p3_eps(encoder: Any, eps: Fraction, r: Fraction, dom: Any, normalise:
         return done("refuted", _refuted_reason(net, x, eps), "exact-point", counterexample=[str(v) for v in x])
     return done("unknown", f"{len(open_k)} value(s) of k = 1'x (e.g. {open_k[:5]}) are neither closed by the LP "
                 f"relaxation nor refuted by the MILP search within the time", "none")
+
+
+def _one_item(net: _Net, win: Window, eps: Fraction) -> tuple[list, np.ndarray | None]:
+    """``k = 1``: an ``items`` entry when every single item puts some ``z_j`` outside the window (float screen; the
+    certificate check decides exactly), else the item nearest the window's middle as a witness candidate."""
+    A, C = win.outer
+    S = 1.0 if net.S is None else float(net.S)
+    Z = net.W / S + net.b[:, None]
+    out = np.zeros(Z.shape, dtype=bool)
+    if C is not None:
+        out |= Z >= float(C) + 1e-12 * (1 + abs(float(C)))
+    if A is not None:
+        out |= Z <= float(A) - 1e-12 * (1 + abs(float(A)))
+    inside = np.nonzero(~out.any(axis=0))[0]
+    for i in inside[:20].tolist():
+        x = np.zeros(net.n, dtype=int)
+        x[i] = 1
+        if exact_latent_size(net, x) < eps:
+            return [], x
+    if len(inside):
+        return [], None
+    e = _entry(net, 1, 1)
+    e["cuts"], e["proof"] = [], {"kind": "items"}
+    return [e], None
 
 
 def _trivial(net: _Net, win: Window, eps: Fraction, first: int) -> np.ndarray | None:
@@ -423,7 +453,8 @@ def min_latent(encoder: Any, dom: Any, normalise: str, timeout: float, steps: in
         if left <= 1.0:
             break
         eps = _bisect_point(lo_eps, hi_eps)
-        res = verify_p3_eps(encoder, eps, Fraction(1), dom, normalise, time.perf_counter() + left / 2, time.perf_counter())
+        step_s = min(left / 2, max(10.0, timeout / 8))
+        res = verify_p3_eps(encoder, eps, Fraction(1), dom, normalise, time.perf_counter() + step_s, time.perf_counter())
         log.append({"eps": str(eps), "verdict": res.verdict, "seconds": res.stats.get("seconds")})
         if res.verdict == "proved":
             lo_eps, cert = eps, res.certificate
