@@ -403,6 +403,11 @@ def _best_witness(net: _Net, deadline: float, stats: dict) -> tuple[Fraction | N
     x = np.zeros(net.n, dtype=int)
     x[int(np.argmin(score))] = 1
     best, best_x = exact_latent_size(net, x), x
+    cand = _greedy(net, x, sym)
+    if cand is not None:
+        v = exact_latent_size(net, cand)
+        if v < best:
+            best, best_x = v, cand
     for k in (2, 3, 5, 8, 13, 21, 34, 55):
         if k > net.n or time.perf_counter() > deadline:
             break
@@ -412,6 +417,43 @@ def _best_witness(net: _Net, deadline: float, stats: dict) -> tuple[Fraction | N
             if v < best:
                 best, best_x = v, cand
     return best, best_x
+
+
+def _score(net: _Net, Wx: np.ndarray, k: np.ndarray, sym: bool) -> np.ndarray:
+    """Float ``max_j |z_j|`` (``max_j z_j`` when not ``sym``) for columns ``Wx`` of ``W x`` with ``k`` items each."""
+    S = np.sqrt(k) if net.S is None else float(net.S)
+    Z = Wx / S + net.b[:, None]
+    return np.abs(Z).max(axis=0) if sym else Z.max(axis=0)
+
+
+def _greedy(net: _Net, x: np.ndarray, sym: bool, rounds: int = 400) -> np.ndarray | None:
+    """Local search from ``x``: add, drop or swap the item that lowers the float score most, while it improves."""
+    x = x.copy()
+    Wx = net.W @ x
+    cur = float(_score(net, Wx[:, None], np.array([x.sum()]), sym)[0])
+    for _ in range(rounds):
+        k = int(x.sum())
+        add = np.nonzero(x == 0)[0]
+        drop = np.nonzero(x == 1)[0]
+        best, move = cur, None
+        if len(add):
+            sc = _score(net, Wx[:, None] + net.W[:, add], np.full(len(add), k + 1), sym)
+            i = int(np.argmin(sc))
+            if sc[i] < best:
+                best, move = float(sc[i]), (int(add[i]), None)
+        if k > 1:
+            sc = _score(net, Wx[:, None] - net.W[:, drop], np.full(len(drop), k - 1), sym)
+            i = int(np.argmin(sc))
+            if sc[i] < best:
+                best, move = float(sc[i]), (None, int(drop[i]))
+        if move is None:
+            break
+        if move[0] is not None:
+            x[move[0]], Wx = 1, Wx + net.W[:, move[0]]
+        else:
+            x[move[1]], Wx = 0, Wx - net.W[:, move[1]]
+        cur = best
+    return x if x.any() else None
 
 
 def _milp_min(net: _Net, k: int, sym: bool, time_limit: float, stats: dict) -> np.ndarray | None:
