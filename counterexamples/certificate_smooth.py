@@ -11,7 +11,7 @@ The argument (docs/verify.md, "P3-eps for smooth activations"): the window ``(A,
 each range is closed by a *unit* (one row fails for every user with ``k`` items: the ``k``
 largest or smallest weights decide it) or by *Farkas* multipliers ``y >= 0`` of the rows, ``1'x >= klo``,
 ``1'x <= khi`` and the range's cuts of ``S = sqrt(k)``, whose combination ``R . (x, S) >= D`` has
-``max over the box < D``. Everything in exact rationals (integer products with the float weights' common
+``max over the box < D``, or by a *tree* that fixes ``x_i = 0`` / ``x_i = 1`` with Farkas or empty leaves. Everything in exact rationals (integer products with the float weights' common
 power-of-two denominator); the standalone ``latentcheck recheck`` checks the same certificate with its own code.
 """
 
@@ -104,7 +104,27 @@ def _items_ok(K: np.ndarray, d: int, b: list, ends: tuple, S: Fraction) -> None:
               f"the user with item {i} alone is not closed")
 
 
-def _farkas_ok(K: np.ndarray, d: int, b: list, ends: tuple, entry: dict, rows: list) -> None:
+def _tree_ok(K: np.ndarray, d: int, b: list, ends: tuple, entry: dict, root: dict) -> int:
+    """Every leaf of the branching on ``x_i`` (``le``: ``x_i = 0``, ``ge``: ``x_i = 1``) holds no user."""
+    n, klo, khi = K.shape[1], entry["k"][0], entry["k"][1]
+    todo, leaves = [(root, {})], 0
+    while todo:
+        node, fix = todo.pop()
+        if "split" in node:
+            i = node["split"]
+            _need(isinstance(i, int) and 0 <= i < n and i not in fix, f"bad split on x[{i}]")
+            todo += [(node["le"], {**fix, i: 0}), (node["ge"], {**fix, i: 1})]
+            continue
+        leaves += 1
+        ones = sum(fix.values())
+        if node.get("empty") is True:
+            _need(ones > khi or ones + n - len(fix) < klo, "an empty leaf that is not empty")
+        else:
+            _farkas_ok(K, d, b, ends, entry, node["farkas"], fix)
+    return leaves
+
+
+def _farkas_ok(K: np.ndarray, d: int, b: list, ends: tuple, entry: dict, rows: list, fix: dict | None = None) -> None:
     """``R . (x, S) >= D`` follows from the rows with the multipliers; its maximum over the box is below ``D``."""
     A, C = ends
     m, n = K.shape
@@ -135,7 +155,9 @@ def _farkas_ok(K: np.ndarray, d: int, b: list, ends: tuple, entry: dict, rows: l
         den = den * v.denominator // math.gcd(den, v.denominator)
     yint = np.array([int((p - q) * den) for p, q in zip(ylo, yhi)], dtype=object)
     wx = yint.dot(K) if m else np.zeros(n, dtype=object)  # = den * d * sum_j (ylo_j - yhi_j) W_j
-    top = sum((max(Fraction(int(v), den * d) + rx, Fraction(0)) for v in wx.tolist()), Fraction(0))
+    fix = fix or {}
+    coef = [Fraction(int(v), den * d) + rx for v in wx.tolist()]  # x_i in [0, 1], or fixed
+    top = sum((c if fix[i] else Fraction(0)) if i in fix else max(c, Fraction(0)) for i, c in enumerate(coef))
     slo, shi = Fraction(entry["s"][0]), Fraction(entry["s"][1])
     top += max(rs * slo, rs * shi)
     _need(top < D, f"Farkas rows of k = {klo}..{khi} give no contradiction ({float(top)} >= {float(D)})")
@@ -172,6 +194,8 @@ def check_smooth_certificate(cert: dict, K: np.ndarray, d: int, b: list, name: s
             _items_ok(K, d, b, ends, Fraction(1) if S is None else S)  # sqrt(1) = 1 exactly
         elif proof["kind"] == "unit":
             _unit_ok(K, d, b, ends, S, proof, klo, khi)
+        elif proof["kind"] == "tree":
+            _tree_ok(K, d, b, ends, e, proof["root"])
         else:
             _need(proof["kind"] == "farkas", "unknown proof kind")
             _farkas_ok(K, d, b, ends, e, proof["rows"])

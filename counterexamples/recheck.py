@@ -904,7 +904,28 @@ def smooth_items(W: list, b: list, ends: tuple, S: Fraction) -> None:
                  for j in range(len(W))), f"the user with item {i} alone is not closed")
 
 
-def smooth_farkas(W: list, b: list, ends: tuple, rng: tuple, cuts: list, rows: object) -> None:
+def smooth_tree(W: list, b: list, ends: tuple, rng: tuple, cuts: list, root: object) -> int:
+    """A branching on x_i (le: x_i = 0, ge: x_i = 1): every leaf empty by counting, or closed by Farkas rows."""
+    n = len(W[0])
+    todo, leaves = [(root, {})], 0
+    while todo:
+        node, fix = todo.pop()
+        node = obj(node, "a tree node")
+        if "split" in node:
+            i = idx(node["split"], n, "x split")
+            need(i not in fix, f"x[{i}] split twice")
+            todo += [(node.get("le"), {**fix, i: 0}), (node.get("ge"), {**fix, i: 1})]
+            continue
+        leaves += 1
+        ones = sum(fix.values())
+        if node.get("empty") is True:
+            need(ones > rng[1] or ones + n - len(fix) < rng[0], "an empty leaf is not empty")
+        else:
+            smooth_farkas(W, b, ends, rng, cuts, node.get("farkas"), fix)
+    return leaves
+
+
+def smooth_farkas(W: list, b: list, ends: tuple, rng: tuple, cuts: list, rows: object, fix: dict | None = None) -> None:
     klo, khi, slo, shi = rng
     m, n = len(W), len(W[0])
     cx = [Fraction(0)] * n
@@ -933,7 +954,9 @@ def smooth_farkas(W: list, b: list, ends: tuple, rng: tuple, cuts: list, rows: o
             cs += sg * y
             cx = [v - sg * y * c for v in cx]
             d += sg * y * a
-    top = sum((v for v in cx if v > 0), Fraction(0)) + max(cs * slo, cs * shi)
+    fix = fix or {}
+    top = sum(((v if fix[i] else 0) if i in fix else max(v, 0) for i, v in enumerate(cx)), Fraction(0))
+    top += max(cs * slo, cs * shi)
     need(top < d, f"no contradiction on k = {klo}..{khi} ({float(top)} >= {float(d)})")
 
 
@@ -960,6 +983,8 @@ def recheck_smooth(cert: object, encoder_path: str, model: str | None = None, re
             smooth_items(W, b, ends, Fraction(1) if S is None else S)  # sqrt(1) = 1 exactly
         elif proof.get("kind") == "unit":
             smooth_unit(W, b, ends, S, proof, klo, khi)
+        elif proof.get("kind") == "tree":
+            smooth_tree(W, b, ends, (klo, khi, slo, shi), cuts, proof.get("root"))
         else:
             need(proof.get("kind") == "farkas", "unknown proof kind")
             smooth_farkas(W, b, ends, (klo, khi, slo, shi), cuts, proof.get("rows"))

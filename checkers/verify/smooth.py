@@ -10,7 +10,8 @@ and, with ``S`` as a variable tied to ``k = 1'x`` by cuts, over a range of ``k``
    is also closed **item by item** (every single item puts some ``z_j`` outside the window), or refuted by one.
 2. **LP + Farkas**: the remaining ranges of ``k``, LP relaxation (``x`` in ``[0, 1]``, elastic); an infeasible
    one is closed by its dual multipliers, rounded to dyadic rationals and checked exactly; a feasible range is
-   halved, down to single ``k``.
+   halved, down to single ``k``, where the search branches on ``x_i in {0, 1}`` (a node budget; Farkas leaves,
+   and an integral LP point is a witness candidate).
 3. **Search**: at single ``k`` whose LP is feasible, a float MILP (HiGHS) at ``S = sqrt(k)`` with the window
    shrunk inward; a binary ``x`` it returns counts only if ``|enc(x)|_inf < eps`` holds with arb balls at the
    exact input.
@@ -166,30 +167,82 @@ def _rows(net: _Net, win: Window, entry: dict) -> tuple[np.ndarray, np.ndarray, 
     return np.array(R), np.array(D), tags
 
 
-def _farkas(net: _Net, win: Window, entry: dict, stats: dict) -> list | None:
-    """Multipliers that close the range (checked exactly), or ``None`` when its LP is feasible (or no proof)."""
+def _lp(net: _Net, win: Window, entry: dict, stats: dict, fix: dict | None = None) -> tuple[list | None, np.ndarray | None]:
+    """``(rows, None)``: multipliers that close the range with the fixes (checked exactly later); ``(None, x)``:
+    the LP is feasible at ``x``; ``(None, None)``: the LP failed."""
     R, D, tags = _rows(net, win, entry)
-    n = net.n
+    n, fix = net.n, fix or {}
     slo, shi = float(Fraction(entry["s"][0])), float(Fraction(entry["s"][1]))
     c = np.zeros(n + 2)
     c[-1] = 1.0
     A_ub = -np.hstack([R, np.ones((len(D), 1))])  # r.v + tau >= d
-    bounds = [(0.0, 1.0)] * n + [(slo, shi), (0.0, None)]
+    bounds = [(float(fix.get(i, 0)), float(fix.get(i, 1))) for i in range(n)] + [(slo, shi), (0.0, None)]
     stats["lps"] += 1
     res = linprog(c, A_ub=A_ub, b_ub=-D, bounds=bounds, method="highs")
-    if res.status != 0 or res.fun <= 1e-9:
-        return None
+    if res.status != 0:
+        return None, None
+    if res.fun <= 1e-9:
+        return None, res.x[:n]
     y = -np.asarray(res.ineqlin.marginals)
     rows = []
     for tag, v in zip(tags, y.tolist()):
         q = Fraction(round(max(v, 0.0) * (1 << _Y_BITS)), 1 << _Y_BITS)
         if q:
             rows.append([tag[0], tag[1], str(q)])
-    return rows
+    return rows, None
 
 
-def _close(net: _Net, win: Window, runs: list, deadline: float, stats: dict) -> tuple[list, list]:
-    """Close ranges by Farkas leaves, halving feasible ones; returns ``(entries, open single k)``."""
+class _Stop(Exception):
+    """The branching ran out of nodes or time (``x``: it found a witness instead)."""
+
+    def __init__(self, x: np.ndarray | None = None) -> None:
+        super().__init__()
+        self.x = x
+
+
+def _tree(net: _Net, win: Window, eps: Fraction, entry: dict, deadline: float, stats: dict,
+          budget: int) -> tuple[dict | None, np.ndarray | None]:
+    """Branch on ``x_i in {0, 1}`` over one range: ``(root, None)`` closes it, ``(None, x)`` is a witness
+    (checked exactly), ``(None, None)`` undecided within ``budget`` nodes."""
+    klo, khi = entry["k"]
+    count = [0]
+
+    def solve(fix: dict) -> dict:
+        count[0] += 1
+        if count[0] > budget or time.perf_counter() > deadline:
+            raise _Stop()
+        ones = sum(fix.values())
+        if ones > khi or ones + net.n - len(fix) < klo:
+            return {"empty": True}
+        rows, xs = _lp(net, win, entry, stats, fix)
+        if rows is not None:
+            return {"farkas": rows}
+        if xs is None:
+            raise _Stop()
+        free = [i for i in range(net.n) if i not in fix]
+        frac = [(abs(xs[i] - 0.5), i) for i in free if 1e-6 < xs[i] < 1 - 1e-6]
+        if not frac:
+            x = np.round(xs).astype(int)
+            if klo <= x.sum() <= khi and x.any() and exact_latent_size(net, x) < eps:
+                raise _Stop(x)
+            if not free:
+                raise _Stop()
+        i = min(frac)[1] if frac else free[0]
+        return {"split": i, "le": solve({**fix, i: 0}), "ge": solve({**fix, i: 1})}
+
+    try:
+        root = solve({})
+    except _Stop as stop:
+        return None, stop.x
+    finally:
+        stats["nodes"] = stats.get("nodes", 0) + count[0]
+    return root, None
+
+
+def _close(net: _Net, win: Window, eps: Fraction, runs: list, deadline: float,
+           stats: dict) -> tuple[list, list, np.ndarray | None]:
+    """Close ranges by Farkas leaves, halving feasible ones, then branching on ``x`` at single ``k``;
+    returns ``(entries, open k, witness or None)``."""
     closed, open_k, todo = [], [], list(runs)
     while todo:
         klo, khi = todo.pop(0)
@@ -197,16 +250,23 @@ def _close(net: _Net, win: Window, runs: list, deadline: float, stats: dict) -> 
             open_k += list(range(klo, khi + 1))
             continue
         entry = _entry(net, klo, khi)
-        rows = _farkas(net, win, entry, stats)
+        rows, _ = _lp(net, win, entry, stats)
         if rows is not None:
             entry["proof"] = {"kind": "farkas", "rows": rows}
             closed.append(entry)
         elif klo == khi:
-            open_k.append(klo)
+            root, x = _tree(net, win, eps, entry, deadline, stats, budget=max(50, 4000 // max(1, len(runs))))
+            if x is not None:
+                return closed, open_k, x
+            if root is None:
+                open_k.append(klo)
+            else:
+                entry["proof"] = {"kind": "tree", "root": root}
+                closed.append(entry)
         else:
             mid = (klo + khi) // 2
             todo += [(klo, mid), (mid + 1, khi)]
-    return closed, sorted(open_k)
+    return closed, sorted(open_k), None
 
 
 # ---------------------------------------------------------------- 3. search
@@ -258,7 +318,7 @@ def _certificate(net: _Net, win: Window, eps: Fraction, r: Fraction, cover: list
 
 
 def _stats() -> dict:
-    return {"lps": 0, "milps": 0, "units": 0, "farkas": 0, "seconds": 0.0}
+    return {"lps": 0, "milps": 0, "units": 0, "farkas": 0, "nodes": 0, "seconds": 0.0}
 
 
 def verify_p3_eps(encoder: Any, eps: Fraction, r: Fraction, dom: Any, normalise: str, deadline: float,
@@ -293,8 +353,10 @@ def verify_p3_eps(encoder: Any, eps: Fraction, r: Fraction, dom: Any, normalise:
             return done("refuted", _refuted_reason(net, x, eps), "exact-point", counterexample=[str(v) for v in x])
         units += items
     runs = _runs(first, net.n, units)
-    farkas, open_k = _close(net, win, runs, t0 + 0.7 * (deadline - t0), stats)
+    farkas, open_k, x = _close(net, win, eps, runs, t0 + 0.7 * (deadline - t0), stats)
     stats["farkas"] = len(farkas)
+    if x is not None:
+        return done("refuted", _refuted_reason(net, x, eps), "exact-point", counterexample=[str(v) for v in x])
     if not open_k:
         return _proved(net, win, eps, r, units + farkas, done)
     x = _search(net, win, eps, open_k[:8], deadline, stats)
