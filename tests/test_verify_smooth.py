@@ -320,3 +320,31 @@ def test_trained_ml100k_sigmoid_encoder(ml100k_path, tmp_path):
     cert = {**out.certificate, "encoder_file": "encoder.npz", "encoder_sha256": sha256_file(tmp_path / "encoder.npz")}
     write_certificate(cert, tmp_path / "certificate.json")
     assert recheck_path(str(tmp_path / "certificate.json"))[0] == 0
+
+
+# ---------------------------------------------------------------- the engine's own exact check (planted bugs)
+def test_engine_check_rejects_planted_bugs(cert_dir):
+    from latentcheck.counterexamples.certificate_smooth import CertificateError, check_smooth_certificate
+
+    out, cert, _ = cert_dir
+    enc = Encoder.load(str(out / "encoder.npz"))
+    K, d = enc.layers[0]._int_form
+    args = (K, d, list(enc.layers[0].b_exact), "tanh", enc.n)
+    assert check_smooth_certificate(json.loads(json.dumps(cert)), *args) == enc.n
+    for change in (lambda c: c.update(eps=str(Fraction(c["eps"]) * 2)),
+                   lambda c: c["window"].update(hi=str(Fraction(c["window"]["hi"]) / 2)),
+                   lambda c: _first_farkas(c)[0].__setitem__(2, str(Fraction(_first_farkas(c)[0][2]) * 7 + 1)),
+                   lambda c: _tamper_tree(c, "tree-empty")):
+        bad = json.loads(json.dumps(cert))
+        change(bad)
+        with pytest.raises(CertificateError):
+            check_smooth_certificate(bad, *args)
+
+
+def test_radius_restricts_the_users():
+    rng = np.random.default_rng(5)
+    W, b = rng.normal(size=(3, 6)).astype(np.float32), rng.normal(size=3).astype(np.float32)
+    enc = Encoder.from_arrays([W], [b], ["sigmoid"])
+    assert verify(enc, "p3-eps:1/2,3", domain="binary").verdict == "proved"  # |x|_2 >= 3 needs 9 > 6 items
+    res = verify(enc, "p3-eps:1/1000,2", domain="binary")  # users with at least 4 items
+    assert res.verdict == "proved" and min(e["k"][0] for e in res.certificate["cover"]) == 4
