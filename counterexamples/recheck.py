@@ -806,6 +806,24 @@ def iv_of(q: Fraction):
     return iv.mpf(q.numerator) / iv.mpf(q.denominator)
 
 
+def iv_erf_nonneg(y):
+    """An interval containing erf(y) for a point interval y >= 0 (mpmath's iv.erf does not converge):
+    erf(y) = 2/sqrt(pi) exp(-y^2) sum_n 2^n y^(2n+1) / (1*3*...*(2n+1)), all terms positive; the tail after
+    term t is at most t * r / (1 - r), r the (decreasing) ratio 2 y^2 / (2n + 3) once it is below 1/2."""
+    total, term, n = iv.mpf(0), y, 0
+    while True:
+        total += term
+        ratio = 2 * y * y / (2 * n + 3)
+        term = term * ratio
+        n += 1
+        if ratio.b < 0.5 and term.b < iv.mpf(2) ** (-IV_PREC):
+            break
+        need(n < 100000, "erf series did not converge")
+    tail = term * 2  # ratio < 1/2 from here on: the rest is at most 2 * term
+    pref = 2 / iv.sqrt(iv.pi) * iv.exp(-y * y)
+    return iv.mpf([(pref * total).a, (pref * (total + tail)).b])
+
+
 def iv_act(name: str, q: Fraction):
     """An mpmath interval containing ``s(q)`` for the rational ``q``."""
     t = iv_of(q)
@@ -819,7 +837,8 @@ def iv_act(name: str, q: Fraction):
     if name == "elu":
         return t if q > 0 else iv.expm1(t)
     if name == "gelu":
-        return t * (1 + iv.erf(t / iv.sqrt(2))) / 2
+        e = iv_erf_nonneg(abs(t) / iv.sqrt(2))
+        return t * (1 + (e if q >= 0 else -e)) / 2
     need(name == "silu", f"activation {name[:60]!r} is not one this re-checker evaluates")
     return t / (1 + iv.exp(-t))
 
