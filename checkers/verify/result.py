@@ -19,7 +19,8 @@ class VerifyResult:
     Attributes:
         verdict: ``proved``, ``refuted``, ``proved-float`` or ``unknown``.
         reason: one sentence: why this verdict.
-        method: ``interval``, ``branch-and-bound``, ``T2``, ``exact-point`` or ``none``.
+        method: ``interval``, ``branch-and-bound``, ``T2``, ``exact-point``, ``smooth-cover`` (p3-eps),
+            ``min-latent`` or ``none``.
         counterexample: for ``refuted``: ``x`` as exact rational strings.
         certificate: for ``proved`` by branch and bound: the certificate (JSON-ready).
         stats: nodes, LPs, leaves, seconds.
