@@ -300,11 +300,13 @@ def _shrunk(win: Window) -> tuple[float | None, float | None]:
 
 def _search(net: _Net, win: Window, eps: Fraction, ks: list, deadline: float, stats: dict) -> np.ndarray | None:
     lo, hi = _shrunk(win)
+    targets = [(lo, hi)] + ([(None, hi)] if win.inner is None else [])  # gelu, silu: also the whole outer window
     for k in ks:
-        left = deadline - time.perf_counter()
-        x = _milp_at(net, lo, hi, k, min(left, max(1.0, left / 4)), stats)
-        if x is not None and x.sum() == k and exact_latent_size(net, x) < eps:
-            return x
+        for lo, hi in targets:
+            left = deadline - time.perf_counter()
+            x = _milp_at(net, lo, hi, k, min(left, max(1.0, left / 4)), stats)
+            if x is not None and x.sum() == k and exact_latent_size(net, x) < eps:
+                return x
     return None
 
 
