@@ -27,7 +27,8 @@ from ..theorems.errors import LatentcheckError
 from ..theorems.relaxations import ball_value, smooth_facts
 from ..theorems.balls import exact_bounds
 
-__all__ = ["SCHEMA_SMOOTH", "CertificateError", "check_smooth_certificate", "window_ok", "sign_with_sqrt", "s_kind"]
+__all__ = ["SCHEMA_SMOOTH", "CertificateError", "check_smooth_certificate", "check_smooth_box", "window_ok",
+           "sign_with_sqrt", "s_kind"]
 
 SCHEMA_SMOOTH = "latentcheck.verify-certificate-smooth/1"
 
@@ -204,3 +205,56 @@ def check_smooth_certificate(cert: dict, K: np.ndarray, d: int, b: list, name: s
     missing = [k for k in range(first, n + 1) if k not in covered]
     _need(not missing, f"k = {missing[:1]} not covered")
     return len(covered)
+
+
+# ---------------------------------------------------------------- a box [LO, HI]^n, inputs not normalised
+def _box_case(K: np.ndarray, d: int, b: list, ends: tuple, lo: Fraction, hi: Fraction, case: Any, rho: Fraction,
+              proof: dict) -> None:
+    m, n = K.shape
+    blo, bhi = [lo] * n, [hi] * n
+    if case is not None:
+        i, sg = case
+        _need(isinstance(i, int) and 0 <= i < n and sg in (1, -1), "bad case")
+        if sg > 0:
+            blo[i] = max(lo, rho)
+        else:
+            bhi[i] = min(hi, -rho)
+    if proof["kind"] == "empty":
+        _need(any(a > c for a, c in zip(blo, bhi)), "an empty case that is not empty")
+        return
+    _need(proof["kind"] == "farkas", "unknown proof kind")
+    A, C = ends
+    y = [Fraction(0)] * m
+    D = Fraction(0)
+    for kind, j, v in proof["rows"]:
+        v = Fraction(v)
+        _need(v >= 0 and isinstance(j, int) and 0 <= j < m and kind in ("lo", "hi"), "bad row")
+        end = A if kind == "lo" else C
+        _need(end is not None, f"a {kind} row without that window end")
+        y[j] += v if kind == "lo" else -v  # lo: W_j x >= A - b_j; hi: -W_j x >= b_j - C
+        D += v * (A - b[j]) if kind == "lo" else v * (b[j] - C)
+    den = 1
+    for v in y:
+        den = den * v.denominator // math.gcd(den, v.denominator)
+    wx = np.array([int(v * den) for v in y], dtype=object).dot(K).tolist()
+    top = sum((Fraction(int(c), den * d) * (bhi[i] if c > 0 else blo[i]) for i, c in enumerate(wx)), Fraction(0))
+    _need(top < D, f"case {case}: no contradiction")
+
+
+def check_smooth_box(cert: dict, K: np.ndarray, d: int, b: list, name: str, n: int) -> int:
+    """Check a box certificate (``domain.kind = box``, ``normalise = none``); return the cases checked."""
+    eps, r, rho = Fraction(cert["eps"]), Fraction(cert["r"]), Fraction(cert["rho"])
+    lo, hi = Fraction(cert["domain"]["lo"]), Fraction(cert["domain"]["hi"])
+    _need(cert["normalise"] == "none" and lo <= hi, "box certificates are for un-normalised inputs")
+    win = cert["window"]
+    ends = tuple(None if win[key] is None else Fraction(win[key]) for key in ("lo", "hi"))
+    window_ok(name, eps, *ends)
+    cases = [None if c["case"] is None else tuple(c["case"]) for c in cert["cases"]]
+    if r == 0:
+        _need(None in cases, "r = 0 needs the case of the whole box")
+    else:
+        _need(0 <= rho and rho * rho * n <= r * r, "rho is not at most r / sqrt(n)")
+        _need(set(cases) >= {(i, sg) for i in range(n) for sg in (1, -1)}, "the cases do not cover every coordinate and sign")
+    for c, case in zip(cert["cases"], cases):
+        _box_case(K, d, b, ends, lo, hi, case, rho, c["proof"])
+    return len(cases)

@@ -979,11 +979,63 @@ def smooth_farkas(W: list, b: list, ends: tuple, rng: tuple, cuts: list, rows: o
     need(top < d, f"no contradiction on k = {klo}..{khi} ({float(top)} >= {float(d)})")
 
 
+def smooth_box_case(W: list, b: list, ends: tuple, lo: Fraction, hi: Fraction, case: object, rho: Fraction,
+                    proof: dict) -> None:
+    """A box case (x_i >= rho or x_i <= -rho, or the whole box): empty, or Farkas rows over the case's box."""
+    n = len(W[0])
+    blo, bhi = [lo] * n, [hi] * n
+    if case is not None:
+        i, sg = seq(case, "a case", 2)
+        i = idx(i, n, "case coordinate")
+        need(sg in (1, -1), "a case's sign is 1 or -1")
+        if sg > 0:
+            blo[i] = max(lo, rho)
+        else:
+            bhi[i] = min(hi, -rho)
+    if proof.get("kind") == "empty":
+        need(any(a > c for a, c in zip(blo, bhi)), "an empty case is not empty")
+        return
+    need(proof.get("kind") == "farkas", "unknown proof kind")
+    cx, d = [Fraction(0)] * n, Fraction(0)
+    for row in seq(proof.get("rows"), "a case's rows"):
+        need(isinstance(row, list) and len(row) == 3 and row[0] in ("lo", "hi"), f"unknown row {str(row)[:60]}")
+        j, y = idx(row[1], len(W), "row unit"), Q(row[2])
+        need(y >= 0, "negative multiplier")
+        end = ends[0] if row[0] == "lo" else ends[1]
+        need(end is not None, f"a {row[0]} row without that window end")
+        sg = 1 if row[0] == "lo" else -1  # lo: W_j x >= A - b_j; hi: -W_j x >= b_j - C
+        for i, w in enumerate(W[j]):
+            if w:
+                cx[i] += sg * y * w
+        d += sg * y * (end - b[j])
+    top = sum((c * (bhi[i] if c > 0 else blo[i]) for i, c in enumerate(cx) if c), Fraction(0))
+    need(top < d, f"case {case}: no contradiction ({float(top)} >= {float(d)})")
+
+
+def recheck_smooth_box(cert: dict, enc: dict, ends: tuple, eps: Fraction, r: Fraction) -> int:
+    dom = cert["domain"]
+    lo, hi = Q(dom.get("lo")), Q(dom.get("hi"))
+    need(lo <= hi and cert.get("normalise") == "none", "box certificates are for un-normalised inputs")
+    W, b, n = enc["W"][0], enc["b"][0], enc["sizes"][0]
+    rho = Q(cert.get("rho"))
+    entries = seq(cert.get("cases"), "cases")
+    cases = [None if obj(c, "a case entry").get("case") is None else tuple(seq(c["case"], "a case", 2)) for c in entries]
+    if r == 0:
+        need(None in cases, "r = 0 needs the case of the whole box")
+    else:  # every x with |x|_2 >= r has some |x_i| >= r / sqrt(n) >= rho
+        need(rho >= 0 and rho * rho * n <= r * r, "rho is not at most r / sqrt(n)")
+        need(set(cases) >= {(i, sg) for i in range(n) for sg in (1, -1)}, "the cases do not cover every coordinate and sign")
+    for c in entries:
+        smooth_box_case(W, b, ends, lo, hi, c.get("case"), rho, obj(c.get("proof"), "a case's proof"))
+    return len(cases)
+
+
 def recheck_smooth(cert: object, encoder_path: str, model: str | None = None, require_hash: bool = False) -> tuple[int, list[str]]:
     """Re-check a smooth P3-eps certificate against its encoder file: ``(k covered, notes)``; raises :class:`Rejected`."""
     cert = obj(cert, "the certificate")
     need(cert.get("schema") == SCHEMA_SMOOTH and cert.get("property") == "p3-eps", "unknown schema")
-    need(obj(cert.get("domain"), "domain").get("kind") == "binary", "smooth certificates are for binary users")
+    kind = obj(cert.get("domain"), "domain").get("kind")
+    need(kind in ("binary", "box"), "smooth certificates are for binary users or a box")
     enc = read_encoder(encoder_path)
     notes = bind(cert, enc, encoder_path, model, require_hash)
     need(len(enc["W"]) == 1, "smooth certificates are for one-layer encoders")
@@ -992,6 +1044,8 @@ def recheck_smooth(cert: object, encoder_path: str, model: str | None = None, re
     eps, r = Q(cert.get("eps")), Q(cert.get("r"))
     need(eps > 0 and r >= 0, "eps must be > 0 and r >= 0")
     ends = smooth_window(enc["names"][0], eps, cert.get("window"))
+    if kind == "box":
+        return recheck_smooth_box(cert, enc, ends, eps, r), notes
     S = smooth_S(cert["normalise"])
     covered: set = set()
     for e in seq(cert.get("cover"), "cover"):
@@ -1187,8 +1241,9 @@ def recheck_path(path: str, encoder: str | None = None, model: str | None = None
         leaves, notes = fn(doc, enc, model, require_hash=True)
         dom = doc["domain"]["kind"]
         if schema == SCHEMA_SMOOTH:
+            what = "values of k = 1'x" if dom == "binary" else "cases of the box"
             head = (f"OK: P3-eps (eps = {doc['eps']}, r = {doc['r']}) holds on {dom} ({doc['inputs']['normalise']} input "
-                    f"normalisation): {leaves} values of k = 1'x re-checked in exact rationals and mpmath intervals")
+                    f"normalisation): {leaves} {what} re-checked in exact rationals and mpmath intervals")
             return 0, "\n".join([head] + [f"note: {n}" for n in notes])
         head = f"OK: P3 holds on {dom} ({doc['inputs']['normalise']} input normalisation): {leaves} leaves re-checked in exact rationals"
         return 0, "\n".join([head] + [f"note: {n}" for n in notes])

@@ -34,6 +34,7 @@ from .l2 import verify_l2
 from .pl import NotPiecewiseLinear, piecewise_linear
 from .run import run_p3
 from .smooth import min_latent, verify_p3_eps
+from .smooth_box import verify_p3_eps_box
 from ...theorems.properties.p3_eps import SmallLatent
 
 __all__ = ["verify", "verify_min_latent", "VerifyResult", "parse_verify_domain", "VERDICTS", "CERT_SCHEMA_NOTE"]
@@ -91,12 +92,13 @@ def small_latent_property(property: Any) -> "SmallLatent | None":
 
 
 def _verify_small(encoder: Encoder, prop: SmallLatent, domain: Any, norm: str, timeout: float) -> VerifyResult:
-    """p3-eps for a one-layer smooth encoder on binary users (checkers/verify/smooth.py)."""
+    """p3-eps for a one-layer smooth encoder on binary users (checkers/verify/smooth.py) or a box (smooth_box.py)."""
     if not (timeout > 0):
         raise InvalidArgument(f"timeout={timeout!r} must be a positive number of seconds")
     dom = parse_verify_domain(domain)
     t0 = time.perf_counter()
-    res = verify_p3_eps(encoder, prop.eps, prop.r, dom, norm, t0 + float(timeout), t0)
+    engine = verify_p3_eps_box if dom.name == "box" else verify_p3_eps
+    res = engine(encoder, prop.eps, prop.r, dom, norm, t0 + float(timeout), t0)
     res.property_spec = prop.spec.lower()
     res.inputs = encoder.inputs.record()
     return _bound(res, encoder, norm)
