@@ -373,3 +373,54 @@ def test_recheck_evaluates_every_activation(name, tmp_path):
     write_certificate(cert, tmp_path / "certificate.json")
     code, text = recheck_path(str(tmp_path / "certificate.json"))
     assert code == 1 and "window hi" in text, text
+
+
+# ---------------------------------------------------------------- a box
+@pytest.mark.parametrize("seed", range(6))
+def test_box_verdicts_are_sound(seed, tmp_path):
+    rng = np.random.default_rng(seed)
+    name = ["tanh", "sigmoid", "elu"][seed % 3]
+    W, b = rng.normal(size=(3, 5)), rng.normal(size=3)
+    enc = Encoder.from_arrays([W], [b], [name])
+    layers = [(W, b, name)]
+    seen = set()
+    for spec, eps, r in (("1/100,0", Fraction(1, 100), Fraction(0)), ("1/10,2", Fraction(1, 10), Fraction(2)),
+                         ("1/2,1", Fraction(1, 2), Fraction(1))):
+        res = verify(enc, f"p3-eps:{spec}", domain="box:-1,1", timeout=20)
+        seen.add(res.verdict)
+        if res.verdict == "refuted":
+            x = [Fraction(v) for v in res.counterexample]
+            assert all(-1 <= v <= 1 for v in x) and sum(v * v for v in x) >= r * r
+            assert _witness_small(enc, name, "none", x, eps)
+        elif res.verdict == "proved":  # no sampled point of the box with |x| >= r is a counterexample
+            pts = rng.uniform(-1, 1, size=(4000, 5))
+            pts = pts[(pts ** 2).sum(axis=1) >= float(r) ** 2]
+            z = pts @ W.T + b
+            act = {"tanh": np.tanh, "sigmoid": lambda t: 1 / (1 + np.exp(-t)), "elu": lambda t: np.where(t > 0, t, np.expm1(t))}[name]
+            assert np.all(np.abs(act(z)).max(axis=1) >= float(eps) * (1 - 1e-9))
+            save_bound_encoder(enc, "none", tmp_path / "encoder.npz")
+            cert = {**res.certificate, "encoder_file": "encoder.npz", "encoder_sha256": sha256_file(tmp_path / "encoder.npz")}
+            write_certificate(cert, tmp_path / "certificate.json")
+            assert recheck_path(str(tmp_path / "certificate.json"))[0] == 0
+    assert seen & {"proved", "refuted"}
+
+
+def test_box_certificate_tampering(tmp_path):
+    rng = np.random.default_rng(0)
+    rng.normal(size=(3, 5)), rng.normal(size=3)
+    W, b = rng.normal(size=(3, 5)), rng.normal(size=3)
+    enc = Encoder.from_arrays([W], [b], ["sigmoid"])
+    res = verify(enc, "p3-eps:1/10,2", domain="box:-1,1", timeout=20)
+    assert res.verdict == "proved" and res.certificate["domain"]["kind"] == "box"
+    save_bound_encoder(enc, "none", tmp_path / "encoder.npz")
+    good = {**res.certificate, "encoder_file": "encoder.npz", "encoder_sha256": sha256_file(tmp_path / "encoder.npz")}
+    write_certificate(good, tmp_path / "certificate.json")
+    assert recheck_path(str(tmp_path / "certificate.json"))[0] == 0
+    for what, change in (("rho", lambda c: c.update(rho=str(Fraction(c["rho"]) * 2))), ("case", lambda c: c["cases"].pop()),
+                         ("multipliers", lambda c: [row.__setitem__(2, "0") for row in c["cases"][0]["proof"]["rows"]]),
+                         ("box", lambda c: c["domain"].update(lo="-100", hi="100")), ("r", lambda c: c.update(r="1"))):
+        bad = json.loads(json.dumps(good))
+        change(bad)
+        write_certificate(bad, tmp_path / "certificate.json")
+        code, text = recheck_path(str(tmp_path / "certificate.json"))
+        assert code == 1, (what, text)
