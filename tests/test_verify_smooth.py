@@ -169,7 +169,8 @@ def test_out_of_scope_is_unknown_never_proved():
     deep = Encoder.from_arrays([rng.normal(size=(4, 6)), rng.normal(size=(2, 4))], [np.zeros(4), np.ones(2)], ["tanh", "tanh"])
     assert verify(deep, "p3-eps:1/100", domain="binary").verdict == "unknown"
     one = Encoder.from_arrays([rng.normal(size=(2, 6))], [np.ones(2)], ["tanh"])
-    assert verify(one, "p3-eps:1/100", domain="box:-1,1").verdict == "unknown"
+    assert verify(one, "p3-eps:1/100", domain="nonneg").verdict == "unknown"
+    assert verify(one, "p3-eps:1/100", domain="box:-1,1", input_normalise="l2").verdict == "unknown"
     relu = Encoder.from_arrays([rng.normal(size=(2, 6))], [np.ones(2)], ["relu"])
     assert verify(relu, "p3-eps:1/100", domain="binary").verdict == "unknown"
 
