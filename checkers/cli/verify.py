@@ -42,7 +42,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def verify(
-        property: str = typer.Option("p3", "--property", "-p", help="p3 (no nonzero input is encoded as 0), or p3-eps:EPS[,R] (every binary user with |x|_2 >= R, default 1, has |enc(x)|_inf >= EPS; one-layer tanh/sigmoid/softplus/elu/gelu/silu encoders)."),
+        property: str = typer.Option("p3", "--property", "-p", help="p3 (no nonzero input is encoded as 0), or p3-eps:EPS[,R] (every binary user, or point of --domain box:LO,HI, with |x|_2 >= R, default 1, has |enc(x)|_inf >= EPS; one-layer tanh/sigmoid/softplus/elu/gelu/silu encoders)."),
         min_latent: bool = typer.Option(False, "--min-latent", help="Certified lower and upper bounds on min |enc(x)|_inf over binary users x != 0 (one-layer smooth encoders; --domain binary)."),
         weights: Optional[str] = typer.Option(None, "--weights", help="Encoder weights (.npz with W0, b0, ...)."),
         model: cli_convert.ModelOpt = None,
