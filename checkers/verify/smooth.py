@@ -430,7 +430,8 @@ def _proved(net: _Net, win: Window, eps: Fraction, r: Fraction, cover: list, don
                     "none")
     return done("proved", f"no binary user x != 0 with |x|_2 >= {r} has |enc(x)|_inf < {eps}: the window "
                 f"{{t : |{net.name}(t)| < eps}} lies in ({_end(win.outer[0], '-inf')}, {_end(win.outer[1], 'inf')}) (arb), and every k = 1'x "
-                f"is closed by a unit or a Farkas certificate, re-checked exactly", "smooth-cover", certificate=cert)
+                f"is closed (units, single items, Farkas multipliers, branching on x), re-checked exactly", "smooth-cover",
+                certificate=cert)
 
 
 def _end(v: Fraction | None, inf: str) -> str:
