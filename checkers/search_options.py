@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 from ._values import nonempty, nonneg_int, positive_int, positive_seconds
 from .falsify import DTYPES
 from .verify import parse_verify_domain
+from .verify.api import small_latent_property
 from ..theorems.domains import domain_forms, parse_domain
 from ..theorems.errors import InvalidArgument, LatentcheckError
 from ..theorems.properties import REGISTRY, Property, get_property
@@ -38,7 +39,10 @@ def _properties(capability: str) -> list[Property]:
 
 def property_help(capability: str) -> str:
     """The help of ``--property``: the registered properties an engine accepts, with their parameters."""
-    return _or_list([f"{p.usage} ({p.name})" for p in _properties(capability)]) + "."
+    listed = [f"{p.usage} ({p.name})" for p in _properties(capability)]
+    if capability == "verifiable":  # verify decides p3-eps for one-layer smooth encoders (checkers/verify/smooth.py)
+        listed.append("p3-eps:EPS[,R] (|enc(x)|_inf >= EPS where |x|_2 >= R, default 1; one-layer smooth encoders)")
+    return _or_list(listed) + "."
 
 
 def domain_help(products_only: bool) -> str:
@@ -135,7 +139,9 @@ class VerifyOptions(SearchOptions):
     seconds_example: ClassVar[str] = "60"
 
     def _property(self) -> Property:
-        accepted = [p.usage for p in _properties("verifiable")]
+        if self.property.strip().lower().startswith("p3-eps"):
+            return small_latent_property(self.property)  # decided for smooth encoders; its own error for a bad EPS or R
+        accepted = [p.usage for p in _properties("verifiable")] + ["p3-eps:EPS[,R]"]
         try:
             prop = get_property(self.property)
         except LatentcheckError:

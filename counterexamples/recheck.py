@@ -4,9 +4,10 @@ Independent of the exact kernel on purpose: it does not use :mod:`latentcheck.th
 :mod:`latentcheck.theorems.pl` (the engines' one exact ``W x`` and PL form), so a bug there cannot hide
 here. Standalone by design: this module imports nothing else of latentcheck, and
 depends only on the standard library (``fractions`` for all arithmetic,
-``json``, ``hashlib``) and NumPy's ``.npz`` reader (``allow_pickle=False``;
-every float16/32/64 or integer weight is taken at its exact value). No
-solver, no sympy, no python-flint. Run it as ``latentcheck recheck FILE`` or
+``json``, ``hashlib``), NumPy's ``.npz`` reader (``allow_pickle=False``;
+every float16/32/64 or integer weight is taken at its exact value) and, for
+smooth activations only, mpmath's interval arithmetic (``mpmath.iv``, outward
+rounding) at rational points. No solver, no sympy, no python-flint. Run it as ``latentcheck recheck FILE`` or
 ``python -m latentcheck.counterexamples.recheck FILE`` (or copy this file).
 
 What it checks:
@@ -24,6 +25,11 @@ What it checks:
   Then the argument that the trees cover every nonzero input, every derived
   bound and every leaf (interval bounds and Farkas combinations recomputed
   in exact rationals), as docs/verify.md describes.
+* **smooth P3-eps certificates** (``latentcheck.verify-certificate-smooth/1``):
+  the same binding; the window ``(A, C)`` around ``{t : |s(t)| < eps}``
+  (``s(C) >= eps``, ``s(A) <= -eps`` in mpmath intervals, with this file's own
+  monotonicity table); the cover of ``k = 1'x`` and each entry's unit or
+  Farkas proof in Fractions (docs/verify.md).
 * **falsify reports** (``latentcheck.falsify/1``): every counterexample
   labelled ``exact`` for P3 or P2 (P2-delta) is recomputed exactly (the
   weights embedded in the report, or ``--model``/``--encoder`` with a
@@ -55,12 +61,15 @@ import sys
 from fractions import Fraction
 
 import numpy as np
+from mpmath import iv
+from mpmath.libmp import finf, fnan, fninf
 
-__all__ = ["Rejected", "Unreadable", "recheck", "recheck_l2", "recheck_report", "recheck_path", "main",
-           "CATALOG", "SCHEMA", "SCHEMA_L2", "REPORT_SCHEMA"]
+__all__ = ["Rejected", "Unreadable", "recheck", "recheck_l2", "recheck_smooth", "recheck_report", "recheck_path",
+           "main", "CATALOG", "SCHEMA", "SCHEMA_L2", "SCHEMA_SMOOTH", "REPORT_SCHEMA"]
 
 SCHEMA = "latentcheck.verify-certificate/1"
 SCHEMA_L2 = "latentcheck.verify-certificate-l2/1"
+SCHEMA_SMOOTH = "latentcheck.verify-certificate-smooth/1"
 REPORT_SCHEMA = "latentcheck.falsify/1"
 
 CATALOG = {  # name -> (knots, values, slope left, slope right, offset)
@@ -784,6 +793,283 @@ def recheck_l2(cert: object, encoder_path: str, model: str | None = None, requir
     return count, notes
 
 
+# ================================================================ smooth activations, P3-eps (schema -smooth/1)
+# enc(x) = s(W x / S + b) on binary users, S = sqrt(1'x) (l2), K (divide:K) or 1 (none). Checked: the window
+# (A, C) contains {t : |s(t)| < eps} (interval values at A and C, monotonicity below), the cover of k = 1'x,
+# and each entry's proof: a unit whose row fails for every user with k items, or Farkas multipliers.
+#: strictly increasing on the whole line (calculus: positive derivative)
+SMOOTH_WHOLE = ("tanh", "sigmoid", "softplus", "elu")
+#: strictly increasing on [0, inf) only (they dip below 0 for t < 0)
+SMOOTH_FROM_0 = ("gelu", "silu")
+IV_PREC = 160
+
+
+def iv_of(q: Fraction):
+    return iv.mpf(q.numerator) / iv.mpf(q.denominator)
+
+
+def iv_erf_nonneg(y):
+    """An interval containing erf(y) for a point interval y >= 0 (mpmath's iv.erf does not converge):
+    erf(y) = 2/sqrt(pi) exp(-y^2) sum_n 2^n y^(2n+1) / (1*3*...*(2n+1)), all terms positive; the tail after
+    term t is at most t * r / (1 - r), r the (decreasing) ratio 2 y^2 / (2n + 3) once it is below 1/2."""
+    total, term, n = iv.mpf(0), y, 0
+    while True:
+        total += term
+        ratio = 2 * y * y / (2 * n + 3)
+        term = term * ratio
+        n += 1
+        if ratio.b < 0.5 and term.b < iv.mpf(2) ** (-IV_PREC):
+            break
+        need(n < 100000, "erf series did not converge")
+    tail = term * 2  # ratio < 1/2 from here on: the rest is at most 2 * term
+    pref = 2 / iv.sqrt(iv.pi) * iv.exp(-y * y)
+    return iv.mpf([(pref * total).a, (pref * (total + tail)).b])
+
+
+def iv_act(name: str, q: Fraction):
+    """An mpmath interval containing ``s(q)`` for the rational ``q``."""
+    t = iv_of(q)
+    if name == "tanh":
+        e = iv.exp(2 * t)
+        return 1 - 2 / (e + 1)
+    if name == "sigmoid":
+        return 1 / (1 + iv.exp(-t))
+    if name == "softplus":
+        return iv.log(1 + iv.exp(t))
+    if name == "elu":
+        return t if q > 0 else iv.expm1(t)
+    if name == "gelu":
+        e = iv_erf_nonneg(abs(t) / iv.sqrt(2))
+        return t * (1 + (e if q >= 0 else -e)) / 2
+    need(name == "silu", f"activation {name[:60]!r} is not one this re-checker evaluates")
+    return t / (1 + iv.exp(-t))
+
+
+def iv_ends(v) -> tuple[Fraction, Fraction]:
+    """The interval's ends as exact Fractions (a non-finite end is rejected)."""
+    out = []
+    for raw in v._mpi_:
+        need(raw not in (finf, fninf, fnan), "an interval value is not finite")
+        sign, man, exp, _ = raw
+        f = Fraction(int(man)) * (Fraction(2) ** int(exp))
+        out.append(-f if sign else f)
+    return out[0], out[1]
+
+
+def smooth_window(name: str, eps: Fraction, win: dict) -> tuple:
+    win = obj(win, "window")
+    lo = None if win.get("lo") is None else Q(win["lo"])
+    hi = None if win.get("hi") is None else Q(win["hi"])
+    need(name in SMOOTH_WHOLE + SMOOTH_FROM_0, f"activation {name[:60]!r} is not a smooth activation this re-checker knows")
+    old = iv.prec
+    iv.prec = IV_PREC
+    try:
+        if hi is not None:
+            need(name in SMOOTH_WHOLE or hi >= 0, f"{name} is not increasing from {hi}")
+            need(iv_ends(iv_act(name, hi))[0] >= eps, f"{name}(window hi) >= eps does not hold")
+        if lo is not None:
+            need(name in SMOOTH_WHOLE, f"{name} is not increasing on the whole line: no lower window end")
+            need(iv_ends(iv_act(name, lo))[1] <= -eps, f"{name}(window lo) <= -eps does not hold")
+    finally:
+        iv.prec = old
+    return lo, hi
+
+
+def smooth_S(normalise: str) -> Fraction | None:
+    if normalise == "l2":
+        return None
+    if normalise == "none":
+        return Fraction(1)
+    need(isinstance(normalise, str) and normalise.startswith("divide:"), f"normalisation {str(normalise)[:30]!r} unknown")
+    return Q(normalise.split(":", 1)[1])
+
+
+def smooth_entry(e: object, n: int, S: Fraction | None) -> tuple:
+    if S is None:
+        return l2_entry(e, n)
+    e = obj(e, "a cover entry")
+    kr = seq(e.get("k"), "an entry's k range", 2)
+    need(all(isinstance(v, int) and not isinstance(v, bool) for v in kr), "an entry's k range is not two integers")
+    need(1 <= kr[0] <= kr[1] <= n, f"range {kr[0]}..{kr[1]} outside 1..{n}")
+    sr = seq(e.get("s"), "an entry's s range", 2)
+    need(Q(sr[0]) == S and Q(sr[1]) == S and not e.get("cuts"), f"s must be exactly {S} for this normalisation")
+    return kr[0], kr[1], S, S, []
+
+
+def smooth_sign(a: Fraction, c: Fraction, k: int, S: Fraction | None) -> int:
+    """Sign of a + c * S_k."""
+    if S is None:
+        return l2_sign(a, c, k)
+    v = a + c * S
+    return (v > 0) - (v < 0)
+
+
+def smooth_unit(W: list, b: list, ends: tuple, S: Fraction | None, proof: dict, klo: int, khi: int) -> None:
+    j = idx(proof.get("j"), len(W), "unit proof: unit")
+    side = proof.get("side")
+    need(side in ("lo", "hi"), "a unit proof's side is lo or hi")
+    end = ends[1] if side == "hi" else ends[0]
+    need(end is not None, f"unit proof on side {side} without that window end")
+    row = sorted(W[j], reverse=(side == "lo"))
+    acc = sum(row[:klo - 1], Fraction(0))
+    for k in range(klo, khi + 1):
+        acc += row[k - 1]
+        need(smooth_sign(acc, b[j] - end, k, S) == (1 if side == "hi" else -1), f"unit {j} does not close k = {k}")
+
+
+def smooth_items(W: list, b: list, ends: tuple, S: Fraction) -> None:
+    """k = 1: every single item i has a unit j with W_ji / S + b_j outside (A, C)."""
+    A, C = ends
+    for i in range(len(W[0])):
+        need(any((C is not None and W[j][i] / S + b[j] >= C) or (A is not None and W[j][i] / S + b[j] <= A)
+                 for j in range(len(W))), f"the user with item {i} alone is not closed")
+
+
+def smooth_tree(W: list, b: list, ends: tuple, rng: tuple, cuts: list, root: object) -> int:
+    """A branching on x_i (le: x_i = 0, ge: x_i = 1): every leaf empty by counting, or closed by Farkas rows."""
+    n = len(W[0])
+    todo, leaves = [(root, {})], 0
+    while todo:
+        node, fix = todo.pop()
+        node = obj(node, "a tree node")
+        if "split" in node:
+            i = idx(node["split"], n, "x split")
+            need(i not in fix, f"x[{i}] split twice")
+            todo += [(node.get("le"), {**fix, i: 0}), (node.get("ge"), {**fix, i: 1})]
+            continue
+        leaves += 1
+        ones = sum(fix.values())
+        if node.get("empty") is True:
+            need(ones > rng[1] or ones + n - len(fix) < rng[0], "an empty leaf is not empty")
+        else:
+            smooth_farkas(W, b, ends, rng, cuts, node.get("farkas"), fix)
+    return leaves
+
+
+def smooth_farkas(W: list, b: list, ends: tuple, rng: tuple, cuts: list, rows: object, fix: dict | None = None) -> None:
+    klo, khi, slo, shi = rng
+    m, n = len(W), len(W[0])
+    cx = [Fraction(0)] * n
+    cs, d = Fraction(0), Fraction(0)
+    for row in seq(rows, "a Farkas proof's rows"):
+        need(isinstance(row, list) and len(row) == 3 and row[0] in ("lo", "hi", "ksum", "scut"), f"unknown row {str(row)[:60]}")
+        y = Q(row[2])
+        need(y >= 0, "negative multiplier")
+        if row[0] in ("lo", "hi"):  # lo: W_j x - (A - b_j) S >= 0; hi: (C - b_j) S - W_j x >= 0
+            j = idx(row[1], m, f"{row[0]} row: unit")
+            end = ends[0] if row[0] == "lo" else ends[1]
+            need(end is not None, f"a {row[0]} row without that window end")
+            sg = 1 if row[0] == "lo" else -1
+            for i, w in enumerate(W[j]):
+                if w:
+                    cx[i] += sg * y * w
+            cs -= sg * y * (end - b[j])
+        elif row[0] == "ksum":
+            need(row[1] in ("ge", "le"), "a ksum row is ge or le")
+            sg = 1 if row[1] == "ge" else -1
+            cx = [v + sg * y for v in cx]
+            d += y * klo if sg > 0 else -y * khi
+        else:
+            sense, a, c = cuts[idx(row[1], len(cuts), "scut row: cut")]
+            sg = 1 if sense == "ge" else -1  # ge: S - c 1'x >= a; le: c 1'x - S >= -a
+            cs += sg * y
+            cx = [v - sg * y * c for v in cx]
+            d += sg * y * a
+    fix = fix or {}
+    top = sum(((v if fix[i] else 0) if i in fix else max(v, 0) for i, v in enumerate(cx)), Fraction(0))
+    top += max(cs * slo, cs * shi)
+    need(top < d, f"no contradiction on k = {klo}..{khi} ({float(top)} >= {float(d)})")
+
+
+def smooth_box_case(W: list, b: list, ends: tuple, lo: Fraction, hi: Fraction, case: object, rho: Fraction,
+                    proof: dict) -> None:
+    """A box case (x_i >= rho or x_i <= -rho, or the whole box): empty, or Farkas rows over the case's box."""
+    n = len(W[0])
+    blo, bhi = [lo] * n, [hi] * n
+    if case is not None:
+        i, sg = seq(case, "a case", 2)
+        i = idx(i, n, "case coordinate")
+        need(sg in (1, -1), "a case's sign is 1 or -1")
+        if sg > 0:
+            blo[i] = max(lo, rho)
+        else:
+            bhi[i] = min(hi, -rho)
+    if proof.get("kind") == "empty":
+        need(any(a > c for a, c in zip(blo, bhi)), "an empty case is not empty")
+        return
+    need(proof.get("kind") == "farkas", "unknown proof kind")
+    cx, d = [Fraction(0)] * n, Fraction(0)
+    for row in seq(proof.get("rows"), "a case's rows"):
+        need(isinstance(row, list) and len(row) == 3 and row[0] in ("lo", "hi"), f"unknown row {str(row)[:60]}")
+        j, y = idx(row[1], len(W), "row unit"), Q(row[2])
+        need(y >= 0, "negative multiplier")
+        end = ends[0] if row[0] == "lo" else ends[1]
+        need(end is not None, f"a {row[0]} row without that window end")
+        sg = 1 if row[0] == "lo" else -1  # lo: W_j x >= A - b_j; hi: -W_j x >= b_j - C
+        for i, w in enumerate(W[j]):
+            if w:
+                cx[i] += sg * y * w
+        d += sg * y * (end - b[j])
+    top = sum((c * (bhi[i] if c > 0 else blo[i]) for i, c in enumerate(cx) if c), Fraction(0))
+    need(top < d, f"case {case}: no contradiction ({float(top)} >= {float(d)})")
+
+
+def recheck_smooth_box(cert: dict, enc: dict, ends: tuple, eps: Fraction, r: Fraction) -> int:
+    dom = cert["domain"]
+    lo, hi = Q(dom.get("lo")), Q(dom.get("hi"))
+    need(lo <= hi and cert.get("normalise") == "none", "box certificates are for un-normalised inputs")
+    W, b, n = enc["W"][0], enc["b"][0], enc["sizes"][0]
+    rho = Q(cert.get("rho"))
+    entries = seq(cert.get("cases"), "cases")
+    cases = [None if obj(c, "a case entry").get("case") is None else tuple(seq(c["case"], "a case", 2)) for c in entries]
+    if r == 0:
+        need(None in cases, "r = 0 needs the case of the whole box")
+    else:  # every x with |x|_2 >= r has some |x_i| >= r / sqrt(n) >= rho
+        need(rho >= 0 and rho * rho * n <= r * r, "rho is not at most r / sqrt(n)")
+        need(set(cases) >= {(i, sg) for i in range(n) for sg in (1, -1)}, "the cases do not cover every coordinate and sign")
+    for c in entries:
+        smooth_box_case(W, b, ends, lo, hi, c.get("case"), rho, obj(c.get("proof"), "a case's proof"))
+    return len(cases)
+
+
+def recheck_smooth(cert: object, encoder_path: str, model: str | None = None, require_hash: bool = False) -> tuple[int, list[str]]:
+    """Re-check a smooth P3-eps certificate against its encoder file: ``(k covered, notes)``; raises :class:`Rejected`."""
+    cert = obj(cert, "the certificate")
+    need(cert.get("schema") == SCHEMA_SMOOTH and cert.get("property") == "p3-eps", "unknown schema")
+    kind = obj(cert.get("domain"), "domain").get("kind")
+    need(kind in ("binary", "box"), "smooth certificates are for binary users or a box")
+    enc = read_encoder(encoder_path)
+    notes = bind(cert, enc, encoder_path, model, require_hash)
+    need(len(enc["W"]) == 1, "smooth certificates are for one-layer encoders")
+    need(cert.get("normalise") == enc["normalise"], "the certificate's normalise is not the encoder file's")
+    W, b, n = enc["W"][0], enc["b"][0], enc["sizes"][0]
+    eps, r = Q(cert.get("eps")), Q(cert.get("r"))
+    need(eps > 0 and r >= 0, "eps must be > 0 and r >= 0")
+    ends = smooth_window(enc["names"][0], eps, cert.get("window"))
+    if kind == "box":
+        return recheck_smooth_box(cert, enc, ends, eps, r), notes
+    S = smooth_S(cert["normalise"])
+    covered: set = set()
+    for e in seq(cert.get("cover"), "cover"):
+        klo, khi, slo, shi, cuts = smooth_entry(e, n, S)
+        proof = obj(e.get("proof"), "an entry's proof")
+        if proof.get("kind") == "items":
+            need(klo == khi == 1, "an items proof is for k = 1 only")
+            smooth_items(W, b, ends, Fraction(1) if S is None else S)  # sqrt(1) = 1 exactly
+        elif proof.get("kind") == "unit":
+            smooth_unit(W, b, ends, S, proof, klo, khi)
+        elif proof.get("kind") == "tree":
+            smooth_tree(W, b, ends, (klo, khi, slo, shi), cuts, proof.get("root"))
+        else:
+            need(proof.get("kind") == "farkas", "unknown proof kind")
+            smooth_farkas(W, b, ends, (klo, khi, slo, shi), cuts, proof.get("rows"))
+        covered.update(range(klo, khi + 1))
+    first = max(1, -((-r.numerator * r.numerator) // (r.denominator * r.denominator)))  # ceil(r^2)
+    missing = [k for k in range(first, n + 1) if k not in covered]
+    need(not missing, f"k = {missing[0] if missing else 0} is not covered")
+    return len(covered), notes
+
+
 # ================================================================ falsify reports: exact P3 witnesses
 def report_weights(report: dict, encoder: str | None, model: str | None) -> dict:
     """The report's encoder, exactly: its embedded weights, or an encoder file whose SHA-256 the report records."""
@@ -951,11 +1237,16 @@ def recheck_path(path: str, encoder: str | None = None, model: str | None = None
         schema = doc.get("schema")
         if isinstance(schema, str) and schema.startswith("latentcheck.falsify/"):
             return _report_line(doc, encoder, model)
-        need(schema in (SCHEMA, SCHEMA_L2), f"unknown schema {str(schema)[:60]!r}")
+        need(schema in (SCHEMA, SCHEMA_L2, SCHEMA_SMOOTH), f"unknown schema {str(schema)[:60]!r}")
         enc = encoder_path_for(path, doc, encoder)
-        fn = recheck_l2 if schema == SCHEMA_L2 else recheck
+        fn = {SCHEMA_L2: recheck_l2, SCHEMA_SMOOTH: recheck_smooth}.get(schema, recheck)
         leaves, notes = fn(doc, enc, model, require_hash=True)
         dom = doc["domain"]["kind"]
+        if schema == SCHEMA_SMOOTH:
+            what = "values of k = 1'x" if dom == "binary" else "cases of the box"
+            head = (f"OK: P3-eps (eps = {doc['eps']}, r = {doc['r']}) holds on {dom} ({doc['inputs']['normalise']} input "
+                    f"normalisation): {leaves} {what} re-checked in exact rationals and mpmath intervals")
+            return 0, "\n".join([head] + [f"note: {n}" for n in notes])
         head = f"OK: P3 holds on {dom} ({doc['inputs']['normalise']} input normalisation): {leaves} leaves re-checked in exact rationals"
         return 0, "\n".join([head] + [f"note: {n}" for n in notes])
     except Unreadable as exc:

@@ -1,9 +1,10 @@
 """An independent re-checker for P3-eps and P2-delta witnesses (shares no evaluation code with the engine).
 
 Weights are read exactly with NumPy's ``as_integer_ratio``; pre-activations are computed in Fractions;
-activations by hand: ``relu`` and ``identity`` exactly, ``sigmoid`` and ``tanh`` as mpmath intervals
-(``mpmath.iv`` at 200 bits) from the exact pre-activation. Nothing from ``latentcheck`` is used: independent
-of the exact kernel (``theorems/exact_net.py``, ``theorems/pl.py``) on purpose, so a bug there cannot hide here.
+activations by hand: ``relu`` and ``identity`` exactly, ``sigmoid``, ``tanh``, ``softplus``, ``elu``, ``gelu`` and
+``silu`` as mpmath intervals (``mpmath.iv`` at 200 bits) from the exact pre-activation. Nothing from ``latentcheck``
+is used: independent of the exact kernel (``theorems/exact_net.py``, ``theorems/pl.py``) on purpose, so a bug there
+cannot hide here.
 """
 
 from __future__ import annotations
@@ -35,6 +36,18 @@ def _act(name: str, q: Any) -> Any:
         return 1 / (1 + iv.exp(-x))
     if name == "tanh":
         return 1 - 2 / (iv.exp(2 * x) + 1) if not (isinstance(q, Fraction) and q == 0) else Fraction(0)
+    if name == "softplus":
+        return iv.log(1 + iv.exp(x))
+    if name == "elu":  # t for t > 0, exp(t) - 1 below (alpha = 1): increasing, so the ends decide
+        lo = x.a if x.a > 0 else iv.expm1(x.a)
+        hi = x.b if x.b > 0 else iv.expm1(x.b)
+        return iv.mpf([iv.mpf(lo).a, iv.mpf(hi).b])
+    if name == "gelu":  # mpmath's iv.erf does not converge: 60-digit erf at the ends, widened by 1e-50
+        with mpmath.workdps(60):
+            lo, hi = (mpmath.erf(mpmath.mpf(e) / mpmath.sqrt(2)) for e in (x.a, x.b))
+        return x * (1 + iv.mpf([lo - mpmath.mpf(10) ** -50, hi + mpmath.mpf(10) ** -50])) / 2
+    if name == "silu":
+        return x / (1 + iv.exp(-x))
     raise ValueError(name)
 
 

@@ -41,8 +41,11 @@ def verify(
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds for the search before answering 'unknown'.")] = 60.0,
     out: Annotated[Optional[str], typer.Option("--out", help="Write verdict.json (and certificate.json + encoder.npz) here.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the JSON verdict on stdout.")] = False,
+    min_latent: Annotated[bool, typer.Option("--min-latent", help="Certified lower and upper bounds on min |enc(x)|_inf "
+                                             "over binary users x != 0 (one-layer smooth encoders; --domain binary).")] = False,
 ) -> None:
-    """Decide P3 exactly for a piecewise-linear encoder: proved (certificate), refuted (exact input) or unknown."""
+    """Decide P3 exactly for a piecewise-linear encoder, or p3-eps for a one-layer smooth one: proved (certificate),
+    refuted (exact input) or unknown."""
     search = VerifyOptions(property, domain, seconds=timeout, seed=seed)
     source = EncoderSource(weights=weights, model=model, layers_from=layers_from, activations=activations, output=output,
                            ignore=ignore, latent=latent, layers=layers, activation=activation,
@@ -50,7 +53,12 @@ def verify(
     if out is not None:
         check_output_dir(out, "--out")
     encoder = source.load()
-    result = verify_engine.verify(encoder, "p3", domain=search.dom, input_normalise=source.normalise, timeout=search.seconds)
+    if min_latent:
+        result = verify_engine.verify_min_latent(encoder, domain=search.dom, input_normalise=source.normalise,
+                                                 timeout=search.seconds)
+    else:
+        result = verify_engine.verify(encoder, search.property, domain=search.dom, input_normalise=source.normalise,
+                                      timeout=search.seconds)
     data = {**result.to_json(), "encoder": encoder.summary()}
     if out is not None:
         data["files"] = _write_outputs(Path(out), encoder, result)
@@ -82,7 +90,11 @@ def _write_outputs(out: Path, encoder, result) -> dict:
 def _print(data: dict) -> None:
     con = Console()
     style = {"proved": "bold green", "refuted": "bold red"}.get(data["verdict"], "bold yellow")
-    con.print(f"[{style}]p3 on {data['domain']}: {data['verdict']}[/] - {data['reason']}", highlight=False)
+    con.print(f"[{style}]{data.get('property', 'p3')} on {data['domain']}: {data['verdict']}[/] - {data['reason']}", highlight=False)
+    ml = data.get("min_latent")
+    if ml:
+        con.print(f"  min |enc(x)|_inf over binary users: lower {ml['lower']} (~{ml['lower_decimal']:.6g}), upper "
+                  f"{ml['upper']} (~{ml['upper_decimal']}), gap {ml['gap']}", highlight=False)
     prov = (data.get("encoder") or {}).get("provenance") or {}
     if prov.get("path"):
         con.print(f"  model: {prov['path']} ({prov.get('format')}, SHA-256 {prov.get('sha256')}); tensors read: "
@@ -92,7 +104,8 @@ def _print(data: dict) -> None:
         con.print(f"  input normalisation: {inp.get('normalise')} (from {inp.get('normalise_from')})", highlight=False)
     if data.get("counterexample"):
         nz = sum(1 for v in data["counterexample"] if v != "0")
-        con.print(f"  counterexample: {nz} nonzero coordinate(s), enc(x) = 0 exactly", highlight=False)
+        what = "enc(x) = 0 exactly" if data.get("property", "p3") == "p3" else "|enc(x)|_inf < eps (arb balls)"
+        con.print(f"  counterexample: {nz} nonzero coordinate(s), {what}", highlight=False)
     st = data.get("stats", {})
     con.print(f"  {st.get('nodes', 0)} nodes, {st.get('lps', 0)} LPs, {st.get('seconds', 0)} s", highlight=False)
     if data.get("files"):

@@ -33,8 +33,11 @@ from ...theorems.properties import get_property
 from .l2 import verify_l2
 from .pl import NotPiecewiseLinear, piecewise_linear
 from .run import run_p3
+from .smooth import min_latent, verify_p3_eps
+from .smooth_box import verify_p3_eps_box
+from ...theorems.properties.p3_eps import SmallLatent
 
-__all__ = ["verify", "VerifyResult", "parse_verify_domain", "VERDICTS", "CERT_SCHEMA_NOTE"]
+__all__ = ["verify", "verify_min_latent", "VerifyResult", "parse_verify_domain", "VERDICTS", "CERT_SCHEMA_NOTE"]
 
 def parse_verify_domain(spec: "str | Domain") -> Domain:
     """``reals``, ``nonneg``, ``binary`` or ``box:LO,HI`` (exact rationals from the text), as a Domain object.
@@ -67,6 +70,9 @@ def verify(encoder: Encoder, property: str = "p3", *, domain: "str | dict" = "re
         raise InvalidArgument("verify needs a theorems.Encoder (weights and activations), not a plain callable")
     encoder = with_input_normalise(encoder, input_normalise)
     norm = encoder.inputs.normalise
+    small = small_latent_property(property)
+    if small is not None:
+        return _verify_small(encoder, small, domain, norm, timeout)
     k = divide_factor(norm)
     if k is None:
         res = _verify(encoder, property, domain=domain, input_normalise=norm, timeout=timeout)
@@ -74,6 +80,59 @@ def verify(encoder: Encoder, property: str = "p3", *, domain: "str | dict" = "re
         res = _verify_divided(encoder, property, domain, k, timeout)
     res.inputs = encoder.inputs.record()
     return res
+
+
+def small_latent_property(property: Any) -> "SmallLatent | None":
+    """``p3-eps:EPS[,R]`` (``R`` defaults to 1) as the property object; ``None`` for other properties."""
+    text = property if isinstance(property, str) else None
+    if text is not None and text.strip().lower().startswith("p3-eps:") and "," not in text:
+        text = text + ",1"
+    prop = get_property(text if text is not None else property)
+    return prop if isinstance(prop, SmallLatent) else None
+
+
+def _verify_small(encoder: Encoder, prop: SmallLatent, domain: Any, norm: str, timeout: float) -> VerifyResult:
+    """p3-eps for a one-layer smooth encoder on binary users (checkers/verify/smooth.py) or a box (smooth_box.py)."""
+    if not (timeout > 0):
+        raise InvalidArgument(f"timeout={timeout!r} must be a positive number of seconds")
+    dom = parse_verify_domain(domain)
+    t0 = time.perf_counter()
+    engine = verify_p3_eps_box if dom.name == "box" else verify_p3_eps
+    res = engine(encoder, prop.eps, prop.r, dom, norm, t0 + float(timeout), t0)
+    res.property_spec = prop.spec.lower()
+    res.inputs = encoder.inputs.record()
+    return _bound(res, encoder, norm)
+
+
+def verify_min_latent(encoder: Encoder, *, domain: "str | Domain" = "binary", input_normalise: "str | None" = None,
+                      timeout: float = 60.0) -> VerifyResult:
+    """Certified bounds on ``min |enc(x)|_inf`` over binary users ``x != 0`` (one-layer smooth encoders).
+
+    The result's ``min_latent`` holds ``lower`` (the largest eps for which p3-eps was proved: its certificate is
+    the result's) and ``upper`` (``|enc(x*)|_inf`` at a binary witness, an arb upper bound). Verdict ``proved``
+    when ``lower > 0`` (P3-eps holds at ``eps = lower``), else ``unknown``.
+    """
+    if not isinstance(encoder, Encoder):
+        raise InvalidArgument("verify needs a theorems.Encoder (weights and activations), not a plain callable")
+    if not (timeout > 0):
+        raise InvalidArgument(f"timeout={timeout!r} must be a positive number of seconds")
+    encoder = with_input_normalise(encoder, input_normalise)
+    norm = encoder.inputs.normalise
+    dom = parse_verify_domain(domain)
+    t0 = time.perf_counter()
+    ml = min_latent(encoder, dom, norm, float(timeout))
+    stats = {"seconds": round(time.perf_counter() - t0, 4), "steps": len(ml.steps)}
+    if ml.lower > 0:
+        res = VerifyResult("proved", f"{float(ml.lower):.6g} <= min |enc(x)|_inf <= "
+                           f"{'?' if ml.upper is None else f'{float(ml.upper):.6g}'} over binary users x != 0 "
+                           f"({ml.reason})", "min-latent", dom.label, certificate=ml.certificate, stats=stats)
+    else:
+        res = VerifyResult("unknown", f"no positive lower bound on min |enc(x)|_inf was proved"
+                           f"{'' if not ml.reason else ' (' + ml.reason + ')'}", "none", dom.label, stats=stats)
+    res.property_spec = f"p3-eps:{ml.lower},1" if ml.lower > 0 else "p3-eps"
+    res.min_latent = ml.to_json()
+    res.inputs = encoder.inputs.record()
+    return _bound(res, encoder, norm)
 
 
 def _verify_divided(encoder: Encoder, property: str, domain: Any, k: Fraction, timeout: float) -> VerifyResult:
