@@ -93,11 +93,12 @@ def _recheck_module():
 def build(sizes: list, shift: float, seed: int, path: str) -> None:
     sys.path.insert(0, ROOT)
     from latentcheck.theorems.encoder import Encoder
+    from latentcheck.theorems.formats import save_encoder
 
     e = Encoder.random(sizes, "relu", seed=seed)
     bs = [layer.b.copy() for layer in e.layers]
     bs[-1] = bs[-1] + shift
-    Encoder.from_arrays([layer.W for layer in e.layers], bs, "relu").save(path)
+    save_encoder(Encoder.from_arrays([layer.W for layer in e.layers], bs, "relu"), path)
 
 
 def train(hidden: str, act: str, steps: int) -> str | None:

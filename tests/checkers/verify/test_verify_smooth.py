@@ -16,6 +16,7 @@ import mpmath
 import numpy as np
 import pytest
 
+from latentcheck.theorems.formats import load_encoder, save_encoder
 from latentcheck.checkers.cli.app import main
 from latentcheck.checkers.verify.api import verify, verify_min_latent
 from latentcheck.counterexamples.certificate import save_bound_encoder, sha256_file, write_certificate
@@ -333,7 +334,7 @@ def test_engine_check_rejects_planted_bugs(cert_dir):
     from latentcheck.counterexamples.certificate_smooth import CertificateError, check_smooth_certificate
 
     out, cert, _ = cert_dir
-    enc = Encoder.load(str(out / "encoder.npz"))
+    enc = load_encoder(str(out / "encoder.npz"))
     K, d = enc.layers[0]._int_form
     args = (K, d, list(enc.layers[0].b_exact), "tanh", enc.n)
     assert check_smooth_certificate(json.loads(json.dumps(cert)), *args) == enc.n
