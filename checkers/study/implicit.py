@@ -151,18 +151,25 @@ def check_split_data(split: ImplicitSplit, seed: int, metrics: Sequence[tuple[st
             "(or lower --min-user-items)")
 
 
+def split_spec(cfg: Any, threshold: Optional[float], seed: int) -> dict:
+    """What determines a split: the filters, the held-out share and the split seed (``min_item_users`` only when it filters)."""
+    spec = {"threshold": threshold, "min_user_items": cfg.min_user_items, "heldout": cfg.heldout, "seed": seed}
+    return spec | ({"min_item_users": int(cfg.min_item_users)} if getattr(cfg, "min_item_users", 1) > 1 else {})
+
+
 def task_split(ratings: Ratings, sp: dict) -> ImplicitSplit:
     """The split a task names (cached per process: the tasks of one split share it).
 
     The cache holds the ratings object itself and checks identity, so a new
     data set that happens to reuse a freed object's id never gets a stale split.
     """
-    key = (id(ratings), sp["threshold"], sp["min_user_items"], sp["heldout"], sp["seed"])
+    key = (id(ratings), sp["threshold"], sp["min_user_items"], sp.get("min_item_users", 1), sp["heldout"], sp["seed"])
     hit = _SPLITS.get(key)
     if hit is None or hit[0] is not ratings:
         if len(_SPLITS) > 8:
             _SPLITS.clear()
-        split = liang_split(ratings, threshold=sp["threshold"], min_user_items=sp["min_user_items"], heldout=sp["heldout"], seed=sp["seed"])
+        split = liang_split(ratings, threshold=sp["threshold"], min_user_items=sp["min_user_items"], heldout=sp["heldout"], seed=sp["seed"],
+                            min_item_users=sp.get("min_item_users", 1))
         hit = _SPLITS[key] = (ratings, split)
     return hit[1]
 
@@ -245,7 +252,7 @@ def _task(cfg: Any, kind: str, act: str, split_seed: int, hyper: dict, seeds: li
         "label": label, "kind": kind, "model": cfg.model, "activation": act, "hyper": hyper, "seeds": seeds,
         "hidden": list(cfg.hidden[:-1]) + [int(hyper["width"])] if "width" in hyper else list(cfg.hidden),
         "anneal_steps": cfg.anneal_steps, "anneal_fraction": cfg.anneal_fraction, "data": data,
-        "split": {"threshold": threshold, "min_user_items": cfg.min_user_items, "heldout": cfg.heldout, "seed": split_seed},
+        "split": split_spec(cfg, threshold, split_seed),
         "train": {"batch_size": cfg.batch_size, "patience": cfg.patience, "max_steps": cfg.max_steps, "epochs": cfg.epochs, "eval_every": cfg.eval_every},
         "audit": {"out": cfg.out, "triples": cfg.triples, "certify": cfg.certify, "falsify_budget": cfg.falsify_budget,
                   "first_seed": cfg.seed, "first_split": cfg.split_seed},
@@ -376,10 +383,9 @@ def study_implicit(cfg: Any, ratings: Ratings, progress: Any) -> dict:
     split_seeds = list(range(cfg.split_seed, cfg.split_seed + cfg.split_seeds))
     seeds = list(range(cfg.seed, cfg.seed + cfg.seeds))
     data = {"source": ratings.source, "rows": len(ratings)}
-    first = task_split(ratings, {"threshold": threshold, "min_user_items": cfg.min_user_items, "heldout": cfg.heldout, "seed": split_seeds[0]})
+    first = task_split(ratings, split_spec(cfg, threshold, split_seeds[0]))
     for sp in split_seeds:  # every split checked before any training
-        check_split_data(task_split(ratings, {"threshold": threshold, "min_user_items": cfg.min_user_items,
-                                              "heldout": cfg.heldout, "seed": sp}), sp)
+        check_split_data(task_split(ratings, split_spec(cfg, threshold, sp)), sp)
     name = MODEL_NAMES[cfg.model]
     if cfg.hidden:
         trials = [h | {"width": float(cfg.hidden[-1])} for h in trials]
@@ -441,7 +447,7 @@ def _baselines(cfg: Any, ratings: Ratings, threshold: Optional[float], split_see
     t0 = time.perf_counter()
     ease, pop, per_user = [], [], {}
     for sp in split_seeds:
-        split = task_split(ratings, {"threshold": threshold, "min_user_items": cfg.min_user_items, "heldout": cfg.heldout, "seed": sp})
+        split = task_split(ratings, split_spec(cfg, threshold, sp))
         ease.append(fit_ease(split))
         pop_users = popularity_baseline(split)
         pop.append({k: float(np.nanmean(v)) for k, v in pop_users.items()})
@@ -465,7 +471,7 @@ def _analysis(cfg: Any, ratings: Ratings, threshold: Optional[float], split_seed
               metrics: list[str]) -> tuple[dict, dict]:
     """The per-user score block of the report and the pre-registered analysis computed from it."""
 
-    users = {sp: task_split(ratings, {"threshold": threshold, "min_user_items": cfg.min_user_items, "heldout": cfg.heldout, "seed": sp}).test_users
+    users = {sp: task_split(ratings, split_spec(cfg, threshold, sp)).test_users
              for sp in split_seeds}
     ac = analysis_config(cfg)
     arms = list(acts) + [b for b in ("EASE", "popularity") if any(k[0] == b for k in per_user)]
