@@ -171,6 +171,7 @@ def _print_study_stats(an: dict, n: int, bad: list[dict]) -> None:
 def _register_study(app: typer.Typer) -> None:
     @app.command()
     def study(
+        ctx: typer.Context,
         data: Optional[str] = typer.Option(None, "--data", help="MovieLens directory or ratings file (u.data, ratings.dat, ratings.csv). Default: a small SYNTHETIC set."),
         model: str = typer.Option("multdae", "--model", help="multdae or multvae (implicit feedback, ranking; tuned per activation, early stopping) or autorec (I-AutoRec, explicit ratings, RMSE)."),
         activations: Optional[str] = typer.Option(None, "--activations", help="Comma-separated latent activations (catalog names or formulas in t). "
@@ -200,7 +201,7 @@ def _register_study(app: typer.Typer) -> None:
         dropout_grid: Optional[str] = typer.Option(None, "--dropout-grid", help="multdae/multvae: input dropout rates tuned per activation (default 0.5)."),
         search: str = typer.Option("grid", "--search", help="grid (every combination) or random:N (N seeded draws over the grids' ranges, the same for every activation)."),
         anneal_steps: Optional[int] = typer.Option(None, "--anneal-steps", help="multvae: fixed total_anneal_steps, beta = min(0.2, step / N) (Liang et al.'s default and this option's old default: 200000). Default: scaled by --anneal-fraction."),
-        anneal_fraction: float = typer.Option(0.1, "--anneal-fraction", help="multvae: beta reaches 0.2 after this fraction of the run's step cap (--max-steps, or --epochs x steps per epoch), unless --anneal-steps is given."),
+        anneal_fraction: float = typer.Option(0.1, "--anneal-fraction", help="multvae: beta reaches 0.2 after this fraction of the run's expected length (1900 steps + --patience, at most the cap), unless --anneal-steps is given."),
         executor: Optional[str] = typer.Option(None, "--executor", help="inprocess (default) or ray[:ADDRESS] (optional extra 'ray')."),
         resume: bool = typer.Option(False, "--resume", help="Reuse finished runs stored under --out/runs."),
         log: Optional[str] = typer.Option(None, "--log", help="Also write one line per finished task (what, metric averaged over its seeds, time, ETA) to this file. "
@@ -209,6 +210,13 @@ def _register_study(app: typer.Typer) -> None:
         bracket_rounds: int = typer.Option(4, "--bracket-rounds", help="multdae/multvae: rounds of widening an axis whose best value is at an edge (0: the fixed grid only)."),
         bracket_axes: str = typer.Option("lr,lam,dropout,width", "--bracket-axes", help="multdae/multvae: axes the search may widen (lr, lam, dropout, width = latent size), or none."),
         margin: float = typer.Option(0.01, "--margin", help="multdae/multvae: pre-registered equivalence margin on test NDCG@100 (absolute) for the TOST; recorded in the report before any run."),
+        datasets: Optional[str] = typer.Option(None, "--datasets", help="Named real data sets instead of --data: default (= ml-100k,lastfm) or a comma-separated subset, "
+                                               "found under --data-root; each runs into OUT/NAME with the 60-minute defaults for the options not given (docs/study.md)."),
+        data_root: Optional[str] = typer.Option(None, "--data-root", help="Folder holding ml-100k/ and lastfm-2k/ (default ../shared/data, relative to the working directory)."),
+        min_item_users: int = typer.Option(1, "--min-item-users", help="Drop items with fewer positive users before the user filter (1: keep every item; --datasets lastfm: 10)."),
+        plan: bool = typer.Option(False, "--plan", help="Print the number of training runs and the estimated CPU and wall minutes (per-step costs measured here on the data's first split), then stop."),
+        ablation: Optional[str] = typer.Option(None, "--ablation", help="Latent widths, e.g. 16,64,200: run the mechanism ablation (width x activation; exact-zero users, dead units, "
+                                               "P2-delta rates, accuracy, within-activation regressions) instead of the study; --lr (3e-3), --lam (0), --epochs (300), --seeds apply."),
     ) -> None:
         """Train autoencoder recommenders with each latent activation and seed; report accuracy and latent properties."""
         from rich.console import Console
@@ -228,16 +236,45 @@ def _register_study(app: typer.Typer) -> None:
             split_seeds=split_seeds, patience=patience, max_steps=max_steps, lr_grid=_floats("--lr-grid", lr_grid, low_ok=False),
             lam_grid=_floats("--lam-grid", lam_grid), dropout_grid=_floats("--dropout-grid", dropout_grid, high=1.0), search=search,
             anneal_steps=anneal_steps, executor=executor, resume=resume, margin=margin, tune_seeds=tune_seeds, bracket_rounds=bracket_rounds,
-            bracket_axes=_bracket_axes(bracket_axes), anneal_fraction=anneal_fraction,
+            bracket_axes=_bracket_axes(bracket_axes), anneal_fraction=anneal_fraction, min_item_users=min_item_users,
         )
         from ._args import make_console
 
         console = make_console(stderr=as_json)  # logs: wide enough for the tables
+        if datasets or plan or ablation:
+            _run_extended(ctx, cfg, datasets, data_root, plan, ablation, as_json, console, log)
+            return
         report, paths = _run_study_cooperatively(cfg, console, log)
         if as_json:
             typer.echo(json.dumps({"summary": _json_safe(report["summary"]), "files": paths, "synthetic": report["meta"]["synthetic"]}, indent=2))
             return
         _print_summary(console, report, paths)
+
+
+def _run_extended(ctx: Any, cfg: Any, datasets: Optional[str], root: Optional[str], plan: bool, ablation: Optional[str], as_json: bool,
+                  console: Any, log: Optional[str]) -> None:
+    """``--datasets``, ``--plan`` and ``--ablation``: the work is in checkers/study (multi.py, plan.py, ablation.py)."""
+    from click.core import ParameterSource
+
+    from ..study.multi import ablation_for, plan_study, resolve_all, run_datasets, single
+    from ..study.plan import plan_config
+
+    given = frozenset(k for k in ctx.params if ctx.get_parameter_source(k) not in (ParameterSource.DEFAULT, None))
+    if datasets:
+        from ..study.datasets import parse_datasets
+
+        items = resolve_all(plan_config(cfg, given), parse_datasets(datasets), root)
+    else:
+        items = single(cfg)
+    if plan:
+        result = plan_study(items)
+        typer.echo(json.dumps(_json_safe(result), indent=2) if as_json else "\n".join(result["lines"]))
+        return
+    from .._exit import cooperative
+
+    with cooperative(), _study_progress(console, log) as prog:
+        result = ablation_for(items, ablation, given, prog) if ablation else run_datasets(items, cfg.out, prog)[1]
+    typer.echo(json.dumps(_json_safe(result), indent=2) if as_json else "\n".join(f"{k}: {v}" for k, v in result.items()))
 
 
 def _hidden_sizes(hidden: Optional[str]) -> tuple[int, ...]:

@@ -50,7 +50,7 @@ from ...theorems.errors import InvalidArgument
 from .._io import atomic_write_text
 from .report import _json_clean as json_clean
 
-__all__ = ["AblationConfig", "ablation_run", "regress", "pooled_regress", "regressions", "run_ablation", "ablation_markdown",
+__all__ = ["AblationConfig", "parse_widths", "ablation_config", "ablation_run", "regress", "pooled_regress", "regressions", "run_ablation", "ablation_markdown",
            "write_ablation", "DEFAULT_WIDTHS", "DEFAULT_DELTAS", "PROPERTIES"]
 
 DEFAULT_WIDTHS: tuple[int, ...] = (16, 64, 200)
@@ -69,7 +69,7 @@ class AblationConfig:
     lr: float = 3e-3
     lam: float = 0.0
     dropout: float = 0.5
-    epochs: int = 100
+    epochs: int = 300
     eval_every: int = 5
     patience: Optional[int] = None
     batch_size: int = 500
@@ -86,6 +86,27 @@ class AblationConfig:
 
 #: The properties regressed against accuracy (``p2_delta:D`` for each delta of the config).
 PROPERTIES: tuple[str, ...] = ("zero_rate", "dead_units", "p2_violation_rate")
+
+
+def parse_widths(text: str) -> tuple[int, ...]:
+    """``--ablation 16,64,200`` as latent widths; anything else is refused (exit 2)."""
+    try:
+        widths = tuple(int(w) for w in text.split(",") if w.strip())
+    except ValueError:
+        widths = ()
+    if not widths or any(w < 1 for w in widths):
+        raise InvalidArgument(f"--ablation {text!r} must list latent widths >= 1, e.g. 16,64,200")
+    return widths
+
+
+def ablation_config(cfg: Any, widths: tuple[int, ...], given: frozenset = frozenset()) -> AblationConfig:
+    """The ablation's settings from a study config: activations, seeds, lr, lam, epochs and patience where given, else the ablation's own."""
+    base = AblationConfig()
+    pick = lambda name, value, default: value if (name in given and value is not None) else default  # noqa: E731
+    return AblationConfig(activations=tuple(cfg.activations) if "activations" in given else base.activations, widths=widths,
+                          seeds=pick("seeds", cfg.seeds, base.seeds), seed=cfg.seed, lr=pick("lr", cfg.lr, base.lr), lam=pick("lam", cfg.lam, base.lam),
+                          epochs=pick("epochs", cfg.epochs, base.epochs), patience=pick("patience", cfg.patience, base.patience),
+                          eval_every=cfg.eval_every, triples=cfg.triples, certify=max(cfg.certify, base.certify) if "certify" not in given else cfg.certify)
 
 
 def ablation_run(split: ImplicitSplit, act: str, width: int, seed: int, cfg: AblationConfig) -> dict:

@@ -47,6 +47,7 @@ from ...theorems.errors import InvalidArgument
 from ...theorems.classify import class_name as _class_of
 from .analysis import ANALYSIS_DEFAULTS, analyse, pack_per_user
 from .ease import fit_ease, popularity_baseline
+from .plan import DEFAULT_BEST_STEP
 from .tuning import AXES, Bracket
 
 __all__ = ["DEFAULT_GRID", "DEFAULT_PATIENCE", "DEFAULT_MAX_STEPS", "make_trials", "resolve_threshold", "build_model", "study_task",
@@ -117,12 +118,22 @@ def anneal_steps(steps: Optional[int], fraction: Optional[float], cap_steps: int
     """Mult-VAE's ``total_anneal_steps`` (``beta = min(0.2, step / total)``, Liang et al.).
 
     Given ``steps``, that (Liang et al.'s default: 200,000, so beta reaches 0.2 only after 40,000 steps). Otherwise
-    scaled to the run: beta reaches ``beta_cap`` after ``fraction`` of the run's step cap, i.e.
-    ``total = fraction * cap_steps / beta_cap``.
+    scaled to the run: beta reaches ``beta_cap`` after ``fraction`` of ``cap_steps``, i.e.
+    ``total = fraction * cap_steps / beta_cap``. The study passes the run's *expected* length
+    (:func:`expected_run_steps`), not its cap, so that beta reaches its cap within runs that stop early.
     """
     if steps is not None:
         return int(steps)
     return max(1, int(round(float(fraction if fraction is not None else 0.1) * cap_steps / beta_cap)))
+
+
+def expected_run_steps(cap_steps: int, patience: Optional[int]) -> int:
+    """A run's expected optimiser steps: the expected best step (plan.DEFAULT_BEST_STEP) plus the patience, at most the cap.
+
+    With early stopping a run lasts at least ``patience`` steps, so with ``fraction * expected <= patience``
+    (0.1 x (1900 + 400) = 230 <= 400 for the default study) beta reaches its cap within every run.
+    """
+    return int(cap_steps) if not patience else int(min(cap_steps, DEFAULT_BEST_STEP + patience))
 
 
 _SPLITS: dict[tuple, tuple[Ratings, ImplicitSplit]] = {}
@@ -194,7 +205,7 @@ def study_task(task: dict, payload: dict, progress: Any = None) -> dict:
     tr = task["train"]
     steps_per_epoch = -(-split.train.n_rows // min(tr["batch_size"], split.train.n_rows))
     cap = tr["epochs"] or max(1, -(-tr["max_steps"] // steps_per_epoch))
-    anneal = anneal_steps(task["anneal_steps"], task.get("anneal_fraction"), cap * steps_per_epoch)
+    anneal = anneal_steps(task["anneal_steps"], task.get("anneal_fraction"), expected_run_steps(cap * steps_per_epoch, tr["patience"]))
     model = build_model(task["model"], split.n_items, task["hidden"], task["activation"], task["hyper"], anneal)
     tc = TrainConfig(epochs=cap, batch_size=tr["batch_size"], lr=task["hyper"]["lr"], eval_every=tr["eval_every"], patience=tr["patience"] or None)
     final = task["kind"] == "final"
@@ -409,7 +420,7 @@ def study_implicit(cfg: Any, ratings: Ratings, progress: Any) -> dict:
         "model": cfg.model, "protocol": first.meta | {"split_seeds": split_seeds, "threshold": threshold},
         "model_config": build_model(cfg.model, first.n_items, cfg.hidden, "identity", trials[0], _first_anneal(cfg, first)).describe()
         | ({"kl_annealing": f"{cfg.anneal_steps} steps (fixed)" if cfg.anneal_steps else
-            f"beta reaches 0.2 after {cfg.anneal_fraction:g} of each run's step cap"} if cfg.model == "multvae" else {})
+            f"beta reaches 0.2 after {cfg.anneal_fraction:g} of each run's expected length (expected best step + patience, at most the cap)"} if cfg.model == "multvae" else {})
         | {"latent_activation": "varies", "weight_decay_lam": "tuned", "dropout": "tuned"},
         "train_config": {"batch_size": cfg.batch_size, "eval_every_epochs": cfg.eval_every, "patience_steps": cfg.patience,
                          "max_steps": cfg.max_steps, "epoch_cap": cfg.epochs, "select": f"validation {PRIMARY}", "optimizer": "Adam"},
@@ -429,7 +440,7 @@ def study_implicit(cfg: Any, ratings: Ratings, progress: Any) -> dict:
 
 def _first_anneal(cfg: Any, split: ImplicitSplit) -> int:
     spe = -(-split.train.n_rows // min(cfg.batch_size, split.train.n_rows))
-    return anneal_steps(cfg.anneal_steps, cfg.anneal_fraction, (cfg.epochs or max(1, -(-cfg.max_steps // spe))) * spe)
+    return anneal_steps(cfg.anneal_steps, cfg.anneal_fraction, expected_run_steps((cfg.epochs or max(1, -(-cfg.max_steps // spe))) * spe, cfg.patience))
 
 
 def _capped(tune_results: list[dict], runs: list[dict]) -> dict:

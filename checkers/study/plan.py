@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Optional
 
 import numpy as np
@@ -165,6 +165,4 @@ BUDGET_DEFAULTS: dict[str, Any] = {"patience": 400}
 
 def plan_config(cfg: Any, given: frozenset = frozenset()) -> Any:
     """``cfg`` with :data:`BUDGET_DEFAULTS` applied to every field not in ``given`` (the options set on the command line)."""
-    from dataclasses import replace
-
     return replace(cfg, **{k: v for k, v in BUDGET_DEFAULTS.items() if k not in given})
