@@ -61,3 +61,17 @@ def test_multvae_beta_reaches_its_cap_within_every_early_stopped_run():
     assert min(0.2, cfg.patience / total) == pytest.approx(0.2)
     assert float(m.beta(cfg.patience)) == pytest.approx(0.2)
     assert float(m.beta(math.floor(0.5 * cfg.anneal_fraction * expected))) < 0.2  # still annealing halfway to its point
+
+
+def test_an_lr_grid_on_the_command_line_turns_lr_tuning_back_on():
+    c = plan_config(StudyConfig(lr_grid=(1e-3, 3e-3)), frozenset({"lr_grid"}))
+    assert c.lr is None and c.lr_grid == (1e-3, 3e-3) and c.bracket_axes == StudyConfig().bracket_axes
+    assert plan_config(StudyConfig()).lr == 3e-3
+
+
+def test_expected_best_step_by_learning_rate():
+    from latentcheck.checkers.study.plan import BEST_STEP_BY_LR, expected_best_step
+
+    assert expected_best_step((3e-3,)) == BEST_STEP_BY_LR[3e-3]
+    assert expected_best_step((1e-3, 3e-3)) == (BEST_STEP_BY_LR[1e-3] + BEST_STEP_BY_LR[3e-3]) / 2
+    assert expected_best_step((1e-4,)) == BEST_STEP_BY_LR[1e-3]  # nearest on a log scale

@@ -254,12 +254,11 @@ def _register_study(app: typer.Typer) -> None:
 def _run_extended(ctx: Any, cfg: Any, datasets: Optional[str], root: Optional[str], plan: bool, ablation: Optional[str], as_json: bool,
                   console: Any, log: Optional[str]) -> None:
     """``--datasets``, ``--plan`` and ``--ablation``: the work is in checkers/study (multi.py, plan.py, ablation.py)."""
-    from click.core import ParameterSource
-
     from ..study.multi import ablation_for, plan_study, resolve_all, run_datasets, single
     from ..study.plan import plan_config
 
-    given = frozenset(k for k in ctx.params if ctx.get_parameter_source(k) not in (ParameterSource.DEFAULT, None))
+    # by name: typer >= 0.16 vendors click, whose ParameterSource is not click's
+    given = frozenset(k for k in ctx.params if getattr(ctx.get_parameter_source(k), "name", "DEFAULT") not in ("DEFAULT", "DEFAULT_MAP"))
     if datasets:
         from ..study.datasets import parse_datasets
 

@@ -19,7 +19,7 @@ from .ablation import ablation_config, parse_widths, run_ablation, write_ablatio
 from .datasets import DataSet, resolve_dataset
 from .experiment import StudyConfig, StudyProgress, run_study
 from .implicit import make_trials, resolve_threshold, tune_axes
-from .plan import calibrate, estimate, format_plan
+from .plan import calibrate, estimate, expected_best_step, format_plan
 from ...theorems.errors import InvalidArgument
 from .._io import atomic_write_text
 
@@ -59,7 +59,7 @@ def plan_one(name: str, cfg: StudyConfig) -> dict:
     split = _first_split(c, ratings)
     trials = make_trials(c.lr_grid, c.lam_grid, c.dropout_grid, c.search, c.seed)
     costs = calibrate(split, c)
-    est = estimate(c, costs, len(trials), len(tune_axes(c)))
+    est = estimate(c, costs, len(trials), len(tune_axes(c)), best_step=expected_best_step(c.lr_grid))
     return {"name": name, "source": ratings.source, "synthetic": ratings.synthetic, "command": c.command(),
             "shape": {k: split.meta[k] for k in ("items", "train_users", "val_users", "test_users")}, "estimate": est}
 

@@ -42,12 +42,15 @@ from .models import MultDAE
 from .metrics import DEFAULT_METRICS
 from .train import TrainConfig, _make_topk as make_topk, evaluate_multdae, train_multdae_seeds
 
-__all__ = ["StepCosts", "DEFAULT_BEST_STEP", "DEFAULT_WIDEN", "count_runs", "steps_per_run", "estimate", "calibrate", "format_plan"]
+__all__ = ["StepCosts", "DEFAULT_BEST_STEP", "BEST_STEP_BY_LR", "expected_best_step", "DEFAULT_WIDEN", "count_runs", "steps_per_run", "estimate", "calibrate", "format_plan"]
 
 #: Expected optimiser step of the best validation NDCG@100 (median over the 45 tuned ML-100K final runs of
 #: docs/gallery/study-ml100k-tuned: 1,900; the Last.fm calibration runs of benchmarks/study_profile.py are in
 #: benchmarks/results/study_profile.json).
 DEFAULT_BEST_STEP = 1900
+#: Median best step by learning rate, the same 45 runs: lr 1e-3 (tanh, sigmoid; 18 runs) 2,225, lr 3e-3 (identity, relu,
+#: softplus; 27 runs) 1,590. They were trained with patience 1000; a smaller patience can only stop earlier.
+BEST_STEP_BY_LR: dict[float, float] = {1e-3: 2225.0, 3e-3: 1590.0}
 #: Assumed widening trials per (activation, split) search (one axis stepped out once and once more).
 DEFAULT_WIDEN = 2
 
@@ -63,6 +66,14 @@ class StepCosts:
     baselines: float
     parallelism: float = 1.0  # CPU seconds per wall second while calibrating (>= 1 when the process uses several cores)
     steps_per_epoch: int = 1
+
+
+def expected_best_step(lrs: "tuple[float, ...] | list[float]") -> float:
+    """The mean over the learning rates tried of the measured median best step at the nearest tabulated learning rate (log scale)."""
+    if not lrs:
+        return float(DEFAULT_BEST_STEP)
+    near = lambda lr: min(BEST_STEP_BY_LR, key=lambda t: abs(math.log(t) - math.log(lr)))  # noqa: E731
+    return float(np.mean([BEST_STEP_BY_LR[near(lr)] for lr in lrs]))
 
 
 def count_runs(cfg: Any, n_trials: int, widen: float, axes: int) -> dict:
@@ -159,10 +170,28 @@ def format_plan(name: str, est: dict) -> list[str]:
     ]
 
 
-#: What the default two-dataset study (``--datasets default``) changes from StudyConfig's defaults to fit its budget.
-BUDGET_DEFAULTS: dict[str, Any] = {"patience": 400}
+#: What the default two-dataset study (``--datasets default``) changes from StudyConfig's defaults to fit 60 minutes on
+#: 2 cores (docs/study.md, "The 60-minute default"): one activation per class of the paper, 3 splits x 2 seeds, the
+#: learning rate fixed at 3e-3 (the faster-converging of the two grid values; tuned choices were 1e-3 or 3e-3), the
+#: weight decay tuned over a 3-point grid x10 apart and widened at an edge (nested: every split, 2 seeds per trial),
+#: dropout 0.5 and width 200 fixed, patience 300 steps.
+BUDGET_DEFAULTS: dict[str, Any] = {
+    "activations": ("tanh", "sigmoid", "relu"),
+    "seeds": 2,
+    "split_seeds": 3,
+    "tune_seeds": 2,
+    "lr": 3e-3,
+    "lam_grid": (1e-3, 1e-2, 1e-1),
+    "dropout_grid": (0.5,),
+    "bracket_axes": ("lam",),
+    "bracket_rounds": 3,
+    "patience": 300,
+}
+#: A budget default is left out when the option named here was given (``--lr-grid`` means: tune the learning rate).
+_OVERRIDDEN_BY = {"lr": ("lr_grid",), "bracket_axes": ("lr_grid", "dropout_grid", "hidden"), "lam_grid": ("lam",)}
 
 
 def plan_config(cfg: Any, given: frozenset = frozenset()) -> Any:
     """``cfg`` with :data:`BUDGET_DEFAULTS` applied to every field not in ``given`` (the options set on the command line)."""
-    return replace(cfg, **{k: v for k, v in BUDGET_DEFAULTS.items() if k not in given})
+    skip = set(given) | {k for k, by in _OVERRIDDEN_BY.items() if set(by) & set(given)}
+    return replace(cfg, **{k: v for k, v in BUDGET_DEFAULTS.items() if k not in skip})
