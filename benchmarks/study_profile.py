@@ -17,7 +17,6 @@ import json
 import os
 import sys
 import time
-from dataclasses import asdict, replace
 
 import numpy as np
 
@@ -26,7 +25,8 @@ from latentcheck.checkers.study.datasets import DEFAULT_DATASETS, resolve_datase
 from latentcheck.checkers.study.experiment import StudyConfig, environment
 from latentcheck.checkers.study.implicit import resolve_threshold
 from latentcheck.checkers.study.models import MultDAE
-from latentcheck.checkers.study.plan import calibrate, plan_config
+from latentcheck.checkers.study.multi import plan_one, resolve_all
+from latentcheck.checkers.study.plan import plan_config
 from latentcheck.checkers.study.train import TrainConfig, train_multdae_seeds
 
 
@@ -42,14 +42,14 @@ def converge(split, cfg: StudyConfig, act: str, lr: float, lam: float) -> dict:
 
 
 def profile_dataset(name: str, cfg: StudyConfig, do_converge: bool) -> dict:
-    ds, path = resolve_dataset(name)
-    ratings = load_or_synthetic(path, columns=ds.columns)
-    split = liang_split(ratings, threshold=resolve_threshold(ds.threshold, ratings), min_item_users=ds.min_item_users, seed=cfg.split_seed)
-    c = replace(cfg, data=path).resolved()
-    costs = calibrate(split, c)
-    out = {"shape": {k: split.meta[k] for k in ("items", "train_users", "val_users", "test_users", "train_interactions")}, "costs": asdict(costs)}
-    print(name, json.dumps(out), flush=True)
+    """The plan of one data set (calibrated here) and, with ``do_converge``, six runs to convergence."""
+    out = plan_one(name, cfg)
+    print(name, json.dumps({k: out[k] for k in ("shape", "estimate")}, default=str), flush=True)
     if do_converge:
+        ds, path = resolve_dataset(name)
+        ratings = load_or_synthetic(path, columns=ds.columns)
+        c = cfg.resolved()
+        split = liang_split(ratings, threshold=resolve_threshold(c.threshold, ratings), min_item_users=c.min_item_users, seed=c.split_seed)
         runs = []
         for act in ("tanh", "sigmoid", "relu"):
             for lr in (1e-3, 3e-3):
@@ -63,15 +63,25 @@ def profile_dataset(name: str, cfg: StudyConfig, do_converge: bool) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--converge", action="store_true", help="also train 6 runs per data set to convergence (minutes)")
+    ap.add_argument("--merge", default=None, help="a profile JSON whose convergence runs are kept (measured earlier)")
     ap.add_argument("--datasets", default=",".join(DEFAULT_DATASETS))
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
     load0 = os.getloadavg()
-    cfg = plan_config(StudyConfig())
-    result = {"what": "CPU seconds of this process; see benchmarks/study_profile.py", "load_average_before": load0,
-              "environment": environment(), "config": {k: v for k, v in asdict(cfg).items() if k not in ("data", "out")},
-              "datasets": {n: profile_dataset(n, cfg, args.converge) for n in args.datasets.split(",")}}
+    items = resolve_all(plan_config(StudyConfig()), args.datasets.split(","), None)
+    result = {"what": "CPU seconds of this process; see benchmarks/study_profile.py and checkers/study/plan.py", "load_average_before": load0,
+              "environment": environment(), "datasets": {n: profile_dataset(n, c, args.converge) for n, c in items}}
     result["load_average_after"] = os.getloadavg()
+    if args.merge:
+        with open(args.merge) as fh:
+            old = json.load(fh)
+        for n, d in old.get("datasets", {}).items():
+            if "convergence" in d and n in result["datasets"]:
+                result["datasets"][n]["convergence"] = d["convergence"] | {"measured_with": "patience 400 steps (an earlier profile run)",
+                                                                          "load_average": [old.get("load_average_before"), old.get("load_average_after")]}
+    cpu = sum(d["estimate"]["cpu_seconds"]["total"] for d in result["datasets"].values())
+    result["total_cpu_minutes"] = cpu / 60
+    result["wall_minutes_at_parallelism"] = {str(p): cpu / 60 / p for p in (1.0, 1.6, 2.0)}
     text = json.dumps(result, indent=2, default=str)
     if args.out:
         tmp = args.out + ".tmp"
