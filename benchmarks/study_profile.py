@@ -41,7 +41,7 @@ def converge(split, cfg: StudyConfig, act: str, lr: float, lam: float) -> dict:
             "val_NDCG@100": r.val["NDCG@100"], "cpu_seconds": time.process_time() - c0, "wall_seconds": time.perf_counter() - w0}
 
 
-def profile_dataset(name: str, cfg: StudyConfig, do_converge: bool) -> dict:
+def profile_dataset(name: str, cfg: StudyConfig, do_converge: bool, lrs: tuple = (1e-3, 3e-3)) -> dict:
     """The plan of one data set (calibrated here) and, with ``do_converge``, six runs to convergence."""
     out = plan_one(name, cfg)
     print(name, json.dumps({k: out[k] for k in ("shape", "estimate")}, default=str), flush=True)
@@ -52,7 +52,7 @@ def profile_dataset(name: str, cfg: StudyConfig, do_converge: bool) -> dict:
         split = liang_split(ratings, threshold=resolve_threshold(c.threshold, ratings), min_item_users=c.min_item_users, seed=c.split_seed)
         runs = []
         for act in ("tanh", "sigmoid", "relu"):
-            for lr in (1e-3, 3e-3):
+            for lr in lrs:
                 runs.append(converge(split, c, act, lr, 1e-2))
                 print(name, json.dumps(runs[-1]), flush=True)
         out["convergence"] = {"patience_steps": c.patience, "eval_every_epochs": c.eval_every, "runs": runs,
@@ -63,6 +63,7 @@ def profile_dataset(name: str, cfg: StudyConfig, do_converge: bool) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--converge", action="store_true", help="also train 6 runs per data set to convergence (minutes)")
+    ap.add_argument("--converge-lrs", default="1e-3,3e-3", help="learning rates of the convergence runs")
     ap.add_argument("--merge", default=None, help="a profile JSON whose convergence runs are kept (measured earlier)")
     ap.add_argument("--datasets", default=",".join(DEFAULT_DATASETS))
     ap.add_argument("--out", default=None)
@@ -70,13 +71,13 @@ def main() -> None:
     load0 = os.getloadavg()
     items = resolve_all(plan_config(StudyConfig()), args.datasets.split(","), None)
     result = {"what": "CPU seconds of this process; see benchmarks/study_profile.py and checkers/study/plan.py", "load_average_before": load0,
-              "environment": environment(), "datasets": {n: profile_dataset(n, c, args.converge) for n, c in items}}
+              "environment": environment(), "datasets": {n: profile_dataset(n, c, args.converge, tuple(float(x) for x in args.converge_lrs.split(","))) for n, c in items}}
     result["load_average_after"] = os.getloadavg()
     if args.merge:
         with open(args.merge) as fh:
             old = json.load(fh)
         for n, d in old.get("datasets", {}).items():
-            if "convergence" in d and n in result["datasets"]:
+            if "convergence" in d and n in result["datasets"] and "convergence" not in result["datasets"][n]:
                 result["datasets"][n]["convergence"] = d["convergence"] | {"measured_with": "patience 400 steps (an earlier profile run)",
                                                                           "load_average": [old.get("load_average_before"), old.get("load_average_after")]}
     cpu = sum(d["estimate"]["cpu_seconds"]["total"] for d in result["datasets"].values())

@@ -228,6 +228,7 @@ def _register_study(app: typer.Typer) -> None:
         _check_study_extra_options(columns, threshold, min_user_items, split_seeds, patience, max_steps, search,
                                    anneal_steps, executor)
         _check_study_analysis_options(log, margin, tune_seeds, bracket_rounds, bracket_axes, anneal_fraction)
+        _check_study_dataset_options(datasets, data_root, min_item_users, ablation)
         hid = _hidden_sizes(hidden)
         cfg = StudyConfig(
             data=data, model=model.lower(), activations=split_activation_list(activations) if activations else (), seeds=seeds, seed=seed,
@@ -241,7 +242,7 @@ def _register_study(app: typer.Typer) -> None:
         from ._args import make_console
 
         console = make_console(stderr=as_json)  # logs: wide enough for the tables
-        if datasets or plan or ablation:
+        if datasets is not None or plan or ablation is not None:
             _run_extended(ctx, cfg, datasets, data_root, plan, ablation, as_json, console, log)
             return
         report, paths = _run_study_cooperatively(cfg, console, log)
@@ -274,6 +275,24 @@ def _run_extended(ctx: Any, cfg: Any, datasets: Optional[str], root: Optional[st
     with cooperative(), _study_progress(console, log) as prog:
         result = ablation_for(items, ablation, given, prog) if ablation else run_datasets(items, cfg.out, prog)[1]
     typer.echo(json.dumps(_json_safe(result), indent=2) if as_json else "\n".join(f"{k}: {v}" for k, v in result.items()))
+
+
+def _check_study_dataset_options(datasets: Optional[str], data_root: Optional[str], min_item_users: int, ablation: Optional[str]) -> None:
+    """``--datasets``, ``--data-root``, ``--min-item-users`` and ``--ablation``, checked before any data is read."""
+    from ._args import positive_int
+    from ...theorems.errors import InvalidArgument
+    from ..study.ablation import parse_widths
+    from ..study.datasets import parse_datasets
+
+    positive_int(min_item_users, "--min-item-users", "10")
+    if datasets is not None:
+        parse_datasets(datasets)
+    if data_root is not None and not data_root.strip():
+        raise InvalidArgument("--data-root is empty; give the folder holding ml-100k/ and lastfm-2k/, e.g. ../shared/data")
+    if data_root is not None and datasets is None:
+        raise InvalidArgument("--data-root needs --datasets NAMES (it is where the named data sets are looked for)")
+    if ablation is not None:
+        parse_widths(ablation)
 
 
 def _hidden_sizes(hidden: Optional[str]) -> tuple[int, ...]:
