@@ -78,3 +78,27 @@ def test_lastfm_default_filter_matches_an_independent_count():
     split = liang_split(load_interactions(str(LASTFM), ds.columns), threshold=ds.threshold, min_item_users=ds.min_item_users)
     assert set(split.item_ids.tolist()) <= popular and len(popular) == 1530
     assert split.n_items > 1400  # the training users hold almost all of them
+
+
+@pytest.mark.slow
+def test_datasets_run_each_into_its_folder_with_an_index(tmp_path):
+    """A fake data root holding an ML-100K-format file (synthetic ratings): the study runs into OUT/ml-100k, with OUT/index.json."""
+    from latentcheck.checkers.study.data import synthetic_ratings
+
+    r = synthetic_ratings(seed=0)
+    (tmp_path / "root" / "ml-100k").mkdir(parents=True)
+    rows = "\n".join(f"{u}\t{i}\t{int(v)}\t0" for u, i, v in zip(r.users, r.items, r.ratings))
+    (tmp_path / "root" / "ml-100k" / "u.data").write_text(rows + "\n")
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as exc:
+        main(["study", "--datasets", "ml-100k", "--data-root", str(tmp_path / "root"), "--seeds", "1", "--split-seeds", "1", "--epochs", "2",
+              "--activations", "tanh,relu", "--lam-grid", "0", "--tune-seeds", "1", "--hidden", "8", "--triples", "100",
+              "--falsify-budget", "0", "--no-ease", "--out", str(out)])
+    assert exc.value.code == 0
+    import json
+
+    rep = json.loads((out / "ml-100k" / "report.json").read_text())
+    index = json.loads((out / "index.json").read_text())
+    assert set(index["datasets"]) == {"ml-100k"} and index["datasets"]["ml-100k"]["out"] == "ml-100k"
+    assert "--lr 0.003" in rep["meta"]["command"] or rep["meta"]["tuning"]["grid"]["lr"] == [0.003]  # the budget's fixed lr (not given)
+    assert rep["meta"]["seeds"] == [0] and (out / "README.md").read_text().startswith("# latentcheck study: every data set")
