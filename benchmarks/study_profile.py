@@ -64,7 +64,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--converge", action="store_true", help="also train 6 runs per data set to convergence (minutes)")
     ap.add_argument("--converge-lrs", default="1e-3,3e-3", help="learning rates of the convergence runs")
-    ap.add_argument("--merge", default=None, help="a profile JSON whose convergence runs are kept (measured earlier)")
+    ap.add_argument("--merge", action="append", default=[], help="a profile JSON whose convergence runs are kept (measured earlier; repeatable)")
     ap.add_argument("--datasets", default=",".join(DEFAULT_DATASETS))
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
@@ -73,12 +73,12 @@ def main() -> None:
     result = {"what": "CPU seconds of this process; see benchmarks/study_profile.py and checkers/study/plan.py", "load_average_before": load0,
               "environment": environment(), "datasets": {n: profile_dataset(n, c, args.converge, tuple(float(x) for x in args.converge_lrs.split(","))) for n, c in items}}
     result["load_average_after"] = os.getloadavg()
-    if args.merge:
-        with open(args.merge) as fh:
+    for path in args.merge:
+        with open(path) as fh:
             old = json.load(fh)
         for n, d in old.get("datasets", {}).items():
             if "convergence" in d and n in result["datasets"] and "convergence" not in result["datasets"][n]:
-                result["datasets"][n]["convergence"] = d["convergence"] | {"measured_with": "patience 400 steps (an earlier profile run)",
+                result["datasets"][n]["convergence"] = d["convergence"] | {"merged_from": "an earlier profile run",
                                                                           "load_average": [old.get("load_average_before"), old.get("load_average_after")]}
     cpu = sum(d["estimate"]["cpu_seconds"]["total"] for d in result["datasets"].values())
     result["total_cpu_minutes"] = cpu / 60
