@@ -75,3 +75,15 @@ def test_expected_best_step_by_learning_rate():
     assert expected_best_step((3e-3,)) == BEST_STEP_BY_LR[3e-3]
     assert expected_best_step((1e-3, 3e-3)) == (BEST_STEP_BY_LR[1e-3] + BEST_STEP_BY_LR[3e-3]) / 2
     assert expected_best_step((1e-4,)) == BEST_STEP_BY_LR[1e-3]  # nearest on a log scale
+
+
+@pytest.mark.slow
+def test_calibration_measures_positive_costs_on_the_study_shape():
+    from latentcheck.checkers.study.data import liang_split, synthetic_ratings
+    from latentcheck.checkers.study.plan import calibrate
+
+    split = liang_split(synthetic_ratings(seed=0), threshold=3.5)
+    cfg = StudyConfig(triples=200, hidden=(16,)).resolved()
+    k = calibrate(split, cfg)
+    assert k.steps_per_epoch == -(-split.train.n_rows // 500)
+    assert k.step > 0 and k.validation > 0 and k.audit > 0 and k.baselines > 0 and k.overhead >= 0 and 1.0 <= k.parallelism <= 64
