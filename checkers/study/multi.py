@@ -34,8 +34,8 @@ def dataset_config(cfg: StudyConfig, ds: DataSet, path: str) -> StudyConfig:
 
 def resolve_all(cfg: StudyConfig, names: Sequence[str], root: Optional[str]) -> list[tuple[str, StudyConfig]]:
     """Every named data set resolved (all checked before any work: a missing one is exit 2) with its config."""
-    if cfg.data:
-        raise InvalidArgument("give --data FILE or --datasets NAMES, not both")
+    if cfg.data or cfg.columns:
+        raise InvalidArgument("give --data FILE (with --columns) or --datasets NAMES, not both: each named data set knows its columns")
     if cfg.model == "autorec":
         raise InvalidArgument("--datasets runs the implicit-feedback study (multdae, multvae); for autorec give --data")
     out = []
