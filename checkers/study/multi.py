@@ -72,7 +72,8 @@ def plan_study(items: list[tuple[str, StudyConfig]]) -> dict:
     runs = sum(p["estimate"]["runs"]["tune_runs"] + p["estimate"]["runs"]["final_runs"] for p in plans)
     lines = [ln for p in plans for ln in format_plan(p["name"] + (" (SYNTHETIC)" if p["synthetic"] else ""), p["estimate"])]
     lines.append(f"total: {runs:g} training runs, {cpu / 60:.1f} CPU minutes (an upper bound on the idle wall time of a process "
-                 f"using at least one core), wall {wall / 60:.1f} min at the parallelism measured now; an estimate, not a measurement")
+                 f"using at least one core), wall {wall / 60:.1f} min at the parallelism measured now; within 60 minutes at a parallelism "
+                 f"(CPU seconds per wall second) of at least {cpu / 3600:.2f}; an estimate, not a measurement")
     return {"datasets": plans, "runs": runs, "cpu_seconds": cpu, "wall_seconds": wall, "lines": lines}
 
 
