@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -81,7 +82,10 @@ def main() -> None:
               "machine": env["machine"], "versions": env["versions"]}
     # the study first, stopped at its share; the epoch part (about a minute on a GPU: building 10M ones, compiling, 2 epochs) after it
     share = max(30.0, a.budget - a.reserve - (time.perf_counter() - t0))
-    result["ml100k_study"] = study_part(a.dry_run, a.data_root, os.path.splitext(a.out)[0] + "-run", share)
+    # the study's own output (encoders, plots, runs) goes to a scratch folder ($OUT on the device machine, else a temporary
+    # one); the JSON keeps its command, exit code, times and last progress lines
+    scratch = os.environ.get("OUT") or tempfile.mkdtemp(prefix="gpu-study-")
+    result["ml100k_study"] = study_part(a.dry_run, a.data_root, os.path.join(scratch, "study-ml100k"), share)
     result["ml20m_epoch"] = epoch_part(a.dry_run)
     result["total_seconds"] = time.perf_counter() - t0
     os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
