@@ -24,6 +24,10 @@ from .._io import check_output_dir
 from ..study import experiment
 from ..study.experiment import (DEFAULT_ACTIVATIONS, DEFAULT_AUTOREC_PAIRS, MODELS, StudyConfig, StudyProgress,
                                 split_activation_list)
+from ..study.ablation import parse_widths
+from ..study.datasets import parse_datasets
+from ..study.multi import ablation_for, plan_study, resolve_all, run_datasets, single
+from ..study.plan import plan_config
 from ..study.progress import LineProgress, TeeProgress
 from ..study.report import _ci, _json_clean
 from ...theorems.errors import InvalidArgument
@@ -72,10 +76,18 @@ ARCHITECTURES = {"multdae": "Mult-DAE (implicit feedback, ranking)", "multvae": 
                  "autorec": "I-AutoRec (explicit ratings, RMSE)"}
 _Architecture = Annotated[str, typer.Option("--architecture", help="; ".join(f"{m}: {ARCHITECTURES.get(m, m)}" for m in MODELS)
                                             + ". Tuned per activation, early stopping (multdae, multvae).")]
+_Datasets = Annotated[Optional[str], typer.Option("--datasets", help="Named real data sets instead of --data: default (= ml-100k,lastfm) or a comma-separated subset, "
+                                                "found under --data-root; each runs into OUT/NAME with the 60-minute defaults for the options not given (docs/study.md).")]
+_DataRoot = Annotated[Optional[str], typer.Option("--data-root", help="Folder holding ml-100k/ and lastfm-2k/ (default ../shared/data, relative to the working directory).")]
+_MinItemUsers = Annotated[int, typer.Option("--min-item-users", help="Drop items with fewer positive users before the user filter (1: keep every item; --datasets lastfm: 10).")]
+_Plan = Annotated[bool, typer.Option("--plan", help="Print the number of training runs and the estimated CPU and wall minutes (per-step costs measured here on the data's first split), then stop.")]
+_Ablation = Annotated[Optional[str], typer.Option("--ablation", help="Latent widths, e.g. 16,64,200: run the mechanism ablation (width x activation; exact-zero users, dead units, "
+                                                "P2-delta rates, accuracy, within-activation regressions) instead of the study; --lr (3e-3), --lam (0), --epochs (300), --seeds apply.")]
 _RenamedModel = Annotated[Optional[str], typer.Option("--model", hidden=True, help="Renamed --architecture.")]
 
 
 def study(
+    ctx: typer.Context,
     data: _Data = None,
     architecture: _Architecture = "multdae",
     activations: _Activations = None,
@@ -112,6 +124,11 @@ def study(
     bracket_rounds: _BracketRounds = 4,
     bracket_axes: _BracketAxes = "lr,lam,dropout,width",
     margin: _Margin = 0.01,
+    datasets: _Datasets = None,
+    data_root: _DataRoot = None,
+    min_item_users: _MinItemUsers = 1,
+    plan: _Plan = False,
+    ablation: _Ablation = None,
     model: _RenamedModel = None,
 ) -> None:
     """Train autoencoder recommenders with each latent activation and seed; report accuracy and latent properties."""
@@ -123,6 +140,7 @@ def study(
     _check_study_extra_options(columns, threshold, min_user_items, split_seeds, patience, max_steps, search,
                                anneal_steps, executor)
     _check_study_analysis_options(log, margin, tune_seeds, bracket_rounds, bracket_axes, anneal_fraction)
+    _check_study_dataset_options(datasets, data_root, min_item_users, ablation)
     cfg = StudyConfig(
         data=data, model=architecture.lower(), activations=split_activation_list(activations) if activations else (), seeds=seeds,
         seed=seed, epochs=epochs, hidden=_hidden_sizes(hidden), batch_size=batch_size, lr=lr, lam=lam, eval_every=eval_every,
@@ -131,14 +149,48 @@ def study(
         lr_grid=_floats("--lr-grid", lr_grid, low_ok=False), lam_grid=_floats("--lam-grid", lam_grid),
         dropout_grid=_floats("--dropout-grid", dropout_grid, high=1.0), search=search, anneal_steps=anneal_steps,
         executor=executor, resume=resume, margin=margin, tune_seeds=tune_seeds, bracket_rounds=bracket_rounds,
-        bracket_axes=_bracket_axes(bracket_axes), anneal_fraction=anneal_fraction,
+        bracket_axes=_bracket_axes(bracket_axes), anneal_fraction=anneal_fraction, min_item_users=min_item_users,
     )
     console = make_console(stderr=as_json)  # logs: wide enough for the tables
+    if datasets is not None or plan or ablation is not None:
+        _run_extended(ctx, cfg, datasets, data_root, plan, ablation, as_json, console, log)
+        return
     report, paths = _run_study_cooperatively(cfg, console, log)
     if as_json:
         typer.echo(json.dumps({"summary": _json_clean(report["summary"]), "files": paths, "synthetic": report["meta"]["synthetic"]}, indent=2))
         return
     _print_summary(console, report, paths)
+
+
+def _run_extended(ctx: Any, cfg: Any, datasets: Optional[str], root: Optional[str], plan: bool, ablation: Optional[str], as_json: bool,
+                  console: Any, log: Optional[str]) -> None:
+    """``--datasets``, ``--plan`` and ``--ablation``: the work is in checkers/study (multi.py, plan.py, ablation.py)."""
+    # by name: typer >= 0.16 vendors click, whose ParameterSource is not click's
+    given = frozenset(k for k in ctx.params if getattr(ctx.get_parameter_source(k), "name", "DEFAULT") not in ("DEFAULT", "DEFAULT_MAP"))
+    if datasets:
+        items = resolve_all(plan_config(cfg, given), parse_datasets(datasets), root)
+    else:
+        items = single(cfg)
+    if plan:
+        result = plan_study(items)
+        typer.echo(json.dumps(_json_clean(result), indent=2) if as_json else "\n".join(result["lines"]))
+        return
+    with _exit.cooperative(), _study_progress(console, log) as prog:
+        result = ablation_for(items, ablation, given, prog) if ablation else run_datasets(items, cfg.out, prog)[1]
+    typer.echo(json.dumps(_json_clean(result), indent=2) if as_json else "\n".join(f"{k}: {v}" for k, v in result.items()))
+
+
+def _check_study_dataset_options(datasets: Optional[str], data_root: Optional[str], min_item_users: int, ablation: Optional[str]) -> None:
+    """``--datasets``, ``--data-root``, ``--min-item-users`` and ``--ablation``, checked before any data is read."""
+    positive_int(min_item_users, "--min-item-users", "10")
+    if datasets is not None:
+        parse_datasets(datasets)
+    if data_root is not None and not data_root.strip():
+        raise InvalidArgument("--data-root is empty; give the folder holding ml-100k/ and lastfm-2k/, e.g. ../shared/data")
+    if data_root is not None and datasets is None:
+        raise InvalidArgument("--data-root needs --datasets NAMES (it is where the named data sets are looked for)")
+    if ablation is not None:
+        parse_widths(ablation)
 
 
 def _hidden_sizes(hidden: Optional[str]) -> tuple[int, ...]:

@@ -31,6 +31,10 @@ from .progress import LineProgress
 from .stats import compare_numbers, recompute
 from .experiment import DEFAULT_ACTIVATIONS, DEFAULT_AUTOREC_PAIRS, StudyConfig, run_study
 from .train import TrainConfig, TrainResult, evaluate_multdae, train_autorec, train_multdae, train_multdae_seeds
+from .ablation import AblationConfig, run_ablation
+from .datasets import DATASETS, resolve_dataset
+from .multi import plan_study, run_datasets
+from .plan import StepCosts, calibrate, estimate
 
 __all__ = [
     # data
@@ -90,4 +94,14 @@ __all__ = [
     "cluster_bootstrap",
     "recompute",
     "compare_numbers",
+    # issue 20: named data sets, the cost model (--plan), the mechanism ablation
+    "DATASETS",
+    "resolve_dataset",
+    "run_datasets",
+    "plan_study",
+    "StepCosts",
+    "calibrate",
+    "estimate",
+    "AblationConfig",
+    "run_ablation",
 ]

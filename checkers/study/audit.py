@@ -52,7 +52,7 @@ from ...theorems.properties import check_flip, check_zero
 from .._io import atomic_write_with
 from .data import csr_from_coo
 
-__all__ = ["AuditResult", "audit_encoder", "normalise_rows", "NORMALISATIONS", "kendall_tau_b", "save_encoder", "read_input_meta", "rows_for_encoder", "META_KEYS",
+__all__ = ["AuditResult", "audit_encoder", "normalise_rows", "NORMALISATIONS", "kendall_tau_b", "p2_delta_rate", "save_encoder", "read_input_meta", "rows_for_encoder", "META_KEYS",
            "meta_from_inputs", "read_item_order"]
 
 #: Input preprocessing the audit can apply: ``l2``, ``none`` or ``divide:K``.
@@ -142,6 +142,9 @@ class AuditResult:
     certified: tuple = ()
     falsifier: dict = field(default_factory=dict)
     seconds: float = 0.0
+    #: P2-delta on data: for each asked ``delta``, the fraction of triples whose input order is clear by
+    #: ``delta |x|^2`` (``|<x,u> - <x,v>| >= delta |x|^2``) while the latent order is strictly reversed
+    p2_delta_rates: dict = field(default_factory=dict)
     #: where ``normalisation`` came from: ``file`` (the model file), ``option`` (an override) or ``default``
     normalisation_from: str = "option"
 
@@ -201,6 +204,7 @@ def audit_encoder(
     certify: int = 2,
     falsify_budget: float = 0.0,
     max_rows: int = 50_000,
+    deltas: "tuple[float, ...]" = (),
 ) -> AuditResult:
     """Audit ``encoder`` on the data ``rows`` (see the module docstring).
 
@@ -215,6 +219,7 @@ def audit_encoder(
         falsify_budget: seconds for the falsifier per property on the data
             domain (0: skip; used only when :mod:`latentcheck.checkers.falsify` is present).
         max_rows: rows audited at most (a seeded subsample beyond that).
+        deltas: margins ``delta >= 0`` at which to report the P2-delta violation rate on the triples.
     """
     t0 = time.perf_counter()
     if encoder.n != rows.n_cols:
@@ -230,7 +235,7 @@ def audit_encoder(
     z, _ = _encode_all(encoder, data, normalise)
     zero = _zero_figures(z)
     tri = sample_row_triples(data.n_rows, int(n_triples), rng, label="the audited data") if n_triples > 0 else np.zeros((0, 3), np.int64)
-    d_in, d_lat = _triple_differences(data, z.astype(np.float64), tri, normalise)
+    d_in, d_lat, x_sq = _triple_differences(data, z.astype(np.float64), tri, normalise)
     order = _ordering_figures(d_in, d_lat)
     certified: list[dict] = []
     if certify > 0:
@@ -242,7 +247,8 @@ def audit_encoder(
     falsifier = _run_falsifier(encoder, data, normalise, seed, falsify_budget) if falsify_budget > 0 else {}
     return AuditResult(n=encoder.n, m=encoder.m, rows=int(data.n_rows), activation=encoder.activation.name, normalisation=normalise,
                        normalisation_from=encoder.inputs.origin, seed=int(seed), p1=bool(encoder.m < encoder.n), **zero, triples=int(tri.shape[0]), **order,
-                       certified=tuple(certified), falsifier=falsifier, seconds=time.perf_counter() - t0)
+                       certified=tuple(certified), falsifier=falsifier, seconds=time.perf_counter() - t0,
+                       p2_delta_rates={f"{d:g}": p2_delta_rate(d_in, d_lat, x_sq, d) for d in deltas})
 
 
 def _audited_rows(rows: CSR, max_rows: int, rng: np.random.Generator) -> np.ndarray:
@@ -281,10 +287,11 @@ def _zero_figures(z: np.ndarray) -> dict[str, Any]:
     }
 
 
-def _triple_differences(data: CSR, z64: np.ndarray, tri: np.ndarray, normalise: str) -> tuple[np.ndarray, np.ndarray]:
-    """``<x,u> - <x,v>`` of the inputs (float64 from the exact preprocessing; ties within 1e-12 |x|^2 are 0) and of the latents."""
+def _triple_differences(data: CSR, z64: np.ndarray, tri: np.ndarray, normalise: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``<x,u> - <x,v>`` of the inputs (float64 from the exact preprocessing; ties within 1e-12 |x|^2 are 0), of the latents, and ``|x|^2``."""
     d_in = np.zeros(tri.shape[0])
     d_lat = np.zeros(tri.shape[0])
+    x_sq = np.zeros(tri.shape[0])
     # Chunks of triples, so only a few thousand rows are dense at a time (large item sets).
     chunk = max(64, min(4096, int(2e7 // max(1, data.n_cols))))
     for a in range(0, tri.shape[0], chunk):
@@ -298,7 +305,22 @@ def _triple_differences(data: CSR, z64: np.ndarray, tri: np.ndarray, normalise: 
         scale = np.einsum("ij,ij->i", X[xi], X[xi]) + 1e-300
         d_in[a : a + chunk] = np.where(np.abs(di) <= 1e-12 * scale, 0.0, di)
         d_lat[a : a + chunk] = np.einsum("ij,ij->i", Z[xi], Z[ui]) - np.einsum("ij,ij->i", Z[xi], Z[vi])
-    return d_in, d_lat
+        x_sq[a : a + chunk] = scale - 1e-300
+    return d_in, d_lat, x_sq
+
+
+def p2_delta_rate(d_in: np.ndarray, d_lat: np.ndarray, x_sq: np.ndarray, delta: float) -> float:
+    """P2-delta on the triples: the fraction whose input gap ``|<x,u> - <x,v>|`` is at least ``delta |x|^2`` (and not 0)
+    while the latent gap has the opposite sign (strictly). ``delta = 0`` counts the strict flips (input ties left out).
+
+    Float64 figures (the inputs' differences from the exact preprocessing): a rate, not a certificate.
+    """
+    if delta < 0:
+        raise InvalidArgument(f"delta={delta!r} must be >= 0 (the P2-delta margin, a fraction of |x|^2)")
+    if d_in.size == 0:
+        return float("nan")
+    clear = (d_in != 0) & (np.abs(d_in) >= delta * x_sq)
+    return float(np.sum(clear & (np.sign(d_lat) == -np.sign(d_in))) / d_in.size)
 
 
 def _violations(d_in: np.ndarray, d_lat: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

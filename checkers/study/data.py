@@ -584,13 +584,15 @@ def _heldout_count(n_users: int, heldout: "int | float") -> int:
     return max(1, min(int(round(float(heldout) * n_users)), 10_000))
 
 
-def _implicit_pairs(ratings: Ratings, threshold: "float | None", min_user_items: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _implicit_pairs(ratings: Ratings, threshold: "float | None", min_user_items: int,
+                    min_item_users: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(users, items) of the positives, one per (user, item) pair, and the users kept (sorted).
 
     A pair is a positive when any of its rows has ``VALUE > threshold`` (every
     row when ``threshold`` is None); duplicate rows of a pair count once (the
-    first, in file order; values are not summed). Users with fewer than
-    ``min_user_items`` positives are dropped.
+    first, in file order; values are not summed). Items with fewer than
+    ``min_item_users`` positive users are dropped first (one pass, not a
+    k-core), then users with fewer than ``min_user_items`` positives.
     """
     keep = ratings.ratings > threshold if threshold is not None else np.ones(len(ratings), dtype=bool)
     users, items = ratings.users[keep], ratings.items[keep]
@@ -600,6 +602,10 @@ def _implicit_pairs(ratings: Ratings, threshold: "float | None", min_user_items:
     pair = np.unique(np.stack([users, items], 1), axis=0, return_index=True)[1]
     pair.sort()
     users, items = users[pair], items[pair]
+    if min_item_users > 1:
+        uniq_items, item_counts = np.unique(items, return_counts=True)
+        popular = np.isin(items, uniq_items[item_counts >= min_item_users])
+        users, items = users[popular], items[popular]
     uniq_users, counts = np.unique(users, return_counts=True)
     good = uniq_users[counts >= min_user_items]
     mask = np.isin(users, good)
@@ -643,6 +649,7 @@ def liang_split(
     heldout: "int | float" = 0.1,
     test_prop: float = 0.2,
     seed: int = 98765,
+    min_item_users: int = 1,
 ) -> ImplicitSplit:
     """Implicit feedback, strong generalisation (Liang et al. 2018).
 
@@ -652,6 +659,8 @@ def liang_split(
             ``None`` keeps every row (files without a VALUE column). A (user,
             item) pair with several rows is one positive when any row passes.
         min_user_items: users with fewer kept items are dropped.
+        min_item_users: items with fewer positive users are dropped before
+            the user filter (1: keep every item, the Liang et al. protocol).
         heldout: validation users and as many test users: a fraction of the
             users (0.1 by default, capped at 10,000 as on ML-20M) or a count.
         test_prop: fraction of each held-out user's items to rank (0.2).
@@ -662,7 +671,9 @@ def liang_split(
     """
     if not 0.0 < test_prop < 1.0:
         raise InvalidArgument(f"test_prop={test_prop!r} must lie in (0, 1), e.g. 0.2")
-    users, items, good = _implicit_pairs(ratings, threshold, min_user_items)
+    if min_item_users < 1:
+        raise InvalidArgument(f"min_item_users={min_item_users!r} must be at least 1 (1 keeps every item)")
+    users, items, good = _implicit_pairs(ratings, threshold, min_user_items, min_item_users)
     n_users = int(good.size)
     n_held = _heldout_count(n_users, heldout)
     if n_users == 0:
@@ -681,6 +692,7 @@ def liang_split(
         "protocol": "Liang et al. 2018, strong generalisation",
         "threshold": threshold,
         "min_user_items": min_user_items,
+        "min_item_users": min_item_users,
         "heldout_users_each": n_held,
         "test_prop": test_prop,
         "split_seed": seed,

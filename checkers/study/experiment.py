@@ -98,6 +98,7 @@ class StudyConfig:
     out: str = "runs/study"
     columns: Optional[str] = None
     min_user_items: int = 5
+    min_item_users: int = 1
     split_seeds: int = 3
     patience: Optional[int] = None
     max_steps: Optional[int] = None
@@ -125,8 +126,8 @@ class StudyConfig:
             raise InvalidArgument("triples, certify and falsify_budget must be >= 0")
         if (self.patience is not None and self.patience < 0) or (self.max_steps is not None and self.max_steps < 1):
             raise InvalidArgument(f"patience={self.patience!r} must be >= 0 steps (0: no early stopping) and max_steps={self.max_steps!r} >= 1")
-        if self.min_user_items < 1:
-            raise InvalidArgument(f"min_user_items={self.min_user_items!r} must be at least 1, e.g. 5")
+        if self.min_user_items < 1 or self.min_item_users < 1:
+            raise InvalidArgument(f"min_user_items={self.min_user_items!r} and min_item_users={self.min_item_users!r} must be at least 1, e.g. 5 and 1")
         if self.tune_seeds < 1 or self.bracket_rounds < 0:
             raise InvalidArgument(f"tune_seeds={self.tune_seeds!r} must be >= 1 (default 2) and bracket_rounds={self.bracket_rounds!r} >= 0 (0: no widening)")
         if not set(self.bracket_axes) <= {"lr", "lam", "dropout", "width"}:
@@ -159,6 +160,10 @@ class StudyConfig:
             parts.append(f"--data {c.data}")
         if c.columns:
             parts.append(f"--columns {c.columns}")
+        if c.threshold is not None:
+            parts.append(f"--threshold {c.threshold:g}")
+        if c.min_item_users > 1:
+            parts.append(f"--min-item-users {c.min_item_users}")
         parts += [f"--architecture {c.model}", f"--activations '{','.join(c.activations)}'", f"--seeds {c.seeds}"]
         if c.model == "autorec":
             parts.append(f"--epochs {c.epochs}")

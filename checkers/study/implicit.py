@@ -47,6 +47,7 @@ from ...theorems.errors import InvalidArgument
 from ...theorems.classify import class_name as _class_of
 from .analysis import ANALYSIS_DEFAULTS, analyse, pack_per_user
 from .ease import fit_ease, popularity_baseline
+from .plan import DEFAULT_BEST_STEP
 from .tuning import AXES, Bracket
 
 __all__ = ["DEFAULT_GRID", "DEFAULT_PATIENCE", "DEFAULT_MAX_STEPS", "make_trials", "resolve_threshold", "build_model", "study_task",
@@ -117,12 +118,22 @@ def anneal_steps(steps: Optional[int], fraction: Optional[float], cap_steps: int
     """Mult-VAE's ``total_anneal_steps`` (``beta = min(0.2, step / total)``, Liang et al.).
 
     Given ``steps``, that (Liang et al.'s default: 200,000, so beta reaches 0.2 only after 40,000 steps). Otherwise
-    scaled to the run: beta reaches ``beta_cap`` after ``fraction`` of the run's step cap, i.e.
-    ``total = fraction * cap_steps / beta_cap``.
+    scaled to the run: beta reaches ``beta_cap`` after ``fraction`` of ``cap_steps``, i.e.
+    ``total = fraction * cap_steps / beta_cap``. The study passes the run's *expected* length
+    (:func:`expected_run_steps`), not its cap, so that beta reaches its cap within runs that stop early.
     """
     if steps is not None:
         return int(steps)
     return max(1, int(round(float(fraction if fraction is not None else 0.1) * cap_steps / beta_cap)))
+
+
+def expected_run_steps(cap_steps: int, patience: Optional[int]) -> int:
+    """A run's expected optimiser steps: the expected best step (plan.DEFAULT_BEST_STEP) plus the patience, at most the cap.
+
+    With early stopping a run lasts at least ``patience`` steps, so with ``fraction * expected <= patience``
+    (0.1 x (1900 + 400) = 230 <= 400 for the default study) beta reaches its cap within every run.
+    """
+    return int(cap_steps) if not patience else int(min(cap_steps, DEFAULT_BEST_STEP + patience))
 
 
 _SPLITS: dict[tuple, tuple[Ratings, ImplicitSplit]] = {}
@@ -151,18 +162,25 @@ def check_split_data(split: ImplicitSplit, seed: int, metrics: Sequence[tuple[st
             "(or lower --min-user-items)")
 
 
+def split_spec(cfg: Any, threshold: Optional[float], seed: int) -> dict:
+    """What determines a split: the filters, the held-out share and the split seed (``min_item_users`` only when it filters)."""
+    spec = {"threshold": threshold, "min_user_items": cfg.min_user_items, "heldout": cfg.heldout, "seed": seed}
+    return spec | ({"min_item_users": int(cfg.min_item_users)} if getattr(cfg, "min_item_users", 1) > 1 else {})
+
+
 def task_split(ratings: Ratings, sp: dict) -> ImplicitSplit:
     """The split a task names (cached per process: the tasks of one split share it).
 
     The cache holds the ratings object itself and checks identity, so a new
     data set that happens to reuse a freed object's id never gets a stale split.
     """
-    key = (id(ratings), sp["threshold"], sp["min_user_items"], sp["heldout"], sp["seed"])
+    key = (id(ratings), sp["threshold"], sp["min_user_items"], sp.get("min_item_users", 1), sp["heldout"], sp["seed"])
     hit = _SPLITS.get(key)
     if hit is None or hit[0] is not ratings:
         if len(_SPLITS) > 8:
             _SPLITS.clear()
-        split = liang_split(ratings, threshold=sp["threshold"], min_user_items=sp["min_user_items"], heldout=sp["heldout"], seed=sp["seed"])
+        split = liang_split(ratings, threshold=sp["threshold"], min_user_items=sp["min_user_items"], heldout=sp["heldout"], seed=sp["seed"],
+                            min_item_users=sp.get("min_item_users", 1))
         hit = _SPLITS[key] = (ratings, split)
     return hit[1]
 
@@ -187,7 +205,7 @@ def study_task(task: dict, payload: dict, progress: Any = None) -> dict:
     tr = task["train"]
     steps_per_epoch = -(-split.train.n_rows // min(tr["batch_size"], split.train.n_rows))
     cap = tr["epochs"] or max(1, -(-tr["max_steps"] // steps_per_epoch))
-    anneal = anneal_steps(task["anneal_steps"], task.get("anneal_fraction"), cap * steps_per_epoch)
+    anneal = anneal_steps(task["anneal_steps"], task.get("anneal_fraction"), expected_run_steps(cap * steps_per_epoch, tr["patience"]))
     model = build_model(task["model"], split.n_items, task["hidden"], task["activation"], task["hyper"], anneal)
     tc = TrainConfig(epochs=cap, batch_size=tr["batch_size"], lr=task["hyper"]["lr"], eval_every=tr["eval_every"], patience=tr["patience"] or None)
     final = task["kind"] == "final"
@@ -245,7 +263,7 @@ def _task(cfg: Any, kind: str, act: str, split_seed: int, hyper: dict, seeds: li
         "label": label, "kind": kind, "model": cfg.model, "activation": act, "hyper": hyper, "seeds": seeds,
         "hidden": list(cfg.hidden[:-1]) + [int(hyper["width"])] if "width" in hyper else list(cfg.hidden),
         "anneal_steps": cfg.anneal_steps, "anneal_fraction": cfg.anneal_fraction, "data": data,
-        "split": {"threshold": threshold, "min_user_items": cfg.min_user_items, "heldout": cfg.heldout, "seed": split_seed},
+        "split": split_spec(cfg, threshold, split_seed),
         "train": {"batch_size": cfg.batch_size, "patience": cfg.patience, "max_steps": cfg.max_steps, "epochs": cfg.epochs, "eval_every": cfg.eval_every},
         "audit": {"out": cfg.out, "triples": cfg.triples, "certify": cfg.certify, "falsify_budget": cfg.falsify_budget,
                   "first_seed": cfg.seed, "first_split": cfg.split_seed},
@@ -376,10 +394,9 @@ def study_implicit(cfg: Any, ratings: Ratings, progress: Any) -> dict:
     split_seeds = list(range(cfg.split_seed, cfg.split_seed + cfg.split_seeds))
     seeds = list(range(cfg.seed, cfg.seed + cfg.seeds))
     data = {"source": ratings.source, "rows": len(ratings)}
-    first = task_split(ratings, {"threshold": threshold, "min_user_items": cfg.min_user_items, "heldout": cfg.heldout, "seed": split_seeds[0]})
+    first = task_split(ratings, split_spec(cfg, threshold, split_seeds[0]))
     for sp in split_seeds:  # every split checked before any training
-        check_split_data(task_split(ratings, {"threshold": threshold, "min_user_items": cfg.min_user_items,
-                                              "heldout": cfg.heldout, "seed": sp}), sp)
+        check_split_data(task_split(ratings, split_spec(cfg, threshold, sp)), sp)
     name = MODEL_NAMES[cfg.model]
     if cfg.hidden:
         trials = [h | {"width": float(cfg.hidden[-1])} for h in trials]
@@ -403,7 +420,7 @@ def study_implicit(cfg: Any, ratings: Ratings, progress: Any) -> dict:
         "model": cfg.model, "protocol": first.meta | {"split_seeds": split_seeds, "threshold": threshold},
         "model_config": build_model(cfg.model, first.n_items, cfg.hidden, "identity", trials[0], _first_anneal(cfg, first)).describe()
         | ({"kl_annealing": f"{cfg.anneal_steps} steps (fixed)" if cfg.anneal_steps else
-            f"beta reaches 0.2 after {cfg.anneal_fraction:g} of each run's step cap"} if cfg.model == "multvae" else {})
+            f"beta reaches 0.2 after {cfg.anneal_fraction:g} of each run's expected length (expected best step + patience, at most the cap)"} if cfg.model == "multvae" else {})
         | {"latent_activation": "varies", "weight_decay_lam": "tuned", "dropout": "tuned"},
         "train_config": {"batch_size": cfg.batch_size, "eval_every_epochs": cfg.eval_every, "patience_steps": cfg.patience,
                          "max_steps": cfg.max_steps, "epoch_cap": cfg.epochs, "select": f"validation {PRIMARY}", "optimizer": "Adam"},
@@ -423,7 +440,7 @@ def study_implicit(cfg: Any, ratings: Ratings, progress: Any) -> dict:
 
 def _first_anneal(cfg: Any, split: ImplicitSplit) -> int:
     spe = -(-split.train.n_rows // min(cfg.batch_size, split.train.n_rows))
-    return anneal_steps(cfg.anneal_steps, cfg.anneal_fraction, (cfg.epochs or max(1, -(-cfg.max_steps // spe))) * spe)
+    return anneal_steps(cfg.anneal_steps, cfg.anneal_fraction, expected_run_steps((cfg.epochs or max(1, -(-cfg.max_steps // spe))) * spe, cfg.patience))
 
 
 def _capped(tune_results: list[dict], runs: list[dict]) -> dict:
@@ -441,7 +458,7 @@ def _baselines(cfg: Any, ratings: Ratings, threshold: Optional[float], split_see
     t0 = time.perf_counter()
     ease, pop, per_user = [], [], {}
     for sp in split_seeds:
-        split = task_split(ratings, {"threshold": threshold, "min_user_items": cfg.min_user_items, "heldout": cfg.heldout, "seed": sp})
+        split = task_split(ratings, split_spec(cfg, threshold, sp))
         ease.append(fit_ease(split))
         pop_users = popularity_baseline(split)
         pop.append({k: float(np.nanmean(v)) for k, v in pop_users.items()})
@@ -465,7 +482,7 @@ def _analysis(cfg: Any, ratings: Ratings, threshold: Optional[float], split_seed
               metrics: list[str]) -> tuple[dict, dict]:
     """The per-user score block of the report and the pre-registered analysis computed from it."""
 
-    users = {sp: task_split(ratings, {"threshold": threshold, "min_user_items": cfg.min_user_items, "heldout": cfg.heldout, "seed": sp}).test_users
+    users = {sp: task_split(ratings, split_spec(cfg, threshold, sp)).test_users
              for sp in split_seeds}
     ac = analysis_config(cfg)
     arms = list(acts) + [b for b in ("EASE", "popularity") if any(k[0] == b for k in per_user)]

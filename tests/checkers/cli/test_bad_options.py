@@ -30,7 +30,7 @@ ZERO_BAD = {"restarts", "max_counterexamples", "seeds", "epochs", "batch_size", 
 #: Float options where a negative value is meaningful.
 NEGATIVE_OK = {"threshold"}
 #: Flags and options whose every string is valid (or that have no value).
-NO_VALUE = {"as_json", "no_shrink", "no_plots", "no_ease", "resume", "min_latent"}
+NO_VALUE = {"as_json", "no_shrink", "no_plots", "no_ease", "resume", "min_latent", "plan"}
 
 
 def _commands() -> dict:

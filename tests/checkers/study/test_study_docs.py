@@ -42,3 +42,24 @@ def test_every_table_is_marked_and_no_superseded_figure_is_quoted_as_current():
     assert "r = 0.97" not in doc and "131 of 200" not in doc and "0.09-0.16" not in doc
     fewest = min(r["fewest_nonzero_units"] for r in rs)
     assert f"| relu | 0 | {max(r['dead_units'] for r in rs):g} | {fewest:g} |" in doc  # the audit row, read independently
+
+
+EXTRA = os.path.join(ROOT, "docs", "gen_study_extra.py")
+ABLATION = os.path.join(ROOT, "docs", "gallery", "ablation-ml100k", "report.json")
+
+
+def test_profile_and_ablation_tables_match_their_json():
+    res = subprocess.run([sys.executable, EXTRA, "--check"], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    doc = open(DOC).read()
+    for name in ("profile", "ablation", "ablation-statements"):
+        assert doc.count(f"<!-- study-extra:{name} begin -->") == 1 and doc.count(f"<!-- study-extra:{name} end -->") == 1
+
+
+def test_a_changed_ablation_number_makes_the_extra_check_fail(tmp_path):
+    rep = json.load(open(ABLATION))
+    rep["runs"][0]["test"]["NDCG@100"] += 0.01
+    bad = tmp_path / "a.json"
+    bad.write_text(json.dumps(rep))
+    res = subprocess.run([sys.executable, EXTRA, "--ablation", str(bad), "--check"], capture_output=True, text=True)
+    assert res.returncode == 1 and "differ" in res.stderr
