@@ -12,7 +12,7 @@ from latentcheck.checkers.study.datasets import DATASETS, DEFAULT_DATASETS, pars
 from latentcheck.theorems.errors import InvalidArgument
 from latentcheck.checkers.cli.app import main
 
-LASTFM = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "lastfm-2k" / "user_artists.dat"
+LASTFM = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "lastfm-2k" / "user_artists.dat"
 
 
 def test_parse_datasets():
