@@ -108,7 +108,7 @@ def test_a_plain_callable_gives_the_same_float_finding_from_the_api_and_the_asse
 
 _USER_TEST = textwrap.dedent(
     """
-    from latentcheck.theorems import Encoder
+    from latentcheck import load_encoder
     from latentcheck.checkers.testing import assert_nonvanishing
 
     def test_p3(latentcheck_seed):
