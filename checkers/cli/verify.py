@@ -13,6 +13,7 @@ from typing import Optional
 import typer
 
 from . import convert as cli_convert
+from ..verify.api import small_latent_property, verify_min_latent
 
 __all__ = ["register"]
 
@@ -70,8 +71,6 @@ def register(app: typer.Typer) -> None:
 
         from ._args import nonempty, nonneg_int, positive_seconds
         from .._io import check_input_file, check_output_dir
-
-        from ..verify.api import small_latent_property, verify_min_latent
 
         if property.strip().lower().startswith("p3-eps"):
             small_latent_property(property)  # its own error for a bad EPS or R
