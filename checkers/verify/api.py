@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ...theorems.domains import Domain, parse_domain
+from ...theorems.domains import Box, Domain, parse_domain
 from ...theorems.encoder import Encoder
 from .result import CERT_SCHEMA_NOTE, VERDICTS, VerifyResult
 from ...theorems.errors import InvalidArgument
@@ -97,7 +97,7 @@ def _verify_small(encoder: Encoder, prop: SmallLatent, domain: Any, norm: str, t
         raise InvalidArgument(f"timeout={timeout!r} must be a positive number of seconds")
     dom = parse_verify_domain(domain)
     t0 = time.perf_counter()
-    engine = verify_p3_eps_box if dom.name == "box" else verify_p3_eps
+    engine = verify_p3_eps_box if isinstance(dom, Box) else verify_p3_eps
     res = engine(encoder, prop.eps, prop.r, dom, norm, t0 + float(timeout), t0)
     res.property_spec = prop.spec.lower()
     res.inputs = encoder.inputs.record()

@@ -37,6 +37,7 @@ from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 from ...counterexamples.certificate_smooth import (SCHEMA_SMOOTH, CertificateError, check_smooth_certificate,
                                                    s_kind)
 from ...theorems.balls import ball_precision, exact_bounds
+from ...theorems.domains import Binary
 from ...theorems.errors import NotExact
 from ...theorems.relaxations import PREC, SMOOTH, Window, ball_value, small_window
 from .l2 import range_entry
@@ -73,7 +74,7 @@ def smooth_scope(encoder: Any, dom: Any, normalise: str) -> str | None:
     name = encoder.layers[0].activation.name
     if name not in SMOOTH:
         return f"activation {name} is not one of the smooth activations decided here ({', '.join(SMOOTH)})"
-    if dom.label != "binary":
+    if not isinstance(dom, Binary):
         return f"domain {dom.label}: p3-eps for smooth activations is decided on binary users only"
     if not (normalise in ("none", "l2") or normalise.startswith("divide:")):
         return f"input normalisation {normalise} is not none, l2 or divide:K"
