@@ -62,7 +62,7 @@ _LamGrid = Annotated[Optional[str], typer.Option("--lam-grid", help="multdae/mul
 _DropoutGrid = Annotated[Optional[str], typer.Option("--dropout-grid", help="multdae/multvae: input dropout rates tuned per activation (default 0.5).")]
 _Search = Annotated[str, typer.Option("--search", help="grid (every combination) or random:N (N seeded draws over the grids' ranges, the same for every activation).")]
 _AnnealSteps = Annotated[Optional[int], typer.Option("--anneal-steps", help="multvae: fixed total_anneal_steps, beta = min(0.2, step / N) (Liang et al.'s default and this option's old default: 200000). Default: scaled by --anneal-fraction.")]
-_AnnealFraction = Annotated[float, typer.Option("--anneal-fraction", help="multvae: beta reaches 0.2 after this fraction of the run's step cap (--max-steps, or --epochs x steps per epoch), unless --anneal-steps is given.")]
+_AnnealFraction = Annotated[float, typer.Option("--anneal-fraction", help="multvae: beta reaches 0.2 after this fraction of the run's expected length (1900 steps + --patience, at most the cap), unless --anneal-steps is given.")]
 _Executor = Annotated[Optional[str], typer.Option("--executor", help="inprocess (default) or ray[:ADDRESS] (optional extra 'ray').")]
 _Resume = Annotated[bool, typer.Option("--resume", help="Reuse finished runs stored under --out/runs.")]
 _Log = Annotated[Optional[str], typer.Option("--log", help="Also write one line per finished task (what, metric averaged over its seeds, time, ETA) to this file. "
