@@ -123,6 +123,15 @@ class IntMatrix:
             return cls.from_float(np.asarray(W, dtype=np.float64))
         return cls.from_rationals(exact_scalars(W))
 
+    def integer_form(self) -> tuple[np.ndarray, int]:
+        """``(K, d)``: an object array of Python ints and a positive int with ``W == K / d`` exactly."""
+        K = np.empty(self.K.shape, dtype=object)
+        K.ravel()[:] = [int(v) for v in np.asarray(self.K).ravel().tolist()]
+        if self.e >= 0:
+            K.ravel()[:] = [v << self.e for v in K.ravel().tolist()]
+            return K, self.D
+        return K, self.D << -self.e
+
     # ------------------------------------------------------------- views
     @property
     def shape(self) -> tuple[int, int]:

@@ -85,7 +85,7 @@ def smooth_scope(encoder: Any, dom: Any, normalise: str) -> str | None:
 
 def _net(encoder: Any, normalise: str) -> _Net:
     layer = encoder.layers[0]
-    K, d = layer._int_form
+    K, d = layer.kernel.W.integer_form()
     return _Net(np.asarray(layer.W, dtype=np.float64), np.asarray(layer.b, dtype=np.float64), K, d,
                 list(layer.b_exact), layer.activation.name, normalise, s_kind(normalise))
 

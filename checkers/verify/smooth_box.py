@@ -184,7 +184,7 @@ def _proved_box(encoder: Any, win: Window, eps: Fraction, r: Fraction, rho: Frac
             "activation_names": [layer.activation.name],
             "window": {"lo": None if A is None else str(A), "hi": None if C is None else str(C)},
             "rho": str(rho), "cases": proofs}
-    K, d = layer._int_form
+    K, d = layer.kernel.W.integer_form()
     try:
         check_smooth_box(cert, K, d, list(layer.b_exact), layer.activation.name, encoder.n)
     except CertificateError as exc:

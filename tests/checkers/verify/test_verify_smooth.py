@@ -335,7 +335,7 @@ def test_engine_check_rejects_planted_bugs(cert_dir):
 
     out, cert, _ = cert_dir
     enc = load_encoder(str(out / "encoder.npz"))
-    K, d = enc.layers[0]._int_form
+    K, d = enc.layers[0].kernel.W.integer_form()
     args = (K, d, list(enc.layers[0].b_exact), "tanh", enc.n)
     assert check_smooth_certificate(json.loads(json.dumps(cert)), *args) == enc.n
     for change in (lambda c: c.update(eps=str(Fraction(c["eps"]) * 2)),
