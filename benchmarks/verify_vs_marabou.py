@@ -244,6 +244,7 @@ ENGINES = {
     "invprop": {"CASCADE": ("interval", "invprop", "crown", "lp"), "STRONG_K": 1},
     "crown-tighten": {"CASCADE": ("interval", "crown", "crown-tighten", "lp"), "STRONG_K": 1},
     "alpha": {"CASCADE": ("interval", "crown", "alpha", "lp"), "STRONG_K": 1},
+    "crown": {"CASCADE": ("interval", "crown", "lp"), "STRONG_K": 1},
     "strong2": {"CASCADE": ("interval", "crown", "lp"), "STRONG_K": 2},
 }
 

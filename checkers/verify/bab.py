@@ -42,10 +42,9 @@ _FEAS_TOL = 1e-9
 #: unstable unit). At each node: interval bounds, ``"crown"`` (back-substitution tries to close the node; with
 #: ``"alpha"`` its slopes and latent multipliers optimised; with ``"crown-tighten"`` CROWN bounds of the hidden
 #: units, each kept one recorded as a split whose far side its rows close), then the elastic LP (``"lp"``).
-#: ``("interval", "lp")`` is the engine before issue 19. ``"invprop"`` is off by default: measured faster on
-#: 64-32-8 and 64-64-32-8 when it replaces the LP bounds, but on 256-128-32 only the LP bounds close the root, and
-#: the probe deciding between them (:func:`tighten._lp_worth_it`) is not reliable (docs/verify.md, "Bound methods").
-CASCADE = ("interval", "crown", "lp")
+#: The default is the engine before issue 19: on the benchmark's cases no combination of the new stages used
+#: fewer CPU seconds on every case (docs/verify.md, "Bound methods"); each is one name away.
+CASCADE = ("interval", "lp")
 
 
 @dataclass
