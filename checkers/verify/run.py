@@ -324,6 +324,12 @@ def run_p3(encoder: Any, pls: list[PLFunction], dom: "Domain", homogeneous: bool
             return done("unknown", out + (f" (case x_{case[0]} = {case[1]})" if case else ""), "branch-and-bound")
         trees.append({"bounds": entries, "root": out})
         cases.append(case)
+    return _closed(done, encoder, dom, pls, mode, cases, trees, stats, Ws, bs)
+
+
+def _closed(done: Any, encoder: Any, dom: "Domain", pls: list, mode: str, cases: list, trees: list, stats: BabStats,
+            Ws: list, bs: list) -> VerifyResult:
+    """Every tree closed: the certificate, re-checked exactly as a whole before ``proved``."""
     cert = {"schema": SCHEMA, "property": "p3", "domain": dom.certificate_form(), "normalise": "none",
             "activations": [p.to_json() for p in pls],
             "activation_names": [layer.activation.name for layer in encoder.layers],
