@@ -231,11 +231,12 @@ def check_point(RC, weights: str, domain: str, x: list | None, exact_input: bool
 def check_certificate(RC, weights: str, cert_path: str) -> dict:
     with open(cert_path) as fh:
         cert = json.load(fh)
+    fn = RC.recheck_l2 if cert.get("schema") == RC.SCHEMA_L2 else RC.recheck
     try:
-        leaves, _notes = RC.recheck(cert, weights)
+        leaves, _notes = fn(cert, weights)
     except RC.Rejected as exc:
         return {"checked": True, "ok": False, "why": str(exc)[:300]}
-    return {"checked": True, "ok": True, "leaves": leaves, "how": "recheck() of counterexamples/recheck.py"}
+    return {"checked": True, "ok": True, "leaves": leaves, "how": f"{fn.__name__}() of counterexamples/recheck.py"}
 
 
 def check(RC, tool: str, res: dict, weights: str, domain: str) -> dict:

@@ -113,6 +113,9 @@ _MILP_FRAC, _MILP_CAP = 0.1, 15.0
 #: The tree's first slot, before the MILP: easy unsatisfiable cases close in it and never pay for the MILP; a tree
 #: still open at its end is dropped (its certificate is rebuilt by the second tree, after the MILP).
 _TREE_FIRST_FRAC = 0.25
+#: A second PGD + SoI slot after the tree's first slot (a new seed; the first slot is short and, on a loaded
+#: machine, may end before the greedy 0/1 repairs do: binary 1682-200-64 was found in one run and not the next).
+_SEARCH2_FRAC, _SEARCH2_CAP = 0.05, 5.0
 
 
 def _slot(deadline: float, frac: float, cap: float, cases_left: int) -> float:
@@ -130,11 +133,11 @@ def _root_start(P: Problem, start: dict, deadline: float) -> list[np.ndarray]:
     return [v[:P.n]] if status == "optimal" and v is not None else []
 
 
-def _search(P: Problem, try_point: Any, deadline: float, sstats: SearchStats, starts: list) -> Any:
+def _search(P: Problem, try_point: Any, deadline: float, sstats: SearchStats, starts: list, seed: int = 0) -> Any:
     """PGD + SoI walks until ``deadline``; an exact counterexample or None."""
     lo = np.where(np.isfinite(P.xlo), P.xlo, -1.0)
     hi = np.where(np.isfinite(P.xhi), P.xhi, 1.0)
-    return search_portfolio(P, lo, hi, try_point, deadline, sstats, starts=starts)
+    return search_portfolio(P, lo, hi, try_point, deadline, sstats, starts=starts, seed=seed)
 
 
 def _milp_probe(P: Problem, start: dict, deadline: float, try_point: Any, stats: BabStats, seconds: float) -> Any:
@@ -216,12 +219,18 @@ def _before_tree(P: Problem, key: str, deadline: float, stats: BabStats, sstats:
     return None, "", entries, start
 
 
-def _tree(P: Problem, start: dict, deadline: float, try_point: Any, stats: BabStats, cases_left: int) -> tuple[str, Any, str]:
-    """The tree in two slots with the MILP between them: ``(status, tree or counterexample or reason, found by)``."""
+def _tree(P: Problem, start: dict, deadline: float, try_point: Any, stats: BabStats, sstats: SearchStats,
+          cases_left: int) -> tuple[str, Any, str]:
+    """The tree in two slots with a second search and the MILP between them:
+    ``(status, tree or counterexample or reason, found by)``."""
     first = time.perf_counter() + _TREE_FIRST_FRAC * max(0.0, deadline - time.perf_counter()) / max(1, cases_left)
     status, out = solve_tree(P, min(first, deadline), try_point, stats, start)
     if status != "open" or time.perf_counter() >= deadline or not out.startswith("time limit"):
         return status, out, "tree"
+    slot = _slot(deadline, _SEARCH2_FRAC, _SEARCH2_CAP, cases_left)
+    found = _search(P, try_point, time.perf_counter() + slot, sstats, [], seed=1) if slot > 0.05 else None
+    if found is not None:
+        return "found", found, sstats.found_by
     found = _milp_probe(P, start, deadline, try_point, stats, _slot(deadline, _MILP_FRAC, _MILP_CAP, cases_left))
     if found is not None:
         return "found", found, "milp"
@@ -300,10 +309,14 @@ def run_p3(encoder: Any, pls: list[PLFunction], dom: "Domain", homogeneous: bool
             return done("refuted", f"an exact rational input in the domain is encoded as exactly 0 (found by "
                         f"{_FOUND_BY[how]}, certified in rationals)", f"{how}-search+exact",
                         counterexample=[str(v) for v in found])
-        status, out, how = _tree(P, start, deadline, try_point, stats, len(all_cases) - ci)
-        if status == "found" and how == "milp":
+        status, out, how = _tree(P, start, deadline, try_point, stats, sstats, len(all_cases) - ci)
+        if status == "found" and how != "tree" and not is_counterexample(encoder, dom, out):
+            sstats.rejected += 1  # a search is never trusted; the tree decides
+            status, out, how = (*solve_tree(P, deadline, try_point, stats, start), "tree")
+        if status == "found" and how != "tree":
             return done("refuted", f"an exact rational input in the domain is encoded as exactly 0 (found by "
-                        f"{_FOUND_BY[how]}, certified in rationals)", "milp-search+exact", counterexample=[str(v) for v in out])
+                        f"{_FOUND_BY[how]}, certified in rationals)", f"{how}-search+exact",
+                        counterexample=[str(v) for v in out])
         if status == "found":
             return done("refuted", "an exact rational input in the domain is encoded as exactly 0", "branch-and-bound",
                         counterexample=[str(v) for v in out])
@@ -311,6 +324,12 @@ def run_p3(encoder: Any, pls: list[PLFunction], dom: "Domain", homogeneous: bool
             return done("unknown", out + (f" (case x_{case[0]} = {case[1]})" if case else ""), "branch-and-bound")
         trees.append({"bounds": entries, "root": out})
         cases.append(case)
+    return _closed(done, encoder, dom, pls, mode, cases, trees, stats, Ws, bs)
+
+
+def _closed(done: Any, encoder: Any, dom: "Domain", pls: list, mode: str, cases: list, trees: list, stats: BabStats,
+            Ws: list, bs: list) -> VerifyResult:
+    """Every tree closed: the certificate, re-checked exactly as a whole before ``proved``."""
     cert = {"schema": SCHEMA, "property": "p3", "domain": dom.certificate_form(), "normalise": "none",
             "activations": [p.to_json() for p in pls],
             "activation_names": [layer.activation.name for layer in encoder.layers],
