@@ -38,7 +38,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Optional, Sequence
 
 import numpy as np
-from scipy import stats
+import lazy_loader as lazy
 
 from .audit import audit_encoder
 from .data import ImplicitSplit
@@ -49,6 +49,9 @@ from ...theorems.classify import class_name
 from ...theorems.errors import InvalidArgument
 from .._io import atomic_write_text
 from .report import _json_clean as json_clean
+
+#: SciPy loads on first use (lazy_loader): importing this module stays cheap for commands that never fits a regression.
+stats = lazy.load("scipy.stats", suppress_warning=True)  # scipy itself is imported eagerly by it, its submodule lazily
 
 __all__ = ["AblationConfig", "parse_widths", "ablation_config", "ablation_run", "regress", "pooled_regress", "regressions", "run_ablation", "ablation_markdown",
            "write_ablation", "DEFAULT_WIDTHS", "DEFAULT_DELTAS", "PROPERTIES"]

@@ -22,8 +22,7 @@ from fractions import Fraction
 from typing import Any, Callable
 
 import numpy as np
-import scipy.sparse as sps
-from scipy.optimize import linprog
+import lazy_loader as lazy
 
 from . import alpha_crown as AC
 from . import bound_methods as BM
@@ -32,6 +31,10 @@ from .pl import PLFunction
 from ...counterexamples.certificate import ExactNet, check_leaf, leaf_box
 from .highs_lp import RelaxLP
 from ...theorems.errors import InvalidArgument
+
+#: SciPy loads on first use (lazy_loader): importing this module stays cheap for commands that never solves an LP.
+optimize = lazy.load("scipy.optimize", suppress_warning=True)  # scipy itself is imported eagerly by it, its submodule lazily
+sps = lazy.load("scipy.sparse", suppress_warning=True)  # scipy itself is imported eagerly by it, its submodule lazily
 
 __all__ = ["Problem", "BabStats", "solve_tree"]
 
@@ -700,7 +703,7 @@ def interior_point(P: Problem, v: np.ndarray, xfix: bool) -> np.ndarray | None:
     bounds[m_col] = (None, 1.0)
     c = np.zeros(P.nv)
     c[m_col] = -1.0
-    res = linprog(c, A_ub=A_ub if len(rhs) else None, b_ub=np.asarray(rhs) if len(rhs) else None,
+    res = optimize.linprog(c, A_ub=A_ub if len(rhs) else None, b_ub=np.asarray(rhs) if len(rhs) else None,
                   A_eq=A_eq, b_eq=b_eq, bounds=bounds, method="highs")
     if res.status != 0 or -res.fun <= 1e-12:
         return None

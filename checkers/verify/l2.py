@@ -31,12 +31,15 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import scipy.sparse as sps
-from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+import lazy_loader as lazy
 
 from .pl import PLFunction
 from ...counterexamples.certificate_l2 import SCHEMA_L2, check_l2_certificate, l2_counterexample_ok
 from .result import VerifyResult
+
+#: SciPy loads on first use (lazy_loader): importing this module stays cheap for commands that never solves an LP.
+optimize = lazy.load("scipy.optimize", suppress_warning=True)  # scipy itself is imported eagerly by it, its submodule lazily
+sps = lazy.load("scipy.sparse", suppress_warning=True)  # scipy itself is imported eagerly by it, its submodule lazily
 
 if TYPE_CHECKING:
     from ...theorems.domains import Domain
@@ -235,7 +238,7 @@ def _lp(net: _Net, node: _Node, entry: dict, stats: dict) -> tuple[float, np.nda
     bounds.append((_down(Fraction(entry["s"][0])), _up(Fraction(entry["s"][1]))))
     bounds += [(None, None)] * (net.nv - net.n - 1)
     t0 = time.perf_counter()
-    res = linprog(c, A_ub=A, b_ub=rhs, A_eq=net.A_eq, b_eq=net.b_eq, bounds=bounds, method="highs")
+    res = optimize.linprog(c, A_ub=A, b_ub=rhs, A_eq=net.A_eq, b_eq=net.b_eq, bounds=bounds, method="highs")
     stats["lp_seconds"] += time.perf_counter() - t0
     stats["lps"] += 1
     if res.status != 0:
@@ -409,8 +412,8 @@ def milp_user(net: _Net, k: int, time_limit: float, stats: dict, margin: float =
     v_i = [v for ents, _, _ in rows for _, v in ents]
     A = sps.csr_matrix((v_i, (r_i, c_i)), shape=(len(rows), len(lo_v)))
     t0 = time.perf_counter()
-    res = milp(np.zeros(len(lo_v)), constraints=LinearConstraint(A, [r[1] for r in rows], [r[2] for r in rows]),
-               integrality=np.asarray(integ), bounds=Bounds(np.asarray(lo_v), np.asarray(hi_v)),
+    res = optimize.milp(np.zeros(len(lo_v)), constraints=optimize.LinearConstraint(A, [r[1] for r in rows], [r[2] for r in rows]),
+               integrality=np.asarray(integ), bounds=optimize.Bounds(np.asarray(lo_v), np.asarray(hi_v)),
                options={"time_limit": float(time_limit), "disp": False})
     stats["milp_seconds"] += time.perf_counter() - t0
     stats["milps"] += 1

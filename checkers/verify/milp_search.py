@@ -13,11 +13,14 @@ import math
 from fractions import Fraction
 
 import numpy as np
-import scipy.sparse as sps
-from scipy.optimize import Bounds, LinearConstraint, milp
+import lazy_loader as lazy
 
 from .bab import Problem, _line_on
 from .bounds import NodeBounds
+
+#: SciPy loads on first use (lazy_loader): importing this module stays cheap for commands that never solves an LP.
+optimize = lazy.load("scipy.optimize", suppress_warning=True)  # scipy itself is imported eagerly by it, its submodule lazily
+sps = lazy.load("scipy.sparse", suppress_warning=True)  # scipy itself is imported eagerly by it, its submodule lazily
 
 __all__ = ["milp_candidate"]
 
@@ -104,8 +107,8 @@ def milp_candidate(P: Problem, nb: NodeBounds, time_limit: float) -> tuple[str, 
     integ[nv:] = extra_int
     if P.binary:
         integ[:P.n] = 1
-    res = milp(np.zeros(total), constraints=LinearConstraint(A, lo_all, hi_all), integrality=integ,
-               bounds=Bounds(vlo, vhi), options={"time_limit": float(time_limit), "disp": False})
+    res = optimize.milp(np.zeros(total), constraints=optimize.LinearConstraint(A, lo_all, hi_all), integrality=integ,
+               bounds=optimize.Bounds(vlo, vhi), options={"time_limit": float(time_limit), "disp": False})
     if res.status == 0 and res.x is not None:
         return "feasible", res.x[:P.n]
     if res.status == 2:

@@ -31,8 +31,8 @@ from fractions import Fraction
 from typing import Any
 
 import numpy as np
+import lazy_loader as lazy
 from flint import arb, fmpq
-from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from ...counterexamples.certificate_smooth import (SCHEMA_SMOOTH, CertificateError, check_smooth_certificate,
                                                    s_kind)
@@ -42,6 +42,9 @@ from ...theorems.errors import NotExact
 from ...theorems.relaxations import PREC, SMOOTH, Window, ball_value, small_window
 from .l2 import range_entry
 from .result import VerifyResult
+
+#: SciPy loads on first use (lazy_loader): importing this module stays cheap for commands that never solves an LP.
+optimize = lazy.load("scipy.optimize", suppress_warning=True)  # scipy itself is imported eagerly by it, its submodule lazily
 
 __all__ = ["verify_p3_eps", "min_latent", "MinLatent", "smooth_scope", "exact_latent_size"]
 
@@ -179,7 +182,7 @@ def _lp(net: _Net, win: Window, entry: dict, stats: dict, fix: dict | None = Non
     A_ub = -np.hstack([R, np.ones((len(D), 1))])  # r.v + tau >= d
     bounds = [(float(fix.get(i, 0)), float(fix.get(i, 1))) for i in range(n)] + [(slo, shi), (0.0, None)]
     stats["lps"] += 1
-    res = linprog(c, A_ub=A_ub, b_ub=-D, bounds=bounds, method="highs")
+    res = optimize.linprog(c, A_ub=A_ub, b_ub=-D, bounds=bounds, method="highs")
     if res.status != 0:
         return None, None
     if res.fun <= 1e-9:
@@ -279,9 +282,9 @@ def _milp_at(net: _Net, lo: float | None, hi: float | None, k: int, time_limit: 
     zlo = np.full(len(net.b), -np.inf) if lo is None else (lo - net.b) * S
     zhi = np.full(len(net.b), np.inf) if hi is None else (hi - net.b) * S
     A = np.vstack([net.W, np.ones((1, net.n))])
-    cons = LinearConstraint(A, np.append(zlo, k), np.append(zhi, k))
+    cons = optimize.LinearConstraint(A, np.append(zlo, k), np.append(zhi, k))
     stats["milps"] += 1
-    res = milp(np.zeros(net.n), constraints=cons, integrality=np.ones(net.n), bounds=Bounds(0, 1),
+    res = optimize.milp(np.zeros(net.n), constraints=cons, integrality=np.ones(net.n), bounds=optimize.Bounds(0, 1),
                options={"time_limit": float(time_limit), "disp": False})
     if res.x is None:
         return None
@@ -539,8 +542,8 @@ def _milp_min(net: _Net, k: int, sym: bool, time_limit: float, stats: dict) -> n
     lo.append([k])
     hi.append([k])
     stats["milps"] += 1
-    res = milp(c, constraints=LinearConstraint(np.vstack(blocks), np.concatenate(lo), np.concatenate(hi)),
-               integrality=np.append(np.ones(n), 0), bounds=Bounds(np.append(np.zeros(n), -np.inf), np.append(np.ones(n), np.inf)),
+    res = optimize.milp(c, constraints=optimize.LinearConstraint(np.vstack(blocks), np.concatenate(lo), np.concatenate(hi)),
+               integrality=np.append(np.ones(n), 0), bounds=optimize.Bounds(np.append(np.zeros(n), -np.inf), np.append(np.ones(n), np.inf)),
                options={"time_limit": float(time_limit), "disp": False})
     return None if res.x is None else np.round(res.x[:n]).astype(int)
 

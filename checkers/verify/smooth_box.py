@@ -17,8 +17,8 @@ from fractions import Fraction
 from typing import Any
 
 import numpy as np
+import lazy_loader as lazy
 from flint import arb, fmpq
-from scipy.optimize import linprog
 
 from ...counterexamples.certificate_smooth import SCHEMA_SMOOTH, CertificateError, check_smooth_box
 from ...theorems.balls import ball_precision, exact_bounds
@@ -26,6 +26,9 @@ from ...theorems.errors import NotExact
 from ...theorems.relaxations import PREC, SMOOTH, Window, ball_value, small_window
 from .l2 import sqrt_bounds
 from .result import VerifyResult
+
+#: SciPy loads on first use (lazy_loader): importing this module stays cheap for commands that never solves an LP.
+optimize = lazy.load("scipy.optimize", suppress_warning=True)  # scipy itself is imported eagerly by it, its submodule lazily
 
 __all__ = ["verify_p3_eps_box", "box_scope"]
 
@@ -81,7 +84,7 @@ def _lp(W: np.ndarray, bvec: np.ndarray, ends: tuple, bounds: list, tags: list, 
     c[-1] = 1.0
     if push is not None:
         c = np.append(-push, 0.0)
-    return linprog(c, A_ub=np.array(rows), b_ub=np.array(rhs), bounds=bounds + [(0.0, None if push is None else 0.0)],
+    return optimize.linprog(c, A_ub=np.array(rows), b_ub=np.array(rhs), bounds=bounds + [(0.0, None if push is None else 0.0)],
                    method="highs")
 
 

@@ -24,9 +24,12 @@ from typing import Any, Callable
 
 import flint
 import numpy as np
-from scipy.linalg import qr
+import lazy_loader as lazy
 
 from .highs_lp import new_highs, run_with_fallback
+
+#: SciPy loads on first use (lazy_loader): importing this module stays cheap for commands that never solves an LP.
+linalg = lazy.load("scipy.linalg", suppress_warning=True)  # scipy itself is imported eagerly by it, its submodule lazily
 
 __all__ = ["PatternLP", "SearchStats", "pgd_points", "soi_walk", "search_portfolio", "exact_equality_repair"]
 
@@ -466,7 +469,7 @@ def exact_equality_repair(P: Any, pattern: list[np.ndarray], x: np.ndarray) -> l
     if len(inside) < len(rows):
         return None
     Gf = np.array([[float(G[r, i]) for i in inside] for r in range(len(rows))])
-    _qm, _rm, piv = qr(Gf, pivoting=True)
+    _qm, _rm, piv = linalg.qr(Gf, pivoting=True)
     B = [int(inside[i]) for i in piv[:len(rows)]]
     xq = [_q(v) for v in x.tolist()]
     for i in B:
