@@ -427,9 +427,8 @@ def _q(v: float) -> Any:
 
 
 def _exact_W(P: Any, k: int) -> Any:
-    """``W_k`` as an exact ``fmpq_mat`` (the float64 numbers themselves)."""
-    if P.net is not None:
-        return P.net.W[k]
+    """``W_k`` as an exact ``fmpq_mat`` (the float64 numbers themselves; a proposal only: every point the repair
+    returns is checked exactly against the stored weights before it is reported)."""
     W = P.Ws[k]
     return flint.fmpq_mat(W.shape[0], W.shape[1], [_q(v) for v in W.ravel().tolist()])
 

@@ -284,7 +284,7 @@ def test_peer_benchmark_checks_catch_wrong_witnesses_and_certificates(tmp_path):
     assert B.check_point(RC, w, "box:-1,1", [2.0] * 5, False)["exact_zero"] is False  # outside the box
     u = str(tmp_path / "unsat.npz")
     enc_u = _unsat_encoder()
-    enc_u.save(u)
+    save_encoder(enc_u, u)
     res_u = verify(enc_u, "p3", domain="box:-1,1", timeout=30)
     assert res_u.verdict == "proved"
     cert = str(tmp_path / "cert.json")
