@@ -141,7 +141,7 @@ def ieee_encode(encoder: Encoder, points: np.ndarray, dtype: str) -> np.ndarray 
         per = _IEEE_PARAMS.setdefault(encoder, {})
         if dtype not in per:  # the weights cast once per encoder and dtype (as Encoder.__call__ casts them)
             xla = cached_params(encoder, dtype)  # the same host-side casts, when XLA already made them
-            per[dtype] = ([(np.asarray(Wt), np.asarray(b)) for Wt, b in xla] if xla is not None else
+            per[dtype] = ([(np.asarray(W).T, np.asarray(b)) for W, b in xla] if xla is not None else
                           [(layer.W.T.astype(np_dtype), layer.b.astype(np_dtype)) for layer in encoder.layers])
         h = np.asarray(points, dtype=np.float64).astype(np_dtype)
         with np.errstate(all="ignore"):

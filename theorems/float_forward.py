@@ -3,7 +3,8 @@ re-evaluation (``counterexamples.certify.float_encode``) and :meth:`latentcheck.
 evaluate ``enc(x)`` through :func:`apply_layers`, so a float finding of the search is the float value that
 certification re-computes.
 
-Per layer ``h <- s(h @ W^T + b).astype(dtype)`` over the last axis (any leading batch axes), the weights cast
+Per layer ``h <- s(W @ h + b).astype(dtype)`` on one input vector, ``jax.vmap``-ed over any leading batch axes
+(the form the independent re-checker's XLA evaluation uses, so a float-only finding reproduces there), the weights cast
 to ``dtype`` once per encoder on the host (:func:`float_params`). JAX is imported inside the functions only:
 ``latentcheck.theorems`` loads no JAX at import time.
 """
@@ -33,14 +34,14 @@ def register_pytree(cls: type) -> None:
 
 
 def float_params(encoder: Any, dtype: str) -> list[tuple[Any, Any]]:
-    """``[(W^T, b)]`` as JAX arrays in ``dtype``, cast once per encoder and dtype (from the float64 copies)."""
+    """``[(W, b)]`` as JAX arrays in ``dtype``, cast once per encoder and dtype (from the float64 copies)."""
     import jax.numpy as jnp
 
     register_pytree(type(encoder))
     per = _PARAMS.setdefault(encoder, {})
     key = (dtype, jnp.zeros((), dtype=dtype).dtype.name)  # float64 is float32 unless x64 is on: cached apart
     if key not in per:
-        per[key] = [(jnp.asarray(layer.W.T, dtype=dtype), jnp.asarray(layer.b, dtype=dtype)) for layer in encoder.layers]
+        per[key] = [(jnp.asarray(layer.W, dtype=dtype), jnp.asarray(layer.b, dtype=dtype)) for layer in encoder.layers]
     return per[key]
 
 
@@ -49,20 +50,32 @@ def cached_params(encoder: Any, dtype: str) -> "list[tuple[Any, Any]] | None":
     return _PARAMS.get(encoder, {}).get((dtype, dtype))
 
 
-def apply_layers(params: Sequence[tuple[Any, Any]], fns: Sequence[Callable[[Any], Any]], X: Any, dtype: str,
-                 latent: bool = True) -> Any:
-    """The forward pass: ``X[..., n] -> z[..., m]`` (``latent=False``: the latent pre-activations ``W_L h + b_L``)."""
-    import jax.numpy as jnp
-
-    h = jnp.asarray(X, dtype=dtype)
+def _vector_forward(params: Sequence[tuple[Any, Any]], fns: Sequence[Callable[[Any], Any]], x: Any, dtype: str,
+                    latent: bool) -> Any:
+    """One input ``x[n]``: ``s(W @ h + b).astype(dtype)`` per layer (``latent=False``: stop at ``W_L h + b_L``)."""
+    h = x
     last = len(params) - 1
-    for i, ((Wt, b), f) in enumerate(zip(params, fns)):
-        z = h @ Wt
-        z = z + jnp.broadcast_to(b, z.shape)  # the bias broadcast explicitly
+    for i, ((W, b), f) in enumerate(zip(params, fns)):
+        z = W @ h + b
         if i == last and not latent:
             return z
         h = f(z).astype(dtype)
     return h
+
+
+def apply_layers(params: Sequence[tuple[Any, Any]], fns: Sequence[Callable[[Any], Any]], X: Any, dtype: str,
+                 latent: bool = True) -> Any:
+    """The forward pass: ``X[..., n] -> z[..., m]`` (``latent=False``: the latent pre-activations ``W_L h + b_L``),
+    one vector at a time under ``jax.vmap``."""
+    import jax
+    import jax.numpy as jnp
+
+    X = jnp.asarray(X, dtype=dtype)
+    if X.ndim == 1:
+        return _vector_forward(params, fns, X, dtype, latent)
+    flat = X.reshape((-1, X.shape[-1]))
+    out = jax.vmap(lambda x: _vector_forward(params, fns, x, dtype, latent))(flat)
+    return out.reshape(X.shape[:-1] + out.shape[-1:])
 
 
 def _activation_fns(encoder: Any) -> list[Callable[[Any], Any]]:

@@ -191,7 +191,7 @@ def test_encoder_is_a_pytree_and_validated_on_construction() -> None:
     doubled = jax.tree_util.tree_map(lambda a: a * 2, enc)
     assert isinstance(doubled, Encoder) and np.array_equal(doubled.layers[1].W, 2 * enc.layers[1].W)
     fns = [layer.activation.jax_fn() for layer in enc.layers]
-    f = jax.jit(lambda e, x: apply_layers([(layer.W.T, layer.b) for layer in e.layers], fns, x, "float32"))
+    f = jax.jit(lambda e, x: apply_layers([(layer.W, layer.b) for layer in e.layers], fns, x, "float32"))
     x = np.linspace(-1, 1, 5)
     assert np.allclose(np.asarray(f(enc, x)), enc(x), atol=1e-5)
     with pytest.raises(ShapeMismatch):  # every construction is validated, replace() included

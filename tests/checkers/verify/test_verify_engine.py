@@ -146,10 +146,11 @@ def test_bound_cache_keys_and_binary_rule():
 def test_cli_json_stays_clean_when_the_lp_runs(tmp_path):
     """highspy prints a banner at its first construction; verify --json must still print JSON only.
 
-    (A case whose tree needs node LPs: back-substitution closes the small three-layer one without any.)"""
+    (An unsatisfiable case whose tree needs node LPs: a satisfiable one can be refuted by the gradient search
+    before HiGHS is ever built.)"""
     e = Encoder.random([8, 12, 8, 3], "relu", seed=5)
     bs = [layer.b.copy() for layer in e.layers]
-    bs[-1] = bs[-1] + 1.0
+    bs[-1] = bs[-1] + 1.5
     enc = Encoder.from_arrays([layer.W for layer in e.layers], bs, "relu")
     save_encoder(enc, tmp_path / "e.npz")
     r = subprocess.run([sys.executable, "-m", "latentcheck.checkers.cli", "verify", "--weights", str(tmp_path / "e.npz"),
