@@ -83,6 +83,7 @@ def test_study_on_a_generic_csv_with_multvae(tmp_path):
     assert len(report["runs"]) == 4 and "Mult-VAE" in (tmp_path / "o" / "report.md").read_text()
 
 
+@pytest.mark.slow  # a whole study run twice or more: outside the 10-minute CI tier (pytest -m slow)
 def test_same_command_same_report(study_dir, tmp_path):
     res = runner.invoke(app, STUDY + ["--out", str(study_dir)])  # same out dir: same command
     assert res.exit_code == 0, res.output

@@ -20,6 +20,7 @@ TINY = ["study", "--seeds", "1", "--split-seeds", "1", "--epochs", "2", "--activ
 LINE = re.compile(r"^\[(\d+)/(\d+)\] (\S+) (tune|final) split \d+ .*: (test|val) NDCG@100 (\d\.\d{4}) \(.* s; elapsed .*; ETA .*\)$")
 
 
+@pytest.mark.slow  # a whole study run twice or more: outside the 10-minute CI tier (pytest -m slow)
 def test_lines_on_a_piped_stderr_and_in_the_log(tmp_path):
     log = tmp_path / "study.log"
     res = runner.invoke(app, TINY + ["--out", str(tmp_path / "o"), "--log", str(log)])

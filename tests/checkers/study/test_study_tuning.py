@@ -77,6 +77,7 @@ def test_pending_refuses_before_every_score_is_recorded():
 # --------------------------------------------------------------------------- in the study (tiny synthetic run)
 
 
+@pytest.mark.slow  # a whole study run twice or more: outside the 10-minute CI tier (pytest -m slow)
 def test_study_tunes_every_split_on_its_own_validation_users(tmp_path):
     import glob
     import json

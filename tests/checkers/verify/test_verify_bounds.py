@@ -286,7 +286,7 @@ def _brute_binary(Ws, bs):
     return False
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10_000), shift=st.sampled_from([0.0, 0.3, 0.8]), hidden=st.integers(2, 6),
        dom=st.sampled_from(["binary", "box:-1,1"]))
 def test_new_engine_agrees_with_old_and_brute_force(seed, shift, hidden, dom, tmp_path_factory):
