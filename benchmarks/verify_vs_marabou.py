@@ -48,6 +48,7 @@ import time
 
 import numpy as np
 from latentcheck import save_encoder
+from latentcheck.theorems.files import atomic_write_text
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -344,10 +345,7 @@ def main(argv=None) -> None:
                    "speedup: the other tool's seconds over latentcheck's",
            "rows": rows}
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    tmp = args.out + ".tmp"
-    with open(tmp, "w") as fh:
-        json.dump(out, fh, indent=1)
-    os.replace(tmp, args.out)
+    atomic_write_text(args.out, json.dumps(out, indent=1))  # the project's one atomic writer
     print(f"wrote {args.out}")
 
 

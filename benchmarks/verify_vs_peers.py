@@ -48,6 +48,8 @@ from fractions import Fraction
 
 import numpy as np
 
+from latentcheck.theorems.files import atomic_write_text
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 VENV = os.environ.get("LATENTCHECK_MARABOU_VENV", os.path.join(HERE, ".venv-marabou"))
@@ -361,10 +363,7 @@ def _write(args, rows: list, tools: dict) -> None:
                    "'!': it failed.",
            "rows": rows}
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    tmp = args.out + ".tmp"
-    with open(tmp, "w") as fh:
-        json.dump(out, fh, indent=1)
-    os.replace(tmp, args.out)
+    atomic_write_text(args.out, json.dumps(out, indent=1))  # the project's one atomic writer
     print(f"wrote {args.out}")
 
 
