@@ -164,20 +164,48 @@ class StudyConfig:
             parts.append(f"--threshold {c.threshold:g}")
         if c.min_item_users > 1:
             parts.append(f"--min-item-users {c.min_item_users}")
+        if c.min_user_items != 5:
+            parts.append(f"--min-user-items {c.min_user_items}")
         parts += [f"--architecture {c.model}", f"--activations '{','.join(c.activations)}'", f"--seeds {c.seeds}"]
         if c.model == "autorec":
             parts.append(f"--epochs {c.epochs}")
         else:
-            if c.model == "multvae":
-                parts.append(f"--anneal-steps {c.anneal_steps}" if c.anneal_steps else f"--anneal-fraction {c.anneal_fraction:g}")
-            parts += [f"--split-seeds {c.split_seeds}", f"--patience {c.patience}", f"--max-steps {c.max_steps}", f"--search {c.search}",
-                      f"--margin {c.margin:g}", f"--tune-seeds {c.tune_seeds}", f"--bracket-rounds {c.bracket_rounds}",
-                      f"--bracket-axes {','.join(c.bracket_axes) or 'none'}"]
-            if c.epochs:
-                parts.append(f"--epochs {c.epochs}")
+            parts += _implicit_options(self, c)
+        parts += _audit_options(c)
         if c.seed:
             parts.append(f"--seed {c.seed}")
         return " ".join(parts)
+
+
+def _grid(values: Sequence[float]) -> str:
+    return ",".join(f"{v:g}" for v in values)
+
+
+def _implicit_options(given: "StudyConfig", c: "StudyConfig") -> list[str]:
+    """The Mult-DAE / Mult-VAE options of the command: every grid and schedule spelled out (``c``: ``given`` resolved).
+
+    A fixed learning rate or weight decay stays ``--lr`` / ``--lam`` and the
+    width is printed only when it was given (``--hidden``): those choices
+    also decide which axes the bracketing search may widen (:func:`tune_axes`).
+    """
+    out = [f"--anneal-steps {c.anneal_steps}" if c.anneal_steps else f"--anneal-fraction {c.anneal_fraction:g}"] if c.model == "multvae" else []
+    out += [f"--hidden {','.join(str(h) for h in given.hidden)}"] if given.hidden else []
+    out += [f"--batch-size {c.batch_size}", f"--split-seeds {c.split_seeds}",
+            f"--lr {given.lr:g}" if given.lr is not None else f"--lr-grid {_grid(c.lr_grid)}",
+            f"--lam {given.lam:g}" if given.lam is not None else f"--lam-grid {_grid(c.lam_grid)}",
+            f"--dropout-grid {_grid(c.dropout_grid)}", f"--eval-every {c.eval_every}", f"--patience {c.patience}",
+            f"--max-steps {c.max_steps}", f"--search {c.search}", f"--margin {c.margin:g}", f"--tune-seeds {c.tune_seeds}",
+            f"--bracket-rounds {c.bracket_rounds}", f"--bracket-axes {','.join(c.bracket_axes) or 'none'}"]
+    return out + ([f"--epochs {c.epochs}"] if c.epochs else [])
+
+
+def _audit_options(c: "StudyConfig") -> list[str]:
+    """The audit and baseline options that differ from their defaults."""
+    d = StudyConfig()
+    out = [f"--triples {c.triples}"] if c.triples != d.triples else []
+    out += [f"--certify {c.certify}"] if c.certify != d.certify else []
+    out += [f"--falsify-budget {c.falsify_budget:g}"] if c.falsify_budget != d.falsify_budget else []
+    return out + ([] if c.ease else ["--no-ease"])
 
 
 class StudyProgress:

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import typer
+from typer.testing import CliRunner
 
 from latentcheck.checkers.cli import _options
 from latentcheck.checkers.cli.app import app, main
@@ -217,6 +218,39 @@ def test_the_recorded_study_command_parses(tmp_path) -> None:
         line = StudyConfig(model=arch, out=str(tmp_path)).command()
         ctx = cmd.make_context("study", shlex.split(line)[2:])
         assert ctx.params["architecture"] == arch and ctx.params["model"] is None, line
+
+
+def _same_study(cfg: StudyConfig) -> dict:
+    """The resolved fields that decide a study's numbers (not where it writes or how it runs)."""
+    r = cfg.resolved()
+    skip = {"out", "executor", "resume"}
+    return {k: v for k, v in vars(r).items() if k not in skip}
+
+
+@pytest.mark.parametrize("given", [
+    {},  # the --data defaults: lr and lam grids, every axis widened, width not (no --hidden)
+    {"lr": 3e-3, "lam_grid": (1e-3, 1e-2, 1e-1), "bracket_axes": ("lam",), "seeds": 2, "split_seeds": 2, "patience": 300},  # --datasets
+    {"model": "multvae", "hidden": (600, 200), "lam": 0.0, "ease": False, "falsify_budget": 0.0, "eval_every": 1, "triples": 10},
+    {"model": "autorec", "seeds": 2, "epochs": 7},
+])
+def test_the_recorded_study_command_reproduces_the_study(tmp_path, monkeypatch, given) -> None:
+    """Run as it stands, the recorded command builds the same study: every grid, fixed value and schedule is in it."""
+    from latentcheck.checkers.cli import study as study_cli
+
+    seen = []
+
+    def stop(cfg, *args, **kwargs):
+        seen.append(cfg)
+        raise typer.Exit(0)
+
+    monkeypatch.setattr(study_cli, "_run_study_cooperatively", stop)
+    data = tmp_path / "u.data"
+    data.write_text("1\t1\t5\t0\n")
+    cfg = StudyConfig(data=str(data), out=str(tmp_path), **given)
+    line = cfg.command()
+    res = CliRunner().invoke(app, shlex.split(line)[1:] + ["--out", str(tmp_path)])
+    assert seen, (line, res.output)
+    assert _same_study(seen[0]) == _same_study(cfg), line
 
 
 # ---------------------------------------------------------------- imports: static, at module top, cheap
