@@ -40,7 +40,7 @@ import numpy as np
 from .report import holm
 
 __all__ = ["ANALYSIS_DEFAULTS", "encode_array", "decode_array", "pack_per_user", "unpack_per_user", "cluster_bootstrap",
-           "paired_matrices", "compare_arms", "analyse", "verdict"]
+           "paired_matrices", "comparison_seed", "compare_arms", "analyse", "verdict"]
 
 #: Fixed before any run; the study records them in ``meta.analysis``.
 ANALYSIS_DEFAULTS: dict[str, Any] = {"primary": "NDCG@100", "margin": 0.01, "alpha": 0.05, "n_boot": 4000, "seed": 20_411}
@@ -119,7 +119,7 @@ def _within_split(d: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray
     return np.einsum("bt,tu,bu->b", ct.astype(np.float64), d, cu.astype(np.float64)) / (t * u)
 
 
-def cluster_bootstrap(mats: list[np.ndarray], n_boot: int, seed: int) -> np.ndarray:
+def cluster_bootstrap(mats: list[np.ndarray], n_boot: int, seed: "int | Sequence[int]") -> np.ndarray:
     """``n_boot`` replicates of the mean over splits: splits, then seeds and users within each, resampled with replacement."""
     rng = np.random.default_rng(seed)
     s = len(mats)
@@ -128,7 +128,17 @@ def cluster_bootstrap(mats: list[np.ndarray], n_boot: int, seed: int) -> np.ndar
     return within[pick, np.arange(n_boot)[:, None], np.arange(s)[None, :]].mean(axis=1)
 
 
-def compare_arms(mats: list[np.ndarray], margin: float, n_boot: int, seed: int) -> dict[str, Any]:
+def comparison_seed(seed: int, arm: str, metric: str) -> list[int]:
+    """The bootstrap seed of one comparison: the declared seed and the arm's and metric's names, never their order.
+
+    (It was ``seed + 1000 * metric index + arm index``: a report written with
+    sorted keys listed the arms in another order than the study used, so
+    ``study-stats`` drew other resamples and disagreed with a correct report.)
+    """
+    return [int(seed), zlib.crc32(arm.encode("utf-8")), zlib.crc32(metric.encode("utf-8"))]
+
+
+def compare_arms(mats: list[np.ndarray], margin: float, n_boot: int, seed: "int | Sequence[int]") -> dict[str, Any]:
     """Estimate, 95% interval, superiority and TOST p-values of one paired comparison (see the module docstring)."""
     if not mats or any(d.size == 0 for d in mats):
         nan = float("nan")
@@ -149,9 +159,9 @@ def analyse(per_user: dict, arms: Sequence[str], ref: str, metrics: Sequence[str
     """Every arm against ``ref`` on every metric, with Holm per metric and test; a verdict per arm on the primary metric."""
     others = [a for a in arms if a != ref]
     comps: dict[str, dict] = {a: {} for a in others}
-    for mi, m in enumerate(metrics):
-        res = {a: compare_arms(paired_matrices(per_user, a, ref, m), margin if m == primary else float("nan"), n_boot, seed + 1000 * mi + i)
-               for i, a in enumerate(others)}
+    for m in metrics:
+        res = {a: compare_arms(paired_matrices(per_user, a, ref, m), margin if m == primary else float("nan"), n_boot, comparison_seed(seed, a, m))
+               for a in others}
         for test in ("p_superiority", "p_tost"):
             for a, p in zip(others, holm([res[a][test] for a in others])):
                 res[a][test + "_holm"] = p

@@ -14,6 +14,7 @@ from latentcheck.checkers.study.analysis import (
     analyse,
     cluster_bootstrap,
     compare_arms,
+    comparison_seed,
     decode_array,
     encode_array,
     pack_per_user,
@@ -83,6 +84,18 @@ def test_baseline_pairs_with_every_seed_and_same_seed_same_numbers():
     args = (per_user, ["ref", "a", "EASE"], "ref", ["NDCG@100"], 0.01, 500, 4)
     one, two = analyse(*args), analyse(*args)
     assert one == two and one["comparisons"]["EASE"]["NDCG@100"]["diff"] == pytest.approx(expect, abs=1e-15)
+
+
+def test_the_analysis_does_not_depend_on_the_order_of_the_arms():
+    """A report written with sorted keys lists the activations alphabetically; study-stats must draw the same resamples."""
+    per_user = _arms({"zeta": 0.004, "alpha": -0.002, "mid": 0.0}, n_splits=2, n_seeds=2, n_users=60)
+    args = (["NDCG@100", "Recall@20"], 0.01, 300, 7)
+    one = analyse(per_user, ["ref", "zeta", "alpha", "mid"], "ref", *args)
+    two = analyse(per_user, ["ref", "alpha", "mid", "zeta"], "ref", *args)
+    same = lambda x: json.dumps(x, sort_keys=True)  # noqa: E731  (NaN p-values compare equal as text)
+    assert same(one["comparisons"]) == same(two["comparisons"]) and one["verdicts"] == two["verdicts"]
+    mats = paired_matrices(per_user, "zeta", "ref", "NDCG@100")
+    assert one["comparisons"]["zeta"]["NDCG@100"]["ci95"] == compare_arms(mats, 0.01, 300, comparison_seed(7, "zeta", "NDCG@100"))["ci95"]
 
 
 def test_per_user_block_round_trips_exactly_and_detects_tampering():
