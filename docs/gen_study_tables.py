@@ -1,14 +1,25 @@
-"""Regenerate the tables of docs/study.md from a study report (no hand-copied numbers).
+"""Regenerate docs/study.md's results and README's study headline from a study folder (no hand-copied numbers).
 
-    python docs/gen_study_tables.py docs/gallery/study-ml100k-tuned/summary.json            # rewrite docs/study.md
-    python docs/gen_study_tables.py docs/gallery/study-ml100k-tuned/summary.json --check    # exit 1 if it is stale
+    python docs/gen_study_tables.py docs/gallery/study-default            # rewrite docs/study.md and README.md
+    python docs/gen_study_tables.py docs/gallery/study-default --check    # exit 1 if a block is stale
 
-Each table sits between ``<!-- study-table:NAME begin -->`` and
-``<!-- study-table:NAME end -->`` in docs/study.md; everything between the
-markers is replaced by the table built from the report (``results``,
-``audit``, ``correlations``, ``timing``, and ``analysis`` when the report
-carries the pre-registered analysis). tests/checkers/study/test_study_docs.py checks that
-the committed tables match the committed report.
+The folder is what ``latentcheck study --datasets ... --out DIR`` writes:
+``index.json`` and one ``NAME/report.json`` per data set. Each block sits
+between ``<!-- study:KEY begin -->`` and ``<!-- study:KEY end -->``:
+
+- ``overview`` (docs/study.md): one row per data set: shape, runs, wall
+  time, the best activation, EASE and popularity;
+- ``headline`` (docs/study.md and README.md): per data set, which
+  activations the pre-registered analysis finds equivalent to the
+  reference within the declared margin (TOST), which differ, which are
+  inconclusive, and EASE beside the best activation;
+- ``report:NAME`` (docs/study.md): that data set's report.md
+  (:func:`latentcheck.checkers.study.report.render_markdown`), its title
+  dropped and its headings moved two levels down.
+
+Everything between the markers is replaced. tests/checkers/study/test_study_docs.py
+checks that the committed blocks match the committed reports, and reads
+the verdicts from report.json itself to check the headline's statements.
 """
 
 from __future__ import annotations
@@ -18,17 +29,25 @@ import json
 import os
 import re
 import sys
-from typing import Any, Callable
+from typing import Any
 
-DOC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "study.md")
+HERE = os.path.dirname(os.path.abspath(__file__))
+DOC = os.path.join(HERE, "study.md")
+README = os.path.join(HERE, "..", "README.md")
+
+#: How the verdicts of the pre-registered analysis are worded in the headline.
+VERDICT_WORDS = {"equivalent": "equivalent", "better": "more accurate", "worse": "less accurate", "inconclusive": "inconclusive"}
 
 
-def _f(v: Any, d: int = 4) -> str:
-    return "-" if v is None else f"{v:.{d}f}"
-
-
-def _p(v: Any) -> str:
-    return "-" if v is None else ("<1e-4" if v < 1e-4 else f"{v:.2g}")
+def load_study(folder: str) -> tuple[dict, dict[str, dict]]:
+    """``index.json`` and each data set's report, in the index's order."""
+    with open(os.path.join(folder, "index.json"), encoding="utf-8") as fh:
+        index = json.load(fh)
+    reports = {}
+    for name, d in index["datasets"].items():
+        with open(os.path.join(folder, d["out"], "report.json"), encoding="utf-8") as fh:
+            reports[name] = json.load(fh)
+    return index, reports
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
@@ -36,106 +55,110 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(out + ["| " + " | ".join(r) + " |" for r in rows])
 
 
-def results(rep: dict) -> str:
-    """Per activation: class, chosen settings, test NDCG@100 / Recall@20, the paired difference with the reference; then the baselines."""
-    s, ref = rep["summary"], rep["meta"]["reference_activation"]
-    order = sorted(s["per_activation"], key=lambda a: -s["per_activation"][a]["metrics"]["NDCG@100"]["mean"])
+def _best(rep: dict, metric: str) -> tuple[str, float]:
+    per = rep["summary"]["per_activation"]
+    act = max(per, key=lambda a: per[a]["metrics"][metric]["mean"])
+    return act, per[act]["metrics"][metric]["mean"]
+
+
+def overview(index: dict, reports: dict[str, dict]) -> str:
+    """One row per data set: users x items, runs, wall minutes, the best activation, EASE and popularity (primary metric)."""
     rows = []
-    for a in order:
-        st = s["per_activation"][a]
-        m, h = st["metrics"]["NDCG@100"], st["hyper"]
-        row = [a, st["class"], f"{h['lr']:g} / {h['lam']:g}", f"{_f(m['mean'])} [{_f(m['lo'])}, {_f(m['hi'])}] ({st['runs']} runs)",
-               _f(st["metrics"]["Recall@20"]["mean"])]
-        c = s["paired_vs_reference"].get(a, {}).get("NDCG@100")
-        if c:
-            t = c["runs_t"]
-            row += [f"{t['diff']:+.4f} [{t['lo']:+.4f}, {t['hi']:+.4f}]", f"{_p(t.get('p_holm'))} / {_p(c['users_t'].get('p_holm'))}"]
-        else:
-            row += ["(reference)", ""]
-        rows.append(row)
-    for name, b in rep.get("baselines", {}).items():
-        lam = f"lam {', '.join(f'{v:g}' for v in b['lam'])}" if "lam" in b else ""
-        rows.append([name, "", lam, _f(b["test"]["NDCG@100"]), _f(b["test"]["Recall@20"]), "", ""])
-    return _table(["latent activation", "class", "chosen lr / lam", "test NDCG@100 [95% interval]", "Recall@20",
-                   f"paired difference with {ref} (NDCG@100, runs)", "Holm p (runs / test users)"], rows)
+    for name, rep in reports.items():
+        m = rep["summary"]["analysis"]["primary"]
+        d, pr, cap = rep["meta"]["data"], rep["meta"]["protocol"], rep["summary"].get("capped", {})
+        act, val = _best(rep, m)
+        base = rep.get("baselines", {})
+        rows.append([name, f"{pr['users_after_filter']} x {pr['items']} (of {d['users']} x {d['items']})", f"{cap.get('n_tuning_runs', '-')} / {cap.get('n_final_runs', '-')}",
+                     f"{rep['timing']['total_seconds'] / 60:.1f}", f"{act} {val:.4f}",
+                     f"{base['ease']['test'][m]:.4f}" if "ease" in base else "-",
+                     f"{base['popularity']['test'][m]:.4f}" if "popularity" in base else "-"])
+    rows.append(["all", "", "", f"{index['total_seconds'] / 60:.1f}", "", "", ""])
+    return _table(["data set", "users x items kept (of the file's)", "training runs (tuning / final)", "wall minutes",
+                   "best activation, test NDCG@100 (mean)", "EASE", "popularity"], rows)
 
 
-def audit(rep: dict) -> str:
-    """Per activation over its final runs: exact-zero users, dead units, fewest live units of any user, concordance, P2 violations."""
-    rows = []
-    for a, st in rep["summary"]["per_activation"].items():
-        rs = [r["audit"] for r in rep["runs"] if r["activation"] == a]
-        rows.append([a, str(sum(r["zero_rate"] > 0 for r in rs)), f"{max(r['dead_units'] for r in rs):g}",
-                     f"{min(r['fewest_nonzero_units'] for r in rs):g}", f"{100 * st['audit']['zero_unit_fraction']['mean']:.1f}%",
-                     _f(st["audit"]["concordance"]["mean"], 3),
-                     f"{100 * min(r['p2_violation_rate'] for r in rs):.0f}-{100 * max(r['p2_violation_rate'] for r in rs):.0f}%",
-                     f"{st['audit']['certified_p2']} of {len(rs)}"])
-    return _table(["latent activation", "runs with an exact-zero user", "most dead units in a run", "fewest nonzero units of any user",
-                   "units exactly 0 per user (mean)", "ordering concordance (mean)", "P2 violation rate (range over runs)",
-                   "runs with a certified P2 flip"], rows)
+def headline_lines(reports: dict[str, dict]) -> list[str]:
+    """Per data set, one bullet: the verdict of every arm against the reference at the declared margin, and EASE."""
+    out = []
+    for name, rep in reports.items():
+        an = rep["summary"]["analysis"]
+        m, ref = an["primary"], an["reference"]
+        groups: dict[str, list[str]] = {}
+        for arm, v in an["verdicts"].items():
+            groups.setdefault(v, []).append(f"`{arm}`")
+        parts = [f"{', '.join(arms)}: **{VERDICT_WORDS.get(v, v)}**" for v, arms in sorted(groups.items())]
+        act, val = _best(rep, m)
+        ease = rep.get("baselines", {}).get("ease", {}).get("test", {}).get(m)
+        tail = f"; EASE {ease:.4f} beside the best activation (`{act}`, {val:.4f})" if ease is not None else ""
+        out.append(f"- **{name}** ({m} against `{ref}`, margin +-{an['margin']:g}, TOST and superiority, Holm): "
+                   + "; ".join(parts) + tail + ".")
+    return out
 
 
-def correlations(rep: dict) -> str:
-    rows = []
-    for c in rep["summary"]["correlations"].values():
-        rows.append([c["property"], c["metric"], _f(c["pearson"], 3), str(c["n"]), _f(c["within_activation_pearson"], 3),
-                     _p(c["within_activation_p"]), c.get("note") or ""])
-    return _table(["property", "metric", "Pearson r across runs", "runs", "within-activation r", "p", "note"], rows)
+def headline(index: dict, reports: dict[str, dict]) -> str:
+    tail = f"- Wall time of the whole study: {index['total_seconds'] / 60:.1f} min ({', '.join(rep['meta']['machine'] for rep in list(reports.values())[:1])})."
+    return "\n".join(headline_lines(reports) + [tail])
 
 
-def timing(rep: dict) -> str:
-    t = rep["timing"]
-    me = list(t.get("median_epoch_seconds", {}).values())
-    rows = [["wall time of the study", f"{t['total_seconds']:.0f} s"],
-            ["median seconds per training epoch, final tasks (range over tasks)", f"{min(me):.3f}-{max(me):.3f} s" if me else "-"],
-            ["machine", rep["meta"]["machine"]], ["device", rep["meta"]["device"]]]
-    return _table(["what", "value"], rows)
+def report_section(rep: dict, link: str) -> str:
+    """The data set's report.md without its title and plots (linked instead: ``link``), headings two levels down."""
+    from latentcheck.checkers.study.report import render_markdown
+
+    out, skip = [], False
+    for ln in render_markdown(rep).splitlines()[1:]:
+        if ln.startswith("## "):
+            skip = ln.strip() == "## Plots"
+            if skip:
+                out += ["#### Plots", "", f"In the study's own report: [{link}]({link}).", ""]
+        if not skip:
+            out.append(("##" + ln) if ln.startswith("#") else ln)
+    return "\n".join(out).strip()
 
 
-def analysis(rep: dict) -> str:
-    an = rep["summary"].get("analysis")
-    if not an:
-        return "(this report predates the pre-registered analysis: no per-user scores; rerun the study to fill this table)"
-    m = an["primary"]
-    rows = [[a, f"{c[m]['diff']:+.4f} [{c[m]['ci95'][0]:+.4f}, {c[m]['ci95'][1]:+.4f}]", _p(c[m].get("p_superiority_holm")),
-             _p(c[m].get("p_tost_holm")), an["verdicts"][a]] for a, c in an["comparisons"].items()]
-    return _table(["arm", f"{m} difference with {an['reference']} [95% cluster-bootstrap interval]", "superiority Holm p",
-                   f"TOST at +-{an['margin']:g} Holm p", "verdict"], rows)
+def blocks(index: dict, reports: dict[str, dict], folder: str) -> dict[str, str]:
+    """Every generated block; the reports are linked as ``gallery/<folder's name>/NAME/report.md`` (docs/gallery)."""
+    rel = "gallery/" + os.path.basename(os.path.normpath(folder))
+    out = {"overview": overview(index, reports), "headline": headline(index, reports)}
+    out |= {f"report:{name}": report_section(rep, f"{rel}/{index['datasets'][name]['out']}/report.md") for name, rep in reports.items()}
+    return out
 
 
-TABLES: dict[str, Callable[[dict], str]] = {"results": results, "audit": audit, "correlations": correlations, "timing": timing,
-                                            "analysis": analysis}
-
-
-def render(doc: str, rep: dict) -> str:
-    """``doc`` with every marked table replaced by the one built from ``rep``."""
-    for name, fn in TABLES.items():
-        pat = re.compile(rf"(<!-- study-table:{name} begin -->).*?(<!-- study-table:{name} end -->)", re.S)
-        doc = pat.sub(lambda mm, fn=fn: mm.group(1) + "\n" + fn(rep) + "\n" + mm.group(2), doc)
+def render(doc: str, made: dict[str, str]) -> str:
+    """``doc`` with every marked block it holds replaced by the generated one."""
+    for key, text in made.items():
+        pat = re.compile(rf"(<!-- study:{re.escape(key)} begin -->).*?(<!-- study:{re.escape(key)} end -->)", re.S)
+        doc = pat.sub(lambda mm, t=text: mm.group(1) + "\n" + t + "\n" + mm.group(2), doc)
     return doc
+
+
+def _write(path: str, text: str) -> None:
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("report", help="the study's report.json (or the gallery's summary.json)")
+    ap.add_argument("study", help="a study folder written by latentcheck study --datasets (index.json, NAME/report.json)")
     ap.add_argument("--doc", default=DOC)
-    ap.add_argument("--check", action="store_true", help="exit 1 when the document's tables differ from the report's")
+    ap.add_argument("--readme", default=README)
+    ap.add_argument("--check", action="store_true", help="exit 1 when a block differs from the reports")
     a = ap.parse_args(argv)
-    with open(a.report, encoding="utf-8") as fh:
-        rep = json.load(fh)
-    with open(a.doc, encoding="utf-8") as fh:
-        doc = fh.read()
-    new = render(doc, rep)
-    if a.check:
+    made = blocks(*load_study(a.study), a.study)
+    stale = []
+    for path in (a.doc, a.readme):
+        with open(path, encoding="utf-8") as fh:
+            doc = fh.read()
+        new = render(doc, made)
         if new != doc:
-            print(f"{a.doc}: tables differ from {a.report}; run python docs/gen_study_tables.py {a.report}", file=sys.stderr)
-            return 1
-        return 0
-    if new != doc:
-        tmp = a.doc + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(new)
-        os.replace(tmp, a.doc)
+            stale.append(path)
+            if not a.check:
+                _write(path, new)
+    if a.check and stale:
+        print(f"{', '.join(stale)}: blocks differ from {a.study}; run python docs/gen_study_tables.py {a.study}", file=sys.stderr)
+        return 1
     return 0
 
 
