@@ -23,9 +23,9 @@ the MILP's and Marabou's float points) is evaluated exactly in Fractions by the 
 pass (``counterexamples/recheck.py``, loaded by path); a latentcheck proof's certificate is re-checked by
 ``recheck`` from the same file. Float verdicts without a witness (``unsat``) cannot be checked and say so.
 
-``--trained`` adds the trained ML-100K Mult-DAE encoders (1417-200 and 1417-600-200, ReLU and leaky ReLU,
-l2-normalised binary users): they are trained first with ``latentcheck study`` into ``benchmarks/.cache``
-(minutes per encoder on 2 cores; skipped when ``../shared/data/ml-100k`` is absent). The peers do not take
+``--trained`` adds the trained ML-100K Mult-DAE encoders (1417-200 and 1417-600-200, ReLU and leaky ReLU in every
+layer, l2-normalised binary users): they are trained first (``train``, through the API) into ``benchmarks/.cache``
+(a minute or two per encoder on 2 cores; skipped when ``../shared/data/ml-100k`` is absent). The peers do not take
 the l2-normalised query (``x/|x|_2`` is not piecewise linear), so their columns say ``not-run`` there.
 
 Writes ``benchmarks/results/verify_vs_peers.json`` (atomically) and prints a table.
@@ -34,7 +34,6 @@ Writes ``benchmarks/results/verify_vs_peers.json`` (atomically) and prints a tab
 from __future__ import annotations
 
 import argparse
-import glob
 import importlib.util
 import json
 import os
@@ -104,18 +103,36 @@ def build(sizes: list, shift: float, seed: int, path: str) -> None:
 
 
 def train(hidden: str, act: str, steps: int) -> str | None:
-    """A trained Mult-DAE encoder (cached under benchmarks/.cache); None when ML-100K is absent."""
+    """A trained Mult-DAE encoder, every layer ``act`` (cached under benchmarks/.cache); None when ML-100K is absent.
+
+    Trained through the API, not ``latentcheck study``: the study's Mult-DAE has
+    tanh hidden layers (Liang et al.), so its 1417-600-200 encoder is not
+    piecewise linear and verify can only say unknown. Here the hidden layers
+    use the latent activation too (a ReLU Mult-DAE throughout), trained as the
+    study trains (Liang split 98765, dropout 0.5, Adam 3e-3, no weight decay,
+    batch 500, ``steps`` optimiser steps, best validation NDCG@100 kept), and
+    saved with the study's input semantics (l2-normalised binary users).
+    """
     if not os.path.isdir(ML100K):
         return None
-    out = os.path.join(CACHE, f"ml100k-{hidden.replace(',', '-')}-{act}-{steps}")
-    found = sorted(glob.glob(os.path.join(out, "**", "*.npz"), recursive=True))
-    if not found:
-        exe = os.path.join(os.path.dirname(sys.executable), "latentcheck")
-        subprocess.run([exe, "study", "--data", ML100K, "--activations", act, "--hidden", hidden, "--split-seeds", "1",
-                        "--seeds", "1", "--lr", "3e-3", "--lam", "0", "--max-steps", str(steps), "--falsify-budget", "0",
-                        "--no-ease", "--out", out], check=True)
-        found = sorted(glob.glob(os.path.join(out, "**", "*.npz"), recursive=True))
-    return found[0] if found else None
+    path = os.path.join(CACHE, f"ml100k-{hidden.replace(',', '-')}-{act}-{steps}-all-{act}.npz")
+    if os.path.exists(path):
+        return path
+    sys.path.insert(0, ROOT)
+    from latentcheck.checkers.study.audit import save_encoder
+    from latentcheck.checkers.study.data import liang_split, load_ratings
+    from latentcheck.checkers.study.models import MultDAE
+    from latentcheck.checkers.study.train import TrainConfig, train_multdae
+
+    split = liang_split(load_ratings(ML100K))
+    sizes = tuple(int(h) for h in hidden.split(","))
+    model = MultDAE(n_items=split.n_items, hidden=sizes, latent=act, hidden_activation=act, dropout=0.5, lam=0.0)
+    spe = -(-split.train.n_rows // 500)
+    res = train_multdae(model, split, TrainConfig(epochs=max(1, steps // spe), batch_size=500, lr=3e-3, seed=0, eval_every=5))
+    os.makedirs(CACHE, exist_ok=True)
+    save_encoder(path, model.encoder(res.params), normalise="l2", rows="users", values="binary", input_ids=split.item_ids, threshold=3.5)
+    print(f"trained {os.path.basename(path)}: validation NDCG@100 {res.val.get('NDCG@100', float('nan')):.4f}, best epoch {res.best_epoch}")
+    return path
 
 
 # --------------------------------------------------------------------------- workers (one process per tool)
@@ -308,6 +325,7 @@ def main(argv=None) -> None:
     ap.add_argument("--cases", default=",".join(CASES))
     ap.add_argument("--trained", action="store_true", help="add the trained ML-100K encoders (trains them first)")
     ap.add_argument("--trained-steps", type=int, default=3000)
+    ap.add_argument("--trained-cases", default=",".join(TRAINED), help="which trained encoders (with --trained)")
     ap.add_argument("--no-marabou", action="store_true")
     ap.add_argument("--abcrown", default=None)
     ap.add_argument("--worker", nargs=2, default=None)
@@ -342,7 +360,7 @@ def _all_cases(args, tmp: str):
         build(sizes, shift, seed, path)
         yield name, path, dom, {"sizes": sizes, "latent_bias_shift": shift, "seed": seed, "truth": truth}, True
     if args.trained:
-        for name, (hidden, act) in TRAINED.items():
+        for name, (hidden, act) in [(k, TRAINED[k]) for k in args.trained_cases.split(",") if k]:
             path = train(hidden, act, args.trained_steps)
             if path is None:
                 print(f"{name}: skipped (no ML-100K data at {ML100K})")

@@ -256,3 +256,19 @@ def test_counterexample_check_can_fail() -> None:
     near = [np.array([[-1.0, -1.0]])]
     assert not l2_counterexample_ok(near, [np.array([np.sqrt(2.0)])], relu, [1, 1])
     assert l2_counterexample_ok(near, [np.array([np.nextafter(np.sqrt(2.0), 0.0)])], relu, [1, 1])
+
+
+def test_interior_point_fallback_gives_the_same_verdict_and_a_certificate_that_rechecks(monkeypatch, tmp_path: Path) -> None:
+    """Every LP over the time limit switches the network to HiGHS's IPM: same verdicts, and the proof still re-checks."""
+    from latentcheck.checkers.verify import l2
+
+    Ws, bs, acts, _ = _proved_case()
+    monkeypatch.setattr(l2, "_SIMPLEX_SECONDS", 1e-9)  # every first simplex attempt hits the limit
+    res = verify(_encoder(Ws, bs, acts), "p3", domain="binary", input_normalise="l2", timeout=60)
+    assert res.verdict == "proved" and res.stats["lp_fallbacks"] == 1, (res.verdict, res.stats)
+    ok = _standalone(res.certificate, Ws, bs, acts, tmp_path)
+    assert ok.returncode == 0 and ok.stdout.startswith("OK"), ok.stdout + ok.stderr
+    for seed in range(3):  # and the refutations agree with brute force
+        Ws, bs = _random_encoder(seed, [6, 3], ["relu"])
+        res = verify(_encoder(Ws, bs, ["relu"]), "p3", domain="binary", input_normalise="l2", timeout=60)
+        assert (res.verdict == "refuted") == bool(_zero_users(Ws, bs, ["relu"])), (seed, res.verdict)
