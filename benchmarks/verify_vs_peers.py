@@ -235,8 +235,10 @@ def check_point(RC, weights: str, domain: str, x: list | None, exact_input: bool
     if x is None:
         return {"checked": False, "why": "no witness returned"}
     net, norm = _exact_net(RC, weights)
+    if norm == "l2" and domain == "binary":
+        return check_point_l2(RC, net, x)
     if norm != "none":
-        return {"checked": False, "why": f"normalise {norm}: checked by latentcheck's exact Q(sqrt k) test only"}
+        return {"checked": False, "why": f"normalise {norm}: not checked here"}
     xs = [Fraction(v) if exact_input else Fraction(float(v)) for v in x]
     lo, hi = (Fraction(v) for v in _box(domain))
     if domain == "binary":
@@ -245,6 +247,30 @@ def check_point(RC, weights: str, domain: str, x: list | None, exact_input: bool
     zero = inside and all(v == 0 for v in RC.forward(net, xs))
     return {"checked": True, "exact_zero": bool(zero), "how": "exact Fraction forward pass (counterexamples/recheck.py)"
             + ("" if exact_input else "; the float point read exactly" + (", rounded to 0/1" if domain == "binary" else ""))}
+
+
+def check_point_l2(RC, net: tuple, x: list) -> dict:
+    """Whether the binary user ``x`` is encoded as exactly 0 when the encoder sees ``x/|x|_2``, in ``Q(sqrt k)``.
+
+    Every value is ``a + b sqrt(k)`` with rational ``a, b`` (``k = 1'x``); for positively homogeneous
+    activations ``enc(x / sqrt k) = enc_s(x) / sqrt k`` with the biases scaled by ``sqrt k``, and a unit's
+    sign is decided exactly (the re-checker's ``l2_sign``). Written here, apart from latentcheck's own test.
+    """
+    Ws, bs, acts = net
+    xs = [Fraction(v) for v in x]
+    if any(v not in (0, 1) for v in xs) or not any(xs):
+        return {"checked": True, "exact_zero": False, "how": "not a nonzero binary user"}
+    k = int(sum(xs))
+    h = [(v, Fraction(0)) for v in xs]
+    for W, b, act in zip(Ws, bs, acts):
+        if not act.homogeneous():
+            return {"checked": False, "why": "an activation that is not positively homogeneous"}
+        nz = [i for i, (a, c) in enumerate(h) if a or c]
+        z = [(sum((row[i] * h[i][0] for i in nz), Fraction(0)), sum((row[i] * h[i][1] for i in nz), Fraction(0)) + bj)
+             for row, bj in zip(W, b)]
+        h = [(act.sr * a, act.sr * c) if RC.l2_sign(a, c, k) > 0 else (act.sl * a, act.sl * c) for a, c in z]
+    zero = all(RC.l2_sign(a, c, k) == 0 for a, c in h)
+    return {"checked": True, "exact_zero": bool(zero), "how": f"exact forward pass in Q(sqrt {k}) (benchmark's own, signs by recheck.l2_sign)"}
 
 
 def check_certificate(RC, weights: str, cert_path: str) -> dict:
