@@ -7,7 +7,8 @@
 (benchmarks/study_profile.py), ``<!-- study-extra:ablation begin/end -->`` and
 ``<!-- study-extra:ablation-statements begin/end -->`` from docs/gallery/ablation-ml100k/report.json
 (benchmarks/study_ablation.py, or ``latentcheck study --ablation``), and the ``ablation-narrow`` pair from
-docs/gallery/ablation-ml100k-narrow/report.json. tests/test_study_docs.py checks them.
+docs/gallery/ablation-ml100k-narrow/report.json, the ``ablation-lastfm-narrow`` pair from
+docs/gallery/ablation-lastfm-narrow/report.json. tests/checkers/study/test_study_docs.py checks them.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ DOC = os.path.join(HERE, "study.md")
 PROFILE = os.path.join(HERE, "..", "benchmarks", "results", "study_profile.json")
 ABLATION = os.path.join(HERE, "gallery", "ablation-ml100k", "report.json")
 NARROW = os.path.join(HERE, "gallery", "ablation-ml100k-narrow", "report.json")
+LASTFM_NARROW = os.path.join(HERE, "gallery", "ablation-lastfm-narrow", "report.json")
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
@@ -74,7 +76,9 @@ def statements(r: dict) -> str:
 
 TABLES: dict[str, tuple[str, Callable[[dict], str]]] = {"profile": (PROFILE, profile), "ablation": (ABLATION, ablation),
                                                          "ablation-statements": (ABLATION, statements), "ablation-narrow": (NARROW, ablation),
-                                                         "ablation-narrow-statements": (NARROW, statements)}
+                                                         "ablation-narrow-statements": (NARROW, statements),
+                                                         "ablation-lastfm-narrow": (LASTFM_NARROW, ablation),
+                                                         "ablation-lastfm-narrow-statements": (LASTFM_NARROW, statements)}
 
 
 def render(doc: str, sources: dict[str, dict]) -> str:
@@ -90,10 +94,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile", default=PROFILE)
     ap.add_argument("--ablation", default=ABLATION)
     ap.add_argument("--narrow", default=NARROW)
+    ap.add_argument("--lastfm-narrow", default=LASTFM_NARROW)
     ap.add_argument("--check", action="store_true")
     a = ap.parse_args(argv)
     src = {}
-    for key, path in ((PROFILE, a.profile), (ABLATION, a.ablation), (NARROW, a.narrow)):
+    for key, path in ((PROFILE, a.profile), (ABLATION, a.ablation), (NARROW, a.narrow), (LASTFM_NARROW, a.lastfm_narrow)):
         with open(path, encoding="utf-8") as fh:
             src[key] = json.load(fh)
     doc = open(a.doc, encoding="utf-8").read()

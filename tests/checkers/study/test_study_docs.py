@@ -110,7 +110,7 @@ def test_profile_and_ablation_tables_match_their_json():
     res = subprocess.run([sys.executable, EXTRA, "--check"], capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     doc = open(DOC).read()
-    for name in ("profile", "ablation", "ablation-statements"):
+    for name in ("profile", "ablation", "ablation-statements", "ablation-narrow", "ablation-lastfm-narrow", "ablation-lastfm-narrow-statements"):
         assert doc.count(f"<!-- study-extra:{name} begin -->") == 1 and doc.count(f"<!-- study-extra:{name} end -->") == 1
 
 
