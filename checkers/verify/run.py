@@ -110,8 +110,9 @@ def _full_point(P: Problem, x: np.ndarray) -> np.ndarray:
 #: with a float "infeasible" (not used as a proof); the slots bound what is lost when it does not. The first slot's
 #: cap, 0.3 s: on the benchmark's cases (idle 2-core CPU, 100 s limit) every satisfiable one is found within 0.06 s
 #: (128-64-16 by SoI in 0.02 s, the binary ones by PGD), while on every unsatisfiable one the walks used the whole
-#: slot; at 1.5 s that cost 1.2 CPU s per case (64-32-8 unsat 3.0 -> 1.8 CPU s, 64-48-16 1.5 -> 0.3).
-_SEARCH_FRAC, _SEARCH_CAP = 0.02, 0.3
+#: slot; at 1.5 s that cost 1.2 CPU s per case (64-32-8 unsat 3.0 -> 1.8 CPU s, 64-48-16 1.5 -> 0.3). On binary
+#: domains the cap stays 1.5 s: PGD's greedy 0/1 repair needs it on a loaded machine (binary 1682-200-64, below).
+_SEARCH_FRAC, _SEARCH_CAP, _SEARCH_CAP_BINARY = 0.02, 0.3, 1.5
 _MILP_FRAC, _MILP_CAP = 0.1, 15.0
 #: The tree's first slot, before the MILP: easy unsatisfiable cases close in it and never pay for the MILP; a tree
 #: still open at its end is dropped (its certificate is rebuilt by the second tree, after the MILP).
@@ -211,7 +212,7 @@ def _before_tree(P: Problem, key: str, deadline: float, stats: BabStats, sstats:
     """The portfolio before the tree: PGD + SoI walks, then the bounds.
 
     ``(counterexample or None, which search found it, derived bounds, the root's clamps)``."""
-    slot = _slot(deadline, _SEARCH_FRAC, _SEARCH_CAP, cases_left)
+    slot = _slot(deadline, _SEARCH_FRAC, _SEARCH_CAP_BINARY if P.binary else _SEARCH_CAP, cases_left)
     if slot > 0.05:
         starts = _root_start(P, {}, deadline)  # builds the LP model the bounds use next; not counted in the slot
         found = _search(P, try_point, time.perf_counter() + slot, sstats, starts)
