@@ -129,9 +129,23 @@ def _unsat_encoder():
     return Encoder.from_arrays([W1, W2, W3], [np.zeros(2), np.zeros(3), np.array([0.5])], ["relu"] * 3)
 
 
+def _search_even_when_root_closed(monkeypatch):
+    """The encoder's root relaxation is already infeasible, so the portfolio would skip its search: force it."""
+    real = run_mod._root_start
+    monkeypatch.setattr(run_mod, "_root_start", lambda P, start, deadline: (real(P, start, deadline)[0], False))
+
+
+def test_a_closed_root_skips_the_search():
+    """The root relaxation closes the unsatisfiable encoder: no search runs, and the tree proves it."""
+    res = verify(_unsat_encoder(), "p3", domain="box:-1,1", timeout=30)
+    assert res.verdict == "proved", res.reason
+    assert res.stats["pgd_starts"] == 0 and res.stats["soi_walks"] == 0 and res.stats["nodes"] >= 1
+
+
 def test_lying_pgd_and_soi_are_caught(monkeypatch):
     """PGD says every point has loss 0 and the SoI LP says every pattern is feasible: every candidate fails the
     exact check, nothing is reported refuted, and the tree still proves P3."""
+    _search_even_when_root_closed(monkeypatch)
 
     def lying_loss(P, X):
         return np.zeros(len(X)), np.zeros_like(X)
@@ -151,6 +165,7 @@ def test_lying_pgd_and_soi_are_caught(monkeypatch):
 
 def test_a_search_returning_a_wrong_point_is_never_reported(monkeypatch):
     """The portfolio itself returns a point that is not a counterexample (bypassing its own check)."""
+    _search_even_when_root_closed(monkeypatch)
     monkeypatch.setattr(run_mod, "search_portfolio", lambda P, *a, **k: [Fraction(1)] * P.n)
     res = verify(_unsat_encoder(), "p3", domain="box:-1,1", timeout=30)
     assert res.verdict == "proved", res.reason
