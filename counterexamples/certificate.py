@@ -46,7 +46,7 @@ from ..theorems.pl import as_fmpq
 
 __all__ = ["SCHEMA", "CheckResult", "ExactNet", "check_certificate", "check_leaf", "leaf_box",
            "write_certificate", "load_certificate", "sha256_file", "binding_record", "save_bound_encoder",
-           "combine", "implied_bound", "check_bounds"]
+           "combine", "implied_bound", "check_bounds", "BoxCache"]
 
 SCHEMA = "latentcheck.verify-certificate/1"
 
@@ -88,48 +88,125 @@ class LeafBox:
     empty: str | None = None
 
 
-def leaf_box(net: ExactNet, xlo: list, xhi: list, path: dict) -> LeafBox:
-    """Bounds of a leaf: the ``x`` box met with the path, then exact interval propagation.
+def _norm_path(path: dict) -> dict:
+    return {key: (None if lo is None else Q(lo), None if hi is None else Q(hi)) for key, (lo, hi) in path.items()}
 
-    ``path`` maps ``("x", i)`` or ``("z", k, j)`` to ``[lo, hi]`` (``None`` = no bound).
-    """
+
+def _x_layer(xlo: list, xhi: list, path: dict) -> tuple[list, list, str | None]:
+    """The ``x`` box met with the path's ``x`` bounds, or why it is empty."""
     xlo = [None if v is None else Q(v) for v in xlo]
     xhi = [None if v is None else Q(v) for v in xhi]
-    path = {key: (None if lo is None else Q(lo), None if hi is None else Q(hi)) for key, (lo, hi) in path.items()}
     for key, (lo, hi) in path.items():
         if key[0] == "x":
             xlo[key[1]] = _meet(xlo[key[1]], lo, True)
             xhi[key[1]] = _meet(xhi[key[1]], hi, False)
-    box = LeafBox((xlo, xhi), [], [])
     for i, (a, b) in enumerate(zip(xlo, xhi)):
         if a is not None and b is not None and a > b:
-            box.empty = f"x{i}: empty interval [{a}, {b}]"
-            return box
+            return xlo, xhi, f"x{i}: empty interval [{a}, {b}]"
+    return xlo, xhi, None
+
+
+def _z_layer(net: ExactNet, k: int, hlo: list, hhi: list, path: dict,
+             affine: tuple | None = None) -> tuple[tuple, tuple | None, str | None]:
+    """Layer ``k`` of a leaf box from the previous layer's bounds: ``((zlo, zhi), (hlo, hhi) or None, empty)``.
+    The latent layer's ``h`` is ``0`` (its range must contain 0, else the box is empty). ``affine``: the
+    interval product of ``hlo, hhi`` already computed (copied here, not changed)."""
+    zlo, zhi = net.interval_affine(k, hlo, hhi) if affine is None else (list(affine[0]), list(affine[1]))
+    for key, (lo, hi) in path.items():
+        if key[0] == "z" and key[1] == k:
+            zlo[key[2]] = _meet(zlo[key[2]], lo, True)
+            zhi[key[2]] = _meet(zhi[key[2]], hi, False)
+    olo, ohi = [], []
+    for j, (a, b) in enumerate(zip(zlo, zhi)):
+        if a is not None and b is not None and a > b:
+            return (zlo, zhi), None, f"z[{k}][{j}]: empty interval [{a}, {b}]"
+        lo, hi = net.pl[k].value_range(a, b)
+        olo.append(lo)
+        ohi.append(hi)
+    if k == net.depth - 1:
+        for j, (lo, hi) in enumerate(zip(olo, ohi)):
+            if (lo is not None and lo > 0) or (hi is not None and hi < 0):
+                return (zlo, zhi), (olo, ohi), f"latent unit {j}: its values lie in [{lo}, {hi}], which excludes 0"
+        olo, ohi = [Q(0)] * len(olo), [Q(0)] * len(ohi)
+    return (zlo, zhi), (olo, ohi), None
+
+
+def leaf_box(net: ExactNet, xlo: list, xhi: list, path: dict, cache: "BoxCache | None" = None) -> LeafBox:
+    """Bounds of a leaf: the ``x`` box met with the path, then exact interval propagation.
+
+    ``path`` maps ``("x", i)`` or ``("z", k, j)`` to ``[lo, hi]`` (``None`` = no bound).
+    With ``cache`` (a :class:`BoxCache` of the same ``net, xlo, xhi``), layers whose inputs and path entries an
+    earlier box shared are reused (the values are the same; the lists are shared, so a box is read-only).
+    """
+    if cache is not None:
+        return cache.box(net, xlo, xhi, path)
+    path = _norm_path(path)
+    xlo, xhi, empty = _x_layer(xlo, xhi, path)
+    box = LeafBox((xlo, xhi), [], [], empty)
     hlo, hhi = xlo, xhi
-    for k in range(net.depth):
-        zlo, zhi = net.interval_affine(k, hlo, hhi)
-        for key, (lo, hi) in path.items():
-            if key[0] == "z" and key[1] == k:
-                zlo[key[2]] = _meet(zlo[key[2]], lo, True)
-                zhi[key[2]] = _meet(zhi[key[2]], hi, False)
-        box.z.append((zlo, zhi))
-        hlo, hhi = [], []
-        for j, (a, b) in enumerate(zip(zlo, zhi)):
-            if a is not None and b is not None and a > b:
-                box.empty = f"z[{k}][{j}]: empty interval [{a}, {b}]"
-                return box
-            lo, hi = net.pl[k].value_range(a, b)
-            hlo.append(lo)
-            hhi.append(hi)
-        if k == net.depth - 1:
-            for j, (lo, hi) in enumerate(zip(hlo, hhi)):
-                if (lo is not None and lo > 0) or (hi is not None and hi < 0):
-                    box.empty = f"latent unit {j}: its values lie in [{lo}, {hi}], which excludes 0"
-                    box.h.append((hlo, hhi))
-                    return box
-            hlo, hhi = [Q(0)] * len(hlo), [Q(0)] * len(hhi)
-        box.h.append((hlo, hhi))
+    for k in range(net.depth if empty is None else 0):
+        zb, hb, box.empty = _z_layer(net, k, hlo, hhi, path)
+        box.z.append(zb)
+        if hb is not None:
+            box.h.append(hb)
+        if box.empty is not None:
+            return box
+        hlo, hhi = hb
     return box
+
+
+class BoxCache:
+    """Leaf boxes of one ``(net, xlo, xhi)`` that reuse what an earlier box computed from the same inputs.
+
+    Layer ``k``'s interval product depends only on the path's ``x`` entries and its ``z`` entries of layers
+    ``< k``, and the layer's bounds on those and its own ``z`` entries: both are stored under those entries.
+    Siblings in a branch-and-bound tree differ in one split, so they share every product up to the split's
+    layer, that one included (the product is the costly part: one exact interval matrix-vector product)."""
+
+    def __init__(self, net: ExactNet, xlo: list, xhi: list) -> None:
+        self.net, self.xlo, self.xhi = net, xlo, xhi
+        self.layers: dict = {}
+        self.products: dict = {}
+        self.hits = self.misses = 0
+
+    def box(self, net: ExactNet, xlo: list, xhi: list, path: dict) -> LeafBox:
+        if net is not self.net or xlo is not self.xlo or xhi is not self.xhi:
+            raise ValueError("a BoxCache is for the net and x box it was made with")
+        path = _norm_path(path)
+        by_layer: list[list] = [[] for _ in range(net.depth)]
+        xkey = []
+        for key, bnd in path.items():
+            (xkey if key[0] == "x" else by_layer[key[1]]).append((key, bnd))
+        ckey: tuple = (frozenset(xkey),)
+        got = self._get(ckey, lambda: _x_layer(xlo, xhi, path))
+        box = LeafBox((got[0], got[1]), [], [], got[2])
+        hlo, hhi = got[0], got[1]
+        for k in range(net.depth if box.empty is None else 0):
+            pkey, ckey = ckey, ckey + (frozenset(by_layer[k]),)
+            zb, hb, box.empty = self._get(ckey, lambda k=k, hlo=hlo, hhi=hhi, pkey=pkey: _z_layer(
+                net, k, hlo, hhi, path, self._product(pkey, k, hlo, hhi)))
+            box.z.append(zb)
+            if hb is not None:
+                box.h.append(hb)
+            if box.empty is not None:
+                return box
+            hlo, hhi = hb
+        return box
+
+    def _product(self, key: tuple, k: int, hlo: list, hhi: list) -> tuple:
+        got = self.products.get(key)
+        if got is None:
+            got = self.products[key] = self.net.interval_affine(k, hlo, hhi)
+        return got
+
+    def _get(self, key: tuple, make: Any) -> tuple:
+        got = self.layers.get(key)
+        if got is None:
+            self.misses += 1
+            got = self.layers[key] = make()
+        else:
+            self.hits += 1
+        return got
 
 
 def _min_dot(r: list[Fraction], lo: list, hi: list) -> Fraction | None:
@@ -234,14 +311,14 @@ def implied_bound(net: ExactNet, box: LeafBox, rows: Sequence[Sequence[Any]], n:
 
 
 def check_bounds(net: ExactNet, xlo: list, xhi: list, entries: Sequence[Sequence[Any]], n: int, sizes: Sequence[int],
-                 allow_sum: bool) -> tuple[dict, str | None]:
+                 allow_sum: bool, cache: "BoxCache | None" = None) -> tuple[dict, str | None]:
     """Check derived bounds in order; return the clamps they give (``path`` form) or the first reason to refuse."""
     clamps: dict = {}
     for e in entries:
         k, j, sense, value, rows = int(e[0]), int(e[1]), e[2], _fr(e[3]), e[4]
         if not allow_sum and any(r[0] == "sum" for r in rows):
             return clamps, "a derived bound uses the sum row outside the binary domain"
-        box = leaf_box(net, xlo, xhi, clamps)
+        box = leaf_box(net, xlo, xhi, clamps, cache)
         if box.empty is None:
             got = implied_bound(net, box, rows, n, sizes, k, j, sense)
             if got is None or (sense == "le" and got > value) or (sense == "ge" and got < value):
@@ -347,12 +424,13 @@ def check_certificate(cert: dict, weights: Sequence[np.ndarray], biases: Sequenc
         return CheckResult(False, "x splits are valid on the binary domain only")
     leaves, margins = 0, []
     for (lo, hi, allow_sum), tree in zip(cases, cert["trees"]):
-        clamps, why = check_bounds(net, lo, hi, tree.get("bounds", []), n, sizes, allow_sum)
+        cache = BoxCache(net, lo, hi)
+        clamps, why = check_bounds(net, lo, hi, tree.get("bounds", []), n, sizes, allow_sum, cache)
         if why is not None:
             return CheckResult(False, why, leaves)
         for path, leaf in _walk(tree["root"], clamps):
             leaves += 1
-            box = leaf_box(net, lo, hi, path)
+            box = leaf_box(net, lo, hi, path, cache)
             if leaf["leaf"] not in ("interval", "farkas"):
                 return CheckResult(False, f"leaf {leaves}: kind {leaf['leaf']!r} is not a proof", leaves)
             if leaf["leaf"] == "interval":
