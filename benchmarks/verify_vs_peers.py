@@ -3,6 +3,7 @@
 Usage (from the repository root, with the project's virtualenv)::
 
     python benchmarks/verify_vs_peers.py [--limit 100] [--cases NAME,NAME] [--trained] [--no-marabou]
+        [--tools latentcheck,milp,marabou,abcrown] [--abcrown DIR] [--out FILE]
 
 The query: is there an input ``x`` in the domain, ``x != 0``, with ``enc(x) = 0``? (On the box cases
 ``enc(0) != 0``, so every tool answers ``exists x in box: enc(x) = 0``; on ``binary`` the nonzero users are
@@ -15,11 +16,26 @@ imports and model building included) are measured beside its wall seconds, with 
 * plain MILP: HiGHS through ``scipy.optimize.milp`` with big-M from interval bounds (floating point).
 * Marabou: maraboupy 2.0.0 in ``benchmarks/.venv-marabou`` (gitignored; created on first use with
   ``pip install maraboupy==2.0.0 numpy``), one worker; binary inputs as disjunctions (floating point).
-* alpha-beta-CROWN: not on PyPI; run only when ``--abcrown DIR`` names a checkout with a working environment
-  (``ABCROWN_PYTHON``). Otherwise its column says ``not-run`` with the reason; no number is ever made up.
+* alpha-beta-CROWN: not on PyPI. A checkout in ``benchmarks/.abcrown`` (gitignored; or ``--abcrown DIR``) with its
+  auto_LiRPA submodule (``git clone --recursive https://github.com/Verified-Intelligence/alpha-beta-CROWN
+  benchmarks/.abcrown``; an extracted snapshot may carry its commits in ``.latentcheck-commit``); its environment is
+  ``ABCROWN_PYTHON`` or ``benchmarks/.venv-abcrown``, created on first use with CPU torch (``ABCROWN_TORCH``, default
+  ``torch==2.13.0+cpu``; ``ABCROWN_PIP_ARGS`` for an index) and pyyaml, sortedcontainers, packaging, tqdm, appdirs,
+  psutil, graphviz, numpy. What it imports at module top but never uses here (torchvision, whose wheels are CUDA
+  builds, onnx, onnxruntime, onnxoptimizer, onnx2pytorch, skl2onnx, pandas, gurobipy) comes from the stubs in
+  ``benchmarks/abcrown_stubs`` (any use raises). Its per-row bounds cannot close the conjunction ``z_j <= 0 for all
+  j``, so the network it gets (``abcrown_maxtree_model``, torch Linear + ReLU, no ONNX) outputs ``max_j z_j`` (the
+  latent pre-activations, as a tree of ``max(a, b) = b + relu(a - b)``) and the VNN-LIB query asserts the input box
+  and ``Y_0 <= 0``: its "unsafe" (sat) is a point with ``enc(x) = 0``, its "safe" (unsat) says there is none. One run
+  of its ``ABCROWN`` class (what ``abcrown.py --config`` runs: PGD, alpha-CROWN, beta-CROWN branch and bound on the
+  ReLUs), ``device: cpu``, one torch thread, ``bab.timeout`` = the limit; ``domains``: the branch-and-bound domains it
+  visited (0: decided before branching). ``binary``: it has no integer inputs, so it runs on the relaxation
+  ``[0,1]^n`` (``sum(x) >= 1`` is no box either): an unsat there holds for the binary users too; a witness that is
+  not 0/1 is reported as ``fractional`` (no answer for the binary query). Without a checkout the column says
+  ``not-run`` with the reason; no number is ever made up.
 
 The check of each verdict, done here without the tool's own code: a witness (latentcheck's exact rational input,
-the MILP's and Marabou's float points) is evaluated exactly in Fractions by the standalone re-checker's forward
+the MILP's, Marabou's and alpha-beta-CROWN's float points) is evaluated exactly in Fractions by the standalone re-checker's forward
 pass (``counterexamples/recheck.py``, loaded by path); a latentcheck proof's certificate is re-checked by
 ``recheck`` from the same file. Float verdicts without a witness (``unsat``) cannot be checked and say so.
 
@@ -28,7 +44,7 @@ layer, l2-normalised binary users): they are trained first (``train``, through t
 (a minute or two per encoder on 2 cores; skipped when ``../shared/data/ml-100k`` is absent). The peers do not take
 the l2-normalised query (``x/|x|_2`` is not piecewise linear), so their columns say ``not-run`` there.
 
-Writes ``benchmarks/results/verify_vs_peers.json`` (atomically) and prints a table.
+Writes ``benchmarks/results/verify_vs_peers.json`` (or ``--out``; atomically) and prints a table.
 """
 
 from __future__ import annotations
@@ -232,12 +248,11 @@ def abcrown_maxtree_model(weights: str):
     dt = torch.get_default_dtype()
     Ws, bs = _npz_layers(weights)
 
-    def linear(W, b=None):
-        lin = nn.Linear(W.shape[1], W.shape[0], bias=b is not None)
+    def linear(W, b=None):  # always with a bias (zero in the tree): its branching heuristics read a ReLU's
+        lin = nn.Linear(W.shape[1], W.shape[0])  # input layer's bias and reject a bias-free MatMul
         with torch.no_grad():
             lin.weight.copy_(torch.as_tensor(np.asarray(W, dtype=np.float64), dtype=dt))
-            if b is not None:
-                lin.bias.copy_(torch.as_tensor(np.asarray(b, dtype=np.float64), dtype=dt))
+            lin.bias.copy_(torch.as_tensor(np.zeros(W.shape[0]) if b is None else np.asarray(b, dtype=np.float64), dtype=dt))
         return lin
 
     class MaxTree(nn.Module):
@@ -323,20 +338,20 @@ def worker_abcrown(cfg: dict) -> dict:
     Ws, _ = _npz_layers(cfg["weights"])
     n = Ws[0].shape[1]
     lo, hi = _box(cfg["domain"])
-    tmp = tempfile.mkdtemp(prefix="abcrown-p3-")
-    with open(os.path.join(tmp, "p3.vnnlib"), "w") as fh:
-        fh.write(abcrown_vnnlib(n, lo, hi))
-    conf = _abcrown_config(cfg, tmp, n)
-    t = time.perf_counter()
-    solver = ABCROWN(args=["--config", conf])
-    summary = solver.main()
-    elapsed = time.perf_counter() - t
-    verdict = abcrown_verdict(dict(summary), elapsed, cfg["limit"])
-    x = None
-    cex = os.path.join(tmp, "cex.txt")
-    if verdict == "sat" and os.path.exists(cex):
-        with open(cex) as fh:
-            x = parse_abcrown_cex(fh.read(), n)
+    with tempfile.TemporaryDirectory(prefix="abcrown-p3-") as tmp:
+        with open(os.path.join(tmp, "p3.vnnlib"), "w") as fh:
+            fh.write(abcrown_vnnlib(n, lo, hi))
+        conf = _abcrown_config(cfg, tmp, n)
+        t = time.perf_counter()
+        solver = ABCROWN(args=["--config", conf])
+        summary = solver.main()
+        elapsed = time.perf_counter() - t
+        verdict = abcrown_verdict(dict(summary), elapsed, cfg["limit"])
+        x = None
+        cex = os.path.join(tmp, "cex.txt")
+        if verdict == "sat" and os.path.exists(cex):
+            with open(cex) as fh:
+                x = parse_abcrown_cex(fh.read(), n)
     out = {"verdict": verdict, "solve_seconds": elapsed, "x": x, "status": sorted(k for k, v in summary.items() if v),
            "domains": sum(int(item[2]) for item in getattr(solver.logger, "bab_ret", []))}  # 0: no branch and bound
     if cfg["domain"] == "binary":
@@ -578,6 +593,23 @@ def _tools(args) -> dict:
     return tools
 
 
+def abcrown_version(directory: str | None) -> str | None:
+    """The checkout's commit: ``git rev-parse HEAD`` in a clone, else its ``.latentcheck-commit`` note (an
+    extracted snapshot has no .git; write the commits there), else None."""
+    d = os.path.abspath(directory or ABCROWN_DIR)
+    try:
+        out = subprocess.run(["git", "-C", d, "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
+        if out.returncode == 0 and os.path.isdir(os.path.join(d, ".git")):
+            return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        pass
+    note = os.path.join(d, ".latentcheck-commit")
+    if os.path.isfile(note):
+        with open(note) as fh:
+            return " ; ".join(ln.strip() for ln in fh if ln.strip())
+    return None
+
+
 def _all_cases(args, tmp: str):
     for name in [c for c in args.cases.split(",") if c]:
         sizes, dom, shift, seed, truth = CASES[name]
@@ -598,12 +630,15 @@ def _write(args, rows: list, tools: dict) -> None:
     out = {"benchmark": "verify_vs_peers", "limit_seconds": args.limit, "machine": platform.machine(),
            "cpus": os.cpu_count(), "load_average_at_end": os.getloadavg(), "python": platform.python_version(),
            "tools": {k: (v if isinstance(v, str) and v.startswith("not-run") else "run") for k, v in tools.items()},
+           "abcrown_checkout": abcrown_version(args.abcrown) if tools["abcrown"] and not tools["abcrown"].startswith("not-run") else None,
            "note": "one run; wall_seconds and cpu_seconds of each tool's own process (start-up, imports and model "
                    "building included; a shared machine makes wall seconds noisy, CPU seconds are the fairer figure). "
                    "latentcheck's refuted/proved are certified (checked again here: exact forward pass of the witness, "
-                   "recheck() of the certificate); plain MILP and Marabou answer in floating point: their witness is "
-                   "read exactly and checked, their 'unsat' cannot be. '+' in the printed table: the check passed; "
-                   "'!': it failed.",
+                   "recheck() of the certificate); plain MILP, Marabou and alpha-beta-CROWN answer in floating point: "
+                   "their witness is read exactly and checked, their 'unsat' cannot be. alpha-beta-CROWN decides "
+                   "max_j z_j <= 0 over the box (binary: over the relaxation [0,1]^n, where a witness that is not 0/1 "
+                   "is 'fractional'; its 'unsat' there holds for the binary users too). '+' in the printed table: "
+                   "the check passed; '!': it failed.",
            "rows": rows}
     # imported here, not at the top: the Marabou and alpha-beta-CROWN workers run this file in environments that
     # lack latentcheck's dependencies (sympy, z3, ...)
