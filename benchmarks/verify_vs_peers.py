@@ -3,6 +3,7 @@
 Usage (from the repository root, with the project's virtualenv)::
 
     python benchmarks/verify_vs_peers.py [--limit 100] [--cases NAME,NAME] [--trained] [--no-marabou]
+        [--tools latentcheck,milp,marabou,abcrown] [--abcrown DIR] [--out FILE]
 
 The query: is there an input ``x`` in the domain, ``x != 0``, with ``enc(x) = 0``? (On the box cases
 ``enc(0) != 0``, so every tool answers ``exists x in box: enc(x) = 0``; on ``binary`` the nonzero users are
@@ -15,11 +16,26 @@ imports and model building included) are measured beside its wall seconds, with 
 * plain MILP: HiGHS through ``scipy.optimize.milp`` with big-M from interval bounds (floating point).
 * Marabou: maraboupy 2.0.0 in ``benchmarks/.venv-marabou`` (gitignored; created on first use with
   ``pip install maraboupy==2.0.0 numpy``), one worker; binary inputs as disjunctions (floating point).
-* alpha-beta-CROWN: not on PyPI; run only when ``--abcrown DIR`` names a checkout with a working environment
-  (``ABCROWN_PYTHON``). Otherwise its column says ``not-run`` with the reason; no number is ever made up.
+* alpha-beta-CROWN: not on PyPI. A checkout in ``benchmarks/.abcrown`` (gitignored; or ``--abcrown DIR``) with its
+  auto_LiRPA submodule (``git clone --recursive https://github.com/Verified-Intelligence/alpha-beta-CROWN
+  benchmarks/.abcrown``; an extracted snapshot may carry its commits in ``.latentcheck-commit``); its environment is
+  ``ABCROWN_PYTHON`` or ``benchmarks/.venv-abcrown``, created on first use with CPU torch (``ABCROWN_TORCH``, default
+  ``torch==2.13.0+cpu``; ``ABCROWN_PIP_ARGS`` for an index) and pyyaml, sortedcontainers, packaging, tqdm, appdirs,
+  psutil, graphviz, numpy. What it imports at module top but never uses here (torchvision, whose wheels are CUDA
+  builds, onnx, onnxruntime, onnxoptimizer, onnx2pytorch, skl2onnx, pandas, gurobipy) comes from the stubs in
+  ``benchmarks/abcrown_stubs`` (any use raises). Its per-row bounds cannot close the conjunction ``z_j <= 0 for all
+  j``, so the network it gets (``abcrown_maxtree_model``, torch Linear + ReLU, no ONNX) outputs ``max_j z_j`` (the
+  latent pre-activations, as a tree of ``max(a, b) = b + relu(a - b)``) and the VNN-LIB query asserts the input box
+  and ``Y_0 <= 0``: its "unsafe" (sat) is a point with ``enc(x) = 0``, its "safe" (unsat) says there is none. One run
+  of its ``ABCROWN`` class (what ``abcrown.py --config`` runs: PGD, alpha-CROWN, beta-CROWN branch and bound on the
+  ReLUs), ``device: cpu``, one torch thread, ``bab.timeout`` = the limit; ``domains``: the branch-and-bound domains it
+  visited (0: decided before branching). ``binary``: it has no integer inputs, so it runs on the relaxation
+  ``[0,1]^n`` (``sum(x) >= 1`` is no box either): an unsat there holds for the binary users too; a witness that is
+  not 0/1 is reported as ``fractional`` (no answer for the binary query). Without a checkout the column says
+  ``not-run`` with the reason; no number is ever made up.
 
 The check of each verdict, done here without the tool's own code: a witness (latentcheck's exact rational input,
-the MILP's and Marabou's float points) is evaluated exactly in Fractions by the standalone re-checker's forward
+the MILP's, Marabou's and alpha-beta-CROWN's float points) is evaluated exactly in Fractions by the standalone re-checker's forward
 pass (``counterexamples/recheck.py``, loaded by path); a latentcheck proof's certificate is re-checked by
 ``recheck`` from the same file. Float verdicts without a witness (``unsat``) cannot be checked and say so.
 
@@ -28,7 +44,7 @@ layer, l2-normalised binary users): they are trained first (``train``, through t
 (a minute or two per encoder on 2 cores; skipped when ``../shared/data/ml-100k`` is absent). The peers do not take
 the l2-normalised query (``x/|x|_2`` is not piecewise linear), so their columns say ``not-run`` there.
 
-Writes ``benchmarks/results/verify_vs_peers.json`` (atomically) and prints a table.
+Writes ``benchmarks/results/verify_vs_peers.json`` (or ``--out``; atomically) and prints a table.
 """
 
 from __future__ import annotations
@@ -38,7 +54,9 @@ import importlib.util
 import json
 import os
 import platform
+import re
 import resource
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -47,13 +65,18 @@ from fractions import Fraction
 
 import numpy as np
 
-from latentcheck.theorems.files import atomic_write_text
-
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 VENV = os.environ.get("LATENTCHECK_MARABOU_VENV", os.path.join(HERE, ".venv-marabou"))
 VPY = os.path.join(VENV, "bin", "python")
 CACHE = os.path.join(HERE, ".cache")
+ABCROWN_DIR = os.path.join(HERE, ".abcrown")  # default checkout (gitignored)
+ABC_VENV = os.environ.get("LATENTCHECK_ABCROWN_VENV", os.path.join(HERE, ".venv-abcrown"))
+ABC_STUBS = os.path.join(HERE, "abcrown_stubs")
+# CPU torch (the build on this project's machines; elsewhere set ABCROWN_TORCH and ABCROWN_PIP_ARGS, e.g.
+# "--extra-index-url https://download.pytorch.org/whl/cpu"), and what alpha-beta-CROWN imports that is not stubbed.
+ABC_TORCH = os.environ.get("ABCROWN_TORCH", "torch==2.13.0+cpu")
+ABC_PACKAGES = ["numpy", "pyyaml", "sortedcontainers", "packaging", "tqdm", "appdirs", "psutil", "graphviz"]
 ML100K = os.environ.get("ML100K_DIR", os.path.join(ROOT, "..", "shared", "data", "ml-100k"))
 
 # name -> (sizes, domain, latent bias shift, seed, truth known before this run or None). Encoder.random(sizes,
@@ -190,7 +213,157 @@ def worker_marabou(cfg: dict) -> dict:
     return {"verdict": "TIMEOUT" if stats.hasTimedOut() else code, "solve_seconds": time.perf_counter() - t, "x": x}
 
 
-WORKERS = {"latentcheck": worker_latentcheck, "milp": worker_milp, "marabou": worker_marabou}
+def _npz_layers(weights: str) -> tuple[list, list]:
+    data = np.load(weights, allow_pickle=False)
+    L = len([k for k in data.files if k.startswith("W")])
+    return [data[f"W{i}"] for i in range(L)], [data[f"b{i}"] for i in range(L)]
+
+
+def maxtree_levels(m: int) -> list:
+    """``[(S, D), ...]``: ``v -> S v + relu(D v)`` level by level turns ``v`` (length ``m``) into ``[max_j v_j]``.
+
+    Each level pairs ``(a, b)`` as ``max(a, b) = b + relu(a - b)``: row ``i`` of ``D`` is ``e_a - e_b`` and of
+    ``S`` is ``e_b``; an odd last entry is carried (``S`` row ``e_last``, ``D`` row zero).
+    """
+    levels = []
+    while m > 1:
+        k = (m + 1) // 2
+        S, D = np.zeros((k, m)), np.zeros((k, m))
+        for i in range(m // 2):
+            D[i, 2 * i], D[i, 2 * i + 1], S[i, 2 * i + 1] = 1.0, -1.0, 1.0
+        if m % 2:
+            S[k - 1, m - 1] = 1.0
+        levels.append((S, D))
+        m = k
+    return levels
+
+
+def abcrown_maxtree_model(weights: str):
+    """The torch network alpha-beta-CROWN verifies (its ``Customized(...)`` model loader calls this by path):
+    ``x -> max_j z_j(x)`` with ``z`` the latent pre-activations of the ReLU encoder in ``weights``; ``enc(x) = 0``
+    exactly when that maximum is ``<= 0``. Linear and ReLU layers only (no ONNX)."""
+    import torch
+
+    nn = torch.nn
+    dt = torch.get_default_dtype()
+    Ws, bs = _npz_layers(weights)
+
+    def linear(W, b=None):  # always with a bias (zero in the tree): its branching heuristics read a ReLU's
+        lin = nn.Linear(W.shape[1], W.shape[0])  # input layer's bias and reject a bias-free MatMul
+        with torch.no_grad():
+            lin.weight.copy_(torch.as_tensor(np.asarray(W, dtype=np.float64), dtype=dt))
+            lin.bias.copy_(torch.as_tensor(np.zeros(W.shape[0]) if b is None else np.asarray(b, dtype=np.float64), dtype=dt))
+        return lin
+
+    class MaxTree(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc = nn.ModuleList(linear(W, b) for W, b in zip(Ws, bs))
+            self.enc_relu = nn.ModuleList(nn.ReLU() for _ in Ws[:-1])
+            levels = maxtree_levels(Ws[-1].shape[0])
+            self.S = nn.ModuleList(linear(S) for S, _ in levels)
+            self.D = nn.ModuleList(linear(D) for _, D in levels)
+            self.tree_relu = nn.ModuleList(nn.ReLU() for _ in levels)
+
+        def forward(self, x):
+            for lin, act in zip(self.enc, self.enc_relu):
+                x = act(lin(x))
+            v = self.enc[-1](x)
+            for s, d, act in zip(self.S, self.D, self.tree_relu):
+                v = s(v) + act(d(v))
+            return v
+
+    return MaxTree().eval()
+
+
+def abcrown_vnnlib(n: int, lo: float, hi: float) -> str:
+    """The VNN-LIB query: its asserts describe the region alpha-beta-CROWN searches (``sat``/unsafe: a point there
+    exists; ``unsat``/safe: none does), here ``x in [lo, hi]^n`` and ``y_0 = max_j z_j <= 0``."""
+    lines = ["; latentcheck P3 as a max-tree: is there x in the box with max_j z_j(x) <= 0 (enc(x) = 0)?"]
+    lines += [f"(declare-const X_{i} Real)" for i in range(n)] + ["(declare-const Y_0 Real)"]
+    for i in range(n):
+        lines += [f"(assert (>= X_{i} {lo!r}))", f"(assert (<= X_{i} {hi!r}))"]
+    return "\n".join(lines + ["(assert (<= Y_0 0.0))", ""])
+
+
+def _abcrown_config(cfg: dict, tmp: str, n: int) -> str:
+    """alpha-beta-CROWN's YAML (written as JSON, which YAML reads): CPU, its default pipeline (PGD attack,
+    alpha-CROWN, then beta-CROWN branch and bound on ReLUs), ``bab.timeout`` = the benchmark's limit."""
+    conf = {
+        "general": {"device": "cpu", "save_adv_example": True, "complete_verifier": "bab", "seed": 0,
+                    "results_file": os.path.join(tmp, "abcrown_results.pkl")},
+        "model": {"name": f'Customized("{os.path.abspath(__file__)}", "abcrown_maxtree_model", weights="{cfg["weights"]}")',
+                  "input_shape": [-1, n]},
+        "specification": {"vnnlib_path": os.path.join(tmp, "p3.vnnlib")},
+        "attack": {"cex_path": os.path.join(tmp, "cex.txt")},
+        "bab": {"timeout": float(cfg["limit"])},
+    }
+    path = os.path.join(tmp, "abcrown.yaml")
+    with open(path, "w") as fh:
+        json.dump(conf, fh, indent=1)
+    return path
+
+
+def parse_abcrown_cex(text: str, n: int) -> list | None:
+    """The input of alpha-beta-CROWN's counterexample file (``((X_0 v) (X_1 v) ... (Y_0 v))``), or None."""
+    vals = {int(i): float(v) for i, v in re.findall(r"\(\s*X_(\d+)\s+([-+0-9.eE]+|nan|inf)\s*\)", text)}
+    if sorted(vals) != list(range(n)) or not all(np.isfinite(list(vals.values()))):
+        return None
+    return [vals[i] for i in range(n)]
+
+
+def abcrown_verdict(summary: dict, elapsed: float, limit: float) -> str:
+    """Its status words (``safe``, ``safe-incomplete``, ``unsafe-pgd``, ``unsafe-bab``, ``unknown``, '... (timed
+    out)') as the benchmark's: unsafe = a point of the query exists (sat), safe = none (unsat)."""
+    statuses = [s for s, idx in summary.items() if idx]
+    if len(statuses) != 1:
+        return "unknown"
+    s = statuses[0]
+    if "unsafe" in s:
+        return "sat"
+    if "safe" in s:
+        return "unsat"
+    return "TIMEOUT" if elapsed >= limit else "unknown"
+
+
+def worker_abcrown(cfg: dict) -> dict:
+    """Runs in alpha-beta-CROWN's venv: its ABCROWN class (what ``abcrown.py --config`` runs), one CPU thread."""
+    cv = os.path.join(cfg["abcrown_dir"], "complete_verifier")
+    sys.path[:0] = [ABC_STUBS, cv]
+    import torch
+
+    torch.set_num_threads(1)
+    from abcrown import ABCROWN
+
+    Ws, _ = _npz_layers(cfg["weights"])
+    n = Ws[0].shape[1]
+    lo, hi = _box(cfg["domain"])
+    with tempfile.TemporaryDirectory(prefix="abcrown-p3-") as tmp:
+        with open(os.path.join(tmp, "p3.vnnlib"), "w") as fh:
+            fh.write(abcrown_vnnlib(n, lo, hi))
+        conf = _abcrown_config(cfg, tmp, n)
+        t = time.perf_counter()
+        solver = ABCROWN(args=["--config", conf])
+        summary = solver.main()
+        elapsed = time.perf_counter() - t
+        verdict = abcrown_verdict(dict(summary), elapsed, cfg["limit"])
+        x = None
+        cex = os.path.join(tmp, "cex.txt")
+        if verdict == "sat" and os.path.exists(cex):
+            with open(cex) as fh:
+                x = parse_abcrown_cex(fh.read(), n)
+    out = {"verdict": verdict, "solve_seconds": elapsed, "x": x, "status": sorted(k for k, v in summary.items() if v),
+           "domains": sum(int(item[2]) for item in getattr(solver.logger, "bab_ret", []))}  # 0: no branch and bound
+    if cfg["domain"] == "binary":
+        out["relaxation"] = "the box [0,1]^n (no integer inputs; sum(x) >= 1 not expressible as a box)"
+        if verdict == "sat" and not (x is not None and all(min(abs(v), abs(v - 1)) <= 1e-6 for v in x)):
+            out["verdict"] = "fractional"  # a point of the relaxation, not a 0/1 user
+    return out
+
+
+TOOLS = ("latentcheck", "milp", "marabou", "abcrown")
+WORKERS = {"latentcheck": worker_latentcheck, "milp": worker_milp, "marabou": worker_marabou,
+           "abcrown": worker_abcrown}
 
 
 def _children_cpu() -> float:
@@ -294,6 +467,8 @@ def check(RC, tool: str, res: dict, weights: str, domain: str) -> dict:
         return check_point(RC, weights, domain, res.get("x"), False)
     if v == "unsat":
         return {"checked": False, "why": "a floating-point 'unsat' carries no certificate"}
+    if v == "fractional":
+        return {"checked": False, "why": "a point of the [0,1]^n relaxation that is not a 0/1 user: no answer for binary"}
     return {"checked": False, "why": "no answer"}
 
 
@@ -309,18 +484,40 @@ def marabou_python() -> tuple[str | None, str]:
     return VPY, ""
 
 
-def abcrown_status(directory: str | None) -> str:
-    if not directory:
-        return ("not run here: alpha-beta-CROWN is not on PyPI and no checkout was given (--abcrown DIR, with "
-                "ABCROWN_PYTHON naming its environment's python)")
-    return ("not run here: the alpha-beta-CROWN runner (CPU torch, torchvision stub, ONNX loader, max-tree spec "
-            "max_j z_j <= 0) is not implemented in this script yet")
+def abcrown_python(directory: str | None) -> tuple[str | None, str]:
+    """alpha-beta-CROWN's python and checkout, or None and why not (never a made-up number).
+
+    The checkout is ``directory`` (``--abcrown``) or ``benchmarks/.abcrown``; its environment is ``ABCROWN_PYTHON``
+    or ``benchmarks/.venv-abcrown``, created on first use (CPU torch plus the few packages it imports that are not
+    stubbed in ``benchmarks/abcrown_stubs``; a marker file says the install finished).
+    """
+    d = os.path.abspath(directory or ABCROWN_DIR)
+    if not os.path.isfile(os.path.join(d, "complete_verifier", "abcrown.py")):
+        return None, (f"no alpha-beta-CROWN checkout at {d} (it is not on PyPI: git clone --recursive "
+                      f"https://github.com/Verified-Intelligence/alpha-beta-CROWN {d}, or --abcrown DIR)")
+    if not os.path.isfile(os.path.join(d, "complete_verifier", "auto_LiRPA", "__init__.py")):
+        return None, f"the checkout at {d} lacks its auto_LiRPA submodule (git submodule update --init there)"
+    if os.environ.get("ABCROWN_PYTHON"):
+        return os.environ["ABCROWN_PYTHON"], ""
+    py, ready = os.path.join(ABC_VENV, "bin", "python"), os.path.join(ABC_VENV, ".latentcheck-ready")
+    if os.path.exists(ready):
+        return py, ""
+    try:
+        subprocess.run([sys.executable, "-m", "venv", ABC_VENV], check=True)
+        subprocess.run([py, "-m", "pip", "install", "-q", ABC_TORCH, *ABC_PACKAGES,
+                        *shlex.split(os.environ.get("ABCROWN_PIP_ARGS", ""))], check=True)
+    except (subprocess.CalledProcessError, OSError) as exc:
+        return None, f"alpha-beta-CROWN's environment could not be installed ({ABC_TORCH}): {exc}"
+    with open(ready, "w") as fh:
+        fh.write(" ".join([ABC_TORCH, *ABC_PACKAGES]) + "\n")
+    return py, ""
 
 
 # --------------------------------------------------------------------------- main
-def _row(name: str, weights: str, domain: str, meta: dict, tools: dict, limit: float, RC, tmp: str) -> dict:
+def _row(name: str, weights: str, domain: str, meta: dict, tools: dict, args, RC, tmp: str) -> dict:
     row = dict(meta, case=name, domain=domain)
-    cfg = {"weights": weights, "domain": domain, "limit": limit, "cert": os.path.join(tmp, f"{name}.cert.json")}
+    cfg = {"weights": weights, "domain": domain, "limit": args.limit, "cert": os.path.join(tmp, f"{name}.cert.json"),
+           "abcrown_dir": os.path.abspath(args.abcrown or ABCROWN_DIR)}
     for tool, python in tools.items():
         if isinstance(python, str) and python.startswith("not-run"):
             row[tool] = {"verdict": "not-run", "reason": python[len("not-run: "):]}
@@ -353,7 +550,8 @@ def main(argv=None) -> None:
     ap.add_argument("--trained-steps", type=int, default=3000)
     ap.add_argument("--trained-cases", default=",".join(TRAINED), help="which trained encoders (with --trained)")
     ap.add_argument("--no-marabou", action="store_true")
-    ap.add_argument("--abcrown", default=None)
+    ap.add_argument("--tools", default=",".join(TOOLS), help="which tools run (the others say not-run)")
+    ap.add_argument("--abcrown", default=None, help="alpha-beta-CROWN checkout (default benchmarks/.abcrown)")
     ap.add_argument("--worker", nargs=2, default=None)
     ap.add_argument("--out", default=os.path.join(HERE, "results", "verify_vs_peers.json"))
     args = ap.parse_args(argv)
@@ -363,20 +561,53 @@ def main(argv=None) -> None:
             print(json.dumps(WORKERS[tool](json.load(fh))), flush=True)
         return
     RC = _recheck_module()
-    mpy, why = (None, "--no-marabou") if args.no_marabou else marabou_python()
-    tools = {"latentcheck": sys.executable, "milp": sys.executable, "marabou": mpy or f"not-run: {why}",
-             "abcrown": f"not-run: {abcrown_status(args.abcrown)}"}
+    tools = _tools(args)
     rows = []
     print(f"{'case':30s} {'truth':>6s} | {'latentcheck':>25s} | {'plain MILP':>25s} | {'Marabou':>25s} | alpha-beta-CROWN")
     with tempfile.TemporaryDirectory() as tmp:
         for name, weights, domain, meta, peers in _all_cases(args, tmp):
             row = _row(name, weights, domain, meta, tools if peers else {
                 "latentcheck": sys.executable, "milp": "not-run: l2-normalised query", "marabou": "not-run: l2-normalised query",
-                "abcrown": "not-run: l2-normalised query"}, args.limit, RC, tmp)
+                "abcrown": "not-run: l2-normalised query"}, args, RC, tmp)
             rows.append(row)
             print(f"{name:30s} {str(meta.get('truth')):>6s} | {_fmt(row['latentcheck'])} | {_fmt(row['milp'])} | "
-                  f"{_fmt(row['marabou'])} | {row['abcrown']['verdict']}", flush=True)
+                  f"{_fmt(row['marabou'])} | {_fmt(row['abcrown'])}", flush=True)
     _write(args, rows, tools)
+
+
+def _tools(args) -> dict:
+    """tool -> the python that runs its worker, or ``not-run: <reason>``."""
+    chosen = set(args.tools.split(","))
+    if chosen - set(TOOLS):
+        raise SystemExit(f"error: unknown tool(s) {sorted(chosen - set(TOOLS))}; choose from {','.join(TOOLS)}")
+    tools = {t: "not-run: not selected (--tools)" for t in TOOLS}
+    for t in ("latentcheck", "milp"):
+        if t in chosen:
+            tools[t] = sys.executable
+    if "marabou" in chosen:
+        mpy, why = (None, "--no-marabou") if args.no_marabou else marabou_python()
+        tools["marabou"] = mpy or f"not-run: {why}"
+    if "abcrown" in chosen:
+        apy, why = abcrown_python(args.abcrown)
+        tools["abcrown"] = apy or f"not-run: {why}"
+    return tools
+
+
+def abcrown_version(directory: str | None) -> str | None:
+    """The checkout's commit: ``git rev-parse HEAD`` in a clone, else its ``.latentcheck-commit`` note (an
+    extracted snapshot has no .git; write the commits there), else None."""
+    d = os.path.abspath(directory or ABCROWN_DIR)
+    try:
+        out = subprocess.run(["git", "-C", d, "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
+        if out.returncode == 0 and os.path.isdir(os.path.join(d, ".git")):
+            return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        pass
+    note = os.path.join(d, ".latentcheck-commit")
+    if os.path.isfile(note):
+        with open(note) as fh:
+            return " ; ".join(ln.strip() for ln in fh if ln.strip())
+    return None
 
 
 def _all_cases(args, tmp: str):
@@ -399,13 +630,21 @@ def _write(args, rows: list, tools: dict) -> None:
     out = {"benchmark": "verify_vs_peers", "limit_seconds": args.limit, "machine": platform.machine(),
            "cpus": os.cpu_count(), "load_average_at_end": os.getloadavg(), "python": platform.python_version(),
            "tools": {k: (v if isinstance(v, str) and v.startswith("not-run") else "run") for k, v in tools.items()},
+           "abcrown_checkout": abcrown_version(args.abcrown) if tools["abcrown"] and not tools["abcrown"].startswith("not-run") else None,
            "note": "one run; wall_seconds and cpu_seconds of each tool's own process (start-up, imports and model "
                    "building included; a shared machine makes wall seconds noisy, CPU seconds are the fairer figure). "
                    "latentcheck's refuted/proved are certified (checked again here: exact forward pass of the witness, "
-                   "recheck() of the certificate); plain MILP and Marabou answer in floating point: their witness is "
-                   "read exactly and checked, their 'unsat' cannot be. '+' in the printed table: the check passed; "
-                   "'!': it failed.",
+                   "recheck() of the certificate); plain MILP, Marabou and alpha-beta-CROWN answer in floating point: "
+                   "their witness is read exactly and checked, their 'unsat' cannot be. alpha-beta-CROWN decides "
+                   "max_j z_j <= 0 over the box (binary: over the relaxation [0,1]^n, where a witness that is not 0/1 "
+                   "is 'fractional'; its 'unsat' there holds for the binary users too). '+' in the printed table: "
+                   "the check passed; '!': it failed.",
            "rows": rows}
+    # imported here, not at the top: the Marabou and alpha-beta-CROWN workers run this file in environments that
+    # lack latentcheck's dependencies (sympy, z3, ...)
+    sys.path.insert(0, ROOT)
+    from latentcheck.theorems.files import atomic_write_text
+
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     atomic_write_text(args.out, json.dumps(out, indent=1))  # the project's one atomic writer
     print(f"wrote {args.out}")

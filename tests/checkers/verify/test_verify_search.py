@@ -313,6 +313,35 @@ def test_peer_benchmark_checks_catch_wrong_witnesses_and_certificates(tmp_path):
     assert B.check_certificate(RC, u, cert)["ok"] is False
 
 
+def test_peer_benchmark_abcrown_query_pieces():
+    """alpha-beta-CROWN's side of the peer benchmark, without torch: the max-tree levels compute the maximum (odd
+    sizes carry their last entry), the VNN-LIB text asserts the box and Y_0 <= 0, its counterexample file is
+    parsed only when every input is there, and its status words map to sat/unsat/unknown."""
+    B = _bench()
+    rng = np.random.default_rng(3)
+    for m in (1, 2, 3, 5, 8, 13, 16):
+        levels = B.maxtree_levels(m)
+        assert len(levels) == math.ceil(math.log2(m)) if m > 1 else not levels
+        for _ in range(10):
+            v = rng.normal(size=m)
+            w = v
+            for S, D in levels:
+                w = S @ w + np.maximum(D @ w, 0)
+            assert w.shape == (1,) and w[0] == pytest.approx(v.max(), abs=1e-12)
+    text = B.abcrown_vnnlib(3, -1.0, 1.0)
+    assert text.count("(assert (>= X_") == 3 and text.count("(assert (<= X_") == 3
+    assert "(assert (<= Y_0 0.0))" in text and "(declare-const X_2 Real)" in text and "X_3" not in text
+    cex = "((X_0  0.5)\n(X_1  -1.0)\n(X_2  1e-3)\n(Y_0  -0.25))"
+    assert B.parse_abcrown_cex(cex, 3) == [0.5, -1.0, 0.001]
+    assert B.parse_abcrown_cex(cex, 4) is None  # an input missing
+    assert B.abcrown_verdict({"unsafe-pgd": [0]}, 1.0, 30) == "sat"
+    assert B.abcrown_verdict({"unsafe-bab": [0]}, 1.0, 30) == "sat"
+    assert B.abcrown_verdict({"safe-incomplete": [0]}, 1.0, 30) == "unsat"
+    assert B.abcrown_verdict({"safe": [0], "unknown": []}, 1.0, 30) == "unsat"
+    assert B.abcrown_verdict({"unknown": [0]}, 31.0, 30) == "TIMEOUT"
+    assert B.abcrown_verdict({"unknown": [0]}, 2.0, 30) == "unknown"
+
+
 def _forge_first_multiplier(node) -> bool:
     """Scale the first hull/aff multiplier of the first Farkas leaf by 3 (the combination no longer cancels)."""
     if node.get("leaf") == "farkas":
