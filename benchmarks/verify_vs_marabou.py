@@ -47,8 +47,9 @@ import tempfile
 import time
 
 import numpy as np
-from latentcheck import save_encoder
-from latentcheck.theorems.files import atomic_write_text
+
+# latentcheck is imported where it is used: marabou_query and plain_milp_point also run in Marabou's venv
+# (benchmarks/verify_vs_peers.py's worker), which has NumPy and maraboupy only.
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -149,6 +150,8 @@ def run_marabou(enc, dom: str, limit: float) -> dict:
             return {"verdict": "not-run", "reason": f"maraboupy 2.0.0 could not be installed: {exc}"}
     with tempfile.TemporaryDirectory() as tmp:
         w = os.path.join(tmp, "w.npz")
+        from latentcheck import save_encoder
+
         save_encoder(enc, w)
         lo, hi = (0.0, 1.0) if dom == "binary" else tuple(float(v) for v in dom[4:].split(","))
         cfg = {"weights": w, "lo": lo, "hi": hi, "binary": dom == "binary", "limit": limit}
@@ -345,6 +348,8 @@ def main(argv=None) -> None:
                    "speedup: the other tool's seconds over latentcheck's",
            "rows": rows}
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    from latentcheck.theorems.files import atomic_write_text
+
     atomic_write_text(args.out, json.dumps(out, indent=1))  # the project's one atomic writer
     print(f"wrote {args.out}")
 
