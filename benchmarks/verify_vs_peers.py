@@ -572,7 +572,29 @@ def main(argv=None) -> None:
             rows.append(row)
             print(f"{name:30s} {str(meta.get('truth')):>6s} | {_fmt(row['latentcheck'])} | {_fmt(row['milp'])} | "
                   f"{_fmt(row['marabou'])} | {_fmt(row['abcrown'])}", flush=True)
+    print_effort(rows)
     _write(args, rows, tools)
+
+
+def _effort(row: dict) -> tuple[str, str]:
+    """How far each branch and bound went: latentcheck's nodes and LPs (open nodes when unknown, how a refutation
+    was found), alpha-beta-CROWN's domains."""
+    lc, ab = row.get("latentcheck", {}), row.get("abcrown", {})
+    st = lc.get("stats") or {}
+    how = lc.get("method", "")
+    open_nodes = re.search(r"(\d+) open nodes", lc.get("reason", "") or "")
+    left = f"{st.get('nodes', 0)} nodes, {st.get('lps', 0)} LPs" + (f", {open_nodes.group(1)} open" if open_nodes else "")
+    if lc.get("verdict") == "refuted" and how != "branch-and-bound":
+        left = f"no tree ({how})"
+    right = "not run" if ab.get("verdict", "not-run") == "not-run" else f"{ab.get('domains', '?')} domains ({ab.get('verdict')})"
+    return left, right
+
+
+def print_effort(rows: list) -> None:
+    print(f"\n{'case':30s} | {'latentcheck tree':>34s} | alpha-beta-CROWN branch and bound")
+    for row in rows:
+        left, right = _effort(row)
+        print(f"{row['case']:30s} | {left:>34s} | {right}")
 
 
 def _tools(args) -> dict:
