@@ -600,6 +600,82 @@ def test_l2_certificate_tampering_is_rejected(tmp_path: Path) -> None:
         assert code == 1 and out.startswith("REJECTED"), out
 
 
+def _cert_for(Ws, bs, acts, domain: str, tmp: Path, name: str, normalise: str | None = None):
+    enc = _enc(Ws, bs, acts)
+    res = verify(enc, "p3", domain=domain, input_normalise=normalise, timeout=TIMEOUT)
+    path = tmp / f"{name}.npz"
+    save_encoder(Encoder.from_arrays(Ws, bs, acts), path, meta={"normalise": normalise} if normalise else None)
+    cert = copy.deepcopy(res.certificate) if res.certificate else None
+    if cert is not None:
+        cert["encoder_sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return res, cert, path
+
+
+def test_recheck_formula_form_must_be_the_formula(tmp_path: Path) -> None:
+    """Found by this campaign: the standalone re-checker took a formula activation's piecewise-linear form from
+    the certificate. A proof for ``Abs(t) + 1`` (never 0) relabelled ``Abs(t) - 1`` was accepted ("OK: P3 holds")
+    for an encoder that maps a nonzero input of the box to 0. The form is now re-derived from the formula."""
+    W, b = np.array([[1.0, 1.0], [1.0, -1.0]], np.float32), np.array([0.5, 0.25], np.float32)
+    # Abs(t) - 1 = 0 iff |z| = 1: z_1 = x_1 + x_2 + 1/2 = 1, z_2 = x_1 - x_2 + 1/4 = -1 at x = (-3/8, 7/8)
+    x = [F(-3, 8), F(7, 8)]
+    assert abs(x[0] + x[1] + F(1, 2)) == 1 and abs(x[0] - x[1] + F(1, 4)) == 1
+    res, cert, _ = _cert_for([W], [b], ["Abs(t) + 1"], "box:-1,1", tmp_path, "plus")
+    assert res.verdict == "proved" and cert is not None
+    _, _, minus = _cert_for([W], [b], ["Abs(t) - 1"], "box:0,2", tmp_path, "minus")
+    forged = copy.deepcopy(cert)
+    forged["activation_names"] = ["Abs(t) - 1"]
+    forged["encoder_sha256"] = hashlib.sha256(minus.read_bytes()).hexdigest()
+    code, out = _recheck(forged, minus, tmp_path)
+    assert code == 1 and "not that formula" in out, out
+    # genuine certificates of formula activations still re-check, hidden and latent
+    res, cert, path = _cert_for([W], [b], ["Abs(t) - 1"], "box:0,2", tmp_path, "genuine")
+    assert res.verdict == "proved" and _recheck(cert, path, tmp_path)[0] == 0
+    Ws = [np.array([[1.0, 1.0], [2.0, -1.0]], np.float32), np.array([[1.0, -1.0]], np.float32)]
+    bs = [np.array([-0.5, 0.25], np.float32), np.array([3.0], np.float32)]
+    res, cert, path = _cert_for(Ws, bs, ["min(Max(0, t), Max(0, 2 - t))", "Max(0, t - 1)"], "box:-1,1", tmp_path, "tent")
+    assert res.verdict == "proved", res.reason
+    code, out = _recheck(cert, path, tmp_path)
+    assert code == 0 and "re-derived from its formula" in out, out
+
+
+HAND = {  # formula -> the same function written by hand in Python on Fractions
+    "Max(0, t - 1)": lambda t: max(F(0), t - 1),
+    "Abs(t) - 1": lambda t: abs(t) - 1,
+    "min(Max(0, t), Max(0, 2 - t))": lambda t: min(max(F(0), t), max(F(0), 2 - t)),
+    "Max(t, 0.01*t)": lambda t: max(t, t / 100),
+    "Max(-1, Min(1, 3*t/2 - 1/3))": lambda t: max(F(-1), min(F(1), F(3, 2) * t - F(1, 3))),
+    "Abs(Abs(t) - 1) - 1/2": lambda t: abs(abs(t) - 1) - F(1, 2),
+    "-Min(t, -t, 1/3)": lambda t: -min(t, -t, F(1, 3)),
+    "2**-1*t + 1e-3": lambda t: t / 2 + F(1, 1000),
+}
+
+
+@pytest.mark.parametrize("text", sorted(HAND))
+def test_recheck_formula_pl_by_hand(text: str) -> None:
+    """The re-checker's form of a formula against the formula written by hand, at every knot of the form, at
+    many exact points and far beyond the outer knots (a piecewise-linear function is fixed by its values at its
+    knots and its end slopes)."""
+    form = standalone.formula_pl(text)
+    for p in set(form[0]) | {F(k, 7) for k in range(-70, 71)} | {form[0][0] - 1000, form[0][-1] + 1000}:
+        assert _fval_form(form, p) == HAND[text](p), (text, p)
+
+
+def _fval_form(form, t):
+    K, V, sl, sr = form
+    if t <= K[0]:
+        return V[0] + sl * (t - K[0])
+    if t >= K[-1]:
+        return V[-1] + sr * (t - K[-1])
+    i = max(i for i in range(len(K)) if K[i] <= t)
+    return V[i] + (V[i + 1] - V[i]) * (t - K[i]) / (K[i + 1] - K[i])
+
+
+@pytest.mark.parametrize("text", ["Max(0, t)*Max(0, t)", "t**2", "sin(t)", "t/t", "Max(0, t", "Max()", "0x10*t", "__import__"])
+def test_recheck_formula_outside_the_language_is_rejected(text: str) -> None:
+    with pytest.raises(standalone.Rejected):
+        standalone.formula_pl(text)
+
+
 # ====================================================================== CLI: bad input is exit 2, one line
 class _Run:
     def __init__(self, code: int, out: str, err: str) -> None:
