@@ -486,6 +486,24 @@ def test_p3_eps_at_a_float_of_the_minimum() -> None:
         assert res.verdict == ("refuted" if violated else "proved")
 
 
+@pytest.mark.parametrize("act, eps", [("tanh", "1"), ("tanh", "2"), ("sigmoid", "1"), ("sigmoid", "11/10")])
+def test_p3_eps_box_with_eps_above_the_range(act: str, eps: str, tmp_path: Path) -> None:
+    """Found by this campaign: on a box, EPS >= sup |s| (tanh, sigmoid: 1) leaves the window {t : |s(t)| < EPS}
+    without a finite end, the case LP without rows, and scipy's linprog raised (exit 4, "internal error").
+    Every point of the box with |x|_2 >= 1 is a witness: refuted, exit 1."""
+    W, b = np.array([[1.0, -1.0]], np.float32), np.array([0.5], np.float32)
+    res = verify(_enc([W], [b], [act]), f"p3-eps:{eps}", domain="box:-1,1", timeout=TIMEOUT)
+    assert res.verdict == "refuted", res.reason
+    x = [F(v) for v in res.counterexample]
+    assert all(-1 <= v <= 1 for v in x) and sum(v * v for v in x) >= 1
+    with mpmath.workdps(50):
+        z = sum((mpmath.mpf(float(w)) * mpmath.mpf(v.numerator) / v.denominator for w, v in zip(W[0], x)), mpmath.mpf(0))
+        assert abs(_act_mp(act, z + mpmath.mpf(float(b[0])))) < mpmath.mpf(F(eps).numerator) / F(eps).denominator
+    path = _npz(tmp_path / "e.npz", W0=W, b0=b, activations=np.array([act]))
+    r = _cli(["--weights", path, "--domain", "box:-1,1", "--property", f"p3-eps:{eps}", "--timeout", "5"])
+    assert r.exit_code == 1, (r.stdout, r.stderr)
+
+
 # ====================================================================== certificates: re-check and tamper
 def _recheck(cert: dict, enc_path: Path, tmp: Path) -> tuple[int, str]:
     path = tmp / "cert.json"
