@@ -291,6 +291,32 @@ def test_random_box_nets(seed: int) -> None:
     _assert_box(res, Ws, bs, acts, lo, hi)
 
 
+@pytest.mark.parametrize("seed", range(8))
+def test_random_unbounded_domains(seed: int) -> None:
+    """reals and nonneg (also with divide:3, which maps them onto themselves), n <= 3, integer or half-integer
+    weights. Truth: the box [-10^6, 10^6]^n (or [0, 10^6]^n); a polyhedron of zero-mapped inputs that holds a
+    nonzero point holds one with coordinates below Cramer's bound for these sizes (far below 10^6), or 0 and a
+    segment from it."""
+    rng = np.random.default_rng(11000 + seed)
+    n, depth = int(rng.integers(1, 4)), int(rng.integers(1, 3))
+    sizes = [n] + [int(rng.integers(1, 3)) for _ in range(depth)]
+    acts = [str(rng.choice(["relu", "leaky_relu", "identity", "hard_tanh"])) for _ in range(depth)]
+    scale = 2 if seed % 2 else 1
+    Ws = [(rng.integers(-2 * scale, 2 * scale + 1, size=(sizes[j + 1], sizes[j])) / scale).astype(np.float32) for j in range(depth)]
+    bs = [(rng.integers(-2 * scale, 2 * scale + 1, size=sizes[j + 1]) / scale).astype(np.float32) for j in range(depth)]
+    dom = ("reals", "nonneg")[(seed // 2) % 2]
+    norm = (None, "divide:3")[seed % 2]
+    res = verify(_enc(Ws, bs, acts), "p3", domain=dom, input_normalise=norm, timeout=TIMEOUT)
+    truth = box_truth(Ws, bs, acts, F(-10**6) if dom == "reals" else F(0), F(10**6))
+    if res.verdict in ("proved", "proved-float"):
+        assert truth is None, f"{res.verdict} but {truth} is encoded as 0"
+    if res.verdict == "refuted":
+        x = [F(v) for v in res.counterexample]
+        seen = [v / 3 for v in x] if norm else x
+        assert any(x) and (dom == "reals" or min(x) >= 0)
+        assert _is_zero(_forward([_exact(W) for W in Ws], [_exact(b) for b in bs], acts, seen))
+
+
 # ====================================================================== hand-built binary cases
 def test_zero_only_at_the_full_user_boundary() -> None:
     """relu(-1'x + n): pre-activation exactly 0 only at the full user (n = 12), positive elsewhere."""
