@@ -441,6 +441,25 @@ def test_box_zero_outside_the_box_only() -> None:
         _assert_box(res, [W], [b], ["identity"], lo, hi, must_decide=True)
 
 
+@pytest.mark.parametrize("domain", ["box:-1e308,1e308", "box:-1e308,-1e300", "box:0,1e308"])
+def test_huge_box_and_weights_no_crash(domain: str) -> None:
+    """Found by this campaign: weights near 1e30 on a box near the float64 range overflowed the float search to
+    NaN, and ``Fraction(nan)`` in the candidate check raised (exit 4). A non-finite candidate is now dropped."""
+    W = np.array([[1e30, -1e30, 1.0], [1.0, 1.0, 1.0]], np.float32)
+    b = np.array([1e30, -3.0], np.float32)
+    with np.errstate(all="ignore"):
+        res = verify(_enc([W], [b], ["relu"]), "p3", domain=domain, timeout=TIMEOUT)
+    assert res.verdict in ("proved", "refuted", "unknown", "proved-float")
+    lo, hi = (F(v) for v in domain[4:].split(","))
+    if res.verdict == "refuted":
+        x = [F(v) for v in res.counterexample]
+        assert any(x) and all(lo <= v <= hi for v in x)
+        assert _is_zero(_forward([_exact(W)], [_exact(b)], ["relu"], x))
+    # a zero exists in each box: relu(w (x_1 - x_2 + 1) + x_3) = relu(1'x - 3) = 0 at (0, 3/2, 0) in [0, 1e308]^3,
+    # at (-1e308, -1e300, -1e300) in the negative box (w ~ 1e30), so "proved" would be false
+    assert res.verdict not in ("proved", "proved-float"), res.reason
+
+
 def test_box_point_domains() -> None:
     """box:c,c is the single point (c, ..., c): decided by evaluating it (c != 0)."""
     W, b = np.array([[1.0, -1.0], [1.0, 1.0]], np.float32), np.array([0.0, -1.0], np.float32)
