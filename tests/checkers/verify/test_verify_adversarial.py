@@ -838,3 +838,25 @@ def test_gap_box_of_only_zero() -> None:
     W, b = np.array([[1.0, -1.0]], np.float32), np.zeros(1, np.float32)
     res = verify(_enc([W], [b], ["hard_tanh"]), "p3", domain="box:0,0", timeout=TIMEOUT)
     assert res.verdict == "proved", res.reason
+
+
+@pytest.mark.xfail(strict=True, reason="binary, identity(-1'x + 10.25) on 20 items: the pre-activation lies in 10.25 - Z "
+                   "and is never 0, but the LP relaxation reaches 0 at 1'x = 10.25 and branch and bound closes the users one "
+                   "by one (C(12, 6) = 1716 leaves at n = 12; C(20, 10) at n = 20): unknown at the time limit. An "
+                   "integrality (lattice) argument on 1'x would close it at the root")
+def test_gap_fractional_offset_of_an_integer_sum() -> None:
+    n = 20
+    Ws, bs = [np.full((1, n), -1.0)], [np.array([10.25])]
+    assert not any(k == F(41, 4) for k in range(n + 1))  # truth without enumerating 2^20 users
+    res = verify(_enc(Ws, bs, ["identity"]), "p3", domain="binary", timeout=2.0)
+    assert res.verdict == "proved", res.reason
+
+
+@pytest.mark.xfail(strict=True, reason="l2, relu(fl(sqrt 2) - 1'x/|x|) on 2 items: fl(sqrt 2)^2 > 2, so no user is 0, but "
+                   "at k = 2 the node with every input fixed keeps s in [sqrt 2 -+ 2^-40] and its interval contains the zero: "
+                   "the exact sign of fl(sqrt 2) - sqrt 2 in Q(sqrt 2) is used for witnesses, not to close a fixed node: unknown")
+def test_gap_l2_fixed_node_exact_sign() -> None:
+    Ws, bs = [np.full((1, 2), -1.0)], [np.array([math.sqrt(2.0)])]
+    assert binary_truth(Ws, bs, ["relu"], l2=True) == []
+    res = verify(_enc(Ws, bs, ["relu"]), "p3", domain="binary", input_normalise="l2", timeout=TIMEOUT)
+    assert res.verdict == "proved", res.reason
