@@ -1362,6 +1362,14 @@ def _delta(report: dict) -> Fraction:
     return Q(spec.split(":", 1)[1]) if spec.upper().startswith("P2-DELTA:") else Fraction(0)
 
 
+def embedded_note(report: dict) -> str:
+    """Witnesses checked against the report's embedded weights say nothing about a model file until it is bound."""
+    rec = report.get("model") if isinstance(report.get("model"), dict) else {}
+    named = f" the model file {str(rec.get('path'))[:200]} (SHA-256 {str(rec.get('sha256'))[:64]})" if rec.get("sha256") else " a model file"
+    return (f"witnesses re-checked against the weights embedded in the report, which are not bound to{named}; "
+            "pass --model PATH (or --encoder PATH) to re-check them against the file")
+
+
 def recheck_report(report: object, encoder: str | None = None, model: str | None = None) -> tuple[int, list[str]]:
     """Re-check a falsify report's exact P3 counterexamples: ``(re-checked, notes)``; raises :class:`Rejected`."""
     report = obj(report, "the report")
@@ -1371,6 +1379,8 @@ def recheck_report(report: object, encoder: str | None = None, model: str | None
     enc = report_weights(report, encoder, model) if cxs else None
     normalise = str(obj(report.get("inputs", {"normalise": "none"}), "inputs").get("normalise", "none"))
     done, notes = 0, bind_model(report, model) if model is not None else []
+    if cxs and encoder is None and model is None:
+        notes.append(embedded_note(report))
     for k, c in enumerate(cxs, 1):
         c = obj(c, "a counterexample")
         label, prop = c.get("certified"), str(c.get("property", "")).upper()

@@ -739,6 +739,38 @@ def test_recheck_formula_outside_the_language_is_rejected(text: str) -> None:
         standalone.formula_pl(text)
 
 
+def test_report_with_edited_weights_needs_the_model(tmp_path: Path) -> None:
+    """A falsify report whose embedded weights and witness were edited together re-checks against the embedded
+    weights (by design); the campaign found the OK came without a word about the model file. Now a note says
+    the embedded weights are not bound to it, and ``--model`` rejects the witness."""
+    f32 = np.float32
+    W, b = np.array([[1, -1], [2, 1]], f32), np.array([0, -1], f32)
+    model = _npz(tmp_path / "m.npz", W0=W, b0=b, activations=np.array(["relu"]))
+    assert binary_truth([W], [b], ["relu"]) == [(0, 1)]
+    out = tmp_path / "fo"
+    code = 0
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        try:
+            main(["falsify", "--property", "p3", "--weights", model, "--domain", "binary", "--budget", "1", "--out", str(out), "--no-plots"])
+        except SystemExit as exc:
+            code = exc.code
+    assert code == 1
+    report = json.loads((out / "report.json").read_text())
+    report["weights"][0]["W"], report["weights"][0]["b"] = [["1", "-1"], ["-1", "-1"]], ["0", "1"]
+    for c in report["counterexamples"]:
+        c["witness"]["x"] = ["1", "1"]  # 0 under the edited weights, not under m.npz
+    forged = tmp_path / "forged.json"
+    forged.write_text(json.dumps(report))
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
+        code = standalone.main([str(forged)])
+    assert code == 0 and "not bound to the model file" in buf.getvalue(), buf.getvalue()
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
+        code = standalone.main([str(forged), "--model", model])
+    assert code == 1 and "REJECTED" in buf.getvalue(), buf.getvalue()
+
+
 # ====================================================================== CLI: bad input is exit 2, one line
 class _Run:
     def __init__(self, code: int, out: str, err: str) -> None:
