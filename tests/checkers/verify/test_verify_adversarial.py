@@ -36,7 +36,7 @@ import pytest
 from latentcheck import save_encoder
 from latentcheck.checkers.cli.app import main
 from latentcheck.checkers.falsify import falsify
-from latentcheck.checkers.verify import verify
+from latentcheck.checkers.verify import verify, verify_min_latent
 from latentcheck.counterexamples import recheck as standalone
 from latentcheck.theorems.encoder import Encoder
 
@@ -547,6 +547,27 @@ def test_p3_eps_box_with_eps_above_the_range(act: str, eps: str, tmp_path: Path)
     path = _npz(tmp_path / "e.npz", W0=W, b0=b, activations=np.array([act]))
     r = _cli(["--weights", path, "--domain", "box:-1,1", "--property", f"p3-eps:{eps}", "--timeout", "5"])
     assert r.exit_code == 1, (r.stdout, r.stderr)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_min_latent_brackets_the_brute_force_minimum(seed: int) -> None:
+    """--min-latent: lower <= min over nonzero users of |enc(x)|_inf <= upper (mpmath at 60 digits)."""
+    rng = np.random.default_rng(17000 + seed)
+    act, l2 = ("tanh", "sigmoid", "elu", "softplus")[seed % 4], seed % 3 == 0
+    n, m = int(rng.integers(1, 8)), int(rng.integers(1, 4))
+    W = rng.standard_normal((m, n)).astype(np.float32)
+    b = (rng.standard_normal(m) - (3 if act in ("sigmoid", "softplus") else 0)).astype(np.float32)
+    true_min = _min_latent(W, b, act, l2)
+    res = verify_min_latent(_enc([W], [b], [act]), domain="binary", input_normalise="l2" if l2 else None, timeout=TIMEOUT)
+    got = res.min_latent or {}
+    with mpmath.workdps(60):
+        if got.get("lower") is not None:
+            lo = F(got["lower"])
+            assert mpmath.mpf(lo.numerator) / lo.denominator <= true_min
+        if got.get("upper") is not None:
+            up = F(got["upper"])
+            assert true_min <= mpmath.mpf(up.numerator) / up.denominator
+    assert res.verdict == "proved" and got.get("lower") is not None, res.reason
 
 
 # ====================================================================== certificates: re-check and tamper
