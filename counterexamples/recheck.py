@@ -21,7 +21,9 @@ What it checks:
   encoder was read from against the certificate's ``model.sha256``. The
   piecewise-linear form of each catalog activation (relu, leaky_relu, relu6,
   hard_tanh, hard_sigmoid, identity) is compared with the catalog; a formula
-  activation's form is taken from the certificate and said so in a note.
+  activation's form must be the function its stored text defines, re-derived
+  here by a small parser (numbers, ``t``, ``+ - * /``, ``**``, ``Max``,
+  ``Min``, ``Abs``; no sympy, no eval; other formulas are rejected).
   Then the argument that the trees cover every nonzero input, every derived
   bound and every leaf (interval bounds and Farkas combinations recomputed
   in exact rationals), as docs/verify.md describes.
@@ -288,15 +290,187 @@ def bind_model(doc: dict, model: str | None) -> list[str]:
 
 
 def activations_for(cert: dict, names: list[str], L: int) -> tuple[list, list[str]]:
-    """The certificate's piecewise-linear forms; catalog names must have the catalog's knots."""
+    """The certificate's piecewise-linear forms; catalog names must have the catalog's knots, a formula's form
+    must be the function the formula stored in the encoder file defines (:func:`formula_pl`)."""
     act = [PL(a) for a in seq(cert.get("activations"), "activations", L)]
     notes = []
     for i, (name, a) in enumerate(zip(names, act)):
         if name in CATALOG:
             need(a.same_as(CATALOG[name]), f"layer {i}: the knots given for {name} are wrong")
         else:
-            notes.append(f"layer {i}: activation {name[:80]!r} taken from the certificate (knots {[str(v) for v in a.k][:8]})")
+            need(same_function(a, formula_pl(name)), f"layer {i}: the form given for {name[:80]!r} is not that formula")
+            notes.append(f"layer {i}: activation {name[:80]!r} re-derived from its formula (knots {[str(v) for v in a.k][:8]})")
     return act, notes
+
+
+# ---------------------------------------------------------------- formula activations
+# A formula activation (``Max(0, t - 1)``, ``Abs(t) - 1``, ...) is re-derived here from the text the encoder
+# file stores, without sympy and without eval: numbers (read exactly, ``0.1`` is 1/10), ``t``, ``+ - * /``
+# (products and quotients with a constant side only), ``**`` (a constant integer exponent: ``f**1``, ``f**0``,
+# ``c**k``), parentheses, ``Max``, ``Min`` and ``Abs`` (or ``max``, ``min``, ``abs``). Anything else is
+# rejected: the certificate's form of it could not be checked.
+MAX_FORMULA = 400
+_FTOKEN = re.compile(r"\s*(?:(\d+\.?\d*(?:[eE][-+]?\d{1,3})?|\.\d+(?:[eE][-+]?\d{1,3})?)|([A-Za-z_]\w*)|(\*\*|[-+*/(),]))")
+
+
+def _ftokens(text: str) -> list[tuple[str, object]]:
+    need(len(text) <= MAX_FORMULA, f"activation formula {text[:40]!r}... is too long to re-check")
+    out, pos, text = [], 0, text.rstrip()
+    while pos < len(text):
+        m = _FTOKEN.match(text, pos)
+        need(m is not None, f"activation formula {text[:80]!r} cannot be re-checked here (at {text[pos:pos + 12]!r}: "
+             "only numbers, t, + - * /, Max, Min and Abs are read)")
+        num, name, op = m.groups()
+        need(num is None or len(num) <= 60, f"activation formula {text[:80]!r}: a number is too long")
+        out.append(("num", Fraction(num)) if num else ("name", name) if name else ("op", op))
+        pos = m.end()
+    return out + [("end", None)]
+
+
+def _fval(f: tuple, t: Fraction) -> Fraction:
+    """Value at ``t`` of ``f = (knots, values, slope_left, slope_right)`` (at least one knot)."""
+    K, V, sl, sr = f
+    if t <= K[0]:
+        return V[0] + sl * (t - K[0])
+    if t >= K[-1]:
+        return V[-1] + sr * (t - K[-1])
+    i = max(i for i in range(len(K)) if K[i] <= t)
+    return V[i] + (V[i + 1] - V[i]) * (t - K[i]) / (K[i + 1] - K[i])
+
+
+def _fcomb(f: tuple, g: tuple, a: Fraction, b: Fraction) -> tuple:
+    """``a f + b g``."""
+    K = sorted(set(f[0]) | set(g[0]))
+    return K, [a * _fval(f, k) + b * _fval(g, k) for k in K], a * f[2] + b * g[2], a * f[3] + b * g[3]
+
+
+def _fmax(f: tuple, g: tuple) -> tuple:
+    """``max(f, g)``: the union of the knots and every crossing (between knots ``f - g`` is affine)."""
+    K = sorted(set(f[0]) | set(g[0]))
+    d = [_fval(f, k) - _fval(g, k) for k in K]
+    cross = [k0 + (k1 - k0) * d0 / (d0 - d1) for k0, k1, d0, d1 in zip(K, K[1:], d, d[1:]) if d0 * d1 < 0]
+    if f[2] != g[2] and K[0] - d[0] / (f[2] - g[2]) < K[0]:
+        cross.append(K[0] - d[0] / (f[2] - g[2]))
+    if f[3] != g[3] and K[-1] - d[-1] / (f[3] - g[3]) > K[-1]:
+        cross.append(K[-1] - d[-1] / (f[3] - g[3]))
+    K = sorted(set(K) | set(cross))
+    left, right = K[0] - 1, K[-1] + 1  # beyond the outer knots no crossing: the larger side there wins
+    sl = f[2] if _fval(f, left) >= _fval(g, left) else g[2]
+    sr = f[3] if _fval(f, right) >= _fval(g, right) else g[3]
+    return K, [max(_fval(f, k), _fval(g, k)) for k in K], sl, sr
+
+
+def _fconst(f: tuple) -> Fraction | None:
+    return f[1][0] if f[2] == 0 and f[3] == 0 and len(set(f[1])) == 1 else None
+
+
+class _Formula:
+    """Recursive descent over the tokens: sum := term (('+'|'-') term)*, term := unary (('*'|'/') unary)*,
+    unary := ('-'|'+') unary | power, power := atom ('**' unary)?,
+    atom := number | t | (Max|Min|Abs) '(' sum (',' sum)* ')' | '(' sum ')'."""
+
+    def __init__(self, text: str) -> None:
+        self.text, self.toks, self.i, self.depth = text, _ftokens(text), 0, 0
+
+    def peek(self) -> tuple[str, object]:
+        return self.toks[self.i]
+
+    def take(self, kind: str, value: object = None) -> object:
+        k, v = self.toks[self.i]
+        need(k == kind and (value is None or v == value), f"activation formula {self.text[:80]!r} cannot be read")
+        self.i += 1
+        return v
+
+    def sum(self) -> tuple:
+        f = self.term()
+        while self.peek() in (("op", "+"), ("op", "-")):
+            sign = Fraction(1) if self.take("op") == "+" else Fraction(-1)
+            f = _fcomb(f, self.term(), Fraction(1), sign)
+        return f
+
+    def term(self) -> tuple:
+        f = self.unary()
+        while self.peek() in (("op", "*"), ("op", "/")):
+            op, g = self.take("op"), self.unary()
+            cf, cg = _fconst(f), _fconst(g)
+            if op == "*":
+                need(cf is not None or cg is not None, f"activation formula {self.text[:80]!r}: a product of two "
+                     "non-constant terms is not piecewise linear")
+                f = _fcomb(g, g, cf, Fraction(0)) if cf is not None else _fcomb(f, f, cg, Fraction(0))
+            else:
+                need(cg is not None and cg != 0, f"activation formula {self.text[:80]!r}: only division by a nonzero constant is read")
+                f = _fcomb(f, f, 1 / cg, Fraction(0))
+        return f
+
+    def unary(self) -> tuple:
+        if self.peek() in (("op", "-"), ("op", "+")):
+            sign = Fraction(-1) if self.take("op") == "-" else Fraction(1)
+            f = self.unary()
+            return _fcomb(f, f, sign, Fraction(0))
+        return self.power()
+
+    def power(self) -> tuple:
+        f = self.atom()
+        if self.peek() != ("op", "**"):
+            return f
+        self.i += 1
+        e, c = _fconst(self.unary()), _fconst(f)
+        need(e is not None and e.denominator == 1 and (e >= 0 or c not in (None, 0)) and abs(e) <= 64,
+             f"activation formula {self.text[:80]!r}: only a constant integer exponent is read")
+        if c is not None:
+            return [Fraction(0)], [c ** int(e)], Fraction(0), Fraction(0)
+        need(e in (0, 1), f"activation formula {self.text[:80]!r}: a power of t other than 0 or 1 is not piecewise linear")
+        return f if e == 1 else ([Fraction(0)], [Fraction(1)], Fraction(0), Fraction(0))
+
+    def atom(self) -> tuple:
+        self.depth += 1
+        need(self.depth <= 200, f"activation formula {self.text[:80]!r} is nested too deeply")
+        kind, v = self.peek()
+        if kind == "num":
+            self.i += 1
+            return [Fraction(0)], [v], Fraction(0), Fraction(0)
+        if kind == "op" and v == "(":
+            self.i += 1
+            f = self.sum()
+            self.take("op", ")")
+            return f
+        name = self.take("name")
+        if name == "t":
+            return [Fraction(0)], [Fraction(0)], Fraction(1), Fraction(1)
+        need(name in ("Max", "Min", "Abs", "max", "min", "abs"), f"activation formula {self.text[:80]!r}: "
+             f"{str(name)[:20]!r} cannot be re-checked here (only Max, Min, Abs)")
+        name = name.capitalize()
+        self.take("op", "(")
+        args = [self.sum()]
+        while self.peek() == ("op", ","):
+            self.i += 1
+            args.append(self.sum())
+        self.take("op", ")")
+        if name == "Abs":
+            need(len(args) == 1, "Abs takes one argument")
+            return _fmax(args[0], _fcomb(args[0], args[0], Fraction(-1), Fraction(0)))
+        sign = Fraction(1) if name == "Max" else Fraction(-1)  # Min(f, g) = -Max(-f, -g)
+        out = _fcomb(args[0], args[0], sign, Fraction(0))
+        for g in args[1:]:
+            out = _fmax(out, _fcomb(g, g, sign, Fraction(0)))
+        return _fcomb(out, out, sign, Fraction(0))
+
+
+def formula_pl(text: str) -> tuple:
+    """The exact piecewise-linear function a formula activation defines: ``(knots, values, slope_left,
+    slope_right)``; :class:`Rejected` when the text is outside the language above."""
+    need(isinstance(text, str), "an activation name is not a string")
+    parser = _Formula(text)
+    f = parser.sum()
+    parser.take("end")
+    return f
+
+
+def same_function(a: "PL", f: tuple) -> bool:
+    """Whether the certificate's form ``a`` and ``f`` are the same function: equal at every knot of either and
+    with the same end slopes (beyond the outermost knot both are affine)."""
+    pts = sorted(set(a.k) | set(f[0]))
+    return all(a(p) == _fval(f, p) for p in pts) and a.sl == f[2] and a.sr == f[3]
 
 
 # ---------------------------------------------------------------- bounds
@@ -592,6 +766,8 @@ def l2_slopes(d: object, name: str) -> tuple[Fraction, Fraction]:
     need(a.homogeneous(), f"activation {name[:80]}: not positively homogeneous")
     if name in CATALOG:
         need(a.same_as(CATALOG[name]), f"the knots given for {name} are wrong")
+    else:
+        need(same_function(a, formula_pl(name)), f"the form given for {name[:80]!r} is not that formula")
     return a.sl, a.sr
 
 
@@ -1186,6 +1362,14 @@ def _delta(report: dict) -> Fraction:
     return Q(spec.split(":", 1)[1]) if spec.upper().startswith("P2-DELTA:") else Fraction(0)
 
 
+def embedded_note(report: dict) -> str:
+    """Witnesses checked against the report's embedded weights say nothing about a model file until it is bound."""
+    rec = report.get("model") if isinstance(report.get("model"), dict) else {}
+    named = f" the model file {str(rec.get('path'))[:200]} (SHA-256 {str(rec.get('sha256'))[:64]})" if rec.get("sha256") else " a model file"
+    return (f"witnesses re-checked against the weights embedded in the report, which are not bound to{named}; "
+            "pass --model PATH (or --encoder PATH) to re-check them against the file")
+
+
 def recheck_report(report: object, encoder: str | None = None, model: str | None = None) -> tuple[int, list[str]]:
     """Re-check a falsify report's exact P3 counterexamples: ``(re-checked, notes)``; raises :class:`Rejected`."""
     report = obj(report, "the report")
@@ -1195,6 +1379,8 @@ def recheck_report(report: object, encoder: str | None = None, model: str | None
     enc = report_weights(report, encoder, model) if cxs else None
     normalise = str(obj(report.get("inputs", {"normalise": "none"}), "inputs").get("normalise", "none"))
     done, notes = 0, bind_model(report, model) if model is not None else []
+    if cxs and encoder is None and model is None:
+        notes.append(embedded_note(report))
     for k, c in enumerate(cxs, 1):
         c = obj(c, "a counterexample")
         label, prop = c.get("certified"), str(c.get("property", "")).upper()

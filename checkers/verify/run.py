@@ -280,6 +280,8 @@ def run_p3(encoder: Any, pls: list[PLFunction], dom: "Domain", homogeneous: bool
     found: list = []
 
     def try_point(xf: np.ndarray) -> Any:
+        if not (len(xf) and isinstance(xf[0], Fraction)) and not np.all(np.isfinite(np.asarray(xf, dtype=np.float64))):
+            return None  # a float search overflowed (huge box or weights): inf/NaN is no candidate
         if dom.is_binary:
             x = [Fraction(int(round(v))) for v in xf]
         elif len(xf) and isinstance(xf[0], Fraction):  # already exact (a search's exact repair): not clamped

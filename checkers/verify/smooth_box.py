@@ -84,8 +84,9 @@ def _lp(W: np.ndarray, bvec: np.ndarray, ends: tuple, bounds: list, tags: list, 
     c[-1] = 1.0
     if push is not None:
         c = np.append(-push, 0.0)
-    return optimize.linprog(c, A_ub=np.array(rows), b_ub=np.array(rhs), bounds=bounds + [(0.0, None if push is None else 0.0)],
-                   method="highs")
+    # no rows when the window has no finite end (EPS at or above sup |s|, e.g. tanh and EPS >= 1): the LP is the box
+    A_ub, b_ub = (np.array(rows), np.array(rhs)) if rows else (None, None)
+    return optimize.linprog(c, A_ub=A_ub, b_ub=b_ub, bounds=bounds + [(0.0, None if push is None else 0.0)], method="highs")
 
 
 def _witness(encoder: Any, x: np.ndarray, eps: Fraction, r: Fraction, lo: Fraction, hi: Fraction) -> list | None:
