@@ -138,21 +138,8 @@ def leaf_box(net: ExactNet, xlo: list, xhi: list, path: dict, cache: "BoxCache |
     With ``cache`` (a :class:`BoxCache` of the same ``net, xlo, xhi``), layers whose inputs and path entries an
     earlier box shared are reused (the values are the same; the lists are shared, so a box is read-only).
     """
-    if cache is not None:
-        return cache.box(net, xlo, xhi, path)
-    path = _norm_path(path)
-    xlo, xhi, empty = _x_layer(xlo, xhi, path)
-    box = LeafBox((xlo, xhi), [], [], empty)
-    hlo, hhi = xlo, xhi
-    for k in range(net.depth if empty is None else 0):
-        zb, hb, box.empty = _z_layer(net, k, hlo, hhi, path)
-        box.z.append(zb)
-        if hb is not None:
-            box.h.append(hb)
-        if box.empty is not None:
-            return box
-        hlo, hhi = hb
-    return box
+    # Without a cache, a fresh one: the same computation, and lists nobody else holds (callers may edit them).
+    return (cache or BoxCache(net, xlo, xhi)).box(net, xlo, xhi, path)
 
 
 class BoxCache:
