@@ -30,6 +30,7 @@ from .bounds import NodeBounds, node_bounds
 from .pl import PLFunction
 from ...counterexamples.certificate import ExactNet, check_leaf, leaf_box
 from .highs_lp import RelaxLP
+from .soi import exact_equality_repair, piece_of
 from ...theorems.errors import InvalidArgument
 
 #: SciPy loads on first use (lazy_loader): importing this module stays cheap for commands that never solves an LP.
@@ -582,10 +583,7 @@ def solve_tree(P: Problem, deadline: float, try_point: Callable[[np.ndarray], An
         if s <= _FEAS_TOL:
             split, pre = _strong_branch(P, nb, v, path, deadline, stats) if STRONG_K > 1 else (_branch(P, nb, v), pre)
         if split is None and s <= _FEAS_TOL:
-            found = try_point(v[:P.n])
-            if found is None:
-                xi = interior_point(P, v, P.binary)
-                found = None if xi is None else try_point(xi)
+            found = _fixed_leaf_point(P, v, try_point)
             if found is not None:
                 return "found", found
         if split is None:
@@ -643,6 +641,28 @@ def _line_on(pl: PLFunction, lo: Fraction | None, hi: Fraction | None) -> tuple[
     p = (lo + hi) / 2 if lo is not None and hi is not None else (hi - 1 if lo is None else lo + 1)
     a = pl.slope_left if lo is None else (pl.slope_right if hi is None else (pl(hi) - pl(lo)) / (hi - lo))
     return a, pl(p) - a * p
+
+
+def _fixed_leaf_point(P: Problem, v: np.ndarray, try_point: Callable) -> Any:
+    """An exact counterexample at a leaf whose every unit is fixed and whose LP is feasible: the LP point, an
+    interior re-solve, then (off the binary domain) the latent equalities solved exactly on the leaf's pattern
+    (identity or leaky latent units, whose zero no float point hits), with coordinates inside the box, then with
+    coordinates at its bounds too (a homogeneous encoder's candidate is scaled back into the domain by
+    ``try_point``). Every candidate is checked exactly by ``try_point``; None when none passes."""
+    found = try_point(v[:P.n])
+    xi = None
+    if found is None:
+        xi = interior_point(P, v, P.binary)
+        found = None if xi is None else try_point(xi)
+    if found is None and not P.binary:
+        pattern = [piece_of(P.pls[k], v[P.offs[k][0]:P.offs[k][0] + P.sizes[k]]) for k in range(len(P.sizes))]
+        x = v[:P.n] if xi is None else xi
+        for bounds_too in (False, True):
+            xe = exact_equality_repair(P, pattern, x, bounds_too)
+            found = None if xe is None else try_point(xe)
+            if found is not None:
+                break
+    return found
 
 
 def interior_point(P: Problem, v: np.ndarray, xfix: bool) -> np.ndarray | None:

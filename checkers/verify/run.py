@@ -284,8 +284,8 @@ def run_p3(encoder: Any, pls: list[PLFunction], dom: "Domain", homogeneous: bool
             return None  # a float search overflowed (huge box or weights): inf/NaN is no candidate
         if dom.is_binary:
             x = [Fraction(int(round(v))) for v in xf]
-        elif len(xf) and isinstance(xf[0], Fraction):  # already exact (a search's exact repair): not clamped
-            x = list(xf)
+        elif len(xf) and isinstance(xf[0], Fraction):  # already exact (an exact repair): not clamped
+            x = _scale_into(dom, list(xf)) if mode == "cone" else list(xf)
         else:
             x = [Fraction(float(v)) for v in xf]
             x = [max(a, min(b, v)) if a is not None and b is not None else v for v, a, b in zip(x, *case_box)]

@@ -453,11 +453,13 @@ def _latent_rows(P: Any, pattern: list[np.ndarray], rows: list[int]) -> tuple[An
     raise AssertionError("unreachable")
 
 
-def exact_equality_repair(P: Any, pattern: list[np.ndarray], x: np.ndarray) -> list[Fraction] | None:
+def exact_equality_repair(P: Any, pattern: list[np.ndarray], x: np.ndarray, bounds_too: bool = False) -> list[Fraction] | None:
     """An exact rational input for a latent unit whose zero is a single point of a sloped piece (leaky ReLU,
-    hard tanh: ``a z + c = 0``), which no float point hits: those rows ``G x + g = -c/a`` are solved exactly
-    for as many coordinates of ``x`` strictly inside the box (chosen by pivoted QR), the rest kept at ``x``'s
-    values. The result is only a candidate (the caller checks it exactly). None when no latent unit needs it."""
+    hard tanh, identity: ``a z + c = 0``), which no float point hits: those rows ``G x + g = -c/a`` are solved
+    exactly for as many coordinates of ``x`` strictly inside the box (chosen by pivoted QR), the rest kept at
+    ``x``'s values. ``bounds_too``: when too few coordinates are inside, coordinates at a bound of the box may
+    move too (for a homogeneous encoder, whose candidate the caller scales back into the domain). The result is
+    only a candidate (the caller checks it exactly). None when no latent unit needs it."""
     last = pattern[-1]
     pcs = P.pls[-1]._pieces
     rows = [j for j in range(len(last)) if pcs[int(last[j])][0] != 0]
@@ -465,6 +467,9 @@ def exact_equality_repair(P: Any, pattern: list[np.ndarray], x: np.ndarray) -> l
         return None
     G, g = _latent_rows(P, pattern, rows)
     inside = np.flatnonzero((x > P.xlo + 1e-9) & (x < P.xhi - 1e-9))
+    if len(inside) < len(rows) and bounds_too:
+        at_bound = np.flatnonzero(~((x > P.xlo + 1e-9) & (x < P.xhi - 1e-9)) & (P.xlo < P.xhi))
+        inside = np.concatenate([inside, at_bound])
     if len(inside) < len(rows):
         return None
     Gf = np.array([[float(G[r, i]) for i in inside] for r in range(len(rows))])

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import mpmath
 import numpy as np
+from scipy.optimize import linprog
 import pytest
 from latentcheck import save_encoder
 from latentcheck.checkers.cli.app import main
@@ -863,16 +864,63 @@ def test_falsify_findings_are_real(seed: int) -> None:
             assert tuple(int(F(v)) for v in ce["witness"]["x"]) in truth
 
 
+# ====================================================================== a gap found here, since closed
+# An identity latent with generic float weights on box:-1,1 (enc(0) = 0, so the cone cases x_i = +-1): the zero set
+# is a plane through 0, but the leaf with every unit fixed was only feasible in floating point and verify said unknown.
+# Now the latent equalities are solved exactly at such a leaf (coordinates at the box's bounds may move too, and the
+# homogeneous encoder's point is scaled back into the domain).
+@pytest.mark.parametrize("seed,shape,acts", [(0, [(1, 3)], ["identity"]), (1, [(2, 4)], ["identity"]),
+                                             (2, [(3, 5), (2, 3)], ["leaky_relu", "identity"]),
+                                             (3, [(4, 6), (2, 4)], ["relu", "identity"])])
+def test_linear_latent_plane_in_a_box(seed, shape, acts) -> None:
+    rng = np.random.default_rng(seed)
+    Ws = [rng.standard_normal(s).astype(np.float32) for s in shape] if seed else \
+        [np.array([[-1.0076346397399902, 0.22413000464439392, -0.6808055639266968]], np.float32)]
+    bs = [np.zeros(W.shape[0], np.float32) for W in Ws]
+    res = verify(_enc(Ws, bs, acts), "p3", domain="box:-1,1", timeout=TIMEOUT)
+    if len(Ws) == 1:
+        assert box_truth(Ws, bs, acts, F(-1), F(1)) is not None
+        _assert_box(res, Ws, bs, acts, "-1", "1", must_decide=True)
+    assert res.verdict == "refuted", res.reason
+    x = [F(v) for v in res.counterexample]
+    assert any(x) and all(F(-1) <= v <= F(1) for v in x)
+    assert _is_zero(_forward([_exact(W) for W in Ws], [_exact(b) for b in bs], acts, x)), "not an exact zero (own forward pass)"
+
+
+@pytest.mark.parametrize("domain", ["reals", "nonneg", "box:-1,2"])
+def test_linear_latent_zero_on_other_domains(domain) -> None:
+    """A 2x4 linear encoder whose kernel holds a positive vector (the last column is built from the others so that
+    W p ~ 0 for p = (1, 2, 3, 4); the float32 kernel then holds a vector next to p, positive too): refuted on every
+    domain around 0, with an exact witness inside it (own forward pass)."""
+    rng = np.random.default_rng(7)
+    W = rng.standard_normal((2, 4))
+    W[:, 3] = -(W[:, :3] @ np.array([1.0, 2.0, 3.0])) / 4.0
+    Ws, bs, acts = [W.astype(np.float32)], [np.zeros(2, np.float32)], ["identity"]
+    res = verify(_enc(Ws, bs, acts), "p3", domain=domain, timeout=TIMEOUT)
+    assert res.verdict == "refuted", res.reason
+    x = [F(v) for v in res.counterexample]
+    lo = {"reals": None, "nonneg": F(0), "box:-1,2": F(-1)}[domain]
+    hi = F(2) if domain == "box:-1,2" else None
+    assert any(x) and all((lo is None or v >= lo) and (hi is None or v <= hi) for v in x)
+    assert _is_zero(_forward([_exact(W) for W in Ws], [_exact(b) for b in bs], acts, x))
+
+
+def test_linear_latent_without_a_nonneg_kernel_vector_is_proved_on_nonneg() -> None:
+    """The same shape with a kernel that meets the nonnegative orthant only at 0 (a float LP says so with a margin:
+    over the simplex, |W x|_inf stays above 0.05): proved on nonneg, refuted on reals."""
+    rng = np.random.default_rng(7)
+    Ws, bs, acts = [rng.standard_normal((2, 4)).astype(np.float32)], [np.zeros(2, np.float32)], ["identity"]
+    W = Ws[0].astype(np.float64)
+    # min t  s.t.  -t <= (W x)_j <= t, sum x = 1, x >= 0
+    A_ub = np.block([[W, -np.ones((2, 1))], [-W, -np.ones((2, 1))]])
+    lp = linprog(np.r_[np.zeros(4), 1.0], A_ub=A_ub, b_ub=np.zeros(4), A_eq=np.r_[np.ones(4), 0.0][None, :], b_eq=[1.0],
+                 bounds=[(0, None)] * 5)
+    assert lp.status == 0 and lp.fun > 0.05
+    assert verify(_enc(Ws, bs, acts), "p3", domain="nonneg", timeout=TIMEOUT).verdict == "proved"
+    assert verify(_enc(Ws, bs, acts), "p3", domain="reals", timeout=TIMEOUT).verdict == "refuted"
+
+
 # ====================================================================== completeness gaps found (sound, but weak)
-@pytest.mark.xfail(strict=True, reason="identity latent with generic float weights on box:-1,1 (enc(0) = 0, so the cone "
-                   "cases x_i = +-1): the zero set is a plane through 0, but the leaf with every unit fixed is only feasible in floating point "
-                   "and neither the tree nor the exact row solve of the SoI walk produces the rational point: unknown")
-def test_gap_linear_latent_plane_in_a_box() -> None:
-    W = np.array([[-1.0076346397399902, 0.22413000464439392, -0.6808055639266968]], np.float32)
-    b = np.zeros(1, np.float32)
-    assert box_truth([W], [b], ["identity"], F(-1), F(1)) is not None
-    res = verify(_enc([W], [b], ["identity"]), "p3", domain="box:-1,1", timeout=TIMEOUT)
-    _assert_box(res, [W], [b], ["identity"], "-1", "1", must_decide=True)
 
 
 @pytest.mark.xfail(strict=True, reason="binary, leaky_relu(-1'x + 9 - 1e-7) on 9 items: every user is nonzero (the full user "
