@@ -592,6 +592,10 @@ def solve_tree(P: Problem, deadline: float, try_point: Callable[[np.ndarray], An
             node["leaf"] = "float"  # the LP says infeasible, the exact re-check failed: not a proof
             stats.float_leaves += 1
             continue
+        if split is None and P.binary:
+            split = _free_input(P, path, v)
+            if split is None and _point_leaf_closed(P, node, path, stats):
+                continue
         if split is None:
             stats.stuck += 1
             return "open", "a leaf with every unit fixed is feasible in floating point but no exact point or certificate was found"
@@ -641,6 +645,25 @@ def _line_on(pl: PLFunction, lo: Fraction | None, hi: Fraction | None) -> tuple[
     p = (lo + hi) / 2 if lo is not None and hi is not None else (hi - 1 if lo is None else lo + 1)
     a = pl.slope_left if lo is None else (pl.slope_right if hi is None else (pl(hi) - pl(lo)) / (hi - lo))
     return a, pl(p) - a * p
+
+
+def _free_input(P: Problem, path: dict, v: np.ndarray) -> tuple | None:
+    """On ``binary``, at a node with every unit fixed whose LP point is integral but no exact zero (a margin below
+    the LP's tolerance): an input the path has not fixed, to branch on (the one whose LP value is farthest from
+    0/1, else the first); None when every input is fixed."""
+    free = [i for i in range(P.n) if ("x", i) not in path and P.xlo[i] < P.xhi[i]]
+    if not free:
+        return None
+    xs = v[:P.n]
+    return ("x", max(free, key=lambda i: (min(xs[i], 1.0 - xs[i]), -i)))
+
+
+def _point_leaf_closed(P: Problem, node: dict, path: dict, stats: BabStats) -> bool:
+    """A node whose every input is fixed is one user: closed as an interval leaf when its exact box (exact values,
+    not the float intervals widened by the tolerance) puts some latent unit away from 0."""
+    if leaf_box(P.net, P.xlo_q, P.xhi_q, path).empty is None:
+        return False
+    return _take_leaf(P, node, path, {"leaf": "interval"}, stats)
 
 
 def _fixed_leaf_point(P: Problem, v: np.ndarray, try_point: Callable) -> Any:

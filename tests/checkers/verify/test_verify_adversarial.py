@@ -923,14 +923,25 @@ def test_linear_latent_without_a_nonneg_kernel_vector_is_proved_on_nonneg() -> N
 # ====================================================================== completeness gaps found (sound, but weak)
 
 
-@pytest.mark.xfail(strict=True, reason="binary, leaky_relu(-1'x + 9 - 1e-7) on 9 items: every user is nonzero (the full user "
-                   "gives -1e-9 after the leak), but the LP leaf is feasible within its tolerance and an integral LP point "
-                   "that fails the exact check is not branched on further (the inputs are not fixed): unknown")
-def test_gap_binary_leaky_hair_margin() -> None:
+# A gap found here, since closed: binary, leaky_relu(-1'x + 9 - 1e-7) on 9 items: every user is nonzero (the full user
+# gives -1e-9 after the leak), but the LP leaf was feasible within its tolerance and an integral LP point that failed
+# the exact check was not branched on further: unknown. Now such a node branches on a free input, and a node with
+# every input fixed (one user) is closed by its exact box.
+@pytest.mark.parametrize("bias,truth_zero", [(9 - 1e-7, False), (4 - 1e-7, False), (4.0, True), (9 + 1e-7, False)])
+def test_binary_leaky_hair_margin(bias, truth_zero, tmp_path: Path) -> None:
     n = 9
-    Ws, bs = [np.full((1, n), -1.0)], [np.array([n - 1e-7])]
-    res = verify(_enc(Ws, bs, ["leaky_relu"]), "p3", domain="binary", timeout=TIMEOUT)
-    _assert_binary(res, Ws, bs, ["leaky_relu"], must_decide=True)
+    Ws, bs = [np.full((1, n), -1.0)], [np.array([bias])]
+    enc = _enc(Ws, bs, ["leaky_relu"])
+    res = verify(enc, "p3", domain="binary", timeout=TIMEOUT)
+    truth = _assert_binary(res, Ws, bs, ["leaky_relu"], must_decide=True)
+    assert bool(truth) == truth_zero
+    if res.verdict == "proved":
+        enc_path = tmp_path / "encoder.npz"
+        save_encoder(enc, enc_path)
+        cert = copy.deepcopy(res.certificate)
+        cert["encoder_sha256"] = hashlib.sha256(enc_path.read_bytes()).hexdigest()
+        code, out = _recheck(cert, enc_path, tmp_path)
+        assert code == 0, out
 
 
 @pytest.mark.xfail(strict=True, reason="box:0,0 holds no nonzero input, so P3 holds trivially; verify answers unknown "
