@@ -284,7 +284,7 @@ def _min_dot(r: list, lo: list, hi: list) -> Any:
     return sum((ri * (a if ri >= 0 else b) for ri, a, b in zip(r, lo, hi)), _F(0))
 
 
-def _check_tree(net: _Net, tree: dict, rng: tuple, cuts: list) -> int:
+def _check_tree(net: _Net, tree: dict, rng: tuple, cuts: list, user_zero: Any = None) -> int:
     leaves = 0
     stack = [(tree, {}, {})]
     while stack:
@@ -308,6 +308,10 @@ def _check_tree(net: _Net, tree: dict, rng: tuple, cuts: list) -> int:
         box, why = _box(net, rng, xfix, zclamp)
         if box is None:
             continue  # an empty leaf is closed whatever it claims
+        if node.get("leaf") == "point":  # every input fixed: one user, whose exact encoding in Q(sqrt k) is not 0
+            _need(user_zero is not None and len(xfix) == net.n, "a point leaf must fix every input")
+            _need(not user_zero([xfix[i] for i in range(net.n)]), "a point leaf's user is encoded as exactly 0")
+            continue
         _need(node.get("leaf") == "farkas", f"a leaf that is not empty ({node.get('leaf')}) has no Farkas rows")
         _farkas(net, box, node["rows"], rng, cuts)
     return leaves
@@ -335,7 +339,8 @@ def check_l2_certificate(cert: dict, Ws: Sequence[np.ndarray], bs: Sequence[np.n
             else:
                 _need(e["proof"]["kind"] == "tree", f"unknown proof kind {e['proof']['kind']!r}")
                 net = net or _Net(Ws, bs, slopes)
-                leaves += _check_tree(net, e["proof"]["root"], (klo, khi, slo, shi), cuts)
+                leaves += _check_tree(net, e["proof"]["root"], (klo, khi, slo, shi), cuts,
+                                      lambda x: l2_counterexample_ok(Ws, bs, cert["activations"], x))
         return L2Check(True, "", leaves)
     except _Reject as exc:
         return L2Check(False, str(exc))

@@ -925,10 +925,29 @@ def l2_tree(net: tuple, root: object, rng: tuple, cuts: list) -> int:
             continue
         leaves += 1
         box = l2_box(W, net[1], net[2], rng, xfix, zclamp)
-        if box is not None:
+        if box is not None and node.get("leaf") == "point":  # one user (every input fixed), not encoded as 0
+            need(len(xfix) == len(W[0][0]), "a point leaf must fix every input")
+            need(not l2_user_zero(net, [xfix[i] for i in range(len(W[0][0]))]), "a point leaf's user is encoded as exactly 0")
+        elif box is not None:
             need(node.get("leaf") == "farkas", "a non-empty leaf without Farkas rows")
             l2_farkas(net, box, node.get("rows"), rng, cuts)
     return leaves
+
+
+def l2_user_zero(net: tuple, x: list) -> bool:
+    """Whether the binary user ``x`` is encoded as exactly 0 under l2: ``enc_s(x)`` as pairs ``a + c sqrt(k)``
+    (layer by layer: ``z = W h + b s``, then the activation's slope on the sign of ``z``), all signs 0."""
+    W, b, slopes = net
+    k = sum(x)
+    if k == 0:
+        return False
+    ha, hc = [Fraction(v) for v in x], [Fraction(0)] * len(x)
+    for Wk, bk, (sl, sr) in zip(W, b, slopes):
+        za = [sum((w * v for w, v in zip(row, ha) if w), Fraction(0)) for row in Wk]
+        zc = [sum((w * v for w, v in zip(row, hc) if w), Fraction(0)) + bj for row, bj in zip(Wk, bk)]
+        ms = [sr if l2_sign(a, c, k) >= 0 else sl for a, c in zip(za, zc)]
+        ha, hc = [m * a for m, a in zip(ms, za)], [m * c for m, c in zip(ms, zc)]
+    return all(l2_sign(a, c, k) == 0 for a, c in zip(ha, hc))
 
 
 def l2_unit(W: list, b: list, slopes: list, proof: dict, klo: int, khi: int) -> int:

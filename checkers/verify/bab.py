@@ -647,12 +647,17 @@ def _line_on(pl: PLFunction, lo: Fraction | None, hi: Fraction | None) -> tuple[
     return a, pl(p) - a * p
 
 
+#: The most unfixed inputs :func:`_free_input` branches on (each leaf below is one user); with more, the node
+#: stays open (``unknown``) rather than enumerating users.
+_FREE_INPUTS = 16
+
+
 def _free_input(P: Problem, path: dict, v: np.ndarray) -> tuple | None:
     """On ``binary``, at a node with every unit fixed whose LP point is integral but no exact zero (a margin below
     the LP's tolerance): an input the path has not fixed, to branch on (the one whose LP value is farthest from
-    0/1, else the first); None when every input is fixed."""
+    0/1, else the first); None when every input is fixed or more than ``_FREE_INPUTS`` are free."""
     free = [i for i in range(P.n) if ("x", i) not in path and P.xlo[i] < P.xhi[i]]
-    if not free:
+    if not free or len(free) > _FREE_INPUTS:
         return None
     xs = v[:P.n]
     return ("x", max(free, key=lambda i: (min(xs[i], 1.0 - xs[i]), -i)))

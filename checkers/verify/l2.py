@@ -306,6 +306,26 @@ def _branch(net: _Net, node: _Node, v: np.ndarray) -> tuple | None:
     return None
 
 
+#: At a node with every unit fixed whose LP point is integral but no exact zero (a margin below the LP tolerance, or
+#: below the 2^-40 of the sqrt(k) bounds), the inputs the path has not fixed are branched on when there are at most
+#: this many (each leaf is then one user, closed exactly in Q(sqrt k)); with more, the node stays open.
+_FREE_INPUTS = 16
+
+
+def _free_input(net: _Net, xfix: dict) -> tuple | None:
+    free = [i for i in range(net.n) if i not in xfix]
+    return ("x", free[0]) if 0 < len(free) <= _FREE_INPUTS else None
+
+
+def _point_leaf(net: _Net, xfix: dict, try_x: Any) -> bool:
+    """A node whose every input is fixed is one user: a leaf when that user is not encoded as exactly 0 (in
+    Q(sqrt k); ``try_x`` returns the user when it is). Users with no item belong to no range."""
+    if len(xfix) != net.n:
+        return False
+    x = np.array([xfix[i] for i in range(net.n)], dtype=int)
+    return not x.any() or try_x(x) is None
+
+
 def _children(xfix: dict, zclamp: dict, split: tuple) -> list[tuple[dict, dict]]:
     if split[0] == "x":
         return [({**xfix, split[1]: 0}, zclamp), ({**xfix, split[1]: 1}, zclamp)]
@@ -353,7 +373,11 @@ def solve_entry(net: _Net, entry: dict, deadline: float, try_x: Any, stats: dict
             found = try_x(np.round(xs).astype(int))
             if found is not None:
                 return "found", found
-        split = _branch(net, node, v)
+        split = _branch(net, node, v) or _free_input(net, xfix)
+        if split is None and _point_leaf(net, xfix, try_x):
+            node_out["leaf"] = "point"
+            stats["leaves_point"] += 1
+            continue
         if split is None:
             stats["stuck"] += 1
             return "open", "a node with every unit and input fixed is feasible in floating point but its user is not encoded as 0 exactly"
@@ -556,7 +580,7 @@ def _close_runs(net: _Net, runs: list, deadline: float, try_x: Any, stats: dict)
 
 
 def _new_stats() -> dict:
-    return {"nodes": 0, "lps": 0, "milps": 0, "ranges": 0, "leaves_farkas": 0, "leaves_interval": 0, "stuck": 0,
+    return {"nodes": 0, "lps": 0, "milps": 0, "ranges": 0, "leaves_farkas": 0, "leaves_interval": 0, "leaves_point": 0, "stuck": 0,
             "k_closed_by_unit": 0, "lp_seconds": 0.0, "lp_fallbacks": 0, "milp_seconds": 0.0, "check_seconds": 0.0}
 
 

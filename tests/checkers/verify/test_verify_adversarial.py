@@ -38,6 +38,7 @@ from latentcheck import save_encoder
 from latentcheck.checkers.cli.app import main
 from latentcheck.checkers.falsify import falsify
 from latentcheck.checkers.verify import verify, verify_min_latent
+from latentcheck.counterexamples.certificate_l2 import check_l2_certificate
 from latentcheck.counterexamples import recheck as standalone
 from latentcheck.theorems.encoder import Encoder
 
@@ -964,11 +965,51 @@ def test_gap_fractional_offset_of_an_integer_sum() -> None:
     assert res.verdict == "proved", res.reason
 
 
-@pytest.mark.xfail(strict=True, reason="l2, relu(fl(sqrt 2) - 1'x/|x|) on 2 items: fl(sqrt 2)^2 > 2, so no user is 0, but "
-                   "at k = 2 the node with every input fixed keeps s in [sqrt 2 -+ 2^-40] and its interval contains the zero: "
-                   "the exact sign of fl(sqrt 2) - sqrt 2 in Q(sqrt 2) is used for witnesses, not to close a fixed node: unknown")
-def test_gap_l2_fixed_node_exact_sign() -> None:
-    Ws, bs = [np.full((1, 2), -1.0)], [np.array([math.sqrt(2.0)])]
+# A gap found here, since closed: l2, relu(fl(sqrt 2) - 1'x/|x|) on 2 items: fl(sqrt 2)^2 > 2, so no user is 0, but at
+# k = 2 the node with every input fixed keeps s in [sqrt 2 -+ 2^-40] and its interval contains the zero: unknown. Now
+# such a node (one user) is a "point" leaf, its user's encoding checked exactly in Q(sqrt k) by both re-checkers.
+def _sqrt2_case(tmp: Path, bias: float):
+    Ws, bs = [np.full((1, 2), -1.0)], [np.array([bias])]
+    enc = _enc(Ws, bs, ["relu"])
+    path = tmp / f"enc-{bias!r}.npz"
+    save_encoder(enc, path, meta={"normalise": "l2", "rows": "users", "values": "binary"})
+    return Ws, bs, enc, path
+
+
+def test_l2_fixed_node_exact_sign(tmp_path: Path) -> None:
+    Ws, bs, enc, enc_path = _sqrt2_case(tmp_path, math.sqrt(2.0))
     assert binary_truth(Ws, bs, ["relu"], l2=True) == []
-    res = verify(_enc(Ws, bs, ["relu"]), "p3", domain="binary", input_normalise="l2", timeout=TIMEOUT)
+    res = verify(enc, "p3", domain="binary", input_normalise="l2", timeout=TIMEOUT)
     assert res.verdict == "proved", res.reason
+    assert res.stats["leaves_point"] >= 1
+    cert = copy.deepcopy(res.certificate)
+    cert["encoder_sha256"] = hashlib.sha256(enc_path.read_bytes()).hexdigest()
+    code, out = _recheck(cert, enc_path, tmp_path)
+    assert code == 0, out
+
+
+def test_l2_point_leaves_are_checked(tmp_path: Path) -> None:
+    """The point leaves of the fl(sqrt 2) proof, re-checked against an encoder whose 2-item user IS encoded as 0
+    (bias 1.4 < sqrt 2; the file's hash put in the certificate, as a forger would), and a point leaf moved to a
+    node that does not fix every input: both re-checkers reject."""
+    _Ws, _bs, enc, _p = _sqrt2_case(tmp_path, math.sqrt(2.0))
+    cert = verify(enc, "p3", domain="binary", input_normalise="l2", timeout=TIMEOUT).certificate
+    Ws, bs, _e, bad_path = _sqrt2_case(tmp_path, 1.4)
+    assert (1, 1) in binary_truth(Ws, bs, ["relu"], l2=True)
+    forged = copy.deepcopy(cert)
+    forged["encoder_sha256"] = hashlib.sha256(bad_path.read_bytes()).hexdigest()
+    code, out = _recheck(forged, bad_path, tmp_path)
+    assert code == 1 and "REJECTED" in out, out
+    chk = check_l2_certificate(forged, [np.asarray(W, np.float64) for W in Ws], [np.asarray(b, np.float64) for b in bs])
+    assert not chk.ok
+    # a point leaf on a node that fixes no input
+    _W2, _b2, _e2, good_path = _sqrt2_case(tmp_path, math.sqrt(2.0))
+    moved = copy.deepcopy(cert)
+    moved["encoder_sha256"] = hashlib.sha256(good_path.read_bytes()).hexdigest()
+    trees = [e for e in moved["cover"] if e["proof"]["kind"] == "tree"]
+    assert trees
+    trees[0]["proof"]["root"] = {"leaf": "point"}
+    code, out = _recheck(moved, good_path, tmp_path)
+    assert code == 1 and "point leaf" in out, out
+    chk = check_l2_certificate(moved, [np.full((1, 2), -1.0)], [np.array([math.sqrt(2.0)])])
+    assert not chk.ok and "point leaf" in chk.reason, chk.reason
