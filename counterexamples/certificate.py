@@ -142,6 +142,11 @@ def leaf_box(net: ExactNet, xlo: list, xhi: list, path: dict, cache: "BoxCache |
     return (cache or BoxCache(net, xlo, xhi)).box(net, xlo, xhi, path)
 
 
+#: Entries a :class:`BoxCache` keeps per table before it starts again (a few kB each: the check of a tree of a
+#: million leaves stays within tens of MB; siblings, which share layers, are visited one after the other).
+BOX_CACHE_ENTRIES = 4096
+
+
 class BoxCache:
     """Leaf boxes of one ``(net, xlo, xhi)`` that reuse what an earlier box computed from the same inputs.
 
@@ -163,7 +168,10 @@ class BoxCache:
         by_layer: list[list] = [[] for _ in range(net.depth)]
         xkey = []
         for key, bnd in path.items():
-            (xkey if key[0] == "x" else by_layer[key[1]]).append((key, bnd))
+            if key[0] == "x":
+                xkey.append((key, bnd))
+            elif 0 <= key[1] < net.depth:  # an entry for no layer bounds nothing (as in the uncached loop)
+                by_layer[key[1]].append((key, bnd))
         ckey: tuple = (frozenset(xkey),)
         got = self._get(ckey, lambda: _x_layer(xlo, xhi, path))
         box = LeafBox((got[0], got[1]), [], [], got[2])
@@ -183,6 +191,8 @@ class BoxCache:
     def _product(self, key: tuple, k: int, hlo: list, hhi: list) -> tuple:
         got = self.products.get(key)
         if got is None:
+            if len(self.products) >= BOX_CACHE_ENTRIES:
+                self.products.clear()
             got = self.products[key] = self.net.interval_affine(k, hlo, hhi)
         return got
 
@@ -190,6 +200,8 @@ class BoxCache:
         got = self.layers.get(key)
         if got is None:
             self.misses += 1
+            if len(self.layers) >= BOX_CACHE_ENTRIES:  # bounded memory: a depth-first walk reuses recent entries
+                self.layers.clear()
             got = self.layers[key] = make()
         else:
             self.hits += 1

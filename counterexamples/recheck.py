@@ -310,7 +310,12 @@ def activations_for(cert: dict, names: list[str], L: int) -> tuple[list, list[st
 # ``c**k``), parentheses, ``Max``, ``Min`` and ``Abs`` (or ``max``, ``min``, ``abs``). Anything else is
 # rejected: the certificate's form of it could not be checked.
 MAX_FORMULA = 400
-_FTOKEN = re.compile(r"\s*(?:(\d+\.?\d*(?:[eE][-+]?\d{1,3})?|\.\d+(?:[eE][-+]?\d{1,3})?)|([A-Za-z_]\w*)|(\*\*|[-+*/(),]))")
+_FTOKEN = re.compile(r"\s*(?:(\d(?:_?\d)*\.?(?:\d(?:_?\d)*)?(?:[eE][-+]?\d{1,3})?|\.\d(?:_?\d)*(?:[eE][-+]?\d{1,3})?)"
+                     r"|([A-Za-z_]\w*)|(\*\*|\^|[-+*/(),]))")
+#: The encoder's own reader (theorems/expr.py) refuses literals above 1e12 and constants of more than 4000 bits;
+#: so does this one. Brackets and calls nest at most 100 deep here (Python's parser stops near 200 brackets; 100
+#: keeps this recursive reader well inside the interpreter's stack).
+_MAX_LITERAL, _MAX_BITS, _MAX_NEST = Fraction(10) ** 12, 4000, 100
 
 
 def _ftokens(text: str) -> list[tuple[str, object]]:
@@ -322,7 +327,10 @@ def _ftokens(text: str) -> list[tuple[str, object]]:
              "only numbers, t, + - * /, Max, Min and Abs are read)")
         num, name, op = m.groups()
         need(num is None or len(num) <= 60, f"activation formula {text[:80]!r}: a number is too long")
-        out.append(("num", Fraction(num)) if num else ("name", name) if name else ("op", op))
+        if num is not None:
+            num = num.replace("_", "")
+            need(Fraction(num) <= _MAX_LITERAL, f"activation formula {text[:80]!r}: a number above 1e12")
+        out.append(("num", Fraction(num)) if num else ("name", name) if name else ("op", "**" if op == "^" else op))
         pos = m.end()
     return out + [("end", None)]
 
@@ -418,13 +426,21 @@ class _Formula:
         need(e is not None and e.denominator == 1 and (e >= 0 or c not in (None, 0)) and abs(e) <= 64,
              f"activation formula {self.text[:80]!r}: only a constant integer exponent is read")
         if c is not None:
+            size = max(abs(c.numerator), c.denominator).bit_length() * abs(int(e))
+            need(size <= _MAX_BITS, f"activation formula {self.text[:80]!r}: a constant with more than 4000 bits")
             return [Fraction(0)], [c ** int(e)], Fraction(0), Fraction(0)
         need(e in (0, 1), f"activation formula {self.text[:80]!r}: a power of t other than 0 or 1 is not piecewise linear")
         return f if e == 1 else ([Fraction(0)], [Fraction(1)], Fraction(0), Fraction(0))
 
     def atom(self) -> tuple:
         self.depth += 1
-        need(self.depth <= 200, f"activation formula {self.text[:80]!r} is nested too deeply")
+        try:
+            need(self.depth <= _MAX_NEST, f"activation formula {self.text[:80]!r} is nested too deeply")
+            return self._atom()
+        finally:
+            self.depth -= 1
+
+    def _atom(self) -> tuple:
         kind, v = self.peek()
         if kind == "num":
             self.i += 1

@@ -250,13 +250,17 @@ def _branch(P: Problem, nb: NodeBounds, v: np.ndarray) -> tuple | None:
     ranked = _ranked(P, nb, v)
     if ranked:
         return ranked[0][1]
-    return _x_branch(P, v)
+    return _x_branch(P, v, nb)
 
 
-def _x_branch(P: Problem, v: np.ndarray) -> tuple | None:
+def _x_branch(P: Problem, v: np.ndarray, nb: NodeBounds) -> tuple | None:
+    """On ``binary``, the most fractional input the node has not fixed. The LP point is clipped to the node's
+    box first: an LP may stretch a bound by its tolerance (``x = 1 + 1e-7`` on a node with ``x >= 1``), and
+    splitting a fixed input again would give a child equal to its parent, forever."""
     if P.binary:
-        xs = v[:P.n]
-        frac = np.minimum(xs - np.floor(xs), np.ceil(xs) - xs)
+        lo, hi = nb.x
+        xs = np.clip(v[:P.n], lo, hi)
+        frac = np.where(lo < hi, np.minimum(xs - np.floor(xs), np.ceil(xs) - xs), 0.0)
         j = int(np.argmax(frac))
         if frac[j] > 1e-7:
             return ("x", j)
@@ -291,7 +295,7 @@ def _strong_branch(P: Problem, nb: NodeBounds, v: np.ndarray, path: dict, deadli
     ``STRONG_K`` best by :func:`_score`; with the children's closing leaves when their LPs already close them."""
     ranked = _ranked(P, nb, v)
     if not ranked:
-        return _x_branch(P, v), (None, None)
+        return _x_branch(P, v, nb), (None, None)
     if STRONG_K <= 1 or len(ranked) == 1:
         return ranked[0][1], (None, None)
     best, best_key, best_pre = None, None, (None, None)

@@ -75,3 +75,24 @@ def test_a_cache_refuses_another_net_or_box():
         leaf_box(other, xlo, xhi, {}, cache)
     with pytest.raises(ValueError):
         leaf_box(net, [Q(0)] * 4, xhi, {}, cache)
+
+
+def test_an_entry_for_no_layer_bounds_nothing():
+    """A z entry whose layer does not exist (a forged split) changes no box, as in the loop before the cache."""
+    net = _net(0, [4, 5, 3], "relu")
+    xlo, xhi = [Q(-1)] * 4, [Q(1)] * 4
+    p = {("z", 0, 1): (None, Q("1/2"))}
+    for k in (2, 7, -1, -3):
+        assert _same(leaf_box(net, xlo, xhi, p | {("z", k, 0): (Q(5), None)}), leaf_box(net, xlo, xhi, p))
+
+
+def test_a_small_cache_bound_still_gives_fresh_boxes(monkeypatch):
+    """With room for 3 entries per table the cache starts again often; the boxes stay equal to fresh ones."""
+    monkeypatch.setattr("latentcheck.counterexamples.certificate.BOX_CACHE_ENTRIES", 3)
+    net = _net(1, [3, 6, 4, 2], "relu")
+    xlo, xhi = [Q(-1)] * 3, [Q(1)] * 3
+    paths = _paths(np.random.default_rng(4), net, [3, 6, 4, 2], 80)
+    cache = BoxCache(net, xlo, xhi)
+    for p in paths + paths[::-1]:
+        assert _same(leaf_box(net, xlo, xhi, p, cache), leaf_box(net, xlo, xhi, p))
+    assert len(cache.layers) <= 3 and len(cache.products) <= 3

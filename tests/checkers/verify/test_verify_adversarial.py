@@ -921,6 +921,34 @@ def test_linear_latent_without_a_nonneg_kernel_vector_is_proved_on_nonneg() -> N
     assert verify(_enc(Ws, bs, acts), "p3", domain="reals", timeout=TIMEOUT).verdict == "refuted"
 
 
+# ====================================================================== found by a review, since fixed
+@pytest.mark.parametrize("bias", [1.0000001, 0.9999999, 2.0000001])
+def test_binary_x_split_never_repeats(bias) -> None:
+    """The LP stretched x0 >= 1 to x0 = 1 + 1e-7 and the tree split x0 again, a child equal to its parent, until the
+    time limit (unknown at timeout >= 3): now the LP point is clipped to the node's box."""
+    Ws, bs = [np.array([[-1.0, -1.0]])], [np.array([bias])]
+    res = verify(_enc(Ws, bs, ["leaky_relu"]), "p3", domain="binary", timeout=6)
+    _assert_binary(res, Ws, bs, ["leaky_relu"], must_decide=True)
+    assert res.stats["nodes"] < 50
+
+
+@pytest.mark.parametrize("text", ["(((1e12**64)**64)**64)*t", "(" * 101 + "t" + ")" * 101, "(" * 400 + "t" + ")" * 400,
+                                  "1e13*t", "Max(t, 2**5000)"])
+def test_formula_reader_refuses_huge_or_deep_text(text) -> None:
+    """Constants of more than 4000 bits and literals above 1e12 (the engine's reader refuses them too) and nesting
+    deeper than 100 are refused at once, never a hang or a RecursionError."""
+    with pytest.raises(standalone.Rejected):
+        standalone.formula_pl(text)
+
+
+@pytest.mark.parametrize("text,hand", [("Max(t^1, 0)", lambda t: max(t, 0)), ("1_0*t - Abs(t)", lambda t: 10 * t - abs(t)),
+                                       ("(" * 99 + "t" + ")" * 99, lambda t: t)])
+def test_formula_reader_reads_what_the_engine_reads(text, hand) -> None:
+    form = standalone.formula_pl(text)
+    for p in [F(k, 3) for k in range(-9, 10)]:
+        assert _fval_form(form, p) == hand(p), (text, p)
+
+
 # ====================================================================== completeness gaps found (sound, but weak)
 
 
