@@ -293,8 +293,8 @@ def _branch(net: _Net, node: _Node, v: np.ndarray) -> tuple | None:
             best, key = viol[j], ("z", k, j)
     if key is not None:
         return key
-    xs = v[:net.n]
-    frac = np.minimum(xs - np.floor(xs), np.ceil(xs) - xs)
+    xs = np.clip(v[:net.n], node.xlo, node.xhi)  # an LP may stretch a fixed input by its tolerance: never re-split it
+    frac = np.where(node.xlo < node.xhi, np.minimum(xs - np.floor(xs), np.ceil(xs) - xs), 0.0)
     i = int(np.argmax(frac))
     if frac[i] > 1e-7:
         return ("x", i)
