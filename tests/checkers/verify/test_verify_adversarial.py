@@ -747,13 +747,15 @@ def test_recheck_formula_pl_by_hand(text: str) -> None:
 
 
 def _fval_form(form, t):
+    """The form's value at ``t``, written apart from the re-checker's: as the sum of its left end's line and the
+    slope changes at each knot to the left of ``t`` (a piecewise-linear function is its left line plus hinges)."""
     K, V, sl, sr = form
-    if t <= K[0]:
-        return V[0] + sl * (t - K[0])
-    if t >= K[-1]:
-        return V[-1] + sr * (t - K[-1])
-    i = max(i for i in range(len(K)) if K[i] <= t)
-    return V[i] + (V[i + 1] - V[i]) * (t - K[i]) / (K[i + 1] - K[i])
+    slopes = [sl] + [(V[i + 1] - V[i]) / (K[i + 1] - K[i]) for i in range(len(K) - 1)] + [sr]
+    value = V[0] + sl * (t - K[0])
+    for i, k in enumerate(K):
+        if t > k:
+            value += (slopes[i + 1] - slopes[i]) * (t - k)
+    return value
 
 
 @pytest.mark.parametrize("text", ["Max(0, t)*Max(0, t)", "t**2", "sin(t)", "t/t", "Max(0, t", "Max()", "0x10*t", "__import__"])
