@@ -473,15 +473,25 @@ def check(RC, tool: str, res: dict, weights: str, domain: str) -> dict:
 
 
 # --------------------------------------------------------------------------- peers that may be absent
-def marabou_python() -> tuple[str | None, str]:
-    if os.path.exists(VPY):
-        return VPY, ""
+def peer_venv(venv: str, packages: list[str], done: str) -> tuple[str | None, str]:
+    """A peer's virtualenv at ``venv`` with ``packages``, made on first use; ``done`` is the file whose presence
+    says it is ready (written after the install when it is not the python itself). ``(python or None, why not)``."""
+    py = os.path.join(venv, "bin", "python")
+    if os.path.exists(done):
+        return py, ""
     try:
-        subprocess.run([sys.executable, "-m", "venv", VENV], check=True)
-        subprocess.run([VPY, "-m", "pip", "install", "-q", "maraboupy==2.0.0", "numpy"], check=True)
+        subprocess.run([sys.executable, "-m", "venv", venv], check=True)
+        subprocess.run([py, "-m", "pip", "install", "-q", *packages], check=True)
     except (subprocess.CalledProcessError, OSError) as exc:
-        return None, f"maraboupy 2.0.0 could not be installed: {exc}"
-    return VPY, ""
+        return None, f"{' '.join(packages[:2])} could not be installed: {exc}"
+    if done != py:
+        with open(done, "w") as fh:
+            fh.write(" ".join(packages) + "\n")
+    return py, ""
+
+
+def marabou_python() -> tuple[str | None, str]:
+    return peer_venv(VENV, ["maraboupy==2.0.0", "numpy"], VPY)
 
 
 def abcrown_python(directory: str | None) -> tuple[str | None, str]:
@@ -499,18 +509,8 @@ def abcrown_python(directory: str | None) -> tuple[str | None, str]:
         return None, f"the checkout at {d} lacks its auto_LiRPA submodule (git submodule update --init there)"
     if os.environ.get("ABCROWN_PYTHON"):
         return os.environ["ABCROWN_PYTHON"], ""
-    py, ready = os.path.join(ABC_VENV, "bin", "python"), os.path.join(ABC_VENV, ".latentcheck-ready")
-    if os.path.exists(ready):
-        return py, ""
-    try:
-        subprocess.run([sys.executable, "-m", "venv", ABC_VENV], check=True)
-        subprocess.run([py, "-m", "pip", "install", "-q", ABC_TORCH, *ABC_PACKAGES,
-                        *shlex.split(os.environ.get("ABCROWN_PIP_ARGS", ""))], check=True)
-    except (subprocess.CalledProcessError, OSError) as exc:
-        return None, f"alpha-beta-CROWN's environment could not be installed ({ABC_TORCH}): {exc}"
-    with open(ready, "w") as fh:
-        fh.write(" ".join([ABC_TORCH, *ABC_PACKAGES]) + "\n")
-    return py, ""
+    return peer_venv(ABC_VENV, [ABC_TORCH, *ABC_PACKAGES, *shlex.split(os.environ.get("ABCROWN_PIP_ARGS", ""))],
+                     os.path.join(ABC_VENV, ".latentcheck-ready"))
 
 
 # --------------------------------------------------------------------------- main

@@ -253,18 +253,21 @@ def _branch(P: Problem, nb: NodeBounds, v: np.ndarray) -> tuple | None:
     return _x_branch(P, v, nb)
 
 
+def most_fractional_input(xs: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> int | None:
+    """The input whose LP value is farthest from 0/1 among those the node has not fixed (``lo < hi``), or None
+    when all are within 1e-7 of an integer. The LP point is clipped to the node's box first: an LP may stretch a
+    bound by its tolerance (``x = 1 + 1e-7`` on a node with ``x >= 1``), and splitting a fixed input again would
+    give a child equal to its parent, forever."""
+    xs = np.clip(xs, lo, hi)
+    frac = np.where(lo < hi, np.minimum(xs - np.floor(xs), np.ceil(xs) - xs), 0.0)
+    j = int(np.argmax(frac))
+    return j if frac[j] > 1e-7 else None
+
+
 def _x_branch(P: Problem, v: np.ndarray, nb: NodeBounds) -> tuple | None:
-    """On ``binary``, the most fractional input the node has not fixed. The LP point is clipped to the node's
-    box first: an LP may stretch a bound by its tolerance (``x = 1 + 1e-7`` on a node with ``x >= 1``), and
-    splitting a fixed input again would give a child equal to its parent, forever."""
-    if P.binary:
-        lo, hi = nb.x
-        xs = np.clip(v[:P.n], lo, hi)
-        frac = np.where(lo < hi, np.minimum(xs - np.floor(xs), np.ceil(xs) - xs), 0.0)
-        j = int(np.argmax(frac))
-        if frac[j] > 1e-7:
-            return ("x", j)
-    return None
+    """On ``binary``, the most fractional input the node has not fixed (:func:`most_fractional_input`)."""
+    j = most_fractional_input(v[:P.n], *nb.x) if P.binary else None
+    return None if j is None else ("x", j)
 
 
 #: Strong branching: the top candidates whose two children are bounded by their own LPs (as kFSB does with its
@@ -651,17 +654,17 @@ def _line_on(pl: PLFunction, lo: Fraction | None, hi: Fraction | None) -> tuple[
     return a, pl(p) - a * p
 
 
-#: The most unfixed inputs :func:`_free_input` branches on (each leaf below is one user); with more, the node
-#: stays open (``unknown``) rather than enumerating users.
-_FREE_INPUTS = 16
+#: The most unfixed inputs a binary node with every unit fixed branches on (each leaf below is one user); with
+#: more, the node stays open (``unknown``) rather than enumerating users. The l2 tree uses the same limit.
+FREE_INPUTS = 16
 
 
 def _free_input(P: Problem, path: dict, v: np.ndarray) -> tuple | None:
     """On ``binary``, at a node with every unit fixed whose LP point is integral but no exact zero (a margin below
     the LP's tolerance): an input the path has not fixed, to branch on (the one whose LP value is farthest from
-    0/1, else the first); None when every input is fixed or more than ``_FREE_INPUTS`` are free."""
+    0/1, else the first); None when every input is fixed or more than ``FREE_INPUTS`` are free."""
     free = [i for i in range(P.n) if ("x", i) not in path and P.xlo[i] < P.xhi[i]]
-    if not free or len(free) > _FREE_INPUTS:
+    if not free or len(free) > FREE_INPUTS:
         return None
     xs = v[:P.n]
     return ("x", max(free, key=lambda i: (min(xs[i], 1.0 - xs[i]), -i)))

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import lazy_loader as lazy
 
+from .bab import FREE_INPUTS, most_fractional_input
 from .pl import PLFunction
 from ...counterexamples.certificate_l2 import SCHEMA_L2, check_l2_certificate, l2_counterexample_ok
 from .result import VerifyResult
@@ -293,10 +294,8 @@ def _branch(net: _Net, node: _Node, v: np.ndarray) -> tuple | None:
             best, key = viol[j], ("z", k, j)
     if key is not None:
         return key
-    xs = np.clip(v[:net.n], node.xlo, node.xhi)  # an LP may stretch a fixed input by its tolerance: never re-split it
-    frac = np.where(node.xlo < node.xhi, np.minimum(xs - np.floor(xs), np.ceil(xs) - xs), 0.0)
-    i = int(np.argmax(frac))
-    if frac[i] > 1e-7:
+    i = most_fractional_input(v[:net.n], node.xlo, node.xhi)
+    if i is not None:
         return ("x", i)
     for k in range(len(net.Ws)):
         zl, zh = node.z[k]
@@ -306,24 +305,12 @@ def _branch(net: _Net, node: _Node, v: np.ndarray) -> tuple | None:
     return None
 
 
-#: At a node with every unit fixed whose LP point is integral but no exact zero (a margin below the LP tolerance, or
-#: below the 2^-40 of the sqrt(k) bounds), the inputs the path has not fixed are branched on when there are at most
-#: this many (each leaf is then one user, closed exactly in Q(sqrt k)); with more, the node stays open.
-_FREE_INPUTS = 16
-
-
 def _free_input(net: _Net, xfix: dict) -> tuple | None:
+    """At a node with every unit fixed whose LP point is integral but no exact zero (a margin below the LP
+    tolerance, or below the 2^-40 of the sqrt(k) bounds): the first input the path has not fixed, when at most
+    ``FREE_INPUTS`` are left (each leaf below is then one user, closed exactly in Q(sqrt k))."""
     free = [i for i in range(net.n) if i not in xfix]
-    return ("x", free[0]) if 0 < len(free) <= _FREE_INPUTS else None
-
-
-def _point_leaf(net: _Net, xfix: dict, try_x: Any) -> bool:
-    """A node whose every input is fixed is one user: a leaf when that user is not encoded as exactly 0 (in
-    Q(sqrt k); ``try_x`` returns the user when it is). Users with no item belong to no range."""
-    if len(xfix) != net.n:
-        return False
-    x = np.array([xfix[i] for i in range(net.n)], dtype=int)
-    return not x.any() or try_x(x) is None
+    return ("x", free[0]) if 0 < len(free) <= FREE_INPUTS else None
 
 
 def _children(xfix: dict, zclamp: dict, split: tuple) -> list[tuple[dict, dict]]:
@@ -374,7 +361,8 @@ def solve_entry(net: _Net, entry: dict, deadline: float, try_x: Any, stats: dict
             if found is not None:
                 return "found", found
         split = _branch(net, node, v) or _free_input(net, xfix)
-        if split is None and _point_leaf(net, xfix, try_x):
+        # every input fixed: one user, already tried exactly above (its LP point is that user) and not a zero
+        if split is None and len(xfix) == net.n:
             node_out["leaf"] = "point"
             stats["leaves_point"] += 1
             continue
