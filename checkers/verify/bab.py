@@ -96,19 +96,26 @@ class Problem:
             o += 2 * m
         self.offs = offs  # (z offset, h offset) per layer
         self.nv = o + 1  # + s
-        rows, cols, vals, rhs = [], [], [], []
+
+    @functools.cached_property
+    def A_eq(self) -> Any:
+        """The layers' equality rows ``z_k - W_k h_{k-1} = b_k`` (scipy.sparse CSR; built, and scipy.sparse
+        imported, only by the paths that hand the whole relaxation to scipy: the MILP search, the pattern LP)."""
+        rows, cols, vals = [], [], []
         r = 0
         for k, W in enumerate(self.Ws):
-            zo = offs[k][0]
-            prev = 0 if k == 0 else offs[k - 1][1]
-            Wc = sps.coo_matrix(W)
-            rows += (Wc.row + r).tolist() + list(range(r, r + W.shape[0]))
-            cols += (Wc.col + prev).tolist() + list(range(zo, zo + W.shape[0]))
-            vals += (-Wc.data).tolist() + [1.0] * W.shape[0]
-            rhs += self.bs[k].tolist()
+            zo = self.offs[k][0]
+            prev = 0 if k == 0 else self.offs[k - 1][1]
+            wr, wc = np.nonzero(W)
+            rows += (wr + r).tolist() + list(range(r, r + W.shape[0]))
+            cols += (wc + prev).tolist() + list(range(zo, zo + W.shape[0]))
+            vals += (-W[wr, wc]).tolist() + [1.0] * W.shape[0]
             r += W.shape[0]
-        self.A_eq = sps.csr_matrix((vals, (rows, cols)), shape=(r, self.nv))
-        self.b_eq = np.asarray(rhs)
+        return sps.csr_matrix((vals, (rows, cols)), shape=(r, self.nv))
+
+    @functools.cached_property
+    def b_eq(self) -> np.ndarray:
+        return np.concatenate([np.asarray(b, dtype=float) for b in self.bs])
 
 
 @dataclass

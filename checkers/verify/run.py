@@ -108,11 +108,12 @@ def _full_point(P: Problem, x: np.ndarray) -> np.ndarray:
 #: the bound tightening (the satisfiable box 128-64-16 of issue 19: Marabou 1 s, plain MILP 17 s), then the MILP
 #: in a slot of its own (HiGHS's time limit) before the tree. On an unsatisfiable case the MILP usually stops early
 #: with a float "infeasible" (not used as a proof); the slots bound what is lost when it does not. The first slot's
-#: cap, 0.3 s: on the benchmark's cases (idle 2-core CPU, 100 s limit) every satisfiable one is found within 0.06 s
+#: cap, 0.1 s: on the benchmark's cases (idle 2-core CPU, 100 s limit) every satisfiable one is found within 0.06 s
 #: (128-64-16 by SoI in 0.02 s, the binary ones by PGD), while on every unsatisfiable one the walks used the whole
-#: slot; at 1.5 s that cost 1.2 CPU s per case (64-32-8 unsat 3.0 -> 1.8 CPU s, 64-48-16 1.5 -> 0.3). On binary
+#: slot; at 1.5 s that cost 1.2 CPU s per case (64-32-8 unsat 3.0 -> 1.8 CPU s, 64-48-16 1.5 -> 0.3), at 0.3 s
+#: about 0.2 s more than at 0.1 s (64-32-8 unsat 1.68 -> 1.44 CPU s solve, 64-64-32-8 6.78 -> 6.05). On binary
 #: domains the cap stays 1.5 s: PGD's greedy 0/1 repair needs it on a loaded machine (binary 1682-200-64, below).
-_SEARCH_FRAC, _SEARCH_CAP, _SEARCH_CAP_BINARY = 0.02, 0.3, 1.5
+_SEARCH_FRAC, _SEARCH_CAP, _SEARCH_CAP_BINARY = 0.02, 0.1, 1.5
 _MILP_FRAC, _MILP_CAP = 0.1, 15.0
 #: The tree's first slot, before the MILP: easy unsatisfiable cases close in it and never pay for the MILP; a tree
 #: still open at its end is dropped (its certificate is rebuilt by the second tree, after the MILP).
