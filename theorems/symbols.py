@@ -10,6 +10,7 @@ imports it on its first attribute use, and the variable through :func:`t_symbol`
 from __future__ import annotations
 
 import functools
+import sys
 from typing import Any
 
 import lazy_loader as lazy
@@ -27,12 +28,28 @@ class _Sympy:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):  # copy, pickle and inspect probe dunders: never import sympy for them
             raise AttributeError(name)
-        value = getattr(lazy.load("sympy"), name)
+        value = getattr(_sympy(), name)
         self.__dict__[name] = value
         return value
 
     def __repr__(self) -> str:
         return "<sympy, imported on first use>"
+
+
+def _sympy() -> Any:
+    """The sympy module, imported now if it was not (``lazy_loader.load``, then one attribute use runs it).
+
+    An import that fails or is interrupted part way (Ctrl-C, a ``time_limit`` alarm) leaves no half-run sympy in
+    ``sys.modules`` (Python 3.11's lazy loader would keep one, which has lost most of its names): it is removed,
+    as a failed ``import`` removes it, and the next use imports sympy again."""
+    module = lazy.load("sympy")
+    try:
+        module.__name__  # any attribute runs the lazy import (nothing to do once sympy is loaded)
+    except BaseException:
+        if sys.modules.get("sympy") is module:
+            del sys.modules["sympy"]
+        raise
+    return module
 
 
 #: The sympy module, imported on first attribute use.

@@ -152,8 +152,11 @@ loaded = "sympy" in sys.modules or any(m.startswith("sympy.") for m in sys.modul
 after = "sympy.core" in sys.modules
 import sympy
 t = sympy.Symbol("t", real=True)
+import latentcheck
+from latentcheck.theorems.expr import T
+same = th.T is th.symbols.t_symbol() is T is latentcheck.T
 print(json.dumps({{"before": [str(v) for v in before], "loaded_before": loaded, "loaded_after": after,
-                  "expr": act.expr == sympy.Max(t, t / 100), "T": th.T == t, "same_T": th.T is th.symbols.t_symbol()}}))
+                  "expr": act.expr == sympy.Max(t, t / 100), "T": th.T == t, "same_T": same}}))
 """
 
 
@@ -167,3 +170,34 @@ def test_catalogue_activations_do_not_import_sympy_until_expr(touch: str) -> Non
     assert got["loaded_before"] is False
     assert got["loaded_after"] is (touch == "act.expr")
     assert got["expr"] is True and got["T"] is True and got["same_T"] is True
+
+
+_INTERRUPTED = """
+import sys
+from latentcheck.theorems.symbols import sp
+
+class Interrupt:
+    armed = True
+
+    def find_spec(self, name, path=None, target=None):
+        if self.armed and name == "sympy.core.numbers":
+            raise KeyboardInterrupt("Ctrl-C in the middle of sympy's import")
+        return None
+
+finder = Interrupt()
+sys.meta_path.insert(0, finder)
+try:
+    sp.Symbol
+    print("not interrupted")
+except KeyboardInterrupt:
+    print("interrupted", "sympy" in sys.modules)
+finder.armed = False
+print(sp.Rational(1, 3) + sp.Integer(1), type(sys.modules["sympy"]).__name__)
+"""
+
+
+def test_an_interrupted_first_sympy_import_is_retried() -> None:
+    """Ctrl-C (or a time limit's alarm) during the lazy first import leaves no half-run sympy behind (Python 3.11's
+    lazy loader would keep one that has lost most of its names): the next use imports sympy again."""
+    out = subprocess.run([sys.executable, "-c", _INTERRUPTED], capture_output=True, text=True, check=True)
+    assert out.stdout.split("\n")[:2] == ["interrupted False", "4/3 module"], out.stdout + out.stderr
