@@ -6,7 +6,7 @@ imports sympy (about 0.25 s of CPU per process, issue 19). :class:`latentcheck.t
 evaluates a catalogue entry exactly with the same form (``exact``, ``is_exact``).
 
 Soundness: each entry is what the derivation gives for the catalogue's expression text
-(``activations._CATALOG_SPECS``); ``tests/theorems/test_pl_catalog.py`` derives every entry again from sympy,
+(``activations._CATALOG_SPECS``); ``tests/theorems/test_activations.py`` derives every entry again from sympy,
 checks equality, and checks that every piecewise-linear catalogue activation has an entry. The numbers are
 written from the formulas, knot by knot.
 """
