@@ -48,12 +48,6 @@ def _constant(name: str) -> Any:
     return t_symbol() if name == "t" else getattr(sp, name)
 
 
-def __getattr__(name: str) -> Any:
-    """``T``, the variable (re-exported from :mod:`latentcheck.theorems.symbols`, built on first access)."""
-    if name == "T":
-        return t_symbol()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
 _BINOPS = {
     ast.Add: lambda a, b: sp.Add(a, b),
     ast.Sub: lambda a, b: sp.Add(a, sp.Mul(-1, b)),
@@ -268,3 +262,10 @@ def parse_expression(text: str) -> sp.Expr:
     if huge:
         raise _refuse(text, "a constant with more than 4000 bits")
     return result
+
+
+def __getattr__(name: str) -> Any:
+    """``T``, the variable (re-exported from :mod:`latentcheck.theorems.symbols`, built on first access)."""
+    if name == "T":
+        return t_symbol()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
