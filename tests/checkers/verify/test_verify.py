@@ -479,3 +479,24 @@ def test_catalogue_table_and_sympy_derivation_give_one_certificate(tmp_path):
     assert names == (["relu", "relu"], ["Max(0, t)", "Max(0, t)"])
     table[1]["model"].pop("sha256"), derived[1]["model"].pop("sha256")  # the files differ in their activations
     assert table[1] == derived[1]
+
+
+_FRESH_CLI = """
+import json, sys
+from latentcheck.checkers.cli.app import main
+try:
+    main(["verify", "--weights", sys.argv[1], "--domain", "box:-1,1"])
+except SystemExit as exc:
+    code = exc.code
+print(json.dumps({"code": code, "sympy": sorted(m for m in sys.modules if m.split(".")[0] == "sympy")}))
+"""
+
+
+def test_the_verify_command_never_imports_sympy(tmp_path):
+    """The command line imports every command (falsify, prove, ...), each without sympy at import, so
+    ``latentcheck verify`` on a catalogue PL encoder runs without it too (exit 0: ``_cancelling`` holds P3)."""
+    save_encoder(_cancelling("leaky_relu"), tmp_path / "enc.npz")
+    out = subprocess.run([sys.executable, "-c", _FRESH_CLI, str(tmp_path / "enc.npz")], capture_output=True, text=True,
+                         timeout=300)
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got == {"code": 0, "sympy": []}, out.stdout + out.stderr
