@@ -37,17 +37,17 @@ from __future__ import annotations
 import contextlib
 import functools
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any, Callable, Iterator
 
 import mpmath
 import numpy as np
-import sympy as sp
 from mpmath import iv
 
-from ..theorems.expr import T
+from ..theorems.symbols import sp, t_symbol
 
-__all__ = ["FloatFormat", "FORMATS", "Undecided", "NoModel", "enclose", "round_nearest", "Expm1", "Log1p", "Erfc", "FDiv",
-           "ULPS"]
+__all__ = ["FloatFormat", "FORMATS", "Undecided", "NoModel", "enclose", "round_nearest", "model_functions", "Expm1", "Log1p",
+           "Erfc", "FDiv", "ULPS"]
 
 #: Relative error (in ulps, before the final rounding) allowed to each elementary function.
 ULPS = 8
@@ -88,28 +88,46 @@ class NoModel(Undecided):
     """The expression has a node with no float model: no range can ever be decided."""
 
 
-class Expm1(sp.Function):
-    """``exp(x) - 1`` as one library call (model only)."""
-
-    nargs = 1
+#: The library calls and the float division modelled as one operation (classes made by :func:`model_functions`).
+_MODEL_FUNCTIONS = ("Expm1", "Log1p", "Erfc", "FDiv")
 
 
-class Log1p(sp.Function):
-    """``log(1 + x)`` as one library call (model only)."""
+@functools.lru_cache(maxsize=None)
+def model_functions() -> SimpleNamespace:
+    """``Expm1``, ``Log1p``, ``Erfc`` and ``FDiv``: sympy function classes with no evaluation of their own, made
+    once, on first use (sympy loads lazily: importing this module, and the command line, imports no sympy)."""
 
-    nargs = 1
+    class Expm1(sp.Function):
+        """``exp(x) - 1`` as one library call (model only)."""
+
+        nargs = 1
+
+    class Log1p(sp.Function):
+        """``log(1 + x)`` as one library call (model only)."""
+
+        nargs = 1
+
+    class Erfc(sp.Function):
+        """``1 - erf(x)`` as one library call (model only)."""
+
+        nargs = 1
+
+    class FDiv(sp.Function):
+        """A float division ``a / b`` (one correctly rounded operation; model only)."""
+
+        nargs = 2
+
+    made = (Expm1, Log1p, Erfc, FDiv)
+    for cls in made:
+        cls.__qualname__ = cls.__name__  # found as float_model.<name> (the module __getattr__ below)
+    return SimpleNamespace(**{cls.__name__: cls for cls in made})
 
 
-class Erfc(sp.Function):
-    """``1 - erf(x)`` as one library call (model only)."""
-
-    nargs = 1
-
-
-class FDiv(sp.Function):
-    """A float division ``a / b`` (one correctly rounded operation; model only)."""
-
-    nargs = 2
+def __getattr__(name: str) -> Any:
+    """The public names ``Expm1``, ``Log1p``, ``Erfc``, ``FDiv`` (PEP 562): :func:`model_functions`' classes."""
+    if name in _MODEL_FUNCTIONS:
+        return getattr(model_functions(), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def round_nearest(x: Any, fmt: FloatFormat) -> Any:
@@ -322,8 +340,12 @@ def _unary(name: str, v: Any) -> tuple[Any, int]:
     raise NoModel(f"no float model for {name}")
 
 
-_UNARY = {sp.exp: "exp", sp.log: "log", sp.tanh: "tanh", sp.sinh: "sinh", sp.cosh: "cosh", sp.sin: "sin",
-          sp.cos: "cos", sp.erf: "erf", Erfc: "erfc", Expm1: "expm1", Log1p: "log1p"}
+@functools.lru_cache(maxsize=None)
+def _unary_names() -> dict[Any, str]:
+    """The unary functions with a float model: sympy class -> name (built on first use: sympy loads lazily)."""
+    f = model_functions()
+    return {sp.exp: "exp", sp.log: "log", sp.tanh: "tanh", sp.sinh: "sinh", sp.cosh: "cosh", sp.sin: "sin",
+            sp.cos: "cos", sp.erf: "erf", f.Erfc: "erfc", f.Expm1: "expm1", f.Log1p: "log1p"}
 
 
 class _Evaluator:
@@ -332,7 +354,7 @@ class _Evaluator:
         self.t_box = t_box
 
     def ev(self, node: sp.Expr) -> _Box:
-        if node == T:
+        if node == t_symbol():
             return self.t_box
         if node.is_Number or node.is_NumberSymbol:
             return self.r.constant(float(node))
@@ -345,7 +367,7 @@ class _Evaluator:
             return out
         if node.is_Pow:
             return self._pow(node)
-        if isinstance(node, FDiv):
+        if isinstance(node, model_functions().FDiv):
             num, den = self.ev(node.args[0]), self.ev(node.args[1])
             return self.r.box(_div(num.wide, den.wide), 0, (num, den))
         if isinstance(node, (sp.Max, sp.Min)):
@@ -358,9 +380,9 @@ class _Evaluator:
             v = arg.post
             out = v if _lo(v) >= 0 else (-v if _hi(v) <= 0 else iv.mpf([0, max(-_lo(v), _hi(v))]))
             return self.r.exact_op(out, (arg, _Box(-v, -v, arg.sub)))
-        if node.func in _UNARY:
+        if node.func in _unary_names():
             arg = self.ev(node.args[0])
-            exact, ulps = _unary(_UNARY[node.func], arg.wide)
+            exact, ulps = _unary(_unary_names()[node.func], arg.wide)
             return self.r.box(exact, ulps, (arg,))
         raise NoModel(f"no float model for {type(node).__name__}")
 

@@ -35,13 +35,12 @@ from fractions import Fraction
 from typing import Any
 
 import numpy as np
-import sympy as sp
 
 from ..theorems.activations import Activation, get_activation
 from ..theorems.errors import NotExact
-from ..theorems.expr import T
 from ..theorems.errors import InvalidArgument
-from .float_model import Erfc, Expm1, FDiv, FORMATS, Log1p, NoModel, enclose
+from ..theorems.symbols import sp, t_symbol
+from .float_model import FORMATS, NoModel, enclose, model_functions
 
 __all__ = [
     "DTYPES",
@@ -181,6 +180,9 @@ def _exhaustive(act: Activation, name: str, runtime: str) -> list[tuple[int, int
 # ------------------------------------------------------------ 32/64-bit: certified bisection
 def _xla_tree(jax_name: str, kwargs: tuple) -> sp.Expr | None:
     """The float computation of a ``jax.nn`` catalog function, as a tree for :mod:`latentcheck.checkers.float_model`."""
+    T = t_symbol()
+    f = model_functions()
+    Erfc, Expm1, FDiv, Log1p = f.Erfc, f.Expm1, f.FDiv, f.Log1p
 
     def logistic(x: sp.Expr) -> sp.Expr:  # XLA expands logistic(x) as 1 / (exp(-x) + 1)
         return FDiv(sp.Integer(1), sp.Add(sp.exp(-x), sp.Integer(1), evaluate=False))

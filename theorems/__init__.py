@@ -1,8 +1,9 @@
 """latentcheck.theorems: the mathematics as data.
 
 Activations (sympy expressions parsed safely), the encoder object the theorems
-quantify over, properties P1-P3 and the theorem catalog. Imports no JAX and
-no solver runtime at import time.
+quantify over, properties P1-P3 and the theorem catalog. Imports no JAX, no
+solver runtime and no sympy at import time (sympy loads on first use:
+:mod:`latentcheck.theorems.symbols`).
 """
 
 from .activations import CATALOG, Activation, catalog_names, get_activation
@@ -31,9 +32,10 @@ from .errors import (
     UnknownActivation,
     UnsafeExpression,
 )
-from .expr import T, parse_expression
+from .expr import parse_expression
 from .formats import encoder_from_torch, load_encoder, save_encoder
 from .inputs import InputSemantics
+from . import symbols
 from .properties import (P1, P2, P2_DELTA, P3, P3_EPS, PROPERTIES, PointCheck, Property, check_flip, check_zero,
                                              get_property, p1_holds)
 
@@ -90,3 +92,10 @@ __all__ = [
     "check_flip",
     "p1_holds",
 ]
+
+
+def __getattr__(name: str):  # noqa: ANN201 - the sympy symbol
+    """``T``, the variable of every activation, built (and sympy imported) on first access (PEP 562)."""
+    if name == "T":
+        return symbols.t_symbol()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

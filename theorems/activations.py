@@ -3,45 +3,72 @@
 An :class:`Activation` is immutable data. Its class (relu-like, tanh-like,
 non-vanishing) is decided from the expression by :func:`latentcheck.theorems.classify`,
 never from its name.
+
+A catalogue activation keeps its expression as text and parses it (importing sympy) when ``expr`` is first
+used; its exact values (``exact``, ``is_exact``) come from its piecewise-linear form when it has one
+(:mod:`latentcheck.theorems.pl_catalog`), so ``latentcheck verify`` on a catalogue encoder never imports sympy.
 """
 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import FrozenInstanceError
 from fractions import Fraction
 from typing import Any, Callable
 
 import numpy as np
-import sympy as sp
 
 from .errors import ExpressionSyntaxError, UnknownActivation, UnsafeExpression
-from .expr import T, parse_expression
+from .expr import parse_expression
 from .lower import exact_value, interval_value, is_rational_function_of_t, to_array_fn
+from .pl_catalog import CATALOG_PL
+from .symbols import sp, t_symbol
 
 __all__ = ["Activation", "CATALOG", "get_activation", "catalog_names"]
 
 
-@dataclass(frozen=True)
 class Activation:
-    """A latent activation ``s: R -> R``.
+    """A latent activation ``s: R -> R`` (immutable; equal when name, expression and JAX function are).
 
     Attributes:
         name: catalog name, or the expression text for user activations.
-        expr: the sympy expression in :data:`latentcheck.theorems.T`.
+        expr: the sympy expression in :data:`latentcheck.theorems.T` (a catalogue entry parses its text on
+            first use).
         jax_name: the ``jax.nn`` / ``jax.numpy`` function used for float
             evaluation of catalog entries (``None``: evaluate ``expr``).
+        jax_kwargs: keyword arguments of ``jax_name``, as ``(name, value)`` pairs.
     """
 
-    name: str
-    expr: sp.Expr
-    jax_name: str | None = None
-    jax_kwargs: tuple = field(default=())
+    def __init__(self, name: str, expr: Any, jax_name: str | None = None, jax_kwargs: tuple = ()) -> None:
+        for attr, value in (("name", name), ("_expr", expr), ("_text", None), ("jax_name", jax_name),
+                            ("jax_kwargs", jax_kwargs)):
+            object.__setattr__(self, attr, value)
+
+    @classmethod
+    def _catalog_entry(cls, name: str) -> "Activation":
+        """The catalogue's ``name``: its expression text is parsed on first use of ``expr``."""
+        text, jax_name, kwargs = _CATALOG_SPECS[name]
+        act = cls(name, None, jax_name, kwargs)
+        object.__setattr__(act, "_text", text)
+        return act
+
+    @property
+    def expr(self) -> Any:
+        """The sympy expression in ``t`` (a catalogue entry's text is parsed, and sympy imported, on first use)."""
+        if self._expr is None and self._text is not None:
+            object.__setattr__(self, "_expr", parse_expression(self._text))
+        return self._expr
+
+    @property
+    def catalog_name(self) -> str | None:
+        """The catalogue name when this is the catalogue's entry (built from its text), else ``None`` (a user
+        activation, even one named like a catalogue entry)."""
+        return self.name if self._text is not None and _CATALOG_SPECS[self.name][0] == self._text else None
 
     @property
     def is_exact(self) -> bool:
         """True when rational inputs give rational outputs (piecewise-linear, polynomial)."""
-        return _is_exact(self.expr)
+        return self.catalog_name in CATALOG_PL or _is_exact(self.expr)
 
     def numpy(self, x: np.ndarray) -> np.ndarray:
         """Float evaluation with numpy (any float dtype; float64 recommended)."""
@@ -55,11 +82,39 @@ class Activation:
 
     def exact(self, q: Fraction) -> Fraction:
         """Exact rational value at a rational point; :class:`NotExact` otherwise."""
+        pl = CATALOG_PL.get(self.catalog_name)
+        if pl is not None:  # the catalogue's PL form: the same values as the expression's (tests check the table)
+            return pl(Fraction(q))
         return exact_value(self.expr, Fraction(q))
 
     def interval(self, x: Any) -> Any:
         """An mpmath interval enclosing ``s`` over the interval ``x``."""
         return interval_value(self.expr, x)
+
+    def _key(self) -> tuple:
+        return (self.name, self.jax_name, self.jax_kwargs)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        if self._key() != other._key():
+            return False
+        if self._text is not None and self._text == other._text:  # one text parses to one expression
+            return True
+        return bool(self.expr == other.expr)
+
+    def __hash__(self) -> int:  # equal activations have equal keys; the expression is not needed for the hash
+        return hash(self._key())
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}: an Activation is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}: an Activation is immutable")
+
+    def __repr__(self) -> str:
+        return (f"Activation(name={self.name!r}, expr={self.expr!r}, jax_name={self.jax_name!r}, "
+                f"jax_kwargs={self.jax_kwargs!r})")
 
     def __str__(self) -> str:
         return self.name
@@ -119,10 +174,7 @@ _CATALOG_SPECS: dict[str, tuple[str, str | None, tuple]] = {
 
 @functools.lru_cache(maxsize=None)
 def _catalog() -> dict[str, Activation]:
-    return {
-        name: Activation(name=name, expr=parse_expression(text), jax_name=jax_name, jax_kwargs=kwargs)
-        for name, (text, jax_name, kwargs) in _CATALOG_SPECS.items()
-    }
+    return {name: Activation._catalog_entry(name) for name in _CATALOG_SPECS}
 
 
 def catalog_names() -> list[str]:
@@ -195,8 +247,8 @@ def get_activation(spec: "str | Activation") -> Activation:
             f"activation={spec!r} is not in the catalog ({', '.join(_CATALOG_SPECS)}) "
             f"and not a formula in t ({exc})"
         ) from None
-    if not expr.has(T) and not expr.is_number:
+    if not expr.has(t_symbol()) and not expr.is_number:
         raise UnknownActivation(f"activation={spec!r} must be a formula in the variable t")
-    if isinstance(expr, sp.Symbol) and expr != T:
+    if isinstance(expr, sp.Symbol) and expr != t_symbol():
         raise UnknownActivation(f"activation={spec!r} is unknown")
     return Activation(name=key, expr=expr)

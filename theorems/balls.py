@@ -19,15 +19,15 @@ ball's ends as exact rationals (outward), for margins (theory: docs/theory.md, P
 from __future__ import annotations
 
 import contextlib
+import functools
 from fractions import Fraction
 from typing import Any, Callable, Iterator
 
-import sympy as sp
 from flint import arb, ctx, fmpq, fmpz
 
 from .errors import NotExact
-from .expr import T
 from .lower import INTERVAL_PREC
+from .symbols import sp, t_symbol
 
 __all__ = ["BALL_PREC", "Unsupported", "ball_precision", "ball_of", "compile_ball", "ball_from_interval",
            "exact_bounds", "contains_zero", "lower_mpf", "upper_mpf"]
@@ -207,14 +207,17 @@ def _log(node: sp.Expr, comp: Callable[[sp.Expr], BallFn], expr: sp.Expr) -> Bal
     return log
 
 
-_UNARY: dict[Any, str] = {sp.exp: "exp", sp.tanh: "tanh", sp.sinh: "sinh", sp.cosh: "cosh", sp.sin: "sin",
-                          sp.cos: "cos", sp.erf: "erf"}
+@functools.lru_cache(maxsize=None)
+def _unary_names() -> dict[Any, str]:
+    """The unary sympy functions with an arb method: class -> method name (built on first use: sympy loads lazily)."""
+    return {sp.exp: "exp", sp.tanh: "tanh", sp.sinh: "sinh", sp.cosh: "cosh", sp.sin: "sin", sp.cos: "cos",
+            sp.erf: "erf"}
 
 
 def _unary(node: sp.Expr, comp: Callable[[sp.Expr], BallFn], expr: sp.Expr) -> BallFn | None:
     if node.func is sp.log and len(node.args) == 1:
         return _log(node, comp, expr)
-    name = _UNARY.get(node.func)
+    name = _unary_names().get(node.func)
     if name is None:
         return None
     arg = comp(node.args[0])
@@ -294,7 +297,7 @@ def compile_ball(expr: sp.Expr) -> BallFn:
     """
 
     def comp(node: sp.Expr) -> BallFn:
-        if node == T:
+        if node == t_symbol():
             return lambda x: x
         c = _const(node)
         if c is not None:

@@ -19,18 +19,18 @@ Classes (THEORY.md):
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
-import sympy as sp
 from mpmath import iv
 
 from .activations import Activation, get_activation
 from .errors import NotExact
-from .expr import T
 from .lower import interval_value
+from .symbols import sp, t_symbol
 from .timeouts import Timeout as _Timeout
 from .timeouts import check as _check_deadline
 from .timeouts import time_limit as _time_limit
@@ -43,7 +43,12 @@ VANISHING = "vanishing"
 NON_VANISHING = "non-vanishing"
 UNKNOWN = "unknown"
 
-_U = sp.Symbol("u", nonnegative=True)
+
+
+@functools.lru_cache(maxsize=None)
+def _u_symbol() -> Any:
+    """The half-line parameter ``u >= 0`` (built on first use: sympy loads lazily)."""
+    return sp.Symbol("u", nonnegative=True)
 
 
 @dataclass(frozen=True)
@@ -139,7 +144,7 @@ def _half_line(expr: sp.Expr, values: np.ndarray, grid: np.ndarray) -> tuple[str
         cands.append(Fraction(int(np.floor(inner)) if side == "left" else int(np.ceil(inner))))
         for a in cands:
             a_sym = sp.Rational(a.numerator, a.denominator)
-            shifted = expr.subs(T, a_sym - _U if side == "left" else a_sym + _U)
+            shifted = expr.subs(t_symbol(), a_sym - _u_symbol() if side == "left" else a_sym + _u_symbol())
             if _is_zero(shifted):
                 sign = "-" if side == "left" else "+"
                 rng = f"t <= {a_sym}" if side == "left" else f"t >= {a_sym}"
@@ -161,7 +166,7 @@ def _isolated_zeros(expr: sp.Expr) -> str | None:
     pieces = _pieces(expr)
     witnesses = []
     for piece in pieces:
-        if not piece.has(T):
+        if not piece.has(t_symbol()):
             if piece == 0:
                 return None
             witnesses.append(f"{piece} (constant)")
@@ -199,7 +204,7 @@ def _sign_change(act: Activation, grid: np.ndarray, values: np.ndarray) -> tuple
                 continue
             interval = sp.Interval(sp.Rational(a.numerator, a.denominator), sp.Rational(b.numerator, b.denominator))
             try:
-                dom = continuous_domain(act.expr, T, interval)
+                dom = continuous_domain(act.expr, t_symbol(), interval)
             except Exception:
                 continue
             if dom == interval:
@@ -228,7 +233,7 @@ def classify(activation: "str | Activation", timeout: float = 10.0) -> Classific
 
 
 def _classify(act: Activation, expr: sp.Expr, name: str) -> Classification:
-    if not expr.has(T):
+    if not expr.has(t_symbol()):
         if expr == 0:
             return Classification(name, RELU_LIKE, "s is identically 0", "constant", zero=sp.Integer(0),
                                   half_line=("left", sp.oo))
@@ -248,7 +253,7 @@ def _classify(act: Activation, expr: sp.Expr, name: str) -> Classification:
 
     zeros = None
     try:
-        sol = sp.solveset(expr, T, domain=sp.S.Reals)
+        sol = sp.solveset(expr, t_symbol(), domain=sp.S.Reals)
     except Exception:
         sol = None
     if sol is sp.S.EmptySet:
@@ -258,7 +263,7 @@ def _classify(act: Activation, expr: sp.Expr, name: str) -> Classification:
     elif isinstance(sol, sp.FiniteSet) and len(sol) > 0:
         zeros = sorted(sol, key=lambda z: (not z.is_Rational, sp.count_ops(z)))
         for z in zeros:
-            if _is_zero(expr.subs(T, z)):
+            if _is_zero(expr.subs(t_symbol(), z)):
                 cert = f"s({z}) = 0 exactly (checked by substitution); solveset gives the finite zero set {sorted(sol, key=sp.default_sort_key)}, so no interval of zeros"
                 return Classification(name, TANH_LIKE, cert, "exact-zero", zero=z)
     elif sol is not None and (isinstance(sol, sp.Interval) or (isinstance(sol, sp.Union) and any(isinstance(a, sp.Interval) for a in sol.args))):
@@ -278,7 +283,7 @@ def _classify(act: Activation, expr: sp.Expr, name: str) -> Classification:
     for g in grid[values == 0]:
         q = Fraction(g)
         z = sp.Rational(q.numerator, q.denominator)
-        if _is_zero(expr.subs(T, z)):
+        if _is_zero(expr.subs(t_symbol(), z)):
             if isolated:
                 return Classification(name, TANH_LIKE, f"s({z}) = 0 exactly (checked by substitution); {isolated}",
                                       "exact-zero", zero=z)

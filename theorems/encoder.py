@@ -23,7 +23,6 @@ from fractions import Fraction
 from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
-import sympy as sp
 
 from .activations import Activation, get_activation
 from .errors import InvalidArgument, InvalidWeights, NonFiniteWeights, NotExact, ShapeMismatch
@@ -32,6 +31,7 @@ from .exact_arrays import exact_number, exact_scalars, exact_strings, fits_float
 from .exact_net import ExactLayer, ExactNet, exact_affine, interval_affine
 from .float_forward import jax_forward
 from .lower import exact_value, to_interval
+from .symbols import sp
 
 __all__ = ["Layer", "Encoder", "exact_affine", "interval_affine", "exact_activation_value", "file_sha256"]
 

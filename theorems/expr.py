@@ -18,11 +18,10 @@ from __future__ import annotations
 
 import ast
 import re
-
-import sympy as sp
+from typing import Any, Callable
 
 from .errors import ExpressionSyntaxError, UnsafeExpression
-from .symbols import T
+from .symbols import sp, t_symbol
 from .lower import interval_value
 
 __all__ = ["T", "parse_expression", "MAX_EXPRESSION_LENGTH", "MAX_EXPONENT"]
@@ -32,25 +31,23 @@ MAX_EXPONENT = 64
 MAX_DEPTH = 40
 _MAX_LITERAL = 10**12
 
-_FUNCTIONS = {
-    "exp": sp.exp,
-    "log": sp.log,
-    "sqrt": sp.sqrt,
-    "tanh": sp.tanh,
-    "sinh": sp.sinh,
-    "cosh": sp.cosh,
-    "sin": sp.sin,
-    "cos": sp.cos,
-    "erf": sp.erf,
-    "Abs": sp.Abs,
-    "abs": sp.Abs,
-    "Max": sp.Max,
-    "max": sp.Max,
-    "Min": sp.Min,
-    "min": sp.Min,
-}
+#: The functions a formula may call: name -> the sympy constructor's name (``abs``, ``max``, ``min`` are spellings).
+_FUNCTION_NAMES = {"exp": "exp", "log": "log", "sqrt": "sqrt", "tanh": "tanh", "sinh": "sinh", "cosh": "cosh",
+                   "sin": "sin", "cos": "cos", "erf": "erf", "Abs": "Abs", "abs": "Abs", "Max": "Max", "max": "Max",
+                   "Min": "Min", "min": "Min"}
 _ARITY = {"Max": None, "max": None, "Min": None, "min": None}
-_CONSTANTS = {"pi": sp.pi, "E": sp.E, "t": T}
+_CONSTANT_NAMES = ("pi", "E", "t")
+
+
+def _function(name: str) -> Callable[..., Any]:
+    """The sympy constructor a formula's function name calls (sympy is imported on the first parse)."""
+    return getattr(sp, _FUNCTION_NAMES[name])
+
+
+def _constant(name: str) -> Any:
+    return t_symbol() if name == "t" else getattr(sp, name)
+
+
 _BINOPS = {
     ast.Add: lambda a, b: sp.Add(a, b),
     ast.Sub: lambda a, b: sp.Add(a, sp.Mul(-1, b)),
@@ -127,8 +124,8 @@ def _build(node: ast.AST, text: str, depth: int, source: str) -> sp.Expr:
     if isinstance(node, ast.Name):
         if node.id.startswith("_"):
             raise _refuse(text, f"the name {node.id!r}")
-        if node.id in _CONSTANTS:
-            return _CONSTANTS[node.id]
+        if node.id in _CONSTANT_NAMES:
+            return _constant(node.id)
         raise _refuse(text, f"the unknown name {node.id!r} (the variable is t)")
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
         inner = _build(node.operand, text, depth + 1, source)
@@ -140,7 +137,7 @@ def _build(node: ast.AST, text: str, depth: int, source: str) -> sp.Expr:
             exponent = _build(node.right, text, depth + 1, source)
             if exponent_literal is not None and abs(exponent_literal) > MAX_EXPONENT:
                 raise _refuse(text, f"the exponent {exponent_literal} (at most {MAX_EXPONENT} in size)")
-            if exponent_literal is None and not exponent.has(T):
+            if exponent_literal is None and not exponent.has(t_symbol()):
                 raise _refuse(text, "an exponent that is a computed constant (write it as a number)")
             if exponent_literal is None and not base.is_number:
                 raise _refuse(text, "a power whose base and exponent both depend on t")
@@ -158,7 +155,7 @@ def _build(node: ast.AST, text: str, depth: int, source: str) -> sp.Expr:
         if not isinstance(node.func, ast.Name):
             raise _refuse(text, "a call of something that is not a plain function name (attribute access?)")
         name = node.func.id
-        if name not in _FUNCTIONS:
+        if name not in _FUNCTION_NAMES:
             raise _refuse(text, f"the function {name!r}")
         if node.keywords:
             raise _refuse(text, "keyword arguments")
@@ -168,7 +165,7 @@ def _build(node: ast.AST, text: str, depth: int, source: str) -> sp.Expr:
                 raise ExpressionSyntaxError(f"expression {text!r}: {name} needs at least two arguments")
         elif len(args) != 1:
             raise ExpressionSyntaxError(f"expression {text!r}: {name} takes exactly one argument, got {len(args)}")
-        return _FUNCTIONS[name](*args)
+        return _function(name)(*args)
     if isinstance(node, ast.Attribute):
         raise _refuse(text, "attribute access")
     if isinstance(node, ast.Lambda):
@@ -205,7 +202,7 @@ def _leaves_reals(node: sp.Expr) -> str | None:
             if exponent.is_negative and not (base.is_nonzero or _provably(base, True) or _provably(-base, True)):
                 return f"the division by {_short(base)} (not provably nonzero for every real t)"
             return None
-        strict = bool(exponent.has(T) or exponent.is_negative)
+        strict = bool(exponent.has(t_symbol()) or exponent.is_negative)
         ok, need = _provably(base, strict), ("> 0" if strict else ">= 0")
         return None if ok else f"the power {_short(node)} (its base {_short(base)} is not provably {need} for every real t)"
     if isinstance(node, sp.log):
@@ -265,3 +262,10 @@ def parse_expression(text: str) -> sp.Expr:
     if huge:
         raise _refuse(text, "a constant with more than 4000 bits")
     return result
+
+
+def __getattr__(name: str) -> Any:
+    """``T``, the variable (re-exported from :mod:`latentcheck.theorems.symbols`, built on first access)."""
+    if name == "T":
+        return t_symbol()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 from fractions import Fraction
 import contextlib
+import functools
 from typing import Any, Callable, Iterator
 
 import mpmath
-import sympy as sp
 from mpmath import iv, mp
 
 from .errors import NotExact
-from .symbols import T
+from .symbols import sp, t_symbol
 
 __all__ = [
     "to_array_fn",
@@ -35,16 +35,13 @@ __all__ = [
 #: Working precision (bits) of interval evaluation.
 INTERVAL_PREC = 96
 
-_UNARY = {
-    sp.exp: "exp",
-    sp.log: "log",
-    sp.tanh: "tanh",
-    sp.sinh: "sinh",
-    sp.cosh: "cosh",
-    sp.sin: "sin",
-    sp.cos: "cos",
-    sp.erf: "erf",
-}
+
+
+@functools.lru_cache(maxsize=None)
+def _unary() -> dict[Any, str]:
+    """The unary sympy functions evaluated here: class -> name (built on first use: sympy loads lazily)."""
+    return {sp.exp: "exp", sp.log: "log", sp.tanh: "tanh", sp.sinh: "sinh", sp.cosh: "cosh", sp.sin: "sin",
+            sp.cos: "cos", sp.erf: "erf"}
 
 
 # ---------------------------------------------------------------- floats
@@ -52,7 +49,7 @@ def to_array_fn(expr: sp.Expr, xp: Any) -> Callable[[Any], Any]:
     """An elementwise float function of ``expr`` using array namespace ``xp``."""
 
     def ev(node: sp.Expr, x: Any) -> Any:
-        if node == T:
+        if node == t_symbol():
             return x
         if node.is_Number or node.is_NumberSymbol:
             return xp.full_like(x, float(node))
@@ -100,8 +97,8 @@ def to_array_fn(expr: sp.Expr, xp: Any) -> Callable[[Any], Any]:
                 else:
                     out = xp.where(_cond_array(cond, x, ev, xp), v, out)
             return out
-        if node.func in _UNARY:
-            name = _UNARY[node.func]
+        if node.func in _unary():
+            name = _unary()[node.func]
             arg = ev(node.args[0], x)
             if name == "erf":
                 if hasattr(xp, "erf"):
@@ -151,7 +148,7 @@ def is_rational_function_of_t(expr: sp.Expr) -> bool:
     """
     for node in sp.preorder_traversal(expr):
         if node.is_Atom:
-            if node != T and not node.is_Rational and not isinstance(node, sp.logic.boolalg.BooleanAtom):
+            if node != t_symbol() and not node.is_Rational and not isinstance(node, sp.logic.boolalg.BooleanAtom):
                 return False
         elif node.is_Pow:
             if not node.args[1].is_Integer:
@@ -171,7 +168,7 @@ def exact_value(expr: sp.Expr, q: Fraction) -> Fraction:
     """
 
     def ev(node: sp.Expr) -> Fraction:
-        if node == T:
+        if node == t_symbol():
             return q
         if node.is_Rational:
             return Fraction(int(node.p), int(node.q))
@@ -201,7 +198,7 @@ def exact_value(expr: sp.Expr, q: Fraction) -> Fraction:
             raise NotExact(f"no branch of {node} applies at t = {q}")
         # Anything else (exp, tanh, sqrt of a constant...): let sympy decide
         # whether the value at this rational point is itself rational.
-        value = node.subs(T, sp.Rational(q.numerator, q.denominator))
+        value = node.subs(t_symbol(), sp.Rational(q.numerator, q.denominator))
         if value.is_Float:  # a binary float is a rational, but never guess one (nsimplify rounds)
             m, e = value._mpf_[1] * (-1) ** value._mpf_[0], value._mpf_[2]
             value = sp.Integer(m) * sp.Integer(2) ** e
@@ -354,7 +351,7 @@ def _iv_cosh(v: Any) -> Any:
 
 
 def _iv_unary(node: sp.Expr, ev: Callable, expr: sp.Expr) -> Any:
-    name = _UNARY[node.func]
+    name = _unary()[node.func]
     v = ev(node.args[0])
     if name == "log":
         if v.a <= 0:
@@ -376,7 +373,7 @@ _IV_RULES: tuple[tuple[Callable[[sp.Expr], bool], Callable[[sp.Expr, Callable, s
     (lambda n: isinstance(n, (sp.Max, sp.Min)), _iv_extremum),
     (lambda n: isinstance(n, sp.Abs), _iv_abs),
     (lambda n: isinstance(n, sp.Piecewise), _iv_piecewise),
-    (lambda n: n.func in _UNARY, _iv_unary),
+    (lambda n: n.func in _unary(), _iv_unary),
 )
 
 
@@ -384,7 +381,7 @@ def interval_value(expr: sp.Expr, x: Any) -> Any:
     """An interval enclosing ``expr(t)`` for every ``t`` in the interval ``x``."""
 
     def ev(node: sp.Expr) -> Any:
-        if node == T:
+        if node == t_symbol():
             return x
         c = _iv_const(node)
         if c is not None:

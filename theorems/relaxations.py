@@ -38,13 +38,12 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Any, Callable
 
-import sympy as sp
 from flint import arb, fmpq
 
 from .activations import get_activation
 from .balls import Unsupported, ball_precision, compile_ball, exact_bounds
 from .errors import InvalidArgument, NotExact
-from .expr import T
+from .symbols import sp, t_symbol
 
 __all__ = ["SMOOTH", "SmoothFacts", "Window", "small_window", "Line", "linear_bounds", "line_valid",
            "smooth_facts", "ball_value", "abs_upper"]
@@ -96,9 +95,9 @@ def smooth_facts(activation: Any) -> SmoothFacts:
 def _fns(name: str) -> tuple[Callable, Callable | None]:
     expr = get_activation(name).expr
     if name == "elu":  # Max/Min differentiate to Heaviside; elu' = min(exp(t), 1) for alpha = 1
-        return compile_ball(expr), compile_ball(sp.Min(sp.exp(T), 1))
+        return compile_ball(expr), compile_ball(sp.Min(sp.exp(t_symbol()), 1))
     try:
-        return compile_ball(expr), compile_ball(sp.diff(expr, T))
+        return compile_ball(expr), compile_ball(sp.diff(expr, t_symbol()))
     except Unsupported:
         return compile_ball(expr), None
 

@@ -22,13 +22,13 @@ from fractions import Fraction
 from typing import Any, Callable
 
 import numpy as np
-import sympy as sp
 
 from ...theorems.activations import Activation
 from ...theorems.classify import NON_VANISHING, RELU_LIKE, Classification
 from ...theorems.encoder import Encoder
 from ...theorems.float_forward import apply_layers, float_params
 from ...theorems.inputs import divide_factor, normalise_float
+from ...theorems.symbols import sp
 from ..float_vanishing import float_vanishing_threshold, zero_set_phrase
 
 __all__ = ["ZeroTarget", "zero_target", "jax_pre_activations", "float_threshold_right"]

@@ -8,8 +8,7 @@ each docstring and in ``docs/``.
 
 from __future__ import annotations
 
-import sympy as sp
-from ...theorems.expr import T
+from ...theorems.symbols import sp, t_symbol
 
 __all__ = [
     "symbolic_matrix",
@@ -130,7 +129,7 @@ def constant_encoder_identity(activation_expr: sp.Expr) -> tuple[bool, str]:
 
     bi = sp.Symbol("b_i", positive=True)
     x = sp.Symbol("x_j", real=True)
-    value = activation_expr.subs(T, 0 * x + bi)
+    value = activation_expr.subs(t_symbol(), 0 * x + bi)
     free = not value.has(x)
     nonzero = bool(value.is_positive) or bool(value.is_negative)
     return free and nonzero, f"s(0*x + b_i) = {sp.simplify(value)}: independent of x and nonzero for b_i > 0"

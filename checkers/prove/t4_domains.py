@@ -35,7 +35,8 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 import numpy as np
-import sympy as sp
+
+from ...theorems.symbols import sp
 from .smt import binary_domain, p2_constant_check
 
 __all__ = [

@@ -23,8 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-import sympy as sp
-
+from ...theorems.symbols import sp
 from .t4_domains import ClassModel, SkeletonProof, _as_expr, _const, _valid, check_skeleton
 from .t4_domains import binary_gram_exact_check, binary_gram_step1_cases, grid_exploration
 

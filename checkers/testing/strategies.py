@@ -35,7 +35,7 @@ from hypothesis.extra import numpy as hnp
 from ...theorems.activations import Activation, catalog_names, get_activation
 from ...theorems.encoder import Encoder
 from ...theorems.errors import InvalidArgument, LatentcheckError
-from ...theorems.expr import T
+from ...theorems.symbols import t_symbol
 from ...theorems.inputs import parse_normalisation, with_input_normalise
 
 __all__ = ["activations", "encoders", "reals", "nonneg", "binary", "sphere", "rows_of", "WEIGHT_KINDS"]
@@ -95,7 +95,7 @@ def _formula(draw: Callable, budget: int) -> str:
 
 def _is_activation_formula(text: str) -> bool:
     try:
-        return bool(get_activation(text).expr.has(T))
+        return bool(get_activation(text).expr.has(t_symbol()))
     except LatentcheckError:
         return False
 

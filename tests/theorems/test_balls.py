@@ -69,7 +69,7 @@ def test_planted_wrong_function_is_caught(monkeypatch) -> None:
     # Swap tanh for sinh inside the compiler: the enclosure check must report it.
     import latentcheck.theorems.balls as balls
 
-    monkeypatch.setitem(balls._UNARY, sp.tanh, "sinh")
+    monkeypatch.setitem(balls._unary_names(), sp.tanh, "sinh")
     assert _check_activation("tanh", compile_ball(get_activation("tanh").expr)) != []
 
 

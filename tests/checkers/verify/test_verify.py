@@ -413,3 +413,90 @@ def test_cli_verdict_names_the_model_file_and_the_tensors_read(tmp_path):
         assert doc["encoder"]["sizes"] == [4, 3] and doc["encoder"]["activations"] == ["relu"]
     text = _cli("--model", str(path), "--activations", "relu", "--domain", "nonneg")
     assert sha in text.stdout and "encoder.0.weight" in text.stdout and "decoder.weight" not in text.stdout
+
+
+# ------------------------------------------------------------------ start-up: no sympy for catalogue PL encoders
+_FRESH_VERIFY = """
+import json, sys
+from latentcheck.checkers.verify import verify
+from latentcheck.theorems.formats import load_encoder
+out = {{}}
+for path in sys.argv[1:]:
+    enc = load_encoder(path)
+    res = verify(enc, "p3", domain="box:-1,1", timeout=60)
+    out[path] = [res.verdict, res.certificate]
+    {touch}
+print(json.dumps({{"results": out, "sympy": sorted(m for m in sys.modules if m.split(".")[0] == "sympy")}}))
+"""
+
+
+def _cancelling(act: str) -> Encoder:
+    """h1 = h2 = s(x1 - x2), latent s(h1 - h2 + 1/2) = s(1/2) > 0 for s = relu or leaky_relu: P3 holds."""
+    W1 = np.array([[1.0, -1.0], [1.0, -1.0]])
+    return Encoder.from_arrays([W1, np.array([[1.0, -1.0]])], [np.zeros(2), np.array([0.5])], [act, act])
+
+
+def _verify_fresh(tmp_path, encoders: dict, touch: str = "pass") -> dict:
+    """``verify`` on each encoder (saved as ``.npz``) in a fresh Python process: verdicts, certificates and the
+    sympy modules that process imported."""
+    paths = []
+    for name, enc in encoders.items():
+        save_encoder(enc, tmp_path / f"{name}.npz")
+        paths.append(str(tmp_path / f"{name}.npz"))
+    out = subprocess.run([sys.executable, "-c", _FRESH_VERIFY.format(touch=touch), *paths], capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    got = json.loads(out.stdout)
+    return {"results": {Path(p).stem: v for p, v in got["results"].items()}, "sympy": got["sympy"]}
+
+
+def test_verify_on_catalogue_pl_encoders_never_imports_sympy(tmp_path):
+    """issue 19: the verify path of a catalogue piecewise-linear encoder (loading, solving, certificate) needs no
+    sympy. ``_cancelling`` holds P3; s(x1 + x2 - 1/2) maps (-1, 0) to 0 on the box (relu), s(x1 - x2) maps (1, 1)."""
+    encoders = {"relu_proved": _cancelling("relu"), "leaky_proved": _cancelling("leaky_relu"),
+                "relu_refuted": Encoder.from_arrays([np.array([[1.0, 1.0]])], [np.array([-0.5])], ["relu"]),
+                "leaky_refuted": Encoder.from_arrays([np.array([[1.0, -1.0]])], [np.zeros(1)], ["leaky_relu"])}
+    got = _verify_fresh(tmp_path, encoders)
+    assert {k: v[0] for k, v in got["results"].items()} == {"relu_proved": "proved", "leaky_proved": "proved",
+                                                            "relu_refuted": "refuted", "leaky_refuted": "refuted"}
+    assert got["sympy"] == []
+
+
+def test_the_sympy_check_sees_an_import(tmp_path):
+    """Planted: the same process using the activation's sympy expression after verify is seen importing sympy."""
+    got = _verify_fresh(tmp_path, {"relu_proved": _cancelling("relu")}, touch="enc.activation.expr")
+    assert got["results"]["relu_proved"][0] == "proved"
+    assert "sympy" in got["sympy"] and "sympy.core" in got["sympy"]
+
+
+def test_catalogue_table_and_sympy_derivation_give_one_certificate(tmp_path):
+    """The catalogue's PL table (relu) and the form sympy derives from the same formula written out ('Max(0, t)')
+    give the same certificate, each in a fresh process (the names of the activations aside)."""
+    table = _verify_fresh(tmp_path, {"enc": _cancelling("relu")})["results"]["enc"]
+    derived = _verify_fresh(tmp_path, {"enc": _cancelling("Max(0, t)")})["results"]["enc"]
+    assert table[0] == derived[0] == "proved"
+    names = (table[1].pop("activation_names"), derived[1].pop("activation_names"))
+    assert names == (["relu", "relu"], ["Max(0, t)", "Max(0, t)"])
+    table[1]["model"].pop("sha256"), derived[1]["model"].pop("sha256")  # the files differ in their activations
+    assert table[1] == derived[1]
+
+
+_FRESH_CLI = """
+import json, sys
+from latentcheck.checkers.cli.app import main
+try:
+    main(["verify", "--weights", sys.argv[1], "--domain", "box:-1,1"])
+except SystemExit as exc:
+    code = exc.code
+print(json.dumps({"code": code, "sympy": sorted(m for m in sys.modules if m.split(".")[0] == "sympy")}))
+"""
+
+
+def test_the_verify_command_never_imports_sympy(tmp_path):
+    """The command line imports every command (falsify, prove, ...), each without sympy at import, so
+    ``latentcheck verify`` on a catalogue PL encoder runs without it too (exit 0: ``_cancelling`` holds P3)."""
+    save_encoder(_cancelling("leaky_relu"), tmp_path / "enc.npz")
+    out = subprocess.run([sys.executable, "-c", _FRESH_CLI, str(tmp_path / "enc.npz")], capture_output=True, text=True,
+                         timeout=300)
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got == {"code": 0, "sympy": []}, out.stdout + out.stderr
