@@ -24,7 +24,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from verify_vs_peers import CASES, build  # noqa: E402
+from verify_vs_peers import CASES, build, compile_package  # noqa: E402
 
 ARMS = {
     "before": {"scale": 1, "min_gain": 1e-3, "search_cap": 0.3},
@@ -97,6 +97,7 @@ def main(argv=None) -> None:
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--out", default=os.path.join(HERE, "results", "verify_knobs_ab.json"))
     args = ap.parse_args(argv)
+    compile_package()
     rows = []
     print(f"{'case':36s} | {'before: verdict nodes solve/process CPU s':>42s} | {'after':>42s}")
     with tempfile.TemporaryDirectory() as tmp:
