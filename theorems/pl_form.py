@@ -195,8 +195,19 @@ class PLFunction:
                     out.append((a, c, sense))
         return out
 
+    @functools.cached_property
+    def nondecreasing(self) -> bool:
+        """Every piece's slope is ``>= 0`` (relu, leaky relu, relu6, hard tanh ...): then ``s`` is smallest at an
+        interval's left end and largest at its right end."""
+        if not self.knots:
+            return self.slope_left >= 0
+        return (self.slope_left >= 0 and self.slope_right >= 0
+                and all(a <= b for a, b in zip(self.values, self.values[1:])))
+
     def range_on(self, lo: Fraction | None, hi: Fraction | None) -> tuple[Fraction | None, Fraction | None]:
         """``(min, max)`` of ``s`` on ``[lo, hi]`` (``None`` = unbounded)."""
+        if lo is not None and hi is not None and lo <= hi and self.nondecreasing:
+            return self(lo), self(hi)  # the general case below gives the same (its min and max of s at the points)
         pts = self.points(lo, hi)
         vals = [self(p) for p in pts]
         low = min(vals) if vals else None

@@ -21,6 +21,8 @@ from latentcheck.checkers.verify.pl import NotPiecewiseLinear, piecewise_linear
 from latentcheck.checkers.verify import verify
 from latentcheck.theorems.encoder import Encoder
 from latentcheck.theorems.expr import T
+from latentcheck.theorems.pl_catalog import CATALOG_PL
+from latentcheck.theorems.pl_form import PLFunction
 
 A32 = Fraction(float(np.float32(0.1)))  # 13421773/134217728
 
@@ -140,3 +142,52 @@ def test_issue_example_is_never_proved() -> None:
     assert 1 <= x[0] <= 2
     z = Fraction(1e-12) * x[0] + Fraction(-1e-12)  # exact: both are float64 values
     assert max(Fraction(0), z + A32) - A32 == 0
+
+
+# ------------------------------------------------------------------ range_on's nondecreasing shortcut
+SMALLQ = st.fractions(min_value=-20, max_value=20, max_denominator=64)
+
+
+@st.composite
+def pl_forms(draw):
+    """A PL form with 0-3 knots: increasing knots, any values, any end slopes (monotone or not)."""
+    knots = sorted(set(draw(st.lists(SMALLQ, max_size=3))))
+    values = [draw(SMALLQ) for _ in knots]
+    if draw(st.booleans()):  # often nondecreasing: the shortcut's case
+        values = sorted(values)
+        sl, sr = abs(draw(SMALLQ)), abs(draw(SMALLQ))
+    else:
+        sl, sr = draw(SMALLQ), draw(SMALLQ)
+    return PLFunction(tuple(knots), tuple(values), sl, sr, Fraction(0) if knots else draw(SMALLQ))
+
+
+def _hinge_value(pl, t: Fraction) -> Fraction:
+    """s(t) as its left line plus hinges (written apart from PLFunction.__call__'s interpolation)."""
+    if not pl.knots:
+        return pl.slope_left * t + pl.offset
+    slopes = [pl.slope_left] + [(b - a) / (kb - ka) for a, b, ka, kb in
+                                zip(pl.values, pl.values[1:], pl.knots, pl.knots[1:])] + [pl.slope_right]
+    out = pl.values[0] + pl.slope_left * (t - pl.knots[0])
+    for i, k in enumerate(pl.knots):
+        out += (slopes[i + 1] - slopes[i]) * max(Fraction(0), t - k)
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(pl_forms(), SMALLQ, SMALLQ)
+def test_range_on_matches_min_and_max_over_the_breakpoints(pl, a, b) -> None:
+    lo, hi = min(a, b), max(a, b)
+    pts = [lo, hi] + [k for k in pl.knots if lo < k < hi]
+    vals = [_hinge_value(pl, p) for p in pts]
+    assert pl.range_on(lo, hi) == (min(vals), max(vals))
+    slopes_ok = all(_hinge_value(pl, q) <= _hinge_value(pl, q + 1) for q in [lo - 30, *pl.knots, hi + 30])
+    if pl.nondecreasing:  # the flag is never set on a form that decreases somewhere
+        assert slopes_ok
+
+
+def test_nondecreasing_flag_on_the_catalogue_forms() -> None:
+    assert all(CATALOG_PL[n].nondecreasing for n in ("relu", "leaky_relu", "identity", "relu6", "hard_tanh",
+                                                       "hard_sigmoid"))
+    abs_form = PLFunction((Fraction(0),), (Fraction(0),), Fraction(-1), Fraction(1))
+    assert not abs_form.nondecreasing
+    assert abs_form.range_on(Fraction(-2), Fraction(1)) == (Fraction(0), Fraction(2))  # not (s(lo), s(hi))
