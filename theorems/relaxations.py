@@ -46,7 +46,7 @@ from .errors import InvalidArgument, NotExact
 from .symbols import sp, t_symbol
 
 __all__ = ["SMOOTH", "SmoothFacts", "Window", "small_window", "Line", "linear_bounds", "line_valid",
-           "smooth_facts", "ball_value", "abs_upper"]
+           "smooth_facts", "is_smooth", "ball_value", "abs_upper"]
 
 #: Working precision (bits) of the proofs.
 PREC = 128
@@ -78,6 +78,15 @@ SMOOTH: dict[str, SmoothFacts] = {
 }
 
 
+def is_smooth(activation: Any) -> bool:
+    """Whether ``activation`` (a name or an :class:`~latentcheck.theorems.activations.Activation`) is one of
+    :data:`SMOOTH`: the catalogue's name *and* its expression. The proofs evaluate the name's formula, so an
+    Activation built with the name ``tanh`` and another expression is not tanh here."""
+    name = getattr(activation, "name", activation)
+    return (isinstance(name, str) and name in SMOOTH
+            and getattr(activation, "expr", None) in (None, get_activation(name).expr))
+
+
 def smooth_facts(activation: Any) -> SmoothFacts:
     """The facts for a catalog activation (checked to be the catalog's expression, not a look-alike name).
 
@@ -85,7 +94,7 @@ def smooth_facts(activation: Any) -> SmoothFacts:
         InvalidArgument: not one of :data:`SMOOTH` (with the list).
     """
     name = getattr(activation, "name", activation)
-    if name not in SMOOTH or getattr(activation, "expr", None) not in (None, get_activation(name).expr):
+    if not is_smooth(activation):
         raise InvalidArgument(f"activation {str(name)[:60]!r} is not one of the smooth activations handled "
                               f"({', '.join(SMOOTH)}); use one of them")
     return SMOOTH[name]

@@ -39,7 +39,7 @@ from ...counterexamples.certificate_smooth import (SCHEMA_SMOOTH, CertificateErr
 from ...theorems.balls import ball_precision, exact_bounds
 from ...theorems.domains import Binary
 from ...theorems.errors import NotExact
-from ...theorems.relaxations import PREC, SMOOTH, Window, ball_value, small_window
+from ...theorems.relaxations import PREC, SMOOTH, Window, ball_value, is_smooth, small_window
 from .l2 import range_entry
 from .result import VerifyResult
 
@@ -75,8 +75,8 @@ def smooth_scope(encoder: Any, dom: Any, normalise: str) -> str | None:
         return (f"the encoder has {len(encoder.layers)} layers; p3-eps for smooth activations is decided for one-layer "
                 "encoders only (deeper ones would need the linear relaxations of theorems.relaxations per hidden unit: not built yet)")
     name = encoder.layers[0].activation.name
-    if name not in SMOOTH:
-        return f"activation {name} is not one of the smooth activations decided here ({', '.join(SMOOTH)})"
+    if not is_smooth(encoder.layers[0].activation):  # the name and the catalogue's expression (not a look-alike)
+        return f"activation {name} is not one of the smooth activations decided here ({', '.join(SMOOTH)}, the catalogue's)"
     if not isinstance(dom, Binary):
         return f"domain {dom.label}: p3-eps for smooth activations is decided on binary users only"
     if not (normalise in ("none", "l2") or normalise.startswith("divide:")):

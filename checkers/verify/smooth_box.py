@@ -23,7 +23,7 @@ from flint import arb, fmpq
 from ...counterexamples.certificate_smooth import SCHEMA_SMOOTH, CertificateError, check_smooth_box
 from ...theorems.balls import ball_precision, exact_bounds
 from ...theorems.errors import NotExact
-from ...theorems.relaxations import PREC, SMOOTH, Window, ball_value, small_window
+from ...theorems.relaxations import PREC, SMOOTH, Window, ball_value, is_smooth, small_window
 from .l2 import sqrt_bounds
 from .result import VerifyResult
 
@@ -38,8 +38,8 @@ _Y_BITS = 40
 def box_scope(encoder: Any, normalise: str) -> str | None:
     if len(encoder.layers) != 1:
         return f"the encoder has {len(encoder.layers)} layers; p3-eps for smooth activations is decided for one layer only"
-    if encoder.layers[0].activation.name not in SMOOTH:
-        return f"activation {encoder.layers[0].activation.name} is not one of {', '.join(SMOOTH)}"
+    if not is_smooth(encoder.layers[0].activation):  # the name and the catalogue's expression (not a look-alike)
+        return f"activation {encoder.layers[0].activation.name} is not one of {', '.join(SMOOTH)} (the catalogue's)"
     if normalise != "none":
         return f"input normalisation {normalise}: p3-eps on a box is decided for un-normalised inputs only"
     if not getattr(encoder.layers[0], "float64_exact", True):

@@ -21,7 +21,9 @@ from latentcheck.checkers.cli.app import main
 from latentcheck.checkers.verify.api import verify, verify_min_latent
 from latentcheck.counterexamples.certificate import save_bound_encoder, sha256_file, write_certificate
 from latentcheck.counterexamples.recheck import recheck_path
+from latentcheck.theorems.activations import Activation
 from latentcheck.theorems.encoder import Encoder
+from latentcheck.theorems.expr import parse_expression
 from latentcheck.theorems.errors import InvalidArgument
 from latentcheck.theorems.relaxations import SMOOTH, Line, line_valid, linear_bounds, small_window
 
@@ -174,6 +176,25 @@ def test_out_of_scope_is_unknown_never_proved():
     assert verify(one, "p3-eps:1/100", domain="box:-1,1", input_normalise="l2").verdict == "unknown"
     relu = Encoder.from_arrays([rng.normal(size=(2, 6))], [np.ones(2)], ["relu"])
     assert verify(relu, "p3-eps:1/100", domain="binary").verdict == "unknown"
+
+
+
+@pytest.mark.parametrize("domain", ["binary", "box:-1,1"])
+def test_a_user_activation_named_like_a_smooth_one_is_never_proved(domain):
+    """An Activation built by hand with the name ``tanh`` but another expression (``Max(0, t - 1)``) is not the
+    catalogue's tanh: the smooth engines decide by the name's arb formula, so they must not take it (it was
+    "proved"). Here x = e_1 (binary, and in the box, |x|_2 = 1) is encoded as exactly 0."""
+    impostor = Activation("tanh", parse_expression("Max(0, t - 1)"), "jnp.tanh", ())
+    enc = Encoder.from_arrays([np.eye(2)], [np.zeros(2)], [impostor])
+    assert enc.exact([1, 0]) == [0, 0]  # a zero of |enc(x)|_inf with |x|_2 = 1: p3-eps:1/100,1/4 is false
+    res = verify(enc, "p3-eps:1/100,1/4", domain=domain, timeout=10)
+    assert res.verdict != "proved", res.reason
+    assert verify_min_latent(enc, domain="binary", timeout=10).verdict != "proved"
+    # the catalogue's own tanh, and the same formula built by hand, are still in scope
+    same = Activation("tanh", parse_expression("tanh(t)"), "jnp.tanh", ())
+    for act in ("tanh", same):
+        ok = Encoder.from_arrays([np.eye(2)], [3 * np.ones(2)], [act])  # z >= 2 on both domains
+        assert verify(ok, "p3-eps:1/100,1/4", domain=domain, timeout=10).verdict == "proved"
 
 
 # ---------------------------------------------------------------- certificates: standalone re-check, tampering
