@@ -201,3 +201,17 @@ def test_an_interrupted_first_sympy_import_is_retried() -> None:
     lazy loader would keep one that has lost most of its names): the next use imports sympy again."""
     out = subprocess.run([sys.executable, "-c", _INTERRUPTED], capture_output=True, text=True, check=True)
     assert out.stdout.split("\n")[:2] == ["interrupted False", "4/3 module"], out.stdout + out.stderr
+
+
+def test_copies_keep_what_a_catalogue_entry_is() -> None:
+    """pickle, copy and deepcopy (worker processes, JAX aux data) keep ``catalog_name``: a catalogue entry stays the
+    table's (its PL form and exact values), a look-alike named ``relu`` stays a user activation."""
+    import pickle
+
+    impostor = Activation("relu", parse_expression("Max(0, t - 1)"), "jax.nn.relu", ())
+    for act, name in ((CATALOG["hard_tanh"], "hard_tanh"), (get_activation("leaky_relu"), "leaky_relu"), (impostor, None)):
+        for dup in (pickle.loads(pickle.dumps(act)), copy.copy(act), copy.deepcopy(act)):
+            assert dup == act and hash(dup) == hash(act)
+            assert dup.catalog_name == name
+            assert piecewise_linear(dup) == piecewise_linear(act) == derive_piecewise_linear(act)
+            assert dup.exact(Fraction(1, 2)) == exact_value(act.expr, Fraction(1, 2))
