@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -24,7 +23,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from verify_vs_peers import CASES, build, compile_package  # noqa: E402
+from verify_vs_peers import CASES, _children_cpu, build, compile_package  # noqa: E402
 
 ARMS = {
     "before": {"scale": 1, "min_gain": 1e-3, "search_cap": 0.3},
@@ -53,11 +52,6 @@ print(json.dumps({"verdict": res.verdict, "nodes": s.get("nodes"), "lps": s.get(
                   "derived_bounds": s.get("derived_bounds"), "solve_cpu": round(t2 - t1, 3),
                   "startup_cpu": round(t1 - t0, 3)}))
 """
-
-
-def _children_cpu() -> float:
-    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return ru.ru_utime + ru.ru_stime
 
 
 def run_arm(weights: str, domain: str, arm: dict, limit: float) -> dict:

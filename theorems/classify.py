@@ -44,7 +44,6 @@ NON_VANISHING = "non-vanishing"
 UNKNOWN = "unknown"
 
 
-
 @functools.lru_cache(maxsize=None)
 def _u_symbol() -> Any:
     """The half-line parameter ``u >= 0`` (built on first use: sympy loads lazily)."""

@@ -85,15 +85,18 @@ def _iterations(h: Any) -> int:
     return max(0, int(info.simplex_iteration_count)) + max(0, int(info.ipm_iteration_count))
 
 
+def _int_option(h: Any, name: str) -> int:
+    """An integer option's value (highspy 1.16 answers ``(status, value)``, older ones the value)."""
+    value = h.getOptionValue(name)
+    return int(value[1] if isinstance(value, tuple) else value)
+
+
 def run_with_fallback(h: Any, deadline: float | None, limit: int) -> tuple[str, int, int]:
     """Run ``h`` with at most ``limit`` simplex iterations; at the limit re-run it with the primal simplex, then
     with the interior point method. ``(status, iterations, fallbacks used)``; the status is ``"optimal"``,
     ``"infeasible"``, ``"time limit"``, ``"iteration limit"`` (every method stopped) or HiGHS's own."""
     its = fallbacks = 0
-    saved = h.getOptionValue("simplex_strategy")
-    saved = int(saved[1] if isinstance(saved, tuple) else saved)  # highspy 1.16 answers (status, value)
-    saved_scale = h.getOptionValue("simplex_scale_strategy")
-    saved_scale = int(saved_scale[1] if isinstance(saved_scale, tuple) else saved_scale)
+    saved, saved_scale = _int_option(h, "simplex_strategy"), _int_option(h, "simplex_scale_strategy")
     h.setOptionValue("simplex_iteration_limit", int(limit))
     h.setOptionValue("ipm_iteration_limit", _IPM_ITERATIONS)
     st = "iteration limit"
